@@ -1,0 +1,79 @@
+// The session record and the store interface (DESIGN §6). Both implementations (memory, DynamoDB) satisfy the same
+// contract test suite. Stores throw SentinelError('SessionStoreUnavailable') when they cannot answer, so callers
+// fail closed, and SentinelError('SessionNotActive'|'SessionUnknown'|'Conflict') for refused writes.
+import type { Mode, SessionStoreKind } from '../types.js';
+
+export type SessionStatus = 'active' | 'revoked' | 'expired' | 'ended';
+export const SESSION_STATUSES: readonly SessionStatus[] = ['active', 'revoked', 'expired', 'ended'];
+
+/** The only legal transitions: active → revoked | expired | ended. */
+export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
+  return from === 'active' && to !== 'active';
+}
+
+export const SESSION_ID = /^[0-9a-f]{16}$/;
+
+/** History survives for 30 days after a session's expiry before DynamoDB's TTL may reap it. */
+export const HISTORY_MS = 30 * 86_400_000;
+
+export interface Session {
+  id: string; // 16 lowercase hex
+  user: string; // policy user name
+  profile: string;
+  mode: Mode;
+  status: SessionStatus;
+  started_at: string; // RFC 3339 UTC
+  expires_at: string;
+  last_access_at?: string;
+  request_count: number;
+  server_instance_id?: string;
+  source_identity?: string;
+  pid?: number;
+  host?: string;
+  revoked_by?: string;
+  revoked_reason?: string;
+  created_at: string;
+  updated_at: string;
+  ttl: number; // epoch seconds, expires_at + 30 days
+}
+
+export type NewSession = Pick<Session, 'id' | 'user' | 'profile' | 'mode' | 'started_at' | 'expires_at'> &
+  Partial<Pick<Session, 'server_instance_id' | 'source_identity' | 'pid' | 'host'>>;
+
+export interface SessionQuery {
+  status?: SessionStatus;
+  user?: string;
+  profile?: string;
+  server_instance_id?: string;
+  /** RFC 3339; only sessions created at or after it. */
+  since?: string;
+  /** Page size (1..1000, default 100). */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface SessionPage {
+  items: Session[]; // newest first (created_at descending)
+  cursor?: string; // present when more items may follow
+}
+
+export interface SessionStore {
+  readonly kind: SessionStoreKind;
+  /** Creates the record (status active, request_count 0); the id must be new (else Conflict). */
+  create(session: NewSession): Promise<Session>;
+  /** Strongly consistent read. An active session whose expires_at has passed is returned as it is stored; callers
+   * decide (and may call expire()). */
+  get(id: string): Promise<Session | undefined>;
+  /** Adds `requests` to request_count and sets last_access_at; only while active; lost races are retried. */
+  touch(id: string, at: Date, requests: number): Promise<void>;
+  /** active → revoked, recording who and why. */
+  revoke(id: string, by: string, reason: string): Promise<Session>;
+  /** active → ended (its owner is done: use --off, process gone, daemon stop). */
+  end(id: string): Promise<Session>;
+  /** active → expired. */
+  expire(id: string): Promise<Session>;
+  /** Newest first; filters combine (AND). Sessions whose expires_at has passed are reported with status expired. */
+  list(query?: SessionQuery): Promise<SessionPage>;
+  close(): Promise<void>;
+}
