@@ -1,0 +1,119 @@
+// A small client for the daemon's control API over its Unix socket (DESIGN §3.3). node:http with a fresh connection
+// per request (no keep-alive pool to go stale across daemon restarts). Light: no AWS SDK, no fastify.
+import { request as httpRequest } from 'node:http';
+import { SentinelError, fromBody } from '../daemon/errors.js';
+
+export interface ClientOptions {
+  socketPath: string;
+  /** Milliseconds before giving up on an answer (default 30 s: opening a session may call STS). */
+  timeoutMs?: number;
+}
+
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export class DaemonClient {
+  constructor(private readonly options: ClientOptions) {}
+
+  get socketPath(): string {
+    return this.options.socketPath;
+  }
+
+  /** Sends one request; resolves with the parsed JSON body of a 2xx answer, throws SentinelError otherwise. */
+  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<T>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          socketPath: this.options.socketPath,
+          path,
+          method,
+          agent: false,
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...headers,
+          },
+          timeout: this.options.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              req.destroy(new SentinelError('InternalError', 'the daemon sent an oversized answer'));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = text.length ? JSON.parse(text) : undefined;
+            } catch {
+              reject(new SentinelError('InternalError', `the daemon answered ${res.statusCode} with a body that is not JSON`));
+              return;
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(parsed as T);
+            else reject(fromBody(parsed));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new SentinelError('InternalError', `the daemon did not answer within ${(this.options.timeoutMs ?? 30_000) / 1000}s`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err instanceof SentinelError) return reject(err);
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
+          reject(new SentinelError('DaemonNotRunning', `the Sentinel daemon is not running (no answer on ${this.options.socketPath})`));
+        } else if (err.code === 'EACCES' || err.code === 'EPERM') {
+          reject(new SentinelError('PeerNotAllowed', `cannot connect to ${this.options.socketPath} (${err.code})`, {
+            hint: 'The socket belongs to another user; start your own daemon with `sentinel daemon start`.',
+          }));
+        } else {
+          reject(new SentinelError('InternalError', `cannot talk to the daemon: ${err.code ?? err.message}`));
+        }
+      });
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  get<T = unknown>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T = unknown>(path: string, body: unknown = {}): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  delete<T = unknown>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+}
+
+/**
+ * The socket a client command should use: --socket, SENTINEL_SOCKET, else the runtime dir rule, reading config.yaml
+ * only when it might set runtime_dir (DESIGN §2). Reading YAML is lazy so the common path stays light.
+ */
+export async function resolveSocket(options: { socket?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const paths = await import('../daemon/paths.js');
+  if (options.socket || env.SENTINEL_SOCKET) return paths.socketPath(env, null, options.socket);
+  const { existsSync, readFileSync } = await import('node:fs');
+  const file = paths.configFile(env, options.config);
+  let runtimeDir: string | null = null;
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8');
+    if (/^runtime_dir\s*:/m.test(text)) {
+      const { loadConfig } = await import('../daemon/config.js');
+      runtimeDir = loadConfig({ env, configFlag: options.config }).runtimeDir;
+      return paths.socketPath(env, runtimeDir);
+    }
+  }
+  return paths.socketPath(env, runtimeDir);
+}
+
+export async function connect(options: { socket?: string; config?: string }, timeoutMs?: number): Promise<DaemonClient> {
+  return new DaemonClient({ socketPath: await resolveSocket(options), timeoutMs });
+}

@@ -1,0 +1,57 @@
+// How every command reports: data to stdout (JSON with --json), problems to stderr as `Error:` + `Hint:`, and the
+// exit code from the error catalogue. Light: no AWS SDK, no fastify.
+import { EXIT, SentinelError, isSentinelError } from '../daemon/errors.js';
+
+export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =>
+  !process.env.NO_COLOR && stream.isTTY === true && process.env.TERM !== 'dumb';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Prints an error the way every command does and returns the exit code to use. */
+export function reportError(err: unknown, options: { json?: boolean } = {}): number {
+  const e = isSentinelError(err)
+    ? err
+    : new SentinelError('InternalError', err instanceof Error ? err.message : String(err));
+  if (options.json) {
+    process.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n');
+  } else {
+    const red = useColor() ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
+    process.stderr.write(`${red('Error:')} ${e.message}\nHint: ${e.hint}\n`);
+  }
+  return e.exit;
+}
+
+export function usageError(message: string, hint?: string): SentinelError {
+  return new SentinelError('UsageError', message, hint ? { hint } : {});
+}
+
+/** Aligned columns for human output. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** `3m ago`, `in 2h`: for human tables. */
+export function relativeTime(iso: string | undefined, now: number = Date.now()): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '-';
+  const delta = t - now;
+  const abs = Math.abs(delta);
+  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  let text = 'now';
+  for (const [ms, u] of units) {
+    if (abs >= ms) {
+      text = `${Math.floor(abs / ms)}${u}`;
+      break;
+    }
+  }
+  if (text === 'now') return text;
+  return delta < 0 ? `${text} ago` : `in ${text}`;
+}
+
+export { EXIT };

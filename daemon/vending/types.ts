@@ -1,0 +1,68 @@
+// What the daemon needs from credential vending (DESIGN §3.4 step 4, §4).
+
+/** A profile from the user's AWS shared config, as far as Sentinel cares. */
+export interface ProfileInfo {
+  name: string;
+  region?: string;
+  roleArn?: string;
+  sourceProfile?: string;
+  externalId?: string;
+  /** true when there is a role_arn to assume with a SourceIdentity. */
+  stampable: boolean;
+}
+
+/** The principal behind a profile's base credentials (the one that will call AssumeRole). */
+export interface CallerIdentity {
+  arn: string;
+  account: string;
+  type: 'user' | 'root' | 'assumed-role' | 'federated-user';
+  rawName: string;
+  policyName: string;
+}
+
+export interface IssuedCredentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  Token: string;
+  Expiration: Date;
+  AccountId?: string;
+}
+
+export type Marker = 'direct' | 'approved' | 'breakglass';
+
+export interface VendRequest {
+  /** Cache key: one entry per session. */
+  sessionKey: string;
+  profile: string;
+  user: string; // policy user name, for SourceIdentity and RoleSessionName
+  marker: Marker;
+  durationSeconds: number; // already capped by policy; >= 900
+}
+
+export interface Vended {
+  credentials: IssuedCredentials;
+  /** null when served unstamped (credentials.allow_unstamped and a profile without role_arn). */
+  sourceIdentity: string | null;
+  roleArn: string | null;
+  /** The request id stamped into SourceIdentity/RoleSessionName of the STS call that produced these. */
+  issueRequestId: string;
+  fromCache: boolean;
+}
+
+export interface Vendor {
+  /** Profiles of the AWS config as the daemon reads it (for /v1/profiles, completions and `use`). */
+  profiles(): Promise<ProfileInfo[]>;
+  /** Throws SentinelError ProfileUnknown (with close matches in the message) when absent. */
+  profile(name: string): Promise<ProfileInfo>;
+  /** GetCallerIdentity on the base credentials of the profile's source; cached per base identity. Throws
+   * BaseCredentialsUnavailable / StsUnavailable. */
+  identify(profile: string): Promise<CallerIdentity>;
+  /** Cached per sessionKey while more than 10 minutes remain; single flight per key; refresh jittered. Throws
+   * NotStampable, BaseCredentialsUnavailable, StsUnavailable, ProfileUnknown. */
+  credentials(request: VendRequest): Promise<Vended>;
+  /** Drops a session's cached credentials (revoked, ended). */
+  forget(sessionKey: string): void;
+  /** Re-reads the AWS config files (SIGHUP). */
+  reload(): void;
+  close(): void;
+}
