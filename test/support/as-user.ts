@@ -1,0 +1,45 @@
+// Runs a Node script as another uid/gid (root only), so peer-identification tests face a real second user rather
+// than a mocked one. The script goes into its own temp dir (0755, file 0644) because the target uid must be able to
+// read it; the dir is removed when the child exits.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SETPRIV = '/usr/bin/setpriv';
+export const NOBODY = 65534;
+
+/** The message a test fails with when it cannot switch uid; it must fail, never skip. */
+export const NEEDS_ROOT =
+  'this test must run as root: it switches to another uid (setpriv) to prove the peer check sees a different user';
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/**
+ * Starts `scriptText` (an ES module) under `node` as uid/gid with no supplementary groups. The environment is PATH
+ * plus `env` (nothing else leaks from the test process). The caller owns the returned child: kill it in t.teardown.
+ */
+export function runAsUser(
+  uid: number,
+  gid: number,
+  scriptText: string,
+  env: Record<string, string> = {},
+): ChildProcessWithoutNullStreams {
+  if (!isRoot()) throw new Error(NEEDS_ROOT);
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-as-user-'));
+  chmodSync(dir, 0o755);
+  const script = join(dir, 'script.mjs');
+  writeFileSync(script, scriptText, { mode: 0o644 });
+  chmodSync(script, 0o644); // the umask may have narrowed `mode`
+  const child = spawn(
+    SETPRIV,
+    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', process.execPath, script],
+    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, cwd: dir, stdio: 'pipe' },
+  );
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  child.once('exit', cleanup);
+  child.once('error', cleanup);
+  return child;
+}

@@ -1,0 +1,267 @@
+import t, { type Test } from 'tap';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  clientRowKeys,
+  DEFAULT_MAX_BYTES,
+  encodeProcAddress,
+  encodeProcPort,
+  findRowUid,
+  parseProcNetTcpLine,
+  tcpPeerUid,
+  tcpPeerUidAsync,
+  type TcpEnds,
+  type TcpPeerOptions,
+} from '../daemon/server/tcp-peer.js';
+import { isRoot, NEEDS_ROOT, NOBODY, runAsUser } from './support/as-user.js';
+
+const ourUid = process.geteuid!();
+
+// Real lines captured from this kernel's /proc/net/tcp and tcp6 (header included), with the tuple edited.
+const HEADER =
+  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const line = (local: string, remote: string, state: string, uid: number, inode = 4242) =>
+  `   7: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${inode} 1 0000000000000000 20 4 30 10 -1`;
+
+t.test('encodeProcAddress matches the kernel encoding (little-endian host)', async (t) => {
+  t.equal(encodeProcAddress('127.0.0.1', 'tcp', 'LE'), '0100007F');
+  t.equal(encodeProcAddress('10.1.2.3', 'tcp', 'LE'), '0302010A');
+  t.equal(encodeProcAddress('::1', 'tcp6', 'LE'), '00000000000000000000000001000000');
+  t.equal(encodeProcAddress('::ffff:127.0.0.1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F');
+  t.equal(encodeProcAddress('::FFFF:7f00:1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F', 'hex spelling of a mapped address');
+  t.equal(encodeProcAddress('127.0.0.1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F', 'IPv4 in tcp6 is its mapped form');
+  t.equal(encodeProcAddress('::ffff:127.0.0.1', 'tcp', 'LE'), '0100007F', 'mapped address in tcp is plain IPv4');
+  t.equal(encodeProcAddress('fe80::1%lo', 'tcp6', 'LE'), '000080FE000000000000000001000000', 'zone id dropped');
+  t.equal(encodeProcAddress('2001:db8:0:0:1:2:3:4', 'tcp6', 'LE'), 'B80D0120000000000200010004000300');
+  t.equal(encodeProcAddress('::', 'tcp6', 'LE'), '0'.repeat(32));
+  t.equal(encodeProcAddress('::1', 'tcp', 'LE'), null, 'a real IPv6 address has no tcp row');
+});
+
+t.test('encodeProcAddress on a big-endian host prints bytes in order', async (t) => {
+  t.equal(encodeProcAddress('127.0.0.1', 'tcp', 'BE'), '7F000001');
+  t.equal(encodeProcAddress('::ffff:127.0.0.1', 'tcp6', 'BE'), '00000000000000000000FFFF7F000001');
+});
+
+t.test('encodeProcAddress refuses what is not an IP address', async (t) => {
+  for (const bad of ['', 'localhost', '1.2.3', '256.0.0.1', '127.0.0.1.5', ':::', '1::2::3', '::ffff:1.2.3.999', 'g::1', '%lo']) {
+    t.equal(encodeProcAddress(bad, 'tcp6', 'LE'), null, JSON.stringify(bad));
+    t.equal(encodeProcAddress(bad, 'tcp', 'LE'), null, JSON.stringify(bad));
+  }
+});
+
+t.test('encodeProcPort is %04X', async (t) => {
+  t.equal(encodeProcPort(9911), '26B7');
+  t.equal(encodeProcPort(1), '0001');
+  t.equal(encodeProcPort(65535), 'FFFF');
+});
+
+t.test('parseProcNetTcpLine reads real rows and rejects garbage', async (t) => {
+  t.same(parseProcNetTcpLine(line('0100007F:8CAC', '0100007F:B261', '01', 1000, 555)), {
+    localAddress: '0100007F',
+    localPort: 0x8cac,
+    remoteAddress: '0100007F',
+    remotePort: 0xb261,
+    state: 1,
+    uid: 1000,
+    inode: 555,
+  });
+  const six = parseProcNetTcpLine(line('0000000000000000ffff00000100007f:0050', '0000000000000000FFFF00000100007F:C350', '0A', 0));
+  t.equal(six?.localAddress, '0000000000000000FFFF00000100007F', 'tcp6 row, upper-cased');
+  t.equal(six?.state, 0x0a);
+  const garbage = [
+    HEADER,
+    '',
+    '   ',
+    'garbage',
+    '\u0000\u0001\u00ff binary junk',
+    line('0100007F:8CAC', '0100007F', '01', 0), // no port
+    line('0100007F:8CAC', '0100007F:B2610', '01', 0), // 5-digit port
+    line('0100007G:8CAC', '0100007F:B261', '01', 0), // not hex
+    line('0100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 0), // families mixed
+    line('0100007F:8CAC', '0100007F:B261', '1', 0), // one-digit state
+    line('0100007F:8CAC', '0100007F:B261', '01', 99999999999), // uid beyond 32 bits
+    line('0100007F:8CAC', '0100007F:B261', '01', 0).replace(' 0        0 ', ' -1        0 '), // negative uid
+    line('0100007F:8CAC', '0100007F:B261', '01', 0).replace('   7:', 'x7:'), // bad slot
+    line('0100007F:8CAC', '0100007F:B261', '01', 0).split(' ').slice(0, 12).join(' '), // truncated
+  ];
+  for (const bad of garbage) t.equal(parseProcNetTcpLine(bad), null, JSON.stringify(bad.slice(0, 60)));
+});
+
+const ends: TcpEnds = { localAddress: '127.0.0.1', localPort: 0xb261, remoteAddress: '127.0.0.1', remotePort: 0x8cac };
+
+t.test('clientRowKeys looks for the client row in both tables for IPv4, in tcp6 only for IPv6', async (t) => {
+  t.same(clientRowKeys(ends, 'LE'), [
+    { table: 'tcp', localAddress: '0100007F', localPort: 0x8cac, remoteAddress: '0100007F', remotePort: 0xb261 },
+    {
+      table: 'tcp6',
+      localAddress: '0000000000000000FFFF00000100007F',
+      localPort: 0x8cac,
+      remoteAddress: '0000000000000000FFFF00000100007F',
+      remotePort: 0xb261,
+    },
+  ]);
+  const mapped = clientRowKeys({ ...ends, localAddress: '::ffff:127.0.0.1', remoteAddress: '::ffff:127.0.0.1' }, 'LE');
+  t.same(mapped.map((k) => [k.table, k.localAddress]), [
+    ['tcp', '0100007F'],
+    ['tcp6', '0000000000000000FFFF00000100007F'],
+  ]);
+  const v6 = clientRowKeys({ ...ends, localAddress: '::1', remoteAddress: '::1' }, 'LE');
+  t.same(v6.map((k) => k.table), ['tcp6']);
+  for (const bad of [{}, { ...ends, remoteAddress: undefined }, { ...ends, localPort: 0 }, { ...ends, remotePort: 70000 }, { ...ends, remotePort: 1.5 }, { ...ends, remoteAddress: 'junk' }]) {
+    t.same(clientRowKeys(bad as TcpEnds, 'LE'), [], JSON.stringify(bad));
+  }
+});
+
+t.test('findRowUid picks the established client row, not the server row or an old one', async (t) => {
+  const key = clientRowKeys(ends, 'LE')[0]!;
+  const server = line('0100007F:B261', '0100007F:8CAC', '01', 0); // our own accepted socket: reversed tuple
+  const timeWait = line('0100007F:8CAC', '0100007F:B261', '06', 0); // an earlier connection on the same tuple
+  const client = line('0100007F:8CAC', '0100007F:B261', '01', 1000);
+  t.equal(findRowUid([HEADER, 'junk', server, timeWait, client], key), 1000);
+  t.equal(findRowUid([HEADER, server, timeWait], key), null, 'no established client row');
+  t.equal(findRowUid([client, client], key), 1000, 'a duplicated identical row is still one answer');
+  t.equal(findRowUid([client, line('0100007F:8CAC', '0100007F:B261', '01', 0)], key), null, 'conflicting rows: refuse');
+  t.equal(findRowUid([], key), null);
+});
+
+/** Both forms must agree; the sync answer is returned. */
+async function lookup(t: Test, tuple: TcpEnds, options?: TcpPeerOptions): Promise<number | null> {
+  const sync = tcpPeerUid(tuple, options);
+  t.equal(await tcpPeerUidAsync(tuple, options), sync, 'tcpPeerUidAsync agrees');
+  return sync;
+}
+
+t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never throw', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-procnet-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const client = line('0100007F:8CAC', '0100007F:B261', '01', 1000);
+  const junk = 'x'.repeat(149) + '\n';
+
+  writeFileSync(join(dir, 'tcp'), [HEADER, 'garbage', '\u0000\u0007 binary', client, 'trailing junk'].join('\n'));
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'row among garbage');
+
+  writeFileSync(join(dir, 'tcp'), HEADER + '\n' + client); // no final newline
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
+
+  writeFileSync(join(dir, 'tcp'), junk.repeat(100) + client + '\n');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }), 1000, 'row inside the cap');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }), null, 'row cut by the cap is not read half');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
+
+  writeFileSync(join(dir, 'tcp'), junk.repeat(Math.ceil(DEFAULT_MAX_BYTES / junk.length)) + client + '\n');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a file past the default cap is read only up to it');
+
+  writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + '\n' + client + '\n');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'an overlong line is skipped, the next row read');
+  writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + client + '\n');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'a row glued to an overlong line is not read');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
+
+  rmSync(join(dir, 'tcp'));
+  mkdirSync(join(dir, 'tcp'));
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
+
+  writeFileSync(join(dir, 'tcp6'), line('0000000000000000FFFF00000100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 77) + '\n');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 77, 'an IPv4 tuple also found as a mapped tcp6 row');
+
+  t.equal(await lookup(t, ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
+
+  writeFileSync(join(dir, 'tcp6'), line('00000000000000000000FFFF7F000001:8CAC', '00000000000000000000FFFF7F000001:B261', '01', 88) + '\n');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
+  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
+});
+
+/** A TCP server on `host` whose connections are handed to the test; returns its port. */
+async function tcpServer(t: Test, host: string) {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = () => once(server, 'connection').then(([s]) => s as net.Socket);
+  return { port, accepted };
+}
+
+for (const [serverHost, clientHost, expectMapped] of [
+  ['127.0.0.1', '127.0.0.1', false],
+  ['::', '127.0.0.1', true],
+  ['::1', '::1', false],
+] as const) {
+  t.test(`a loopback client of a server on ${serverHost} (client ${clientHost}) is this uid`, async (t) => {
+    const { port, accepted } = await tcpServer(t, serverHost);
+    const next = accepted();
+    const client = net.connect(port, clientHost);
+    client.on('error', () => {});
+    t.teardown(() => client.destroy());
+    const socket = await next;
+    t.equal(socket.remoteAddress?.startsWith('::ffff:'), expectMapped, `remote address ${socket.remoteAddress}`);
+    t.equal(await lookup(t, socket), ourUid);
+
+    const tuple: TcpEnds = {
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+    };
+    const closed = once(socket, 'close');
+    client.destroy();
+    await closed;
+    t.equal(await lookup(t, tuple), null, 'once the client has closed, its row is no longer established');
+  });
+}
+
+const NOBODY_CLIENT = `
+import net from 'node:net';
+const s = net.connect(Number(process.env.PORT), process.env.HOST);
+s.on('data', () => s.end());
+s.on('error', (e) => { console.error(e.message); process.exit(2); });
+`;
+
+for (const serverHost of ['127.0.0.1', '::']) {
+  t.test(`a client running as uid ${NOBODY} (server on ${serverHost}) is reported as ${NOBODY}`, async (t) => {
+    if (!isRoot()) return t.fail(NEEDS_ROOT);
+    const { port, accepted } = await tcpServer(t, serverHost);
+    const next = accepted();
+    const child = runAsUser(NOBODY, NOBODY, NOBODY_CLIENT, { PORT: String(port), HOST: '127.0.0.1' });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = once(child, 'exit');
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const socket = await Promise.race([next, exited.then(() => Promise.reject(new Error(`client exited: ${stderr}`)))]);
+    t.equal(await lookup(t, socket), NOBODY);
+    t.not(NOBODY, ourUid, 'the answer is not simply our own uid');
+    socket.end('bye');
+    const [code] = await exited;
+    t.equal(code, 0, stderr);
+  });
+}
+
+t.test('sockets without a TCP tuple answer null', async (t) => {
+  t.equal(await lookup(t, {}), null);
+  t.equal(await lookup(t, new net.Socket()), null, 'never connected');
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-tcppeer-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 's.sock');
+  const server = net.createServer((s) => s.destroy());
+  server.listen(path);
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const client = net.connect(path);
+  client.on('error', () => {});
+  await once(client, 'connect');
+  t.equal(await lookup(t, client), null, 'a Unix socket');
+  client.destroy();
+});
