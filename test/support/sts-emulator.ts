@@ -1,0 +1,485 @@
+// A strict local STS for tests: the AWS Query protocol (form-encoded POST, XML replies) as the real SDK v3 client
+// speaks it, enforcing AWS's input rules for AssumeRole, GetCallerIdentity and GetSessionToken. Callers are known by
+// the access key in their SigV4 Authorization header: keys registered with setIdentity/startSts, or keys this
+// emulator issued. See docs/testing.md.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  AwsServiceError,
+  FaultInjector,
+  ValidationCollector,
+  delay,
+  parseSigV4,
+  readBoundedBody,
+  requestId,
+  startLoopbackServer,
+  type FailureSpec,
+  type LoopbackServer,
+} from './aws-protocol.js';
+
+export type StsAction = 'AssumeRole' | 'GetCallerIdentity' | 'GetSessionToken';
+const ACTIONS: readonly StsAction[] = ['AssumeRole', 'GetCallerIdentity', 'GetSessionToken'];
+const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const API_VERSION = '2011-06-15';
+
+export interface AssumeRoleRequestRecord {
+  RoleArn: string;
+  RoleSessionName: string;
+  SourceIdentity?: string;
+  /** As sent (3600 when absent); NaN when the value was not a number. */
+  DurationSeconds: number;
+  ExternalId?: string;
+  /** The access key that signed the call. */
+  accessKeyId: string;
+  Policy?: string;
+  PolicyArns?: string[];
+  Tags?: Array<{ Key: string; Value: string }>;
+  TransitiveTagKeys?: string[];
+  /** 'ok', or the error code the call was answered with. */
+  outcome: string;
+}
+
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+  /** The ARN GetCallerIdentity answers for these credentials. */
+  arn: string;
+  action: 'AssumeRole' | 'GetSessionToken';
+  sourceIdentity?: string;
+}
+
+export interface StsEmulator {
+  url: string;
+  calls: Record<StsAction, number>;
+  /** Every AssumeRole call from a known caller, including refused ones (see `outcome`). */
+  assumeRoleRequests: AssumeRoleRequestRecord[];
+  issued: IssuedCredentials[];
+  setIdentity(accessKeyId: string, arn: string): void;
+  failNext(action: StsAction, spec: FailureSpec, times?: number): void;
+  setFailure(action: StsAction, spec: FailureSpec | null): void;
+  setDelay(ms: number): void;
+  denyRole(roleArn: string): void;
+  /** Makes credentials this emulator issued expire now: their next use gets ExpiredToken. */
+  expire(accessKeyId: string): void;
+  /** Forgets calls, requests, issued credentials, failures, delay and denied roles; keeps registered identities. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface StsOptions {
+  /** access key id → caller ARN (an IAM user, a root, or an assumed role). */
+  identities?: Record<string, string>;
+}
+
+interface Principal {
+  arn: string;
+  account: string;
+  userId: string;
+  kind: 'user' | 'root' | 'assumed-role' | 'federated';
+  /** Set for keys this emulator issued. */
+  temporary?: { sessionToken: string; expiration: Date; sourceIdentity?: string };
+}
+
+const MEMBER_PATTERN = /^[\w+=,.@-]*$/;
+const MEMBER_PATTERN_TEXT = '[\\w+=,.@-]*';
+const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]*$/;
+const EXTERNAL_ID_PATTERN_TEXT = '[\\w+=,.@:\\/-]*';
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
+const PRINCIPAL_ARN = /^arn:([a-z-]+):(iam|sts)::(\d{12}):(root|user\/.+|assumed-role\/[^/]+\/[^/]+|federated-user\/.+)$/;
+const SERIAL_PATTERN = /^[\w+=/:,.@-]*$/;
+
+const CHAINED_MAX_SECONDS = 3600;
+
+/** Default failure statuses for codes tests commonly inject, matching what STS sends. */
+const STATUS_BY_CODE: Record<string, number> = {
+  AccessDenied: 403,
+  InvalidClientTokenId: 403,
+  SignatureDoesNotMatch: 403,
+  MissingAuthenticationToken: 403,
+  ExpiredToken: 400,
+  Throttling: 400,
+  ServiceUnavailable: 503,
+  InternalFailure: 500,
+  RegionDisabledException: 403,
+};
+
+export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
+  const registered = new Map<string, Principal>();
+  const issuedKeys = new Map<string, Principal>();
+  const calls: Record<StsAction, number> = { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 };
+  const assumeRoleRequests: AssumeRoleRequestRecord[] = [];
+  const issued: IssuedCredentials[] = [];
+  const faults = new FaultInjector();
+  const deniedRoles = new Set<string>();
+  let delayMs = 0;
+
+  const setIdentity = (accessKeyId: string, arn: string) => {
+    registered.set(accessKeyId, principalFromArn(arn));
+  };
+  for (const [key, arn] of Object.entries(options.identities ?? {})) setIdentity(key, arn);
+
+  const authenticate = (req: IncomingMessage): { accessKeyId: string; principal: Principal } => {
+    const auth = parseSigV4(req, 'sts');
+    if (!auth.ok) {
+      if (auth.reason === 'missing') throw new AwsServiceError('MissingAuthenticationToken', auth.message, 403);
+      if (auth.reason === 'wrong-service') throw new AwsServiceError('SignatureDoesNotMatch', auth.message, 403);
+      throw new AwsServiceError('IncompleteSignature', auth.message, 400);
+    }
+    const { accessKeyId } = auth.credential;
+    const invalid = new AwsServiceError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    const temp = issuedKeys.get(accessKeyId);
+    if (temp) {
+      // Temporary keys are only valid together with their own session token, and only until they expire.
+      if (req.headers['x-amz-security-token'] !== temp.temporary!.sessionToken) throw invalid;
+      if (temp.temporary!.expiration.getTime() <= Date.now()) {
+        throw new AwsServiceError('ExpiredToken', 'The security token included in the request is expired', 400);
+      }
+      return { accessKeyId, principal: temp };
+    }
+    const known = registered.get(accessKeyId);
+    if (!known) throw invalid;
+    return { accessKeyId, principal: known };
+  };
+
+  const issue = (principal: Principal, action: IssuedCredentials['action'], durationSeconds: number, sourceIdentity?: string) => {
+    const accessKeyId = 'ASIA' + randomAlnum(16);
+    const secretAccessKey = randomBytes(30).toString('base64');
+    const sessionToken = 'IQoJb3JpZ2luX2Vj' + randomBytes(300).toString('base64');
+    // STS reports whole seconds; keep `issued` equal to what the client parses.
+    const expiration = new Date(Math.floor((Date.now() + durationSeconds * 1000) / 1000) * 1000);
+    issuedKeys.set(accessKeyId, {
+      ...principal,
+      temporary: { sessionToken, expiration, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
+    });
+    const record: IssuedCredentials = {
+      accessKeyId, secretAccessKey, sessionToken, expiration, arn: principal.arn, action,
+      ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+    };
+    issued.push(record);
+    return record;
+  };
+
+  /** Logs an AssumeRole as sent, before any check, so tests see refused calls too. */
+  const recordAssumeRole = (params: URLSearchParams, accessKeyId: string): AssumeRoleRequestRecord => {
+    const rawDuration = params.get('DurationSeconds');
+    const optional = (member: string) => params.get(member) ?? undefined;
+    const policyArns = memberList(params, 'PolicyArns', (p) => params.get(`${p}.arn`) ?? '');
+    const tags = memberList(params, 'Tags', (p) => ({ Key: params.get(`${p}.Key`) ?? '', Value: params.get(`${p}.Value`) ?? '' }));
+    const transitive = memberList(params, 'TransitiveTagKeys', (p) => params.get(p) ?? '');
+    const record: AssumeRoleRequestRecord = {
+      RoleArn: params.get('RoleArn') ?? '',
+      RoleSessionName: params.get('RoleSessionName') ?? '',
+      DurationSeconds: rawDuration === null ? 3600 : parseIntStrict(rawDuration),
+      accessKeyId,
+      outcome: 'ok',
+      ...(optional('SourceIdentity') !== undefined ? { SourceIdentity: optional('SourceIdentity')! } : {}),
+      ...(optional('ExternalId') !== undefined ? { ExternalId: optional('ExternalId')! } : {}),
+      ...(optional('Policy') !== undefined ? { Policy: optional('Policy')! } : {}),
+      ...(policyArns.length ? { PolicyArns: policyArns } : {}),
+      ...(tags.length ? { Tags: tags } : {}),
+      ...(transitive.length ? { TransitiveTagKeys: transitive } : {}),
+    };
+    assumeRoleRequests.push(record);
+    return record;
+  };
+
+  const assumeRole = (params: URLSearchParams, caller: { accessKeyId: string; principal: Principal }): string => {
+    const record = recordAssumeRole(params, caller.accessKeyId);
+    const roleArn = params.get('RoleArn') ?? undefined;
+    const sessionName = params.get('RoleSessionName') ?? undefined;
+    const rawDuration = params.get('DurationSeconds');
+    const duration = record.DurationSeconds;
+    const requestedSourceIdentity = record.SourceIdentity;
+    const externalId = record.ExternalId;
+    const policy = record.Policy;
+    const policyArns = record.PolicyArns ?? [];
+    const tags = record.Tags ?? [];
+    try {
+      const v = new ValidationCollector();
+      v.checkString(roleArn, 'roleArn', { required: true, min: 20, max: 2048 });
+      v.checkString(sessionName, 'roleSessionName', { required: true, min: 2, max: 64, pattern: MEMBER_PATTERN, patternText: MEMBER_PATTERN_TEXT });
+      if (Number.isNaN(duration)) v.add(rawDuration, 'durationSeconds', 'Member must be an integer');
+      else v.checkRange(duration, 'durationSeconds', 900, 43200);
+      v.checkString(requestedSourceIdentity, 'sourceIdentity', { min: 2, max: 64, pattern: MEMBER_PATTERN, patternText: MEMBER_PATTERN_TEXT });
+      v.checkString(externalId, 'externalId', { min: 2, max: 1224, pattern: EXTERNAL_ID_PATTERN, patternText: EXTERNAL_ID_PATTERN_TEXT });
+      v.checkString(policy, 'policy', { min: 1, max: 2048 });
+      if (tags.length > 50) v.add(`[${tags.length} tags]`, 'tags', 'Member must have length less than or equal to 50');
+      tags.forEach((tag, i) => {
+        v.checkString(tag.Key, `tags.${i + 1}.member.key`, { min: 1, max: 128 });
+        v.checkString(tag.Value, `tags.${i + 1}.member.value`, { max: 256 });
+      });
+      if (policyArns.length > 10) v.add(`[${policyArns.length} ARNs]`, 'policyArns', 'Member must have length less than or equal to 10');
+      v.throwIfAny('ValidationError');
+
+      const role = ROLE_ARN.exec(roleArn!);
+      if (!role) throw new AwsServiceError('ValidationError', `${roleArn} is invalid`, 400);
+      const chained = caller.principal.kind === 'assumed-role';
+      if (chained && duration > CHAINED_MAX_SECONDS) {
+        throw new AwsServiceError(
+          'ValidationError',
+          'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+          400,
+        );
+      }
+      if (deniedRoles.has(roleArn!)) {
+        throw new AwsServiceError(
+          'AccessDenied',
+          `User: ${caller.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+          403,
+        );
+      }
+      const [, partition, account, , roleName] = role as unknown as string[];
+      const roleId = 'AROA' + stableId(roleArn!, 17);
+      // A source identity set earlier in a role chain carries over to the next session.
+      const sourceIdentity = requestedSourceIdentity ?? caller.principal.temporary?.sourceIdentity;
+      const principal: Principal = {
+        arn: `arn:${partition}:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+        account: account!,
+        userId: `${roleId}:${sessionName}`,
+        kind: 'assumed-role',
+      };
+      const packed = policy || policyArns.length || tags.length
+        ? Math.max(1, Math.ceil(((policy?.length ?? 0) + 100 * policyArns.length + 30 * tags.length) / 20.48))
+        : 0;
+      if (packed > 100) {
+        throw new AwsServiceError('PackedPolicyTooLarge', `Packed policy consumes ${packed}% of allotted space, please use smaller policy for this request.`, 400);
+      }
+      const creds = issue(principal, 'AssumeRole', duration, sourceIdentity);
+      return (
+        (sourceIdentity !== undefined ? el('SourceIdentity', sourceIdentity) : '') +
+        node('AssumedRoleUser', el('AssumedRoleId', principal.userId) + el('Arn', principal.arn)) +
+        credentialsXml(creds) +
+        el('PackedPolicySize', String(packed))
+      );
+    } catch (err) {
+      if (err instanceof AwsServiceError) record.outcome = err.code;
+      throw err;
+    }
+  };
+
+  const getSessionToken = (params: URLSearchParams, caller: { principal: Principal }): string => {
+    const rawDuration = params.get('DurationSeconds');
+    const duration = rawDuration === null ? 43200 : parseIntStrict(rawDuration);
+    const serial = params.get('SerialNumber') ?? undefined;
+    const tokenCode = params.get('TokenCode') ?? undefined;
+    const v = new ValidationCollector();
+    if (Number.isNaN(duration)) v.add(rawDuration, 'durationSeconds', 'Member must be an integer');
+    else v.checkRange(duration, 'durationSeconds', 900, 129600);
+    v.checkString(serial, 'serialNumber', { min: 9, max: 256, pattern: SERIAL_PATTERN, patternText: '[\\w+=/:,.@-]*' });
+    v.checkString(tokenCode, 'tokenCode', { min: 6, max: 6, pattern: /^\d*$/, patternText: '[\\d]*' });
+    v.throwIfAny('ValidationError');
+    if (caller.principal.temporary || caller.principal.kind === 'assumed-role' || caller.principal.kind === 'federated') {
+      throw new AwsServiceError('AccessDenied', 'Cannot call GetSessionToken with session credentials', 403);
+    }
+    // The root user's session tokens are capped at one hour.
+    const effective = caller.principal.kind === 'root' ? Math.min(duration, 3600) : duration;
+    const { temporary: _unused, ...base } = caller.principal;
+    return credentialsXml(issue(base, 'GetSessionToken', effective));
+  };
+
+  const dispatch = (req: IncomingMessage, body: Buffer): { action: StsAction; resultXml: string } => {
+    if (req.method !== 'POST' && req.method !== 'GET') {
+      throw new AwsServiceError('InvalidAction', 'Could not find operation for this request', 400);
+    }
+    // AWS authenticates before it looks at the request: an unsigned request is refused whatever it asks for.
+    const caller = authenticate(req);
+    const [path, query] = splitUrl(req.url ?? '/');
+    if (path !== '/') throw new AwsServiceError('InvalidAction', `Could not find operation for path ${path}`, 400);
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (req.method === 'POST' && body.length > 0 && contentType !== 'application/x-www-form-urlencoded') {
+      throw new AwsServiceError('InvalidAction', 'Could not find operation: the body is not a form-encoded Query request', 400);
+    }
+    const params = parseForm(req.method === 'GET' ? query : body.toString('utf8'));
+    const action = params.get('Action');
+    if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
+    const version = params.get('Version');
+    if (!ACTIONS.includes(action as StsAction) || version !== API_VERSION) {
+      throw new AwsServiceError('InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`, 400);
+    }
+    const known = action as StsAction;
+    calls[known]++;
+    const injected = faults.take(known);
+    if (injected) {
+      if (known === 'AssumeRole') recordAssumeRole(params, caller.accessKeyId).outcome = injected.code;
+      throw injected;
+    }
+    switch (known) {
+      case 'AssumeRole':
+        return { action: known, resultXml: assumeRole(params, caller) };
+      case 'GetSessionToken':
+        return { action: known, resultXml: getSessionToken(params, caller) };
+      case 'GetCallerIdentity': {
+        const p = caller.principal;
+        return { action: known, resultXml: el('Arn', p.arn) + el('UserId', p.userId) + el('Account', p.account) };
+      }
+    }
+  };
+
+  let server: LoopbackServer;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestId();
+    const send = (status: number, xml: string) => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': id });
+      res.end(xml);
+    };
+    const read = await readBoundedBody(req);
+    if (!(await delay(delayMs, server.signal))) return;
+    try {
+      if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
+      const { action, resultXml } = dispatch(req, read.body);
+      send(
+        200,
+        `<${action}Response xmlns="${XMLNS}"><${action}Result>${resultXml}</${action}Result>` +
+          `<ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
+      );
+    } catch (err) {
+      if (!(err instanceof AwsServiceError)) throw err;
+      const type = err.status >= 500 ? 'Receiver' : 'Sender';
+      send(
+        err.status,
+        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type>${el('Code', err.code)}${el('Message', err.message)}` +
+          `</Error><RequestId>${id}</RequestId></ErrorResponse>`,
+      );
+    }
+  };
+  server = await startLoopbackServer(handle);
+
+  return {
+    url: server.url,
+    calls,
+    assumeRoleRequests,
+    issued,
+    setIdentity,
+    failNext(action, spec, times = 1) {
+      faults.failNext(action, withDefaultStatus(spec), times);
+    },
+    setFailure(action, spec) {
+      faults.setFailure(action, spec ? withDefaultStatus(spec) : null);
+    },
+    setDelay(ms) {
+      delayMs = ms;
+    },
+    denyRole(roleArn) {
+      deniedRoles.add(roleArn);
+    },
+    expire(accessKeyId) {
+      const principal = issuedKeys.get(accessKeyId);
+      if (!principal) throw new Error(`expire: ${accessKeyId} was not issued by this emulator`);
+      const now = new Date();
+      principal.temporary!.expiration = now;
+      for (const record of issued) if (record.accessKeyId === accessKeyId) record.expiration = now;
+    },
+    reset() {
+      for (const a of ACTIONS) calls[a] = 0;
+      assumeRoleRequests.length = 0;
+      issued.length = 0;
+      issuedKeys.clear();
+      faults.clear();
+      deniedRoles.clear();
+      delayMs = 0;
+    },
+    close: () => server.close(),
+  };
+}
+
+function withDefaultStatus(spec: FailureSpec): FailureSpec {
+  return { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 };
+}
+
+function principalFromArn(arn: string): Principal {
+  const m = PRINCIPAL_ARN.exec(arn);
+  if (!m) throw new Error(`setIdentity: not a principal ARN: ${arn}`);
+  const [, , , account, resource] = m as unknown as string[];
+  if (resource === 'root') return { arn, account: account!, userId: account!, kind: 'root' };
+  if (resource!.startsWith('user/')) return { arn, account: account!, userId: 'AIDA' + stableId(arn, 17), kind: 'user' };
+  if (resource!.startsWith('federated-user/')) {
+    return { arn, account: account!, userId: `${account}:${resource!.slice('federated-user/'.length)}`, kind: 'federated' };
+  }
+  const [, roleName, session] = resource!.split('/');
+  const roleId = 'AROA' + stableId(`${account}:${roleName}`, 17);
+  return { arn, account: account!, userId: `${roleId}:${session}`, kind: 'assumed-role' };
+}
+
+/** A Query-protocol list (`Tags.member.1.Key`, …), read in order until the first gap. */
+function memberList<T>(params: URLSearchParams, name: string, read: (prefix: string) => T): T[] {
+  const out: T[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    const prefix = `${name}.member.${i}`;
+    const present = [...params.keys()].some((k) => k === prefix || k.startsWith(prefix + '.'));
+    if (!present) break;
+    out.push(read(prefix));
+  }
+  return out;
+}
+
+/** Form decoding that refuses what AWS refuses: broken percent-escapes are a MalformedQueryString error. */
+function parseForm(text: string): URLSearchParams {
+  const params = new URLSearchParams();
+  if (text === '') return params;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    try {
+      const key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+      const value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
+      // The first occurrence wins; a repeated parameter does not override what validation saw.
+      if (!params.has(key)) params.append(key, value);
+    } catch {
+      throw new AwsServiceError('MalformedQueryString', 'The query string is malformed', 404);
+    }
+  }
+  return params;
+}
+
+function splitUrl(url: string): [string, string] {
+  const q = url.indexOf('?');
+  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
+}
+
+function parseIntStrict(text: string): number {
+  return /^-?\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
+}
+
+function credentialsXml(c: IssuedCredentials): string {
+  return node(
+    'Credentials',
+    el('AccessKeyId', c.accessKeyId) +
+      el('SecretAccessKey', c.secretAccessKey) +
+      el('SessionToken', c.sessionToken) +
+      el('Expiration', c.expiration.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+  );
+}
+
+/** A leaf element: its text is escaped. */
+function el(name: string, text: string): string {
+  return `<${name}>${escapeXml(text)}</${name}>`;
+}
+
+/** An element wrapping already-built XML. */
+function node(name: string, inner: string): string {
+  return `<${name}>${inner}</${name}>`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+function randomAlnum(n: number): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (const b of bytes) out += ALNUM[b % 32];
+  return out;
+}
+
+function stableId(seed: string, n: number): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let out = '';
+  for (let i = 0; i < n; i++) out += ALNUM[digest[i]! % 32];
+  return out;
+}
