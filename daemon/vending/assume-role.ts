@@ -1,0 +1,74 @@
+// The two STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
+// GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
+// Expiration, which static keys lack).
+import { AssumeRoleCommand, GetSessionTokenCommand, type Credentials } from '@aws-sdk/client-sts';
+import { SentinelError } from '../errors.js';
+import type { BaseCredentials } from './base-credentials.js';
+import { stsFailure, type StsAction } from './sts-errors.js';
+import type { StsClients } from './sts-client.js';
+import type { IssuedCredentials } from './types.js';
+
+export interface AssumeRoleInput {
+  profile: string;
+  region: string;
+  roleArn: string;
+  roleSessionName: string;
+  sourceIdentity: string;
+  durationSeconds: number;
+  externalId?: string;
+}
+
+const ACCOUNT_OF_ARN = /^arn:[a-z-]+:[a-z]+::(\d{12}):/;
+
+function issued(c: Credentials | undefined, action: StsAction, profile: string, now: number, arn?: string): IssuedCredentials {
+  const expiration = c?.Expiration;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(expiration instanceof Date) || Number.isNaN(expiration.getTime())) {
+    throw new SentinelError('StsUnavailable', `STS answered ${action} for profile "${profile}" without complete credentials`);
+  }
+  if (expiration.getTime() <= now) {
+    throw new SentinelError('StsUnavailable', `STS answered ${action} for profile "${profile}" with credentials that have already expired`, {
+      hint: 'Check the clock of this machine (timedatectl / sntp).',
+    });
+  }
+  const account = arn ? ACCOUNT_OF_ARN.exec(arn)?.[1] : undefined;
+  return {
+    AccessKeyId: c.AccessKeyId,
+    SecretAccessKey: c.SecretAccessKey,
+    Token: c.SessionToken,
+    Expiration: expiration,
+    ...(account ? { AccountId: account } : {}),
+  };
+}
+
+export async function assumeRole(sts: StsClients, base: BaseCredentials, input: AssumeRoleInput, now: () => number): Promise<IssuedCredentials> {
+  let out;
+  try {
+    out = await sts.client(input.region, base).send(
+      new AssumeRoleCommand({
+        RoleArn: input.roleArn,
+        RoleSessionName: input.roleSessionName,
+        SourceIdentity: input.sourceIdentity,
+        DurationSeconds: input.durationSeconds,
+        ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
+      }),
+    );
+  } catch (e) {
+    throw stsFailure(e, { action: 'AssumeRole', profile: input.profile, roleArn: input.roleArn });
+  }
+  return issued(out.Credentials, 'AssumeRole', input.profile, now(), out.AssumedRoleUser?.Arn);
+}
+
+export async function getSessionToken(
+  sts: StsClients,
+  base: BaseCredentials,
+  input: { profile: string; region: string; durationSeconds: number },
+  now: () => number,
+): Promise<IssuedCredentials> {
+  let out;
+  try {
+    out = await sts.client(input.region, base).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
+  } catch (e) {
+    throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile });
+  }
+  return issued(out.Credentials, 'GetSessionToken', input.profile, now());
+}

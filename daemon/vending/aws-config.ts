@@ -1,0 +1,267 @@
+// The user's AWS shared config and credentials files, read where the AWS CLI reads them and parsed the way the AWS SDK
+// for JavaScript parses them (so the profiles Sentinel lists are the ones `fromIni` will resolve). Read only: nothing
+// is ever written to ~/.aws. Profile settings can hold secrets (static keys); they stay inside this module and the
+// base-credential resolver and are never logged or returned to callers.
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { SentinelError } from '../errors.js';
+import type { OpLogger } from '../log.js';
+import { expandHome, type Env } from '../paths.js';
+import { closeMatches } from './close-matches.js';
+import type { ProfileInfo } from './types.js';
+
+/** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */
+export const MAX_AWS_CONFIG_BYTES = 4 * 1024 * 1024;
+
+export interface AwsConfigFiles {
+  configFile: string;
+  credentialsFile: string;
+}
+
+/** AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials (`~/` expanded). */
+export function awsConfigFiles(env: Env = process.env): AwsConfigFiles {
+  const home = env.HOME || env.USERPROFILE || homedir();
+  const pick = (value: string | undefined, fallback: string) =>
+    value && value.length > 0 ? expandHome(value, { ...env, HOME: home }) : join(home, '.aws', fallback);
+  return { configFile: pick(env.AWS_CONFIG_FILE, 'config'), credentialsFile: pick(env.AWS_SHARED_CREDENTIALS_FILE, 'credentials') };
+}
+
+// Profile names Sentinel accepts, from requests and from the files: letters, digits and `_ . @ + -`, optionally
+// grouped with `/` (`org/prod`); each part starts with a letter, digit or `_`, so `.`, `..`, `-flag` and empty parts
+// cannot occur. The name reaches SSM parameter paths, log lines and shell exports, so anything wider is refused;
+// `__proto__` is refused too (the SDK rejects it, and names end up as keys of plain objects elsewhere).
+const PROFILE_PART = '[A-Za-z0-9_][A-Za-z0-9_.@+-]*';
+export const PROFILE_NAME = new RegExp(`^${PROFILE_PART}(?:/${PROFILE_PART})*$`);
+export const MAX_PROFILE_NAME = 128;
+
+export function isValidProfileName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    name.length <= MAX_PROFILE_NAME &&
+    PROFILE_NAME.test(name) &&
+    !name.split('/').includes('__proto__')
+  );
+}
+
+/** Throws BadRequest for a name Sentinel would never look up (without echoing it: it may be hostile). */
+export function checkProfileName(name: unknown): string {
+  if (!isValidProfileName(name)) {
+    throw new SentinelError(
+      'BadRequest',
+      `invalid profile name: use letters, digits and _ . @ + - (parts may be separated by /), at most ${MAX_PROFILE_NAME} characters`,
+    );
+  }
+  return name;
+}
+
+export type Section = Map<string, string>;
+
+// The SDK's reading of an INI line (@smithy shared-ini-file-loader parseIni): `#` or `;` at the start of a line or
+// after whitespace starts a comment; `[profile name]` sections; `key =` with an empty value opens a sub-section whose
+// indented keys are stored as `key.sub`.
+const PREFIXED_SECTION = /^([\w-]+)\s(["'])?([\w\-@+.%:/]+)\2$/;
+
+/** Sections by their raw name (for the config file: `default`, `profile x`, `sso-session y`, ...). */
+export function parseIni(text: string): Map<string, Section> {
+  const sections = new Map<string, Section>();
+  let current: Section | undefined;
+  let sub: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.split(/(?:^|\s)[;#]/)[0]!.trim();
+    if (trimmed.startsWith('[') && trimmed.endsWith(']')) {
+      let name = trimmed.slice(1, -1);
+      const prefixed = PREFIXED_SECTION.exec(name);
+      if (prefixed) name = `${prefixed[1]} ${prefixed[3]}`;
+      current = sections.get(name) ?? new Map();
+      sections.set(name, current);
+      sub = undefined;
+      continue;
+    }
+    if (!current) continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) continue;
+    const key = trimmed.slice(0, eq).trim();
+    const value = trimmed.slice(eq + 1).trim();
+    if (value === '') {
+      sub = key;
+      continue;
+    }
+    if (sub && line.trimStart() === line) sub = undefined;
+    current.set(sub ? `${sub}.${key}` : key, value);
+  }
+  return sections;
+}
+
+/** Profiles by name: the config file's `[default]`/`[profile x]` merged with the credentials file's `[x]`, the
+ * credentials file winning key by key (as the SDK and the CLI do). */
+export function mergeProfiles(configText: string, credentialsText: string): Map<string, Section> {
+  const profiles = new Map<string, Section>();
+  const merge = (name: string, section: Section) => {
+    const into = profiles.get(name) ?? new Map<string, string>();
+    for (const [k, v] of section) into.set(k, v);
+    profiles.set(name, into);
+  };
+  const config = parseIni(configText);
+  const plainDefault = config.get('default');
+  if (plainDefault) merge('default', plainDefault);
+  for (const [name, section] of config) {
+    if (name.startsWith('profile ')) merge(name.slice('profile '.length), section);
+  }
+  for (const [name, section] of parseIni(credentialsText)) merge(name, section);
+  return profiles;
+}
+
+const REGION = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** A profile with everything the vendor needs. `settings` may hold secrets: never log it or send it anywhere. */
+export interface AwsProfile {
+  info: ProfileInfo;
+  credentialSource?: string;
+  /** true when role_arn is set but the profile names no source Sentinel can call AssumeRole from. */
+  roleWithoutSource: boolean;
+  settings: ReadonlyMap<string, string>;
+}
+
+export function toAwsProfile(name: string, settings: Section): AwsProfile {
+  const get = (key: string) => {
+    const v = settings.get(key);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const roleArn = get('role_arn');
+  const sourceProfile = get('source_profile');
+  const credentialSource = get('credential_source');
+  const region = get('region');
+  // A web-identity profile's role_arn is assumed with AssumeRoleWithWebIdentity, where the SourceIdentity comes from
+  // the token, not from Sentinel: there is nothing for Sentinel to stamp.
+  const hasSource = (sourceProfile !== undefined) !== (credentialSource !== undefined);
+  const stampable = roleArn !== undefined && hasSource && get('web_identity_token_file') === undefined;
+  const info: ProfileInfo = {
+    name,
+    ...(region !== undefined && REGION.test(region) ? { region } : {}),
+    ...(roleArn !== undefined ? { roleArn } : {}),
+    ...(sourceProfile !== undefined ? { sourceProfile } : {}),
+    ...(get('external_id') !== undefined ? { externalId: get('external_id') } : {}),
+    stampable,
+  };
+  return {
+    info,
+    ...(credentialSource !== undefined ? { credentialSource } : {}),
+    roleWithoutSource: roleArn !== undefined && !stampable,
+    settings,
+  };
+}
+
+/** Reads at most MAX_AWS_CONFIG_BYTES; a missing file is empty (the CLI treats it so). Never blocks on a FIFO. */
+async function readConfigFile(path: string): Promise<string> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return '';
+    throw unreadable(path, e);
+  }
+  // /dev/null is how `sentinel use` hides the files from child processes; a character device reads as empty or is
+  // cut at the size limit below. FIFOs, sockets and directories are refused rather than read.
+  if (!st.isFile() && !st.isCharacterDevice()) throw unreadable(path, { code: 'not a regular file' });
+  if (st.size > MAX_AWS_CONFIG_BYTES) throw unreadable(path, { code: 'larger than 4 MiB' });
+  const handle = await open(path, 'r').catch((e) => {
+    throw unreadable(path, e);
+  });
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_AWS_CONFIG_BYTES) throw unreadable(path, { code: 'larger than 4 MiB' });
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, e: unknown): SentinelError {
+  const code = (e as { code?: unknown })?.code;
+  return new SentinelError('BaseCredentialsUnavailable', `the AWS config file ${path} cannot be read (${typeof code === 'string' ? code : 'error'})`, {
+    hint: 'Fix the file or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable one, then `sentinel daemon reload`.',
+  });
+}
+
+async function fingerprint(path: string): Promise<string> {
+  try {
+    const st = await stat(path);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch (e) {
+    return `missing:${(e as NodeJS.ErrnoException).code ?? ''}`;
+  }
+}
+
+export interface AwsConfig {
+  readonly files: AwsConfigFiles;
+  /** Profiles with valid names, sorted by name, without any setting but the public ones of ProfileInfo. */
+  profiles(): Promise<ProfileInfo[]>;
+  /** Throws BadRequest for an invalid name, ProfileUnknown (with close matches) for an absent one. */
+  profile(name: string): Promise<AwsProfile>;
+  /** Forget what was read; the next call reads the files again. */
+  reload(): void;
+}
+
+/**
+ * The files are re-read when they change (stat on each lookup: a profile added with `aws configure` is seen without a
+ * reload). Lookups happen only on credential cache misses and session opens, never on a cache hit.
+ */
+export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig {
+  let loaded: { stamp: string; profiles: Map<string, AwsProfile> } | undefined;
+  let loading: Promise<Map<string, AwsProfile>> | undefined;
+
+  async function load(): Promise<Map<string, AwsProfile>> {
+    const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
+    if (loaded && loaded.stamp === stamp) return loaded.profiles;
+    const [configText, credentialsText] = await Promise.all([readConfigFile(files.configFile), readConfigFile(files.credentialsFile)]);
+    const profiles = new Map<string, AwsProfile>();
+    let skipped = 0;
+    for (const [name, settings] of mergeProfiles(configText, credentialsText)) {
+      if (isValidProfileName(name)) profiles.set(name, toAwsProfile(name, settings));
+      else skipped++;
+    }
+    if (skipped > 0) log.debug({ skipped }, 'AWS config profiles with names Sentinel does not accept were skipped');
+    loaded = { stamp, profiles };
+    return profiles;
+  }
+
+  function current(): Promise<Map<string, AwsProfile>> {
+    // Concurrent lookups share one read.
+    loading ??= load().finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  }
+
+  return {
+    files,
+    async profiles() {
+      const all = await current();
+      return [...all.values()].map((p) => ({ ...p.info })).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async profile(name) {
+      checkProfileName(name);
+      const all = await current();
+      const found = all.get(name);
+      if (found) return found;
+      const near = closeMatches(name, all.keys());
+      throw new SentinelError(
+        'ProfileUnknown',
+        `no profile "${name}" in the AWS config${near.length > 0 ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}`,
+        { details: { profile: name, ...(near.length > 0 ? { close_matches: near } : {}) } },
+      );
+    },
+    reload() {
+      loaded = undefined;
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// The base credentials of a profile: what the principal that calls AssumeRole signs with. They are resolved exactly as
+// the AWS CLI resolves the profile's source — `fromIni` on the source profile handles static keys, source_profile
+// chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
+// aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
+import { fromContainerMetadata, fromIni, fromInstanceMetadata } from '@aws-sdk/credential-providers';
+import { LRUCache } from 'lru-cache';
+import { SentinelError } from '../errors.js';
+import type { OpLogger } from '../log.js';
+import type { Env } from '../paths.js';
+import { describeCause } from '../audit/redact.js';
+import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
+import { SingleFlight } from './single-flight.js';
+
+export interface BaseCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/** Where a profile's base credentials come from. `key` identifies the source for caching. */
+export interface BaseSource {
+  key: string;
+  /** The profile whose settings yield the credentials (the source profile, or the profile itself). */
+  profile: string;
+  kind: 'profile' | 'own-keys' | 'credential_source';
+  credentialSource?: string;
+}
+
+/** Base credentials are reused until this long before they expire (the SDKs' own refresh window). */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+/** Credentials without an expiry (static keys) are re-read this often, so rotated keys are picked up. */
+const STATIC_TTL_MS = 5 * 60_000;
+/** A credential_process waiting for a prompt nobody will answer must not hold every waiter forever. */
+const RESOLVE_TIMEOUT_MS = 30_000;
+
+export function baseSourceOf(p: AwsProfile): BaseSource {
+  const name = p.info.name;
+  const source = p.info.sourceProfile;
+  if (p.info.roleArn !== undefined && source !== undefined) {
+    // A role profile that names itself as source uses its own static keys (the AWS CLI's rule); fromIni on it
+    // would assume the role instead.
+    if (source === name) return { key: `own:${name}`, profile: name, kind: 'own-keys' };
+    return { key: `profile:${source}`, profile: source, kind: 'profile' };
+  }
+  if (p.info.roleArn !== undefined && p.credentialSource !== undefined) {
+    return { key: `source:${p.credentialSource}`, profile: name, kind: 'credential_source', credentialSource: p.credentialSource };
+  }
+  // Not a role profile: its own credentials are the base (served unstamped when the config allows it).
+  return { key: `profile:${name}`, profile: name, kind: 'profile' };
+}
+
+export interface BaseCredentialResolver {
+  /** The profile's `settings` decide hints; `source` says where to look. Throws BaseCredentialsUnavailable. */
+  resolve(source: BaseSource, sourceSettings: ReadonlyMap<string, string> | undefined): Promise<BaseCredentials>;
+  /** Drops cached credentials of a source (STS refused them). */
+  forget(sourceKey: string): void;
+  clear(): void;
+}
+
+export interface BaseCredentialDeps {
+  files: AwsConfigFiles;
+  env: Env;
+  log: OpLogger;
+  now: () => number;
+  /** Region for the STS calls of source_profile chains that fromIni makes itself. */
+  region: string;
+}
+
+function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | undefined): string {
+  const p = source.profile;
+  if (source.kind === 'credential_source') {
+    return `Check that the ${source.credentialSource} credential source is available to the daemon.`;
+  }
+  if (settings?.has('sso_session') || settings?.has('sso_start_url')) return `Run \`aws sso login --profile ${p}\`, then try again.`;
+  if (settings?.has('credential_process')) {
+    return `Check that the credential_process of profile ${p} works: \`aws sts get-caller-identity --profile ${p}\` (aws-vault: is the session unlocked?).`;
+  }
+  if (settings?.has('mfa_serial')) {
+    return `Profile ${p} needs an MFA code, which the daemon cannot prompt for; use aws-vault through credential_process instead.`;
+  }
+  return `Check that \`aws sts get-caller-identity --profile ${p}\` works.`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function fromEnvironment(env: Env): BaseCredentials {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) throw new Error('AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set');
+  const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(expiration && !Number.isNaN(expiration.getTime()) ? { expiration } : {}),
+  };
+}
+
+function fromOwnKeys(settings: ReadonlyMap<string, string> | undefined): BaseCredentials {
+  const accessKeyId = settings?.get('aws_access_key_id');
+  const secretAccessKey = settings?.get('aws_secret_access_key');
+  if (!accessKeyId || !secretAccessKey) throw new Error('the profile names itself as source_profile but has no static keys');
+  const sessionToken = settings?.get('aws_session_token');
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCredentialResolver {
+  const cache = new LRUCache<string, { credentials: BaseCredentials; until: number }>({ max: 256 });
+  const flights = new SingleFlight<BaseCredentials>();
+
+  async function load(source: BaseSource, settings: ReadonlyMap<string, string> | undefined): Promise<BaseCredentials> {
+    switch (source.kind) {
+      case 'own-keys':
+        return fromOwnKeys(settings);
+      case 'credential_source':
+        switch (source.credentialSource) {
+          case 'Environment':
+            return fromEnvironment(deps.env);
+          case 'Ec2InstanceMetadata':
+            return fromInstanceMetadata({ timeout: 1000, maxRetries: 1 })();
+          case 'EcsContainer':
+            return fromContainerMetadata({ timeout: 1000, maxRetries: 1 })();
+          default:
+            throw new Error('unsupported credential_source');
+        }
+      case 'profile':
+        return fromIni({
+          profile: source.profile,
+          filepath: deps.files.credentialsFile,
+          configFilepath: deps.files.configFile,
+          // The SDK caches file contents process-wide; the user may have edited them since.
+          ignoreCache: true,
+          clientConfig: { region: deps.region },
+        })();
+    }
+  }
+
+  return {
+    async resolve(source, settings) {
+      const cached = cache.get(source.key);
+      if (cached && cached.until > deps.now()) return cached.credentials;
+      return flights.run(source.key, async () => {
+        let credentials: BaseCredentials;
+        try {
+          const got = await withTimeout(load(source, settings), RESOLVE_TIMEOUT_MS);
+          if (typeof got?.accessKeyId !== 'string' || got.accessKeyId === '' || typeof got.secretAccessKey !== 'string' || got.secretAccessKey === '') {
+            throw new Error('the source returned no access key');
+          }
+          credentials = {
+            accessKeyId: got.accessKeyId,
+            secretAccessKey: got.secretAccessKey,
+            ...(got.sessionToken ? { sessionToken: got.sessionToken } : {}),
+            ...(got.expiration instanceof Date && !Number.isNaN(got.expiration.getTime()) ? { expiration: got.expiration } : {}),
+          };
+        } catch (e) {
+          deps.log.debug({ profile: source.profile, source: source.kind, cause: describeCause(e) }, 'base credentials could not be resolved');
+          const via = source.kind === 'credential_source' ? `credential_source ${source.credentialSource}` : `profile "${source.profile}"`;
+          throw new SentinelError('BaseCredentialsUnavailable', `the base credentials from ${via} could not be resolved`, {
+            hint: hintFor(source, settings),
+            details: { profile: source.profile },
+          });
+        }
+        const now = deps.now();
+        const until = credentials.expiration ? credentials.expiration.getTime() - EXPIRY_MARGIN_MS : now + STATIC_TTL_MS;
+        if (until > now) cache.set(source.key, { credentials, until });
+        return credentials;
+      });
+    },
+    forget(sourceKey) {
+      cache.delete(sourceKey);
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// Who is asking (DESIGN §4): sts:GetCallerIdentity on the base credentials of the requested profile's source — the
+// principal that will call AssumeRole — never the OS user. An access key belongs to one principal for its whole life,
+// so answers are cached per access key id; concurrent lookups for one key make one call.
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { LRUCache } from 'lru-cache';
+import { SentinelError } from '../errors.js';
+import { ArnParseError, parseCallerArn } from '../identity/arn.js';
+import type { BaseCredentials } from './base-credentials.js';
+import { SingleFlight } from './single-flight.js';
+import { stsFailure } from './sts-errors.js';
+import type { StsClients } from './sts-client.js';
+import type { CallerIdentity } from './types.js';
+
+export interface Identifier {
+  identify(base: BaseCredentials, ctx: { profile: string; region: string }): Promise<CallerIdentity>;
+  clear(): void;
+}
+
+export function createIdentifier(sts: StsClients): Identifier {
+  const cache = new LRUCache<string, CallerIdentity>({ max: 1024 });
+  const flights = new SingleFlight<CallerIdentity>();
+  return {
+    async identify(base, ctx) {
+      const hit = cache.get(base.accessKeyId);
+      if (hit) return hit;
+      return flights.run(base.accessKeyId, async () => {
+        let arn: string | undefined;
+        try {
+          arn = (await sts.client(ctx.region, base).send(new GetCallerIdentityCommand({}))).Arn;
+        } catch (e) {
+          throw stsFailure(e, { action: 'GetCallerIdentity', profile: ctx.profile });
+        }
+        let identity: CallerIdentity;
+        try {
+          identity = parseCallerArn(arn);
+        } catch (e) {
+          if (!(e instanceof ArnParseError)) throw e;
+          throw new SentinelError(
+            'BaseCredentialsUnavailable',
+            `the base identity of profile "${ctx.profile}" cannot be named for policy: ${e.message}`,
+            { hint: 'Use a source profile whose identity is an IAM user or a role session with a name made of letters and digits.', details: { profile: ctx.profile } },
+          );
+        }
+        cache.set(base.accessKeyId, identity);
+        return identity;
+      });
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}

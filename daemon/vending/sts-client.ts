@@ -1,0 +1,60 @@
+// STS clients for calls made with a given set of base credentials. SDK v3 binds credentials to a client, so there is
+// one client per (region, access key), kept in a small LRU; all of them share two keep-alive agents, so a refresh
+// reuses the TLS connection of the last one. Endpoints come from the SDK's own resolution (AWS_ENDPOINT_URL_STS and
+// friends); nothing here names a host.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { STSClient } from '@aws-sdk/client-sts';
+import { LRUCache } from 'lru-cache';
+import type { BaseCredentials } from './base-credentials.js';
+
+export interface StsClientOptions {
+  /** SDK attempts per call (1 = no retry). The default, 2, absorbs one blip without outlasting the SDK clients that
+   * wait on the daemon (1–2 s per attempt); single flight keeps it to one call per session however many wait. */
+  maxAttempts?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface StsClients {
+  client(region: string, credentials: BaseCredentials): STSClient;
+  close(): void;
+}
+
+export function createStsClients(options: StsClientOptions = {}): StsClients {
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
+  // Evicted clients are not destroyed: destroying one would close the shared agents. They hold no timers.
+  const clients = new LRUCache<string, STSClient>({ max: 64 });
+  return {
+    client(region, credentials) {
+      const key = `${region}\u0000${credentials.accessKeyId}`;
+      let c = clients.get(key);
+      if (!c) {
+        c = new STSClient({
+          region,
+          credentials: {
+            accessKeyId: credentials.accessKeyId,
+            secretAccessKey: credentials.secretAccessKey,
+            ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+            ...(credentials.expiration ? { expiration: credentials.expiration } : {}),
+          },
+          maxAttempts: options.maxAttempts ?? 2,
+          requestHandler: {
+            httpAgent,
+            httpsAgent,
+            connectionTimeout: options.connectionTimeoutMs ?? 3000,
+            requestTimeout: options.requestTimeoutMs ?? 5000,
+          },
+        });
+        clients.set(key, c);
+      }
+      return c;
+    },
+    close() {
+      clients.clear();
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import t, { type Test } from 'tap';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../daemon/config.js';
+import { silentLogger } from '../daemon/log.js';
+import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../daemon/audit/decision-log.js';
+import { GENESIS } from '../daemon/audit/hmac-chain.js';
+import type { DecisionEntry } from '../daemon/audit/types.js';
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-hmac-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function keyFile(dir: string, content: string | Buffer = randomBytes(32).toString('hex') + '\n', mode = 0o600): string {
+  const file = join(dir, 'audit.key');
+  writeFileSync(file, content, { mode });
+  chmodSync(file, mode);
+  return file;
+}
+
+const configFor = (file: string, hmac_key_file: string) =>
+  resolveConfig({ audit: { file, hmac_key_file } }, 'test-config.yaml', { HOME: '/nonexistent' });
+
+const entry = (i: number): DecisionEntry => ({
+  timestamp: `2026-11-29T12:00:${String(i % 60).padStart(2, '0')}.000Z`,
+  event: 'credentials',
+  outcome: i % 3 === 0 ? 'deny' : 'allow',
+  user: 'alice',
+  profile: 'prod',
+  effect: 'allow',
+  rule: `rule-${i}`,
+  rule_index: i,
+  reason: 'test',
+  policy_source: 'file:/p.yaml',
+  policy_version: 'abc',
+  mode: 'server',
+  session_id: '0123456789abcdef',
+  request_id: i.toString(16).padStart(16, '0'),
+  source_identity: null,
+  role_arn: null,
+  duration_seconds: 900,
+  peer_pid: 1,
+  peer_uid: 1000,
+});
+
+async function writeSigned(file: string, key: string, from: number, count: number): Promise<void> {
+  const log = createDecisionLog(configFor(file, key), { log: silentLogger() });
+  for (let i = from; i < from + count; i++) log.write(entry(i));
+  await log.close();
+}
+
+const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+
+t.test('the key file fails closed: missing, loose, short', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'decisions.log');
+  t.throws(() => createDecisionLog(configFor(file, join(dir, 'missing.key')), { log: silentLogger() }), { code: 'ConfigInvalid' });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o644)), { log: silentLogger() }), { code: 'UnsafePath' });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o640)), { log: silentLogger() }), { code: 'UnsafePath' });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(31))), { log: silentLogger() }), { code: 'ConfigInvalid' });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, `${'a'.repeat(31)}\n`)), { log: silentLogger() }), { code: 'ConfigInvalid' },
+    'the trailing newline does not count');
+  t.throws(() => createDecisionLog(configFor(file, dir), { log: silentLogger() }), { code: 'UnsafePath' }, 'a directory');
+  t.notOk(existsSync(file), 'a refused key leaves no log file behind');
+  t.equal(loadHmacKey(keyFile(dir, randomBytes(32), 0o400)).key.length, 32, '0400 is fine too');
+  const a = loadHmacKey(keyFile(dir, `${'k'.repeat(40)}\n`));
+  const b = loadHmacKey(keyFile(dir, 'k'.repeat(40)));
+  t.same(a.key, b.key, 'one trailing newline is not part of the key');
+  t.equal(a.keyId, b.keyId);
+  t.match(a.keyId, /^[0-9a-f]{16}$/);
+  t.notOk(a.keyId.includes('6b6b'), 'the key id does not reveal the key bytes');
+});
+
+t.test('signed lines chain and verify', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'decisions.log');
+  const key = keyFile(dir);
+  await writeSigned(file, key, 0, 5);
+  const lines = readLines(file).map((l) => JSON.parse(l));
+  t.equal(lines.length, 5);
+  t.same(Object.keys(lines[0]), ['entry', 'signature', 'key_id', 'timestamp', 'prev']);
+  t.equal(lines[0].prev, GENESIS, 'the first line chains to 64 zeros');
+  for (let i = 1; i < 5; i++) t.equal(lines[i].prev, lines[i - 1].signature, `line ${i + 1} chains to line ${i}`);
+  t.equal(lines[2].entry.rule, 'rule-2');
+  t.equal(lines[2].timestamp, lines[2].entry.timestamp);
+  t.same(await verifyDecisionLog(file, loadHmacKey(key)), { ok: true, lines: 5 });
+  t.same(await verifyDecisionLog(file, loadHmacKey(key).key), { ok: true, lines: 5 }, 'a raw key buffer works too');
+  const other = await verifyDecisionLog(file, randomBytes(32));
+  t.same([other.ok, (other as { line: number }).line], [false, 1], 'another key fails at line 1');
+});
+
+t.test('edits, deletions, insertions and reordering are detected at the first broken line', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'decisions.log');
+  const key = keyFile(dir);
+  await writeSigned(file, key, 0, 6);
+  const original = readLines(file);
+  const k = loadHmacKey(key);
+  const check = async (lines: string[], line: number, reason: RegExp, what: string) => {
+    writeLines(file, lines);
+    const r = await verifyDecisionLog(file, k);
+    t.equal(r.ok, false, `${what}: detected`);
+    if (!r.ok) {
+      t.equal(r.line, line, `${what}: at line ${line}`);
+      t.match(r.reason, reason, what);
+    }
+  };
+  const edited = [...original];
+  edited[2] = edited[2]!.replace('"outcome":"deny"', '"outcome":"allow"').replace('"rule":"rule-2"', '"rule":"rule-X"');
+  await check(edited, 3, /edited/, 'an edited entry');
+  const outerTs = [...original];
+  outerTs[1] = outerTs[1]!.replace(/"timestamp":"[^"]+","prev"/, '"timestamp":"2030-01-01T00:00:00.000Z","prev"');
+  await check(outerTs, 2, /timestamp/, 'an edited outer timestamp');
+  await check([...original.slice(0, 3), ...original.slice(4)], 4, /deleted|reordered/, 'a deleted middle line');
+  await check(original.slice(1), 1, /deleted|reordered/, 'a deleted first line');
+  await check([original[0]!, original[2]!, original[1]!, ...original.slice(3)], 2, /reordered/, 'two swapped lines');
+  await check([...original.slice(0, 3), original[1]!, ...original.slice(3)], 4, /inserted|reordered/, 'a replayed line');
+  await check([...original.slice(0, 2), 'garbage', ...original.slice(2)], 3, /not JSON/, 'an inserted non-JSON line');
+  await check([...original.slice(0, 2), JSON.stringify(entry(9)), ...original.slice(2)], 3, /not a signed line/, 'an unsigned entry');
+  writeLines(file, original);
+  t.same(await verifyDecisionLog(file, k), { ok: true, lines: 6 }, 'the untouched log still verifies');
+});
+
+t.test('the chain continues across restarts, and a crash fragment is closed off and reported', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'decisions.log');
+  const key = keyFile(dir);
+  await writeSigned(file, key, 0, 2);
+  await writeSigned(file, key, 2, 3);
+  await writeSigned(file, key, 5, 1);
+  const k = loadHmacKey(key);
+  t.same(await verifyDecisionLog(file, k), { ok: true, lines: 6 }, 'three daemon runs, one chain');
+
+  appendFileSync(file, '{"entry":{"timestamp":"2026-');
+  await writeSigned(file, key, 6, 2);
+  const lines = readLines(file);
+  t.equal(lines.length, 9, 'the fragment stays on its own line');
+  t.equal(JSON.parse(lines[7]!).prev, JSON.parse(lines[5]!).signature, 'the chain resumes from the last complete line');
+  const r = await verifyDecisionLog(file, k);
+  t.same(r, { ok: false, lines: 7, line: 7, reason: 'not JSON (truncated or edited)' }, 'the verifier points at the fragment');
+});
