@@ -1,0 +1,44 @@
+// Parsed and compiled policies keyed by the sha256 of their bytes. Sources re-read their policies on every reload and
+// refresh; unchanged bytes (the usual case) then cost a hash, not a parse, a validation and a compile. Refused bytes
+// are cached too, so a broken parameter is not re-parsed every five minutes.
+import { LRUCache } from 'lru-cache';
+import { compilePolicy, type CompiledPolicy } from './compile.js';
+import { parsePolicy, sha256Hex, type Problem, type Warning } from './load.js';
+
+export interface ReadyPolicy {
+  ok: true;
+  compiled: CompiledPolicy;
+  digest: string;
+  warnings: Warning[];
+}
+
+export type Prepared = ReadyPolicy | { ok: false; digest: string; problems: Problem[] };
+
+export class CompiledPolicyCache {
+  private readonly cache: LRUCache<string, Prepared>;
+
+  constructor(max = 64) {
+    this.cache = new LRUCache({ max });
+  }
+
+  prepare(bytes: Uint8Array): Prepared {
+    const digest = sha256Hex(bytes);
+    const hit = this.cache.get(digest);
+    if (hit) return hit;
+    const parsed = parsePolicy(bytes);
+    const prepared: Prepared = parsed.ok
+      ? { ok: true, compiled: compilePolicy(parsed.policy), digest, warnings: parsed.warnings }
+      : { ok: false, digest, problems: parsed.problems };
+    this.cache.set(digest, prepared);
+    return prepared;
+  }
+}
+
+/** One line for status and logs: the first problem with its position, and how many more there are. */
+export function summarize(problems: readonly Problem[], where: string): string {
+  const first = problems[0];
+  if (!first) return `${where}: not valid`;
+  const pos = first.line !== undefined ? `:${first.line}${first.column !== undefined ? `:${first.column}` : ''}` : '';
+  const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+  return `${where}${pos}: ${first.message}${more}`;
+}

@@ -1,0 +1,72 @@
+// The daemon's policy provider: the source config.policy names (DESIGN §5.4), behind the PolicyProvider interface.
+// AWS clients are created only when the SSM source is used, with Sentinel's own profile and region (config
+// aws_profile / region); clients passed in by the caller are the caller's to destroy.
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Config } from '../config.js';
+import type { OpLogger } from '../log.js';
+import { createFilePolicySource } from './source-file.js';
+import { createSsmPolicySource } from './source-ssm.js';
+import type { PolicyProvider } from './types.js';
+
+export interface PolicyProviderDeps {
+  log: OpLogger;
+  ssm?: () => SSMClient;
+  kms?: () => KMSClient;
+}
+
+function clientConfig(config: Config): { region?: string; profile?: string } {
+  return {
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.awsProfile ? { profile: config.awsProfile } : {}),
+  };
+}
+
+/** Creates the client once, on first use. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): PolicyProvider {
+  const log = deps.log.child({ component: 'policy' });
+  if (config.policy.source === 'file') {
+    return createFilePolicySource({ file: config.policy.file, log, signingKey: config.policy.signingKey });
+  }
+
+  const owned: Array<{ destroy(): void }> = [];
+  const ssm = deps.ssm
+    ? once(async () => deps.ssm!())
+    : once(async () => {
+        const { SSMClient } = await import('@aws-sdk/client-ssm');
+        const client = new SSMClient(clientConfig(config));
+        owned.push(client);
+        return client;
+      });
+  const kms = deps.kms
+    ? once(async () => deps.kms!())
+    : once(async () => {
+        const { KMSClient } = await import('@aws-sdk/client-kms');
+        const client = new KMSClient(clientConfig(config));
+        owned.push(client);
+        return client;
+      });
+  const source = createSsmPolicySource({
+    root: config.policy.ssmRoot,
+    refreshMs: config.policy.refreshMs,
+    log,
+    ssm,
+    signingKey: config.policy.signingKey,
+    kms,
+  });
+  return {
+    start: () => source.start(),
+    decide: (request) => source.decide(request),
+    reload: () => source.reload(),
+    status: () => source.status(),
+    async close() {
+      await source.close();
+      for (const c of owned) c.destroy();
+    },
+  };
+}

@@ -1,0 +1,293 @@
+// The SSM source against the local SSM (and KMS) emulators, through the real AWS SDK clients: load with pagination,
+// reload after PutParameter, a profile without a parameter, throttling and invalid parameters keeping the last good
+// policy, SSM never called per decision, the refresh timer, and signed policies verified with the KMS public key.
+import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { resolveConfig } from '../daemon/config.js';
+import { silentLogger } from '../daemon/log.js';
+import { createPolicyProvider } from '../daemon/policy/provider.js';
+import type { DecisionRequest, PolicyProvider, PolicyStatus } from '../daemon/policy/types.js';
+import { startSsm, type SsmEmulator } from './support/ssm-emulator.js';
+import { startKms, type KmsEmulator } from './support/kms-emulator.js';
+
+const credentials = { accessKeyId: 'AKIAPOLICYTEST000001', secretAccessKey: 'not-a-secret' };
+const ROOT = '/sentinel/policies';
+
+const policy = (profile: string, effect = 'allow') => `version: "1"
+rules:
+  - name: ${profile}-rule
+    effect: ${effect}
+    conditions: { profiles: [${profile}] }
+`;
+
+const req = (profile: string, mode: DecisionRequest['mode'] = 'server'): DecisionRequest => ({
+  user: 'alice',
+  profile,
+  time: new Date(),
+  mode,
+  sessionStore: 'memory',
+});
+
+async function ssmFixture(t: Test): Promise<{ ssm: SsmEmulator; client: SSMClient }> {
+  const ssm = await startSsm();
+  t.teardown(() => ssm.close());
+  // One attempt: the SDK's own retries are not what these tests are about, and they would only slow them down.
+  const client = new SSMClient({ endpoint: ssm.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  t.teardown(() => client.destroy());
+  return { ssm, client };
+}
+
+function provider(
+  t: Test,
+  client: SSMClient,
+  opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string } = {},
+): PolicyProvider {
+  const config = resolveConfig(
+    { policy: { source: 'ssm', ssm_root: opts.root ?? ROOT, refresh: opts.refresh ?? '1h', signing_key: opts.signingKey ?? null } },
+    '/nonexistent/config.yaml',
+    { HOME: '/nonexistent' },
+  );
+  const p = createPolicyProvider(config, { log: silentLogger(), ssm: () => client, ...(opts.kms ? { kms: () => opts.kms! } : {}) });
+  t.teardown(() => p.close());
+  return p;
+}
+
+async function until(p: PolicyProvider, ok: (s: PolicyStatus) => boolean): Promise<PolicyStatus> {
+  for (let i = 0; i < 200; i++) {
+    const s = p.status();
+    if (ok(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`status never matched: ${JSON.stringify(p.status())}`);
+}
+
+t.test('loads every parameter under the root (paginated), decides per profile, and reloads after PutParameter', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  for (let i = 0; i < 23; i++) ssm.put(`${ROOT}/team-${String(i).padStart(2, '0')}`, policy(`team-${String(i).padStart(2, '0')}`));
+  ssm.put(`${ROOT}/prod`, policy('prod', 'require_server'), { type: 'SecureString' });
+  ssm.put('/elsewhere/prod', policy('prod', 'deny'));
+  const p = provider(t, client);
+  await p.start();
+
+  const s = p.status();
+  t.equal(s.source, 'ssm');
+  t.equal(s.location, ROOT);
+  t.equal(s.rules, 24, '24 parameters, one rule each');
+  t.equal(s.lastError, null);
+  t.ok(ssm.calls.GetParametersByPath >= 3, 'more than one page was read');
+
+  const d = p.decide(req('prod'));
+  t.equal(d.allowed, true, 'the SecureString policy was decrypted and used');
+  t.equal(d.policySource, `ssm:${ROOT}/prod`);
+  t.equal(d.policyVersion, 'v1');
+  t.equal(p.decide(req('prod', 'cli')).errorCode, 'ServerModeRequired');
+  t.equal(p.decide(req('team-17')).allowed, true);
+
+  ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
+  t.equal(p.decide(req('prod')).policyVersion, 'v1', 'nothing changes until a refresh');
+  const s2 = await p.reload();
+  t.not(s2.version, s.version, 'the snapshot version changed');
+  const d2 = p.decide(req('prod'));
+  t.equal(d2.policyVersion, 'v2');
+  t.equal(d2.allowed, false);
+  t.equal(d2.errorCode, 'PolicyDenied');
+});
+
+t.test('a profile without a parameter is denied with a message naming the parameter; a deleted one too', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/dev`, policy('dev'));
+  const p = provider(t, client);
+  await p.start();
+  const d = p.decide(req('staging'));
+  t.equal(d.allowed, false);
+  t.equal(d.errorCode, 'PolicyDenied');
+  t.equal(d.ruleIndex, -1);
+  t.equal(d.policySource, `ssm:${ROOT}/staging`);
+  t.equal(d.reason, `no policy for profile "staging": SSM parameter ${ROOT}/staging does not exist`);
+
+  t.equal(p.decide(req('dev')).allowed, true);
+  await client.send(new DeleteParameterCommand({ Name: `${ROOT}/dev` }));
+  await p.reload();
+  const gone = p.decide(req('dev'));
+  t.equal(gone.allowed, false, 'a deleted parameter is a policy that is gone');
+  t.match(gone.reason, /SSM parameter \/sentinel\/policies\/dev does not exist/);
+});
+
+t.test('throttling and network errors keep the last good policies; SSM is never called per decision', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  const p = provider(t, client);
+  await p.start();
+  const before = p.status();
+
+  ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
+  ssm.setFailure('GetParametersByPath', { code: 'ThrottlingException', message: 'Rate exceeded' });
+  const s = await p.reload();
+  t.match(s.lastError, /GetParametersByPath on \/sentinel\/policies failed \(ThrottlingException\); keeping the last good policies/);
+  t.notMatch(s.lastError, /Rate exceeded/, 'the raw AWS message is not repeated');
+  t.equal(s.version, before.version);
+  t.equal(p.decide(req('prod')).allowed, true, 'the last good policy still decides');
+
+  ssm.setFailure('GetParametersByPath', { code: 'InternalServerError' });
+  t.match((await p.reload()).lastError, /InternalServerError/);
+  t.equal(p.decide(req('prod')).policyVersion, 'v1');
+
+  ssm.setFailure('GetParametersByPath', null);
+  const calls = ssm.calls.GetParametersByPath;
+  for (let i = 0; i < 1000; i++) p.decide(req(i % 2 ? 'prod' : 'other'));
+  t.equal(ssm.calls.GetParametersByPath, calls, '1000 decisions, no SSM call');
+  t.equal(ssm.calls.GetParameter ?? 0, 0);
+
+  const fixed = await p.reload();
+  t.equal(fixed.lastError, null);
+  t.equal(p.decide(req('prod')).allowed, false, 'the new version applies once SSM answers');
+});
+
+t.test('SSM down at start: every request is PolicyUnavailable until a refresh succeeds', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  ssm.setFailure('GetParametersByPath', { code: 'ThrottlingException' });
+  const p = provider(t, client);
+  await p.start();
+  const d = p.decide(req('prod'));
+  t.equal(d.allowed, false);
+  t.equal(d.errorCode, 'PolicyUnavailable');
+  t.match(d.reason, /ThrottlingException/);
+  ssm.setFailure('GetParametersByPath', null);
+  await p.reload();
+  t.equal(p.decide(req('prod')).allowed, true);
+});
+
+t.test('an invalid parameter keeps that profile\'s last good policy; with none, the profile is PolicyUnavailable', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  ssm.put(`${ROOT}/dev`, policy('dev'));
+  const p = provider(t, client);
+  await p.start();
+
+  ssm.put(`${ROOT}/prod`, 'version: "1"\nrules:\n  - name: x\n    effect: alow\n    conditions: { profiles: [prod] }\n', { overwrite: true });
+  ssm.put(`${ROOT}/staging`, 'version: "2"\nrules: []\n');
+  ssm.put(`${ROOT}/dev`, policy('dev', 'deny'), { overwrite: true });
+  const s = await p.reload();
+  t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\):4:13: rules\[0\]\.effect: unknown effect "alow"/);
+  t.match(s.lastError, /\/sentinel\/policies\/staging \(v1\)/);
+  const prod = p.decide(req('prod'));
+  t.equal(prod.allowed, true, 'prod keeps v1');
+  t.equal(prod.policyVersion, 'v1');
+  const staging = p.decide(req('staging'));
+  t.equal(staging.errorCode, 'PolicyUnavailable', 'staging never had a good policy');
+  t.match(staging.reason, /\/sentinel\/policies\/staging \(v1\):1:10/);
+  t.equal(p.decide(req('dev')).allowed, false, 'a valid change elsewhere still applies');
+});
+
+t.test('the refresh timer picks up changes without a reload', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  const p = provider(t, client, { refresh: '200ms' });
+  await p.start();
+  const first = p.status().version;
+  ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
+  await until(p, (s) => s.version !== first);
+  t.equal(p.decide(req('prod')).policyVersion, 'v2');
+});
+
+t.test('a root of "/" works (profile = parameter name without the slash)', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put('/prod', policy('prod'));
+  const p = provider(t, client, { root: '/' });
+  await p.start();
+  const d = p.decide(req('prod'));
+  t.equal(d.allowed, true);
+  t.equal(d.policySource, 'ssm:/prod');
+});
+
+async function kmsFixture(t: Test): Promise<{ kms: KmsEmulator; client: KMSClient; key: { keyId: string; arn: string } }> {
+  const kms = await startKms();
+  t.teardown(() => kms.close());
+  const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  t.teardown(() => client.destroy());
+  return { kms, client, key: await kms.createRsaSigningKey() };
+}
+
+async function sign(client: KMSClient, keyArn: string, text: string, overrides: Record<string, unknown> = {}): Promise<string> {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = await client.send(new SignCommand({ KeyId: keyArn, Message: bytes, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }));
+  return JSON.stringify({
+    signature: Buffer.from(out.Signature!).toString('base64'),
+    metadata: {
+      key_id: keyArn,
+      algorithm: 'RSASSA_PSS_SHA_256',
+      signed_at: new Date().toISOString(),
+      policy_hash: createHash('sha256').update(bytes).digest('hex'),
+      ...overrides,
+    },
+  });
+}
+
+t.test('signed policies: verified locally with the KMS public key, fetched once; unsigned or badly signed ones refused', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  const { kms, client: kmsClient, key } = await kmsFixture(t);
+  const other = await kms.createRsaSigningKey();
+
+  const prod = policy('prod');
+  ssm.put(`${ROOT}/prod`, prod);
+  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
+  ssm.put(`${ROOT}/unsigned`, policy('unsigned'));
+  const forged = policy('forged');
+  ssm.put(`${ROOT}/forged`, forged);
+  ssm.put('/sentinel/signatures/forged', await sign(kmsClient, other.arn, forged, { key_id: key.arn }));
+  const hashed = policy('hashed');
+  ssm.put(`${ROOT}/hashed`, hashed);
+  ssm.put('/sentinel/signatures/hashed', await sign(kmsClient, key.arn, hashed, { policy_hash: 'a'.repeat(64) }));
+  ssm.put(`${ROOT}/garbage`, policy('garbage'));
+  ssm.put('/sentinel/signatures/garbage', 'not json');
+
+  const p = provider(t, client, { signingKey: key.arn, kms: kmsClient });
+  await p.start();
+  t.equal(p.decide(req('prod')).allowed, true, 'a validly signed policy is used');
+  for (const [profile, why] of [
+    ['unsigned', /not signed/],
+    ['forged', /does not verify/],
+    ['hashed', /policy_hash differs/],
+    ['garbage', /not JSON/],
+  ] as const) {
+    const d = p.decide(req(profile));
+    t.equal(d.allowed, false, `${profile}: refused`);
+    t.equal(d.errorCode, 'PolicyUnavailable', `${profile}: no good policy`);
+    t.match(d.reason, why, `${profile}: says why`);
+  }
+
+  // A change that is not re-signed keeps the last good (signed) policy.
+  ssm.put(`${ROOT}/prod`, policy('prod', 'deny').replace('deny', 'allow\n    reason: tampered'), { overwrite: true });
+  const s = await p.reload();
+  t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\): the signature metadata is for other policy bytes/);
+  t.equal(p.decide(req('prod')).policyVersion, 'v1');
+
+  // Re-signed: accepted. A key id given as the bare id (not the ARN) is the same key.
+  const v3 = policy('prod', 'require_server');
+  ssm.put(`${ROOT}/prod`, v3, { overwrite: true });
+  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, v3, { key_id: key.keyId }), { overwrite: true });
+  await p.reload();
+  t.equal(p.decide(req('prod')).policyVersion, 'v3');
+  t.equal(kms.calls.GetPublicKey, 1, 'the public key was fetched once');
+  t.equal(kms.calls.Verify ?? 0, 0, 'verification is local');
+});
+
+t.test('signing key configured but KMS unavailable: nothing unverified is ever used', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  const { kms, client: kmsClient, key } = await kmsFixture(t);
+  const prod = policy('prod');
+  ssm.put(`${ROOT}/prod`, prod);
+  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
+  kms.setFailure('GetPublicKey', { code: 'KMSInternalException' });
+  const p = provider(t, client, { signingKey: key.arn, kms: kmsClient });
+  await p.start();
+  const d = p.decide(req('prod'));
+  t.equal(d.errorCode, 'PolicyUnavailable');
+  t.match(p.status().lastError, /KMS GetPublicKey for the signing key failed \(KMSInternalException\)/);
+  kms.setFailure('GetPublicKey', null);
+  await p.reload();
+  t.equal(p.decide(req('prod')).allowed, true, 'verified once KMS answers');
+});
