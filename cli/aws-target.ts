@@ -1,0 +1,68 @@
+// Which AWS profile and region an admin command (one that calls AWS itself) uses, decided in one place (DESIGN §8):
+// --profile/--region, else AWS_PROFILE/AWS_REGION (AWS_DEFAULT_REGION too, as the AWS CLI reads it), else the
+// config's aws_profile/region. config.yaml is read only when a flag and the environment leave something open.
+// Light: no AWS SDK.
+import type { Env } from '../daemon/paths.js';
+import { usageError } from './output.js';
+
+export interface AwsTargetFlags {
+  profile?: string;
+  region?: string;
+}
+
+export interface AwsTarget {
+  /** undefined: the SDK's default credential chain. */
+  profile?: string;
+  /** undefined: nothing named one; callers that need a region say so (requireRegion). */
+  region?: string;
+  /** Where each value came from, for messages. */
+  source: { profile: TargetSource; region: TargetSource };
+}
+
+export type TargetSource = 'flag' | 'environment' | 'config' | 'none';
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+function checkProfile(value: string, where: string): string {
+  if (value.length === 0 || value.length > 128 || /[\u0000-\u001f\u007f\s]/.test(value)) {
+    throw usageError(`${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS profile name`, 'List profiles with `aws configure list-profiles`.');
+  }
+  return value;
+}
+
+function checkRegion(value: string, where: string): string {
+  if (!REGION.test(value)) throw usageError(`${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS region`, 'Name a region such as eu-west-1.');
+  return value;
+}
+
+export async function resolveAwsTarget(flags: AwsTargetFlags, globals: { config?: string } = {}, env: Env = process.env): Promise<AwsTarget> {
+  const source: AwsTarget['source'] = { profile: 'none', region: 'none' };
+  let profile: string | undefined;
+  let region: string | undefined;
+  if (flags.profile !== undefined) [profile, source.profile] = [checkProfile(flags.profile, '--profile'), 'flag'];
+  else if (env.AWS_PROFILE) [profile, source.profile] = [checkProfile(env.AWS_PROFILE, 'AWS_PROFILE'), 'environment'];
+  if (flags.region !== undefined) [region, source.region] = [checkRegion(flags.region, '--region'), 'flag'];
+  else if (env.AWS_REGION || env.AWS_DEFAULT_REGION) {
+    region = checkRegion((env.AWS_REGION || env.AWS_DEFAULT_REGION)!, env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION');
+    source.region = 'environment';
+  }
+  if (profile === undefined || region === undefined) {
+    const { loadConfig } = await import('../daemon/config.js');
+    const config = loadConfig({ env, configFlag: globals.config });
+    if (profile === undefined && config.awsProfile) [profile, source.profile] = [config.awsProfile, 'config'];
+    if (region === undefined && config.region) [region, source.region] = [config.region, 'config'];
+  }
+  return { profile, region, source };
+}
+
+export function requireRegion(target: AwsTarget): string {
+  if (!target.region) {
+    throw usageError('no AWS region: none was given and none is configured', 'Pass --region R, set AWS_REGION, or set region in config.yaml.');
+  }
+  return target.region;
+}
+
+/** For messages: `profile admin` or `the default credential chain`. */
+export function describeTarget(target: AwsTarget): string {
+  return `${target.profile ? `profile ${target.profile}` : 'the default credential chain'}${target.region ? `, region ${target.region}` : ''}`;
+}
