@@ -1,0 +1,256 @@
+// `sentinel daemon run|start|stop|status|reload` (DESIGN §8). `run` is the foreground daemon systemd and launchd
+// call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
+import type { Command } from 'commander';
+import { SentinelError, isErrorCode } from '../daemon/errors.js';
+import { printJson, relativeTime } from './output.js';
+
+interface Globals {
+  config?: string;
+  socket?: string;
+}
+
+/** The parts of GET /v1/status that the summary prints. */
+interface StatusBody {
+  version: string;
+  pid: number;
+  started_at: string;
+  uptime_seconds: number;
+  listeners: { unix: string; socket_activated: boolean; tcp: { host: string; port: number }; url: string };
+  policy: { source: string; location: string; version: string | null; rules: number; lastError: string | null; loadedAt: string | null };
+  store: string;
+  sessions: { active: number };
+  counters: {
+    sessions_opened: number;
+    credential_requests: number;
+    credential_process_requests: number;
+    allowed: number;
+    denied: number;
+    reloads: number;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function clientFor(globals: Globals, timeoutMs = 10_000) {
+  const { DaemonClient, resolveSocket } = await import('./client.js');
+  return new DaemonClient({ socketPath: await resolveSocket(globals), timeoutMs });
+}
+
+/** The status body, or undefined when no daemon answers (any other failure is thrown). */
+async function statusOf(globals: Globals): Promise<StatusBody | undefined> {
+  const client = await clientFor(globals);
+  try {
+    return await client.get<StatusBody>('/v1/status');
+  } catch (e) {
+    if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
+    throw e;
+  }
+}
+
+function pidGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function summary(s: StatusBody): string {
+  const started = relativeTime(s.started_at).replace(/ ago$/, '');
+  const policy = s.policy.lastError
+    ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
+    : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
+  const c = s.counters;
+  return [
+    `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started})`,
+    `socket:   ${s.listeners.unix}${s.listeners.socket_activated ? ' (socket activation)' : ''}`,
+    `endpoint: ${s.listeners.url}`,
+    `policy:   ${policy}`,
+    `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
+    `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
+  ].join('\n') + '\n';
+}
+
+async function run(globals: Globals): Promise<void> {
+  const { runDaemon } = await import('../daemon/run.js');
+  const daemon = await runDaemon({ configFlag: globals.config, socketFlag: globals.socket, handleSignals: true });
+  await daemon.closed;
+  // Everything is closed; if a stray handle still holds the loop, do not hang the service manager's stop.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+}
+
+/** The error a failed `daemon run` printed as JSON (`--json`) in its log, if any. */
+function startFailure(logText: string): SentinelError | undefined {
+  const lines = logText.split('\n').reverse();
+  for (const line of lines) {
+    if (!line.startsWith('{"error"')) continue;
+    try {
+      const e = (JSON.parse(line) as { error: { code: unknown; message: unknown; hint: unknown } }).error;
+      if (isErrorCode(e.code)) {
+        return new SentinelError(e.code, typeof e.message === 'string' ? e.message : undefined, {
+          hint: typeof e.hint === 'string' ? e.hint : undefined,
+        });
+      }
+    } catch {
+      // not our line
+    }
+  }
+  return undefined;
+}
+
+async function start(globals: Globals, options: { timeout: string }): Promise<void> {
+  const running = await statusOf(globals);
+  if (running) {
+    process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
+    return;
+  }
+  const [{ spawn }, fs, { join }, { fileURLToPath }, paths] = await Promise.all([
+    import('node:child_process'),
+    import('node:fs'),
+    import('node:path'),
+    import('node:url'),
+    import('../daemon/paths.js'),
+  ]);
+  const stateDir = paths.stateDir();
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const logFile = join(stateDir, 'daemon.log');
+  const fd = fs.openSync(logFile, 'a', 0o600);
+  const offset = fs.fstatSync(fd).size;
+  const built = fileURLToPath(new URL('./main.js', import.meta.url));
+  const main = fs.existsSync(built) ? built : process.argv[1]!;
+  const args = [
+    main,
+    ...(globals.config ? ['--config', globals.config] : []),
+    ...(globals.socket ? ['--socket', globals.socket] : []),
+    'daemon',
+    'run',
+    '--json',
+  ];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
+  fs.closeSync(fd);
+  let exit: number | null | undefined;
+  child.once('exit', (code, signal) => (exit = code ?? (signal ? 1 : 0)));
+  child.unref();
+
+  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const status = exit === undefined ? await statusOf(globals).catch(() => undefined) : undefined;
+    if (status) {
+      process.stdout.write(`sentinel daemon started (pid ${status.pid}); log: ${logFile}\n`);
+      return;
+    }
+    if (exit !== undefined) {
+      const text = fs.readFileSync(logFile, 'utf8').slice(offset);
+      throw (
+        startFailure(text) ??
+        new SentinelError('InternalError', `the daemon exited with status ${exit} before it answered`, {
+          hint: `See ${logFile}.`,
+        })
+      );
+    }
+  }
+  throw new SentinelError('InternalError', `the daemon did not answer within ${Math.round(limitMs / 1000)}s`, {
+    hint: `See ${logFile}; it may still be starting (\`sentinel daemon status\`).`,
+  });
+}
+
+async function stop(globals: Globals, options: { timeout: string }): Promise<void> {
+  const running = await statusOf(globals);
+  if (!running) {
+    process.stdout.write('sentinel daemon is not running\n');
+    return;
+  }
+  const client = await clientFor(globals);
+  try {
+    await client.post('/v1/shutdown', {});
+  } catch (e) {
+    // It may close the connection while answering; what counts is that it goes away.
+    if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
+  }
+  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (pidGone(running.pid) && !(await statusOf(globals))) {
+      process.stdout.write(`sentinel daemon stopped (pid ${running.pid})\n`);
+      return;
+    }
+    await sleep(100);
+  }
+  throw new SentinelError('InternalError', `the daemon (pid ${running.pid}) did not stop within ${limitMs / 1000}s`, {
+    hint: `It may still be finishing requests; check with \`sentinel daemon status\`, or end it with \`kill ${running.pid}\`.`,
+  });
+}
+
+async function status(globals: Globals, options: { json?: boolean }): Promise<void> {
+  const s = await statusOf(globals);
+  if (!s) {
+    const { resolveSocket } = await import('./client.js');
+    throw new SentinelError('DaemonNotRunning', `the Sentinel daemon is not running (no answer on ${await resolveSocket(globals)})`);
+  }
+  if (options.json) printJson(s);
+  else process.stdout.write(summary(s));
+}
+
+/** The same as SIGHUP (what `systemctl --user reload sentinel` sends): config, policy and AWS config again. */
+async function reload(globals: Globals, options: { json?: boolean }): Promise<void> {
+  const before = await statusOf(globals);
+  if (!before) throw new SentinelError('DaemonNotRunning');
+  process.kill(before.pid, 'SIGHUP');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const now = await statusOf(globals);
+    if (!now) throw new SentinelError('DaemonNotRunning', 'the daemon stopped while reloading');
+    if (now.counters.reloads > before.counters.reloads && now.policy.loadedAt !== null) {
+      if (now.policy.lastError) {
+        throw new SentinelError('PolicyInvalid', `the policy did not reload (${now.policy.lastError}); the last good policy stays in force`);
+      }
+      if (options.json) printJson(now);
+      else process.stdout.write(`reloaded: policy ${now.policy.source}:${now.policy.location} version ${now.policy.version ?? '-'} (${now.policy.rules} rules)\n`);
+      return;
+    }
+  }
+  throw new SentinelError('InternalError', 'the daemon did not confirm the reload within 15s', {
+    hint: 'Check its log (`journalctl --user -u sentinel`, or ~/.local/state/sentinel/daemon.log).',
+  });
+}
+
+export function register(program: Command): void {
+  const daemon = program
+    .command('daemon')
+    .description('run, start, stop and inspect the Sentinel daemon')
+    .addHelpText('after', '\nThe daemon serves credentials on a Unix socket and on 127.0.0.1; see docs/daemon.md.');
+
+  daemon
+    .command('run')
+    .description('run the daemon in the foreground (systemd and launchd call this)')
+    .option('--json', 'report a start-up failure as JSON on stderr')
+    .action(async (_options: unknown, command: Command) => run(command.optsWithGlobals<Globals>()));
+
+  daemon
+    .command('start')
+    .description('start the daemon in the background and wait until it answers (does nothing if it runs)')
+    .option('--timeout <seconds>', 'how long to wait for it to answer', '15')
+    .action(async (options: { timeout: string }, command: Command) => start(command.optsWithGlobals<Globals>(), options));
+
+  daemon
+    .command('stop')
+    .description('stop the daemon gracefully and wait until it is gone')
+    .option('--timeout <seconds>', 'how long to wait for it to stop', '20')
+    .action(async (options: { timeout: string }, command: Command) => stop(command.optsWithGlobals<Globals>(), options));
+
+  daemon
+    .command('status')
+    .description('show whether the daemon runs and what it serves (exit 0 when it answers, 4 when not)')
+    .option('--json', 'print the /v1/status body')
+    .action(async (options: { json?: boolean }, command: Command) => status(command.optsWithGlobals<Globals>(), options));
+
+  daemon
+    .command('reload')
+    .description('reload config, policy and AWS config (the same as SIGHUP)')
+    .option('--json', 'print the status after the reload')
+    .action(async (options: { json?: boolean }, command: Command) => reload(command.optsWithGlobals<Globals>(), options));
+}

@@ -1,0 +1,37 @@
+// daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port.
+// Written 0600 and atomically (temp file + rename), so a reader never sees half a file.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { daemonStateFile } from '../paths.js';
+
+export interface DaemonState {
+  pid: number;
+  port: number;
+  version: string;
+  socket: string;
+  started_at: string;
+}
+
+export function writeDaemonState(runtimeDir: string, state: DaemonState): string {
+  const file = daemonStateFile(runtimeDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+  return file;
+}
+
+export function readDaemonState(runtimeDir: string): DaemonState | undefined {
+  try {
+    const value = JSON.parse(readFileSync(daemonStateFile(runtimeDir), 'utf8')) as Partial<DaemonState>;
+    if (typeof value.pid !== 'number' || typeof value.port !== 'number' || typeof value.socket !== 'string') return undefined;
+    return value as DaemonState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes daemon.json if it still describes this daemon (a successor may already have replaced it). */
+export function removeDaemonState(runtimeDir: string, pid: number = process.pid): void {
+  const current = readDaemonState(runtimeDir);
+  if (current && current.pid !== pid) return;
+  rmSync(daemonStateFile(runtimeDir), { force: true });
+}

@@ -1,0 +1,72 @@
+// The two listeners (DESIGN §3): one fastify instance per transport, sharing one routes plugin. The Unix instance
+// serves the control API and the credential endpoint; the loopback TCP instance serves only the credential endpoint.
+// Both are bounded against slow and oversized clients, accept only JSON bodies, and answer every failure, including
+// unknown routes and malformed HTTP, with a catalogue error body.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { SentinelError } from '../errors.js';
+import { installPeerAuthentication, type Transport } from './auth.js';
+import type { ServerContext } from './context.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
+import { registerControlRoutes } from './routes-control.js';
+import { registerCredentialRoutes } from './routes-credentials.js';
+
+export interface RoutesOptions {
+  transport: Transport;
+  ctx: ServerContext;
+}
+
+/** The one routes plugin both listeners register; only the Unix one gets the control API. */
+export async function routes(app: FastifyInstance, options: RoutesOptions): Promise<void> {
+  registerCredentialRoutes(app, options.ctx);
+  if (options.transport === 'unix') registerControlRoutes(app, options.ctx);
+}
+
+export function createApp(transport: Transport, ctx: ServerContext): FastifyInstance {
+  const { limits } = ctx;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckMs,
+    },
+    clientErrorHandler,
+    // In-flight requests finish at stop; a request that arrives meanwhile on a busy connection is still answered by
+    // the broker (which refuses to open sessions once stopping) rather than with a body outside the catalogue.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    exposeHeadRoutes: false,
+    routerOptions: { maxParamLength: 64 },
+  });
+
+  // Only JSON bodies: the text/plain parser fastify registers by default is removed, so anything else is a 400.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(errorHandler(ctx.log));
+  app.setNotFoundHandler(notFoundHandler);
+  installPeerAuthentication(app, {
+    transport,
+    daemonUid: ctx.daemonUid,
+    sources: ctx.sources,
+    log: ctx.log,
+    broker: ctx.broker,
+    tcpUidCheck: transport === 'tcp' && ctx.tcpUidCheck,
+  });
+  // fastify ignores a body on GET/DELETE, but node would still read it; a request that sends one is refused instead.
+  app.addHook('onRequest', function refuseUnexpectedBody(request, _reply, done) {
+    if (request.method === 'GET' || request.method === 'DELETE') {
+      const length = request.headers['content-length'];
+      if ((length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined) {
+        done(new SentinelError('BadRequest', `${request.method} requests take no body`));
+        return;
+      }
+    }
+    done();
+  });
+  app.register(routes, { transport, ctx });
+  return app;
+}

@@ -1,0 +1,206 @@
+// Who is calling (DESIGN §3.1), as the first steps of every request's hook pipeline:
+//   onRequest   authenticatePeer   — Unix: kernel peer credentials, read once per connection; TCP (Linux): the uid
+//                                    owning the client's port in /proc/net/tcp{,6}, read once per connection.
+//   preHandler  requireSessionToken — credential routes: `Authorization` → the session it is bound to.
+// Anything doubtful is refused: unreadable credentials, another uid, an unknown token.
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import type { Broker, Peer } from '../broker.js';
+import type { DecisionEntry } from '../audit/types.js';
+import { SentinelError } from '../errors.js';
+import type { OpLogger } from '../log.js';
+import { tokenFromAuthorization, type TokenMatch } from '../tokens.js';
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** Where peer identities come from: the native addon (Unix) and /proc/net/tcp (TCP, Linux). */
+export interface PeerSources {
+  /** null = no credentials on this socket; throws on a syscall error. */
+  peerOf(socket: Socket): PeerCredentials | null;
+  /** The uid owning the client end of a loopback TCP connection, or null when it cannot be found. */
+  tcpPeerUid(socket: Socket): number | null;
+}
+
+export type Transport = 'unix' | 'tcp';
+
+type PeerRecord = { ok: true; peer: Peer } | { ok: false; error: SentinelError; peer: Peer };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    peer: Peer;
+    token?: TokenMatch;
+  }
+  interface FastifyContextConfig {
+    /** The decision-log event a refusal on this route is recorded as. */
+    decision?: DecisionEntry['event'];
+  }
+}
+
+export interface PeerAuthOptions {
+  transport: Transport;
+  daemonUid: number;
+  sources: PeerSources;
+  log: OpLogger;
+  broker: Broker;
+  /** Resolve TCP peers' uids through /proc (Linux); elsewhere the token is the only proof. */
+  tcpUidCheck: boolean;
+}
+
+/** Fails closed: the reason is for the operational log and the caller, never more than the uid and pid. */
+function refused(message: string, peer: Peer): PeerRecord {
+  return { ok: false, error: new SentinelError('PeerNotAllowed', message), peer };
+}
+
+function readUnixPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
+  let creds: PeerCredentials | null;
+  try {
+    creds = options.sources.peerOf(socket);
+  } catch (e) {
+    options.log.warn({ event: 'peer_unreadable', transport: 'unix', errno: (e as NodeJS.ErrnoException).code }, 'could not read peer credentials; refusing the connection');
+    return refused('the daemon could not read the credentials of the connecting process', { transport: 'unix', pid: null, uid: null });
+  }
+  if (!creds) {
+    options.log.warn({ event: 'peer_unreadable', transport: 'unix' }, 'connection without peer credentials; refusing it');
+    return refused('the daemon could not read the credentials of the connecting process', { transport: 'unix', pid: null, uid: null });
+  }
+  if (creds.uid !== options.daemonUid) {
+    options.log.warn({ event: 'peer_refused', transport: 'unix', peer_uid: creds.uid, peer_pid: creds.pid }, 'refused a connection from another user');
+    return refused(`uid ${creds.uid} may not use the daemon of uid ${options.daemonUid}`, { transport: 'unix', pid: creds.pid, uid: creds.uid });
+  }
+  return { ok: true, peer: { transport: 'unix', pid: creds.pid, uid: creds.uid } };
+}
+
+function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
+  if (!options.tcpUidCheck) return { ok: true, peer: { transport: 'tcp', pid: null, uid: null } };
+  let uid: number | null;
+  try {
+    uid = options.sources.tcpPeerUid(socket);
+  } catch {
+    uid = null;
+  }
+  if (uid === null) {
+    options.log.warn({ event: 'peer_unreadable', transport: 'tcp', remote_port: socket.remotePort }, 'could not find the owner of a TCP connection; refusing it');
+    return refused('the daemon could not determine which user owns this connection', { transport: 'tcp', pid: null, uid: null });
+  }
+  if (uid !== options.daemonUid) {
+    options.log.warn({ event: 'peer_refused', transport: 'tcp', peer_uid: uid, remote_port: socket.remotePort }, 'refused a connection from another user');
+    return refused(`uid ${uid} may not use the daemon of uid ${options.daemonUid}`, { transport: 'tcp', pid: null, uid });
+  }
+  return { ok: true, peer: { transport: 'tcp', pid: null, uid } };
+}
+
+/** Registers the peer check on an instance: creds are cached with the socket (they are fixed at connect). */
+export function installPeerAuthentication(app: FastifyInstance, options: PeerAuthOptions): void {
+  const records = new WeakMap<Socket, PeerRecord>();
+  const read = options.transport === 'unix' ? readUnixPeer : readTcpPeer;
+  if (options.transport === 'unix') {
+    // SO_PEERCRED is fixed at connect(), so reading it when the connection arrives is exact and costs one syscall.
+    app.server.on('connection', (socket: Socket) => records.set(socket, read(socket, options)));
+  }
+  app.addHook('onRequest', function authenticatePeer(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const socket = request.raw.socket;
+    let record = records.get(socket);
+    if (!record) {
+      record = read(socket, options);
+      records.set(socket, record);
+    }
+    if (!record.ok) {
+      const event = request.routeOptions.config?.decision;
+      if (event) options.broker.recordRefusal(event, record.peer, record.error);
+      done(record.error);
+      return;
+    }
+    request.peer = record.peer;
+    done();
+  });
+}
+
+/** Failed token attempts per peer: after `max` failures in `windowMs`, every token attempt waits out the window. */
+export class FailureLimiter {
+  private readonly entries: LRUCache<string, { count: number; resetAt: number }>;
+
+  constructor(
+    private readonly max = 20,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.entries = new LRUCache({ max: 10_000 });
+  }
+
+  /** Seconds to wait, or 0 when the peer may try. */
+  retryAfter(key: string): number {
+    const entry = this.entries.get(key);
+    if (!entry) return 0;
+    const now = this.now();
+    if (entry.resetAt <= now) {
+      this.entries.delete(key);
+      return 0;
+    }
+    return entry.count >= this.max ? Math.ceil((entry.resetAt - now) / 1000) : 0;
+  }
+
+  /** Records a failure; true when this failure reached the limit. */
+  fail(key: string): boolean {
+    const now = this.now();
+    let entry = this.entries.get(key);
+    if (!entry || entry.resetAt <= now) {
+      entry = { count: 0, resetAt: now + this.windowMs };
+      this.entries.set(key, entry);
+    }
+    entry.count += 1;
+    return entry.count === this.max;
+  }
+}
+
+function limiterKey(request: FastifyRequest): string {
+  const peer = request.peer;
+  return peer.uid !== null ? `${peer.transport}:uid:${peer.uid}` : `${peer.transport}:addr:${request.raw.socket.remoteAddress ?? '?'}`;
+}
+
+/** preHandler of the credential routes: the session token, raw (as SDKs send it) or `Bearer <token>`. A keep-alive
+ * client sends the same header on every request, so its digest is kept with the connection and not computed again;
+ * the lookup (and with it revocation) still happens every time. */
+export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log: OpLogger) {
+  const tokens = broker.tokenRegistry;
+  const lastDigest = new WeakMap<Socket, { header: string; digest: Buffer }>();
+  return function authenticateToken(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const key = limiterKey(request);
+    const wait = limiter.retryAfter(key);
+    if (wait > 0) {
+      done(new SentinelError('RateLimited', `too many invalid session tokens from this peer; try again in ${wait}s`, { retryAfter: wait }));
+      return;
+    }
+    const header = request.headers.authorization;
+    const socket = request.raw.socket;
+    const cached = lastDigest.get(socket);
+    let digest: Buffer | undefined;
+    if (cached && cached.header === header) {
+      digest = cached.digest;
+    } else {
+      digest = tokens.digest(tokenFromAuthorization(header));
+      if (digest && typeof header === 'string') lastDigest.set(socket, { header, digest });
+    }
+    const match = digest ? tokens.lookup(digest) : undefined;
+    if (!match) {
+      const token = tokenFromAuthorization(header);
+      const error = new SentinelError(
+        'TokenInvalid',
+        token ? 'the session token is not valid' : 'no session token in the Authorization header',
+      );
+      // A missing token is a misconfigured client, not a guess; only wrong tokens count towards the limit.
+      if (token && limiter.fail(key)) {
+        log.warn({ event: 'token_rate_limited', transport: request.peer.transport, peer_uid: request.peer.uid }, 'too many invalid session tokens; rate limiting this peer');
+      }
+      broker.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
+      done(error);
+      return;
+    }
+    request.token = match;
+    done();
+  };
+}

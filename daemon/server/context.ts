@@ -1,0 +1,51 @@
+// What the routes and hooks of both listeners share.
+import type { Broker } from '../broker.js';
+import type { OpLogger } from '../log.js';
+import type { PolicyStatus } from '../policy/types.js';
+import type { FailureLimiter, PeerSources } from './auth.js';
+
+/** Bounds that keep a slow or hostile client from holding the daemon (slowloris, huge requests). */
+export interface Limits {
+  bodyLimit: number;
+  maxHeaderSize: number;
+  /** Whole header block must arrive within this. */
+  headersTimeoutMs: number;
+  /** Whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** A connection with no traffic at all is closed after this. */
+  idleTimeoutMs: number;
+  /** How often node checks the two timeouts above (their resolution). */
+  timeoutCheckMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  bodyLimit: 64 * 1024,
+  maxHeaderSize: 8 * 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  timeoutCheckMs: 1_000,
+};
+
+/** What the control API asks of the running daemon (run.ts). */
+export interface DaemonControl {
+  status(): Record<string, unknown>;
+  reloadPolicy(): Promise<PolicyStatus>;
+  /** Starts a graceful stop; returns at once. */
+  shutdown(): void;
+  /** `http://127.0.0.1:<port>/v1/credentials`, for the session answer. */
+  credentialUrl(): string;
+}
+
+export interface ServerContext {
+  broker: Broker;
+  log: OpLogger;
+  daemonUid: number;
+  sources: PeerSources;
+  tcpUidCheck: boolean;
+  limiter: FailureLimiter;
+  limits: Limits;
+  control: DaemonControl;
+}

@@ -1,0 +1,82 @@
+// Every answer that is not a success goes through here: a SentinelError is sent with its catalogue status and body;
+// fastify's own errors (body parsing, limits) are mapped onto the catalogue; anything else is a 500 InternalError
+// whose details stay in the operational log, never in the response.
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SentinelError, isSentinelError } from '../errors.js';
+import type { OpLogger } from '../log.js';
+
+const JSON_TYPE = 'application/json';
+
+export function sendError(reply: FastifyReply, error: SentinelError): FastifyReply {
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
+  // A Buffer keeps the content-type exactly `application/json` (fastify appends a charset to strings); Go's SDK
+  // parses an error body only under exactly that type.
+  return reply.code(error.status).header('content-type', JSON_TYPE).send(Buffer.from(JSON.stringify(error.toBody())));
+}
+
+/** Maps what fastify throws for malformed input onto the catalogue; unknown errors become InternalError. */
+export function toSentinelError(error: unknown): SentinelError {
+  if (isSentinelError(error)) return error;
+  const e = error as Partial<FastifyError> | undefined;
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SentinelError('PayloadTooLarge', 'the request body is larger than the daemon accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SentinelError('BadRequest', 'request bodies must be JSON (content-type: application/json)');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SentinelError('BadRequest', 'the request declares a JSON body but sends none');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new SentinelError('BadRequest', 'the request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new SentinelError('BadRequest', 'the content-length does not match the body');
+  }
+  if (status === 413) return new SentinelError('PayloadTooLarge');
+  if (status === 404) return new SentinelError('NotFound');
+  if (status >= 400 && status < 500) return new SentinelError('BadRequest');
+  return new SentinelError('InternalError');
+}
+
+export function errorHandler(log: OpLogger) {
+  return function handle(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const mapped = toSentinelError(error);
+    if (mapped.code === 'InternalError' && !isSentinelError(error)) {
+      const e = error as Error;
+      log.error({ event: 'internal_error', method: request.method, url: request.routeOptions.url, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+    }
+    return sendError(reply, mapped);
+  };
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(reply, new SentinelError('NotFound', `no endpoint ${request.method} ${pathOnly(request.url)}`));
+}
+
+function pathOnly(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  // The path is echoed back to the caller; keep it short and printable.
+  return path.length > 128 ? `${path.slice(0, 128)}…` : path.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** Requests node's parser refuses before fastify sees them (oversized headers, garbage, timeouts): a catalogue body,
+ * then the connection is closed. */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let sentinel: SentinelError;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    sentinel = new SentinelError('PayloadTooLarge', 'the request headers are larger than the daemon accepts');
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    sentinel = new SentinelError('BadRequest', 'the request was not received in time');
+  } else {
+    sentinel = new SentinelError('BadRequest', 'the request is not valid HTTP');
+  }
+  if (socket.writable) {
+    const body = JSON.stringify(sentinel.toBody());
+    socket.write(
+      `HTTP/1.1 ${sentinel.status} ${sentinel.status === 413 ? 'Payload Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}

@@ -1,0 +1,165 @@
+// The control API (DESIGN §3.3): Unix socket only, JSON in and out, every body and query validated with zod before it
+// reaches the broker. Validation messages name the field and the rule, never echo the value.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { localActor } from '../broker.js';
+import { parseDuration } from '../duration.js';
+import { SentinelError } from '../errors.js';
+import { SESSION_ID, SESSION_STATUSES, type Session } from '../sessions/types.js';
+import { MAX_PROFILE_NAME, isValidProfileName } from '../vending/aws-config.js';
+import type { ProfileInfo } from '../vending/types.js';
+import type { ServerContext } from './context.js';
+
+/** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
+const profileName = z
+  .string()
+  .max(MAX_PROFILE_NAME)
+  .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
+
+/** `ttl`: a duration (`1h`, `30m`) or seconds. */
+const ttl = z.union([
+  z.string().max(32).refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
+  z.number().int().min(60).max(31 * 86_400),
+]);
+
+const openSessionBody = z
+  .object({
+    profile: profileName,
+    mode: z.enum(['server', 'cli']).default('server'),
+    pid: z.number().int().min(1).max(4_194_304).optional(),
+    ttl: ttl.optional(),
+  })
+  .strict();
+
+const revokeBody = z.object({ reason: z.string().trim().min(1).max(512) }).strict();
+const credentialProcessBody = z.object({ profile: profileName }).strict();
+const emptyBody = z.object({}).strict();
+
+const sessionParams = z.object({ id: z.string().regex(SESSION_ID, 'expected a session id (16 lowercase hex characters)') }).strict();
+
+const listQuery = z
+  .object({
+    status: z.enum(SESSION_STATUSES as [Session['status'], ...Session['status'][]]).optional(),
+    user: z.string().min(1).max(64).regex(/^[A-Za-z0-9]+$/, 'expected a policy user name (letters and digits)').optional(),
+    profile: profileName.optional(),
+    since: z
+      .string()
+      .max(40)
+      .refine((v) => parseDuration(v) !== undefined || !Number.isNaN(Date.parse(v)), 'expected RFC 3339 or a duration such as 1h')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    cursor: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`;
+      const field = issue.path.map(String).join('.') || where;
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+  throw new SentinelError('BadRequest', `invalid ${where}: ${problems}`);
+}
+
+function sinceToIso(since: string | undefined): string | undefined {
+  if (since === undefined) return undefined;
+  const ago = parseDuration(since);
+  return ago !== undefined ? new Date(Date.now() - ago).toISOString() : new Date(Date.parse(since)).toISOString();
+}
+
+function ttlToMs(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'number' ? value * 1000 : parseDuration(value);
+}
+
+function profileView(p: ProfileInfo) {
+  return {
+    name: p.name,
+    region: p.region ?? null,
+    role_arn: p.roleArn ?? null,
+    source_profile: p.sourceProfile ?? null,
+    stampable: p.stampable,
+  };
+}
+
+function json(request: FastifyRequest): unknown {
+  return request.body;
+}
+
+export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { broker, control } = ctx;
+
+  app.get('/v1/status', async () => control.status());
+
+  app.get('/v1/profiles', async () => ({ profiles: (await broker.profiles()).map(profileView) }));
+
+  app.post('/v1/sessions', { config: { decision: 'session_open' } }, async (request, reply) => {
+    const body = parse(openSessionBody, json(request), 'session request');
+    const opened = await broker.openSession(
+      { profile: body.profile, mode: body.mode, pid: body.pid, ttlMs: ttlToMs(body.ttl) },
+      request.peer,
+    );
+    reply.code(201);
+    return {
+      id: opened.session.id,
+      token: opened.token,
+      url: control.credentialUrl(),
+      region: opened.region,
+      expires_at: opened.session.expires_at,
+      profile: opened.session.profile,
+    };
+  });
+
+  app.get('/v1/sessions', async (request) => {
+    const q = parse(listQuery, request.query, 'query');
+    const page = await broker.listSessions({
+      status: q.status,
+      user: q.user,
+      profile: q.profile,
+      since: sinceToIso(q.since),
+      limit: q.limit,
+      cursor: q.cursor,
+    });
+    return { sessions: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) };
+  });
+
+  app.get('/v1/sessions/:id', async (request) => {
+    const { id } = parse(sessionParams, request.params, 'session id');
+    return broker.getSession(id);
+  });
+
+  app.post('/v1/sessions/:id/revoke', async (request) => {
+    const { id } = parse(sessionParams, request.params, 'session id');
+    const { reason } = parse(revokeBody, json(request), 'revoke request');
+    return broker.revoke(id, localActor(), reason);
+  });
+
+  app.delete('/v1/sessions/:id', async (request) => {
+    const { id } = parse(sessionParams, request.params, 'session id');
+    return broker.end(id);
+  });
+
+  app.post('/v1/credentials', { config: { decision: 'credential_process' } }, async (request, reply) => {
+    const { profile } = parse(credentialProcessBody, json(request), 'credentials request');
+    const body = await broker.credentialProcess(profile, request.peer);
+    reply.header('content-type', 'application/json').header('cache-control', 'no-store');
+    return Buffer.from(JSON.stringify(body));
+  });
+
+  app.post('/v1/policy/reload', async (request) => {
+    parse(emptyBody, json(request), 'reload request');
+    return { policy: await control.reloadPolicy() };
+  });
+
+  app.post('/v1/shutdown', async (request, reply) => {
+    parse(emptyBody, json(request), 'shutdown request');
+    // Stop only once this answer is on its way, so the caller learns that the stop began.
+    reply.raw.once('finish', () => control.shutdown());
+    reply.code(202);
+    return { status: 'stopping' };
+  });
+}

@@ -1,0 +1,85 @@
+// `sentinel daemon start|status|reload|stop` as a user runs them (DESIGN §8): the built CLI against a real daemon in a
+// throwaway HOME. start is idempotent and reports the daemon's own start-up error; status exits 0 when the daemon
+// answers and 4 when not; reload applies a changed policy; stop waits until the daemon is gone.
+import t from 'tap';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, runProcess } from './support/daemon.js';
+import { startSts } from './support/sts-emulator.js';
+
+t.test('start, status, reload, stop', async (t) => {
+  const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
+  t.teardown(() => sts.close());
+  const home = prepareHome({}, sts.url);
+  const sentinel = (...args: string[]) => runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
+  t.teardown(() => {
+    // Whatever happened above, no daemon outlives the test.
+    const state = join(home.runtimeDir, 'daemon.json');
+    if (existsSync(state)) {
+      try {
+        process.kill(JSON.parse(readFileSync(state, 'utf8')).pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(home.home, { recursive: true, force: true });
+  });
+
+  const down = await sentinel('daemon', 'status');
+  t.equal(down.code, 4, 'status exits 4 when no daemon answers');
+  t.match(down.stderr, /^Error: the Sentinel daemon is not running/m);
+  t.match(down.stderr, /^Hint: .*sentinel daemon start/m);
+  const downJson = await sentinel('daemon', 'status', '--json');
+  t.equal(downJson.code, 4);
+  t.equal(JSON.parse(downJson.stderr).error.code, 'DaemonNotRunning');
+
+  const started = await sentinel('daemon', 'start');
+  t.equal(started.code, 0, started.stderr);
+  t.match(started.stdout, /sentinel daemon started \(pid \d+\); log: .*daemon\.log/);
+  const pid = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
+  const again = await sentinel('daemon', 'start');
+  t.equal(again.code, 0, 'start is idempotent');
+  t.match(again.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
+
+  const status = await sentinel('daemon', 'status');
+  t.equal(status.code, 0);
+  t.match(status.stdout, new RegExp(`running \\(pid ${pid}`));
+  t.match(status.stdout, /endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/credentials/);
+  t.match(status.stdout, /policy: +file:.*policy\.yaml \(version [0-9a-f]+, 3 rules\)/);
+  const statusJson = JSON.parse((await sentinel('daemon', 'status', '--json')).stdout);
+  t.match(statusJson, { pid, store: 'memory', policy: { rules: 3 } });
+
+  writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: only\n    effect: allow\n    conditions: { profiles: [dev] }\n');
+  const reloaded = await sentinel('daemon', 'reload');
+  t.equal(reloaded.code, 0, reloaded.stderr);
+  t.match(reloaded.stdout, /reloaded: policy file:.*\(1 rules\)/);
+  writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: broken\n    effect: sometimes\n');
+  const badReload = await sentinel('daemon', 'reload');
+  t.equal(badReload.code, 1, 'a policy that does not load is an error');
+  t.match(badReload.stderr, /^Error: the policy did not reload .*last good policy stays in force/m);
+  t.equal(JSON.parse((await sentinel('daemon', 'status', '--json')).stdout).policy.rules, 1, 'the last good policy is still in force');
+
+  const stopped = await sentinel('daemon', 'stop');
+  t.equal(stopped.code, 0, stopped.stderr);
+  t.match(stopped.stdout, new RegExp(`stopped \\(pid ${pid}\\)`));
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the process is gone when stop returns');
+  t.notOk(existsSync(home.socketPath));
+  t.equal((await sentinel('daemon', 'stop')).code, 0, 'stopping a stopped daemon is fine');
+  t.equal((await sentinel('daemon', 'status')).code, 4);
+});
+
+t.test('start reports the daemon\'s own error when it cannot start', async (t) => {
+  const sts = await startSts();
+  t.teardown(() => sts.close());
+  const home = prepareHome({}, sts.url);
+  t.teardown(() => rmSync(home.home, { recursive: true, force: true }));
+  chmodSync(join(home.runtimeDir, '..'), 0o700);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(home.runtimeDir, { recursive: true });
+  chmodSync(home.runtimeDir, 0o755);
+  const r = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'start'], { env: home.env });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^Error: .*sentinel is accessible to other users \(mode 0755\)/m, 'the daemon\'s message, not a generic one');
+  t.match(r.stderr, /^Hint: Remove it or fix its owner and mode/m);
+  t.notOk(existsSync(home.socketPath));
+});

@@ -1,0 +1,136 @@
+// Who may call (DESIGN §3.1): only the daemon's own uid on the Unix socket (kernel peer credentials) and on TCP
+// (/proc/net/tcp owner), and on the credential endpoint only with the token of a live session.
+import t from 'tap';
+import { chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { NOBODY, runAsUser } from './support/as-user.js';
+import { startDaemon, type DaemonHarness } from './support/daemon.js';
+
+interface Answer {
+  status?: number;
+  body?: any;
+  error?: string;
+}
+
+/** Runs one HTTP request as uid 65534 and reports what it got. */
+async function asNobody(target: { socketPath?: string; port?: number }, path: string, token?: string): Promise<Answer> {
+  const script = `
+import http from 'node:http';
+const req = http.request({ ${target.socketPath ? `socketPath: ${JSON.stringify(target.socketPath)}` : `host: '127.0.0.1', port: ${target.port}`},
+  path: ${JSON.stringify(path)}, agent: false, headers: ${JSON.stringify(token ? { authorization: token } : {})} }, (res) => {
+  let text = '';
+  res.on('data', (c) => (text += c));
+  res.on('end', () => { process.stdout.write(JSON.stringify({ status: res.statusCode, body: JSON.parse(text) })); });
+});
+req.on('error', (e) => process.stdout.write(JSON.stringify({ error: e.code })));
+req.end();
+`;
+  const child = runAsUser(NOBODY, NOBODY, script);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  return JSON.parse(out) as Answer;
+}
+
+/** Lets uid 65534 reach the socket file, so that the daemon's own check is what stands in the way. */
+function openSocketToOthers(d: DaemonHarness): void {
+  for (const dir of [d.home, dirname(d.runtimeDir), d.runtimeDir]) chmodSync(dir, 0o711);
+  chmodSync(d.socketPath, 0o666);
+}
+
+t.test('another uid on the Unix socket is refused', async (t) => {
+  const d = await startDaemon(t);
+  const session = await d.openSession('dev');
+
+  const blocked = await asNobody({ socketPath: d.socketPath }, '/v1/status');
+  t.equal(blocked.error, 'EACCES', 'with the default modes the socket is out of reach (runtime dir 0700, socket 0600)');
+
+  openSocketToOthers(d);
+  const status = await asNobody({ socketPath: d.socketPath }, '/v1/status');
+  t.equal(status.status, 403, 'reachable, the daemon itself refuses: peer uid ≠ daemon uid');
+  t.equal(status.body.Code, 'PeerNotAllowed');
+  t.match(status.body.Message, /uid 65534/);
+
+  const creds = await asNobody({ socketPath: d.socketPath }, '/v1/credentials', session.token);
+  t.equal(creds.status, 403, 'a valid token does not help another uid');
+  t.equal(creds.body.Code, 'PeerNotAllowed');
+
+  const mine = await d.fetch({ transport: 'unix', path: '/v1/status' });
+  t.equal(mine.status, 200, 'the owner is still served');
+  t.match(d.logs(), /"event":"peer_refused","transport":"unix","peer_uid":65534/, 'a security log line names the uid');
+  t.ok((await d.decisions()).some((l) => l.error_code === 'PeerNotAllowed' && l.peer_uid === 65534), 'the refused credential request is a decision');
+});
+
+t.test('TCP: the token decides, and another uid is refused even with a good token', async (t) => {
+  const d = await startDaemon(t);
+  const session = await d.openSession('dev');
+
+  const missing = await d.fetch({ transport: 'tcp' });
+  t.equal(missing.status, 403);
+  t.equal(missing.json.Code, 'TokenInvalid');
+  t.match(missing.json.Message, /no session token/);
+
+  const wrong = await d.fetch({ transport: 'tcp', token: 'A'.repeat(43) });
+  t.equal(wrong.status, 403);
+  t.equal(wrong.json.Code, 'TokenInvalid');
+  const garbage = await d.fetch({ transport: 'tcp', authorization: 'Basic dXNlcjpwYXNz' });
+  t.equal(garbage.status, 403);
+  t.equal(garbage.json.Code, 'TokenInvalid');
+
+  t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'the raw token (as SDKs send it)');
+  t.equal((await d.fetch({ transport: 'tcp', authorization: `Bearer ${session.token}` })).status, 200, 'or Bearer <token>');
+  t.equal((await d.fetch({ transport: 'tcp', path: '/get-credentials', token: session.token })).status, 200, '/get-credentials alias');
+  t.equal((await d.fetch({ transport: 'unix', token: session.token })).status, 200, 'the Unix socket serves the same endpoint');
+  t.equal((await d.fetch({ transport: 'unix' })).json.Code, 'TokenInvalid', 'and wants the token there too');
+
+  const other = await asNobody({ port: d.port }, '/v1/credentials', session.token);
+  t.equal(other.status, 403, 'uid 65534 with a stolen token is refused (/proc/net/tcp owner check)');
+  t.equal(other.body.Code, 'PeerNotAllowed');
+  t.match(d.logs(), /"event":"peer_refused","transport":"tcp","peer_uid":65534/);
+
+  const control = await d.fetch({ transport: 'tcp', path: '/v1/status' });
+  t.equal(control.status, 404, 'the control API does not exist on TCP');
+  t.equal(control.json.Code, 'NotFound');
+  const open = await d.fetch({ transport: 'tcp', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } });
+  t.equal(open.status, 404, 'tokens are minted only over the Unix socket');
+});
+
+t.test('the token of an ended or revoked session is refused with the reason', async (t) => {
+  const d = await startDaemon(t);
+  const ended = await d.openSession('dev');
+  const revoked = await d.openSession('dev');
+
+  const end = await d.fetch({ transport: 'unix', method: 'DELETE', path: `/v1/sessions/${ended.id}` });
+  t.equal(end.status, 200);
+  t.equal(end.json.status, 'ended');
+  const afterEnd = await d.fetch({ transport: 'tcp', token: ended.token });
+  t.equal(afterEnd.status, 403);
+  t.equal(afterEnd.json.Code, 'SessionEnded');
+
+  const revoke = await d.fetch({ transport: 'unix', method: 'POST', path: `/v1/sessions/${revoked.id}/revoke`, body: { reason: 'laptop lost' } });
+  t.equal(revoke.status, 200);
+  t.equal(revoke.json.status, 'revoked');
+  t.equal(revoke.json.revoked_reason, 'laptop lost');
+  const afterRevoke = await d.fetch({ transport: 'tcp', token: revoked.token });
+  t.equal(afterRevoke.status, 403);
+  t.equal(afterRevoke.json.Code, 'SessionRevoked');
+  t.match(afterRevoke.json.Message, /revoked by .*: laptop lost/);
+});
+
+t.test('repeated bad tokens from one peer are rate-limited with Retry-After', async (t) => {
+  const d = await startDaemon(t);
+  const session = await d.openSession('dev');
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i += 1) statuses.push((await d.fetch({ transport: 'tcp', token: `${'B'.repeat(40)}${String(i).padStart(3, '0')}` })).status);
+  t.same([...new Set(statuses)], [403], 'the first 20 wrong tokens are plain refusals');
+  const limited = await d.fetch({ transport: 'tcp', token: 'C'.repeat(43) });
+  t.equal(limited.status, 429);
+  t.equal(limited.json.Code, 'RateLimited');
+  const retryAfter = Number(limited.headers['retry-after']);
+  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After is whole seconds within the window (${retryAfter})`);
+  const good = await d.fetch({ transport: 'tcp', token: session.token });
+  t.equal(good.status, 429, 'while limited, no token is checked at all (a guesser learns nothing)');
+  t.match(d.logs(), /"event":"token_rate_limited"/);
+  const unix = await d.fetch({ transport: 'unix', token: session.token });
+  t.equal(unix.status, 200, 'the limit is per peer and transport; the Unix socket is unaffected');
+});
