@@ -1,0 +1,178 @@
+// `sentinel exec` as a real subprocess: the child's environment, exit status and signals pass through, the session is
+// ended when the child exits, nesting is refused, --env fetches raw keys with the session token, exec prints nothing of
+// its own on stdout. Against a control-API stand-in; cli-e2e-exec.test.ts does the same against the real daemon.
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { childStart } from '../cli/exec.js';
+import { collect, ENTRY, cleanEnv, errorBody, requireBuild, sentinel, sessionAnswer, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
+
+const TOKEN = 'S'.repeat(43);
+const RAW = { AccessKeyId: 'ASIARAWKEY', SecretAccessKey: 'raw/secret', Token: 'raw-session-token', Expiration: '2030-01-01T00:00:00Z' };
+
+function stub(t: Test, options: { deny?: string } = {}): Promise<StubDaemon> {
+  return startStubDaemon(t, (req) => {
+    if (req.method === 'POST' && req.url === '/v1/sessions') {
+      if (options.deny) return { status: 403, body: errorBody(options.deny, 'policy allows prod only through a daemon session') };
+      return { status: 200, body: sessionAnswer({ token: TOKEN, profile: (req.body as { profile: string }).profile }) };
+    }
+    if (req.method === 'GET' && req.url === '/v1/credentials') {
+      return req.headers.authorization === TOKEN ? { status: 200, body: RAW } : { status: 403, body: errorBody('TokenInvalid', 'missing or invalid session token') };
+    }
+    if (req.method === 'DELETE') return { status: 200, body: {} };
+    return { status: 404, body: errorBody('NotFound', 'no such endpoint') };
+  });
+}
+
+const PRINT_ENV = `const e = {}; for (const [k, v] of Object.entries(process.env)) if (k.startsWith('AWS_') || k.startsWith('SENTINEL_')) e[k] = v; process.stdout.write(JSON.stringify({ ppid: process.ppid, env: e }));`;
+
+t.test('childStart: exec options end where the command begins', async (t) => {
+  const cmd = new Command('exec').option('--env').option('--nest').option('--ttl <d>');
+  t.equal(childStart(cmd, ['dev', 'ls', '-la']), 1);
+  t.equal(childStart(cmd, ['--env', 'dev', 'ls']), 2);
+  t.equal(childStart(cmd, ['--ttl', '1h', 'dev', 'ls']), 3, 'an option value is not an operand');
+  t.equal(childStart(cmd, ['dev', '--', '--weird-command']), 2);
+  t.equal(childStart(cmd, ['dev', '--nest', 'ls']), 2, 'options between profile and command are exec\'s');
+  t.equal(childStart(cmd, ['dev']), -1);
+  t.equal(childStart(cmd, []), -1);
+});
+
+t.test('the child gets exactly the session environment; exec adds nothing to stdout; the session ends after', async (t) => {
+  const daemon = await stub(t);
+  const env = cleanEnv({
+    SENTINEL_SOCKET: daemon.socket,
+    AWS_ACCESS_KEY_ID: 'AKIAOLD', AWS_SECRET_ACCESS_KEY: 'old', AWS_SESSION_TOKEN: 'old', AWS_SECURITY_TOKEN: 'old',
+    AWS_PROFILE: 'old', AWS_DEFAULT_PROFILE: 'old', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/old',
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/old', AWS_CONFIG_FILE: '/home/x/.aws/config', AWS_REGION: 'us-west-2',
+  });
+  const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env });
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ppid: number; env: Record<string, string> };
+  t.same(out.env, {
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:45678/v1/credentials',
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN,
+    SENTINEL_SESSION: '0123456789abcdef',
+    SENTINEL_PROFILE: 'dev',
+    SENTINEL_SOCKET: daemon.socket,
+    AWS_REGION: 'eu-west-1',
+    AWS_DEFAULT_REGION: 'eu-west-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  }, 'session variables set, every competitor unset');
+  const [open, end] = daemon.requests;
+  t.same(open!.body, { profile: 'dev', mode: 'server', pid: out.ppid }, 'mode server, pid = the exec process');
+  t.equal(end!.method, 'DELETE');
+  t.equal(end!.url, '/v1/sessions/0123456789abcdef', 'session ended after the child exited');
+  t.equal(daemon.requests.length, 2);
+});
+
+t.test('exit status passes through; 127 for a missing command; 126 for one that cannot run', async (t) => {
+  const daemon = await stub(t);
+  const env = cleanEnv({ SENTINEL_SOCKET: daemon.socket });
+  const seven = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'exit 7'], { env });
+  t.equal(seven.code, 7);
+  t.equal(seven.stdout, '');
+  const missing = await sentinel(t, ['exec', 'dev', 'no-such-command-here', 'x'], { env });
+  t.equal(missing.code, 127);
+  t.match(missing.stderr, /no-such-command-here: command not found/);
+  const plain = join(tempDir(t), 'not-executable');
+  writeFileSync(plain, 'echo should not run\n', { mode: 0o644 });
+  const notExecutable = await sentinel(t, ['exec', 'dev', plain], { env });
+  t.equal(notExecutable.code, 126);
+  t.equal(daemon.requests.filter((q) => q.method === 'DELETE').length, 3, 'every session was ended');
+});
+
+t.test('arguments after the command are the command\'s, even ones sentinel would understand', async (t) => {
+  const daemon = await stub(t);
+  const env = cleanEnv({ SENTINEL_SOCKET: daemon.socket });
+  const r = await sentinel(t, ['exec', 'dev', '/bin/sh', '-c', 'printf "%s|" "$@"', 'sh', '--version', '--socket', '/x', '-h', '--help', '--nest', '--'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, '--version|--socket|/x|-h|--help|--nest|--|');
+  const flags = await sentinel(t, ['--socket', daemon.socket, 'exec', '--nest', 'dev', '/bin/sh', '-c', 'printf "%s" "$SENTINEL_PROFILE"'], { env: cleanEnv({ SENTINEL_SESSION: 'ffffffffffffffff' }) });
+  t.equal(flags.code, 0, flags.stderr);
+  t.equal(flags.stdout, 'dev', 'global and exec options before the command still apply');
+});
+
+async function signalled(t: Test, daemon: StubDaemon, script: string, signal: NodeJS.Signals): Promise<number | null> {
+  requireBuild();
+  const child = spawn(process.execPath, [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', script], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }), stdio: ['pipe', 'pipe', 'pipe'] });
+  // Wait for the child's "ready" before signalling exec (and only exec: the child's signal must come from exec).
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', function ready(chunk: Buffer) {
+      if (chunk.toString().includes('ready')) {
+        child.stdout.off('data', ready);
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error('exec exited before the child was ready')));
+  });
+  const done = collect(t, child);
+  child.kill(signal);
+  return (await done).code;
+}
+
+t.test('SIGTERM, SIGINT and SIGHUP sent to exec reach the child; a signal death is 128+n', async (t) => {
+  const daemon = await stub(t);
+  const loop = 'echo ready; while :; do sleep 0.05; done';
+  t.equal(await signalled(t, daemon, `trap "exit 42" TERM; ${loop}`, 'SIGTERM'), 42, 'SIGTERM forwarded (the child chose its status)');
+  t.equal(await signalled(t, daemon, `trap "exit 41" INT; ${loop}`, 'SIGINT'), 41, 'SIGINT forwarded');
+  t.equal(await signalled(t, daemon, `trap "exit 43" HUP; ${loop}`, 'SIGHUP'), 43, 'SIGHUP forwarded');
+  t.equal(await signalled(t, daemon, `trap - TERM; ${loop}`, 'SIGTERM'), 128 + 15, 'a child killed by SIGTERM → 143');
+  t.equal(daemon.requests.filter((q) => q.method === 'DELETE').length, 4, 'the session was ended every time');
+});
+
+t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the command never runs then', async (t) => {
+  const daemon = await stub(t);
+  const nested = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }) });
+  t.equal(nested.code, 2);
+  t.equal(nested.stdout, '');
+  t.match(nested.stderr, /Error: this environment already uses Sentinel session aaaaaaaaaaaaaaaa \(profile prod\)\nHint: .*--nest/);
+  t.equal(daemon.requests.length, 0);
+
+  const none = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: `${daemon.socket}.missing` }) });
+  t.equal(none.code, 4);
+  t.equal(none.stdout, '');
+  t.match(none.stderr, /Hint: Start it with `sentinel daemon start`/);
+
+  const denying = await stub(t, { deny: 'ServerModeRequired' });
+  const denied = await sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: denying.socket }) });
+  t.equal(denied.code, 3);
+  t.equal(denied.stdout, '');
+  t.match(denied.stderr, /Error: policy allows prod only through a daemon session/);
+  t.equal((denying.requests[0]!.body as { mode: string }).mode, 'cli', '--env asks for mode cli');
+
+  const usage = await sentinel(t, ['exec', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
+  t.equal(usage.code, 2);
+  t.match(usage.stderr, /no command to run/);
+  const noProfile = await sentinel(t, ['exec'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
+  t.equal(noProfile.code, 2);
+});
+
+t.test('--env: raw keys fetched with the session token, container variables absent, mode cli', async (t) => {
+  const daemon = await stub(t);
+  const r = await sentinel(t, ['exec', '--env', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/old' }) });
+  t.equal(r.code, 0, r.stderr);
+  const { env } = JSON.parse(r.stdout) as { env: Record<string, string> };
+  t.equal(env.AWS_ACCESS_KEY_ID, RAW.AccessKeyId);
+  t.equal(env.AWS_SECRET_ACCESS_KEY, RAW.SecretAccessKey);
+  t.equal(env.AWS_SESSION_TOKEN, RAW.Token);
+  t.equal(env.AWS_CREDENTIAL_EXPIRATION, RAW.Expiration);
+  t.notOk('AWS_CONTAINER_CREDENTIALS_FULL_URI' in env, 'no container endpoint');
+  t.notOk('AWS_CONTAINER_AUTHORIZATION_TOKEN' in env, 'no token');
+  t.equal(env.SENTINEL_SESSION, '0123456789abcdef');
+  t.equal(env.AWS_CONFIG_FILE, '/dev/null');
+  const [open, fetch] = daemon.requests;
+  t.equal((open!.body as { mode: string }).mode, 'cli');
+  t.equal(fetch!.url, '/v1/credentials');
+  t.equal(fetch!.headers.authorization, TOKEN, 'the session token authenticates the fetch on the Unix socket');
+});
+
+t.test('exec --help shows examples and exit codes', async (t) => {
+  const r = await sentinel(t, ['exec', '--help']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /Examples:\n  \$ sentinel exec dev -- aws sts get-caller-identity/);
+  t.match(r.stdout, /128\+n/);
+});

@@ -1,0 +1,61 @@
+// `sentinel whoami` as a real subprocess calling sts:GetCallerIdentity on the STS emulator: the profile's principal and
+// the policy user name; inside `sentinel exec` it reports the role session the daemon vended. Bad input and STS
+// failures end with an exit code and a hint, never raw AWS text.
+import t from 'tap';
+import { join } from 'node:path';
+import { writeAwsConfig } from './support/aws-env.js';
+import { startSts } from './support/sts-emulator.js';
+import { startDaemon } from './support/daemon.js';
+import { cleanEnv, ENTRY, requireBuild, sentinel, tempDir, userEnv } from './support/cli.js';
+
+const ASSUMED = 'arn:aws:sts::123456789012:assumed-role/ops/alice.smith@example.com';
+
+t.test('whoami against the STS emulator', async (t) => {
+  const sts = await startSts({ identities: { AKIAWHOAMIALICE: 'arn:aws:iam::123456789012:user/team/alice', AKIAWHOAMIOPS: ASSUMED } });
+  t.teardown(() => sts.close());
+  const dir = tempDir(t);
+  const files = writeAwsConfig(dir, {
+    config: '[profile alice]\nregion = eu-west-1\n\n[profile ops]\n\n[profile stranger]\n',
+    credentials: '[alice]\naws_access_key_id = AKIAWHOAMIALICE\naws_secret_access_key = s1\n\n[ops]\naws_access_key_id = AKIAWHOAMIOPS\naws_secret_access_key = s2\n\n[stranger]\naws_access_key_id = AKIAUNKNOWNKEY\naws_secret_access_key = s3\n',
+  });
+  const env = cleanEnv({ HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile, AWS_ENDPOINT_URL_STS: sts.url, AWS_EC2_METADATA_DISABLED: 'true' });
+
+  const json = await sentinel(t, ['whoami', '--profile', 'alice', '--json'], { env });
+  t.equal(json.code, 0, json.stderr);
+  t.same(JSON.parse(json.stdout), { arn: 'arn:aws:iam::123456789012:user/team/alice', account: '123456789012', type: 'user', rawName: 'alice', policyName: 'alice', profile: 'alice' });
+
+  const human = await sentinel(t, ['whoami'], { env: { ...env, AWS_PROFILE: 'ops' } });
+  t.equal(human.code, 0, human.stderr);
+  t.match(human.stdout, new RegExp(`^ARN +${ASSUMED.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\nAccount +123456789012\nType +assumed-role\nRaw name +alice\\.smith@example\\.com\nPolicy name +alicesmithexamplecom\nProfile +ops\n$`), 'AWS_PROFILE is used without --profile; policy name = letters and digits');
+
+  const stranger = await sentinel(t, ['whoami', '--profile', 'stranger'], { env });
+  t.equal(stranger.code, 1);
+  t.equal(stranger.stdout, '');
+  t.match(stranger.stderr, /^Error: sts:GetCallerIdentity failed for profile stranger \(InvalidClientTokenId\)\nHint: /);
+
+  const missing = await sentinel(t, ['whoami', '--profile', 'nosuch'], { env });
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /no credentials could be resolved for profile nosuch/);
+
+  sts.failNext('GetCallerIdentity', { code: 'Throttling', message: 'Rate exceeded: raw AWS text' }, 5);
+  const throttled = await sentinel(t, ['whoami', '--profile', 'alice'], { env });
+  t.equal(throttled.code, 1);
+  t.match(throttled.stderr, /\(Throttling\)/);
+  t.notMatch(throttled.stderr, /raw AWS text/, 'no raw AWS error text');
+
+  const badRegion = await sentinel(t, ['whoami', '--profile', 'alice', '--region', 'not a region'], { env });
+  t.equal(badRegion.code, 2);
+  const help = await sentinel(t, ['whoami', '--help'], { env });
+  t.match(help.stdout, /Examples:\n  \$ sentinel whoami --profile base/);
+});
+
+t.test('whoami inside sentinel exec reports the role session the daemon vended', async (t) => {
+  requireBuild();
+  const d = await startDaemon(t);
+  const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'whoami', '--json'], { env: userEnv(d, { AWS_ENDPOINT_URL_STS: d.sts.url }) });
+  t.equal(r.code, 0, r.stderr);
+  const me = JSON.parse(r.stdout);
+  t.equal(me.type, 'assumed-role');
+  t.match(me.arn, /^arn:aws:sts::111111111111:assumed-role\/dev\/sentinel-alice-/);
+  t.equal(me.profile, null, 'the default chain: the container endpoint');
+});
