@@ -58,8 +58,11 @@ export interface BrokerParts {
   isAlive?: (pid: number) => boolean;
   /** How often the owners of sessions opened with a pid are checked. */
   pidPollMs?: number;
-  /** Touches (last_access_at, request_count) are coalesced and written at most this often. */
+  /** Touches (last_access_at, request_count) are coalesced and written at most this often (default by store kind,
+   * TOUCH_FLUSH_MS). */
   touchFlushMs?: number;
+  /** How long a stop waits for its sessions to be ended in the store before giving up on the rest. */
+  stopSessionsMs?: number;
 }
 
 export interface BrokerCounters {
@@ -71,6 +74,13 @@ export interface BrokerCounters {
   /** Refusals by catalogue code (denials and upstream failures alike). */
   refusals: Partial<Record<ErrorCode, number>>;
 }
+
+/**
+ * How often coalesced touches are written, per store. A DynamoDB touch is a consistent read plus a conditional write
+ * (two billed requests, and a possible optimistic-lock retry against an admin's revoke), so a busy session costs at
+ * most that every few seconds however many credential fetches it makes; the memory store's touch is free.
+ */
+export const TOUCH_FLUSH_MS: Record<SessionStore['kind'], number> = { memory: 1000, dynamodb: 5000 };
 
 const STS_MIN_SECONDS = 900;
 const STS_MAX_SECONDS = 43_200;
@@ -131,6 +141,7 @@ export class Broker {
   private readonly isAlive: (pid: number) => boolean;
   private readonly pidPollMs: number;
   private readonly touchFlushMs: number;
+  private readonly stopSessionsMs: number;
   private readonly host = hostname();
 
   /** Sessions this daemon opened that may still be active (ended on stop). */
@@ -145,6 +156,8 @@ export class Broker {
   /** A cache hit returns the same issued credentials again; their answer body is built once. */
   private readonly bodies = new WeakMap<IssuedCredentials, CredentialsBody>();
   private touchTimer: NodeJS.Timeout | undefined;
+  /** The flush being written; the next one waits for it, so one session never has two touch writes racing. */
+  private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   readonly counters: BrokerCounters = {
@@ -168,7 +181,8 @@ export class Broker {
     this.now = parts.now ?? (() => new Date());
     this.isAlive = parts.isAlive ?? defaultIsAlive;
     this.pidPollMs = parts.pidPollMs ?? 2000;
-    this.touchFlushMs = parts.touchFlushMs ?? 1000;
+    this.touchFlushMs = parts.touchFlushMs ?? TOUCH_FLUSH_MS[parts.store.kind];
+    this.stopSessionsMs = parts.stopSessionsMs ?? 10_000;
     this.startedAt = this.now();
   }
 
@@ -339,7 +353,7 @@ export class Broker {
       this.release(id);
       return current;
     }
-    this.flushTouch(id);
+    await this.flushTouch(id);
     try {
       const ended = await this.store.end(id);
       this.release(id);
@@ -354,27 +368,52 @@ export class Broker {
     }
   }
 
-  /** Daemon stop: ends the sessions this daemon opened that are still active, after writing pending touches. */
+  /**
+   * Daemon stop: writes pending touches, then ends the sessions this daemon opened that are still active (one past its
+   * expiry is recorded as expired instead, which is what it is). Bounded by stopSessionsMs: a store that does not
+   * answer must not hold the stop; the sessions it could not end stay active in the record until they expire, and the
+   * daemon that served them is gone.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ownerTimer) clearInterval(this.ownerTimer);
     this.ownerTimer = undefined;
-    await this.flushTouches();
-    const ids = [...this.opened];
-    await Promise.all(
-      ids.map(async (id) => {
-        try {
-          await this.store.end(id);
-        } catch (e) {
-          // Not active any more (revoked, expired, ended) is the common, harmless case.
-          if (!isSentinelError(e) || (e.code !== 'SessionNotActive' && e.code !== 'SessionUnknown')) {
-            this.log.warn({ event: 'session_end_failed', session_id: id, code: codeOf(e) }, 'could not end a session at stop');
-          }
-        }
-        this.release(id);
-      }),
-    );
+    const work = (async () => {
+      await this.flushTouches();
+      const results = await Promise.all([...this.opened].map((id) => this.endAtStop(id)));
+      return results.filter(Boolean).length;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.stopSessionsMs).unref();
+    });
+    const outcome = await Promise.race([work, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.log.warn({ event: 'session_end_timeout', ms: this.stopSessionsMs, left: this.opened.size }, 'the session store did not end every session in time');
+    } else if (outcome > 0) {
+      this.log.info({ event: 'sessions_ended', count: outcome, server_instance_id: this.serverInstanceId }, 'ended this daemon\'s active sessions');
+    }
+  }
+
+  /** True when the record changed to ended (or expired). The record read decides: it is what others see. */
+  private async endAtStop(id: string): Promise<boolean> {
+    try {
+      const session = await this.store.get(id);
+      if (!session || session.status !== 'active') return false;
+      const lapsed = Date.parse(session.expires_at) <= this.now().getTime();
+      await (lapsed ? this.store.expire(id) : this.store.end(id));
+      return true;
+    } catch (e) {
+      // Not active any more (revoked by an admin, expired, ended) is the common, harmless case.
+      if (!isSentinelError(e) || (e.code !== 'SessionNotActive' && e.code !== 'SessionUnknown')) {
+        this.log.warn({ event: 'session_end_failed', session_id: id, code: codeOf(e) }, 'could not end a session at stop');
+      }
+      return false;
+    } finally {
+      this.release(id);
+    }
   }
 
   // --- internals -----------------------------------------------------------------------------------------------------
@@ -424,18 +463,24 @@ export class Broker {
     return session;
   }
 
-  /** Step 2 of §3.4: a strongly consistent read; anything but an active, unexpired session is a 403. */
+  /**
+   * Step 2 of §3.4: a strongly consistent read (DynamoDB: GetItem with ConsistentRead), before anything else; anything
+   * but an active, unexpired session is a 403, and a store that cannot answer is a 503 (its error propagates: never
+   * served because the check failed). A session found revoked or ended elsewhere (an admin's `server revoke --table`)
+   * is released here: its token is retired and its cached credentials dropped.
+   */
   private async activeSession(id: string): Promise<Session> {
     const stored = await this.store.get(id);
     if (!stored) throw unknownSession(id);
     const session = this.withEffectiveStatus(stored);
+    if (session.status !== 'active') this.release(id);
     switch (session.status) {
       case 'active':
         return session;
       case 'revoked':
         throw revokedError(session);
       case 'expired':
-        throw new SentinelError('SessionExpired', `session ${id} expired at ${session.expires_at}`);
+        throw new SentinelError('SessionExpired', `session ${id} (${session.profile}) expired at ${session.expires_at}; open a new one with \`sentinel use ${session.profile}\``);
       case 'ended':
         throw new SentinelError('SessionEnded', `session ${id} has ended`);
     }
@@ -450,6 +495,7 @@ export class Broker {
     line.session_id = id;
     const session = this.withEffectiveStatus(stored);
     if (session.status === 'active') return session;
+    this.release(id);
     // Revocation is not undone by asking again: while the revoked session would still have been valid, no new one.
     if (session.status === 'revoked' && Date.parse(session.expires_at) > this.now().getTime()) throw revokedError(session);
     return undefined;
@@ -539,6 +585,7 @@ export class Broker {
     this.decisions.write(line);
   }
 
+  /** Step 5's bookkeeping: counted in memory now, written by the next flush (never on the request's path). */
   private touch(id: string): void {
     const pending = this.pendingTouches.get(id);
     if (pending) {
@@ -553,19 +600,27 @@ export class Broker {
     }, this.touchFlushMs).unref();
   }
 
-  private flushTouch(id: string): void {
-    const pending = this.pendingTouches.get(id);
-    if (!pending) return;
-    this.pendingTouches.delete(id);
-    this.writeTouch(id, pending);
+  /** Writes one session's pending touch now (before its owner ends it, so no count is lost to the end). */
+  private flushTouch(id: string): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      const pending = this.pendingTouches.get(id);
+      if (!pending) return;
+      this.pendingTouches.delete(id);
+      await this.writeTouch(id, pending);
+    });
+    return this.flushing;
   }
 
-  private async flushTouches(): Promise<void> {
+  /** Writes every pending touch, after the flush before it has finished. */
+  private flushTouches(): Promise<void> {
     if (this.touchTimer) clearTimeout(this.touchTimer);
     this.touchTimer = undefined;
-    const batch = [...this.pendingTouches];
-    this.pendingTouches.clear();
-    await Promise.all(batch.map(([id, pending]) => this.writeTouch(id, pending)));
+    this.flushing = this.flushing.then(async () => {
+      const batch = [...this.pendingTouches];
+      this.pendingTouches.clear();
+      await Promise.all(batch.map(([id, pending]) => this.writeTouch(id, pending)));
+    });
+    return this.flushing;
   }
 
   private writeTouch(id: string, pending: { count: number; at: Date }): Promise<void> {
@@ -621,10 +676,25 @@ function unknownSession(id: string): SentinelError {
   return new SentinelError('SessionUnknown', `no session ${id}`);
 }
 
+/** Text from the session record (an admin typed it, or someone edited the table) made safe for a one-line message. */
+function printable(text: string, max = 1024): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** Who revoked it and why (from the record), and what the user can do now. */
 function revokedError(session: Session): SentinelError {
-  const by = session.revoked_by ? ` by ${session.revoked_by}` : '';
-  const why = session.revoked_reason ? `: ${session.revoked_reason}` : '';
-  return new SentinelError('SessionRevoked', `session ${session.id} (${session.profile}) was revoked${by}${why}`);
+  const by = session.revoked_by ? ` by ${printable(session.revoked_by, 256)}` : '';
+  const why = session.revoked_reason ? ` (reason: ${printable(session.revoked_reason)})` : '';
+  const next =
+    session.mode === 'credential_process'
+      ? `credential_process for ${session.profile} stays refused until ${session.expires_at}; for access now, open a new session with \`sentinel use ${session.profile}\` (a fresh policy decision)`
+      : `open a new session with \`sentinel use ${session.profile}\` if you still need access`;
+  const who = session.revoked_by ? `ask ${printable(session.revoked_by, 256)} ${session.revoked_reason ? 'about it' : 'why'}, or` : 'or';
+  return new SentinelError('SessionRevoked', `session ${session.id} (${session.profile}) was revoked${by}${why}; ${who} ${next}`, {
+    hint: `\`sentinel server session ${session.id}\` shows who revoked it, when and why.`,
+    details: { session_id: session.id, profile: session.profile, ...(session.revoked_by ? { revoked_by: printable(session.revoked_by, 256) } : {}) },
+  });
 }
 
 function denialError(decision: Decision, user: string, profile: string, mode: Mode): SentinelError {

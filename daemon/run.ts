@@ -51,6 +51,8 @@ export interface RunOptions {
   drainMs?: number;
   /** How often session owners' pids are checked. */
   pidPollMs?: number;
+  /** How often coalesced last_access_at/request_count updates are written (default by store kind). */
+  touchFlushMs?: number;
 }
 
 export interface RunningDaemon {
@@ -112,6 +114,24 @@ function restartOnly(a: Config, b: Config): string[] {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Registration of this daemon with a shared table: its server_instance_id is stamped on every session it creates
+ * (gsi-server-instance lists them) and reported in /v1/status and the logs. At start, one query of its own (still
+ * empty) index partition proves the table, the index and the daemon's AWS access, and says so in the log. It does not
+ * hold the start: every credential request reads the table anyway and fails closed while it cannot.
+ */
+async function checkSessionTable(store: SessionStore, table: string, serverInstanceId: string, log: OpLogger): Promise<void> {
+  try {
+    await store.list({ server_instance_id: serverInstanceId, limit: 1 });
+    log.info({ event: 'session_store_ready', table, server_instance_id: serverInstanceId }, 'session table reachable');
+  } catch (e) {
+    const code = isSentinelError(e) ? e.code : 'InternalError';
+    // SentinelError messages from the store carry no AWS error text (sessions/store-errors.ts).
+    const problem = isSentinelError(e) ? e.message : 'unexpected error';
+    log.warn({ event: 'session_store_unavailable', table, server_instance_id: serverInstanceId, code, problem }, 'the session table cannot be read; credential requests are refused (503) until it can');
+  }
+}
+
 export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon> {
   const env = options.env ?? process.env;
   const loadCurrentConfig = () =>
@@ -170,6 +190,7 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
       log,
       newRequestId: parts.newRequestId,
       pidPollMs: options.pidPollMs,
+      touchFlushMs: options.touchFlushMs,
     });
     undo.push(() => broker.stop());
 
@@ -210,6 +231,7 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
           },
           policy: broker.policyProvider.status(),
           store: broker.storeKind,
+          session_table: store.kind === 'dynamodb' ? config.sessions.table : null,
           sessions: { active: broker.activeTokens },
           counters: { ...broker.counters, reloads },
         }),
@@ -372,7 +394,8 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
       return stopping;
     };
 
-    log.info({ event: 'ready', version: VERSION, pid: process.pid, socket: socketPath, port, policy: policyStatus.location, store: store.kind }, 'sentinel daemon ready');
+    log.info({ event: 'ready', version: VERSION, pid: process.pid, socket: socketPath, port, policy: policyStatus.location, store: store.kind, server_instance_id: broker.serverInstanceId }, 'sentinel daemon ready');
+    if (store.kind === 'dynamodb') void checkSessionTable(store, config.sessions.table, broker.serverInstanceId, log);
 
     return {
       get config() {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { localActor } from '../broker.js';
 import { parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
+import { MAX_REASON } from '../sessions/record.js';
 import { SESSION_ID, SESSION_STATUSES, type Session } from '../sessions/types.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from '../vending/aws-config.js';
 import type { ProfileInfo } from '../vending/types.js';
@@ -31,7 +32,17 @@ const openSessionBody = z
   })
   .strict();
 
-const revokeBody = z.object({ reason: z.string().trim().min(1).max(512) }).strict();
+/** The same bound the store enforces and `sentinel server revoke --reason` checks. */
+const revokeBody = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_REASON)
+      .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'expected one line without control characters'),
+  })
+  .strict();
 const credentialProcessBody = z.object({ profile: profileName }).strict();
 const emptyBody = z.object({}).strict();
 
@@ -42,6 +53,8 @@ const listQuery = z
     status: z.enum(SESSION_STATUSES as [Session['status'], ...Session['status'][]]).optional(),
     user: z.string().min(1).max(64).regex(/^[A-Za-z0-9]+$/, 'expected a policy user name (letters and digits)').optional(),
     profile: profileName.optional(),
+    // Daemons stamp a 16-hex id; the bound is looser so a listing never depends on that format.
+    server_instance_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'expected a server instance id (letters, digits and . _ : -)').optional(),
     since: z
       .string()
       .max(40)
@@ -120,6 +133,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext):
       status: q.status,
       user: q.user,
       profile: q.profile,
+      server_instance_id: q.server_instance_id,
       since: sinceToIso(q.since),
       limit: q.limit,
       cursor: q.cursor,

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../../cli/client.js';
+import type { OpenedSession } from '../../cli/session-env.js';
 import { createLogger } from '../../daemon/log.js';
 import type { DaemonParts, RunningDaemon } from '../../daemon/run.js';
 import type { Limits } from '../../daemon/server/context.js';
@@ -104,6 +105,8 @@ export interface StartDaemonOptions {
   parts?: Partial<DaemonParts>;
   drainMs?: number;
   pidPollMs?: number;
+  /** In-process only: how often coalesced session touches are written. */
+  touchFlushMs?: number;
   /** Leave the daemon running at teardown? Default false: it is stopped. */
   keep?: boolean;
   /** Don't wait for the socket to answer (subprocess); the caller watches the child itself. */
@@ -131,14 +134,8 @@ export interface FetchResult {
   json: any;
 }
 
-export interface OpenedSessionBody {
-  id: string;
-  token: string;
-  url: string;
-  region: string | null;
-  expires_at: string;
-  profile: string;
-}
+/** The daemon's answer to POST /v1/sessions: the CLI's own type, so the harness cannot drift from what the CLI checks. */
+export type OpenedSessionBody = OpenedSession;
 
 export interface DaemonHarness {
   mode: 'in-process' | 'subprocess';
@@ -370,6 +367,7 @@ export async function startDaemon(t: HasTeardown, options: StartDaemonOptions = 
         parts: options.parts,
         drainMs: options.drainMs,
         pidPollMs: options.pidPollMs,
+        touchFlushMs: options.touchFlushMs,
       });
     } catch (e) {
       restoreEnv();

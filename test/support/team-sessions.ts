@@ -1,0 +1,83 @@
+// A team setup for daemon tests with the DynamoDB session store: dynalite (optionally behind the counting proxy), the
+// session table created as `sentinel init sessions` creates it, a store an admin's machine would use, the config a
+// daemon needs to use that table, and the environment of an admin who runs `sentinel server revoke --table`
+// elsewhere (no daemon, own AWS keys, identity from the STS emulator).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoSessionStore } from '../../daemon/sessions/dynamodb.js';
+import { ensureSessionTable } from '../../daemon/sessions/table.js';
+import type { HasTeardown } from './aws-env.js';
+import { cleanEnv } from './cli.js';
+import { startDynamoProxy, type DynamoProxy } from './dynamodb-proxy.js';
+import { startDynalite, type Dynalite } from './dynalite.js';
+import type { StsEmulator } from './sts-emulator.js';
+
+export const TEAM_TABLE = 'team-sessions';
+export const ADMIN_KEY = 'AKIDSECOPSADMIN00001';
+export const ADMIN_ARN = 'arn:aws:iam::111122223333:user/secops';
+/** The policy user name STS reports for ADMIN_ARN: what revoked_by records. */
+export const ADMIN_NAME = 'secops';
+
+export interface TeamTable {
+  dynalite: Dynalite;
+  /** Present with `proxy: true`: what the daemon talks to, counting operations. */
+  proxy?: DynamoProxy;
+  /** The endpoint daemons and admins use (the proxy's when there is one). */
+  url: string;
+  table: string;
+  /** An admin's view of the table (straight to dynalite, never through the proxy). */
+  store: DynamoSessionStore;
+  client: DynamoDBClient;
+}
+
+export async function startTeamTable(
+  t: HasTeardown,
+  options: { proxy?: boolean; port?: number; path?: string; table?: string } = {},
+): Promise<TeamTable> {
+  const table = options.table ?? TEAM_TABLE;
+  const dynalite = await startDynalite({ port: options.port, path: options.path });
+  t.teardown(() => dynalite.close());
+  const client = new DynamoDBClient({
+    endpoint: dynalite.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: ADMIN_KEY, secretAccessKey: 'admin-secret' },
+    maxAttempts: 1,
+  });
+  t.teardown(() => client.destroy());
+  await ensureSessionTable(client, table, { pollMs: 5 });
+  const store = new DynamoSessionStore({ client, table, ownsClient: false });
+  let proxy: DynamoProxy | undefined;
+  if (options.proxy) {
+    proxy = await startDynamoProxy(dynalite.url);
+    t.teardown(() => proxy!.close());
+  }
+  return { dynalite, proxy, url: proxy?.url ?? dynalite.url, table, store, client };
+}
+
+/** config.yaml of a team daemon: the session table, and the profile Sentinel uses for its own AWS calls. */
+export function teamConfig(table = TEAM_TABLE, extra = ''): string {
+  return `aws_profile: base\nregion: us-east-1\nsessions: { store: dynamodb, table: ${table} }\n${extra}`;
+}
+
+/** An admin's shell on another machine: own keys, no Sentinel config, no daemon. */
+export function adminEnv(t: HasTeardown, sts: StsEmulator, dynamodbUrl: string): NodeJS.ProcessEnv {
+  sts.setIdentity(ADMIN_KEY, ADMIN_ARN);
+  const home = mkdtempSync(join(tmpdir(), 'sentinel-admin-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  return cleanEnv({
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    XDG_RUNTIME_DIR: join(home, 'run'),
+    AWS_CONFIG_FILE: join(home, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
+    AWS_ACCESS_KEY_ID: ADMIN_KEY,
+    AWS_SECRET_ACCESS_KEY: 'admin-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
+  });
+}
