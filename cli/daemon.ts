@@ -2,6 +2,7 @@
 // call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
 import type { Command } from 'commander';
 import { SentinelError, isErrorCode } from '../daemon/errors.js';
+import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime } from './output.js';
 
 interface Globals {
@@ -44,15 +45,6 @@ async function statusOf(globals: Globals): Promise<StatusBody | undefined> {
   } catch (e) {
     if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
     throw e;
-  }
-}
-
-function pidGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
@@ -173,7 +165,7 @@ async function stop(globals: Globals, options: { timeout: string }): Promise<voi
   const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
-    if (pidGone(running.pid) && !(await statusOf(globals))) {
+    if (!pidAlive(running.pid) && !(await statusOf(globals))) {
       process.stdout.write(`sentinel daemon stopped (pid ${running.pid})\n`);
       return;
     }
@@ -222,35 +214,87 @@ export function register(program: Command): void {
   const daemon = program
     .command('daemon')
     .description('run, start, stop and inspect the Sentinel daemon')
-    .addHelpText('after', '\nThe daemon serves credentials on a Unix socket and on 127.0.0.1; see docs/daemon.md.');
+    .addHelpText('after', `
+The daemon serves credentials on a Unix socket and on 127.0.0.1; see docs/daemon.md. To keep it running across
+logins, let the service manager run it: \`sentinel service install\`.
+
+Examples:
+  $ sentinel daemon start
+  $ sentinel daemon status
+  $ sentinel daemon stop`);
 
   daemon
     .command('run')
     .description('run the daemon in the foreground (systemd and launchd call this)')
     .option('--json', 'report a start-up failure as JSON on stderr')
+    .addHelpText('after', `
+Logs operations (not decisions) as JSON lines on stderr. SIGTERM and SIGINT stop it gracefully (requests in flight
+finish), SIGHUP reloads config, policy and AWS config. Under systemd it speaks sd_notify and accepts socket
+activation.
+
+Examples:
+  $ sentinel daemon run
+  $ sentinel --config ./config.yaml daemon run --json
+  $ SENTINEL_LOG_LEVEL=debug sentinel daemon run
+
+Exit codes: 0 stopped by a signal or \`sentinel daemon stop\`; 1 could not start (another daemon runs, an unsafe
+runtime dir, a bad config).`)
     .action(async (_options: unknown, command: Command) => run(command.optsWithGlobals<Globals>()));
 
   daemon
     .command('start')
     .description('start the daemon in the background and wait until it answers (does nothing if it runs)')
     .option('--timeout <seconds>', 'how long to wait for it to answer', '15')
+    .addHelpText('after', `
+The daemon's output goes to daemon.log in the state dir (~/.local/state/sentinel/); if it cannot start, its own error
+is reported here.
+
+Examples:
+  $ sentinel daemon start
+  $ sentinel daemon start --timeout 60
+
+Exit codes: 0 started or already running; 1 it could not start or did not answer in time.`)
     .action(async (options: { timeout: string }, command: Command) => start(command.optsWithGlobals<Globals>(), options));
 
   daemon
     .command('stop')
     .description('stop the daemon gracefully and wait until it is gone')
     .option('--timeout <seconds>', 'how long to wait for it to stop', '20')
+    .addHelpText('after', `
+Requests in flight finish first, its sessions are ended, the decision log is flushed and the socket removed.
+
+Examples:
+  $ sentinel daemon stop
+  $ sentinel daemon stop --timeout 60
+
+Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`)
     .action(async (options: { timeout: string }, command: Command) => stop(command.optsWithGlobals<Globals>(), options));
 
   daemon
     .command('status')
     .description('show whether the daemon runs and what it serves (exit 0 when it answers, 4 when not)')
     .option('--json', 'print the /v1/status body')
+    .addHelpText('after', `
+Examples:
+  $ sentinel daemon status
+  $ sentinel daemon status --json
+  $ sentinel daemon status >/dev/null 2>&1 || sentinel daemon start
+
+Exit codes: 0 the daemon answers; 1 error; 4 daemon not running.`)
     .action(async (options: { json?: boolean }, command: Command) => status(command.optsWithGlobals<Globals>(), options));
 
   daemon
     .command('reload')
     .description('reload config, policy and AWS config (the same as SIGHUP)')
     .option('--json', 'print the status after the reload')
+    .addHelpText('after', `
+Waits until the daemon confirms the reload. A policy that does not load is reported (exit 1) and the last good policy
+stays in force.
+
+Examples:
+  $ sentinel daemon reload
+  $ systemctl --user reload sentinel     # the same, through systemd
+
+Exit codes: 0 reloaded; 1 the policy did not load, or no confirmation in time; 4 daemon not running.`)
     .action(async (options: { json?: boolean }, command: Command) => reload(command.optsWithGlobals<Globals>(), options));
 }

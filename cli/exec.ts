@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { SentinelError, isSentinelError } from '../daemon/errors.js';
 import { connect, type DaemonClient } from './client.js';
 import { reportError } from './output.js';
+import { userEnvironment } from './sdk-warning.js';
 import {
   applyChanges,
   checkProfileName,
@@ -149,7 +150,7 @@ async function exec(profile: string, commandLine: string[], options: ExecOptions
   let status: number;
   try {
     const raw = options.env ? await fetchRawCredentials(client, session) : undefined;
-    const env = applyChanges(process.env, sessionChanges(session, raw));
+    const env = applyChanges(userEnvironment(), sessionChanges(session, raw));
     status = await runChild(commandLine[0]!, commandLine.slice(1), env);
   } catch (err) {
     await closeQuietly(client, session);

@@ -106,7 +106,10 @@ async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise
 }
 
 export function register(program: Command): void {
-  const init = program.command('init').description('set up shared AWS resources for a team');
+  const init = program.command('init').description('set up shared AWS resources for a team').addHelpText('after', `
+Examples:
+  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --plan
+  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --profile admin`);
   init
     .command('sessions')
     .description('create the DynamoDB session table (keys, indexes, TTL, protections) and wait until it is ACTIVE')

@@ -3,6 +3,11 @@
 // `credentials` runs before every AWS CLI call (credential_process), so its plain form skips loading commander and
 // the command groups (cli/credentials.ts, runFast); any other form takes the full parser.
 import { reportError } from './output.js';
+import { silenceSdkNodeWarning } from './sdk-warning.js';
+
+// Before anything loads the AWS SDK (every command loads it lazily, the daemon included: `sentinel daemon run` starts
+// here too): the SDK's Node 20 deprecation warning is noise for Sentinel's users (sdk-warning.ts says why).
+silenceSdkNodeWarning();
 
 async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'credentials') {

@@ -14,13 +14,15 @@ export function reportError(err: unknown, options: { json?: boolean } = {}): num
   const e = isSentinelError(err)
     ? err
     : new SentinelError('InternalError', err instanceof Error ? err.message : String(err));
-  if (options.json) {
-    process.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n');
-  } else {
-    const red = useColor() ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
-    process.stderr.write(`${red('Error:')} ${e.message}\nHint: ${e.hint}\n`);
-  }
+  process.stderr.write(formatError(e, options));
   return e.exit;
+}
+
+/** `Error: <what>` + `Hint: <what to do>`, or with --json `{"error":{code, message, hint}}`: one line each. */
+export function formatError(e: Pick<SentinelError, 'code' | 'message' | 'hint'>, options: { json?: boolean } = {}): string {
+  if (options.json) return JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n';
+  const red = useColor() ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
+  return `${red('Error:')} ${e.message}\nHint: ${e.hint}\n`;
 }
 
 export function usageError(message: string, hint?: string): SentinelError {

@@ -175,7 +175,10 @@ async function test(file: string, options: TestOptions): Promise<number> {
 }
 
 export function register(program: Command): void {
-  const policy = program.command('policy').description('check policy files offline: validate them, test a request against one');
+  const policy = program.command('policy').description('check policy files offline: validate them, test a request against one').addHelpText('after', `
+Examples:
+  $ sentinel policy validate ~/.config/sentinel/policy.yaml
+  $ sentinel policy test policy.yaml --profile prod --user alice --mode cli`);
 
   policy
     .command('validate')

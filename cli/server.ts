@@ -283,7 +283,11 @@ function addTableOptions(command: Command): Command {
 }
 
 export function register(program: Command): void {
-  const server = program.command('server').description('inspect and revoke sessions (the local daemon, or the DynamoDB table with --table)');
+  const server = program.command('server').description('inspect and revoke sessions (the local daemon, or the DynamoDB table with --table)').addHelpText('after', `
+Examples:
+  $ sentinel server sessions --status active
+  $ sentinel server session 3f9a0c1d2e4b5a69
+  $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "laptop reported stolen" --table sentinel-sessions --region eu-west-1`);
 
   addTableOptions(
     server

@@ -289,7 +289,12 @@ const platformOption = () => new Option('--platform <platform>', 'linux or darwi
 export function register(program: Command): void {
   const service = program
     .command('service')
-    .description('run the daemon under systemd (Linux, user unit) or launchd (macOS, agent)');
+    .description('run the daemon under systemd (Linux, user unit) or launchd (macOS, agent)')
+    .addHelpText('after', `
+Examples:
+  $ sentinel service install --socket-activation
+  $ sentinel service status
+  $ sentinel service uninstall`);
 
   service
     .command('install')

@@ -33,12 +33,26 @@ sentinel_prompt() {
   if [ -n "\${SENTINEL_PROFILE-}" ]; then printf '[sentinel:%s] ' "$SENTINEL_PROFILE"; fi
 }
 
+# bash splits COMP_WORDS at every COMP_WORDBREAKS character (: @ = ...), so a profile such as team:dev or me@corp
+# arrives in pieces: the words are taken from the line itself, and bash, which replaces only the text after the last
+# such character, gets each candidate without what comes before it (what __ltrim_colon_completions does).
 __sentinel_complete() {
-  local __sentinel_line
+  local __sentinel_line __sentinel_cur __sentinel_keep="" __sentinel_i
+  local -a __sentinel_words
   COMPREPLY=()
+  read -r -a __sentinel_words <<< "\${COMP_LINE:0:COMP_POINT}"
+  if [[ "\${COMP_LINE:0:COMP_POINT}" == *[[:space:]] ]]; then __sentinel_words+=(""); fi
+  if (( \${#__sentinel_words[@]} == 0 )); then return 0; fi
+  __sentinel_cur="\${__sentinel_words[\${#__sentinel_words[@]}-1]}"
+  for (( __sentinel_i = \${#__sentinel_cur} - 1; __sentinel_i >= 0; __sentinel_i-- )); do
+    if [[ "\${COMP_WORDBREAKS-}" == *"\${__sentinel_cur:__sentinel_i:1}"* ]]; then
+      __sentinel_keep="\${__sentinel_cur:0:__sentinel_i+1}"
+      break
+    fi
+  done
   while IFS= read -r __sentinel_line; do
-    COMPREPLY+=("$__sentinel_line")
-  done < <(command ${bin} __complete bash -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+    COMPREPLY+=("\${__sentinel_line#"$__sentinel_keep"}")
+  done < <(command ${bin} __complete bash -- "\${__sentinel_words[@]:1}" 2>/dev/null)
 }
 if builtin type complete >/dev/null 2>&1; then
   complete -o default -F __sentinel_complete sentinel

@@ -109,7 +109,10 @@ async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS
 }
 
 export function register(program: Command): void {
-  const shell = program.command('shell').description('shell integration: the `sentinel` function, `use`, prompt and completions');
+  const shell = program.command('shell').description('shell integration: the `sentinel` function, `use`, prompt and completions').addHelpText('after', `
+Examples:
+  $ eval "$(sentinel shell init)"            # in ~/.bashrc or ~/.zshrc
+  $ sentinel shell init fish | source        # in ~/.config/fish/config.fish`);
   shell
     .command('init')
     .description('print shell code to eval: defines the `sentinel` function (for `sentinel use`), sentinel_prompt and completions')

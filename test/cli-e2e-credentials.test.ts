@@ -29,18 +29,21 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile prod
   const issued = () => d.sts.issued;
   const cwd = process.cwd(); // node_modules for the JS SDK
 
-  const js = await runProcess(process.execPath, ['--input-type=module', '-e', JS_SDK, 'dev-sentinel'], { env, cwd });
+  // The three clients are independent: they run at once (each is a process start plus a credential_process one).
+  const [js, boto, cli] = await Promise.all([
+    runProcess(process.execPath, ['--input-type=module', '-e', JS_SDK, 'dev-sentinel'], { env, cwd }),
+    runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE, 'dev-sentinel'], { env }),
+    runProcess('/usr/bin/aws', ['configure', 'export-credentials', '--profile', 'dev-sentinel', '--format', 'process'], { env }),
+  ]);
   t.equal(js.code, 0, js.stderr);
   const jsCreds = JSON.parse(js.stdout);
   t.ok(issued().some((c) => c.accessKeyId === jsCreds.AccessKeyId && c.sessionToken === jsCreds.Token), 'JS SDK: credentials the emulator issued');
   t.ok(!Number.isNaN(Date.parse(jsCreds.Expiration)), 'JS SDK read the Expiration');
 
-  const boto = await runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE, 'dev-sentinel'], { env });
   t.equal(boto.code, 0, boto.stderr);
   const botoCreds = JSON.parse(boto.stdout);
   t.ok(issued().some((c) => c.accessKeyId === botoCreds.AccessKeyId && c.sessionToken === botoCreds.Token), 'botocore: credentials the emulator issued');
 
-  const cli = await runProcess('/usr/bin/aws', ['configure', 'export-credentials', '--profile', 'dev-sentinel', '--format', 'process'], { env });
   t.equal(cli.code, 0, cli.stderr);
   t.ok(issued().some((c) => c.accessKeyId === JSON.parse(cli.stdout).AccessKeyId), 'AWS CLI: credentials the emulator issued');
 
@@ -48,17 +51,19 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile prod
   t.ok(decisions.some((e) => e.mode === 'credential_process' && e.profile === 'dev' && e.outcome === 'allow'), 'decided in mode credential_process');
 
   // prod is require_server: credential_process is refused, and each SDK surfaces the daemon's message.
-  const direct = await sentinel(t, ['credentials', '--profile', 'prod'], { env });
+  const [direct, jsDenied, botoDenied, unknown] = await Promise.all([
+    sentinel(t, ['credentials', '--profile', 'prod'], { env }),
+    runProcess(process.execPath, ['--input-type=module', '-e', JS_SDK, 'prod-sentinel'], { env, cwd }),
+    runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE, 'prod-sentinel'], { env }),
+    sentinel(t, ['credentials', '--profile', 'dve'], { env }),
+  ]);
   t.equal(direct.code, 3);
   t.equal(direct.stdout, '');
   t.match(direct.stderr, /^Error: .+\nHint: /);
-  const jsDenied = await runProcess(process.execPath, ['--input-type=module', '-e', JS_SDK, 'prod-sentinel'], { env, cwd });
   t.not(jsDenied.code, 0, 'JS SDK got no credentials');
-  const botoDenied = await runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE, 'prod-sentinel'], { env });
   t.not(botoDenied.code, 0, 'botocore got no credentials');
   t.match(botoDenied.stderr, /Error: /, 'botocore shows the helper\'s stderr');
 
-  const unknown = await sentinel(t, ['credentials', '--profile', 'dve'], { env });
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /no profile "dve" in the AWS config \(did you mean "dev"\?\)/, 'close matches');
 

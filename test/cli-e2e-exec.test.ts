@@ -69,23 +69,27 @@ t.test('exec against the real daemon', async (t) => {
   });
 
   await t.test('nesting is refused unless --nest', async (t) => {
-    const inner = await sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', 'dev', '--', '/bin/true'], { env });
+    const [inner, nested] = await Promise.all([
+      sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', 'dev', '--', '/bin/true'], { env }),
+      sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', '--nest', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"'], { env }),
+    ]);
     t.equal(inner.code, 2, 'the inner exec refused');
     t.match(inner.stderr, /already uses Sentinel session [0-9a-f]{16} \(profile dev\)/);
-    const nested = await sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', '--nest', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"'], { env });
     t.equal(nested.code, 0, nested.stderr);
     t.ok(sessionOf(nested.stdout));
   });
 
   await t.test('--env: refused by require_server (exit 3); allowed profiles get raw keys', async (t) => {
-    const prod = await sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env });
+    const [prod, server, dev] = await Promise.all([
+      sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env }),
+      sentinel(t, ['exec', 'prod', '--', '/bin/sh', '-c', 'echo ok'], { env }),
+      sentinel(t, ['exec', '--env', 'dev', '--', '/bin/sh', '-c', 'printf "%s %s %s" "$AWS_ACCESS_KEY_ID" "${AWS_CONTAINER_CREDENTIALS_FULL_URI-unset}" "$AWS_CREDENTIAL_EXPIRATION"'], { env }),
+    ]);
     t.equal(prod.code, 3);
     t.equal(prod.stdout, '', 'the command never ran');
     t.match(prod.stderr, /^Error: /);
-    const server = await sentinel(t, ['exec', 'prod', '--', '/bin/sh', '-c', 'echo ok'], { env });
     t.equal(server.code, 0, 'the same profile through a daemon session is allowed');
 
-    const dev = await sentinel(t, ['exec', '--env', 'dev', '--', '/bin/sh', '-c', 'printf "%s %s %s" "$AWS_ACCESS_KEY_ID" "${AWS_CONTAINER_CREDENTIALS_FULL_URI-unset}" "$AWS_CREDENTIAL_EXPIRATION"'], { env });
     t.equal(dev.code, 0, dev.stderr);
     const [key, uri, expiration] = dev.stdout.split(' ');
     t.ok(d.sts.issued.some((c) => c.accessKeyId === key), 'raw key from the STS emulator');
@@ -94,10 +98,12 @@ t.test('exec against the real daemon', async (t) => {
   });
 
   await t.test('an unknown profile lists close matches; no daemon → 4', async (t) => {
-    const r = await sentinel(t, ['exec', 'prd', '--', '/bin/true'], { env });
+    const [r, none] = await Promise.all([
+      sentinel(t, ['exec', 'prd', '--', '/bin/true'], { env }),
+      sentinel(t, ['exec', 'dev', '--', '/bin/true'], { env: { ...env, SENTINEL_SOCKET: `${d.socketPath}.nope` } }),
+    ]);
     t.equal(r.code, 1);
     t.match(r.stderr, /did you mean "prod"/);
-    const none = await sentinel(t, ['exec', 'dev', '--', '/bin/true'], { env: { ...env, SENTINEL_SOCKET: `${d.socketPath}.nope` } });
     t.equal(none.code, 4);
     t.match(none.stderr, /Hint: Start it with `sentinel daemon start`/);
   });

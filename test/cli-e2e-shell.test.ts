@@ -37,11 +37,15 @@ function script(shell: Shell): string {
 t.test('sentinel use in real shells against the real daemon', async (t) => {
   requireBuild();
   const d = await startDaemon(t);
-  for (const shell of SHELLS) {
+  // The three shells are independent users of one daemon: they run at once, then each is checked in its own subtest.
+  const runs = await Promise.all(SHELLS.map(async (shell) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'main'), script(shell));
+    return { dir, r: await run(t, SHELL_BIN[shell], [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 }) };
+  }));
+  for (const [i, shell] of SHELLS.entries()) {
+    const { dir, r } = runs[i]!;
     await t.test(shell, async (t) => {
-      const dir = tempDir(t);
-      writeFileSync(join(dir, 'main'), script(shell));
-      const r = await run(t, SHELL_BIN[shell], [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 });
       const read = (f: string) => readFileSync(join(dir, f), 'utf8');
       t.equal(r.code, 0, r.stderr);
       t.equal(read('rc.txt'), 'denied=3\nunknown=1\nuse=0\naws=0\nbotocore=0\noff=0\n', `statuses (stderr: ${r.stderr})`);

@@ -46,12 +46,13 @@ t.test('the child gets exactly the session environment; exec adds nothing to std
     AWS_ACCESS_KEY_ID: 'AKIAOLD', AWS_SECRET_ACCESS_KEY: 'old', AWS_SESSION_TOKEN: 'old', AWS_SECURITY_TOKEN: 'old',
     AWS_PROFILE: 'old', AWS_DEFAULT_PROFILE: 'old', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/old',
     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/old', AWS_CONFIG_FILE: '/home/x/.aws/config', AWS_REGION: 'us-west-2',
+    // Unset, as for most users: the binary silences the SDK's Node warning for itself, never for the child.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
   });
   const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env });
   t.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { ppid: number; env: Record<string, string> };
   t.same(out.env, {
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:45678/v1/credentials',
     AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN,
     SENTINEL_SESSION: '0123456789abcdef',
@@ -72,15 +73,17 @@ t.test('the child gets exactly the session environment; exec adds nothing to std
 t.test('exit status passes through; 127 for a missing command; 126 for one that cannot run', async (t) => {
   const daemon = await stub(t);
   const env = cleanEnv({ SENTINEL_SOCKET: daemon.socket });
-  const seven = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'exit 7'], { env });
-  t.equal(seven.code, 7);
-  t.equal(seven.stdout, '');
-  const missing = await sentinel(t, ['exec', 'dev', 'no-such-command-here', 'x'], { env });
-  t.equal(missing.code, 127);
-  t.match(missing.stderr, /no-such-command-here: command not found/);
   const plain = join(tempDir(t), 'not-executable');
   writeFileSync(plain, 'echo should not run\n', { mode: 0o644 });
-  const notExecutable = await sentinel(t, ['exec', 'dev', plain], { env });
+  const [seven, missing, notExecutable] = await Promise.all([
+    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'exit 7'], { env }),
+    sentinel(t, ['exec', 'dev', 'no-such-command-here', 'x'], { env }),
+    sentinel(t, ['exec', 'dev', plain], { env }),
+  ]);
+  t.equal(seven.code, 7);
+  t.equal(seven.stdout, '');
+  t.equal(missing.code, 127);
+  t.match(missing.stderr, /no-such-command-here: command not found/);
   t.equal(notExecutable.code, 126);
   t.equal(daemon.requests.filter((q) => q.method === 'DELETE').length, 3, 'every session was ended');
 });
@@ -117,37 +120,45 @@ async function signalled(t: Test, daemon: StubDaemon, script: string, signal: No
 t.test('SIGTERM, SIGINT and SIGHUP sent to exec reach the child; a signal death is 128+n', async (t) => {
   const daemon = await stub(t);
   const loop = 'echo ready; while :; do sleep 0.05; done';
-  t.equal(await signalled(t, daemon, `trap "exit 42" TERM; ${loop}`, 'SIGTERM'), 42, 'SIGTERM forwarded (the child chose its status)');
-  t.equal(await signalled(t, daemon, `trap "exit 41" INT; ${loop}`, 'SIGINT'), 41, 'SIGINT forwarded');
-  t.equal(await signalled(t, daemon, `trap "exit 43" HUP; ${loop}`, 'SIGHUP'), 43, 'SIGHUP forwarded');
-  t.equal(await signalled(t, daemon, `trap - TERM; ${loop}`, 'SIGTERM'), 128 + 15, 'a child killed by SIGTERM → 143');
+  const [term, int, hup, killed] = await Promise.all([
+    signalled(t, daemon, `trap "exit 42" TERM; ${loop}`, 'SIGTERM'),
+    signalled(t, daemon, `trap "exit 41" INT; ${loop}`, 'SIGINT'),
+    signalled(t, daemon, `trap "exit 43" HUP; ${loop}`, 'SIGHUP'),
+    signalled(t, daemon, `trap - TERM; ${loop}`, 'SIGTERM'),
+  ]);
+  t.equal(term, 42, 'SIGTERM forwarded (the child chose its status)');
+  t.equal(int, 41, 'SIGINT forwarded');
+  t.equal(hup, 43, 'SIGHUP forwarded');
+  t.equal(killed, 128 + 15, 'a child killed by SIGTERM → 143');
   t.equal(daemon.requests.filter((q) => q.method === 'DELETE').length, 4, 'the session was ended every time');
 });
 
 t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the command never runs then', async (t) => {
   const daemon = await stub(t);
-  const nested = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }) });
+  const denying = await stub(t, { deny: 'ServerModeRequired' });
+  const [nested, none, denied, usage, noProfile] = await Promise.all([
+    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }) }),
+    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: `${daemon.socket}.missing` }) }),
+    sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: denying.socket }) }),
+    sentinel(t, ['exec', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
+    sentinel(t, ['exec'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
+  ]);
   t.equal(nested.code, 2);
   t.equal(nested.stdout, '');
   t.match(nested.stderr, /Error: this environment already uses Sentinel session aaaaaaaaaaaaaaaa \(profile prod\)\nHint: .*--nest/);
-  t.equal(daemon.requests.length, 0);
+  t.equal(daemon.requests.length, 0, 'neither the refused nesting nor the usage errors reached the daemon');
 
-  const none = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: `${daemon.socket}.missing` }) });
   t.equal(none.code, 4);
   t.equal(none.stdout, '');
   t.match(none.stderr, /Hint: Start it with `sentinel daemon start`/);
 
-  const denying = await stub(t, { deny: 'ServerModeRequired' });
-  const denied = await sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: denying.socket }) });
   t.equal(denied.code, 3);
   t.equal(denied.stdout, '');
   t.match(denied.stderr, /Error: policy allows prod only through a daemon session/);
   t.equal((denying.requests[0]!.body as { mode: string }).mode, 'cli', '--env asks for mode cli');
 
-  const usage = await sentinel(t, ['exec', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
   t.equal(usage.code, 2);
   t.match(usage.stderr, /no command to run/);
-  const noProfile = await sentinel(t, ['exec'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
   t.equal(noProfile.code, 2);
 });
 

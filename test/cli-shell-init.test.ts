@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote, SHELLS, type Shell } from '../cli/shell-emit.js';
-import { cleanEnv, ENTRY, readEnvDump, errorBody, run, sentinel, sessionAnswer, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
+import { cleanEnv, ENTRY, readEnvDump, errorBody, run, sentinel, sentinelInProcess, sessionAnswer, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
 
 const SHELL_BIN: Record<Shell, string> = { bash: '/usr/bin/bash', zsh: '/usr/bin/zsh', fish: '/usr/bin/fish' };
 
@@ -15,17 +15,18 @@ function loadLine(shell: Shell): string {
   return shell === 'fish' ? `${bin} shell init fish | source` : `eval "$(${bin} shell init ${shell})"`;
 }
 
-const initCache = new Map<Shell, string>();
+const initCache = new Map<Shell, Promise<string>>();
 
 /** The init code, generated once per shell by the real binary (each test still evaluates exactly that output). */
 async function initFile(t: Test, shell: Shell, dir: string): Promise<string> {
   if (!initCache.has(shell)) {
-    const r = await sentinel(t, ['shell', 'init', shell]);
-    if (r.code !== 0) throw new Error(`shell init ${shell} failed: ${r.stderr}`);
-    initCache.set(shell, r.stdout);
+    initCache.set(shell, sentinel(t, ['shell', 'init', shell]).then((r) => {
+      if (r.code !== 0) throw new Error(`shell init ${shell} failed: ${r.stderr}`);
+      return r.stdout;
+    }));
   }
   const file = join(dir, `init.${shell}`);
-  writeFileSync(file, initCache.get(shell)!);
+  writeFileSync(file, await initCache.get(shell)!);
   return file;
 }
 
@@ -46,7 +47,9 @@ async function inShell(t: Test, shell: Shell, body: string, env: NodeJS.ProcessE
   return { ...r, dir, read, state: (n: number) => readEnvDump(join(dir, `s${n}.env`)) };
 }
 
-function stub(t: Test, deny?: string): Promise<StubDaemon> {
+const PROFILES = [{ name: 'dev', stampable: true }, { name: 'prod', region: 'eu-west-1', stampable: true }];
+
+function stub(t: Test, deny?: string, profiles: unknown[] = PROFILES): Promise<StubDaemon> {
   let n = 0;
   return startStubDaemon(t, (req) => {
     if (req.method === 'POST' && req.url === '/v1/sessions') {
@@ -55,31 +58,42 @@ function stub(t: Test, deny?: string): Promise<StubDaemon> {
       return { status: 200, body: sessionAnswer({ id: `00000000000000${n.toString(16).padStart(2, '0')}`, token: `${'A'.repeat(42)}${n}`, profile: (req.body as { profile: string }).profile }) };
     }
     if (req.method === 'DELETE') return { status: 200, body: { status: 'ended' } };
-    if (req.method === 'GET' && req.url === '/v1/profiles') return { status: 200, body: { profiles: [{ name: 'dev', stampable: true }, { name: 'prod', region: 'eu-west-1', stampable: true }] } };
+    if (req.method === 'GET' && req.url === '/v1/profiles') return { status: 200, body: { profiles } };
     return { status: 404, body: errorBody('NotFound', 'no such endpoint') };
   });
 }
 
-for (const shell of SHELLS) {
-  t.test(`${shell}: init evaluates with status 0 non-interactively and defines the function, the prompt and completions`, async (t) => {
+/**
+ * One scenario in every shell: the three shells run at once (each run is several Node starts), then each one is checked
+ * in a subtest of its own.
+ */
+async function inEveryShell<R>(t: Test, run: (shell: Shell) => Promise<R>, check: (t: Test, shell: Shell, result: R) => void): Promise<void> {
+  const results = await Promise.all(SHELLS.map(run));
+  for (const [i, shell] of SHELLS.entries()) await t.test(shell, async (t) => check(t, shell, results[i]!));
+}
+
+t.test('init evaluates with status 0 non-interactively and defines the function, the prompt and completions', async (t) => {
+  await inEveryShell(t, (shell) => {
     const check = {
       bash: 'type -t sentinel > fn.txt; type -t sentinel_prompt >> fn.txt; complete -p sentinel > comp.txt',
       // No compinit here, so no compdef: the init must not call it.
       zsh: 'whence -w sentinel > fn.txt; whence -w sentinel_prompt >> fn.txt; print -r -- "${+functions[compdef]}" > comp.txt',
       fish: 'functions -q sentinel; and echo function > fn.txt; functions -q sentinel_prompt; and echo function >> fn.txt; complete -c sentinel > comp.txt',
     }[shell];
-    const r = await inShell(t, shell, check, {}, true);
+    return inShell(t, shell, check, {}, true);
+  }, (t, shell, r) => {
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stderr, '', 'nothing on stderr');
     t.equal(r.read('init.txt').trim(), 'init=0');
     t.match(r.read('fn.txt'), shell === 'zsh' ? /sentinel: function\nsentinel_prompt: function/ : /function\nfunction/);
     t.match(r.read('comp.txt'), { bash: /-F __sentinel_complete sentinel/, zsh: /^0\n$/, fish: /__sentinel_complete/ }[shell]);
   });
-}
+});
 
 t.test('zsh: after compinit the completion function is registered with compdef', async (t) => {
   const dir = tempDir(t);
-  const r = await run(t, SHELL_BIN.zsh, ['-c', `autoload -Uz compinit && compinit -u -D && ${loadLine('zsh')} && print -r -- "$_comps[sentinel]" > ${quote('zsh', join(dir, 'c.txt'))}`], {
+  const init = await initFile(t, 'zsh', dir);
+  const r = await run(t, SHELL_BIN.zsh, ['-c', `autoload -Uz compinit && compinit -u -D && eval "$(cat ${quote('zsh', init)})" && print -r -- "$_comps[sentinel]" > ${quote('zsh', join(dir, 'c.txt'))}`], {
     env: cleanEnv({ HOME: dir }),
   });
   t.equal(r.code, 0, r.stderr);
@@ -87,26 +101,27 @@ t.test('zsh: after compinit the completion function is registered with compdef',
 });
 
 t.test('the function calls the binary by absolute path: it works with an empty PATH', async (t) => {
-  for (const shell of SHELLS) {
-    const r = await inShell(t, shell, `${shell === 'fish' ? 'set PATH /nonexistent' : 'PATH=/nonexistent'}\nsentinel --version > v.txt`);
-    t.equal(r.read('v.txt').trim(), '0.1.0', shell);
-  }
+  const runs = await Promise.all(SHELLS.map((shell) => inShell(t, shell, `${shell === 'fish' ? 'set PATH /nonexistent' : 'PATH=/nonexistent'}\nsentinel --version > v.txt`)));
+  SHELLS.forEach((shell, i) => t.equal(runs[i]!.read('v.txt').trim(), '0.1.0', shell));
 });
 
 t.test('shell init picks the shell from $SHELL; an unknown shell is a usage error with a hint', async (t) => {
-  const zsh = await sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: '/usr/bin/zsh' }) });
+  // The binary's exit path once each way; the other cases in-process.
+  const [zsh, tcsh] = await Promise.all([
+    sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: '/usr/bin/zsh' }) }),
+    sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: '/bin/tcsh' }) }),
+  ]);
   t.equal(zsh.code, 0);
   t.match(zsh.stdout, /integration for zsh/);
-  const fish = await sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: '/usr/local/bin/fish' }) });
+  const fish = await sentinelInProcess(['shell', 'init'], { env: cleanEnv({ SHELL: '/usr/local/bin/fish' }) });
   t.match(fish.stdout, /integration for fish/);
-  const tcsh = await sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: '/bin/tcsh' }) });
   t.equal(tcsh.code, 2);
   t.equal(tcsh.stdout, '');
   t.match(tcsh.stderr, /^Error: Sentinel has no integration for the shell "tcsh"\nHint: Name one of bash, zsh, fish/);
-  const none = await sentinel(t, ['shell', 'init'], { env: cleanEnv({ SHELL: undefined }) });
+  const none = await sentinelInProcess(['shell', 'init'], { env: cleanEnv({ SHELL: undefined }) });
   t.equal(none.code, 2);
   t.match(none.stderr, /\$SHELL is not set/);
-  const named = await sentinel(t, ['shell', 'init', 'powershell']);
+  const named = await sentinelInProcess(['shell', 'init', 'powershell'], { env: cleanEnv() });
   t.equal(named.code, 2);
 });
 
@@ -116,17 +131,18 @@ t.test('use outside the shell function explains how to set it up and prints noth
   t.equal(r.stdout, '');
   t.match(r.stderr, /must run through the sentinel shell function/);
   t.match(r.stderr, /Hint: Add `eval "\$\(sentinel shell init\)"`/);
-  const bad = await sentinel(t, ['use', 'dev', '--shell', 'tcsh', '--shell-pid', '1']);
+  // The binary's exit path is proven above; the malformed function arguments in-process.
+  const bad = await sentinelInProcess(['use', 'dev', '--shell', 'tcsh', '--shell-pid', '1'], { env: cleanEnv() });
   t.equal(bad.code, 2);
   t.equal(bad.stdout, '');
-  const pid = await sentinel(t, ['use', 'dev', '--shell', 'bash', '--shell-pid', '-5']);
+  const pid = await sentinelInProcess(['use', 'dev', '--shell', 'bash', '--shell-pid', '-5'], { env: cleanEnv() });
   t.equal(pid.code, 2);
-  const depth = await sentinel(t, ['use', 'dev', '--shell', 'bash', '--shell-pid', '10', '--shell-depth', '1e3']);
+  const depth = await sentinelInProcess(['use', 'dev', '--shell', 'bash', '--shell-pid', '10', '--shell-depth', '1e3'], { env: cleanEnv() });
   t.equal(depth.code, 2);
 });
 
-for (const shell of SHELLS) {
-  t.test(`${shell}: sentinel use / --nest / --off through the function, against a control-API stand-in`, async (t) => {
+t.test('sentinel use / --nest / --off through the function, against a control-API stand-in', async (t) => {
+  await inEveryShell(t, async (shell) => {
     const daemon = await stub(t);
     const pidVar = shell === 'fish' ? '$fish_pid' : '$$';
     const st = shell === 'fish' ? '$status' : '$?';
@@ -140,6 +156,8 @@ for (const shell of SHELLS) {
       `sentinel use --off; echo "off=${st}" >> rc.txt; dump 5`,
       `sentinel use --off; echo "off=${st}" >> rc.txt; dump 6`,
     ].join('\n'), { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine', AWS_REGION: 'ap-south-1' });
+    return { daemon, r };
+  }, (t, _shell, { daemon, r }) => {
     t.equal(r.code, 0, r.stderr);
     t.equal(r.read('rc.txt'), 'use=0\nagain=2\nnest=0\noff=0\noff=0\noff=0\n', 'statuses');
     const before = r.state(0);
@@ -164,32 +182,38 @@ for (const shell of SHELLS) {
     t.same(posts[0]!.body, { profile: 'dev', mode: 'server', pid: Number(r.read('pid.txt').trim()) }, 'mode server, pid = the shell');
     t.same(daemon.requests.filter((q) => q.method === 'DELETE').map((q) => q.url), ['/v1/sessions/0000000000000002', '/v1/sessions/0000000000000001'], 'each --off ended its own session');
   });
+});
 
-  t.test(`${shell}: a denied profile prints the reason, changes nothing and returns 3`, async (t) => {
+t.test('a denied profile prints the reason, changes nothing and returns 3', async (t) => {
+  await inEveryShell(t, async (shell) => {
     const daemon = await stub(t, 'rule "prod-oncall": prod only in office hours');
     const st = shell === 'fish' ? '$status' : '$?';
-    const r = await inShell(t, shell, `dump 0\nsentinel use prod > out.txt; echo "rc=${st}" > rc.txt\ndump 1`, { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine' });
+    return inShell(t, shell, `dump 0\nsentinel use prod > out.txt; echo "rc=${st}" > rc.txt\ndump 1`, { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine' });
+  }, (t, _shell, r) => {
     t.equal(r.read('rc.txt').trim(), 'rc=3');
     t.match(r.stderr, /Error: rule "prod-oncall": prod only in office hours\nHint: Ask an approver\./);
     t.equal(r.read('out.txt'), '', 'nothing on stdout');
     t.same(r.state(1), r.state(0), 'the environment is unchanged');
   });
+});
 
-  t.test(`${shell}: no daemon → status 4, a hint, nothing changed; use --help goes to stderr`, async (t) => {
+t.test('no daemon → status 4, a hint, nothing changed; use --help goes to stderr', async (t) => {
+  await inEveryShell(t, async (shell) => {
     const dir = tempDir(t);
     const st = shell === 'fish' ? '$status' : '$?';
-    const r = await inShell(t, shell, `dump 0\nsentinel use dev; echo "rc=${st}" > rc.txt\ndump 1\nsentinel use --help; echo "help=${st}" >> rc.txt\ndump 2`, { SENTINEL_SOCKET: join(dir, 'none.sock') });
+    return inShell(t, shell, `dump 0\nsentinel use dev; echo "rc=${st}" > rc.txt\ndump 1\nsentinel use --help; echo "help=${st}" >> rc.txt\ndump 2`, { SENTINEL_SOCKET: join(dir, 'none.sock') });
+  }, (t, _shell, r) => {
     t.equal(r.read('rc.txt'), 'rc=4\nhelp=0\n');
     t.match(r.stderr, /Error: the Sentinel daemon is not running[^\n]*\nHint: Start it with `sentinel daemon start`/);
     t.match(r.stderr, /Usage: sentinel use/, 'help shown');
     t.same(r.state(1), r.state(0));
     t.same(r.state(2), r.state(0));
   });
-}
+});
 
 t.test('bash: use --off in a shell that only inherited the session is refused', async (t) => {
   const daemon = await stub(t);
-  const r = await inShell(t, 'bash', `sentinel use dev\n/usr/bin/bash -c ${quote('bash', `${loadLine('bash')}; sentinel use --off; echo "child=$?" > child.txt`)}\ndump 1`, { SENTINEL_SOCKET: daemon.socket });
+  const r = await inShell(t, 'bash', `sentinel use dev\n/usr/bin/bash -c ${quote('bash', 'eval "$(cat init.bash)"; sentinel use --off; echo "child=$?" > child.txt')}\ndump 1`, { SENTINEL_SOCKET: daemon.socket });
   t.equal(r.read('child.txt').trim(), 'child=2');
   t.match(r.stderr, /inherited Sentinel session 0000000000000001/);
   t.equal(r.state(1).SENTINEL_SESSION, '0000000000000001', 'the parent still has its session');
@@ -208,15 +232,31 @@ t.test('fish: a universal variable that would win over the session is refused be
 t.test('completions in real shells: commands, flags, and profile names from the daemon', async (t) => {
   const daemon = await stub(t);
   const env = { SENTINEL_SOCKET: daemon.socket };
-  const bash = await inShell(t, 'bash', [
-    'COMP_WORDS=(sentinel us); COMP_CWORD=1; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > c1.txt',
-    "COMP_WORDS=(sentinel use ''); COMP_CWORD=2; __sentinel_complete; printf '%s\\n' \"${COMPREPLY[@]}\" > c2.txt",
-    'COMP_WORDS=(sentinel exec --n); COMP_CWORD=2; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > c3.txt',
-  ].join('\n'), env);
+  // Names with COMP_WORDBREAKS characters (`:` and `@`; AWS allows both in profile names), from a second stand-in.
+  const odd = await stub(t, undefined, [{ name: 'dev' }, { name: 'team:dev' }, { name: 'team:prod' }, { name: 'me@corp' }]);
+  // What bash sets before calling a completion function: the line up to the cursor, and the words it split it into at
+  // COMP_WORDBREAKS (so `team:` arrives as `team` and `:`); COMPREPLY replaces the text after the last such character.
+  const comp = 'comp() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; eval "COMP_WORDS=($2)"; COMP_CWORD=$3; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > "$4"; }';
+  const [bash, fish] = await Promise.all([
+    inShell(t, 'bash', [
+      comp,
+      `comp 'sentinel us' 'sentinel us' 1 c1.txt`,
+      `comp 'sentinel use ' "sentinel use ''" 2 c2.txt`,
+      `comp 'sentinel exec --n' 'sentinel exec --n' 2 c3.txt`,
+      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:' 'sentinel use team :' 3 c4.txt`,
+      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:p' 'sentinel use team : p' 4 c5.txt`,
+      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel exec me@' 'sentinel exec me @' 3 c6.txt`,
+      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use te' 'sentinel use te' 2 c7.txt`,
+    ].join('\n'), env),
+    inShell(t, 'fish', "complete -C 'sentinel credentials --profile p' > c1.txt\ncomplete -C 'sentinel servi' > c2.txt", env),
+  ]);
   t.equal(bash.read('c1.txt'), 'use\n');
   t.equal(bash.read('c2.txt'), 'dev\nprod\n');
   t.equal(bash.read('c3.txt'), '--nest\n');
-  const fish = await inShell(t, 'fish', "complete -C 'sentinel credentials --profile p' > c1.txt\ncomplete -C 'sentinel servi' > c2.txt", env);
+  t.equal(bash.read('c4.txt'), 'dev\nprod\n', 'after `team:` bash completes only what follows the colon');
+  t.equal(bash.read('c5.txt'), 'prod\n');
+  t.equal(bash.read('c6.txt'), 'corp\n', 'the same for `@`');
+  t.equal(bash.read('c7.txt'), 'team:dev\nteam:prod\n', 'before the colon, whole names');
   t.equal(fish.read('c1.txt'), 'prod\tAWS profile\n');
   t.match(fish.read('c2.txt'), /^service\trun the daemon under systemd/);
 });

@@ -25,11 +25,10 @@ t.test('start, status, reload, stop', async (t) => {
     rmSync(home.home, { recursive: true, force: true });
   });
 
-  const down = await sentinel('daemon', 'status');
+  const [down, downJson] = await Promise.all([sentinel('daemon', 'status'), sentinel('daemon', 'status', '--json')]);
   t.equal(down.code, 4, 'status exits 4 when no daemon answers');
   t.match(down.stderr, /^Error: the Sentinel daemon is not running/m);
   t.match(down.stderr, /^Hint: .*sentinel daemon start/m);
-  const downJson = await sentinel('daemon', 'status', '--json');
   t.equal(downJson.code, 4);
   t.equal(JSON.parse(downJson.stderr).error.code, 'DaemonNotRunning');
 
@@ -41,12 +40,12 @@ t.test('start, status, reload, stop', async (t) => {
   t.equal(again.code, 0, 'start is idempotent');
   t.match(again.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
 
-  const status = await sentinel('daemon', 'status');
+  const [status, statusJsonRun] = await Promise.all([sentinel('daemon', 'status'), sentinel('daemon', 'status', '--json')]);
   t.equal(status.code, 0);
   t.match(status.stdout, new RegExp(`running \\(pid ${pid}`));
   t.match(status.stdout, /endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/credentials/);
   t.match(status.stdout, /policy: +file:.*policy\.yaml \(version [0-9a-f]+, 3 rules\)/);
-  const statusJson = JSON.parse((await sentinel('daemon', 'status', '--json')).stdout);
+  const statusJson = JSON.parse(statusJsonRun.stdout);
   t.match(statusJson, { pid, store: 'memory', policy: { rules: 3 } });
 
   writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: only\n    effect: allow\n    conditions: { profiles: [dev] }\n');
@@ -64,8 +63,9 @@ t.test('start, status, reload, stop', async (t) => {
   t.match(stopped.stdout, new RegExp(`stopped \\(pid ${pid}\\)`));
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the process is gone when stop returns');
   t.notOk(existsSync(home.socketPath));
-  t.equal((await sentinel('daemon', 'stop')).code, 0, 'stopping a stopped daemon is fine');
-  t.equal((await sentinel('daemon', 'status')).code, 4);
+  const [stopAgain, statusAfter] = await Promise.all([sentinel('daemon', 'stop'), sentinel('daemon', 'status')]);
+  t.equal(stopAgain.code, 0, 'stopping a stopped daemon is fine');
+  t.equal(statusAfter.code, 4);
 });
 
 t.test('start reports the daemon\'s own error when it cannot start', async (t) => {

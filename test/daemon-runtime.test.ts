@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { SentinelError } from '../daemon/errors.js';
 import { silentLogger } from '../daemon/log.js';
 import { readDaemonState, removeDaemonState, writeDaemonState } from '../daemon/runtime/daemon-state.js';
-import { acquireLock, clearStaleSocket, processStartTime } from '../daemon/runtime/lock.js';
+import { acquireLock, clearStaleSocket } from '../daemon/runtime/lock.js';
+import { pidAlive, processStartTime } from '../daemon/runtime/pid.js';
 import { ensurePrivateDir, ensureSocketDir } from '../daemon/runtime/runtime-dir.js';
 import { activatedFd, clearActivationEnv } from '../daemon/runtime/socket-activation.js';
 import { NOBODY } from './support/as-user.js';
@@ -166,4 +167,11 @@ t.test('socket activation variables', async (t) => {
   const env: NodeJS.ProcessEnv = { LISTEN_PID: '1', LISTEN_FDS: '1', LISTEN_FDNAMES: 'sentinel', KEEP: 'y' };
   clearActivationEnv(env);
   t.same(env, { KEEP: 'y' });
+});
+
+t.test('pidAlive: this process yes, a process that has exited no', async (t) => {
+  t.equal(pidAlive(process.pid), true);
+  const gone = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => gone.once('exit', r));
+  t.equal(pidAlive(gone.pid!), false);
 });

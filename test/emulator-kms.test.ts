@@ -9,30 +9,15 @@ import {
   type SignCommandInput,
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
-import { startKms, type KmsEmulator } from './support/kms-emulator.js';
+import { startKms } from './support/kms-emulator.js';
 import type { HasTeardown } from './support/aws-env.js';
+import { emulatorWithClient, rejection } from './support/sdk-client.js';
 
 const creds = { accessKeyId: 'AKIAKMSTEST000000001', secretAccessKey: 'secret' };
 const PSS = 'RSASSA_PSS_SHA_256';
 const pssOptions = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
 
-async function setup(t: HasTeardown): Promise<{ kms: KmsEmulator; client: KMSClient }> {
-  const kms = await startKms();
-  t.teardown(() => kms.close());
-  const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
-  t.teardown(() => client.destroy());
-  return { kms, client };
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to be rejected');
-}
+const setup = (t: HasTeardown) => emulatorWithClient(t, startKms, (config) => new KMSClient(config), creds);
 
 async function publicKeyOf(client: KMSClient, keyId: string): Promise<KeyObject> {
   const out = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
@@ -40,7 +25,7 @@ async function publicKeyOf(client: KMSClient, keyId: string): Promise<KeyObject>
 }
 
 t.test('Sign → Verify with a real KMS client, and node:crypto agrees in both directions', async (t) => {
-  const { kms, client } = await setup(t);
+  const { emulator: kms, client } = await setup(t);
   const key = await kms.createRsaSigningKey({ alias: 'sentinel-policy' });
   t.match(key.keyId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   t.equal(key.arn, `arn:aws:kms:us-east-1:111122223333:key/${key.keyId}`);
@@ -76,7 +61,7 @@ t.test('Sign → Verify with a real KMS client, and node:crypto agrees in both d
 });
 
 t.test('Verify accepts a signature node:crypto made with the same key material (RSA 3072)', async (t) => {
-  const { kms, client } = await setup(t);
+  const { emulator: kms, client } = await setup(t);
   const key = await kms.createRsaSigningKey({ spec: 'RSA_3072' });
   const out = await client.send(new GetPublicKeyCommand({ KeyId: `arn:aws:kms:us-east-1:111122223333:key/${key.keyId}` }));
   t.same([out.KeySpec, out.CustomerMasterKeySpec, out.KeyUsage, out.SigningAlgorithms], ['RSA_3072', 'RSA_3072', 'SIGN_VERIFY', [PSS]]);
@@ -99,7 +84,7 @@ t.test('Verify accepts a signature node:crypto made with the same key material (
 });
 
 t.test('Sign and Verify refuse what KMS refuses', async (t) => {
-  const { kms, client } = await setup(t);
+  const { emulator: kms, client } = await setup(t);
   const key = await kms.createRsaSigningKey();
   const message = Buffer.from('payload');
   const signRejected = (input: Partial<SignCommandInput>) =>
@@ -149,7 +134,7 @@ t.test('Sign and Verify refuse what KMS refuses', async (t) => {
 });
 
 t.test('failNext, setFailure and setDelay behave as documented', async (t) => {
-  const { kms, client } = await setup(t);
+  const { emulator: kms, client } = await setup(t);
   const key = await kms.createRsaSigningKey();
   kms.failNext('Sign', { code: 'KMSInternalException' });
   const failed = await rejection(client.send(new SignCommand({ KeyId: key.keyId, Message: Buffer.from('m'), SigningAlgorithm: PSS })));
@@ -168,7 +153,7 @@ t.test('failNext, setFailure and setDelay behave as documented', async (t) => {
 });
 
 t.test('hostile input gets a clean AWS-style error and the emulator stays up', async (t) => {
-  const { kms, client } = await setup(t);
+  const { emulator: kms, client } = await setup(t);
   const key = await kms.createRsaSigningKey();
   const headers = {
     authorization: `AWS4-HMAC-SHA256 Credential=AKIAKMSTEST000000001/20261129/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'ef'.repeat(32)}`,

@@ -9,28 +9,13 @@ import {
   type Parameter,
   type PutParameterCommandInput,
 } from '@aws-sdk/client-ssm';
-import { startSsm, type SsmEmulator } from './support/ssm-emulator.js';
+import { startSsm } from './support/ssm-emulator.js';
 import type { HasTeardown } from './support/aws-env.js';
+import { emulatorWithClient, rejection } from './support/sdk-client.js';
 
 const creds = { accessKeyId: 'AKIASSMTEST000000001', secretAccessKey: 'secret' };
 
-async function setup(t: HasTeardown): Promise<{ ssm: SsmEmulator; client: SSMClient }> {
-  const ssm = await startSsm();
-  t.teardown(() => ssm.close());
-  const client = new SSMClient({ endpoint: ssm.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
-  t.teardown(() => client.destroy());
-  return { ssm, client };
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to be rejected');
-}
+const setup = (t: HasTeardown) => emulatorWithClient(t, startSsm, (config) => new SSMClient(config), creds);
 
 function jsonHeaders(target: string, service = 'ssm'): Record<string, string> {
   return {
@@ -47,7 +32,7 @@ async function post(url: string, body: string, headers: Record<string, string>):
 }
 
 t.test('a real SSM client runs every operation, with versions, decryption and metadata', async (t) => {
-  const { ssm, client } = await setup(t);
+  const { emulator: ssm, client } = await setup(t);
   const put = await client.send(new PutParameterCommand({ Name: '/app/db/password', Value: 'hunter2', Type: 'SecureString' }));
   t.same([put.Version, put.Tier], [1, 'Standard']);
 
@@ -86,7 +71,7 @@ t.test('a real SSM client runs every operation, with versions, decryption and me
 });
 
 t.test('GetParametersByPath paginates over more than ten parameters and honours Recursive', async (t) => {
-  const { ssm, client } = await setup(t);
+  const { emulator: ssm, client } = await setup(t);
   for (let i = 0; i < 23; i++) ssm.put(`/policy/rules/r${String(i).padStart(2, '0')}`, `rule-${i}`);
   ssm.put('/policy/rules/deep/nested', 'nested', { type: 'SecureString' });
   ssm.put('/policy/other', 'other');
@@ -132,7 +117,7 @@ t.test('GetParametersByPath paginates over more than ten parameters and honours 
 });
 
 t.test('PutParameter enforces Parameter Store rules', async (t) => {
-  const { ssm, client } = await setup(t);
+  const { emulator: ssm, client } = await setup(t);
   const putRejected = async (input: Partial<PutParameterCommandInput>) =>
     rejection(client.send(new PutParameterCommand({ Name: '/ok', Value: 'v', Type: 'String', ...input } as PutParameterCommandInput)));
 
@@ -166,7 +151,7 @@ t.test('PutParameter enforces Parameter Store rules', async (t) => {
 });
 
 t.test('failNext and setFailure inject errors per operation; setDelay holds replies', async (t) => {
-  const { ssm, client } = await setup(t);
+  const { emulator: ssm, client } = await setup(t);
   ssm.put('/a', '1');
   ssm.failNext('GetParameter', { code: 'ThrottlingException', message: 'Rate exceeded' });
   const throttled = await rejection(client.send(new GetParameterCommand({ Name: '/a' })));
@@ -192,7 +177,7 @@ t.test('failNext and setFailure inject errors per operation; setDelay holds repl
 });
 
 t.test('hostile input gets a clean AWS-style error and the emulator stays up', async (t) => {
-  const { ssm, client } = await setup(t);
+  const { emulator: ssm, client } = await setup(t);
   const h = jsonHeaders('AmazonSSM.GetParameter');
 
   const noAuth = await post(ssm.url, '{"Name":"/a"}', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' });

@@ -13,6 +13,7 @@ import {
 import { fromIni } from '@aws-sdk/credential-providers';
 import { startSts, type StsEmulator } from './support/sts-emulator.js';
 import { awsEnv, withEnv, writeAwsConfig, type HasTeardown } from './support/aws-env.js';
+import { rejection } from './support/sdk-client.js';
 
 const ALICE_KEY = 'AKIAALICE00000000001';
 const ALICE_ARN = 'arn:aws:iam::123456789012:user/alice';
@@ -31,16 +32,6 @@ function client(t: HasTeardown, url: string, credentials: { accessKeyId: string;
 }
 
 const alice = { accessKeyId: ALICE_KEY, secretAccessKey: 'alice-secret' };
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined; attempts: number | undefined }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode, attempts: err.$metadata?.attempts };
-  }
-  throw new Error('expected the call to be rejected');
-}
 
 /** A request with a well-formed (but unverifiable) SigV4 header, for protocol-level tests the SDK cannot send. */
 function signedHeaders(accessKeyId = ALICE_KEY, service = 'sts'): Record<string, string> {

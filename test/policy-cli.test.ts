@@ -1,11 +1,10 @@
 // `sentinel policy validate` and `sentinel policy test`: exit codes, output, --json, --quiet, --strict, usage errors.
-// A few runs go through a real subprocess (the `sentinel` entry point under tsx); the rest call main() in-process.
+// A few runs go through the built binary as a real subprocess; the rest call main() in-process.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { main } from '../cli/program.js';
+import { sentinel, sentinelInProcess } from './support/cli.js';
 
 const root = resolve(import.meta.dirname, '..');
 const fixtures = join(root, 'test', 'fixtures', 'policies');
@@ -18,53 +17,15 @@ writeFileSync(bad, 'version: "1"\nrules:\n  - name: dev\n    effect: alow\n    c
 const warned = join(dir, 'warned.yaml');
 writeFileSync(warned, 'version: "1"\nrules:\n  - { name: a, effect: allow, conditions: { profiles: [dev] } }\n  - { name: b, effect: deny, conditions: { profiles: [dev], users: [eve] } }\n');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sentinel <args>` in this process, capturing what it writes. */
-async function run(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
-
-/** Runs the real entry point in a child process. */
-function spawnCli(...args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli', 'main.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
+/** `sentinel <args>` in this process. */
+const run = (...args: string[]) => sentinelInProcess(args);
 
 t.test('subprocess: the real entry point exits 1 for an invalid policy, 0 when allowed, 3 when denied', async (t) => {
-  // Three processes only: each is a Node start plus TypeScript compilation, and the machine is shared.
+  // Three processes only: each is a Node start, and the machine is shared.
   const [invalid, allowed, denied] = await Promise.all([
-    spawnCli('policy', 'validate', team, bad),
-    spawnCli('policy', 'test', team, '--profile', 'dev', '--user', 'zoe', '--json'),
-    spawnCli('policy', 'test', team, '--profile', 'prod', '--user', 'carol'),
+    sentinel(t, ['policy', 'validate', team, bad]),
+    sentinel(t, ['policy', 'test', team, '--profile', 'dev', '--user', 'zoe', '--json']),
+    sentinel(t, ['policy', 'test', team, '--profile', 'prod', '--user', 'carol']),
   ]);
   t.equal(invalid.code, 1);
   t.match(invalid.stdout, /team\.yaml: valid \(6 rules, version [0-9a-f]{12}\)/);

@@ -8,7 +8,8 @@ import { createLogger, silentLogger } from '../daemon/log.js';
 import { resolveConfig } from '../daemon/config.js';
 import { createPolicyProvider } from '../daemon/policy/provider.js';
 import { createFilePolicySource } from '../daemon/policy/source-file.js';
-import type { DecisionRequest, PolicyProvider, PolicyStatus } from '../daemon/policy/types.js';
+import type { DecisionRequest, PolicyProvider } from '../daemon/policy/types.js';
+import { until } from './support/wait.js';
 
 const policy = (profile: string, reason = 'the reason text') => `version: "1"
 rules:
@@ -24,16 +25,6 @@ function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-policy-file-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** Waits (up to 10 s, then fails the test) for the provider's status to satisfy `ok`. */
-async function until(p: PolicyProvider, ok: (s: PolicyStatus) => boolean): Promise<PolicyStatus> {
-  for (let i = 0; i < 200; i++) {
-    const s = p.status();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`status never matched: ${JSON.stringify(p.status())}`);
 }
 
 t.test('loads at start; the version is the sha256 prefix; reload() picks up changes', async (t) => {
@@ -78,7 +69,7 @@ t.test('a missing file: every request is PolicyUnavailable, naming the file and 
   t.match(source.status().lastError, /does not exist/);
 
   writeFileSync(file, policy('dev'));
-  await until(source, (s) => s.version !== null);
+  await until(() => source.status(), (s) => s.version !== null);
   t.equal(source.decide(req('dev')).allowed, true, 'the watcher loaded the new file');
 });
 
@@ -93,7 +84,7 @@ t.test('an editor that writes a new file and renames it over the old one is noti
   const tmp = join(dir, '.policy.yaml.swp');
   writeFileSync(tmp, policy('staging'));
   renameSync(tmp, file);
-  const s = await until(source, (x) => x.version !== first);
+  const s = await until(() => source.status(), (x) => x.version !== first);
   t.equal(s.lastError, null);
   t.equal(source.decide(req('staging')).allowed, true);
   t.equal(source.decide(req('dev')).allowed, false);
@@ -101,7 +92,7 @@ t.test('an editor that writes a new file and renames it over the old one is noti
   // A change to another file in the directory does not matter, and a bad edit keeps the good policy.
   writeFileSync(join(dir, 'other.yaml'), 'not a policy');
   writeFileSync(file, 'version: "1"\nrules: []\n');
-  const bad = await until(source, (x) => x.lastError !== null);
+  const bad = await until(() => source.status(), (x) => x.lastError !== null);
   t.equal(bad.version, s.version);
   t.equal(source.decide(req('staging')).allowed, true);
 });

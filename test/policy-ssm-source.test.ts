@@ -8,9 +8,11 @@ import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { resolveConfig } from '../daemon/config.js';
 import { silentLogger } from '../daemon/log.js';
 import { createPolicyProvider } from '../daemon/policy/provider.js';
-import type { DecisionRequest, PolicyProvider, PolicyStatus } from '../daemon/policy/types.js';
-import { startSsm, type SsmEmulator } from './support/ssm-emulator.js';
-import { startKms, type KmsEmulator } from './support/kms-emulator.js';
+import type { DecisionRequest, PolicyProvider } from '../daemon/policy/types.js';
+import { startSsm } from './support/ssm-emulator.js';
+import { startKms } from './support/kms-emulator.js';
+import { emulatorWithClient } from './support/sdk-client.js';
+import { until } from './support/wait.js';
 
 const credentials = { accessKeyId: 'AKIAPOLICYTEST000001', secretAccessKey: 'not-a-secret' };
 const ROOT = '/sentinel/policies';
@@ -30,12 +32,8 @@ const req = (profile: string, mode: DecisionRequest['mode'] = 'server'): Decisio
   sessionStore: 'memory',
 });
 
-async function ssmFixture(t: Test): Promise<{ ssm: SsmEmulator; client: SSMClient }> {
-  const ssm = await startSsm();
-  t.teardown(() => ssm.close());
-  // One attempt: the SDK's own retries are not what these tests are about, and they would only slow them down.
-  const client = new SSMClient({ endpoint: ssm.url, region: 'us-east-1', credentials, maxAttempts: 1 });
-  t.teardown(() => client.destroy());
+async function ssmFixture(t: Test) {
+  const { emulator: ssm, client } = await emulatorWithClient(t, startSsm, (config) => new SSMClient(config), credentials);
   return { ssm, client };
 }
 
@@ -52,15 +50,6 @@ function provider(
   const p = createPolicyProvider(config, { log: silentLogger(), ssm: () => client, ...(opts.kms ? { kms: () => opts.kms! } : {}) });
   t.teardown(() => p.close());
   return p;
-}
-
-async function until(p: PolicyProvider, ok: (s: PolicyStatus) => boolean): Promise<PolicyStatus> {
-  for (let i = 0; i < 200; i++) {
-    const s = p.status();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`status never matched: ${JSON.stringify(p.status())}`);
 }
 
 t.test('loads every parameter under the root (paginated), decides per profile, and reloads after PutParameter', async (t) => {
@@ -189,7 +178,7 @@ t.test('the refresh timer picks up changes without a reload', async (t) => {
   await p.start();
   const first = p.status().version;
   ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
-  await until(p, (s) => s.version !== first);
+  await until(() => p.status(), (s) => s.version !== first);
   t.equal(p.decide(req('prod')).policyVersion, 'v2');
 });
 
@@ -203,11 +192,8 @@ t.test('a root of "/" works (profile = parameter name without the slash)', async
   t.equal(d.policySource, 'ssm:/prod');
 });
 
-async function kmsFixture(t: Test): Promise<{ kms: KmsEmulator; client: KMSClient; key: { keyId: string; arn: string } }> {
-  const kms = await startKms();
-  t.teardown(() => kms.close());
-  const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials, maxAttempts: 1 });
-  t.teardown(() => client.destroy());
+async function kmsFixture(t: Test) {
+  const { emulator: kms, client } = await emulatorWithClient(t, startKms, (config) => new KMSClient(config), credentials);
   return { kms, client, key: await kms.createRsaSigningKey() };
 }
 

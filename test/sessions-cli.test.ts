@@ -1,6 +1,7 @@
-// `sentinel server sessions | session | revoke --table` as an admin runs them: the built binary as a subprocess, the
-// real SDK talking to dynalite for the table and to the STS emulator for the admin's identity (revoked_by).
-// Requires `npm run build` first.
+// `sentinel server sessions | session | revoke --table` as an admin runs them: the real SDK talking to dynalite for the
+// table and to the STS emulator for the admin's identity (revoked_by). Each command runs once as the built binary (a
+// subprocess: exit codes and a clean stdout are the contract; requires `npm run build` first); the other cases run
+// main() in-process, which saves a Node start and an SDK load each.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import type { Session } from '../daemon/sessions/types.js';
 import { awsEnv, writeAwsConfig } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
 import { startSts } from './support/sts-emulator.js';
+import { sentinelInProcess } from './support/cli.js';
 
 const MAIN = new URL('../dist/cli/main.js', import.meta.url).pathname;
 if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
@@ -54,7 +56,7 @@ const baseEnv: NodeJS.ProcessEnv = {
 };
 
 interface Run {
-  code: number;
+  code: number | null;
   stdout: string;
   stderr: string;
 }
@@ -67,6 +69,9 @@ function sentinel(args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<Run
     });
   });
 }
+
+/** The same command in this process (one at a time). */
+const inProcess = (args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<Run> => sentinelInProcess(args, { env });
 
 const idOf = (n: string) => createHash('sha256').update(n).digest('hex').slice(0, 16);
 const now = Date.now();
@@ -112,7 +117,7 @@ t.test('server sessions --table: human table, newest first, relative times', asy
 });
 
 t.test('server sessions --json and filters', async (t) => {
-  const all = await sentinel(['server', 'sessions', ...T, '--json']);
+  const all = await inProcess(['server', 'sessions', ...T, '--json']);
   t.equal(all.code, 0, all.stderr);
   const body = JSON.parse(all.stdout) as { sessions: Session[]; cursor?: string };
   t.equal(body.sessions.length, 5);
@@ -127,7 +132,8 @@ t.test('server sessions --json and filters', async (t) => {
     [['--status', 'revoked', '--for-profile', 'prod', '--since', '1h'], [carol.id]],
     [['--since', new Date(now + HOUR).toISOString()], []],
   ];
-  const runs = await Promise.all(filters.map(([args]) => sentinel(['server', 'sessions', ...T, '--output', 'json', ...args])));
+  const runs: Run[] = [];
+  for (const [args] of filters) runs.push(await inProcess(['server', 'sessions', ...T, '--output', 'json', ...args]));
   filters.forEach(([args, want], i) => {
     t.equal(runs[i]!.code, 0, `${args.join(' ')}: ${runs[i]!.stderr}`);
     t.same((JSON.parse(runs[i]!.stdout) as { sessions: Session[] }).sessions.map((s) => s.id), want, args.join(' '));
@@ -135,7 +141,7 @@ t.test('server sessions --json and filters', async (t) => {
 });
 
 t.test('server sessions --output csv escapes what admins typed', async (t) => {
-  const r = await sentinel(['server', 'sessions', ...T, '--output', 'csv', '--status', 'revoked']);
+  const r = await inProcess(['server', 'sessions', ...T, '--output', 'csv', '--status', 'revoked']);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   t.equal(lines[0], 'id,user,profile,mode,status,started_at,expires_at,last_access_at,request_count,server_instance_id,source_identity,pid,host,revoked_by,revoked_reason,created_at,updated_at');
@@ -145,7 +151,7 @@ t.test('server sessions --output csv escapes what admins typed', async (t) => {
 });
 
 t.test('server sessions pages with a cursor', async (t) => {
-  const first = await sentinel(['server', 'sessions', ...T, '--limit', '2']);
+  const first = await inProcess(['server', 'sessions', ...T, '--limit', '2']);
   t.equal(first.code, 0);
   const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
   t.ok(cursor, 'stderr names the cursor of the next page');
@@ -153,34 +159,33 @@ t.test('server sessions pages with a cursor', async (t) => {
   const seen: string[] = [];
   let next: string | undefined;
   do {
-    const r = await sentinel(['server', 'sessions', ...T, '--limit', '2', '--json', ...(next ? ['--cursor', next] : [])]);
+    const r = await inProcess(['server', 'sessions', ...T, '--limit', '2', '--json', ...(next ? ['--cursor', next] : [])]);
     t.equal(r.code, 0, r.stderr);
     const body = JSON.parse(r.stdout) as { sessions: Session[]; cursor?: string };
     seen.push(...body.sessions.map((s) => s.id));
     next = body.cursor;
   } while (next);
   t.same(seen, [dave.id, carol.id, lapsed.id, bob.id, alice.id]);
-  const wrong = await sentinel(['server', 'sessions', ...T, '--user', 'bob', '--cursor', cursor!]);
+  const wrong = await inProcess(['server', 'sessions', ...T, '--user', 'bob', '--cursor', cursor!]);
   t.equal(wrong.code, 2, 'a cursor from another query is a usage error');
   t.match(wrong.stderr, /^Error: the cursor is not valid for this query\nHint: /);
 });
 
 t.test('server session <id>: human and json; unknown and malformed ids', async (t) => {
-  const human = await sentinel(['server', 'session', carol.id, ...T]);
+  const [human, unknown] = await Promise.all([sentinel(['server', 'session', carol.id, ...T]), sentinel(['server', 'session', idOf('nobody'), ...T])]);
   t.equal(human.code, 0, human.stderr);
   t.match(human.stdout, new RegExp(`^Session\\s+${carol.id}\\n`));
   t.match(human.stdout, /\nStatus\s+revoked\n/);
   t.match(human.stdout, /\nRevoked by\s+secops\n/);
   t.match(human.stdout, /\nHost\s+laptop-7\n/);
-  const json = await sentinel(['server', 'session', lapsed.id, ...T, '--output', 'json']);
+  const json = await inProcess(['server', 'session', lapsed.id, ...T, '--output', 'json']);
   t.equal(json.code, 0);
   const s = JSON.parse(json.stdout) as Session;
   t.equal(s.id, lapsed.id);
   t.equal(s.status, 'expired', 'the status a reader sees');
-  const unknown = await sentinel(['server', 'session', idOf('nobody'), ...T]);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /^Error: no session [0-9a-f]{16} in table team-sessions\nHint: /);
-  const csv = await sentinel(['server', 'session', alice.id, ...T, '--output', 'csv']);
+  const csv = await inProcess(['server', 'session', alice.id, ...T, '--output', 'csv']);
   t.equal(csv.code, 2, 'csv is for lists');
 });
 
@@ -196,14 +201,14 @@ t.test('server revoke --table records the admin from STS and refuses a second re
   t.equal(stored?.revoked_by, 'secopsadmin', 'the policy user name of arn:...:user/sec-ops.admin');
   t.equal(stored?.revoked_reason, 'laptop reported stolen');
 
-  const again = await sentinel(['server', 'revoke', victim.id, '--reason', 'again', ...T]);
+  const again = await inProcess(['server', 'revoke', victim.id, '--reason', 'again', ...T]);
   t.equal(again.code, 1);
   t.match(again.stderr, new RegExp(`^Error: session ${victim.id} is revoked, not active\\nHint: `));
   t.equal((await store.get(victim.id))?.revoked_reason, 'laptop reported stolen', 'the first revocation stands');
 
   const ended = await open('ended-one');
   await store.end(ended.id);
-  const e = await sentinel(['server', 'revoke', ended.id, '--reason', 'x', ...T]);
+  const e = await inProcess(['server', 'revoke', ended.id, '--reason', 'x', ...T]);
   t.equal(e.code, 1);
   t.match(e.stderr, /is ended, not active/);
 });
@@ -218,7 +223,7 @@ t.test('server revoke --json, with --profile from the AWS config files', async (
   delete env.AWS_ACCESS_KEY_ID;
   delete env.AWS_SECRET_ACCESS_KEY;
   const victim = await open('revoke-by-profile');
-  const r = await sentinel(['server', 'revoke', victim.id, '--reason', 'INC-1234', '--table', TABLE, '--profile', 'responder', '--json'], env);
+  const r = await inProcess(['server', 'revoke', victim.id, '--reason', 'INC-1234', '--table', TABLE, '--profile', 'responder', '--json'], env);
   t.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Session;
   t.equal(s.status, 'revoked');
@@ -226,7 +231,7 @@ t.test('server revoke --json, with --profile from the AWS config files', async (
   t.equal((await store.get(victim.id))?.revoked_by, 'carolexamplecom');
 
   const viaEnv = await open('revoke-by-env-profile');
-  const r2 = await sentinel(['server', 'revoke', viaEnv.id, '--reason', 'env', '--table', TABLE], { ...env, AWS_PROFILE: 'responder' });
+  const r2 = await inProcess(['server', 'revoke', viaEnv.id, '--reason', 'env', '--table', TABLE], { ...env, AWS_PROFILE: 'responder' });
   t.equal(r2.code, 0, r2.stderr);
   t.equal((await store.get(viaEnv.id))?.revoked_by, 'carolexamplecom', 'AWS_PROFILE when --profile is absent');
 });
@@ -234,7 +239,7 @@ t.test('server revoke --json, with --profile from the AWS config files', async (
 t.test('server revoke --table fails without an identity from STS, and changes nothing', async (t) => {
   const victim = await open('unknown-admin');
   const env = { ...baseEnv, AWS_ACCESS_KEY_ID: 'AKIDNOBODY0000000000' };
-  const r = await sentinel(['server', 'revoke', victim.id, '--reason', 'x', ...T], env);
+  const r = await inProcess(['server', 'revoke', victim.id, '--reason', 'x', ...T], env);
   t.equal(r.code, 1);
   t.match(r.stderr, /^Error: sts:GetCallerIdentity failed/);
   t.notMatch(r.stderr, /security token included/, 'no raw AWS text');
@@ -252,9 +257,9 @@ t.test('bad input is a usage error (exit 2) with a hint', async (t) => {
     ['limit 1001', ['server', 'sessions', ...T, '--limit', '1001'], /--limit "1001" is not a number from 1 to 1000/],
     ['region without table', ['server', 'sessions', '--region', 'us-east-1'], /--profile and --region choose the AWS account for --table/],
   ];
-  // Three at a time: each is a Node start, and the machine is shared.
-  const results: Run[] = [];
-  for (let i = 0; i < cases.length; i += 3) results.push(...(await Promise.all(cases.slice(i, i + 3).map(([, args]) => sentinel(args)))));
+  // The first through the binary (its exit path), the rest in-process.
+  const results: Run[] = [await sentinel(cases[0]![1])];
+  for (const [, args] of cases.slice(1)) results.push(await inProcess(args));
   cases.forEach(([why, , message], i) => {
     const r = results[i]!;
     t.equal(r.code, 2, `${why}: exit 2`);
@@ -262,7 +267,7 @@ t.test('bad input is a usage error (exit 2) with a hint', async (t) => {
     t.match(r.stderr, /\nHint: /, `${why}: with a hint`);
     t.equal(r.stdout, '', `${why}: nothing on stdout`);
   });
-  const json = await sentinel(['server', 'sessions', ...T, '--output', 'csv', '--json']);
+  const json = await inProcess(['server', 'sessions', ...T, '--output', 'csv', '--json']);
   t.equal(json.code, 2);
   t.same(JSON.parse(json.stderr).error.code, 'UsageError', 'with --json the error is JSON on stderr');
   t.equal((await store.get(alice.id))?.status, 'active', 'no bad revoke got through');
@@ -271,10 +276,10 @@ t.test('bad input is a usage error (exit 2) with a hint', async (t) => {
 t.test('an unreachable or missing table is exit 1 with our own message', async (t) => {
   const gone = await startDynalite();
   await gone.close();
-  const r = await sentinel(['server', 'sessions', ...T], { ...baseEnv, AWS_ENDPOINT_URL_DYNAMODB: gone.url });
+  const r = await inProcess(['server', 'sessions', ...T], { ...baseEnv, AWS_ENDPOINT_URL_DYNAMODB: gone.url });
   t.equal(r.code, 1);
   t.match(r.stderr, /^Error: the session table team-sessions cannot be reached\nHint: /);
-  const missing = await sentinel(['server', 'session', alice.id, '--table', 'no-such-table', '--region', 'us-east-1']);
+  const missing = await inProcess(['server', 'session', alice.id, '--table', 'no-such-table', '--region', 'us-east-1']);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /^Error: the session table no-such-table does not exist\nHint: Create it with `sentinel init sessions/);
 });

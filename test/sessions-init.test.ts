@@ -1,6 +1,7 @@
 // `sentinel init sessions` against dynalite: creates the table with the right keys and indexes, a second run changes
-// nothing, a table of another shape is reported and left alone, and nothing happens without consent. The binary
-// runs as a subprocess (requires `npm run build`); the shape checks also run in-process on hand-made descriptions.
+// nothing, a table of another shape is reported and left alone, and nothing happens without consent. Each outcome runs
+// once as the built binary (a subprocess: exit codes and a clean stdout are the contract; requires `npm run build`),
+// the other cases run main() in-process; the shape checks also run on hand-made descriptions.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCom
 import { ensureSessionTable, iamPolicies, shapeProblems, tableDefinition } from '../daemon/sessions/table.js';
 import { awsEnv } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
+import { sentinelInProcess } from './support/cli.js';
 
 const MAIN = new URL('../dist/cli/main.js', import.meta.url).pathname;
 if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
@@ -42,12 +44,18 @@ function sentinel(args: string[], e: NodeJS.ProcessEnv = env): Promise<{ code: n
   });
 }
 
+/** The same command in this process (one at a time). */
+const inProcess = (args: string[], e: NodeJS.ProcessEnv = env) => sentinelInProcess(args, { env: e });
+
 const describe = async (name: string) => (await client.send(new DescribeTableCommand({ TableName: name }))).Table!;
 const tables = async () => (await client.send(new ListTablesCommand({}))).TableNames ?? [];
 
 t.test('creates the table with the right keys and indexes, then a second run is a no-op', async (t) => {
-  const first = await sentinel(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y', '--json']);
+  // Without AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, as most users run it: the SDK client it builds prints no
+  // Node version warning, because the binary silences it.
+  const first = await sentinel(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y', '--json'], { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
   t.equal(first.code, 0, first.stderr);
+  t.notMatch(first.stderr, /NodeVersionSupportWarning/);
   const report = JSON.parse(first.stdout);
   t.equal(report.action, 'created');
   t.equal(report.status, 'ACTIVE');
@@ -75,7 +83,7 @@ t.test('creates the table with the right keys and indexes, then a second run is 
   });
   t.same(shapeProblems(desc), []);
 
-  const second = await sentinel(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y']);
+  const second = await inProcess(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y']);
   t.equal(second.code, 0, second.stderr);
   t.match(second.stdout, /^Table team-a in us-east-1: already in place, ACTIVE\.\n/);
   t.match(second.stdout, /\n {2}ttl {21}unsupported \(UnknownOperationException\)\n/);
@@ -101,7 +109,7 @@ t.test('a table with another key schema is reported and not modified (exit 1)', 
   t.same(after.AttributeDefinitions, before.AttributeDefinitions);
   t.equal(after.GlobalSecondaryIndexes, undefined, 'no index was added');
 
-  const json = await sentinel(['init', 'sessions', '--table', 'wrong-keys', '--region', 'us-east-1', '-y', '--json']);
+  const json = await inProcess(['init', 'sessions', '--table', 'wrong-keys', '--region', 'us-east-1', '-y', '--json']);
   t.equal(json.code, 1);
   const body = JSON.parse(json.stdout);
   t.equal(body.action, 'refused');
@@ -115,7 +123,7 @@ t.test('a table missing an index or projecting less is reported', async (t) => {
   def.GlobalSecondaryIndexes[0]!.Projection = { ProjectionType: 'KEYS_ONLY' };
   def.AttributeDefinitions = def.AttributeDefinitions!.filter((a) => a.AttributeName !== 'profile');
   await client.send(new CreateTableCommand(def));
-  const r = await sentinel(['init', 'sessions', '--table', 'partial', '--region', 'us-east-1', '-y']);
+  const r = await inProcess(['init', 'sessions', '--table', 'partial', '--region', 'us-east-1', '-y']);
   t.equal(r.code, 1);
   t.match(r.stderr, /index gsi-user projects KEYS_ONLY; expected ALL/);
   t.match(r.stderr, /index gsi-profile \(profile, created_at\) is missing/);
@@ -124,19 +132,24 @@ t.test('a table missing an index or projecting less is reported', async (t) => {
 
 t.test('no consent, no change: stdin not a terminal without -y; --plan changes nothing', async (t) => {
   const before = await tables();
-  const r = await sentinel(['init', 'sessions', '--table', 'needs-consent', '--region', 'us-east-1']);
+  // Both through the binary: the first reads its real stdin (/dev/null), the second runs without
+  // AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, as most users do, and prints nothing but the plan.
+  const [r, plan] = await Promise.all([
+    sentinel(['init', 'sessions', '--table', 'needs-consent', '--region', 'us-east-1']),
+    sentinel(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan'], { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined }),
+  ]);
   t.equal(r.code, 2);
   t.match(r.stderr, /^Error: refusing to create a table without confirmation: stdin is not a terminal\nHint: .*-y/);
 
-  const plan = await sentinel(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan']);
   t.equal(plan.code, 0, plan.stderr);
+  t.equal(plan.stderr, '', 'nothing on stderr: no NodeVersionSupportWarning');
   t.match(plan.stdout, /^Sentinel will create \(or check\) the DynamoDB table planned in eu-west-1/);
   t.match(plan.stdout, /index gsi-server-instance\s+\(server_instance_id, status\)/);
   t.match(plan.stdout, /IAM policy for each daemon's AWS profile/);
   t.match(plan.stdout, /"arn:aws:dynamodb:eu-west-1:\*:table\/planned\/index\/\*"/);
   t.match(plan.stdout, /Nothing was changed/);
 
-  const planJson = await sentinel(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan', '--json']);
+  const planJson = await inProcess(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan', '--json']);
   t.equal(planJson.code, 0);
   const body = JSON.parse(planJson.stdout);
   t.same(body.iam.daemon.Statement[0].Action, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan']);
@@ -148,10 +161,10 @@ t.test('usage errors: no region, bad table name', async (t) => {
   const noRegion = { ...env };
   delete noRegion.AWS_REGION;
   delete noRegion.AWS_DEFAULT_REGION;
-  const r = await sentinel(['init', 'sessions', '--table', 'x-table', '-y'], noRegion);
+  const r = await inProcess(['init', 'sessions', '--table', 'x-table', '-y'], noRegion);
   t.equal(r.code, 2);
   t.match(r.stderr, /^Error: no AWS region/);
-  const bad = await sentinel(['init', 'sessions', '--table', 'no/slashes', '--region', 'us-east-1', '-y']);
+  const bad = await inProcess(['init', 'sessions', '--table', 'no/slashes', '--region', 'us-east-1', '-y']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /is not a DynamoDB table name/);
 });

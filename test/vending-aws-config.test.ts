@@ -13,7 +13,7 @@ import {
   mergeProfiles,
   parseIni,
 } from '../daemon/vending/aws-config.js';
-import { closeMatches, editDistance } from '../daemon/vending/close-matches.js';
+import { closeMatches, editDistance } from '../daemon/text/close-matches.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-awscfg-'));

@@ -1,14 +1,14 @@
 // The decision log (DESIGN §7): one JSON line per decision, appended to audit.file without ever blocking a response.
 // Set-up is synchronous and fails closed — a log that cannot be opened safely, or an HMAC key that is missing, loose or
 // short, stops the daemon from starting rather than letting it decide without a record.
-import { constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SentinelError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { createAppender } from './appender.js';
-import { sanitizeEntry } from './entry.js';
-import { GENESIS, loadHmacKey, readChainTail, signedLine, type HmacKey } from './hmac-chain.js';
+import { renderEntry } from './entry.js';
+import { GENESIS, chainSigner, loadHmacKey, readChainTail, type HmacKey } from './hmac-chain.js';
 import type { DecisionEntry, DecisionLog } from './types.js';
 
 export { verifyDecisionLog, loadHmacKey } from './hmac-chain.js';
@@ -57,7 +57,15 @@ function openLogFile(file: string, log: OpLogger): number {
   return fd;
 }
 
-export function createDecisionLog(config: Config, deps: { log: OpLogger }): DecisionLog {
+export interface DecisionLogDeps {
+  log: OpLogger;
+  /** How long decisions collect before their batch is written (default 5 ms). */
+  batchDelayMs?: number;
+  /** Decisions queued at most; the one that reaches the bound writes the batch at once (default 1024). */
+  maxPending?: number;
+}
+
+export function createDecisionLog(config: Config, deps: DecisionLogDeps): DecisionLog {
   const { log } = deps;
   const file = config.audit.file;
   // The key is checked before the log is touched: a bad key must not leave a half-configured log behind.
@@ -66,6 +74,10 @@ export function createDecisionLog(config: Config, deps: { log: OpLogger }): Deci
   let tail: ReturnType<typeof readChainTail>;
   try {
     tail = readChainTail(fd);
+    if (tail.partial) {
+      log.warn({ file }, 'the decision log ended mid-line (an earlier crash?); the fragment is closed off');
+      writeSync(fd, '\n');
+    }
   } catch (e) {
     closeSync(fd);
     throw unsafe(file, `cannot be read back (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -75,29 +87,34 @@ export function createDecisionLog(config: Config, deps: { log: OpLogger }): Deci
   else if (key && !tail.empty) {
     log.warn({ file }, 'the decision log does not end with a signed line; a new HMAC chain starts here (verification will flag this point)');
   }
-  const appender = createAppender(fd, file, log);
-  if (tail.partial) {
-    log.warn({ file }, 'the decision log ended mid-line (an earlier crash?); the fragment is closed off');
-    appender.write('\n');
+  const sign = key ? chainSigner(key, prev) : null;
+
+  // Runs in the batch, in write order: sanitising, serialising and signing all happen here, off the response path.
+  function render(entry: DecisionEntry): string | null {
+    try {
+      if (sign) {
+        const { json, timestamp } = renderEntry(entry, 'canonical');
+        return `${sign(json, timestamp)}\n`;
+      }
+      return `${renderEntry(entry, 'documented').json}\n`;
+    } catch (e) {
+      // Never thrown into the request path; the operational log says a decision went unrecorded.
+      log.error({ err: { name: (e as Error)?.name } }, 'decision could not be logged');
+      return null;
+    }
   }
+
+  const appender = createAppender<DecisionEntry>(fd, file, log, {
+    render,
+    ...(deps.batchDelayMs !== undefined ? { batchDelayMs: deps.batchDelayMs } : {}),
+    ...(deps.maxPending !== undefined ? { maxPending: deps.maxPending } : {}),
+  });
   log.info({ file, signed: key !== null, ...(key ? { key_id: key.keyId } : {}) }, 'decision log open');
 
   return {
-    write(entry: DecisionEntry) {
-      try {
-        const clean = sanitizeEntry(entry);
-        if (key) {
-          const signed = signedLine(key, prev, clean);
-          prev = signed.signature;
-          appender.write(`${signed.line}\n`);
-        } else {
-          appender.write(`${JSON.stringify(clean)}\n`);
-        }
-      } catch (e) {
-        // Never thrown into the request path; the operational log says a decision went unrecorded.
-        log.error({ err: { name: (e as Error)?.name } }, 'decision could not be logged');
-      }
-    },
+    /** O(1): the entry is queued and read when its batch is written (within batchDelayMs). The caller hands it over
+     * and must not change it afterwards. */
+    write: (entry: DecisionEntry) => appender.push(entry),
     flush: () => appender.flush(),
     close: () => appender.close(),
   };

@@ -67,6 +67,128 @@ export function sanitizeEntry(input: unknown, now: () => Date = () => new Date()
   return out as unknown as DecisionEntry;
 }
 
+// --- the hot path: one entry straight to its JSON ------------------------------------------------------------------
+// renderEntry gives exactly the bytes of JSON.stringify(sanitizeEntry(e)) (or canonicalJson of it) without building
+// the intermediate object. Free-text and shaped string fields repeat from request to request (the rule, reason and
+// policy source of one policy; the user, profile and role of one session), so each field keeps a small memo from the
+// raw string to its finished JSON: a repeated value costs one Map lookup instead of four regular expressions.
+
+const MEMO_MAX = 512;
+/** Longer values are sanitised every time rather than kept alive by the memo. */
+const MEMO_KEY_MAX = 1024;
+
+type Fragment = (value: unknown) => string;
+
+/** `check` turns a raw string into its JSON fragment (`null` when refused); results are memoised per field. */
+function memoised(check: (value: string) => string | null): Fragment {
+  const memo = new Map<string, string>();
+  return (value) => {
+    if (typeof value !== 'string') return 'null';
+    let json = memo.get(value);
+    if (json !== undefined) return json;
+    const clean = check(value);
+    json = clean === null ? 'null' : JSON.stringify(clean);
+    if (value.length <= MEMO_KEY_MAX) {
+      if (memo.size >= MEMO_MAX) memo.clear();
+      memo.set(value, json);
+    }
+    return json;
+  };
+}
+
+const textField = (max: number): Fragment => memoised((v) => redactText(v, max));
+const shapedField = (re: RegExp): Fragment => memoised((v) => (re.test(v) ? v : null));
+
+const F = {
+  user: textField(64),
+  rule: textField(128),
+  reason: textField(512),
+  policySource: textField(512),
+  policyVersion: textField(128),
+  profile: memoised((v) => (isValidProfileName(v) ? v : null)),
+  effect: shapedField(EFFECT),
+  sourceIdentity: memoised((v) => (parseSourceIdentity(v) ? v : null)),
+  roleArn: shapedField(ROLE_ARN),
+  errorCode: memoised((v) => (isErrorCode(v) ? v : null)),
+};
+
+const EVENTS: Record<string, string> = { session_open: '"session_open"', credentials: '"credentials"', credential_process: '"credential_process"' };
+const OUTCOMES: Record<string, string> = { allow: '"allow"', deny: '"deny"' };
+const MODE_JSON: Record<string, string> = Object.fromEntries(MODES.map((m) => [m, JSON.stringify(m)]));
+
+const own = (table: Record<string, string>, value: unknown): string =>
+  typeof value === 'string' && Object.prototype.hasOwnProperty.call(table, value) ? table[value]! : 'null';
+
+/** Hex ids and override ids need no escaping once they match. */
+const idJson = (re: RegExp, value: unknown): string => (typeof value === 'string' && re.test(value) ? `"${value}"` : 'null');
+
+const intJson = (value: unknown, min: number, max: number): string =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? String(value) : 'null';
+
+export interface RenderedEntry {
+  /** The line's JSON: documented field order, or canonical (sorted keys) for signing. */
+  json: string;
+  /** The sanitised timestamp (signed lines repeat it outside the entry). */
+  timestamp: string;
+}
+
+/**
+ * The sanitised entry as JSON, byte for byte what JSON.stringify(sanitizeEntry(input)) gives (`documented`) or
+ * canonicalJson(sanitizeEntry(input)) (`canonical`), in one pass.
+ */
+export function renderEntry(input: unknown, order: 'documented' | 'canonical', now: () => Date = () => new Date()): RenderedEntry {
+  const e = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const ts = e.timestamp;
+  const timestamp = typeof ts === 'string' && RFC3339_UTC.test(ts) ? ts : now().toISOString();
+  const event = own(EVENTS, e.event);
+  const outcome = own(OUTCOMES, e.outcome);
+  const errorCode = F.errorCode(e.error_code);
+  const user = F.user(e.user);
+  const profile = F.profile(e.profile);
+  const effect = F.effect(e.effect);
+  const rule = F.rule(e.rule);
+  const ruleIndex = intJson(e.rule_index, -1, 1_000_000);
+  const reason = F.reason(e.reason);
+  const policySource = F.policySource(e.policy_source);
+  const policyVersion = F.policyVersion(e.policy_version);
+  const mode = own(MODE_JSON, e.mode);
+  const sessionId = idJson(HEX16, e.session_id);
+  const requestId = idJson(HEX16, e.request_id);
+  const sourceIdentity = F.sourceIdentity(e.source_identity);
+  const roleArn = F.roleArn(e.role_arn);
+  const duration = intJson(e.duration_seconds, 0, 129_600);
+  const peerPid = intJson(e.peer_pid, 0, 0xffffffff);
+  const peerUid = intJson(e.peer_uid, 0, 0xffffffff);
+  const approved = idJson(OVERRIDE_ID, e.approved_request_id);
+  const breakGlass = idJson(OVERRIDE_ID, e.break_glass_event_id);
+  // Optional fields appear only when valid (sanitizeEntry leaves them out otherwise).
+  const code = errorCode === 'null' ? '' : `,"error_code":${errorCode}`;
+  if (order === 'documented') {
+    const approvedPart = approved === 'null' ? '' : `,"approved_request_id":${approved}`;
+    const breakGlassPart = breakGlass === 'null' ? '' : `,"break_glass_event_id":${breakGlass}`;
+    return {
+      timestamp,
+      json:
+        `{"timestamp":"${timestamp}","event":${event},"outcome":${outcome}${code},"user":${user},"profile":${profile},` +
+        `"effect":${effect},"rule":${rule},"rule_index":${ruleIndex},"reason":${reason},"policy_source":${policySource},` +
+        `"policy_version":${policyVersion},"mode":${mode},"session_id":${sessionId},"request_id":${requestId},` +
+        `"source_identity":${sourceIdentity},"role_arn":${roleArn},"duration_seconds":${duration},"peer_pid":${peerPid},` +
+        `"peer_uid":${peerUid}${approvedPart}${breakGlassPart}}`,
+    };
+  }
+  const approvedPart = approved === 'null' ? '' : `"approved_request_id":${approved},`;
+  const breakGlassPart = breakGlass === 'null' ? '' : `"break_glass_event_id":${breakGlass},`;
+  return {
+    timestamp,
+    json:
+      `{${approvedPart}${breakGlassPart}"duration_seconds":${duration},"effect":${effect}${code},"event":${event},` +
+      `"mode":${mode},"outcome":${outcome},"peer_pid":${peerPid},"peer_uid":${peerUid},"policy_source":${policySource},` +
+      `"policy_version":${policyVersion},"profile":${profile},"reason":${reason},"request_id":${requestId},` +
+      `"role_arn":${roleArn},"rule":${rule},"rule_index":${ruleIndex},"session_id":${sessionId},` +
+      `"source_identity":${sourceIdentity},"timestamp":"${timestamp}","user":${user}}`,
+  };
+}
+
 /** JSON with object keys sorted at every level: the bytes the HMAC is computed over. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -3,7 +3,7 @@
 // with signature = HMAC-SHA256(key, prev + canonical entry JSON) and prev = the previous line's signature (64 zeros
 // for the first line). Editing a line breaks its signature; deleting, inserting or reordering lines breaks the chain.
 // The outer timestamp repeats entry.timestamp (which the signature covers) and the verifier insists they agree.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { createReadStream, fstatSync, openSync, closeSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SentinelError } from '../errors.js';
@@ -76,9 +76,24 @@ export function sign(key: HmacKey, prev: string, canonicalEntry: string): string
 export function signedLine(key: HmacKey, prev: string, entry: DecisionEntry): { line: string; signature: string } {
   const canonical = canonicalJson(entry);
   const signature = sign(key, prev, canonical);
-  // Built by hand so the entry is serialised once; every part is JSON already (hex strings need no escaping).
-  const line = `{"entry":${canonical},"signature":"${signature}","key_id":"${key.keyId}","timestamp":${JSON.stringify(entry.timestamp)},"prev":"${prev}"}`;
-  return { line, signature };
+  return { line: assembleSignedLine(key.keyId, prev, canonical, entry.timestamp, signature), signature };
+}
+
+/** Built by hand so the entry is serialised once; every part is JSON already (hex strings need no escaping). */
+function assembleSignedLine(keyId: string, prev: string, canonical: string, timestamp: string, signature: string): string {
+  return `{"entry":${canonical},"signature":"${signature}","key_id":"${keyId}","timestamp":${JSON.stringify(timestamp)},"prev":"${prev}"}`;
+}
+
+/** The chain as the decision log extends it: each call signs one canonical entry after the previous one, starting
+ * from `prev`. The key is imported once (a KeyObject signs about a quarter faster than raw bytes). */
+export function chainSigner(key: HmacKey, prev: string): (canonical: string, timestamp: string) => string {
+  const keyObject = createSecretKey(key.key);
+  return (canonical, timestamp) => {
+    const signature = createHmac('sha256', keyObject).update(prev).update(canonical).digest('hex');
+    const line = assembleSignedLine(key.keyId, prev, canonical, timestamp, signature);
+    prev = signature;
+    return line;
+  };
 }
 
 /** The signature of the last complete line if it is a signed line, and whether the file ends mid-line (a crash). */

@@ -6,7 +6,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type
 import type { z } from 'zod';
 import { lintPolicy, type Warning } from './lint.js';
 import { FUTURE_SECTIONS, KNOWN_KEYS, OS_TYPES, policySchema, type Policy } from './schema.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../text/close-matches.js';
 import { knownTimeZones } from './time-window.js';
 
 export const MAX_POLICY_BYTES = 8 * 1024 * 1024;

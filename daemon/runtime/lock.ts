@@ -7,6 +7,7 @@ import { linkSync, lstatSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import { lockFile } from '../paths.js';
+import { pidAlive, processStartTime } from './pid.js';
 import { currentUid } from './runtime-dir.js';
 
 interface Holder {
@@ -20,27 +21,6 @@ export interface Lock {
   release(): void;
 }
 
-/** Linux: the start time of a process, which changes when a pid is reused. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses; fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall = index 19 after "state" (field 3)
-  } catch {
-    return null;
-  }
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function readHolder(path: string): Holder | undefined {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
@@ -52,7 +32,7 @@ function readHolder(path: string): Holder | undefined {
 }
 
 function holderAlive(holder: Holder): boolean {
-  if (!pidExists(holder.pid)) return false;
+  if (!pidAlive(holder.pid)) return false;
   if (holder.start === null) return true;
   const now = processStartTime(holder.pid);
   return now === null || now === holder.start;

@@ -1,6 +1,7 @@
 // Who is calling (DESIGN §3.1), as the first steps of every request's hook pipeline:
 //   onRequest   authenticatePeer   — Unix: kernel peer credentials, read once per connection; TCP (Linux): the uid
-//                                    owning the client's port in /proc/net/tcp{,6}, read once per connection.
+//                                    owning the client's port in /proc/net/tcp{,6}, read once per connection
+//                                    (app.ts runs it as the first check of its one onRequest hook).
 //   preHandler  requireSessionToken — credential routes: `Authorization` → the session it is bound to.
 // Anything doubtful is refused: unreadable credentials, another uid, an unknown token.
 import type { Socket } from 'node:net';
@@ -94,15 +95,19 @@ function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
   return { ok: true, peer: { transport: 'tcp', pid: null, uid } };
 }
 
-/** Registers the peer check on an instance: creds are cached with the socket (they are fixed at connect). */
-export function installPeerAuthentication(app: FastifyInstance, options: PeerAuthOptions): void {
+/** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal (already
+ * recorded as a decision on credential routes). Credentials are cached with the socket: they are fixed at connect. */
+export function peerAuthenticator(app: FastifyInstance, options: PeerAuthOptions): (request: FastifyRequest) => SentinelError | null {
   const records = new WeakMap<Socket, PeerRecord>();
   const read = options.transport === 'unix' ? readUnixPeer : readTcpPeer;
   if (options.transport === 'unix') {
     // SO_PEERCRED is fixed at connect(), so reading it when the connection arrives is exact and costs one syscall.
     app.server.on('connection', (socket: Socket) => records.set(socket, read(socket, options)));
   }
-  app.addHook('onRequest', function authenticatePeer(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  // Declared up front so every request object has the same shape (fastify's advice for per-request properties).
+  app.decorateRequest('peer', null as unknown as Peer);
+  app.decorateRequest('token', undefined);
+  return function authenticatePeer(request) {
     const socket = request.raw.socket;
     let record = records.get(socket);
     if (!record) {
@@ -112,12 +117,11 @@ export function installPeerAuthentication(app: FastifyInstance, options: PeerAut
     if (!record.ok) {
       const event = request.routeOptions.config?.decision;
       if (event) options.broker.recordRefusal(event, record.peer, record.error);
-      done(record.error);
-      return;
+      return record.error;
     }
     request.peer = record.peer;
-    done();
-  });
+    return null;
+  };
 }
 
 /** Failed token attempts per peer: after `max` failures in `windowMs`, every token attempt waits out the window. */
@@ -162,28 +166,43 @@ function limiterKey(request: FastifyRequest): string {
   return peer.uid !== null ? `${peer.transport}:uid:${peer.uid}` : `${peer.transport}:addr:${request.raw.socket.remoteAddress ?? '?'}`;
 }
 
+/** What a keep-alive connection's requests share: its limiter key, and the digest of the last token it sent. */
+interface ConnectionTokenState {
+  limiterKey: string;
+  header?: string;
+  digest?: Buffer;
+}
+
 /** preHandler of the credential routes: the session token, raw (as SDKs send it) or `Bearer <token>`. A keep-alive
- * client sends the same header on every request, so its digest is kept with the connection and not computed again;
- * the lookup (and with it revocation) still happens every time. */
+ * client sends the same header on every request, so its digest (and the peer's limiter key) is kept with the
+ * connection and not computed again; the lookup (and with it revocation) still happens every time. */
 export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log: OpLogger) {
   const tokens = broker.tokenRegistry;
-  const lastDigest = new WeakMap<Socket, { header: string; digest: Buffer }>();
+  const connections = new WeakMap<Socket, ConnectionTokenState>();
   return function authenticateToken(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const key = limiterKey(request);
+    const socket = request.raw.socket;
+    let state = connections.get(socket);
+    if (!state) {
+      // The peer (and with it the key) is fixed for the connection's life.
+      state = { limiterKey: limiterKey(request) };
+      connections.set(socket, state);
+    }
+    const key = state.limiterKey;
     const wait = limiter.retryAfter(key);
     if (wait > 0) {
       done(new SentinelError('RateLimited', `too many invalid session tokens from this peer; try again in ${wait}s`, { retryAfter: wait }));
       return;
     }
     const header = request.headers.authorization;
-    const socket = request.raw.socket;
-    const cached = lastDigest.get(socket);
     let digest: Buffer | undefined;
-    if (cached && cached.header === header) {
-      digest = cached.digest;
+    if (state.digest !== undefined && state.header === header) {
+      digest = state.digest;
     } else {
       digest = tokens.digest(tokenFromAuthorization(header));
-      if (digest && typeof header === 'string') lastDigest.set(socket, { header, digest });
+      if (digest && typeof header === 'string') {
+        state.header = header;
+        state.digest = digest;
+      }
     }
     const match = digest ? tokens.lookup(digest) : undefined;
     if (!match) {

@@ -27,15 +27,14 @@ import {
   type NormalizedQuery,
 } from './query.js';
 import {
-  MAX_REASON,
-  MAX_REVOKED_BY,
   assertSessionId,
-  checkText,
   checkTouch,
+  duplicateSession,
   laterOf,
   newRecord,
   nextUpdatedAt,
   notActive,
+  revocation,
   unknownSession,
   withEffectiveStatus,
 } from './record.js';
@@ -95,10 +94,7 @@ export class DynamoSessionStore implements SessionStore {
         ExpressionAttributeNames: { '#id': PARTITION_KEY },
       }));
     } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        throw new SentinelError('Conflict', `a session with id ${record.id} already exists`, { details: { id: record.id } });
-      }
-      throw storeUnavailable(err, this.table);
+      throw isConditionalCheckFailed(err) ? duplicateSession(record.id) : storeUnavailable(err, this.table);
     }
     return record;
   }
@@ -119,9 +115,8 @@ export class DynamoSessionStore implements SessionStore {
   async revoke(id: string, by: string, reason: string): Promise<Session> {
     this.assertOpen();
     assertSessionId(id);
-    checkText(by, 'revoked_by', MAX_REVOKED_BY);
-    checkText(reason, 'the reason', MAX_REASON);
-    return this.update(id, () => ({ status: 'revoked', revoked_by: by, revoked_reason: reason }));
+    const fields = revocation(by, reason);
+    return this.update(id, () => ({ status: 'revoked', ...fields }));
   }
 
   async end(id: string): Promise<Session> {

@@ -5,15 +5,14 @@ import { SentinelError } from '../errors.js';
 import type { SessionStoreKind } from '../types.js';
 import { pageInCode, matches, normalizeQuery } from './query.js';
 import {
-  MAX_REASON,
-  MAX_REVOKED_BY,
   assertSessionId,
-  checkText,
   checkTouch,
+  duplicateSession,
   laterOf,
   newRecord,
   nextUpdatedAt,
   notActive,
+  revocation,
   unknownSession,
   withEffectiveStatus,
 } from './record.js';
@@ -39,9 +38,7 @@ export class MemorySessionStore implements SessionStore {
     const now = this.now();
     const record = newRecord(input, now);
     this.pruneHistory(now);
-    if (this.sessions.has(record.id)) {
-      throw new SentinelError('Conflict', `a session with id ${record.id} already exists`, { details: { id: record.id } });
-    }
+    if (this.sessions.has(record.id)) throw duplicateSession(record.id);
     this.sessions.set(record.id, record);
     return { ...record };
   }
@@ -70,9 +67,7 @@ export class MemorySessionStore implements SessionStore {
   async revoke(id: string, by: string, reason: string): Promise<Session> {
     this.assertOpen();
     assertSessionId(id);
-    checkText(by, 'revoked_by', MAX_REVOKED_BY);
-    checkText(reason, 'the reason', MAX_REASON);
-    return this.transition(id, 'revoked', { revoked_by: by, revoked_reason: reason });
+    return this.transition(id, 'revoked', revocation(by, reason));
   }
 
   async end(id: string): Promise<Session> {

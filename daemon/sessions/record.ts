@@ -123,6 +123,15 @@ export function unknownSession(id: string): SentinelError {
   return new SentinelError('SessionUnknown', `no session ${id}`, { details: { id } });
 }
 
+export function duplicateSession(id: string): SentinelError {
+  return new SentinelError('Conflict', `a session with id ${id} already exists`, { details: { id } });
+}
+
+/** The fields a revocation records, checked: who revoked (a name) and why (what the admin typed). */
+export function revocation(by: string, reason: string): Pick<Session, 'revoked_by' | 'revoked_reason'> {
+  return { revoked_by: checkText(by, 'revoked_by', MAX_REVOKED_BY), revoked_reason: checkText(reason, 'the reason', MAX_REASON) };
+}
+
 export function checkTouch(at: Date, requests: number): void {
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new SentinelError('BadRequest', 'touch needs a valid time');
   if (!Number.isSafeInteger(requests) || requests < 0 || requests > 1_000_000_000) {

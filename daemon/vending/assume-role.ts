@@ -1,9 +1,10 @@
 // The two STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack).
-import { AssumeRoleCommand, GetSessionTokenCommand, type Credentials } from '@aws-sdk/client-sts';
+import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import type { BaseCredentials } from './base-credentials.js';
+import { loadSts } from './sdk.js';
 import { stsFailure, type StsAction } from './sts-errors.js';
 import type { StsClients } from './sts-client.js';
 import type { IssuedCredentials } from './types.js';
@@ -43,7 +44,8 @@ function issued(c: Credentials | undefined, action: StsAction, profile: string, 
 export async function assumeRole(sts: StsClients, base: BaseCredentials, input: AssumeRoleInput, now: () => number): Promise<IssuedCredentials> {
   let out;
   try {
-    out = await sts.client(input.region, base).send(
+    const { AssumeRoleCommand } = await loadSts();
+    out = await (await sts.client(input.region, base)).send(
       new AssumeRoleCommand({
         RoleArn: input.roleArn,
         RoleSessionName: input.roleSessionName,
@@ -66,7 +68,8 @@ export async function getSessionToken(
 ): Promise<IssuedCredentials> {
   let out;
   try {
-    out = await sts.client(input.region, base).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
+    const { GetSessionTokenCommand } = await loadSts();
+    out = await (await sts.client(input.region, base)).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
   } catch (e) {
     throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile });
   }

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import { expandHome, type Env } from '../paths.js';
-import { closeMatches } from './close-matches.js';
+import { closeMatches } from '../text/close-matches.js';
 import type { ProfileInfo } from './types.js';
 
 /** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */

@@ -2,13 +2,13 @@
 // the AWS CLI resolves the profile's source — `fromIni` on the source profile handles static keys, source_profile
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
-import { fromContainerMetadata, fromIni, fromInstanceMetadata } from '@aws-sdk/credential-providers';
 import { LRUCache } from 'lru-cache';
 import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import type { Env } from '../paths.js';
 import { describeCause } from '../audit/redact.js';
 import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
+import { loadCredentialProviders } from './sdk.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface BaseCredentials {
@@ -125,14 +125,14 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
           case 'Environment':
             return fromEnvironment(deps.env);
           case 'Ec2InstanceMetadata':
-            return fromInstanceMetadata({ timeout: 1000, maxRetries: 1 })();
+            return (await loadCredentialProviders()).fromInstanceMetadata({ timeout: 1000, maxRetries: 1 })();
           case 'EcsContainer':
-            return fromContainerMetadata({ timeout: 1000, maxRetries: 1 })();
+            return (await loadCredentialProviders()).fromContainerMetadata({ timeout: 1000, maxRetries: 1 })();
           default:
             throw new Error('unsupported credential_source');
         }
       case 'profile':
-        return fromIni({
+        return (await loadCredentialProviders()).fromIni({
           profile: source.profile,
           filepath: deps.files.credentialsFile,
           configFilepath: deps.files.configFile,

@@ -30,6 +30,8 @@ export type Issued = Omit<Vended, 'fromCache'>;
 interface Entry {
   params: CacheParams;
   issued: Issued;
+  /** What a cache hit returns, built once: a spread per hit costs more than the whole lookup. */
+  hit: Vended;
   expiresAt: number;
   refreshAt: number;
 }
@@ -52,10 +54,16 @@ export class CredentialCache {
     this.entries = new LRUCache({ max: options.max ?? 10_000 });
   }
 
-  /** Credentials for a session: cached when they fit `params`, else from `issue` (one call per session at a time). */
-  async get(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
+  /** Credentials for a session: cached when they fit `params`, else from `issue` (one call per session at a time).
+   * A hit is the hot path of every credential request: no async frame, no allocation. The returned object is shared
+   * by every hit on that entry and must not be changed. */
+  get(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
     const entry = this.usable(sessionKey, params);
-    if (entry && this.options.now() < entry.refreshAt) return { ...entry.issued, fromCache: true };
+    if (entry && this.options.now() < entry.refreshAt) return Promise.resolve(entry.hit);
+    return this.refresh(sessionKey, params, issue);
+  }
+
+  private async refresh(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
     // A change of marker, user or duration is a different grant: it gets its own call, not a share of another's.
     const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}`;
     const epoch = this.epoch;
@@ -74,7 +82,7 @@ export class CredentialCache {
           { session: sessionKey, profile: params.profile, code: (e as { code?: unknown }).code, remaining_s: Math.round((stale.expiresAt - this.options.now()) / 1000) },
           'credential refresh failed; serving the previous credentials until they are closer to expiry',
         );
-        return { ...stale.issued, fromCache: true };
+        return stale.hit;
       }
       throw e;
     }
@@ -109,6 +117,12 @@ export class CredentialCache {
     const expiresAt = issued.credentials.Expiration.getTime();
     const servable = expiresAt - SERVE_MIN_REMAINING_MS - now;
     const jitter = servable > 0 ? this.options.random() * Math.min(MAX_JITTER_MS, servable / 10) : 0;
-    this.entries.set(sessionKey, { params: { ...params }, issued, expiresAt, refreshAt: expiresAt - SERVE_MIN_REMAINING_MS - jitter });
+    this.entries.set(sessionKey, {
+      params: { ...params },
+      issued,
+      hit: { ...issued, fromCache: true },
+      expiresAt,
+      refreshAt: expiresAt - SERVE_MIN_REMAINING_MS - jitter,
+    });
   }
 }

@@ -1,11 +1,11 @@
 // Who is asking (DESIGN §4): sts:GetCallerIdentity on the base credentials of the requested profile's source — the
 // principal that will call AssumeRole — never the OS user. An access key belongs to one principal for its whole life,
 // so answers are cached per access key id; concurrent lookups for one key make one call.
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { LRUCache } from 'lru-cache';
 import { SentinelError } from '../errors.js';
 import { ArnParseError, parseCallerArn } from '../identity/arn.js';
 import type { BaseCredentials } from './base-credentials.js';
+import { loadSts } from './sdk.js';
 import { SingleFlight } from './single-flight.js';
 import { stsFailure } from './sts-errors.js';
 import type { StsClients } from './sts-client.js';
@@ -26,7 +26,8 @@ export function createIdentifier(sts: StsClients): Identifier {
       return flights.run(base.accessKeyId, async () => {
         let arn: string | undefined;
         try {
-          arn = (await sts.client(ctx.region, base).send(new GetCallerIdentityCommand({}))).Arn;
+          const { GetCallerIdentityCommand } = await loadSts();
+          arn = (await (await sts.client(ctx.region, base)).send(new GetCallerIdentityCommand({}))).Arn;
         } catch (e) {
           throw stsFailure(e, { action: 'GetCallerIdentity', profile: ctx.profile });
         }

@@ -1,12 +1,13 @@
 // STS clients for calls made with a given set of base credentials. SDK v3 binds credentials to a client, so there is
 // one client per (region, access key), kept in a small LRU; all of them share two keep-alive agents, so a refresh
 // reuses the TLS connection of the last one. Endpoints come from the SDK's own resolution (AWS_ENDPOINT_URL_STS and
-// friends); nothing here names a host.
+// friends); nothing here names a host. client-sts itself is imported with the first client (sdk.ts).
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { LRUCache } from 'lru-cache';
 import type { BaseCredentials } from './base-credentials.js';
+import { loadSts } from './sdk.js';
 
 export interface StsClientOptions {
   /** SDK attempts per call (1 = no retry). The default, 2, absorbs one blip without outlasting the SDK clients that
@@ -17,7 +18,7 @@ export interface StsClientOptions {
 }
 
 export interface StsClients {
-  client(region: string, credentials: BaseCredentials): STSClient;
+  client(region: string, credentials: BaseCredentials): Promise<STSClient>;
   close(): void;
 }
 
@@ -27,10 +28,14 @@ export function createStsClients(options: StsClientOptions = {}): StsClients {
   // Evicted clients are not destroyed: destroying one would close the shared agents. They hold no timers.
   const clients = new LRUCache<string, STSClient>({ max: 64 });
   return {
-    client(region, credentials) {
+    async client(region, credentials) {
       const key = `${region}\u0000${credentials.accessKeyId}`;
       let c = clients.get(key);
       if (!c) {
+        const { STSClient } = await loadSts();
+        // Another caller may have made it while this one waited for the import.
+        const made = clients.get(key);
+        if (made) return made;
         c = new STSClient({
           region,
           credentials: {

@@ -10,6 +10,7 @@ import { awsConfigFiles, createAwsConfig, type AwsProfile } from './aws-config.j
 import { baseSourceOf, createBaseCredentialResolver, type BaseCredentials, type BaseSource } from './base-credentials.js';
 import { CredentialCache, type CacheParams, type Issued } from './credential-cache.js';
 import { createIdentifier } from './identify.js';
+import { preloadVendingSdk } from './sdk.js';
 import { createStsClients, type StsClientOptions } from './sts-client.js';
 import type { IssuedCredentials, Vendor, VendRequest } from './types.js';
 
@@ -18,6 +19,9 @@ export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
 const DEFAULT_REGION = 'us-east-1';
 const MAX_SESSION_KEY = 256;
+/** The AWS SDK is imported this long after the vendor is made (the daemon has normally sent READY=1 by then), unless
+ * a request needs it sooner; start-up does not wait for it and the first session open mostly does not either. */
+export const SDK_PRELOAD_DELAY_MS = 1000;
 
 export interface VendorDeps {
   log: OpLogger;
@@ -28,6 +32,8 @@ export interface VendorDeps {
   now?: () => number;
   random?: () => number;
   sts?: StsClientOptions;
+  /** Import the AWS SDK in the background after SDK_PRELOAD_DELAY_MS (default true). */
+  preloadSdk?: boolean;
 }
 
 function badRequest(what: string): SentinelError {
@@ -76,6 +82,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const bases = createBaseCredentialResolver({ files, env, log, now, region: config.region ?? DEFAULT_REGION });
   const identifier = createIdentifier(sts);
   const cache = new CredentialCache({ now, random: deps.random ?? Math.random, log });
+  const preload = deps.preloadSdk === false ? undefined : setTimeout(preloadVendingSdk, SDK_PRELOAD_DELAY_MS).unref();
 
   const regionOf = (p: AwsProfile) => p.info.region ?? config.region ?? DEFAULT_REGION;
 
@@ -182,8 +189,14 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
         throw e;
       }
     },
-    async credentials(request) {
-      const params = cacheParams(request);
+    // Not async: a cache hit is handed straight through (an async wrapper returning a promise costs extra ticks).
+    credentials(request) {
+      let params: CacheParams;
+      try {
+        params = cacheParams(request);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       return cache.get(request.sessionKey, params, () => issue(params));
     },
     forget(sessionKey) {
@@ -194,6 +207,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       bases.clear();
     },
     close() {
+      if (preload) clearTimeout(preload);
       cache.clear();
       sts.close();
     },

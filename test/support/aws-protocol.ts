@@ -33,11 +33,13 @@ export interface FailureSpec {
 
 /**
  * Canned failures per action: one-shot (`failNext`, consumed in order) take precedence over a persistent one
- * (`setFailure`).
+ * (`setFailure`). A spec without a status gets the one the service sends for that code (`statusByCode`), else 400.
  */
 export class FaultInjector {
   private readonly queued = new Map<string, FailureSpec[]>();
   private readonly persistent = new Map<string, FailureSpec>();
+
+  constructor(private readonly statusByCode: Readonly<Record<string, number>> = {}) {}
 
   failNext(action: string, spec: FailureSpec, times = 1): void {
     if (!Number.isInteger(times) || times < 1) throw new Error(`failNext: times must be a positive integer, got ${times}`);
@@ -57,7 +59,8 @@ export class FaultInjector {
     const spec = queue?.shift() ?? this.persistent.get(action);
     if (queue && queue.length === 0) this.queued.delete(action);
     if (!spec) return undefined;
-    return new AwsServiceError(spec.code, spec.message ?? `Injected ${spec.code} by the test emulator`, spec.status ?? 400);
+    const status = spec.status ?? this.statusByCode[spec.code] ?? 400;
+    return new AwsServiceError(spec.code, spec.message ?? `Injected ${spec.code} by the test emulator`, status);
   }
 
   clear(): void {

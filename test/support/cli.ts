@@ -85,6 +85,49 @@ export function sentinel(t: HasTeardown, args: string[], options: { env?: NodeJS
   return run(t, process.execPath, [ENTRY, ...args], options);
 }
 
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `sentinel <args>` in this process, through main() of cli/program.ts, capturing what it writes; with `env`, that is
+ * the whole of process.env meanwhile (the AWS SDK reads it there). For checking what a command prints and decides
+ * without a Node start each time: the binary's own exit path (exit codes, a stdout that carries nothing else) is proven
+ * with real subprocesses (`sentinel`). Calls run one at a time, since process.env and the streams are shared; do not
+ * mix with an in-process daemon, whose SDK clients read process.env too.
+ */
+export function sentinelInProcess(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const result = inProcessQueue.then(() => runMain(args, options.env));
+  inProcessQueue = result.catch(() => undefined);
+  return result;
+}
+
+async function runMain(args: string[], env: NodeJS.ProcessEnv | undefined): Promise<Run> {
+  // Loaded on first use, so test files that only spawn the binary do not compile the whole CLI.
+  const { main } = await import('../../cli/program.js');
+  let stdout = '';
+  let stderr = '';
+  const capture = (append: (text: string) => void) =>
+    ((chunk: string | Uint8Array, encodingOrDone?: unknown, done?: unknown) => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const callback = typeof encodingOrDone === 'function' ? encodingOrDone : done;
+      if (typeof callback === 'function') queueMicrotask(() => callback());
+      return true;
+    }) as typeof process.stdout.write;
+  const saved = { out: process.stdout.write, err: process.stderr.write, env: process.env };
+  process.stdout.write = capture((text) => (stdout += text));
+  process.stderr.write = capture((text) => (stderr += text));
+  if (env) process.env = { ...env };
+  process.exitCode = undefined;
+  try {
+    const code = await main(args);
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    process.env = saved.env;
+    process.exitCode = undefined;
+  }
+}
+
 // ---- a control-API stand-in ---------------------------------------------------------------------------------------
 
 export interface StubRequest {

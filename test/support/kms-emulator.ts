@@ -82,7 +82,7 @@ export async function startKms(): Promise<KmsEmulator> {
   const keys = new Map<string, SigningKey>();
   const aliases = new Map<string, string>();
   const calls: Record<string, number> = {};
-  const faults = new FaultInjector();
+  const faults = new FaultInjector(STATUS_BY_CODE);
   let delayMs = 0;
 
   const resolveKey = (keyIdInput: string | undefined): SigningKey => {
@@ -254,12 +254,8 @@ export async function startKms(): Promise<KmsEmulator> {
       if (!key) throw new Error(`setKeyEnabled: no key ${keyId}`);
       key.enabled = enabled;
     },
-    failNext(action, spec, times = 1) {
-      faults.failNext(action, { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 }, times);
-    },
-    setFailure(action, spec) {
-      faults.setFailure(action, spec ? { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 } : null);
-    },
+    failNext: (action, spec, times) => faults.failNext(action, spec, times),
+    setFailure: (action, spec) => faults.setFailure(action, spec),
     setDelay(ms) {
       delayMs = ms;
     },

@@ -63,7 +63,7 @@ const STATUS_BY_CODE: Record<string, number> = { InternalServerError: 500, Servi
 export async function startSsm(): Promise<SsmEmulator> {
   const store = new Map<string, ParameterVersion[]>();
   const calls: Record<string, number> = {};
-  const faults = new FaultInjector();
+  const faults = new FaultInjector(STATUS_BY_CODE);
   // SecureString values read without WithDecryption come back as opaque ciphertext, as from real KMS-backed SSM.
   const sealKey = randomBytes(32);
   let delayMs = 0;
@@ -301,12 +301,8 @@ export async function startSsm(): Promise<SsmEmulator> {
       const latest = history?.[history.length - 1];
       return latest && { value: latest.value, type: latest.type, version: latest.version };
     },
-    failNext(action, spec, times = 1) {
-      faults.failNext(action, { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 }, times);
-    },
-    setFailure(action, spec) {
-      faults.setFailure(action, spec ? { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 } : null);
-    },
+    failNext: (action, spec, times) => faults.failNext(action, spec, times),
+    setFailure: (action, spec) => faults.setFailure(action, spec),
     setDelay(ms) {
       delayMs = ms;
     },

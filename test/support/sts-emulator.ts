@@ -111,7 +111,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   const calls: Record<StsAction, number> = { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 };
   const assumeRoleRequests: AssumeRoleRequestRecord[] = [];
   const issued: IssuedCredentials[] = [];
-  const faults = new FaultInjector();
+  const faults = new FaultInjector(STATUS_BY_CODE);
   const deniedRoles = new Set<string>();
   let delayMs = 0;
 
@@ -353,12 +353,8 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     assumeRoleRequests,
     issued,
     setIdentity,
-    failNext(action, spec, times = 1) {
-      faults.failNext(action, withDefaultStatus(spec), times);
-    },
-    setFailure(action, spec) {
-      faults.setFailure(action, spec ? withDefaultStatus(spec) : null);
-    },
+    failNext: (action, spec, times) => faults.failNext(action, spec, times),
+    setFailure: (action, spec) => faults.setFailure(action, spec),
     setDelay(ms) {
       delayMs = ms;
     },
@@ -383,10 +379,6 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     },
     close: () => server.close(),
   };
-}
-
-function withDefaultStatus(spec: FailureSpec): FailureSpec {
-  return { ...spec, status: spec.status ?? STATUS_BY_CODE[spec.code] ?? 400 };
 }
 
 function principalFromArn(arn: string): Principal {
