@@ -62,6 +62,11 @@ export function collect(t: HasTeardown, child: ChildProcess, input?: string, tim
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  // A child that exits without reading its stdin (fish often does) makes our end() fail with EPIPE; that is not the
+  // child's failure, and its exit status and output still say what happened. Any other stdin error is real.
+  child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') child.emit('error', err);
+  });
   child.stdin?.end(input ?? '');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -455,6 +455,10 @@ export function runProcess(
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A child that exits without reading stdin makes end() fail with EPIPE: not the child's failure (see cli.ts).
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') child.emit('error', err);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
