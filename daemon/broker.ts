@@ -1,6 +1,7 @@
 // The decision core's orchestration (DESIGN §3.4, §6): opens sessions, answers credential requests in the order of
 // §3.4, keeps the implicit credential_process sessions, ends sessions whose owner is gone, and writes one decision-log
 // line per decision. No HTTP here: the server adapts requests to these calls, and a server-side vendor could reuse it.
+import { pidAlive } from './runtime/pid.js';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { DecisionEntry, DecisionLog } from './audit/types.js';
@@ -85,15 +86,6 @@ export const TOUCH_FLUSH_MS: Record<SessionStore['kind'], number> = { memory: 10
 const STS_MIN_SECONDS = 900;
 const STS_MAX_SECONDS = 43_200;
 
-export function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else, which still means "not gone".
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** `Expiration` exactly as SDKs parse it: UTC, second precision, `Z` (JS fromHttp accepts nothing else). */
 export function formatExpiration(date: Date): string {
@@ -179,7 +171,7 @@ export class Broker {
     this.log = parts.log;
     this.newRequestId = parts.newRequestId;
     this.now = parts.now ?? (() => new Date());
-    this.isAlive = parts.isAlive ?? defaultIsAlive;
+    this.isAlive = parts.isAlive ?? pidAlive;
     this.pidPollMs = parts.pidPollMs ?? 2000;
     this.touchFlushMs = parts.touchFlushMs ?? TOUCH_FLUSH_MS[parts.store.kind];
     this.stopSessionsMs = parts.stopSessionsMs ?? 10_000;
