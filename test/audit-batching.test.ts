@@ -11,7 +11,7 @@ import { resolveConfig } from '../daemon/config.js';
 import { createLogger, silentLogger } from '../daemon/log.js';
 import { createAppender } from '../daemon/audit/appender.js';
 import { createDecisionLog, verifyDecisionLog } from '../daemon/audit/decision-log.js';
-import { canonicalJson, renderEntry, sanitizeEntry } from '../daemon/audit/entry.js';
+import { canonicalJson, entryRenderer, renderEntry, sanitizeEntry } from '../daemon/audit/entry.js';
 import { ERROR_CODES } from '../daemon/errors.js';
 import type { DecisionEntry } from '../daemon/audit/types.js';
 
@@ -57,7 +57,7 @@ const entry = (i: number, overrides: Partial<DecisionEntry> = {}): DecisionEntry
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
 
-t.test('the one-pass serialiser gives exactly the bytes of sanitise-then-stringify', async (t) => {
+t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringify', async (t) => {
   const now = () => new Date('2026-01-02T03:04:05.678Z');
   // Each field is drawn from valid values, near misses, hostile text and wrong types, so every branch of every
   // field's check is exercised, and values repeat (the memo's hits must agree with its misses).
@@ -107,6 +107,52 @@ t.test('the one-pass serialiser gives exactly the bytes of sanitise-then-stringi
       return documented.json === JSON.stringify(clean) && canonical.json === canonicalJson(clean) && documented.timestamp === clean.timestamp;
     }),
     { numRuns: 3000 },
+  );
+  // The streaming renderer reuses the JSON of fields that repeat from one entry to the next: sequences drawn from
+  // small pools (so runs of identical fields, and single-field changes, are common) must still match entry by entry.
+  const pooled = fc.record({
+    event: fc.constantFrom('credentials', 'session_open', 'nope'),
+    outcome: fc.constantFrom('allow', 'deny'),
+    error_code: fc.constantFrom(undefined, 'PolicyDenied', 'NoSuchCode'),
+    user: fc.constantFrom('alice', 'bob', 'AKIAIOSFODNN7EXAMPLE'),
+    profile: fc.constantFrom('dev', 'prod', '../x'),
+    effect: fc.constantFrom('allow', 'require_server'),
+    rule: fc.constantFrom('r1', 'r2'),
+    rule_index: fc.constantFrom(0, 1, Number.NaN),
+    reason: fc.constantFrom('because', 'line\nbreak'),
+    policy_source: fc.constantFrom('file:/p.yaml'),
+    policy_version: fc.constantFrom('v1', 'v2'),
+    mode: fc.constantFrom('server', 'cli'),
+    session_id: fc.constantFrom('0123456789abcdef', 'fedcba9876543210'),
+    request_id: fc.constantFrom('0123456789abcdef', 'fedcba9876543210', 'bad'),
+    timestamp: fc.constantFrom('2026-11-29T12:00:00.000Z', '2026-11-29T12:00:01.000Z', 'never'),
+    source_identity: fc.constantFrom(null, 'sentinel-alice-direct-fedcba9876543210'),
+    role_arn: fc.constantFrom(null, 'arn:aws:iam::111122223333:role/prod-admin'),
+    duration_seconds: fc.constantFrom(900, 3600),
+    peer_pid: fc.constantFrom(1, 2),
+    peer_uid: fc.constantFrom(1000, null),
+    approved_request_id: fc.constantFrom(undefined, 'req-1'),
+    break_glass_event_id: fc.constantFrom(undefined, 'bg_2'),
+  }, { requiredKeys: [] });
+  const FIELDS = ['event', 'outcome', 'error_code', 'user', 'profile', 'effect', 'rule', 'rule_index', 'reason', 'policy_source',
+    'policy_version', 'mode', 'session_id', 'request_id', 'timestamp', 'source_identity', 'role_arn', 'duration_seconds',
+    'peer_pid', 'peer_uid', 'approved_request_id', 'break_glass_event_id'] as const;
+  // Each next entry changes one field of the previous one (or none): the cases where reuse could go wrong.
+  const sequence = fc.tuple(pooled, fc.array(fc.tuple(fc.constantFrom(...FIELDS), pooled), { maxLength: 40 })).map(([first, steps]) => {
+    const entries: Array<Record<string, unknown>> = [{ ...first }];
+    for (const [field, from] of steps) entries.push({ ...entries.at(-1), [field]: (from as Record<string, unknown>)[field] });
+    return entries;
+  });
+  fc.assert(
+    fc.property(fc.oneof(sequence, fc.array(pooled, { maxLength: 30 })), (entries) => {
+      const documented = entryRenderer('documented', now);
+      const canonical = entryRenderer('canonical', now);
+      return entries.every((e) => {
+        const clean = sanitizeEntry(e, now);
+        return documented(e).json === JSON.stringify(clean) && canonical(e).json === canonicalJson(clean);
+      });
+    }),
+    { numRuns: 1000 },
   );
   for (const odd of [null, undefined, 'garbage', 42, [], () => 1]) {
     t.equal(renderEntry(odd, 'documented', now).json, JSON.stringify(sanitizeEntry(odd, now)), `input ${typeof odd}`);

@@ -7,7 +7,7 @@ import { SentinelError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { createAppender } from './appender.js';
-import { renderEntry } from './entry.js';
+import { entryRenderer } from './entry.js';
 import { GENESIS, chainSigner, loadHmacKey, readChainTail, type HmacKey } from './hmac-chain.js';
 import type { DecisionEntry, DecisionLog } from './types.js';
 
@@ -88,15 +88,13 @@ export function createDecisionLog(config: Config, deps: DecisionLogDeps): Decisi
     log.warn({ file }, 'the decision log does not end with a signed line; a new HMAC chain starts here (verification will flag this point)');
   }
   const sign = key ? chainSigner(key, prev) : null;
+  const renderLine = entryRenderer(sign ? 'canonical' : 'documented');
 
   // Runs in the batch, in write order: sanitising, serialising and signing all happen here, off the response path.
   function render(entry: DecisionEntry): string | null {
     try {
-      if (sign) {
-        const { json, timestamp } = renderEntry(entry, 'canonical');
-        return `${sign(json, timestamp)}\n`;
-      }
-      return `${renderEntry(entry, 'documented').json}\n`;
+      const { json, timestamp } = renderLine(entry);
+      return sign ? `${sign(json, timestamp)}\n` : `${json}\n`;
     } catch (e) {
       // Never thrown into the request path; the operational log says a decision went unrecorded.
       log.error({ err: { name: (e as Error)?.name } }, 'decision could not be logged');
