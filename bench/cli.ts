@@ -29,7 +29,8 @@ async function timeOnce(v: Variant): Promise<number> {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (status !== 0 || (v.expect && !v.expect.test(stdout))) throw new Error(`${v.name} failed (status ${status}): ${stderr.slice(0, 500)}`);
+  if (status !== 0 || (v.expect && !v.expect.test(stdout)))
+    throw new Error(`${v.name} failed (status ${status}): ${stderr.slice(0, 500)}`);
   return ms;
 }
 
@@ -54,8 +55,18 @@ async function main(): Promise<void> {
     };
     const variants: Variant[] = [
       { name: 'node -e 0', args: ['-e', '0'] },
-      { name: 'sentinel credentials (fast path)', args: [CLI_MAIN, 'credentials', '--profile', 'dev'], env: clientEnv, expect: /"Version":1/ },
-      { name: 'sentinel credentials (full parser)', args: [CLI_MAIN, '--socket', d.socketPath, 'credentials', '--profile', 'dev'], env: clientEnv, expect: /"Version":1/ },
+      {
+        name: 'sentinel credentials (fast path)',
+        args: [CLI_MAIN, 'credentials', '--profile', 'dev'],
+        env: clientEnv,
+        expect: /"Version":1/,
+      },
+      {
+        name: 'sentinel credentials (full parser)',
+        args: [CLI_MAIN, '--socket', d.socketPath, 'credentials', '--profile', 'dev'],
+        env: clientEnv,
+        expect: /"Version":1/,
+      },
       { name: 'sentinel --help', args: [CLI_MAIN, '--help'], env: clientEnv, expect: /Usage: sentinel/ },
       { name: 'sentinel --version', args: [CLI_MAIN, '--version'], env: clientEnv },
     ];
@@ -65,10 +76,14 @@ async function main(): Promise<void> {
 
     const base = stats(samples.get('node -e 0')!).median;
     console.log(`cold start, ${RUNS} interleaved runs each (ms; ratio = median / median of node -e 0)`);
-    console.log(`${'command'.padEnd(38)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'ratio'.padStart(7)}`);
+    console.log(
+      `${'command'.padEnd(38)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'ratio'.padStart(7)}`,
+    );
     for (const v of variants) {
       const s = stats(samples.get(v.name)!);
-      console.log(`${v.name.padEnd(38)} ${s.median.toFixed(1).padStart(8)} ${s.p90.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${(s.median / base).toFixed(2).padStart(6)}×`);
+      console.log(
+        `${v.name.padEnd(38)} ${s.median.toFixed(1).padStart(8)} ${s.p90.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${(s.median / base).toFixed(2).padStart(6)}×`,
+      );
     }
     const ratio = stats(samples.get('sentinel credentials (fast path)')!).median / base;
     console.log(`credential_process goal ≤ 1.5× node -e 0: ${ratio <= 1.5 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×)`);

@@ -48,8 +48,10 @@ const median = (xs: number[]) => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssKb(pid: number): number {
@@ -81,8 +83,13 @@ async function throughput(target: Target): Promise<{ rps: number; cpuUsPerReques
     headers: { authorization: target.token },
   });
   const cpu = cpuMs(target.pid) - cpu0;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, cpuUsPerRequest: (cpu * 1000) / result.requests.total, acP99: result.latency.p99 };
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return {
+    rps: result.requests.average,
+    cpuUsPerRequest: (cpu * 1000) / result.requests.total,
+    acP99: result.latency.p99,
+  };
 }
 
 /** One keep-alive connection, one request at a time, for `ms`: latencies in µs, sorted. */
@@ -128,7 +135,9 @@ const unix = http.createServer(handler); const tcp = http.createServer(handler);
 unix.listen(${JSON.stringify(socketPath)}, () => tcp.listen(0, '127.0.0.1', () => process.stdout.write(String(tcp.address().port) + '\\n')));
 `;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))),
+  );
   return { child, port };
 }
 
@@ -137,7 +146,10 @@ async function spawnToReady(stsUrl: string): Promise<number> {
   const home = prepareHome({}, stsUrl);
   try {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [MAIN, 'daemon', 'run'], { env: { ...home.env, NOTIFY_SOCKET: receiver.address }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [MAIN, 'daemon', 'run'], {
+      env: { ...home.env, NOTIFY_SOCKET: receiver.address },
+      stdio: 'ignore',
+    });
     await receiver.waitFor((m) => m.data.startsWith('READY=1'), 30_000);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     child.kill('SIGTERM');
@@ -171,10 +183,18 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'sentinel-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const daemon = spawn(process.execPath, [MAIN, 'daemon', 'run'], { env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const daemon = spawn(process.execPath, [MAIN, 'daemon', 'run'], {
+      env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(daemon);
     if (!(await waitForSocket(home.socketPath, 30_000))) throw new Error('the daemon did not start');
-    const session = (await fetchFrom({ socketPath: home.socketPath }, { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } })).json;
+    const session = (
+      await fetchFrom(
+        { socketPath: home.socketPath },
+        { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } },
+      )
+    ).json;
     const port = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).port as number;
     const sample = await fetchFrom({ port }, { transport: 'tcp', token: session.token });
     if (sample.status !== 200) throw new Error(`the daemon answered ${sample.status}: ${sample.text}`);
@@ -209,7 +229,10 @@ async function main(): Promise<void> {
         for (const target of order) tp.set(target, await throughput(target));
         const lat = new Map<Target, number[]>();
         for (const target of order) lat.set(target, await sequential(target, LATENCY_MS));
-        const pair = <K extends keyof Awaited<ReturnType<typeof throughput>>>(k: K) => ({ s: tp.get(s)![k], b: tp.get(b)![k] });
+        const pair = <K extends keyof Awaited<ReturnType<typeof throughput>>>(k: K) => ({
+          s: tp.get(s)![k],
+          b: tp.get(b)![k],
+        });
         rounds[transport].push({
           rps: pair('rps'),
           cpu: pair('cpuUsPerRequest'),
@@ -240,8 +263,12 @@ async function main(): Promise<void> {
 
     const m = (rs: RoundResult[], k: keyof RoundResult, side: 's' | 'b') => median(rs.map((r) => r[k][side]));
     const ratio = (rs: RoundResult[], k: keyof RoundResult) => median(rs.map((r) => r[k].s / r[k].b));
-    console.log(`\nwarm GET /v1/credentials: ${ROUNDS} rounds; per round and transport, ${DURATION_S}s of autocannon (10 connections) and`);
-    console.log(`${LATENCY_MS} ms of a sequential keep-alive client per server, alternating which server goes first. Medians of the rounds.`);
+    console.log(
+      `\nwarm GET /v1/credentials: ${ROUNDS} rounds; per round and transport, ${DURATION_S}s of autocannon (10 connections) and`,
+    );
+    console.log(
+      `${LATENCY_MS} ms of a sequential keep-alive client per server, alternating which server goes first. Medians of the rounds.`,
+    );
     console.log('target          req/s   server CPU µs/req   p50 µs   p99 µs   autocannon p99 ms');
     for (const transport of ['unix', 'tcp'] as const) {
       for (const side of ['s', 'b'] as const) {
@@ -267,10 +294,16 @@ async function main(): Promise<void> {
       `spawn → READY=1: median ${fmt(median(ready))} ms (runs: ${ready.map((x) => fmt(x)).join(', ')}); ` +
         `node -e 0: median ${fmt(median(bareNode))} ms; ratio ${fmt(median(ready) / median(bareNode), 1)}×`,
     );
-    console.log(`idle RSS after 1,000 requests: sentinel ${fmt(rss.sentinel / 1024, 1)} MiB, bare node:http ${fmt(rss.bare / 1024, 1)} MiB (${fmt(rss.sentinel / rss.bare, 1)}×)`);
+    console.log(
+      `idle RSS after 1,000 requests: sentinel ${fmt(rss.sentinel / 1024, 1)} MiB, bare node:http ${fmt(rss.bare / 1024, 1)} MiB (${fmt(rss.sentinel / rss.bare, 1)}×)`,
+    );
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined,
+      ),
+    );
     await sts.close();
     rmSync(home.home, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });

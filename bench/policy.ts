@@ -3,12 +3,12 @@
 // YAML file costs (parse, validate, lint, compile).
 //   node --import tsx bench/policy.ts
 import { stringify } from 'yaml';
-import { compilePolicy } from '../daemon/policy/compile.js';
-import { evaluate } from '../daemon/policy/evaluate.js';
-import { MAX_POLICY_BYTES, parsePolicy } from '../daemon/policy/load.js';
-import type { Policy, Rule } from '../daemon/policy/schema.js';
-import type { DecisionRequest } from '../daemon/policy/types.js';
-import { MODES } from '../daemon/types.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { evaluate } from '../core/policy/evaluate.js';
+import { MAX_POLICY_BYTES, parsePolicy } from '../core/policy/load.js';
+import type { Policy, Rule } from '../core/policy/schema.js';
+import type { DecisionRequest } from '../core/policy/types.js';
+import { MODES } from '../core/types.js';
 
 // A fixed-seed generator, so every run measures the same policies and requests.
 function rng(seed: number): () => number {
@@ -22,7 +22,15 @@ function rng(seed: number): () => number {
 
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo'];
-const EFFECTS = ['allow', 'allow', 'allow', 'deny', 'require_server', 'require_approval', 'require_server_session'] as const;
+const EFFECTS = [
+  'allow',
+  'allow',
+  'allow',
+  'deny',
+  'require_server',
+  'require_approval',
+  'require_server_session',
+] as const;
 
 interface Workload {
   policy: Policy;
@@ -54,7 +62,10 @@ function workload(size: number, seed = 42): Workload {
       const start = 6 + Math.floor(r() * 6);
       conditions.time = {
         days: kind >= 0.995 ? ['saturday', 'sunday'] : DAYS.filter(() => r() < 0.7),
-        hours: { start: `${String(start).padStart(2, '0')}:00`, end: `${String(start + 8 + Math.floor(r() * 4)).padStart(2, '0')}:00` },
+        hours: {
+          start: `${String(start).padStart(2, '0')}:00`,
+          end: `${String(start + 8 + Math.floor(r() * 4)).padStart(2, '0')}:00`,
+        },
         timezone: pick(ZONES),
       };
       if (conditions.time.days!.length === 0) delete conditions.time.days;
@@ -77,7 +88,11 @@ function workload(size: number, seed = 42): Workload {
 const meta = { source: 'bench', version: null };
 
 /** Decisions per second, running whole passes over the requests for at least `ms` milliseconds. */
-function measure(decide: (req: DecisionRequest) => unknown, requests: DecisionRequest[], ms: number): { perSecond: number; ns: number } {
+function measure(
+  decide: (req: DecisionRequest) => unknown,
+  requests: DecisionRequest[],
+  ms: number,
+): { perSecond: number; ns: number } {
   for (let i = 0; i < Math.min(requests.length, 500); i++) decide(requests[i]!); // warm up
   let n = 0;
   const start = process.hrtime.bigint();
@@ -98,9 +113,17 @@ const rows: string[][] = [];
 for (const size of [10, 1_000, 10_000]) {
   const { policy, requests } = workload(size);
   // The worst case for a scan: a user and profile the policy never names, on a Wednesday, so no rule matches.
-  const strangers = requests.map((r, i) => ({ ...r, user: `stranger${i}`, profile: 'not-in-policy', time: new Date(Date.parse('2026-03-25T12:00:00Z') + (i % 3600) * 1000) }));
+  const strangers = requests.map((r, i) => ({
+    ...r,
+    user: `stranger${i}`,
+    profile: 'not-in-policy',
+    time: new Date(Date.parse('2026-03-25T12:00:00Z') + (i % 3600) * 1000),
+  }));
   const compiled = compilePolicy(policy);
-  for (const [scenario, reqs] of [['mixed', requests], ['no match', strangers]] as const) {
+  for (const [scenario, reqs] of [
+    ['mixed', requests],
+    ['no match', strangers],
+  ] as const) {
     let matched = 0;
     for (const req of reqs) {
       const a = evaluate(policy, req, meta);
@@ -124,9 +147,19 @@ for (const size of [10, 1_000, 10_000]) {
   }
 }
 
-const headers = ['rules', 'requests', 'matched', 'linear dec/s', 'linear ns/dec', 'compiled dec/s', 'compiled ns/dec', 'speed-up'];
+const headers = [
+  'rules',
+  'requests',
+  'matched',
+  'linear dec/s',
+  'linear ns/dec',
+  'compiled dec/s',
+  'compiled ns/dec',
+  'speed-up',
+];
 const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+const line = (cells: string[]) =>
+  `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
 console.log(`Node ${process.version}, ${new Date().toISOString()}`);
 console.log(line(headers));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);

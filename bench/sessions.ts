@@ -13,7 +13,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
-import { BASE_ACCESS_KEY, BASE_ARN, BASE_SECRET_KEY, CLI_MAIN, ROOT, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
+import {
+  BASE_ACCESS_KEY,
+  BASE_ARN,
+  BASE_SECRET_KEY,
+  CLI_MAIN,
+  ROOT,
+  fetchFrom,
+  prepareHome,
+  waitForSocket,
+} from '../test/support/daemon.js';
 import { startSts } from '../test/support/sts-emulator.js';
 
 const MAIN = process.env.BENCH_CLI_MAIN ?? CLI_MAIN;
@@ -23,7 +32,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TABLE = 'bench-sessions';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 interface Run {
   rps: number;
@@ -59,7 +69,13 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address()
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-async function daemonThroughput(name: string, socketPath: string, token: string, pid: number, dynalitePid: number): Promise<Run> {
+async function daemonThroughput(
+  name: string,
+  socketPath: string,
+  token: string,
+  pid: number,
+  dynalitePid: number,
+): Promise<Run> {
   const cpu0 = cpuOf(pid);
   const dyn0 = cpuOf(dynalitePid);
   const result = await autocannon({
@@ -69,7 +85,8 @@ async function daemonThroughput(name: string, socketPath: string, token: string,
     duration: DURATION_S,
     headers: { authorization: token },
   });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const n = Math.max(1, result.requests.total);
   return {
     rps: result.requests.average,
@@ -100,17 +117,29 @@ async function getItemThroughput(send: () => Promise<unknown>, dynalitePid: numb
   const n = Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), cpuUs: (cpu.user + cpu.system) / n, dynaliteUs: (cpuOf(dynalitePid) - dyn0) / n };
+  return {
+    rps: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuUs: (cpu.user + cpu.system) / n,
+    dynaliteUs: (cpuOf(dynalitePid) - dyn0) / n,
+  };
 }
 
 async function startDaemon(home: ReturnType<typeof prepareHome>, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [MAIN, 'daemon', 'run'], { env: { ...home.env, ...env, SENTINEL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [MAIN, 'daemon', 'run'], {
+    env: { ...home.env, ...env, SENTINEL_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (!(await waitForSocket(home.socketPath, 30_000))) throw new Error('a daemon did not start');
   return child;
 }
 
 async function openSession(socketPath: string): Promise<{ id: string; token: string }> {
-  const r = await fetchFrom({ socketPath }, { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } });
+  const r = await fetchFrom(
+    { socketPath },
+    { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } },
+  );
   if (r.status !== 201) throw new Error(`opening a session: HTTP ${r.status} ${r.text}`);
   return r.json as { id: string; token: string };
 }
@@ -121,8 +150,8 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const [{ GetItemCommand }, { createSessionTableClient }, { ensureSessionTable }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
-    import('../daemon/sessions/dynamodb-client.js'),
-    import('../daemon/sessions/table.js'),
+    import('../core/sessions/dynamodb-client.js'),
+    import('../core/sessions/table.js'),
   ]);
   const children: ChildProcess[] = [];
   const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
@@ -131,11 +160,19 @@ async function main(): Promise<void> {
     const dynalite = await startDynaliteProcess();
     children.push(dynalite.child);
     // The baseline's client is built exactly as the daemon builds its own (timeouts, retries), with the same keys.
-    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynalite.url, AWS_ACCESS_KEY_ID: BASE_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: BASE_SECRET_KEY, AWS_REGION: 'us-east-1' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+      AWS_ACCESS_KEY_ID: BASE_ACCESS_KEY,
+      AWS_SECRET_ACCESS_KEY: BASE_SECRET_KEY,
+      AWS_REGION: 'us-east-1',
+    });
     const client = createSessionTableClient({ region: 'us-east-1' });
     await ensureSessionTable(client, TABLE, { pollMs: 5 });
 
-    const teamHome = prepareHome({ config: `aws_profile: base\nregion: us-east-1\nsessions: { store: dynamodb, table: ${TABLE} }\n` }, sts.url);
+    const teamHome = prepareHome(
+      { config: `aws_profile: base\nregion: us-east-1\nsessions: { store: dynamodb, table: ${TABLE} }\n` },
+      sts.url,
+    );
     const soloHome = prepareHome({}, sts.url);
     homes.push(teamHome.home, soloHome.home);
     const teamDaemon = await startDaemon(teamHome, { AWS_ENDPOINT_URL_DYNAMODB: dynalite.url });
@@ -148,12 +185,14 @@ async function main(): Promise<void> {
 
     const getItem = new GetItemCommand({ TableName: TABLE, Key: { id: { S: team.id } }, ConsistentRead: true });
     const check = await client.send(getItem);
-    if (check.Item?.status?.S !== 'active') throw new Error('the baseline does not read the daemon\'s session');
+    if (check.Item?.status?.S !== 'active') throw new Error("the baseline does not read the daemon's session");
 
     const targets: Record<string, () => Promise<Run>> = {
-      'daemon, dynamodb store': () => daemonThroughput('dynamodb', teamHome.socketPath, team.token, teamDaemon.pid!, dynalitePid),
+      'daemon, dynamodb store': () =>
+        daemonThroughput('dynamodb', teamHome.socketPath, team.token, teamDaemon.pid!, dynalitePid),
       'GetItem baseline': () => getItemThroughput(() => client.send(getItem), dynalitePid),
-      'daemon, memory store': () => daemonThroughput('memory', soloHome.socketPath, solo.token, soloDaemon.pid!, dynalitePid),
+      'daemon, memory store': () =>
+        daemonThroughput('memory', soloHome.socketPath, solo.token, soloDaemon.pid!, dynalitePid),
     };
     // Warm-up: JIT, connection pools, dynalite's LevelDB.
     for (const run of Object.values(targets)) await run();
@@ -166,7 +205,9 @@ async function main(): Promise<void> {
     }
 
     const team2 = (await client.send(getItem)).Item;
-    console.log(`\nwarm GET /v1/credentials over the Unix socket, keep-alive, ${CONNECTIONS} concurrent; ${ROUNDS} interleaved rounds × ${DURATION_S}s (after one warm-up round); medians`);
+    console.log(
+      `\nwarm GET /v1/credentials over the Unix socket, keep-alive, ${CONNECTIONS} concurrent; ${ROUNDS} interleaved rounds × ${DURATION_S}s (after one warm-up round); medians`,
+    );
     console.log('target                    req/s     p50 ms   p99 ms   CPU µs/req   dynalite µs/req   rounds (req/s)');
     for (const [name, rs] of Object.entries(runs)) {
       console.log(
@@ -178,14 +219,20 @@ async function main(): Promise<void> {
     const base = median(runs['GetItem baseline']!.map((r) => r.rps));
     const mem = median(runs['daemon, memory store']!.map((r) => r.rps));
     const perRound = runs['daemon, dynamodb store']!.map((r, i) => r.rps / runs['GetItem baseline']![i]!.rps);
-    console.log(`dynamodb daemon / GetItem baseline: ${fmt((dyn / base) * 100)} % (goal ≥ 50 %) ${dyn / base >= 0.5 ? 'ok' : 'MISSED'}; per round: ${perRound.map((x) => `${fmt(x * 100)} %`).join(', ')}`);
-    console.log(`dynamodb daemon / memory daemon: ${fmt((dyn / mem) * 100)} % (the price of the per-request revocation read)`);
+    console.log(
+      `dynamodb daemon / GetItem baseline: ${fmt((dyn / base) * 100)} % (goal ≥ 50 %) ${dyn / base >= 0.5 ? 'ok' : 'MISSED'}; per round: ${perRound.map((x) => `${fmt(x * 100)} %`).join(', ')}`,
+    );
+    console.log(
+      `dynamodb daemon / memory daemon: ${fmt((dyn / mem) * 100)} % (the price of the per-request revocation read)`,
+    );
     const cpu = (name: string) => median(runs[name]!.map((r) => r.cpuUs));
     console.log(
       `CPU per request: dynamodb daemon ${fmt(cpu('daemon, dynamodb store'))} µs = GetItem client ${fmt(cpu('GetItem baseline'))} µs + ` +
         `${fmt(cpu('daemon, dynamodb store') - cpu('GetItem baseline'))} µs of its own (the memory daemon's whole request: ${fmt(cpu('daemon, memory store'))} µs)`,
     );
-    console.log(`request_count recorded for the benchmarked session (coalesced touches): ${team2?.request_count?.N ?? 'none'}`);
+    console.log(
+      `request_count recorded for the benchmarked session (coalesced touches): ${team2?.request_count?.N ?? 'none'}`,
+    );
     client.destroy();
   } finally {
     // Daemons first (they end their sessions in the table at stop), dynalite last.

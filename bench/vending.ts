@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { resolveConfig } from '../daemon/config.js';
-import { silentLogger } from '../daemon/log.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
 import { createVendor } from '../daemon/vending/vendor.js';
-import { createDecisionLog } from '../daemon/audit/decision-log.js';
-import type { DecisionEntry } from '../daemon/audit/types.js';
+import { createDecisionLog } from '../core/audit/decision-log.js';
+import type { DecisionEntry } from '../core/audit/types.js';
 import { awsEnv, writeAwsConfig } from '../test/support/aws-env.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import { writeFileSync } from 'node:fs';
@@ -34,7 +34,10 @@ async function opsPerSecond(fn: () => Promise<unknown> | unknown, ms = 1000): Pr
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Subject and baseline measured in alternating slices, medians compared: a busy shared machine skews both alike. */
-async function compare(subject: () => Promise<unknown> | unknown, baseline: () => Promise<unknown> | unknown): Promise<[number, number]> {
+async function compare(
+  subject: () => Promise<unknown> | unknown,
+  baseline: () => Promise<unknown> | unknown,
+): Promise<[number, number]> {
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < 7; i++) {
@@ -52,15 +55,23 @@ try {
     config: `[profile base]\n[profile prod]\nrole_arn = ${ROLE}\nsource_profile = base\n`,
     credentials: `[base]\naws_access_key_id = ${KEY}\naws_secret_access_key = ${SECRET}\n`,
   });
-  Object.assign(process.env, awsEnv({ sts: sts.url }), { AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile });
+  Object.assign(process.env, awsEnv({ sts: sts.url }), {
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+  });
   const vendor = createVendor(resolveConfig({}, 'bench.yaml', { HOME: dir }), { log: silentLogger() });
   const req = { sessionKey: 'bench', profile: 'prod', user: 'alice', marker: 'direct' as const, durationSeconds: 900 };
 
   // 1. Cache hit.
   const first = await vendor.credentials(req);
   const map = new Map([['bench', { ...first, fromCache: false }]]);
-  const [hit, bare] = await compare(() => vendor.credentials(req), async () => ({ ...map.get('bench')!, fromCache: true }));
-  console.log(`cache hit        ${fmt(hit)} ops/s   bare async Map lookup ${fmt(bare)} ops/s   ratio ${(hit / bare).toFixed(2)}`);
+  const [hit, bare] = await compare(
+    () => vendor.credentials(req),
+    async () => ({ ...map.get('bench')!, fromCache: true }),
+  );
+  console.log(
+    `cache hit        ${fmt(hit)} ops/s   bare async Map lookup ${fmt(bare)} ops/s   ratio ${(hit / bare).toFixed(2)}`,
+  );
 
   // 2. Single flight under a crowd vs one bare call.
   const client = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
@@ -85,18 +96,44 @@ try {
 
   // 3. Decision log.
   const entry: DecisionEntry = {
-    timestamp: new Date().toISOString(), event: 'credentials', outcome: 'allow', user: 'alice', profile: 'prod', effect: 'allow',
-    rule: 'oncall', rule_index: 0, reason: 'on-call may use prod', policy_source: 'file:/p.yaml', policy_version: 'abc123',
-    mode: 'server', session_id: '0123456789abcdef', request_id: 'fedcba9876543210', source_identity: 'sentinel-alice-direct-fedcba9876543210',
-    role_arn: ROLE, duration_seconds: 900, peer_pid: 1, peer_uid: 1000,
+    timestamp: new Date().toISOString(),
+    event: 'credentials',
+    outcome: 'allow',
+    user: 'alice',
+    profile: 'prod',
+    effect: 'allow',
+    rule: 'oncall',
+    rule_index: 0,
+    reason: 'on-call may use prod',
+    policy_source: 'file:/p.yaml',
+    policy_version: 'abc123',
+    mode: 'server',
+    session_id: '0123456789abcdef',
+    request_id: 'fedcba9876543210',
+    source_identity: 'sentinel-alice-direct-fedcba9876543210',
+    role_arn: ROLE,
+    duration_seconds: 900,
+    peer_pid: 1,
+    peer_uid: 1000,
   };
   const keyFile = join(dir, 'key');
   writeFileSync(keyFile, 'k'.repeat(64), { mode: 0o600 });
-  for (const [label, hmac] of [['plain', null], ['signed', keyFile]] as const) {
-    const log = createDecisionLog(resolveConfig({ audit: { file: join(dir, `${label}.log`), hmac_key_file: hmac } }, 'bench.yaml', { HOME: dir }), { log: silentLogger() });
-    const [rate, stringify] = await compare(() => log.write(entry), () => JSON.stringify(entry));
+  for (const [label, hmac] of [
+    ['plain', null],
+    ['signed', keyFile],
+  ] as const) {
+    const log = createDecisionLog(
+      resolveConfig({ audit: { file: join(dir, `${label}.log`), hmac_key_file: hmac } }, 'bench.yaml', { HOME: dir }),
+      { log: silentLogger() },
+    );
+    const [rate, stringify] = await compare(
+      () => log.write(entry),
+      () => JSON.stringify(entry),
+    );
     await log.close();
-    console.log(`decision log ${label.padEnd(6)} ${fmt(rate)} lines/s   JSON.stringify ${fmt(stringify)} /s   ratio ${(rate / stringify).toFixed(2)}`);
+    console.log(
+      `decision log ${label.padEnd(6)} ${fmt(rate)} lines/s   JSON.stringify ${fmt(stringify)} /s   ratio ${(rate / stringify).toFixed(2)}`,
+    );
   }
 } finally {
   await sts.close();

@@ -2,7 +2,7 @@
 // --profile/--region, else AWS_PROFILE/AWS_REGION (AWS_DEFAULT_REGION too, as the AWS CLI reads it), else the
 // config's aws_profile/region. config.yaml is read only when a flag and the environment leave something open.
 // Light: no AWS SDK.
-import type { Env } from '../daemon/paths.js';
+import type { Env } from '../core/paths.js';
 import { usageError } from './output.js';
 
 export interface AwsTargetFlags {
@@ -25,17 +25,28 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 function checkProfile(value: string, where: string): string {
   if (value.length === 0 || value.length > 128 || /[\u0000-\u001f\u007f\s]/.test(value)) {
-    throw usageError(`${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS profile name`, 'List profiles with `aws configure list-profiles`.');
+    throw usageError(
+      `${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS profile name`,
+      'List profiles with `aws configure list-profiles`.',
+    );
   }
   return value;
 }
 
 function checkRegion(value: string, where: string): string {
-  if (!REGION.test(value)) throw usageError(`${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS region`, 'Name a region such as eu-west-1.');
+  if (!REGION.test(value))
+    throw usageError(
+      `${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS region`,
+      'Name a region such as eu-west-1.',
+    );
   return value;
 }
 
-export async function resolveAwsTarget(flags: AwsTargetFlags, globals: { config?: string } = {}, env: Env = process.env): Promise<AwsTarget> {
+export async function resolveAwsTarget(
+  flags: AwsTargetFlags,
+  globals: { config?: string } = {},
+  env: Env = process.env,
+): Promise<AwsTarget> {
   const source: AwsTarget['source'] = { profile: 'none', region: 'none' };
   let profile: string | undefined;
   let region: string | undefined;
@@ -43,11 +54,14 @@ export async function resolveAwsTarget(flags: AwsTargetFlags, globals: { config?
   else if (env.AWS_PROFILE) [profile, source.profile] = [checkProfile(env.AWS_PROFILE, 'AWS_PROFILE'), 'environment'];
   if (flags.region !== undefined) [region, source.region] = [checkRegion(flags.region, '--region'), 'flag'];
   else if (env.AWS_REGION || env.AWS_DEFAULT_REGION) {
-    region = checkRegion((env.AWS_REGION || env.AWS_DEFAULT_REGION)!, env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION');
+    region = checkRegion(
+      (env.AWS_REGION || env.AWS_DEFAULT_REGION)!,
+      env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION',
+    );
     source.region = 'environment';
   }
   if (profile === undefined || region === undefined) {
-    const { loadConfig } = await import('../daemon/config.js');
+    const { loadConfig } = await import('../core/config.js');
     const config = loadConfig({ env, configFlag: globals.config });
     if (profile === undefined && config.awsProfile) [profile, source.profile] = [config.awsProfile, 'config'];
     if (region === undefined && config.region) [region, source.region] = [config.region, 'config'];
@@ -57,7 +71,10 @@ export async function resolveAwsTarget(flags: AwsTargetFlags, globals: { config?
 
 export function requireRegion(target: AwsTarget): string {
   if (!target.region) {
-    throw usageError('no AWS region: none was given and none is configured', 'Pass --region R, set AWS_REGION, or set region in config.yaml.');
+    throw usageError(
+      'no AWS region: none was given and none is configured',
+      'Pass --region R, set AWS_REGION, or set region in config.yaml.',
+    );
   }
   return target.region;
 }

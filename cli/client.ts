@@ -1,7 +1,7 @@
 // A small client for the daemon's control API over its Unix socket (DESIGN §3.3). node:http with a fresh connection
 // per request (no keep-alive pool to go stale across daemon restarts). Light: no AWS SDK, no fastify.
 import { request as httpRequest } from 'node:http';
-import { SentinelError, fromBody } from '../daemon/errors.js';
+import { SentinelError, fromBody } from '../core/errors.js';
 
 export interface ClientOptions {
   socketPath: string;
@@ -19,7 +19,12 @@ export class DaemonClient {
   }
 
   /** Sends one request; resolves with the parsed JSON body of a 2xx answer, throws SentinelError otherwise. */
-  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
       const req = httpRequest(
@@ -52,7 +57,12 @@ export class DaemonClient {
             try {
               parsed = text.length ? JSON.parse(text) : undefined;
             } catch {
-              reject(new SentinelError('InternalError', `the daemon answered ${res.statusCode} with a body that is not JSON`));
+              reject(
+                new SentinelError(
+                  'InternalError',
+                  `the daemon answered ${res.statusCode} with a body that is not JSON`,
+                ),
+              );
               return;
             }
             const status = res.statusCode ?? 0;
@@ -62,15 +72,29 @@ export class DaemonClient {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new SentinelError('InternalError', `the daemon did not answer within ${(this.options.timeoutMs ?? 30_000) / 1000}s`)));
+      req.on('timeout', () =>
+        req.destroy(
+          new SentinelError(
+            'InternalError',
+            `the daemon did not answer within ${(this.options.timeoutMs ?? 30_000) / 1000}s`,
+          ),
+        ),
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof SentinelError) return reject(err);
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
-          reject(new SentinelError('DaemonNotRunning', `the Sentinel daemon is not running (no answer on ${this.options.socketPath})`));
+          reject(
+            new SentinelError(
+              'DaemonNotRunning',
+              `the Sentinel daemon is not running (no answer on ${this.options.socketPath})`,
+            ),
+          );
         } else if (err.code === 'EACCES' || err.code === 'EPERM') {
-          reject(new SentinelError('PeerNotAllowed', `cannot connect to ${this.options.socketPath} (${err.code})`, {
-            hint: 'The socket belongs to another user; start your own daemon with `sentinel daemon start`.',
-          }));
+          reject(
+            new SentinelError('PeerNotAllowed', `cannot connect to ${this.options.socketPath} (${err.code})`, {
+              hint: 'The socket belongs to another user; start your own daemon with `sentinel daemon start`.',
+            }),
+          );
         } else {
           reject(new SentinelError('InternalError', `cannot talk to the daemon: ${err.code ?? err.message}`));
         }
@@ -97,8 +121,11 @@ export class DaemonClient {
  * The socket a client command should use: --socket, SENTINEL_SOCKET, else the runtime dir rule, reading config.yaml
  * only when it might set runtime_dir (DESIGN §2). Reading YAML is lazy so the common path stays light.
  */
-export async function resolveSocket(options: { socket?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const paths = await import('../daemon/paths.js');
+export async function resolveSocket(
+  options: { socket?: string; config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const paths = await import('../core/paths.js');
   if (options.socket || env.SENTINEL_SOCKET) return paths.socketPath(env, null, options.socket);
   const { existsSync, readFileSync } = await import('node:fs');
   const file = paths.configFile(env, options.config);
@@ -106,7 +133,7 @@ export async function resolveSocket(options: { socket?: string; config?: string 
   if (existsSync(file)) {
     const text = readFileSync(file, 'utf8');
     if (/^runtime_dir\s*:/m.test(text)) {
-      const { loadConfig } = await import('../daemon/config.js');
+      const { loadConfig } = await import('../core/config.js');
       runtimeDir = loadConfig({ env, configFlag: options.config }).runtimeDir;
       return paths.socketPath(env, runtimeDir);
     }
@@ -114,6 +141,9 @@ export async function resolveSocket(options: { socket?: string; config?: string 
   return paths.socketPath(env, runtimeDir);
 }
 
-export async function connect(options: { socket?: string; config?: string }, timeoutMs?: number): Promise<DaemonClient> {
+export async function connect(
+  options: { socket?: string; config?: string },
+  timeoutMs?: number,
+): Promise<DaemonClient> {
   return new DaemonClient({ socketPath: await resolveSocket(options), timeoutMs });
 }

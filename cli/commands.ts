@@ -12,4 +12,15 @@ import { register as completion } from './completion.js';
 import { register as server } from './server.js';
 import { register as init } from './init.js';
 
-export const COMMAND_GROUPS: Array<(program: Command) => void> = [daemon, policy, shell, exec, credentials, whoami, service, completion, server, init];
+export const COMMAND_GROUPS: Array<(program: Command) => void> = [
+  daemon,
+  policy,
+  shell,
+  exec,
+  credentials,
+  whoami,
+  service,
+  completion,
+  server,
+  init,
+];

@@ -62,7 +62,11 @@ function isProfileArgument(argument: Argument | undefined): boolean {
 }
 
 /** Candidates for the word under the cursor; `profiles` is called only when a profile name fits there. */
-export async function candidates(root: Command, words: string[], profiles: () => Promise<string[]>): Promise<Candidate[]> {
+export async function candidates(
+  root: Command,
+  words: string[],
+  profiles: () => Promise<string[]>,
+): Promise<Candidate[]> {
   const current = words.length ? words[words.length - 1]! : '';
   const position = locate(root, words.slice(0, -1));
   const found: Candidate[] = [];
@@ -88,7 +92,8 @@ export async function candidates(root: Command, words: string[], profiles: () =>
       }
     } else {
       if (positional === 0) {
-        for (const sub of help.visibleCommands(command)) found.push({ value: sub.name(), description: sub.description() });
+        for (const sub of help.visibleCommands(command))
+          found.push({ value: sub.name(), description: sub.description() });
       }
       const argument = command.registeredArguments[positional];
       if (isProfileArgument(argument)) found.push(...(await profileCandidates()));
@@ -106,7 +111,10 @@ export function formatCandidates(shell: Shell, list: Candidate[]): string {
     .map((c) => {
       const description = clean(c.description);
       if (shell === 'fish') return description ? `${c.value}\t${description}` : c.value;
-      if (shell === 'zsh') return description ? `${c.value.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}:${description}` : c.value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+      if (shell === 'zsh')
+        return description
+          ? `${c.value.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}:${description}`
+          : c.value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
       return c.value;
     })
     .map((line) => line + '\n')

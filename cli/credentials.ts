@@ -3,7 +3,7 @@
 // catalogue's exit code (3 denied, 4 daemon not running). It is on the hot path of every AWS CLI command: this module
 // imports only the socket client and the error catalogue, and main.ts runs its common form without commander.
 import type { Command } from 'commander';
-import { SentinelError } from '../daemon/errors.js';
+import { SentinelError } from '../core/errors.js';
 import { connect } from './client.js';
 import { reportError } from './output.js';
 
@@ -30,7 +30,8 @@ export function toProcessCredentials(body: unknown): ProcessCredentials {
       throw new SentinelError('InternalError', `the daemon answered credentials without ${key}`);
     }
   }
-  if (Number.isNaN(Date.parse(b.Expiration as string))) throw new SentinelError('InternalError', 'the daemon answered an unreadable Expiration');
+  if (Number.isNaN(Date.parse(b.Expiration as string)))
+    throw new SentinelError('InternalError', 'the daemon answered an unreadable Expiration');
   return {
     Version: 1,
     AccessKeyId: b.AccessKeyId as string,
@@ -91,7 +92,9 @@ export function register(program: Command): void {
     .command('credentials')
     .description('credential_process helper: print Version 1 JSON credentials for a profile, from the daemon')
     .requiredOption('--profile <profile>', 'AWS profile to get credentials for')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Point a profile of ~/.aws/config at it; every SDK and the AWS CLI then ask the daemon (mode credential_process),
 which checks policy and revocation on each call:
 
@@ -105,7 +108,8 @@ Examples:
   $ sentinel credentials --profile dev
   $ aws sts get-caller-identity --profile dev-sentinel
 
-Exit codes: 0 ok; 1 error; 2 usage; 3 denied by policy; 4 daemon not running.`)
+Exit codes: 0 ok; 1 error; 2 usage; 3 denied by policy; 4 daemon not running.`,
+    )
     .action(async (options: { profile: string }, command: Command) => {
       const globals = command.optsWithGlobals<{ socket?: string; config?: string }>();
       await printCredentials({ profile: options.profile, socket: globals.socket, config: globals.config });

@@ -1,7 +1,7 @@
 // `sentinel daemon run|start|stop|status|reload` (DESIGN §8). `run` is the foreground daemon systemd and launchd
 // call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
 import type { Command } from 'commander';
-import { SentinelError, isErrorCode } from '../daemon/errors.js';
+import { SentinelError, isErrorCode } from '../core/errors.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime } from './output.js';
 
@@ -17,7 +17,14 @@ interface StatusBody {
   started_at: string;
   uptime_seconds: number;
   listeners: { unix: string; socket_activated: boolean; tcp: { host: string; port: number }; url: string };
-  policy: { source: string; location: string; version: string | null; rules: number; lastError: string | null; loadedAt: string | null };
+  policy: {
+    source: string;
+    location: string;
+    version: string | null;
+    rules: number;
+    lastError: string | null;
+    loadedAt: string | null;
+  };
   store: string;
   sessions: { active: number };
   counters: {
@@ -54,14 +61,16 @@ function summary(s: StatusBody): string {
     ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
     : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
   const c = s.counters;
-  return [
-    `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started})`,
-    `socket:   ${s.listeners.unix}${s.listeners.socket_activated ? ' (socket activation)' : ''}`,
-    `endpoint: ${s.listeners.url}`,
-    `policy:   ${policy}`,
-    `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
-    `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started})`,
+      `socket:   ${s.listeners.unix}${s.listeners.socket_activated ? ' (socket activation)' : ''}`,
+      `endpoint: ${s.listeners.url}`,
+      `policy:   ${policy}`,
+      `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
+      `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
+    ].join('\n') + '\n'
+  );
 }
 
 async function run(globals: Globals): Promise<void> {
@@ -102,7 +111,7 @@ async function start(globals: Globals, options: { timeout: string }): Promise<vo
     import('node:fs'),
     import('node:path'),
     import('node:url'),
-    import('../daemon/paths.js'),
+    import('../core/paths.js'),
   ]);
   const stateDir = paths.stateDir();
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -180,7 +189,10 @@ async function status(globals: Globals, options: { json?: boolean }): Promise<vo
   const s = await statusOf(globals);
   if (!s) {
     const { resolveSocket } = await import('./client.js');
-    throw new SentinelError('DaemonNotRunning', `the Sentinel daemon is not running (no answer on ${await resolveSocket(globals)})`);
+    throw new SentinelError(
+      'DaemonNotRunning',
+      `the Sentinel daemon is not running (no answer on ${await resolveSocket(globals)})`,
+    );
   }
   if (options.json) printJson(s);
   else process.stdout.write(summary(s));
@@ -198,10 +210,16 @@ async function reload(globals: Globals, options: { json?: boolean }): Promise<vo
     if (!now) throw new SentinelError('DaemonNotRunning', 'the daemon stopped while reloading');
     if (now.counters.reloads > before.counters.reloads && now.policy.loadedAt !== null) {
       if (now.policy.lastError) {
-        throw new SentinelError('PolicyInvalid', `the policy did not reload (${now.policy.lastError}); the last good policy stays in force`);
+        throw new SentinelError(
+          'PolicyInvalid',
+          `the policy did not reload (${now.policy.lastError}); the last good policy stays in force`,
+        );
       }
       if (options.json) printJson(now);
-      else process.stdout.write(`reloaded: policy ${now.policy.source}:${now.policy.location} version ${now.policy.version ?? '-'} (${now.policy.rules} rules)\n`);
+      else
+        process.stdout.write(
+          `reloaded: policy ${now.policy.source}:${now.policy.location} version ${now.policy.version ?? '-'} (${now.policy.rules} rules)\n`,
+        );
       return;
     }
   }
@@ -214,20 +232,25 @@ export function register(program: Command): void {
   const daemon = program
     .command('daemon')
     .description('run, start, stop and inspect the Sentinel daemon')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The daemon serves credentials on a Unix socket and on 127.0.0.1; see docs/daemon.md. To keep it running across
 logins, let the service manager run it: \`sentinel service install\`.
 
 Examples:
   $ sentinel daemon start
   $ sentinel daemon status
-  $ sentinel daemon stop`);
+  $ sentinel daemon stop`,
+    );
 
   daemon
     .command('run')
     .description('run the daemon in the foreground (systemd and launchd call this)')
     .option('--json', 'report a start-up failure as JSON on stderr')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Logs operations (not decisions) as JSON lines on stderr. SIGTERM and SIGINT stop it gracefully (requests in flight
 finish), SIGHUP reloads config, policy and AWS config. Under systemd it speaks sd_notify and accepts socket
 activation.
@@ -238,14 +261,17 @@ Examples:
   $ SENTINEL_LOG_LEVEL=debug sentinel daemon run
 
 Exit codes: 0 stopped by a signal or \`sentinel daemon stop\`; 1 could not start (another daemon runs, an unsafe
-runtime dir, a bad config).`)
+runtime dir, a bad config).`,
+    )
     .action(async (_options: unknown, command: Command) => run(command.optsWithGlobals<Globals>()));
 
   daemon
     .command('start')
     .description('start the daemon in the background and wait until it answers (does nothing if it runs)')
     .option('--timeout <seconds>', 'how long to wait for it to answer', '15')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The daemon's output goes to daemon.log in the state dir (~/.local/state/sentinel/); if it cannot start, its own error
 is reported here.
 
@@ -253,41 +279,56 @@ Examples:
   $ sentinel daemon start
   $ sentinel daemon start --timeout 60
 
-Exit codes: 0 started or already running; 1 it could not start or did not answer in time.`)
-    .action(async (options: { timeout: string }, command: Command) => start(command.optsWithGlobals<Globals>(), options));
+Exit codes: 0 started or already running; 1 it could not start or did not answer in time.`,
+    )
+    .action(async (options: { timeout: string }, command: Command) =>
+      start(command.optsWithGlobals<Globals>(), options),
+    );
 
   daemon
     .command('stop')
     .description('stop the daemon gracefully and wait until it is gone')
     .option('--timeout <seconds>', 'how long to wait for it to stop', '20')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Requests in flight finish first, its sessions are ended, the decision log is flushed and the socket removed.
 
 Examples:
   $ sentinel daemon stop
   $ sentinel daemon stop --timeout 60
 
-Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`)
-    .action(async (options: { timeout: string }, command: Command) => stop(command.optsWithGlobals<Globals>(), options));
+Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`,
+    )
+    .action(async (options: { timeout: string }, command: Command) =>
+      stop(command.optsWithGlobals<Globals>(), options),
+    );
 
   daemon
     .command('status')
     .description('show whether the daemon runs and what it serves (exit 0 when it answers, 4 when not)')
     .option('--json', 'print the /v1/status body')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel daemon status
   $ sentinel daemon status --json
   $ sentinel daemon status >/dev/null 2>&1 || sentinel daemon start
 
-Exit codes: 0 the daemon answers; 1 error; 4 daemon not running.`)
-    .action(async (options: { json?: boolean }, command: Command) => status(command.optsWithGlobals<Globals>(), options));
+Exit codes: 0 the daemon answers; 1 error; 4 daemon not running.`,
+    )
+    .action(async (options: { json?: boolean }, command: Command) =>
+      status(command.optsWithGlobals<Globals>(), options),
+    );
 
   daemon
     .command('reload')
     .description('reload config, policy and AWS config (the same as SIGHUP)')
     .option('--json', 'print the status after the reload')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Waits until the daemon confirms the reload. A policy that does not load is reported (exit 1) and the last good policy
 stays in force.
 
@@ -295,6 +336,9 @@ Examples:
   $ sentinel daemon reload
   $ systemctl --user reload sentinel     # the same, through systemd
 
-Exit codes: 0 reloaded; 1 the policy did not load, or no confirmation in time; 4 daemon not running.`)
-    .action(async (options: { json?: boolean }, command: Command) => reload(command.optsWithGlobals<Globals>(), options));
+Exit codes: 0 reloaded; 1 the policy did not load, or no confirmation in time; 4 daemon not running.`,
+    )
+    .action(async (options: { json?: boolean }, command: Command) =>
+      reload(command.optsWithGlobals<Globals>(), options),
+    );
 }

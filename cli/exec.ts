@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
-import { SentinelError, isSentinelError } from '../daemon/errors.js';
+import { SentinelError, isSentinelError } from '../core/errors.js';
 import { connect, type DaemonClient } from './client.js';
 import { reportError } from './output.js';
 import { userEnvironment } from './sdk-warning.js';
@@ -131,7 +131,11 @@ async function closeQuietly(client: DaemonClient, session: OpenedSession): Promi
   } catch (err) {
     // The child's status is what exec reports; a session the daemon already ended (or a daemon that stopped, taking
     // its sessions with it) is not worth a message, anything else is.
-    if (isSentinelError(err) && ['DaemonNotRunning', 'SessionUnknown', 'SessionEnded', 'SessionNotActive'].includes(err.code)) return;
+    if (
+      isSentinelError(err) &&
+      ['DaemonNotRunning', 'SessionUnknown', 'SessionEnded', 'SessionNotActive'].includes(err.code)
+    )
+      return;
     process.stderr.write('sentinel: the session could not be ended after the command exited:\n');
     reportError(err);
   }
@@ -140,13 +144,20 @@ async function closeQuietly(client: DaemonClient, session: OpenedSession): Promi
 async function exec(profile: string, commandLine: string[], options: ExecOptions, globals: Globals): Promise<number> {
   checkProfileName(profile);
   if (commandLine.length === 0) {
-    throw new SentinelError('UsageError', 'no command to run', { hint: 'Name the command after the profile: `sentinel exec dev -- aws s3 ls`.' });
+    throw new SentinelError('UsageError', 'no command to run', {
+      hint: 'Name the command after the profile: `sentinel exec dev -- aws s3 ls`.',
+    });
   }
   const ttl = checkTtl(options.ttl);
   refuseNesting(process.env, options.nest, 'exec');
   const client = await connect(globals);
   // The session belongs to this process: if exec is killed outright, the daemon ends the session when its pid is gone.
-  const session = await openSession(client, { profile, mode: options.env ? 'cli' : 'server', pid: process.pid, ...(ttl ? { ttl } : {}) });
+  const session = await openSession(client, {
+    profile,
+    mode: options.env ? 'cli' : 'server',
+    pid: process.pid,
+    ...(ttl ? { ttl } : {}),
+  });
   let status: number;
   try {
     const raw = options.env ? await fetchRawCredentials(client, session) : undefined;
@@ -165,10 +176,18 @@ export function register(program: Command): void {
     .description('run one command with credentials from a Sentinel session; the session ends when the command exits')
     .argument('<profile>', 'AWS profile to use')
     .argument('[command...]', 'the command and its arguments (after `--` if they start with a dash)')
-    .option('--env', 'give the command raw credentials in AWS_ACCESS_KEY_ID/... (mode cli) instead of the session endpoint')
+    .option(
+      '--env',
+      'give the command raw credentials in AWS_ACCESS_KEY_ID/... (mode cli) instead of the session endpoint',
+    )
     .option('--nest', 'run even though this environment already uses a Sentinel session')
-    .option('--ttl <duration>', 'how long the session may last, e.g. 2h (default and maximum: sessions.ttl in config.yaml)')
-    .addHelpText('after', `
+    .option(
+      '--ttl <duration>',
+      'how long the session may last, e.g. 2h (default and maximum: sessions.ttl in config.yaml)',
+    )
+    .addHelpText(
+      'after',
+      `
 The command gets exactly the variables \`sentinel use\` exports (AWS_CONTAINER_CREDENTIALS_FULL_URI,
 AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, config files
 at /dev/null) with every competing variable unset. With --env it gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -181,7 +200,8 @@ Examples:
   $ sentinel exec --env dev -- ./legacy-script.sh
 
 Exit codes: the command's own status (128+n when a signal ended it, 127 command not found, 126 not executable);
-otherwise 1 error, 2 usage, 3 denied by policy, 4 daemon not running.`)
+otherwise 1 error, 2 usage, 3 denied by policy, 4 daemon not running.`,
+    )
     .action(async (profile: string, commandLine: string[], options: ExecOptions, cmd: Command) => {
       process.exitCode = await exec(profile, commandLine, options, cmd.optsWithGlobals<Globals>());
     });

@@ -1,6 +1,6 @@
 // How every command reports: data to stdout (JSON with --json), problems to stderr as `Error:` + `Hint:`, and the
 // exit code from the error catalogue. Light: no AWS SDK, no fastify.
-import { EXIT, SentinelError, isSentinelError } from '../daemon/errors.js';
+import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
 
 export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =>
   !process.env.NO_COLOR && stream.isTTY === true && process.env.TERM !== 'dumb';
@@ -19,7 +19,10 @@ export function reportError(err: unknown, options: { json?: boolean } = {}): num
 }
 
 /** `Error: <what>` + `Hint: <what to do>`, or with --json `{"error":{code, message, hint}}`: one line each. */
-export function formatError(e: Pick<SentinelError, 'code' | 'message' | 'hint'>, options: { json?: boolean } = {}): string {
+export function formatError(
+  e: Pick<SentinelError, 'code' | 'message' | 'hint'>,
+  options: { json?: boolean } = {},
+): string {
   if (options.json) return JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n';
   const red = useColor() ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
   return `${red('Error:')} ${e.message}\nHint: ${e.hint}\n`;
@@ -33,7 +36,10 @@ export function usageError(message: string, hint?: string): SentinelError {
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -44,7 +50,12 @@ export function relativeTime(iso: string | undefined, now: number = Date.now()):
   if (Number.isNaN(t)) return '-';
   const delta = t - now;
   const abs = Math.abs(delta);
-  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
   let text = 'now';
   for (const [ms, u] of units) {
     if (abs >= ms) {

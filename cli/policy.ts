@@ -2,8 +2,8 @@
 // policy engine is loaded lazily inside the actions; this file only parses flags and prints.
 import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EXIT, SentinelError } from '../daemon/errors.js';
-import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../daemon/types.js';
+import { EXIT, SentinelError } from '../core/errors.js';
+import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../core/types.js';
 import { printJson, table, usageError } from './output.js';
 
 interface ValidateOptions {
@@ -25,13 +25,17 @@ interface TestOptions {
 const STORES: readonly SessionStoreKind[] = ['memory', 'dynamodb'];
 const MAX_DEVICE_JSON_BYTES = 64 * 1024;
 
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,9})?)?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$/;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,9})?)?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$/;
 
 /** ISO-8601 date and time; without an offset it is the local time of this machine (as `date` would read it). */
 export function parseTime(text: string): Date {
   const m = ISO_TIME.exec(text);
   const bad = () =>
-    usageError(`--time ${JSON.stringify(text)} is not an ISO-8601 date and time`, 'Write it like 2026-03-29T02:30:00+01:00 or 2026-03-29T01:30:00Z.');
+    usageError(
+      `--time ${JSON.stringify(text)} is not an ISO-8601 date and time`,
+      'Write it like 2026-03-29T02:30:00+01:00 or 2026-03-29T01:30:00Z.',
+    );
   if (!m) throw bad();
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -51,11 +55,13 @@ async function readDevice(file: string): Promise<DevicePosture> {
     mdm_enrolled: z.boolean().optional(),
     mdm_compliant: z.boolean().optional(),
   });
-  const hint = 'A JSON object with any of os_type, os_version (strings), encrypted, firewall_enabled, mdm_enrolled, mdm_compliant (booleans).';
+  const hint =
+    'A JSON object with any of os_type, os_version (strings), encrypted, firewall_enabled, mdm_enrolled, mdm_compliant (booleans).';
   let text: string;
   try {
     const st = await stat(file);
-    if (!st.isFile() || st.size > MAX_DEVICE_JSON_BYTES) throw usageError(`--device-json ${file} is not a regular file under 64 KiB`, hint);
+    if (!st.isFile() || st.size > MAX_DEVICE_JSON_BYTES)
+      throw usageError(`--device-json ${file} is not a regular file under 64 KiB`, hint);
     text = await readFile(file, 'utf8');
   } catch (e) {
     if (e instanceof SentinelError) throw e;
@@ -76,13 +82,20 @@ async function readDevice(file: string): Promise<DevicePosture> {
 }
 
 async function validate(files: string[], options: ValidateOptions): Promise<number> {
-  const { loadPolicyFile, formatProblem, fileVersion } = await import('../daemon/policy/load.js');
+  const { loadPolicyFile, formatProblem, fileVersion } = await import('../core/policy/load.js');
   const results = [];
   for (const file of files) {
     const r = await loadPolicyFile(file);
     results.push(
       r.ok
-        ? { file, valid: true, version: fileVersion(r.digest), rules: r.policy.rules.length, problems: [], warnings: r.warnings }
+        ? {
+            file,
+            valid: true,
+            version: fileVersion(r.digest),
+            rules: r.policy.rules.length,
+            problems: [],
+            warnings: r.warnings,
+          }
         : { file, valid: false, version: null, rules: 0, problems: r.problems, warnings: [] },
     );
   }
@@ -97,9 +110,11 @@ async function validate(files: string[], options: ValidateOptions): Promise<numb
     for (const r of results) {
       for (const p of r.problems) out.push(formatProblem(p, r.file));
       if (!options.quiet || options.strict) {
-        for (const w of r.warnings) out.push(`${[r.file, w.line].filter((x) => x !== undefined).join(':')}: warning: ${w.message}`);
+        for (const w of r.warnings)
+          out.push(`${[r.file, w.line].filter((x) => x !== undefined).join(':')}: warning: ${w.message}`);
       }
-      if (r.valid && !options.quiet) out.push(`${r.file}: valid (${r.rules} rule${r.rules === 1 ? '' : 's'}, version ${r.version})`);
+      if (r.valid && !options.quiet)
+        out.push(`${r.file}: valid (${r.rules} rule${r.rules === 1 ? '' : 's'}, version ${r.version})`);
     }
     if (out.length) process.stdout.write(out.join('\n') + '\n');
   }
@@ -108,7 +123,11 @@ async function validate(files: string[], options: ValidateOptions): Promise<numb
     invalid > 0
       ? `${invalid} of ${results.length} polic${results.length === 1 ? 'y is' : 'ies are'} not valid`
       : `${warned} warning${warned === 1 ? '' : 's'} (--strict)`;
-  throw new SentinelError('PolicyInvalid', what, invalid > 0 ? {} : { hint: 'Fix the warnings, or run without --strict.' });
+  throw new SentinelError(
+    'PolicyInvalid',
+    what,
+    invalid > 0 ? {} : { hint: 'Fix the warnings, or run without --strict.' },
+  );
 }
 
 const REQUIRES_TEXT = {
@@ -119,19 +138,23 @@ const REQUIRES_TEXT = {
 
 async function test(file: string, options: TestOptions): Promise<number> {
   if (!MODES.includes(options.mode as Mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}`);
-  if (!STORES.includes(options.sessionStore as SessionStoreKind)) throw usageError(`--session-store must be one of ${STORES.join(', ')}`);
+  if (!STORES.includes(options.sessionStore as SessionStoreKind))
+    throw usageError(`--session-store must be one of ${STORES.join(', ')}`);
   const time = options.time !== undefined ? parseTime(options.time) : new Date();
   const device = options.deviceJson !== undefined ? await readDevice(options.deviceJson) : undefined;
 
   const [{ loadPolicyFile, formatProblem, fileVersion }, { explain }] = await Promise.all([
-    import('../daemon/policy/load.js'),
-    import('../daemon/policy/evaluate.js'),
+    import('../core/policy/load.js'),
+    import('../core/policy/evaluate.js'),
   ]);
   const loaded = await loadPolicyFile(file);
   if (!loaded.ok) {
     if (options.json) printJson({ file, valid: false, problems: loaded.problems });
     else process.stdout.write(loaded.problems.map((p) => formatProblem(p, file)).join('\n') + '\n');
-    throw new SentinelError('PolicyInvalid', `${file} is not valid, so it would not be used: every request would be denied`);
+    throw new SentinelError(
+      'PolicyInvalid',
+      `${file} is not valid, so it would not be used: every request would be denied`,
+    );
   }
   const request = {
     user: options.user,
@@ -164,7 +187,9 @@ async function test(file: string, options: TestOptions): Promise<number> {
     if (decision.ruleIndex < 0) lines.push(`(no rule matched: ${trace.length} checked)`);
     lines.push('');
     const verdict = decision.allowed ? 'ALLOWED' : `DENIED (${decision.errorCode})`;
-    lines.push(`Decision: ${verdict}${decision.rule !== null ? ` by rule "${decision.rule}" (#${decision.ruleIndex})` : ''}`);
+    lines.push(
+      `Decision: ${verdict}${decision.rule !== null ? ` by rule "${decision.rule}" (#${decision.ruleIndex})` : ''}`,
+    );
     lines.push(`Reason:   ${decision.reason}`);
     if (decision.maxDurationMs !== undefined) lines.push(`Max duration: ${Math.round(decision.maxDurationMs / 1000)}s`);
     const requires = Object.entries(decision.requires ?? {}).filter(([, v]) => v);
@@ -175,10 +200,16 @@ async function test(file: string, options: TestOptions): Promise<number> {
 }
 
 export function register(program: Command): void {
-  const policy = program.command('policy').description('check policy files offline: validate them, test a request against one').addHelpText('after', `
+  const policy = program
+    .command('policy')
+    .description('check policy files offline: validate them, test a request against one')
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel policy validate ~/.config/sentinel/policy.yaml
-  $ sentinel policy test policy.yaml --profile prod --user alice --mode cli`);
+  $ sentinel policy test policy.yaml --profile prod --user alice --mode cli`,
+    );
 
   policy
     .command('validate')
@@ -187,7 +218,9 @@ Examples:
     .option('--json', 'print JSON: {valid, files: [{file, valid, version, rules, problems, warnings}]}')
     .option('--quiet', 'print only problems (and warnings with --strict)')
     .option('--strict', 'fail on warnings too')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Problems refuse the whole policy (the daemon would keep its last good one). Warnings are legal but suspicious
 (a rule that can never match, an allow before a deny on the same profile, days without hours, ...).
 
@@ -197,7 +230,8 @@ Examples:
   $ sentinel policy validate --json policy.yaml | jq '.files[].problems'
 
 Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
-`)
+`,
+    )
     .action(async (files: string[], options: ValidateOptions) => {
       process.exitCode = await validate(files, options);
     });
@@ -213,7 +247,9 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
     .option('--device-json <file>', 'device posture as JSON (default: none, so device conditions fail)')
     .option('--session-store <kind>', `session store: ${STORES.join(', ')}`, 'memory')
     .option('--json', 'print JSON: {request, decision, trace, warnings}')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel policy test policy.yaml --profile prod --user alice
   $ sentinel policy test policy.yaml --profile prod --user alice --mode cli --time 2026-03-29T02:30:00+02:00
@@ -222,7 +258,8 @@ Examples:
   $ sentinel policy test policy.yaml --profile prod --user alice --device-json device.json
 
 Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --time, --mode, --device-json).
-`)
+`,
+    )
     .action(async (file: string, options: TestOptions) => {
       process.exitCode = await test(file, options);
     });

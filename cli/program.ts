@@ -2,31 +2,38 @@
 // only light modules at the top and load the AWS SDK or the daemon lazily inside their actions, so that
 // `sentinel credentials` (run before every AWS CLI call) costs about one Node start.
 import { Command, CommanderError } from 'commander';
-import { EXIT, type SentinelError } from '../daemon/errors.js';
+import { EXIT, type SentinelError } from '../core/errors.js';
 import { formatError, reportError, usageError } from './output.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../core/version.js';
 import { COMMAND_GROUPS } from './commands.js';
 
 export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command('sentinel')
-    .description('Policy in front of AWS credentials: a per-user daemon that vends short-lived, SourceIdentity-stamped\nSTS credentials only when policy allows it.')
+    .description(
+      'Policy in front of AWS credentials: a per-user daemon that vends short-lived, SourceIdentity-stamped\nSTS credentials only when policy allows it.',
+    )
     .version(VERSION, '-V, --version')
     .option('--config <file>', 'config file (default: $SENTINEL_CONFIG, else ~/.config/sentinel/config.yaml)')
     .option('--socket <path>', 'daemon control socket (default: $SENTINEL_SOCKET, else <runtime dir>/sentinel.sock)')
     .configureHelp({ sortSubcommands: false })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel daemon start
   $ eval "$(sentinel shell init)" && sentinel use dev
   $ sentinel exec dev -- aws sts get-caller-identity
   $ sentinel <command> --help
 
-Exit codes: 0 ok; 1 error; 2 usage; 3 denied by policy; 4 daemon not running (docs/commands.md).`)
+Exit codes: 0 ok; 1 error; 2 usage; 3 denied by policy; 4 daemon not running (docs/commands.md).`,
+    )
     .exitOverride();
   for (const register of COMMAND_GROUPS) register(program);
   // Set on every command, not just the program: commander reports a usage error through the command that found it.
   for (const command of commandTree(program)) {
-    command.configureOutput({ outputError: (text, write) => write(formatError(commanderUsageError(text, command), options)) });
+    command.configureOutput({
+      outputError: (text, write) => write(formatError(commanderUsageError(text, command), options)),
+    });
   }
   return program;
 }
@@ -78,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version "fail" with exit code 0; real usage errors were already printed (outputError above).
-      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return EXIT.ok;
       return EXIT.usage;
     }
     return reportError(err, { json });

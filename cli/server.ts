@@ -2,10 +2,16 @@
 // control API by default, or straight against the DynamoDB session table with --table (an admin's machine, no
 // daemon). Flags are parsed and checked here; the store does the work. The SDK and the store load lazily.
 import type { Command } from 'commander';
-import { parseDuration } from '../daemon/duration.js';
-import { SentinelError } from '../daemon/errors.js';
-import { SESSION_ID, SESSION_STATUSES, type Session, type SessionQuery, type SessionStatus } from '../daemon/sessions/types.js';
-import { TABLE_NAME } from '../daemon/sessions/schema.js';
+import { parseDuration } from '../core/duration.js';
+import { SentinelError } from '../core/errors.js';
+import {
+  SESSION_ID,
+  SESSION_STATUSES,
+  type Session,
+  type SessionQuery,
+  type SessionStatus,
+} from '../core/sessions/types.js';
+import { TABLE_NAME } from '../core/sessions/schema.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { printJson, relativeTime, table, usageError } from './output.js';
 
@@ -52,21 +58,33 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function checkId(id: string): string {
   if (!SESSION_ID.test(id)) {
-    throw usageError(`${JSON.stringify(id.slice(0, 40))} is not a session id (16 lowercase hexadecimal characters)`, 'Copy the id from `sentinel server sessions`.');
+    throw usageError(
+      `${JSON.stringify(id.slice(0, 40))} is not a session id (16 lowercase hexadecimal characters)`,
+      'Copy the id from `sentinel server sessions`.',
+    );
   }
   return id;
 }
 
 export function checkReason(reason: string | undefined): string {
-  if (typeof reason !== 'string' || reason.trim().length === 0) throw usageError('--reason is required and must not be empty', 'Say why, e.g. --reason "laptop reported stolen".');
-  if (reason.length > MAX_REASON) throw usageError(`--reason is ${reason.length} characters; at most ${MAX_REASON}`, 'Keep the reason short; link to a ticket for details.');
-  if (CONTROL.test(reason)) throw usageError('--reason contains control characters (newlines, escapes)', 'Write the reason on one line.');
+  if (typeof reason !== 'string' || reason.trim().length === 0)
+    throw usageError('--reason is required and must not be empty', 'Say why, e.g. --reason "laptop reported stolen".');
+  if (reason.length > MAX_REASON)
+    throw usageError(
+      `--reason is ${reason.length} characters; at most ${MAX_REASON}`,
+      'Keep the reason short; link to a ticket for details.',
+    );
+  if (CONTROL.test(reason))
+    throw usageError('--reason contains control characters (newlines, escapes)', 'Write the reason on one line.');
   return reason;
 }
 
 function checkStatus(status: string): SessionStatus {
   if (!(SESSION_STATUSES as readonly string[]).includes(status)) {
-    throw usageError(`unknown status ${JSON.stringify(status.slice(0, 40))}`, `Use one of: ${SESSION_STATUSES.join(', ')}.`);
+    throw usageError(
+      `unknown status ${JSON.stringify(status.slice(0, 40))}`,
+      `Use one of: ${SESSION_STATUSES.join(', ')}.`,
+    );
   }
   return status as SessionStatus;
 }
@@ -75,20 +93,28 @@ function checkStatus(status: string): SessionStatus {
 export function parseSince(text: string, now: number = Date.now()): string {
   const ms = parseDuration(text);
   if (ms !== undefined) return new Date(now - ms).toISOString();
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text))) {
+  if (
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text) &&
+    !Number.isNaN(Date.parse(text))
+  ) {
     return new Date(Date.parse(text)).toISOString();
   }
-  throw usageError(`--since ${JSON.stringify(text.slice(0, 40))} is neither a duration nor a timestamp`, 'Use a duration back from now (7d, 24h, 30m) or an RFC 3339 time (2026-01-31T09:00:00Z).');
+  throw usageError(
+    `--since ${JSON.stringify(text.slice(0, 40))} is neither a duration nor a timestamp`,
+    'Use a duration back from now (7d, 24h, 30m) or an RFC 3339 time (2026-01-31T09:00:00Z).',
+  );
 }
 
 function checkLimit(text: string): number {
   const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) throw usageError(`--limit ${JSON.stringify(text.slice(0, 20))} is not a number from 1 to ${MAX_LIMIT}`);
+  if (!(n >= 1 && n <= MAX_LIMIT))
+    throw usageError(`--limit ${JSON.stringify(text.slice(0, 20))} is not a number from 1 to ${MAX_LIMIT}`);
   return n;
 }
 
 function checkText(value: string, flag: string): string {
-  if (value.length === 0 || value.length > 256 || CONTROL.test(value)) throw usageError(`${flag} must be 1-256 printable characters`);
+  if (value.length === 0 || value.length > 256 || CONTROL.test(value))
+    throw usageError(`${flag} must be 1-256 printable characters`);
   return value;
 }
 
@@ -96,16 +122,23 @@ function checkFormat(flags: { output?: string; json?: boolean }, allowed: readon
   if (flags.output !== undefined && !(allowed as readonly string[]).includes(flags.output)) {
     throw usageError(`--output ${JSON.stringify(flags.output.slice(0, 20))} is not one of ${allowed.join(', ')}`);
   }
-  if (flags.json && flags.output !== undefined && flags.output !== 'json') throw usageError(`--json contradicts --output ${flags.output}`);
+  if (flags.json && flags.output !== undefined && flags.output !== 'json')
+    throw usageError(`--json contradicts --output ${flags.output}`);
   return flags.json ? 'json' : ((flags.output as Format | undefined) ?? 'human');
 }
 
 function checkTableFlags(flags: TableFlags): void {
   if (flags.table !== undefined && !TABLE_NAME.test(flags.table)) {
-    throw usageError(`--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`, 'Table names are 3-255 letters, digits, _ . and -.');
+    throw usageError(
+      `--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`,
+      'Table names are 3-255 letters, digits, _ . and -.',
+    );
   }
   if (flags.table === undefined && (flags.profile !== undefined || flags.region !== undefined)) {
-    throw usageError('--profile and --region choose the AWS account for --table; without --table the local daemon answers', 'Add --table T to read the DynamoDB table, or filter by session profile with --for-profile P.');
+    throw usageError(
+      '--profile and --region choose the AWS account for --table; without --table the local daemon answers',
+      'Add --table T to read the DynamoDB table, or filter by session profile with --for-profile P.',
+    );
   }
 }
 
@@ -118,7 +151,8 @@ export function buildQuery(flags: ListFlags, now: number = Date.now()): SessionQ
   if (flags.since !== undefined) q.since = parseSince(flags.since, now);
   q.limit = flags.limit !== undefined ? checkLimit(flags.limit) : 100;
   if (flags.cursor !== undefined) {
-    if (!/^[A-Za-z0-9_-]{1,8192}$/.test(flags.cursor)) throw usageError('--cursor is not a cursor printed by an earlier page');
+    if (!/^[A-Za-z0-9_-]{1,8192}$/.test(flags.cursor))
+      throw usageError('--cursor is not a cursor printed by an earlier page');
     q.cursor = flags.cursor;
   }
   return q;
@@ -150,8 +184,12 @@ async function daemonSource(globals: Globals): Promise<SessionSource> {
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
       const body = await client.get<{ sessions?: unknown; cursor?: unknown }>(`/v1/sessions?${params}`);
-      if (!body || !Array.isArray(body.sessions)) throw new SentinelError('InternalError', 'the daemon answered a session list without sessions');
-      return { sessions: body.sessions.map(unwrapSession), ...(typeof body.cursor === 'string' ? { cursor: body.cursor } : {}) };
+      if (!body || !Array.isArray(body.sessions))
+        throw new SentinelError('InternalError', 'the daemon answered a session list without sessions');
+      return {
+        sessions: body.sessions.map(unwrapSession),
+        ...(typeof body.cursor === 'string' ? { cursor: body.cursor } : {}),
+      };
     },
     async get(id) {
       return unwrapSession(await client.get(`/v1/sessions/${id}`));
@@ -166,11 +204,15 @@ async function daemonSource(globals: Globals): Promise<SessionSource> {
 async function tableSource(flags: TableFlags, globals: Globals): Promise<SessionSource> {
   const target = await resolveAwsTarget(flags, globals);
   const [{ createSessionTableClient }, { DynamoSessionStore }, { withEffectiveStatus }] = await Promise.all([
-    import('../daemon/sessions/dynamodb-client.js'),
-    import('../daemon/sessions/dynamodb.js'),
-    import('../daemon/sessions/record.js'),
+    import('../core/sessions/dynamodb-client.js'),
+    import('../core/sessions/dynamodb.js'),
+    import('../core/sessions/record.js'),
   ]);
-  const store = new DynamoSessionStore({ client: createSessionTableClient(target), table: flags.table!, ownsClient: true });
+  const store = new DynamoSessionStore({
+    client: createSessionTableClient(target),
+    table: flags.table!,
+    ownsClient: true,
+  });
   return {
     async list(q) {
       const page = await store.list(q);
@@ -178,7 +220,8 @@ async function tableSource(flags: TableFlags, globals: Globals): Promise<Session
     },
     async get(id) {
       const s = await store.get(id);
-      if (!s) throw new SentinelError('SessionUnknown', `no session ${id} in table ${flags.table}`, { details: { id } });
+      if (!s)
+        throw new SentinelError('SessionUnknown', `no session ${id} in table ${flags.table}`, { details: { id } });
       return withEffectiveStatus(s, new Date());
     },
     async revoke(id, reason) {
@@ -195,7 +238,11 @@ async function adminName(target: AwsTarget, globals: Globals): Promise<string> {
   return me.policyName;
 }
 
-async function withSource<T>(flags: TableFlags, globals: Globals, run: (source: SessionSource) => Promise<T>): Promise<T> {
+async function withSource<T>(
+  flags: TableFlags,
+  globals: Globals,
+  run: (source: SessionSource) => Promise<T>,
+): Promise<T> {
   checkTableFlags(flags);
   const source = flags.table !== undefined ? await tableSource(flags, globals) : await daemonSource(globals);
   try {
@@ -208,13 +255,30 @@ async function withSource<T>(flags: TableFlags, globals: Globals, run: (source: 
 // --- output -----------------------------------------------------------------------------------------------------------
 
 const CSV_COLUMNS: readonly (keyof Session)[] = [
-  'id', 'user', 'profile', 'mode', 'status', 'started_at', 'expires_at', 'last_access_at', 'request_count',
-  'server_instance_id', 'source_identity', 'pid', 'host', 'revoked_by', 'revoked_reason', 'created_at', 'updated_at',
+  'id',
+  'user',
+  'profile',
+  'mode',
+  'status',
+  'started_at',
+  'expires_at',
+  'last_access_at',
+  'request_count',
+  'server_instance_id',
+  'source_identity',
+  'pid',
+  'host',
+  'revoked_by',
+  'revoked_reason',
+  'created_at',
+  'updated_at',
 ];
 
 /** Records may have been written by anyone with access to the table: never let one drive the terminal. */
 function visible(text: string, keep: RegExp = /$^/): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (keep.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    keep.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function csvCell(value: unknown): string {
@@ -225,7 +289,9 @@ function csvCell(value: unknown): string {
 }
 
 export function toCsv(sessions: Session[]): string {
-  return [CSV_COLUMNS.join(','), ...sessions.map((s) => CSV_COLUMNS.map((c) => csvCell(s[c])).join(','))].join('\n') + '\n';
+  return (
+    [CSV_COLUMNS.join(','), ...sessions.map((s) => CSV_COLUMNS.map((c) => csvCell(s[c])).join(','))].join('\n') + '\n'
+  );
 }
 
 function statusText(s: Session): string {
@@ -237,8 +303,15 @@ export function sessionsTable(sessions: Session[], now: number = Date.now()): st
     ['ID', 'USER', 'PROFILE', 'MODE', 'STATUS', 'CREATED', 'LAST ACCESS', 'EXPIRES', 'REQUESTS'],
     sessions.map((s) =>
       [
-        s.id, s.user, s.profile, s.mode, statusText(s), relativeTime(s.created_at, now), relativeTime(s.last_access_at, now),
-        relativeTime(s.expires_at, now), String(s.request_count),
+        s.id,
+        s.user,
+        s.profile,
+        s.mode,
+        statusText(s),
+        relativeTime(s.created_at, now),
+        relativeTime(s.last_access_at, now),
+        relativeTime(s.expires_at, now),
+        String(s.request_count),
       ].map((cell) => visible(String(cell))),
     ),
   );
@@ -264,7 +337,10 @@ export function sessionDetail(s: Session, now: number = Date.now()): string {
     ['Source identity', s.source_identity],
     ['Updated', when(s.updated_at)],
   ];
-  return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k.padEnd(15)}  ${visible(String(v))}\n`).join('');
+  return rows
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k.padEnd(15)}  ${visible(String(v))}\n`)
+    .join('');
 }
 
 // --- commands ---------------------------------------------------------------------------------------------------------
@@ -279,15 +355,24 @@ function addTableOptions(command: Command): Command {
   return command
     .option('--table <name>', 'read the DynamoDB session table directly instead of asking the local daemon')
     .option('--region <region>', 'AWS region of --table (default: $AWS_REGION, else region in config.yaml)')
-    .option('--profile <profile>', 'AWS profile used to reach --table (default: $AWS_PROFILE, else aws_profile in config.yaml)');
+    .option(
+      '--profile <profile>',
+      'AWS profile used to reach --table (default: $AWS_PROFILE, else aws_profile in config.yaml)',
+    );
 }
 
 export function register(program: Command): void {
-  const server = program.command('server').description('inspect and revoke sessions (the local daemon, or the DynamoDB table with --table)').addHelpText('after', `
+  const server = program
+    .command('server')
+    .description('inspect and revoke sessions (the local daemon, or the DynamoDB table with --table)')
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel server sessions --status active
   $ sentinel server session 3f9a0c1d2e4b5a69
-  $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "laptop reported stolen" --table sentinel-sessions --region eu-west-1`);
+  $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "laptop reported stolen" --table sentinel-sessions --region eu-west-1`,
+    );
 
   addTableOptions(
     server
@@ -297,13 +382,18 @@ Examples:
       .option('--user <user>', 'only sessions of this policy user')
       .option('--for-profile <profile>', 'only sessions opened for this AWS profile')
       .option('--server-instance <id>', 'only sessions served by this daemon instance')
-      .option('--since <when>', 'only sessions created since: a duration back from now (7d, 24h, 30m) or an RFC 3339 time')
+      .option(
+        '--since <when>',
+        'only sessions created since: a duration back from now (7d, 24h, 30m) or an RFC 3339 time',
+      )
       .option('--limit <n>', `at most this many sessions (1-${MAX_LIMIT}, default 100)`)
       .option('--cursor <cursor>', 'continue after the page that printed this cursor')
       .option('--output <format>', 'human, json or csv (default human)')
       .option('--json', 'same as --output json: {sessions: [...], cursor?}'),
   )
-    .addHelpText('after', `${TABLE_OPTIONS_HELP}
+    .addHelpText(
+      'after',
+      `${TABLE_OPTIONS_HELP}
 
 A session past its expiry is listed as expired even before anything recorded it. When more sessions match than
 --limit, the last line (stderr) gives the --cursor for the next page; --json includes it as "cursor".
@@ -314,7 +404,8 @@ Examples:
   $ sentinel server sessions --table sentinel-sessions --region eu-west-1 --profile security --user alice
   $ sentinel server sessions --table sentinel-sessions --since 7d --output csv > sessions.csv
 
-Exit codes: 0 ok; 1 store or daemon error; 2 usage (unknown status, bad --since or --limit); 4 daemon not running.`)
+Exit codes: 0 ok; 1 store or daemon error; 2 usage (unknown status, bad --since or --limit); 4 daemon not running.`,
+    )
     .action(async (flags: ListFlags, command: Command) => {
       const format = checkFormat(flags, ['human', 'json', 'csv']);
       const q = buildQuery(flags);
@@ -334,14 +425,17 @@ Exit codes: 0 ok; 1 store or daemon error; 2 usage (unknown status, bad --since 
       .option('--output <format>', 'human or json (default human)')
       .option('--json', 'same as --output json'),
   )
-    .addHelpText('after', `${TABLE_OPTIONS_HELP}
+    .addHelpText(
+      'after',
+      `${TABLE_OPTIONS_HELP}
 
 Examples:
   $ sentinel server session 3f9a0c1d2e4b5a69
   $ sentinel server session "$SENTINEL_SESSION" --json
   $ sentinel server session 3f9a0c1d2e4b5a69 --table sentinel-sessions --region eu-west-1
 
-Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malformed id); 4 daemon not running.`)
+Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malformed id); 4 daemon not running.`,
+    )
     .action(async (id: string, flags: ShowFlags, command: Command) => {
       const format = checkFormat(flags, ['human', 'json']);
       checkId(id);
@@ -358,7 +452,9 @@ Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malfor
       .requiredOption('--reason <text>', 'why (1-1024 characters, one line); recorded with your name')
       .option('--json', 'print the revoked session as JSON'),
   )
-    .addHelpText('after', `${TABLE_OPTIONS_HELP}
+    .addHelpText(
+      'after',
+      `${TABLE_OPTIONS_HELP}
 
 With --table, the revocation is recorded under your policy user name as STS reports it for the admin credentials
 (sts:GetCallerIdentity); through the daemon, the daemon records it. Credentials the session already holds stay
@@ -369,17 +465,23 @@ Examples:
   $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "INC-1234" --table sentinel-sessions --region eu-west-1 --profile security
 
 Exit codes: 0 revoked; 1 not active (the message says its state), no such session, or a store error;
-2 usage (malformed id, missing or bad --reason); 4 daemon not running.`)
+2 usage (malformed id, missing or bad --reason); 4 daemon not running.`,
+    )
     .action(async (id: string, flags: RevokeFlags, command: Command) => {
       checkId(id);
       const reason = checkReason(flags.reason);
-      const session = await withSource(flags, command.optsWithGlobals<Globals>(), (source) => source.revoke(id, reason));
+      const session = await withSource(flags, command.optsWithGlobals<Globals>(), (source) =>
+        source.revoke(id, reason),
+      );
       if (flags.json) {
         printJson(session);
         return;
       }
       process.stdout.write(
-        visible(`Revoked session ${session.id} (user ${session.user}, profile ${session.profile})${session.revoked_by ? ` as ${session.revoked_by}` : ''}.`) + '\n' +
+        visible(
+          `Revoked session ${session.id} (user ${session.user}, profile ${session.profile})${session.revoked_by ? ` as ${session.revoked_by}` : ''}.`,
+        ) +
+          '\n' +
           'Its next credential request is refused; credentials it already holds stay valid until they expire.\n',
       );
     });

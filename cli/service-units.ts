@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { configHome, type Env } from '../daemon/paths.js';
+import { configHome, type Env } from '../core/paths.js';
 
 export type Platform = 'linux' | 'darwin';
 export const LAUNCHD_LABEL = 'dev.sentinel.agent';
@@ -38,7 +38,15 @@ export interface UnitFile {
  * no TMPDIR, so the daemon would listen where the shell's clients never look.
  */
 export function capturedEnvironment(env: Env, platform: Platform): Array<[string, string]> {
-  const names = ['PATH', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'SENTINEL_CONFIG', 'SENTINEL_SOCKET', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'];
+  const names = [
+    'PATH',
+    'XDG_CONFIG_HOME',
+    'XDG_STATE_HOME',
+    'SENTINEL_CONFIG',
+    'SENTINEL_SOCKET',
+    'AWS_CONFIG_FILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+  ];
   // systemd's user manager sets XDG_RUNTIME_DIR (%t) itself; launchd sets neither.
   if (platform === 'darwin') names.push('TMPDIR', 'XDG_RUNTIME_DIR');
   const out: Array<[string, string]> = [];
@@ -104,7 +112,10 @@ export function systemdUnits(env: Env, target: ServiceTarget, socketActivation: 
   });
   const files = [{ path: join(dir, 'sentinel.service'), content: service.replace(/\n{3,}/g, '\n\n') }];
   if (socketActivation) {
-    files.push({ path: join(dir, 'sentinel.socket'), content: fill(template('systemd', 'sentinel.socket'), { DOCUMENTATION: documentation }) });
+    files.push({
+      path: join(dir, 'sentinel.socket'),
+      content: fill(template('systemd', 'sentinel.socket'), { DOCUMENTATION: documentation }),
+    });
   }
   return files;
 }
@@ -129,8 +140,12 @@ export function launchdLogDir(env: Env): string {
 export function launchdPlist(env: Env, target: ServiceTarget): UnitFile {
   const content = fill(template('launchd', `${LAUNCHD_LABEL}.plist`), {
     LABEL: LAUNCHD_LABEL,
-    PROGRAM_ARGUMENTS: daemonArgs(target).map((arg) => `    <string>${xml(arg)}</string>`).join('\n'),
-    ENVIRONMENT: target.environment.map(([name, value]) => `    <key>${xml(name)}</key>\n    <string>${xml(value)}</string>`).join('\n'),
+    PROGRAM_ARGUMENTS: daemonArgs(target)
+      .map((arg) => `    <string>${xml(arg)}</string>`)
+      .join('\n'),
+    ENVIRONMENT: target.environment
+      .map(([name, value]) => `    <key>${xml(name)}</key>\n    <string>${xml(value)}</string>`)
+      .join('\n'),
     LOG_FILE: xml(join(launchdLogDir(env), 'sentinel.log')),
   });
   return { path: launchdPlistPath(env), content };

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { SentinelError } from '../daemon/errors.js';
+import { SentinelError } from '../core/errors.js';
 import { printJson } from './output.js';
 import {
   LAUNCHD_LABEL,
@@ -56,7 +56,11 @@ function read(path: string): string | undefined {
 
 // ---- plans ------------------------------------------------------------------------------------------------------
 
-export function installPlan(platform: Platform, env: NodeJS.ProcessEnv, options: { socketActivation: boolean; config?: string }): Step[] {
+export function installPlan(
+  platform: Platform,
+  env: NodeJS.ProcessEnv,
+  options: { socketActivation: boolean; config?: string },
+): Step[] {
   const target = defaultTarget(env, platform, options.config);
   if (platform === 'darwin') {
     if (options.socketActivation) {
@@ -80,7 +84,10 @@ export function installPlan(platform: Platform, env: NodeJS.ProcessEnv, options:
   const socketPath = join(systemdUnitDir(env), 'sentinel.socket');
   const steps: Step[] = [{ action: 'mkdir', path: systemdUnitDir(env), mode: 0o755 }];
   if (!options.socketActivation && existsSync(socketPath)) {
-    steps.push({ action: 'run', argv: [...SYSTEMCTL, 'disable', '--now', 'sentinel.socket'], optional: true }, { action: 'remove', path: socketPath });
+    steps.push(
+      { action: 'run', argv: [...SYSTEMCTL, 'disable', '--now', 'sentinel.socket'], optional: true },
+      { action: 'remove', path: socketPath },
+    );
   }
   const changed = units.some((u) => read(u.path) !== u.content);
   for (const unit of units) steps.push({ action: 'write', path: unit.path, content: unit.content, mode: 0o644 });
@@ -94,7 +101,10 @@ export function installPlan(platform: Platform, env: NodeJS.ProcessEnv, options:
   } else if (changed) {
     // A running daemon keeps its old command line until restarted; an unchanged unit is left running (sessions in
     // the memory store would not survive a restart).
-    steps.push({ action: 'run', argv: [...SYSTEMCTL, 'enable', 'sentinel.service'] }, { action: 'run', argv: [...SYSTEMCTL, 'restart', 'sentinel.service'] });
+    steps.push(
+      { action: 'run', argv: [...SYSTEMCTL, 'enable', 'sentinel.service'] },
+      { action: 'run', argv: [...SYSTEMCTL, 'restart', 'sentinel.service'] },
+    );
   } else {
     steps.push({ action: 'run', argv: [...SYSTEMCTL, 'enable', '--now', 'sentinel.service'] });
   }
@@ -129,18 +139,32 @@ interface RunResult {
 }
 
 function run(argv: string[]): RunResult {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    timeout: 30_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    return { ok: false, status: null, stdout: '', problem: code === 'ENOENT' ? `${argv[0]} is not installed` : `${argv[0]}: ${code ?? r.error.message}` };
+    return {
+      ok: false,
+      status: null,
+      stdout: '',
+      problem: code === 'ENOENT' ? `${argv[0]} is not installed` : `${argv[0]}: ${code ?? r.error.message}`,
+    };
   }
-  const problem = (r.stderr || r.stdout || '').split('\n').find((l) => l.trim().length > 0)?.trim() ?? `exit status ${r.status}`;
+  const problem =
+    (r.stderr || r.stdout || '')
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? `exit status ${r.status}`;
   return { ok: r.status === 0, status: r.status, stdout: r.stdout ?? '', problem };
 }
 
 /** Whether the service manager answers at all (nothing is changed by asking). */
 function managerProblem(platform: Platform): string | undefined {
-  const r = platform === 'darwin' ? run(['launchctl', 'print', `gui/${uid()}`]) : run([...SYSTEMCTL, 'show-environment']);
+  const r =
+    platform === 'darwin' ? run(['launchctl', 'print', `gui/${uid()}`]) : run([...SYSTEMCTL, 'show-environment']);
   return r.ok ? undefined : r.problem;
 }
 
@@ -182,7 +206,10 @@ function carryOut(steps: Step[], platform: Platform, log: (line: string) => void
         if (r.ok) log(`ran ${step.argv.join(' ')}`);
         else if (!step.optional) {
           throw new SentinelError('Unsupported', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
-            hint: platform === 'darwin' ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.' : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.',
+            hint:
+              platform === 'darwin'
+                ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.'
+                : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.',
           });
         }
         break;
@@ -210,7 +237,9 @@ function printPlan(steps: Step[], platform: Platform, json: boolean | undefined)
     printJson({ platform, dryRun: true, steps });
     return;
   }
-  process.stdout.write(`# sentinel service (${platform === 'darwin' ? 'launchd' : 'systemd'}), dry run: nothing is changed\n`);
+  process.stdout.write(
+    `# sentinel service (${platform === 'darwin' ? 'launchd' : 'systemd'}), dry run: nothing is changed\n`,
+  );
   for (const step of steps) process.stdout.write(`${describeStep(step)}\n`);
 }
 
@@ -284,17 +313,21 @@ export function serviceStatus(platform: Platform, env: NodeJS.ProcessEnv, config
 
 // ---- commands ---------------------------------------------------------------------------------------------------
 
-const platformOption = () => new Option('--platform <platform>', 'linux or darwin (default: this machine); for previews and tests').hideHelp();
+const platformOption = () =>
+  new Option('--platform <platform>', 'linux or darwin (default: this machine); for previews and tests').hideHelp();
 
 export function register(program: Command): void {
   const service = program
     .command('service')
     .description('run the daemon under systemd (Linux, user unit) or launchd (macOS, agent)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel service install --socket-activation
   $ sentinel service status
-  $ sentinel service uninstall`);
+  $ sentinel service uninstall`,
+    );
 
   service
     .command('install')
@@ -303,7 +336,9 @@ Examples:
     .option('--dry-run', 'print the files and commands instead of acting')
     .option('--json', 'print the plan (with --dry-run) or the result as JSON')
     .addOption(platformOption())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Linux: ~/.config/systemd/user/sentinel.service (Type=notify, Restart=on-failure, WatchdogSec, NoNewPrivileges,
 UMask=0077) and with --socket-activation sentinel.socket (ListenStream=%t/sentinel/sentinel.sock), then
 \`systemctl --user daemon-reload\` and \`enable --now\`. macOS: ~/Library/LaunchAgents/${LAUNCHD_LABEL}.plist, logs in
@@ -314,22 +349,42 @@ Examples:
   $ sentinel service install
   $ sentinel service install --socket-activation --dry-run
 
-Exit codes: 0 installed and enabled; 1 files written but the service manager is unreachable or refused; 2 usage.`)
-    .action((options: { socketActivation?: boolean; dryRun?: boolean; json?: boolean } & PlatformOption, command: Command) => {
-      const platform = platformOf(options.platform);
-      const socketActivation = options.socketActivation === true;
-      const steps = installPlan(platform, process.env, { socketActivation, config: command.optsWithGlobals<Globals>().config });
-      if (options.dryRun) return printPlan(steps, platform, options.json);
-      const log = (line: string) => process.stderr.write(`sentinel: ${line}\n`);
-      const outcome = carryOut(steps, platform, log);
-      if (options.json) printJson({ platform, dryRun: false, files: outcome.done, enabled: !outcome.unreachable, problem: outcome.unreachable ?? null });
-      if (outcome.unreachable) {
-        throw new SentinelError('Unsupported', `the unit files are written, but no ${platform === 'darwin' ? 'launchd user domain' : 'systemd user manager'} is reachable (${outcome.unreachable}), so the service is not enabled`, {
-          hint: `In a login session of this user, run: ${manualCommands(platform, socketActivation)}`,
+Exit codes: 0 installed and enabled; 1 files written but the service manager is unreachable or refused; 2 usage.`,
+    )
+    .action(
+      (
+        options: { socketActivation?: boolean; dryRun?: boolean; json?: boolean } & PlatformOption,
+        command: Command,
+      ) => {
+        const platform = platformOf(options.platform);
+        const socketActivation = options.socketActivation === true;
+        const steps = installPlan(platform, process.env, {
+          socketActivation,
+          config: command.optsWithGlobals<Globals>().config,
         });
-      }
-      if (!options.json) log(`installed; check it with \`sentinel service status\``);
-    });
+        if (options.dryRun) return printPlan(steps, platform, options.json);
+        const log = (line: string) => process.stderr.write(`sentinel: ${line}\n`);
+        const outcome = carryOut(steps, platform, log);
+        if (options.json)
+          printJson({
+            platform,
+            dryRun: false,
+            files: outcome.done,
+            enabled: !outcome.unreachable,
+            problem: outcome.unreachable ?? null,
+          });
+        if (outcome.unreachable) {
+          throw new SentinelError(
+            'Unsupported',
+            `the unit files are written, but no ${platform === 'darwin' ? 'launchd user domain' : 'systemd user manager'} is reachable (${outcome.unreachable}), so the service is not enabled`,
+            {
+              hint: `In a login session of this user, run: ${manualCommands(platform, socketActivation)}`,
+            },
+          );
+        }
+        if (!options.json) log(`installed; check it with \`sentinel service status\``);
+      },
+    );
 
   service
     .command('uninstall')
@@ -337,12 +392,15 @@ Exit codes: 0 installed and enabled; 1 files written but the service manager is 
     .option('--dry-run', 'print the files and commands instead of acting')
     .option('--json', 'print the plan (with --dry-run) or the result as JSON')
     .addOption(platformOption())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ sentinel service uninstall
   $ sentinel service uninstall --dry-run
 
-Exit codes: 0 removed (or nothing was installed); 1 error; 2 usage.`)
+Exit codes: 0 removed (or nothing was installed); 1 error; 2 usage.`,
+    )
     .action((options: { dryRun?: boolean; json?: boolean } & PlatformOption) => {
       const platform = platformOf(options.platform);
       const steps = uninstallPlan(platform, process.env);
@@ -353,7 +411,8 @@ Exit codes: 0 removed (or nothing was installed); 1 error; 2 usage.`)
       if (options.json) printJson({ platform, dryRun: false, removed: present, problem: outcome.unreachable ?? null });
       else if (present === 0) log('nothing to remove: the service is not installed');
       // Without a reachable manager there is nothing running under it to stop; say so rather than fail.
-      else if (outcome.unreachable) log(`removed the files; the service manager is not reachable (${outcome.unreachable}), so nothing was stopped`);
+      else if (outcome.unreachable)
+        log(`removed the files; the service manager is not reachable (${outcome.unreachable}), so nothing was stopped`);
       else log('uninstalled');
     });
 
@@ -362,7 +421,9 @@ Exit codes: 0 removed (or nothing was installed); 1 error; 2 usage.`)
     .description('show whether the service is installed, current and running')
     .option('--json', 'print JSON: {platform, manager, installed, socketActivation, files, reachable, problem, state}')
     .addOption(platformOption())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 "current" means the file is what \`service install\` would write now (same node, same package path); reinstall after
 moving or upgrading either.
 
@@ -370,15 +431,20 @@ Examples:
   $ sentinel service status
   $ sentinel service status --json
 
-Exit codes: 0 installed; 1 not installed; 2 usage.`)
+Exit codes: 0 installed; 1 not installed; 2 usage.`,
+    )
     .action((options: { json?: boolean } & PlatformOption, command: Command) => {
       const platform = platformOf(options.platform);
       const status = serviceStatus(platform, process.env, command.optsWithGlobals<Globals>().config);
       if (options.json) printJson(status);
       else {
         const lines = [`manager:   ${status.manager}${status.reachable ? '' : ` (unreachable: ${status.problem})`}`];
-        for (const f of status.files) lines.push(`file:      ${f.path} (${f.present ? (f.current ? 'installed, current' : 'installed, differs from a fresh install') : 'missing'})`);
-        if (platform === 'linux') lines.push(`socket:    ${status.socketActivation ? 'socket activation' : 'no socket activation'}`);
+        for (const f of status.files)
+          lines.push(
+            `file:      ${f.path} (${f.present ? (f.current ? 'installed, current' : 'installed, differs from a fresh install') : 'missing'})`,
+          );
+        if (platform === 'linux')
+          lines.push(`socket:    ${status.socketActivation ? 'socket activation' : 'no socket activation'}`);
         for (const [key, value] of Object.entries(status.state)) lines.push(`${(key + ':').padEnd(10)} ${value}`);
         process.stdout.write(lines.join('\n') + '\n');
       }

@@ -2,8 +2,8 @@
 // it to its child. Every SDK resolves explicit keys, profiles and config files before the container provider, so
 // anything that would win over the daemon is cleared, and the config files point at /dev/null so that a `[default]`
 // profile with keys or credential_process cannot bypass it either (container-credentials.md, "Design implications").
-import { parseDuration } from '../daemon/duration.js';
-import { SentinelError } from '../daemon/errors.js';
+import { parseDuration } from '../core/duration.js';
+import { SentinelError } from '../core/errors.js';
 import type { DaemonClient } from './client.js';
 
 /** Variables that would take precedence over (or compete with) AWS_CONTAINER_CREDENTIALS_FULL_URI. */
@@ -31,10 +31,17 @@ export const SESSION_VARS = [
 ] as const;
 
 /** `exec --env` puts these in the child instead of the container pair. */
-export const RAW_CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION'] as const;
+export const RAW_CREDENTIAL_VARS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_CREDENTIAL_EXPIRATION',
+] as const;
 
 /** Everything a session may change; `use` saves each of these it touches and `use --off` restores them. */
-export const MANAGED_VARS: readonly string[] = [...new Set<string>([...SESSION_VARS, ...CLEARED_VARS, ...RAW_CREDENTIAL_VARS])];
+export const MANAGED_VARS: readonly string[] = [
+  ...new Set<string>([...SESSION_VARS, ...CLEARED_VARS, ...RAW_CREDENTIAL_VARS]),
+];
 
 export const NULL_FILE = '/dev/null';
 
@@ -72,7 +79,9 @@ const MAX_PROFILE_LENGTH = 256;
 /** A profile name as the user typed it: anything printable, bounded (the daemon decides whether it exists). */
 export function checkProfileName(profile: unknown): string {
   if (typeof profile !== 'string' || profile.length === 0) {
-    throw new SentinelError('UsageError', 'a profile name is required', { hint: 'List profiles with `aws configure list-profiles`.' });
+    throw new SentinelError('UsageError', 'a profile name is required', {
+      hint: 'List profiles with `aws configure list-profiles`.',
+    });
   }
   if (profile.length > MAX_PROFILE_LENGTH || /[\u0000-\u001f\u007f]/.test(profile)) {
     throw new SentinelError('UsageError', 'the profile name is too long or contains control characters', {
@@ -87,7 +96,9 @@ export function checkTtl(ttl: string | undefined): string | undefined {
   if (ttl === undefined) return undefined;
   const ms = parseDuration(ttl);
   if (ms === undefined || ms < 60_000) {
-    throw new SentinelError('UsageError', `--ttl: "${ttl.slice(0, 32)}" is not a duration of at least 1m`, { hint: 'Give a duration such as 30m, 2h or 1h30m.' });
+    throw new SentinelError('UsageError', `--ttl: "${ttl.slice(0, 32)}" is not a duration of at least 1m`, {
+      hint: 'Give a duration such as 30m, 2h or 1h30m.',
+    });
   }
   return ttl;
 }
@@ -104,7 +115,8 @@ export function parseOpenedSession(body: unknown): OpenedSession {
   const b = body as Record<string, unknown>;
   if (typeof b.id !== 'string' || !SESSION_ID.test(b.id)) throw malformed('a malformed id');
   if (typeof b.token !== 'string' || !TOKEN.test(b.token)) throw malformed('a malformed token');
-  if (typeof b.url !== 'string' || !CREDENTIAL_URL.test(b.url)) throw malformed('a credential URL that SDKs would not accept');
+  if (typeof b.url !== 'string' || !CREDENTIAL_URL.test(b.url))
+    throw malformed('a credential URL that SDKs would not accept');
   if (typeof b.expires_at !== 'string' || Number.isNaN(Date.parse(b.expires_at))) throw malformed('a malformed expiry');
   if (typeof b.profile !== 'string' || b.profile.length === 0) throw malformed('no profile');
   const region = typeof b.region === 'string' && REGION.test(b.region) ? b.region : null;
@@ -118,7 +130,12 @@ export function parseRawCredentials(body: unknown): RawCredentials {
       throw new SentinelError('InternalError', `the daemon answered credentials without a usable ${key}`);
     }
   }
-  return { AccessKeyId: b.AccessKeyId as string, SecretAccessKey: b.SecretAccessKey as string, Token: b.Token as string, Expiration: b.Expiration as string };
+  return {
+    AccessKeyId: b.AccessKeyId as string,
+    SecretAccessKey: b.SecretAccessKey as string,
+    Token: b.Token as string,
+    Expiration: b.Expiration as string,
+  };
 }
 
 /**
@@ -141,8 +158,12 @@ export function sessionChanges(session: OpenedSession, raw?: RawCredentials): En
   if (session.region) set.push(['AWS_REGION', session.region], ['AWS_DEFAULT_REGION', session.region]);
   set.push(['AWS_CONFIG_FILE', NULL_FILE], ['AWS_SHARED_CREDENTIALS_FILE', NULL_FILE]);
   const setNames = new Set(set.map(([name]) => name));
-  const unset = [...CLEARED_VARS, 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION']
-    .filter((name) => !setNames.has(name));
+  const unset = [
+    ...CLEARED_VARS,
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+    'AWS_CREDENTIAL_EXPIRATION',
+  ].filter((name) => !setNames.has(name));
   return { set, unset: [...new Set(unset)] };
 }
 
@@ -158,11 +179,16 @@ export function applyChanges(env: NodeJS.ProcessEnv, changes: EnvChanges): NodeJ
 export function refuseNesting(env: NodeJS.ProcessEnv, nest: boolean | undefined, command: string): void {
   const current = env.SENTINEL_SESSION;
   if (!current || nest) return;
-  throw new SentinelError('UsageError', `this environment already uses Sentinel session ${SESSION_ID.test(current) ? current : '(unknown id)'} (profile ${env.SENTINEL_PROFILE ?? 'unknown'})`, {
-    hint: command === 'use'
-      ? 'End it first with `sentinel use --off`, or pass --nest to open a session inside it.'
-      : 'Run it outside the session (`sentinel use --off`), or pass --nest to open a session inside it.',
-  });
+  throw new SentinelError(
+    'UsageError',
+    `this environment already uses Sentinel session ${SESSION_ID.test(current) ? current : '(unknown id)'} (profile ${env.SENTINEL_PROFILE ?? 'unknown'})`,
+    {
+      hint:
+        command === 'use'
+          ? 'End it first with `sentinel use --off`, or pass --nest to open a session inside it.'
+          : 'Run it outside the session (`sentinel use --off`), or pass --nest to open a session inside it.',
+    },
+  );
 }
 
 export interface OpenRequest {

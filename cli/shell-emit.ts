@@ -35,15 +35,21 @@ function save(shell: Shell, depth: number, name: string): string {
   switch (shell) {
     case 'bash':
       // `declare -p` prints `declare -x NAME=...` for exported variables; only its flag field is inspected.
-      return `if [ -n "\${${name}+x}" ]; then ${value}=$${name}; __sentinel_flags=$(declare -p ${name} 2>/dev/null); ` +
+      return (
+        `if [ -n "\${${name}+x}" ]; then ${value}=$${name}; __sentinel_flags=$(declare -p ${name} 2>/dev/null); ` +
         `__sentinel_flags=\${__sentinel_flags#declare -}; case \${__sentinel_flags%% *} in *x*) ${state}=x ;; *) ${state}=s ;; esac; ` +
-        `else ${state}=u; fi`;
+        `else ${state}=u; fi`
+      );
     case 'zsh':
-      return `if [ -n "\${${name}+x}" ]; then ${value}=$${name}; case \${(t)${name}} in *export*) ${state}=x ;; *) ${state}=s ;; esac; ` +
-        `else ${state}=u; fi`;
+      return (
+        `if [ -n "\${${name}+x}" ]; then ${value}=$${name}; case \${(t)${name}} in *export*) ${state}=x ;; *) ${state}=s ;; esac; ` +
+        `else ${state}=u; fi`
+      );
     case 'fish':
-      return `if set -q ${name}; set -g ${value} $${name}; if set -qx ${name}; set -g ${state} x; else; set -g ${state} s; end; ` +
-        `else; set -g ${state} u; end`;
+      return (
+        `if set -q ${name}; set -g ${value} $${name}; if set -qx ${name}; set -g ${state} x; else; set -g ${state} s; end; ` +
+        `else; set -g ${state} u; end`
+      );
   }
 }
 
@@ -62,12 +68,16 @@ function restore(shell: Shell, depth: number, name: string): string {
   const value = saved(depth, name);
   const state = was(depth, name);
   if (shell === 'fish') {
-    return `switch "$${state}"; case x; set -e -g ${name}; set -gx ${name} $${value}; ` +
+    return (
+      `switch "$${state}"; case x; set -e -g ${name}; set -gx ${name} $${value}; ` +
       `case s; set -e -g ${name}; set -g ${name} $${value}; case u; set -e -g ${name}; end; ` +
-      `set -e -g ${state}; set -e -g ${value}`;
+      `set -e -g ${state}; set -e -g ${value}`
+    );
   }
-  return `case \${${state}-} in x) export ${name}="$${value}" ;; s) unset ${name}; ${name}=$${value} ;; u) unset ${name} ;; esac; ` +
-    `unset ${state} ${value}`;
+  return (
+    `case \${${state}-} in x) export ${name}="$${value}" ;; s) unset ${name}; ${name}=$${value} ;; u) unset ${name} ;; esac; ` +
+    `unset ${state} ${value}`
+  );
 }
 
 function setDepth(shell: Shell, depth: number): string {

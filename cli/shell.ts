@@ -4,19 +4,28 @@
 import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
-import { SentinelError } from '../daemon/errors.js';
+import { SentinelError } from '../core/errors.js';
 import { connect } from './client.js';
 import { reportError } from './output.js';
 import { isShell, offCode, useCode, SHELLS, type Shell } from './shell-emit.js';
 import { initCode } from './shell-init.js';
-import { checkProfileName, checkTtl, endSession, openSession, refuseNesting, SESSION_ID, sessionChanges } from './session-env.js';
+import {
+  checkProfileName,
+  checkTtl,
+  endSession,
+  openSession,
+  refuseNesting,
+  SESSION_ID,
+  sessionChanges,
+} from './session-env.js';
 
 interface Globals {
   socket?: string;
   config?: string;
 }
 
-const INIT_HINT = 'Add `eval "$(sentinel shell init)"` to ~/.bashrc or ~/.zshrc (fish: `sentinel shell init fish | source` in config.fish), open a new shell, then run the command again.';
+const INIT_HINT =
+  'Add `eval "$(sentinel shell init)"` to ~/.bashrc or ~/.zshrc (fish: `sentinel shell init fish | source` in config.fish), open a new shell, then run the command again.';
 
 function shellFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   return env.SHELL ? basename(env.SHELL) : undefined;
@@ -51,7 +60,11 @@ interface UseOptions {
 
 async function use(profile: string | undefined, options: UseOptions, globals: Globals): Promise<void> {
   if (options.shell === undefined) {
-    throw new SentinelError('UsageError', '`sentinel use` must run through the sentinel shell function, which `sentinel shell init` defines', { hint: INIT_HINT });
+    throw new SentinelError(
+      'UsageError',
+      '`sentinel use` must run through the sentinel shell function, which `sentinel shell init` defines',
+      { hint: INIT_HINT },
+    );
   }
   if (!isShell(options.shell)) {
     throw new SentinelError('UsageError', `--shell must be one of ${SHELLS.join(', ')}`, { hint: INIT_HINT });
@@ -66,29 +79,40 @@ async function use(profile: string | undefined, options: UseOptions, globals: Gl
     return;
   }
   if (profile === undefined) {
-    throw new SentinelError('UsageError', 'which profile? `sentinel use <profile>` opens a session, `sentinel use --off` ends it', {
-      hint: 'List the profiles Sentinel sees with `sentinel use <TAB>`, or `aws configure list-profiles`.',
-    });
+    throw new SentinelError(
+      'UsageError',
+      'which profile? `sentinel use <profile>` opens a session, `sentinel use --off` ends it',
+      {
+        hint: 'List the profiles Sentinel sees with `sentinel use <TAB>`, or `aws configure list-profiles`.',
+      },
+    );
   }
   checkProfileName(profile);
   const ttl = checkTtl(options.ttl);
   refuseNesting(env, options.nest, 'use');
-  if (options.shellPid === undefined) throw new SentinelError('UsageError', '--shell-pid is required with --shell', { hint: INIT_HINT });
+  if (options.shellPid === undefined)
+    throw new SentinelError('UsageError', '--shell-pid is required with --shell', { hint: INIT_HINT });
   const pid = parseCount(options.shellPid, '--shell-pid', 1, 2 ** 31 - 1);
 
   const client = await connect(globals);
   const session = await openSession(client, { profile, mode: 'server', pid, ...(ttl ? { ttl } : {}) });
   process.stdout.write(useCode(shell, sessionChanges(session), depth));
-  note(`using profile ${session.profile} (session ${session.id}, until ${session.expires_at}); \`sentinel use --off\` ends it`);
+  note(
+    `using profile ${session.profile} (session ${session.id}, until ${session.expires_at}); \`sentinel use --off\` ends it`,
+  );
 }
 
 async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS.ProcessEnv): Promise<void> {
   const id = env.SENTINEL_SESSION;
   if (depth === 0) {
     if (id) {
-      throw new SentinelError('UsageError', `this shell inherited Sentinel session ${SESSION_ID.test(id) ? id : '(unknown id)'} from the process that started it; it did not open it`, {
-        hint: 'Run `sentinel use --off` in the shell that opened the session, or leave this shell with `exit`.',
-      });
+      throw new SentinelError(
+        'UsageError',
+        `this shell inherited Sentinel session ${SESSION_ID.test(id) ? id : '(unknown id)'} from the process that started it; it did not open it`,
+        {
+          hint: 'Run `sentinel use --off` in the shell that opened the session, or leave this shell with `exit`.',
+        },
+      );
     }
     note('no Sentinel session is in use in this shell');
     return;
@@ -105,48 +129,76 @@ async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS
     }
   }
   process.stdout.write(offCode(shell, depth));
-  note(id ? `session ${id} ended; the shell's previous AWS settings are back` : "the shell's previous AWS settings are back");
+  note(
+    id
+      ? `session ${id} ended; the shell's previous AWS settings are back`
+      : "the shell's previous AWS settings are back",
+  );
 }
 
 export function register(program: Command): void {
-  const shell = program.command('shell').description('shell integration: the `sentinel` function, `use`, prompt and completions').addHelpText('after', `
+  const shell = program
+    .command('shell')
+    .description('shell integration: the `sentinel` function, `use`, prompt and completions')
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ eval "$(sentinel shell init)"            # in ~/.bashrc or ~/.zshrc
-  $ sentinel shell init fish | source        # in ~/.config/fish/config.fish`);
+  $ sentinel shell init fish | source        # in ~/.config/fish/config.fish`,
+    );
   shell
     .command('init')
-    .description('print shell code to eval: defines the `sentinel` function (for `sentinel use`), sentinel_prompt and completions')
+    .description(
+      'print shell code to eval: defines the `sentinel` function (for `sentinel use`), sentinel_prompt and completions',
+    )
     .argument('[shell]', `bash, zsh or fish (default: from $SHELL)`)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ eval "$(sentinel shell init)"            # in ~/.bashrc or ~/.zshrc (zsh: after compinit)
   $ eval "$(sentinel shell init zsh)"
   $ sentinel shell init fish | source        # in ~/.config/fish/config.fish
 
-Exit codes: 0 printed; 2 unknown shell.`)
+Exit codes: 0 printed; 2 unknown shell.`,
+    )
     .action((name: string | undefined) => {
       const chosen = name ?? shellFromEnv(process.env);
       if (!isShell(chosen)) {
-        throw new SentinelError('UsageError', chosen ? `Sentinel has no integration for the shell "${chosen}"` : 'cannot tell which shell this is ($SHELL is not set)', {
-          hint: `Name one of ${SHELLS.join(', ')}: \`sentinel shell init bash\`.`,
-        });
+        throw new SentinelError(
+          'UsageError',
+          chosen
+            ? `Sentinel has no integration for the shell "${chosen}"`
+            : 'cannot tell which shell this is ($SHELL is not set)',
+          {
+            hint: `Name one of ${SHELLS.join(', ')}: \`sentinel shell init bash\`.`,
+          },
+        );
       }
       process.stdout.write(initCode(chosen, { argv: thisBinary() }));
     });
 
   program
     .command('use')
-    .description('use a profile in this shell through a Sentinel session (mode server); --off ends it and restores the shell')
+    .description(
+      'use a profile in this shell through a Sentinel session (mode server); --off ends it and restores the shell',
+    )
     .argument('[profile]', 'AWS profile to use')
     .option('--off', 'end the session and restore the variables it replaced')
     .option('--nest', 'open a session even though this shell already uses one')
-    .option('--ttl <duration>', 'how long the session may last, e.g. 2h (default and maximum: sessions.ttl in config.yaml)')
+    .option(
+      '--ttl <duration>',
+      'how long the session may last, e.g. 2h (default and maximum: sessions.ttl in config.yaml)',
+    )
     .addOption(new Option('--shell <shell>', 'set by the shell function').hideHelp())
     .addOption(new Option('--shell-pid <pid>', 'set by the shell function').hideHelp())
     .addOption(new Option('--shell-depth <n>', 'set by the shell function').hideHelp())
     // stdout is evaluated by the shell function, so even help goes to stderr.
     .configureOutput({ writeOut: (text) => process.stderr.write(text) })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Runs through the shell function that \`sentinel shell init\` defines. It exports
 AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE and
 AWS_REGION/AWS_DEFAULT_REGION (when the profile has a region), unsets every variable that would win over them, and
@@ -159,7 +211,8 @@ Examples:
   $ sentinel use --off
 
 Exit codes: 0 ok; 1 error; 2 usage (not through the shell function, nesting without --nest); 3 denied by policy;
-4 daemon not running.`)
+4 daemon not running.`,
+    )
     .action(async (profile: string | undefined, options: UseOptions, command: Command) => {
       await use(profile, options, command.optsWithGlobals<Globals>());
     });

@@ -1,8 +1,8 @@
 // `sentinel whoami`: the principal behind a profile's credentials and the user name a policy would see for it
 // (DESIGN §4, §5.3). It calls sts:GetCallerIdentity itself, so the AWS SDK is loaded lazily, inside the action.
 import type { Command } from 'commander';
-import { SentinelError } from '../daemon/errors.js';
-import type { CallerIdentity } from '../daemon/vending/types.js';
+import { SentinelError } from '../core/errors.js';
+import type { CallerIdentity } from '../core/issuer/types.js';
 import { printJson } from './output.js';
 import { resolveAwsTarget } from './aws-target.js';
 
@@ -25,26 +25,35 @@ function errorName(err: unknown): string {
   return err instanceof Error ? err.name : 'error';
 }
 
-export async function whoami(options: WhoamiOptions, globals: Globals, env: NodeJS.ProcessEnv = process.env): Promise<Whoami> {
+export async function whoami(
+  options: WhoamiOptions,
+  globals: Globals,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Whoami> {
   const resolved = await resolveAwsTarget(options, globals, env);
   const profile = resolved.profile;
   // GetCallerIdentity is answered by every regional endpoint; us-east-1 is the SDK's own fallback for STS.
   const region = resolved.region ?? 'us-east-1';
-  const [{ STSClient, GetCallerIdentityCommand }, { fromNodeProviderChain }, { parseCallerArn, ArnParseError }] = await Promise.all([
-    import('@aws-sdk/client-sts'),
-    import('@aws-sdk/credential-providers'),
-    import('../daemon/identity/arn.js'),
-  ]);
+  const [{ STSClient, GetCallerIdentityCommand }, { fromNodeProviderChain }, { parseCallerArn, ArnParseError }] =
+    await Promise.all([
+      import('@aws-sdk/client-sts'),
+      import('@aws-sdk/credential-providers'),
+      import('../core/identity/arn.js'),
+    ]);
   const which = profile ? `profile ${profile}` : 'the default credential chain';
   const credentials = fromNodeProviderChain(profile ? { profile } : {});
   try {
     await credentials();
   } catch (err) {
-    throw new SentinelError('BaseCredentialsUnavailable', `no credentials could be resolved for ${which} (${errorName(err)})`, {
-      hint: profile
-        ? `Check that ${profile} exists in your AWS config and that \`aws sts get-caller-identity --profile ${profile}\` works (SSO login, aws-vault, keys).`
-        : 'Name a profile with --profile, or set AWS_PROFILE.',
-    });
+    throw new SentinelError(
+      'BaseCredentialsUnavailable',
+      `no credentials could be resolved for ${which} (${errorName(err)})`,
+      {
+        hint: profile
+          ? `Check that ${profile} exists in your AWS config and that \`aws sts get-caller-identity --profile ${profile}\` works (SSO login, aws-vault, keys).`
+          : 'Name a profile with --profile, or set AWS_PROFILE.',
+      },
+    );
   }
   const client = new STSClient({ region, credentials, maxAttempts: 2 });
   let arn: string | undefined;
@@ -61,9 +70,13 @@ export async function whoami(options: WhoamiOptions, globals: Globals, env: Node
     return { ...parseCallerArn(arn), profile: profile ?? null };
   } catch (err) {
     if (!(err instanceof ArnParseError)) throw err;
-    throw new SentinelError('BaseCredentialsUnavailable', `STS answered ${String(arn)}, which cannot be a Sentinel user: ${err.message}`, {
-      hint: 'Sentinel needs base credentials of an IAM user, an assumed role or a federated user.',
-    });
+    throw new SentinelError(
+      'BaseCredentialsUnavailable',
+      `STS answered ${String(arn)}, which cannot be a Sentinel user: ${err.message}`,
+      {
+        hint: 'Sentinel needs base credentials of an IAM user, an assumed role or a federated user.',
+      },
+    );
   }
 }
 
@@ -71,10 +84,15 @@ export function register(program: Command): void {
   program
     .command('whoami')
     .description('show the caller ARN, account, identity type, raw name and policy user name of a profile')
-    .option('--profile <profile>', 'AWS profile (default: $AWS_PROFILE, else aws_profile in config.yaml, else the default chain)')
+    .option(
+      '--profile <profile>',
+      'AWS profile (default: $AWS_PROFILE, else aws_profile in config.yaml, else the default chain)',
+    )
     .option('--region <region>', 'STS region (default: $AWS_REGION, else region in config.yaml, else us-east-1)')
     .option('--json', 'print JSON: {arn, account, type, rawName, policyName, profile}')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The policy user name is what policy rules match in \`users:\` (the ASCII letters and digits of the raw name, at most
 20). For a profile with role_arn, the daemon identifies you by the profile's source credentials, so ask about the
 source profile to see the name your policy must use.
@@ -83,7 +101,8 @@ Examples:
   $ sentinel whoami --profile base
   $ sentinel whoami --json
 
-Exit codes: 0 ok; 1 no credentials or STS error; 2 usage.`)
+Exit codes: 0 ok; 1 no credentials or STS error; 2 usage.`,
+    )
     .action(async (options: WhoamiOptions, command: Command) => {
       const me = await whoami(options, command.optsWithGlobals<Globals>());
       if (options.json) {

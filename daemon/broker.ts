@@ -4,15 +4,15 @@
 import { pidAlive } from './runtime/pid.js';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { DecisionEntry, DecisionLog } from './audit/types.js';
-import type { Config } from './config.js';
-import { SentinelError, isSentinelError, type ErrorCode } from './errors.js';
-import type { OpLogger } from './log.js';
-import type { Decision, PolicyProvider } from './policy/types.js';
-import type { NewSession, Session, SessionPage, SessionQuery, SessionStore } from './sessions/types.js';
+import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
+import type { Config } from '../core/config.js';
+import { SentinelError, isSentinelError, type ErrorCode } from '../core/errors.js';
+import type { OpLogger } from '../core/log.js';
+import type { Decision, PolicyProvider } from '../core/policy/types.js';
+import type { NewSession, Session, SessionPage, SessionQuery, SessionStore } from '../core/sessions/types.js';
 import type { TokenMatch, TokenRegistry } from './tokens.js';
-import type { Mode } from './types.js';
-import type { IssuedCredentials, ProfileInfo, Vended, Vendor } from './vending/types.js';
+import type { Mode } from '../core/types.js';
+import type { IssuedCredentials, ProfileInfo, Vended, Vendor } from '../core/issuer/types.js';
 
 /** Who is asking, as the listener established it (DESIGN §3.1). */
 export interface Peer {
@@ -85,7 +85,6 @@ export const TOUCH_FLUSH_MS: Record<SessionStore['kind'], number> = { memory: 10
 
 const STS_MIN_SECONDS = 900;
 const STS_MAX_SECONDS = 43_200;
-
 
 /** `Expiration` exactly as SDKs parse it: UTC, second precision, `Z` (JS fromHttp accepts nothing else). */
 export function formatExpiration(date: Date): string {
@@ -235,10 +234,12 @@ export class Broker {
       const vended = await this.vend(line, id, identity.policyName, request.profile, decision);
       let session: Session;
       try {
-        session = await this.store.create(this.newSession(id, identity.policyName, request.profile, request.mode, now, ttlMs, {
-          source_identity: vended.sourceIdentity ?? undefined,
-          pid: request.pid,
-        }));
+        session = await this.store.create(
+          this.newSession(id, identity.policyName, request.profile, request.mode, now, ttlMs, {
+            source_identity: vended.sourceIdentity ?? undefined,
+            pid: request.pid,
+          }),
+        );
       } catch (e) {
         this.vendor.forget(id);
         throw e;
@@ -383,9 +384,15 @@ export class Broker {
     const outcome = await Promise.race([work, deadline]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.log.warn({ event: 'session_end_timeout', ms: this.stopSessionsMs, left: this.opened.size }, 'the session store did not end every session in time');
+      this.log.warn(
+        { event: 'session_end_timeout', ms: this.stopSessionsMs, left: this.opened.size },
+        'the session store did not end every session in time',
+      );
     } else if (outcome > 0) {
-      this.log.info({ event: 'sessions_ended', count: outcome, server_instance_id: this.serverInstanceId }, 'ended this daemon\'s active sessions');
+      this.log.info(
+        { event: 'sessions_ended', count: outcome, server_instance_id: this.serverInstanceId },
+        "ended this daemon's active sessions",
+      );
     }
   }
 
@@ -400,7 +407,10 @@ export class Broker {
     } catch (e) {
       // Not active any more (revoked by an admin, expired, ended) is the common, harmless case.
       if (!isSentinelError(e) || (e.code !== 'SessionNotActive' && e.code !== 'SessionUnknown')) {
-        this.log.warn({ event: 'session_end_failed', session_id: id, code: codeOf(e) }, 'could not end a session at stop');
+        this.log.warn(
+          { event: 'session_end_failed', session_id: id, code: codeOf(e) },
+          'could not end a session at stop',
+        );
       }
       return false;
     } finally {
@@ -472,7 +482,10 @@ export class Broker {
       case 'revoked':
         throw revokedError(session);
       case 'expired':
-        throw new SentinelError('SessionExpired', `session ${id} (${session.profile}) expired at ${session.expires_at}; open a new one with \`sentinel use ${session.profile}\``);
+        throw new SentinelError(
+          'SessionExpired',
+          `session ${id} (${session.profile}) expired at ${session.expires_at}; open a new one with \`sentinel use ${session.profile}\``,
+        );
       case 'ended':
         throw new SentinelError('SessionEnded', `session ${id} has ended`);
     }
@@ -489,7 +502,8 @@ export class Broker {
     if (session.status === 'active') return session;
     this.release(id);
     // Revocation is not undone by asking again: while the revoked session would still have been valid, no new one.
-    if (session.status === 'revoked' && Date.parse(session.expires_at) > this.now().getTime()) throw revokedError(session);
+    if (session.status === 'revoked' && Date.parse(session.expires_at) > this.now().getTime())
+      throw revokedError(session);
     return undefined;
   }
 
@@ -498,7 +512,15 @@ export class Broker {
     if (inFlight) return inFlight;
     const created = (async () => {
       const session = await this.store.create(
-        this.newSession(newSessionId(), user, profile, 'credential_process', this.now(), this.config.sessions.ttlMs, {}),
+        this.newSession(
+          newSessionId(),
+          user,
+          profile,
+          'credential_process',
+          this.now(),
+          this.config.sessions.ttlMs,
+          {},
+        ),
       );
       this.implicit.set(key, session.id);
       this.opened.add(session.id);
@@ -521,7 +543,13 @@ export class Broker {
     return decision;
   }
 
-  private async vend(line: DecisionEntry, sessionKey: string, user: string, profile: string, decision: Decision): Promise<Vended> {
+  private async vend(
+    line: DecisionEntry,
+    sessionKey: string,
+    user: string,
+    profile: string,
+    decision: Decision,
+  ): Promise<Vended> {
     const durationSeconds = this.durationFor(decision);
     line.duration_seconds = durationSeconds;
     const vended = await this.vendor.credentials({ sessionKey, profile, user, marker: 'direct', durationSeconds });
@@ -636,7 +664,10 @@ export class Broker {
         await this.end(id);
         this.log.info({ event: 'session_owner_gone', session_id: id, pid }, 'session ended: its process exited');
       } catch (e) {
-        this.log.warn({ event: 'session_end_failed', session_id: id, code: codeOf(e) }, 'could not end a session whose process exited');
+        this.log.warn(
+          { event: 'session_end_failed', session_id: id, code: codeOf(e) },
+          'could not end a session whose process exited',
+        );
       }
     }
     if (this.owners.size === 0 && this.ownerTimer) {
@@ -682,18 +713,31 @@ function revokedError(session: Session): SentinelError {
     session.mode === 'credential_process'
       ? `credential_process for ${session.profile} stays refused until ${session.expires_at}; for access now, open a new session with \`sentinel use ${session.profile}\` (a fresh policy decision)`
       : `open a new session with \`sentinel use ${session.profile}\` if you still need access`;
-  const who = session.revoked_by ? `ask ${printable(session.revoked_by, 256)} ${session.revoked_reason ? 'about it' : 'why'}, or` : 'or';
-  return new SentinelError('SessionRevoked', `session ${session.id} (${session.profile}) was revoked${by}${why}; ${who} ${next}`, {
-    hint: `\`sentinel server session ${session.id}\` shows who revoked it, when and why.`,
-    details: { session_id: session.id, profile: session.profile, ...(session.revoked_by ? { revoked_by: printable(session.revoked_by, 256) } : {}) },
-  });
+  const who = session.revoked_by
+    ? `ask ${printable(session.revoked_by, 256)} ${session.revoked_reason ? 'about it' : 'why'}, or`
+    : 'or';
+  return new SentinelError(
+    'SessionRevoked',
+    `session ${session.id} (${session.profile}) was revoked${by}${why}; ${who} ${next}`,
+    {
+      hint: `\`sentinel server session ${session.id}\` shows who revoked it, when and why.`,
+      details: {
+        session_id: session.id,
+        profile: session.profile,
+        ...(session.revoked_by ? { revoked_by: printable(session.revoked_by, 256) } : {}),
+      },
+    },
+  );
 }
 
 function denialError(decision: Decision, user: string, profile: string, mode: Mode): SentinelError {
   const code = decision.errorCode ?? 'PolicyDenied';
   const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
   const reason = decision.reason ? `: ${decision.reason}` : '';
-  const what = code === 'PolicyUnavailable' ? 'no valid policy is loaded' : `${rule} refuses ${user} on ${profile} in mode ${mode}${reason}`;
+  const what =
+    code === 'PolicyUnavailable'
+      ? 'no valid policy is loaded'
+      : `${rule} refuses ${user} on ${profile} in mode ${mode}${reason}`;
   return new SentinelError(code, what, {
     details: { rule: decision.rule, effect: decision.effect, profile, user, mode },
   });

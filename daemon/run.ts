@@ -5,12 +5,12 @@ import { chmodSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { DecisionLog } from './audit/types.js';
+import type { DecisionLog } from '../core/audit/types.js';
 import { Broker, pooledRequestIds } from './broker.js';
-import { loadConfig, type Config } from './config.js';
-import { SentinelError, isSentinelError } from './errors.js';
-import { createLogger, type OpLogger } from './log.js';
-import type { PolicyProvider, PolicyStatus } from './policy/types.js';
+import { loadConfig, type Config } from '../core/config.js';
+import { SentinelError, isSentinelError } from '../core/errors.js';
+import { createLogger, type OpLogger } from '../core/log.js';
+import type { PolicyProvider, PolicyStatus } from '../core/policy/types.js';
 import { writeDaemonState, removeDaemonState } from './runtime/daemon-state.js';
 import { acquireLock, clearStaleSocket, type Lock } from './runtime/lock.js';
 import { currentUid, ensurePrivateDir, ensureSocketDir } from './runtime/runtime-dir.js';
@@ -18,10 +18,10 @@ import { activatedCount, activatedFd, clearActivationEnv } from './runtime/socke
 import { createApp } from './server/app.js';
 import { FailureLimiter, type PeerSources } from './server/auth.js';
 import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server/context.js';
-import type { SessionStore } from './sessions/types.js';
+import type { SessionStore } from '../core/sessions/types.js';
 import { TokenRegistry } from './tokens.js';
-import type { Vendor } from './vending/types.js';
-import { VERSION } from '../cli/version.js';
+import type { Vendor } from '../core/issuer/types.js';
+import { VERSION } from '../core/version.js';
 
 /** The parts the daemon is composed of; each has a real default and may be replaced (tests, a server-side vendor). */
 export interface DaemonParts {
@@ -75,9 +75,9 @@ async function defaultParts(): Promise<DaemonParts> {
   const [native, tcpPeer, policy, vending, audit] = await Promise.all([
     import('../native/index.js'),
     import('./server/tcp-peer.js'),
-    import('./policy/provider.js'),
+    import('../core/policy/provider.js'),
     import('./vending/vendor.js'),
-    import('./audit/decision-log.js'),
+    import('../core/audit/decision-log.js'),
   ]);
   native.loadNative(); // fail at start, not at the first connection
   return {
@@ -85,8 +85,8 @@ async function defaultParts(): Promise<DaemonParts> {
     // The DynamoDB client is loaded only for the DynamoDB store: the memory store needs none of it.
     store: async (config) =>
       config.sessions.store === 'memory'
-        ? new (await import('./sessions/memory.js')).MemorySessionStore()
-        : (await import('./sessions/factory.js')).createSessionStore(config),
+        ? new (await import('../core/sessions/memory.js')).MemorySessionStore()
+        : (await import('../core/sessions/factory.js')).createSessionStore(config),
     vendor: (config, log, env) => vending.createVendor(config, { log, env }),
     decisions: (config, log) => audit.createDecisionLog(config, { log }),
     peers: { peerOf: native.peerOf, tcpPeerUid: tcpPeer.tcpPeerUid },
@@ -120,7 +120,12 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * empty) index partition proves the table, the index and the daemon's AWS access, and says so in the log. It does not
  * hold the start: every credential request reads the table anyway and fails closed while it cannot.
  */
-async function checkSessionTable(store: SessionStore, table: string, serverInstanceId: string, log: OpLogger): Promise<void> {
+async function checkSessionTable(
+  store: SessionStore,
+  table: string,
+  serverInstanceId: string,
+  log: OpLogger,
+): Promise<void> {
   try {
     await store.list({ server_instance_id: serverInstanceId, limit: 1 });
     log.info({ event: 'session_store_ready', table, server_instance_id: serverInstanceId }, 'session table reachable');
@@ -128,7 +133,10 @@ async function checkSessionTable(store: SessionStore, table: string, serverInsta
     const code = isSentinelError(e) ? e.code : 'InternalError';
     // SentinelError messages from the store carry no AWS error text (sessions/store-errors.ts).
     const problem = isSentinelError(e) ? e.message : 'unexpected error';
-    log.warn({ event: 'session_store_unavailable', table, server_instance_id: serverInstanceId, code, problem }, 'the session table cannot be read; credential requests are refused (503) until it can');
+    log.warn(
+      { event: 'session_store_unavailable', table, server_instance_id: serverInstanceId, code, problem },
+      'the session table cannot be read; credential requests are refused (503) until it can',
+    );
   }
 }
 
@@ -143,7 +151,11 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
 
   const fd = activatedFd(env);
   if (fd !== undefined) {
-    if (activatedCount(env) > 1) log.warn({ event: 'socket_activation', fds: activatedCount(env) }, 'systemd passed several sockets; serving only the first');
+    if (activatedCount(env) > 1)
+      log.warn(
+        { event: 'socket_activation', fds: activatedCount(env) },
+        'systemd passed several sockets; serving only the first',
+      );
     clearActivationEnv(env);
   }
   const socketPath = resolve(config.socketPath);
@@ -172,7 +184,10 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
     await policy.start();
     const policyStatus = policy.status();
     if (policyStatus.lastError) {
-      log.warn({ event: 'policy_unavailable', location: policyStatus.location, problem: policyStatus.lastError }, 'no valid policy loaded; every request is denied until one is');
+      log.warn(
+        { event: 'policy_unavailable', location: policyStatus.location, problem: policyStatus.lastError },
+        'no valid policy loaded; every request is denied until one is',
+      );
     }
     const store = await parts.store(config, log);
     undo.push(() => store.close());
@@ -204,7 +219,10 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
       try {
         parts.notify(message, env);
       } catch (e) {
-        log.warn({ event: 'notify_failed', code: (e as NodeJS.ErrnoException).code }, 'could not notify the service manager');
+        log.warn(
+          { event: 'notify_failed', code: (e as NodeJS.ErrnoException).code },
+          'could not notify the service manager',
+        );
       }
     };
 
@@ -252,7 +270,13 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
 
     // daemon.json goes out before the socket answers, so anyone who reached the socket can also find the port.
     const startedAt = broker.startedAt.toISOString();
-    writeDaemonState(config.runtimeDir, { pid: process.pid, port, version: VERSION, socket: socketPath, started_at: startedAt });
+    writeDaemonState(config.runtimeDir, {
+      pid: process.pid,
+      port,
+      version: VERSION,
+      socket: socketPath,
+      started_at: startedAt,
+    });
     undo.push(() => removeDaemonState(config.runtimeDir));
 
     if (fd !== undefined) {
@@ -266,7 +290,10 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
           resolveListen();
         });
       });
-      log.info({ event: 'listening', transport: 'unix', fd, socket_activated: true }, 'control socket listening (socket activation)');
+      log.info(
+        { event: 'listening', transport: 'unix', fd, socket_activated: true },
+        'control socket listening (socket activation)',
+      );
     } else {
       await clearStaleSocket(socketPath, log, uid);
       // A restrictive umask while binding, so the socket is never reachable by others even for an instant.
@@ -281,12 +308,17 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
       log.info({ event: 'listening', transport: 'unix', path: socketPath }, 'control socket listening');
     }
 
-    const statusLine = () => `STATUS=serving on ${fd !== undefined ? 'fd 3' : socketPath} and ${config.http.host}:${port}`;
+    const statusLine = () =>
+      `STATUS=serving on ${fd !== undefined ? 'fd 3' : socketPath} and ${config.http.host}:${port}`;
     sendNotify(`READY=1\n${statusLine()}\nMAINPID=${process.pid}`);
 
     let watchdog: NodeJS.Timeout | undefined;
     const watchdogUsec = Number(env.WATCHDOG_USEC);
-    if (Number.isFinite(watchdogUsec) && watchdogUsec > 0 && (!env.WATCHDOG_PID || env.WATCHDOG_PID === String(process.pid))) {
+    if (
+      Number.isFinite(watchdogUsec) &&
+      watchdogUsec > 0 &&
+      (!env.WATCHDOG_PID || env.WATCHDOG_PID === String(process.pid))
+    ) {
       const everyMs = Math.max(1, Math.floor(watchdogUsec / 2000));
       watchdog = setInterval(() => sendNotify('WATCHDOG=1'), everyMs);
       watchdog.unref();
@@ -300,11 +332,19 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
         try {
           next = loadCurrentConfig();
         } catch (e) {
-          log.error({ event: 'reload_failed', code: isSentinelError(e) ? e.code : 'InternalError', problem: (e as Error).message }, 'config reload failed; the running config stays in force');
+          log.error(
+            {
+              event: 'reload_failed',
+              code: isSentinelError(e) ? e.code : 'InternalError',
+              problem: (e as Error).message,
+            },
+            'config reload failed; the running config stays in force',
+          );
           next = config;
         }
         const needRestart = restartOnly(config, next);
-        if (needRestart.length > 0) log.warn({ event: 'reload_partial', keys: needRestart }, 'these settings take effect at the next restart');
+        if (needRestart.length > 0)
+          log.warn({ event: 'reload_partial', keys: needRestart }, 'these settings take effect at the next restart');
         if (!same(config.policy, next.policy)) {
           const fresh = await parts.policy(next, log);
           await fresh.start();
@@ -315,7 +355,11 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
         } else {
           await policy.reload();
         }
-        if (!same(config.credentials, next.credentials) || config.awsProfile !== next.awsProfile || config.region !== next.region) {
+        if (
+          !same(config.credentials, next.credentials) ||
+          config.awsProfile !== next.awsProfile ||
+          config.region !== next.region
+        ) {
           const fresh = await parts.vendor(next, log, env);
           const old = vendor;
           vendor = fresh;
@@ -324,10 +368,20 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
         } else {
           vendor.reload();
         }
-        config = { ...next, runtimeDir: config.runtimeDir, socketPath: config.socketPath, http: config.http, sessions: { ...next.sessions, store: config.sessions.store, table: config.sessions.table }, audit: config.audit };
+        config = {
+          ...next,
+          runtimeDir: config.runtimeDir,
+          socketPath: config.socketPath,
+          http: config.http,
+          sessions: { ...next.sessions, store: config.sessions.store, table: config.sessions.table },
+          audit: config.audit,
+        };
         broker.replaceParts({ config });
         const status: PolicyStatus = policy.status();
-        log.info({ event: 'reloaded', policy_version: status.version, policy_error: status.lastError }, 'reloaded config, policy and AWS config');
+        log.info(
+          { event: 'reloaded', policy_version: status.version, policy_error: status.lastError },
+          'reloaded config, policy and AWS config',
+        );
       } finally {
         sendNotify(`READY=1\n${statusLine()}`);
       }
@@ -335,7 +389,9 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
 
     const onTerm = (signal: NodeJS.Signals) => void stop(`received ${signal}`);
     const onHup = () => {
-      reload().catch((e: unknown) => log.error({ event: 'reload_failed', problem: (e as Error).message }, 'reload failed'));
+      reload().catch((e: unknown) =>
+        log.error({ event: 'reload_failed', problem: (e as Error).message }, 'reload failed'),
+      );
     };
     if (options.handleSignals) {
       process.on('SIGTERM', onTerm);
@@ -352,7 +408,10 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
         // Stop accepting; requests in flight finish, bounded by drainMs.
         const drained = Promise.all([unixApp.close(), tcpApp.close()]);
         const force = setTimeout(() => {
-          log.warn({ event: 'drain_timeout', ms: drainMs }, 'requests still in flight at the stop deadline; closing their connections');
+          log.warn(
+            { event: 'drain_timeout', ms: drainMs },
+            'requests still in flight at the stop deadline; closing their connections',
+          );
           unixApp.server.closeAllConnections();
           tcpApp.server.closeAllConnections();
         }, drainMs);
@@ -363,16 +422,22 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
         }
         const steps: Array<[string, () => Promise<void> | void]> = [
           ['sessions', () => broker.stop()],
-          ['decision log', async () => {
-            await decisions.flush();
-            await decisions.close();
-          }],
+          [
+            'decision log',
+            async () => {
+              await decisions.flush();
+              await decisions.close();
+            },
+          ],
           ['policy', () => policy.close()],
           ['vendor', () => vendor.close()],
           ['session store', () => store.close()],
-          ['socket', () => {
-            if (fd === undefined) rmSync(socketPath, { force: true });
-          }],
+          [
+            'socket',
+            () => {
+              if (fd === undefined) rmSync(socketPath, { force: true });
+            },
+          ],
           ['daemon.json', () => removeDaemonState(config.runtimeDir)],
           ['lock', () => lock.release()],
         ];
@@ -394,7 +459,19 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
       return stopping;
     };
 
-    log.info({ event: 'ready', version: VERSION, pid: process.pid, socket: socketPath, port, policy: policyStatus.location, store: store.kind, server_instance_id: broker.serverInstanceId }, 'sentinel daemon ready');
+    log.info(
+      {
+        event: 'ready',
+        version: VERSION,
+        pid: process.pid,
+        socket: socketPath,
+        port,
+        policy: policyStatus.location,
+        store: store.kind,
+        server_instance_id: broker.serverInstanceId,
+      },
+      'sentinel daemon ready',
+    );
     if (store.kind === 'dynamodb') void checkSessionTable(store, config.sessions.table, broker.serverInstanceId, log);
 
     return {
@@ -417,7 +494,10 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
     await unwind();
     if (isSentinelError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new SentinelError('DaemonAlreadyRunning', `the address is already in use (${(e as Error).message})`, { cause: e });
+    if (code === 'EADDRINUSE')
+      throw new SentinelError('DaemonAlreadyRunning', `the address is already in use (${(e as Error).message})`, {
+        cause: e,
+      });
     throw e;
   }
 }

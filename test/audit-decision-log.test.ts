@@ -2,11 +2,11 @@ import t, { type Test } from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../daemon/config.js';
-import { silentLogger } from '../daemon/log.js';
-import { createDecisionLog } from '../daemon/audit/decision-log.js';
-import { CENSORED, sanitizeEntry } from '../daemon/audit/entry.js';
-import type { DecisionEntry } from '../daemon/audit/types.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
+import { createDecisionLog } from '../core/audit/decision-log.js';
+import { CENSORED, sanitizeEntry } from '../core/audit/entry.js';
+import type { DecisionEntry } from '../core/audit/types.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-audit-'));
@@ -41,7 +41,10 @@ function entry(overrides: Partial<DecisionEntry> = {}): DecisionEntry {
   };
 }
 
-const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 
 t.test('directory created 0700, file 0600, one JSON line per decision in the documented order', async (t) => {
   const dir = tempDir(t);
@@ -49,7 +52,15 @@ t.test('directory created 0700, file 0600, one JSON line per decision in the doc
   const log = createDecisionLog(configFor(file), { log: silentLogger() });
   t.teardown(() => log.close());
   log.write(entry());
-  log.write(entry({ outcome: 'deny', error_code: 'PolicyDenied', source_identity: null, role_arn: null, duration_seconds: null }));
+  log.write(
+    entry({
+      outcome: 'deny',
+      error_code: 'PolicyDenied',
+      source_identity: null,
+      role_arn: null,
+      duration_seconds: null,
+    }),
+  );
   log.write(entry({ event: 'session_open', approved_request_id: 'req-1', break_glass_event_id: 'bg_2' }));
   await log.flush();
   t.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700);
@@ -58,8 +69,24 @@ t.test('directory created 0700, file 0600, one JSON line per decision in the doc
   const [a, b, c] = lines(file).map((l) => JSON.parse(l));
   t.equal(lines(file).length, 3);
   t.same(Object.keys(a), [
-    'timestamp', 'event', 'outcome', 'user', 'profile', 'effect', 'rule', 'rule_index', 'reason', 'policy_source',
-    'policy_version', 'mode', 'session_id', 'request_id', 'source_identity', 'role_arn', 'duration_seconds', 'peer_pid',
+    'timestamp',
+    'event',
+    'outcome',
+    'user',
+    'profile',
+    'effect',
+    'rule',
+    'rule_index',
+    'reason',
+    'policy_source',
+    'policy_version',
+    'mode',
+    'session_id',
+    'request_id',
+    'source_identity',
+    'role_arn',
+    'duration_seconds',
+    'peer_pid',
     'peer_uid',
   ]);
   t.same(a, entry());
@@ -82,11 +109,17 @@ t.test('an existing looser file is tightened; unsafe targets are refused', async
   writeFileSync(target, '');
   const link = join(dir, 'link.log');
   symlinkSync(target, link);
-  t.throws(() => createDecisionLog(configFor(link), { log: silentLogger() }), { code: 'UnsafePath' }, 'a symlink is not followed');
+  t.throws(
+    () => createDecisionLog(configFor(link), { log: silentLogger() }),
+    { code: 'UnsafePath' },
+    'a symlink is not followed',
+  );
   mkdirSync(join(dir, 'adir'));
   t.throws(() => createDecisionLog(configFor(join(dir, 'adir')), { log: silentLogger() }), { code: 'UnsafePath' });
   writeFileSync(join(dir, 'plainfile'), '');
-  t.throws(() => createDecisionLog(configFor(join(dir, 'plainfile', 'x.log')), { log: silentLogger() }), { code: 'UnsafePath' });
+  t.throws(() => createDecisionLog(configFor(join(dir, 'plainfile', 'x.log')), { log: silentLogger() }), {
+    code: 'UnsafePath',
+  });
 });
 
 t.test('no unexpected field and no secret survives', async (t) => {
@@ -132,13 +165,33 @@ t.test('no unexpected field and no secret survives', async (t) => {
   for (const s of secrets) t.notOk(text.includes(s), `secret ${s.slice(0, 8)}… is not in the log`);
   t.equal(lines(file).length, 1, 'a newline in a value does not forge a second line');
   const written = JSON.parse(lines(file)[0]!);
-  for (const k of ['AccessKeyId', 'SecretAccessKey', 'credentials', 'token', 'headers', 'polluted', 'error_code', 'approved_request_id']) {
+  for (const k of [
+    'AccessKeyId',
+    'SecretAccessKey',
+    'credentials',
+    'token',
+    'headers',
+    'polluted',
+    'error_code',
+    'approved_request_id',
+  ]) {
     t.notOk(k in written, `no ${k} field`);
   }
   t.match(written.reason, new RegExp(`copied \\${CENSORED} and \\${CENSORED} into the reason`));
   t.same(
-    [written.profile, written.session_id, written.request_id, written.source_identity, written.role_arn, written.duration_seconds,
-      written.peer_pid, written.peer_uid, written.mode, written.outcome, written.policy_version],
+    [
+      written.profile,
+      written.session_id,
+      written.request_id,
+      written.source_identity,
+      written.role_arn,
+      written.duration_seconds,
+      written.peer_pid,
+      written.peer_uid,
+      written.mode,
+      written.outcome,
+      written.policy_version,
+    ],
     [null, null, null, null, null, null, null, null, null, null, CENSORED],
     'values of the wrong shape are null, never passed through',
   );
@@ -148,12 +201,21 @@ t.test('no unexpected field and no secret survives', async (t) => {
 t.test('sanitizing keeps what is legitimate', async (t) => {
   const e = entry();
   t.same(sanitizeEntry(e), e, 'a well-formed entry is unchanged');
-  t.equal(sanitizeEntry({ ...e, timestamp: 'yesterday' }, () => new Date('2026-01-02T03:04:05Z')).timestamp, '2026-01-02T03:04:05.000Z');
+  t.equal(
+    sanitizeEntry({ ...e, timestamp: 'yesterday' }, () => new Date('2026-01-02T03:04:05Z')).timestamp,
+    '2026-01-02T03:04:05.000Z',
+  );
   t.equal(sanitizeEntry({ ...e, reason: 'x'.repeat(2000) }).reason!.length, 513, 'bounded');
-  t.equal(sanitizeEntry({ ...e, policy_version: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }).policy_version,
-    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'a sha256 hex digest is not mistaken for a secret');
-  t.equal(sanitizeEntry({ ...e, policy_source: 'ssm:/sentinel/policies/org/production-eu-west-1' }).policy_source,
-    'ssm:/sentinel/policies/org/production-eu-west-1');
+  t.equal(
+    sanitizeEntry({ ...e, policy_version: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })
+      .policy_version,
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    'a sha256 hex digest is not mistaken for a secret',
+  );
+  t.equal(
+    sanitizeEntry({ ...e, policy_source: 'ssm:/sentinel/policies/org/production-eu-west-1' }).policy_source,
+    'ssm:/sentinel/policies/org/production-eu-west-1',
+  );
   t.equal(sanitizeEntry({ ...e, rule_index: -1 }).rule_index, -1, 'default deny has rule index -1');
   t.equal(sanitizeEntry(null).outcome, null);
   t.equal(sanitizeEntry('garbage').request_id, null);
@@ -171,7 +233,11 @@ t.test('write never throws and flush waits for every line', async (t) => {
   await log.flush();
   const all = lines(file);
   t.equal(all.length, 2002);
-  t.same(all.slice(2).map((l) => JSON.parse(l).rule_index), Array.from({ length: 2000 }, (_, i) => i), 'in order');
+  t.same(
+    all.slice(2).map((l) => JSON.parse(l).rule_index),
+    Array.from({ length: 2000 }, (_, i) => i),
+    'in order',
+  );
   await log.close();
   await log.close();
   t.doesNotThrow(() => log.write(entry()), 'a write after close is dropped, not thrown');

@@ -3,11 +3,11 @@ import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSyn
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../daemon/config.js';
-import { silentLogger } from '../daemon/log.js';
-import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../daemon/audit/decision-log.js';
-import { GENESIS } from '../daemon/audit/hmac-chain.js';
-import type { DecisionEntry } from '../daemon/audit/types.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
+import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../core/audit/decision-log.js';
+import { GENESIS } from '../core/audit/hmac-chain.js';
+import type { DecisionEntry } from '../core/audit/types.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-hmac-'));
@@ -53,19 +53,37 @@ async function writeSigned(file: string, key: string, from: number, count: numbe
   await log.close();
 }
 
-const readLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+const readLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 
 t.test('the key file fails closed: missing, loose, short', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'decisions.log');
-  t.throws(() => createDecisionLog(configFor(file, join(dir, 'missing.key')), { log: silentLogger() }), { code: 'ConfigInvalid' });
-  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o644)), { log: silentLogger() }), { code: 'UnsafePath' });
-  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o640)), { log: silentLogger() }), { code: 'UnsafePath' });
-  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(31))), { log: silentLogger() }), { code: 'ConfigInvalid' });
-  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, `${'a'.repeat(31)}\n`)), { log: silentLogger() }), { code: 'ConfigInvalid' },
-    'the trailing newline does not count');
-  t.throws(() => createDecisionLog(configFor(file, dir), { log: silentLogger() }), { code: 'UnsafePath' }, 'a directory');
+  t.throws(() => createDecisionLog(configFor(file, join(dir, 'missing.key')), { log: silentLogger() }), {
+    code: 'ConfigInvalid',
+  });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o644)), { log: silentLogger() }), {
+    code: 'UnsafePath',
+  });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(32), 0o640)), { log: silentLogger() }), {
+    code: 'UnsafePath',
+  });
+  t.throws(() => createDecisionLog(configFor(file, keyFile(dir, randomBytes(31))), { log: silentLogger() }), {
+    code: 'ConfigInvalid',
+  });
+  t.throws(
+    () => createDecisionLog(configFor(file, keyFile(dir, `${'a'.repeat(31)}\n`)), { log: silentLogger() }),
+    { code: 'ConfigInvalid' },
+    'the trailing newline does not count',
+  );
+  t.throws(
+    () => createDecisionLog(configFor(file, dir), { log: silentLogger() }),
+    { code: 'UnsafePath' },
+    'a directory',
+  );
   t.notOk(existsSync(file), 'a refused key leaves no log file behind');
   t.equal(loadHmacKey(keyFile(dir, randomBytes(32), 0o400)).key.length, 32, '0400 is fine too');
   const a = loadHmacKey(keyFile(dir, `${'k'.repeat(40)}\n`));
@@ -119,9 +137,19 @@ t.test('edits, deletions, insertions and reordering are detected at the first br
   await check([...original.slice(0, 3), ...original.slice(4)], 4, /deleted|reordered/, 'a deleted middle line');
   await check(original.slice(1), 1, /deleted|reordered/, 'a deleted first line');
   await check([original[0]!, original[2]!, original[1]!, ...original.slice(3)], 2, /reordered/, 'two swapped lines');
-  await check([...original.slice(0, 3), original[1]!, ...original.slice(3)], 4, /inserted|reordered/, 'a replayed line');
+  await check(
+    [...original.slice(0, 3), original[1]!, ...original.slice(3)],
+    4,
+    /inserted|reordered/,
+    'a replayed line',
+  );
   await check([...original.slice(0, 2), 'garbage', ...original.slice(2)], 3, /not JSON/, 'an inserted non-JSON line');
-  await check([...original.slice(0, 2), JSON.stringify(entry(9)), ...original.slice(2)], 3, /not a signed line/, 'an unsigned entry');
+  await check(
+    [...original.slice(0, 2), JSON.stringify(entry(9)), ...original.slice(2)],
+    3,
+    /not a signed line/,
+    'an unsigned entry',
+  );
   writeLines(file, original);
   t.same(await verifyDecisionLog(file, k), { ok: true, lines: 6 }, 'the untouched log still verifies');
 });
@@ -142,5 +170,9 @@ t.test('the chain continues across restarts, and a crash fragment is closed off 
   t.equal(lines.length, 9, 'the fragment stays on its own line');
   t.equal(JSON.parse(lines[7]!).prev, JSON.parse(lines[5]!).signature, 'the chain resumes from the last complete line');
   const r = await verifyDecisionLog(file, k);
-  t.same(r, { ok: false, lines: 7, line: 7, reason: 'not JSON (truncated or edited)' }, 'the verifier points at the fragment');
+  t.same(
+    r,
+    { ok: false, lines: 7, line: 7, reason: 'not JSON (truncated or edited)' },
+    'the verifier points at the fragment',
+  );
 });

@@ -17,12 +17,17 @@ async function values(words: string[]): Promise<{ values: string[]; asked: numbe
 
 t.test('commands, subcommands and flags', async (t) => {
   const top = await values(['']);
-  for (const name of ['use', 'exec', 'credentials', 'whoami', 'service', 'shell']) t.ok(top.values.includes(name), name);
+  for (const name of ['use', 'exec', 'credentials', 'whoami', 'service', 'shell'])
+    t.ok(top.values.includes(name), name);
   t.notOk(top.values.includes('__complete'), 'hidden commands stay hidden');
   t.equal(top.asked, 0, 'no profile lookup where no profile fits');
   t.same((await values(['ex'])).values, ['exec']);
   t.same((await values(['service', ''])).values.filter((v) => v !== 'help').sort(), ['install', 'status', 'uninstall']);
-  t.same((await values(['service', 'install', '--s'])).values, ['--socket-activation', '--socket'], 'own flags first, then the global ones');
+  t.same(
+    (await values(['service', 'install', '--s'])).values,
+    ['--socket-activation', '--socket'],
+    'own flags first, then the global ones',
+  );
   const useFlags = (await values(['use', '--'])).values;
   t.ok(useFlags.includes('--nest') && useFlags.includes('--off'), 'use flags');
   t.notOk(useFlags.includes('--shell') || useFlags.includes('--shell-pid'), 'hidden flags are not offered');
@@ -47,7 +52,8 @@ t.test('locate walks options with values', async (t) => {
   const program = buildProgram();
   const p = locate(program, ['--config', 'use', 'use']);
   t.equal(p.kind, 'command');
-  if (p.kind === 'command') t.equal(p.command.name(), 'use', '`use` after --config <file> was the value, the second one the command');
+  if (p.kind === 'command')
+    t.equal(p.command.name(), 'use', '`use` after --config <file> was the value, the second one the command');
   const v = locate(program, ['exec', '--ttl']);
   t.equal(v.kind, 'option-value');
 });
@@ -60,7 +66,9 @@ t.test('formats: bash plain, zsh name:description with colons escaped, fish tab-
 });
 
 t.test('__complete never fails loudly: no daemon means no profile names, and still exit 0', async (t) => {
-  const r = await sentinel(t, ['__complete', 'bash', '--', 'use', ''], { env: { PATH: '/usr/bin:/bin', SENTINEL_SOCKET: '/nonexistent.sock', HOME: '/nonexistent' } });
+  const r = await sentinel(t, ['__complete', 'bash', '--', 'use', ''], {
+    env: { PATH: '/usr/bin:/bin', SENTINEL_SOCKET: '/nonexistent.sock', HOME: '/nonexistent' },
+  });
   t.equal(r.code, 0);
   t.equal(r.stdout, '');
   t.equal(r.stderr, '');

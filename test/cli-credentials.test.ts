@@ -5,11 +5,18 @@ import t, { type Test } from 'tap';
 import { parseFast, toProcessCredentials } from '../cli/credentials.js';
 import { cleanEnv, errorBody, sentinel, startStubDaemon, type StubDaemon } from './support/cli.js';
 
-const ANSWER = { AccessKeyId: 'ASIAPROCESS', SecretAccessKey: 'process/secret', Token: 'process-token', Expiration: '2030-01-01T00:00:00Z', AccountId: '111111111111' };
+const ANSWER = {
+  AccessKeyId: 'ASIAPROCESS',
+  SecretAccessKey: 'process/secret',
+  Token: 'process-token',
+  Expiration: '2030-01-01T00:00:00Z',
+  AccountId: '111111111111',
+};
 
 function stub(t: Test, answer: (profile: string) => { status: number; body: unknown }): Promise<StubDaemon> {
   return startStubDaemon(t, (req) => {
-    if (req.method === 'POST' && req.url === '/v1/credentials') return answer((req.body as { profile: string }).profile);
+    if (req.method === 'POST' && req.url === '/v1/credentials')
+      return answer((req.body as { profile: string }).profile);
     return { status: 404, body: errorBody('NotFound', 'no such endpoint') };
   });
 }
@@ -27,7 +34,13 @@ t.test('parseFast takes only the plain form; anything else goes to the full pars
 });
 
 t.test('toProcessCredentials: Version 1 shape, refuses incomplete answers', async (t) => {
-  t.same(toProcessCredentials(ANSWER), { Version: 1, AccessKeyId: 'ASIAPROCESS', SecretAccessKey: 'process/secret', SessionToken: 'process-token', Expiration: '2030-01-01T00:00:00Z' });
+  t.same(toProcessCredentials(ANSWER), {
+    Version: 1,
+    AccessKeyId: 'ASIAPROCESS',
+    SecretAccessKey: 'process/secret',
+    SessionToken: 'process-token',
+    Expiration: '2030-01-01T00:00:00Z',
+  });
   t.throws(() => toProcessCredentials({ ...ANSWER, Token: undefined }), /without Token/);
   t.throws(() => toProcessCredentials({ ...ANSWER, Expiration: 'soon' }), /Expiration/);
   t.throws(() => toProcessCredentials(null), /without AccessKeyId/);
@@ -36,40 +49,74 @@ t.test('toProcessCredentials: Version 1 shape, refuses incomplete answers', asyn
 
 t.test('prints exactly the Version 1 JSON, through the fast path and through the full parser', async (t) => {
   const daemon = await stub(t, () => ({ status: 200, body: ANSWER }));
-  const expected = { Version: 1, AccessKeyId: 'ASIAPROCESS', SecretAccessKey: 'process/secret', SessionToken: 'process-token', Expiration: '2030-01-01T00:00:00Z' };
-  const fast = await sentinel(t, ['credentials', '--profile', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
+  const expected = {
+    Version: 1,
+    AccessKeyId: 'ASIAPROCESS',
+    SecretAccessKey: 'process/secret',
+    SessionToken: 'process-token',
+    Expiration: '2030-01-01T00:00:00Z',
+  };
+  const fast = await sentinel(t, ['credentials', '--profile', 'dev'], {
+    env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }),
+  });
   t.equal(fast.code, 0, fast.stderr);
   t.equal(fast.stderr, '');
   t.same(JSON.parse(fast.stdout), expected);
-  t.same(Object.keys(JSON.parse(fast.stdout)), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'], 'only these keys');
+  t.same(
+    Object.keys(JSON.parse(fast.stdout)),
+    ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'],
+    'only these keys',
+  );
   t.equal(fast.stdout.trim().split('\n').length, 1, 'one line, nothing else');
   const full = await sentinel(t, ['--socket', daemon.socket, 'credentials', '--profile', 'dev']);
   t.equal(full.code, 0, full.stderr);
   t.equal(full.stdout, fast.stdout, 'same output from the commander path');
-  t.same(daemon.requests.map((r) => r.body), [{ profile: 'dev' }, { profile: 'dev' }]);
+  t.same(
+    daemon.requests.map((r) => r.body),
+    [{ profile: 'dev' }, { profile: 'dev' }],
+  );
 });
 
 t.test('a denial: reason on stderr, nothing on stdout, exit 3', async (t) => {
-  const daemon = await stub(t, () => ({ status: 403, body: errorBody('ServerModeRequired', 'rule "prod-oncall": prod only through the daemon', 'Use `sentinel use prod`.') }));
-  const r = await sentinel(t, ['credentials', '--profile', 'prod'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
+  const daemon = await stub(t, () => ({
+    status: 403,
+    body: errorBody(
+      'ServerModeRequired',
+      'rule "prod-oncall": prod only through the daemon',
+      'Use `sentinel use prod`.',
+    ),
+  }));
+  const r = await sentinel(t, ['credentials', '--profile', 'prod'], {
+    env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }),
+  });
   t.equal(r.code, 3);
   t.equal(r.stdout, '');
   t.equal(r.stderr, 'Error: rule "prod-oncall": prod only through the daemon\nHint: Use `sentinel use prod`.\n');
 });
 
-t.test('an unknown profile: the daemon\'s close matches reach the user, exit 1', async (t) => {
-  const daemon = await stub(t, (p) => ({ status: 404, body: errorBody('ProfileUnknown', `no profile "${p}" in the AWS config; did you mean dev?`) }));
-  const r = await sentinel(t, ['credentials', '--profile', 'dve'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) });
+t.test("an unknown profile: the daemon's close matches reach the user, exit 1", async (t) => {
+  const daemon = await stub(t, (p) => ({
+    status: 404,
+    body: errorBody('ProfileUnknown', `no profile "${p}" in the AWS config; did you mean dev?`),
+  }));
+  const r = await sentinel(t, ['credentials', '--profile', 'dve'], {
+    env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }),
+  });
   t.equal(r.code, 1);
   t.equal(r.stdout, '');
   t.match(r.stderr, /did you mean dev\?/);
 });
 
 t.test('no daemon: exit 4 and how to start it', async (t) => {
-  const r = await sentinel(t, ['credentials', '--profile', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: '/nonexistent/sentinel.sock' }) });
+  const r = await sentinel(t, ['credentials', '--profile', 'dev'], {
+    env: cleanEnv({ SENTINEL_SOCKET: '/nonexistent/sentinel.sock' }),
+  });
   t.equal(r.code, 4);
   t.equal(r.stdout, '');
-  t.match(r.stderr, /^Error: the Sentinel daemon is not running \(no answer on \/nonexistent\/sentinel\.sock\)\nHint: Start it with `sentinel daemon start`/);
+  t.match(
+    r.stderr,
+    /^Error: the Sentinel daemon is not running \(no answer on \/nonexistent\/sentinel\.sock\)\nHint: Start it with `sentinel daemon start`/,
+  );
 });
 
 t.test('malformed answers and malformed flags', async (t) => {

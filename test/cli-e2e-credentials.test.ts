@@ -18,13 +18,16 @@ t.test('credential_process through the real daemon', async (t) => {
   requireBuild();
   const d = await startDaemon(t);
   // The profiles the SDKs use: each asks Sentinel for a role profile the daemon reads from the same config.
-  appendFileSync(d.awsConfigFile, `
+  appendFileSync(
+    d.awsConfigFile,
+    `
 [profile dev-sentinel]
 credential_process = ${process.execPath} ${ENTRY} credentials --profile dev
 
 [profile prod-sentinel]
 credential_process = ${process.execPath} ${ENTRY} credentials --profile prod
-`);
+`,
+  );
   const env = userEnv(d, { AWS_PROFILE: undefined, AWS_REGION: 'us-east-1' }) as Record<string, string>;
   const issued = () => d.sts.issued;
   const cwd = process.cwd(); // node_modules for the JS SDK
@@ -33,22 +36,38 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile prod
   const [js, boto, cli] = await Promise.all([
     runProcess(process.execPath, ['--input-type=module', '-e', JS_SDK, 'dev-sentinel'], { env, cwd }),
     runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE, 'dev-sentinel'], { env }),
-    runProcess('/usr/bin/aws', ['configure', 'export-credentials', '--profile', 'dev-sentinel', '--format', 'process'], { env }),
+    runProcess(
+      '/usr/bin/aws',
+      ['configure', 'export-credentials', '--profile', 'dev-sentinel', '--format', 'process'],
+      { env },
+    ),
   ]);
   t.equal(js.code, 0, js.stderr);
   const jsCreds = JSON.parse(js.stdout);
-  t.ok(issued().some((c) => c.accessKeyId === jsCreds.AccessKeyId && c.sessionToken === jsCreds.Token), 'JS SDK: credentials the emulator issued');
+  t.ok(
+    issued().some((c) => c.accessKeyId === jsCreds.AccessKeyId && c.sessionToken === jsCreds.Token),
+    'JS SDK: credentials the emulator issued',
+  );
   t.ok(!Number.isNaN(Date.parse(jsCreds.Expiration)), 'JS SDK read the Expiration');
 
   t.equal(boto.code, 0, boto.stderr);
   const botoCreds = JSON.parse(boto.stdout);
-  t.ok(issued().some((c) => c.accessKeyId === botoCreds.AccessKeyId && c.sessionToken === botoCreds.Token), 'botocore: credentials the emulator issued');
+  t.ok(
+    issued().some((c) => c.accessKeyId === botoCreds.AccessKeyId && c.sessionToken === botoCreds.Token),
+    'botocore: credentials the emulator issued',
+  );
 
   t.equal(cli.code, 0, cli.stderr);
-  t.ok(issued().some((c) => c.accessKeyId === JSON.parse(cli.stdout).AccessKeyId), 'AWS CLI: credentials the emulator issued');
+  t.ok(
+    issued().some((c) => c.accessKeyId === JSON.parse(cli.stdout).AccessKeyId),
+    'AWS CLI: credentials the emulator issued',
+  );
 
   const decisions = await d.decisions();
-  t.ok(decisions.some((e) => e.mode === 'credential_process' && e.profile === 'dev' && e.outcome === 'allow'), 'decided in mode credential_process');
+  t.ok(
+    decisions.some((e) => e.mode === 'credential_process' && e.profile === 'dev' && e.outcome === 'allow'),
+    'decided in mode credential_process',
+  );
 
   // prod is require_server: credential_process is refused, and each SDK surfaces the daemon's message.
   const [direct, jsDenied, botoDenied, unknown] = await Promise.all([
@@ -62,7 +81,7 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile prod
   t.match(direct.stderr, /^Error: .+\nHint: /);
   t.not(jsDenied.code, 0, 'JS SDK got no credentials');
   t.not(botoDenied.code, 0, 'botocore got no credentials');
-  t.match(botoDenied.stderr, /Error: /, 'botocore shows the helper\'s stderr');
+  t.match(botoDenied.stderr, /Error: /, "botocore shows the helper's stderr");
 
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /no profile "dve" in the AWS config \(did you mean "dev"\?\)/, 'close matches');

@@ -13,15 +13,24 @@ t.test('exec against the real daemon', async (t) => {
   const d = await startDaemon(t, { pidPollMs: 100 });
   const env = userEnv(d);
 
-  await t.test('the AWS CLI in the child gets the daemon\'s credentials; exec adds nothing to stdout', async (t) => {
-    const r = await sentinel(t, ['exec', 'dev', '--', '/usr/bin/aws', 'configure', 'export-credentials', '--format', 'process'], { env });
+  await t.test("the AWS CLI in the child gets the daemon's credentials; exec adds nothing to stdout", async (t) => {
+    const r = await sentinel(
+      t,
+      ['exec', 'dev', '--', '/usr/bin/aws', 'configure', 'export-credentials', '--format', 'process'],
+      { env },
+    );
     t.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    t.ok(d.sts.issued.some((c) => c.accessKeyId === out.AccessKeyId && c.sessionToken === out.SessionToken), 'issued by the STS emulator');
+    t.ok(
+      d.sts.issued.some((c) => c.accessKeyId === out.AccessKeyId && c.sessionToken === out.SessionToken),
+      'issued by the STS emulator',
+    );
   });
 
   await t.test('status passes through and the session is ended after the child exits', async (t) => {
-    const r = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; exit 9'], { env });
+    const r = await sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; exit 9'], {
+      env,
+    });
     t.equal(r.code, 9);
     const id = sessionOf(r.stdout);
     t.ok(id, 'the child saw its session');
@@ -29,7 +38,11 @@ t.test('exec against the real daemon', async (t) => {
   });
 
   await t.test('SIGTERM reaches the child; 128+n when it dies of it', async (t) => {
-    const child = spawn(process.execPath, [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; while :; do sleep 0.05; done'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; while :; do sleep 0.05; done'],
+      { env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let seen = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', function first(c: Buffer) {
@@ -48,7 +61,11 @@ t.test('exec against the real daemon', async (t) => {
   });
 
   await t.test('exec killed outright: the daemon ends the session when its pid is gone', async (t) => {
-    const child = spawn(process.execPath, [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; exec sleep 30'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      process.execPath,
+      [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"; exec sleep 30'],
+      { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+    );
     let seen = '';
     await new Promise<void>((resolve) => {
       child.stdout.on('data', (c: Buffer) => {
@@ -71,7 +88,24 @@ t.test('exec against the real daemon', async (t) => {
   await t.test('nesting is refused unless --nest', async (t) => {
     const [inner, nested] = await Promise.all([
       sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', 'dev', '--', '/bin/true'], { env }),
-      sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'exec', '--nest', 'dev', '--', '/bin/sh', '-c', 'echo "SESSION=$SENTINEL_SESSION"'], { env }),
+      sentinel(
+        t,
+        [
+          'exec',
+          'dev',
+          '--',
+          process.execPath,
+          ENTRY,
+          'exec',
+          '--nest',
+          'dev',
+          '--',
+          '/bin/sh',
+          '-c',
+          'echo "SESSION=$SENTINEL_SESSION"',
+        ],
+        { env },
+      ),
     ]);
     t.equal(inner.code, 2, 'the inner exec refused');
     t.match(inner.stderr, /already uses Sentinel session [0-9a-f]{16} \(profile dev\)/);
@@ -83,7 +117,19 @@ t.test('exec against the real daemon', async (t) => {
     const [prod, server, dev] = await Promise.all([
       sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env }),
       sentinel(t, ['exec', 'prod', '--', '/bin/sh', '-c', 'echo ok'], { env }),
-      sentinel(t, ['exec', '--env', 'dev', '--', '/bin/sh', '-c', 'printf "%s %s %s" "$AWS_ACCESS_KEY_ID" "${AWS_CONTAINER_CREDENTIALS_FULL_URI-unset}" "$AWS_CREDENTIAL_EXPIRATION"'], { env }),
+      sentinel(
+        t,
+        [
+          'exec',
+          '--env',
+          'dev',
+          '--',
+          '/bin/sh',
+          '-c',
+          'printf "%s %s %s" "$AWS_ACCESS_KEY_ID" "${AWS_CONTAINER_CREDENTIALS_FULL_URI-unset}" "$AWS_CREDENTIAL_EXPIRATION"',
+        ],
+        { env },
+      ),
     ]);
     t.equal(prod.code, 3);
     t.equal(prod.stdout, '', 'the command never ran');
@@ -92,7 +138,10 @@ t.test('exec against the real daemon', async (t) => {
 
     t.equal(dev.code, 0, dev.stderr);
     const [key, uri, expiration] = dev.stdout.split(' ');
-    t.ok(d.sts.issued.some((c) => c.accessKeyId === key), 'raw key from the STS emulator');
+    t.ok(
+      d.sts.issued.some((c) => c.accessKeyId === key),
+      'raw key from the STS emulator',
+    );
     t.equal(uri, 'unset', 'no container endpoint with --env');
     t.ok(!Number.isNaN(Date.parse(expiration!)), 'expiration exported');
   });

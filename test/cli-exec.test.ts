@@ -7,19 +7,38 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { childStart } from '../cli/exec.js';
-import { collect, ENTRY, cleanEnv, errorBody, requireBuild, sentinel, sessionAnswer, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
+import {
+  collect,
+  ENTRY,
+  cleanEnv,
+  errorBody,
+  requireBuild,
+  sentinel,
+  sessionAnswer,
+  startStubDaemon,
+  tempDir,
+  type StubDaemon,
+} from './support/cli.js';
 
 const TOKEN = 'S'.repeat(43);
-const RAW = { AccessKeyId: 'ASIARAWKEY', SecretAccessKey: 'raw/secret', Token: 'raw-session-token', Expiration: '2030-01-01T00:00:00Z' };
+const RAW = {
+  AccessKeyId: 'ASIARAWKEY',
+  SecretAccessKey: 'raw/secret',
+  Token: 'raw-session-token',
+  Expiration: '2030-01-01T00:00:00Z',
+};
 
 function stub(t: Test, options: { deny?: string } = {}): Promise<StubDaemon> {
   return startStubDaemon(t, (req) => {
     if (req.method === 'POST' && req.url === '/v1/sessions') {
-      if (options.deny) return { status: 403, body: errorBody(options.deny, 'policy allows prod only through a daemon session') };
+      if (options.deny)
+        return { status: 403, body: errorBody(options.deny, 'policy allows prod only through a daemon session') };
       return { status: 200, body: sessionAnswer({ token: TOKEN, profile: (req.body as { profile: string }).profile }) };
     }
     if (req.method === 'GET' && req.url === '/v1/credentials') {
-      return req.headers.authorization === TOKEN ? { status: 200, body: RAW } : { status: 403, body: errorBody('TokenInvalid', 'missing or invalid session token') };
+      return req.headers.authorization === TOKEN
+        ? { status: 200, body: RAW }
+        : { status: 403, body: errorBody('TokenInvalid', 'missing or invalid session token') };
     }
     if (req.method === 'DELETE') return { status: 200, body: {} };
     return { status: 404, body: errorBody('NotFound', 'no such endpoint') };
@@ -34,41 +53,55 @@ t.test('childStart: exec options end where the command begins', async (t) => {
   t.equal(childStart(cmd, ['--env', 'dev', 'ls']), 2);
   t.equal(childStart(cmd, ['--ttl', '1h', 'dev', 'ls']), 3, 'an option value is not an operand');
   t.equal(childStart(cmd, ['dev', '--', '--weird-command']), 2);
-  t.equal(childStart(cmd, ['dev', '--nest', 'ls']), 2, 'options between profile and command are exec\'s');
+  t.equal(childStart(cmd, ['dev', '--nest', 'ls']), 2, "options between profile and command are exec's");
   t.equal(childStart(cmd, ['dev']), -1);
   t.equal(childStart(cmd, []), -1);
 });
 
-t.test('the child gets exactly the session environment; exec adds nothing to stdout; the session ends after', async (t) => {
-  const daemon = await stub(t);
-  const env = cleanEnv({
-    SENTINEL_SOCKET: daemon.socket,
-    AWS_ACCESS_KEY_ID: 'AKIAOLD', AWS_SECRET_ACCESS_KEY: 'old', AWS_SESSION_TOKEN: 'old', AWS_SECURITY_TOKEN: 'old',
-    AWS_PROFILE: 'old', AWS_DEFAULT_PROFILE: 'old', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/old',
-    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/old', AWS_CONFIG_FILE: '/home/x/.aws/config', AWS_REGION: 'us-west-2',
-    // Unset, as for most users: the binary silences the SDK's Node warning for itself, never for the child.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
-  });
-  const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env });
-  t.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { ppid: number; env: Record<string, string> };
-  t.same(out.env, {
-    AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:45678/v1/credentials',
-    AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN,
-    SENTINEL_SESSION: '0123456789abcdef',
-    SENTINEL_PROFILE: 'dev',
-    SENTINEL_SOCKET: daemon.socket,
-    AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  }, 'session variables set, every competitor unset');
-  const [open, end] = daemon.requests;
-  t.same(open!.body, { profile: 'dev', mode: 'server', pid: out.ppid }, 'mode server, pid = the exec process');
-  t.equal(end!.method, 'DELETE');
-  t.equal(end!.url, '/v1/sessions/0123456789abcdef', 'session ended after the child exited');
-  t.equal(daemon.requests.length, 2);
-});
+t.test(
+  'the child gets exactly the session environment; exec adds nothing to stdout; the session ends after',
+  async (t) => {
+    const daemon = await stub(t);
+    const env = cleanEnv({
+      SENTINEL_SOCKET: daemon.socket,
+      AWS_ACCESS_KEY_ID: 'AKIAOLD',
+      AWS_SECRET_ACCESS_KEY: 'old',
+      AWS_SESSION_TOKEN: 'old',
+      AWS_SECURITY_TOKEN: 'old',
+      AWS_PROFILE: 'old',
+      AWS_DEFAULT_PROFILE: 'old',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/old',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/old',
+      AWS_CONFIG_FILE: '/home/x/.aws/config',
+      AWS_REGION: 'us-west-2',
+      // Unset, as for most users: the binary silences the SDK's Node warning for itself, never for the child.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+    });
+    const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env });
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { ppid: number; env: Record<string, string> };
+    t.same(
+      out.env,
+      {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:45678/v1/credentials',
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN,
+        SENTINEL_SESSION: '0123456789abcdef',
+        SENTINEL_PROFILE: 'dev',
+        SENTINEL_SOCKET: daemon.socket,
+        AWS_REGION: 'eu-west-1',
+        AWS_DEFAULT_REGION: 'eu-west-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+      'session variables set, every competitor unset',
+    );
+    const [open, end] = daemon.requests;
+    t.same(open!.body, { profile: 'dev', mode: 'server', pid: out.ppid }, 'mode server, pid = the exec process');
+    t.equal(end!.method, 'DELETE');
+    t.equal(end!.url, '/v1/sessions/0123456789abcdef', 'session ended after the child exited');
+    t.equal(daemon.requests.length, 2);
+  },
+);
 
 t.test('exit status passes through; 127 for a missing command; 126 for one that cannot run', async (t) => {
   const daemon = await stub(t);
@@ -88,20 +121,45 @@ t.test('exit status passes through; 127 for a missing command; 126 for one that 
   t.equal(daemon.requests.filter((q) => q.method === 'DELETE').length, 3, 'every session was ended');
 });
 
-t.test('arguments after the command are the command\'s, even ones sentinel would understand', async (t) => {
+t.test("arguments after the command are the command's, even ones sentinel would understand", async (t) => {
   const daemon = await stub(t);
   const env = cleanEnv({ SENTINEL_SOCKET: daemon.socket });
-  const r = await sentinel(t, ['exec', 'dev', '/bin/sh', '-c', 'printf "%s|" "$@"', 'sh', '--version', '--socket', '/x', '-h', '--help', '--nest', '--'], { env });
+  const r = await sentinel(
+    t,
+    [
+      'exec',
+      'dev',
+      '/bin/sh',
+      '-c',
+      'printf "%s|" "$@"',
+      'sh',
+      '--version',
+      '--socket',
+      '/x',
+      '-h',
+      '--help',
+      '--nest',
+      '--',
+    ],
+    { env },
+  );
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, '--version|--socket|/x|-h|--help|--nest|--|');
-  const flags = await sentinel(t, ['--socket', daemon.socket, 'exec', '--nest', 'dev', '/bin/sh', '-c', 'printf "%s" "$SENTINEL_PROFILE"'], { env: cleanEnv({ SENTINEL_SESSION: 'ffffffffffffffff' }) });
+  const flags = await sentinel(
+    t,
+    ['--socket', daemon.socket, 'exec', '--nest', 'dev', '/bin/sh', '-c', 'printf "%s" "$SENTINEL_PROFILE"'],
+    { env: cleanEnv({ SENTINEL_SESSION: 'ffffffffffffffff' }) },
+  );
   t.equal(flags.code, 0, flags.stderr);
   t.equal(flags.stdout, 'dev', 'global and exec options before the command still apply');
 });
 
 async function signalled(t: Test, daemon: StubDaemon, script: string, signal: NodeJS.Signals): Promise<number | null> {
   requireBuild();
-  const child = spawn(process.execPath, [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', script], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY, 'exec', 'dev', '--', '/bin/sh', '-c', script], {
+    env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   // Wait for the child's "ready" before signalling exec (and only exec: the child's signal must come from exec).
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', function ready(chunk: Buffer) {
@@ -137,15 +195,24 @@ t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the c
   const daemon = await stub(t);
   const denying = await stub(t, { deny: 'ServerModeRequired' });
   const [nested, none, denied, usage, noProfile] = await Promise.all([
-    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }) }),
-    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: `${daemon.socket}.missing` }) }),
-    sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], { env: cleanEnv({ SENTINEL_SOCKET: denying.socket }) }),
+    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], {
+      env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }),
+    }),
+    sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], {
+      env: cleanEnv({ SENTINEL_SOCKET: `${daemon.socket}.missing` }),
+    }),
+    sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], {
+      env: cleanEnv({ SENTINEL_SOCKET: denying.socket }),
+    }),
     sentinel(t, ['exec', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
     sentinel(t, ['exec'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
   ]);
   t.equal(nested.code, 2);
   t.equal(nested.stdout, '');
-  t.match(nested.stderr, /Error: this environment already uses Sentinel session aaaaaaaaaaaaaaaa \(profile prod\)\nHint: .*--nest/);
+  t.match(
+    nested.stderr,
+    /Error: this environment already uses Sentinel session aaaaaaaaaaaaaaaa \(profile prod\)\nHint: .*--nest/,
+  );
   t.equal(daemon.requests.length, 0, 'neither the refused nesting nor the usage errors reached the daemon');
 
   t.equal(none.code, 4);
@@ -164,7 +231,9 @@ t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the c
 
 t.test('--env: raw keys fetched with the session token, container variables absent, mode cli', async (t) => {
   const daemon = await stub(t);
-  const r = await sentinel(t, ['exec', '--env', 'dev', '--', process.execPath, '-e', PRINT_ENV], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/old' }) });
+  const r = await sentinel(t, ['exec', '--env', 'dev', '--', process.execPath, '-e', PRINT_ENV], {
+    env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:1/old' }),
+  });
   t.equal(r.code, 0, r.stderr);
   const { env } = JSON.parse(r.stdout) as { env: Record<string, string> };
   t.equal(env.AWS_ACCESS_KEY_ID, RAW.AccessKeyId);

@@ -12,10 +12,25 @@ function serviceEnv(t: Test, extra: Record<string, string> = {}) {
   const runtime = join(home, 'run');
   mkdirSync(runtime, { mode: 0o700 });
   // An empty runtime dir and no session bus: `systemctl --user` cannot reach any manager.
-  return { home, env: cleanEnv({ HOME: home, XDG_RUNTIME_DIR: runtime, DBUS_SESSION_BUS_ADDRESS: undefined, TMPDIR: '/tmp', ...extra }) };
+  return {
+    home,
+    env: cleanEnv({
+      HOME: home,
+      XDG_RUNTIME_DIR: runtime,
+      DBUS_SESSION_BUS_ADDRESS: undefined,
+      TMPDIR: '/tmp',
+      ...extra,
+    }),
+  };
 }
 
-interface PlanStep { action: string; path?: string; content?: string; argv?: string[]; optional?: boolean }
+interface PlanStep {
+  action: string;
+  path?: string;
+  content?: string;
+  argv?: string[];
+  optional?: boolean;
+}
 
 async function plan(t: Test, args: string[], env: NodeJS.ProcessEnv): Promise<PlanStep[]> {
   const r = await sentinel(t, ['service', 'install', '--dry-run', '--json', ...args], { env });
@@ -23,11 +38,14 @@ async function plan(t: Test, args: string[], env: NodeJS.ProcessEnv): Promise<Pl
   return (JSON.parse(r.stdout) as { steps: PlanStep[] }).steps;
 }
 
-const unitText = (steps: PlanStep[], name: string) => steps.find((s) => s.action === 'write' && s.path!.endsWith(name))?.content ?? '';
+const unitText = (steps: PlanStep[], name: string) =>
+  steps.find((s) => s.action === 'write' && s.path!.endsWith(name))?.content ?? '';
 
 t.test('dry run (systemd): prints files and commands, changes nothing', async (t) => {
   const { home, env } = serviceEnv(t);
-  const r = await sentinel(t, ['service', 'install', '--socket-activation', '--dry-run', '--platform', 'linux'], { env });
+  const r = await sentinel(t, ['service', 'install', '--socket-activation', '--dry-run', '--platform', 'linux'], {
+    env,
+  });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /dry run: nothing is changed/);
   t.match(r.stdout, new RegExp(`write ${home}/\\.config/systemd/user/sentinel\\.service`));
@@ -37,8 +55,18 @@ t.test('dry run (systemd): prints files and commands, changes nothing', async (t
   t.same(readdirSync(home).sort(), ['run'], 'nothing written');
 
   const plain = await plan(t, ['--platform', 'linux'], env);
-  t.notOk(plain.some((s) => s.path?.endsWith('sentinel.socket')), 'no socket unit without --socket-activation');
-  t.same(plain.filter((s) => s.action === 'run').map((s) => s.argv!.join(' ')), ['systemctl --user daemon-reload', 'systemctl --user enable sentinel.service', 'systemctl --user restart sentinel.service']);
+  t.notOk(
+    plain.some((s) => s.path?.endsWith('sentinel.socket')),
+    'no socket unit without --socket-activation',
+  );
+  t.same(
+    plain.filter((s) => s.action === 'run').map((s) => s.argv!.join(' ')),
+    [
+      'systemctl --user daemon-reload',
+      'systemctl --user enable sentinel.service',
+      'systemctl --user restart sentinel.service',
+    ],
+  );
 });
 
 t.test('the systemd units carry the contract and pass systemd-analyze verify', async (t) => {
@@ -47,7 +75,11 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
   const service = unitText(steps, 'sentinel.service');
   const socket = unitText(steps, 'sentinel.socket');
   t.match(service, /^Type=notify$/m);
-  t.match(service, new RegExp(`^ExecStart=${process.execPath} ${ENTRY} daemon run$`, 'm'), 'absolute node, absolute entry, daemon run');
+  t.match(
+    service,
+    new RegExp(`^ExecStart=${process.execPath} ${ENTRY} daemon run$`, 'm'),
+    'absolute node, absolute entry, daemon run',
+  );
   t.match(service, /^Restart=on-failure$/m);
   t.match(service, /^WatchdogSec=\d+s$/m);
   t.match(service, /^NoNewPrivileges=yes$/m);
@@ -63,18 +95,28 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
   mkdirSync(dir);
   writeFileSync(join(dir, 'sentinel.service'), service);
   writeFileSync(join(dir, 'sentinel.socket'), socket);
-  writeFileSync(join(dir, 'broken.service'), service.replace('Type=notify', 'Type=bogus').replace('UMask=0077', 'UMask=hello'));
-  const verify = (unit: string[]) => run(t, '/usr/bin/systemd-analyze', ['--user', 'verify', ...unit], { env, cwd: dir });
+  writeFileSync(
+    join(dir, 'broken.service'),
+    service.replace('Type=notify', 'Type=bogus').replace('UMask=0077', 'UMask=hello'),
+  );
+  const verify = (unit: string[]) =>
+    run(t, '/usr/bin/systemd-analyze', ['--user', 'verify', ...unit], { env, cwd: dir });
   if (!existsSync('/usr/bin/systemd-analyze')) {
     t.comment('systemd-analyze is not installed: only the structure above was checked');
     return;
   }
   const broken = await verify(['broken.service']);
   if (/Failed to initialize manager|Failed to lookup RuntimeDirectory/.test(broken.stderr)) {
-    t.comment(`systemd-analyze verify cannot run in this environment (${broken.stderr.trim().split('\n')[0]}): only the structure above was checked`);
+    t.comment(
+      `systemd-analyze verify cannot run in this environment (${broken.stderr.trim().split('\n')[0]}): only the structure above was checked`,
+    );
     return;
   }
-  t.match(broken.stderr, /Failed to parse service type/, 'verify does catch a broken unit (so the check below is not vacuous)');
+  t.match(
+    broken.stderr,
+    /Failed to parse service type/,
+    'verify does catch a broken unit (so the check below is not vacuous)',
+  );
   const good = await verify(['sentinel.service', 'sentinel.socket']);
   t.equal(good.code, 0, good.stderr);
   t.equal(good.stderr + good.stdout, '', 'no warnings at all');
@@ -83,12 +125,20 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
 t.test('hostile paths are quoted for systemd and escaped for launchd', async (t) => {
   const { home, env } = serviceEnv(t);
   const config = join(home, 'odd dir', `a&b<c>%d$e"f'g.yaml`);
-  const r = await sentinel(t, ['--config', config, 'service', 'install', '--dry-run', '--json', '--platform', 'linux'], { env });
+  const r = await sentinel(
+    t,
+    ['--config', config, 'service', 'install', '--dry-run', '--json', '--platform', 'linux'],
+    { env },
+  );
   const service = unitText((JSON.parse(r.stdout) as { steps: PlanStep[] }).steps, 'sentinel.service');
   const escaped = config.replace(/%/g, '%%').replace(/\$/g, '$$$$').replace(/"/g, '\\"');
   t.match(service, `--config "${escaped}" daemon run`, 'quoted, % and $ doubled, " escaped');
 
-  const mac = await sentinel(t, ['--config', config, 'service', 'install', '--dry-run', '--json', '--platform', 'darwin'], { env });
+  const mac = await sentinel(
+    t,
+    ['--config', config, 'service', 'install', '--dry-run', '--json', '--platform', 'darwin'],
+    { env },
+  );
   const plist = unitText((JSON.parse(mac.stdout) as { steps: PlanStep[] }).steps, '.plist');
   const parsed = await plistlib(t, plist, home);
   t.same((parsed.ProgramArguments as string[]).slice(2, 4), ['--config', config], 'the exact path survives XML');
@@ -97,7 +147,12 @@ t.test('hostile paths are quoted for systemd and escaped for launchd', async (t)
 async function plistlib(t: Test, xml: string, dir: string): Promise<Record<string, unknown>> {
   const file = join(dir, `p-${Math.random().toString(16).slice(2)}.plist`);
   writeFileSync(file, xml);
-  const r = await run(t, '/usr/bin/python3', ['-I', '-c', 'import json, plistlib, sys\nwith open(sys.argv[1], "rb") as f:\n    print(json.dumps(plistlib.load(f)))', file]);
+  const r = await run(t, '/usr/bin/python3', [
+    '-I',
+    '-c',
+    'import json, plistlib, sys\nwith open(sys.argv[1], "rb") as f:\n    print(json.dumps(plistlib.load(f)))',
+    file,
+  ]);
   t.equal(r.code, 0, `plistlib parses it: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -116,15 +171,24 @@ t.test('launchd (rendered on any OS with --platform darwin): the plist parses wi
   t.equal(p.StandardErrorPath, join(home, 'Library', 'Logs', 'Sentinel', 'sentinel.log'));
   t.equal(p.StandardOutPath, p.StandardErrorPath);
   const vars = p.EnvironmentVariables as Record<string, string>;
-  t.equal(vars.TMPDIR, '/private/var/folders/xy/T/', 'TMPDIR carried over, so daemon and shells agree on the runtime dir');
+  t.equal(
+    vars.TMPDIR,
+    '/private/var/folders/xy/T/',
+    'TMPDIR carried over, so daemon and shells agree on the runtime dir',
+  );
   t.ok(vars.PATH && vars.PATH.length > 0, 'PATH carried over');
   const uid = process.getuid!();
-  t.same(steps.filter((s) => s.action === 'run').map((s) => s.argv!.join(' ')), [
-    `launchctl bootout gui/${uid}/dev.sentinel.agent`,
-    `launchctl enable gui/${uid}/dev.sentinel.agent`,
-    `launchctl bootstrap gui/${uid} ${write.path}`,
-  ]);
-  const socket = await sentinel(t, ['service', 'install', '--socket-activation', '--dry-run', '--platform', 'darwin'], { env });
+  t.same(
+    steps.filter((s) => s.action === 'run').map((s) => s.argv!.join(' ')),
+    [
+      `launchctl bootout gui/${uid}/dev.sentinel.agent`,
+      `launchctl enable gui/${uid}/dev.sentinel.agent`,
+      `launchctl bootstrap gui/${uid} ${write.path}`,
+    ],
+  );
+  const socket = await sentinel(t, ['service', 'install', '--socket-activation', '--dry-run', '--platform', 'darwin'], {
+    env,
+  });
   t.equal(socket.code, 1);
   t.match(socket.stderr, /socket activation is available with systemd only/);
   const windows = await sentinel(t, ['service', 'status', '--platform', 'win32'], { env });
@@ -139,7 +203,10 @@ t.test('install and uninstall are idempotent; without a user manager install say
   t.equal(first.code, 1);
   t.equal(first.stdout, '');
   t.match(first.stderr, /sentinel: wrote .*sentinel\.service\nsentinel: wrote .*sentinel\.socket/);
-  t.match(first.stderr, /Error: the unit files are written, but no systemd user manager is reachable \([^)]+\), so the service is not enabled\nHint: In a login session of this user, run: systemctl --user daemon-reload && systemctl --user enable --now sentinel\.socket/);
+  t.match(
+    first.stderr,
+    /Error: the unit files are written, but no systemd user manager is reachable \([^)]+\), so the service is not enabled\nHint: In a login session of this user, run: systemctl --user daemon-reload && systemctl --user enable --now sentinel\.socket/,
+  );
   const written = readFileSync(join(unitDir, 'sentinel.service'), 'utf8');
   const second = await sentinel(t, ['service', 'install', '--socket-activation', '--platform', 'linux'], { env });
   t.equal(second.code, 1);
@@ -151,7 +218,11 @@ t.test('install and uninstall are idempotent; without a user manager install say
   t.equal(status.code, 0, 'installed');
   const s = JSON.parse(status.stdout);
   t.match(s, { platform: 'linux', manager: 'systemd', installed: true, socketActivation: true, reachable: false });
-  t.same(s.files.map((f: { current: boolean }) => f.current), [true, true], 'both files are what install writes');
+  t.same(
+    s.files.map((f: { current: boolean }) => f.current),
+    [true, true],
+    'both files are what install writes',
+  );
 
   const plain = await sentinel(t, ['service', 'install', '--platform', 'linux'], { env });
   t.equal(plain.code, 1);
@@ -175,13 +246,17 @@ t.test('launchd install/uninstall into a temporary HOME (launchctl absent here â
   const { home, env } = serviceEnv(t);
   const plistPath = join(home, 'Library', 'LaunchAgents', 'dev.sentinel.agent.plist');
   for (let i = 0; i < 2; i++) {
-    const r = await sentinel(t, ['service', 'install', '--platform', 'darwin'], { env: { ...env, PATH: '/nonexistent' } });
+    const r = await sentinel(t, ['service', 'install', '--platform', 'darwin'], {
+      env: { ...env, PATH: '/nonexistent' },
+    });
     t.equal(r.code, 1);
     t.match(r.stderr, /no launchd user domain is reachable \(launchctl is not installed\)/);
     t.ok(existsSync(plistPath));
   }
   t.ok(existsSync(join(home, 'Library', 'Logs', 'Sentinel')), 'log folder created');
-  const out = await sentinel(t, ['service', 'uninstall', '--platform', 'darwin'], { env: { ...env, PATH: '/nonexistent' } });
+  const out = await sentinel(t, ['service', 'uninstall', '--platform', 'darwin'], {
+    env: { ...env, PATH: '/nonexistent' },
+  });
   t.equal(out.code, 0);
   t.notOk(existsSync(plistPath));
 });
@@ -189,5 +264,9 @@ t.test('launchd install/uninstall into a temporary HOME (launchctl absent here â
 t.test('templates ship in the package', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
   t.ok(pkg.files.includes('systemd') && pkg.files.includes('launchd'));
-  t.ok(existsSync(join(ROOT, 'systemd', 'sentinel.service')) && existsSync(join(ROOT, 'systemd', 'sentinel.socket')) && existsSync(join(ROOT, 'launchd', 'dev.sentinel.agent.plist')));
+  t.ok(
+    existsSync(join(ROOT, 'systemd', 'sentinel.service')) &&
+      existsSync(join(ROOT, 'systemd', 'sentinel.socket')) &&
+      existsSync(join(ROOT, 'launchd', 'dev.sentinel.agent.plist')),
+  );
 });

@@ -18,7 +18,7 @@ const HOSTILE = [
   '`touch PWNED2`',
   '${HOME} $HOME %s %% %',
   '\\',
-  'back\\slash\\\'quote\\\\',
+  "back\\slash\\'quote\\\\",
   "trailing '",
   "''",
   'line1\nline2\n',
@@ -46,14 +46,37 @@ function script(shell: Shell): string {
   const body = [dump(0), ...steps.flatMap((file, i) => [`__run ${file}`, dump(i + 1)])];
   switch (shell) {
     case 'bash':
-      return ['set -u', 'export -n AWS_ACCESS_KEY_ID', 'function __run { eval "$(cat "$1")"; }', ...body,
-        `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`, `declare -p AWS_ACCESS_KEY_ID | cut -d' ' -f2 > flags.txt`].join('\n') + '\n';
+      return (
+        [
+          'set -u',
+          'export -n AWS_ACCESS_KEY_ID',
+          'function __run { eval "$(cat "$1")"; }',
+          ...body,
+          `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`,
+          `declare -p AWS_ACCESS_KEY_ID | cut -d' ' -f2 > flags.txt`,
+        ].join('\n') + '\n'
+      );
     case 'zsh':
-      return ['setopt nounset rcquotes', 'typeset +x AWS_ACCESS_KEY_ID', 'function __run { eval "$(cat "$1")" }', ...body,
-        `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`, `print -r -- \${(t)AWS_ACCESS_KEY_ID} > flags.txt`].join('\n') + '\n';
+      return (
+        [
+          'setopt nounset rcquotes',
+          'typeset +x AWS_ACCESS_KEY_ID',
+          'function __run { eval "$(cat "$1")" }',
+          ...body,
+          `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`,
+          `print -r -- \${(t)AWS_ACCESS_KEY_ID} > flags.txt`,
+        ].join('\n') + '\n'
+      );
     case 'fish':
-      return ['set -gu AWS_ACCESS_KEY_ID $AWS_ACCESS_KEY_ID', 'function __run; string join \\n -- (cat $argv[1]) | source; end', ...body,
-        `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`, `set -qx AWS_ACCESS_KEY_ID; and echo exported > flags.txt; or echo shell > flags.txt`].join('\n') + '\n';
+      return (
+        [
+          'set -gu AWS_ACCESS_KEY_ID $AWS_ACCESS_KEY_ID',
+          'function __run; string join \\n -- (cat $argv[1]) | source; end',
+          ...body,
+          `printf '%s' "$AWS_ACCESS_KEY_ID" > shellvar.txt`,
+          `set -qx AWS_ACCESS_KEY_ID; and echo exported > flags.txt; or echo shell > flags.txt`,
+        ].join('\n') + '\n'
+      );
   }
 }
 
@@ -80,33 +103,59 @@ for (const shell of SHELLS) {
     t.equal(r.code, 0, `the script ran cleanly: ${r.stderr}`);
     t.equal(r.stderr, '', 'nothing on stderr');
     const state = (n: number) => readEnvDump(join(dir, `s${n}.env`));
-    const [s0, s1, s2, s3, s4] = [0, 1, 2, 3, 4].map(state) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+    const [s0, s1, s2, s3, s4] = [0, 1, 2, 3, 4].map(state) as [
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+    ];
 
-    t.same(s0, { AWS_PROFILE: ORIGINAL.AWS_PROFILE, AWS_SESSION_TOKEN: '', AWS_CONFIG_FILE: ORIGINAL.AWS_CONFIG_FILE,
-      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: ORIGINAL.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    'the starting point (the unexported variable is not in a child environment)');
+    t.same(
+      s0,
+      {
+        AWS_PROFILE: ORIGINAL.AWS_PROFILE,
+        AWS_SESSION_TOKEN: '',
+        AWS_CONFIG_FILE: ORIGINAL.AWS_CONFIG_FILE,
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: ORIGINAL.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      'the starting point (the unexported variable is not in a child environment)',
+    );
 
     const o = hostileSession('outer');
-    t.same(s1, {
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: o.url,
-      AWS_CONTAINER_AUTHORIZATION_TOKEN: o.token,
-      SENTINEL_SESSION: o.id,
-      SENTINEL_PROFILE: o.profile,
-      AWS_REGION: o.region,
-      AWS_DEFAULT_REGION: o.region,
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    }, 'after use: exactly the session variables, hostile values intact, competitors gone, no saved value exported');
+    t.same(
+      s1,
+      {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: o.url,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: o.token,
+        SENTINEL_SESSION: o.id,
+        SENTINEL_PROFILE: o.profile,
+        AWS_REGION: o.region,
+        AWS_DEFAULT_REGION: o.region,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      'after use: exactly the session variables, hostile values intact, competitors gone, no saved value exported',
+    );
     const i = hostileSession('inner');
     t.equal(s2.AWS_CONTAINER_AUTHORIZATION_TOKEN, i.token, 'nested use replaces the token');
     t.equal(s2.SENTINEL_SESSION, i.id);
     t.same(s3, s1, 'closing the inner session brings the outer one back');
     t.same(s4, s0, 'closing the outer session brings the original environment back');
-    t.equal(readFileSync(join(dir, 'shellvar.txt'), 'utf8'), ORIGINAL.AWS_ACCESS_KEY_ID, 'the unexported shell variable has its value back');
+    t.equal(
+      readFileSync(join(dir, 'shellvar.txt'), 'utf8'),
+      ORIGINAL.AWS_ACCESS_KEY_ID,
+      'the unexported shell variable has its value back',
+    );
     const flags = readFileSync(join(dir, 'flags.txt'), 'utf8').trim();
     t.notMatch(flags, shell === 'fish' ? /^exported$/ : /x|export/, `...and is still not exported (${flags})`);
-    t.same(readdirSync(dir).filter((f) => f.startsWith('PWNED')), [], 'no hostile value was executed');
+    t.same(
+      readdirSync(dir).filter((f) => f.startsWith('PWNED')),
+      [],
+      'no hostile value was executed',
+    );
   });
 
   t.test(`${shell}: quote() round-trips hostile strings`, async (t) => {
@@ -116,7 +165,10 @@ for (const shell of SHELLS) {
     const r = await run(t, SHELL_BIN[shell], [join(dir, 'main')], { env: cleanEnv({ HOME: dir }), cwd: dir });
     t.equal(r.code, 0, r.stderr);
     HOSTILE.forEach((value, n) => t.equal(readFileSync(join(dir, `out.${n}`), 'utf8'), value, JSON.stringify(value)));
-    t.notOk(existsSync(join(dir, 'PWNED1')) || existsSync(join(dir, 'PWNED2')) || existsSync(join(dir, 'PWNED3')), 'nothing executed');
+    t.notOk(
+      existsSync(join(dir, 'PWNED1')) || existsSync(join(dir, 'PWNED2')) || existsSync(join(dir, 'PWNED3')),
+      'nothing executed',
+    );
   });
 }
 

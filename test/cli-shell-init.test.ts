@@ -5,7 +5,19 @@ import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote, SHELLS, type Shell } from '../cli/shell-emit.js';
-import { cleanEnv, ENTRY, readEnvDump, errorBody, run, sentinel, sentinelInProcess, sessionAnswer, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
+import {
+  cleanEnv,
+  ENTRY,
+  readEnvDump,
+  errorBody,
+  run,
+  sentinel,
+  sentinelInProcess,
+  sessionAnswer,
+  startStubDaemon,
+  tempDir,
+  type StubDaemon,
+} from './support/cli.js';
 
 const SHELL_BIN: Record<Shell, string> = { bash: '/usr/bin/bash', zsh: '/usr/bin/zsh', fish: '/usr/bin/fish' };
 
@@ -20,10 +32,13 @@ const initCache = new Map<Shell, Promise<string>>();
 /** The init code, generated once per shell by the real binary (each test still evaluates exactly that output). */
 async function initFile(t: Test, shell: Shell, dir: string): Promise<string> {
   if (!initCache.has(shell)) {
-    initCache.set(shell, sentinel(t, ['shell', 'init', shell]).then((r) => {
-      if (r.code !== 0) throw new Error(`shell init ${shell} failed: ${r.stderr}`);
-      return r.stdout;
-    }));
+    initCache.set(
+      shell,
+      sentinel(t, ['shell', 'init', shell]).then((r) => {
+        if (r.code !== 0) throw new Error(`shell init ${shell} failed: ${r.stderr}`);
+        return r.stdout;
+      }),
+    );
   }
   const file = join(dir, `init.${shell}`);
   writeFileSync(file, await initCache.get(shell)!);
@@ -38,16 +53,26 @@ async function initFile(t: Test, shell: Shell, dir: string): Promise<string> {
 async function inShell(t: Test, shell: Shell, body: string, env: NodeJS.ProcessEnv = {}, literal = false) {
   const dir = tempDir(t);
   const init = await initFile(t, shell, dir);
-  const load = literal ? loadLine(shell) : shell === 'fish' ? `source ${quote(shell, init)}` : `eval "$(cat ${quote(shell, init)})"`;
+  const load = literal
+    ? loadLine(shell)
+    : shell === 'fish'
+      ? `source ${quote(shell, init)}`
+      : `eval "$(cat ${quote(shell, init)})"`;
   const dumpFn = shell === 'fish' ? 'function dump; env -0 > s$argv[1].env; end' : 'dump() { env -0 > "s$1.env"; }';
   const status = shell === 'fish' ? 'echo "init=$status" > init.txt' : 'echo "init=$?" > init.txt';
   writeFileSync(join(dir, 'main'), [load, status, dumpFn, body].join('\n') + '\n');
-  const r = await run(t, SHELL_BIN[shell], [join(dir, 'main')], { env: cleanEnv({ HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), ...env }), cwd: dir });
+  const r = await run(t, SHELL_BIN[shell], [join(dir, 'main')], {
+    env: cleanEnv({ HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), ...env }),
+    cwd: dir,
+  });
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   return { ...r, dir, read, state: (n: number) => readEnvDump(join(dir, `s${n}.env`)) };
 }
 
-const PROFILES = [{ name: 'dev', stampable: true }, { name: 'prod', region: 'eu-west-1', stampable: true }];
+const PROFILES = [
+  { name: 'dev', stampable: true },
+  { name: 'prod', region: 'eu-west-1', stampable: true },
+];
 
 function stub(t: Test, deny?: string, profiles: unknown[] = PROFILES): Promise<StubDaemon> {
   let n = 0;
@@ -55,7 +80,14 @@ function stub(t: Test, deny?: string, profiles: unknown[] = PROFILES): Promise<S
     if (req.method === 'POST' && req.url === '/v1/sessions') {
       if (deny) return { status: 403, body: errorBody('PolicyDenied', deny, 'Ask an approver.') };
       n++;
-      return { status: 200, body: sessionAnswer({ id: `00000000000000${n.toString(16).padStart(2, '0')}`, token: `${'A'.repeat(42)}${n}`, profile: (req.body as { profile: string }).profile }) };
+      return {
+        status: 200,
+        body: sessionAnswer({
+          id: `00000000000000${n.toString(16).padStart(2, '0')}`,
+          token: `${'A'.repeat(42)}${n}`,
+          profile: (req.body as { profile: string }).profile,
+        }),
+      };
     }
     if (req.method === 'DELETE') return { status: 200, body: { status: 'ended' } };
     if (req.method === 'GET' && req.url === '/v1/profiles') return { status: 200, body: { profiles } };
@@ -67,41 +99,74 @@ function stub(t: Test, deny?: string, profiles: unknown[] = PROFILES): Promise<S
  * One scenario in every shell: the three shells run at once (each run is several Node starts), then each one is checked
  * in a subtest of its own.
  */
-async function inEveryShell<R>(t: Test, run: (shell: Shell) => Promise<R>, check: (t: Test, shell: Shell, result: R) => void): Promise<void> {
+async function inEveryShell<R>(
+  t: Test,
+  run: (shell: Shell) => Promise<R>,
+  check: (t: Test, shell: Shell, result: R) => void,
+): Promise<void> {
   const results = await Promise.all(SHELLS.map(run));
   for (const [i, shell] of SHELLS.entries()) await t.test(shell, async (t) => check(t, shell, results[i]!));
 }
 
-t.test('init evaluates with status 0 non-interactively and defines the function, the prompt and completions', async (t) => {
-  await inEveryShell(t, (shell) => {
-    const check = {
-      bash: 'type -t sentinel > fn.txt; type -t sentinel_prompt >> fn.txt; complete -p sentinel > comp.txt',
-      // No compinit here, so no compdef: the init must not call it.
-      zsh: 'whence -w sentinel > fn.txt; whence -w sentinel_prompt >> fn.txt; print -r -- "${+functions[compdef]}" > comp.txt',
-      fish: 'functions -q sentinel; and echo function > fn.txt; functions -q sentinel_prompt; and echo function >> fn.txt; complete -c sentinel > comp.txt',
-    }[shell];
-    return inShell(t, shell, check, {}, true);
-  }, (t, shell, r) => {
-    t.equal(r.code, 0, r.stderr);
-    t.equal(r.stderr, '', 'nothing on stderr');
-    t.equal(r.read('init.txt').trim(), 'init=0');
-    t.match(r.read('fn.txt'), shell === 'zsh' ? /sentinel: function\nsentinel_prompt: function/ : /function\nfunction/);
-    t.match(r.read('comp.txt'), { bash: /-F __sentinel_complete sentinel/, zsh: /^0\n$/, fish: /__sentinel_complete/ }[shell]);
-  });
-});
+t.test(
+  'init evaluates with status 0 non-interactively and defines the function, the prompt and completions',
+  async (t) => {
+    await inEveryShell(
+      t,
+      (shell) => {
+        const check = {
+          bash: 'type -t sentinel > fn.txt; type -t sentinel_prompt >> fn.txt; complete -p sentinel > comp.txt',
+          // No compinit here, so no compdef: the init must not call it.
+          zsh: 'whence -w sentinel > fn.txt; whence -w sentinel_prompt >> fn.txt; print -r -- "${+functions[compdef]}" > comp.txt',
+          fish: 'functions -q sentinel; and echo function > fn.txt; functions -q sentinel_prompt; and echo function >> fn.txt; complete -c sentinel > comp.txt',
+        }[shell];
+        return inShell(t, shell, check, {}, true);
+      },
+      (t, shell, r) => {
+        t.equal(r.code, 0, r.stderr);
+        t.equal(r.stderr, '', 'nothing on stderr');
+        t.equal(r.read('init.txt').trim(), 'init=0');
+        t.match(
+          r.read('fn.txt'),
+          shell === 'zsh' ? /sentinel: function\nsentinel_prompt: function/ : /function\nfunction/,
+        );
+        t.match(
+          r.read('comp.txt'),
+          { bash: /-F __sentinel_complete sentinel/, zsh: /^0\n$/, fish: /__sentinel_complete/ }[shell],
+        );
+      },
+    );
+  },
+);
 
 t.test('zsh: after compinit the completion function is registered with compdef', async (t) => {
   const dir = tempDir(t);
   const init = await initFile(t, 'zsh', dir);
-  const r = await run(t, SHELL_BIN.zsh, ['-c', `autoload -Uz compinit && compinit -u -D && eval "$(cat ${quote('zsh', init)})" && print -r -- "$_comps[sentinel]" > ${quote('zsh', join(dir, 'c.txt'))}`], {
-    env: cleanEnv({ HOME: dir }),
-  });
+  const r = await run(
+    t,
+    SHELL_BIN.zsh,
+    [
+      '-c',
+      `autoload -Uz compinit && compinit -u -D && eval "$(cat ${quote('zsh', init)})" && print -r -- "$_comps[sentinel]" > ${quote('zsh', join(dir, 'c.txt'))}`,
+    ],
+    {
+      env: cleanEnv({ HOME: dir }),
+    },
+  );
   t.equal(r.code, 0, r.stderr);
   t.equal(readFileSync(join(dir, 'c.txt'), 'utf8').trim(), '__sentinel_complete');
 });
 
 t.test('the function calls the binary by absolute path: it works with an empty PATH', async (t) => {
-  const runs = await Promise.all(SHELLS.map((shell) => inShell(t, shell, `${shell === 'fish' ? 'set PATH /nonexistent' : 'PATH=/nonexistent'}\nsentinel --version > v.txt`)));
+  const runs = await Promise.all(
+    SHELLS.map((shell) =>
+      inShell(
+        t,
+        shell,
+        `${shell === 'fish' ? 'set PATH /nonexistent' : 'PATH=/nonexistent'}\nsentinel --version > v.txt`,
+      ),
+    ),
+  );
   SHELLS.forEach((shell, i) => t.equal(runs[i]!.read('v.txt').trim(), '0.1.0', shell));
 });
 
@@ -137,83 +202,124 @@ t.test('use outside the shell function explains how to set it up and prints noth
   t.equal(bad.stdout, '');
   const pid = await sentinelInProcess(['use', 'dev', '--shell', 'bash', '--shell-pid', '-5'], { env: cleanEnv() });
   t.equal(pid.code, 2);
-  const depth = await sentinelInProcess(['use', 'dev', '--shell', 'bash', '--shell-pid', '10', '--shell-depth', '1e3'], { env: cleanEnv() });
+  const depth = await sentinelInProcess(
+    ['use', 'dev', '--shell', 'bash', '--shell-pid', '10', '--shell-depth', '1e3'],
+    { env: cleanEnv() },
+  );
   t.equal(depth.code, 2);
 });
 
 t.test('sentinel use / --nest / --off through the function, against a control-API stand-in', async (t) => {
-  await inEveryShell(t, async (shell) => {
-    const daemon = await stub(t);
-    const pidVar = shell === 'fish' ? '$fish_pid' : '$$';
-    const st = shell === 'fish' ? '$status' : '$?';
-    const r = await inShell(t, shell, [
-      'dump 0',
-      `echo ${pidVar} > pid.txt`,
-      `sentinel use dev; echo "use=${st}" >> rc.txt; dump 1`,
-      `sentinel use prod; echo "again=${st}" >> rc.txt; dump 2`,
-      `sentinel use --nest prod; echo "nest=${st}" >> rc.txt; dump 3`,
-      `sentinel use --off; echo "off=${st}" >> rc.txt; dump 4`,
-      `sentinel use --off; echo "off=${st}" >> rc.txt; dump 5`,
-      `sentinel use --off; echo "off=${st}" >> rc.txt; dump 6`,
-    ].join('\n'), { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine', AWS_REGION: 'ap-south-1' });
-    return { daemon, r };
-  }, (t, _shell, { daemon, r }) => {
-    t.equal(r.code, 0, r.stderr);
-    t.equal(r.read('rc.txt'), 'use=0\nagain=2\nnest=0\noff=0\noff=0\noff=0\n', 'statuses');
-    const before = r.state(0);
-    const one = r.state(1);
-    t.equal(one.SENTINEL_SESSION, '0000000000000001');
-    t.equal(one.SENTINEL_PROFILE, 'dev');
-    t.equal(one.AWS_CONTAINER_CREDENTIALS_FULL_URI, 'http://127.0.0.1:45678/v1/credentials');
-    t.equal(one.AWS_CONTAINER_AUTHORIZATION_TOKEN, `${'A'.repeat(42)}1`);
-    t.equal(one.AWS_REGION, 'eu-west-1', 'region from the daemon answer');
-    t.equal(one.AWS_DEFAULT_REGION, 'eu-west-1');
-    t.notOk('AWS_PROFILE' in one, 'AWS_PROFILE unset');
-    t.same(r.state(2), one, 'nesting without --nest changed nothing');
-    t.equal(r.state(3).SENTINEL_SESSION, '0000000000000002', 'nested session');
-    t.same(r.state(4), one, 'the first --off returns to the outer session');
-    t.same(r.state(5), before, 'the second --off restores the shell');
-    t.same(r.state(6), before, 'a third --off has nothing to do');
-    t.match(r.stderr, /already uses Sentinel session 0000000000000001 \(profile dev\)/);
-    t.match(r.stderr, /no Sentinel session is in use in this shell/);
+  await inEveryShell(
+    t,
+    async (shell) => {
+      const daemon = await stub(t);
+      const pidVar = shell === 'fish' ? '$fish_pid' : '$$';
+      const st = shell === 'fish' ? '$status' : '$?';
+      const r = await inShell(
+        t,
+        shell,
+        [
+          'dump 0',
+          `echo ${pidVar} > pid.txt`,
+          `sentinel use dev; echo "use=${st}" >> rc.txt; dump 1`,
+          `sentinel use prod; echo "again=${st}" >> rc.txt; dump 2`,
+          `sentinel use --nest prod; echo "nest=${st}" >> rc.txt; dump 3`,
+          `sentinel use --off; echo "off=${st}" >> rc.txt; dump 4`,
+          `sentinel use --off; echo "off=${st}" >> rc.txt; dump 5`,
+          `sentinel use --off; echo "off=${st}" >> rc.txt; dump 6`,
+        ].join('\n'),
+        { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine', AWS_REGION: 'ap-south-1' },
+      );
+      return { daemon, r };
+    },
+    (t, _shell, { daemon, r }) => {
+      t.equal(r.code, 0, r.stderr);
+      t.equal(r.read('rc.txt'), 'use=0\nagain=2\nnest=0\noff=0\noff=0\noff=0\n', 'statuses');
+      const before = r.state(0);
+      const one = r.state(1);
+      t.equal(one.SENTINEL_SESSION, '0000000000000001');
+      t.equal(one.SENTINEL_PROFILE, 'dev');
+      t.equal(one.AWS_CONTAINER_CREDENTIALS_FULL_URI, 'http://127.0.0.1:45678/v1/credentials');
+      t.equal(one.AWS_CONTAINER_AUTHORIZATION_TOKEN, `${'A'.repeat(42)}1`);
+      t.equal(one.AWS_REGION, 'eu-west-1', 'region from the daemon answer');
+      t.equal(one.AWS_DEFAULT_REGION, 'eu-west-1');
+      t.notOk('AWS_PROFILE' in one, 'AWS_PROFILE unset');
+      t.same(r.state(2), one, 'nesting without --nest changed nothing');
+      t.equal(r.state(3).SENTINEL_SESSION, '0000000000000002', 'nested session');
+      t.same(r.state(4), one, 'the first --off returns to the outer session');
+      t.same(r.state(5), before, 'the second --off restores the shell');
+      t.same(r.state(6), before, 'a third --off has nothing to do');
+      t.match(r.stderr, /already uses Sentinel session 0000000000000001 \(profile dev\)/);
+      t.match(r.stderr, /no Sentinel session is in use in this shell/);
 
-    const posts = daemon.requests.filter((q) => q.method === 'POST');
-    t.equal(posts.length, 2, 'two sessions opened (the refused nesting never reached the daemon)');
-    t.same(posts[0]!.body, { profile: 'dev', mode: 'server', pid: Number(r.read('pid.txt').trim()) }, 'mode server, pid = the shell');
-    t.same(daemon.requests.filter((q) => q.method === 'DELETE').map((q) => q.url), ['/v1/sessions/0000000000000002', '/v1/sessions/0000000000000001'], 'each --off ended its own session');
-  });
+      const posts = daemon.requests.filter((q) => q.method === 'POST');
+      t.equal(posts.length, 2, 'two sessions opened (the refused nesting never reached the daemon)');
+      t.same(
+        posts[0]!.body,
+        { profile: 'dev', mode: 'server', pid: Number(r.read('pid.txt').trim()) },
+        'mode server, pid = the shell',
+      );
+      t.same(
+        daemon.requests.filter((q) => q.method === 'DELETE').map((q) => q.url),
+        ['/v1/sessions/0000000000000002', '/v1/sessions/0000000000000001'],
+        'each --off ended its own session',
+      );
+    },
+  );
 });
 
 t.test('a denied profile prints the reason, changes nothing and returns 3', async (t) => {
-  await inEveryShell(t, async (shell) => {
-    const daemon = await stub(t, 'rule "prod-oncall": prod only in office hours');
-    const st = shell === 'fish' ? '$status' : '$?';
-    return inShell(t, shell, `dump 0\nsentinel use prod > out.txt; echo "rc=${st}" > rc.txt\ndump 1`, { SENTINEL_SOCKET: daemon.socket, AWS_PROFILE: 'mine' });
-  }, (t, _shell, r) => {
-    t.equal(r.read('rc.txt').trim(), 'rc=3');
-    t.match(r.stderr, /Error: rule "prod-oncall": prod only in office hours\nHint: Ask an approver\./);
-    t.equal(r.read('out.txt'), '', 'nothing on stdout');
-    t.same(r.state(1), r.state(0), 'the environment is unchanged');
-  });
+  await inEveryShell(
+    t,
+    async (shell) => {
+      const daemon = await stub(t, 'rule "prod-oncall": prod only in office hours');
+      const st = shell === 'fish' ? '$status' : '$?';
+      return inShell(t, shell, `dump 0\nsentinel use prod > out.txt; echo "rc=${st}" > rc.txt\ndump 1`, {
+        SENTINEL_SOCKET: daemon.socket,
+        AWS_PROFILE: 'mine',
+      });
+    },
+    (t, _shell, r) => {
+      t.equal(r.read('rc.txt').trim(), 'rc=3');
+      t.match(r.stderr, /Error: rule "prod-oncall": prod only in office hours\nHint: Ask an approver\./);
+      t.equal(r.read('out.txt'), '', 'nothing on stdout');
+      t.same(r.state(1), r.state(0), 'the environment is unchanged');
+    },
+  );
 });
 
 t.test('no daemon → status 4, a hint, nothing changed; use --help goes to stderr', async (t) => {
-  await inEveryShell(t, async (shell) => {
-    const dir = tempDir(t);
-    const st = shell === 'fish' ? '$status' : '$?';
-    return inShell(t, shell, `dump 0\nsentinel use dev; echo "rc=${st}" > rc.txt\ndump 1\nsentinel use --help; echo "help=${st}" >> rc.txt\ndump 2`, { SENTINEL_SOCKET: join(dir, 'none.sock') });
-  }, (t, _shell, r) => {
-    t.equal(r.read('rc.txt'), 'rc=4\nhelp=0\n');
-    t.match(r.stderr, /Error: the Sentinel daemon is not running[^\n]*\nHint: Start it with `sentinel daemon start`/);
-    t.match(r.stderr, /Usage: sentinel use/, 'help shown');
-    t.same(r.state(1), r.state(0));
-    t.same(r.state(2), r.state(0));
-  });
+  await inEveryShell(
+    t,
+    async (shell) => {
+      const dir = tempDir(t);
+      const st = shell === 'fish' ? '$status' : '$?';
+      return inShell(
+        t,
+        shell,
+        `dump 0\nsentinel use dev; echo "rc=${st}" > rc.txt\ndump 1\nsentinel use --help; echo "help=${st}" >> rc.txt\ndump 2`,
+        { SENTINEL_SOCKET: join(dir, 'none.sock') },
+      );
+    },
+    (t, _shell, r) => {
+      t.equal(r.read('rc.txt'), 'rc=4\nhelp=0\n');
+      t.match(r.stderr, /Error: the Sentinel daemon is not running[^\n]*\nHint: Start it with `sentinel daemon start`/);
+      t.match(r.stderr, /Usage: sentinel use/, 'help shown');
+      t.same(r.state(1), r.state(0));
+      t.same(r.state(2), r.state(0));
+    },
+  );
 });
 
 t.test('bash: use --off in a shell that only inherited the session is refused', async (t) => {
   const daemon = await stub(t);
-  const r = await inShell(t, 'bash', `sentinel use dev\n/usr/bin/bash -c ${quote('bash', 'eval "$(cat init.bash)"; sentinel use --off; echo "child=$?" > child.txt')}\ndump 1`, { SENTINEL_SOCKET: daemon.socket });
+  const r = await inShell(
+    t,
+    'bash',
+    `sentinel use dev\n/usr/bin/bash -c ${quote('bash', 'eval "$(cat init.bash)"; sentinel use --off; echo "child=$?" > child.txt')}\ndump 1`,
+    { SENTINEL_SOCKET: daemon.socket },
+  );
   t.equal(r.read('child.txt').trim(), 'child=2');
   t.match(r.stderr, /inherited Sentinel session 0000000000000001/);
   t.equal(r.state(1).SENTINEL_SESSION, '0000000000000001', 'the parent still has its session');
@@ -222,9 +328,17 @@ t.test('bash: use --off in a shell that only inherited the session is refused', 
 
 t.test('fish: a universal variable that would win over the session is refused before any session opens', async (t) => {
   const daemon = await stub(t);
-  const r = await inShell(t, 'fish', 'set -Ux AWS_ACCESS_KEY_ID AKIAUNIVERSAL\nsentinel use dev; echo "rc=$status" > rc.txt\nset -eU AWS_ACCESS_KEY_ID\ndump 1', { SENTINEL_SOCKET: daemon.socket });
+  const r = await inShell(
+    t,
+    'fish',
+    'set -Ux AWS_ACCESS_KEY_ID AKIAUNIVERSAL\nsentinel use dev; echo "rc=$status" > rc.txt\nset -eU AWS_ACCESS_KEY_ID\ndump 1',
+    { SENTINEL_SOCKET: daemon.socket },
+  );
   t.equal(r.read('rc.txt').trim(), 'rc=1');
-  t.match(r.stderr, /Error: the universal variable AWS_ACCESS_KEY_ID would override the session[^\n]*\nHint: erase it with `set -eU AWS_ACCESS_KEY_ID`/);
+  t.match(
+    r.stderr,
+    /Error: the universal variable AWS_ACCESS_KEY_ID would override the session[^\n]*\nHint: erase it with `set -eU AWS_ACCESS_KEY_ID`/,
+  );
   t.equal(daemon.requests.length, 0, 'the daemon was never asked');
   t.notOk('SENTINEL_SESSION' in r.state(1));
 });
@@ -233,22 +347,38 @@ t.test('completions in real shells: commands, flags, and profile names from the 
   const daemon = await stub(t);
   const env = { SENTINEL_SOCKET: daemon.socket };
   // Names with COMP_WORDBREAKS characters (`:` and `@`; AWS allows both in profile names), from a second stand-in.
-  const odd = await stub(t, undefined, [{ name: 'dev' }, { name: 'team:dev' }, { name: 'team:prod' }, { name: 'me@corp' }]);
+  const odd = await stub(t, undefined, [
+    { name: 'dev' },
+    { name: 'team:dev' },
+    { name: 'team:prod' },
+    { name: 'me@corp' },
+  ]);
   // What bash sets before calling a completion function: the line up to the cursor, and the words it split it into at
   // COMP_WORDBREAKS (so `team:` arrives as `team` and `:`); COMPREPLY replaces the text after the last such character.
-  const comp = 'comp() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; eval "COMP_WORDS=($2)"; COMP_CWORD=$3; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > "$4"; }';
+  const comp =
+    'comp() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; eval "COMP_WORDS=($2)"; COMP_CWORD=$3; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > "$4"; }';
   const [bash, fish] = await Promise.all([
-    inShell(t, 'bash', [
-      comp,
-      `comp 'sentinel us' 'sentinel us' 1 c1.txt`,
-      `comp 'sentinel use ' "sentinel use ''" 2 c2.txt`,
-      `comp 'sentinel exec --n' 'sentinel exec --n' 2 c3.txt`,
-      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:' 'sentinel use team :' 3 c4.txt`,
-      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:p' 'sentinel use team : p' 4 c5.txt`,
-      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel exec me@' 'sentinel exec me @' 3 c6.txt`,
-      `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use te' 'sentinel use te' 2 c7.txt`,
-    ].join('\n'), env),
-    inShell(t, 'fish', "complete -C 'sentinel credentials --profile p' > c1.txt\ncomplete -C 'sentinel servi' > c2.txt", env),
+    inShell(
+      t,
+      'bash',
+      [
+        comp,
+        `comp 'sentinel us' 'sentinel us' 1 c1.txt`,
+        `comp 'sentinel use ' "sentinel use ''" 2 c2.txt`,
+        `comp 'sentinel exec --n' 'sentinel exec --n' 2 c3.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:' 'sentinel use team :' 3 c4.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:p' 'sentinel use team : p' 4 c5.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel exec me@' 'sentinel exec me @' 3 c6.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use te' 'sentinel use te' 2 c7.txt`,
+      ].join('\n'),
+      env,
+    ),
+    inShell(
+      t,
+      'fish',
+      "complete -C 'sentinel credentials --profile p' > c1.txt\ncomplete -C 'sentinel servi' > c2.txt",
+      env,
+    ),
   ]);
   t.equal(bash.read('c1.txt'), 'use\n');
   t.equal(bash.read('c2.txt'), 'dev\nprod\n');

@@ -11,34 +11,62 @@ import { cleanEnv, ENTRY, requireBuild, sentinel, tempDir, userEnv } from './sup
 const ASSUMED = 'arn:aws:sts::123456789012:assumed-role/ops/alice.smith@example.com';
 
 t.test('whoami against the STS emulator', async (t) => {
-  const sts = await startSts({ identities: { AKIAWHOAMIALICE: 'arn:aws:iam::123456789012:user/team/alice', AKIAWHOAMIOPS: ASSUMED } });
+  const sts = await startSts({
+    identities: { AKIAWHOAMIALICE: 'arn:aws:iam::123456789012:user/team/alice', AKIAWHOAMIOPS: ASSUMED },
+  });
   t.teardown(() => sts.close());
   const dir = tempDir(t);
   const files = writeAwsConfig(dir, {
     config: '[profile alice]\nregion = eu-west-1\n\n[profile ops]\n\n[profile stranger]\n',
-    credentials: '[alice]\naws_access_key_id = AKIAWHOAMIALICE\naws_secret_access_key = s1\n\n[ops]\naws_access_key_id = AKIAWHOAMIOPS\naws_secret_access_key = s2\n\n[stranger]\naws_access_key_id = AKIAUNKNOWNKEY\naws_secret_access_key = s3\n',
+    credentials:
+      '[alice]\naws_access_key_id = AKIAWHOAMIALICE\naws_secret_access_key = s1\n\n[ops]\naws_access_key_id = AKIAWHOAMIOPS\naws_secret_access_key = s2\n\n[stranger]\naws_access_key_id = AKIAUNKNOWNKEY\naws_secret_access_key = s3\n',
   });
-  const env = cleanEnv({ HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile, AWS_ENDPOINT_URL_STS: sts.url, AWS_EC2_METADATA_DISABLED: 'true' });
+  const env = cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'cfg'),
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
 
   // Independent runs, at once. The first has no AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED in its environment:
   // the binary silences the SDK's Node 20 warning itself, so its stderr stays empty.
   const [json, human, stranger, missing, badRegion] = await Promise.all([
-    sentinel(t, ['whoami', '--profile', 'alice', '--json'], { env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined } }),
+    sentinel(t, ['whoami', '--profile', 'alice', '--json'], {
+      env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined },
+    }),
     sentinel(t, ['whoami'], { env: { ...env, AWS_PROFILE: 'ops' } }),
     sentinel(t, ['whoami', '--profile', 'stranger'], { env }),
     sentinel(t, ['whoami', '--profile', 'nosuch'], { env }),
     sentinel(t, ['whoami', '--profile', 'alice', '--region', 'not a region'], { env }),
   ]);
   t.equal(json.code, 0, json.stderr);
-  t.same(JSON.parse(json.stdout), { arn: 'arn:aws:iam::123456789012:user/team/alice', account: '123456789012', type: 'user', rawName: 'alice', policyName: 'alice', profile: 'alice' });
+  t.same(JSON.parse(json.stdout), {
+    arn: 'arn:aws:iam::123456789012:user/team/alice',
+    account: '123456789012',
+    type: 'user',
+    rawName: 'alice',
+    policyName: 'alice',
+    profile: 'alice',
+  });
   t.equal(json.stderr, '', 'no NodeVersionSupportWarning (or anything else) on stderr');
 
   t.equal(human.code, 0, human.stderr);
-  t.match(human.stdout, new RegExp(`^ARN +${ASSUMED.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\nAccount +123456789012\nType +assumed-role\nRaw name +alice\\.smith@example\\.com\nPolicy name +alicesmithexamplecom\nProfile +ops\n$`), 'AWS_PROFILE is used without --profile; policy name = letters and digits');
+  t.match(
+    human.stdout,
+    new RegExp(
+      `^ARN +${ASSUMED.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\nAccount +123456789012\nType +assumed-role\nRaw name +alice\\.smith@example\\.com\nPolicy name +alicesmithexamplecom\nProfile +ops\n$`,
+    ),
+    'AWS_PROFILE is used without --profile; policy name = letters and digits',
+  );
 
   t.equal(stranger.code, 1);
   t.equal(stranger.stdout, '');
-  t.match(stranger.stderr, /^Error: sts:GetCallerIdentity failed for profile stranger \(InvalidClientTokenId\)\nHint: /);
+  t.match(
+    stranger.stderr,
+    /^Error: sts:GetCallerIdentity failed for profile stranger \(InvalidClientTokenId\)\nHint: /,
+  );
 
   t.equal(missing.code, 1);
   t.match(missing.stderr, /no credentials could be resolved for profile nosuch/);
@@ -57,7 +85,9 @@ t.test('whoami against the STS emulator', async (t) => {
 t.test('whoami inside sentinel exec reports the role session the daemon vended', async (t) => {
   requireBuild();
   const d = await startDaemon(t);
-  const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'whoami', '--json'], { env: userEnv(d, { AWS_ENDPOINT_URL_STS: d.sts.url }) });
+  const r = await sentinel(t, ['exec', 'dev', '--', process.execPath, ENTRY, 'whoami', '--json'], {
+    env: userEnv(d, { AWS_ENDPOINT_URL_STS: d.sts.url }),
+  });
   t.equal(r.code, 0, r.stderr);
   const me = JSON.parse(r.stdout);
   t.equal(me.type, 'assumed-role');

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, resolveConfig } from '../daemon/config.js';
-import { SentinelError } from '../daemon/errors.js';
+import { loadConfig, resolveConfig } from '../core/config.js';
+import { SentinelError } from '../core/errors.js';
 
 function tempHome(t: { teardown(fn: () => void): void }) {
   const home = mkdtempSync(join(tmpdir(), 'sentinel-config-'));
@@ -35,7 +35,9 @@ t.test('no config file means documented defaults', async (t) => {
 t.test('a full config is read, paths expanded, durations parsed', async (t) => {
   const home = tempHome(t);
   mkdirSync(join(home, '.config/sentinel'), { recursive: true });
-  writeFileSync(join(home, '.config/sentinel/config.yaml'), `
+  writeFileSync(
+    join(home, '.config/sentinel/config.yaml'),
+    `
 aws_profile: admin
 region: eu-west-1
 runtime_dir: ~/run
@@ -49,7 +51,8 @@ policy:
 sessions: { store: dynamodb, table: team-sessions, ttl: 8h }
 credentials: { duration: 1h, allow_unstamped: true }
 audit: { file: ~/audit.log, hmac_key_file: ~/k }
-`);
+`,
+  );
   const c = loadConfig({ env: { HOME: home } });
   t.equal(c.awsProfile, 'admin');
   t.equal(c.region, 'eu-west-1');
@@ -76,8 +79,11 @@ t.test('SENTINEL_CONFIG and --config pick the file; SENTINEL_SOCKET and --socket
   const env = { HOME: home, SENTINEL_SOCKET: '/tmp/x.sock' };
   t.equal(loadConfig({ env }).socketPath, '/tmp/x.sock');
   t.equal(loadConfig({ env, socketFlag: '/tmp/y.sock' }).socketPath, '/tmp/y.sock', 'flag wins over env');
-  t.throws(() => loadConfig({ env: { HOME: home, SENTINEL_CONFIG: join(home, 'missing.yaml') } }),
-    /does not exist/, 'a named config must exist');
+  t.throws(
+    () => loadConfig({ env: { HOME: home, SENTINEL_CONFIG: join(home, 'missing.yaml') } }),
+    /does not exist/,
+    'a named config must exist',
+  );
 });
 
 t.test('bad configs are refused with a message that names the problem', async (t) => {

@@ -3,20 +3,22 @@
 // line per decision. The session store is the real memory store; policy, vendor and decision log are small doubles of
 // their interfaces (nothing here crosses a wire).
 import t from 'tap';
-import type { DecisionEntry, DecisionLog } from '../daemon/audit/types.js';
+import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
 import { Broker, type Peer } from '../daemon/broker.js';
-import { resolveConfig } from '../daemon/config.js';
-import { SentinelError } from '../daemon/errors.js';
-import { newRequestId } from '../daemon/identity/source-identity.js';
-import { silentLogger } from '../daemon/log.js';
-import type { Decision, DecisionRequest, PolicyProvider } from '../daemon/policy/types.js';
-import { MemorySessionStore } from '../daemon/sessions/memory.js';
+import { resolveConfig } from '../core/config.js';
+import { SentinelError } from '../core/errors.js';
+import { newRequestId } from '../core/identity/source-identity.js';
+import { silentLogger } from '../core/log.js';
+import type { Decision, DecisionRequest, PolicyProvider } from '../core/policy/types.js';
+import { MemorySessionStore } from '../core/sessions/memory.js';
 import { TokenRegistry } from '../daemon/tokens.js';
-import type { VendRequest, Vendor } from '../daemon/vending/types.js';
+import type { VendRequest, Vendor } from '../core/issuer/types.js';
 
 const peer: Peer = { transport: 'unix', pid: 1234, uid: 1000 };
 
-function setup(options: { configText?: Record<string, unknown>; decide?: (r: DecisionRequest) => Partial<Decision> } = {}) {
+function setup(
+  options: { configText?: Record<string, unknown>; decide?: (r: DecisionRequest) => Partial<Decision> } = {},
+) {
   const clock = { now: Date.parse('2026-06-01T10:00:00Z') };
   const now = () => new Date(clock.now);
   const calls: string[] = [];
@@ -37,10 +39,27 @@ function setup(options: { configText?: Record<string, unknown>; decide?: (r: Dec
     decide: (r) => {
       calls.push(`decide:${r.mode}`);
       const extra = options.decide?.(r) ?? {};
-      return { allowed: true, effect: 'allow', rule: 'r', ruleIndex: 0, reason: 'ok', policySource: 'test', policyVersion: 'v1', ...extra } as Decision;
+      return {
+        allowed: true,
+        effect: 'allow',
+        rule: 'r',
+        ruleIndex: 0,
+        reason: 'ok',
+        policySource: 'test',
+        policyVersion: 'v1',
+        ...extra,
+      } as Decision;
     },
     reload: async () => policy.status(),
-    status: () => ({ source: 'file', location: 'test', version: 'v1', loadedAt: null, rules: 1, lastError: null, warnings: [] }),
+    status: () => ({
+      source: 'file',
+      location: 'test',
+      version: 'v1',
+      loadedAt: null,
+      rules: 1,
+      lastError: null,
+      warnings: [],
+    }),
     close: async () => undefined,
   };
   const vends: VendRequest[] = [];
@@ -51,13 +70,24 @@ function setup(options: { configText?: Record<string, unknown>; decide?: (r: Dec
       if (name === 'missing') throw new SentinelError('ProfileUnknown');
       return { name, region: 'eu-west-1', roleArn: 'arn:aws:iam::1:role/x', stampable: true };
     },
-    identify: async () => ({ arn: 'arn:aws:iam::1:user/alice', account: '1', type: 'user', rawName: 'alice', policyName: 'alice' }),
+    identify: async () => ({
+      arn: 'arn:aws:iam::1:user/alice',
+      account: '1',
+      type: 'user',
+      rawName: 'alice',
+      policyName: 'alice',
+    }),
     credentials: async (r) => {
       calls.push('vendor.credentials');
       vends.push(r);
       serial += 1;
       return {
-        credentials: { AccessKeyId: `ASIA${serial}`, SecretAccessKey: 's', Token: 't', Expiration: new Date(clock.now + 900_000) },
+        credentials: {
+          AccessKeyId: `ASIA${serial}`,
+          SecretAccessKey: 's',
+          Token: 't',
+          Expiration: new Date(clock.now + 900_000),
+        },
         sourceIdentity: `sentinel-alice-direct-${'0'.repeat(15)}${serial % 10}`,
         roleArn: 'arn:aws:iam::1:role/x',
         issueRequestId: '0'.repeat(16),
@@ -69,9 +99,24 @@ function setup(options: { configText?: Record<string, unknown>; decide?: (r: Dec
     close: () => undefined,
   };
   const lines: DecisionEntry[] = [];
-  const decisions: DecisionLog = { write: (l) => void lines.push({ ...l }), flush: async () => undefined, close: async () => undefined };
+  const decisions: DecisionLog = {
+    write: (l) => void lines.push({ ...l }),
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
   const config = resolveConfig(options.configText ?? {}, '/dev/null', { HOME: '/nonexistent' });
-  const broker = new Broker({ config, policy, store, vendor, decisions, tokens: new TokenRegistry(), log: silentLogger(), newRequestId, now, touchFlushMs: 10 });
+  const broker = new Broker({
+    config,
+    policy,
+    store,
+    vendor,
+    decisions,
+    tokens: new TokenRegistry(),
+    log: silentLogger(),
+    newRequestId,
+    now,
+    touchFlushMs: 10,
+  });
   return { broker, clock, calls, store, touches, vends, lines };
 }
 
@@ -79,11 +124,25 @@ t.test('one credential request runs store read, policy, vendor in that order and
   const { broker, calls, lines } = setup();
   const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
   calls.length = 0;
-  const body = await broker.credentials({ sessionId: opened.session.id, retired: false }, { transport: 'tcp', pid: null, uid: 1000 });
+  const body = await broker.credentials(
+    { sessionId: opened.session.id, retired: false },
+    { transport: 'tcp', pid: null, uid: 1000 },
+  );
   t.same(calls, ['store.get', 'decide:server', 'vendor.credentials']);
   t.match(body, { AccessKeyId: 'ASIA2', Expiration: '2026-06-01T10:15:00Z' });
   t.equal(lines.length, 2);
-  t.match(lines[1], { event: 'credentials', outcome: 'allow', user: 'alice', profile: 'dev', mode: 'server', session_id: opened.session.id, request_id: /^[0-9a-f]{16}$/, peer_uid: 1000, peer_pid: null, duration_seconds: 900 });
+  t.match(lines[1], {
+    event: 'credentials',
+    outcome: 'allow',
+    user: 'alice',
+    profile: 'dev',
+    mode: 'server',
+    session_id: opened.session.id,
+    request_id: /^[0-9a-f]{16}$/,
+    peer_uid: 1000,
+    peer_pid: null,
+    duration_seconds: 900,
+  });
   t.not(lines[0]!.request_id, lines[1]!.request_id, 'each decision has its own request id');
   await broker.stop();
 });
@@ -109,7 +168,11 @@ t.test('a revoked implicit session blocks credential_process until it would have
   t.same([...new Set(vends.map((v) => v.sessionKey))], [sessions[0]!.id], 'and all vend under its key');
   await broker.revoke(sessions[0]!.id, 'admin@host', 'compromised');
   clock.now += 3600_000;
-  t.equal((await broker.credentialProcess('dev', peer).catch((e) => e)).code, 'SessionRevoked', 'an hour later: still revoked');
+  t.equal(
+    (await broker.credentialProcess('dev', peer).catch((e) => e)).code,
+    'SessionRevoked',
+    'an hour later: still revoked',
+  );
   clock.now += 3600_000;
   const after = await broker.credentialProcess('dev', peer);
   t.match(after, { AccessKeyId: /^ASIA/ }, 'once it would have expired, a new implicit session may open');
@@ -137,21 +200,38 @@ t.test('credential duration: config default, capped by the rule, within what STS
   for (const [configText, maxDurationMs, expected] of cases) {
     const { broker, vends } = setup({ configText, decide: () => (maxDurationMs ? { maxDurationMs } : {}) });
     await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
-    t.equal(vends.at(-1)!.durationSeconds, expected, `${JSON.stringify(configText)} max ${maxDurationMs} → ${expected}s`);
+    t.equal(
+      vends.at(-1)!.durationSeconds,
+      expected,
+      `${JSON.stringify(configText)} max ${maxDurationMs} → ${expected}s`,
+    );
     await broker.stop();
   }
 });
 
 t.test('a denial or a vending failure at open creates no session and logs the code', async (t) => {
-  const { broker, lines } = setup({ decide: (r) => (r.profile === 'prod' ? { allowed: false, effect: 'deny', errorCode: 'PolicyDenied', reason: 'closed' } : {}) });
+  const { broker, lines } = setup({
+    decide: (r) =>
+      r.profile === 'prod' ? { allowed: false, effect: 'deny', errorCode: 'PolicyDenied', reason: 'closed' } : {},
+  });
   const denied = await broker.openSession({ profile: 'prod', mode: 'server' }, peer).catch((e) => e);
   t.equal(denied.code, 'PolicyDenied');
   t.match(denied.message, /rule "r" refuses alice on prod in mode server: closed/);
   const unknown = await broker.openSession({ profile: 'missing', mode: 'server' }, peer).catch((e) => e);
   t.equal(unknown.code, 'ProfileUnknown');
   t.equal((await broker.listSessions({})).items.length, 0);
-  t.same(lines.map((l) => [l.event, l.outcome, l.error_code]), [['session_open', 'deny', 'PolicyDenied'], ['session_open', 'deny', 'ProfileUnknown']]);
+  t.same(
+    lines.map((l) => [l.event, l.outcome, l.error_code]),
+    [
+      ['session_open', 'deny', 'PolicyDenied'],
+      ['session_open', 'deny', 'ProfileUnknown'],
+    ],
+  );
   t.same(broker.counters.refusals, { PolicyDenied: 1, ProfileUnknown: 1 });
   await broker.stop();
-  t.equal((await broker.openSession({ profile: 'dev', mode: 'server' }, peer).catch((e) => e)).code, 'DaemonNotRunning', 'no sessions open once stopping');
+  t.equal(
+    (await broker.openSession({ profile: 'dev', mode: 'server' }, peer).catch((e) => e)).code,
+    'DaemonNotRunning',
+    'no sessions open once stopping',
+  );
 });

@@ -11,7 +11,8 @@ t.test('start, status, reload, stop', async (t) => {
   const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
   t.teardown(() => sts.close());
   const home = prepareHome({}, sts.url);
-  const sentinel = (...args: string[]) => runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
+  const sentinel = (...args: string[]) =>
+    runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
   t.teardown(() => {
     // Whatever happened above, no daemon outlives the test.
     const state = join(home.runtimeDir, 'daemon.json');
@@ -40,7 +41,10 @@ t.test('start, status, reload, stop', async (t) => {
   t.equal(again.code, 0, 'start is idempotent');
   t.match(again.stdout, new RegExp(`already running \\(pid ${pid}\\)`));
 
-  const [status, statusJsonRun] = await Promise.all([sentinel('daemon', 'status'), sentinel('daemon', 'status', '--json')]);
+  const [status, statusJsonRun] = await Promise.all([
+    sentinel('daemon', 'status'),
+    sentinel('daemon', 'status', '--json'),
+  ]);
   t.equal(status.code, 0);
   t.match(status.stdout, new RegExp(`running \\(pid ${pid}`));
   t.match(status.stdout, /endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/credentials/);
@@ -48,7 +52,10 @@ t.test('start, status, reload, stop', async (t) => {
   const statusJson = JSON.parse(statusJsonRun.stdout);
   t.match(statusJson, { pid, store: 'memory', policy: { rules: 3 } });
 
-  writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: only\n    effect: allow\n    conditions: { profiles: [dev] }\n');
+  writeFileSync(
+    home.policyFile,
+    'version: "1"\nrules:\n  - name: only\n    effect: allow\n    conditions: { profiles: [dev] }\n',
+  );
   const reloaded = await sentinel('daemon', 'reload');
   t.equal(reloaded.code, 0, reloaded.stderr);
   t.match(reloaded.stdout, /reloaded: policy file:.*\(1 rules\)/);
@@ -56,7 +63,11 @@ t.test('start, status, reload, stop', async (t) => {
   const badReload = await sentinel('daemon', 'reload');
   t.equal(badReload.code, 1, 'a policy that does not load is an error');
   t.match(badReload.stderr, /^Error: the policy did not reload .*last good policy stays in force/m);
-  t.equal(JSON.parse((await sentinel('daemon', 'status', '--json')).stdout).policy.rules, 1, 'the last good policy is still in force');
+  t.equal(
+    JSON.parse((await sentinel('daemon', 'status', '--json')).stdout).policy.rules,
+    1,
+    'the last good policy is still in force',
+  );
 
   const stopped = await sentinel('daemon', 'stop');
   t.equal(stopped.code, 0, stopped.stderr);
@@ -68,7 +79,7 @@ t.test('start, status, reload, stop', async (t) => {
   t.equal(statusAfter.code, 4);
 });
 
-t.test('start reports the daemon\'s own error when it cannot start', async (t) => {
+t.test("start reports the daemon's own error when it cannot start", async (t) => {
   const sts = await startSts();
   t.teardown(() => sts.close());
   const home = prepareHome({}, sts.url);
@@ -79,7 +90,11 @@ t.test('start reports the daemon\'s own error when it cannot start', async (t) =
   chmodSync(home.runtimeDir, 0o755);
   const r = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'start'], { env: home.env });
   t.equal(r.code, 1);
-  t.match(r.stderr, /^Error: .*sentinel is accessible to other users \(mode 0755\)/m, 'the daemon\'s message, not a generic one');
+  t.match(
+    r.stderr,
+    /^Error: .*sentinel is accessible to other users \(mode 0755\)/m,
+    "the daemon's message, not a generic one",
+  );
   t.match(r.stderr, /^Hint: Remove it or fix its owner and mode/m);
   t.notOk(existsSync(home.socketPath));
 });

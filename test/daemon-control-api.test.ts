@@ -4,8 +4,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { MemorySessionStore } from '../daemon/sessions/memory.js';
-import type { Session, SessionStore } from '../daemon/sessions/types.js';
+import { MemorySessionStore } from '../core/sessions/memory.js';
+import type { Session, SessionStore } from '../core/sessions/types.js';
 import { startDaemon } from './support/daemon.js';
 
 async function eventually<T>(probe: () => Promise<T>, until: (value: T) => boolean, limitMs = 15_000): Promise<T> {
@@ -33,7 +33,12 @@ t.test('status and profiles', async (t) => {
   const { profiles } = await d.client.get<{ profiles: any[] }>('/v1/profiles');
   const byName = Object.fromEntries(profiles.map((p) => [p.name, p]));
   t.same(Object.keys(byName).sort(), ['base', 'blocked', 'dev', 'plain', 'prod']);
-  t.match(byName.dev, { region: 'eu-west-1', role_arn: 'arn:aws:iam::111111111111:role/dev', source_profile: 'base', stampable: true });
+  t.match(byName.dev, {
+    region: 'eu-west-1',
+    role_arn: 'arn:aws:iam::111111111111:role/dev',
+    source_profile: 'base',
+    stampable: true,
+  });
   t.match(byName.plain, { stampable: false, role_arn: null });
 });
 
@@ -45,10 +50,22 @@ t.test('open, list, get, revoke and end sessions', async (t) => {
   const c = await d.openSession('dev', { mode: 'cli' });
 
   const sa = await d.client.get<Session>(`/v1/sessions/${a.id}`);
-  t.match(sa, { id: a.id, user: 'alice', profile: 'dev', mode: 'server', status: 'active', request_count: 0, source_identity: /^sentinel-alice-direct-[0-9a-f]{16}$/ });
+  t.match(sa, {
+    id: a.id,
+    user: 'alice',
+    profile: 'dev',
+    mode: 'server',
+    status: 'active',
+    request_count: 0,
+    source_identity: /^sentinel-alice-direct-[0-9a-f]{16}$/,
+  });
   t.equal(Date.parse(sa.expires_at) - Date.parse(sa.started_at), 3600_000, 'ttl 1h');
   const sb = await d.client.get<Session>(`/v1/sessions/${b.id}`);
-  t.equal(Date.parse(sb.expires_at) - Date.parse(sb.started_at), 12 * 3600_000, 'a ttl beyond sessions.ttl is capped at it (12h)');
+  t.equal(
+    Date.parse(sb.expires_at) - Date.parse(sb.started_at),
+    12 * 3600_000,
+    'a ttl beyond sessions.ttl is capped at it (12h)',
+  );
   t.notOk('token' in sa, 'the token is never part of the record');
 
   const all = await d.client.get<{ sessions: Session[]; cursor?: string }>('/v1/sessions');
@@ -58,17 +75,31 @@ t.test('open, list, get, revoke and end sessions', async (t) => {
   const page1 = await d.client.get<{ sessions: Session[]; cursor?: string }>('/v1/sessions?limit=2');
   t.equal(page1.sessions.length, 2);
   t.type(page1.cursor, 'string', 'a cursor when more follow');
-  const page2 = await d.client.get<{ sessions: Session[]; cursor?: string }>(`/v1/sessions?limit=2&cursor=${encodeURIComponent(page1.cursor!)}`);
-  t.same([...page1.sessions, ...page2.sessions].map((s) => s.id).sort(), [a.id, b.id, c.id].sort(), 'the pages cover every session once');
+  const page2 = await d.client.get<{ sessions: Session[]; cursor?: string }>(
+    `/v1/sessions?limit=2&cursor=${encodeURIComponent(page1.cursor!)}`,
+  );
+  t.same(
+    [...page1.sessions, ...page2.sessions].map((s) => s.id).sort(),
+    [a.id, b.id, c.id].sort(),
+    'the pages cover every session once',
+  );
 
   for (let i = 0; i < 3; i += 1) t.equal((await d.fetch({ transport: 'tcp', token: a.token })).status, 200);
-  const touched = await eventually(() => d.client.get<Session>(`/v1/sessions/${a.id}`), (s) => s.request_count === 3);
+  const touched = await eventually(
+    () => d.client.get<Session>(`/v1/sessions/${a.id}`),
+    (s) => s.request_count === 3,
+  );
   t.equal(touched.request_count, 3, 'request_count follows the fetches (written without blocking them)');
   t.type(touched.last_access_at, 'string');
 
   const revoked = await d.client.post<Session>(`/v1/sessions/${b.id}/revoke`, { reason: 'incident 42' });
   t.match(revoked, { status: 'revoked', revoked_reason: 'incident 42', revoked_by: /.+@.+/ });
-  const again = await d.fetch({ transport: 'unix', method: 'POST', path: `/v1/sessions/${b.id}/revoke`, body: { reason: 'twice' } });
+  const again = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: `/v1/sessions/${b.id}/revoke`,
+    body: { reason: 'twice' },
+  });
   t.equal(again.status, 409);
   t.equal(again.json.Code, 'SessionNotActive');
   t.equal((await d.client.get<{ sessions: Session[] }>('/v1/sessions?status=revoked')).sessions[0]!.id, b.id);
@@ -102,12 +133,25 @@ t.test('the implicit credential_process session, and revocation is not undone by
   t.equal(refused.json.Code, 'SessionRevoked');
   t.match(refused.json.Message, /suspicious use/);
   t.equal((await ask()).json.Code, 'SessionRevoked', 'asking again does not open a new one');
-  t.equal((await d.client.get<{ sessions: Session[] }>('/v1/sessions')).sessions.length, 1, 'no new session was created');
+  t.equal(
+    (await d.client.get<{ sessions: Session[] }>('/v1/sessions')).sessions.length,
+    1,
+    'no new session was created',
+  );
 
   const explicit = await d.openSession('dev');
   t.match(explicit.id, /^[0-9a-f]{16}$/, 'an explicit session still opens, through a fresh policy decision');
   const lines = await d.decisions();
-  t.ok(lines.some((l) => l.event === 'session_open' && l.session_id === explicit.id && l.outcome === 'allow' && l.rule === 'dev-for-alice'), 'and it is logged');
+  t.ok(
+    lines.some(
+      (l) =>
+        l.event === 'session_open' &&
+        l.session_id === explicit.id &&
+        l.outcome === 'allow' &&
+        l.rule === 'dev-for-alice',
+    ),
+    'and it is logged',
+  );
   t.equal(lines.filter((l) => l.event === 'credential_process' && l.error_code === 'SessionRevoked').length, 2);
 });
 
@@ -120,14 +164,22 @@ t.test('a session opened with a pid ends when that process is gone', async (t) =
   t.equal((await d.fetch({ transport: 'tcp', token: s.token })).status, 200);
   owner.kill('SIGKILL');
   await new Promise((r) => owner.once('exit', r));
-  const ended = await eventually(() => d.client.get<Session>(`/v1/sessions/${s.id}`), (x) => x.status !== 'active');
+  const ended = await eventually(
+    () => d.client.get<Session>(`/v1/sessions/${s.id}`),
+    (x) => x.status !== 'active',
+  );
   t.equal(ended.status, 'ended', 'its owner exited, so the session ended');
   const after = await d.fetch({ transport: 'tcp', token: s.token });
   t.equal(after.status, 403);
   t.equal(after.json.Code, 'SessionEnded');
   t.match(d.logs(), /"event":"session_owner_gone"/);
 
-  const gone = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev', pid: owner.pid } });
+  const gone = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/sessions',
+    body: { profile: 'dev', pid: owner.pid },
+  });
   t.equal(gone.status, 400, 'a pid that is not running cannot own a session');
 });
 

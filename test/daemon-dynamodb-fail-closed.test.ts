@@ -34,19 +34,31 @@ t.test('dynalite stops mid-run: 503, no credentials; it restarts: the same daemo
 
   const session = await d.openSession('dev');
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'served while the table answers');
-  t.equal((await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } })).status, 200, 'credential_process too');
+  t.equal(
+    (await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } })).status,
+    200,
+    'credential_process too',
+  );
   const assumed = d.sts.calls.AssumeRole;
 
   await team.dynalite.close();
   refused(t, await d.fetch({ transport: 'tcp', token: session.token }), 'GET /v1/credentials, credentials cached');
   refused(t, await d.fetch({ transport: 'unix', token: session.token }), 'on the Unix socket');
-  refused(t, await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } }), 'credential_process');
+  refused(
+    t,
+    await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } }),
+    'credential_process',
+  );
   const open = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } });
   refused(t, open, 'opening a session');
   const down = await d.fetch({ transport: 'tcp', token: session.token });
   t.match(down.json?.Message, /session table team-sessions cannot be reached/, 'the message says what is wrong');
   t.match(down.json?.hint, /DynamoDB/, 'and the hint what to check');
-  t.notMatch(down.text, new RegExp(`connect |127\\.0\\.0\\.1|:${port}`), 'no raw network error text (only the error name, in details)');
+  t.notMatch(
+    down.text,
+    new RegExp(`connect |127\\.0\\.0\\.1|:${port}`),
+    'no raw network error text (only the error name, in details)',
+  );
   t.equal(down.json?.details?.aws_error, 'ECONNREFUSED');
 
   const restarted = await startDynalite({ port, path: dir });
@@ -55,13 +67,20 @@ t.test('dynalite stops mid-run: 503, no credentials; it restarts: the same daemo
   const back = await d.fetch({ transport: 'tcp', token: session.token });
   t.equal(back.status, 200, 'the next request after the restart is served, without restarting the daemon');
   t.ok(back.json?.AccessKeyId, 'with credentials');
-  t.equal((await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } })).status, 200, 'credential_process too');
+  t.equal(
+    (await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } })).status,
+    200,
+    'credential_process too',
+  );
   t.ok(d.sts.calls.AssumeRole >= assumed, 'STS is only asked when credentials need it');
 
   const lines = (await d.decisions()).filter((l) => l.error_code === 'SessionStoreUnavailable');
   t.ok(lines.length >= 4, 'every refusal is a decision-log line');
   t.ok(lines.every((l) => l.outcome === 'deny'));
-  t.notOk(lines.some((l) => l.event === 'credentials' && l.source_identity), 'no credentials behind any of them');
+  t.notOk(
+    lines.some((l) => l.event === 'credentials' && l.source_identity),
+    'no credentials behind any of them',
+  );
 });
 
 t.test('DynamoDB throttling the revocation read: 503 (never served because the check failed)', async (t) => {
@@ -78,13 +97,16 @@ t.test('DynamoDB throttling the revocation read: 503 (never served because the c
   t.notMatch(throttled.text, /injected by the test proxy/, 'no AWS error text in the answer');
   t.ok(team.proxy!.count('GetItem') > reads, 'the daemon did ask the table');
   const consistent = team.proxy!.operations.filter((o) => o.op === 'GetItem');
-  t.ok(consistent.every((o) => o.body?.ConsistentRead === true), 'every revocation read is strongly consistent');
+  t.ok(
+    consistent.every((o) => o.body?.ConsistentRead === true),
+    'every revocation read is strongly consistent',
+  );
 
   team.proxy!.fail('GetItem', 'ProvisionedThroughputExceededException');
   refused(t, await d.fetch({ transport: 'tcp', token: session.token }), 'throughput exceeded');
   team.proxy!.fail('GetItem', 'AccessDeniedException');
   const denied = await d.fetch({ transport: 'tcp', token: session.token });
-  refused(t, denied, 'the daemon\'s profile lost its permission');
+  refused(t, denied, "the daemon's profile lost its permission");
   t.match(denied.json?.hint, /IAM policy/);
   team.proxy!.fail('GetItem', 'ResourceNotFoundException');
   const missing = await d.fetch({ transport: 'tcp', token: session.token });
@@ -92,5 +114,9 @@ t.test('DynamoDB throttling the revocation read: 503 (never served because the c
   t.match(missing.json?.hint, /sentinel init sessions/);
 
   team.proxy!.fail('GetItem', null);
-  t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'served again once DynamoDB answers');
+  t.equal(
+    (await d.fetch({ transport: 'tcp', token: session.token })).status,
+    200,
+    'served again once DynamoDB answers',
+  );
 });

@@ -2,19 +2,23 @@
 // the answer is no credentials and a specific catalogue code, never a 500 and never a fallback.
 import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
-import { SentinelError } from '../daemon/errors.js';
-import { MemorySessionStore } from '../daemon/sessions/memory.js';
-import type { SessionStore } from '../daemon/sessions/types.js';
+import { SentinelError } from '../core/errors.js';
+import { MemorySessionStore } from '../core/sessions/memory.js';
+import type { SessionStore } from '../core/sessions/types.js';
 import { startDaemon, type DaemonHarness, type FetchResult } from './support/daemon.js';
 
 function noCredentials(t: Test, r: FetchResult, status: number, code: string, what: string): void {
   t.equal(r.status, status, `${what}: HTTP ${status}`);
   t.equal(r.json?.Code, code, `${what}: ${code}`);
   t.equal(r.json?.code, code);
-  t.notOk('AccessKeyId' in (r.json ?? {}) || 'SecretAccessKey' in (r.json ?? {}) || 'token' in (r.json ?? {}), `${what}: no credentials or token in the answer`);
+  t.notOk(
+    'AccessKeyId' in (r.json ?? {}) || 'SecretAccessKey' in (r.json ?? {}) || 'token' in (r.json ?? {}),
+    `${what}: no credentials or token in the answer`,
+  );
 }
 
-const open = (d: DaemonHarness, profile: string) => d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile } });
+const open = (d: DaemonHarness, profile: string) =>
+  d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile } });
 const processCreds = (d: DaemonHarness, profile: string) =>
   d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile } });
 
@@ -32,7 +36,9 @@ t.test('no policy file: the daemon runs, says so, and denies everything', async 
 });
 
 t.test('an invalid policy is refused whole, at start and at reload', async (t) => {
-  const d = await startDaemon(t, { policy: 'version: "1"\nrules:\n  - name: typo\n    effect: alow\n    conditions: { profiles: [dev] }\n' });
+  const d = await startDaemon(t, {
+    policy: 'version: "1"\nrules:\n  - name: typo\n    effect: alow\n    conditions: { profiles: [dev] }\n',
+  });
   noCredentials(t, await open(d, 'dev'), 503, 'PolicyUnavailable', 'a typo in an effect');
 
   const good = await startDaemon(t);
@@ -40,7 +46,11 @@ t.test('an invalid policy is refused whole, at start and at reload', async (t) =
   writeFileSync(good.policyFile, 'version: "2"\nrules: []\n');
   const reload = await good.client.post<{ policy: { lastError: string | null } }>('/v1/policy/reload', {});
   t.ok(reload.policy.lastError, 'the reload reports the problem');
-  t.equal((await good.fetch({ transport: 'tcp', token: session.token })).status, 200, 'and the last good policy stays in force');
+  t.equal(
+    (await good.fetch({ transport: 'tcp', token: session.token })).status,
+    200,
+    'and the last good policy stays in force',
+  );
 });
 
 t.test('base credentials missing: BaseCredentialsUnavailable', async (t) => {
@@ -89,7 +99,13 @@ t.test('session store unreachable: 503 SessionStoreUnavailable, never credential
   const session = await d.openSession('dev');
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'served while the store answers');
   state.down = true;
-  noCredentials(t, await d.fetch({ transport: 'tcp', token: session.token }), 503, 'SessionStoreUnavailable', 'store down, credentials cached');
+  noCredentials(
+    t,
+    await d.fetch({ transport: 'tcp', token: session.token }),
+    503,
+    'SessionStoreUnavailable',
+    'store down, credentials cached',
+  );
   state.down = false;
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'served again once it answers');
 });

@@ -14,15 +14,25 @@ import { BASE_ACCESS_KEY, BASE_ARN } from './support/daemon.js';
 t.test('READY=1, STATUS, WATCHDOG=1 and STOPPING=1 reach NOTIFY_SOCKET (abstract address)', async (t) => {
   const receiver = await startNotifyReceiver({ abstract: true });
   t.teardown(() => receiver.close());
-  const d = await startDaemon(t, { mode: 'subprocess', env: { NOTIFY_SOCKET: receiver.address, WATCHDOG_USEC: '400000' } });
+  const d = await startDaemon(t, {
+    mode: 'subprocess',
+    env: { NOTIFY_SOCKET: receiver.address, WATCHDOG_USEC: '400000' },
+  });
   const ready = await receiver.waitFor((m) => m.data.includes('READY=1'));
   t.equal(ready.pid, d.child!.pid, 'sent by the daemon process itself');
   t.match(ready.data, /STATUS=serving on .*sentinel\.sock and 127\.0\.0\.1:\d+/);
-  t.equal((await fetchFrom({ socketPath: d.socketPath }, { transport: 'unix', path: '/v1/status' })).status, 200, 'READY=1 means the socket answers');
+  t.equal(
+    (await fetchFrom({ socketPath: d.socketPath }, { transport: 'unix', path: '/v1/status' })).status,
+    200,
+    'READY=1 means the socket answers',
+  );
   const watchdog = await receiver.waitFor((m) => m.data === 'WATCHDOG=1');
   t.equal(watchdog.pid, d.child!.pid, 'watchdog pings at half of WATCHDOG_USEC');
   await d.stop();
-  t.ok(receiver.messages.some((m) => m.data.startsWith('STOPPING=1')), 'STOPPING=1 on SIGTERM');
+  t.ok(
+    receiver.messages.some((m) => m.data.startsWith('STOPPING=1')),
+    'STOPPING=1 on SIGTERM',
+  );
   t.same(await d.exited(), { code: 0, signal: null }, 'a clean exit');
 });
 
@@ -38,7 +48,13 @@ t.test('SIGTERM with a request in flight: it completes, then the socket and daem
   const d = await startDaemon(t, { mode: 'subprocess' });
   const stateFile = join(d.runtimeDir, 'daemon.json');
   const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-  t.match(state, { pid: d.child!.pid, port: d.port, version: /^\d+\.\d+\.\d+/, socket: d.socketPath, started_at: /Z$/ });
+  t.match(state, {
+    pid: d.child!.pid,
+    port: d.port,
+    version: /^\d+\.\d+\.\d+/,
+    socket: d.socketPath,
+    started_at: /Z$/,
+  });
   t.equal(statSync(stateFile).mode & 0o777, 0o600, 'daemon.json is 0600');
   t.equal(statSync(d.socketPath).mode & 0o777, 0o600, 'the socket is 0600');
   t.equal(statSync(d.runtimeDir).mode & 0o777, 0o700, 'the runtime dir is 0700');
@@ -76,7 +92,11 @@ t.test('after kill -9 the stale socket and lock are recovered by the next daemon
   t.ok(existsSync(killed.socketPath), 'the killed daemon left its socket behind');
   t.ok(existsSync(join(killed.runtimeDir, 'sentinel.lock')), 'and its lock');
   const next = await startDaemon(t, { mode: 'subprocess', home: killed.home, sts: killed.sts });
-  t.equal((await next.fetch({ transport: 'unix', path: '/v1/status' })).status, 200, 'the next daemon serves on the same path');
+  t.equal(
+    (await next.fetch({ transport: 'unix', path: '/v1/status' })).status,
+    200,
+    'the next daemon serves on the same path',
+  );
   t.match(next.logs(), /"event":"stale_lock"/);
   t.match(next.logs(), /"event":"stale_socket"/);
   const s = await next.openSession('dev');
@@ -112,10 +132,14 @@ os.set_inheritable(3, True)
 os.environ["LISTEN_PID"] = str(os.getpid()); os.environ["LISTEN_FDS"] = "1"
 os.execv(sys.argv[2], sys.argv[2:])
 `;
-  const child = spawn('/usr/bin/python3', ['-I', '-c', launcher, socketPath, process.execPath, CLI_MAIN, 'daemon', 'run'], {
-    env: { ...home.env, SENTINEL_SOCKET: socketPath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    '/usr/bin/python3',
+    ['-I', '-c', launcher, socketPath, process.execPath, CLI_MAIN, 'daemon', 'run'],
+    {
+      env: { ...home.env, SENTINEL_SOCKET: socketPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let logs = '';
   child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
   child.stderr.on('data', (c: Buffer) => (logs += c.toString()));
@@ -130,7 +154,10 @@ os.execv(sys.argv[2], sys.argv[2:])
   t.equal(status.json.pid, child.pid, 'served by the exec-ed daemon (LISTEN_PID matched)');
   t.equal(status.json.listeners.socket_activated, true);
   t.match(logs, /"socket_activated":true/);
-  const opened = await fetchFrom({ socketPath }, { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } });
+  const opened = await fetchFrom(
+    { socketPath },
+    { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } },
+  );
   t.equal(opened.status, 201, 'the control API works on the activated socket (peer credentials included)');
   const port = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).port as number;
   t.equal((await fetchFrom({ port }, { transport: 'tcp', token: opened.json.token })).status, 200);

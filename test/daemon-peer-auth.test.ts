@@ -58,7 +58,10 @@ t.test('another uid on the Unix socket is refused', async (t) => {
   const mine = await d.fetch({ transport: 'unix', path: '/v1/status' });
   t.equal(mine.status, 200, 'the owner is still served');
   t.match(d.logs(), /"event":"peer_refused","transport":"unix","peer_uid":65534/, 'a security log line names the uid');
-  t.ok((await d.decisions()).some((l) => l.error_code === 'PeerNotAllowed' && l.peer_uid === 65534), 'the refused credential request is a decision');
+  t.ok(
+    (await d.decisions()).some((l) => l.error_code === 'PeerNotAllowed' && l.peer_uid === 65534),
+    'the refused credential request is a decision',
+  );
 });
 
 t.test('TCP: the token decides, and another uid is refused even with a good token', async (t) => {
@@ -78,9 +81,21 @@ t.test('TCP: the token decides, and another uid is refused even with a good toke
   t.equal(garbage.json.Code, 'TokenInvalid');
 
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'the raw token (as SDKs send it)');
-  t.equal((await d.fetch({ transport: 'tcp', authorization: `Bearer ${session.token}` })).status, 200, 'or Bearer <token>');
-  t.equal((await d.fetch({ transport: 'tcp', path: '/get-credentials', token: session.token })).status, 200, '/get-credentials alias');
-  t.equal((await d.fetch({ transport: 'unix', token: session.token })).status, 200, 'the Unix socket serves the same endpoint');
+  t.equal(
+    (await d.fetch({ transport: 'tcp', authorization: `Bearer ${session.token}` })).status,
+    200,
+    'or Bearer <token>',
+  );
+  t.equal(
+    (await d.fetch({ transport: 'tcp', path: '/get-credentials', token: session.token })).status,
+    200,
+    '/get-credentials alias',
+  );
+  t.equal(
+    (await d.fetch({ transport: 'unix', token: session.token })).status,
+    200,
+    'the Unix socket serves the same endpoint',
+  );
   t.equal((await d.fetch({ transport: 'unix' })).json.Code, 'TokenInvalid', 'and wants the token there too');
 
   const other = await asNobody({ port: d.port }, '/v1/credentials', session.token);
@@ -107,7 +122,12 @@ t.test('the token of an ended or revoked session is refused with the reason', as
   t.equal(afterEnd.status, 403);
   t.equal(afterEnd.json.Code, 'SessionEnded');
 
-  const revoke = await d.fetch({ transport: 'unix', method: 'POST', path: `/v1/sessions/${revoked.id}/revoke`, body: { reason: 'laptop lost' } });
+  const revoke = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: `/v1/sessions/${revoked.id}/revoke`,
+    body: { reason: 'laptop lost' },
+  });
   t.equal(revoke.status, 200);
   t.equal(revoke.json.status, 'revoked');
   t.equal(revoke.json.revoked_reason, 'laptop lost');
@@ -121,13 +141,19 @@ t.test('repeated bad tokens from one peer are rate-limited with Retry-After', as
   const d = await startDaemon(t);
   const session = await d.openSession('dev');
   const statuses: number[] = [];
-  for (let i = 0; i < 20; i += 1) statuses.push((await d.fetch({ transport: 'tcp', token: `${'B'.repeat(40)}${String(i).padStart(3, '0')}` })).status);
+  for (let i = 0; i < 20; i += 1)
+    statuses.push(
+      (await d.fetch({ transport: 'tcp', token: `${'B'.repeat(40)}${String(i).padStart(3, '0')}` })).status,
+    );
   t.same([...new Set(statuses)], [403], 'the first 20 wrong tokens are plain refusals');
   const limited = await d.fetch({ transport: 'tcp', token: 'C'.repeat(43) });
   t.equal(limited.status, 429);
   t.equal(limited.json.Code, 'RateLimited');
   const retryAfter = Number(limited.headers['retry-after']);
-  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After is whole seconds within the window (${retryAfter})`);
+  t.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
+    `Retry-After is whole seconds within the window (${retryAfter})`,
+  );
   const good = await d.fetch({ transport: 'tcp', token: session.token });
   t.equal(good.status, 429, 'while limited, no token is checked at all (a guesser learns nothing)');
   t.match(d.logs(), /"event":"token_rate_limited"/);

@@ -2,12 +2,23 @@
 // a socket path cleared only when nothing answers there, daemon.json, and the systemd activation variables.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SentinelError } from '../daemon/errors.js';
-import { silentLogger } from '../daemon/log.js';
+import { SentinelError } from '../core/errors.js';
+import { silentLogger } from '../core/log.js';
 import { readDaemonState, removeDaemonState, writeDaemonState } from '../daemon/runtime/daemon-state.js';
 import { acquireLock, clearStaleSocket } from '../daemon/runtime/lock.js';
 import { pidAlive, processStartTime } from '../daemon/runtime/pid.js';
@@ -51,18 +62,38 @@ t.test('the runtime dir is created 0700 and refused when it is not private', asy
   t.pass('an existing private dir is fine');
 
   chmodSync(dir, 0o750);
-  t.equal(code(() => ensurePrivateDir(dir)), 'UnsafePath', 'group-readable');
+  t.equal(
+    code(() => ensurePrivateDir(dir)),
+    'UnsafePath',
+    'group-readable',
+  );
   chmodSync(dir, 0o701);
-  t.equal(code(() => ensurePrivateDir(dir)), 'UnsafePath', 'world-searchable');
+  t.equal(
+    code(() => ensurePrivateDir(dir)),
+    'UnsafePath',
+    'world-searchable',
+  );
   chmodSync(dir, 0o700);
   chownSync(dir, NOBODY, NOBODY);
-  t.equal(code(() => ensurePrivateDir(dir)), 'UnsafePath', 'owned by another uid');
+  t.equal(
+    code(() => ensurePrivateDir(dir)),
+    'UnsafePath',
+    'owned by another uid',
+  );
   const link = join(root, 'link');
   symlinkSync(join(root, 'a'), link);
-  t.equal(code(() => ensurePrivateDir(link)), 'UnsafePath', 'a symlink');
+  t.equal(
+    code(() => ensurePrivateDir(link)),
+    'UnsafePath',
+    'a symlink',
+  );
   const file = join(root, 'file');
   writeFileSync(file, '');
-  t.equal(code(() => ensurePrivateDir(file)), 'UnsafePath', 'a file');
+  t.equal(
+    code(() => ensurePrivateDir(file)),
+    'UnsafePath',
+    'a file',
+  );
 
   const sockDir = join(root, 'sock');
   mkdirSync(sockDir, { mode: 0o755 });
@@ -70,7 +101,11 @@ t.test('the runtime dir is created 0700 and refused when it is not private', asy
   ensureSocketDir(sockDir);
   t.pass('a socket dir others can read but not write is fine');
   chmodSync(sockDir, 0o775);
-  t.equal(code(() => ensureSocketDir(sockDir)), 'UnsafePath', 'a group-writable socket dir');
+  t.equal(
+    code(() => ensureSocketDir(sockDir)),
+    'UnsafePath',
+    'a group-writable socket dir',
+  );
 });
 
 t.test('an in-process daemon refuses a runtime dir others can read', async (t) => {
@@ -86,7 +121,11 @@ t.test('one lock per runtime dir; a dead holder is taken over', async (t) => {
   const lock = acquireLock(dir, log);
   t.match(JSON.parse(readFileSync(lock.path, 'utf8')), { pid: process.pid });
   t.equal(statSync(lock.path).mode & 0o777, 0o600);
-  t.equal(code(() => acquireLock(dir, log)), 'DaemonAlreadyRunning', 'a live holder keeps it');
+  t.equal(
+    code(() => acquireLock(dir, log)),
+    'DaemonAlreadyRunning',
+    'a live holder keeps it',
+  );
   lock.release();
   t.notOk(existsSync(lock.path));
 
@@ -132,12 +171,17 @@ t.test('the socket path is cleared only when nothing answers there', async (t) =
 
   // A socket file nobody listens on, as a killed daemon leaves it.
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', ['-I', '-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', path]);
+    const p = spawn('/usr/bin/python3', [
+      '-I',
+      '-c',
+      'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])',
+      path,
+    ]);
     p.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`python exited ${c}`))));
   });
   t.ok(statSync(path).isSocket());
   chownSync(path, NOBODY, NOBODY);
-  t.equal(await asyncCode(clearStaleSocket(path, log)), 'UnsafePath', 'another uid\'s socket is not touched');
+  t.equal(await asyncCode(clearStaleSocket(path, log)), 'UnsafePath', "another uid's socket is not touched");
   chownSync(path, process.getuid!(), process.getgid!());
   await clearStaleSocket(path, log);
   t.notOk(existsSync(path), 'a dead socket of ours is removed');
@@ -145,7 +189,13 @@ t.test('the socket path is cleared only when nothing answers there', async (t) =
 
 t.test('daemon.json: 0600, atomic, removed only by its writer', async (t) => {
   const dir = temp(t);
-  const state = { pid: process.pid, port: 4321, version: '0.1.0', socket: '/x.sock', started_at: new Date().toISOString() };
+  const state = {
+    pid: process.pid,
+    port: 4321,
+    version: '0.1.0',
+    socket: '/x.sock',
+    started_at: new Date().toISOString(),
+  };
   const file = writeDaemonState(dir, state);
   t.equal(statSync(file).mode & 0o777, 0o600);
   t.same(readDaemonState(dir), state);
@@ -160,7 +210,11 @@ t.test('daemon.json: 0600, atomic, removed only by its writer', async (t) => {
 t.test('socket activation variables', async (t) => {
   t.equal(activatedFd({ LISTEN_PID: String(process.pid), LISTEN_FDS: '1' }), 3);
   t.equal(activatedFd({ LISTEN_PID: String(process.pid), LISTEN_FDS: '2' }), 3);
-  t.equal(activatedFd({ LISTEN_PID: String(process.pid + 1), LISTEN_FDS: '1' }), undefined, 'meant for another process');
+  t.equal(
+    activatedFd({ LISTEN_PID: String(process.pid + 1), LISTEN_FDS: '1' }),
+    undefined,
+    'meant for another process',
+  );
   t.equal(activatedFd({ LISTEN_PID: String(process.pid), LISTEN_FDS: '0' }), undefined);
   t.equal(activatedFd({ LISTEN_PID: String(process.pid), LISTEN_FDS: 'x' }), undefined);
   t.equal(activatedFd({ LISTEN_FDS: '1' }), undefined);

@@ -27,7 +27,12 @@ async function daemon(t: Test): Promise<DaemonHarness> {
 t.test('JS SDK default chain, botocore and the AWS CLI get the credentials STS issued for the session', async (t) => {
   const d = await daemon(t);
   const session = await d.openSession('dev');
-  t.match(session, { id: /^[0-9a-f]{16}$/, url: `http://127.0.0.1:${d.port}/v1/credentials`, region: 'eu-west-1', profile: 'dev' });
+  t.match(session, {
+    id: /^[0-9a-f]{16}$/,
+    url: `http://127.0.0.1:${d.port}/v1/credentials`,
+    region: 'eu-west-1',
+    profile: 'dev',
+  });
 
   const results = await Promise.all(CLIENT_NAMES.map((name) => fetchWithClient(name, session.url, session.token)));
   t.equal(d.sts.calls.AssumeRole, 1, 'one AssumeRole for the session, however many clients fetch');
@@ -44,13 +49,21 @@ t.test('JS SDK default chain, botocore and the AWS CLI get the credentials STS i
 
   const direct = await d.fetch({ transport: 'tcp', token: session.token });
   t.equal(direct.headers['content-type'], 'application/json', 'exactly application/json');
-  t.same(Object.keys(direct.json), ['AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration', 'AccountId'], 'exactly the container-credentials fields');
+  t.same(
+    Object.keys(direct.json),
+    ['AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration', 'AccountId'],
+    'exactly the container-credentials fields',
+  );
   t.match(direct.json.Expiration, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'Expiration in UTC with Z, second precision');
   t.equal(direct.json.AccountId, '111111111111');
 
   const call = d.sts.assumeRoleRequests.at(-1)!;
   t.equal(call.RoleArn, ROLE_ARNS.dev);
-  t.match(call.SourceIdentity, /^sentinel-alice-direct-[0-9a-f]{16}$/, 'SourceIdentity is sentinel-<user>-<marker>-<request id>');
+  t.match(
+    call.SourceIdentity,
+    /^sentinel-alice-direct-[0-9a-f]{16}$/,
+    'SourceIdentity is sentinel-<user>-<marker>-<request id>',
+  );
   const requestId = call.SourceIdentity!.split('-').at(-1);
   t.equal(call.RoleSessionName, `sentinel-alice-${requestId}`, 'RoleSessionName carries the same request id');
   t.equal(call.DurationSeconds, 1800, 'DurationSeconds from config credentials.duration (30m)');
@@ -58,17 +71,27 @@ t.test('JS SDK default chain, botocore and the AWS CLI get the credentials STS i
 
   const lines = (await d.decisions()).filter((l) => l.session_id === session.id);
   t.ok(lines.length >= 1 + CLIENT_NAMES.length, 'a decision line for the open and for every fetch');
-  t.ok(lines.every((l) => l.outcome === 'allow' && l.source_identity === call.SourceIdentity), 'each line carries the SourceIdentity CloudTrail will show');
+  t.ok(
+    lines.every((l) => l.outcome === 'allow' && l.source_identity === call.SourceIdentity),
+    'each line carries the SourceIdentity CloudTrail will show',
+  );
 
   const prod = await d.openSession('prod');
   t.equal(prod.region, 'eu-central-1');
-  t.equal(d.sts.assumeRoleRequests.at(-1)!.DurationSeconds, 1200, 'the rule max_server_duration (20m) caps the 30m default');
+  t.equal(
+    d.sts.assumeRoleRequests.at(-1)!.DurationSeconds,
+    1200,
+    'the rule max_server_duration (20m) caps the 30m default',
+  );
 });
 
 t.test('a policy denial reaches every client as a 403 with a code and a message that says why', async (t) => {
   const d = await daemon(t);
   const session = await d.openSession('dev');
-  writeFileSync(d.policyFile, POLICY.replace('effect: allow', 'effect: deny').replace('alice develops on dev', 'dev is frozen for the audit'));
+  writeFileSync(
+    d.policyFile,
+    POLICY.replace('effect: allow', 'effect: deny').replace('alice develops on dev', 'dev is frozen for the audit'),
+  );
   const reloaded = await d.client.post<{ policy: { lastError: string | null } }>('/v1/policy/reload', {});
   t.equal(reloaded.policy.lastError, null);
 
@@ -77,22 +100,41 @@ t.test('a policy denial reaches every client as a 403 with a code and a message 
   t.equal(direct.headers['content-type'], 'application/json');
   t.match(direct.json, { Code: 'PolicyDenied', code: 'PolicyDenied' });
   t.equal(direct.json.Message, direct.json.message);
-  t.match(direct.json.Message, /dev-for-alice.*dev is frozen for the audit/, 'the message names the rule and its reason');
+  t.match(
+    direct.json.Message,
+    /dev-for-alice.*dev is frozen for the audit/,
+    'the message names the rule and its reason',
+  );
   t.match(direct.json.hint, /sentinel policy test/, 'and says what to do next');
 
   const before = d.sts.calls.AssumeRole;
   const [jsChain, jsHttp, botocore, cli] = await Promise.all(
-    (['js-sdk', 'js-from-http', 'botocore', 'aws-cli'] as const).map((name) => fetchWithClient(name, session.url, session.token)),
+    (['js-sdk', 'js-from-http', 'botocore', 'aws-cli'] as const).map((name) =>
+      fetchWithClient(name, session.url, session.token),
+    ),
   );
-  for (const [name, r] of [['js-sdk', jsChain], ['js-from-http', jsHttp], ['botocore', botocore], ['aws-cli', cli]] as const) {
+  for (const [name, r] of [
+    ['js-sdk', jsChain],
+    ['js-from-http', jsHttp],
+    ['botocore', botocore],
+    ['aws-cli', cli],
+  ] as const) {
     t.not(r.code, 0, `${name} fails`);
     t.equal(r.credentials, undefined, `${name} got no credentials`);
   }
   const httpError = JSON.parse(jsHttp!.stderr) as { Code?: string; Message?: string };
   t.equal(httpError.Code, 'PolicyDenied', 'the JS container provider surfaces the code');
   t.match(httpError.Message, /dev is frozen for the audit/);
-  t.match(botocore!.stderr, /\(403\).*"Code":"PolicyDenied".*dev is frozen for the audit/, 'botocore shows the status, code and reason');
-  t.match(cli!.stderr, /\(403\).*"Code":"PolicyDenied".*dev is frozen for the audit/, 'the AWS CLI shows the status, code and reason');
+  t.match(
+    botocore!.stderr,
+    /\(403\).*"Code":"PolicyDenied".*dev is frozen for the audit/,
+    'botocore shows the status, code and reason',
+  );
+  t.match(
+    cli!.stderr,
+    /\(403\).*"Code":"PolicyDenied".*dev is frozen for the audit/,
+    'the AWS CLI shows the status, code and reason',
+  );
   t.equal(d.sts.calls.AssumeRole, before, 'a denial never reaches STS');
 
   const denials = (await d.decisions()).filter((l) => l.session_id === session.id && l.outcome === 'deny');
@@ -106,21 +148,50 @@ t.test('require_server allows the server mode and refuses credential_process and
   const fetched = await fetchWithClient('js-sdk', session.url, session.token);
   t.equal(fetched.code, 0, 'a server-mode session of prod serves the SDK');
 
-  const viaProcess = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'prod' } });
+  const viaProcess = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/credentials',
+    body: { profile: 'prod' },
+  });
   t.equal(viaProcess.status, 403);
   t.equal(viaProcess.json.Code, 'ServerModeRequired');
   t.match(viaProcess.json.Message, /prod-through-daemon.*credential_process/);
   t.match(viaProcess.json.hint, /sentinel use/);
 
-  const cliMode = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'prod', mode: 'cli' } });
+  const cliMode = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/sessions',
+    body: { profile: 'prod', mode: 'cli' },
+  });
   t.equal(cliMode.status, 403);
   t.equal(cliMode.json.Code, 'ServerModeRequired');
 
-  const viaDevProcess = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } });
+  const viaDevProcess = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/credentials',
+    body: { profile: 'dev' },
+  });
   t.equal(viaDevProcess.status, 200, 'credential_process works where the rule allows it');
-  t.same(Object.keys(viaDevProcess.json).sort(), ['AccessKeyId', 'AccountId', 'Expiration', 'SecretAccessKey', 'Token']);
+  t.same(Object.keys(viaDevProcess.json).sort(), [
+    'AccessKeyId',
+    'AccountId',
+    'Expiration',
+    'SecretAccessKey',
+    'Token',
+  ]);
 
-  const lines = (await d.decisions());
-  t.ok(lines.some((l) => l.event === 'credential_process' && l.outcome === 'deny' && l.error_code === 'ServerModeRequired' && l.effect === 'require_server'));
+  const lines = await d.decisions();
+  t.ok(
+    lines.some(
+      (l) =>
+        l.event === 'credential_process' &&
+        l.outcome === 'deny' &&
+        l.error_code === 'ServerModeRequired' &&
+        l.effect === 'require_server',
+    ),
+  );
   t.ok(lines.some((l) => l.event === 'session_open' && l.mode === 'cli' && l.error_code === 'ServerModeRequired'));
 });

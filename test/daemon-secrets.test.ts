@@ -18,7 +18,12 @@ t.test('no secret, token or key in the decision log or on stderr', async (t) => 
     t.equal((await d.fetch({ transport, authorization: `Bearer ${prod.token}` })).status, 200);
   }
   t.equal((await fetchWithClient('js-sdk', dev.url, dev.token)).code, 0, 'a real SDK fetched too');
-  const viaProcess = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/credentials', body: { profile: 'dev' } });
+  const viaProcess = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/credentials',
+    body: { profile: 'dev' },
+  });
   t.equal(viaProcess.status, 200);
 
   // Near misses of real tokens, so a log that echoed the header would contain most of a live token.
@@ -26,7 +31,10 @@ t.test('no secret, token or key in the decision log or on stderr', async (t) => 
     t.equal((await d.fetch({ transport: 'tcp', authorization: token })).status, 403);
   }
   d.sts.failNext('AssumeRole', { code: 'AccessDenied', status: 403, message: `not authorized ${BASE_ACCESS_KEY}` }, 2);
-  t.equal((await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'prod' } })).status, 502);
+  t.equal(
+    (await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'prod' } })).status,
+    502,
+  );
   await d.client.post(`/v1/sessions/${prod.id}/revoke`, { reason: 'rotation drill' });
   t.equal((await d.fetch({ transport: 'tcp', token: prod.token })).status, 403);
   await d.client.delete(`/v1/sessions/${dev.id}`);
@@ -35,9 +43,15 @@ t.test('no secret, token or key in the decision log or on stderr', async (t) => 
 
   const decisions = readFileSync(d.decisionLogFile, 'utf8');
   const stderr = d.logs();
-  const lines = decisions.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = decisions
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.ok(lines.length >= 12, `the decision log recorded the run (${lines.length} lines)`);
-  t.ok(lines.some((l) => l.event === 'credential_process'), 'including credential_process');
+  t.ok(
+    lines.some((l) => l.event === 'credential_process'),
+    'including credential_process',
+  );
   t.match(stderr, /"event":"stopped"/, 'the operational log is complete');
 
   const secrets = new Map<string, string>();
@@ -53,7 +67,13 @@ t.test('no secret, token or key in the decision log or on stderr', async (t) => 
   for (const [what, secret] of secrets) {
     // A 16-character piece is enough to recognise a leak (even a truncated one) without false positives.
     const pieces = [secret, secret.slice(0, 16), secret.slice(-16)];
-    t.notOk(pieces.some((p) => decisions.includes(p)), `${what} is not in the decision log`);
-    t.notOk(pieces.some((p) => stderr.includes(p)), `${what} is not on stderr`);
+    t.notOk(
+      pieces.some((p) => decisions.includes(p)),
+      `${what} is not in the decision log`,
+    );
+    t.notOk(
+      pieces.some((p) => stderr.includes(p)),
+      `${what} is not on stderr`,
+    );
   }
 });

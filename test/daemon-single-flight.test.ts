@@ -3,8 +3,8 @@
 // request makes exactly one new attempt. The vendor's clock is moved forward so the session's cached credentials are
 // due for refresh (as they would be 11 minutes after issue), while STS issues real ones.
 import t, { type Test } from 'tap';
-import type { Config } from '../daemon/config.js';
-import type { OpLogger } from '../daemon/log.js';
+import type { Config } from '../core/config.js';
+import type { OpLogger } from '../core/log.js';
 import { createVendor } from '../daemon/vending/vendor.js';
 import { fetchFrom, startDaemon, type FetchResult } from './support/daemon.js';
 
@@ -14,7 +14,8 @@ async function daemonWithClock(t: Test) {
   const clock = { skewMs: 0 };
   const d = await startDaemon(t, {
     parts: {
-      vendor: (config: Config, log: OpLogger, env: NodeJS.ProcessEnv) => createVendor(config, { log, env, now: () => Date.now() + clock.skewMs }),
+      vendor: (config: Config, log: OpLogger, env: NodeJS.ProcessEnv) =>
+        createVendor(config, { log, env, now: () => Date.now() + clock.skewMs }),
     },
   });
   return { d, clock };
@@ -33,7 +34,9 @@ t.test('500 concurrent requests on a session with expired credentials cause exac
   clock.skewMs = ELEVEN_MINUTES;
   // STS answers slowly, so every request arrives while the one refresh is in flight.
   d.sts.setDelay(3000);
-  const results = await many(500, () => fetchFrom({ socketPath: d.socketPath }, { transport: 'unix', token: session.token }));
+  const results = await many(500, () =>
+    fetchFrom({ socketPath: d.socketPath }, { transport: 'unix', token: session.token }),
+  );
   t.equal(d.sts.calls.AssumeRole, 2, 'one refresh for 500 waiters');
   t.same([...new Set(results.map((r) => r.status))], [200], 'every waiter was served');
   const keys = new Set(results.map((r) => r.json.AccessKeyId as string));
@@ -60,7 +63,7 @@ t.test('STS throttling: every waiter gets the same 502/503, and the next request
   t.same([...new Set(results.map((r) => r.text))].length, 1, 'the same body for all');
   t.match(results[0]!.json.Message, /throttling/i);
   t.notMatch(results[0]!.text, /Rate exceeded/, 'the raw AWS error text stays out of the answer');
-  t.equal(d.sts.calls.AssumeRole - before, 2, 'one flight (with the SDK\'s single retry) for 100 waiters, no storm');
+  t.equal(d.sts.calls.AssumeRole - before, 2, "one flight (with the SDK's single retry) for 100 waiters, no storm");
 
   d.sts.setDelay(0);
   const next = await d.fetch({ transport: 'tcp', token: session.token });

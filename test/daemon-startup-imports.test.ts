@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 const CHILD = `
 import { createRequire } from 'node:module';
 import { runDaemon } from ${JSON.stringify(join(ROOT, 'daemon', 'run.ts'))};
-import { createLogger } from ${JSON.stringify(join(ROOT, 'daemon', 'log.ts'))};
+import { createLogger } from ${JSON.stringify(join(ROOT, 'core', 'log.ts'))};
 const cache = createRequire(import.meta.url).cache;
 const packages = ['@aws-sdk/client-sts', '@aws-sdk/credential-providers', '@aws-sdk/client-ssm', '@aws-sdk/client-kms', '@aws-sdk/client-dynamodb'];
 const loaded = () => packages.filter((p) => Object.keys(cache).some((k) => k.includes('/node_modules/' + p + '/')));
@@ -49,9 +49,19 @@ t.test('a default daemon is READY before any AWS SDK client loads; only STS foll
     const r = JSON.parse(line) as { what: string; loaded: string[] };
     reports[r.what] = r.loaded;
   }
-  const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  const code = await new Promise<number | null>((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.once('exit', r),
+  );
   t.equal(code, 0, `the child daemon ran and stopped cleanly ${stderr.slice(0, 500)}`);
   t.same(reports.ready, [], 'no AWS SDK client was imported before READY');
-  t.same(reports.idle, ['@aws-sdk/client-sts', '@aws-sdk/credential-providers'], 'STS and the credential providers load in the background');
-  t.same(reports.session, ['@aws-sdk/client-sts', '@aws-sdk/credential-providers'], 'a session needs nothing more; SSM, KMS and DynamoDB never load');
+  t.same(
+    reports.idle,
+    ['@aws-sdk/client-sts', '@aws-sdk/credential-providers'],
+    'STS and the credential providers load in the background',
+  );
+  t.same(
+    reports.session,
+    ['@aws-sdk/client-sts', '@aws-sdk/credential-providers'],
+    'a session needs nothing more; SSM, KMS and DynamoDB never load',
+  );
 });

@@ -21,7 +21,18 @@ t.test('anything else resolves to nothing', async (t) => {
   const tokens = new TokenRegistry();
   const a = tokens.mint('aaaaaaaaaaaaaaaa');
   const flipped = (a[0] === 'A' ? 'B' : 'A') + a.slice(1);
-  for (const bad of [undefined, '', ' ', flipped, a.slice(1), `${a}A`, a.toUpperCase() === a ? a.toLowerCase() : a.toUpperCase(), `${a.slice(0, 42)}=`, 'x'.repeat(10_000), '../../etc/passwd']) {
+  for (const bad of [
+    undefined,
+    '',
+    ' ',
+    flipped,
+    a.slice(1),
+    `${a}A`,
+    a.toUpperCase() === a ? a.toLowerCase() : a.toUpperCase(),
+    `${a.slice(0, 42)}=`,
+    'x'.repeat(10_000),
+    '../../etc/passwd',
+  ]) {
     t.equal(tokens.resolve(bad), undefined, `refused: ${JSON.stringify(bad?.slice(0, 12))}`);
   }
 });
@@ -33,7 +44,11 @@ t.test('revoking retires the token: it still names its session, and never counts
   t.same(tokens.resolve(a), { sessionId: 'aaaaaaaaaaaaaaaa', retired: true });
   t.equal(tokens.size, 0);
   const again = tokens.mint('aaaaaaaaaaaaaaaa');
-  t.same(tokens.resolve(again), { sessionId: 'aaaaaaaaaaaaaaaa', retired: false }, 'a new token for the same id is live');
+  t.same(
+    tokens.resolve(again),
+    { sessionId: 'aaaaaaaaaaaaaaaa', retired: false },
+    'a new token for the same id is live',
+  );
   t.same(tokens.resolve(a), { sessionId: 'aaaaaaaaaaaaaaaa', retired: true }, 'the old one stays retired');
   const replaced = tokens.mint('aaaaaaaaaaaaaaaa');
   t.equal(tokens.resolve(again)?.retired, true, 'minting again retires the previous token of the session');
@@ -47,7 +62,11 @@ t.test('the Authorization header: raw token or Bearer', async (t) => {
   t.equal(tokenFromAuthorization('  abc  '), 'abc');
   t.equal(tokenFromAuthorization('Bearer abc'), 'abc');
   t.equal(tokenFromAuthorization('bearer   abc'), 'abc');
-  t.equal(tokenFromAuthorization('Bearer a b'), 'Bearer a b', 'not a Bearer form: taken raw (and then refused by shape)');
+  t.equal(
+    tokenFromAuthorization('Bearer a b'),
+    'Bearer a b',
+    'not a Bearer form: taken raw (and then refused by shape)',
+  );
   t.equal(tokenFromAuthorization(undefined), undefined);
   t.equal(tokenFromAuthorization(['a', 'b']), undefined);
 });

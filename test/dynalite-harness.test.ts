@@ -23,11 +23,14 @@ t.test('with a path, a restarted dynalite on the same port keeps its tables', as
   const first = await startDynalite({ path: dir });
   t.teardown(() => first.close());
   const client = new DynamoDBClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
-  await client.send(new CreateTableCommand({
-    TableName: 'tbl1', BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'tbl1',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
   await first.close();
   await t.rejects(client.send(new ListTablesCommand({})), 'stopped dynalite refuses');
   const second = await startDynalite({ path: dir, port: first.port });

@@ -25,7 +25,12 @@ async function sts(t: HasTeardown): Promise<StsEmulator> {
   return emulator;
 }
 
-function client(t: HasTeardown, url: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, maxAttempts = 1): STSClient {
+function client(
+  t: HasTeardown,
+  url: string,
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  maxAttempts = 1,
+): STSClient {
   const c = new STSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts });
   t.teardown(() => c.destroy());
   return c;
@@ -42,7 +47,11 @@ function signedHeaders(accessKeyId = ALICE_KEY, service = 'sts'): Record<string,
   };
 }
 
-async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { method: 'POST', body, headers });
   return { status: res.status, text: await res.text() };
 }
@@ -61,13 +70,15 @@ t.test('a real STS client assumes a role and GetCallerIdentity maps each key to 
   t.match(me.UserId, /^AIDA[A-Z0-9]{17}$/);
 
   const before = Date.now();
-  const out = await base.send(new AssumeRoleCommand({
-    RoleArn: ROLE,
-    RoleSessionName: 'sentinel-alice-0123456789abcdef',
-    SourceIdentity: 'sentinel-alice-direct-0123456789abcdef',
-    DurationSeconds: 900,
-    ExternalId: 'ext-id:42',
-  }));
+  const out = await base.send(
+    new AssumeRoleCommand({
+      RoleArn: ROLE,
+      RoleSessionName: 'sentinel-alice-0123456789abcdef',
+      SourceIdentity: 'sentinel-alice-direct-0123456789abcdef',
+      DurationSeconds: 900,
+      ExternalId: 'ext-id:42',
+    }),
+  );
   const creds = out.Credentials!;
   t.match(creds.AccessKeyId, /^ASIA[A-Z0-9]{16}$/);
   t.equal(creds.SecretAccessKey!.length, 40);
@@ -80,15 +91,29 @@ t.test('a real STS client assumes a role and GetCallerIdentity maps each key to 
   t.match(out.AssumedRoleUser?.AssumedRoleId, /^AROA[A-Z0-9]{17}:sentinel-alice-0123456789abcdef$/);
   t.equal(out.PackedPolicySize, 0);
 
-  t.same(emulator.issued.map((i) => i.accessKeyId), [creds.AccessKeyId]);
+  t.same(
+    emulator.issued.map((i) => i.accessKeyId),
+    [creds.AccessKeyId],
+  );
   t.equal(emulator.issued[0]!.sessionToken, creds.SessionToken);
   t.equal(emulator.issued[0]!.expiration.getTime(), creds.Expiration!.getTime());
-  t.match(emulator.assumeRoleRequests, [{
-    RoleArn: ROLE, RoleSessionName: 'sentinel-alice-0123456789abcdef', SourceIdentity: 'sentinel-alice-direct-0123456789abcdef',
-    DurationSeconds: 900, ExternalId: 'ext-id:42', accessKeyId: ALICE_KEY, outcome: 'ok',
-  }]);
+  t.match(emulator.assumeRoleRequests, [
+    {
+      RoleArn: ROLE,
+      RoleSessionName: 'sentinel-alice-0123456789abcdef',
+      SourceIdentity: 'sentinel-alice-direct-0123456789abcdef',
+      DurationSeconds: 900,
+      ExternalId: 'ext-id:42',
+      accessKeyId: ALICE_KEY,
+      outcome: 'ok',
+    },
+  ]);
 
-  const assumed = client(t, emulator.url, { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! });
+  const assumed = client(t, emulator.url, {
+    accessKeyId: creds.AccessKeyId!,
+    secretAccessKey: creds.SecretAccessKey!,
+    sessionToken: creds.SessionToken!,
+  });
   const who = await assumed.send(new GetCallerIdentityCommand({}));
   t.equal(who.Arn, out.AssumedRoleUser?.Arn);
   t.equal(who.UserId, out.AssumedRoleUser?.AssumedRoleId);
@@ -120,74 +145,149 @@ t.test('AssumeRole input rules are those of AWS', async (t) => {
 
   const short = await assume({ DurationSeconds: 899 });
   t.equal(short.name, 'ValidationError');
-  t.match(short.message, /Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900/);
+  t.match(
+    short.message,
+    /Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900/,
+  );
   const long = await assume({ DurationSeconds: 43201 });
   t.equal(long.name, 'ValidationError');
   t.match(long.message, /Member must have value less than or equal to 43200/);
 
   t.equal((await assume({ RoleSessionName: 'has space' })).name, 'ValidationError');
   t.equal((await assume({ RoleSessionName: 'a' })).name, 'ValidationError', 'RoleSessionName shorter than 2');
-  t.equal((await assume({ RoleSessionName: 'r'.repeat(65) })).name, 'ValidationError', 'RoleSessionName longer than 64');
-  t.equal((await assume({ RoleArn: 'arn:aws:iam::1234:role/x' })).name, 'ValidationError', 'account id is not 12 digits');
+  t.equal(
+    (await assume({ RoleSessionName: 'r'.repeat(65) })).name,
+    'ValidationError',
+    'RoleSessionName longer than 64',
+  );
+  t.equal(
+    (await assume({ RoleArn: 'arn:aws:iam::1234:role/x' })).name,
+    'ValidationError',
+    'account id is not 12 digits',
+  );
   t.equal((await assume({ RoleArn: 'arn:aws:iam::123456789012:user/alice' })).name, 'ValidationError', 'not a role');
   t.equal((await assume({ ExternalId: 'bad id' })).name, 'ValidationError', 'ExternalId pattern');
   t.equal((await assume({ ExternalId: 'e' })).name, 'ValidationError', 'ExternalId shorter than 2');
 
   const two = await assume({ RoleSessionName: 'a', DurationSeconds: 100 });
-  t.match(two.message, /^2 validation errors detected: .*roleSessionName.*; .*durationSeconds/, 'all problems in one message');
+  t.match(
+    two.message,
+    /^2 validation errors detected: .*roleSessionName.*; .*durationSeconds/,
+    'all problems in one message',
+  );
 
-  const edge = await base.send(new AssumeRoleCommand({
-    RoleArn: ROLE, RoleSessionName: 'a=b,c.d@e-f+g_h', DurationSeconds: 43200, SourceIdentity: 'ab', ExternalId: 'a:b/c',
-  }));
+  const edge = await base.send(
+    new AssumeRoleCommand({
+      RoleArn: ROLE,
+      RoleSessionName: 'a=b,c.d@e-f+g_h',
+      DurationSeconds: 43200,
+      SourceIdentity: 'ab',
+      ExternalId: 'a:b/c',
+    }),
+  );
   t.ok(edge.Credentials?.AccessKeyId, 'the limits themselves are accepted');
   t.same(emulator.issued.length, 1, 'nothing was issued for the refused calls');
-  t.equal(emulator.assumeRoleRequests.filter((r) => r.outcome === 'ValidationError').length, 14, 'refused calls are logged with their outcome');
+  t.equal(
+    emulator.assumeRoleRequests.filter((r) => r.outcome === 'ValidationError').length,
+    14,
+    'refused calls are logged with their outcome',
+  );
 });
 
-t.test('callers must be known: unknown keys, and issued keys without their token, are InvalidClientTokenId', async (t) => {
-  const emulator = await sts(t);
-  const stranger = client(t, emulator.url, { accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 's' });
-  const unknown = await rejection(stranger.send(new GetCallerIdentityCommand({})));
-  t.equal(unknown.name, 'InvalidClientTokenId');
-  t.equal(unknown.status, 403);
-  t.equal((await rejection(stranger.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'x1' })))).name, 'InvalidClientTokenId');
-  t.equal(emulator.assumeRoleRequests.length, 0, 'unauthenticated calls are not logged as requests');
+t.test(
+  'callers must be known: unknown keys, and issued keys without their token, are InvalidClientTokenId',
+  async (t) => {
+    const emulator = await sts(t);
+    const stranger = client(t, emulator.url, { accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 's' });
+    const unknown = await rejection(stranger.send(new GetCallerIdentityCommand({})));
+    t.equal(unknown.name, 'InvalidClientTokenId');
+    t.equal(unknown.status, 403);
+    t.equal(
+      (await rejection(stranger.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'x1' })))).name,
+      'InvalidClientTokenId',
+    );
+    t.equal(emulator.assumeRoleRequests.length, 0, 'unauthenticated calls are not logged as requests');
 
-  emulator.setIdentity('AKIASTRANGER00000001', 'arn:aws:iam::123456789012:user/bob');
-  t.equal((await stranger.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:iam::123456789012:user/bob', 'setIdentity registers a key');
+    emulator.setIdentity('AKIASTRANGER00000001', 'arn:aws:iam::123456789012:user/bob');
+    t.equal(
+      (await stranger.send(new GetCallerIdentityCommand({}))).Arn,
+      'arn:aws:iam::123456789012:user/bob',
+      'setIdentity registers a key',
+    );
 
-  const out = await client(t, emulator.url, alice).send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'x1' }));
-  const noToken = client(t, emulator.url, { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey! });
-  t.equal((await rejection(noToken.send(new GetCallerIdentityCommand({})))).name, 'InvalidClientTokenId');
-  const wrongToken = client(t, emulator.url, { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: 'forged' });
-  t.equal((await rejection(wrongToken.send(new GetCallerIdentityCommand({})))).name, 'InvalidClientTokenId');
+    const out = await client(t, emulator.url, alice).send(
+      new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'x1' }),
+    );
+    const noToken = client(t, emulator.url, {
+      accessKeyId: out.Credentials!.AccessKeyId!,
+      secretAccessKey: out.Credentials!.SecretAccessKey!,
+    });
+    t.equal((await rejection(noToken.send(new GetCallerIdentityCommand({})))).name, 'InvalidClientTokenId');
+    const wrongToken = client(t, emulator.url, {
+      accessKeyId: out.Credentials!.AccessKeyId!,
+      secretAccessKey: out.Credentials!.SecretAccessKey!,
+      sessionToken: 'forged',
+    });
+    t.equal((await rejection(wrongToken.send(new GetCallerIdentityCommand({})))).name, 'InvalidClientTokenId');
 
-  const issuedClient = client(t, emulator.url, { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken! });
-  t.ok((await issuedClient.send(new GetCallerIdentityCommand({}))).Arn, 'valid until expired');
-  emulator.expire(out.Credentials!.AccessKeyId!);
-  const expired = await rejection(issuedClient.send(new GetCallerIdentityCommand({})));
-  t.same([expired.name, expired.status], ['ExpiredToken', 400]);
-  t.ok(emulator.issued[0]!.expiration.getTime() <= Date.now(), 'issued reflects the expiry');
-});
+    const issuedClient = client(t, emulator.url, {
+      accessKeyId: out.Credentials!.AccessKeyId!,
+      secretAccessKey: out.Credentials!.SecretAccessKey!,
+      sessionToken: out.Credentials!.SessionToken!,
+    });
+    t.ok((await issuedClient.send(new GetCallerIdentityCommand({}))).Arn, 'valid until expired');
+    emulator.expire(out.Credentials!.AccessKeyId!);
+    const expired = await rejection(issuedClient.send(new GetCallerIdentityCommand({})));
+    t.same([expired.name, expired.status], ['ExpiredToken', 400]);
+    t.ok(emulator.issued[0]!.expiration.getTime() <= Date.now(), 'issued reflects the expiry');
+  },
+);
 
 t.test('role chaining is allowed up to one hour and carries the SourceIdentity over', async (t) => {
   const emulator = await sts(t);
-  const first = await client(t, emulator.url, alice).send(new AssumeRoleCommand({
-    RoleArn: ROLE, RoleSessionName: 'hop-1', SourceIdentity: 'sentinel-alice-direct-00000000000000aa',
-  }));
+  const first = await client(t, emulator.url, alice).send(
+    new AssumeRoleCommand({
+      RoleArn: ROLE,
+      RoleSessionName: 'hop-1',
+      SourceIdentity: 'sentinel-alice-direct-00000000000000aa',
+    }),
+  );
   const c = first.Credentials!;
-  const hop = client(t, emulator.url, { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
-  const tooLong = await rejection(hop.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'hop-2', DurationSeconds: 3601 })));
+  const hop = client(t, emulator.url, {
+    accessKeyId: c.AccessKeyId!,
+    secretAccessKey: c.SecretAccessKey!,
+    sessionToken: c.SessionToken!,
+  });
+  const tooLong = await rejection(
+    hop.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'hop-2', DurationSeconds: 3601 })),
+  );
   t.equal(tooLong.name, 'ValidationError');
   t.match(tooLong.message, /role chaining/);
-  const second = await hop.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::210987654321:role/other', RoleSessionName: 'hop-2', DurationSeconds: 3600 }));
+  const second = await hop.send(
+    new AssumeRoleCommand({
+      RoleArn: 'arn:aws:iam::210987654321:role/other',
+      RoleSessionName: 'hop-2',
+      DurationSeconds: 3600,
+    }),
+  );
   t.equal(second.AssumedRoleUser?.Arn, 'arn:aws:sts::210987654321:assumed-role/other/hop-2');
-  t.equal(second.SourceIdentity, 'sentinel-alice-direct-00000000000000aa', 'the source identity persists down the chain');
+  t.equal(
+    second.SourceIdentity,
+    'sentinel-alice-direct-00000000000000aa',
+    'the source identity persists down the chain',
+  );
 
   // A key registered with an assumed-role ARN is a role session too.
   emulator.setIdentity('AKIAROLESESSION00001', 'arn:aws:sts::123456789012:assumed-role/base/sess');
   const registered = client(t, emulator.url, { accessKeyId: 'AKIAROLESESSION00001', secretAccessKey: 's' });
-  t.equal((await rejection(registered.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'hop', DurationSeconds: 7200 })))).name, 'ValidationError');
+  t.equal(
+    (
+      await rejection(
+        registered.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'hop', DurationSeconds: 7200 })),
+      )
+    ).name,
+    'ValidationError',
+  );
 });
 
 t.test('GetSessionToken serves IAM users only and maps back to the user', async (t) => {
@@ -196,7 +296,11 @@ t.test('GetSessionToken serves IAM users only and maps back to the user', async 
   const out = await base.send(new GetSessionTokenCommand({ DurationSeconds: 129600 }));
   const c = out.Credentials!;
   t.match(c.AccessKeyId, /^ASIA[A-Z0-9]{16}$/);
-  const session = client(t, emulator.url, { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });
+  const session = client(t, emulator.url, {
+    accessKeyId: c.AccessKeyId!,
+    secretAccessKey: c.SecretAccessKey!,
+    sessionToken: c.SessionToken!,
+  });
   const who = await session.send(new GetCallerIdentityCommand({}));
   t.equal(who.Arn, ALICE_ARN);
   t.equal(who.UserId, (await base.send(new GetCallerIdentityCommand({}))).UserId);
@@ -206,12 +310,19 @@ t.test('GetSessionToken serves IAM users only and maps back to the user', async 
   t.equal(again.status, 403);
   const role = await base.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'r1' }));
   const roleClient = client(t, emulator.url, {
-    accessKeyId: role.Credentials!.AccessKeyId!, secretAccessKey: role.Credentials!.SecretAccessKey!, sessionToken: role.Credentials!.SessionToken!,
+    accessKeyId: role.Credentials!.AccessKeyId!,
+    secretAccessKey: role.Credentials!.SecretAccessKey!,
+    sessionToken: role.Credentials!.SessionToken!,
   });
   t.equal((await rejection(roleClient.send(new GetSessionTokenCommand({})))).name, 'AccessDenied');
   t.equal((await rejection(base.send(new GetSessionTokenCommand({ DurationSeconds: 899 })))).name, 'ValidationError');
-  t.equal((await rejection(base.send(new GetSessionTokenCommand({ DurationSeconds: 129601 })))).name, 'ValidationError');
-  const fromSession = await session.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'from-session', DurationSeconds: 7200 }));
+  t.equal(
+    (await rejection(base.send(new GetSessionTokenCommand({ DurationSeconds: 129601 })))).name,
+    'ValidationError',
+  );
+  const fromSession = await session.send(
+    new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'from-session', DurationSeconds: 7200 }),
+  );
   t.ok(fromSession.Credentials, 'session-token credentials are not a role chain: a long AssumeRole is allowed');
 });
 
@@ -222,7 +333,10 @@ t.test('failNext, setFailure, setDelay, denyRole, reset and close behave as docu
   emulator.failNext('AssumeRole', { code: 'Throttling', message: 'Rate exceeded' });
   const throttled = await rejection(once.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 's1' })));
   t.same([throttled.name, throttled.status, throttled.message], ['Throttling', 400, 'Rate exceeded']);
-  t.ok((await once.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 's1' }))).Credentials, 'only the next call fails');
+  t.ok(
+    (await once.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 's1' }))).Credentials,
+    'only the next call fails',
+  );
   t.equal(emulator.assumeRoleRequests[0]!.outcome, 'Throttling');
 
   // With the SDK's default retries a single throttle is invisible to the caller: the retry succeeds.
@@ -258,14 +372,28 @@ t.test('failNext, setFailure, setDelay, denyRole, reset and close behave as docu
   emulator.reset();
   t.same(emulator.calls, { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 });
   t.same([emulator.issued.length, emulator.assumeRoleRequests.length], [0, 0]);
-  t.ok((await once.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 's3' }))).Credentials, 'reset lifts denyRole');
+  t.ok(
+    (await once.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 's3' }))).Credentials,
+    'reset lifts denyRole',
+  );
   t.equal((await once.send(new GetCallerIdentityCommand({}))).Arn, ALICE_ARN, 'registered identities survive reset');
-  const forgotten = client(t, emulator.url, { accessKeyId: issuedKey.accessKeyId, secretAccessKey: issuedKey.secretAccessKey, sessionToken: issuedKey.sessionToken });
-  t.equal((await rejection(forgotten.send(new GetCallerIdentityCommand({})))).name, 'InvalidClientTokenId', 'issued keys do not');
+  const forgotten = client(t, emulator.url, {
+    accessKeyId: issuedKey.accessKeyId,
+    secretAccessKey: issuedKey.secretAccessKey,
+    sessionToken: issuedKey.sessionToken,
+  });
+  t.equal(
+    (await rejection(forgotten.send(new GetCallerIdentityCommand({})))).name,
+    'InvalidClientTokenId',
+    'issued keys do not',
+  );
 
   // A pending delayed request does not hold close() up.
   emulator.setDelay(60_000);
-  const pending = once.send(new GetCallerIdentityCommand({})).then(() => 'answered', () => 'dropped');
+  const pending = once.send(new GetCallerIdentityCommand({})).then(
+    () => 'answered',
+    () => 'dropped',
+  );
   await new Promise((r) => setTimeout(r, 50));
   await emulator.close();
   await emulator.close();
@@ -280,10 +408,16 @@ t.test('the Query protocol and SigV4 header are enforced at the wire', async (t)
   const missing = await post(emulator.url, body, { 'content-type': 'application/x-www-form-urlencoded' });
   t.equal(missing.status, 403);
   t.equal(errorCode(missing.text), 'MissingAuthenticationToken');
-  t.match(missing.text, /^<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type>/);
+  t.match(
+    missing.text,
+    /^<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type>/,
+  );
   t.match(missing.text, /<RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>$/);
 
-  const malformed = await post(emulator.url, body, { ...signedHeaders(), authorization: 'AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001' });
+  const malformed = await post(emulator.url, body, {
+    ...signedHeaders(),
+    authorization: 'AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001',
+  });
   t.same([malformed.status, errorCode(malformed.text)], [400, 'IncompleteSignature']);
   const bearer = await post(emulator.url, body, { ...signedHeaders(), authorization: 'Bearer abc' });
   t.equal(errorCode(bearer.text), 'IncompleteSignature');
@@ -293,7 +427,10 @@ t.test('the Query protocol and SigV4 header are enforced at the wire', async (t)
 
   const ok = await post(emulator.url, body, signedHeaders());
   t.equal(ok.status, 200);
-  t.match(ok.text, /^<GetCallerIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><GetCallerIdentityResult>/);
+  t.match(
+    ok.text,
+    /^<GetCallerIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/"><GetCallerIdentityResult>/,
+  );
   t.match(ok.text, /<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata>/);
 
   const unknownAction = await post(emulator.url, 'Action=DeleteEverything&Version=2011-06-15', signedHeaders());
@@ -308,22 +445,41 @@ t.test('hostile input gets a clean AWS-style error and the emulator stays up', a
   const emulator = await sts(t);
   const headers = signedHeaders();
 
-  const badEscape = await post(emulator.url, 'Action=AssumeRole&Version=2011-06-15&RoleArn=%ZZ&RoleSessionName=x%', headers);
+  const badEscape = await post(
+    emulator.url,
+    'Action=AssumeRole&Version=2011-06-15&RoleArn=%ZZ&RoleSessionName=x%',
+    headers,
+  );
   t.equal(errorCode(badEscape.text), 'MalformedQueryString');
   const json = await post(emulator.url, '{"Action":"AssumeRole"}', headers);
   t.same([json.status, errorCode(json.text)], [400, 'MissingAction']);
-  const jsonType = await post(emulator.url, '{"Action":"AssumeRole"}', { ...headers, 'content-type': 'application/json' });
+  const jsonType = await post(emulator.url, '{"Action":"AssumeRole"}', {
+    ...headers,
+    'content-type': 'application/json',
+  });
   t.equal(errorCode(jsonType.text), 'InvalidAction');
   const binary = await post(emulator.url, '\u0000\u00ff&&&===&Action', headers);
   t.equal(binary.status, 400);
   t.equal(errorCode(binary.text), 'MissingAction');
-  const notANumber = await post(emulator.url, `Action=AssumeRole&Version=2011-06-15&RoleArn=${encodeURIComponent(ROLE)}&RoleSessionName=abc&DurationSeconds=1e3`, headers);
+  const notANumber = await post(
+    emulator.url,
+    `Action=AssumeRole&Version=2011-06-15&RoleArn=${encodeURIComponent(ROLE)}&RoleSessionName=abc&DurationSeconds=1e3`,
+    headers,
+  );
   t.equal(errorCode(notANumber.text), 'ValidationError');
-  const injected = await post(emulator.url, `Action=AssumeRole&Version=2011-06-15&RoleArn=${encodeURIComponent('<x>&')}&RoleSessionName=abc`, headers);
+  const injected = await post(
+    emulator.url,
+    `Action=AssumeRole&Version=2011-06-15&RoleArn=${encodeURIComponent('<x>&')}&RoleSessionName=abc`,
+    headers,
+  );
   t.equal(errorCode(injected.text), 'ValidationError');
   t.notMatch(injected.text, /<x>/, 'request text is escaped in the XML reply');
 
-  const huge = await post(emulator.url, `Action=GetCallerIdentity&Version=2011-06-15&Pad=${'a'.repeat(70 * 1024)}`, headers);
+  const huge = await post(
+    emulator.url,
+    `Action=GetCallerIdentity&Version=2011-06-15&Pad=${'a'.repeat(70 * 1024)}`,
+    headers,
+  );
   t.same([huge.status, errorCode(huge.text)], [413, 'RequestEntityTooLarge']);
 
   // Not HTTP at all.
@@ -337,42 +493,58 @@ t.test('hostile input gets a clean AWS-style error and the emulator stays up', a
   });
   t.match(raw, /^HTTP\/1\.1 400/);
 
-  t.equal((await client(t, emulator.url, alice).send(new GetCallerIdentityCommand({}))).Arn, ALICE_ARN, 'still serving');
+  t.equal(
+    (await client(t, emulator.url, alice).send(new GetCallerIdentityCommand({}))).Arn,
+    ALICE_ARN,
+    'still serving',
+  );
 });
 
-t.test('awsEnv routes an SDK client through AWS_ENDPOINT_URL_STS, and writeAwsConfig drives the shared-config chain', async (t) => {
-  const emulator = await sts(t);
-  const dir = mkdtempSync(join(tmpdir(), 'aws-env-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const files = writeAwsConfig(dir, {
-    config: `[profile dev]\nrole_arn = ${ROLE}\nsource_profile = base\nrole_session_name = from-ini\n`,
-    credentials: `[base]\naws_access_key_id = ${ALICE_KEY}\naws_secret_access_key = alice-secret\n`,
-  });
-  t.equal(statSync(files.configFile).mode & 0o777, 0o600);
-  t.equal(statSync(files.credentialsFile).mode & 0o777, 0o600);
+t.test(
+  'awsEnv routes an SDK client through AWS_ENDPOINT_URL_STS, and writeAwsConfig drives the shared-config chain',
+  async (t) => {
+    const emulator = await sts(t);
+    const dir = mkdtempSync(join(tmpdir(), 'aws-env-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const files = writeAwsConfig(dir, {
+      config: `[profile dev]\nrole_arn = ${ROLE}\nsource_profile = base\nrole_session_name = from-ini\n`,
+      credentials: `[base]\naws_access_key_id = ${ALICE_KEY}\naws_secret_access_key = alice-secret\n`,
+    });
+    t.equal(statSync(files.configFile).mode & 0o777, 0o600);
+    t.equal(statSync(files.credentialsFile).mode & 0o777, 0o600);
 
-  const env = awsEnv({ sts: emulator.url, dynamodb: 'http://127.0.0.1:1' });
-  t.same(env, {
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_STS: emulator.url,
-    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1',
-  });
+    const env = awsEnv({ sts: emulator.url, dynamodb: 'http://127.0.0.1:1' });
+    t.same(env, {
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ENDPOINT_URL_STS: emulator.url,
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1',
+    });
 
-  const before = { sts: process.env.AWS_ENDPOINT_URL_STS, config: process.env.AWS_CONFIG_FILE };
-  t.test('inside withEnv', async (t) => {
-    withEnv(t, { ...env, AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile, AWS_PROFILE: undefined });
-    t.equal(process.env.AWS_ENDPOINT_URL_STS, emulator.url);
-    const viaEnv = new STSClient({ credentials: fromIni({ profile: 'dev' }), maxAttempts: 1 });
-    t.teardown(() => viaEnv.destroy());
-    const who = await viaEnv.send(new GetCallerIdentityCommand({}));
-    t.equal(who.Arn, 'arn:aws:sts::123456789012:assumed-role/app-admin/from-ini', 'the profile assumed its role at the emulator');
-    t.match(emulator.assumeRoleRequests, [{ RoleArn: ROLE, RoleSessionName: 'from-ini', accessKeyId: ALICE_KEY }]);
-  });
-  t.test('after withEnv', async (t) => {
-    t.equal(process.env.AWS_ENDPOINT_URL_STS, before.sts, 'withEnv restored the environment');
-    t.equal(process.env.AWS_CONFIG_FILE, before.config);
-  });
-});
+    const before = { sts: process.env.AWS_ENDPOINT_URL_STS, config: process.env.AWS_CONFIG_FILE };
+    t.test('inside withEnv', async (t) => {
+      withEnv(t, {
+        ...env,
+        AWS_CONFIG_FILE: files.configFile,
+        AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+        AWS_PROFILE: undefined,
+      });
+      t.equal(process.env.AWS_ENDPOINT_URL_STS, emulator.url);
+      const viaEnv = new STSClient({ credentials: fromIni({ profile: 'dev' }), maxAttempts: 1 });
+      t.teardown(() => viaEnv.destroy());
+      const who = await viaEnv.send(new GetCallerIdentityCommand({}));
+      t.equal(
+        who.Arn,
+        'arn:aws:sts::123456789012:assumed-role/app-admin/from-ini',
+        'the profile assumed its role at the emulator',
+      );
+      t.match(emulator.assumeRoleRequests, [{ RoleArn: ROLE, RoleSessionName: 'from-ini', accessKeyId: ALICE_KEY }]);
+    });
+    t.test('after withEnv', async (t) => {
+      t.equal(process.env.AWS_ENDPOINT_URL_STS, before.sts, 'withEnv restored the environment');
+      t.equal(process.env.AWS_CONFIG_FILE, before.config);
+    });
+  },
+);

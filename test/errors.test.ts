@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ERROR_CODES, SentinelError, describe, fromBody, EXIT } from '../daemon/errors.js';
+import { ERROR_CODES, SentinelError, describe, fromBody, EXIT } from '../core/errors.js';
 
 t.test('every catalogued code has a status, an exit code and a hint', async (t) => {
   for (const code of ERROR_CODES) {
@@ -11,8 +11,18 @@ t.test('every catalogued code has a status, an exit code and a hint', async (t) 
 });
 
 t.test('denials, revocations and bad tokens are 403, never 5xx (SDKs would retry)', async (t) => {
-  for (const code of ['PolicyDenied', 'ApprovalRequired', 'ServerModeRequired', 'SessionRevoked', 'SessionExpired',
-    'SessionEnded', 'SessionUnknown', 'TokenInvalid', 'PeerNotAllowed', 'NotStampable'] as const) {
+  for (const code of [
+    'PolicyDenied',
+    'ApprovalRequired',
+    'ServerModeRequired',
+    'SessionRevoked',
+    'SessionExpired',
+    'SessionEnded',
+    'SessionUnknown',
+    'TokenInvalid',
+    'PeerNotAllowed',
+    'NotStampable',
+  ] as const) {
     t.equal(describe(code).status, 403, code);
   }
   t.equal(describe('PolicyDenied').exit, 3);

@@ -1,13 +1,23 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { ArnParseError, PARTITIONS, parseCallerArn, policyNameOf } from '../daemon/identity/arn.js';
+import { ArnParseError, PARTITIONS, parseCallerArn, policyNameOf } from '../core/identity/arn.js';
 
 const ACCOUNT = '123456789012';
 
 t.test('every principal form in every partition', async (t) => {
   for (const p of PARTITIONS) {
     const user = parseCallerArn(`arn:${p}:iam::${ACCOUNT}:user/alice`);
-    t.same(user, { arn: `arn:${p}:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, type: 'user', rawName: 'alice', policyName: 'alice' }, `${p} user`);
+    t.same(
+      user,
+      {
+        arn: `arn:${p}:iam::${ACCOUNT}:user/alice`,
+        account: ACCOUNT,
+        type: 'user',
+        rawName: 'alice',
+        policyName: 'alice',
+      },
+      `${p} user`,
+    );
 
     const pathed = parseCallerArn(`arn:${p}:iam::${ACCOUNT}:user/division_abc/sub-x/Bob.Smith`);
     t.equal(pathed.type, 'user');
@@ -18,7 +28,11 @@ t.test('every principal form in every partition', async (t) => {
     t.same([root.type, root.rawName, root.policyName], ['root', 'root', 'root'], `${p} root`);
 
     const assumed = parseCallerArn(`arn:${p}:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123/alice@example.com`);
-    t.same([assumed.type, assumed.rawName, assumed.policyName], ['assumed-role', 'alice@example.com', 'aliceexamplecom'], `${p} assumed-role → session name`);
+    t.same(
+      [assumed.type, assumed.rawName, assumed.policyName],
+      ['assumed-role', 'alice@example.com', 'aliceexamplecom'],
+      `${p} assumed-role → session name`,
+    );
 
     const fed = parseCallerArn(`arn:${p}:sts::${ACCOUNT}:federated-user/carol-ops`);
     t.same([fed.type, fed.rawName, fed.policyName], ['federated-user', 'carol-ops', 'carolops'], `${p} federated user`);
@@ -26,10 +40,17 @@ t.test('every principal form in every partition', async (t) => {
 });
 
 t.test('policy names keep ASCII letters and digits only, at most 20', async (t) => {
-  t.equal(parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/averyveryverylongsessionname123`).policyName, 'averyveryverylongses');
+  t.equal(
+    parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/averyveryverylongsessionname123`).policyName,
+    'averyveryverylongses',
+  );
   t.equal(parseCallerArn(`arn:aws:iam::${ACCOUNT}:user/x_y+z=w,v.u@t-s`).policyName, 'xyzwvuts');
   t.equal(policyNameOf('Ünïcödé-ü'), 'ncd');
-  t.throws(() => parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/-_`), ArnParseError, 'nothing left of the name');
+  t.throws(
+    () => parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/-_`),
+    ArnParseError,
+    'nothing left of the name',
+  );
   t.throws(() => parseCallerArn(`arn:aws:iam::${ACCOUNT}:user/___`), ArnParseError);
 });
 
@@ -73,26 +94,31 @@ t.test('refused: roles, other services, malformed and oversized input', async (t
   }
 });
 
-t.test('property: any string either parses to a 1–20 char alphanumeric policy name or throws ArnParseError', async (t) => {
-  const name = fc.string({ unit: fc.constantFrom(...'abcXYZ019_+=,.@-:/ü'.split('')), minLength: 0, maxLength: 70 });
-  const arn = fc.oneof(
-    fc.string({ maxLength: 200 }),
-    fc.tuple(fc.constantFrom(...PARTITIONS, 'aws-x'), name).map(([p, n]) => `arn:${p}:iam::${ACCOUNT}:user/${n}`),
-    fc.tuple(fc.constantFrom(...PARTITIONS), name, name).map(([p, r, s]) => `arn:${p}:sts::${ACCOUNT}:assumed-role/${r}/${s}`),
-    fc.tuple(fc.constantFrom(...PARTITIONS), name).map(([p, n]) => `arn:${p}:sts::${ACCOUNT}:federated-user/${n}`),
-  );
-  let parsed = 0;
-  fc.assert(
-    fc.property(arn, (input) => {
-      try {
-        const id = parseCallerArn(input);
-        parsed++;
-        return /^[A-Za-z0-9]{1,20}$/.test(id.policyName) && id.account === ACCOUNT && id.arn === input;
-      } catch (e) {
-        return e instanceof ArnParseError;
-      }
-    }),
-    { numRuns: 3000 },
-  );
-  t.ok(parsed > 100, `the generator reached the accepting paths (${parsed} parsed)`);
-});
+t.test(
+  'property: any string either parses to a 1–20 char alphanumeric policy name or throws ArnParseError',
+  async (t) => {
+    const name = fc.string({ unit: fc.constantFrom(...'abcXYZ019_+=,.@-:/ü'.split('')), minLength: 0, maxLength: 70 });
+    const arn = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.tuple(fc.constantFrom(...PARTITIONS, 'aws-x'), name).map(([p, n]) => `arn:${p}:iam::${ACCOUNT}:user/${n}`),
+      fc
+        .tuple(fc.constantFrom(...PARTITIONS), name, name)
+        .map(([p, r, s]) => `arn:${p}:sts::${ACCOUNT}:assumed-role/${r}/${s}`),
+      fc.tuple(fc.constantFrom(...PARTITIONS), name).map(([p, n]) => `arn:${p}:sts::${ACCOUNT}:federated-user/${n}`),
+    );
+    let parsed = 0;
+    fc.assert(
+      fc.property(arn, (input) => {
+        try {
+          const id = parseCallerArn(input);
+          parsed++;
+          return /^[A-Za-z0-9]{1,20}$/.test(id.policyName) && id.account === ACCOUNT && id.arn === input;
+        } catch (e) {
+          return e instanceof ArnParseError;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    t.ok(parsed > 100, `the generator reached the accepting paths (${parsed} parsed)`);
+  },
+);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { SentinelError } from '../daemon/errors.js';
+import { SentinelError } from '../core/errors.js';
 import {
   MARKERS,
   STS_NAME,
@@ -8,12 +8,15 @@ import {
   newRequestId,
   parseSourceIdentity,
   roleSessionName,
-} from '../daemon/identity/source-identity.js';
-import type { Marker } from '../daemon/vending/types.js';
+} from '../core/identity/source-identity.js';
+import type { Marker } from '../core/issuer/types.js';
 
 t.test('request ids are 16 lowercase hex and do not repeat', async (t) => {
   const ids = Array.from({ length: 1000 }, () => newRequestId());
-  t.ok(ids.every((id) => /^[0-9a-f]{16}$/.test(id)), 'all 16 lowercase hex');
+  t.ok(
+    ids.every((id) => /^[0-9a-f]{16}$/.test(id)),
+    'all 16 lowercase hex',
+  );
   t.equal(new Set(ids).size, 1000, 'no repeats');
 });
 
@@ -21,7 +24,11 @@ t.test('the documented format, round-tripped', async (t) => {
   const id = '0123456789abcdef';
   t.equal(buildSourceIdentity('alice', 'direct', id), 'sentinel-alice-direct-0123456789abcdef');
   t.equal(buildSourceIdentity('bob', 'breakglass', id), 'sentinel-bob-breakglass-0123456789abcdef');
-  t.same(parseSourceIdentity('sentinel-alice-approved-0123456789abcdef'), { user: 'alice', marker: 'approved', requestId: id });
+  t.same(parseSourceIdentity('sentinel-alice-approved-0123456789abcdef'), {
+    user: 'alice',
+    marker: 'approved',
+    requestId: id,
+  });
   t.equal(roleSessionName('alice', id), 'sentinel-alice-0123456789abcdef');
   const longest = buildSourceIdentity('a'.repeat(40), 'breakglass', id);
   t.equal(longest.length, 57, 'a 20-character user with the longest marker fits in 64');
@@ -29,18 +36,32 @@ t.test('the documented format, round-tripped', async (t) => {
 });
 
 t.test('never a colon or another character STS refuses, whatever the user name', async (t) => {
-  t.equal(buildSourceIdentity('alice:admin', 'direct', '0123456789abcdef'), 'sentinel-aliceadmin-direct-0123456789abcdef');
-  t.equal(buildSourceIdentity('alice@example.com', 'direct', '0123456789abcdef'), 'sentinel-aliceexamplecom-direct-0123456789abcdef');
+  t.equal(
+    buildSourceIdentity('alice:admin', 'direct', '0123456789abcdef'),
+    'sentinel-aliceadmin-direct-0123456789abcdef',
+  );
+  t.equal(
+    buildSourceIdentity('alice@example.com', 'direct', '0123456789abcdef'),
+    'sentinel-aliceexamplecom-direct-0123456789abcdef',
+  );
 });
 
 t.test('refused input', async (t) => {
   const id = '0123456789abcdef';
   for (const user of ['', ':::', 'ü', '-', ' ', null, undefined, 5]) {
-    t.throws(() => buildSourceIdentity(user as string, 'direct', id), { code: 'BadRequest' }, `user ${JSON.stringify(user)}`);
+    t.throws(
+      () => buildSourceIdentity(user as string, 'direct', id),
+      { code: 'BadRequest' },
+      `user ${JSON.stringify(user)}`,
+    );
     t.throws(() => roleSessionName(user as string, id), { code: 'BadRequest' });
   }
   for (const bad of ['0123456789ABCDEF', '0123456789abcde', '0123456789abcdef0', 'g123456789abcdef', '', null]) {
-    t.throws(() => buildSourceIdentity('alice', 'direct', bad as string), SentinelError, `request id ${JSON.stringify(bad)}`);
+    t.throws(
+      () => buildSourceIdentity('alice', 'direct', bad as string),
+      SentinelError,
+      `request id ${JSON.stringify(bad)}`,
+    );
     t.throws(() => roleSessionName('alice', bad as string), SentinelError);
   }
   t.throws(() => buildSourceIdentity('alice', 'admin' as Marker, id), { code: 'BadRequest' });
@@ -85,9 +106,15 @@ t.test('property: every built SourceIdentity and RoleSessionName passes STS vali
       const rsn = roleSessionName(name, id);
       const back = parseSourceIdentity(si);
       return (
-        STS_NAME.test(si) && !si.includes(':') && si.startsWith('sentinel-') &&
-        STS_NAME.test(rsn) && !rsn.includes(':') &&
-        back !== null && back.marker === marker && back.requestId === id && /^[A-Za-z0-9]{1,20}$/.test(back.user)
+        STS_NAME.test(si) &&
+        !si.includes(':') &&
+        si.startsWith('sentinel-') &&
+        STS_NAME.test(rsn) &&
+        !rsn.includes(':') &&
+        back !== null &&
+        back.marker === marker &&
+        back.requestId === id &&
+        /^[A-Za-z0-9]{1,20}$/.test(back.user)
       );
     }),
     { numRuns: 3000 },

@@ -26,7 +26,9 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-function caught(fn: () => unknown): { code?: unknown; errno?: unknown; syscall?: unknown; message?: string } | undefined {
+function caught(
+  fn: () => unknown,
+): { code?: unknown; errno?: unknown; syscall?: unknown; message?: string } | undefined {
   try {
     fn();
   } catch (error) {
@@ -69,10 +71,14 @@ for (const abstract of [false, true]) {
 t.test('the receiver reports the real sender: a child process has its own pid', async (t) => {
   const r = await receiver(t, { abstract: true });
   const addon = join(root, 'build', 'Release', 'sentinel_native.node');
-  const child = spawn(process.execPath, ['-e', 'require(process.env.ADDON).sdNotify(process.env.NOTIFY_SOCKET, "READY=1")'], {
-    env: { ...process.env, ADDON: addon, NOTIFY_SOCKET: r.address },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-e', 'require(process.env.ADDON).sdNotify(process.env.NOTIFY_SOCKET, "READY=1")'],
+    {
+      env: { ...process.env, ADDON: addon, NOTIFY_SOCKET: r.address },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -136,7 +142,13 @@ t.test('nobody listening: a clean error with code and errno', async (t) => {
   expectCode(t, 'closed receiver (path)', () => sdNotify(gone.address, 'READY=1'), 'ERR_NOTIFY_SEND', ENOENT);
   const goneAbstract = await startNotifyReceiver({ abstract: true });
   await goneAbstract.close();
-  expectCode(t, 'closed receiver (abstract)', () => sdNotify(goneAbstract.address, 'READY=1'), 'ERR_NOTIFY_SEND', ECONNREFUSED);
+  expectCode(
+    t,
+    'closed receiver (abstract)',
+    () => sdNotify(goneAbstract.address, 'READY=1'),
+    'ERR_NOTIFY_SEND',
+    ECONNREFUSED,
+  );
 });
 
 t.test('hostile arguments are refused with a stable code', async (t) => {
@@ -147,10 +159,23 @@ t.test('hostile arguments are refused with a stable code', async (t) => {
   expectCode(t, 'long path', () => sdNotify('/' + 'p'.repeat(4096), 'READY=1'), 'ERR_NOTIFY_ADDRESS');
   expectCode(t, 'empty message', () => sdNotify(r.address, ''), 'ERR_NOTIFY_MESSAGE');
   const untyped = sdNotify as (...args: unknown[]) => void;
-  for (const args of [[], [r.address], [r.address, 1], [1, 'READY=1'], [null, 'READY=1'], [r.address, Buffer.from('x')]]) {
+  for (const args of [
+    [],
+    [r.address],
+    [r.address, 1],
+    [1, 'READY=1'],
+    [null, 'READY=1'],
+    [r.address, Buffer.from('x')],
+  ]) {
     expectCode(t, `args ${args.length}`, () => untyped(...args), 'ERR_INVALID_ARG_TYPE');
   }
-  expectCode(t, 'datagram too large', () => sdNotify(r.address, 'X'.repeat(4 * 1024 * 1024)), 'ERR_NOTIFY_SEND', constants.errno.EMSGSIZE);
+  expectCode(
+    t,
+    'datagram too large',
+    () => sdNotify(r.address, 'X'.repeat(4 * 1024 * 1024)),
+    'ERR_NOTIFY_SEND',
+    constants.errno.EMSGSIZE,
+  );
   t.equal(r.messages.length, 0, 'nothing reached the receiver');
 });
 
@@ -160,7 +185,11 @@ t.test('notify() reads NOTIFY_SOCKET from the environment it is given', async (t
   t.equal(notify('READY=1', { NOTIFY_SOCKET: '' }), false, 'empty: not under systemd');
   t.equal(notify('READY=1', { NOTIFY_SOCKET: r.address }), true);
   t.equal((await r.waitFor((m) => m.data === 'READY=1')).pid, process.pid);
-  t.equal(caught(() => notify('READY=1', { NOTIFY_SOCKET: abstractName() }))?.code, 'ERR_NOTIFY_SEND', 'a failed send throws');
+  t.equal(
+    caught(() => notify('READY=1', { NOTIFY_SOCKET: abstractName() }))?.code,
+    'ERR_NOTIFY_SEND',
+    'a failed send throws',
+  );
   t.equal(caught(() => notify('READY=1', { NOTIFY_SOCKET: 'relative' }))?.code, 'ERR_NOTIFY_ADDRESS');
 });
 
@@ -168,7 +197,14 @@ t.test('waitFor rejects on timeout and names what did arrive', async (t) => {
   const r = await receiver(t, { abstract: true });
   sdNotify(r.address, 'STATUS=one');
   await r.waitFor((m) => m.data === 'STATUS=one');
-  await t.rejects(r.waitFor((m) => m.data === 'READY=1', 100), /STATUS=one/);
+  await t.rejects(
+    r.waitFor((m) => m.data === 'READY=1', 100),
+    /STATUS=one/,
+  );
   await r.close();
-  await t.rejects(r.waitFor((m) => m.data === 'READY=1', 1000), /exited/, 'a stopped receiver fails waiters at once');
+  await t.rejects(
+    r.waitFor((m) => m.data === 'READY=1', 1000),
+    /exited/,
+    'a stopped receiver fails waiters at once',
+  );
 });

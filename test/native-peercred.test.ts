@@ -2,7 +2,17 @@ import t, { type Test } from 'tap';
 import Fastify from 'fastify';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -14,7 +24,6 @@ import { isRoot, NEEDS_ROOT, NOBODY, runAsUser } from './support/as-user.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const self: PeerCredentials = { pid: process.pid, uid: process.geteuid!(), gid: process.getegid!() };
-
 
 /** A temp dir any uid can traverse, so a client run as nobody can reach sockets in it. */
 function openDir(t: Test): string {
@@ -79,7 +88,10 @@ function getPeer(sock: string): Promise<{ peer: PeerCredentials | null }> {
     http
       .get({ socketPath: sock, path: '/peer', agent: false }, (res) => {
         let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(JSON.parse(body)));
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (body += d))
+          .on('end', () => resolve(JSON.parse(body)));
       })
       .on('error', reject);
   });
@@ -164,7 +176,13 @@ t.test('fastify on a Unix socket: request.raw.socket gives the caller', async (t
 
 t.test('peerCredentials refuses bad file descriptors with a stable code', async (t) => {
   for (const bad of [-1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, '3', undefined, null, {}, [3], 3n]) {
-    expectCode(t, () => (peerCredentials as (fd: unknown) => unknown)(bad), 'ERR_INVALID_FD', undefined, `fd ${String(bad)}`);
+    expectCode(
+      t,
+      () => (peerCredentials as (fd: unknown) => unknown)(bad),
+      'ERR_INVALID_FD',
+      undefined,
+      `fd ${String(bad)}`,
+    );
   }
   expectCode(t, () => (peerCredentials as () => unknown)(), 'ERR_INVALID_FD', undefined, 'no argument');
 
@@ -223,7 +241,13 @@ t.test('peerOf answers null when there are no credentials to read, and throws on
 
   const file = openSync(fileURLToPath(import.meta.url), 'r');
   t.teardown(() => closeSync(file));
-  expectCode(t, () => peerOf(fakeSocket('Pipe', file)), 'ERR_PEERCRED_SYSCALL', constants.errno.ENOTSOCK, 'Pipe over a file');
+  expectCode(
+    t,
+    () => peerOf(fakeSocket('Pipe', file)),
+    'ERR_PEERCRED_SYSCALL',
+    constants.errno.ENOTSOCK,
+    'Pipe over a file',
+  );
 });
 
 t.test('the loader finds the addon from dist/native/index.js and names the fix when it is missing', async (t) => {
@@ -240,9 +264,14 @@ t.test('the loader finds the addon from dist/native/index.js and names the fix w
     writeFileSync(join(pkg, 'dist', 'native', 'index.js'), js);
     if (withBuild) {
       mkdirSync(join(pkg, 'build', 'Release'), { recursive: true });
-      copyFileSync(join(root, 'build', 'Release', 'sentinel_native.node'), join(pkg, 'build', 'Release', 'sentinel_native.node'));
+      copyFileSync(
+        join(root, 'build', 'Release', 'sentinel_native.node'),
+        join(pkg, 'build', 'Release', 'sentinel_native.node'),
+      );
     }
-    return import(pathToFileURL(join(pkg, 'dist', 'native', 'index.js')).href) as Promise<typeof import('../native/index.js')>;
+    return import(pathToFileURL(join(pkg, 'dist', 'native', 'index.js')).href) as Promise<
+      typeof import('../native/index.js')
+    >;
   };
 
   const built = await layout(true);

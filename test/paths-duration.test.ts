@@ -1,6 +1,6 @@
 import t from 'tap';
-import * as paths from '../daemon/paths.js';
-import { parseDuration, formatDuration } from '../daemon/duration.js';
+import * as paths from '../core/paths.js';
+import { parseDuration, formatDuration } from '../core/duration.js';
 
 t.test('runtime dir: XDG_RUNTIME_DIR, else TMPDIR/sentinel-UID; relative XDG values are ignored', async (t) => {
   const uid = process.getuid!();

@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_POLICY_BYTES, parsePolicy, readPolicyFile, type Problem } from '../daemon/policy/load.js';
-import { createFilePolicySource } from '../daemon/policy/source-file.js';
-import { silentLogger } from '../daemon/log.js';
+import { MAX_POLICY_BYTES, parsePolicy, readPolicyFile, type Problem } from '../core/policy/load.js';
+import { createFilePolicySource } from '../core/policy/source-file.js';
+import { silentLogger } from '../core/log.js';
 
 const GOOD = `version: "1"
 rules:
@@ -74,9 +74,29 @@ const cases: Case[] = [
     column: 1,
     hint: /not supported yet/,
   },
-  { name: 'version "2"', text: GOOD.replace('"1"', '"2"'), message: /version: unsupported policy version/, line: 1, column: 10, hint: /version: "1"/ },
-  { name: 'version 1.0 (a float)', text: GOOD.replace('"1"', '1.0'), message: /version: expected a string, got a number/, line: 1, column: 10, hint: /quote it/ },
-  { name: 'version missing', text: 'rules:\n  - { name: dev, effect: allow, conditions: { profiles: [dev] } }\n', message: /missing "version"/, line: 1, column: 1 },
+  {
+    name: 'version "2"',
+    text: GOOD.replace('"1"', '"2"'),
+    message: /version: unsupported policy version/,
+    line: 1,
+    column: 10,
+    hint: /version: "1"/,
+  },
+  {
+    name: 'version 1.0 (a float)',
+    text: GOOD.replace('"1"', '1.0'),
+    message: /version: expected a string, got a number/,
+    line: 1,
+    column: 10,
+    hint: /quote it/,
+  },
+  {
+    name: 'version missing',
+    text: 'rules:\n  - { name: dev, effect: allow, conditions: { profiles: [dev] } }\n',
+    message: /missing "version"/,
+    line: 1,
+    column: 1,
+  },
   {
     name: 'bad time zone',
     text: GOOD + '      time: { timezone: Europe/Berln }\n',
@@ -92,9 +112,29 @@ const cases: Case[] = [
     line: 7,
     column: 45,
   },
-  { name: '9:00 without the leading zero', text: GOOD + '      time: { hours: { start: "9:00", end: "17:00" } }\n', message: /time\.hours\.start/, line: 7, hint: /write "09:00"/ },
-  { name: 'unknown weekday', text: GOOD + '      time: { days: [Mon] }\n', message: /unknown weekday "Mon"/, line: 7, column: 22, hint: /did you mean "monday"\?/ },
-  { name: 'unknown mode', text: GOOD + '      mode: [sever]\n', message: /unknown mode "sever"/, line: 7, column: 14, hint: /did you mean "server"\?/ },
+  {
+    name: '9:00 without the leading zero',
+    text: GOOD + '      time: { hours: { start: "9:00", end: "17:00" } }\n',
+    message: /time\.hours\.start/,
+    line: 7,
+    hint: /write "09:00"/,
+  },
+  {
+    name: 'unknown weekday',
+    text: GOOD + '      time: { days: [Mon] }\n',
+    message: /unknown weekday "Mon"/,
+    line: 7,
+    column: 22,
+    hint: /did you mean "monday"\?/,
+  },
+  {
+    name: 'unknown mode',
+    text: GOOD + '      mode: [sever]\n',
+    message: /unknown mode "sever"/,
+    line: 7,
+    column: 14,
+    hint: /did you mean "server"\?/,
+  },
   {
     name: 'duplicate rule names',
     text: GOOD + '  - name: dev\n    effect: deny\n    conditions: { profiles: [prod] }\n',
@@ -102,7 +142,13 @@ const cases: Case[] = [
     line: 7,
     column: 11,
   },
-  { name: 'empty rules', text: 'version: "1"\nrules: []\n', message: /rules: the policy has no rules/, line: 2, column: 8 },
+  {
+    name: 'empty rules',
+    text: 'version: "1"\nrules: []\n',
+    message: /rules: the policy has no rules/,
+    line: 2,
+    column: 8,
+  },
   {
     name: 'a rule without profiles, users or time',
     text: 'version: "1"\nrules:\n  - name: all\n    effect: allow\n    conditions: {}\n',
@@ -112,29 +158,137 @@ const cases: Case[] = [
     hint: /denied by default/,
   },
   { name: 'alias bomb', text: BOMB, message: /aliases expand too far/ },
-  { name: 'binary garbage (NUL bytes)', text: Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), message: /not a text file/, line: 1, column: 1 },
-  { name: 'invalid UTF-8', text: Uint8Array.from([0x76, 0x65, 0x72, 0xff, 0xfe, 0x3a]), message: /not valid UTF-8/, line: 1, column: 1 },
-  { name: 'control characters', text: 'version: "1"\nrules:\x1b[31m []\n', message: /control characters/, line: 2, column: 7 },
-  { name: 'numeric profile', text: GOOD.replace('[dev]', '[123]'), message: /profiles\[0\]: expected a string, got a number \(123\)/, line: 6, column: 18, hint: /quote it: "123"/ },
-  { name: 'octal-looking user', text: GOOD + '      users: [007]\n', message: /users\[0\]: expected a string, got a number \(7\)/, line: 7, hint: /quote it: "007"/ },
-  { name: 'boolean device flag as a string', text: GOOD + '      device: { require_mdm: "yes" }\n', message: /require_mdm: expected a boolean, got string/, line: 7, hint: /true or false/ },
-  { name: 'profiles as a scalar', text: GOOD.replace('[dev]', 'dev'), message: /profiles: expected a list, got string/, line: 6, column: 17, hint: /write a list: \[dev\]/ },
-  { name: 'users with no value', text: GOOD + '      users:\n', message: /users: expected a list, got null/, line: 7, hint: /no value/ },
-  { name: 'rules as a mapping', text: 'version: "1"\nrules: { name: dev }\n', message: /rules: expected a list, got a mapping/, line: 2, column: 8 },
-  { name: 'a list at the top level', text: '- version: "1"\n', message: /expected a mapping with "version" and "rules"/, line: 1, column: 1 },
+  {
+    name: 'binary garbage (NUL bytes)',
+    text: Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]),
+    message: /not a text file/,
+    line: 1,
+    column: 1,
+  },
+  {
+    name: 'invalid UTF-8',
+    text: Uint8Array.from([0x76, 0x65, 0x72, 0xff, 0xfe, 0x3a]),
+    message: /not valid UTF-8/,
+    line: 1,
+    column: 1,
+  },
+  {
+    name: 'control characters',
+    text: 'version: "1"\nrules:\x1b[31m []\n',
+    message: /control characters/,
+    line: 2,
+    column: 7,
+  },
+  {
+    name: 'numeric profile',
+    text: GOOD.replace('[dev]', '[123]'),
+    message: /profiles\[0\]: expected a string, got a number \(123\)/,
+    line: 6,
+    column: 18,
+    hint: /quote it: "123"/,
+  },
+  {
+    name: 'octal-looking user',
+    text: GOOD + '      users: [007]\n',
+    message: /users\[0\]: expected a string, got a number \(7\)/,
+    line: 7,
+    hint: /quote it: "007"/,
+  },
+  {
+    name: 'boolean device flag as a string',
+    text: GOOD + '      device: { require_mdm: "yes" }\n',
+    message: /require_mdm: expected a boolean, got string/,
+    line: 7,
+    hint: /true or false/,
+  },
+  {
+    name: 'profiles as a scalar',
+    text: GOOD.replace('[dev]', 'dev'),
+    message: /profiles: expected a list, got string/,
+    line: 6,
+    column: 17,
+    hint: /write a list: \[dev\]/,
+  },
+  {
+    name: 'users with no value',
+    text: GOOD + '      users:\n',
+    message: /users: expected a list, got null/,
+    line: 7,
+    hint: /no value/,
+  },
+  {
+    name: 'rules as a mapping',
+    text: 'version: "1"\nrules: { name: dev }\n',
+    message: /rules: expected a list, got a mapping/,
+    line: 2,
+    column: 8,
+  },
+  {
+    name: 'a list at the top level',
+    text: '- version: "1"\n',
+    message: /expected a mapping with "version" and "rules"/,
+    line: 1,
+    column: 1,
+  },
   { name: 'empty file', text: '', message: /the policy is empty/, line: 1, column: 1 },
   { name: 'only a comment', text: '# nothing here\n', message: /the policy is empty/ },
-  { name: 'duplicate key', text: 'version: "1"\nversion: "1"\nrules: []\n', message: /YAML: Map keys must be unique/, line: 2, column: 1 },
+  {
+    name: 'duplicate key',
+    text: 'version: "1"\nversion: "1"\nrules: []\n',
+    message: /YAML: Map keys must be unique/,
+    line: 2,
+    column: 1,
+  },
   { name: 'two documents', text: GOOD + '---\n' + GOOD, message: /YAML: Source contains multiple documents/ },
-  { name: 'unresolved tag', text: GOOD.replace('effect: allow', 'effect: !!python/object allow'), message: /YAML: Unresolved tag/, line: 4 },
+  {
+    name: 'unresolved tag',
+    text: GOOD.replace('effect: allow', 'effect: !!python/object allow'),
+    message: /YAML: Unresolved tag/,
+    line: 4,
+  },
   { name: 'YAML syntax error', text: 'version: "1"\nrules: [\n', message: /^YAML: /, line: 3 },
-  { name: 'YAML 1.1 booleans and sexagesimals are not strings', text: '%YAML 1.1\n---\n' + GOOD + '      time: { hours: { start: 09:00, end: 17:00 } }\n', message: /hours\.start: expected a string, got a number \(540\)/, hint: /quote it: "09:00"/ },
-  { name: 'merge keys are not a feature', text: GOOD + '  - <<: { effect: allow }\n    name: x\n    conditions: { profiles: [x] }\n', message: /unknown key "<<"/ },
-  { name: '__proto__ is just an unknown key', text: GOOD + '__proto__: { rules: [] }\n', message: /unknown key "__proto__"/, line: 7 },
-  { name: 'overlong rule name', text: GOOD.replace('name: dev', `name: ${'x'.repeat(200)}`), message: /rule name is longer than 128/, line: 3 },
-  { name: 'bad duration', text: GOOD + '    max_server_duration: 1 hour\n', message: /max_server_duration: expected a duration/, line: 7, hint: /1h30m/ },
-  { name: 'bad OS type', text: GOOD + '      device: { allowed_os_types: [macos] }\n', message: /allowed_os_types\[0\]: unknown OS type \(got "macos"\)/, line: 7 },
-  { name: 'bad session table', text: GOOD + '    session_table: "no spaces allowed"\n', message: /session_table: expected a DynamoDB table name/, line: 7 },
+  {
+    name: 'YAML 1.1 booleans and sexagesimals are not strings',
+    text: '%YAML 1.1\n---\n' + GOOD + '      time: { hours: { start: 09:00, end: 17:00 } }\n',
+    message: /hours\.start: expected a string, got a number \(540\)/,
+    hint: /quote it: "09:00"/,
+  },
+  {
+    name: 'merge keys are not a feature',
+    text: GOOD + '  - <<: { effect: allow }\n    name: x\n    conditions: { profiles: [x] }\n',
+    message: /unknown key "<<"/,
+  },
+  {
+    name: '__proto__ is just an unknown key',
+    text: GOOD + '__proto__: { rules: [] }\n',
+    message: /unknown key "__proto__"/,
+    line: 7,
+  },
+  {
+    name: 'overlong rule name',
+    text: GOOD.replace('name: dev', `name: ${'x'.repeat(200)}`),
+    message: /rule name is longer than 128/,
+    line: 3,
+  },
+  {
+    name: 'bad duration',
+    text: GOOD + '    max_server_duration: 1 hour\n',
+    message: /max_server_duration: expected a duration/,
+    line: 7,
+    hint: /1h30m/,
+  },
+  {
+    name: 'bad OS type',
+    text: GOOD + '      device: { allowed_os_types: [macos] }\n',
+    message: /allowed_os_types\[0\]: unknown OS type \(got "macos"\)/,
+    line: 7,
+  },
+  {
+    name: 'bad session table',
+    text: GOOD + '    session_table: "no spaces allowed"\n',
+    message: /session_table: expected a DynamoDB table name/,
+    line: 7,
+  },
 ];
 
 t.test('each bad policy is refused with position and hint', async (t) => {
@@ -153,12 +307,17 @@ t.test('each bad policy is refused with position and hint', async (t) => {
 });
 
 t.test('every problem in a policy is reported, in line order', async (t) => {
-  const problems = problemsOf('version: "1"\nrules:\n  - name: a\n    effect: alow\n    conditions: { profiles: [dev], mode: [sever] }\n    extra: 1\n');
-  t.same(problems.map((p) => [p.line, p.path]), [
-    [4, 'rules[0].effect'],
-    [5, 'rules[0].conditions.mode[0]'],
-    [6, 'rules[0].extra'],
-  ]);
+  const problems = problemsOf(
+    'version: "1"\nrules:\n  - name: a\n    effect: alow\n    conditions: { profiles: [dev], mode: [sever] }\n    extra: 1\n',
+  );
+  t.same(
+    problems.map((p) => [p.line, p.path]),
+    [
+      [4, 'rules[0].effect'],
+      [5, 'rules[0].conditions.mode[0]'],
+      [6, 'rules[0].extra'],
+    ],
+  );
 });
 
 t.test('version: 1 (a bare integer, as the original read it) is accepted with a warning', async (t) => {
@@ -187,7 +346,10 @@ t.test('files: over 8 MiB refused unread, non-regular files refused, missing fil
   const r = await readPolicyFile(big);
   t.equal(r.ok, false);
   if (!r.ok) t.match(r.problem.message, /10485760 bytes; policies over 8 MiB are refused unread/);
-  t.equal(problemsOf(Buffer.alloc(MAX_POLICY_BYTES + 1, 0x20))[0]!.message, `the policy is ${MAX_POLICY_BYTES + 1} bytes; the limit is 8 MiB`);
+  t.equal(
+    problemsOf(Buffer.alloc(MAX_POLICY_BYTES + 1, 0x20))[0]!.message,
+    `the policy is ${MAX_POLICY_BYTES + 1} bytes; the limit is 8 MiB`,
+  );
 
   const sub = join(dir, 'a-directory.yaml');
   mkdirSync(sub);
@@ -219,14 +381,26 @@ t.test('a source with a good policy keeps it through every bad one, and reports 
   const source = createFilePolicySource({ file, log: silentLogger(), watch: false });
   t.teardown(() => source.close());
   await source.start();
-  const req = { user: 'alice', profile: 'dev', time: new Date(), mode: 'server' as const, sessionStore: 'memory' as const };
+  const req = {
+    user: 'alice',
+    profile: 'dev',
+    time: new Date(),
+    mode: 'server' as const,
+    sessionStore: 'memory' as const,
+  };
   const good = source.status();
   t.equal(good.lastError, null);
   t.equal(source.decide(req).allowed, true);
 
   const bad: Array<[string, () => void]> = [
     ...cases.map((c): [string, () => void] => [c.name, () => writeFileSync(file, c.text)]),
-    ['10 MB file', () => { writeFileSync(file, ''); truncateSync(file, 10 * 1024 * 1024); }],
+    [
+      '10 MB file',
+      () => {
+        writeFileSync(file, '');
+        truncateSync(file, 10 * 1024 * 1024);
+      },
+    ],
     ['file removed', () => rmSync(file)],
   ];
   for (const [name, write] of bad) {

@@ -15,7 +15,10 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const bad = join(dir, 'bad.yaml');
 writeFileSync(bad, 'version: "1"\nrules:\n  - name: dev\n    effect: alow\n    conditions: { profiles: [dev] }\n');
 const warned = join(dir, 'warned.yaml');
-writeFileSync(warned, 'version: "1"\nrules:\n  - { name: a, effect: allow, conditions: { profiles: [dev] } }\n  - { name: b, effect: deny, conditions: { profiles: [dev], users: [eve] } }\n');
+writeFileSync(
+  warned,
+  'version: "1"\nrules:\n  - { name: a, effect: allow, conditions: { profiles: [dev] } }\n  - { name: b, effect: deny, conditions: { profiles: [dev], users: [eve] } }\n',
+);
 
 /** `sentinel <args>` in this process. */
 const run = (...args: string[]) => sentinelInProcess(args);
@@ -51,7 +54,13 @@ t.test('validate: exit codes, --json, --quiet, --strict and warnings', async (t)
   t.equal(body.files[0].valid, true);
   t.equal(body.files[0].rules, 6);
   t.equal(body.files[1].valid, false);
-  t.same(body.files[1].problems[0], { message: 'rules[0].effect: unknown effect "alow"', path: 'rules[0].effect', line: 4, column: 13, hint: 'did you mean "allow"?' });
+  t.same(body.files[1].problems[0], {
+    message: 'rules[0].effect: unknown effect "alow"',
+    path: 'rules[0].effect',
+    line: 4,
+    column: 13,
+    hint: 'did you mean "allow"?',
+  });
 
   const quiet = await run('policy', 'validate', '--quiet', team);
   t.equal(quiet.code, 0);
@@ -79,36 +88,116 @@ t.test('validate: exit codes, --json, --quiet, --strict and warnings', async (t)
 
 t.test('test: the trace says why each earlier rule did not match', async (t) => {
   const device = join(dir, 'device.json');
-  writeFileSync(device, JSON.stringify({ os_type: 'darwin', os_version: '14.4', encrypted: true, mdm_compliant: true }));
+  writeFileSync(
+    device,
+    JSON.stringify({ os_type: 'darwin', os_version: '14.4', encrypted: true, mdm_compliant: true }),
+  );
   // Monday 2026-03-30 09:00 in Berlin (CEST).
-  const r = await run('policy', 'test', team, '--profile', 'prod', '--user', 'alice', '--time', '2026-03-30T09:00:00+02:00', '--mode', 'cli', '--device-json', device);
+  const r = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod',
+    '--user',
+    'alice',
+    '--time',
+    '2026-03-30T09:00:00+02:00',
+    '--mode',
+    'cli',
+    '--device-json',
+    device,
+  );
   t.equal(r.code, 3);
   t.match(r.stdout, /#0 +contractors-never-prod +deny +no: users: user "alice" is not in \[carol, dave\]/);
-  t.match(r.stdout, /#1 +prod-admin-oncall-night +require_server_session +no: profiles: profile "prod" is not in \[prod-admin\]/);
+  t.match(
+    r.stdout,
+    /#1 +prod-admin-oncall-night +require_server_session +no: profiles: profile "prod" is not in \[prod-admin\]/,
+  );
   t.match(r.stdout, /#2 +prod-business-hours +require_server +MATCH/);
   t.match(r.stdout, /Decision: DENIED \(ServerModeRequired\) by rule "prod-business-hours" \(#2\)/);
   t.match(r.stdout, /Requires: server mode/);
 
-  const server = await run('policy', 'test', team, '--profile', 'prod', '--user', 'alice', '--time', '2026-03-30T09:00:00+02:00', '--device-json', device, '--json');
+  const server = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod',
+    '--user',
+    'alice',
+    '--time',
+    '2026-03-30T09:00:00+02:00',
+    '--device-json',
+    device,
+    '--json',
+  );
   t.equal(server.code, 0);
   const body = JSON.parse(server.stdout);
   t.equal(body.decision.allowed, true);
   t.equal(body.decision.maxDurationMs, 7_200_000);
   t.equal(body.request.time, '2026-03-30T07:00:00.000Z');
-  t.same(body.trace.map((x: { failed: string | null }) => x.failed), ['users', 'profiles', null]);
+  t.same(
+    body.trace.map((x: { failed: string | null }) => x.failed),
+    ['users', 'profiles', null],
+  );
 
-  const evening = await run('policy', 'test', team, '--profile', 'prod', '--user', 'alice', '--time', '2026-03-30T18:00:00+02:00', '--device-json', device);
+  const evening = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod',
+    '--user',
+    'alice',
+    '--time',
+    '2026-03-30T18:00:00+02:00',
+    '--device-json',
+    device,
+  );
   t.equal(evening.code, 3);
   t.match(evening.stdout, /no: time\.hours: it is 18:00:00 in Europe\/Berlin, outside 08:00-18:00/);
   t.match(evening.stdout, /\(no rule matched: 6 checked\)/);
   t.match(evening.stdout, /Decision: DENIED \(PolicyDenied\)\nReason: +no matching rule/);
 
-  const noDevice = await run('policy', 'test', team, '--profile', 'prod', '--user', 'alice', '--time', '2026-03-30T09:00:00+02:00');
+  const noDevice = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod',
+    '--user',
+    'alice',
+    '--time',
+    '2026-03-30T09:00:00+02:00',
+  );
   t.match(noDevice.stdout, /no: device: no device posture is known/);
 
-  const night = await run('policy', 'test', team, '--profile', 'prod-admin', '--user', 'bob', '--time', '2026-03-29T01:30:00Z', '--session-store', 'dynamodb');
+  const night = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod-admin',
+    '--user',
+    'bob',
+    '--time',
+    '2026-03-29T01:30:00Z',
+    '--session-store',
+    'dynamodb',
+  );
   t.equal(night.code, 0);
-  const memory = await run('policy', 'test', team, '--profile', 'prod-admin', '--user', 'bob', '--time', '2026-03-29T01:30:00Z');
+  const memory = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod-admin',
+    '--user',
+    'bob',
+    '--time',
+    '2026-03-29T01:30:00Z',
+  );
   t.equal(memory.code, 3);
   t.match(memory.stdout, /Requires: a persistent session store/);
 });
@@ -165,7 +254,9 @@ t.test('the policy commands load no AWS SDK and no fastify (static import graph)
     if (seen.has(file)) return;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)) {
+    for (const m of text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g,
+    )) {
       const spec = m[1] ?? m[2]!;
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
       else bare.add(spec);
@@ -174,5 +265,8 @@ t.test('the policy commands load no AWS SDK and no fastify (static import graph)
   visit(join(root, 'cli', 'policy.ts'));
   t.ok(seen.has(join(root, 'daemon', 'policy', 'load.ts')), 'the walk reached the policy engine');
   t.ok(bare.has('yaml') && bare.has('zod'), 'and its libraries');
-  t.same([...bare].filter((s) => s.startsWith('@aws-sdk') || s === 'fastify'), []);
+  t.same(
+    [...bare].filter((s) => s.startsWith('@aws-sdk') || s === 'fastify'),
+    [],
+  );
 });

@@ -3,12 +3,12 @@
 // says they do.
 import t from 'tap';
 import { join } from 'node:path';
-import { compilePolicy } from '../daemon/policy/compile.js';
-import { evaluate } from '../daemon/policy/evaluate.js';
-import { loadPolicyFile, parsePolicy } from '../daemon/policy/load.js';
-import type { Policy } from '../daemon/policy/schema.js';
-import type { Decision, DecisionRequest } from '../daemon/policy/types.js';
-import type { DevicePosture, Mode, SessionStoreKind } from '../daemon/types.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { evaluate } from '../core/policy/evaluate.js';
+import { loadPolicyFile, parsePolicy } from '../core/policy/load.js';
+import type { Policy } from '../core/policy/schema.js';
+import type { Decision, DecisionRequest } from '../core/policy/types.js';
+import type { DevicePosture, Mode, SessionStoreKind } from '../core/types.js';
 
 const dir = join(import.meta.dirname, 'fixtures', 'policies');
 const meta = { source: 'file:compat', version: null };
@@ -38,7 +38,13 @@ function decide(
 }
 
 t.test('every compat example validates', async (t) => {
-  for (const name of ['compat-complete.yaml', 'compat-getting-started.yaml', 'compat-device-posture.yaml', 'compat-require-server.yaml', 'compat-modes.yaml']) {
+  for (const name of [
+    'compat-complete.yaml',
+    'compat-getting-started.yaml',
+    'compat-device-posture.yaml',
+    'compat-require-server.yaml',
+    'compat-modes.yaml',
+  ]) {
     const r = await loadPolicyFile(join(dir, name));
     t.ok(r.ok, `${name} loads`);
   }
@@ -49,13 +55,33 @@ t.test('policy reference, "Complete Example" and "Example Evaluation"', async (t
   // 2026-01-05 is a Monday; 15:00Z is 10:00 in New York (EST).
   t.equal(decide(p, { user: 'alice', profile: 'dev' }).rule, 'dev-team-access', 'alice + dev: allow');
   t.equal(decide(p, { user: 'alice', profile: 'dev' }).allowed, true);
-  t.equal(decide(p, { user: 'dave', profile: 'dev' }).ruleIndex, -1, 'a user not in the list continues to the default deny');
+  t.equal(
+    decide(p, { user: 'dave', profile: 'dev' }).ruleIndex,
+    -1,
+    'a user not in the list continues to the default deny',
+  );
   const staging = decide(p, { user: 'bob', profile: 'staging', time: '2026-01-05T15:00:00Z' });
   t.equal(staging.allowed, true, 'staging in business hours (Monday 10:00 New York)');
-  t.equal(decide(p, { user: 'bob', profile: 'staging', time: '2026-01-05T23:00:00Z' }).allowed, false, 'staging at 18:00 New York (end is exclusive)');
-  t.equal(decide(p, { user: 'bob', profile: 'staging', time: '2026-01-05T22:59:59Z' }).allowed, true, 'staging at 17:59:59 New York');
-  t.equal(decide(p, { user: 'bob', profile: 'staging', time: '2026-01-10T15:00:00Z' }).allowed, false, 'staging on a Saturday');
-  t.equal(decide(p, { user: 'charlie', profile: 'staging', time: '2026-01-05T15:00:00Z' }).allowed, false, 'charlie is not in the staging list');
+  t.equal(
+    decide(p, { user: 'bob', profile: 'staging', time: '2026-01-05T23:00:00Z' }).allowed,
+    false,
+    'staging at 18:00 New York (end is exclusive)',
+  );
+  t.equal(
+    decide(p, { user: 'bob', profile: 'staging', time: '2026-01-05T22:59:59Z' }).allowed,
+    true,
+    'staging at 17:59:59 New York',
+  );
+  t.equal(
+    decide(p, { user: 'bob', profile: 'staging', time: '2026-01-10T15:00:00Z' }).allowed,
+    false,
+    'staging on a Saturday',
+  );
+  t.equal(
+    decide(p, { user: 'charlie', profile: 'staging', time: '2026-01-05T15:00:00Z' }).allowed,
+    false,
+    'charlie is not in the staging list',
+  );
   const prod = decide(p, { user: 'alice', profile: 'prod' });
   t.equal(prod.rule, 'prod-requires-approval');
   t.equal(prod.errorCode, 'ApprovalRequired', 'production requires approval');
@@ -68,7 +94,11 @@ t.test('"getting started" example', async (t) => {
   const p = await load('compat-getting-started.yaml');
   t.equal(decide(p, { profile: 'dev' }).allowed, true, 'dev: no restrictions');
   t.equal(decide(p, { profile: 'staging' }).errorCode, 'ApprovalRequired', 'staging needs approval');
-  t.equal(decide(p, { profile: 'production', time: '2026-01-06T10:00:00Z' }).allowed, true, 'production on a Tuesday at 10:00');
+  t.equal(
+    decide(p, { profile: 'production', time: '2026-01-06T10:00:00Z' }).allowed,
+    true,
+    'production on a Tuesday at 10:00',
+  );
   t.equal(decide(p, { profile: 'production', time: '2026-01-06T17:00:00Z' }).allowed, false, 'production at 17:00');
   t.equal(decide(p, { profile: 'production', time: '2026-01-11T10:00:00Z' }).allowed, false, 'production on a Sunday');
 
@@ -94,19 +124,42 @@ rules:
     const effect = verbatim.problems.find((p) => p.path === 'rules[0].effect');
     t.equal(effect?.hint, 'did you mean "require_approval"?');
     t.equal(effect?.line, 4);
-    t.ok(verbatim.problems.find((p) => p.path === 'rules[0].conditions.approvers'), 'approvers is an unknown condition');
-    t.ok(verbatim.problems.find((p) => p.path === 'rules[1].conditions.time' && /expected a mapping, got a list/.test(p.message)));
+    t.ok(
+      verbatim.problems.find((p) => p.path === 'rules[0].conditions.approvers'),
+      'approvers is an unknown condition',
+    );
+    t.ok(
+      verbatim.problems.find(
+        (p) => p.path === 'rules[1].conditions.time' && /expected a mapping, got a list/.test(p.message),
+      ),
+    );
   }
 });
 
 t.test('device posture example', async (t) => {
   const p = await load('compat-device-posture.yaml');
   const managed: DevicePosture = { mdm_enrolled: true, encrypted: true };
-  t.equal(decide(p, { profile: 'production', device: managed }).allowed, true, 'production from an MDM-enrolled, encrypted device');
-  t.equal(decide(p, { profile: 'production', device: { mdm_enrolled: true } }).allowed, false, 'production without encryption');
+  t.equal(
+    decide(p, { profile: 'production', device: managed }).allowed,
+    true,
+    'production from an MDM-enrolled, encrypted device',
+  );
+  t.equal(
+    decide(p, { profile: 'production', device: { mdm_enrolled: true } }).allowed,
+    false,
+    'production without encryption',
+  );
   t.equal(decide(p, { profile: 'production' }).allowed, false, 'production without a posture');
-  t.equal(decide(p, { profile: 'staging', device: { mdm_enrolled: true } }).allowed, true, 'staging from an MDM-enrolled device');
-  t.equal(decide(p, { profile: 'staging', device: { mdm_enrolled: false, encrypted: true } }).allowed, false, 'staging from an unmanaged device');
+  t.equal(
+    decide(p, { profile: 'staging', device: { mdm_enrolled: true } }).allowed,
+    true,
+    'staging from an MDM-enrolled device',
+  );
+  t.equal(
+    decide(p, { profile: 'staging', device: { mdm_enrolled: false, encrypted: true } }).allowed,
+    false,
+    'staging from an unmanaged device',
+  );
   t.equal(decide(p, { profile: 'dev' }).allowed, true, 'dev without device requirements');
 });
 
@@ -115,12 +168,24 @@ t.test('require_server and require_server_session example, with the documented b
   const prod = (mode: Mode, store: SessionStoreKind) => decide(p, { profile: 'production', mode, store });
   t.equal(prod('server', 'dynamodb').allowed, true, '--server with a session table: allowed');
   t.equal(prod('server', 'dynamodb').sessionTable, 'sentinel-sessions', 'the rule names its session table');
-  t.same(prod('server', 'memory').requires, { serverSessionStore: true }, '--server without session tracking: denied, needs tracking');
+  t.same(
+    prod('server', 'memory').requires,
+    { serverSessionStore: true },
+    '--server without session tracking: denied, needs tracking',
+  );
   t.equal(prod('cli', 'dynamodb').errorCode, 'ServerModeRequired', 'without --server: denied');
   t.equal(prod('credential_process', 'dynamodb').allowed, false, 'credential_process is always denied');
   t.equal(decide(p, { profile: 'staging', mode: 'server' }).allowed, true, 'staging via exec --server: allowed');
-  t.equal(decide(p, { profile: 'staging', mode: 'cli' }).errorCode, 'ServerModeRequired', 'staging via exec: requires server mode');
-  t.equal(decide(p, { profile: 'staging', mode: 'credential_process' }).errorCode, 'ServerModeRequired', 'staging via credentials: requires server mode');
+  t.equal(
+    decide(p, { profile: 'staging', mode: 'cli' }).errorCode,
+    'ServerModeRequired',
+    'staging via exec: requires server mode',
+  );
+  t.equal(
+    decide(p, { profile: 'staging', mode: 'credential_process' }).errorCode,
+    'ServerModeRequired',
+    'staging via credentials: requires server mode',
+  );
   for (const mode of ['server', 'cli', 'credential_process'] as const) {
     t.equal(decide(p, { profile: 'development', mode }).allowed, true, `development in ${mode}: allowed`);
   }
@@ -129,7 +194,11 @@ t.test('require_server and require_server_session example, with the documented b
 t.test('mode examples', async (t) => {
   const p = await load('compat-modes.yaml');
   t.equal(decide(p, { profile: 'production', mode: 'server' }).allowed, true);
-  t.equal(decide(p, { profile: 'production', mode: 'cli' }).ruleIndex, -1, 'production outside server mode matches nothing');
+  t.equal(
+    decide(p, { profile: 'production', mode: 'cli' }).ruleIndex,
+    -1,
+    'production outside server mode matches nothing',
+  );
   t.equal(decide(p, { profile: 'development', mode: 'cli' }).allowed, true);
   t.equal(decide(p, { profile: 'development', mode: 'credential_process' }).allowed, true);
   t.equal(decide(p, { profile: 'development', mode: 'server' }).allowed, false);

@@ -2,12 +2,12 @@
 // zones, windows that wrap midnight, and the [start, end) edges one second either side. Every row is decided by both
 // the linear reference (evaluate) and the compiled index (compilePolicy), which must agree with the expectation.
 import t, { type Test } from 'tap';
-import { compilePolicy } from '../daemon/policy/compile.js';
-import { evaluate, type PolicyMeta } from '../daemon/policy/evaluate.js';
-import { parsePolicy } from '../daemon/policy/load.js';
-import type { Policy } from '../daemon/policy/schema.js';
-import type { Decision, DecisionRequest } from '../daemon/policy/types.js';
-import type { DevicePosture, Mode, SessionStoreKind } from '../daemon/types.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { evaluate, type PolicyMeta } from '../core/policy/evaluate.js';
+import { parsePolicy } from '../core/policy/load.js';
+import type { Policy } from '../core/policy/schema.js';
+import type { Decision, DecisionRequest } from '../core/policy/types.js';
+import type { DevicePosture, Mode, SessionStoreKind } from '../core/types.js';
 
 const meta: PolicyMeta = { source: 'file:/test/policy.yaml', version: 'abcdef012345' };
 
@@ -75,27 +75,100 @@ rules:
   runTable(t, policy, [
     { name: 'allow', profile: 'dev', mode: 'cli', rule: 'allow-dev', allowed: true },
     { name: 'deny', profile: 'audit', rule: 'deny-audit', allowed: false, errorCode: 'PolicyDenied' },
-    { name: 'require_approval', profile: 'staging', rule: 'approval-staging', allowed: false, errorCode: 'ApprovalRequired', requires: { approval: true } },
+    {
+      name: 'require_approval',
+      profile: 'staging',
+      rule: 'approval-staging',
+      allowed: false,
+      errorCode: 'ApprovalRequired',
+      requires: { approval: true },
+    },
     { name: 'require_server in server mode', profile: 'prod', mode: 'server', rule: 'server-prod', allowed: true },
-    { name: 'require_server in cli mode', profile: 'prod', mode: 'cli', rule: 'server-prod', allowed: false, errorCode: 'ServerModeRequired', requires: { serverMode: true } },
-    { name: 'require_server for credential_process', profile: 'prod', mode: 'credential_process', rule: 'server-prod', allowed: false, errorCode: 'ServerModeRequired', requires: { serverMode: true } },
-    { name: 'require_server_session: server + dynamodb', profile: 'admin', mode: 'server', store: 'dynamodb', rule: 'session-admin', allowed: true },
-    { name: 'require_server_session: server + memory', profile: 'admin', mode: 'server', store: 'memory', rule: 'session-admin', allowed: false, errorCode: 'ServerModeRequired', requires: { serverSessionStore: true } },
-    { name: 'require_server_session: cli + dynamodb', profile: 'admin', mode: 'cli', store: 'dynamodb', rule: 'session-admin', allowed: false, errorCode: 'ServerModeRequired', requires: { serverMode: true } },
-    { name: 'require_server_session: credential_process + memory', profile: 'admin', mode: 'credential_process', store: 'memory', rule: 'session-admin', allowed: false, errorCode: 'ServerModeRequired', requires: { serverMode: true, serverSessionStore: true } },
+    {
+      name: 'require_server in cli mode',
+      profile: 'prod',
+      mode: 'cli',
+      rule: 'server-prod',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverMode: true },
+    },
+    {
+      name: 'require_server for credential_process',
+      profile: 'prod',
+      mode: 'credential_process',
+      rule: 'server-prod',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverMode: true },
+    },
+    {
+      name: 'require_server_session: server + dynamodb',
+      profile: 'admin',
+      mode: 'server',
+      store: 'dynamodb',
+      rule: 'session-admin',
+      allowed: true,
+    },
+    {
+      name: 'require_server_session: server + memory',
+      profile: 'admin',
+      mode: 'server',
+      store: 'memory',
+      rule: 'session-admin',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverSessionStore: true },
+    },
+    {
+      name: 'require_server_session: cli + dynamodb',
+      profile: 'admin',
+      mode: 'cli',
+      store: 'dynamodb',
+      rule: 'session-admin',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverMode: true },
+    },
+    {
+      name: 'require_server_session: credential_process + memory',
+      profile: 'admin',
+      mode: 'credential_process',
+      store: 'memory',
+      rule: 'session-admin',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverMode: true, serverSessionStore: true },
+    },
     { name: 'no rule: default deny', profile: 'unknown', rule: null, allowed: false, errorCode: 'PolicyDenied' },
   ]);
 
-  const d = evaluate(policy, { user: 'alice', profile: 'dev', time: new Date(), mode: 'server', sessionStore: 'memory' }, meta);
+  const d = evaluate(
+    policy,
+    { user: 'alice', profile: 'dev', time: new Date(), mode: 'server', sessionStore: 'memory' },
+    meta,
+  );
   t.equal(d.maxDurationMs, 90 * 60_000, 'max_server_duration in milliseconds');
   t.equal(d.policySource, meta.source);
   t.equal(d.policyVersion, meta.version);
   t.match(d.reason, /allow-dev/, 'a rule without reason gets a reason naming it');
-  const audit = evaluate(policy, { user: 'alice', profile: 'audit', time: new Date(), mode: 'server', sessionStore: 'memory' }, meta);
+  const audit = evaluate(
+    policy,
+    { user: 'alice', profile: 'audit', time: new Date(), mode: 'server', sessionStore: 'memory' },
+    meta,
+  );
   t.equal(audit.reason, 'nobody reads the audit account', "the rule's reason is the decision's reason");
-  const admin = evaluate(policy, { user: 'alice', profile: 'admin', time: new Date(), mode: 'server', sessionStore: 'dynamodb' }, meta);
+  const admin = evaluate(
+    policy,
+    { user: 'alice', profile: 'admin', time: new Date(), mode: 'server', sessionStore: 'dynamodb' },
+    meta,
+  );
   t.equal(admin.sessionTable, 'sentinel-sessions');
-  const none = evaluate(policy, { user: 'alice', profile: 'nope', time: new Date(), mode: 'server', sessionStore: 'memory' }, meta);
+  const none = evaluate(
+    policy,
+    { user: 'alice', profile: 'nope', time: new Date(), mode: 'server', sessionStore: 'memory' },
+    meta,
+  );
   t.equal(none.reason, 'no matching rule');
   t.equal(none.rule, null);
 });
@@ -110,13 +183,56 @@ rules:
   - { name: prod-fallback, effect: require_approval, conditions: { profiles: [prod] } }
 `);
   runTable(t, policy, [
-    { name: 'all three hold', user: 'alice', profile: 'prod', mode: 'server', rule: 'alice-prod-server', allowed: true },
-    { name: 'user differs', user: 'carol', profile: 'prod', mode: 'server', rule: 'prod-fallback', allowed: false, errorCode: 'ApprovalRequired' },
+    {
+      name: 'all three hold',
+      user: 'alice',
+      profile: 'prod',
+      mode: 'server',
+      rule: 'alice-prod-server',
+      allowed: true,
+    },
+    {
+      name: 'user differs',
+      user: 'carol',
+      profile: 'prod',
+      mode: 'server',
+      rule: 'prod-fallback',
+      allowed: false,
+      errorCode: 'ApprovalRequired',
+    },
     { name: 'mode differs', user: 'alice', profile: 'prod', mode: 'cli', rule: 'prod-cli-deny', allowed: false },
-    { name: 'profile list matches second entry', user: 'alice', profile: 'prod-eu', mode: 'credential_process', rule: 'prod-cli-deny', allowed: false },
-    { name: 'empty profiles list = any profile', user: 'bob', profile: 'anything', rule: 'bob-any-profile', allowed: true },
-    { name: 'bob on prod in cli: earlier wildcard rule decides', user: 'bob', profile: 'prod', mode: 'cli', rule: 'bob-any-profile', allowed: true },
-    { name: 'names are case-sensitive', user: 'Alice', profile: 'prod', mode: 'server', rule: 'prod-fallback', allowed: false, errorCode: 'ApprovalRequired' },
+    {
+      name: 'profile list matches second entry',
+      user: 'alice',
+      profile: 'prod-eu',
+      mode: 'credential_process',
+      rule: 'prod-cli-deny',
+      allowed: false,
+    },
+    {
+      name: 'empty profiles list = any profile',
+      user: 'bob',
+      profile: 'anything',
+      rule: 'bob-any-profile',
+      allowed: true,
+    },
+    {
+      name: 'bob on prod in cli: earlier wildcard rule decides',
+      user: 'bob',
+      profile: 'prod',
+      mode: 'cli',
+      rule: 'bob-any-profile',
+      allowed: true,
+    },
+    {
+      name: 'names are case-sensitive',
+      user: 'Alice',
+      profile: 'prod',
+      mode: 'server',
+      rule: 'prod-fallback',
+      allowed: false,
+      errorCode: 'ApprovalRequired',
+    },
     { name: 'profile prefix is not a match', user: 'alice', profile: 'prod-us', rule: null, allowed: false },
   ]);
 });
@@ -138,7 +254,9 @@ rules:
     { name: 'deny first: carol denied', user: 'carol', rule: 'no-carol', allowed: false },
     { name: 'deny first: alice allowed', user: 'alice', rule: 'prod', allowed: true },
   ]);
-  runTable(t, allowFirst, [{ name: 'allow first: carol allowed (the deny is shadowed)', user: 'carol', rule: 'prod', allowed: true }]);
+  runTable(t, allowFirst, [
+    { name: 'allow first: carol allowed (the deny is shadowed)', user: 'carol', rule: 'prod', allowed: true },
+  ]);
 });
 
 t.test('time windows: [start, end) edges one second either side, in a non-UTC zone on both sides of DST', async (t) => {
@@ -166,7 +284,12 @@ rules:
     { name: 'CEST 17:59:59 local', time: '2026-03-30T15:59:59Z', rule: 'office', allowed: true },
     { name: 'CEST 18:00:00 local', time: '2026-03-30T16:00:00Z', rule: null, allowed: false },
     { name: 'CEST: 07:00Z is 09:00 local, inside', time: '2026-03-30T07:00:00Z', rule: 'office', allowed: true },
-    { name: 'CEST: 16:30Z is 18:30 local, outside although 17:30 CET would have been inside', time: '2026-03-30T16:30:00Z', rule: null, allowed: false },
+    {
+      name: 'CEST: 16:30Z is 18:30 local, outside although 17:30 CET would have been inside',
+      time: '2026-03-30T16:30:00Z',
+      rule: null,
+      allowed: false,
+    },
     // Weekday in the zone, not in UTC: Friday 23:30Z is Saturday 00:30 in Berlin.
     { name: 'Saturday in Berlin while Friday in UTC', time: '2026-03-27T23:30:00Z', rule: null, allowed: false },
   ]);
@@ -186,14 +309,39 @@ rules:
   runTable(t, policy, [
     // 2026-03-29: 02:00 CET jumps to 03:00 CEST at 01:00Z.
     { name: 'spring: 00:59:59Z = 01:59:59 CET', time: '2026-03-29T00:59:59Z', rule: 'one-to-three', allowed: false },
-    { name: 'spring: 01:00:00Z = 03:00:00 CEST (02:xx never happens)', time: '2026-03-29T01:00:00Z', rule: null, allowed: false },
+    {
+      name: 'spring: 01:00:00Z = 03:00:00 CEST (02:xx never happens)',
+      time: '2026-03-29T01:00:00Z',
+      rule: null,
+      allowed: false,
+    },
     { name: 'spring: 00:00:00Z = 01:00:00 CET', time: '2026-03-29T00:00:00Z', rule: 'one-to-three', allowed: false },
-    { name: 'spring: 23:59:59Z the day before = 00:59:59 CET', time: '2026-03-28T23:59:59Z', rule: null, allowed: false },
+    {
+      name: 'spring: 23:59:59Z the day before = 00:59:59 CET',
+      time: '2026-03-28T23:59:59Z',
+      rule: null,
+      allowed: false,
+    },
     // 2026-10-25: 03:00 CEST falls back to 02:00 CET at 01:00Z, so 02:00-03:00 local lasts two hours.
-    { name: 'autumn: 23:59:59Z the day before = 01:59:59 CEST', time: '2026-10-24T23:59:59Z', rule: 'one-to-three', allowed: false },
-    { name: 'autumn: 00:00:00Z = 02:00:00 CEST (first pass)', time: '2026-10-25T00:00:00Z', rule: 'two-to-three', allowed: true },
+    {
+      name: 'autumn: 23:59:59Z the day before = 01:59:59 CEST',
+      time: '2026-10-24T23:59:59Z',
+      rule: 'one-to-three',
+      allowed: false,
+    },
+    {
+      name: 'autumn: 00:00:00Z = 02:00:00 CEST (first pass)',
+      time: '2026-10-25T00:00:00Z',
+      rule: 'two-to-three',
+      allowed: true,
+    },
     { name: 'autumn: 00:59:59Z = 02:59:59 CEST', time: '2026-10-25T00:59:59Z', rule: 'two-to-three', allowed: true },
-    { name: 'autumn: 01:00:00Z = 02:00:00 CET (second pass)', time: '2026-10-25T01:00:00Z', rule: 'two-to-three', allowed: true },
+    {
+      name: 'autumn: 01:00:00Z = 02:00:00 CET (second pass)',
+      time: '2026-10-25T01:00:00Z',
+      rule: 'two-to-three',
+      allowed: true,
+    },
     { name: 'autumn: 01:59:59Z = 02:59:59 CET', time: '2026-10-25T01:59:59Z', rule: 'two-to-three', allowed: true },
     { name: 'autumn: 02:00:00Z = 03:00:00 CET', time: '2026-10-25T02:00:00Z', rule: null, allowed: false },
   ]);
@@ -210,7 +358,12 @@ rules:
     { name: 'NY: Saturday 23:59:59 EST', time: '2026-03-08T04:59:59Z', rule: null, allowed: false },
     { name: 'NY: Sunday 00:00:00 EST', time: '2026-03-08T05:00:00Z', rule: 'sunday-ny', allowed: true },
     { name: 'NY: Sunday 08:59:59 EDT', time: '2026-03-08T12:59:59Z', rule: 'sunday-ny', allowed: true },
-    { name: 'NY: Sunday 09:00:00 EDT (13:00Z; 09:00 EST would be 14:00Z)', time: '2026-03-08T13:00:00Z', rule: null, allowed: false },
+    {
+      name: 'NY: Sunday 09:00:00 EDT (13:00Z; 09:00 EST would be 14:00Z)',
+      time: '2026-03-08T13:00:00Z',
+      rule: null,
+      allowed: false,
+    },
   ]);
 });
 
@@ -239,8 +392,20 @@ rules:
     { name: 'Fri 21:59:59', profile: 'ops', time: '2026-01-09T21:59:59Z', rule: null, allowed: false },
     { name: 'Fri 22:00:00', profile: 'ops', time: '2026-01-09T22:00:00Z', rule: 'friday-night', allowed: true },
     { name: 'Fri 23:59:59', profile: 'ops', time: '2026-01-09T23:59:59Z', rule: 'friday-night', allowed: true },
-    { name: 'Sat 00:00:00 (Friday night)', profile: 'ops', time: '2026-01-10T00:00:00Z', rule: 'friday-night', allowed: true },
-    { name: 'Sat 05:59:59 (Friday night)', profile: 'ops', time: '2026-01-10T05:59:59Z', rule: 'friday-night', allowed: true },
+    {
+      name: 'Sat 00:00:00 (Friday night)',
+      profile: 'ops',
+      time: '2026-01-10T00:00:00Z',
+      rule: 'friday-night',
+      allowed: true,
+    },
+    {
+      name: 'Sat 05:59:59 (Friday night)',
+      profile: 'ops',
+      time: '2026-01-10T05:59:59Z',
+      rule: 'friday-night',
+      allowed: true,
+    },
     { name: 'Sat 06:00:00', profile: 'ops', time: '2026-01-10T06:00:00Z', rule: null, allowed: false },
     { name: 'Sat 22:00:00 (Saturday night)', profile: 'ops', time: '2026-01-10T22:00:00Z', rule: null, allowed: false },
     { name: 'Fri 02:00:00 (Thursday night)', profile: 'ops', time: '2026-01-09T02:00:00Z', rule: null, allowed: false },
@@ -251,9 +416,29 @@ rules:
     { name: 'Tokyo 00:00:00', profile: 'night', time: '2026-01-09T15:00:00Z', rule: 'every-night', allowed: true },
     { name: 'Tokyo 05:59:59', profile: 'night', time: '2026-01-09T20:59:59Z', rule: 'every-night', allowed: true },
     { name: 'Tokyo 06:00:00', profile: 'night', time: '2026-01-09T21:00:00Z', rule: null, allowed: false },
-    { name: 'Tokyo night in cli mode', profile: 'night', mode: 'cli', time: '2026-01-09T15:00:00Z', rule: 'every-night', allowed: false, errorCode: 'ServerModeRequired' },
-    { name: 'start == end never matches (at start)', profile: 'never', time: '2026-01-09T09:00:00Z', rule: null, allowed: false },
-    { name: 'start == end never matches (before)', profile: 'never', time: '2026-01-09T08:59:59Z', rule: null, allowed: false },
+    {
+      name: 'Tokyo night in cli mode',
+      profile: 'night',
+      mode: 'cli',
+      time: '2026-01-09T15:00:00Z',
+      rule: 'every-night',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+    },
+    {
+      name: 'start == end never matches (at start)',
+      profile: 'never',
+      time: '2026-01-09T09:00:00Z',
+      rule: null,
+      allowed: false,
+    },
+    {
+      name: 'start == end never matches (before)',
+      profile: 'never',
+      time: '2026-01-09T08:59:59Z',
+      rule: null,
+      allowed: false,
+    },
   ]);
 });
 
@@ -271,8 +456,10 @@ rules:
   ]);
 });
 
-t.test('device conditions: every requirement, and a missing posture fails them (the rule does not match)', async (t) => {
-  const policy = policyOf(`
+t.test(
+  'device conditions: every requirement, and a missing posture fails them (the rule does not match)',
+  async (t) => {
+    const policy = policyOf(`
 version: "1"
 rules:
   - name: managed
@@ -287,28 +474,36 @@ rules:
     effect: allow
     conditions: { profiles: [dev], device: {} }
 `);
-  const good: DevicePosture = { os_type: 'darwin', os_version: '14.10.1', encrypted: true, firewall_enabled: true, mdm_enrolled: true, mdm_compliant: true };
-  const fallback = { rule: 'prod-fallback', allowed: false, errorCode: 'ApprovalRequired' as const };
-  runTable(t, policy, [
-    { name: 'compliant device', device: good, rule: 'managed', allowed: true },
-    { name: 'no posture at all', ...fallback },
-    { name: 'empty posture', device: {}, ...fallback },
-    { name: 'not encrypted', device: { ...good, encrypted: false }, ...fallback },
-    { name: 'encryption unknown', device: { ...good, encrypted: undefined }, ...fallback },
-    { name: 'not MDM enrolled', device: { ...good, mdm_enrolled: false }, ...fallback },
-    { name: 'not MDM compliant', device: { ...good, mdm_compliant: false }, ...fallback },
-    { name: 'firewall off', device: { ...good, firewall_enabled: false }, ...fallback },
-    { name: 'OS 14.1.9 < 14.2', device: { ...good, os_version: '14.1.9' }, ...fallback },
-    { name: 'OS 14.2 = 14.2', device: { ...good, os_version: '14.2' }, rule: 'managed', allowed: true },
-    { name: 'OS 14.2.0 = 14.2', device: { ...good, os_version: '14.2.0' }, rule: 'managed', allowed: true },
-    { name: 'OS 9.9 < 14.2 (numeric, not lexicographic)', device: { ...good, os_version: '9.9' }, ...fallback },
-    { name: 'OS version unknown', device: { ...good, os_version: undefined }, ...fallback },
-    { name: 'OS type in a different case', device: { ...good, os_type: 'LINUX' }, rule: 'managed', allowed: true },
-    { name: 'OS type not allowed', device: { ...good, os_type: 'windows' }, ...fallback },
-    { name: 'OS type unknown', device: { ...good, os_type: undefined }, ...fallback },
-    { name: 'device: {} has no requirements', profile: 'dev', rule: 'empty-device', allowed: true },
-  ]);
-});
+    const good: DevicePosture = {
+      os_type: 'darwin',
+      os_version: '14.10.1',
+      encrypted: true,
+      firewall_enabled: true,
+      mdm_enrolled: true,
+      mdm_compliant: true,
+    };
+    const fallback = { rule: 'prod-fallback', allowed: false, errorCode: 'ApprovalRequired' as const };
+    runTable(t, policy, [
+      { name: 'compliant device', device: good, rule: 'managed', allowed: true },
+      { name: 'no posture at all', ...fallback },
+      { name: 'empty posture', device: {}, ...fallback },
+      { name: 'not encrypted', device: { ...good, encrypted: false }, ...fallback },
+      { name: 'encryption unknown', device: { ...good, encrypted: undefined }, ...fallback },
+      { name: 'not MDM enrolled', device: { ...good, mdm_enrolled: false }, ...fallback },
+      { name: 'not MDM compliant', device: { ...good, mdm_compliant: false }, ...fallback },
+      { name: 'firewall off', device: { ...good, firewall_enabled: false }, ...fallback },
+      { name: 'OS 14.1.9 < 14.2', device: { ...good, os_version: '14.1.9' }, ...fallback },
+      { name: 'OS 14.2 = 14.2', device: { ...good, os_version: '14.2' }, rule: 'managed', allowed: true },
+      { name: 'OS 14.2.0 = 14.2', device: { ...good, os_version: '14.2.0' }, rule: 'managed', allowed: true },
+      { name: 'OS 9.9 < 14.2 (numeric, not lexicographic)', device: { ...good, os_version: '9.9' }, ...fallback },
+      { name: 'OS version unknown', device: { ...good, os_version: undefined }, ...fallback },
+      { name: 'OS type in a different case', device: { ...good, os_type: 'LINUX' }, rule: 'managed', allowed: true },
+      { name: 'OS type not allowed', device: { ...good, os_type: 'windows' }, ...fallback },
+      { name: 'OS type unknown', device: { ...good, os_type: undefined }, ...fallback },
+      { name: 'device: {} has no requirements', profile: 'dev', rule: 'empty-device', allowed: true },
+    ]);
+  },
+);
 
 t.test('a device condition on a deny rule: without a posture the deny does not match (documented)', async (t) => {
   const policy = policyOf(`
@@ -330,7 +525,13 @@ rules:
   - { name: all-of-prod, effect: allow, conditions: { profiles: [prod] } }
 `);
   const compiled = compilePolicy(policy);
-  const base: DecisionRequest = { user: 'alice', profile: 'prod', time: new Date('2026-01-01T00:00:00Z'), mode: 'server', sessionStore: 'memory' };
+  const base: DecisionRequest = {
+    user: 'alice',
+    profile: 'prod',
+    time: new Date('2026-01-01T00:00:00Z'),
+    mode: 'server',
+    sessionStore: 'memory',
+  };
   const bad: Array<[string, DecisionRequest]> = [
     ['invalid date', { ...base, time: new Date(Number.NaN) }],
     ['time not a Date', { ...base, time: '2026-01-01' as unknown as Date }],

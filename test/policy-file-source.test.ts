@@ -4,11 +4,11 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, silentLogger } from '../daemon/log.js';
-import { resolveConfig } from '../daemon/config.js';
-import { createPolicyProvider } from '../daemon/policy/provider.js';
-import { createFilePolicySource } from '../daemon/policy/source-file.js';
-import type { DecisionRequest, PolicyProvider } from '../daemon/policy/types.js';
+import { createLogger, silentLogger } from '../core/log.js';
+import { resolveConfig } from '../core/config.js';
+import { createPolicyProvider } from '../core/policy/provider.js';
+import { createFilePolicySource } from '../core/policy/source-file.js';
+import type { DecisionRequest, PolicyProvider } from '../core/policy/types.js';
 import { until } from './support/wait.js';
 
 const policy = (profile: string, reason = 'the reason text') => `version: "1"
@@ -19,7 +19,13 @@ rules:
     reason: ${reason}
 `;
 
-const req = (profile: string): DecisionRequest => ({ user: 'alice', profile, time: new Date(), mode: 'server', sessionStore: 'memory' });
+const req = (profile: string): DecisionRequest => ({
+  user: 'alice',
+  profile,
+  time: new Date(),
+  mode: 'server',
+  sessionStore: 'memory',
+});
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-policy-file-'));
@@ -53,25 +59,31 @@ t.test('loads at start; the version is the sha256 prefix; reload() picks up chan
   t.equal(source.decide(req('prod')).allowed, true);
 });
 
-t.test('a missing file: every request is PolicyUnavailable, naming the file and how to create it; creating it is noticed', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'policy.yaml');
-  const source = createFilePolicySource({ file, log: silentLogger(), debounceMs: 50 });
-  t.teardown(() => source.close());
-  await source.start();
-  const d = source.decide(req('dev'));
-  t.equal(d.allowed, false);
-  t.equal(d.errorCode, 'PolicyUnavailable');
-  t.equal(d.ruleIndex, -1);
-  t.equal(d.policyVersion, null);
-  t.match(d.reason, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not exist`));
-  t.match(d.reason, /Create it/);
-  t.match(source.status().lastError, /does not exist/);
+t.test(
+  'a missing file: every request is PolicyUnavailable, naming the file and how to create it; creating it is noticed',
+  async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'policy.yaml');
+    const source = createFilePolicySource({ file, log: silentLogger(), debounceMs: 50 });
+    t.teardown(() => source.close());
+    await source.start();
+    const d = source.decide(req('dev'));
+    t.equal(d.allowed, false);
+    t.equal(d.errorCode, 'PolicyUnavailable');
+    t.equal(d.ruleIndex, -1);
+    t.equal(d.policyVersion, null);
+    t.match(d.reason, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not exist`));
+    t.match(d.reason, /Create it/);
+    t.match(source.status().lastError, /does not exist/);
 
-  writeFileSync(file, policy('dev'));
-  await until(() => source.status(), (s) => s.version !== null);
-  t.equal(source.decide(req('dev')).allowed, true, 'the watcher loaded the new file');
-});
+    writeFileSync(file, policy('dev'));
+    await until(
+      () => source.status(),
+      (s) => s.version !== null,
+    );
+    t.equal(source.decide(req('dev')).allowed, true, 'the watcher loaded the new file');
+  },
+);
 
 t.test('an editor that writes a new file and renames it over the old one is noticed', async (t) => {
   const dir = tempDir(t);
@@ -84,7 +96,10 @@ t.test('an editor that writes a new file and renames it over the old one is noti
   const tmp = join(dir, '.policy.yaml.swp');
   writeFileSync(tmp, policy('staging'));
   renameSync(tmp, file);
-  const s = await until(() => source.status(), (x) => x.version !== first);
+  const s = await until(
+    () => source.status(),
+    (x) => x.version !== first,
+  );
   t.equal(s.lastError, null);
   t.equal(source.decide(req('staging')).allowed, true);
   t.equal(source.decide(req('dev')).allowed, false);
@@ -92,7 +107,10 @@ t.test('an editor that writes a new file and renames it over the old one is noti
   // A change to another file in the directory does not matter, and a bad edit keeps the good policy.
   writeFileSync(join(dir, 'other.yaml'), 'not a policy');
   writeFileSync(file, 'version: "1"\nrules: []\n');
-  const bad = await until(() => source.status(), (x) => x.lastError !== null);
+  const bad = await until(
+    () => source.status(),
+    (x) => x.lastError !== null,
+  );
   t.equal(bad.version, s.version);
   t.equal(source.decide(req('staging')).allowed, true);
 });
@@ -101,7 +119,11 @@ t.test('config policy.signing_key with a file source refuses every policy (a fil
   const dir = tempDir(t);
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy('dev'));
-  const config = resolveConfig({ policy: { file, signing_key: 'arn:aws:kms:us-east-1:111122223333:key/abc' } }, join(dir, 'config.yaml'), { HOME: dir });
+  const config = resolveConfig(
+    { policy: { file, signing_key: 'arn:aws:kms:us-east-1:111122223333:key/abc' } },
+    join(dir, 'config.yaml'),
+    { HOME: dir },
+  );
   const provider = createPolicyProvider(config, { log: silentLogger() });
   t.teardown(() => provider.close());
   await provider.start();
@@ -111,29 +133,35 @@ t.test('config policy.signing_key with a file source refuses every policy (a fil
   t.match(provider.status().lastError, /signing_key is set, but a policy file carries no signature/);
 });
 
-t.test('createPolicyProvider reads config.policy.file; the log records loads and refusals, never policy text', async (t) => {
-  const dir = tempDir(t);
-  mkdirSync(join(dir, 'conf'));
-  const file = join(dir, 'conf', 'policy.yaml');
-  writeFileSync(file, policy('dev', 'do-not-log-this-reason'));
-  const lines: string[] = [];
-  const log = createLogger({ destination: { write: (s: string) => void lines.push(s) }, level: 'debug' });
-  const config = resolveConfig({ policy: { file } }, join(dir, 'config.yaml'), { HOME: dir });
-  const provider = createPolicyProvider(config, { log });
-  t.teardown(() => provider.close());
-  await provider.start();
-  t.equal(provider.decide(req('dev')).allowed, true);
-  writeFileSync(file, 'version: "1"\nrules:\n  - name: do-not-log-this-name\n    effect: alllow\n    conditions: { profiles: [dev] }\n');
-  await provider.reload();
-  const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  const loaded = entries.find((e) => e.msg === 'policy loaded');
-  t.ok(loaded, 'a load is logged');
-  t.equal(loaded?.policySource, `file:${file}`);
-  t.equal(loaded?.rules, 1);
-  const refused = entries.find((e) => typeof e.msg === 'string' && e.msg.startsWith('policy refused'));
-  t.ok(refused, 'a refusal is logged');
-  t.equal(refused?.line, 4, 'with the position of the problem');
-  const all = lines.join('\n');
-  t.notMatch(all, /do-not-log-this/, 'no policy text in the log');
-  t.notMatch(all, /alllow/, 'not even the bad value');
-});
+t.test(
+  'createPolicyProvider reads config.policy.file; the log records loads and refusals, never policy text',
+  async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'conf'));
+    const file = join(dir, 'conf', 'policy.yaml');
+    writeFileSync(file, policy('dev', 'do-not-log-this-reason'));
+    const lines: string[] = [];
+    const log = createLogger({ destination: { write: (s: string) => void lines.push(s) }, level: 'debug' });
+    const config = resolveConfig({ policy: { file } }, join(dir, 'config.yaml'), { HOME: dir });
+    const provider = createPolicyProvider(config, { log });
+    t.teardown(() => provider.close());
+    await provider.start();
+    t.equal(provider.decide(req('dev')).allowed, true);
+    writeFileSync(
+      file,
+      'version: "1"\nrules:\n  - name: do-not-log-this-name\n    effect: alllow\n    conditions: { profiles: [dev] }\n',
+    );
+    await provider.reload();
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const loaded = entries.find((e) => e.msg === 'policy loaded');
+    t.ok(loaded, 'a load is logged');
+    t.equal(loaded?.policySource, `file:${file}`);
+    t.equal(loaded?.rules, 1);
+    const refused = entries.find((e) => typeof e.msg === 'string' && e.msg.startsWith('policy refused'));
+    t.ok(refused, 'a refusal is logged');
+    t.equal(refused?.line, 4, 'with the position of the problem');
+    const all = lines.join('\n');
+    t.notMatch(all, /do-not-log-this/, 'no policy text in the log');
+    t.notMatch(all, /alllow/, 'not even the bad value');
+  },
+);

@@ -6,25 +6,35 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { compilePolicy } from '../daemon/policy/compile.js';
-import { evaluate, firstFailure } from '../daemon/policy/evaluate.js';
-import { parsePolicy } from '../daemon/policy/load.js';
-import type { Policy, Rule } from '../daemon/policy/schema.js';
-import { createFilePolicySource } from '../daemon/policy/source-file.js';
-import { EFFECTS, type DecisionRequest } from '../daemon/policy/types.js';
-import { silentLogger } from '../daemon/log.js';
-import { MODES, type DevicePosture } from '../daemon/types.js';
-import { wallClock } from '../daemon/policy/time-window.js';
+import { compilePolicy } from '../core/policy/compile.js';
+import { evaluate, firstFailure } from '../core/policy/evaluate.js';
+import { parsePolicy } from '../core/policy/load.js';
+import type { Policy, Rule } from '../core/policy/schema.js';
+import { createFilePolicySource } from '../core/policy/source-file.js';
+import { EFFECTS, type DecisionRequest } from '../core/policy/types.js';
+import { silentLogger } from '../core/log.js';
+import { MODES, type DevicePosture } from '../core/types.js';
+import { wallClock } from '../core/policy/time-window.js';
 
 const PROFILES = ['prod', 'prod-eu', 'staging', 'dev', 'audit'];
 const USERS = ['alice', 'bob', 'carol', 'dave'];
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Auckland'];
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 // DST transitions (UTC) in the zones above, so that times near them are tried often.
-const TRANSITIONS = ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z', '2026-04-04T15:00:00Z', '2026-04-04T14:00:00Z', '2026-09-26T14:00:00Z'].map(Date.parse);
+const TRANSITIONS = [
+  '2026-03-29T01:00:00Z',
+  '2026-10-25T01:00:00Z',
+  '2026-03-08T07:00:00Z',
+  '2026-11-01T06:00:00Z',
+  '2026-04-04T15:00:00Z',
+  '2026-04-04T14:00:00Z',
+  '2026-09-26T14:00:00Z',
+].map(Date.parse);
 const meta = { source: 'file:prop', version: 'v' };
 
-const hour = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 15, 30, 59)).map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+const hour = fc
+  .tuple(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 15, 30, 59))
+  .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
 const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
 
 const timeArb = fc.record(
@@ -78,7 +88,9 @@ const policyArb: fc.Arbitrary<Policy> = fc
 
 const timeArbitrary = fc.oneof(
   fc.date({ min: new Date('2025-01-01T00:00:00Z'), max: new Date('2027-12-31T00:00:00Z'), noInvalidDate: true }),
-  fc.tuple(fc.constantFrom(...TRANSITIONS), fc.integer({ min: -7200, max: 7200 })).map(([at, s]) => new Date(at + s * 1000)),
+  fc
+    .tuple(fc.constantFrom(...TRANSITIONS), fc.integer({ min: -7200, max: 7200 }))
+    .map(([at, s]) => new Date(at + s * 1000)),
 );
 
 const postureArb: fc.Arbitrary<DevicePosture> = fc.record(
@@ -138,10 +150,23 @@ t.test('the first matching rule decides; with none, an explicit default deny', a
       const d = compilePolicy(policy).decide(req, meta);
       const first = policy.rules.findIndex((r) => firstFailure(r, req) === null);
       if (first === -1) {
-        return d.ruleIndex === -1 && !d.allowed && d.effect === 'default_deny' && d.errorCode === 'PolicyDenied' && d.reason === 'no matching rule';
+        return (
+          d.ruleIndex === -1 &&
+          !d.allowed &&
+          d.effect === 'default_deny' &&
+          d.errorCode === 'PolicyDenied' &&
+          d.reason === 'no matching rule'
+        );
       }
-      const allowedEffects = req.mode === 'server' ? ['allow', 'require_server', ...(req.sessionStore === 'dynamodb' ? ['require_server_session'] : [])] : ['allow'];
-      return d.ruleIndex === first && d.rule === policy.rules[first]!.name && d.allowed === allowedEffects.includes(policy.rules[first]!.effect);
+      const allowedEffects =
+        req.mode === 'server'
+          ? ['allow', 'require_server', ...(req.sessionStore === 'dynamodb' ? ['require_server_session'] : [])]
+          : ['allow'];
+      return (
+        d.ruleIndex === first &&
+        d.rule === policy.rules[first]!.name &&
+        d.allowed === allowedEffects.includes(policy.rules[first]!.effect)
+      );
     }),
     { numRuns: 1000 },
   );
@@ -150,7 +175,13 @@ t.test('the first matching rule decides; with none, an explicit default deny', a
   fc.assert(
     fc.property(policyArb, requestArb, (policy, req) => {
       // A profile that no rule names, in a policy whose rules all name profiles, always gets the default deny.
-      const scoped: Policy = { ...policy, rules: policy.rules.map((r) => ({ ...r, conditions: { ...r.conditions, profiles: r.conditions.profiles?.length ? r.conditions.profiles : ['dev'] } })) };
+      const scoped: Policy = {
+        ...policy,
+        rules: policy.rules.map((r) => ({
+          ...r,
+          conditions: { ...r.conditions, profiles: r.conditions.profiles?.length ? r.conditions.profiles : ['dev'] },
+        })),
+      };
       const d = compilePolicy(scoped).decide({ ...req, profile: 'not-in-any-rule' }, meta);
       return !d.allowed && d.ruleIndex === -1 && d.rule === null && d.errorCode === 'PolicyDenied';
     }),
@@ -181,24 +212,30 @@ t.test('a policy that fails validation is never used: the source keeps the last 
   const file = join(dir, 'policy.yaml');
   let runs = 0;
   await fc.assert(
-    fc.asyncProperty(policyArb, fc.constantFrom(...mutations), fc.nat(), fc.array(requestArb, { minLength: 1, maxLength: 5 }), async (good, [, mutate], pick, requests) => {
-      writeFileSync(file, stringify(good));
-      const source = createFilePolicySource({ file, log: silentLogger(), watch: false });
-      try {
-        await source.start();
-        const before = requests.map((r) => source.decide(r));
-        const bad = structuredClone(good) as Record<string, any>;
-        mutate(bad, pick);
-        writeFileSync(file, stringify(bad));
-        const status = await source.reload();
-        if (status.lastError === null) return false; // the mutation must be refused and reported
-        const after = requests.map((r) => source.decide(r));
-        runs++;
-        return JSON.stringify(before) === JSON.stringify(after);
-      } finally {
-        await source.close();
-      }
-    }),
+    fc.asyncProperty(
+      policyArb,
+      fc.constantFrom(...mutations),
+      fc.nat(),
+      fc.array(requestArb, { minLength: 1, maxLength: 5 }),
+      async (good, [, mutate], pick, requests) => {
+        writeFileSync(file, stringify(good));
+        const source = createFilePolicySource({ file, log: silentLogger(), watch: false });
+        try {
+          await source.start();
+          const before = requests.map((r) => source.decide(r));
+          const bad = structuredClone(good) as Record<string, any>;
+          mutate(bad, pick);
+          writeFileSync(file, stringify(bad));
+          const status = await source.reload();
+          if (status.lastError === null) return false; // the mutation must be refused and reported
+          const after = requests.map((r) => source.decide(r));
+          runs++;
+          return JSON.stringify(before) === JSON.stringify(after);
+        } finally {
+          await source.close();
+        }
+      },
+    ),
     { numRuns: 120 },
   );
   t.equal(runs, 120, 'every mutated policy was refused and decisions did not change');
@@ -216,21 +253,43 @@ t.test('arbitrary bytes never throw, and are never used unless they validate', a
 });
 
 t.test('the cached wall clock equals the rendering by Intl, in odd zones and odd centuries', async (t) => {
-  const zones = [...ZONES, 'Asia/Kathmandu', 'America/St_Johns', 'Africa/Monrovia', 'Europe/Amsterdam', 'Pacific/Kiritimati', 'Pacific/Apia', 'Europe/Dublin', 'Antarctica/Troll'];
+  const zones = [
+    ...ZONES,
+    'Asia/Kathmandu',
+    'America/St_Johns',
+    'Africa/Monrovia',
+    'Europe/Amsterdam',
+    'Pacific/Kiritimati',
+    'Pacific/Apia',
+    'Europe/Dublin',
+    'Antarctica/Troll',
+  ];
   const direct = new Map<string, Intl.DateTimeFormat>();
   const reference = (time: Date, zone: string) => {
     let f = direct.get(zone);
     if (!f) {
-      f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', weekday: 'long', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        weekday: 'long',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
       direct.set(zone, f);
     }
     const p: Record<string, string> = {};
     for (const part of f.formatToParts(time)) p[part.type] = part.value;
-    return { weekday: p.weekday!.toLowerCase(), second: (Number(p.hour) % 24) * 3600 + Number(p.minute) * 60 + Number(p.second) };
+    return {
+      weekday: p.weekday!.toLowerCase(),
+      second: (Number(p.hour) % 24) * 3600 + Number(p.minute) * 60 + Number(p.second),
+    };
   };
   const instants = fc.oneof(
     fc.date({ min: new Date('1850-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
-    fc.tuple(fc.constantFrom(...TRANSITIONS), fc.integer({ min: -3600, max: 3600 })).map(([at, s]) => new Date(at + s * 1000)),
+    fc
+      .tuple(fc.constantFrom(...TRANSITIONS), fc.integer({ min: -3600, max: 3600 }))
+      .map(([at, s]) => new Date(at + s * 1000)),
   );
   fc.assert(
     fc.property(instants, fc.constantFrom(...zones), (time, zone) => {

@@ -5,10 +5,10 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { resolveConfig } from '../daemon/config.js';
-import { silentLogger } from '../daemon/log.js';
-import { createPolicyProvider } from '../daemon/policy/provider.js';
-import type { DecisionRequest, PolicyProvider } from '../daemon/policy/types.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
+import { createPolicyProvider } from '../core/policy/provider.js';
+import type { DecisionRequest, PolicyProvider } from '../core/policy/types.js';
 import { startSsm } from './support/ssm-emulator.js';
 import { startKms } from './support/kms-emulator.js';
 import { emulatorWithClient } from './support/sdk-client.js';
@@ -33,7 +33,12 @@ const req = (profile: string, mode: DecisionRequest['mode'] = 'server'): Decisio
 });
 
 async function ssmFixture(t: Test) {
-  const { emulator: ssm, client } = await emulatorWithClient(t, startSsm, (config) => new SSMClient(config), credentials);
+  const { emulator: ssm, client } = await emulatorWithClient(
+    t,
+    startSsm,
+    (config) => new SSMClient(config),
+    credentials,
+  );
   return { ssm, client };
 }
 
@@ -43,46 +48,61 @@ function provider(
   opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string } = {},
 ): PolicyProvider {
   const config = resolveConfig(
-    { policy: { source: 'ssm', ssm_root: opts.root ?? ROOT, refresh: opts.refresh ?? '1h', signing_key: opts.signingKey ?? null } },
+    {
+      policy: {
+        source: 'ssm',
+        ssm_root: opts.root ?? ROOT,
+        refresh: opts.refresh ?? '1h',
+        signing_key: opts.signingKey ?? null,
+      },
+    },
     '/nonexistent/config.yaml',
     { HOME: '/nonexistent' },
   );
-  const p = createPolicyProvider(config, { log: silentLogger(), ssm: () => client, ...(opts.kms ? { kms: () => opts.kms! } : {}) });
+  const p = createPolicyProvider(config, {
+    log: silentLogger(),
+    ssm: () => client,
+    ...(opts.kms ? { kms: () => opts.kms! } : {}),
+  });
   t.teardown(() => p.close());
   return p;
 }
 
-t.test('loads every parameter under the root (paginated), decides per profile, and reloads after PutParameter', async (t) => {
-  const { ssm, client } = await ssmFixture(t);
-  for (let i = 0; i < 23; i++) ssm.put(`${ROOT}/team-${String(i).padStart(2, '0')}`, policy(`team-${String(i).padStart(2, '0')}`));
-  ssm.put(`${ROOT}/prod`, policy('prod', 'require_server'), { type: 'SecureString' });
-  ssm.put('/elsewhere/prod', policy('prod', 'deny'));
-  const p = provider(t, client);
-  await p.start();
+t.test(
+  'loads every parameter under the root (paginated), decides per profile, and reloads after PutParameter',
+  async (t) => {
+    const { ssm, client } = await ssmFixture(t);
+    for (let i = 0; i < 23; i++)
+      ssm.put(`${ROOT}/team-${String(i).padStart(2, '0')}`, policy(`team-${String(i).padStart(2, '0')}`));
+    ssm.put(`${ROOT}/prod`, policy('prod', 'require_server'), { type: 'SecureString' });
+    ssm.put('/elsewhere/prod', policy('prod', 'deny'));
+    const p = provider(t, client);
+    await p.start();
 
-  const s = p.status();
-  t.equal(s.source, 'ssm');
-  t.equal(s.location, ROOT);
-  t.equal(s.rules, 24, '24 parameters, one rule each');
-  t.equal(s.lastError, null);
-  t.ok(ssm.calls.GetParametersByPath >= 3, 'more than one page was read');
+    const s = p.status();
+    t.equal(s.source, 'ssm');
+    t.equal(s.location, ROOT);
+    t.equal(s.rules, 24, '24 parameters, one rule each');
+    t.equal(s.lastError, null);
+    t.ok(ssm.calls.GetParametersByPath >= 3, 'more than one page was read');
 
-  const d = p.decide(req('prod'));
-  t.equal(d.allowed, true, 'the SecureString policy was decrypted and used');
-  t.equal(d.policySource, `ssm:${ROOT}/prod`);
-  t.equal(d.policyVersion, 'v1');
-  t.equal(p.decide(req('prod', 'cli')).errorCode, 'ServerModeRequired');
-  t.equal(p.decide(req('team-17')).allowed, true);
+    const d = p.decide(req('prod'));
+    t.equal(d.allowed, true, 'the SecureString policy was decrypted and used');
+    t.equal(d.policySource, `ssm:${ROOT}/prod`);
+    t.equal(d.policyVersion, 'v1');
+    t.equal(p.decide(req('prod', 'cli')).errorCode, 'ServerModeRequired');
+    t.equal(p.decide(req('team-17')).allowed, true);
 
-  ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
-  t.equal(p.decide(req('prod')).policyVersion, 'v1', 'nothing changes until a refresh');
-  const s2 = await p.reload();
-  t.not(s2.version, s.version, 'the snapshot version changed');
-  const d2 = p.decide(req('prod'));
-  t.equal(d2.policyVersion, 'v2');
-  t.equal(d2.allowed, false);
-  t.equal(d2.errorCode, 'PolicyDenied');
-});
+    ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
+    t.equal(p.decide(req('prod')).policyVersion, 'v1', 'nothing changes until a refresh');
+    const s2 = await p.reload();
+    t.not(s2.version, s.version, 'the snapshot version changed');
+    const d2 = p.decide(req('prod'));
+    t.equal(d2.policyVersion, 'v2');
+    t.equal(d2.allowed, false);
+    t.equal(d2.errorCode, 'PolicyDenied');
+  },
+);
 
 t.test('a profile without a parameter is denied with a message naming the parameter; a deleted one too', async (t) => {
   const { ssm, client } = await ssmFixture(t);
@@ -114,7 +134,10 @@ t.test('throttling and network errors keep the last good policies; SSM is never 
   ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
   ssm.setFailure('GetParametersByPath', { code: 'ThrottlingException', message: 'Rate exceeded' });
   const s = await p.reload();
-  t.match(s.lastError, /GetParametersByPath on \/sentinel\/policies failed \(ThrottlingException\); keeping the last good policies/);
+  t.match(
+    s.lastError,
+    /GetParametersByPath on \/sentinel\/policies failed \(ThrottlingException\); keeping the last good policies/,
+  );
   t.notMatch(s.lastError, /Rate exceeded/, 'the raw AWS message is not repeated');
   t.equal(s.version, before.version);
   t.equal(p.decide(req('prod')).allowed, true, 'the last good policy still decides');
@@ -149,27 +172,34 @@ t.test('SSM down at start: every request is PolicyUnavailable until a refresh su
   t.equal(p.decide(req('prod')).allowed, true);
 });
 
-t.test('an invalid parameter keeps that profile\'s last good policy; with none, the profile is PolicyUnavailable', async (t) => {
-  const { ssm, client } = await ssmFixture(t);
-  ssm.put(`${ROOT}/prod`, policy('prod'));
-  ssm.put(`${ROOT}/dev`, policy('dev'));
-  const p = provider(t, client);
-  await p.start();
+t.test(
+  "an invalid parameter keeps that profile's last good policy; with none, the profile is PolicyUnavailable",
+  async (t) => {
+    const { ssm, client } = await ssmFixture(t);
+    ssm.put(`${ROOT}/prod`, policy('prod'));
+    ssm.put(`${ROOT}/dev`, policy('dev'));
+    const p = provider(t, client);
+    await p.start();
 
-  ssm.put(`${ROOT}/prod`, 'version: "1"\nrules:\n  - name: x\n    effect: alow\n    conditions: { profiles: [prod] }\n', { overwrite: true });
-  ssm.put(`${ROOT}/staging`, 'version: "2"\nrules: []\n');
-  ssm.put(`${ROOT}/dev`, policy('dev', 'deny'), { overwrite: true });
-  const s = await p.reload();
-  t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\):4:13: rules\[0\]\.effect: unknown effect "alow"/);
-  t.match(s.lastError, /\/sentinel\/policies\/staging \(v1\)/);
-  const prod = p.decide(req('prod'));
-  t.equal(prod.allowed, true, 'prod keeps v1');
-  t.equal(prod.policyVersion, 'v1');
-  const staging = p.decide(req('staging'));
-  t.equal(staging.errorCode, 'PolicyUnavailable', 'staging never had a good policy');
-  t.match(staging.reason, /\/sentinel\/policies\/staging \(v1\):1:10/);
-  t.equal(p.decide(req('dev')).allowed, false, 'a valid change elsewhere still applies');
-});
+    ssm.put(
+      `${ROOT}/prod`,
+      'version: "1"\nrules:\n  - name: x\n    effect: alow\n    conditions: { profiles: [prod] }\n',
+      { overwrite: true },
+    );
+    ssm.put(`${ROOT}/staging`, 'version: "2"\nrules: []\n');
+    ssm.put(`${ROOT}/dev`, policy('dev', 'deny'), { overwrite: true });
+    const s = await p.reload();
+    t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\):4:13: rules\[0\]\.effect: unknown effect "alow"/);
+    t.match(s.lastError, /\/sentinel\/policies\/staging \(v1\)/);
+    const prod = p.decide(req('prod'));
+    t.equal(prod.allowed, true, 'prod keeps v1');
+    t.equal(prod.policyVersion, 'v1');
+    const staging = p.decide(req('staging'));
+    t.equal(staging.errorCode, 'PolicyUnavailable', 'staging never had a good policy');
+    t.match(staging.reason, /\/sentinel\/policies\/staging \(v1\):1:10/);
+    t.equal(p.decide(req('dev')).allowed, false, 'a valid change elsewhere still applies');
+  },
+);
 
 t.test('the refresh timer picks up changes without a reload', async (t) => {
   const { ssm, client } = await ssmFixture(t);
@@ -178,7 +208,10 @@ t.test('the refresh timer picks up changes without a reload', async (t) => {
   await p.start();
   const first = p.status().version;
   ssm.put(`${ROOT}/prod`, policy('prod', 'deny'), { overwrite: true });
-  await until(() => p.status(), (s) => s.version !== first);
+  await until(
+    () => p.status(),
+    (s) => s.version !== first,
+  );
   t.equal(p.decide(req('prod')).policyVersion, 'v2');
 });
 
@@ -193,13 +226,25 @@ t.test('a root of "/" works (profile = parameter name without the slash)', async
 });
 
 async function kmsFixture(t: Test) {
-  const { emulator: kms, client } = await emulatorWithClient(t, startKms, (config) => new KMSClient(config), credentials);
+  const { emulator: kms, client } = await emulatorWithClient(
+    t,
+    startKms,
+    (config) => new KMSClient(config),
+    credentials,
+  );
   return { kms, client, key: await kms.createRsaSigningKey() };
 }
 
-async function sign(client: KMSClient, keyArn: string, text: string, overrides: Record<string, unknown> = {}): Promise<string> {
+async function sign(
+  client: KMSClient,
+  keyArn: string,
+  text: string,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
   const bytes = Buffer.from(text, 'utf8');
-  const out = await client.send(new SignCommand({ KeyId: keyArn, Message: bytes, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }));
+  const out = await client.send(
+    new SignCommand({ KeyId: keyArn, Message: bytes, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }),
+  );
   return JSON.stringify({
     signature: Buffer.from(out.Signature!).toString('base64'),
     metadata: {
@@ -212,54 +257,59 @@ async function sign(client: KMSClient, keyArn: string, text: string, overrides: 
   });
 }
 
-t.test('signed policies: verified locally with the KMS public key, fetched once; unsigned or badly signed ones refused', async (t) => {
-  const { ssm, client } = await ssmFixture(t);
-  const { kms, client: kmsClient, key } = await kmsFixture(t);
-  const other = await kms.createRsaSigningKey();
+t.test(
+  'signed policies: verified locally with the KMS public key, fetched once; unsigned or badly signed ones refused',
+  async (t) => {
+    const { ssm, client } = await ssmFixture(t);
+    const { kms, client: kmsClient, key } = await kmsFixture(t);
+    const other = await kms.createRsaSigningKey();
 
-  const prod = policy('prod');
-  ssm.put(`${ROOT}/prod`, prod);
-  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
-  ssm.put(`${ROOT}/unsigned`, policy('unsigned'));
-  const forged = policy('forged');
-  ssm.put(`${ROOT}/forged`, forged);
-  ssm.put('/sentinel/signatures/forged', await sign(kmsClient, other.arn, forged, { key_id: key.arn }));
-  const hashed = policy('hashed');
-  ssm.put(`${ROOT}/hashed`, hashed);
-  ssm.put('/sentinel/signatures/hashed', await sign(kmsClient, key.arn, hashed, { policy_hash: 'a'.repeat(64) }));
-  ssm.put(`${ROOT}/garbage`, policy('garbage'));
-  ssm.put('/sentinel/signatures/garbage', 'not json');
+    const prod = policy('prod');
+    ssm.put(`${ROOT}/prod`, prod);
+    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
+    ssm.put(`${ROOT}/unsigned`, policy('unsigned'));
+    const forged = policy('forged');
+    ssm.put(`${ROOT}/forged`, forged);
+    ssm.put('/sentinel/signatures/forged', await sign(kmsClient, other.arn, forged, { key_id: key.arn }));
+    const hashed = policy('hashed');
+    ssm.put(`${ROOT}/hashed`, hashed);
+    ssm.put('/sentinel/signatures/hashed', await sign(kmsClient, key.arn, hashed, { policy_hash: 'a'.repeat(64) }));
+    ssm.put(`${ROOT}/garbage`, policy('garbage'));
+    ssm.put('/sentinel/signatures/garbage', 'not json');
 
-  const p = provider(t, client, { signingKey: key.arn, kms: kmsClient });
-  await p.start();
-  t.equal(p.decide(req('prod')).allowed, true, 'a validly signed policy is used');
-  for (const [profile, why] of [
-    ['unsigned', /not signed/],
-    ['forged', /does not verify/],
-    ['hashed', /policy_hash differs/],
-    ['garbage', /not JSON/],
-  ] as const) {
-    const d = p.decide(req(profile));
-    t.equal(d.allowed, false, `${profile}: refused`);
-    t.equal(d.errorCode, 'PolicyUnavailable', `${profile}: no good policy`);
-    t.match(d.reason, why, `${profile}: says why`);
-  }
+    const p = provider(t, client, { signingKey: key.arn, kms: kmsClient });
+    await p.start();
+    t.equal(p.decide(req('prod')).allowed, true, 'a validly signed policy is used');
+    for (const [profile, why] of [
+      ['unsigned', /not signed/],
+      ['forged', /does not verify/],
+      ['hashed', /policy_hash differs/],
+      ['garbage', /not JSON/],
+    ] as const) {
+      const d = p.decide(req(profile));
+      t.equal(d.allowed, false, `${profile}: refused`);
+      t.equal(d.errorCode, 'PolicyUnavailable', `${profile}: no good policy`);
+      t.match(d.reason, why, `${profile}: says why`);
+    }
 
-  // A change that is not re-signed keeps the last good (signed) policy.
-  ssm.put(`${ROOT}/prod`, policy('prod', 'deny').replace('deny', 'allow\n    reason: tampered'), { overwrite: true });
-  const s = await p.reload();
-  t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\): the signature metadata is for other policy bytes/);
-  t.equal(p.decide(req('prod')).policyVersion, 'v1');
+    // A change that is not re-signed keeps the last good (signed) policy.
+    ssm.put(`${ROOT}/prod`, policy('prod', 'deny').replace('deny', 'allow\n    reason: tampered'), { overwrite: true });
+    const s = await p.reload();
+    t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\): the signature metadata is for other policy bytes/);
+    t.equal(p.decide(req('prod')).policyVersion, 'v1');
 
-  // Re-signed: accepted. A key id given as the bare id (not the ARN) is the same key.
-  const v3 = policy('prod', 'require_server');
-  ssm.put(`${ROOT}/prod`, v3, { overwrite: true });
-  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, v3, { key_id: key.keyId }), { overwrite: true });
-  await p.reload();
-  t.equal(p.decide(req('prod')).policyVersion, 'v3');
-  t.equal(kms.calls.GetPublicKey, 1, 'the public key was fetched once');
-  t.equal(kms.calls.Verify ?? 0, 0, 'verification is local');
-});
+    // Re-signed: accepted. A key id given as the bare id (not the ARN) is the same key.
+    const v3 = policy('prod', 'require_server');
+    ssm.put(`${ROOT}/prod`, v3, { overwrite: true });
+    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, v3, { key_id: key.keyId }), {
+      overwrite: true,
+    });
+    await p.reload();
+    t.equal(p.decide(req('prod')).policyVersion, 'v3');
+    t.equal(kms.calls.GetPublicKey, 1, 'the public key was fetched once');
+    t.equal(kms.calls.Verify ?? 0, 0, 'verification is local');
+  },
+);
 
 t.test('signing key configured but KMS unavailable: nothing unverified is ever used', async (t) => {
   const { ssm, client } = await ssmFixture(t);

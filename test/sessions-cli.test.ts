@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoSessionStore } from '../daemon/sessions/dynamodb.js';
-import { ensureSessionTable } from '../daemon/sessions/table.js';
-import type { Session } from '../daemon/sessions/types.js';
+import { DynamoSessionStore } from '../core/sessions/dynamodb.js';
+import { ensureSessionTable } from '../core/sessions/table.js';
+import type { Session } from '../core/sessions/types.js';
 import { awsEnv, writeAwsConfig } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
 import { startSts } from './support/sts-emulator.js';
@@ -63,10 +63,19 @@ interface Run {
 
 function sentinel(args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -106,14 +115,20 @@ t.test('server sessions --table: human table, newest first, relative times', asy
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   t.match(lines[0], /^ID\s+USER\s+PROFILE\s+MODE\s+STATUS\s+CREATED\s+LAST ACCESS\s+EXPIRES\s+REQUESTS$/);
-  t.same(lines.slice(1).map((l) => l.split(/\s+/)[0]), [dave.id, carol.id, lapsed.id, bob.id, alice.id]);
+  t.same(
+    lines.slice(1).map((l) => l.split(/\s+/)[0]),
+    [dave.id, carol.id, lapsed.id, bob.id, alice.id],
+  );
   const byId = new Map(lines.slice(1).map((l) => [l.split(/\s+/)[0], l]));
   t.match(byId.get(carol.id), /revoked by secops/);
   t.match(byId.get(lapsed.id), /\bexpired\b/, 'past its expiry: listed as expired');
   t.match(byId.get(dave.id), /\bin 1[12]h\s+7$/, 'expires in ~12h; 7 requests');
   const header = lines[0]!;
   const col = header.indexOf('STATUS');
-  t.ok(lines.slice(1).every((l) => l.length > col), 'columns are aligned');
+  t.ok(
+    lines.slice(1).every((l) => l.length > col),
+    'columns are aligned',
+  );
 });
 
 t.test('server sessions --json and filters', async (t) => {
@@ -125,10 +140,16 @@ t.test('server sessions --json and filters', async (t) => {
   t.same(body.sessions.find((s) => s.id === dave.id)?.request_count, 7);
 
   const filters: Array<[string[], string[]]> = [
-    [['--user', 'alice'], [lapsed.id, alice.id]],
+    [
+      ['--user', 'alice'],
+      [lapsed.id, alice.id],
+    ],
     [['--for-profile', 'dev'], [bob.id]],
     [['--status', 'expired'], [lapsed.id]],
-    [['--status', 'active'], [dave.id, bob.id, alice.id]],
+    [
+      ['--status', 'active'],
+      [dave.id, bob.id, alice.id],
+    ],
     [['--status', 'revoked', '--for-profile', 'prod', '--since', '1h'], [carol.id]],
     [['--since', new Date(now + HOUR).toISOString()], []],
   ];
@@ -136,7 +157,11 @@ t.test('server sessions --json and filters', async (t) => {
   for (const [args] of filters) runs.push(await inProcess(['server', 'sessions', ...T, '--output', 'json', ...args]));
   filters.forEach(([args, want], i) => {
     t.equal(runs[i]!.code, 0, `${args.join(' ')}: ${runs[i]!.stderr}`);
-    t.same((JSON.parse(runs[i]!.stdout) as { sessions: Session[] }).sessions.map((s) => s.id), want, args.join(' '));
+    t.same(
+      (JSON.parse(runs[i]!.stdout) as { sessions: Session[] }).sessions.map((s) => s.id),
+      want,
+      args.join(' '),
+    );
   });
 });
 
@@ -144,10 +169,16 @@ t.test('server sessions --output csv escapes what admins typed', async (t) => {
   const r = await inProcess(['server', 'sessions', ...T, '--output', 'csv', '--status', 'revoked']);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
-  t.equal(lines[0], 'id,user,profile,mode,status,started_at,expires_at,last_access_at,request_count,server_instance_id,source_identity,pid,host,revoked_by,revoked_reason,created_at,updated_at');
+  t.equal(
+    lines[0],
+    'id,user,profile,mode,status,started_at,expires_at,last_access_at,request_count,server_instance_id,source_identity,pid,host,revoked_by,revoked_reason,created_at,updated_at',
+  );
   t.equal(lines.length, 2);
   t.match(lines[1], new RegExp(`^${carol.id},carol,prod,server,revoked,`));
-  t.ok(lines[1]!.includes(`,secops,"'=HYPERLINK(""x""), ""quoted"", and commas",`), 'quoted, doubled quotes, formula defused');
+  t.ok(
+    lines[1]!.includes(`,secops,"'=HYPERLINK(""x""), ""quoted"", and commas",`),
+    'quoted, doubled quotes, formula defused',
+  );
 });
 
 t.test('server sessions pages with a cursor', async (t) => {
@@ -159,7 +190,15 @@ t.test('server sessions pages with a cursor', async (t) => {
   const seen: string[] = [];
   let next: string | undefined;
   do {
-    const r = await inProcess(['server', 'sessions', ...T, '--limit', '2', '--json', ...(next ? ['--cursor', next] : [])]);
+    const r = await inProcess([
+      'server',
+      'sessions',
+      ...T,
+      '--limit',
+      '2',
+      '--json',
+      ...(next ? ['--cursor', next] : []),
+    ]);
     t.equal(r.code, 0, r.stderr);
     const body = JSON.parse(r.stdout) as { sessions: Session[]; cursor?: string };
     seen.push(...body.sessions.map((s) => s.id));
@@ -172,7 +211,10 @@ t.test('server sessions pages with a cursor', async (t) => {
 });
 
 t.test('server session <id>: human and json; unknown and malformed ids', async (t) => {
-  const [human, unknown] = await Promise.all([sentinel(['server', 'session', carol.id, ...T]), sentinel(['server', 'session', idOf('nobody'), ...T])]);
+  const [human, unknown] = await Promise.all([
+    sentinel(['server', 'session', carol.id, ...T]),
+    sentinel(['server', 'session', idOf('nobody'), ...T]),
+  ]);
   t.equal(human.code, 0, human.stderr);
   t.match(human.stdout, new RegExp(`^Session\\s+${carol.id}\\n`));
   t.match(human.stdout, /\nStatus\s+revoked\n/);
@@ -219,11 +261,18 @@ t.test('server revoke --json, with --profile from the AWS config files', async (
     config: '[profile responder]\nregion = us-east-1\n',
     credentials: `[responder]\naws_access_key_id = ${OTHER_KEY}\naws_secret_access_key = secret\n`,
   });
-  const env: NodeJS.ProcessEnv = { ...baseEnv, AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile };
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+  };
   delete env.AWS_ACCESS_KEY_ID;
   delete env.AWS_SECRET_ACCESS_KEY;
   const victim = await open('revoke-by-profile');
-  const r = await inProcess(['server', 'revoke', victim.id, '--reason', 'INC-1234', '--table', TABLE, '--profile', 'responder', '--json'], env);
+  const r = await inProcess(
+    ['server', 'revoke', victim.id, '--reason', 'INC-1234', '--table', TABLE, '--profile', 'responder', '--json'],
+    env,
+  );
   t.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Session;
   t.equal(s.status, 'revoked');
@@ -231,7 +280,10 @@ t.test('server revoke --json, with --profile from the AWS config files', async (
   t.equal((await store.get(victim.id))?.revoked_by, 'carolexamplecom');
 
   const viaEnv = await open('revoke-by-env-profile');
-  const r2 = await inProcess(['server', 'revoke', viaEnv.id, '--reason', 'env', '--table', TABLE], { ...env, AWS_PROFILE: 'responder' });
+  const r2 = await inProcess(['server', 'revoke', viaEnv.id, '--reason', 'env', '--table', TABLE], {
+    ...env,
+    AWS_PROFILE: 'responder',
+  });
   t.equal(r2.code, 0, r2.stderr);
   t.equal((await store.get(viaEnv.id))?.revoked_by, 'carolexamplecom', 'AWS_PROFILE when --profile is absent');
 });
@@ -255,7 +307,11 @@ t.test('bad input is a usage error (exit 2) with a hint', async (t) => {
     ['unknown status', ['server', 'sessions', ...T, '--status', 'paused'], /unknown status "paused"/],
     ['since garbage', ['server', 'sessions', ...T, '--since', 'last tuesday'], /--since "last tuesday" is neither/],
     ['limit 1001', ['server', 'sessions', ...T, '--limit', '1001'], /--limit "1001" is not a number from 1 to 1000/],
-    ['region without table', ['server', 'sessions', '--region', 'us-east-1'], /--profile and --region choose the AWS account for --table/],
+    [
+      'region without table',
+      ['server', 'sessions', '--region', 'us-east-1'],
+      /--profile and --region choose the AWS account for --table/,
+    ],
   ];
   // The first through the binary (its exit path), the rest in-process.
   const results: Run[] = [await sentinel(cases[0]![1])];
@@ -281,11 +337,17 @@ t.test('an unreachable or missing table is exit 1 with our own message', async (
   t.match(r.stderr, /^Error: the session table team-sessions cannot be reached\nHint: /);
   const missing = await inProcess(['server', 'session', alice.id, '--table', 'no-such-table', '--region', 'us-east-1']);
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /^Error: the session table no-such-table does not exist\nHint: Create it with `sentinel init sessions/);
+  t.match(
+    missing.stderr,
+    /^Error: the session table no-such-table does not exist\nHint: Create it with `sentinel init sessions/,
+  );
 });
 
 t.test('without --table the local daemon is asked; none running → exit 4', async (t) => {
-  const r = await sentinel(['server', 'sessions', '--json'], { ...baseEnv, SENTINEL_SOCKET: join(home, 'nothing.sock') });
+  const r = await sentinel(['server', 'sessions', '--json'], {
+    ...baseEnv,
+    SENTINEL_SOCKET: join(home, 'nothing.sock'),
+  });
   t.equal(r.code, 4);
   t.match(r.stderr, /not running/);
 });

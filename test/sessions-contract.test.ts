@@ -3,12 +3,19 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { BatchWriteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SentinelError } from '../daemon/errors.js';
-import { DynamoSessionStore } from '../daemon/sessions/dynamodb.js';
-import { toItem } from '../daemon/sessions/item.js';
-import { MemorySessionStore } from '../daemon/sessions/memory.js';
-import { ensureSessionTable } from '../daemon/sessions/table.js';
-import { HISTORY_MS, type NewSession, type Session, type SessionQuery, type SessionStatus, type SessionStore } from '../daemon/sessions/types.js';
+import { SentinelError } from '../core/errors.js';
+import { DynamoSessionStore } from '../core/sessions/dynamodb.js';
+import { toItem } from '../core/sessions/item.js';
+import { MemorySessionStore } from '../core/sessions/memory.js';
+import { ensureSessionTable } from '../core/sessions/table.js';
+import {
+  HISTORY_MS,
+  type NewSession,
+  type Session,
+  type SessionQuery,
+  type SessionStatus,
+  type SessionStore,
+} from '../core/sessions/types.js';
 import { startDynalite } from './support/dynalite.js';
 
 interface Clock {
@@ -65,19 +72,38 @@ async function code(p: Promise<unknown>): Promise<string> {
 function contract(name: string, factory: Factory): void {
   t.test(`${name}: create writes an active record with derived fields`, async (t) => {
     const { store, clock } = await factory();
-    const created = await store.create(newSession(1, { pid: 4242, host: 'laptop', server_instance_id: 'srv-a', source_identity: 'sentinel-alice-direct-0123456789abcdef' }));
+    const created = await store.create(
+      newSession(1, {
+        pid: 4242,
+        host: 'laptop',
+        server_instance_id: 'srv-a',
+        source_identity: 'sentinel-alice-direct-0123456789abcdef',
+      }),
+    );
     t.equal(created.status, 'active');
     t.equal(created.request_count, 0);
     t.equal(created.created_at, new Date(clock.ms).toISOString());
     t.equal(created.updated_at, created.created_at);
-    t.equal(created.ttl, Math.floor((START + 3_600_000 + HISTORY_MS) / 1000), 'ttl is expires_at + 30 days in epoch seconds');
+    t.equal(
+      created.ttl,
+      Math.floor((START + 3_600_000 + HISTORY_MS) / 1000),
+      'ttl is expires_at + 30 days in epoch seconds',
+    );
     t.match(created.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'RFC 3339 UTC with milliseconds');
     const read = await store.get(created.id);
     t.same(read, created, 'get returns what create returned');
 
     const bare = await store.create(newSession(2));
     const readBare = await store.get(bare.id);
-    for (const f of ['pid', 'host', 'server_instance_id', 'source_identity', 'last_access_at', 'revoked_by', 'revoked_reason'] as const) {
+    for (const f of [
+      'pid',
+      'host',
+      'server_instance_id',
+      'source_identity',
+      'last_access_at',
+      'revoked_by',
+      'revoked_reason',
+    ] as const) {
       t.notOk(readBare && f in readBare, `absent ${f} stays absent`);
     }
     t.equal(await store.get(idOf('missing')), undefined, 'unknown id → undefined');
@@ -85,8 +111,15 @@ function contract(name: string, factory: Factory): void {
     // Empty optional values are "unknown": left out, never written as empty strings (they would be index keys).
     const empty = await store.create(newSession(3, { host: '', server_instance_id: '', source_identity: '' }));
     const readEmpty = await store.get(empty.id);
-    t.notOk(readEmpty && ('host' in readEmpty || 'server_instance_id' in readEmpty || 'source_identity' in readEmpty), 'empty optional values are omitted');
-    t.same((await store.list({ server_instance_id: 'srv-a' })).items.map((x) => x.id), [created.id], 'only the session with a server instance is in that index');
+    t.notOk(
+      readEmpty && ('host' in readEmpty || 'server_instance_id' in readEmpty || 'source_identity' in readEmpty),
+      'empty optional values are omitted',
+    );
+    t.same(
+      (await store.list({ server_instance_id: 'srv-a' })).items.map((x) => x.id),
+      [created.id],
+      'only the session with a server instance is in that index',
+    );
   });
 
   t.test(`${name}: create refuses an id that exists and leaves the first record alone`, async (t) => {
@@ -119,7 +152,11 @@ function contract(name: string, factory: Factory): void {
     t.equal(await store.get(idOf(1)), undefined, 'nothing was written');
   });
 
-  for (const [op, to] of [['revoke', 'revoked'], ['end', 'ended'], ['expire', 'expired']] as const) {
+  for (const [op, to] of [
+    ['revoke', 'revoked'],
+    ['end', 'ended'],
+    ['expire', 'expired'],
+  ] as const) {
     t.test(`${name}: legal transition active → ${to}`, async (t) => {
       const { store, clock } = await factory();
       const s = await store.create(newSession(1));
@@ -154,7 +191,10 @@ function contract(name: string, factory: Factory): void {
         ['touch', () => store.touch(s.id, new Date(START + 5000), 3)],
       ];
       for (const [op, run] of attempts) {
-        const err = await run().then(() => undefined, (e: unknown) => e);
+        const err = await run().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         t.ok(err instanceof SentinelError && err.code === 'SessionNotActive', `${from} → ${op} refused`);
         t.match((err as Error).message, new RegExp(`is ${from}`), 'the message names the current state');
         t.equal((err as SentinelError).details?.status, from);
@@ -188,7 +228,12 @@ function contract(name: string, factory: Factory): void {
     t.equal(read!.last_access_at, new Date(START + 10_000).toISOString());
     t.equal(read!.status, 'active');
     t.ok(read!.updated_at > s.updated_at);
-    for (const [why, at, n] of [['negative', new Date(START), -1], ['fraction', new Date(START), 0.5], ['bad date', new Date(NaN), 1], ['not a number', new Date(START), '3']] as const) {
+    for (const [why, at, n] of [
+      ['negative', new Date(START), -1],
+      ['fraction', new Date(START), 0.5],
+      ['bad date', new Date(NaN), 1],
+      ['not a number', new Date(START), '3'],
+    ] as const) {
       t.equal(await code(store.touch(s.id, at, n as number)), 'BadRequest', why);
     }
     t.equal((await store.get(s.id))!.request_count, 5, 'refused touches counted nothing');
@@ -213,7 +258,10 @@ function contract(name: string, factory: Factory): void {
       const s = await store.create(newSession(`race-${r}`));
       const jitter = () => new Promise<void>((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
       // Four touches and a revoke, started in a different order each round.
-      const touches = [1, 2, 3, 4].map((n) => ({ n: n * 10 + r, p: jitter().then(() => store.touch(s.id, new Date(START + n), n * 10 + r)) }));
+      const touches = [1, 2, 3, 4].map((n) => ({
+        n: n * 10 + r,
+        p: jitter().then(() => store.touch(s.id, new Date(START + n), n * 10 + r)),
+      }));
       const revoke = jitter().then(() => store.revoke(s.id, 'secops', `round ${r}`));
       const [revoked, ...settled] = await Promise.allSettled([revoke, ...touches.map((x) => x.p)]);
       t.equal(revoked!.status, 'fulfilled', `round ${r}: the revoke succeeded`);
@@ -222,7 +270,11 @@ function contract(name: string, factory: Factory): void {
         if (res.status === 'fulfilled') expected += touches[i]!.n;
         else {
           touchesLost++;
-          t.equal((res.reason as SentinelError).code, 'SessionNotActive', `round ${r}: a touch that lost says the session is not active`);
+          t.equal(
+            (res.reason as SentinelError).code,
+            'SessionNotActive',
+            `round ${r}: a touch that lost says the session is not active`,
+          );
         }
       });
       const final = await store.get(s.id);
@@ -245,9 +297,17 @@ function contract(name: string, factory: Factory): void {
     for (let r = 0; r < 8; r++) {
       const x = await store.create(newSession(`access-race-${r}`));
       const times = [5, 1, 4, 2, 3].map((k) => START + ((k + r) % 5) * 1000 + r);
-      await Promise.all(times.map((ms, i) => new Promise((resolve) => setTimeout(resolve, i % 2)).then(() => store.touch(x.id, new Date(ms), 1))));
+      await Promise.all(
+        times.map((ms, i) =>
+          new Promise((resolve) => setTimeout(resolve, i % 2)).then(() => store.touch(x.id, new Date(ms), 1)),
+        ),
+      );
       const final = (await store.get(x.id))!;
-      t.equal(final.last_access_at, new Date(Math.max(...times)).toISOString(), `round ${r}: last_access_at is the latest touch`);
+      t.equal(
+        final.last_access_at,
+        new Date(Math.max(...times)).toISOString(),
+        `round ${r}: last_access_at is the latest touch`,
+      );
       t.equal(final.request_count, 5);
     }
 
@@ -262,7 +322,7 @@ function contract(name: string, factory: Factory): void {
       for (const res of results) {
         if (res.status === 'rejected') {
           t.equal((res.reason as SentinelError).code, 'SessionNotActive');
-          t.equal((res.reason as SentinelError).details?.status, final.status, 'the loser names the winner\'s state');
+          t.equal((res.reason as SentinelError).details?.status, final.status, "the loser names the winner's state");
         }
       }
     }
@@ -277,12 +337,25 @@ function contract(name: string, factory: Factory): void {
     const all = await store.list({});
     t.equal(all.items.find((x) => x.id === s.id)?.status, 'expired');
     t.equal(all.items.find((x) => x.id === other.id)?.status, 'active');
-    t.same((await store.list({ status: 'active' })).items.map((x) => x.id), [other.id]);
-    t.same((await store.list({ status: 'expired' })).items.map((x) => x.id), [s.id]);
-    t.same((await store.list({ status: 'expired', user: 'alice' })).items.map((x) => x.id), [s.id]);
+    t.same(
+      (await store.list({ status: 'active' })).items.map((x) => x.id),
+      [other.id],
+    );
+    t.same(
+      (await store.list({ status: 'expired' })).items.map((x) => x.id),
+      [s.id],
+    );
+    t.same(
+      (await store.list({ status: 'expired', user: 'alice' })).items.map((x) => x.id),
+      [s.id],
+    );
     const expired = await store.expire(s.id);
     t.equal(expired.status, 'expired');
-    t.same((await store.list({ status: 'expired' })).items.map((x) => x.id), [s.id], 'recorded expiry lists once');
+    t.same(
+      (await store.list({ status: 'expired' })).items.map((x) => x.id),
+      [s.id],
+      'recorded expiry lists once',
+    );
   });
 
   t.test(`${name}: a closed store refuses everything (fail closed)`, async (t) => {
@@ -345,9 +418,15 @@ function contract(name: string, factory: Factory): void {
       t.equal(got.items.length, want.length, `${label}: count (${want.length})`);
       t.same(new Set(got.items.map((s) => s.id)), new Set(want.map((s) => s.id)), `${label}: the same sessions`);
       t.equal(new Set(got.items.map((s) => s.id)).size, got.items.length, `${label}: no duplicates across pages`);
-      t.ok(got.items.every((s, i) => i === 0 || got.items[i - 1]!.created_at >= s.created_at), `${label}: newest first`);
+      t.ok(
+        got.items.every((s, i) => i === 0 || got.items[i - 1]!.created_at >= s.created_at),
+        `${label}: newest first`,
+      );
       const wantStatus = new Map(want.map((s) => [s.id, s.status]));
-      t.ok(got.items.every((s) => wantStatus.get(s.id) === s.status), `${label}: statuses as a reader sees them`);
+      t.ok(
+        got.items.every((s) => wantStatus.get(s.id) === s.status),
+        `${label}: statuses as a reader sees them`,
+      );
       t.equal(got.pages, Math.max(1, Math.ceil(want.length / 97)), `${label}: no empty trailing page`);
     }
     const one = await store.list({ limit: 1000 });
@@ -356,9 +435,19 @@ function contract(name: string, factory: Factory): void {
     const first = await store.list({ user: 'user2', limit: 5 });
     t.equal(first.items.length, 5);
     t.ok(first.cursor);
-    t.equal(await code(store.list({ user: 'user3', limit: 5, cursor: first.cursor })), 'BadRequest', 'a cursor only fits its own query');
+    t.equal(
+      await code(store.list({ user: 'user3', limit: 5, cursor: first.cursor })),
+      'BadRequest',
+      'a cursor only fits its own query',
+    );
     const next = await store.list({ user: 'user2', limit: 7, cursor: first.cursor });
-    t.same(next.items.map((s) => s.id), expected(sessions, { user: 'user2' }).slice(5, 12).map((s) => s.id), 'page size may change between pages');
+    t.same(
+      next.items.map((s) => s.id),
+      expected(sessions, { user: 'user2' })
+        .slice(5, 12)
+        .map((s) => s.id),
+      'page size may change between pages',
+    );
   });
 }
 
@@ -406,15 +495,22 @@ function effective(s: Session, now: number): SessionStatus {
 function expected(all: Session[], q: SessionQuery): Session[] {
   return all
     .map((s) => ({ ...s, status: effective(s, QUERY_TIME) }))
-    .filter((s) => (q.user === undefined || s.user === q.user)
-      && (q.profile === undefined || s.profile === q.profile)
-      && (q.server_instance_id === undefined || s.server_instance_id === q.server_instance_id)
-      && (q.status === undefined || s.status === q.status)
-      && (q.since === undefined || s.created_at >= q.since))
+    .filter(
+      (s) =>
+        (q.user === undefined || s.user === q.user) &&
+        (q.profile === undefined || s.profile === q.profile) &&
+        (q.server_instance_id === undefined || s.server_instance_id === q.server_instance_id) &&
+        (q.status === undefined || s.status === q.status) &&
+        (q.since === undefined || s.created_at >= q.since),
+    )
     .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1));
 }
 
-async function collect(store: SessionStore, q: SessionQuery, limit: number): Promise<{ items: Session[]; pages: number }> {
+async function collect(
+  store: SessionStore,
+  q: SessionQuery,
+  limit: number,
+): Promise<{ items: Session[]; pages: number }> {
   const items: Session[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -439,7 +535,15 @@ contract('memory', async () => {
     async seed(sessions) {
       for (const s of sessions) {
         clock.ms = Date.parse(s.created_at);
-        await store.create({ id: s.id, user: s.user, profile: s.profile, mode: s.mode, started_at: s.started_at, expires_at: s.expires_at, ...(s.server_instance_id ? { server_instance_id: s.server_instance_id } : {}) });
+        await store.create({
+          id: s.id,
+          user: s.user,
+          profile: s.profile,
+          mode: s.mode,
+          started_at: s.started_at,
+          expires_at: s.expires_at,
+          ...(s.server_instance_id ? { server_instance_id: s.server_instance_id } : {}),
+        });
         if (s.request_count) await store.touch(s.id, new Date(clock.ms), s.request_count);
         if (s.status === 'revoked') await store.revoke(s.id, s.revoked_by!, s.revoked_reason!);
         if (s.status === 'ended') await store.end(s.id);
@@ -467,13 +571,15 @@ contract('dynamodb', async () => {
       const batches: Session[][] = [];
       for (let i = 0; i < sessions.length; i += 25) batches.push(sessions.slice(i, i + 25));
       for (let i = 0; i < batches.length; i += 4) {
-        await Promise.all(batches.slice(i, i + 4).map(async (batch) => {
-          let request = { [table]: batch.map((s) => ({ PutRequest: { Item: toItem(s) } })) };
-          while (request[table]?.length) {
-            const out = await client.send(new BatchWriteItemCommand({ RequestItems: request }));
-            request = (out.UnprocessedItems ?? {}) as typeof request;
-          }
-        }));
+        await Promise.all(
+          batches.slice(i, i + 4).map(async (batch) => {
+            let request = { [table]: batch.map((s) => ({ PutRequest: { Item: toItem(s) } })) };
+            while (request[table]?.length) {
+              const out = await client.send(new BatchWriteItemCommand({ RequestItems: request }));
+              request = (out.UnprocessedItems ?? {}) as typeof request;
+            }
+          }),
+        );
       }
     },
   };
@@ -484,7 +590,13 @@ contract('dynamodb', async () => {
 t.test('dynamodb: an unreachable store answers SessionStoreUnavailable, with no AWS text', async (t) => {
   const own = await startDynalite();
   t.teardown(() => own.close());
-  const c = new DynamoDBClient({ endpoint: own.url, region: 'us-east-1', credentials: creds, maxAttempts: 2, requestHandler: { connectionTimeout: 2000, requestTimeout: 2000 } });
+  const c = new DynamoDBClient({
+    endpoint: own.url,
+    region: 'us-east-1',
+    credentials: creds,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 2000 },
+  });
   t.teardown(() => c.destroy());
   await ensureSessionTable(c, 'gone', { pollMs: 5 });
   const store = new DynamoSessionStore({ client: c, table: 'gone', now: () => new Date(START), ownsClient: false });
@@ -498,15 +610,25 @@ t.test('dynamodb: an unreachable store answers SessionStoreUnavailable, with no 
     ['list', () => store.list({ user: 'alice' })],
     ['scan', () => store.list({})],
   ] as const) {
-    const err = await (run as () => Promise<unknown>)().then(() => undefined, (e: unknown) => e);
+    const err = await (run as () => Promise<unknown>)().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.ok(err instanceof SentinelError && err.code === 'SessionStoreUnavailable', `${op} fails closed`);
-    t.equal((err as SentinelError).message, 'the session table gone cannot be reached', `${op}: our message, not the SDK's`);
+    t.equal(
+      (err as SentinelError).message,
+      'the session table gone cannot be reached',
+      `${op}: our message, not the SDK's`,
+    );
   }
 });
 
 t.test('dynamodb: a missing table and a malformed record fail closed', async (t) => {
   const missing = new DynamoSessionStore({ client, table: 'no-such-table', ownsClient: false });
-  const err = await missing.get(idOf(1)).then(() => undefined, (e: unknown) => e);
+  const err = await missing.get(idOf(1)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof SentinelError && err.code === 'SessionStoreUnavailable');
   t.equal((err as SentinelError).message, 'the session table no-such-table does not exist');
   t.match((err as SentinelError).hint, /sentinel init sessions/);
@@ -519,7 +641,10 @@ t.test('dynamodb: a missing table and a malformed record fail closed', async (t)
   const variants: Array<[string, Record<string, unknown>]> = [
     ['unknown status', { ...raw, id: { S: idOf('m1') }, status: { S: 'superactive' } }],
     ['unknown mode', { ...raw, id: { S: idOf('m2') }, mode: { S: 'god' } }],
-    ['no updated_at', Object.fromEntries(Object.entries({ ...raw, id: { S: idOf('m3') } }).filter(([k]) => k !== 'updated_at'))],
+    [
+      'no updated_at',
+      Object.fromEntries(Object.entries({ ...raw, id: { S: idOf('m3') } }).filter(([k]) => k !== 'updated_at')),
+    ],
     ['request_count not a number', { ...raw, id: { S: idOf('m4') }, request_count: { S: 'many' } }],
   ];
   for (const [why, item] of variants) {
@@ -531,8 +656,8 @@ t.test('dynamodb: a missing table and a malformed record fail closed', async (t)
 });
 
 t.test('createSessionStore picks the store config.yaml names', async (t) => {
-  const { createSessionStore } = await import('../daemon/sessions/factory.js');
-  const { resolveConfig } = await import('../daemon/config.js');
+  const { createSessionStore } = await import('../core/sessions/factory.js');
+  const { resolveConfig } = await import('../core/config.js');
   const memory = createSessionStore(resolveConfig({}, 'config.yaml', { HOME: '/nonexistent' }));
   t.equal(memory.kind, 'memory');
   const table = `sessions-${++tables}`;
@@ -542,7 +667,10 @@ t.test('createSessionStore picks the store config.yaml names', async (t) => {
     built++;
     return new DynamoDBClient({ endpoint: dynalite.url, region: 'us-east-1', credentials: creds });
   };
-  const store = createSessionStore(resolveConfig({ sessions: { store: 'dynamodb', table } }, 'config.yaml', { HOME: '/nonexistent' }), { dynamodb: own });
+  const store = createSessionStore(
+    resolveConfig({ sessions: { store: 'dynamodb', table } }, 'config.yaml', { HOME: '/nonexistent' }),
+    { dynamodb: own },
+  );
   t.equal(store.kind, 'dynamodb');
   t.equal(built, 1);
   const s = await store.create(newSession('factory'));

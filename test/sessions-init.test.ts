@@ -7,8 +7,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
-import { ensureSessionTable, iamPolicies, shapeProblems, tableDefinition } from '../daemon/sessions/table.js';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { ensureSessionTable, iamPolicies, shapeProblems, tableDefinition } from '../core/sessions/table.js';
 import { awsEnv } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
 import { sentinelInProcess } from './support/cli.js';
@@ -20,7 +26,11 @@ const home = mkdtempSync(join(tmpdir(), 'sentinel-init-'));
 t.teardown(() => rmSync(home, { recursive: true, force: true }));
 const dynalite = await startDynalite();
 t.teardown(() => dynalite.close());
-const client = new DynamoDBClient({ endpoint: dynalite.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDINIT', secretAccessKey: 'x' } });
+const client = new DynamoDBClient({
+  endpoint: dynalite.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIDINIT', secretAccessKey: 'x' },
+});
 t.teardown(() => client.destroy());
 
 const env: NodeJS.ProcessEnv = {
@@ -34,7 +44,10 @@ const env: NodeJS.ProcessEnv = {
   AWS_SECRET_ACCESS_KEY: 'x',
 };
 
-function sentinel(args: string[], e: NodeJS.ProcessEnv = env): Promise<{ code: number; stdout: string; stderr: string }> {
+function sentinel(
+  args: string[],
+  e: NodeJS.ProcessEnv = env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // stdin is /dev/null: not a terminal, as in CI.
     const child = execFile(process.execPath, [MAIN, ...args], { env: e, timeout: 30_000 }, (err, stdout, stderr) => {
@@ -53,7 +66,10 @@ const tables = async () => (await client.send(new ListTablesCommand({}))).TableN
 t.test('creates the table with the right keys and indexes, then a second run is a no-op', async (t) => {
   // Without AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, as most users run it: the SDK client it builds prints no
   // Node version warning, because the binary silences it.
-  const first = await sentinel(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y', '--json'], { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
+  const first = await sentinel(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y', '--json'], {
+    ...env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+  });
   t.equal(first.code, 0, first.stderr);
   t.notMatch(first.stderr, /NodeVersionSupportWarning/);
   const report = JSON.parse(first.stdout);
@@ -62,7 +78,9 @@ t.test('creates the table with the right keys and indexes, then a second run is 
   t.equal(report.region, 'us-east-1');
   t.match(first.stderr, /creating table team-a\n/, 'progress on stderr');
   t.match(first.stderr, /table team-a is ACTIVE\n/);
-  const states = Object.fromEntries(report.features.map((f: { feature: string; state: string }) => [f.feature, f.state]));
+  const states = Object.fromEntries(
+    report.features.map((f: { feature: string; state: string }) => [f.feature, f.state]),
+  );
   t.same(states, {
     pay_per_request: 'enabled',
     encryption: 'unknown', // dynalite reports no SSEDescription
@@ -74,7 +92,12 @@ t.test('creates the table with the right keys and indexes, then a second run is 
   const desc = await describe('team-a');
   t.same(desc.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
   t.equal(desc.BillingModeSummary?.BillingMode, 'PAY_PER_REQUEST');
-  const gsis = Object.fromEntries((desc.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName, [g.KeySchema?.map((k) => `${k.AttributeName}:${k.KeyType}`), g.Projection?.ProjectionType]]));
+  const gsis = Object.fromEntries(
+    (desc.GlobalSecondaryIndexes ?? []).map((g) => [
+      g.IndexName,
+      [g.KeySchema?.map((k) => `${k.AttributeName}:${k.KeyType}`), g.Projection?.ProjectionType],
+    ]),
+  );
   t.same(gsis, {
     'gsi-user': [['user:HASH', 'created_at:RANGE'], 'ALL'],
     'gsi-status': [['status:HASH', 'created_at:RANGE'], 'ALL'],
@@ -89,20 +112,34 @@ t.test('creates the table with the right keys and indexes, then a second run is 
   t.match(second.stdout, /\n {2}ttl {21}unsupported \(UnknownOperationException\)\n/);
   const again = await describe('team-a');
   t.equal(again.CreationDateTime?.getTime(), desc.CreationDateTime?.getTime(), 'the same table, not a new one');
-  t.same(again.GlobalSecondaryIndexes?.map((g) => g.IndexName), desc.GlobalSecondaryIndexes?.map((g) => g.IndexName));
+  t.same(
+    again.GlobalSecondaryIndexes?.map((g) => g.IndexName),
+    desc.GlobalSecondaryIndexes?.map((g) => g.IndexName),
+  );
 });
 
 t.test('a table with another key schema is reported and not modified (exit 1)', async (t) => {
-  await client.send(new CreateTableCommand({
-    TableName: 'wrong-keys',
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'N' }],
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'wrong-keys',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'N' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
   const before = await describe('wrong-keys');
   const r = await sentinel(['init', 'sessions', '--table', 'wrong-keys', '--region', 'us-east-1', '-y']);
   t.equal(r.code, 1);
-  t.match(r.stderr, /^Error: table wrong-keys exists with a different shape: key schema is pk \(S, HASH\) \+ sk \(N, RANGE\); expected id \(S, HASH\) only; index gsi-user \(user, created_at\) is missing;/);
+  t.match(
+    r.stderr,
+    /^Error: table wrong-keys exists with a different shape: key schema is pk \(S, HASH\) \+ sk \(N, RANGE\); expected id \(S, HASH\) only; index gsi-user \(user, created_at\) is missing;/,
+  );
   t.match(r.stderr, /\nHint: Sentinel did not change it\./);
   const after = await describe('wrong-keys');
   t.same(after.KeySchema, before.KeySchema);
@@ -136,7 +173,10 @@ t.test('no consent, no change: stdin not a terminal without -y; --plan changes n
   // AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, as most users do, and prints nothing but the plan.
   const [r, plan] = await Promise.all([
     sentinel(['init', 'sessions', '--table', 'needs-consent', '--region', 'us-east-1']),
-    sentinel(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan'], { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined }),
+    sentinel(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan'], {
+      ...env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+    }),
   ]);
   t.equal(r.code, 2);
   t.match(r.stderr, /^Error: refusing to create a table without confirmation: stdin is not a terminal\nHint: .*-y/);
@@ -149,10 +189,25 @@ t.test('no consent, no change: stdin not a terminal without -y; --plan changes n
   t.match(plan.stdout, /"arn:aws:dynamodb:eu-west-1:\*:table\/planned\/index\/\*"/);
   t.match(plan.stdout, /Nothing was changed/);
 
-  const planJson = await inProcess(['init', 'sessions', '--table', 'planned', '--region', 'eu-west-1', '--plan', '--json']);
+  const planJson = await inProcess([
+    'init',
+    'sessions',
+    '--table',
+    'planned',
+    '--region',
+    'eu-west-1',
+    '--plan',
+    '--json',
+  ]);
   t.equal(planJson.code, 0);
   const body = JSON.parse(planJson.stdout);
-  t.same(body.iam.daemon.Statement[0].Action, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan']);
+  t.same(body.iam.daemon.Statement[0].Action, [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+  ]);
   t.same(body.definition.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
   t.same(await tables(), before, 'no table was created by either');
 });
@@ -172,19 +227,40 @@ t.test('usage errors: no region, bad table name', async (t) => {
 t.test('shape checks and IAM policies, in-process', async (t) => {
   const good = tableDefinition('x') as unknown as TableDescription;
   t.same(shapeProblems(good), []);
-  const stringly = { ...good, AttributeDefinitions: good.AttributeDefinitions!.map((a) => (a.AttributeName === 'created_at' ? { ...a, AttributeType: 'N' } : a)) } as TableDescription;
-  t.match(shapeProblems(stringly), [/gsi-user is keyed \(user, created_at\); expected \(user, created_at\), both strings/]);
-  const swapped = { ...good, GlobalSecondaryIndexes: good.GlobalSecondaryIndexes!.map((g) => (g.IndexName === 'gsi-status' ? { ...g, KeySchema: [...g.KeySchema!].reverse().map((k, i) => ({ ...k, KeyType: i ? 'RANGE' : 'HASH' })) } : g)) } as TableDescription;
+  const stringly = {
+    ...good,
+    AttributeDefinitions: good.AttributeDefinitions!.map((a) =>
+      a.AttributeName === 'created_at' ? { ...a, AttributeType: 'N' } : a,
+    ),
+  } as TableDescription;
+  t.match(shapeProblems(stringly), [
+    /gsi-user is keyed \(user, created_at\); expected \(user, created_at\), both strings/,
+  ]);
+  const swapped = {
+    ...good,
+    GlobalSecondaryIndexes: good.GlobalSecondaryIndexes!.map((g) =>
+      g.IndexName === 'gsi-status'
+        ? { ...g, KeySchema: [...g.KeySchema!].reverse().map((k, i) => ({ ...k, KeyType: i ? 'RANGE' : 'HASH' })) }
+        : g,
+    ),
+  } as TableDescription;
   t.match(shapeProblems(swapped), [/gsi-status is keyed \(created_at, status\)/]);
   t.same(shapeProblems({} as TableDescription).length, 5);
 
-  const cn = iamPolicies('t1', 'cn-north-1', '123456789012') as { daemon: { Statement: Array<{ Resource: string[] }> } };
-  t.same(cn.daemon.Statement[0]!.Resource, ['arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t1', 'arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t1/index/*']);
+  const cn = iamPolicies('t1', 'cn-north-1', '123456789012') as {
+    daemon: { Statement: Array<{ Resource: string[] }> };
+  };
+  t.same(cn.daemon.Statement[0]!.Resource, [
+    'arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t1',
+    'arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t1/index/*',
+  ]);
 
   // Created by ensureSessionTable directly: the library reports the same and a re-run agrees.
   const lines: string[] = [];
   const made = await ensureSessionTable(client, 'lib-made', { pollMs: 5, onProgress: (l) => lines.push(l) });
   t.equal(made.action, 'created');
-  t.ok(lines.some((l) => /^waiting for lib-made: table CREATING/.test(l)) || lines.includes('table lib-made is ACTIVE'));
+  t.ok(
+    lines.some((l) => /^waiting for lib-made: table CREATING/.test(l)) || lines.includes('table lib-made is ACTIVE'),
+  );
   t.equal((await ensureSessionTable(client, 'lib-made', { pollMs: 5 })).action, 'exists');
 });

@@ -21,8 +21,7 @@ import { isRoot, NEEDS_ROOT, NOBODY, runAsUser } from './support/as-user.js';
 const ourUid = process.geteuid!();
 
 // Real lines captured from this kernel's /proc/net/tcp and tcp6 (header included), with the tuple edited.
-const HEADER =
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 const line = (local: string, remote: string, state: string, uid: number, inode = 4242) =>
   `   7: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${inode} 1 0000000000000000 20 4 30 10 -1`;
 
@@ -31,8 +30,16 @@ t.test('encodeProcAddress matches the kernel encoding (little-endian host)', asy
   t.equal(encodeProcAddress('10.1.2.3', 'tcp', 'LE'), '0302010A');
   t.equal(encodeProcAddress('::1', 'tcp6', 'LE'), '00000000000000000000000001000000');
   t.equal(encodeProcAddress('::ffff:127.0.0.1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F');
-  t.equal(encodeProcAddress('::FFFF:7f00:1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F', 'hex spelling of a mapped address');
-  t.equal(encodeProcAddress('127.0.0.1', 'tcp6', 'LE'), '0000000000000000FFFF00000100007F', 'IPv4 in tcp6 is its mapped form');
+  t.equal(
+    encodeProcAddress('::FFFF:7f00:1', 'tcp6', 'LE'),
+    '0000000000000000FFFF00000100007F',
+    'hex spelling of a mapped address',
+  );
+  t.equal(
+    encodeProcAddress('127.0.0.1', 'tcp6', 'LE'),
+    '0000000000000000FFFF00000100007F',
+    'IPv4 in tcp6 is its mapped form',
+  );
   t.equal(encodeProcAddress('::ffff:127.0.0.1', 'tcp', 'LE'), '0100007F', 'mapped address in tcp is plain IPv4');
   t.equal(encodeProcAddress('fe80::1%lo', 'tcp6', 'LE'), '000080FE000000000000000001000000', 'zone id dropped');
   t.equal(encodeProcAddress('2001:db8:0:0:1:2:3:4', 'tcp6', 'LE'), 'B80D0120000000000200010004000300');
@@ -46,7 +53,18 @@ t.test('encodeProcAddress on a big-endian host prints bytes in order', async (t)
 });
 
 t.test('encodeProcAddress refuses what is not an IP address', async (t) => {
-  for (const bad of ['', 'localhost', '1.2.3', '256.0.0.1', '127.0.0.1.5', ':::', '1::2::3', '::ffff:1.2.3.999', 'g::1', '%lo']) {
+  for (const bad of [
+    '',
+    'localhost',
+    '1.2.3',
+    '256.0.0.1',
+    '127.0.0.1.5',
+    ':::',
+    '1::2::3',
+    '::ffff:1.2.3.999',
+    'g::1',
+    '%lo',
+  ]) {
     t.equal(encodeProcAddress(bad, 'tcp6', 'LE'), null, JSON.stringify(bad));
     t.equal(encodeProcAddress(bad, 'tcp', 'LE'), null, JSON.stringify(bad));
   }
@@ -68,7 +86,9 @@ t.test('parseProcNetTcpLine reads real rows and rejects garbage', async (t) => {
     uid: 1000,
     inode: 555,
   });
-  const six = parseProcNetTcpLine(line('0000000000000000ffff00000100007f:0050', '0000000000000000FFFF00000100007F:C350', '0A', 0));
+  const six = parseProcNetTcpLine(
+    line('0000000000000000ffff00000100007f:0050', '0000000000000000FFFF00000100007F:C350', '0A', 0),
+  );
   t.equal(six?.localAddress, '0000000000000000FFFF00000100007F', 'tcp6 row, upper-cased');
   t.equal(six?.state, 0x0a);
   const garbage = [
@@ -104,13 +124,26 @@ t.test('clientRowKeys looks for the client row in both tables for IPv4, in tcp6 
     },
   ]);
   const mapped = clientRowKeys({ ...ends, localAddress: '::ffff:127.0.0.1', remoteAddress: '::ffff:127.0.0.1' }, 'LE');
-  t.same(mapped.map((k) => [k.table, k.localAddress]), [
-    ['tcp', '0100007F'],
-    ['tcp6', '0000000000000000FFFF00000100007F'],
-  ]);
+  t.same(
+    mapped.map((k) => [k.table, k.localAddress]),
+    [
+      ['tcp', '0100007F'],
+      ['tcp6', '0000000000000000FFFF00000100007F'],
+    ],
+  );
   const v6 = clientRowKeys({ ...ends, localAddress: '::1', remoteAddress: '::1' }, 'LE');
-  t.same(v6.map((k) => k.table), ['tcp6']);
-  for (const bad of [{}, { ...ends, remoteAddress: undefined }, { ...ends, localPort: 0 }, { ...ends, remotePort: 70000 }, { ...ends, remotePort: 1.5 }, { ...ends, remoteAddress: 'junk' }]) {
+  t.same(
+    v6.map((k) => k.table),
+    ['tcp6'],
+  );
+  for (const bad of [
+    {},
+    { ...ends, remoteAddress: undefined },
+    { ...ends, localPort: 0 },
+    { ...ends, remotePort: 70000 },
+    { ...ends, remotePort: 1.5 },
+    { ...ends, remoteAddress: 'junk' },
+  ]) {
     t.same(clientRowKeys(bad as TcpEnds, 'LE'), [], JSON.stringify(bad));
   }
 });
@@ -147,17 +180,37 @@ t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never t
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(100) + client + '\n');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }), 1000, 'row inside the cap');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }), null, 'row cut by the cap is not read half');
+  t.equal(
+    await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }),
+    1000,
+    'row inside the cap',
+  );
+  t.equal(
+    await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }),
+    null,
+    'row cut by the cap is not read half',
+  );
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(Math.ceil(DEFAULT_MAX_BYTES / junk.length)) + client + '\n');
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a file past the default cap is read only up to it');
+  t.equal(
+    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
+    null,
+    'a file past the default cap is read only up to it',
+  );
 
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + '\n' + client + '\n');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'an overlong line is skipped, the next row read');
+  t.equal(
+    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
+    1000,
+    'an overlong line is skipped, the next row read',
+  );
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + client + '\n');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'a row glued to an overlong line is not read');
+  t.equal(
+    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
+    null,
+    'a row glued to an overlong line is not read',
+  );
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
 
@@ -165,12 +218,22 @@ t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never t
   mkdirSync(join(dir, 'tcp'));
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
 
-  writeFileSync(join(dir, 'tcp6'), line('0000000000000000FFFF00000100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 77) + '\n');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 77, 'an IPv4 tuple also found as a mapped tcp6 row');
+  writeFileSync(
+    join(dir, 'tcp6'),
+    line('0000000000000000FFFF00000100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 77) + '\n',
+  );
+  t.equal(
+    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
+    77,
+    'an IPv4 tuple also found as a mapped tcp6 row',
+  );
 
   t.equal(await lookup(t, ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
 
-  writeFileSync(join(dir, 'tcp6'), line('00000000000000000000FFFF7F000001:8CAC', '00000000000000000000FFFF7F000001:B261', '01', 88) + '\n');
+  writeFileSync(
+    join(dir, 'tcp6'),
+    line('00000000000000000000FFFF7F000001:8CAC', '00000000000000000000FFFF7F000001:B261', '01', 88) + '\n',
+  );
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
   t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
 });

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SentinelError } from '../daemon/errors.js';
-import { silentLogger } from '../daemon/log.js';
+import { SentinelError } from '../core/errors.js';
+import { silentLogger } from '../core/log.js';
 import {
   MAX_AWS_CONFIG_BYTES,
   awsConfigFiles,
@@ -13,7 +13,7 @@ import {
   mergeProfiles,
   parseIni,
 } from '../daemon/vending/aws-config.js';
-import { closeMatches, editDistance } from '../daemon/text/close-matches.js';
+import { closeMatches, editDistance } from '../core/text/close-matches.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-awscfg-'));
@@ -88,12 +88,19 @@ aws_secret_access_key = creds-only-secret
 `;
 
 t.test('file locations follow the AWS CLI', async (t) => {
-  t.same(awsConfigFiles({ HOME: '/home/u' }), { configFile: '/home/u/.aws/config', credentialsFile: '/home/u/.aws/credentials' });
+  t.same(awsConfigFiles({ HOME: '/home/u' }), {
+    configFile: '/home/u/.aws/config',
+    credentialsFile: '/home/u/.aws/credentials',
+  });
   t.same(awsConfigFiles({ HOME: '/home/u', AWS_CONFIG_FILE: '/x/cfg', AWS_SHARED_CREDENTIALS_FILE: '~/creds' }), {
     configFile: '/x/cfg',
     credentialsFile: '/home/u/creds',
   });
-  t.same(awsConfigFiles({ HOME: '/home/u', AWS_CONFIG_FILE: '' }).configFile, '/home/u/.aws/config', 'empty means unset');
+  t.same(
+    awsConfigFiles({ HOME: '/home/u', AWS_CONFIG_FILE: '' }).configFile,
+    '/home/u/.aws/config',
+    'empty means unset',
+  );
 });
 
 t.test('parsing matches the SDK: comments, sub-sections, section kinds, merge order', async (t) => {
@@ -115,7 +122,10 @@ t.test('profiles: public fields only, invalid names skipped, stampability', asyn
   const dir = tempDir(t);
   writeFileSync(join(dir, 'config'), CONFIG);
   writeFileSync(join(dir, 'credentials'), CREDENTIALS);
-  const cfg = createAwsConfig({ configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') }, silentLogger());
+  const cfg = createAwsConfig(
+    { configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') },
+    silentLogger(),
+  );
   const list = await cfg.profiles();
   t.same(
     list.map((p) => p.name),
@@ -123,18 +133,28 @@ t.test('profiles: public fields only, invalid names skipped, stampability', asyn
   );
   const json = JSON.stringify(list);
   t.notMatch(json, /secret|AKIA/, 'no secret or key reaches the listing');
-  t.same(list.find((p) => p.name === 'prod'), {
-    name: 'prod',
-    region: 'us-east-1',
-    roleArn: 'arn:aws:iam::111122223333:role/prod-admin',
-    sourceProfile: 'base',
-    externalId: 'ext-123',
-    stampable: true,
-  });
+  t.same(
+    list.find((p) => p.name === 'prod'),
+    {
+      name: 'prod',
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::111122223333:role/prod-admin',
+      sourceProfile: 'base',
+      externalId: 'ext-123',
+      stampable: true,
+    },
+  );
   const stampable = Object.fromEntries(list.map((p) => [p.name, p.stampable]));
   t.same(stampable, {
-    base: false, both: false, 'broken-role': false, 'creds-only': false, default: false, prod: true, quoted: false,
-    staging: true, web: false,
+    base: false,
+    both: false,
+    'broken-role': false,
+    'creds-only': false,
+    default: false,
+    prod: true,
+    quoted: false,
+    staging: true,
+    web: false,
   });
   const staging = await cfg.profile('staging');
   t.equal(staging.credentialSource, 'Environment');
@@ -156,9 +176,32 @@ t.test('unknown profiles name close matches; hostile names are refused without b
   t.notMatch(far.message, /did you mean/);
 
   const hostile: unknown[] = [
-    '../../etc/passwd', '..', '.', '/prod', 'prod/', 'a//b', '-rf', 'has space', 'new\nline', 'nul\u0000', 'tab\t',
-    'semi;colon', 'colon:x', '$(id)', '`id`', 'prød', '', 'x'.repeat(129), '__proto__', 'a/__proto__', '__proto__/../x', null, undefined, 42,
-    ['prod'], { name: 'prod' },
+    '../../etc/passwd',
+    '..',
+    '.',
+    '/prod',
+    'prod/',
+    'a//b',
+    '-rf',
+    'has space',
+    'new\nline',
+    'nul\u0000',
+    'tab\t',
+    'semi;colon',
+    'colon:x',
+    '$(id)',
+    '`id`',
+    'prød',
+    '',
+    'x'.repeat(129),
+    '__proto__',
+    'a/__proto__',
+    '__proto__/../x',
+    null,
+    undefined,
+    42,
+    ['prod'],
+    { name: 'prod' },
   ];
   for (const name of hostile) {
     const e = await cfg.profile(name as string).catch((x) => x);
@@ -176,9 +219,17 @@ t.test('files are re-read when they change, and on reload; missing and /dev/null
   const cfg = createAwsConfig({ configFile, credentialsFile: '/dev/null' }, silentLogger());
   t.same(await cfg.profiles(), [], 'missing config file: no profiles');
   writeFileSync(configFile, '[profile a]\nregion = us-east-1\n');
-  t.same((await cfg.profiles()).map((p) => p.name), ['a'], 'a new file is seen without reload');
+  t.same(
+    (await cfg.profiles()).map((p) => p.name),
+    ['a'],
+    'a new file is seen without reload',
+  );
   writeFileSync(configFile, '[profile a]\nregion = us-east-1\n[profile bb]\nregion = us-east-2\n');
-  t.same((await cfg.profiles()).map((p) => p.name), ['a', 'bb'], 'an edit is seen');
+  t.same(
+    (await cfg.profiles()).map((p) => p.name),
+    ['a', 'bb'],
+    'an edit is seen',
+  );
   cfg.reload();
   t.equal((await cfg.profile('bb')).info.region, 'us-east-2');
   const [x, y] = await Promise.all([cfg.profiles(), cfg.profiles()]);
@@ -191,15 +242,21 @@ t.test('oversized files, FIFOs and directories are refused unread', async (t) =>
   const dir = tempDir(t);
   const big = join(dir, 'big');
   writeFileSync(big, '#'.repeat(MAX_AWS_CONFIG_BYTES + 1));
-  const e1 = await createAwsConfig({ configFile: big, credentialsFile: '/dev/null' }, silentLogger()).profiles().catch((e) => e);
+  const e1 = await createAwsConfig({ configFile: big, credentialsFile: '/dev/null' }, silentLogger())
+    .profiles()
+    .catch((e) => e);
   t.equal(e1.code, 'BaseCredentialsUnavailable');
   t.match(e1.message, /larger than 4 MiB/);
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  const e2 = await createAwsConfig({ configFile: fifo, credentialsFile: '/dev/null' }, silentLogger()).profiles().catch((e) => e);
+  const e2 = await createAwsConfig({ configFile: fifo, credentialsFile: '/dev/null' }, silentLogger())
+    .profiles()
+    .catch((e) => e);
   t.equal(e2.code, 'BaseCredentialsUnavailable', 'a FIFO would block: refused');
   mkdirSync(join(dir, 'adir'));
-  const e3 = await createAwsConfig({ configFile: join(dir, 'adir'), credentialsFile: '/dev/null' }, silentLogger()).profiles().catch((e) => e);
+  const e3 = await createAwsConfig({ configFile: join(dir, 'adir'), credentialsFile: '/dev/null' }, silentLogger())
+    .profiles()
+    .catch((e) => e);
   t.equal(e3.code, 'BaseCredentialsUnavailable');
 });
 
@@ -208,7 +265,10 @@ t.test('nothing is ever written next to the AWS files', async (t) => {
   writeFileSync(join(dir, 'config'), CONFIG);
   writeFileSync(join(dir, 'credentials'), CREDENTIALS);
   const before = statSync(join(dir, 'config')).mtimeMs;
-  const cfg = createAwsConfig({ configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') }, silentLogger());
+  const cfg = createAwsConfig(
+    { configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') },
+    silentLogger(),
+  );
   await cfg.profiles();
   await cfg.profile('prod');
   await cfg.profile('nope').catch(() => undefined);
@@ -224,5 +284,12 @@ t.test('close matches', async (t) => {
   t.same(closeMatches('prdo', ['prod', 'dev', 'production', 'prod-eu']), ['prod']);
   t.same(closeMatches('PROD', ['prod', 'prd']), ['prod', 'prd'], 'case-insensitive, closest first');
   t.same(closeMatches('zzzz', ['prod']), []);
-  t.equal(closeMatches('a', Array.from({ length: 10 }, (_, i) => `a${i}`)).length, 3, 'at most three');
+  t.equal(
+    closeMatches(
+      'a',
+      Array.from({ length: 10 }, (_, i) => `a${i}`),
+    ).length,
+    3,
+    'at most three',
+  );
 });

@@ -4,11 +4,11 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../daemon/config.js';
-import { SentinelError } from '../daemon/errors.js';
-import { silentLogger } from '../daemon/log.js';
+import { resolveConfig } from '../core/config.js';
+import { SentinelError } from '../core/errors.js';
+import { silentLogger } from '../core/log.js';
 import { createVendor } from '../daemon/vending/vendor.js';
-import type { Vendor, VendRequest } from '../daemon/vending/types.js';
+import type { Vendor, VendRequest } from '../core/issuer/types.js';
 import { awsEnv, withEnv, writeAwsConfig } from './support/aws-env.js';
 import { startSts, type StsEmulator } from './support/sts-emulator.js';
 
@@ -19,7 +19,10 @@ interface Clock {
   offsetMs: number;
 }
 
-async function setup(t: Test, options: { maxAttempts?: number; random?: number } = {}): Promise<{ sts: StsEmulator; vendor: Vendor; clock: Clock }> {
+async function setup(
+  t: Test,
+  options: { maxAttempts?: number; random?: number } = {},
+): Promise<{ sts: StsEmulator; vendor: Vendor; clock: Clock }> {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-cache-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const sts = await startSts({ identities: { [BASE_KEY]: `arn:aws:iam::${ACCOUNT}:user/alice` } });
@@ -28,7 +31,11 @@ async function setup(t: Test, options: { maxAttempts?: number; random?: number }
     config: `[profile base]\n[profile prod]\nrole_arn = arn:aws:iam::${ACCOUNT}:role/prod\nsource_profile = base\n`,
     credentials: `[base]\naws_access_key_id = ${BASE_KEY}\naws_secret_access_key = cacheSecret0000000000000000000000000001\n`,
   });
-  withEnv(t, { ...awsEnv({ sts: sts.url }), AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile });
+  withEnv(t, {
+    ...awsEnv({ sts: sts.url }),
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+  });
   // The vendor's clock runs with real time plus an offset the test moves forward; STS's expiry is real time.
   const clock: Clock = { offsetMs: 0 };
   const vendor = createVendor(resolveConfig({}, 'test.yaml', { HOME: dir }), {
@@ -42,7 +49,12 @@ async function setup(t: Test, options: { maxAttempts?: number; random?: number }
 }
 
 const request = (over: Partial<VendRequest> = {}): VendRequest => ({
-  sessionKey: 'session-1', profile: 'prod', user: 'alice', marker: 'direct', durationSeconds: 900, ...over,
+  sessionKey: 'session-1',
+  profile: 'prod',
+  user: 'alice',
+  marker: 'direct',
+  durationSeconds: 900,
+  ...over,
 });
 
 const minutes = (m: number) => m * 60_000;
@@ -54,40 +66,58 @@ t.test('single flight: 500 concurrent misses for one session make exactly one As
   t.equal(sts.calls.AssumeRole, 1, 'one upstream call');
   t.equal(sts.issued.length, 1);
   const issued = sts.issued[0]!;
-  const distinct = new Set(all.map((v) => `${v.credentials.AccessKeyId}/${v.credentials.SecretAccessKey}/${v.credentials.Token}`));
+  const distinct = new Set(
+    all.map((v) => `${v.credentials.AccessKeyId}/${v.credentials.SecretAccessKey}/${v.credentials.Token}`),
+  );
   t.equal(distinct.size, 1, 'all 500 got the same credentials');
   t.equal(all[0]!.credentials.AccessKeyId, issued.accessKeyId);
   t.equal(all[499]!.credentials.Token, issued.sessionToken);
-  t.ok(all.every((v) => v.sourceIdentity === all[0]!.sourceIdentity), 'and the same SourceIdentity');
+  t.ok(
+    all.every((v) => v.sourceIdentity === all[0]!.sourceIdentity),
+    'and the same SourceIdentity',
+  );
 
   // Other sessions are independent: two keys, two calls, even concurrently.
-  await Promise.all([vendor.credentials(request({ sessionKey: 'a' })), vendor.credentials(request({ sessionKey: 'b' })), vendor.credentials(request({ sessionKey: 'a' }))]);
+  await Promise.all([
+    vendor.credentials(request({ sessionKey: 'a' })),
+    vendor.credentials(request({ sessionKey: 'b' })),
+    vendor.credentials(request({ sessionKey: 'a' })),
+  ]);
   t.equal(sts.calls.AssumeRole, 3);
 });
 
-t.test('throttling: every waiter gets the same StsUnavailable; the next request retries once and succeeds', async (t) => {
-  const { sts, vendor } = await setup(t, { maxAttempts: 1 });
-  sts.setDelay(100);
-  sts.setFailure('AssumeRole', { code: 'Throttling', message: 'Rate exceeded' });
-  const results = await Promise.allSettled(Array.from({ length: 100 }, () => vendor.credentials(request())));
-  t.equal(sts.calls.AssumeRole, 1, 'one call for all waiters, no retry storm');
-  t.ok(results.every((r) => r.status === 'rejected'), 'all waiters failed');
-  const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
-  t.ok(reasons.every((r) => r === reasons[0]), 'with the very same error');
-  const e = reasons[0] as SentinelError;
-  t.type(e, SentinelError);
-  t.equal(e.code, 'StsUnavailable');
-  t.equal(e.status, 502);
-  t.match(e.message, /STS is throttling/);
-  t.notMatch(e.message, /Rate exceeded/);
+t.test(
+  'throttling: every waiter gets the same StsUnavailable; the next request retries once and succeeds',
+  async (t) => {
+    const { sts, vendor } = await setup(t, { maxAttempts: 1 });
+    sts.setDelay(100);
+    sts.setFailure('AssumeRole', { code: 'Throttling', message: 'Rate exceeded' });
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => vendor.credentials(request())));
+    t.equal(sts.calls.AssumeRole, 1, 'one call for all waiters, no retry storm');
+    t.ok(
+      results.every((r) => r.status === 'rejected'),
+      'all waiters failed',
+    );
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
+    t.ok(
+      reasons.every((r) => r === reasons[0]),
+      'with the very same error',
+    );
+    const e = reasons[0] as SentinelError;
+    t.type(e, SentinelError);
+    t.equal(e.code, 'StsUnavailable');
+    t.equal(e.status, 502);
+    t.match(e.message, /STS is throttling/);
+    t.notMatch(e.message, /Rate exceeded/);
 
-  sts.setFailure('AssumeRole', null);
-  const ok = await vendor.credentials(request());
-  t.equal(sts.calls.AssumeRole, 2, 'the error was not cached: exactly one new call');
-  t.equal(ok.credentials.AccessKeyId, sts.issued[0]!.accessKeyId);
-  await vendor.credentials(request());
-  t.equal(sts.calls.AssumeRole, 2, 'and then served from cache');
-});
+    sts.setFailure('AssumeRole', null);
+    const ok = await vendor.credentials(request());
+    t.equal(sts.calls.AssumeRole, 2, 'the error was not cached: exactly one new call');
+    t.equal(ok.credentials.AccessKeyId, sts.issued[0]!.accessKeyId);
+    await vendor.credentials(request());
+    t.equal(sts.calls.AssumeRole, 2, 'and then served from cache');
+  },
+);
 
 t.test('with the default retry policy a single throttled attempt is retried inside the one flight', async (t) => {
   const { sts, vendor } = await setup(t);
@@ -153,7 +183,7 @@ t.test('forget, a changed marker and a shorter cap all bypass the cache', async 
   await vendor.credentials(request({ durationSeconds: 3600 }));
   t.equal(sts.calls.AssumeRole, 1);
   await vendor.credentials(request({ durationSeconds: 900 }));
-  t.equal(sts.calls.AssumeRole, 2, 'credentials outliving the caller\'s new cap are not reused');
+  t.equal(sts.calls.AssumeRole, 2, "credentials outliving the caller's new cap are not reused");
   await vendor.credentials(request({ marker: 'breakglass' }));
   t.equal(sts.calls.AssumeRole, 3, 'a different marker is a different grant');
   t.match(sts.assumeRoleRequests[2]!.SourceIdentity, /-breakglass-/);

@@ -5,11 +5,11 @@ import fc from 'fast-check';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../daemon/config.js';
-import { SentinelError } from '../daemon/errors.js';
-import { createLogger } from '../daemon/log.js';
+import { resolveConfig } from '../core/config.js';
+import { SentinelError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
 import { createVendor, type VendorDeps } from '../daemon/vending/vendor.js';
-import type { Vendor, VendRequest } from '../daemon/vending/types.js';
+import type { Vendor, VendRequest } from '../core/issuer/types.js';
 import { awsEnv, withEnv, writeAwsConfig } from './support/aws-env.js';
 import { startSts, type StsEmulator } from './support/sts-emulator.js';
 
@@ -148,7 +148,11 @@ aws_secret_access_key = staticSessionSecretDoNotLeak000000000001
 aws_session_token = staticSessionTokenDoNotLeak
 `,
   });
-  withEnv(t, { ...awsEnv({ sts: sts.url }), AWS_CONFIG_FILE: files.configFile, AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile });
+  withEnv(t, {
+    ...awsEnv({ sts: sts.url }),
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+  });
   const logLines: string[] = [];
   const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logLines.push(s) } });
   return {
@@ -156,7 +160,9 @@ aws_session_token = staticSessionTokenDoNotLeak
     dir,
     logLines,
     vendor(options = {}) {
-      const config = resolveConfig({ credentials: { allow_unstamped: options.allowUnstamped ?? false } }, 'test.yaml', { HOME: dir });
+      const config = resolveConfig({ credentials: { allow_unstamped: options.allowUnstamped ?? false } }, 'test.yaml', {
+        HOME: dir,
+      });
       const v = createVendor(config, { log, env: options.env ?? process.env, ...options.deps });
       t.teardown(() => v.close());
       return v;
@@ -200,7 +206,7 @@ t.test('static-key source + role profile: AssumeRole stamped as DESIGN §4 says'
   const sent = h.sts.assumeRoleRequests[0]!;
   t.equal(sent.outcome, 'ok');
   t.equal(sent.RoleArn, PROD_ROLE);
-  t.equal(sent.accessKeyId, BASE_KEY, 'signed with the source profile\'s keys');
+  t.equal(sent.accessKeyId, BASE_KEY, "signed with the source profile's keys");
   t.match(vended.issueRequestId, /^[0-9a-f]{16}$/);
   t.equal(sent.SourceIdentity, `sentinel-alice-direct-${vended.issueRequestId}`);
   t.equal(sent.RoleSessionName, `sentinel-alice-${vended.issueRequestId}`);
@@ -223,7 +229,9 @@ t.test('static-key source + role profile: AssumeRole stamped as DESIGN §4 says'
   t.same(again.credentials, vended.credentials);
   t.equal(h.sts.calls.AssumeRole, 1, 'served from cache');
 
-  await vendor.credentials(request({ sessionKey: 'session-2', user: 'alice', marker: 'breakglass', durationSeconds: 60 }));
+  await vendor.credentials(
+    request({ sessionKey: 'session-2', user: 'alice', marker: 'breakglass', durationSeconds: 60 }),
+  );
   const second = h.sts.assumeRoleRequests[1]!;
   t.match(second.SourceIdentity, /^sentinel-alice-breakglass-[0-9a-f]{16}$/);
   t.equal(second.DurationSeconds, 900, 'a cap below 15 minutes is raised to what STS accepts');
@@ -236,22 +244,37 @@ t.test('the emulator accepts every SourceIdentity and RoleSessionName built from
   const h = await setup(t);
   const vendor = h.vendor();
   const names = fc.sample(
-    fc.tuple(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('a', 'Z', '9'), fc.string({ maxLength: 60 })).map(([a, b, c]) => `${a}${b}:${c}`),
+    fc
+      .tuple(
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.constantFrom('a', 'Z', '9'),
+        fc.string({ maxLength: 60 }),
+      )
+      .map(([a, b, c]) => `${a}${b}:${c}`),
     { numRuns: 25, seed: 42 },
   );
   for (const [i, user] of names.entries()) {
-    await vendor.credentials(request({ sessionKey: `s-${i}`, user, marker: (['direct', 'approved', 'breakglass'] as const)[i % 3]! }));
+    await vendor.credentials(
+      request({ sessionKey: `s-${i}`, user, marker: (['direct', 'approved', 'breakglass'] as const)[i % 3]! }),
+    );
   }
   t.equal(h.sts.assumeRoleRequests.length, names.length);
-  t.ok(h.sts.assumeRoleRequests.every((r) => r.outcome === 'ok'), 'STS validation passed for every call');
+  t.ok(
+    h.sts.assumeRoleRequests.every((r) => r.outcome === 'ok'),
+    'STS validation passed for every call',
+  );
   t.ok(h.sts.assumeRoleRequests.every((r) => !r.SourceIdentity!.includes(':')));
 });
 
-t.test('identify: GetCallerIdentity on the source\'s base credentials, cached per access key', async (t) => {
+t.test("identify: GetCallerIdentity on the source's base credentials, cached per access key", async (t) => {
   const h = await setup(t);
   const vendor = h.vendor();
   t.same(await vendor.identify('prod'), {
-    arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, type: 'user', rawName: 'alice', policyName: 'alice',
+    arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+    account: ACCOUNT,
+    type: 'user',
+    rawName: 'alice',
+    policyName: 'alice',
   });
   await vendor.identify('prod');
   await vendor.identify('denied');
@@ -269,14 +292,18 @@ t.test('a source_profile chain: the SDK assumes the intermediate role, Sentinel 
   const h = await setup(t);
   const vendor = h.vendor();
   const who = await vendor.identify('app');
-  t.same([who.type, who.rawName, who.policyName], ['assumed-role', 'dave', 'dave'], 'the intermediate session is the caller');
+  t.same(
+    [who.type, who.rawName, who.policyName],
+    ['assumed-role', 'dave', 'dave'],
+    'the intermediate session is the caller',
+  );
   const vended = await vendor.credentials(request({ profile: 'app', user: who.policyName, durationSeconds: 900 }));
   const [first, last] = [h.sts.assumeRoleRequests[0]!, h.sts.assumeRoleRequests.at(-1)!];
   t.equal(first.RoleArn, `arn:aws:iam::${ACCOUNT}:role/mid-role`);
   t.equal(first.accessKeyId, BASE_KEY);
-  t.equal(first.SourceIdentity, undefined, 'the SDK\'s own hop is not stamped');
+  t.equal(first.SourceIdentity, undefined, "the SDK's own hop is not stamped");
   t.equal(last.RoleArn, `arn:aws:iam::${ACCOUNT}:role/app-role`);
-  t.equal(last.accessKeyId, h.sts.issued[0]!.accessKeyId, 'signed with the intermediate role\'s credentials');
+  t.equal(last.accessKeyId, h.sts.issued[0]!.accessKeyId, "signed with the intermediate role's credentials");
   t.equal(last.SourceIdentity, vended.sourceIdentity);
   t.equal(h.sts.calls.AssumeRole, 2, 'the intermediate credentials were reused between identify and vend');
 });
@@ -299,7 +326,7 @@ t.test('credential_process source (how aws-vault plugs in)', async (t) => {
   t.equal(e.code, 'BaseCredentialsUnavailable');
   t.match(e.message, /profile "locked"/);
   t.match(e.hint, /credential_process of profile locked/);
-  t.notOk(visible(e).includes(BASE_SECRET), 'the process\'s stderr is not passed on');
+  t.notOk(visible(e).includes(BASE_SECRET), "the process's stderr is not passed on");
   t.notOk(h.logLines.join('').includes(BASE_SECRET), 'nor logged');
 });
 
@@ -321,7 +348,12 @@ t.test('profiles: listing, close matches for unknown names, hostile names', asyn
   const names = (await vendor.profiles()).map((p) => p.name);
   t.ok(names.includes('prod') && names.includes('vaulted') && names.includes('self'));
   t.same(await vendor.profile('prod'), {
-    name: 'prod', region: 'eu-west-1', roleArn: PROD_ROLE, sourceProfile: 'base', externalId: 'sentinel-ext-42', stampable: true,
+    name: 'prod',
+    region: 'eu-west-1',
+    roleArn: PROD_ROLE,
+    sourceProfile: 'base',
+    externalId: 'sentinel-ext-42',
+    stampable: true,
   });
   const e = await failure(vendor.credentials(request({ profile: 'prdo' })));
   t.equal(e.code, 'ProfileUnknown');
@@ -330,7 +362,11 @@ t.test('profiles: listing, close matches for unknown names, hostile names', asyn
   t.equal(e2.code, 'ProfileUnknown');
   t.match(e2.message, /"vaulted"|"vault"/);
   for (const bad of ['../../etc/passwd', 'a b', '', 'x'.repeat(200), 'prod\n']) {
-    t.equal((await failure(vendor.credentials(request({ profile: bad })))).code, 'BadRequest', JSON.stringify(bad).slice(0, 30));
+    t.equal(
+      (await failure(vendor.credentials(request({ profile: bad })))).code,
+      'BadRequest',
+      JSON.stringify(bad).slice(0, 30),
+    );
     t.equal((await failure(vendor.profile(bad))).code, 'BadRequest');
   }
   t.equal(h.sts.calls.AssumeRole + h.sts.calls.GetCallerIdentity, 0, 'nothing reached STS');
@@ -340,8 +376,17 @@ t.test('malformed vend requests are refused before anything else happens', async
   const h = await setup(t);
   const vendor = h.vendor();
   const bad: Array<Partial<Record<keyof VendRequest, unknown>>> = [
-    { sessionKey: '' }, { sessionKey: 'k'.repeat(257) }, { sessionKey: 42 }, { user: '' }, { user: ':::' }, { user: null },
-    { marker: 'admin' }, { marker: undefined }, { durationSeconds: Number.NaN }, { durationSeconds: Infinity }, { durationSeconds: '900' },
+    { sessionKey: '' },
+    { sessionKey: 'k'.repeat(257) },
+    { sessionKey: 42 },
+    { user: '' },
+    { user: ':::' },
+    { user: null },
+    { marker: 'admin' },
+    { marker: undefined },
+    { durationSeconds: Number.NaN },
+    { durationSeconds: Infinity },
+    { durationSeconds: '900' },
     { profile: 7 },
   ];
   for (const over of bad) {
@@ -373,7 +418,12 @@ t.test('profiles without a role: NotStampable, or GetSessionToken-backed with al
   t.equal(vended.sourceIdentity, null);
   t.equal(vended.roleArn, null);
   const issued = h.sts.issued[0]!;
-  t.same(vended.credentials, { AccessKeyId: issued.accessKeyId, SecretAccessKey: issued.secretAccessKey, Token: issued.sessionToken, Expiration: issued.expiration });
+  t.same(vended.credentials, {
+    AccessKeyId: issued.accessKeyId,
+    SecretAccessKey: issued.secretAccessKey,
+    Token: issued.sessionToken,
+    Expiration: issued.expiration,
+  });
   t.not(vended.credentials.AccessKeyId, BASE_KEY, 'the long-term key itself is never handed out');
 
   const session = await lenient.credentials(request({ sessionKey: 'session-2', profile: 'sessionkeys' }));
@@ -382,7 +432,11 @@ t.test('profiles without a role: NotStampable, or GetSessionToken-backed with al
   t.ok(session.credentials.Expiration instanceof Date, 'with an Expiration, which SDKs require');
   t.equal(h.sts.calls.GetSessionToken, 1);
   for (const profile of ['sourceless', 'webid']) {
-    t.equal((await failure(lenient.credentials(request({ sessionKey: `s-${profile}`, profile })))).code, 'NotStampable', `${profile} even when unstamped is allowed`);
+    t.equal(
+      (await failure(lenient.credentials(request({ sessionKey: `s-${profile}`, profile })))).code,
+      'NotStampable',
+      `${profile} even when unstamped is allowed`,
+    );
   }
 });
 
@@ -407,10 +461,13 @@ t.test('a role that does not trust the caller: StsUnavailable with the trust-pol
   h.sts.denyRole(`arn:aws:iam::${ACCOUNT}:role/untrusting`);
   const e = await failure(vendor.credentials(request({ profile: 'denied' })));
   t.equal(e.code, 'StsUnavailable');
-  t.match(e.message, /STS refused AssumeRole on arn:aws:iam::111122223333:role\/untrusting for profile "denied" \(AccessDenied\)/);
+  t.match(
+    e.message,
+    /STS refused AssumeRole on arn:aws:iam::111122223333:role\/untrusting for profile "denied" \(AccessDenied\)/,
+  );
   t.match(e.hint, /sts:SetSourceIdentity/);
   t.match(e.hint, /sentinel-\*/);
-  t.notMatch(visible(e), /not authorized to perform/, 'AWS\'s message is not passed on');
+  t.notMatch(visible(e), /not authorized to perform/, "AWS's message is not passed on");
   h.sts.failNext('AssumeRole', { code: 'ValidationError', message: `secret-ish ${BASE_SECRET}` });
   const v = await failure(vendor.credentials(request({ sessionKey: 's2' })));
   t.match(v.message, /as invalid \(ValidationError\)/);
@@ -427,7 +484,14 @@ t.test('no error message and no log line carries a secret', async (t) => {
   await vendor.credentials(request({ sessionKey: 'u', profile: 'base' }));
   await vendor.credentials(request({ sessionKey: 'st', profile: 'sessionkeys' }));
   await vendor.identify('vaulted');
-  for (const code of ['Throttling', 'InternalFailure', 'AccessDenied', 'ExpiredToken', 'RegionDisabledException', 'Weird']) {
+  for (const code of [
+    'Throttling',
+    'InternalFailure',
+    'AccessDenied',
+    'ExpiredToken',
+    'RegionDisabledException',
+    'Weird',
+  ]) {
     h.sts.failNext('AssumeRole', { code, message: `leak ${BASE_SECRET} ${h.sts.issued[0]!.sessionToken}` }, 2);
     await collect(vendor.credentials(request({ sessionKey: `e-${code}` })));
   }
@@ -436,9 +500,17 @@ t.test('no error message and no log line carries a secret', async (t) => {
   await collect(vendor.credentials(request({ sessionKey: 'x', profile: 'locked-role' })));
   await collect(vendor.credentials(request({ sessionKey: 'y', profile: 'stranger' })));
   t.equal(errors.length, 9);
-  t.ok(errors.every((e) => e instanceof SentinelError && ['StsUnavailable', 'BaseCredentialsUnavailable'].includes(e.code)));
+  t.ok(
+    errors.every(
+      (e) => e instanceof SentinelError && ['StsUnavailable', 'BaseCredentialsUnavailable'].includes(e.code),
+    ),
+  );
   const secrets = [
-    BASE_SECRET, PROCESS_SECRET, 'staticSessionSecretDoNotLeak000000000001', 'staticSessionTokenDoNotLeak', 'unknownSecretDoNotLeak',
+    BASE_SECRET,
+    PROCESS_SECRET,
+    'staticSessionSecretDoNotLeak000000000001',
+    'staticSessionTokenDoNotLeak',
+    'unknownSecretDoNotLeak',
     ...h.sts.issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
   ];
   const shown = errors.map(visible).join('\n');

@@ -1,7 +1,7 @@
 // daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port.
 // Written 0600 and atomically (temp file + rename), so a reader never sees half a file.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { daemonStateFile } from '../paths.js';
+import { daemonStateFile } from '../../core/paths.js';
 
 export interface DaemonState {
   pid: number;
@@ -22,7 +22,8 @@ export function writeDaemonState(runtimeDir: string, state: DaemonState): string
 export function readDaemonState(runtimeDir: string): DaemonState | undefined {
   try {
     const value = JSON.parse(readFileSync(daemonStateFile(runtimeDir), 'utf8')) as Partial<DaemonState>;
-    if (typeof value.pid !== 'number' || typeof value.port !== 'number' || typeof value.socket !== 'string') return undefined;
+    if (typeof value.pid !== 'number' || typeof value.port !== 'number' || typeof value.socket !== 'string')
+      return undefined;
     return value as DaemonState;
   } catch {
     return undefined;

@@ -4,9 +4,9 @@
 // proof: a leftover socket file is removed only once nothing answers on it.
 import { connect } from 'node:net';
 import { linkSync, lstatSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { SentinelError } from '../errors.js';
-import type { OpLogger } from '../log.js';
-import { lockFile } from '../paths.js';
+import { SentinelError } from '../../core/errors.js';
+import type { OpLogger } from '../../core/log.js';
+import { lockFile } from '../../core/paths.js';
 import { pidAlive, processStartTime } from './pid.js';
 import { currentUid } from './runtime-dir.js';
 
@@ -59,9 +59,15 @@ export function acquireLock(runtimeDir: string, log: OpLogger): Lock {
       }
       const holder = readHolder(path);
       if (holder && holderAlive(holder)) {
-        throw new SentinelError('DaemonAlreadyRunning', `a Sentinel daemon (pid ${holder.pid}) already runs for ${runtimeDir}`);
+        throw new SentinelError(
+          'DaemonAlreadyRunning',
+          `a Sentinel daemon (pid ${holder.pid}) already runs for ${runtimeDir}`,
+        );
       }
-      log.warn({ event: 'stale_lock', path, holder_pid: holder?.pid ?? null }, 'taking over the lock of a daemon that is gone');
+      log.warn(
+        { event: 'stale_lock', path, holder_pid: holder?.pid ?? null },
+        'taking over the lock of a daemon that is gone',
+      );
       rmSync(path, { force: true });
     }
     throw new SentinelError('DaemonAlreadyRunning', `another Sentinel daemon is starting for ${runtimeDir}`);
@@ -99,7 +105,8 @@ export async function clearStaleSocket(path: string, log: OpLogger, uid: number 
     throw e;
   }
   if (!st.isSocket()) throw new SentinelError('UnsafePath', `${path} exists and is not a socket; not removing it`);
-  if (st.uid !== uid) throw new SentinelError('UnsafePath', `${path} is owned by uid ${st.uid}, not by uid ${uid} who runs the daemon`);
+  if (st.uid !== uid)
+    throw new SentinelError('UnsafePath', `${path} is owned by uid ${st.uid}, not by uid ${uid} who runs the daemon`);
   if (await socketAnswers(path)) {
     throw new SentinelError('DaemonAlreadyRunning', `a daemon already answers on ${path}`);
   }

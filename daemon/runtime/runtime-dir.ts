@@ -1,7 +1,7 @@
 // The runtime directory holds the socket, the lock and daemon.json (DESIGN §2): it must be ours and private. The
 // daemon refuses to start rather than repair a directory someone else owns or can read.
 import { lstatSync, mkdirSync } from 'node:fs';
-import { SentinelError } from '../errors.js';
+import { SentinelError } from '../../core/errors.js';
 
 export function currentUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -13,7 +13,8 @@ function makeDir(dir: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // Something that is not a directory is in the way: the checks below say what it is.
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw new SentinelError('UnsafePath', `${dir} cannot be created (${code ?? 'error'})`);
+    if (code !== 'EEXIST' && code !== 'ENOTDIR')
+      throw new SentinelError('UnsafePath', `${dir} cannot be created (${code ?? 'error'})`);
   }
 }
 
@@ -32,7 +33,10 @@ export function ensurePrivateDir(dir: string, uid: number = currentUid()): void 
     throw new SentinelError('UnsafePath', `${dir} is owned by uid ${st.uid}, not by uid ${uid} who runs the daemon`);
   }
   if ((st.mode & 0o077) !== 0) {
-    throw new SentinelError('UnsafePath', `${dir} is accessible to other users (mode ${octal(st.mode)}); it must be 0700`);
+    throw new SentinelError(
+      'UnsafePath',
+      `${dir} is accessible to other users (mode ${octal(st.mode)}); it must be 0700`,
+    );
   }
 }
 

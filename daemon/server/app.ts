@@ -3,7 +3,7 @@
 // Both are bounded against slow and oversized clients, accept only JSON bodies, and answer every failure, including
 // unknown routes and malformed HTTP, with a catalogue error body.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { SentinelError } from '../errors.js';
+import { SentinelError } from '../../core/errors.js';
 import { peerAuthenticator, type Transport } from './auth.js';
 import type { ServerContext } from './context.js';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';

@@ -8,9 +8,9 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { Broker, Peer } from '../broker.js';
-import type { DecisionEntry } from '../audit/types.js';
-import { SentinelError } from '../errors.js';
-import type { OpLogger } from '../log.js';
+import type { DecisionEntry } from '../../core/audit/types.js';
+import { SentinelError } from '../../core/errors.js';
+import type { OpLogger } from '../../core/log.js';
 import { tokenFromAuthorization, type TokenMatch } from '../tokens.js';
 
 export interface PeerCredentials {
@@ -62,16 +62,37 @@ function readUnixPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
   try {
     creds = options.sources.peerOf(socket);
   } catch (e) {
-    options.log.warn({ event: 'peer_unreadable', transport: 'unix', errno: (e as NodeJS.ErrnoException).code }, 'could not read peer credentials; refusing the connection');
-    return refused('the daemon could not read the credentials of the connecting process', { transport: 'unix', pid: null, uid: null });
+    options.log.warn(
+      { event: 'peer_unreadable', transport: 'unix', errno: (e as NodeJS.ErrnoException).code },
+      'could not read peer credentials; refusing the connection',
+    );
+    return refused('the daemon could not read the credentials of the connecting process', {
+      transport: 'unix',
+      pid: null,
+      uid: null,
+    });
   }
   if (!creds) {
-    options.log.warn({ event: 'peer_unreadable', transport: 'unix' }, 'connection without peer credentials; refusing it');
-    return refused('the daemon could not read the credentials of the connecting process', { transport: 'unix', pid: null, uid: null });
+    options.log.warn(
+      { event: 'peer_unreadable', transport: 'unix' },
+      'connection without peer credentials; refusing it',
+    );
+    return refused('the daemon could not read the credentials of the connecting process', {
+      transport: 'unix',
+      pid: null,
+      uid: null,
+    });
   }
   if (creds.uid !== options.daemonUid) {
-    options.log.warn({ event: 'peer_refused', transport: 'unix', peer_uid: creds.uid, peer_pid: creds.pid }, 'refused a connection from another user');
-    return refused(`uid ${creds.uid} may not use the daemon of uid ${options.daemonUid}`, { transport: 'unix', pid: creds.pid, uid: creds.uid });
+    options.log.warn(
+      { event: 'peer_refused', transport: 'unix', peer_uid: creds.uid, peer_pid: creds.pid },
+      'refused a connection from another user',
+    );
+    return refused(`uid ${creds.uid} may not use the daemon of uid ${options.daemonUid}`, {
+      transport: 'unix',
+      pid: creds.pid,
+      uid: creds.uid,
+    });
   }
   return { ok: true, peer: { transport: 'unix', pid: creds.pid, uid: creds.uid } };
 }
@@ -85,19 +106,36 @@ function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
     uid = null;
   }
   if (uid === null) {
-    options.log.warn({ event: 'peer_unreadable', transport: 'tcp', remote_port: socket.remotePort }, 'could not find the owner of a TCP connection; refusing it');
-    return refused('the daemon could not determine which user owns this connection', { transport: 'tcp', pid: null, uid: null });
+    options.log.warn(
+      { event: 'peer_unreadable', transport: 'tcp', remote_port: socket.remotePort },
+      'could not find the owner of a TCP connection; refusing it',
+    );
+    return refused('the daemon could not determine which user owns this connection', {
+      transport: 'tcp',
+      pid: null,
+      uid: null,
+    });
   }
   if (uid !== options.daemonUid) {
-    options.log.warn({ event: 'peer_refused', transport: 'tcp', peer_uid: uid, remote_port: socket.remotePort }, 'refused a connection from another user');
-    return refused(`uid ${uid} may not use the daemon of uid ${options.daemonUid}`, { transport: 'tcp', pid: null, uid });
+    options.log.warn(
+      { event: 'peer_refused', transport: 'tcp', peer_uid: uid, remote_port: socket.remotePort },
+      'refused a connection from another user',
+    );
+    return refused(`uid ${uid} may not use the daemon of uid ${options.daemonUid}`, {
+      transport: 'tcp',
+      pid: null,
+      uid,
+    });
   }
   return { ok: true, peer: { transport: 'tcp', pid: null, uid } };
 }
 
 /** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal (already
  * recorded as a decision on credential routes). Credentials are cached with the socket: they are fixed at connect. */
-export function peerAuthenticator(app: FastifyInstance, options: PeerAuthOptions): (request: FastifyRequest) => SentinelError | null {
+export function peerAuthenticator(
+  app: FastifyInstance,
+  options: PeerAuthOptions,
+): (request: FastifyRequest) => SentinelError | null {
   const records = new WeakMap<Socket, PeerRecord>();
   const read = options.transport === 'unix' ? readUnixPeer : readTcpPeer;
   if (options.transport === 'unix') {
@@ -163,7 +201,9 @@ export class FailureLimiter {
 
 function limiterKey(request: FastifyRequest): string {
   const peer = request.peer;
-  return peer.uid !== null ? `${peer.transport}:uid:${peer.uid}` : `${peer.transport}:addr:${request.raw.socket.remoteAddress ?? '?'}`;
+  return peer.uid !== null
+    ? `${peer.transport}:uid:${peer.uid}`
+    : `${peer.transport}:addr:${request.raw.socket.remoteAddress ?? '?'}`;
 }
 
 /** What a keep-alive connection's requests share: its limiter key, and the digest of the last token it sent. */
@@ -179,7 +219,11 @@ interface ConnectionTokenState {
 export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log: OpLogger) {
   const tokens = broker.tokenRegistry;
   const connections = new WeakMap<Socket, ConnectionTokenState>();
-  return function authenticateToken(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  return function authenticateToken(
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
     const socket = request.raw.socket;
     let state = connections.get(socket);
     if (!state) {
@@ -190,7 +234,11 @@ export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log
     const key = state.limiterKey;
     const wait = limiter.retryAfter(key);
     if (wait > 0) {
-      done(new SentinelError('RateLimited', `too many invalid session tokens from this peer; try again in ${wait}s`, { retryAfter: wait }));
+      done(
+        new SentinelError('RateLimited', `too many invalid session tokens from this peer; try again in ${wait}s`, {
+          retryAfter: wait,
+        }),
+      );
       return;
     }
     const header = request.headers.authorization;
@@ -213,7 +261,10 @@ export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log
       );
       // A missing token is a misconfigured client, not a guess; only wrong tokens count towards the limit.
       if (token && limiter.fail(key)) {
-        log.warn({ event: 'token_rate_limited', transport: request.peer.transport, peer_uid: request.peer.uid }, 'too many invalid session tokens; rate limiting this peer');
+        log.warn(
+          { event: 'token_rate_limited', transport: request.peer.transport, peer_uid: request.peer.uid },
+          'too many invalid session tokens; rate limiting this peer',
+        );
       }
       broker.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
       done(error);

@@ -1,7 +1,7 @@
 // What the routes and hooks of both listeners share.
 import type { Broker } from '../broker.js';
-import type { OpLogger } from '../log.js';
-import type { PolicyStatus } from '../policy/types.js';
+import type { OpLogger } from '../../core/log.js';
+import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
 
 /** Bounds that keep a slow or hostile client from holding the daemon (slowloris, huge requests). */

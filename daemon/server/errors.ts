@@ -3,8 +3,8 @@
 // whose details stay in the operational log, never in the response.
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { SentinelError, isSentinelError } from '../errors.js';
-import type { OpLogger } from '../log.js';
+import { SentinelError, isSentinelError } from '../../core/errors.js';
+import type { OpLogger } from '../../core/log.js';
 
 const JSON_TYPE = 'application/json';
 
@@ -12,7 +12,10 @@ export function sendError(reply: FastifyReply, error: SentinelError): FastifyRep
   if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
   // A Buffer keeps the content-type exactly `application/json` (fastify appends a charset to strings); Go's SDK
   // parses an error body only under exactly that type.
-  return reply.code(error.status).header('content-type', JSON_TYPE).send(Buffer.from(JSON.stringify(error.toBody())));
+  return reply
+    .code(error.status)
+    .header('content-type', JSON_TYPE)
+    .send(Buffer.from(JSON.stringify(error.toBody())));
 }
 
 /** Maps what fastify throws for malformed input onto the catalogue; unknown errors become InternalError. */
@@ -43,7 +46,15 @@ export function errorHandler(log: OpLogger) {
     const mapped = toSentinelError(error);
     if (mapped.code === 'InternalError' && !isSentinelError(error)) {
       const e = error as Error;
-      log.error({ event: 'internal_error', method: request.method, url: request.routeOptions.url, err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'request failed');
+      log.error(
+        {
+          event: 'internal_error',
+          method: request.method,
+          url: request.routeOptions.url,
+          err: { name: e?.name, message: e?.message, stack: e?.stack },
+        },
+        'request failed',
+      );
     }
     return sendError(reply, mapped);
   };

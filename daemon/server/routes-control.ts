@@ -3,12 +3,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { localActor } from '../broker.js';
-import { parseDuration } from '../duration.js';
-import { SentinelError } from '../errors.js';
-import { MAX_REASON } from '../sessions/record.js';
-import { SESSION_ID, SESSION_STATUSES, type Session } from '../sessions/types.js';
-import { MAX_PROFILE_NAME, isValidProfileName } from '../vending/aws-config.js';
-import type { ProfileInfo } from '../vending/types.js';
+import { parseDuration } from '../../core/duration.js';
+import { SentinelError } from '../../core/errors.js';
+import { MAX_REASON } from '../../core/sessions/record.js';
+import { SESSION_ID, SESSION_STATUSES, type Session } from '../../core/sessions/types.js';
+import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
+import type { ProfileInfo } from '../../core/issuer/types.js';
 import type { ServerContext } from './context.js';
 
 /** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
@@ -19,8 +19,15 @@ const profileName = z
 
 /** `ttl`: a duration (`1h`, `30m`) or seconds. */
 const ttl = z.union([
-  z.string().max(32).refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
-  z.number().int().min(60).max(31 * 86_400),
+  z
+    .string()
+    .max(32)
+    .refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
+  z
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 86_400),
 ]);
 
 const openSessionBody = z
@@ -46,19 +53,34 @@ const revokeBody = z
 const credentialProcessBody = z.object({ profile: profileName }).strict();
 const emptyBody = z.object({}).strict();
 
-const sessionParams = z.object({ id: z.string().regex(SESSION_ID, 'expected a session id (16 lowercase hex characters)') }).strict();
+const sessionParams = z
+  .object({ id: z.string().regex(SESSION_ID, 'expected a session id (16 lowercase hex characters)') })
+  .strict();
 
 const listQuery = z
   .object({
     status: z.enum(SESSION_STATUSES as [Session['status'], ...Session['status'][]]).optional(),
-    user: z.string().min(1).max(64).regex(/^[A-Za-z0-9]+$/, 'expected a policy user name (letters and digits)').optional(),
+    user: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9]+$/, 'expected a policy user name (letters and digits)')
+      .optional(),
     profile: profileName.optional(),
     // Daemons stamp a 16-hex id; the bound is looser so a listing never depends on that format.
-    server_instance_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'expected a server instance id (letters, digits and . _ : -)').optional(),
+    server_instance_id: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'expected a server instance id (letters, digits and . _ : -)')
+      .optional(),
     since: z
       .string()
       .max(40)
-      .refine((v) => parseDuration(v) !== undefined || !Number.isNaN(Date.parse(v)), 'expected RFC 3339 or a duration such as 1h')
+      .refine(
+        (v) => parseDuration(v) !== undefined || !Number.isNaN(Date.parse(v)),
+        'expected RFC 3339 or a duration such as 1h',
+      )
       .optional(),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
     cursor: z.string().min(1).max(4096).optional(),
@@ -70,7 +92,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   if (result.success) return result.data;
   const problems = result.error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`;
       const field = issue.path.map(String).join('.') || where;
       return `${field}: ${issue.message}`;
     })

@@ -101,14 +101,18 @@ function ipBytes(input: string): Buffer | null {
   let tail: number[] = [];
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.')) {
-    tail = text.slice(lastColon + 1).split('.').map(Number);
+    tail = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     text = `${text.slice(0, lastColon + 1)}0:0`; // stand-in groups, replaced below
   }
   const [head, rest] = text.split('::') as [string, string | undefined];
   const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
   const left = groups(head);
   const right = groups(rest);
-  const all = rest === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const all =
+    rest === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   if (all.length !== 8) return null;
   const out = Buffer.alloc(16);
   all.forEach((group, i) => out.writeUInt16BE(group, i * 2));
@@ -141,7 +145,13 @@ export function clientRowKeys(ends: TcpEnds, order: Endianness = endianness()): 
     const clientAddress = encodeProcAddress(remoteAddress, table, order);
     const serverAddress = encodeProcAddress(localAddress, table, order);
     if (clientAddress && serverAddress) {
-      keys.push({ table, localAddress: clientAddress, localPort: remotePort, remoteAddress: serverAddress, remotePort: localPort });
+      keys.push({
+        table,
+        localAddress: clientAddress,
+        localPort: remotePort,
+        remoteAddress: serverAddress,
+        remotePort: localPort,
+      });
     }
   }
   return keys;

@@ -2,12 +2,12 @@
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack).
 import type { Credentials } from '@aws-sdk/client-sts';
-import { SentinelError } from '../errors.js';
+import { SentinelError } from '../../core/errors.js';
 import type { BaseCredentials } from './base-credentials.js';
-import { loadSts } from './sdk.js';
-import { stsFailure, type StsAction } from './sts-errors.js';
+import { loadSts } from '../../core/issuer/sdk.js';
+import { stsFailure, type StsAction } from '../../core/issuer/sts-errors.js';
 import type { StsClients } from './sts-client.js';
-import type { IssuedCredentials } from './types.js';
+import type { IssuedCredentials } from '../../core/issuer/types.js';
 
 export interface AssumeRoleInput {
   profile: string;
@@ -21,15 +21,34 @@ export interface AssumeRoleInput {
 
 const ACCOUNT_OF_ARN = /^arn:[a-z-]+:[a-z]+::(\d{12}):/;
 
-function issued(c: Credentials | undefined, action: StsAction, profile: string, now: number, arn?: string): IssuedCredentials {
+function issued(
+  c: Credentials | undefined,
+  action: StsAction,
+  profile: string,
+  now: number,
+  arn?: string,
+): IssuedCredentials {
   const expiration = c?.Expiration;
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(expiration instanceof Date) || Number.isNaN(expiration.getTime())) {
-    throw new SentinelError('StsUnavailable', `STS answered ${action} for profile "${profile}" without complete credentials`);
+  if (
+    !c?.AccessKeyId ||
+    !c.SecretAccessKey ||
+    !c.SessionToken ||
+    !(expiration instanceof Date) ||
+    Number.isNaN(expiration.getTime())
+  ) {
+    throw new SentinelError(
+      'StsUnavailable',
+      `STS answered ${action} for profile "${profile}" without complete credentials`,
+    );
   }
   if (expiration.getTime() <= now) {
-    throw new SentinelError('StsUnavailable', `STS answered ${action} for profile "${profile}" with credentials that have already expired`, {
-      hint: 'Check the clock of this machine (timedatectl / sntp).',
-    });
+    throw new SentinelError(
+      'StsUnavailable',
+      `STS answered ${action} for profile "${profile}" with credentials that have already expired`,
+      {
+        hint: 'Check the clock of this machine (timedatectl / sntp).',
+      },
+    );
   }
   const account = arn ? ACCOUNT_OF_ARN.exec(arn)?.[1] : undefined;
   return {
@@ -41,11 +60,18 @@ function issued(c: Credentials | undefined, action: StsAction, profile: string, 
   };
 }
 
-export async function assumeRole(sts: StsClients, base: BaseCredentials, input: AssumeRoleInput, now: () => number): Promise<IssuedCredentials> {
+export async function assumeRole(
+  sts: StsClients,
+  base: BaseCredentials,
+  input: AssumeRoleInput,
+  now: () => number,
+): Promise<IssuedCredentials> {
   let out;
   try {
     const { AssumeRoleCommand } = await loadSts();
-    out = await (await sts.client(input.region, base)).send(
+    out = await (
+      await sts.client(input.region, base)
+    ).send(
       new AssumeRoleCommand({
         RoleArn: input.roleArn,
         RoleSessionName: input.roleSessionName,
@@ -69,7 +95,9 @@ export async function getSessionToken(
   let out;
   try {
     const { GetSessionTokenCommand } = await loadSts();
-    out = await (await sts.client(input.region, base)).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
+    out = await (
+      await sts.client(input.region, base)
+    ).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
   } catch (e) {
     throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile });
   }

@@ -5,11 +5,12 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { SentinelError } from '../errors.js';
-import type { OpLogger } from '../log.js';
-import { expandHome, type Env } from '../paths.js';
-import { closeMatches } from '../text/close-matches.js';
-import type { ProfileInfo } from './types.js';
+import { SentinelError } from '../../core/errors.js';
+import type { OpLogger } from '../../core/log.js';
+import { expandHome, type Env } from '../../core/paths.js';
+import { closeMatches } from '../../core/text/close-matches.js';
+import type { ProfileInfo } from '../../core/issuer/types.js';
+import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
 
 /** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */
 export const MAX_AWS_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -24,24 +25,10 @@ export function awsConfigFiles(env: Env = process.env): AwsConfigFiles {
   const home = env.HOME || env.USERPROFILE || homedir();
   const pick = (value: string | undefined, fallback: string) =>
     value && value.length > 0 ? expandHome(value, { ...env, HOME: home }) : join(home, '.aws', fallback);
-  return { configFile: pick(env.AWS_CONFIG_FILE, 'config'), credentialsFile: pick(env.AWS_SHARED_CREDENTIALS_FILE, 'credentials') };
-}
-
-// Profile names Sentinel accepts, from requests and from the files: letters, digits and `_ . @ + -`, optionally
-// grouped with `/` (`org/prod`); each part starts with a letter, digit or `_`, so `.`, `..`, `-flag` and empty parts
-// cannot occur. The name reaches SSM parameter paths, log lines and shell exports, so anything wider is refused;
-// `__proto__` is refused too (the SDK rejects it, and names end up as keys of plain objects elsewhere).
-const PROFILE_PART = '[A-Za-z0-9_][A-Za-z0-9_.@+-]*';
-export const PROFILE_NAME = new RegExp(`^${PROFILE_PART}(?:/${PROFILE_PART})*$`);
-export const MAX_PROFILE_NAME = 128;
-
-export function isValidProfileName(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length <= MAX_PROFILE_NAME &&
-    PROFILE_NAME.test(name) &&
-    !name.split('/').includes('__proto__')
-  );
+  return {
+    configFile: pick(env.AWS_CONFIG_FILE, 'config'),
+    credentialsFile: pick(env.AWS_SHARED_CREDENTIALS_FILE, 'credentials'),
+  };
 }
 
 /** Throws BadRequest for a name Sentinel would never look up (without echoing it: it may be hostile). */
@@ -187,9 +174,13 @@ async function readConfigFile(path: string): Promise<string> {
 
 function unreadable(path: string, e: unknown): SentinelError {
   const code = (e as { code?: unknown })?.code;
-  return new SentinelError('BaseCredentialsUnavailable', `the AWS config file ${path} cannot be read (${typeof code === 'string' ? code : 'error'})`, {
-    hint: 'Fix the file or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable one, then `sentinel daemon reload`.',
-  });
+  return new SentinelError(
+    'BaseCredentialsUnavailable',
+    `the AWS config file ${path} cannot be read (${typeof code === 'string' ? code : 'error'})`,
+    {
+      hint: 'Fix the file or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable one, then `sentinel daemon reload`.',
+    },
+  );
 }
 
 async function fingerprint(path: string): Promise<string> {
@@ -222,7 +213,10 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
   async function load(): Promise<Map<string, AwsProfile>> {
     const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
     if (loaded && loaded.stamp === stamp) return loaded.profiles;
-    const [configText, credentialsText] = await Promise.all([readConfigFile(files.configFile), readConfigFile(files.credentialsFile)]);
+    const [configText, credentialsText] = await Promise.all([
+      readConfigFile(files.configFile),
+      readConfigFile(files.credentialsFile),
+    ]);
     const profiles = new Map<string, AwsProfile>();
     let skipped = 0;
     for (const [name, settings] of mergeProfiles(configText, credentialsText)) {

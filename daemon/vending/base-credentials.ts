@@ -3,13 +3,13 @@
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
 import { LRUCache } from 'lru-cache';
-import { SentinelError } from '../errors.js';
-import type { OpLogger } from '../log.js';
-import type { Env } from '../paths.js';
-import { describeCause } from '../audit/redact.js';
+import { SentinelError } from '../../core/errors.js';
+import type { OpLogger } from '../../core/log.js';
+import type { Env } from '../../core/paths.js';
+import { describeCause } from '../../core/audit/redact.js';
 import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
-import { loadCredentialProviders } from './sdk.js';
-import { SingleFlight } from './single-flight.js';
+import { loadCredentialProviders } from '../../core/issuer/sdk.js';
+import { SingleFlight } from '../../core/issuer/single-flight.js';
 
 export interface BaseCredentials {
   accessKeyId: string;
@@ -44,7 +44,12 @@ export function baseSourceOf(p: AwsProfile): BaseSource {
     return { key: `profile:${source}`, profile: source, kind: 'profile' };
   }
   if (p.info.roleArn !== undefined && p.credentialSource !== undefined) {
-    return { key: `source:${p.credentialSource}`, profile: name, kind: 'credential_source', credentialSource: p.credentialSource };
+    return {
+      key: `source:${p.credentialSource}`,
+      profile: name,
+      kind: 'credential_source',
+      credentialSource: p.credentialSource,
+    };
   }
   // Not a role profile: its own credentials are the base (served unstamped when the config allows it).
   return { key: `profile:${name}`, profile: name, kind: 'profile' };
@@ -72,7 +77,8 @@ function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | und
   if (source.kind === 'credential_source') {
     return `Check that the ${source.credentialSource} credential source is available to the daemon.`;
   }
-  if (settings?.has('sso_session') || settings?.has('sso_start_url')) return `Run \`aws sso login --profile ${p}\`, then try again.`;
+  if (settings?.has('sso_session') || settings?.has('sso_start_url'))
+    return `Run \`aws sso login --profile ${p}\`, then try again.`;
   if (settings?.has('credential_process')) {
     return `Check that the credential_process of profile ${p} works: \`aws sts get-caller-identity --profile ${p}\` (aws-vault: is the session unlocked?).`;
   }
@@ -107,7 +113,8 @@ function fromEnvironment(env: Env): BaseCredentials {
 function fromOwnKeys(settings: ReadonlyMap<string, string> | undefined): BaseCredentials {
   const accessKeyId = settings?.get('aws_access_key_id');
   const secretAccessKey = settings?.get('aws_secret_access_key');
-  if (!accessKeyId || !secretAccessKey) throw new Error('the profile names itself as source_profile but has no static keys');
+  if (!accessKeyId || !secretAccessKey)
+    throw new Error('the profile names itself as source_profile but has no static keys');
   const sessionToken = settings?.get('aws_session_token');
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
@@ -151,25 +158,44 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
         let credentials: BaseCredentials;
         try {
           const got = await withTimeout(load(source, settings), RESOLVE_TIMEOUT_MS);
-          if (typeof got?.accessKeyId !== 'string' || got.accessKeyId === '' || typeof got.secretAccessKey !== 'string' || got.secretAccessKey === '') {
+          if (
+            typeof got?.accessKeyId !== 'string' ||
+            got.accessKeyId === '' ||
+            typeof got.secretAccessKey !== 'string' ||
+            got.secretAccessKey === ''
+          ) {
             throw new Error('the source returned no access key');
           }
           credentials = {
             accessKeyId: got.accessKeyId,
             secretAccessKey: got.secretAccessKey,
             ...(got.sessionToken ? { sessionToken: got.sessionToken } : {}),
-            ...(got.expiration instanceof Date && !Number.isNaN(got.expiration.getTime()) ? { expiration: got.expiration } : {}),
+            ...(got.expiration instanceof Date && !Number.isNaN(got.expiration.getTime())
+              ? { expiration: got.expiration }
+              : {}),
           };
         } catch (e) {
-          deps.log.debug({ profile: source.profile, source: source.kind, cause: describeCause(e) }, 'base credentials could not be resolved');
-          const via = source.kind === 'credential_source' ? `credential_source ${source.credentialSource}` : `profile "${source.profile}"`;
-          throw new SentinelError('BaseCredentialsUnavailable', `the base credentials from ${via} could not be resolved`, {
-            hint: hintFor(source, settings),
-            details: { profile: source.profile },
-          });
+          deps.log.debug(
+            { profile: source.profile, source: source.kind, cause: describeCause(e) },
+            'base credentials could not be resolved',
+          );
+          const via =
+            source.kind === 'credential_source'
+              ? `credential_source ${source.credentialSource}`
+              : `profile "${source.profile}"`;
+          throw new SentinelError(
+            'BaseCredentialsUnavailable',
+            `the base credentials from ${via} could not be resolved`,
+            {
+              hint: hintFor(source, settings),
+              details: { profile: source.profile },
+            },
+          );
         }
         const now = deps.now();
-        const until = credentials.expiration ? credentials.expiration.getTime() - EXPIRY_MARGIN_MS : now + STATIC_TTL_MS;
+        const until = credentials.expiration
+          ? credentials.expiration.getTime() - EXPIRY_MARGIN_MS
+          : now + STATIC_TTL_MS;
         if (until > now) cache.set(source.key, { credentials, until });
         return credentials;
       });

@@ -2,14 +2,14 @@
 // principal that will call AssumeRole — never the OS user. An access key belongs to one principal for its whole life,
 // so answers are cached per access key id; concurrent lookups for one key make one call.
 import { LRUCache } from 'lru-cache';
-import { SentinelError } from '../errors.js';
-import { ArnParseError, parseCallerArn } from '../identity/arn.js';
+import { SentinelError } from '../../core/errors.js';
+import { ArnParseError, parseCallerArn } from '../../core/identity/arn.js';
 import type { BaseCredentials } from './base-credentials.js';
-import { loadSts } from './sdk.js';
-import { SingleFlight } from './single-flight.js';
-import { stsFailure } from './sts-errors.js';
+import { loadSts } from '../../core/issuer/sdk.js';
+import { SingleFlight } from '../../core/issuer/single-flight.js';
+import { stsFailure } from '../../core/issuer/sts-errors.js';
 import type { StsClients } from './sts-client.js';
-import type { CallerIdentity } from './types.js';
+import type { CallerIdentity } from '../../core/issuer/types.js';
 
 export interface Identifier {
   identify(base: BaseCredentials, ctx: { profile: string; region: string }): Promise<CallerIdentity>;
@@ -39,7 +39,10 @@ export function createIdentifier(sts: StsClients): Identifier {
           throw new SentinelError(
             'BaseCredentialsUnavailable',
             `the base identity of profile "${ctx.profile}" cannot be named for policy: ${e.message}`,
-            { hint: 'Use a source profile whose identity is an IAM user or a role session with a name made of letters and digits.', details: { profile: ctx.profile } },
+            {
+              hint: 'Use a source profile whose identity is an IAM user or a role session with a name made of letters and digits.',
+              details: { profile: ctx.profile },
+            },
           );
         }
         cache.set(base.accessKeyId, identity);

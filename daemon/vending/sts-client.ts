@@ -7,7 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { LRUCache } from 'lru-cache';
 import type { BaseCredentials } from './base-credentials.js';
-import { loadSts } from './sdk.js';
+import { loadSts } from '../../core/issuer/sdk.js';
 
 export interface StsClientOptions {
   /** SDK attempts per call (1 = no retry). The default, 2, absorbs one blip without outlasting the SDK clients that

@@ -1,18 +1,23 @@
 // Credential vending (DESIGN §3.4 step 4, §4), composed in one place: the AWS config as the CLI reads it, the base
 // credentials of a profile's source, the caller's identity, and SourceIdentity-stamped AssumeRole behind a per-session
 // cache with single flight. Nothing here knows about HTTP, sessions or policy: the caller has decided already.
-import type { Config } from '../config.js';
-import { SentinelError } from '../errors.js';
-import { buildSourceIdentity, MARKERS, newRequestId, roleSessionName } from '../identity/source-identity.js';
-import type { OpLogger } from '../log.js';
+import type { Config } from '../../core/config.js';
+import { SentinelError } from '../../core/errors.js';
+import { buildSourceIdentity, MARKERS, newRequestId, roleSessionName } from '../../core/identity/source-identity.js';
+import type { OpLogger } from '../../core/log.js';
 import { assumeRole, getSessionToken } from './assume-role.js';
 import { awsConfigFiles, createAwsConfig, type AwsProfile } from './aws-config.js';
-import { baseSourceOf, createBaseCredentialResolver, type BaseCredentials, type BaseSource } from './base-credentials.js';
-import { CredentialCache, type CacheParams, type Issued } from './credential-cache.js';
+import {
+  baseSourceOf,
+  createBaseCredentialResolver,
+  type BaseCredentials,
+  type BaseSource,
+} from './base-credentials.js';
+import { CredentialCache, type CacheParams, type Issued } from '../../core/issuer/credential-cache.js';
 import { createIdentifier } from './identify.js';
-import { preloadVendingSdk } from './sdk.js';
+import { preloadVendingSdk } from '../../core/issuer/sdk.js';
 import { createStsClients, type StsClientOptions } from './sts-client.js';
-import type { IssuedCredentials, Vendor, VendRequest } from './types.js';
+import type { IssuedCredentials, Vendor, VendRequest } from '../../core/issuer/types.js';
 
 /** STS's bounds for AssumeRole DurationSeconds. Below 900 STS refuses; the caller's cap is raised to it. */
 export const MIN_DURATION_SECONDS = 900;
@@ -43,33 +48,55 @@ function badRequest(what: string): SentinelError {
 /** The request's parts, checked; DurationSeconds floored to an integer within STS's bounds. */
 export function cacheParams(request: VendRequest): CacheParams {
   if (!request || typeof request !== 'object') throw badRequest('not an object');
-  if (typeof request.sessionKey !== 'string' || request.sessionKey.length === 0 || request.sessionKey.length > MAX_SESSION_KEY) {
+  if (
+    typeof request.sessionKey !== 'string' ||
+    request.sessionKey.length === 0 ||
+    request.sessionKey.length > MAX_SESSION_KEY
+  ) {
     throw badRequest('session key');
   }
   if (typeof request.profile !== 'string') throw badRequest('profile');
   if (typeof request.user !== 'string' || !/[A-Za-z0-9]/.test(request.user)) throw badRequest('user');
   if (!MARKERS.includes(request.marker)) throw badRequest('marker');
-  if (typeof request.durationSeconds !== 'number' || !Number.isFinite(request.durationSeconds)) throw badRequest('duration');
-  const durationSeconds = Math.min(MAX_DURATION_SECONDS, Math.max(MIN_DURATION_SECONDS, Math.floor(request.durationSeconds)));
+  if (typeof request.durationSeconds !== 'number' || !Number.isFinite(request.durationSeconds))
+    throw badRequest('duration');
+  const durationSeconds = Math.min(
+    MAX_DURATION_SECONDS,
+    Math.max(MIN_DURATION_SECONDS, Math.floor(request.durationSeconds)),
+  );
   return { profile: request.profile, user: request.user, marker: request.marker, durationSeconds };
 }
 
 function notStampable(p: AwsProfile): SentinelError {
   const name = p.info.name;
   if (p.settings.has('web_identity_token_file')) {
-    return new SentinelError('NotStampable', `profile "${name}" assumes its role with a web identity token, which Sentinel cannot stamp with a SourceIdentity`);
+    return new SentinelError(
+      'NotStampable',
+      `profile "${name}" assumes its role with a web identity token, which Sentinel cannot stamp with a SourceIdentity`,
+    );
   }
   if (p.info.sourceProfile !== undefined && p.credentialSource !== undefined) {
-    return new SentinelError('NotStampable', `profile "${name}" sets both source_profile and credential_source; the AWS CLI refuses that too`, {
-      hint: 'Keep one of them in ~/.aws/config.',
-    });
+    return new SentinelError(
+      'NotStampable',
+      `profile "${name}" sets both source_profile and credential_source; the AWS CLI refuses that too`,
+      {
+        hint: 'Keep one of them in ~/.aws/config.',
+      },
+    );
   }
   if (p.roleWithoutSource) {
-    return new SentinelError('NotStampable', `profile "${name}" has role_arn but no source_profile or credential_source to assume it from`, {
-      hint: 'Add source_profile = <profile with the base credentials> to the profile in ~/.aws/config.',
-    });
+    return new SentinelError(
+      'NotStampable',
+      `profile "${name}" has role_arn but no source_profile or credential_source to assume it from`,
+      {
+        hint: 'Add source_profile = <profile with the base credentials> to the profile in ~/.aws/config.',
+      },
+    );
   }
-  return new SentinelError('NotStampable', `profile "${name}" has no role_arn, so its credentials cannot be stamped with a SourceIdentity`);
+  return new SentinelError(
+    'NotStampable',
+    `profile "${name}" has no role_arn, so its credentials cannot be stamped with a SourceIdentity`,
+  );
 }
 
 export function createVendor(config: Config, deps: VendorDeps): Vendor {
@@ -99,7 +126,10 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
           e.code === 'ProfileUnknown'
             ? `profile "${p.info.name}" names source_profile "${source.profile}", which is not in the AWS config`
             : `profile "${p.info.name}" names a source_profile whose name Sentinel does not accept`,
-          { hint: 'Fix source_profile in ~/.aws/config (`aws configure list-profiles` lists the names).', details: { profile: p.info.name } },
+          {
+            hint: 'Fix source_profile in ~/.aws/config (`aws configure list-profiles` lists the names).',
+            details: { profile: p.info.name },
+          },
         );
       }
     }
@@ -132,13 +162,26 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
         now,
       );
       log.info(
-        { profile: p.info.name, role_arn: roleArn, source_identity: sourceIdentity, expires_at: credentials.Expiration.toISOString() },
+        {
+          profile: p.info.name,
+          role_arn: roleArn,
+          source_identity: sourceIdentity,
+          expires_at: credentials.Expiration.toISOString(),
+        },
         'credentials issued',
       );
       return { credentials, sourceIdentity, roleArn, issueRequestId: requestId };
     } catch (e) {
       forgetRejectedBase(e, source);
-      log.warn({ profile: p.info.name, role_arn: roleArn, code: (e as SentinelError).code, details: (e as SentinelError).details }, 'AssumeRole failed');
+      log.warn(
+        {
+          profile: p.info.name,
+          role_arn: roleArn,
+          code: (e as SentinelError).code,
+          details: (e as SentinelError).details,
+        },
+        'AssumeRole failed',
+      );
       throw e;
     }
   }
@@ -157,13 +200,21 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       };
     } else {
       try {
-        credentials = await getSessionToken(sts, base, { profile: p.info.name, region: regionOf(p), durationSeconds: params.durationSeconds }, now);
+        credentials = await getSessionToken(
+          sts,
+          base,
+          { profile: p.info.name, region: regionOf(p), durationSeconds: params.durationSeconds },
+          now,
+        );
       } catch (e) {
         forgetRejectedBase(e, source);
         throw e;
       }
     }
-    log.info({ profile: p.info.name, expires_at: credentials.Expiration.toISOString() }, 'unstamped credentials served (credentials.allow_unstamped)');
+    log.info(
+      { profile: p.info.name, expires_at: credentials.Expiration.toISOString() },
+      'unstamped credentials served (credentials.allow_unstamped)',
+    );
     return { credentials, sourceIdentity: null, roleArn: null, issueRequestId: newRequestId() };
   }
 

@@ -33,11 +33,11 @@ export function runAsUser(
   const script = join(dir, 'script.mjs');
   writeFileSync(script, scriptText, { mode: 0o644 });
   chmodSync(script, 0o644); // the umask may have narrowed `mode`
-  const child = spawn(
-    SETPRIV,
-    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', process.execPath, script],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, cwd: dir, stdio: 'pipe' },
-  );
+  const child = spawn(SETPRIV, [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', process.execPath, script], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    cwd: dir,
+    stdio: 'pipe',
+  });
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   child.once('exit', cleanup);
   child.once('error', cleanup);

@@ -36,7 +36,10 @@ export interface AwsConfigFiles {
 export function writeAwsConfig(dir: string, files: { config: string; credentials?: string }): AwsConfigFiles {
   const configFile = join(dir, 'config');
   const credentialsFile = join(dir, 'credentials');
-  for (const [path, text] of [[configFile, files.config], [credentialsFile, files.credentials ?? '']] as const) {
+  for (const [path, text] of [
+    [configFile, files.config],
+    [credentialsFile, files.credentials ?? ''],
+  ] as const) {
     writeFileSync(path, text, { mode: 0o600 });
     chmodSync(path, 0o600); // the umask can only narrow `mode`; an existing file keeps its old mode without this
   }

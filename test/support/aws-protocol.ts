@@ -42,7 +42,8 @@ export class FaultInjector {
   constructor(private readonly statusByCode: Readonly<Record<string, number>> = {}) {}
 
   failNext(action: string, spec: FailureSpec, times = 1): void {
-    if (!Number.isInteger(times) || times < 1) throw new Error(`failNext: times must be a positive integer, got ${times}`);
+    if (!Number.isInteger(times) || times < 1)
+      throw new Error(`failNext: times must be a positive integer, got ${times}`);
     const queue = this.queued.get(action) ?? [];
     for (let i = 0; i < times; i++) queue.push({ ...spec });
     this.queued.set(action, queue);
@@ -125,7 +126,14 @@ export function parseSigV4(req: IncomingMessage, expectedService: string): SigV4
   }
   return {
     ok: true,
-    credential: { accessKeyId: accessKeyId!, date: date!, region: region!, service: service!, signedHeaders: headers, signature: signature! },
+    credential: {
+      accessKeyId: accessKeyId!,
+      date: date!,
+      region: region!,
+      service: service!,
+      signedHeaders: headers,
+      signature: signature!,
+    },
   };
 }
 
@@ -249,7 +257,11 @@ export class ValidationCollector {
   }
 
   /** Adds the usual length/pattern checks for a string member. */
-  checkString(value: string | undefined, member: string, opts: { min?: number; max?: number; pattern?: RegExp; patternText?: string; required?: boolean }): void {
+  checkString(
+    value: string | undefined,
+    member: string,
+    opts: { min?: number; max?: number; pattern?: RegExp; patternText?: string; required?: boolean },
+  ): void {
     if (value === undefined) {
       if (opts.required) this.add(undefined, member, 'Member must not be null');
       return;
@@ -261,7 +273,11 @@ export class ValidationCollector {
       this.add(value, member, `Member must have length less than or equal to ${opts.max}`);
     }
     if (opts.pattern && !opts.pattern.test(value)) {
-      this.add(value, member, `Member must satisfy regular expression pattern: ${opts.patternText ?? opts.pattern.source}`);
+      this.add(
+        value,
+        member,
+        `Member must satisfy regular expression pattern: ${opts.patternText ?? opts.pattern.source}`,
+      );
     }
   }
 
@@ -275,7 +291,11 @@ export class ValidationCollector {
   throwIfAny(code: string): void {
     const n = this.problems.length;
     if (n === 0) return;
-    throw new AwsServiceError(code, `${n} validation error${n === 1 ? '' : 's'} detected: ${this.problems.join('; ')}`, 400);
+    throw new AwsServiceError(
+      code,
+      `${n} validation error${n === 1 ? '' : 's'} detected: ${this.problems.join('; ')}`,
+      400,
+    );
   }
 }
 
@@ -359,7 +379,10 @@ async function dispatchJson(req: IncomingMessage, body: Buffer, opts: JsonServic
   const injected = opts.faults.take(operation);
   if (injected) throw injected;
 
-  const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const contentType = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (contentType !== 'application/x-amz-json-1.1') {
     throw new AwsServiceError('SerializationException', `Unexpected content-type '${contentType}'`, 400);
   }

@@ -29,7 +29,14 @@ export function tempDir(t: HasTeardown, prefix = 'sentinel-cli-'): string {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('AWS_') || k.startsWith('SENTINEL_') || k.startsWith('XDG_') || k === 'NODE_OPTIONS' || k.startsWith('TAP')) continue;
+    if (
+      k.startsWith('AWS_') ||
+      k.startsWith('SENTINEL_') ||
+      k.startsWith('XDG_') ||
+      k === 'NODE_OPTIONS' ||
+      k.startsWith('TAP')
+    )
+      continue;
     env[k] = v;
   }
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -49,8 +56,17 @@ export interface Run {
 }
 
 /** Runs a command to completion; the child is killed in teardown if a test gives up on it. */
-export function run(t: HasTeardown, file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  const child = spawn(file, args, { env: options.env ?? cleanEnv(), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function run(
+  t: HasTeardown,
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<Run> {
+  const child = spawn(file, args, {
+    env: options.env ?? cleanEnv(),
+    cwd: options.cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return collect(t, child, options.input, options.timeoutMs);
 }
 
@@ -85,7 +101,11 @@ export function collect(t: HasTeardown, child: ChildProcess, input?: string, tim
 }
 
 /** `node dist/cli/main.js <args>`. */
-export function sentinel(t: HasTeardown, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+export function sentinel(
+  t: HasTeardown,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
   requireBuild();
   return run(t, process.execPath, [ENTRY, ...args], options);
 }
@@ -142,7 +162,9 @@ export interface StubRequest {
   body: unknown;
 }
 
-export type StubHandler = (req: StubRequest) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+export type StubHandler = (
+  req: StubRequest,
+) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
 
 export interface StubDaemon {
   socket: string;
@@ -160,7 +182,12 @@ export async function startStubDaemon(t: HasTeardown, handler: StubHandler): Pro
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      const record: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined };
+      const record: StubRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
       requests.push(record);
       const answer = await handler(record);
       res.writeHead(answer.status, { 'content-type': 'application/json' });
@@ -208,7 +235,8 @@ export function readEnvDump(path: string): Record<string, string> {
     const eq = entry.indexOf('=');
     if (eq <= 0) continue;
     const name = entry.slice(0, eq);
-    if (name.startsWith('AWS_') || name.startsWith('SENTINEL_') || name.toLowerCase().startsWith('__sentinel')) out[name] = entry.slice(eq + 1);
+    if (name.startsWith('AWS_') || name.startsWith('SENTINEL_') || name.toLowerCase().startsWith('__sentinel'))
+      out[name] = entry.slice(eq + 1);
   }
   return out;
 }

@@ -19,7 +19,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../../cli/client.js';
 import type { OpenedSession } from '../../cli/session-env.js';
-import { createLogger } from '../../daemon/log.js';
+import { createLogger } from '../../core/log.js';
 import type { DaemonParts, RunningDaemon } from '../../daemon/run.js';
 import type { Limits } from '../../daemon/server/context.js';
 import { awsEnv, writeAwsConfig, type HasTeardown } from './aws-env.js';
@@ -181,14 +181,20 @@ export function fetchFrom(target: { socketPath?: string; port?: number }, option
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.authorization !== undefined) headers.authorization = options.authorization;
   else if (options.token !== undefined) headers.authorization = options.token;
-  if (payload && options.rawBody === undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+  if (
+    payload &&
+    options.rawBody === undefined &&
+    !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')
+  ) {
     headers['content-type'] = 'application/json';
   }
   if (payload) headers['content-length'] = String(payload.length);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        ...(options.transport === 'unix' ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port }),
+        ...(options.transport === 'unix'
+          ? { socketPath: target.socketPath }
+          : { host: '127.0.0.1', port: target.port }),
         path: options.path ?? '/v1/credentials',
         method: options.method ?? 'GET',
         headers,
@@ -219,7 +225,11 @@ export function fetchFrom(target: { socketPath?: string; port?: number }, option
 }
 
 /** Polls until the socket answers GET /v1/status (or the deadline passes). */
-export async function waitForSocket(socketPath: string, timeoutMs = 15_000, stopEarly?: () => boolean): Promise<boolean> {
+export async function waitForSocket(
+  socketPath: string,
+  timeoutMs = 15_000,
+  stopEarly?: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (stopEarly?.()) return false;
@@ -392,7 +402,8 @@ export async function startDaemon(t: HasTeardown, options: StartDaemonOptions = 
       t.teardown(restoreEnv);
     }
   } else {
-    if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run \`npm run build\` before subprocess daemon tests`);
+    if (!existsSync(CLI_MAIN))
+      throw new Error(`${CLI_MAIN} is missing: run \`npm run build\` before subprocess daemon tests`);
     const child = spawn(process.execPath, [CLI_MAIN, 'daemon', 'run'], {
       env: prepared.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -464,7 +475,11 @@ export function runProcess(
 }
 
 /** What a client of a session needs and nothing else: no AWS config that could win over the container provider. */
-export function containerClientEnv(url: string, token: string, extra: Record<string, string> = {}): Record<string, string> {
+export function containerClientEnv(
+  url: string,
+  token: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: tmpdir(),
@@ -529,13 +544,21 @@ print(json.dumps({"AccessKeyId": f.access_key, "SecretAccessKey": f.secret_key, 
 export type ClientName = keyof typeof CLIENTS;
 
 /** Runs one of CLIENTS against a session; `credentials` is set when it printed some. */
-export async function fetchWithClient(name: ClientName, url: string, token: string): Promise<ProcessResult & { credentials?: { AccessKeyId: string; SecretAccessKey: string; Token: string } }> {
+export async function fetchWithClient(
+  name: ClientName,
+  url: string,
+  token: string,
+): Promise<ProcessResult & { credentials?: { AccessKeyId: string; SecretAccessKey: string; Token: string } }> {
   const c = CLIENTS[name];
   const result = await runProcess(c.command, [...c.args], { env: containerClientEnv(url, token), timeoutMs: 60_000 });
   if (result.code !== 0) return result;
   const out = JSON.parse(result.stdout) as Record<string, string>;
   return {
     ...result,
-    credentials: { AccessKeyId: out.AccessKeyId!, SecretAccessKey: out.SecretAccessKey!, Token: out.Token ?? out.SessionToken! },
+    credentials: {
+      AccessKeyId: out.AccessKeyId!,
+      SecretAccessKey: out.SecretAccessKey!,
+      Token: out.Token ?? out.SessionToken!,
+    },
   };
 }

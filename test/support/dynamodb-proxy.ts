@@ -36,7 +36,10 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const op =
+        String(req.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '';
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));
@@ -46,8 +49,17 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
       operations.push({ op, body, at: Date.now() });
       const failure = failures.get(op);
       if (failure) {
-        const payload = Buffer.from(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${failure}`, message: 'injected by the test proxy' }));
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'content-length': payload.length, 'x-amzn-requestid': 'proxy' });
+        const payload = Buffer.from(
+          JSON.stringify({
+            __type: `com.amazonaws.dynamodb.v20120810#${failure}`,
+            message: 'injected by the test proxy',
+          }),
+        );
+        res.writeHead(400, {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': payload.length,
+          'x-amzn-requestid': 'proxy',
+        });
         res.end(payload);
         return;
       }

@@ -40,7 +40,11 @@ export interface KmsEmulator {
    * A new SIGN_VERIFY key with real RSA material. It signs only with RSASSA_PSS_SHA_256 (Sentinel's algorithm); any
    * other algorithm is refused as KMS refuses an algorithm the key does not support.
    */
-  createRsaSigningKey(opts?: { spec?: RsaKeySpec; alias?: string; description?: string }): Promise<{ keyId: string; arn: string; alias?: string }>;
+  createRsaSigningKey(opts?: {
+    spec?: RsaKeySpec;
+    alias?: string;
+    description?: string;
+  }): Promise<{ keyId: string; arn: string; alias?: string }>;
   /** The key's private half, for tests that need a signature KMS did not make (real KMS never exposes it). */
   privateKey(keyId: string): KeyObject;
   /** Disable (DisabledException on use) or re-enable a key. */
@@ -65,9 +69,17 @@ interface SigningKey {
 }
 
 const SIGNING_ALGORITHMS = [
-  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
-  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'SM2DSA', 'ML_DSA_SHAKE_256',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'ECDSA_SHA_256',
+  'ECDSA_SHA_384',
+  'ECDSA_SHA_512',
+  'SM2DSA',
+  'ML_DSA_SHAKE_256',
 ];
 const MESSAGE_TYPES = ['RAW', 'DIGEST', 'EXTERNAL_MU'];
 const SUPPORTED_ALGORITHM = 'RSASSA_PSS_SHA_256';
@@ -96,7 +108,10 @@ export async function startKms(): Promise<KmsEmulator> {
       const target = aliases.get(alias);
       if (!target) throw new AwsServiceError('NotFoundException', `Alias ${ARN_PREFIX}${alias} is not found.`);
       key = keys.get(target);
-    } else if (UUID.test(ref) || (ref.startsWith(`${ARN_PREFIX}key/`) && UUID.test(ref.slice(`${ARN_PREFIX}key/`.length)))) {
+    } else if (
+      UUID.test(ref) ||
+      (ref.startsWith(`${ARN_PREFIX}key/`) && UUID.test(ref.slice(`${ARN_PREFIX}key/`.length)))
+    ) {
       const id = UUID.test(ref) ? ref : ref.slice(`${ARN_PREFIX}key/`.length);
       key = keys.get(id);
       if (!key) throw new AwsServiceError('NotFoundException', `Key '${ARN_PREFIX}key/${id}' does not exist`);
@@ -114,15 +129,21 @@ export async function startKms(): Promise<KmsEmulator> {
   };
 
   /** Validates a Sign/Verify request's message, type and algorithm; returns the SHA-256 digest to sign. */
-  const signingInput = (input: JsonObject, key: SigningKey, extra: (v: ValidationCollector) => void): { digest: Buffer; algorithm: string } => {
+  const signingInput = (
+    input: JsonObject,
+    key: SigningKey,
+    extra: (v: ValidationCollector) => void,
+  ): { digest: Buffer; algorithm: string } => {
     const message = optBlob(input, 'Message');
     const messageType = optString(input, 'MessageType') ?? 'RAW';
     const algorithm = optString(input, 'SigningAlgorithm');
     const v = new ValidationCollector();
     if (message === undefined) v.addSensitive('message', 'Member must not be null');
     else if (message.length < 1) v.addSensitive('message', 'Member must have length greater than or equal to 1');
-    else if (message.length > MAX_MESSAGE_BYTES) v.addSensitive('message', `Member must have length less than or equal to ${MAX_MESSAGE_BYTES}`);
-    if (!MESSAGE_TYPES.includes(messageType)) v.add(messageType, 'messageType', `Member must satisfy enum value set: [${MESSAGE_TYPES.join(', ')}]`);
+    else if (message.length > MAX_MESSAGE_BYTES)
+      v.addSensitive('message', `Member must have length less than or equal to ${MAX_MESSAGE_BYTES}`);
+    if (!MESSAGE_TYPES.includes(messageType))
+      v.add(messageType, 'messageType', `Member must satisfy enum value set: [${MESSAGE_TYPES.join(', ')}]`);
     if (algorithm === undefined) v.add(undefined, 'signingAlgorithm', 'Member must not be null');
     else if (!SIGNING_ALGORITHMS.includes(algorithm)) {
       v.add(algorithm, 'signingAlgorithm', `Member must satisfy enum value set: [${SIGNING_ALGORITHMS.join(', ')}]`);
@@ -136,7 +157,10 @@ export async function startKms(): Promise<KmsEmulator> {
       );
     }
     if (messageType === 'EXTERNAL_MU') {
-      throw new AwsServiceError('InvalidKeyUsageException', `MessageType EXTERNAL_MU is only valid for ML-DSA keys, not ${key.spec}.`);
+      throw new AwsServiceError(
+        'InvalidKeyUsageException',
+        `MessageType EXTERNAL_MU is only valid for ML-DSA keys, not ${key.spec}.`,
+      );
     }
     if (messageType === 'DIGEST') {
       if (message!.length !== SHA256_BYTES) {
@@ -149,7 +173,11 @@ export async function startKms(): Promise<KmsEmulator> {
 
   const dryRun = (input: JsonObject) => {
     if (optBoolean(input, 'DryRun')) {
-      throw new AwsServiceError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+      throw new AwsServiceError(
+        'DryRunOperationException',
+        'The request would have succeeded, but the DryRun option is set.',
+        412,
+      );
     }
   };
 
@@ -169,7 +197,8 @@ export async function startKms(): Promise<KmsEmulator> {
       const { digest, algorithm } = signingInput(input, key, (v) => {
         if (signature === undefined) v.add(undefined, 'signature', 'Member must not be null');
         else if (signature.length < 1) v.add('', 'signature', 'Member must have length greater than or equal to 1');
-        else if (signature.length > 6144) v.addSensitive('signature', 'Member must have length less than or equal to 6144');
+        else if (signature.length > 6144)
+          v.addSensitive('signature', 'Member must have length less than or equal to 6144');
       });
       dryRun(input);
       if (!pssVerify(key, digest, signature!)) throw new AwsServiceError('KMSInvalidSignatureException', '');
@@ -228,14 +257,22 @@ export async function startKms(): Promise<KmsEmulator> {
     async createRsaSigningKey(opts = {}) {
       const spec = opts.spec ?? 'RSA_2048';
       const modulusBits = spec === 'RSA_3072' ? 3072 : 2048;
-      const alias = opts.alias === undefined ? undefined : opts.alias.startsWith('alias/') ? opts.alias : `alias/${opts.alias}`;
-      if (alias !== undefined && (!ALIAS_NAME.test(alias) || alias.startsWith('alias/aws/'))) throw new Error(`createRsaSigningKey: invalid alias ${alias}`);
-      if (alias !== undefined && aliases.has(alias)) throw new Error(`createRsaSigningKey: alias ${alias} already exists`);
+      const alias =
+        opts.alias === undefined ? undefined : opts.alias.startsWith('alias/') ? opts.alias : `alias/${opts.alias}`;
+      if (alias !== undefined && (!ALIAS_NAME.test(alias) || alias.startsWith('alias/aws/')))
+        throw new Error(`createRsaSigningKey: invalid alias ${alias}`);
+      if (alias !== undefined && aliases.has(alias))
+        throw new Error(`createRsaSigningKey: alias ${alias} already exists`);
       const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: modulusBits });
       const keyId = randomUUID();
       const arn = `${ARN_PREFIX}key/${keyId}`;
       keys.set(keyId, {
-        keyId, arn, spec, privateKey, publicKey, modulusBits,
+        keyId,
+        arn,
+        spec,
+        privateKey,
+        publicKey,
+        modulusBits,
         signingAlgorithms: [SUPPORTED_ALGORITHM],
         enabled: true,
         created: Date.now() / 1000,
@@ -315,7 +352,7 @@ function emsaPssVerify(mHash: Buffer, em: Buffer, emBits: number): boolean {
   if (em.length !== emLen || emLen < SHA256_BYTES * 2 + 2 || em[emLen - 1] !== 0xbc) return false;
   const maskedDb = em.subarray(0, emLen - SHA256_BYTES - 1);
   const h = em.subarray(emLen - SHA256_BYTES - 1, emLen - 1);
-  const topBits = 0xff << (8 - (8 * emLen - emBits)) & 0xff;
+  const topBits = (0xff << (8 - (8 * emLen - emBits))) & 0xff;
   if ((maskedDb[0]! & topBits) !== 0) return false;
   const db = mgf1(h, maskedDb.length);
   for (let i = 0; i < db.length; i++) db[i]! ^= maskedDb[i]!;

@@ -102,7 +102,10 @@ export async function startNotifyReceiver(options: NotifyReceiverOptions = {}): 
   });
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`notify receiver did not start within 5 s: ${stderr.trim()}`)), 5000);
+    const timer = setTimeout(
+      () => reject(new Error(`notify receiver did not start within 5 s: ${stderr.trim()}`)),
+      5000,
+    );
     child.once('exit', () => {
       clearTimeout(timer);
       reject(exited);

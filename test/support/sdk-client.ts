@@ -13,7 +13,10 @@ export interface EmulatorClientConfig {
  * call: the SDK's own retries are not what these tests are about, and they would only slow them down (a test about
  * retries builds its own client).
  */
-export async function emulatorWithClient<E extends { url: string; close(): Promise<void> }, C extends { destroy(): void }>(
+export async function emulatorWithClient<
+  E extends { url: string; close(): Promise<void> },
+  C extends { destroy(): void },
+>(
   t: HasTeardown,
   start: () => Promise<E>,
   makeClient: (config: EmulatorClientConfig) => C,
@@ -41,7 +44,12 @@ export async function rejection(p: Promise<unknown>): Promise<Rejection> {
     await p;
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode, attempts: err.$metadata?.attempts };
+    return {
+      name: err.name,
+      message: err.message,
+      status: err.$metadata?.httpStatusCode,
+      attempts: err.$metadata?.attempts,
+    };
   }
   throw new Error('expected the call to be rejected');
 }

@@ -78,7 +78,13 @@ export async function startSsm(): Promise<SsmEmulator> {
   const arnOf = (name: string, region: string) =>
     `arn:aws:ssm:${region}:${EMULATOR_ACCOUNT}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
 
-  const render = (name: string, p: ParameterVersion, decrypt: boolean, region: string, selector?: string): JsonObject => ({
+  const render = (
+    name: string,
+    p: ParameterVersion,
+    decrypt: boolean,
+    region: string,
+    selector?: string,
+  ): JsonObject => ({
     Name: name,
     Type: p.type,
     Value: p.type === 'SecureString' && !decrypt ? seal(p.value) : p.value,
@@ -136,7 +142,10 @@ export async function startSsm(): Promise<SsmEmulator> {
     const value = input.value!;
     checkName(name);
     if (input.dataType !== undefined && input.dataType !== 'text') {
-      throw new AwsServiceError('ValidationException', `The following data type is not supported: ${input.dataType} (this emulator models only 'text')`);
+      throw new AwsServiceError(
+        'ValidationException',
+        `The following data type is not supported: ${input.dataType} (this emulator models only 'text')`,
+      );
     }
     const bytes = Buffer.byteLength(value, 'utf8');
     const tierAsked = (input.tier ?? 'Standard') as SsmTier;
@@ -157,17 +166,24 @@ export async function startSsm(): Promise<SsmEmulator> {
       );
     }
     const type = (input.type ?? latest?.type) as SsmParameterType | undefined;
-    if (!type) throw new AwsServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
+    if (!type)
+      throw new AwsServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
     const pattern = input.allowedPattern ?? latest?.allowedPattern;
     if (pattern !== undefined) {
       let re: RegExp;
       try {
         re = new RegExp(pattern);
       } catch {
-        throw new AwsServiceError('InvalidAllowedPatternException', 'The request does not meet the regular expression requirement.');
+        throw new AwsServiceError(
+          'InvalidAllowedPatternException',
+          'The request does not meet the regular expression requirement.',
+        );
       }
       if (!re.test(value)) {
-        throw new AwsServiceError('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${pattern}`);
+        throw new AwsServiceError(
+          'ParameterPatternMismatchException',
+          `Parameter value, cannot be validated against allowedPattern: ${pattern}`,
+        );
       }
     }
     // An advanced parameter never goes back to standard; Intelligent-Tiering picks the smallest tier that fits.
@@ -208,7 +224,11 @@ export async function startSsm(): Promise<SsmEmulator> {
       const v = new ValidationCollector();
       if (names === undefined) v.add(undefined, 'names', 'Member must not be null');
       else if (names.length < 1 || names.length > 10) {
-        v.add(`[${names.join(', ')}]`, 'names', `Member must have length ${names.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 10'}`);
+        v.add(
+          `[${names.join(', ')}]`,
+          'names',
+          `Member must have length ${names.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 10'}`,
+        );
       }
       names?.forEach((n, i) => v.checkString(n, `names.${i + 1}.member`, { min: 1, max: MAX_NAME_LENGTH }));
       v.throwIfAny('ValidationException');
@@ -236,11 +256,19 @@ export async function startSsm(): Promise<SsmEmulator> {
       v.checkRange(maxResults, 'maxResults', 1, 10);
       v.throwIfAny('ValidationException');
       if (!path!.startsWith('/') || /\/\//.test(path!) || !NAME_CHARS.test(path!)) {
-        throw new AwsServiceError('ValidationException', `The parameter doesn't meet the parameter name requirements. ${NAME_RULES}`);
+        throw new AwsServiceError(
+          'ValidationException',
+          `The parameter doesn't meet the parameter name requirements. ${NAME_RULES}`,
+        );
       }
       const prefix = path!.endsWith('/') ? path! : `${path}/`;
       const matches = [...store.keys()]
-        .filter((name) => name.startsWith(prefix) && name.length > prefix.length && (recursive || !name.slice(prefix.length).includes('/')))
+        .filter(
+          (name) =>
+            name.startsWith(prefix) &&
+            name.length > prefix.length &&
+            (recursive || !name.slice(prefix.length).includes('/')),
+        )
         .sort();
       let start = 0;
       if (nextToken !== undefined) {
@@ -264,7 +292,13 @@ export async function startSsm(): Promise<SsmEmulator> {
         name: optString(input, 'Name'),
         value: optString(input, 'Value'),
         overwrite: optBoolean(input, 'Overwrite') ?? false,
-        ...optionalStrings(input, { type: 'Type', tier: 'Tier', description: 'Description', allowedPattern: 'AllowedPattern', dataType: 'DataType' }),
+        ...optionalStrings(input, {
+          type: 'Type',
+          tier: 'Tier',
+          description: 'Description',
+          allowedPattern: 'AllowedPattern',
+          dataType: 'DataType',
+        }),
       });
       // KeyId is accepted and ignored: the emulator seals SecureStrings with its own key.
       optString(input, 'KeyId');
@@ -294,7 +328,13 @@ export async function startSsm(): Promise<SsmEmulator> {
     url: service.url,
     calls,
     put(name, value, opts = {}) {
-      return putParameter({ name, value, type: opts.type ?? 'String', overwrite: opts.overwrite ?? false, ...(opts.tier ? { tier: opts.tier } : {}) }).version;
+      return putParameter({
+        name,
+        value,
+        type: opts.type ?? 'String',
+        overwrite: opts.overwrite ?? false,
+        ...(opts.tier ? { tier: opts.tier } : {}),
+      }).version;
     },
     get(name) {
       const history = store.get(name);

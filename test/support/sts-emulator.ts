@@ -86,8 +86,10 @@ const MEMBER_PATTERN = /^[\w+=,.@-]*$/;
 const MEMBER_PATTERN_TEXT = '[\\w+=,.@-]*';
 const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]*$/;
 const EXTERNAL_ID_PATTERN_TEXT = '[\\w+=,.@:\\/-]*';
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
-const PRINCIPAL_ARN = /^arn:([a-z-]+):(iam|sts)::(\d{12}):(root|user\/.+|assumed-role\/[^/]+\/[^/]+|federated-user\/.+)$/;
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role\/((?:[\x21-\x7e]+\/)*)([\w+=,.@-]{1,64})$/;
+const PRINCIPAL_ARN =
+  /^arn:([a-z-]+):(iam|sts)::(\d{12}):(root|user\/.+|assumed-role\/[^/]+\/[^/]+|federated-user\/.+)$/;
 const SERIAL_PATTERN = /^[\w+=/:,.@-]*$/;
 
 const CHAINED_MAX_SECONDS = 3600;
@@ -128,7 +130,11 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
       throw new AwsServiceError('IncompleteSignature', auth.message, 400);
     }
     const { accessKeyId } = auth.credential;
-    const invalid = new AwsServiceError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    const invalid = new AwsServiceError(
+      'InvalidClientTokenId',
+      'The security token included in the request is invalid.',
+      403,
+    );
     const temp = issuedKeys.get(accessKeyId);
     if (temp) {
       // Temporary keys are only valid together with their own session token, and only until they expire.
@@ -143,7 +149,12 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     return { accessKeyId, principal: known };
   };
 
-  const issue = (principal: Principal, action: IssuedCredentials['action'], durationSeconds: number, sourceIdentity?: string) => {
+  const issue = (
+    principal: Principal,
+    action: IssuedCredentials['action'],
+    durationSeconds: number,
+    sourceIdentity?: string,
+  ) => {
     const accessKeyId = 'ASIA' + randomAlnum(16);
     const secretAccessKey = randomBytes(30).toString('base64');
     const sessionToken = 'IQoJb3JpZ2luX2Vj' + randomBytes(300).toString('base64');
@@ -154,7 +165,12 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
       temporary: { sessionToken, expiration, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
     });
     const record: IssuedCredentials = {
-      accessKeyId, secretAccessKey, sessionToken, expiration, arn: principal.arn, action,
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      expiration,
+      arn: principal.arn,
+      action,
       ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
     };
     issued.push(record);
@@ -166,7 +182,10 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     const rawDuration = params.get('DurationSeconds');
     const optional = (member: string) => params.get(member) ?? undefined;
     const policyArns = memberList(params, 'PolicyArns', (p) => params.get(`${p}.arn`) ?? '');
-    const tags = memberList(params, 'Tags', (p) => ({ Key: params.get(`${p}.Key`) ?? '', Value: params.get(`${p}.Value`) ?? '' }));
+    const tags = memberList(params, 'Tags', (p) => ({
+      Key: params.get(`${p}.Key`) ?? '',
+      Value: params.get(`${p}.Value`) ?? '',
+    }));
     const transitive = memberList(params, 'TransitiveTagKeys', (p) => params.get(p) ?? '');
     const record: AssumeRoleRequestRecord = {
       RoleArn: params.get('RoleArn') ?? '',
@@ -199,18 +218,35 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     try {
       const v = new ValidationCollector();
       v.checkString(roleArn, 'roleArn', { required: true, min: 20, max: 2048 });
-      v.checkString(sessionName, 'roleSessionName', { required: true, min: 2, max: 64, pattern: MEMBER_PATTERN, patternText: MEMBER_PATTERN_TEXT });
+      v.checkString(sessionName, 'roleSessionName', {
+        required: true,
+        min: 2,
+        max: 64,
+        pattern: MEMBER_PATTERN,
+        patternText: MEMBER_PATTERN_TEXT,
+      });
       if (Number.isNaN(duration)) v.add(rawDuration, 'durationSeconds', 'Member must be an integer');
       else v.checkRange(duration, 'durationSeconds', 900, 43200);
-      v.checkString(requestedSourceIdentity, 'sourceIdentity', { min: 2, max: 64, pattern: MEMBER_PATTERN, patternText: MEMBER_PATTERN_TEXT });
-      v.checkString(externalId, 'externalId', { min: 2, max: 1224, pattern: EXTERNAL_ID_PATTERN, patternText: EXTERNAL_ID_PATTERN_TEXT });
+      v.checkString(requestedSourceIdentity, 'sourceIdentity', {
+        min: 2,
+        max: 64,
+        pattern: MEMBER_PATTERN,
+        patternText: MEMBER_PATTERN_TEXT,
+      });
+      v.checkString(externalId, 'externalId', {
+        min: 2,
+        max: 1224,
+        pattern: EXTERNAL_ID_PATTERN,
+        patternText: EXTERNAL_ID_PATTERN_TEXT,
+      });
       v.checkString(policy, 'policy', { min: 1, max: 2048 });
       if (tags.length > 50) v.add(`[${tags.length} tags]`, 'tags', 'Member must have length less than or equal to 50');
       tags.forEach((tag, i) => {
         v.checkString(tag.Key, `tags.${i + 1}.member.key`, { min: 1, max: 128 });
         v.checkString(tag.Value, `tags.${i + 1}.member.value`, { max: 256 });
       });
-      if (policyArns.length > 10) v.add(`[${policyArns.length} ARNs]`, 'policyArns', 'Member must have length less than or equal to 10');
+      if (policyArns.length > 10)
+        v.add(`[${policyArns.length} ARNs]`, 'policyArns', 'Member must have length less than or equal to 10');
       v.throwIfAny('ValidationError');
 
       const role = ROLE_ARN.exec(roleArn!);
@@ -240,11 +276,16 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
         userId: `${roleId}:${sessionName}`,
         kind: 'assumed-role',
       };
-      const packed = policy || policyArns.length || tags.length
-        ? Math.max(1, Math.ceil(((policy?.length ?? 0) + 100 * policyArns.length + 30 * tags.length) / 20.48))
-        : 0;
+      const packed =
+        policy || policyArns.length || tags.length
+          ? Math.max(1, Math.ceil(((policy?.length ?? 0) + 100 * policyArns.length + 30 * tags.length) / 20.48))
+          : 0;
       if (packed > 100) {
-        throw new AwsServiceError('PackedPolicyTooLarge', `Packed policy consumes ${packed}% of allotted space, please use smaller policy for this request.`, 400);
+        throw new AwsServiceError(
+          'PackedPolicyTooLarge',
+          `Packed policy consumes ${packed}% of allotted space, please use smaller policy for this request.`,
+          400,
+        );
       }
       const creds = issue(principal, 'AssumeRole', duration, sourceIdentity);
       return (
@@ -270,7 +311,11 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     v.checkString(serial, 'serialNumber', { min: 9, max: 256, pattern: SERIAL_PATTERN, patternText: '[\\w+=/:,.@-]*' });
     v.checkString(tokenCode, 'tokenCode', { min: 6, max: 6, pattern: /^\d*$/, patternText: '[\\d]*' });
     v.throwIfAny('ValidationError');
-    if (caller.principal.temporary || caller.principal.kind === 'assumed-role' || caller.principal.kind === 'federated') {
+    if (
+      caller.principal.temporary ||
+      caller.principal.kind === 'assumed-role' ||
+      caller.principal.kind === 'federated'
+    ) {
       throw new AwsServiceError('AccessDenied', 'Cannot call GetSessionToken with session credentials', 403);
     }
     // The root user's session tokens are capped at one hour.
@@ -287,16 +332,27 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     const caller = authenticate(req);
     const [path, query] = splitUrl(req.url ?? '/');
     if (path !== '/') throw new AwsServiceError('InvalidAction', `Could not find operation for path ${path}`, 400);
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (req.method === 'POST' && body.length > 0 && contentType !== 'application/x-www-form-urlencoded') {
-      throw new AwsServiceError('InvalidAction', 'Could not find operation: the body is not a form-encoded Query request', 400);
+      throw new AwsServiceError(
+        'InvalidAction',
+        'Could not find operation: the body is not a form-encoded Query request',
+        400,
+      );
     }
     const params = parseForm(req.method === 'GET' ? query : body.toString('utf8'));
     const action = params.get('Action');
     if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
     const version = params.get('Version');
     if (!ACTIONS.includes(action as StsAction) || version !== API_VERSION) {
-      throw new AwsServiceError('InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`, 400);
+      throw new AwsServiceError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+        400,
+      );
     }
     const known = action as StsAction;
     calls[known]++;
@@ -322,7 +378,11 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     const id = requestId();
     const send = (status: number, xml: string) => {
       if (res.destroyed) return;
-      res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': id });
+      res.writeHead(status, {
+        'content-type': 'text/xml',
+        'content-length': Buffer.byteLength(xml),
+        'x-amzn-requestid': id,
+      });
       res.end(xml);
     };
     const read = await readBoundedBody(req);
@@ -386,9 +446,15 @@ function principalFromArn(arn: string): Principal {
   if (!m) throw new Error(`setIdentity: not a principal ARN: ${arn}`);
   const [, , , account, resource] = m as unknown as string[];
   if (resource === 'root') return { arn, account: account!, userId: account!, kind: 'root' };
-  if (resource!.startsWith('user/')) return { arn, account: account!, userId: 'AIDA' + stableId(arn, 17), kind: 'user' };
+  if (resource!.startsWith('user/'))
+    return { arn, account: account!, userId: 'AIDA' + stableId(arn, 17), kind: 'user' };
   if (resource!.startsWith('federated-user/')) {
-    return { arn, account: account!, userId: `${account}:${resource!.slice('federated-user/'.length)}`, kind: 'federated' };
+    return {
+      arn,
+      account: account!,
+      userId: `${account}:${resource!.slice('federated-user/'.length)}`,
+      kind: 'federated',
+    };
   }
   const [, roleName, session] = resource!.split('/');
   const roleId = 'AROA' + stableId(`${account}:${roleName}`, 17);
@@ -458,7 +524,10 @@ function node(name: string, inner: string): string {
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

@@ -1,0 +1,173 @@
+// config.yaml (DESIGN §2): every key optional, unknown keys refused by name, durations parsed once here.
+import { readFileSync, statSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { SentinelError } from './errors.js';
+import * as paths from './paths.js';
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration such as 15m, 1h or 1h30m' });
+
+const schema = z
+  .object({
+    aws_profile: z.string().min(1).nullable().default(null),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as eu-west-1')
+      .nullable()
+      .default(null),
+    runtime_dir: z.string().min(1).nullable().default(null),
+    http: z
+      .object({
+        host: z.enum(['127.0.0.1', 'localhost']).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+      })
+      .strict()
+      .prefault({}),
+    policy: z
+      .object({
+        source: z.enum(['file', 'ssm']).default('file'),
+        file: z.string().min(1).nullable().default(null),
+        ssm_root: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_.\-/]*$/, 'expected an SSM path such as /sentinel/policies')
+          .default('/sentinel/policies'),
+        signing_key: z.string().min(1).nullable().default(null),
+        refresh: duration('5m'),
+      })
+      .strict()
+      .prefault({}),
+    sessions: z
+      .object({
+        store: z.enum(['memory', 'dynamodb']).default('memory'),
+        table: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name')
+          .default('sentinel-sessions'),
+        ttl: duration('12h'),
+      })
+      .strict()
+      .prefault({}),
+    credentials: z
+      .object({
+        duration: duration('15m'),
+        allow_unstamped: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        file: z.string().min(1).nullable().default(null),
+        hmac_key_file: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof schema>;
+
+/** The validated configuration with defaults applied, paths expanded and durations in milliseconds. */
+export interface Config {
+  file: string;
+  awsProfile: string | null;
+  region: string | null;
+  runtimeDir: string;
+  socketPath: string;
+  http: { host: string; port: number };
+  policy: {
+    source: 'file' | 'ssm';
+    file: string;
+    ssmRoot: string;
+    signingKey: string | null;
+    refreshMs: number;
+  };
+  sessions: { store: 'memory' | 'dynamodb'; table: string; ttlMs: number };
+  credentials: { durationMs: number; allowUnstamped: boolean };
+  audit: { file: string; hmacKeyFile: string | null };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (where ? `${where}.${k}` : k));
+        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      return `${where || '(top level)'}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+export function resolveConfig(raw: unknown, file: string, env: paths.Env = process.env, socketFlag?: string): Config {
+  const parsed = schema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new SentinelError('ConfigInvalid', `${file}: ${describeIssues(parsed.error)}`);
+  }
+  const c = parsed.data;
+  const runtimeDir = paths.runtimeDir(env, c.runtime_dir);
+  return {
+    file,
+    awsProfile: c.aws_profile,
+    region: c.region,
+    runtimeDir,
+    socketPath: paths.socketPath(env, c.runtime_dir, socketFlag),
+    http: { host: c.http.host, port: c.http.port },
+    policy: {
+      source: c.policy.source,
+      file: c.policy.file ? paths.expandHome(c.policy.file, env) : paths.defaultPolicyFile(env),
+      ssmRoot: c.policy.ssm_root.replace(/\/+$/, '') || '/',
+      signingKey: c.policy.signing_key,
+      refreshMs: parseDuration(c.policy.refresh)!,
+    },
+    sessions: { store: c.sessions.store, table: c.sessions.table, ttlMs: parseDuration(c.sessions.ttl)! },
+    credentials: {
+      durationMs: parseDuration(c.credentials.duration)!,
+      allowUnstamped: c.credentials.allow_unstamped,
+    },
+    audit: {
+      file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),
+      hmacKeyFile: c.audit.hmac_key_file ? paths.expandHome(c.audit.hmac_key_file, env) : null,
+    },
+  };
+}
+
+/**
+ * Loads config.yaml. A missing file means defaults (every key is optional); an unreadable, oversized or invalid file
+ * is an error that names the problem, never a silent fallback.
+ */
+export function loadConfig(options: { env?: paths.Env; configFlag?: string; socketFlag?: string } = {}): Config {
+  const env = options.env ?? process.env;
+  const file = paths.configFile(env, options.configFlag);
+  let text: string | undefined;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new SentinelError('ConfigInvalid', `${file} is not a regular file`);
+    if (st.size > MAX_CONFIG_BYTES) throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof SentinelError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new SentinelError('ConfigInvalid', `${file} cannot be read (${code ?? 'error'})`);
+    // A config named explicitly must exist; the default one is optional.
+    if (options.configFlag || env.SENTINEL_CONFIG) {
+      throw new SentinelError('ConfigInvalid', `${file} does not exist`);
+    }
+  }
+  let raw: unknown = {};
+  if (text !== undefined && text.trim().length > 0) {
+    try {
+      raw = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
+    } catch (e) {
+      throw new SentinelError('ConfigInvalid', `${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return resolveConfig(raw, file, env, options.socketFlag);
+}

@@ -1,0 +1,75 @@
+// SourceIdentity and RoleSessionName (DESIGN §4). STS accepts only [A-Za-z0-9_+=,.@-] in both, 2–64 characters;
+// the original Sentinel put a colon in its SourceIdentity and every AssumeRole failed. The user part is reduced to its
+// policy user name (ASCII letters and digits, ≤ 20) — a no-op for names that came from parseCallerArn — so the
+// stamped value is always legal and always splits back unambiguously on '-'.
+import { randomBytes } from 'node:crypto';
+import { SentinelError } from '../errors.js';
+import type { Marker } from '../issuer/types.js';
+import { policyNameOf } from './arn.js';
+
+export const MARKERS: readonly Marker[] = ['direct', 'approved', 'breakglass'];
+
+/** What STS enforces for SourceIdentity and RoleSessionName. */
+export const STS_NAME = /^[\w+=,.@-]{2,64}$/;
+
+const REQUEST_ID = /^[0-9a-f]{16}$/;
+const SOURCE_IDENTITY = /^sentinel-([A-Za-z0-9]{1,20})-(direct|approved|breakglass)-([0-9a-f]{16})$/;
+
+/** 16 lowercase hex characters from the CSPRNG: correlates a decision-log line with CloudTrail. */
+export function newRequestId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && REQUEST_ID.test(value);
+}
+
+function userPart(user: unknown): string {
+  const name = typeof user === 'string' ? policyNameOf(user) : '';
+  if (name.length === 0) {
+    throw new SentinelError(
+      'BadRequest',
+      'the user name has no ASCII letters or digits to stamp into a SourceIdentity',
+    );
+  }
+  return name;
+}
+
+function requestIdPart(requestId: unknown): string {
+  if (!isRequestId(requestId))
+    throw new SentinelError('BadRequest', 'the request id must be 16 lowercase hex characters');
+  return requestId;
+}
+
+function checked(value: string, what: string): string {
+  // Unreachable with the parts validated above; kept so a future format change cannot send STS something it rejects.
+  if (!STS_NAME.test(value) || value.includes(':')) {
+    throw new SentinelError('InternalError', `the ${what} built for STS is not valid`);
+  }
+  return value;
+}
+
+/** `sentinel-<user>-<marker>-<request id>`, at most 57 characters. */
+export function buildSourceIdentity(user: string, marker: Marker, requestId: string): string {
+  if (!MARKERS.includes(marker)) throw new SentinelError('BadRequest', 'unknown SourceIdentity marker');
+  return checked(`sentinel-${userPart(user)}-${marker}-${requestIdPart(requestId)}`, 'SourceIdentity');
+}
+
+export interface ParsedSourceIdentity {
+  user: string;
+  marker: Marker;
+  requestId: string;
+}
+
+/** The parts of a Sentinel SourceIdentity, or null for anything Sentinel did not build. */
+export function parseSourceIdentity(value: unknown): ParsedSourceIdentity | null {
+  if (typeof value !== 'string' || value.length > 64) return null;
+  const m = SOURCE_IDENTITY.exec(value);
+  if (!m) return null;
+  return { user: m[1]!, marker: m[2] as Marker, requestId: m[3]! };
+}
+
+/** `sentinel-<user>-<request id>`, at most 46 characters. */
+export function roleSessionName(user: string, requestId: string): string {
+  return checked(`sentinel-${userPart(user)}-${requestIdPart(requestId)}`, 'RoleSessionName');
+}

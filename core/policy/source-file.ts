@@ -1,0 +1,166 @@
+// The local policy file (the default source). Re-read on reload() (SIGHUP, `POST /v1/policy/reload`) and when the
+// file changes. The directory is watched rather than the file, because editors save by writing a new file and
+// renaming it over the old one, which a watch on the old inode would never see. A read or validation failure keeps
+// the last good policy in force; with none, every request is refused with PolicyUnavailable.
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { OpLogger } from '../log.js';
+import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
+import { defaultDeny } from './evaluate.js';
+import { fileVersion, readPolicyFile } from './load.js';
+import type { Decision, DecisionRequest, PolicyProvider, PolicyStatus } from './types.js';
+
+export interface FileSourceOptions {
+  file: string;
+  log: OpLogger;
+  /** Set when config.policy.signing_key is: a file cannot carry a signature, so every policy is refused. */
+  signingKey?: string | null;
+  debounceMs?: number;
+  /** Watch the directory for changes (default true). */
+  watch?: boolean;
+}
+
+interface InForce {
+  ready: ReadyPolicy;
+  version: string;
+  loadedAt: string;
+}
+
+export function createFilePolicySource(options: FileSourceOptions): PolicyProvider {
+  const { file, log } = options;
+  const source = `file:${file}`;
+  const debounceMs = options.debounceMs ?? 200;
+  const cache = new CompiledPolicyCache(8);
+  let current: InForce | null = null;
+  let lastError: string | null = null;
+  let watcher: FSWatcher | null = null;
+  let debounce: NodeJS.Timeout | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  const status = (): PolicyStatus => ({
+    source: 'file',
+    location: file,
+    version: current?.version ?? null,
+    loadedAt: current?.loadedAt ?? null,
+    rules: current?.ready.compiled.rules ?? 0,
+    lastError,
+    warnings: current?.ready.warnings.map((w) => (w.line ? `line ${w.line}: ${w.message}` : w.message)) ?? [],
+  });
+
+  // The log gets where the problem is, never text from the policy; status() (the user's own view) gets the message.
+  const refuse = (message: string, fields: Record<string, unknown>) => {
+    lastError = message;
+    log.warn(
+      { policySource: source, policyVersion: current?.version ?? null, ...fields },
+      current
+        ? 'policy refused; keeping the last good policy'
+        : 'policy refused; no policy in force, every request is denied',
+    );
+  };
+
+  async function loadOnce(): Promise<PolicyStatus> {
+    if (options.signingKey) {
+      refuse(
+        'policy.signing_key is set, but a policy file carries no signature; use policy.source: ssm for signed policies',
+        {
+          reason: 'unsigned',
+        },
+      );
+      return status();
+    }
+    const read = await readPolicyFile(file);
+    if (!read.ok) {
+      refuse(read.problem.hint ? `${read.problem.message}. ${read.problem.hint}` : read.problem.message, {
+        reason: read.missing ? 'missing' : 'unreadable',
+      });
+      return status();
+    }
+    const prepared = cache.prepare(read.bytes);
+    if (!prepared.ok) {
+      const first = prepared.problems[0];
+      refuse(summarize(prepared.problems, file), {
+        reason: 'invalid',
+        problems: prepared.problems.length,
+        line: first?.line,
+        column: first?.column,
+        path: first?.path,
+      });
+      return status();
+    }
+    lastError = null;
+    if (current?.ready.digest === prepared.digest) return status();
+    current = { ready: prepared, version: fileVersion(prepared.digest), loadedAt: new Date().toISOString() };
+    log.info(
+      {
+        policySource: source,
+        policyVersion: current.version,
+        rules: prepared.compiled.rules,
+        warnings: prepared.warnings.length,
+      },
+      'policy loaded',
+    );
+    return status();
+  }
+
+  function reload(): Promise<PolicyStatus> {
+    // Loads run one at a time, in order, so an older read never replaces a newer one.
+    const next = chain.then(() => (closed ? status() : loadOnce()));
+    chain = next.catch(() => undefined);
+    ensureWatcher();
+    return next;
+  }
+
+  function ensureWatcher(): void {
+    if (closed || watcher || options.watch === false) return;
+    const name = basename(file);
+    try {
+      watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+        if (changed !== null && changed !== name) return;
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(() => {
+          debounce = null;
+          void reload();
+        }, debounceMs);
+        debounce.unref();
+      });
+      watcher.on('error', (e) => {
+        log.warn(
+          { policySource: source, code: (e as NodeJS.ErrnoException).code },
+          'policy directory watch stopped; reload with SIGHUP',
+        );
+        watcher?.close();
+        watcher = null;
+      });
+    } catch (e) {
+      // No directory yet: the next reload (SIGHUP) tries again.
+      log.debug({ policySource: source, code: (e as NodeJS.ErrnoException).code }, 'policy directory not watched');
+    }
+  }
+
+  return {
+    async start() {
+      await reload();
+    },
+    decide(request: DecisionRequest): Decision {
+      if (!current) {
+        return defaultDeny(
+          { source, version: null },
+          `no valid policy is loaded: ${lastError ?? 'not loaded yet'}`,
+          'PolicyUnavailable',
+        );
+      }
+      return current.ready.compiled.decide(request, { source, version: current.version });
+    },
+    reload,
+    status,
+    async close() {
+      closed = true;
+      if (debounce) clearTimeout(debounce);
+      debounce = null;
+      watcher?.close();
+      watcher = null;
+      await chain;
+    },
+  };
+}

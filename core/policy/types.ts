@@ -1,0 +1,64 @@
+// What the rest of the daemon sees of the policy engine (DESIGN §5). Decisions are pure and synchronous: loading,
+// SSM and KMS never run per request.
+import type { DevicePosture, Mode, SessionStoreKind } from '../types.js';
+
+export type Effect = 'allow' | 'deny' | 'require_approval' | 'require_server' | 'require_server_session';
+export const EFFECTS: readonly Effect[] = [
+  'allow',
+  'deny',
+  'require_approval',
+  'require_server',
+  'require_server_session',
+];
+
+export interface DecisionRequest {
+  user: string; // policy user name (DESIGN §5.3)
+  profile: string;
+  time: Date;
+  mode: Mode;
+  device?: DevicePosture;
+  sessionStore: SessionStoreKind;
+}
+
+export type DenialCode = 'PolicyDenied' | 'ApprovalRequired' | 'ServerModeRequired' | 'PolicyUnavailable';
+
+export interface Decision {
+  allowed: boolean;
+  /** The deciding rule's effect, or `default_deny` when no rule matched (or no policy is loaded). */
+  effect: Effect | 'default_deny';
+  rule: string | null;
+  ruleIndex: number; // -1 when no rule matched
+  reason: string;
+  /** Set when allowed is false: which catalogue error to answer with. */
+  errorCode?: DenialCode;
+  /** From the deciding rule's max_server_duration. */
+  maxDurationMs?: number;
+  sessionTable?: string;
+  /** What would have to change for an allow (for messages and `policy test`). */
+  requires?: { approval?: boolean; serverMode?: boolean; serverSessionStore?: boolean };
+  policySource: string; // e.g. `file:/home/a/.config/sentinel/policy.yaml` or `ssm:/sentinel/policies/prod`
+  policyVersion: string | null; // sha256 prefix of the bytes (file) or the parameter version (ssm)
+}
+
+export interface PolicyStatus {
+  source: 'file' | 'ssm';
+  location: string;
+  version: string | null;
+  loadedAt: string | null; // RFC 3339
+  rules: number;
+  /** The last load problem; the last good policy (if any) stays in force. */
+  lastError: string | null;
+  /** Non-fatal lint findings of the policy in force. */
+  warnings: string[];
+}
+
+export interface PolicyProvider {
+  /** Initial load (a failure leaves the provider denying everything, with lastError set), then watchers/timers. */
+  start(): Promise<void>;
+  /** Pure and synchronous. With no good policy loaded: allowed false, errorCode PolicyUnavailable. */
+  decide(request: DecisionRequest): Decision;
+  /** Loads now; never throws for a bad policy (keeps the last good one and records lastError). */
+  reload(): Promise<PolicyStatus>;
+  status(): PolicyStatus;
+  close(): Promise<void>;
+}

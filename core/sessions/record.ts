@@ -1,0 +1,156 @@
+// What every store does the same way: validating a new session, building its first record, advancing `updated_at`,
+// and the status a reader should see. Both stores use these, so the contract suite tests one behaviour.
+import { SentinelError } from '../errors.js';
+import { MODES } from '../types.js';
+import { HISTORY_MS, SESSION_ID, type NewSession, type Session, type SessionStatus } from './types.js';
+
+/** Lengths beyond any real user/profile/host name: refuse rather than store a megabyte in an index key. */
+const MAX_NAME = 256;
+export const MAX_REASON = 1024;
+export const MAX_REVOKED_BY = 256;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function isoNow(d: Date): string {
+  return d.toISOString();
+}
+
+/** Milliseconds since the epoch of an RFC 3339 timestamp, or undefined when it is not one. */
+export function parseTimestamp(text: unknown): number | undefined {
+  if (typeof text !== 'string' || !RFC3339.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function assertSessionId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !SESSION_ID.test(id)) {
+    throw new SentinelError('BadRequest', 'a session id is 16 lowercase hexadecimal characters', {
+      hint: 'Copy the id from `sentinel server sessions`.',
+    });
+  }
+}
+
+function badSession(what: string): SentinelError {
+  return new SentinelError('BadRequest', `invalid session: ${what}`);
+}
+
+function checkName(value: unknown, field: string, required: boolean): void {
+  if (value === undefined && !required) return;
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_NAME ||
+    /[\u0000-\u001f\u007f]/.test(value)
+  ) {
+    throw badSession(`${field} must be 1-${MAX_NAME} printable characters`);
+  }
+}
+
+/** Text an admin typed (a revocation reason, a name): bounded and free of control characters. */
+export function checkText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new SentinelError('BadRequest', `${field} must be 1-${max} characters without control characters`);
+  }
+  return value;
+}
+
+/** The first record of a session: active, no requests yet, ttl 30 days past its expiry. */
+export function newRecord(input: NewSession, now: Date): Session {
+  if (!input || typeof input !== 'object') throw badSession('not an object');
+  assertSessionId(input.id);
+  checkName(input.user, 'user', true);
+  checkName(input.profile, 'profile', true);
+  if (!MODES.includes(input.mode)) throw badSession(`mode must be one of ${MODES.join(', ')}`);
+  const started = parseTimestamp(input.started_at);
+  const expires = parseTimestamp(input.expires_at);
+  if (started === undefined) throw badSession('started_at must be an RFC 3339 timestamp');
+  if (expires === undefined) throw badSession('expires_at must be an RFC 3339 timestamp');
+  if (expires <= started) throw badSession('expires_at must be after started_at');
+  // An empty optional value means "not known": it is left out, never stored as an empty string (DynamoDB refuses
+  // those in index keys, and a missing key simply keeps the item out of that index).
+  const optional = (v: string | undefined, field: string) => {
+    if (v === '') return undefined;
+    checkName(v, field, false);
+    return v;
+  };
+  const serverInstance = optional(input.server_instance_id, 'server_instance_id');
+  const sourceIdentity = optional(input.source_identity, 'source_identity');
+  const host = optional(input.host, 'host');
+  if (input.pid !== undefined && !(Number.isSafeInteger(input.pid) && input.pid > 0))
+    throw badSession('pid must be a positive integer');
+
+  const at = isoNow(now);
+  const session: Session = {
+    id: input.id,
+    user: input.user,
+    profile: input.profile,
+    mode: input.mode,
+    status: 'active',
+    started_at: new Date(started).toISOString(),
+    expires_at: new Date(expires).toISOString(),
+    request_count: 0,
+    created_at: at,
+    updated_at: at,
+    ttl: Math.floor((expires + HISTORY_MS) / 1000),
+  };
+  if (serverInstance !== undefined) session.server_instance_id = serverInstance;
+  if (sourceIdentity !== undefined) session.source_identity = sourceIdentity;
+  if (input.pid !== undefined) session.pid = input.pid;
+  if (host !== undefined) session.host = host;
+  return session;
+}
+
+/**
+ * The `updated_at` of the next write. It must differ from the one read, or two writers in the same millisecond
+ * would both pass the optimistic-lock condition; so it is strictly later even when the clock is not (skew between
+ * machines, or a clock stepped back).
+ */
+export function nextUpdatedAt(previous: string, now: Date): string {
+  const prev = Date.parse(previous);
+  const t = Number.isNaN(prev) ? now.getTime() : Math.max(now.getTime(), prev + 1);
+  return new Date(t).toISOString();
+}
+
+/** What a reader sees: an active session past its expiry is expired, whether or not anything recorded that yet. */
+export function effectiveStatus(session: Pick<Session, 'status' | 'expires_at'>, now: Date): SessionStatus {
+  if (session.status === 'active' && Date.parse(session.expires_at) <= now.getTime()) return 'expired';
+  return session.status;
+}
+
+export function withEffectiveStatus(session: Session, now: Date): Session {
+  const status = effectiveStatus(session, now);
+  return status === session.status ? session : { ...session, status };
+}
+
+export function notActive(id: string, status: SessionStatus): SentinelError {
+  return new SentinelError('SessionNotActive', `session ${id} is ${status}, not active`, { details: { id, status } });
+}
+
+export function unknownSession(id: string): SentinelError {
+  return new SentinelError('SessionUnknown', `no session ${id}`, { details: { id } });
+}
+
+export function duplicateSession(id: string): SentinelError {
+  return new SentinelError('Conflict', `a session with id ${id} already exists`, { details: { id } });
+}
+
+/** The fields a revocation records, checked: who revoked (a name) and why (what the admin typed). */
+export function revocation(by: string, reason: string): Pick<Session, 'revoked_by' | 'revoked_reason'> {
+  return {
+    revoked_by: checkText(by, 'revoked_by', MAX_REVOKED_BY),
+    revoked_reason: checkText(reason, 'the reason', MAX_REASON),
+  };
+}
+
+export function checkTouch(at: Date, requests: number): void {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime()))
+    throw new SentinelError('BadRequest', 'touch needs a valid time');
+  if (!Number.isSafeInteger(requests) || requests < 0 || requests > 1_000_000_000) {
+    throw new SentinelError('BadRequest', 'touch needs a non-negative integer request count');
+  }
+}
+
+/** The later of two timestamps, so a delayed touch never moves last_access_at backwards. */
+export function laterOf(a: string | undefined, b: string): string {
+  if (a === undefined) return b;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
+}

@@ -1,0 +1,82 @@
+// Turns whatever the AWS SDK threw into SessionStoreUnavailable with a message of our own. AWS error text can carry
+// ARNs, account ids and request details, so it never reaches a user or a log line through here; only the error's
+// name (a fixed identifier such as ThrottlingException) is kept, in details, to tell the cases apart.
+import { SentinelError } from '../errors.js';
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+const ACCESS = new Set([
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'InvalidClientTokenId',
+  'MissingAuthenticationToken',
+  'CredentialsProviderError',
+  'IncompleteSignatureException',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+function errorName(err: unknown): string | undefined {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  const name =
+    e && typeof e === 'object'
+      ? typeof e.code === 'string' && NETWORK_CODES.has(e.code)
+        ? e.code
+        : e.name
+      : undefined;
+  return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : undefined;
+}
+
+export function isConditionalCheckFailed(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+export function storeUnavailable(err: unknown, table: string): SentinelError {
+  if (err instanceof SentinelError) return err;
+  const name = errorName(err);
+  const details = { table, ...(name ? { aws_error: name } : {}) };
+  if (name === 'ResourceNotFoundException') {
+    return new SentinelError('SessionStoreUnavailable', `the session table ${table} does not exist`, {
+      details,
+      hint: `Create it with \`sentinel init sessions --table ${table} --region <region>\`, or fix sessions.table and region in config.yaml.`,
+    });
+  }
+  if (name && ACCESS.has(name)) {
+    return new SentinelError(
+      'SessionStoreUnavailable',
+      `AWS refused Sentinel's credentials for the session table ${table}`,
+      {
+        details,
+        hint: 'Check the daemon\'s AWS profile (aws_profile in config.yaml) and its IAM policy (docs/sessions.md, "IAM policies").',
+      },
+    );
+  }
+  if (name && THROTTLING.has(name)) {
+    return new SentinelError(
+      'SessionStoreUnavailable',
+      `DynamoDB is throttling requests to the session table ${table}`,
+      { details },
+    );
+  }
+  if (name === 'TimeoutError' || (name && NETWORK_CODES.has(name)) || name === 'AbortError') {
+    return new SentinelError('SessionStoreUnavailable', `the session table ${table} cannot be reached`, { details });
+  }
+  return new SentinelError('SessionStoreUnavailable', `the session table ${table} did not answer as expected`, {
+    details,
+  });
+}
