@@ -154,9 +154,24 @@ t.test('repeated bad tokens from one peer are rate-limited with Retry-After', as
     Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
     `Retry-After is whole seconds within the window (${retryAfter})`,
   );
-  const good = await d.fetch({ transport: 'tcp', token: session.token });
-  t.equal(good.status, 429, 'while limited, no token is checked at all (a guesser learns nothing)');
   t.match(d.logs(), /"event":"token_rate_limited"/);
+  const decisions = await d.decisions();
+  const limitedLines = decisions.filter((l) => l.error_code === 'RateLimited');
+  t.equal(limitedLines.length, 1, 'the 429 is a decision-log line like every other refusal');
+  t.equal(limitedLines[0]?.outcome, 'deny');
+  t.equal(decisions.filter((l) => l.error_code === 'TokenInvalid').length, 20, 'each wrong token is one line');
+});
+
+t.test('a valid token is served while its peer is rate-limited for wrong ones', async (t) => {
+  const d = await startDaemon(t);
+  const session = await d.openSession('dev');
+  // An AWS CLI retrying with a token from before a daemon restart, next to a shell with a fresh session.
+  for (let i = 0; i < 25; i += 1) await d.fetch({ transport: 'tcp', token: 'D'.repeat(43) });
+  t.equal((await d.fetch({ transport: 'tcp', token: 'D'.repeat(43) })).status, 429, 'the stale token is limited');
+  const good = await d.fetch({ transport: 'tcp', token: session.token });
+  t.equal(good.status, 200, 'the valid token is served');
+  t.ok(good.json.AccessKeyId, 'with credentials');
+  t.equal((await d.fetch({ transport: 'tcp', token: 'D'.repeat(43) })).status, 429, 'and the bad one still is not');
   const unix = await d.fetch({ transport: 'unix', token: session.token });
   t.equal(unix.status, 200, 'the limit is per peer and transport; the Unix socket is unaffected');
 });

@@ -231,16 +231,6 @@ export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log
       state = { limiterKey: limiterKey(request) };
       connections.set(socket, state);
     }
-    const key = state.limiterKey;
-    const wait = limiter.retryAfter(key);
-    if (wait > 0) {
-      done(
-        new SentinelError('RateLimited', `too many invalid session tokens from this peer; try again in ${wait}s`, {
-          retryAfter: wait,
-        }),
-      );
-      return;
-    }
     const header = request.headers.authorization;
     let digest: Buffer | undefined;
     if (state.digest !== undefined && state.header === header) {
@@ -254,23 +244,41 @@ export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log
     }
     const match = digest ? tokens.lookup(digest) : undefined;
     if (!match) {
-      const token = tokenFromAuthorization(header);
-      const error = new SentinelError(
-        'TokenInvalid',
-        token ? 'the session token is not valid' : 'no session token in the Authorization header',
-      );
-      // A missing token is a misconfigured client, not a guess; only wrong tokens count towards the limit.
-      if (token && limiter.fail(key)) {
-        log.warn(
-          { event: 'token_rate_limited', transport: request.peer.transport, peer_uid: request.peer.uid },
-          'too many invalid session tokens; rate limiting this peer',
-        );
-      }
-      broker.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
-      done(error);
+      done(refuseToken(request, state.limiterKey, tokenFromAuthorization(header) !== undefined));
       return;
     }
     request.token = match;
     done();
   };
+
+  /** A token that matches nothing: refused, and counted. The limit only slows a guesser (a 256-bit token cannot be
+   * guessed anyway); it never stands between a client and a valid token, which an old client retrying with a token
+   * from before a daemon restart would otherwise cause. Every refusal, 429 included, is a decision. */
+  function refuseToken(request: FastifyRequest, key: string, tokenSent: boolean): SentinelError {
+    const wait = limiter.retryAfter(key);
+    let error: SentinelError;
+    if (wait > 0) {
+      error = new SentinelError(
+        'RateLimited',
+        `too many invalid session tokens from this peer; try again in ${wait}s`,
+        {
+          retryAfter: wait,
+        },
+      );
+    } else {
+      error = new SentinelError(
+        'TokenInvalid',
+        tokenSent ? 'the session token is not valid' : 'no session token in the Authorization header',
+      );
+      // A missing token is a misconfigured client, not a guess; only wrong tokens count towards the limit.
+      if (tokenSent && limiter.fail(key)) {
+        log.warn(
+          { event: 'token_rate_limited', transport: request.peer.transport, peer_uid: request.peer.uid },
+          'too many invalid session tokens; rate limiting this peer',
+        );
+      }
+    }
+    broker.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
+    return error;
+  }
 }
