@@ -263,7 +263,7 @@ t.test('the policy commands load no AWS SDK and no fastify (static import graph)
     }
   };
   visit(join(root, 'cli', 'policy.ts'));
-  t.ok(seen.has(join(root, 'daemon', 'policy', 'load.ts')), 'the walk reached the policy engine');
+  t.ok(seen.has(join(root, 'core', 'policy', 'load.ts')), 'the walk reached the policy engine');
   t.ok(bare.has('yaml') && bare.has('zod'), 'and its libraries');
   t.same(
     [...bare].filter((s) => s.startsWith('@aws-sdk') || s === 'fastify'),
