@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** The account the emulators pretend to run in (AWS's documentation account). */
 export const EMULATOR_ACCOUNT = '111122223333';
@@ -370,7 +370,8 @@ async function dispatchJson(req: IncomingMessage, body: Buffer, opts: JsonServic
     throw new AwsServiceError('IncompleteSignatureException', auth.message, 400);
   }
   const target = String(req.headers['x-amz-target'] ?? '');
-  const dot = target.indexOf('.');
+  // The prefix may itself contain dots (CloudTrail: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+  const dot = target.lastIndexOf('.');
   const operation = dot > 0 && target.slice(0, dot) === opts.targetPrefix ? target.slice(dot + 1) : '';
   const handler = Object.hasOwn(opts.operations, operation) ? opts.operations[operation] : undefined;
   if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
@@ -441,3 +442,59 @@ export function optBlob(input: JsonObject, member: string): Buffer | undefined {
   if (!BASE64.test(v)) throw wrongType(member, 'base64-encoded binary data');
   return Buffer.from(v, 'base64');
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// AWS Query protocol (STS, IAM): form-encoded POST (or GET with a query string), XML replies.
+
+/** Form decoding that refuses what AWS refuses: broken percent-escapes are a MalformedQueryString error. */
+export function parseForm(text: string): URLSearchParams {
+  const params = new URLSearchParams();
+  if (text === '') return params;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    try {
+      const key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+      const value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
+      // The first occurrence wins; a repeated parameter does not override what validation saw.
+      if (!params.has(key)) params.append(key, value);
+    } catch {
+      throw new AwsServiceError('MalformedQueryString', 'The query string is malformed', 404);
+    }
+  }
+  return params;
+}
+
+export function splitUrl(url: string): [string, string] {
+  const q = url.indexOf('?');
+  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
+}
+
+/** A leaf element: its text is escaped. */
+export function el(name: string, text: string): string {
+  return `<${name}>${escapeXml(text)}</${name}>`;
+}
+
+/** An element wrapping already-built XML. */
+export function node(name: string, inner: string): string {
+  return `<${name}>${inner}</${name}>`;
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
+}
+
+/** A deterministic IAM-style id suffix (base32 alphabet) derived from `seed`. */
+export function stableId(seed: string, n: number): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let out = '';
+  for (let i = 0; i < n; i++) out += ID_ALPHABET[digest[i]! % 32];
+  return out;
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

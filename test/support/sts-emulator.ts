@@ -3,13 +3,18 @@
 // the access key in their SigV4 Authorization header: keys registered with setIdentity/startSts, or keys this
 // emulator issued. See docs/testing.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   AwsServiceError,
   FaultInjector,
   ValidationCollector,
   delay,
+  el,
+  node,
+  parseForm,
   parseSigV4,
+  splitUrl,
+  stableId,
   readBoundedBody,
   requestId,
   startLoopbackServer,
@@ -57,6 +62,12 @@ export interface StsEmulator {
   assumeRoleRequests: AssumeRoleRequestRecord[];
   issued: IssuedCredentials[];
   setIdentity(accessKeyId: string, arn: string): void;
+  /**
+   * Who signs with this access key, as STS knows it: a registered identity, or credentials this emulator issued (then
+   * only together with their session token, and only until they expire). Other emulators (IAM) use it to know their
+   * caller. Undefined for an unknown key.
+   */
+  callerOf(accessKeyId: string, sessionToken?: string): { arn: string; sourceIdentity?: string } | undefined;
   failNext(action: StsAction, spec: FailureSpec, times?: number): void;
   setFailure(action: StsAction, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
@@ -413,6 +424,16 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     assumeRoleRequests,
     issued,
     setIdentity,
+    callerOf(accessKeyId, sessionToken) {
+      const temp = issuedKeys.get(accessKeyId);
+      if (temp) {
+        const t = temp.temporary!;
+        if (sessionToken !== t.sessionToken || t.expiration.getTime() <= Date.now()) return undefined;
+        return { arn: temp.arn, ...(t.sourceIdentity !== undefined ? { sourceIdentity: t.sourceIdentity } : {}) };
+      }
+      const known = registered.get(accessKeyId);
+      return known ? { arn: known.arn } : undefined;
+    },
     failNext: (action, spec, times) => faults.failNext(action, spec, times),
     setFailure: (action, spec) => faults.setFailure(action, spec),
     setDelay(ms) {
@@ -473,32 +494,6 @@ function memberList<T>(params: URLSearchParams, name: string, read: (prefix: str
   return out;
 }
 
-/** Form decoding that refuses what AWS refuses: broken percent-escapes are a MalformedQueryString error. */
-function parseForm(text: string): URLSearchParams {
-  const params = new URLSearchParams();
-  if (text === '') return params;
-  for (const pair of text.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
-    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
-    try {
-      const key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
-      const value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
-      // The first occurrence wins; a repeated parameter does not override what validation saw.
-      if (!params.has(key)) params.append(key, value);
-    } catch {
-      throw new AwsServiceError('MalformedQueryString', 'The query string is malformed', 404);
-    }
-  }
-  return params;
-}
-
-function splitUrl(url: string): [string, string] {
-  const q = url.indexOf('?');
-  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
-}
-
 function parseIntStrict(text: string): number {
   return /^-?\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
 }
@@ -513,34 +508,10 @@ function credentialsXml(c: IssuedCredentials): string {
   );
 }
 
-/** A leaf element: its text is escaped. */
-function el(name: string, text: string): string {
-  return `<${name}>${escapeXml(text)}</${name}>`;
-}
-
-/** An element wrapping already-built XML. */
-function node(name: string, inner: string): string {
-  return `<${name}>${inner}</${name}>`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
-  );
-}
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 function randomAlnum(n: number): string {
   const bytes = randomBytes(n);
   let out = '';
   for (const b of bytes) out += ALNUM[b % 32];
-  return out;
-}
-
-function stableId(seed: string, n: number): string {
-  const digest = createHash('sha256').update(seed).digest();
-  let out = '';
-  for (let i = 0; i < n; i++) out += ALNUM[digest[i]! % 32];
   return out;
 }
