@@ -1,0 +1,54 @@
+// What a running daemon holds and what a reload may swap: the lifecycle steps share this one object, so each reads
+// the parts in force now rather than the ones it was started with.
+import type { DecisionLog } from '../../core/audit/types.js';
+import type { Config } from '../../core/config.js';
+import type { Vendor } from '../../core/issuer/types.js';
+import type { OpLogger } from '../../core/log.js';
+import type { PolicyProvider } from '../../core/policy/types.js';
+import type { SessionStore } from '../../core/sessions/types.js';
+import type { Broker } from '../broker.js';
+import type { DaemonParts } from '../parts.js';
+
+export interface LiveDaemon {
+  config: Config;
+  policy: PolicyProvider;
+  vendor: Vendor;
+  readonly store: SessionStore;
+  readonly decisions: DecisionLog;
+  readonly broker: Broker;
+  readonly parts: DaemonParts;
+  readonly log: OpLogger;
+  readonly env: NodeJS.ProcessEnv;
+  readonly socketPath: string;
+  /** The systemd-passed fd of the control socket, when socket-activated. */
+  readonly fd: number | undefined;
+  port: number;
+  reloads: number;
+}
+
+/** sd_notify that never throws: a service manager that went away must not take the daemon with it. */
+export function notifier(live: Pick<LiveDaemon, 'parts' | 'env' | 'log'>): (message: string) => void {
+  return (message) => {
+    try {
+      live.parts.notify(message, live.env);
+    } catch (e) {
+      live.log.warn(
+        { event: 'notify_failed', code: (e as NodeJS.ErrnoException).code },
+        'could not notify the service manager',
+      );
+    }
+  };
+}
+
+export const statusLine = (live: LiveDaemon): string =>
+  `STATUS=serving on ${live.fd !== undefined ? 'fd 3' : live.socketPath} and ${live.config.http.host}:${live.port}`;
+
+/** systemd's watchdog: pinged at half the interval it asked for, only when it asked this pid. */
+export function startWatchdog(env: NodeJS.ProcessEnv, send: (message: string) => void): NodeJS.Timeout | undefined {
+  const watchdogUsec = Number(env.WATCHDOG_USEC);
+  if (!Number.isFinite(watchdogUsec) || watchdogUsec <= 0) return undefined;
+  if (env.WATCHDOG_PID && env.WATCHDOG_PID !== String(process.pid)) return undefined;
+  const timer = setInterval(() => send('WATCHDOG=1'), Math.max(1, Math.floor(watchdogUsec / 2000)));
+  timer.unref();
+  return timer;
+}
