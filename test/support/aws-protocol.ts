@@ -315,8 +315,8 @@ export type JsonOperation = (input: JsonObject, ctx: JsonCallContext) => JsonObj
 export interface JsonServiceOptions {
   /** The SigV4 credential-scope service name (`ssm`, `kms`). */
   signingName: string;
-  /** The X-Amz-Target prefix (`AmazonSSM`, `TrentService`). */
-  targetPrefix: string;
+  /** The X-Amz-Target prefix (`AmazonSSM`, `TrentService`), or each prefix the service accepts. */
+  targetPrefix: string | readonly string[];
   operations: Record<string, JsonOperation>;
   faults: FaultInjector;
   /** Filled with a zero for every operation, then counted in place. */
@@ -372,7 +372,8 @@ async function dispatchJson(req: IncomingMessage, body: Buffer, opts: JsonServic
   const target = String(req.headers['x-amz-target'] ?? '');
   // The prefix may itself contain dots (CloudTrail: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
   const dot = target.lastIndexOf('.');
-  const operation = dot > 0 && target.slice(0, dot) === opts.targetPrefix ? target.slice(dot + 1) : '';
+  const prefixes: readonly string[] = typeof opts.targetPrefix === 'string' ? [opts.targetPrefix] : opts.targetPrefix;
+  const operation = dot > 0 && prefixes.includes(target.slice(0, dot)) ? target.slice(dot + 1) : '';
   const handler = Object.hasOwn(opts.operations, operation) ? opts.operations[operation] : undefined;
   if (!handler) throw new AwsServiceError('UnknownOperationException', '', 400);
 
