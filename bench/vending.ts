@@ -60,7 +60,14 @@ try {
     AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
   });
   const vendor = createVendor(resolveConfig({}, 'bench.yaml', { HOME: dir }), { log: silentLogger() });
-  const req = { sessionKey: 'bench', profile: 'prod', user: 'alice', marker: 'direct' as const, durationSeconds: 900 };
+  const req = {
+    sessionId: '00000000000bec40',
+    requestId: '0123456789abcdef',
+    profile: 'prod',
+    user: 'alice',
+    marker: 'direct' as const,
+    durationSeconds: 900,
+  };
 
   // 1. Cache hit.
   const first = await vendor.credentials(req);
@@ -82,7 +89,7 @@ try {
     let t0 = performance.now();
     await client.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: `bench-${i}`, DurationSeconds: 900 }));
     bareMs += performance.now() - t0;
-    vendor.forget('bench');
+    vendor.forget(req.sessionId);
     t0 = performance.now();
     await Promise.all(Array.from({ length: 500 }, () => vendor.credentials(req)));
     crowdMs += performance.now() - t0;

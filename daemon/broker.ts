@@ -9,7 +9,14 @@ import type { Config } from '../core/config.js';
 import { SentinelError, isSentinelError, type ErrorCode } from '../core/errors.js';
 import type { OpLogger } from '../core/log.js';
 import type { Decision, PolicyProvider } from '../core/policy/types.js';
-import type { NewSession, Session, SessionPage, SessionQuery, SessionStore } from '../core/sessions/types.js';
+import type {
+  IssuedFacts,
+  NewSession,
+  Session,
+  SessionPage,
+  SessionQuery,
+  SessionStore,
+} from '../core/sessions/types.js';
 import type { TokenMatch, TokenRegistry } from './tokens.js';
 import type { Mode } from '../core/types.js';
 import type { IssuedCredentials, ProfileInfo, Vended, Vendor } from '../core/issuer/types.js';
@@ -143,7 +150,7 @@ export class Broker {
   /** session id → owner pid. */
   private readonly owners = new Map<string, number>();
   private ownerTimer: NodeJS.Timeout | undefined;
-  private readonly pendingTouches = new Map<string, { count: number; at: Date }>();
+  private readonly pendingTouches = new Map<string, PendingTouch>();
   /** A cache hit returns the same issued credentials again; their answer body is built once. */
   private readonly bodies = new WeakMap<IssuedCredentials, CredentialsBody>();
   private touchTimer: NodeJS.Timeout | undefined;
@@ -236,7 +243,7 @@ export class Broker {
       try {
         session = await this.store.create(
           this.newSession(id, identity.policyName, request.profile, request.mode, now, ttlMs, {
-            source_identity: vended.sourceIdentity ?? undefined,
+            ...issuedFacts(vended),
             pid: request.pid,
           }),
         );
@@ -273,7 +280,7 @@ export class Broker {
       const decision = this.decide(line, session.user, session.profile, session.mode); // step 3
       const vended = await this.vend(line, session.id, session.user, session.profile, decision); // step 4
       this.allow(line); // step 5
-      this.touch(session.id);
+      this.touch(session.id, vended);
       return this.bodyOf(vended);
     } catch (e) {
       this.deny(line, e);
@@ -299,7 +306,7 @@ export class Broker {
       line.session_id = session.id;
       const vended = await this.vend(line, session.id, user, profileName, decision);
       this.allow(line);
-      this.touch(session.id);
+      this.touch(session.id, vended);
       return this.bodyOf(vended);
     } catch (e) {
       this.deny(line, e);
@@ -440,8 +447,9 @@ export class Broker {
     mode: Mode,
     now: Date,
     ttlMs: number,
-    extra: Pick<NewSession, 'source_identity' | 'pid'>,
+    extra: IssuedFacts & { pid?: number | undefined },
   ): NewSession {
+    const { pid, ...issued } = extra;
     return {
       id,
       user,
@@ -451,8 +459,8 @@ export class Broker {
       expires_at: new Date(now.getTime() + ttlMs).toISOString(),
       server_instance_id: this.serverInstanceId,
       host: this.host,
-      ...(extra.source_identity ? { source_identity: extra.source_identity } : {}),
-      ...(extra.pid !== undefined ? { pid: extra.pid } : {}),
+      ...issued,
+      ...(pid !== undefined ? { pid } : {}),
     };
   }
 
@@ -545,14 +553,21 @@ export class Broker {
 
   private async vend(
     line: DecisionEntry,
-    sessionKey: string,
+    sessionId: string,
     user: string,
     profile: string,
     decision: Decision,
   ): Promise<Vended> {
     const durationSeconds = this.durationFor(decision);
     line.duration_seconds = durationSeconds;
-    const vended = await this.vendor.credentials({ sessionKey, profile, user, marker: 'direct', durationSeconds });
+    const vended = await this.vendor.credentials({
+      sessionId,
+      requestId: line.request_id,
+      profile,
+      user,
+      marker: 'direct',
+      durationSeconds,
+    });
     line.source_identity = vended.sourceIdentity;
     line.role_arn = vended.roleArn;
     return vended;
@@ -605,8 +620,10 @@ export class Broker {
     this.decisions.write(line);
   }
 
-  /** Step 5's bookkeeping: counted in memory now, written by the next flush (never on the request's path). */
-  private touch(id: string): void {
+  /** Step 5's bookkeeping: counted in memory now, written by the next flush (never on the request's path). Freshly
+   * issued credentials ride along, so the record's credentials_valid_until follows them without a write of its own;
+   * a cache hit adds nothing to record. */
+  private touch(id: string, vended: Vended): void {
     const pending = this.pendingTouches.get(id);
     if (pending) {
       pending.count += 1;
@@ -614,6 +631,7 @@ export class Broker {
     } else {
       this.pendingTouches.set(id, { count: 1, at: this.now() });
     }
+    if (!vended.fromCache) this.pendingTouches.get(id)!.issued = issuedFacts(vended);
     this.touchTimer ??= setTimeout(() => {
       this.touchTimer = undefined;
       void this.flushTouches();
@@ -643,8 +661,8 @@ export class Broker {
     return this.flushing;
   }
 
-  private writeTouch(id: string, pending: { count: number; at: Date }): Promise<void> {
-    return this.store.touch(id, pending.at, pending.count).catch((e: unknown) => {
+  private writeTouch(id: string, pending: PendingTouch): Promise<void> {
+    return this.store.touch(id, pending.at, pending.count, pending.issued).catch((e: unknown) => {
       // Bookkeeping only: a lost touch never blocks or fails a response.
       this.log.debug({ event: 'touch_failed', session_id: id, code: codeOf(e) }, 'could not record session access');
     });
@@ -682,6 +700,22 @@ export class Broker {
     this.vendor.forget(id);
     this.owners.delete(id);
   }
+}
+
+interface PendingTouch {
+  count: number;
+  at: Date;
+  /** The latest credentials issued since the last write (each later than the one before). */
+  issued?: IssuedFacts;
+}
+
+/** What the session record keeps of issued credentials (DESIGN §4, §6). */
+function issuedFacts(vended: Vended): IssuedFacts {
+  return {
+    credentials_valid_until: vended.credentials.Expiration.toISOString(),
+    ...(vended.sourceIdentity ? { source_identity: vended.sourceIdentity } : {}),
+    ...(vended.roleArn ? { role_arn: vended.roleArn } : {}),
+  };
 }
 
 function containerBody(vended: Vended): CredentialsBody {

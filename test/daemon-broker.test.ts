@@ -12,6 +12,7 @@ import { silentLogger } from '../core/log.js';
 import type { Decision, DecisionRequest, PolicyProvider } from '../core/policy/types.js';
 import { MemorySessionStore } from '../core/sessions/memory.js';
 import { TokenRegistry } from '../daemon/tokens.js';
+import { until } from './support/wait.js';
 import type { VendRequest, Vendor } from '../core/issuer/types.js';
 
 const peer: Peer = { transport: 'unix', pid: 1234, uid: 1000 };
@@ -25,9 +26,9 @@ function setup(
   const store = new MemorySessionStore({ now });
   const touches: Array<[string, number]> = [];
   const realTouch = store.touch.bind(store);
-  store.touch = async (id, at, n) => {
+  store.touch = async (id, at, n, issued) => {
     touches.push([id, n]);
-    return realTouch(id, at, n);
+    return realTouch(id, at, n, issued);
   };
   const realGet = store.get.bind(store);
   store.get = async (id) => {
@@ -88,9 +89,9 @@ function setup(
           Token: 't',
           Expiration: new Date(clock.now + 900_000),
         },
-        sourceIdentity: `sentinel-alice-direct-${'0'.repeat(15)}${serial % 10}`,
+        sourceIdentity: `sentinel-alice-direct-${r.sessionId}`,
         roleArn: 'arn:aws:iam::1:role/x',
-        issueRequestId: '0'.repeat(16),
+        issueRequestId: r.requestId,
         fromCache: false,
       };
     },
@@ -165,7 +166,7 @@ t.test('a revoked implicit session blocks credential_process until it would have
   await Promise.all(Array.from({ length: 10 }, () => broker.credentialProcess('dev', peer)));
   const sessions = (await broker.listSessions({})).items;
   t.equal(sessions.length, 1, 'ten concurrent first calls share one implicit session');
-  t.same([...new Set(vends.map((v) => v.sessionKey))], [sessions[0]!.id], 'and all vend under its key');
+  t.same([...new Set(vends.map((v) => v.sessionId))], [sessions[0]!.id], 'and all vend under its id');
   await broker.revoke(sessions[0]!.id, 'admin@host', 'compromised');
   clock.now += 3600_000;
   t.equal(
@@ -234,4 +235,32 @@ t.test('a denial or a vending failure at open creates no session and logs the co
     'DaemonNotRunning',
     'no sessions open once stopping',
   );
+});
+
+t.test('the session record follows issued credentials through the coalesced touch', async (t) => {
+  const { broker, clock, store, lines } = setup();
+  const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
+  t.match(
+    opened.session,
+    {
+      source_identity: `sentinel-alice-direct-${opened.session.id}`,
+      role_arn: 'arn:aws:iam::1:role/x',
+      credentials_valid_until: new Date(clock.now + 900_000).toISOString(),
+    },
+    'an opened session starts with its first credentials recorded',
+  );
+  const implicit = await broker.credentialProcess('dev', peer);
+  const line = lines.at(-1)!;
+  t.equal(line.source_identity, `sentinel-alice-direct-${line.session_id}`, 'one SourceIdentity per session');
+  const flushed = await until(
+    () => store.get(line.session_id!),
+    (s) => s?.credentials_valid_until !== undefined,
+  );
+  t.match(flushed, {
+    source_identity: line.source_identity,
+    role_arn: 'arn:aws:iam::1:role/x',
+    credentials_valid_until: new Date(Date.parse(implicit.Expiration)).toISOString(),
+    request_count: 1,
+  });
+  await broker.stop();
 });

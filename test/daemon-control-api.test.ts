@@ -57,7 +57,7 @@ t.test('open, list, get, revoke and end sessions', async (t) => {
     mode: 'server',
     status: 'active',
     request_count: 0,
-    source_identity: /^sentinel-alice-direct-[0-9a-f]{16}$/,
+    source_identity: `sentinel-alice-direct-${a.id}`,
   });
   t.equal(Date.parse(sa.expires_at) - Date.parse(sa.started_at), 3600_000, 'ttl 1h');
   const sb = await d.client.get<Session>(`/v1/sessions/${b.id}`);

@@ -59,13 +59,11 @@ t.test('JS SDK default chain, botocore and the AWS CLI get the credentials STS i
 
   const call = d.sts.assumeRoleRequests.at(-1)!;
   t.equal(call.RoleArn, ROLE_ARNS.dev);
-  t.match(
+  t.equal(
     call.SourceIdentity,
-    /^sentinel-alice-direct-[0-9a-f]{16}$/,
-    'SourceIdentity is sentinel-<user>-<marker>-<request id>',
+    `sentinel-alice-direct-${session.id}`,
+    'SourceIdentity is sentinel-<user>-<marker>-<session id>',
   );
-  const requestId = call.SourceIdentity!.split('-').at(-1);
-  t.equal(call.RoleSessionName, `sentinel-alice-${requestId}`, 'RoleSessionName carries the same request id');
   t.equal(call.DurationSeconds, 1800, 'DurationSeconds from config credentials.duration (30m)');
   t.equal(call.accessKeyId, 'AKIASENTINELTESTBASE', 'assumed with the base credentials of the source profile');
 
@@ -74,6 +72,22 @@ t.test('JS SDK default chain, botocore and the AWS CLI get the credentials STS i
   t.ok(
     lines.every((l) => l.outcome === 'allow' && l.source_identity === call.SourceIdentity),
     'each line carries the SourceIdentity CloudTrail will show',
+  );
+  const opening = lines.find((l) => l.event === 'session_open')!;
+  t.equal(
+    call.RoleSessionName,
+    `sentinel-alice-${opening.request_id}`,
+    'RoleSessionName carries the request id of the decision that caused the AssumeRole',
+  );
+  const record = await d.client.get<Record<string, unknown>>(`/v1/sessions/${session.id}`);
+  t.match(
+    record,
+    {
+      source_identity: call.SourceIdentity,
+      role_arn: ROLE_ARNS.dev,
+      credentials_valid_until: issued.expiration.toISOString(),
+    },
+    'the session record names its SourceIdentity, role and how long its credentials live',
   );
 
   const prod = await d.openSession('prod');

@@ -20,20 +20,23 @@ t.test('request ids are 16 lowercase hex and do not repeat', async (t) => {
   t.equal(new Set(ids).size, 1000, 'no repeats');
 });
 
-t.test('the documented format, round-tripped', async (t) => {
-  const id = '0123456789abcdef';
-  t.equal(buildSourceIdentity('alice', 'direct', id), 'sentinel-alice-direct-0123456789abcdef');
-  t.equal(buildSourceIdentity('bob', 'breakglass', id), 'sentinel-bob-breakglass-0123456789abcdef');
-  t.same(parseSourceIdentity('sentinel-alice-approved-0123456789abcdef'), {
-    user: 'alice',
-    marker: 'approved',
-    requestId: id,
-  });
-  t.equal(roleSessionName('alice', id), 'sentinel-alice-0123456789abcdef');
-  const longest = buildSourceIdentity('a'.repeat(40), 'breakglass', id);
-  t.equal(longest.length, 57, 'a 20-character user with the longest marker fits in 64');
-  t.ok(roleSessionName('b'.repeat(40), id).length <= 64);
-});
+t.test(
+  'the documented format, round-tripped: the session id in SourceIdentity, the request id in RoleSessionName',
+  async (t) => {
+    const id = '0123456789abcdef';
+    t.equal(buildSourceIdentity('alice', 'direct', id), 'sentinel-alice-direct-0123456789abcdef');
+    t.equal(buildSourceIdentity('bob', 'breakglass', id), 'sentinel-bob-breakglass-0123456789abcdef');
+    t.same(parseSourceIdentity('sentinel-alice-approved-0123456789abcdef'), {
+      user: 'alice',
+      marker: 'approved',
+      sessionId: id,
+    });
+    t.equal(roleSessionName('alice', id), 'sentinel-alice-0123456789abcdef');
+    const longest = buildSourceIdentity('a'.repeat(40), 'breakglass', id);
+    t.equal(longest.length, 57, 'a 20-character user with the longest marker fits in 64');
+    t.ok(roleSessionName('b'.repeat(40), id).length <= 64);
+  },
+);
 
 t.test('never a colon or another character STS refuses, whatever the user name', async (t) => {
   t.equal(
@@ -60,7 +63,7 @@ t.test('refused input', async (t) => {
     t.throws(
       () => buildSourceIdentity('alice', 'direct', bad as string),
       SentinelError,
-      `request id ${JSON.stringify(bad)}`,
+      `session id ${JSON.stringify(bad)}`,
     );
     t.throws(() => roleSessionName('alice', bad as string), SentinelError);
   }
@@ -94,7 +97,7 @@ t.test('property: every built SourceIdentity and RoleSessionName passes STS vali
   let built = 0;
   fc.assert(
     fc.property(user, fc.constantFrom(...MARKERS), (name, marker) => {
-      const id = newRequestId();
+      const id = newRequestId(); // a session id has the same shape
       let si: string;
       try {
         si = buildSourceIdentity(name, marker, id);
@@ -113,7 +116,7 @@ t.test('property: every built SourceIdentity and RoleSessionName passes STS vali
         !rsn.includes(':') &&
         back !== null &&
         back.marker === marker &&
-        back.requestId === id &&
+        back.sessionId === id &&
         /^[A-Za-z0-9]{1,20}$/.test(back.user)
       );
     }),

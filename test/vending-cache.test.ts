@@ -1,6 +1,8 @@
 // The per-session credential cache against the STS emulator: single flight, errors shared and not cached, the 10-minute
 // serving window with jitter (on an injected clock), fail-static, forget.
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
+import { newRequestId } from '../core/identity/source-identity.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,8 +50,12 @@ async function setup(
   return { sts, vendor, clock };
 }
 
+/** A session id (16 hex) named by a label, so a test reads which session it means. */
+const sid = (label: string) => createHash('sha256').update(label).digest('hex').slice(0, 16);
+
 const request = (over: Partial<VendRequest> = {}): VendRequest => ({
-  sessionKey: 'session-1',
+  sessionId: sid('session-1'),
+  requestId: newRequestId(),
   profile: 'prod',
   user: 'alice',
   marker: 'direct',
@@ -79,9 +85,9 @@ t.test('single flight: 500 concurrent misses for one session make exactly one As
 
   // Other sessions are independent: two keys, two calls, even concurrently.
   await Promise.all([
-    vendor.credentials(request({ sessionKey: 'a' })),
-    vendor.credentials(request({ sessionKey: 'b' })),
-    vendor.credentials(request({ sessionKey: 'a' })),
+    vendor.credentials(request({ sessionId: sid('a') })),
+    vendor.credentials(request({ sessionId: sid('b') })),
+    vendor.credentials(request({ sessionId: sid('a') })),
   ]);
   t.equal(sts.calls.AssumeRole, 3);
 });
@@ -126,7 +132,7 @@ t.test('with the default retry policy a single throttled attempt is retried insi
   t.equal(sts.calls.AssumeRole, 2, 'one retry, not one per waiter');
   t.equal(new Set(all.map((v) => v.credentials.AccessKeyId)).size, 1);
   sts.failNext('AssumeRole', { code: 'Throttling' }, 2);
-  const e = await vendor.credentials(request({ sessionKey: 'other' })).catch((x) => x);
+  const e = await vendor.credentials(request({ sessionId: sid('other') })).catch((x) => x);
   t.equal(e.code, 'StsUnavailable', 'two throttled attempts: the flight fails');
   t.equal(sts.calls.AssumeRole, 4);
 });
@@ -147,7 +153,11 @@ t.test('served while more than 10 minutes remain, refreshed below', async (t) =>
   t.equal(refreshed.fromCache, false);
   t.equal(sts.calls.AssumeRole, 2, 'refreshed');
   t.not(refreshed.credentials.AccessKeyId, first.credentials.AccessKeyId);
-  t.not(refreshed.issueRequestId, first.issueRequestId, 'a new request id, so a new SourceIdentity');
+  t.not(refreshed.issueRequestId, first.issueRequestId, 'the refresh carries the request id that caused it');
+  t.equal(refreshed.sourceIdentity, first.sourceIdentity, 'and the SourceIdentity of its session, unchanged');
+  const calls = sts.assumeRoleRequests;
+  t.equal(calls[1]!.RoleSessionName, `sentinel-alice-${refreshed.issueRequestId}`);
+  t.equal(calls[1]!.SourceIdentity, `sentinel-alice-direct-${sid('session-1')}`);
 });
 
 t.test('jitter pulls the refresh earlier, by at most a tenth of the serving window', async (t) => {
@@ -189,7 +199,7 @@ t.test('forget, a changed marker and a shorter cap all bypass the cache', async 
   t.match(sts.assumeRoleRequests[2]!.SourceIdentity, /-breakglass-/);
   await vendor.credentials(request({ marker: 'breakglass' }));
   t.equal(sts.calls.AssumeRole, 3);
-  vendor.forget('session-1');
+  vendor.forget(sid('session-1'));
   await vendor.credentials(request({ marker: 'breakglass' }));
   t.equal(sts.calls.AssumeRole, 4, 'a forgotten session starts over');
 });
@@ -199,7 +209,7 @@ t.test('a session forgotten while its refresh is in flight is not cached again',
   sts.setDelay(200);
   const pending = vendor.credentials(request());
   await new Promise((r) => setTimeout(r, 50));
-  vendor.forget('session-1');
+  vendor.forget(sid('session-1'));
   await pending;
   await vendor.credentials(request());
   t.equal(sts.calls.AssumeRole, 2);

@@ -1,6 +1,8 @@
 // Vending end to end: the real SDK clients and credential providers, the user's AWS config in temp files, the strict
 // STS emulator on loopback.
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
+import { newRequestId } from '../core/identity/source-identity.js';
 import fc from 'fast-check';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,8 +179,12 @@ aws_session_token = staticSessionTokenDoNotLeak
   };
 }
 
+/** A session id (16 hex) named by a label, so a test reads which session it means. */
+const sid = (label: string) => createHash('sha256').update(label).digest('hex').slice(0, 16);
+
 const request = (over: Partial<VendRequest> = {}): VendRequest => ({
-  sessionKey: 'session-1',
+  sessionId: sid('session-1'),
+  requestId: newRequestId(),
   profile: 'prod',
   user: 'alice',
   marker: 'direct',
@@ -208,8 +214,8 @@ t.test('static-key source + role profile: AssumeRole stamped as DESIGN §4 says'
   t.equal(sent.RoleArn, PROD_ROLE);
   t.equal(sent.accessKeyId, BASE_KEY, "signed with the source profile's keys");
   t.match(vended.issueRequestId, /^[0-9a-f]{16}$/);
-  t.equal(sent.SourceIdentity, `sentinel-alice-direct-${vended.issueRequestId}`);
-  t.equal(sent.RoleSessionName, `sentinel-alice-${vended.issueRequestId}`);
+  t.equal(sent.SourceIdentity, `sentinel-alice-direct-${sid('session-1')}`, 'the session id in SourceIdentity');
+  t.equal(sent.RoleSessionName, `sentinel-alice-${vended.issueRequestId}`, 'the request id in RoleSessionName');
   t.equal(sent.DurationSeconds, 1200);
   t.equal(sent.ExternalId, 'sentinel-ext-42');
   t.equal(vended.sourceIdentity, sent.SourceIdentity);
@@ -230,12 +236,12 @@ t.test('static-key source + role profile: AssumeRole stamped as DESIGN §4 says'
   t.equal(h.sts.calls.AssumeRole, 1, 'served from cache');
 
   await vendor.credentials(
-    request({ sessionKey: 'session-2', user: 'alice', marker: 'breakglass', durationSeconds: 60 }),
+    request({ sessionId: sid('session-2'), user: 'alice', marker: 'breakglass', durationSeconds: 60 }),
   );
   const second = h.sts.assumeRoleRequests[1]!;
-  t.match(second.SourceIdentity, /^sentinel-alice-breakglass-[0-9a-f]{16}$/);
+  t.equal(second.SourceIdentity, `sentinel-alice-breakglass-${sid('session-2')}`);
   t.equal(second.DurationSeconds, 900, 'a cap below 15 minutes is raised to what STS accepts');
-  await vendor.credentials(request({ sessionKey: 'session-3', durationSeconds: 10 ** 9 }));
+  await vendor.credentials(request({ sessionId: sid('session-3'), durationSeconds: 10 ** 9 }));
   t.equal(h.sts.assumeRoleRequests[2]!.DurationSeconds, 43200);
   t.equal(h.sts.calls.GetCallerIdentity, 0, 'vending does not need the identity call');
 });
@@ -255,7 +261,7 @@ t.test('the emulator accepts every SourceIdentity and RoleSessionName built from
   );
   for (const [i, user] of names.entries()) {
     await vendor.credentials(
-      request({ sessionKey: `s-${i}`, user, marker: (['direct', 'approved', 'breakglass'] as const)[i % 3]! }),
+      request({ sessionId: sid(`s-${i}`), user, marker: (['direct', 'approved', 'breakglass'] as const)[i % 3]! }),
     );
   }
   t.equal(h.sts.assumeRoleRequests.length, names.length);
@@ -315,14 +321,14 @@ t.test('credential_process source (how aws-vault plugs in)', async (t) => {
   const sent = h.sts.assumeRoleRequests[0]!;
   t.equal(sent.accessKeyId, PROCESS_KEY, 'signed with what the process printed');
   t.equal(sent.SourceIdentity, vended.sourceIdentity);
-  await vendor.credentials(request({ sessionKey: 'session-2', profile: 'vaulted', user: 'bobsmith' }));
+  await vendor.credentials(request({ sessionId: sid('session-2'), profile: 'vaulted', user: 'bobsmith' }));
   await vendor.identify('vaulted');
   t.equal(h.processRuns(), 1, 'the process ran once; its credentials are reused until they near expiry');
   vendor.reload();
   await vendor.identify('vaulted');
   t.equal(h.processRuns(), 2, 'reload resolves base credentials again');
 
-  const e = await failure(vendor.credentials(request({ sessionKey: 'session-3', profile: 'locked-role' })));
+  const e = await failure(vendor.credentials(request({ sessionId: sid('session-3'), profile: 'locked-role' })));
   t.equal(e.code, 'BaseCredentialsUnavailable');
   t.match(e.message, /profile "locked"/);
   t.match(e.hint, /credential_process of profile locked/);
@@ -376,9 +382,15 @@ t.test('malformed vend requests are refused before anything else happens', async
   const h = await setup(t);
   const vendor = h.vendor();
   const bad: Array<Partial<Record<keyof VendRequest, unknown>>> = [
-    { sessionKey: '' },
-    { sessionKey: 'k'.repeat(257) },
-    { sessionKey: 42 },
+    { sessionId: '' },
+    { sessionId: 'k'.repeat(257) },
+    { sessionId: 42 },
+    { sessionId: '0123456789ABCDEF' },
+    { sessionId: '0123456789abcdef\n' },
+    { sessionId: 'session-1' },
+    { requestId: undefined },
+    { requestId: '0123456789abcde' },
+    { requestId: 'sentinel-alice-x' },
     { user: '' },
     { user: ':::' },
     { user: null },
@@ -426,14 +438,14 @@ t.test('profiles without a role: NotStampable, or GetSessionToken-backed with al
   });
   t.not(vended.credentials.AccessKeyId, BASE_KEY, 'the long-term key itself is never handed out');
 
-  const session = await lenient.credentials(request({ sessionKey: 'session-2', profile: 'sessionkeys' }));
+  const session = await lenient.credentials(request({ sessionId: sid('session-2'), profile: 'sessionkeys' }));
   t.equal(session.credentials.AccessKeyId, SESSION_KEY_STATIC, 'session credentials are served as they are');
   t.equal(session.credentials.Token, 'staticSessionTokenDoNotLeak');
   t.ok(session.credentials.Expiration instanceof Date, 'with an Expiration, which SDKs require');
   t.equal(h.sts.calls.GetSessionToken, 1);
   for (const profile of ['sourceless', 'webid']) {
     t.equal(
-      (await failure(lenient.credentials(request({ sessionKey: `s-${profile}`, profile })))).code,
+      (await failure(lenient.credentials(request({ sessionId: sid(`s-${profile}`), profile })))).code,
       'NotStampable',
       `${profile} even when unstamped is allowed`,
     );
@@ -447,11 +459,11 @@ t.test('base credentials missing → BaseCredentialsUnavailable, naming the prof
   t.equal(noKeys.code, 'BaseCredentialsUnavailable');
   t.equal(noKeys.status, 502);
   t.match(noKeys.message, /profile "nokeys"/);
-  const dangling = await failure(vendor.credentials(request({ sessionKey: 's2', profile: 'dangling' })));
+  const dangling = await failure(vendor.credentials(request({ sessionId: sid('s2'), profile: 'dangling' })));
   t.equal(dangling.code, 'BaseCredentialsUnavailable');
   t.match(dangling.message, /source_profile "does-not-exist", which is not in the AWS config/);
   t.equal(h.sts.calls.AssumeRole, 0);
-  const stranger = await failure(vendor.credentials(request({ sessionKey: 's3', profile: 'stranger' })));
+  const stranger = await failure(vendor.credentials(request({ sessionId: sid('s3'), profile: 'stranger' })));
   t.equal(stranger.code, 'BaseCredentialsUnavailable', 'STS refusing the base key is a base-credential problem');
 });
 
@@ -469,7 +481,7 @@ t.test('a role that does not trust the caller: StsUnavailable with the trust-pol
   t.match(e.hint, /sentinel-\*/);
   t.notMatch(visible(e), /not authorized to perform/, "AWS's message is not passed on");
   h.sts.failNext('AssumeRole', { code: 'ValidationError', message: `secret-ish ${BASE_SECRET}` });
-  const v = await failure(vendor.credentials(request({ sessionKey: 's2' })));
+  const v = await failure(vendor.credentials(request({ sessionId: sid('s2') })));
   t.match(v.message, /as invalid \(ValidationError\)/);
   t.match(v.hint, /MaxSessionDuration/);
   t.notOk(visible(v).includes(BASE_SECRET));
@@ -481,8 +493,8 @@ t.test('no error message and no log line carries a secret', async (t) => {
   const errors: SentinelError[] = [];
   const collect = (p: Promise<unknown>) => p.catch((e) => void errors.push(e));
   await vendor.credentials(request());
-  await vendor.credentials(request({ sessionKey: 'u', profile: 'base' }));
-  await vendor.credentials(request({ sessionKey: 'st', profile: 'sessionkeys' }));
+  await vendor.credentials(request({ sessionId: sid('u'), profile: 'base' }));
+  await vendor.credentials(request({ sessionId: sid('st'), profile: 'sessionkeys' }));
   await vendor.identify('vaulted');
   for (const code of [
     'Throttling',
@@ -493,12 +505,12 @@ t.test('no error message and no log line carries a secret', async (t) => {
     'Weird',
   ]) {
     h.sts.failNext('AssumeRole', { code, message: `leak ${BASE_SECRET} ${h.sts.issued[0]!.sessionToken}` }, 2);
-    await collect(vendor.credentials(request({ sessionKey: `e-${code}` })));
+    await collect(vendor.credentials(request({ sessionId: sid(`e-${code}`) })));
   }
   h.sts.failNext('GetCallerIdentity', { code: 'Throttling', message: `leak ${BASE_SECRET}` }, 2);
   await collect(vendor.identify('self'));
-  await collect(vendor.credentials(request({ sessionKey: 'x', profile: 'locked-role' })));
-  await collect(vendor.credentials(request({ sessionKey: 'y', profile: 'stranger' })));
+  await collect(vendor.credentials(request({ sessionId: sid('x'), profile: 'locked-role' })));
+  await collect(vendor.credentials(request({ sessionId: sid('y'), profile: 'stranger' })));
   t.equal(errors.length, 9);
   t.ok(
     errors.every(

@@ -1,4 +1,6 @@
-// SourceIdentity and RoleSessionName (DESIGN §4). STS accepts only [A-Za-z0-9_+=,.@-] in both, 2–64 characters;
+// SourceIdentity and RoleSessionName (DESIGN §4). One SourceIdentity per session (`sentinel-<user>-<marker>-<session
+// id>`), so CloudTrail ties every call to its session and one pattern revokes all of it in AWS; the request id of the
+// decision that caused an AssumeRole goes into its RoleSessionName. STS accepts only [A-Za-z0-9_+=,.@-] in both, 2–64 characters;
 // the original Sentinel put a colon in its SourceIdentity and every AssumeRole failed. The user part is reduced to its
 // policy user name (ASCII letters and digits, ≤ 20) — a no-op for names that came from parseCallerArn — so the
 // stamped value is always legal and always splits back unambiguously on '-'.
@@ -12,7 +14,8 @@ export const MARKERS: readonly Marker[] = ['direct', 'approved', 'breakglass'];
 /** What STS enforces for SourceIdentity and RoleSessionName. */
 export const STS_NAME = /^[\w+=,.@-]{2,64}$/;
 
-const REQUEST_ID = /^[0-9a-f]{16}$/;
+/** Request ids and session ids are both 16 lowercase hex (DESIGN §4, §6). */
+const HEX16 = /^[0-9a-f]{16}$/;
 const SOURCE_IDENTITY = /^sentinel-([A-Za-z0-9]{1,20})-(direct|approved|breakglass)-([0-9a-f]{16})$/;
 
 /** 16 lowercase hex characters from the CSPRNG: correlates a decision-log line with CloudTrail. */
@@ -21,7 +24,7 @@ export function newRequestId(): string {
 }
 
 export function isRequestId(value: unknown): value is string {
-  return typeof value === 'string' && REQUEST_ID.test(value);
+  return typeof value === 'string' && HEX16.test(value);
 }
 
 function userPart(user: unknown): string {
@@ -35,10 +38,10 @@ function userPart(user: unknown): string {
   return name;
 }
 
-function requestIdPart(requestId: unknown): string {
-  if (!isRequestId(requestId))
-    throw new SentinelError('BadRequest', 'the request id must be 16 lowercase hex characters');
-  return requestId;
+function hex16Part(value: unknown, what: 'request id' | 'session id'): string {
+  if (typeof value !== 'string' || !HEX16.test(value))
+    throw new SentinelError('BadRequest', `the ${what} must be 16 lowercase hex characters`);
+  return value;
 }
 
 function checked(value: string, what: string): string {
@@ -49,16 +52,16 @@ function checked(value: string, what: string): string {
   return value;
 }
 
-/** `sentinel-<user>-<marker>-<request id>`, at most 57 characters. */
-export function buildSourceIdentity(user: string, marker: Marker, requestId: string): string {
+/** `sentinel-<user>-<marker>-<session id>`, at most 57 characters: the same for every credential of one session. */
+export function buildSourceIdentity(user: string, marker: Marker, sessionId: string): string {
   if (!MARKERS.includes(marker)) throw new SentinelError('BadRequest', 'unknown SourceIdentity marker');
-  return checked(`sentinel-${userPart(user)}-${marker}-${requestIdPart(requestId)}`, 'SourceIdentity');
+  return checked(`sentinel-${userPart(user)}-${marker}-${hex16Part(sessionId, 'session id')}`, 'SourceIdentity');
 }
 
 export interface ParsedSourceIdentity {
   user: string;
   marker: Marker;
-  requestId: string;
+  sessionId: string;
 }
 
 /** The parts of a Sentinel SourceIdentity, or null for anything Sentinel did not build. */
@@ -66,10 +69,10 @@ export function parseSourceIdentity(value: unknown): ParsedSourceIdentity | null
   if (typeof value !== 'string' || value.length > 64) return null;
   const m = SOURCE_IDENTITY.exec(value);
   if (!m) return null;
-  return { user: m[1]!, marker: m[2] as Marker, requestId: m[3]! };
+  return { user: m[1]!, marker: m[2] as Marker, sessionId: m[3]! };
 }
 
-/** `sentinel-<user>-<request id>`, at most 46 characters. */
+/** `sentinel-<user>-<request id>`, at most 46 characters: ties one AssumeRole to one decision-log line. */
 export function roleSessionName(user: string, requestId: string): string {
-  return checked(`sentinel-${userPart(user)}-${requestIdPart(requestId)}`, 'RoleSessionName');
+  return checked(`sentinel-${userPart(user)}-${hex16Part(requestId, 'request id')}`, 'RoleSessionName');
 }

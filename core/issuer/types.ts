@@ -31,8 +31,10 @@ export interface IssuedCredentials {
 export type Marker = 'direct' | 'approved' | 'breakglass';
 
 export interface VendRequest {
-  /** Cache key: one entry per session. */
-  sessionKey: string;
+  /** The session (16 lowercase hex): the cache key, and the last part of the SourceIdentity (DESIGN §4). */
+  sessionId: string;
+  /** The decision asking (16 lowercase hex); an AssumeRole it causes carries it in RoleSessionName. */
+  requestId: string;
   profile: string;
   user: string; // policy user name, for SourceIdentity and RoleSessionName
   marker: Marker;
@@ -44,7 +46,7 @@ export interface Vended {
   /** null when served unstamped (credentials.allow_unstamped and a profile without role_arn). */
   sourceIdentity: string | null;
   roleArn: string | null;
-  /** The request id stamped into SourceIdentity/RoleSessionName of the STS call that produced these. */
+  /** The request id in the RoleSessionName of the STS call that produced these (the decision that caused it). */
   issueRequestId: string;
   fromCache: boolean;
 }
@@ -57,11 +59,11 @@ export interface Vendor {
   /** GetCallerIdentity on the base credentials of the profile's source; cached per base identity. Throws
    * BaseCredentialsUnavailable / StsUnavailable. */
   identify(profile: string): Promise<CallerIdentity>;
-  /** Cached per sessionKey while more than 10 minutes remain; single flight per key; refresh jittered. Throws
+  /** Cached per session while more than 10 minutes remain; single flight per key; refresh jittered. Throws
    * NotStampable, BaseCredentialsUnavailable, StsUnavailable, ProfileUnknown. */
   credentials(request: VendRequest): Promise<Vended>;
   /** Drops a session's cached credentials (revoked, ended). */
-  forget(sessionKey: string): void;
+  forget(sessionId: string): void;
   /** Re-reads the AWS config files (SIGHUP). */
   reload(): void;
   close(): void;

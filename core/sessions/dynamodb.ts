@@ -28,8 +28,10 @@ import {
 } from './query.js';
 import {
   assertSessionId,
+  checkIssued,
   checkTouch,
   duplicateSession,
+  issuedChanges,
   laterOf,
   newRecord,
   nextUpdatedAt,
@@ -40,7 +42,15 @@ import {
 } from './record.js';
 import { INDEXES, PARTITION_KEY } from './schema.js';
 import { isConditionalCheckFailed, storeUnavailable } from './store-errors.js';
-import type { NewSession, Session, SessionPage, SessionQuery, SessionStatus, SessionStore } from './types.js';
+import type {
+  IssuedFacts,
+  NewSession,
+  Session,
+  SessionPage,
+  SessionQuery,
+  SessionStatus,
+  SessionStore,
+} from './types.js';
 
 export interface DynamoSessionStoreOptions {
   client: DynamoDBClient;
@@ -62,9 +72,10 @@ interface OrderedSource {
 /** Where an ordered source stands in the cursor: the key of the last item a page returned, or done. */
 type SourcePosition = { k?: Record<string, string>; d?: true };
 
-type Changes = Partial<Pick<Session, 'status' | 'revoked_by' | 'revoked_reason' | 'last_access_at'>> & {
-  add_requests?: number;
-};
+type Changes = Partial<Pick<Session, 'status' | 'revoked_by' | 'revoked_reason' | 'last_access_at'>> &
+  IssuedFacts & {
+    add_requests?: number;
+  };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -109,13 +120,15 @@ export class DynamoSessionStore implements SessionStore {
     return this.read(id);
   }
 
-  async touch(id: string, at: Date, requests: number): Promise<void> {
+  async touch(id: string, at: Date, requests: number, issued?: IssuedFacts): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
     checkTouch(at, requests);
+    const facts = checkIssued(issued);
     await this.update(id, (s) => ({
       add_requests: requests,
       last_access_at: laterOf(s.last_access_at, at.toISOString()),
+      ...issuedChanges(s, facts),
     }));
   }
 
@@ -203,7 +216,15 @@ export class DynamoSessionStore implements SessionStore {
     };
     const set = ['#updated_at = :updated_at'];
     const remove: string[] = [];
-    const fields: (keyof Changes & keyof Session)[] = ['status', 'revoked_by', 'revoked_reason', 'last_access_at'];
+    const fields: (keyof Changes & keyof Session)[] = [
+      'status',
+      'revoked_by',
+      'revoked_reason',
+      'last_access_at',
+      'source_identity',
+      'role_arn',
+      'credentials_valid_until',
+    ];
     for (const field of fields) {
       if (!(field in changes)) continue;
       const value = toValue(field, changes[field]);

@@ -19,6 +19,8 @@ const STRING_FIELDS = [
   'last_access_at',
   'server_instance_id',
   'source_identity',
+  'role_arn',
+  'credentials_valid_until',
   'host',
   'revoked_by',
   'revoked_reason',

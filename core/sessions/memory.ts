@@ -6,8 +6,10 @@ import type { SessionStoreKind } from '../types.js';
 import { pageInCode, matches, normalizeQuery } from './query.js';
 import {
   assertSessionId,
+  checkIssued,
   checkTouch,
   duplicateSession,
+  issuedChanges,
   laterOf,
   newRecord,
   nextUpdatedAt,
@@ -18,6 +20,7 @@ import {
 } from './record.js';
 import {
   canTransition,
+  type IssuedFacts,
   type NewSession,
   type Session,
   type SessionPage,
@@ -58,14 +61,16 @@ export class MemorySessionStore implements SessionStore {
     return s ? { ...s } : undefined;
   }
 
-  async touch(id: string, at: Date, requests: number): Promise<void> {
+  async touch(id: string, at: Date, requests: number, issued?: IssuedFacts): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
     checkTouch(at, requests);
+    const facts = checkIssued(issued);
     const s = this.current(id);
     if (s.status !== 'active') throw notActive(id, s.status);
     this.sessions.set(id, {
       ...s,
+      ...issuedChanges(s, facts),
       request_count: s.request_count + requests,
       last_access_at: laterOf(s.last_access_at, at.toISOString()),
       updated_at: nextUpdatedAt(s.updated_at, this.now()),

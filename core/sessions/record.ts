@@ -2,7 +2,14 @@
 // and the status a reader should see. Both stores use these, so the contract suite tests one behaviour.
 import { SentinelError } from '../errors.js';
 import { MODES } from '../types.js';
-import { HISTORY_MS, SESSION_ID, type NewSession, type Session, type SessionStatus } from './types.js';
+import {
+  HISTORY_MS,
+  SESSION_ID,
+  type IssuedFacts,
+  type NewSession,
+  type Session,
+  type SessionStatus,
+} from './types.js';
 
 /** Lengths beyond any real user/profile/host name: refuse rather than store a megabyte in an index key. */
 const MAX_NAME = 256;
@@ -73,7 +80,7 @@ export function newRecord(input: NewSession, now: Date): Session {
     return v;
   };
   const serverInstance = optional(input.server_instance_id, 'server_instance_id');
-  const sourceIdentity = optional(input.source_identity, 'source_identity');
+  const issued = checkIssued(input);
   const host = optional(input.host, 'host');
   if (input.pid !== undefined && !(Number.isSafeInteger(input.pid) && input.pid > 0))
     throw badSession('pid must be a positive integer');
@@ -93,7 +100,7 @@ export function newRecord(input: NewSession, now: Date): Session {
     ttl: Math.floor((expires + HISTORY_MS) / 1000),
   };
   if (serverInstance !== undefined) session.server_instance_id = serverInstance;
-  if (sourceIdentity !== undefined) session.source_identity = sourceIdentity;
+  Object.assign(session, issued);
   if (input.pid !== undefined) session.pid = input.pid;
   if (host !== undefined) session.host = host;
   return session;
@@ -149,8 +156,42 @@ export function checkTouch(at: Date, requests: number): void {
   }
 }
 
+/** The issued-credential facts of a new session or a touch, checked; empty values mean "not known" and are dropped. */
+export function checkIssued(input: IssuedFacts | undefined): IssuedFacts {
+  const out: IssuedFacts = {};
+  if (input === undefined) return out;
+  if (!input || typeof input !== 'object') throw badSession('issued credentials: not an object');
+  for (const field of ['source_identity', 'role_arn'] as const) {
+    const v = input[field];
+    if (v === undefined || v === '') continue;
+    checkName(v, field, true);
+    out[field] = v;
+  }
+  const until = input.credentials_valid_until;
+  if (until !== undefined && until !== '') {
+    const ms = parseTimestamp(until);
+    if (ms === undefined) throw badSession('credentials_valid_until must be an RFC 3339 timestamp');
+    out.credentials_valid_until = new Date(ms).toISOString();
+  }
+  return out;
+}
+
 /** The later of two timestamps, so a delayed touch never moves last_access_at backwards. */
 export function laterOf(a: string | undefined, b: string): string {
   if (a === undefined) return b;
   return Date.parse(a) >= Date.parse(b) ? a : b;
+}
+
+/** What a touch writes of the issued facts: credentials_valid_until never moves earlier (a delayed touch, or
+ * another daemon's). */
+export function issuedChanges(current: Session, facts: IssuedFacts): IssuedFacts {
+  const out: IssuedFacts = {};
+  if (facts.source_identity !== undefined && facts.source_identity !== current.source_identity)
+    out.source_identity = facts.source_identity;
+  if (facts.role_arn !== undefined && facts.role_arn !== current.role_arn) out.role_arn = facts.role_arn;
+  if (facts.credentials_valid_until !== undefined) {
+    const later = laterOf(current.credentials_valid_until, facts.credentials_valid_until);
+    if (later !== current.credentials_valid_until) out.credentials_valid_until = later;
+  }
+  return out;
 }

@@ -27,7 +27,12 @@ export interface Session {
   last_access_at?: string;
   request_count: number;
   server_instance_id?: string;
+  /** The SourceIdentity every credential of this session carries (DESIGN §4); absent for unstamped profiles. */
   source_identity?: string;
+  /** The role its credentials are for: where an AWS-side revocation (§15) puts its deny. */
+  role_arn?: string;
+  /** The latest expiry of any credentials issued for it (RFC 3339): until then an AWS-side revocation must stay. */
+  credentials_valid_until?: string;
   pid?: number;
   host?: string;
   revoked_by?: string;
@@ -37,8 +42,12 @@ export interface Session {
   ttl: number; // epoch seconds, expires_at + 30 days
 }
 
+/** What issuing credentials for a session records on it. */
+export type IssuedFacts = Partial<Pick<Session, 'source_identity' | 'role_arn' | 'credentials_valid_until'>>;
+
 export type NewSession = Pick<Session, 'id' | 'user' | 'profile' | 'mode' | 'started_at' | 'expires_at'> &
-  Partial<Pick<Session, 'server_instance_id' | 'source_identity' | 'pid' | 'host'>>;
+  Partial<Pick<Session, 'server_instance_id' | 'pid' | 'host'>> &
+  IssuedFacts;
 
 export interface SessionQuery {
   status?: SessionStatus;
@@ -65,8 +74,10 @@ export interface SessionStore {
   /** Strongly consistent read. An active session whose expires_at has passed is returned as it is stored; callers
    * decide (and may call expire()). */
   get(id: string): Promise<Session | undefined>;
-  /** Adds `requests` to request_count and sets last_access_at; only while active; lost races are retried. */
-  touch(id: string, at: Date, requests: number): Promise<void>;
+  /** Adds `requests` to request_count and sets last_access_at; only while active; lost races are retried. `issued`
+   * records what credentials were issued since the last touch: source_identity and role_arn as given,
+   * credentials_valid_until only ever moved later. */
+  touch(id: string, at: Date, requests: number, issued?: IssuedFacts): Promise<void>;
   /** active → revoked, recording who and why. */
   revoke(id: string, by: string, reason: string): Promise<Session>;
   /** active → ended (its owner is done: use --off, process gone, daemon stop). */

@@ -3,7 +3,8 @@
 // cache with single flight. Nothing here knows about HTTP, sessions or policy: the caller has decided already.
 import type { Config } from '../../core/config.js';
 import { SentinelError } from '../../core/errors.js';
-import { buildSourceIdentity, MARKERS, newRequestId, roleSessionName } from '../../core/identity/source-identity.js';
+import { buildSourceIdentity, isRequestId, MARKERS, roleSessionName } from '../../core/identity/source-identity.js';
+import { SESSION_ID } from '../../core/sessions/types.js';
 import type { OpLogger } from '../../core/log.js';
 import { assumeRole, getSessionToken } from './assume-role.js';
 import { awsConfigFiles, createAwsConfig, type AwsProfile } from './aws-config.js';
@@ -23,7 +24,6 @@ import type { IssuedCredentials, Vendor, VendRequest } from '../../core/issuer/t
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
 const DEFAULT_REGION = 'us-east-1';
-const MAX_SESSION_KEY = 256;
 /** The AWS SDK is imported this long after the vendor is made (the daemon has normally sent READY=1 by then), unless
  * a request needs it sooner; start-up does not wait for it and the first session open mostly does not either. */
 export const SDK_PRELOAD_DELAY_MS = 1000;
@@ -48,13 +48,8 @@ function badRequest(what: string): SentinelError {
 /** The request's parts, checked; DurationSeconds floored to an integer within STS's bounds. */
 export function cacheParams(request: VendRequest): CacheParams {
   if (!request || typeof request !== 'object') throw badRequest('not an object');
-  if (
-    typeof request.sessionKey !== 'string' ||
-    request.sessionKey.length === 0 ||
-    request.sessionKey.length > MAX_SESSION_KEY
-  ) {
-    throw badRequest('session key');
-  }
+  if (typeof request.sessionId !== 'string' || !SESSION_ID.test(request.sessionId)) throw badRequest('session id');
+  if (!isRequestId(request.requestId)) throw badRequest('request id');
   if (typeof request.profile !== 'string') throw badRequest('profile');
   if (typeof request.user !== 'string' || !/[A-Za-z0-9]/.test(request.user)) throw badRequest('user');
   if (!MARKERS.includes(request.marker)) throw badRequest('marker');
@@ -66,6 +61,9 @@ export function cacheParams(request: VendRequest): CacheParams {
   );
   return { profile: request.profile, user: request.user, marker: request.marker, durationSeconds };
 }
+
+/** Which session an AssumeRole is for (its SourceIdentity) and which decision caused it (its RoleSessionName). */
+type IssueCause = Pick<VendRequest, 'sessionId' | 'requestId'>;
 
 function notStampable(p: AwsProfile): SentinelError {
   const name = p.info.name;
@@ -141,10 +139,10 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     if (e instanceof SentinelError && e.code === 'BaseCredentialsUnavailable') bases.forget(source.key);
   }
 
-  async function issueStamped(p: AwsProfile, params: CacheParams): Promise<Issued> {
+  async function issueStamped(p: AwsProfile, params: CacheParams, cause: IssueCause): Promise<Issued> {
     const { source, credentials: base } = await baseOf(p);
-    const requestId = newRequestId();
-    const sourceIdentity = buildSourceIdentity(params.user, params.marker, requestId);
+    const { sessionId, requestId } = cause;
+    const sourceIdentity = buildSourceIdentity(params.user, params.marker, sessionId);
     const roleArn = p.info.roleArn!;
     try {
       const credentials = await assumeRole(
@@ -187,7 +185,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   }
 
   /** credentials.allow_unstamped: the profile's own credentials, with a session token and an expiry SDKs accept. */
-  async function issueUnstamped(p: AwsProfile, params: CacheParams): Promise<Issued> {
+  async function issueUnstamped(p: AwsProfile, params: CacheParams, cause: IssueCause): Promise<Issued> {
     const { source, credentials: base } = await baseOf(p);
     let credentials: IssuedCredentials;
     if (base.sessionToken) {
@@ -215,14 +213,14 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       { profile: p.info.name, expires_at: credentials.Expiration.toISOString() },
       'unstamped credentials served (credentials.allow_unstamped)',
     );
-    return { credentials, sourceIdentity: null, roleArn: null, issueRequestId: newRequestId() };
+    return { credentials, sourceIdentity: null, roleArn: null, issueRequestId: cause.requestId };
   }
 
-  async function issue(params: CacheParams): Promise<Issued> {
+  async function issue(params: CacheParams, cause: IssueCause): Promise<Issued> {
     const p = await awsConfig.profile(params.profile);
-    if (p.info.stampable) return issueStamped(p, params);
+    if (p.info.stampable) return issueStamped(p, params, cause);
     if (!config.credentials.allowUnstamped || p.roleWithoutSource) throw notStampable(p);
-    return issueUnstamped(p, params);
+    return issueUnstamped(p, params, cause);
   }
 
   return {
@@ -248,10 +246,10 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       } catch (e) {
         return Promise.reject(e);
       }
-      return cache.get(request.sessionKey, params, () => issue(params));
+      return cache.get(request.sessionId, params, () => issue(params, request));
     },
-    forget(sessionKey) {
-      cache.forget(sessionKey);
+    forget(sessionId) {
+      cache.forget(sessionId);
     },
     reload() {
       awsConfig.reload();
