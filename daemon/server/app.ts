@@ -6,7 +6,14 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { SentinelError } from '../../core/errors.js';
 import { peerAuthenticator, type Transport } from './auth.js';
 import type { ServerContext } from './context.js';
-import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
+import {
+  clientErrorHandler,
+  errorHandler,
+  expectationHandler,
+  frameworkErrorHandler,
+  notFoundHandler,
+} from './errors.js';
+import { foreignHost } from './listener-host.js';
 import { registerControlRoutes } from './routes-control.js';
 import { registerCredentialRoutes } from './routes-credentials.js';
 
@@ -34,8 +41,13 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: limits.timeoutCheckMs,
+      // Node would answer a request without Host with an empty 400; the admission hook answers it instead.
+      requireHostHeader: false,
     },
     clientErrorHandler,
+    // Router refusals (a parameter longer than maxParamLength, a malformed URL) skip every hook: they get the
+    // catalogue's body here, not fastify's own.
+    frameworkErrors: frameworkErrorHandler,
     // In-flight requests finish at stop; a request that arrives meanwhile on a busy connection is still answered by
     // the broker (which refuses to open sessions once stopping) rather than with a body outside the catalogue.
     return503OnClosing: false,
@@ -57,6 +69,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler(ctx.log));
   app.setNotFoundHandler(notFoundHandler);
+  app.server.on('checkExpectation', expectationHandler);
   const authenticatePeer = peerAuthenticator(app, {
     transport,
     daemonUid: ctx.daemonUid,
@@ -67,7 +80,13 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   });
   // One hook for both admission checks: each hook is a step of fastify's pipeline on every request.
   app.addHook('onRequest', function admit(request, _reply, done) {
-    const refused = authenticatePeer(request) ?? unexpectedBody(request);
+    let refused = authenticatePeer(request);
+    if (!refused && transport === 'tcp') {
+      refused = foreignHost(request);
+      const event = request.routeOptions.config?.decision;
+      if (refused && event) ctx.broker.recordRefusal(event, request.peer, refused);
+    }
+    refused ??= unexpectedBody(request);
     if (refused) done(refused);
     else done();
   });

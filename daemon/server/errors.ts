@@ -1,6 +1,7 @@
 // Every answer that is not a success goes through here: a SentinelError is sent with its catalogue status and body;
 // fastify's own errors (body parsing, limits) are mapped onto the catalogue; anything else is a 500 InternalError
 // whose details stay in the operational log, never in the response.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SentinelError, isSentinelError } from '../../core/errors.js';
@@ -62,6 +63,32 @@ export function errorHandler(log: OpLogger) {
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendError(reply, new SentinelError('NotFound', `no endpoint ${request.method} ${pathOnly(request.url)}`));
+}
+
+/** fastify's `frameworkErrors`: what its router refuses before any route or hook runs. */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      sendError(reply, new SentinelError('BadRequest', 'a path parameter is longer than any valid value'));
+      return;
+    case 'FST_ERR_BAD_URL':
+      sendError(reply, new SentinelError('BadRequest', 'the request path is not a valid URL'));
+      return;
+    default:
+      sendError(reply, new SentinelError('InternalError'));
+  }
+}
+
+/** An `Expect` other than 100-continue, which node would otherwise refuse with an empty 417. */
+export function expectationHandler(_request: IncomingMessage, response: ServerResponse): void {
+  const error = new SentinelError('BadRequest', 'the daemon supports no Expect header but 100-continue');
+  const body = JSON.stringify(error.toBody());
+  response.writeHead(error.status, {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
 }
 
 function pathOnly(url: string): string {

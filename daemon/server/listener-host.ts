@@ -1,0 +1,29 @@
+// DNS rebinding (DESIGN §3.1): a web page can make a browser send requests to 127.0.0.1 under a name it controls. The
+// browser then sends that name in `Host`, so a TCP request is served only when its `Host` names the listener itself:
+// the address and port it arrived on, or `localhost` with that port. A Unix socket has no name to rebind.
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
+import { SentinelError } from '../../core/errors.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** The `Host` values that name the listener a socket arrived on. */
+function listenerHosts(socket: Socket): string[] {
+  const address = socket.localAddress ?? '';
+  const port = socket.localPort;
+  const named = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return LOOPBACK.has(address) ? [named, `localhost:${port}`] : [named];
+}
+
+/** null when the request's `Host` names the listener; PeerNotAllowed otherwise (a missing `Host` included). */
+export function foreignHost(request: FastifyRequest): SentinelError | null {
+  const host = request.headers.host;
+  if (typeof host === 'string' && listenerHosts(request.raw.socket).includes(host.toLowerCase())) return null;
+  return new SentinelError(
+    'PeerNotAllowed',
+    'the Host header does not name this listener, so the request may come from a web page (DNS rebinding)',
+    {
+      hint: 'Send requests to the URL in AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1:<port>/...) unchanged.',
+    },
+  );
+}
