@@ -131,7 +131,7 @@ async function validate(files: string[], options: ValidateOptions): Promise<numb
 }
 
 const REQUIRES_TEXT = {
-  approval: 'an approved request (approvals are not available yet)',
+  approval: 'an approved request: `sentinel request <profile> --reason "..."`',
   serverMode: 'server mode: `sentinel use <profile>` or `sentinel exec <profile> -- <cmd>`',
   serverSessionStore: 'a persistent session store (sessions.store: dynamodb in config.yaml)',
 } as const;
@@ -143,9 +143,10 @@ async function test(file: string, options: TestOptions): Promise<number> {
   const time = options.time !== undefined ? parseTime(options.time) : new Date();
   const device = options.deviceJson !== undefined ? await readDevice(options.deviceJson) : undefined;
 
-  const [{ loadPolicyFile, formatProblem, fileVersion }, { explain }] = await Promise.all([
+  const [{ loadPolicyFile, formatProblem, fileVersion }, { explain }, { describeApproval }] = await Promise.all([
     import('../core/policy/load.js'),
     import('../core/policy/evaluate.js'),
+    import('../core/approvals/describe.js'),
   ]);
   const loaded = await loadPolicyFile(file);
   if (!loaded.ok) {
@@ -166,9 +167,16 @@ async function test(file: string, options: TestOptions): Promise<number> {
   };
   const version = fileVersion(loaded.digest);
   const { decision, trace } = explain(loaded.policy, request, { source: `file:${file}`, version });
+  const approval = describeApproval(loaded.policy, request.profile, request.user, time);
 
   if (options.json) {
-    printJson({ request: { ...request, time: time.toISOString() }, decision, trace, warnings: loaded.warnings });
+    printJson({
+      request: { ...request, time: time.toISOString() },
+      decision,
+      trace,
+      approval,
+      warnings: loaded.warnings,
+    });
   } else {
     const lines: string[] = [];
     lines.push(`Policy:   ${file} (version ${version}, ${loaded.policy.rules.length} rules)`);
@@ -194,6 +202,13 @@ async function test(file: string, options: TestOptions): Promise<number> {
     if (decision.maxDurationMs !== undefined) lines.push(`Max duration: ${Math.round(decision.maxDurationMs / 1000)}s`);
     const requires = Object.entries(decision.requires ?? {}).filter(([, v]) => v);
     for (const [k] of requires) lines.push(`Requires: ${REQUIRES_TEXT[k as keyof typeof REQUIRES_TEXT]}`);
+    if (approval) {
+      lines.push(`Approvals: entry "${approval.entry}" (max ${approval.max_duration})`);
+      lines.push(`  approvers:    ${approval.approvers.join(', ')}`);
+      lines.push(`  auto-approve: ${approval.auto_approve.applies ? 'yes' : 'no'}, ${approval.auto_approve.reason}`);
+    } else if (decision.requires?.approval) {
+      lines.push('Approvals: no approvals entry covers this profile, so nobody can approve it');
+    }
     process.stdout.write(lines.join('\n') + '\n');
   }
   return decision.allowed ? EXIT.ok : EXIT.denied;

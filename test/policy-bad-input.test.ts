@@ -68,8 +68,8 @@ const cases: Case[] = [
   },
   {
     name: 'unknown top-level key',
-    text: GOOD + 'approvals: []\n',
-    message: /unknown key "approvals" at the top level/,
+    text: GOOD + 'rate_limits: []\n',
+    message: /unknown key "rate_limits" at the top level/,
     line: 7,
     column: 1,
     hint: /not supported yet/,

@@ -3,6 +3,7 @@
 import type { DeviceCondition, Policy, Rule, TimeCondition } from './schema.js';
 import { compareVersions, hasDeviceRequirements } from './evaluate.js';
 import { WEEKDAYS } from './time-window.js';
+import { lintApprovals } from './approvals-lint.js';
 import { MODES } from '../types.js';
 
 export interface Warning {
@@ -185,6 +186,7 @@ export function lintPolicy(policy: Policy, ruleLines: readonly number[] = []): W
       }
     }
   }
+  for (const w of lintApprovals(policy)) if (warnings.length < MAX_WARNINGS) warnings.push(w);
   if (stopped)
     warnings.push({
       message: `lint checked rule overlaps only partly: the policy has too many rules without profiles`,

@@ -135,7 +135,12 @@ function quote(v: unknown): string {
 function knownKeysFor(path: readonly PropertyKey[]): readonly string[] {
   if (path.length === 0) return KNOWN_KEYS.policy;
   if (path.length === 2 && path[0] === 'rules') return KNOWN_KEYS.rule;
+  if (path.length === 2 && path[0] === 'approvals') return KNOWN_KEYS.approval;
+  if (path.length === 2 && path[0] === 'notifications') return KNOWN_KEYS.notification;
   const last = path[path.length - 1];
+  if (last === 'auto_approve') return KNOWN_KEYS.auto_approve;
+  if (last === 'webhook') return KNOWN_KEYS.webhook;
+  if (last === 'sns') return KNOWN_KEYS.sns;
   if (last === 'conditions') return KNOWN_KEYS.conditions;
   if (last === 'time') return KNOWN_KEYS.time;
   if (last === 'hours') return KNOWN_KEYS.hours;
@@ -166,7 +171,8 @@ function computedHint(path: readonly PropertyKey[], value: unknown): string | un
   }
   if (last === 'allowed_os_types') return didYouMean(value, OS_TYPES) ?? `one of: ${OS_TYPES.join(', ')}`;
   if (last === 'version') return 'write version: "1"';
-  if (last === 'max_server_duration') return 'Go-style durations: "900s", "30m", "1h", "1h30m".';
+  if (last === 'max_server_duration' || last === 'max_duration')
+    return 'Go-style durations: "900s", "30m", "1h", "1h30m".';
   return undefined;
 }
 

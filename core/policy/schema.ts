@@ -7,14 +7,16 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { MODES, type Mode } from '../types.js';
 import { EFFECTS, type Effect } from './types.js';
-import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
+import { WEEKDAYS } from './time-window.js';
+import { DURATION_MESSAGE, MAX_RULE_NAME, name, time } from './schema-common.js';
+import { APPROVAL_KEYS, approvalsSection, checkApprovals } from './approvals-section.js';
+import { NOTIFICATION_KEYS, checkNotifications, notificationsSection } from './notifications-section.js';
 
-export { WEEKDAYS };
+export { WEEKDAYS, MAX_RULE_NAME };
 export const OS_TYPES = ['darwin', 'linux', 'windows'] as const;
-export const MAX_RULE_NAME = 128;
 
 export const KNOWN_KEYS = {
-  policy: ['version', 'rules'],
+  policy: ['version', 'rules', 'approvals', 'notifications'],
   rule: ['name', 'effect', 'conditions', 'reason', 'max_server_duration', 'session_table'],
   conditions: ['profiles', 'users', 'time', 'mode', 'device'],
   time: ['days', 'hours', 'timezone'],
@@ -27,28 +29,12 @@ export const KNOWN_KEYS = {
     'min_os_version',
     'allowed_os_types',
   ],
+  ...APPROVAL_KEYS,
+  ...NOTIFICATION_KEYS,
 } as const;
 
 /** Top-level sections that DESIGN §10 plans; named so that the error says "not yet" rather than "typo". */
-export const FUTURE_SECTIONS = ['approvals', 'breakglass', 'rate_limits'];
-
-const name = (what: string) =>
-  z
-    .string()
-    .min(1, `${what} must not be empty`)
-    .max(MAX_RULE_NAME, `${what} is longer than ${MAX_RULE_NAME} characters`)
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\x00-\x1f\x7f]*$/, `${what} must not contain control characters`);
-
-const hour = z.string().regex(HOUR_PATTERN, 'expected a 24-hour time "HH:MM" between "00:00" and "23:59"');
-
-const hours = z.strictObject({ start: hour, end: hour });
-
-const time = z.strictObject({
-  days: z.array(z.enum(WEEKDAYS)).optional(),
-  hours: hours.optional(),
-  timezone: z.string().refine(isValidTimeZone, 'unknown time zone').optional(),
-});
+export const FUTURE_SECTIONS = ['breakglass', 'rate_limits'];
 
 const device = z.strictObject({
   require_encryption: z.boolean().optional(),
@@ -85,7 +71,7 @@ const rule = z
     reason: z.string().max(1024, 'reason is longer than 1024 characters').optional(),
     max_server_duration: z
       .string()
-      .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as "30m", "1h" or "1h30m"')
+      .refine((v) => parseDuration(v) !== undefined, DURATION_MESSAGE)
       .optional(),
     session_table: z
       .string()
@@ -108,6 +94,8 @@ export const policySchema = z
   .strictObject({
     version: z.string().refine((v) => v === '1', 'unsupported policy version: only "1" exists'),
     rules: z.array(rule).min(1, 'the policy has no rules'),
+    approvals: approvalsSection.optional(),
+    notifications: notificationsSection.optional(),
   })
   .superRefine((p, ctx) => {
     const seen = new Map<string, number>();
@@ -124,6 +112,8 @@ export const policySchema = z
         seen.set(r.name, i);
       }
     });
+    const targets = checkNotifications(p.notifications, ctx);
+    checkApprovals(p.approvals, targets, ctx);
   });
 
 export type Policy = z.infer<typeof policySchema> & { version: '1' };
@@ -131,3 +121,5 @@ export type Rule = Policy['rules'][number];
 export type Conditions = Rule['conditions'];
 export type TimeCondition = NonNullable<Conditions['time']>;
 export type DeviceCondition = NonNullable<Conditions['device']>;
+export type { ApprovalEntry } from './approvals-section.js';
+export type { NotificationTarget } from './notifications-section.js';

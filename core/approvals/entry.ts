@@ -1,0 +1,83 @@
+// What an approvals entry (DESIGN §10) says about one request: who may approve it (§5.3: the raw, untruncated name —
+// and for an assumed role only when the role is one whose sessions an identity provider names — or an ARN pattern),
+// whether auto-approval applies right now, and how long the window is.
+import { parseDuration } from '../duration.js';
+import { parseCallerArn } from '../identity/arn.js';
+import { entryMaxDurationMs, type ApprovalEntry } from '../policy/approvals-section.js';
+import { timeFailure } from '../policy/evaluate.js';
+
+export { approvalEntryFor, entryMaxDurationMs } from '../policy/approvals-section.js';
+
+/** DESIGN §5.3 default for identity.trusted_session_roles: IAM Identity Center. */
+export const DEFAULT_TRUSTED_SESSION_ROLES: readonly string[] = ['AWSReservedSSO_*'];
+
+/** `*` and `?` glob to an anchored regular expression (everything else literal). */
+export function globToRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The name a principal is known by for approver matching: an IAM user's name, a federated user's name, `root`, and
+ * for an assumed role the session name only when the role is trusted to name people (anyone who can assume some other
+ * role can call their session `carol`); otherwise the role name. Null for an ARN that is not a principal.
+ */
+export function principalName(arn: string, trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES) {
+  let id;
+  try {
+    id = parseCallerArn(arn);
+  } catch {
+    return null;
+  }
+  if (id.type !== 'assumed-role') return id.rawName;
+  const role = arn.split(':')[5]!.split('/')[1]!;
+  return trustedSessionRoles.some((p) => globToRegExp(p).test(role)) ? id.rawName : role;
+}
+
+/** Whether `arn` may approve under `entry` (the requester check is separate: see `approverRefusal`). */
+export function isApprover(
+  entry: ApprovalEntry,
+  arn: string,
+  trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES,
+): boolean {
+  const name = principalName(arn, trustedSessionRoles);
+  if (name === null) return false;
+  return entry.approvers.some((a) => (a.startsWith('arn:') ? globToRegExp(a).test(arn) : a === name));
+}
+
+/** Why `approverArn` may not decide a request by `requesterArn`, or null when it may. */
+export function approverRefusal(
+  entry: ApprovalEntry,
+  approverArn: string,
+  requesterArn: string,
+  trustedSessionRoles?: readonly string[],
+): string | null {
+  if (approverArn === requesterArn) return 'you cannot approve your own request';
+  if (!isApprover(entry, approverArn, trustedSessionRoles)) {
+    return `you are not an approver in approvals entry "${entry.name}"`;
+  }
+  return null;
+}
+
+export interface AutoApproval {
+  applies: boolean;
+  /** Why it does or does not apply, for `request` output and `policy test`. */
+  reason: string;
+}
+
+/** Whether auto_approve applies to `user` asking for `durationMs` at `now`. */
+export function autoApproval(entry: ApprovalEntry, user: string, durationMs: number, now: Date): AutoApproval {
+  const auto = entry.auto_approve;
+  if (!auto) return { applies: false, reason: `entry "${entry.name}" has no auto_approve` };
+  if (auto.users?.length && !auto.users.includes(user)) {
+    return { applies: false, reason: `user "${user}" is not in auto_approve.users` };
+  }
+  const failed = timeFailure(auto.time, now);
+  if (failed) return { applies: false, reason: `outside auto_approve.time (${failed})` };
+  const max = auto.max_duration !== undefined ? parseDuration(auto.max_duration)! : entryMaxDurationMs(entry);
+  if (durationMs > max) return { applies: false, reason: `the duration is over auto_approve.max_duration` };
+  return { applies: true, reason: `auto_approve of entry "${entry.name}" applies` };
+}

@@ -1,0 +1,34 @@
+// Schema pieces every policy section shares (rules, approvals, notifications, and the break-glass sections next to
+// them): names without control characters, 24-hour times, time windows in an IANA zone, Go-style durations.
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
+
+export const MAX_RULE_NAME = 128;
+
+export const name = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(MAX_RULE_NAME, `${what} is longer than ${MAX_RULE_NAME} characters`)
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\x00-\x1f\x7f]*$/, `${what} must not contain control characters`);
+
+const hour = z.string().regex(HOUR_PATTERN, 'expected a 24-hour time "HH:MM" between "00:00" and "23:59"');
+
+export const hours = z.strictObject({ start: hour, end: hour });
+
+export const time = z.strictObject({
+  days: z.array(z.enum(WEEKDAYS)).optional(),
+  hours: hours.optional(),
+  timezone: z.string().refine(isValidTimeZone, 'unknown time zone').optional(),
+});
+
+export const DURATION_MESSAGE = 'expected a duration such as "30m", "1h" or "1h30m"';
+
+/** A Go-style duration string of at most `maxMs` (inclusive). */
+export const boundedDuration = (maxMs: number, limitText: string) =>
+  z
+    .string()
+    .refine((v) => parseDuration(v) !== undefined, DURATION_MESSAGE)
+    .refine((v) => (parseDuration(v) ?? 0) <= maxMs, `longer than the limit of ${limitText}`);
