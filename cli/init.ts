@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
 import { DEFAULT_TABLE, INDEX_LIST, PARTITION_KEY, TABLE_NAME, TTL_ATTRIBUTE } from '../core/sessions/schema.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
-import { printJson, usageError } from './output.js';
+import { confirmPlan, printJson, usageError } from './output.js';
 
 interface Globals {
   config?: string;
@@ -30,17 +30,6 @@ export function planText(table: string, region: string, who: string): string {
     'one with other keys or indexes is reported and left unchanged.',
     '',
   ].join('\n');
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(question);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise<number> {
@@ -82,19 +71,14 @@ async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise
     return 0;
   }
 
-  if (!flags.yes) {
-    if (!process.stdin.isTTY) {
-      throw usageError(
-        'refusing to create a table without confirmation: stdin is not a terminal',
-        'Review the plan with --plan, then pass -y to proceed.',
-      );
-    }
-    process.stderr.write(planText(tableName, region, describeTarget({ ...target, region: undefined })));
-    if (!(await confirm('Proceed? [y/N] '))) {
-      process.stderr.write('Nothing was changed.\n');
-      return 1;
-    }
-  }
+  if (
+    !(await confirmPlan(
+      planText(tableName, region, describeTarget({ ...target, region: undefined })),
+      flags.yes,
+      'create a table',
+    ))
+  )
+    return 1;
 
   const { createSessionTableClient } = await import('../core/sessions/dynamodb-client.js');
   // Table administration calls are slower than item reads: allow them longer than the daemon's 2 s.

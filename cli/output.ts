@@ -68,3 +68,33 @@ export function relativeTime(iso: string | undefined, now: number = Date.now()):
 }
 
 export { EXIT };
+
+/** Asks on stderr; true only for an explicit yes. */
+export async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Shows the plan and asks, unless -y. Without a terminal on stdin nothing is asked and nothing is done: a change
+ * nobody confirmed is a usage error. Returns false when the user declined (the caller prints nothing more).
+ */
+export async function confirmPlan(plan: string, yes: boolean | undefined, action: string): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) {
+    throw usageError(
+      `refusing to ${action} without confirmation: stdin is not a terminal`,
+      'Review the plan (--plan where the command has it), then pass -y to proceed.',
+    );
+  }
+  process.stderr.write(plan.endsWith('\n') ? plan : `${plan}\n`);
+  if (await confirm('Proceed? [y/N] ')) return true;
+  process.stderr.write('Nothing was changed.\n');
+  return false;
+}

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../core/types.js';
 import { printJson, table, usageError } from './output.js';
+import { registerSsm } from './policy-ssm.js';
 
 interface ValidateOptions {
   json?: boolean;
@@ -217,13 +218,14 @@ async function test(file: string, options: TestOptions): Promise<number> {
 export function register(program: Command): void {
   const policy = program
     .command('policy')
-    .description('check policy files offline: validate them, test a request against one')
+    .description('check policy files offline; publish, compare and sign the team policies in SSM')
     .addHelpText(
       'after',
       `
 Examples:
   $ sentinel policy validate ~/.config/sentinel/policy.yaml
-  $ sentinel policy test policy.yaml --profile prod --user alice --mode cli`,
+  $ sentinel policy test policy.yaml --profile prod --user alice --mode cli
+  $ sentinel policy push prod prod.yaml --sign --key alias/sentinel-policy`,
     );
 
   policy
@@ -278,4 +280,6 @@ Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --time,
     .action(async (file: string, options: TestOptions) => {
       process.exitCode = await test(file, options);
     });
+
+  registerSsm(policy);
 }

@@ -150,6 +150,30 @@ const catalogue = {
     message: 'the policy is not valid',
     hint: 'Run `sentinel policy validate <file>` for the line and column of each problem.',
   },
+  PolicyTooLarge: {
+    status: 413,
+    exit: EXIT.error,
+    message: 'the policy is too large for an SSM parameter',
+    hint: 'SSM holds at most 8,192 characters (Advanced tier): remove comments, merge rules, or keep one policy per profile.',
+  },
+  SignatureInvalid: {
+    status: 403,
+    exit: EXIT.error,
+    message: 'the policy signature is not valid',
+    hint: 'Sign the policy again with `sentinel policy sign` (or `policy push --sign`) using the configured key.',
+  },
+  PermissionsMissing: {
+    status: 403,
+    exit: EXIT.error,
+    message: 'the caller lacks permissions Sentinel needs',
+    hint: 'Attach the statements `sentinel permissions --role <role>` prints to the caller, then check again.',
+  },
+  AwsCallFailed: {
+    status: 502,
+    exit: EXIT.error,
+    message: 'an AWS call failed',
+    hint: 'Check --profile/--region, your permissions (`sentinel permissions check`) and network access to AWS.',
+  },
   ConfigInvalid: {
     status: 500,
     exit: EXIT.error,

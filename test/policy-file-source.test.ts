@@ -115,7 +115,7 @@ t.test('an editor that writes a new file and renames it over the old one is noti
   t.equal(source.decide(req('staging')).allowed, true);
 });
 
-t.test('config policy.signing_key with a file source refuses every policy (a file carries no signature)', async (t) => {
+t.test('config policy.signing_key with a file source and no <file>.sig refuses the policy', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy('dev'));
@@ -124,13 +124,13 @@ t.test('config policy.signing_key with a file source refuses every policy (a fil
     join(dir, 'config.yaml'),
     { HOME: dir },
   );
-  const provider = createPolicyProvider(config, { log: silentLogger() });
+  const provider = createPolicyProvider(config, { log: silentLogger(), stateDir: dir });
   t.teardown(() => provider.close());
   await provider.start();
   const d = provider.decide(req('dev'));
   t.equal(d.allowed, false);
   t.equal(d.errorCode, 'PolicyUnavailable');
-  t.match(provider.status().lastError, /signing_key is set, but a policy file carries no signature/);
+  t.match(provider.status().lastError, /signing_key is set, but there is no signature .*policy\.yaml\.sig/);
 });
 
 t.test(

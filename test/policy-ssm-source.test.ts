@@ -2,12 +2,15 @@
 // reload after PutParameter, a profile without a parameter, throttling and invalid parameters keeping the last good
 // policy, SSM never called per decision, the refresh timer, and signed policies verified with the KMS public key.
 import t, { type Test } from 'tap';
-import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
+import { signPolicy } from '../core/policy/signature.js';
 import type { DecisionRequest, PolicyProvider } from '../core/policy/types.js';
 import { startSsm } from './support/ssm-emulator.js';
 import { startKms } from './support/kms-emulator.js';
@@ -59,8 +62,11 @@ function provider(
     '/nonexistent/config.yaml',
     { HOME: '/nonexistent' },
   );
+  const stateDir = mkdtempSync(join(tmpdir(), 'sentinel-serials-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
   const p = createPolicyProvider(config, {
     log: silentLogger(),
+    stateDir,
     ssm: () => client,
     ...(opts.kms ? { kms: () => opts.kms! } : {}),
   });
@@ -235,26 +241,22 @@ async function kmsFixture(t: Test) {
   return { kms, client, key: await kms.createRsaSigningKey() };
 }
 
+let signerKeyFetches = 0;
+
 async function sign(
   client: KMSClient,
-  keyArn: string,
+  keyRef: string,
   text: string,
-  overrides: Record<string, unknown> = {},
+  profile: string,
+  serial = 1,
+  tamper?: (metadata: Record<string, unknown>) => void,
 ): Promise<string> {
-  const bytes = Buffer.from(text, 'utf8');
-  const out = await client.send(
-    new SignCommand({ KeyId: keyArn, Message: bytes, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }),
-  );
-  return JSON.stringify({
-    signature: Buffer.from(out.Signature!).toString('base64'),
-    metadata: {
-      key_id: keyArn,
-      algorithm: 'RSASSA_PSS_SHA_256',
-      signed_at: new Date().toISOString(),
-      policy_hash: createHash('sha256').update(bytes).digest('hex'),
-      ...overrides,
-    },
-  });
+  signerKeyFetches += 1; // signPolicy reads the public key too, to name the key ARN and check what KMS made
+  const signed = await signPolicy(client, keyRef, Buffer.from(text, 'utf8'), profile, serial);
+  if (!tamper) return signed.text;
+  const envelope = JSON.parse(signed.text) as { metadata: Record<string, unknown> };
+  tamper(envelope.metadata);
+  return JSON.stringify(envelope);
 }
 
 t.test(
@@ -263,17 +265,24 @@ t.test(
     const { ssm, client } = await ssmFixture(t);
     const { kms, client: kmsClient, key } = await kmsFixture(t);
     const other = await kms.createRsaSigningKey();
+    signerKeyFetches = 0;
 
     const prod = policy('prod');
     ssm.put(`${ROOT}/prod`, prod);
-    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
+    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod, 'prod'));
     ssm.put(`${ROOT}/unsigned`, policy('unsigned'));
     const forged = policy('forged');
     ssm.put(`${ROOT}/forged`, forged);
-    ssm.put('/sentinel/signatures/forged', await sign(kmsClient, other.arn, forged, { key_id: key.arn }));
+    ssm.put(
+      '/sentinel/signatures/forged',
+      await sign(kmsClient, other.arn, forged, 'forged', 1, (m) => (m.key_id = key.arn)),
+    );
     const hashed = policy('hashed');
     ssm.put(`${ROOT}/hashed`, hashed);
-    ssm.put('/sentinel/signatures/hashed', await sign(kmsClient, key.arn, hashed, { policy_hash: 'a'.repeat(64) }));
+    ssm.put(
+      '/sentinel/signatures/hashed',
+      await sign(kmsClient, key.arn, hashed, 'hashed', 1, (m) => (m.policy_hash = 'a'.repeat(64))),
+    );
     ssm.put(`${ROOT}/garbage`, policy('garbage'));
     ssm.put('/sentinel/signatures/garbage', 'not json');
 
@@ -283,7 +292,7 @@ t.test(
     for (const [profile, why] of [
       ['unsigned', /not signed/],
       ['forged', /does not verify/],
-      ['hashed', /policy_hash differs/],
+      ['hashed', /does not verify/],
       ['garbage', /not JSON/],
     ] as const) {
       const d = p.decide(req(profile));
@@ -295,18 +304,18 @@ t.test(
     // A change that is not re-signed keeps the last good (signed) policy.
     ssm.put(`${ROOT}/prod`, policy('prod', 'deny').replace('deny', 'allow\n    reason: tampered'), { overwrite: true });
     const s = await p.reload();
-    t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\): the signature metadata is for other policy bytes/);
+    t.match(s.lastError, /\/sentinel\/policies\/prod \(v2\): the signature is for other policy bytes/);
     t.equal(p.decide(req('prod')).policyVersion, 'v1');
 
-    // Re-signed: accepted. A key id given as the bare id (not the ARN) is the same key.
+    // Re-signed with a higher serial: accepted. Signing by the bare key id names the key ARN all the same.
     const v3 = policy('prod', 'require_server');
     ssm.put(`${ROOT}/prod`, v3, { overwrite: true });
-    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, v3, { key_id: key.keyId }), {
+    ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.keyId, v3, 'prod', 2), {
       overwrite: true,
     });
     await p.reload();
     t.equal(p.decide(req('prod')).policyVersion, 'v3');
-    t.equal(kms.calls.GetPublicKey, 1, 'the public key was fetched once');
+    t.equal(kms.calls.GetPublicKey! - signerKeyFetches, 1, 'the daemon fetched the public key once');
     t.equal(kms.calls.Verify ?? 0, 0, 'verification is local');
   },
 );
@@ -316,7 +325,7 @@ t.test('signing key configured but KMS unavailable: nothing unverified is ever u
   const { kms, client: kmsClient, key } = await kmsFixture(t);
   const prod = policy('prod');
   ssm.put(`${ROOT}/prod`, prod);
-  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod));
+  ssm.put('/sentinel/signatures/prod', await sign(kmsClient, key.arn, prod, 'prod'));
   kms.setFailure('GetPublicKey', { code: 'KMSInternalException' });
   const p = provider(t, client, { signingKey: key.arn, kms: kmsClient });
   await p.start();

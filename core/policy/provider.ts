@@ -3,8 +3,11 @@
 // aws_profile / region); clients passed in by the caller are the caller's to destroy.
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
+import { stateDir } from '../paths.js';
+import { createSerialState } from './serial-state.js';
 import { createFilePolicySource } from './source-file.js';
 import { createSsmPolicySource } from './source-ssm.js';
 import type { PolicyProvider } from './types.js';
@@ -13,7 +16,12 @@ export interface PolicyProviderDeps {
   log: OpLogger;
   ssm?: () => SSMClient;
   kms?: () => KMSClient;
+  /** Where the accepted signature serials are kept (default: the state directory). */
+  stateDir?: string;
 }
+
+/** The file, in the state directory, that remembers the highest signature serial accepted per policy. */
+export const SERIAL_STATE_FILE = 'policy-serials.json';
 
 function clientConfig(config: Config): { region?: string; profile?: string } {
   return {
@@ -30,10 +38,7 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 
 export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): PolicyProvider {
   const log = deps.log.child({ component: 'policy' });
-  if (config.policy.source === 'file') {
-    return createFilePolicySource({ file: config.policy.file, log, signingKey: config.policy.signingKey });
-  }
-
+  const serials = createSerialState(join(deps.stateDir ?? stateDir(), SERIAL_STATE_FILE));
   const owned: Array<{ destroy(): void }> = [];
   const ssm = deps.ssm
     ? once(async () => deps.ssm!())
@@ -51,14 +56,18 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
         owned.push(client);
         return client;
       });
-  const source = createSsmPolicySource({
-    root: config.policy.ssmRoot,
-    refreshMs: config.policy.refreshMs,
-    log,
-    ssm,
-    signingKey: config.policy.signingKey,
-    kms,
-  });
+  const source =
+    config.policy.source === 'file'
+      ? createFilePolicySource({ file: config.policy.file, log, signingKey: config.policy.signingKey, kms, serials })
+      : createSsmPolicySource({
+          root: config.policy.ssmRoot,
+          refreshMs: config.policy.refreshMs,
+          log,
+          ssm,
+          signingKey: config.policy.signingKey,
+          kms,
+          serials,
+        });
   return {
     start: () => source.start(),
     decide: (request) => source.decide(request),

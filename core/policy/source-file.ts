@@ -4,17 +4,31 @@
 // the last good policy in force; with none, every request is refused with PolicyUnavailable.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { OpLogger } from '../log.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
 import { defaultDeny } from './evaluate.js';
 import { fileVersion, readPolicyFile } from './load.js';
+import type { SerialState } from './serial-state.js';
+import {
+  ALL_PROFILES,
+  MAX_ENVELOPE_BYTES,
+  checkSignature,
+  fetchVerificationKey,
+  type VerificationKey,
+} from './signature.js';
 import type { Decision, DecisionRequest, PolicyProvider, PolicyStatus } from './types.js';
 
 export interface FileSourceOptions {
   file: string;
   log: OpLogger;
-  /** Set when config.policy.signing_key is: a file cannot carry a signature, so every policy is refused. */
+  /**
+   * Set when config.policy.signing_key is: the policy must come with `<file>.sig`, an envelope for profile "*" (a
+   * file governs every profile) by this key, with a serial no lower than the highest accepted for this file.
+   */
   signingKey?: string | null;
+  kms?: () => Promise<KMSClient>;
+  serials?: SerialState;
   debounceMs?: number;
   /** Watch the directory for changes (default true). */
   watch?: boolean;
@@ -59,16 +73,39 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     );
   };
 
-  async function loadOnce(): Promise<PolicyStatus> {
-    if (options.signingKey) {
-      refuse(
-        'policy.signing_key is set, but a policy file carries no signature; use policy.source: ssm for signed policies',
-        {
-          reason: 'unsigned',
-        },
-      );
-      return status();
+  let verificationKey: VerificationKey | null = null;
+
+  /** Why the file's bytes are not validly signed (the signature file, key, serial), or null when they are. */
+  async function signatureRefusal(bytes: Uint8Array): Promise<string | null> {
+    const sigFile = `${file}.sig`;
+    const sig = await readPolicyFile(sigFile);
+    if (!sig.ok) {
+      return sig.missing
+        ? `policy.signing_key is set, but there is no signature ${sigFile} (make one with \`sentinel policy sign "*" ${file} --key <key> -o ${sigFile}\`)`
+        : sig.problem.message;
     }
+    if (sig.bytes.length > MAX_ENVELOPE_BYTES) return `${sigFile} is too large for a signature`;
+    try {
+      if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
+      verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey!);
+    } catch (e) {
+      const name = (e as { name?: unknown }).name;
+      return `KMS GetPublicKey for the signing key failed (${typeof name === 'string' ? name.slice(0, 64) : 'error'})`;
+    }
+    const check = checkSignature(bytes, sig.bytes.toString('utf8'), verificationKey, ALL_PROFILES);
+    if (!check.ok) return `${sigFile}: ${check.problem}`;
+    const { serial, policy_hash } = check.metadata;
+    const stale = options.serials?.problem(`file:${file}`, serial, policy_hash);
+    if (stale) return `${sigFile}: ${stale}`;
+    try {
+      options.serials?.accept(`file:${file}`, serial, policy_hash);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return null;
+  }
+
+  async function loadOnce(): Promise<PolicyStatus> {
     const read = await readPolicyFile(file);
     if (!read.ok) {
       refuse(read.problem.hint ? `${read.problem.message}. ${read.problem.hint}` : read.problem.message, {
@@ -87,6 +124,13 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
         path: first?.path,
       });
       return status();
+    }
+    if (options.signingKey) {
+      const why = await signatureRefusal(read.bytes);
+      if (why) {
+        refuse(why, { reason: 'signature' });
+        return status();
+      }
     }
     lastError = null;
     if (current?.ready.digest === prepared.digest) return status();
@@ -116,7 +160,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     const name = basename(file);
     try {
       watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-        if (changed !== null && changed !== name) return;
+        if (changed !== null && changed !== name && changed !== `${name}.sig`) return;
         if (debounce) clearTimeout(debounce);
         debounce = setTimeout(() => {
           debounce = null;

@@ -8,7 +8,8 @@ import type { Parameter, SSMClient } from '@aws-sdk/client-ssm';
 import type { OpLogger } from '../log.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
 import { defaultDeny } from './evaluate.js';
-import { SIGNATURE_ROOT, fetchVerificationKey, signatureProblem, type VerificationKey } from './signature.js';
+import type { SerialState } from './serial-state.js';
+import { SIGNATURE_ROOT, checkSignature, fetchVerificationKey, type VerificationKey } from './signature.js';
 import type { Decision, DecisionRequest, PolicyProvider, PolicyStatus } from './types.js';
 
 export interface SsmSourceOptions {
@@ -19,6 +20,8 @@ export interface SsmSourceOptions {
   ssm: () => Promise<SSMClient>;
   signingKey: string | null;
   kms?: () => Promise<KMSClient>;
+  /** The highest accepted signature serial per parameter (replay protection); required with a signing key. */
+  serials?: SerialState;
 }
 
 interface Entry {
@@ -160,10 +163,23 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
         });
         continue;
       }
+      let accepted: { serial: number; policy_hash: string } | undefined;
       if (signatures) {
-        const why = signatureProblem(bytes, signatures.get(profile), verificationKey!, options.signingKey!);
-        if (why) {
+        const check = checkSignature(bytes, signatures.get(profile), verificationKey!, profile);
+        const why = check.ok
+          ? (options.serials?.problem(`ssm:${p.Name}`, check.metadata.serial, check.metadata.policy_hash) ?? null)
+          : check.problem;
+        if (why || !check.ok) {
           refuse(`${p.Name} (${version}): ${why}`, { reason: 'signature' });
+          continue;
+        }
+        accepted = check.metadata;
+      }
+      if (accepted) {
+        try {
+          options.serials?.accept(`ssm:${p.Name}`, accepted.serial, accepted.policy_hash);
+        } catch (e) {
+          refuse(`${p.Name} (${version}): ${(e as Error).message}`, { reason: 'serial_state' });
           continue;
         }
       }

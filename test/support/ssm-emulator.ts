@@ -26,7 +26,9 @@ export interface SsmEmulator {
   /** Stores a parameter directly (test set-up), with the same rules as PutParameter; returns the new version. */
   put(name: string, value: string, opts?: { type?: SsmParameterType; overwrite?: boolean; tier?: SsmTier }): number;
   /** The latest version of a parameter, for assertions. */
-  get(name: string): { value: string; type: SsmParameterType; version: number } | undefined;
+  get(
+    name: string,
+  ): { value: string; type: SsmParameterType; version: number; tier: 'Standard' | 'Advanced' } | undefined;
   failNext(action: string, spec: FailureSpec, times?: number): void;
   setFailure(action: string, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
@@ -165,6 +167,12 @@ export async function startSsm(): Promise<SsmEmulator> {
         'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
       );
     }
+    if (latest?.tier === 'Advanced' && input.tier === 'Standard') {
+      throw new AwsServiceError(
+        'ValidationException',
+        "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter.",
+      );
+    }
     const type = (input.type ?? latest?.type) as SsmParameterType | undefined;
     if (!type)
       throw new AwsServiceError('ValidationException', 'A parameter type is required when you create a parameter.');
@@ -287,6 +295,54 @@ export async function startSsm(): Promise<SsmEmulator> {
       };
     },
 
+    // Only the filters Sentinel uses: Name with Equals or BeginsWith (ParameterFilters), no Filters, no policies.
+    DescribeParameters(input: JsonObject): JsonObject {
+      const maxResults = optInteger(input, 'MaxResults');
+      const nextToken = optString(input, 'NextToken');
+      const v = new ValidationCollector();
+      v.checkRange(maxResults, 'maxResults', 1, 50);
+      v.throwIfAny('ValidationException');
+      if (input.Filters !== undefined && input.Filters !== null) {
+        throw new AwsServiceError('ValidationException', 'Filters are not supported by the test emulator');
+      }
+      const filters = Array.isArray(input.ParameterFilters) ? (input.ParameterFilters as JsonObject[]) : [];
+      const tests: Array<(name: string) => boolean> = [];
+      for (const f of filters) {
+        const option = typeof f.Option === 'string' ? f.Option : 'Equals';
+        const values = Array.isArray(f.Values) ? f.Values.filter((x): x is string => typeof x === 'string') : [];
+        if (f.Key !== 'Name' || !['Equals', 'BeginsWith'].includes(option) || values.length < 1) {
+          throw new AwsServiceError('InvalidFilterOption', `The filter option is not supported by the test emulator`);
+        }
+        tests.push((name) => values.some((val) => (option === 'Equals' ? name === val : name.startsWith(val))));
+      }
+      const matches = [...store.keys()].filter((name) => tests.every((test) => test(name))).sort();
+      let start = 0;
+      if (nextToken !== undefined) {
+        const after = decodeToken(nextToken, '/describe', false);
+        start = matches.findIndex((name) => name > after);
+        if (start < 0) start = matches.length;
+      }
+      const page = matches.slice(start, start + (maxResults ?? 10));
+      const more = start + page.length < matches.length;
+      return {
+        Parameters: page.map((name) => {
+          const history = store.get(name)!;
+          const p = history[history.length - 1]!;
+          return {
+            Name: name,
+            Type: p.type,
+            LastModifiedDate: p.lastModified,
+            Version: p.version,
+            Tier: p.tier,
+            DataType: p.dataType,
+            Policies: [],
+            ...(p.description !== undefined ? { Description: p.description } : {}),
+          };
+        }),
+        ...(more ? { NextToken: encodeToken('/describe', false, page[page.length - 1]!) } : {}),
+      };
+    },
+
     PutParameter(input: JsonObject): JsonObject {
       const out = putParameter({
         name: optString(input, 'Name'),
@@ -339,7 +395,7 @@ export async function startSsm(): Promise<SsmEmulator> {
     get(name) {
       const history = store.get(name);
       const latest = history?.[history.length - 1];
-      return latest && { value: latest.value, type: latest.type, version: latest.version };
+      return latest && { value: latest.value, type: latest.type, version: latest.version, tier: latest.tier };
     },
     failNext: (action, spec, times) => faults.failNext(action, spec, times),
     setFailure: (action, spec) => faults.setFailure(action, spec),

@@ -1,0 +1,71 @@
+// The highest signature serial this user's daemon has accepted, per policy (an SSM parameter, or a policy file), so
+// an older signed policy cannot be put back (DESIGN §5.4). Kept in the state directory, one small JSON file written
+// atomically (temp file + rename, mode 0600). A file that cannot be read or parsed refuses every signed policy
+// rather than forgetting what was accepted: forgetting would re-open replay.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const MAX_STATE_BYTES = 1024 * 1024;
+
+interface Accepted {
+  serial: number;
+  policy_hash: string;
+}
+
+export interface SerialState {
+  /** Why this serial must be refused for `key`, or null. The same serial is accepted only for the same policy. */
+  problem(key: string, serial: number, policyHash: string): string | null;
+  /** Records an accepted serial (never lowers it). */
+  accept(key: string, serial: number, policyHash: string): void;
+}
+
+export function createSerialState(file: string): SerialState {
+  const read = (): Record<string, Accepted> | string => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      return `the signature serial state ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    try {
+      if (text.length > MAX_STATE_BYTES) throw new Error('too large');
+      const raw = JSON.parse(text) as unknown;
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not an object');
+      for (const v of Object.values(raw)) {
+        const a = v as Partial<Accepted>;
+        if (!Number.isSafeInteger(a?.serial) || typeof a.policy_hash !== 'string') throw new Error('bad entry');
+      }
+      return raw as Record<string, Accepted>;
+    } catch {
+      return `the signature serial state ${file} is damaged; remove it only if you trust every policy the daemon can read`;
+    }
+  };
+
+  return {
+    problem(key, serial, policyHash) {
+      const state = read();
+      if (typeof state === 'string') return state;
+      const seen = Object.prototype.hasOwnProperty.call(state, key) ? state[key] : undefined;
+      if (!seen) return null;
+      if (serial < seen.serial) {
+        return `the signature serial ${serial} is older than ${seen.serial}, already accepted (a replayed policy?)`;
+      }
+      if (serial === seen.serial && policyHash !== seen.policy_hash) {
+        return `the signature serial ${serial} was already accepted for another policy; sign with a higher serial`;
+      }
+      return null;
+    },
+    accept(key, serial, policyHash) {
+      const state = read();
+      if (typeof state === 'string') throw new Error(state);
+      const seen = Object.prototype.hasOwnProperty.call(state, key) ? state[key] : undefined;
+      if (seen && seen.serial >= serial) return;
+      state[key] = { serial, policy_hash: policyHash };
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+      renameSync(tmp, file);
+    },
+  };
+}
