@@ -146,7 +146,7 @@ async function push(
     const summary = [
       plan.changed ? plan.diff.trimEnd() : `${plan.parameter} already holds ${file}; only the signature is written.`,
       '',
-      `Sentinel will write ${plan.parameter} (${plan.tier} tier, ${d.characterCount(plan.text)} characters)` +
+      `Sentinel will write ${plan.parameter} (${plan.tier} tier, ${d.valueSize(plan.text)} bytes)` +
         (flags.sign ? ` and its signature ${plan.signatureParameter} (serial ${plan.serial}, key ${flags.key}).` : '.'),
     ].join('\n');
     if (!flags.json && flags.yes) process.stderr.write(`${summary}\n`);
@@ -352,8 +352,8 @@ Exit codes: 0 written; 1 no such parameter or AWS error; 2 usage.`,
       'after',
       `
 ${AWS_HELP}
-Up to 4,096 characters go to the Standard tier, up to 8,192 to Advanced; larger is refused before anything is
-written. A parameter that is Advanced stays Advanced. With --sign the envelope (serial = the stored serial + 1) is
+Up to 4,096 bytes go to the Standard tier, up to 8,192 to Advanced (UTF-8 bytes: never fewer than the characters
+SSM counts); larger is refused before anything is written. A parameter that is Advanced stays Advanced. With --sign the envelope (serial = the stored serial + 1) is
 written after the policy; KMS signs before anything is written, so a KMS refusal changes nothing.
 
 Examples:

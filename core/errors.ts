@@ -154,7 +154,7 @@ const catalogue = {
     status: 413,
     exit: EXIT.error,
     message: 'the policy is too large for an SSM parameter',
-    hint: 'SSM holds at most 8,192 characters (Advanced tier): remove comments, merge rules, or keep one policy per profile.',
+    hint: 'SSM holds at most 8,192 bytes (Advanced tier): remove comments, merge rules, or keep one policy per profile.',
   },
   SignatureInvalid: {
     status: 403,

@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
   DeleteParameterCommand,
+  DescribeParametersCommand,
   GetParameterCommand,
   GetParametersByPathCommand,
   GetParametersCommand,
@@ -98,7 +99,7 @@ t.test('a real SSM client runs every operation, with versions, decryption and me
   t.equal((await rejection(client.send(new GetParameterCommand({ Name: 'plain' })))).name, 'ParameterNotFound');
   const again = await rejection(client.send(new DeleteParameterCommand({ Name: 'plain' })));
   t.same([again.name, again.status], ['ParameterNotFound', 400]);
-  t.same(ssm.get('/app/db/password'), { value: 'correct horse', type: 'SecureString', version: 2 });
+  t.same(ssm.get('/app/db/password'), { value: 'correct horse', type: 'SecureString', version: 2, tier: 'Standard' });
   t.equal(ssm.calls.PutParameter, 3);
   t.equal(ssm.calls.GetParameter, 6);
 });
@@ -210,6 +211,23 @@ t.test('PutParameter enforces Parameter Store rules', async (t) => {
     new PutParameterCommand({ Name: '/tiered', Value: 'x'.repeat(5000), Type: 'String', Tier: 'Intelligent-Tiering' }),
   );
   t.equal(tiered.Tier, 'Advanced', 'Intelligent-Tiering picks the tier that fits');
+  const downgrade = await putRejected({ Name: '/big', Value: 'small', Tier: 'Standard', Overwrite: true });
+  t.match([downgrade.name, downgrade.message], ['ValidationException', /can't downgrade/]);
+  const described = await client.send(
+    new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: ['/big'] }] }),
+  );
+  t.same(
+    described.Parameters?.map((p) => [p.Name, p.Tier, p.Version]),
+    [['/big', 'Advanced', 1]],
+    'DescribeParameters names the tier',
+  );
+  const begins = await client.send(
+    new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: ['/t'] }] }),
+  );
+  t.same(
+    begins.Parameters?.map((p) => p.Name),
+    ['/tiered'],
+  );
 
   for (const name of ['a/b', '/a b', '/a//b', '/a/', '/aws/x', 'ssm-thing', '/x*', 'n'.repeat(2049)]) {
     t.equal((await putRejected({ Name: name })).name, 'ValidationException', `bad name ${name.slice(0, 20)}`);
@@ -271,10 +289,17 @@ t.test('failNext and setFailure inject errors per operation; setDelay holds repl
   );
   t.equal(slow.name, 'AbortError');
   ssm.setDelay(0);
-  t.same(ssm.calls, { GetParameter: 3, GetParameters: 0, GetParametersByPath: 2, PutParameter: 0, DeleteParameter: 0 });
+  t.same(ssm.calls, {
+    GetParameter: 3,
+    GetParameters: 0,
+    GetParametersByPath: 2,
+    DescribeParameters: 0,
+    PutParameter: 0,
+    DeleteParameter: 0,
+  });
 
   ssm.reset();
-  t.same(Object.values(ssm.calls), [0, 0, 0, 0, 0]);
+  t.same(Object.values(ssm.calls), [0, 0, 0, 0, 0, 0]);
   t.equal(ssm.get('/a'), undefined);
 });
 
@@ -298,7 +323,7 @@ t.test('hostile input gets a clean AWS-style error and the emulator stays up', a
     (await post(ssm.url, '{"Name":"/a"}', jsonHeaders('AmazonSSM.GetParameter', 'kms'))).json.__type,
     'InvalidSignatureException',
   );
-  t.same(Object.values(ssm.calls), [0, 0, 0, 0, 0], 'unauthenticated requests are not counted');
+  t.same(Object.values(ssm.calls), [0, 0, 0, 0, 0, 0], 'unauthenticated requests are not counted');
 
   t.equal((await post(ssm.url, '{"Name":', h)).json.__type, 'SerializationException');
   t.equal((await post(ssm.url, '[1,2]', h)).json.__type, 'SerializationException');

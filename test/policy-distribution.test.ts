@@ -227,7 +227,7 @@ t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is 
   t.equal(refused.code, 1);
   t.match(
     refused.stderr,
-    /^Error: .*nine\.yaml is \d+ characters; SSM parameters hold at most 8192 .*nothing was written\nHint: /,
+    /^Error: .*nine\.yaml is \d+ bytes; SSM parameters hold at most 8192 .*nothing was written\nHint: /,
   );
   t.equal(f.ssm.calls.PutParameter, puts, 'no PutParameter');
   t.equal(f.kms.calls.Sign, 1, 'nothing signed either');

@@ -8,8 +8,8 @@ import { unifiedDiff } from '../text/unified-diff.js';
 import { parsePolicy, type Problem } from './load.js';
 import { PROFILE_NAME, SIGNATURE_ROOT, parseEnvelope, signPolicy } from './signature.js';
 
-export const STANDARD_MAX_CHARS = 4096;
-export const ADVANCED_MAX_CHARS = 8192;
+export const STANDARD_MAX_SIZE = 4096;
+export const ADVANCED_MAX_SIZE = 8192;
 /** An SSM parameter path: `/`-separated segments of the characters SSM allows, not starting with aws or ssm. */
 const SSM_ROOT = /^(\/[A-Za-z0-9_.-]+)+$|^\/$/;
 
@@ -42,18 +42,19 @@ export function signatureName(profile: string): string {
   return `${SIGNATURE_ROOT}/${profile}`;
 }
 
-/** SSM limits a value by characters (code points here), not UTF-8 bytes. */
-export function characterCount(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
+/**
+ * The size SSM's tier limits are checked against. SSM documents the limits in characters; UTF-8 bytes are never fewer,
+ * so a tier chosen by bytes always fits, whichever SSM counts (for ASCII policies the two are the same).
+ */
+export function valueSize(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** The tier a value of this size needs; an Advanced parameter stays Advanced (SSM cannot go back). Null: too large. */
 export function tierFor(text: string, existing: Tier | null): Tier | null {
-  const chars = characterCount(text);
-  if (chars > ADVANCED_MAX_CHARS) return null;
-  return existing === 'Advanced' || chars > STANDARD_MAX_CHARS ? 'Advanced' : 'Standard';
+  const size = valueSize(text);
+  if (size > ADVANCED_MAX_SIZE) return null;
+  return existing === 'Advanced' || size > STANDARD_MAX_SIZE ? 'Advanced' : 'Standard';
 }
 
 function awsName(e: unknown): string {
@@ -148,11 +149,11 @@ export async function planPush(
   const { root, profile, file, bytes, sign } = options;
   const { text } = requireValidPolicy(bytes, file);
   const parameter = parameterName(root, profile);
-  const chars = characterCount(text);
-  if (chars > ADVANCED_MAX_CHARS) {
+  const size = valueSize(text);
+  if (size > ADVANCED_MAX_SIZE) {
     throw new SentinelError(
       'PolicyTooLarge',
-      `${file} is ${chars} characters; SSM parameters hold at most ${ADVANCED_MAX_CHARS} (Advanced tier); nothing was written`,
+      `${file} is ${size} bytes; SSM parameters hold at most ${ADVANCED_MAX_SIZE} (Advanced tier); nothing was written`,
     );
   }
   const [current, currentTier] = await Promise.all([readParameter(ssm, parameter), readTier(ssm, parameter)]);
