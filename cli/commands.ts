@@ -11,6 +11,7 @@ import { register as service } from './service.js';
 import { register as completion } from './completion.js';
 import { register as server } from './server.js';
 import { register as init } from './init.js';
+import { register as audit } from './audit.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -23,4 +24,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   completion,
   server,
   init,
+  audit,
 ];

@@ -65,6 +65,27 @@ const schema = z
       .object({
         file: z.string().min(1).nullable().default(null),
         hmac_key_file: z.string().min(1).nullable().default(null),
+        cloudwatch: z
+          .object({
+            // CloudWatch Logs' own rules for names (1-512 characters; streams may not contain ':' or '*').
+            log_group: z
+              .string()
+              .regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'expected a log group name (letters, digits and . - _ / #)'),
+            log_stream: z
+              .string()
+              .regex(/^[^:*\u0000-\u001f\u007f]{1,512}$/, 'expected a log stream name (no : or *, one line)')
+              .nullable()
+              .default(null),
+            region: z
+              .string()
+              .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as eu-west-1')
+              .nullable()
+              .default(null),
+            required: z.boolean().default(false),
+          })
+          .strict()
+          .nullable()
+          .default(null),
       })
       .strict()
       .prefault({}),
@@ -90,7 +111,17 @@ export interface Config {
   };
   sessions: { store: 'memory' | 'dynamodb'; table: string; ttlMs: number };
   credentials: { durationMs: number; allowUnstamped: boolean };
-  audit: { file: string; hmacKeyFile: string | null };
+  audit: { file: string; hmacKeyFile: string | null; cloudwatch: CloudWatchConfig | null };
+}
+
+/** audit.cloudwatch (DESIGN §14): where the forwarder sends the decision log. */
+export interface CloudWatchConfig {
+  logGroup: string;
+  /** null: `<host>-<policy user>` of Sentinel's own AWS identity. */
+  logStream: string | null;
+  region: string | null;
+  /** A forwarding lag past the bound refuses credentials. */
+  required: boolean;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -135,6 +166,14 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
     audit: {
       file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),
       hmacKeyFile: c.audit.hmac_key_file ? paths.expandHome(c.audit.hmac_key_file, env) : null,
+      cloudwatch: c.audit.cloudwatch
+        ? {
+            logGroup: c.audit.cloudwatch.log_group,
+            logStream: c.audit.cloudwatch.log_stream,
+            region: c.audit.cloudwatch.region,
+            required: c.audit.cloudwatch.required,
+          }
+        : null,
     },
   };
 }

@@ -144,6 +144,12 @@ const catalogue = {
     message: 'no valid policy is loaded, so every request is denied',
     hint: 'Fix the policy (`sentinel policy validate <file>`), then `sentinel daemon reload`.',
   },
+  AuditUnavailable: {
+    status: 503,
+    exit: EXIT.error,
+    message: 'decisions cannot be recorded, so credentials are refused',
+    hint: 'Check the decision log file and its disk (`sentinel daemon status` says what is wrong); credentials are served again once a write succeeds.',
+  },
   PolicyInvalid: {
     status: 400,
     exit: EXIT.error,

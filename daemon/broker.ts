@@ -5,6 +5,7 @@ import { pidAlive } from './runtime/pid.js';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
+import { assertRecording } from '../core/audit/gate.js';
 import type { Config } from '../core/config.js';
 import { SentinelError, isSentinelError, type ErrorCode } from '../core/errors.js';
 import type { OpLogger } from '../core/log.js';
@@ -560,6 +561,7 @@ export class Broker {
   ): Promise<Vended> {
     const durationSeconds = this.durationFor(decision);
     line.duration_seconds = durationSeconds;
+    assertRecording(this.decisions); // no credentials without their record (DESIGN §14)
     const vended = await this.vendor.credentials({
       sessionId,
       requestId: line.request_id,

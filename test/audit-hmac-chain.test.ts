@@ -101,7 +101,7 @@ t.test('signed lines chain and verify', async (t) => {
   await writeSigned(file, key, 0, 5);
   const lines = readLines(file).map((l) => JSON.parse(l));
   t.equal(lines.length, 5);
-  t.same(Object.keys(lines[0]), ['entry', 'signature', 'key_id', 'timestamp', 'prev']);
+  t.same(Object.keys(lines[0]), ['entry', 'key_id', 'prev', 'timestamp', 'v', 'signature'], 'sorted, signature last');
   t.equal(lines[0].prev, GENESIS, 'the first line chains to 64 zeros');
   for (let i = 1; i < 5; i++) t.equal(lines[i].prev, lines[i - 1].signature, `line ${i + 1} chains to line ${i}`);
   t.equal(lines[2].entry.rule, 'rule-2');
@@ -132,8 +132,9 @@ t.test('edits, deletions, insertions and reordering are detected at the first br
   edited[2] = edited[2]!.replace('"outcome":"deny"', '"outcome":"allow"').replace('"rule":"rule-2"', '"rule":"rule-X"');
   await check(edited, 3, /edited/, 'an edited entry');
   const outerTs = [...original];
-  outerTs[1] = outerTs[1]!.replace(/"timestamp":"[^"]+","prev"/, '"timestamp":"2030-01-01T00:00:00.000Z","prev"');
-  await check(outerTs, 2, /timestamp/, 'an edited outer timestamp');
+  outerTs[1] = outerTs[1]!.replace(/"timestamp":"[^"]+","v":2/, '"timestamp":"2030-01-01T00:00:00.000Z","v":2');
+  t.not(outerTs[1], original[1], 'the outer timestamp was edited');
+  await check(outerTs, 2, /edited/, 'an edited outer timestamp');
   await check([...original.slice(0, 3), ...original.slice(4)], 4, /deleted|reordered/, 'a deleted middle line');
   await check(original.slice(1), 1, /deleted|reordered/, 'a deleted first line');
   await check([original[0]!, original[2]!, original[1]!, ...original.slice(3)], 2, /reordered/, 'two swapped lines');
@@ -172,7 +173,7 @@ t.test('the chain continues across restarts, and a crash fragment is closed off 
   const r = await verifyDecisionLog(file, k);
   t.same(
     r,
-    { ok: false, lines: 7, line: 7, reason: 'not JSON (truncated or edited)' },
+    { ok: false, lines: 9, line: 7, reason: 'not JSON (truncated or edited)' },
     'the verifier points at the fragment',
   );
 });

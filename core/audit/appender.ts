@@ -8,6 +8,11 @@
 // therefore stalls the daemon, which then answers nobody: no credentials leave without their record.
 //
 // flush() and close() resolve only once every queued line is written and fsynced, so a SIGTERM loses nothing.
+//
+// Health (DESIGN §14, "no decision unrecorded"): a write that fails (disk full), or a file the configured path no
+// longer names (removed, renamed, replaced) or that was made read-only, marks the appender unhealthy; the daemon
+// refuses credentials while it is. Before each batch and on a probe timer the target is checked; recovery reopens the
+// configured path and needs one successful write (the queued lines, or a blank line when none are queued).
 import { close, fsync, writeSync } from 'node:fs';
 import type { OpLogger } from '../log.js';
 
@@ -20,6 +25,16 @@ export interface Appender<T> {
   readonly dropped: number;
   /** Items queued and not yet written. */
   readonly pending: number;
+  /** Null while lines are being written; otherwise why they cannot be. */
+  readonly problem: string | null;
+}
+
+/** The file behind the fd, checked against the configured path (see decision-log.ts). */
+export interface AppendTarget {
+  /** Why the held file is no longer the one to write (null when it still is). Cheap: one lstat. */
+  check(fd: number): string | null;
+  /** Opens the configured path again (with the same safety checks); throws with the reason when it cannot. */
+  reopen(): number;
 }
 
 export interface AppenderOptions<T> {
@@ -30,10 +45,18 @@ export interface AppenderOptions<T> {
   batchDelayMs?: number;
   /** The queue bound: a push that reaches it writes the batch at once. */
   maxPending?: number;
+  /** Health checks against the configured path; without it only write errors count. */
+  target?: AppendTarget;
+  /** How often the target is checked (and, while unhealthy, a recovery tried) when no batch is due. */
+  probeMs?: number;
+  /** Told on every change of health. */
+  onHealth?(problem: string | null): void;
 }
 
 export const DEFAULT_BATCH_DELAY_MS = 5;
 export const DEFAULT_MAX_PENDING = 1024;
+/** DESIGN §14: a probe at least every 5 s; a check a second keeps an idle daemon's view of its file current. */
+export const DEFAULT_PROBE_MS = 1000;
 
 /** Bytes of the reusable batch buffer. A batch larger than this goes out in several writes, still in order. */
 const BUFFER_BYTES = 64 * 1024;
@@ -50,8 +73,14 @@ const closeAsync = (fd: number) =>
   new Promise<void>((resolve, reject) => close(fd, (e) => (e ? reject(e) : resolve())));
 
 /** Takes ownership of `fd` (opened for appending); `what` names the file in error reports. */
-export function createAppender<T>(fd: number, what: string, log: OpLogger, options: AppenderOptions<T>): Appender<T> {
-  const { render } = options;
+export function createAppender<T>(
+  initialFd: number,
+  what: string,
+  log: OpLogger,
+  options: AppenderOptions<T>,
+): Appender<T> {
+  const { render, target } = options;
+  let fd = initialFd;
   const delay = options.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS;
   const maxPending = Math.max(1, options.maxPending ?? DEFAULT_MAX_PENDING);
   let queue: T[] = [];
@@ -65,6 +94,40 @@ export function createAppender<T>(fd: number, what: string, log: OpLogger, optio
   let used = 0;
   let linesInBuffer = 0;
   let failure: { code: string | undefined; lines: number } | null = null;
+  let problem: string | null = null;
+
+  function setProblem(next: string | null): void {
+    if (next === problem) return;
+    const was = problem;
+    problem = next;
+    if (next) log.error({ file: what, problem: next }, 'decision log cannot be written; credentials are refused');
+    else log.info({ file: what, was }, 'decision log writable again; credentials are served');
+    options.onHealth?.(next);
+  }
+
+  /** True when the batch may be written: the held file is still the configured one, or was reopened. */
+  function targetReady(): boolean {
+    if (!target) return true;
+    const why = target.check(fd);
+    if (why === null) return true;
+    let next: number;
+    try {
+      next = target.reopen();
+    } catch (e) {
+      setProblem(`${why}; reopening failed (${(e as Error).message})`);
+      return false;
+    }
+    const old = fd;
+    fd = next;
+    close(old, () => undefined);
+    log.warn({ file: what, problem: why }, 'the decision log path no longer named the file held open; reopened it');
+    const still = target.check(fd);
+    if (still !== null) {
+      setProblem(still);
+      return false;
+    }
+    return true;
+  }
 
   /** Sends the buffer's lines to the file; a failure loses them (counted, reported once per batch). */
   function drainBuffer(): void {
@@ -107,6 +170,12 @@ export function createAppender<T>(fd: number, what: string, log: OpLogger, optio
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
+    if (!targetReady()) {
+      dropped += batch.length;
+      log.error({ file: what, lines: batch.length }, 'decision log cannot be written; lines lost');
+      return;
+    }
+    let wrote = false;
     for (const item of batch) {
       let line: string | null = null;
       try {
@@ -115,14 +184,36 @@ export function createAppender<T>(fd: number, what: string, log: OpLogger, optio
         line = null; // the renderer reports its own failures; a throw is one more unrecorded item
       }
       if (line === null) dropped++;
-      else append(line);
+      else {
+        append(line);
+        wrote = true;
+      }
     }
     drainBuffer();
     if (failure) {
       log.error({ file: what, code: failure.code, lines: failure.lines }, 'decision log write failed; lines lost');
+      setProblem(`write failed (${failure.code ?? 'error'})`);
       failure = null;
+    } else if (wrote) {
+      setProblem(null);
     }
   }
+
+  /** The timer's turn: checks the target when idle; while unhealthy, a blank line is the probe write. */
+  function probe(): void {
+    if (closed) return;
+    if (queue.length > 0) return writeBatch();
+    if (!targetReady()) return;
+    if (problem === null) return;
+    try {
+      writeSync(fd, '\n');
+      setProblem(null);
+    } catch (e) {
+      setProblem(`write failed (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const prober = setInterval(probe, options.probeMs ?? DEFAULT_PROBE_MS);
+  prober.unref();
 
   async function settle(): Promise<void> {
     writeBatch();
@@ -148,6 +239,7 @@ export function createAppender<T>(fd: number, what: string, log: OpLogger, optio
     close() {
       if (closing) return closing;
       closed = true;
+      clearInterval(prober);
       closing = settle().then(() => closeAsync(fd));
       return closing;
     },
@@ -156,6 +248,9 @@ export function createAppender<T>(fd: number, what: string, log: OpLogger, optio
     },
     get pending() {
       return queue.length;
+    },
+    get problem() {
+      return problem;
     },
   };
 }

@@ -6,12 +6,13 @@ import { dirname } from 'node:path';
 import { SentinelError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
-import { createAppender } from './appender.js';
+import { createAppender, type AppendTarget } from './appender.js';
 import { entryRenderer } from './entry.js';
 import { GENESIS, chainSigner, loadHmacKey, readChainTail, type HmacKey } from './hmac-chain.js';
 import type { DecisionEntry, DecisionLog } from './types.js';
 
-export { verifyDecisionLog, loadHmacKey } from './hmac-chain.js';
+export { loadHmacKey } from './hmac-chain.js';
+export { verifyDecisionLog } from './verify.js';
 
 const uid = () => (typeof process.getuid === 'function' ? process.getuid() : undefined);
 
@@ -59,12 +60,48 @@ function openLogFile(file: string, log: OpLogger): number {
   return fd;
 }
 
+/** Whether the configured path still names the file held open, and is still writable (DESIGN §14). */
+function logTarget(file: string, log: OpLogger): AppendTarget {
+  let held = { fd: -1, dev: 0, ino: 0 };
+  return {
+    check(fd) {
+      if (held.fd !== fd) {
+        const st = fstatSync(fd);
+        held = { fd, dev: st.dev, ino: st.ino };
+      }
+      let st;
+      try {
+        st = lstatSync(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        return code === 'ENOENT'
+          ? 'the file was removed or renamed'
+          : `the file cannot be inspected (${code ?? 'error'})`;
+      }
+      if (!st.isFile()) return 'the path no longer names a regular file';
+      if (st.dev !== held.dev || st.ino !== held.ino) return 'the file was replaced';
+      if ((st.mode & 0o200) === 0) return 'the file was made read-only';
+      return null;
+    },
+    reopen() {
+      try {
+        if ((lstatSync(file).mode & 0o200) === 0) throw new Error('the file is read-only');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      return openLogFile(file, log);
+    },
+  };
+}
+
 export interface DecisionLogDeps {
   log: OpLogger;
   /** How long decisions collect before their batch is written (default 5 ms). */
   batchDelayMs?: number;
   /** Decisions queued at most; the one that reaches the bound writes the batch at once (default 1024). */
   maxPending?: number;
+  /** How often the file is checked and, while it cannot be written, probed (default 1 s). */
+  probeMs?: number;
 }
 
 export function createDecisionLog(config: Config, deps: DecisionLogDeps): DecisionLog {
@@ -111,6 +148,8 @@ export function createDecisionLog(config: Config, deps: DecisionLogDeps): Decisi
     render,
     ...(deps.batchDelayMs !== undefined ? { batchDelayMs: deps.batchDelayMs } : {}),
     ...(deps.maxPending !== undefined ? { maxPending: deps.maxPending } : {}),
+    ...(deps.probeMs !== undefined ? { probeMs: deps.probeMs } : {}),
+    target: logTarget(file, log),
   });
   log.info({ file, signed: key !== null, ...(key ? { key_id: key.keyId } : {}) }, 'decision log open');
 
@@ -120,5 +159,6 @@ export function createDecisionLog(config: Config, deps: DecisionLogDeps): Decisi
     write: (entry: DecisionEntry) => appender.push(entry),
     flush: () => appender.flush(),
     close: () => appender.close(),
+    unavailable: () => appender.problem,
   };
 }

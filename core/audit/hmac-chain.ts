@@ -1,11 +1,10 @@
-// Tamper evidence for the decision log (DESIGN §7). Each signed line is
-//   {"entry":{...},"signature":hex,"key_id":hex,"timestamp":...,"prev":hex}
-// with signature = HMAC-SHA256(key, prev + canonical entry JSON) and prev = the previous line's signature (64 zeros
-// for the first line). Editing a line breaks its signature; deleting, inserting or reordering lines breaks the chain.
-// The outer timestamp repeats entry.timestamp (which the signature covers) and the verifier insists they agree.
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
-import { createReadStream, fstatSync, openSync, closeSync, readSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+// Tamper evidence for the decision log (DESIGN §7, §14). Each signed line is
+//   {"entry":{...},"key_id":hex,"prev":hex,"timestamp":...,"v":2,"signature":hex}
+// with signature = HMAC-SHA256(key, canonical JSON of the whole line without `signature`) — every field, outer ones
+// included — and prev = the previous line's signature (64 zeros for the first line). key_id names the key, so keys
+// rotate from one line to the next. Wave-1 lines (no `v`) signed only prev + entry; verify.ts still checks them.
+import { createHmac, createSecretKey } from 'node:crypto';
+import { fstatSync, openSync, closeSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
 import { canonicalJson } from './entry.js';
 import type { DecisionEntry } from './types.js';
@@ -13,7 +12,8 @@ import type { DecisionEntry } from './types.js';
 export const GENESIS = '0'.repeat(64);
 export const MIN_KEY_BYTES = 32;
 const MAX_KEY_BYTES = 64 * 1024;
-const SIGNATURE = /^[0-9a-f]{64}$/;
+export const SIGNATURE = /^[0-9a-f]{64}$/;
+export const KEY_ID = /^[0-9a-f]{16}$/;
 
 export interface HmacKey {
   key: Buffer;
@@ -83,36 +83,45 @@ export function loadHmacKey(file: string): HmacKey {
   }
 }
 
-export function sign(key: HmacKey, prev: string, canonicalEntry: string): string {
+/** Wave 1's rule (lines without `v`): HMAC over prev followed by the canonical entry. Outer fields were not covered. */
+export function signV1(key: HmacKey, prev: string, canonicalEntry: string): string {
   return createHmac('sha256', key.key).update(prev).update(canonicalEntry).digest('hex');
 }
 
+/** The current rule (`"v":2`): HMAC over the canonical JSON of the whole line without `signature`. */
+export function signWhole(key: HmacKey, unsigned: string): string {
+  return createHmac('sha256', key.key).update(unsigned).digest('hex');
+}
+
+export const LINE_VERSION = 2;
+
+/**
+ * The canonical JSON of a line without its signature, built by hand so the entry is serialised once. The keys are
+ * already in sorted order (entry, key_id, prev, timestamp, v) and every part is JSON (hex and RFC 3339 need no
+ * escaping), so this string is exactly canonicalJson() of the parsed line less `signature`.
+ */
+function unsignedLine(keyId: string, prev: string, canonical: string, timestamp: string): string {
+  return `{"entry":${canonical},"key_id":"${keyId}","prev":"${prev}","timestamp":${JSON.stringify(timestamp)},"v":${LINE_VERSION}}`;
+}
+
+/** The signature goes last, so the signed bytes are the line's own prefix. */
+const withSignature = (unsigned: string, signature: string) => `${unsigned.slice(0, -1)},"signature":"${signature}"}`;
+
 export function signedLine(key: HmacKey, prev: string, entry: DecisionEntry): { line: string; signature: string } {
-  const canonical = canonicalJson(entry);
-  const signature = sign(key, prev, canonical);
-  return { line: assembleSignedLine(key.keyId, prev, canonical, entry.timestamp, signature), signature };
+  const unsigned = unsignedLine(key.keyId, prev, canonicalJson(entry), entry.timestamp);
+  const signature = signWhole(key, unsigned);
+  return { line: withSignature(unsigned, signature), signature };
 }
 
-/** Built by hand so the entry is serialised once; every part is JSON already (hex strings need no escaping). */
-function assembleSignedLine(
-  keyId: string,
-  prev: string,
-  canonical: string,
-  timestamp: string,
-  signature: string,
-): string {
-  return `{"entry":${canonical},"signature":"${signature}","key_id":"${keyId}","timestamp":${JSON.stringify(timestamp)},"prev":"${prev}"}`;
-}
-
-/** The chain as the decision log extends it: each call signs one canonical entry after the previous one, starting
- * from `prev`. The key is imported once (a KeyObject signs about a quarter faster than raw bytes). */
+/** The chain as the decision log extends it: each call signs one line after the previous one, starting from `prev`.
+ * The key is imported once (a KeyObject signs about a quarter faster than raw bytes). */
 export function chainSigner(key: HmacKey, prev: string): (canonical: string, timestamp: string) => string {
   const keyObject = createSecretKey(key.key);
   return (canonical, timestamp) => {
-    const signature = createHmac('sha256', keyObject).update(prev).update(canonical).digest('hex');
-    const line = assembleSignedLine(key.keyId, prev, canonical, timestamp, signature);
+    const unsigned = unsignedLine(key.keyId, prev, canonical, timestamp);
+    const signature = createHmac('sha256', keyObject).update(unsigned).digest('hex');
     prev = signature;
-    return line;
+    return withSignature(unsigned, signature);
   };
 }
 
@@ -146,50 +155,4 @@ export function readChainTail(fd: number): { prev: string | null; partial: boole
     // not JSON: the caller starts a new chain and says so
   }
   return { prev: null, partial, empty: false };
-}
-
-export type VerifyResult = { ok: true; lines: number } | { ok: false; lines: number; line: number; reason: string };
-
-function sameHex(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
-/** Checks every line of a signed decision log; reports the first line that is not what the chain says it must be. */
-export async function verifyDecisionLog(file: string, key: Buffer | HmacKey): Promise<VerifyResult> {
-  const k = Buffer.isBuffer(key) ? hmacKey(key) : key;
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let prev = GENESIS;
-  let n = 0;
-  const broken = (reason: string): VerifyResult => {
-    rl.close();
-    return { ok: false, lines: n, line: n, reason };
-  };
-  for await (const line of rl) {
-    n++;
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return broken('not JSON (truncated or edited)');
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return broken('not a signed line');
-    const { entry, signature, key_id: keyId, timestamp, prev: linePrev } = parsed;
-    if (
-      !entry ||
-      typeof entry !== 'object' ||
-      typeof signature !== 'string' ||
-      typeof linePrev !== 'string' ||
-      !SIGNATURE.test(linePrev)
-    ) {
-      return broken('not a signed line');
-    }
-    if (keyId !== k.keyId) return broken('signed with another key (key_id differs)');
-    const expected = sign(k, linePrev, canonicalJson(entry));
-    if (!sameHex(signature, expected)) return broken('signature does not match: the line was edited');
-    if (timestamp !== (entry as DecisionEntry).timestamp) return broken('timestamp differs from the signed entry');
-    if (!sameHex(linePrev, prev))
-      return broken('prev does not match the previous line: a line was deleted, inserted or reordered');
-    prev = signature;
-  }
-  return { ok: true, lines: n };
 }

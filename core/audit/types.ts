@@ -32,4 +32,7 @@ export interface DecisionLog {
   write(entry: DecisionEntry): void;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Null while decisions are being recorded (and, with forwarding required, forwarded in time); otherwise why not.
+   * Read on every credential request: a field read, never I/O. Absent means always recording (test doubles). */
+  unavailable?(): string | null;
 }

@@ -1,0 +1,70 @@
+// The CloudWatch Logs client for forwarding and for `audit verify-logs --against-cloudwatch`, loaded on first use (the
+// daemon without audit.cloudwatch never imports it). Endpoints are never special-cased: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
+// points it at the emulator in tests.
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+
+export type LogsModule = typeof import('@aws-sdk/client-cloudwatch-logs');
+
+let logsModule: Promise<LogsModule> | undefined;
+export const loadLogs = (): Promise<LogsModule> => (logsModule ??= import('@aws-sdk/client-cloudwatch-logs'));
+
+export interface LogsClientOptions {
+  region?: string | null;
+  profile?: string | null;
+  /** Milliseconds for the connection and for the whole request (default 10 s: a batch is up to 1 MiB). */
+  timeoutMs?: number;
+  /** The SDK's own retries; the forwarder retries itself, with its own backoff, so it asks for one attempt. */
+  maxAttempts?: number;
+}
+
+export async function createLogsClient(options: LogsClientOptions = {}): Promise<CloudWatchLogsClient> {
+  const { CloudWatchLogsClient } = await loadLogs();
+  const timeout = options.timeoutMs ?? 10_000;
+  return new CloudWatchLogsClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: timeout, requestTimeout: timeout },
+  });
+}
+
+/** Every event of a stream from its head, page by page (GetLogEvents ends when the forward token stops moving). */
+export async function* streamEvents(
+  client: CloudWatchLogsClient,
+  logGroupName: string,
+  logStreamName: string,
+): AsyncGenerator<{ message: string; timestamp: number }> {
+  const { GetLogEventsCommand } = await loadLogs();
+  let token: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new GetLogEventsCommand({ logGroupName, logStreamName, startFromHead: true, nextToken: token }),
+    );
+    for (const e of page.events ?? []) yield { message: e.message ?? '', timestamp: e.timestamp ?? 0 };
+    if (!page.nextForwardToken || page.nextForwardToken === token) return;
+    token = page.nextForwardToken;
+  }
+}
+
+/** `<host>-<policy user>` (DESIGN §14): the stream name when audit.cloudwatch.log_stream is not set. */
+export async function defaultLogStream(options: LogsClientOptions): Promise<string> {
+  const [{ STSClient, GetCallerIdentityCommand }, { hostname }, { parseCallerArn }] = await Promise.all([
+    import('@aws-sdk/client-sts'),
+    import('node:os'),
+    import('../identity/arn.js'),
+  ]);
+  const sts = new STSClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  });
+  try {
+    const who = await sts.send(new GetCallerIdentityCommand({}));
+    const host =
+      hostname()
+        .replace(/[:*\u0000-\u001f\u007f]/g, '')
+        .slice(0, 200) || 'host';
+    return `${host}-${parseCallerArn(who.Arn).policyName}`;
+  } finally {
+    sts.destroy();
+  }
+}

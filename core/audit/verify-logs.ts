@@ -1,0 +1,67 @@
+// What `sentinel audit verify-logs` does (DESIGN §14): resolves the file and keys (flags, else config.yaml), verifies
+// the chain and, when asked, compares the file with its CloudWatch Logs stream.
+import { statSync } from 'node:fs';
+import { loadConfig, type Config } from '../config.js';
+import { SentinelError } from '../errors.js';
+import { loadHmacKey } from './hmac-chain.js';
+import { keySet, verifyLogFile, type Finding, type VerifyReport } from './verify.js';
+
+export interface VerifyLogsOptions {
+  file?: string;
+  keyFiles: string[];
+  configFlag?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Compare with the forwarded copy; unset names come from audit.cloudwatch. */
+  cloudwatch?: { logGroup?: string; logStream?: string; profile?: string; region?: string };
+}
+
+export interface VerifyLogsReport extends VerifyReport {
+  file: string;
+  cloudwatch?: { log_group: string; log_stream: string; events: number };
+}
+
+export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyLogsReport> {
+  let config: Config | undefined;
+  const configOf = () => (config ??= loadConfig({ env: options.env, configFlag: options.configFlag }));
+  const file = options.file ?? configOf().audit.file;
+  const keyFiles = options.keyFiles.length > 0 ? options.keyFiles : [configOf().audit.hmacKeyFile].filter(Boolean);
+  if (keyFiles.length === 0)
+    throw new SentinelError('UsageError', 'no HMAC key to verify with', {
+      hint: 'Pass --key-file <file> (repeat it for rotated keys), or set audit.hmac_key_file in config.yaml.',
+    });
+  const keys = keySet(keyFiles.map((f) => loadHmacKey(f as string)));
+  try {
+    if (!statSync(file).isFile()) throw new SentinelError('UsageError', `${file} is not a regular file`);
+  } catch (e) {
+    if (e instanceof SentinelError) throw e;
+    throw new SentinelError('UsageError', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      hint: 'Name the decision log to check, or set audit.file in config.yaml.',
+    });
+  }
+  const report: VerifyLogsReport = { file, ...(await verifyLogFile(file, keys)) };
+  if (options.cloudwatch) {
+    const { compareWithCloudWatch } = await import('./cloudwatch-compare.js');
+    const cw = configOf().audit.cloudwatch;
+    const logGroup = options.cloudwatch.logGroup ?? cw?.logGroup;
+    const logStream = options.cloudwatch.logStream ?? cw?.logStream;
+    if (!logGroup || !logStream)
+      throw new SentinelError('UsageError', 'no CloudWatch Logs group and stream to compare with', {
+        hint: 'Pass --log-group and --log-stream, or set audit.cloudwatch in config.yaml.',
+      });
+    const compared = await compareWithCloudWatch(file, {
+      logGroup,
+      logStream,
+      profile: options.cloudwatch.profile,
+      region: options.cloudwatch.region ?? cw?.region ?? configOf().region ?? undefined,
+    });
+    report.cloudwatch = { log_group: logGroup, log_stream: logStream, events: compared.events };
+    addFindings(report, compared.findings);
+  }
+  report.ok = report.findings.length === 0 && report.more_findings === 0;
+  return report;
+}
+
+function addFindings(report: VerifyReport, findings: Finding[]): void {
+  for (const f of findings) report.findings.push(f);
+  report.findings.sort((a, b) => a.line - b.line);
+}
