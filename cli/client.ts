@@ -141,6 +141,21 @@ export async function resolveSocket(
   return paths.socketPath(env, runtimeDir);
 }
 
+/** The runtime dir the daemon for these options locks (DESIGN §2), by the same rule as resolveSocket. */
+export async function resolveRuntimeDir(
+  options: { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const paths = await import('../core/paths.js');
+  const { existsSync, readFileSync } = await import('node:fs');
+  const file = paths.configFile(env, options.config);
+  if (existsSync(file) && /^runtime_dir\s*:/m.test(readFileSync(file, 'utf8'))) {
+    const { loadConfig } = await import('../core/config.js');
+    return paths.runtimeDir(env, loadConfig({ env, configFlag: options.config }).runtimeDir);
+  }
+  return paths.runtimeDir(env);
+}
+
 export async function connect(
   options: { socket?: string; config?: string },
   timeoutMs?: number,

@@ -55,6 +55,32 @@ async function statusOf(globals: Globals): Promise<StatusBody | undefined> {
   }
 }
 
+/**
+ * Whether a daemon is there: one that answers, or one that still holds the runtime dir's lock without answering
+ * (stopping, or wedged). status, start and stop all go by this, so they never contradict each other.
+ */
+type Presence = { answers: StatusBody; pid: number } | { answers: undefined; pid: number } | undefined;
+
+async function presence(globals: Globals): Promise<Presence> {
+  const answers = await statusOf(globals);
+  if (answers) return { answers, pid: answers.pid };
+  const [{ resolveRuntimeDir }, { lockHolderPid }] = await Promise.all([
+    import('./client.js'),
+    import('../daemon/runtime/lock.js'),
+  ]);
+  const pid = lockHolderPid(await resolveRuntimeDir(globals));
+  return pid === undefined ? undefined : { answers: undefined, pid };
+}
+
+async function silentDaemon(globals: Globals, pid: number, code: 'DaemonNotRunning' | 'DaemonAlreadyRunning') {
+  const { resolveSocket } = await import('./client.js');
+  return new SentinelError(
+    code,
+    `a Sentinel daemon (pid ${pid}) holds the runtime directory but does not answer on ${await resolveSocket(globals)}`,
+    { hint: `It may be stopping; \`sentinel daemon stop\` ends it (it sends SIGTERM to pid ${pid}).` },
+  );
+}
+
 function summary(s: StatusBody): string {
   const started = relativeTime(s.started_at).replace(/ ago$/, '');
   const policy = s.policy.lastError
@@ -73,9 +99,20 @@ function summary(s: StatusBody): string {
   );
 }
 
-async function run(globals: Globals): Promise<void> {
-  const { runDaemon } = await import('../daemon/run.js');
-  const daemon = await runDaemon({ configFlag: globals.config, socketFlag: globals.socket, handleSignals: true });
+async function run(globals: Globals, options: { json?: boolean }): Promise<void> {
+  const [{ runDaemon }, { hasControllingTerminal }, { createLogger }] = await Promise.all([
+    import('../daemon/run.js'),
+    import('../daemon/lifecycle/signals.js'),
+    import('../core/log.js'),
+  ]);
+  const foreground = hasControllingTerminal();
+  const daemon = await runDaemon({
+    configFlag: globals.config,
+    socketFlag: globals.socket,
+    handleSignals: true,
+    hangup: foreground ? 'stop' : 'reload',
+    log: createLogger({ pretty: !options.json && process.stderr.isTTY === true }),
+  });
   await daemon.closed;
   // Everything is closed; if a stray handle still holds the loop, do not hang the service manager's stop.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
@@ -101,11 +138,12 @@ function startFailure(logText: string): SentinelError | undefined {
 }
 
 async function start(globals: Globals, options: { timeout: string }): Promise<void> {
-  const running = await statusOf(globals);
-  if (running) {
+  const running = await presence(globals);
+  if (running?.answers) {
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
     return;
   }
+  if (running) throw await silentDaemon(globals, running.pid, 'DaemonAlreadyRunning');
   const [{ spawn }, fs, { join }, { fileURLToPath }, paths] = await Promise.all([
     import('node:child_process'),
     import('node:fs'),
@@ -159,17 +197,22 @@ async function start(globals: Globals, options: { timeout: string }): Promise<vo
 }
 
 async function stop(globals: Globals, options: { timeout: string }): Promise<void> {
-  const running = await statusOf(globals);
+  const running = await presence(globals);
   if (!running) {
     process.stdout.write('sentinel daemon is not running\n');
     return;
   }
-  const client = await clientFor(globals);
-  try {
-    await client.post('/v1/shutdown', {});
-  } catch (e) {
-    // It may close the connection while answering; what counts is that it goes away.
-    if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
+  if (running.answers) {
+    const client = await clientFor(globals);
+    try {
+      await client.post('/v1/shutdown', {});
+    } catch (e) {
+      // It may close the connection while answering; what counts is that it goes away.
+      if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
+    }
+  } else {
+    // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
+    process.kill(running.pid, 'SIGTERM');
   }
   const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
   const deadline = Date.now() + limitMs;
@@ -181,12 +224,14 @@ async function stop(globals: Globals, options: { timeout: string }): Promise<voi
     await sleep(100);
   }
   throw new SentinelError('InternalError', `the daemon (pid ${running.pid}) did not stop within ${limitMs / 1000}s`, {
-    hint: `It may still be finishing requests; check with \`sentinel daemon status\`, or end it with \`kill ${running.pid}\`.`,
+    hint: `It may still be finishing requests; check with \`sentinel daemon status\`, or end it at once with \`kill -KILL ${running.pid}\`.`,
   });
 }
 
 async function status(globals: Globals, options: { json?: boolean }): Promise<void> {
-  const s = await statusOf(globals);
+  const there = await presence(globals);
+  if (there && !there.answers) throw await silentDaemon(globals, there.pid, 'DaemonNotRunning');
+  const s = there?.answers;
   if (!s) {
     const { resolveSocket } = await import('./client.js');
     throw new SentinelError(
@@ -247,13 +292,14 @@ Examples:
   daemon
     .command('run')
     .description('run the daemon in the foreground (systemd and launchd call this)')
-    .option('--json', 'report a start-up failure as JSON on stderr')
+    .option('--json', 'log JSON lines even on a terminal, and report a start-up failure as JSON on stderr')
     .addHelpText(
       'after',
       `
-Logs operations (not decisions) as JSON lines on stderr. SIGTERM and SIGINT stop it gracefully (requests in flight
-finish), SIGHUP reloads config, policy and AWS config. Under systemd it speaks sd_notify and accepts socket
-activation.
+Logs operations (not decisions) on stderr: readable text on a terminal, JSON lines otherwise. SIGTERM and SIGINT stop
+it gracefully (requests in flight finish). SIGHUP reloads config, policy and AWS config, except in the foreground of
+a terminal, where it means the terminal is gone and the daemon stops. Under systemd it speaks sd_notify and accepts
+socket activation.
 
 Examples:
   $ sentinel daemon run
@@ -263,7 +309,7 @@ Examples:
 Exit codes: 0 stopped by a signal or \`sentinel daemon stop\`; 1 could not start (another daemon runs, an unsafe
 runtime dir, a bad config).`,
     )
-    .action(async (_options: unknown, command: Command) => run(command.optsWithGlobals<Globals>()));
+    .action(async (options: { json?: boolean }, command: Command) => run(command.optsWithGlobals<Globals>(), options));
 
   daemon
     .command('start')

@@ -17,7 +17,7 @@ import { listenTcp, listenUnix } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
 import { createReload } from './lifecycle/reload.js';
 import { checkSessionTable } from './lifecycle/session-table.js';
-import { handleSignals } from './lifecycle/signals.js';
+import { handleSignals, type HangupAction } from './lifecycle/signals.js';
 import { credentialUrl, daemonStatus } from './lifecycle/status.js';
 import { createStop } from './lifecycle/stop.js';
 import { resolveParts, type DaemonParts } from './parts.js';
@@ -37,8 +37,10 @@ export interface RunOptions {
   configFlag?: string;
   socketFlag?: string;
   log?: OpLogger;
-  /** SIGTERM/SIGINT stop, SIGHUP reloads. The CLI sets this; in-process tests do not. */
+  /** SIGTERM/SIGINT stop, SIGHUP does `hangup`. The CLI sets this; in-process tests do not. */
   handleSignals?: boolean;
+  /** What SIGHUP does (default reload): the CLI says stop when the daemon runs in the foreground of a terminal. */
+  hangup?: HangupAction;
   limits?: Partial<Limits>;
   parts?: Partial<DaemonParts>;
   /** How long a stop waits for requests in flight before closing their connections. */
@@ -181,7 +183,7 @@ async function serve(
       resolveClosed();
     },
   });
-  if (options.handleSignals) unhandle = handleSignals(stop, reload, log);
+  if (options.handleSignals) unhandle = handleSignals(stop, reload, log, options.hangup ?? 'reload');
 
   const policy = live.policy.status().location;
   const serverInstanceId = broker.serverInstanceId;

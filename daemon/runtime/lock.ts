@@ -38,6 +38,12 @@ function holderAlive(holder: Holder): boolean {
   return now === null || now === holder.start;
 }
 
+/** The pid of the live daemon holding the lock of `runtimeDir`, if one does (whether or not it still answers). */
+export function lockHolderPid(runtimeDir: string): number | undefined {
+  const holder = readHolder(lockFile(runtimeDir));
+  return holder && holderAlive(holder) ? holder.pid : undefined;
+}
+
 export function acquireLock(runtimeDir: string, log: OpLogger): Lock {
   const path = lockFile(runtimeDir);
   const me: Holder = { pid: process.pid, start: processStartTime(process.pid) };
