@@ -148,10 +148,11 @@ async function main(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   // Set before the SDK loads (it warns at import time); the daemons inherit it through prepareHome's env.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  const [{ GetItemCommand }, { createSessionTableClient }, { ensureSessionTable }] = await Promise.all([
+  const [{ GetItemCommand }, { createTableClient }, { ensureTable }, { SESSION_TABLE }] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
-    import('../core/sessions/dynamodb-client.js'),
-    import('../core/sessions/table.js'),
+    import('../core/records/client.js'),
+    import('../core/records/table.js'),
+    import('../core/sessions/schema.js'),
   ]);
   const children: ChildProcess[] = [];
   const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
@@ -166,8 +167,8 @@ async function main(): Promise<void> {
       AWS_SECRET_ACCESS_KEY: BASE_SECRET_KEY,
       AWS_REGION: 'us-east-1',
     });
-    const client = createSessionTableClient({ region: 'us-east-1' });
-    await ensureSessionTable(client, TABLE, { pollMs: 5 });
+    const client = createTableClient({ region: 'us-east-1' });
+    await ensureTable(client, SESSION_TABLE, TABLE, { pollMs: 5 });
 
     const teamHome = prepareHome(
       { config: `aws_profile: base\nregion: us-east-1\nsessions: { store: dynamodb, table: ${TABLE} }\n` },

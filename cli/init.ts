@@ -1,8 +1,11 @@
-// `sentinel init sessions`: creates the DynamoDB session table a team of daemons shares (DESIGN §6), after showing
-// the plan and asking. The table logic lives in core/sessions/table.ts; this file parses flags, asks, and prints.
+// `sentinel init <table>`: creates a DynamoDB table a team shares (sessions, DESIGN §6; approval requests and
+// break-glass events reuse it), after showing the plan and asking. The table logic lives in core/records/table.ts;
+// this file parses flags, asks, and prints. A new table is one more entry in TABLES.
 import type { Command } from 'commander';
+import type { Config } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
-import { DEFAULT_TABLE, INDEX_LIST, PARTITION_KEY, TABLE_NAME, TTL_ATTRIBUTE } from '../core/sessions/schema.js';
+import { TABLE_NAME, type TableShape } from '../core/records/shape.js';
+import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 
@@ -10,7 +13,34 @@ interface Globals {
   config?: string;
 }
 
-interface InitSessionsFlags {
+/** One `sentinel init <name>` command: the table's shape and how the rest of the configuration refers to it. */
+export interface TableInit {
+  shape: TableShape;
+  /** What the command's help says it creates. */
+  description: string;
+  /** The table config.yaml names, when it names one. */
+  configured(config: Config): string | undefined;
+  /** Who needs the daemon and admin policies, for the --plan text. */
+  roles: { daemon: string; admin: string };
+  /** The line that says how to use the table once it exists. */
+  next(table: string, region: string): string;
+}
+
+const SESSIONS: TableInit = {
+  shape: SESSION_TABLE,
+  description: 'create the DynamoDB session table (keys, indexes, TTL, protections) and wait until it is ACTIVE',
+  configured: (config) => config.sessions.table,
+  roles: {
+    daemon: "each daemon's AWS profile (sessions.store: dynamodb)",
+    admin: 'admins (server sessions/session/revoke --table, init sessions)',
+  },
+  next: (table, region) =>
+    `Point daemons at it with sessions: { store: dynamodb, table: ${table} } and region: ${region} in config.yaml.`,
+};
+
+export const TABLES: readonly TableInit[] = [SESSIONS];
+
+interface InitTableFlags {
   table?: string;
   region?: string;
   profile?: string;
@@ -19,12 +49,12 @@ interface InitSessionsFlags {
   json?: boolean;
 }
 
-export function planText(table: string, region: string, who: string): string {
+export function planText(shape: TableShape, table: string, region: string, who: string): string {
   return [
     `Sentinel will create (or check) the DynamoDB table ${table} in ${region}, using ${who}:`,
-    `  partition key     ${PARTITION_KEY} (string); billing PAY_PER_REQUEST`,
-    ...INDEX_LIST.map((i) => `  index ${i.name.padEnd(20)} (${i.hash}, ${i.range}), projects all attributes`),
-    `  TTL               on ${TTL_ATTRIBUTE} (history is kept 30 days past each session's expiry)`,
+    `  partition key     ${shape.partitionKey} (string); billing PAY_PER_REQUEST`,
+    ...shape.indexes.map((i) => `  index ${i.name.padEnd(20)} (${i.hash}, ${i.range}), projects all attributes`),
+    `  TTL               on ${shape.ttlAttribute} (${shape.ttlNote})`,
     '  protections       encryption with the AWS managed KMS key, point-in-time recovery, deletion protection',
     'An existing table with these keys and indexes is kept as it is (protections that are off are turned on);',
     'one with other keys or indexes is reported and left unchanged.',
@@ -32,13 +62,14 @@ export function planText(table: string, region: string, who: string): string {
   ].join('\n');
 }
 
-async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise<number> {
+async function initTable(spec: TableInit, flags: InitTableFlags, globals: Globals): Promise<number> {
+  const { shape } = spec;
   const target = await resolveAwsTarget(flags, globals);
   const region = requireRegion(target);
   let tableName = flags.table;
   if (tableName === undefined) {
     const { loadConfig } = await import('../core/config.js');
-    tableName = loadConfig({ configFlag: globals.config }).sessions.table ?? DEFAULT_TABLE;
+    tableName = spec.configured(loadConfig({ configFlag: globals.config })) ?? shape.defaultName;
   }
   if (!TABLE_NAME.test(tableName)) {
     throw usageError(
@@ -46,26 +77,22 @@ async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise
       'Table names are 3-255 letters, digits, _ . and -.',
     );
   }
-  const { iamPolicies, tableDefinition, ensureSessionTable } = await import('../core/sessions/table.js');
+  const { iamPolicies, tableDefinition, ensureTable } = await import('../core/records/table.js');
 
   if (flags.plan) {
-    const iam = iamPolicies(tableName, region);
+    const iam = iamPolicies(shape, tableName, region);
     if (flags.json) {
       printJson({
         table: tableName,
         region,
         profile: target.profile ?? null,
-        definition: tableDefinition(tableName),
+        definition: tableDefinition(shape, tableName),
         iam,
       });
     } else {
-      process.stdout.write(planText(tableName, region, describeTarget({ ...target, region: undefined })));
-      process.stdout.write(
-        `\nIAM policy for each daemon's AWS profile (sessions.store: dynamodb):\n${JSON.stringify(iam.daemon, null, 2)}\n`,
-      );
-      process.stdout.write(
-        `\nIAM policy for admins (server sessions/session/revoke --table, init sessions):\n${JSON.stringify(iam.admin, null, 2)}\n`,
-      );
+      process.stdout.write(planText(shape, tableName, region, describeTarget({ ...target, region: undefined })));
+      process.stdout.write(`\nIAM policy for ${spec.roles.daemon}:\n${JSON.stringify(iam.daemon, null, 2)}\n`);
+      process.stdout.write(`\nIAM policy for ${spec.roles.admin}:\n${JSON.stringify(iam.admin, null, 2)}\n`);
       process.stdout.write('\nNothing was changed (--plan). Run again without --plan to create the table.\n');
     }
     return 0;
@@ -73,18 +100,18 @@ async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise
 
   if (
     !(await confirmPlan(
-      planText(tableName, region, describeTarget({ ...target, region: undefined })),
+      planText(shape, tableName, region, describeTarget({ ...target, region: undefined })),
       flags.yes,
       'create a table',
     ))
   )
     return 1;
 
-  const { createSessionTableClient } = await import('../core/sessions/dynamodb-client.js');
+  const { createTableClient } = await import('../core/records/client.js');
   // Table administration calls are slower than item reads: allow them longer than the daemon's 2 s.
-  const client = createSessionTableClient({ ...target, region, timeoutMs: 15_000, maxAttempts: 3 });
+  const client = createTableClient({ ...target, region, timeoutMs: 15_000, maxAttempts: 3 });
   try {
-    const report = await ensureSessionTable(client, tableName, {
+    const report = await ensureTable(client, shape, tableName, {
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
     if (flags.json) {
@@ -98,9 +125,7 @@ async function initSessions(flags: InitSessionsFlags, globals: Globals): Promise
           `  ${f.feature.replace(/_/g, ' ').padEnd(22)}  ${f.state}${f.error ? ` (${f.error})` : ''}\n`,
         );
       }
-      process.stdout.write(
-        `Point daemons at it with sessions: { store: dynamodb, table: ${report.table} } and region: ${region} in config.yaml.\n`,
-      );
+      process.stdout.write(`${spec.next(report.table, region)}\n`);
     }
     return 0;
   } catch (err) {
@@ -124,10 +149,15 @@ Examples:
   $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --plan
   $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --profile admin`,
     );
+  for (const spec of TABLES) registerTableInit(init, spec);
+}
+
+function registerTableInit(init: Command, spec: TableInit): void {
+  const { init: name, defaultName } = spec.shape;
   init
-    .command('sessions')
-    .description('create the DynamoDB session table (keys, indexes, TTL, protections) and wait until it is ACTIVE')
-    .option('--table <name>', `table name (default: sessions.table in config.yaml, else ${DEFAULT_TABLE})`)
+    .command(name)
+    .description(spec.description)
+    .option('--table <name>', `table name (default: the one config.yaml names, else ${defaultName})`)
     .option('--region <region>', 'AWS region (default: $AWS_REGION, else region in config.yaml)')
     .option(
       '--profile <profile>',
@@ -145,13 +175,13 @@ unknown (the endpoint does not report it). Running it again is safe: an existing
 indexes is left as it is; a table with other keys or indexes is reported (exit 1) and not modified.
 
 Examples:
-  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --plan
-  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --profile admin
-  $ sentinel init sessions --region eu-west-1 -y --json
+  $ sentinel init ${name} --table ${defaultName} --region eu-west-1 --plan
+  $ sentinel init ${name} --table ${defaultName} --region eu-west-1 --profile admin
+  $ sentinel init ${name} --region eu-west-1 -y --json
 
 Exit codes: 0 created or already in place; 1 AWS error, a table of another shape, or declined; 2 usage.`,
     )
-    .action(async (flags: InitSessionsFlags, command: Command) => {
-      process.exitCode = await initSessions(flags, command.optsWithGlobals<Globals>());
+    .action(async (flags: InitTableFlags, command: Command) => {
+      process.exitCode = await initTable(spec, flags, command.optsWithGlobals<Globals>());
     });
 }

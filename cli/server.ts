@@ -203,13 +203,13 @@ async function daemonSource(globals: Globals): Promise<SessionSource> {
 
 async function tableSource(flags: TableFlags, globals: Globals): Promise<SessionSource> {
   const target = await resolveAwsTarget(flags, globals);
-  const [{ createSessionTableClient }, { DynamoSessionStore }, { withEffectiveStatus }] = await Promise.all([
-    import('../core/sessions/dynamodb-client.js'),
+  const [{ createTableClient }, { DynamoSessionStore }, { withEffectiveStatus }] = await Promise.all([
+    import('../core/records/client.js'),
     import('../core/sessions/dynamodb.js'),
     import('../core/sessions/record.js'),
   ]);
   const store = new DynamoSessionStore({
-    client: createSessionTableClient(target),
+    client: createTableClient(target),
     table: flags.table!,
     ownsClient: true,
   });

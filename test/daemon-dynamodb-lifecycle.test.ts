@@ -10,7 +10,8 @@ import { startDaemon } from './support/daemon.js';
 import { sentinel, userEnv } from './support/cli.js';
 import { startTeamTable, teamConfig } from './support/team-sessions.js';
 
-const touchWrites = (body: any) => body?.ExpressionAttributeValues?.[':requests'] !== undefined;
+const touchWrites = (body: any) =>
+  body?.UpdateExpression !== undefined && Object.values(body?.ExpressionAttributeNames ?? {}).includes('request_count');
 
 t.test(
   'server_instance_id stamped and reported; touches coalesced, flushed at stop; stop ends active sessions',

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoSessionStore } from '../core/sessions/dynamodb.js';
-import { ensureSessionTable } from '../core/sessions/table.js';
+import { ensureTable } from '../core/records/table.js';
+import { SESSION_TABLE } from '../core/sessions/schema.js';
 import type { Session } from '../core/sessions/types.js';
 import { awsEnv, writeAwsConfig } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
@@ -40,7 +41,7 @@ t.teardown(() => sts.close());
 
 const client = new DynamoDBClient({ endpoint: dynalite.url, region: 'us-east-1', credentials: creds });
 t.teardown(() => client.destroy());
-await ensureSessionTable(client, TABLE, { pollMs: 5 });
+await ensureTable(client, SESSION_TABLE, TABLE, { pollMs: 5 });
 const store = new DynamoSessionStore({ client, table: TABLE, ownsClient: false });
 
 const baseEnv: NodeJS.ProcessEnv = {

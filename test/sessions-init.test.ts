@@ -14,7 +14,8 @@ import {
   ListTablesCommand,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { ensureSessionTable, iamPolicies, shapeProblems, tableDefinition } from '../core/sessions/table.js';
+import { ensureTable, iamPolicies, shapeProblems, tableDefinition } from '../core/records/table.js';
+import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { awsEnv } from './support/aws-env.js';
 import { startDynalite } from './support/dynalite.js';
 import { sentinelInProcess } from './support/cli.js';
@@ -104,7 +105,7 @@ t.test('creates the table with the right keys and indexes, then a second run is 
     'gsi-profile': [['profile:HASH', 'created_at:RANGE'], 'ALL'],
     'gsi-server-instance': [['server_instance_id:HASH', 'status:RANGE'], 'ALL'],
   });
-  t.same(shapeProblems(desc), []);
+  t.same(shapeProblems(SESSION_TABLE, desc), []);
 
   const second = await inProcess(['init', 'sessions', '--table', 'team-a', '--region', 'us-east-1', '-y']);
   t.equal(second.code, 0, second.stderr);
@@ -155,7 +156,7 @@ t.test('a table with another key schema is reported and not modified (exit 1)', 
 });
 
 t.test('a table missing an index or projecting less is reported', async (t) => {
-  const def = tableDefinition('partial');
+  const def = tableDefinition(SESSION_TABLE, 'partial');
   def.GlobalSecondaryIndexes = def.GlobalSecondaryIndexes!.filter((g) => g.IndexName !== 'gsi-profile');
   def.GlobalSecondaryIndexes[0]!.Projection = { ProjectionType: 'KEYS_ONLY' };
   def.AttributeDefinitions = def.AttributeDefinitions!.filter((a) => a.AttributeName !== 'profile');
@@ -225,15 +226,15 @@ t.test('usage errors: no region, bad table name', async (t) => {
 });
 
 t.test('shape checks and IAM policies, in-process', async (t) => {
-  const good = tableDefinition('x') as unknown as TableDescription;
-  t.same(shapeProblems(good), []);
+  const good = tableDefinition(SESSION_TABLE, 'x') as unknown as TableDescription;
+  t.same(shapeProblems(SESSION_TABLE, good), []);
   const stringly = {
     ...good,
     AttributeDefinitions: good.AttributeDefinitions!.map((a) =>
       a.AttributeName === 'created_at' ? { ...a, AttributeType: 'N' } : a,
     ),
   } as TableDescription;
-  t.match(shapeProblems(stringly), [
+  t.match(shapeProblems(SESSION_TABLE, stringly), [
     /gsi-user is keyed \(user, created_at\); expected \(user, created_at\), both strings/,
   ]);
   const swapped = {
@@ -244,10 +245,10 @@ t.test('shape checks and IAM policies, in-process', async (t) => {
         : g,
     ),
   } as TableDescription;
-  t.match(shapeProblems(swapped), [/gsi-status is keyed \(created_at, status\)/]);
-  t.same(shapeProblems({} as TableDescription).length, 5);
+  t.match(shapeProblems(SESSION_TABLE, swapped), [/gsi-status is keyed \(created_at, status\)/]);
+  t.same(shapeProblems(SESSION_TABLE, {} as TableDescription).length, 5);
 
-  const cn = iamPolicies('t1', 'cn-north-1', '123456789012') as {
+  const cn = iamPolicies(SESSION_TABLE, 't1', 'cn-north-1', '123456789012') as {
     daemon: { Statement: Array<{ Resource: string[] }> };
   };
   t.same(cn.daemon.Statement[0]!.Resource, [
@@ -255,12 +256,12 @@ t.test('shape checks and IAM policies, in-process', async (t) => {
     'arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t1/index/*',
   ]);
 
-  // Created by ensureSessionTable directly: the library reports the same and a re-run agrees.
+  // Created by ensureTable directly: the library reports the same and a re-run agrees.
   const lines: string[] = [];
-  const made = await ensureSessionTable(client, 'lib-made', { pollMs: 5, onProgress: (l) => lines.push(l) });
+  const made = await ensureTable(client, SESSION_TABLE, 'lib-made', { pollMs: 5, onProgress: (l) => lines.push(l) });
   t.equal(made.action, 'created');
   t.ok(
     lines.some((l) => /^waiting for lib-made: table CREATING/.test(l)) || lines.includes('table lib-made is ACTIVE'),
   );
-  t.equal((await ensureSessionTable(client, 'lib-made', { pollMs: 5 })).action, 'exists');
+  t.equal((await ensureTable(client, SESSION_TABLE, 'lib-made', { pollMs: 5 })).action, 'exists');
 });

@@ -2,7 +2,7 @@
 // in (tests point it at dynalite through AWS_ENDPOINT_URL_DYNAMODB or pass their own); the store owns and closes it.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.js';
-import { createSessionTableClient } from './dynamodb-client.js';
+import { createTableClient } from '../records/client.js';
 import { DynamoSessionStore } from './dynamodb.js';
 import { MemorySessionStore } from './memory.js';
 import type { SessionStore } from './types.js';
@@ -16,6 +16,6 @@ export function createSessionStore(config: Config, deps: SessionStoreDeps = {}):
   if (config.sessions.store === 'memory') return new MemorySessionStore({ now: deps.now });
   const client = deps.dynamodb
     ? deps.dynamodb()
-    : createSessionTableClient({ region: config.region, profile: config.awsProfile });
+    : createTableClient({ region: config.region, profile: config.awsProfile });
   return new DynamoSessionStore({ client, table: config.sessions.table, now: deps.now, ownsClient: true });
 }

@@ -1,5 +1,5 @@
-// What every store does the same way: validating a new session, building its first record, advancing `updated_at`,
-// and the status a reader should see. Both stores use these, so the contract suite tests one behaviour.
+// What a session is beyond its stored shape: validating a new one, building its first record, checking what admins
+// type, and the status a reader should see.
 import { SentinelError } from '../errors.js';
 import { MODES } from '../types.js';
 import {
@@ -106,17 +106,6 @@ export function newRecord(input: NewSession, now: Date): Session {
   return session;
 }
 
-/**
- * The `updated_at` of the next write. It must differ from the one read, or two writers in the same millisecond
- * would both pass the optimistic-lock condition; so it is strictly later even when the clock is not (skew between
- * machines, or a clock stepped back).
- */
-export function nextUpdatedAt(previous: string, now: Date): string {
-  const prev = Date.parse(previous);
-  const t = Number.isNaN(prev) ? now.getTime() : Math.max(now.getTime(), prev + 1);
-  return new Date(t).toISOString();
-}
-
 /** What a reader sees: an active session past its expiry is expired, whether or not anything recorded that yet. */
 export function effectiveStatus(session: Pick<Session, 'status' | 'expires_at'>, now: Date): SessionStatus {
   if (session.status === 'active' && Date.parse(session.expires_at) <= now.getTime()) return 'expired';
@@ -126,18 +115,6 @@ export function effectiveStatus(session: Pick<Session, 'status' | 'expires_at'>,
 export function withEffectiveStatus(session: Session, now: Date): Session {
   const status = effectiveStatus(session, now);
   return status === session.status ? session : { ...session, status };
-}
-
-export function notActive(id: string, status: SessionStatus): SentinelError {
-  return new SentinelError('SessionNotActive', `session ${id} is ${status}, not active`, { details: { id, status } });
-}
-
-export function unknownSession(id: string): SentinelError {
-  return new SentinelError('SessionUnknown', `no session ${id}`, { details: { id } });
-}
-
-export function duplicateSession(id: string): SentinelError {
-  return new SentinelError('Conflict', `a session with id ${id} already exists`, { details: { id } });
 }
 
 /** The fields a revocation records, checked: who revoked (a name) and why (what the admin typed). */

@@ -6,11 +6,6 @@ import type { Mode, SessionStoreKind } from '../types.js';
 export type SessionStatus = 'active' | 'revoked' | 'expired' | 'ended';
 export const SESSION_STATUSES: readonly SessionStatus[] = ['active', 'revoked', 'expired', 'ended'];
 
-/** The only legal transitions: active → revoked | expired | ended. */
-export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
-  return from === 'active' && to !== 'active';
-}
-
 export const SESSION_ID = /^[0-9a-f]{16}$/;
 
 /** History survives for 30 days after a session's expiry before DynamoDB's TTL may reap it. */

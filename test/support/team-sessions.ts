@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoSessionStore } from '../../core/sessions/dynamodb.js';
-import { ensureSessionTable } from '../../core/sessions/table.js';
+import { ensureTable } from '../../core/records/table.js';
+import { SESSION_TABLE } from '../../core/sessions/schema.js';
 import type { HasTeardown } from './aws-env.js';
 import { cleanEnv } from './cli.js';
 import { startDynamoProxy, type DynamoProxy } from './dynamodb-proxy.js';
@@ -46,7 +47,7 @@ export async function startTeamTable(
     maxAttempts: 1,
   });
   t.teardown(() => client.destroy());
-  await ensureSessionTable(client, table, { pollMs: 5 });
+  await ensureTable(client, SESSION_TABLE, table, { pollMs: 5 });
   const store = new DynamoSessionStore({ client, table, ownsClient: false });
   let proxy: DynamoProxy | undefined;
   if (options.proxy) {

@@ -1,5 +1,5 @@
-// Creating and checking the session table (`sentinel init sessions`). The key schema and the indexes are required
-// and checked exactly; a table that differs is reported and left alone. Encryption, point-in-time recovery,
+// Creating and checking a table of a given shape (`sentinel init sessions`, and every other table the record layer
+// uses). The key schema and the indexes are required and checked exactly; a table that differs is reported and left alone. Encryption, point-in-time recovery,
 // deletion protection and TTL are protections, not structure: each is attempted, and the report says which took
 // effect (dynalite, for one, has no UpdateTimeToLive and reports no encryption).
 import {
@@ -15,8 +15,8 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { SentinelError } from '../errors.js';
-import { INDEX_LIST, KEY_ATTRIBUTES, PARTITION_KEY, TTL_ATTRIBUTE } from './schema.js';
-import { storeUnavailable } from './store-errors.js';
+import { storeUnavailable } from './aws-errors.js';
+import { keyAttributes, type TableShape } from './shape.js';
 
 export type FeatureName = 'pay_per_request' | 'encryption' | 'point_in_time_recovery' | 'deletion_protection' | 'ttl';
 /** enabled = this run turned it on; already = it was on; unsupported = the endpoint has no such operation;
@@ -37,13 +37,13 @@ export interface TableReport {
   features: FeatureResult[];
 }
 
-export function tableDefinition(table: string): CreateTableCommandInput {
+export function tableDefinition(shape: TableShape, table: string): CreateTableCommandInput {
   return {
     TableName: table,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: KEY_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-    KeySchema: [{ AttributeName: PARTITION_KEY, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: INDEX_LIST.map((i) => ({
+    AttributeDefinitions: keyAttributes(shape).map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [{ AttributeName: shape.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: shape.indexes.map((i) => ({
       IndexName: i.name,
       KeySchema: [
         { AttributeName: i.hash, KeyType: 'HASH' },
@@ -57,23 +57,24 @@ export function tableDefinition(table: string): CreateTableCommandInput {
 }
 
 /** Every way an existing table differs from the definition, in words; empty when it has the right shape. */
-export function shapeProblems(desc: TableDescription): string[] {
+export function shapeProblems(shape: TableShape, desc: TableDescription): string[] {
+  const key = shape.partitionKey;
   const problems: string[] = [];
   const types = new Map((desc.AttributeDefinitions ?? []).map((a) => [a.AttributeName, a.AttributeType]));
   const keys = desc.KeySchema ?? [];
   const hash = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
   const range = keys.find((k) => k.KeyType === 'RANGE')?.AttributeName;
-  if (hash !== PARTITION_KEY || range !== undefined || types.get(PARTITION_KEY) !== 'S') {
+  if (hash !== key || range !== undefined || types.get(key) !== 'S') {
     const found = [
       hash && `${hash} (${types.get(hash) ?? '?'}, HASH)`,
       range && `${range} (${types.get(range) ?? '?'}, RANGE)`,
     ]
       .filter(Boolean)
       .join(' + ');
-    problems.push(`key schema is ${found || 'missing'}; expected ${PARTITION_KEY} (S, HASH) only`);
+    problems.push(`key schema is ${found || 'missing'}; expected ${key} (S, HASH) only`);
   }
   const indexes = new Map((desc.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName, g]));
-  for (const want of INDEX_LIST) {
+  for (const want of shape.indexes) {
     const got = indexes.get(want.name);
     if (!got) {
       problems.push(`index ${want.name} (${want.hash}, ${want.range}) is missing`);
@@ -93,12 +94,16 @@ export function shapeProblems(desc: TableDescription): string[] {
   return problems;
 }
 
-export async function describeTable(client: DynamoDBClient, table: string): Promise<TableDescription | undefined> {
+export async function describeTable(
+  client: DynamoDBClient,
+  shape: TableShape,
+  table: string,
+): Promise<TableDescription | undefined> {
   try {
     return (await client.send(new DescribeTableCommand({ TableName: table }))).Table;
   } catch (err) {
     if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
-    throw storeUnavailable(err, table);
+    throw storeUnavailable(err, table, shape);
   }
 }
 
@@ -118,32 +123,33 @@ export interface EnsureOptions {
  * A table that exists with the right shape is left as it is apart from protections that are off; one with another
  * shape is refused (Conflict) without any change.
  */
-export async function ensureSessionTable(
+export async function ensureTable(
   client: DynamoDBClient,
+  shape: TableShape,
   table: string,
   options: EnsureOptions = {},
 ): Promise<TableReport> {
   const progress = options.onProgress ?? (() => {});
-  let desc = await describeTable(client, table);
+  let desc = await describeTable(client, shape, table);
   let action: TableReport['action'] = 'exists';
   if (desc) {
-    const problems = shapeProblems(desc);
+    const problems = shapeProblems(shape, desc);
     if (problems.length) throw wrongShape(table, problems);
     progress(`table ${table} exists with the expected keys and indexes`);
   } else {
     progress(`creating table ${table}`);
     try {
-      desc = (await client.send(new CreateTableCommand(tableDefinition(table)))).TableDescription;
+      desc = (await client.send(new CreateTableCommand(tableDefinition(shape, table)))).TableDescription;
       action = 'created';
     } catch (err) {
       // Someone else created it between our look and our create: check what they made.
-      if ((err as { name?: string }).name !== 'ResourceInUseException') throw storeUnavailable(err, table);
-      desc = await describeTable(client, table);
-      const problems = desc ? shapeProblems(desc) : [];
+      if ((err as { name?: string }).name !== 'ResourceInUseException') throw storeUnavailable(err, table, shape);
+      desc = await describeTable(client, shape, table);
+      const problems = desc ? shapeProblems(shape, desc) : [];
       if (problems.length) throw wrongShape(table, problems);
     }
   }
-  desc = await waitActive(client, table, desc, progress, options);
+  desc = await waitActive(client, shape, table, desc, progress, options);
   const features: FeatureResult[] = [
     {
       feature: 'pay_per_request',
@@ -157,7 +163,7 @@ export async function ensureSessionTable(
     encryptionState(desc, action),
     await ensureDeletionProtection(client, table, desc, action),
     await ensurePointInTimeRecovery(client, table, options.pollMs ?? 2000),
-    await ensureTtl(client, table),
+    await ensureTtl(client, table, shape.ttlAttribute),
   ];
   return { table, action, status: desc.TableStatus ?? 'ACTIVE', features };
 }
@@ -171,6 +177,7 @@ function wrongShape(table: string, problems: string[]): SentinelError {
 
 async function waitActive(
   client: DynamoDBClient,
+  shape: TableShape,
   table: string,
   first: TableDescription | undefined,
   progress: (line: string) => void,
@@ -191,13 +198,13 @@ async function waitActive(
       `waiting for ${table}: table ${desc?.TableStatus ?? 'unknown'}${pending.length ? `, indexes not yet active: ${pending.join(', ')}` : ''} (${elapsed}s)`,
     );
     if (Date.now() > deadline) {
-      throw new SentinelError('SessionStoreUnavailable', `table ${table} did not become ACTIVE in time`, {
-        hint: 'Check it in the DynamoDB console; run `sentinel init sessions` again once it is ACTIVE.',
+      throw new SentinelError(shape.unavailable, `table ${table} did not become ACTIVE in time`, {
+        hint: `Check it in the DynamoDB console; run \`sentinel init ${shape.init}\` again once it is ACTIVE.`,
       });
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, pollMs);
-    desc = await describeTable(client, table);
+    desc = await describeTable(client, shape, table);
   }
   progress(`table ${table} is ACTIVE`);
   return desc!;
@@ -276,28 +283,25 @@ async function ensurePointInTimeRecovery(
   }
 }
 
-async function ensureTtl(client: DynamoDBClient, table: string): Promise<FeatureResult> {
+async function ensureTtl(client: DynamoDBClient, table: string, attribute: string): Promise<FeatureResult> {
   try {
     const now = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
     const d = now.TimeToLiveDescription;
-    if (
-      (d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING') &&
-      d.AttributeName === TTL_ATTRIBUTE
-    ) {
+    if ((d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING') && d.AttributeName === attribute) {
       return { feature: 'ttl', state: 'already' };
     }
     if (d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING') {
-      // TTL on another attribute would reap sessions at the wrong time; changing it is the owner's call.
+      // TTL on another attribute would reap records at the wrong time; changing it is the owner's call.
       return {
         feature: 'ttl',
         state: 'failed',
-        error: `TTL is on attribute ${d.AttributeName ?? '?'}, not ${TTL_ATTRIBUTE}`,
+        error: `TTL is on attribute ${d.AttributeName ?? '?'}, not ${attribute}`,
       };
     }
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: table,
-        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
       }),
     );
     return { feature: 'ttl', state: 'enabled' };
@@ -311,7 +315,7 @@ function errorField(err: unknown): { error?: string } {
   return name ? { error: name } : {};
 }
 
-// --- IAM policies printed by `init sessions --plan` -------------------------------------------------------------------
+// --- IAM policies printed by `init <table> --plan` --------------------------------------------------------------------
 
 function partition(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
@@ -324,35 +328,26 @@ function resources(table: string, region: string, account: string): string[] {
   return [arn, `${arn}/index/*`];
 }
 
-/**
- * What each daemon's AWS profile needs, and what an admin (inspect, revoke, create) needs. Scan serves an
- * unfiltered `server sessions`; every filtered listing is a Query on an index.
- */
-export function iamPolicies(table: string, region: string, account = '*'): { daemon: object; admin: object } {
+/** What each daemon's AWS profile needs, and what an admin needs (the table's own access lists), plus table set-up. */
+export function iamPolicies(
+  shape: TableShape,
+  table: string,
+  region: string,
+  account = '*',
+): { daemon: object; admin: object } {
   const res = resources(table, region, account);
+  const name = shape.init.charAt(0).toUpperCase() + shape.init.slice(1);
   return {
     daemon: {
       Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'SentinelDaemonSessions',
-          Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'],
-          Resource: res,
-        },
-      ],
+      Statement: [{ Sid: `SentinelDaemon${name}`, Effect: 'Allow', Action: [...shape.access.daemon], Resource: res }],
     },
     admin: {
       Version: '2012-10-17',
       Statement: [
+        { Sid: `SentinelAdmin${name}`, Effect: 'Allow', Action: [...shape.access.admin], Resource: res },
         {
-          Sid: 'SentinelAdminSessions',
-          Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'],
-          Resource: res,
-        },
-        {
-          Sid: 'SentinelInitSessions',
+          Sid: `SentinelInit${name}`,
           Effect: 'Allow',
           Action: [
             'dynamodb:CreateTable',

@@ -1,7 +1,8 @@
-// Turns whatever the AWS SDK threw into SessionStoreUnavailable with a message of our own. AWS error text can carry
+// Turns whatever the AWS SDK threw into the table's "unavailable" error with a message of our own. AWS error text can carry
 // ARNs, account ids and request details, so it never reaches a user or a log line through here; only the error's
 // name (a fixed identifier such as ThrottlingException) is kept, in details, to tell the cases apart.
 import { SentinelError } from '../errors.js';
+import type { TableShape } from './shape.js';
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -46,37 +47,35 @@ export function isConditionalCheckFailed(err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 }
 
-export function storeUnavailable(err: unknown, table: string): SentinelError {
+export function storeUnavailable(err: unknown, table: string, shape: TableShape): SentinelError {
   if (err instanceof SentinelError) return err;
   const name = errorName(err);
   const details = { table, ...(name ? { aws_error: name } : {}) };
   if (name === 'ResourceNotFoundException') {
-    return new SentinelError('SessionStoreUnavailable', `the session table ${table} does not exist`, {
+    return new SentinelError(shape.unavailable, `the ${shape.noun} table ${table} does not exist`, {
       details,
-      hint: `Create it with \`sentinel init sessions --table ${table} --region <region>\`, or fix sessions.table and region in config.yaml.`,
+      hint: `Create it with \`sentinel init ${shape.init} --table ${table} --region <region>\`, or fix the table name and region in config.yaml.`,
     });
   }
   if (name && ACCESS.has(name)) {
     return new SentinelError(
-      'SessionStoreUnavailable',
-      `AWS refused Sentinel's credentials for the session table ${table}`,
+      shape.unavailable,
+      `AWS refused Sentinel's credentials for the ${shape.noun} table ${table}`,
       {
         details,
-        hint: 'Check the daemon\'s AWS profile (aws_profile in config.yaml) and its IAM policy (docs/sessions.md, "IAM policies").',
+        hint: `Check the AWS profile in use (aws_profile in config.yaml, or --profile) and its IAM policy (\`sentinel init ${shape.init} --plan\` prints it).`,
       },
     );
   }
   if (name && THROTTLING.has(name)) {
-    return new SentinelError(
-      'SessionStoreUnavailable',
-      `DynamoDB is throttling requests to the session table ${table}`,
-      { details },
-    );
+    return new SentinelError(shape.unavailable, `DynamoDB is throttling requests to the ${shape.noun} table ${table}`, {
+      details,
+    });
   }
   if (name === 'TimeoutError' || (name && NETWORK_CODES.has(name)) || name === 'AbortError') {
-    return new SentinelError('SessionStoreUnavailable', `the session table ${table} cannot be reached`, { details });
+    return new SentinelError(shape.unavailable, `the ${shape.noun} table ${table} cannot be reached`, { details });
   }
-  return new SentinelError('SessionStoreUnavailable', `the session table ${table} did not answer as expected`, {
+  return new SentinelError(shape.unavailable, `the ${shape.noun} table ${table} did not answer as expected`, {
     details,
   });
 }
