@@ -210,6 +210,42 @@ const catalogue = {
     message: 'not supported on this platform',
     hint: 'Sentinel supports Linux and macOS.',
   },
+  RoleUnknown: {
+    status: 404,
+    exit: EXIT.error,
+    message: 'no such IAM role',
+    hint: 'Check the role name or ARN (`aws iam get-role --role-name <name>`) and the account your profile points at.',
+  },
+  AwsAccessDenied: {
+    status: 403,
+    exit: EXIT.error,
+    message: 'AWS refused the call: the credentials lack a permission',
+    hint: 'docs/enforcement.md lists the IAM permissions each enforce and audit command needs.',
+  },
+  IamUnavailable: {
+    status: 502,
+    exit: EXIT.error,
+    message: 'AWS IAM did not answer',
+    hint: 'Check network access to IAM and your credentials (`aws sts get-caller-identity`), then try again.',
+  },
+  InlinePolicyBudgetExceeded: {
+    status: 409,
+    exit: EXIT.error,
+    message: "the role's inline policies would exceed IAM's 10,240-character budget",
+    hint: 'Remove inline policies the role no longer needs, or run `sentinel enforce prune` once revoked sessions lapse.',
+  },
+  AwsRevocationFailed: {
+    status: 502,
+    exit: EXIT.error,
+    message: 'the session is revoked in the store, but the AWS-side revocation was not written',
+    hint: 'Credentials already issued keep working in AWS until they expire; fix the cause and run the revoke with --aws again.',
+  },
+  CloudTrailUnavailable: {
+    status: 502,
+    exit: EXIT.error,
+    message: 'AWS CloudTrail did not answer',
+    hint: 'Check network access to CloudTrail and the region; LookupEvents allows 2 requests per second per region.',
+  },
   UsageError: {
     status: 400,
     exit: EXIT.usage,

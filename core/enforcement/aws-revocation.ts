@@ -1,0 +1,141 @@
+// Revocation that reaches AWS (DESIGN §15): one inline policy `sentinel-revoke-<session id>` on the session's role,
+// denying everything to credentials stamped with that session. One policy per revocation needs no read-modify-write,
+// so two admins revoking two sessions of one role never overwrite each other. All inline policies of a role share
+// 10,240 characters: a revocation that would not fit first prunes the policies of sessions whose credentials have
+// all lapsed, and if it still does not fit it fails before writing anything.
+import { SentinelError } from '../errors.js';
+import { REVOCATION_POLICY_NAME, revocationPolicy, revocationPolicyName } from './generate.js';
+import { roleNameOf, type InlinePolicies } from './iam.js';
+
+/** IAM's quota for all inline policies of one role, counted without whitespace. */
+export const ROLE_INLINE_BUDGET = 10_240;
+
+/** What revocation needs of a session record (DESIGN §6); older records may lack the AWS fields. */
+export interface RevocableSession {
+  id: string;
+  user: string;
+  status: string;
+  role_arn?: string;
+  source_identity?: string;
+  credentials_valid_until?: string;
+}
+
+export type SessionLookup = (id: string) => Promise<RevocableSession | undefined>;
+
+export interface AwsRevocation {
+  role_arn: string;
+  role_name: string;
+  policy_name: string;
+  /** Characters the role's inline policies use after the write. */
+  inline_chars: number;
+  pruned: string[];
+}
+
+export interface PruneResult {
+  role_name: string;
+  deleted: string[];
+  kept: Array<{ policy_name: string; why: string }>;
+}
+
+/** IAM does not count whitespace against policy size quotas. */
+export function policyChars(document: string): number {
+  return document.replace(/\s/g, '').length;
+}
+
+/** A revocation policy's text as written to IAM: compact, so it costs the fewest characters of the budget. */
+export function revocationDocument(sessionId: string): string {
+  return JSON.stringify(revocationPolicy(sessionId));
+}
+
+/**
+ * Whether every credential of a session has lapsed at `now`. Unknown → false (kept): a policy is only deleted when
+ * the record says its credentials cannot still be in use.
+ */
+function lapsed(session: RevocableSession | undefined, now: Date): { lapsed: boolean; why: string } {
+  if (!session)
+    return { lapsed: false, why: 'no session record with this id (delete it by hand if you know it lapsed)' };
+  if (!session.credentials_valid_until)
+    return { lapsed: false, why: 'the session record has no credentials_valid_until' };
+  const until = Date.parse(session.credentials_valid_until);
+  if (Number.isNaN(until))
+    return { lapsed: false, why: 'the session record has an unreadable credentials_valid_until' };
+  if (until > now.getTime())
+    return { lapsed: false, why: `credentials stay valid until ${session.credentials_valid_until}` };
+  return { lapsed: true, why: '' };
+}
+
+/** Deletes the revocation policies on one role whose sessions' credentials have all lapsed. */
+export async function pruneRole(
+  iam: InlinePolicies,
+  roleName: string,
+  lookup: SessionLookup,
+  now: Date = new Date(),
+): Promise<PruneResult> {
+  const result: PruneResult = { role_name: roleName, deleted: [], kept: [] };
+  for (const name of await iam.list(roleName)) {
+    const id = REVOCATION_POLICY_NAME.exec(name)?.[1];
+    if (!id) continue;
+    const verdict = lapsed(await lookup(id), now);
+    if (!verdict.lapsed) {
+      result.kept.push({ policy_name: name, why: verdict.why });
+      continue;
+    }
+    if (await iam.delete(roleName, name)) result.deleted.push(name);
+  }
+  return result;
+}
+
+async function inlineChars(iam: InlinePolicies, roleName: string, except: string): Promise<number> {
+  let total = 0;
+  for (const name of await iam.list(roleName)) {
+    if (name === except) continue;
+    total += policyChars((await iam.get(roleName, name)) ?? '');
+  }
+  return total;
+}
+
+/**
+ * Writes the session's revocation policy to its role. The caller revoked the session in the store first: whatever
+ * happens here, the store says revoked.
+ */
+export async function revokeInAws(
+  iam: InlinePolicies,
+  session: RevocableSession,
+  lookup: SessionLookup,
+  now: Date = new Date(),
+): Promise<AwsRevocation> {
+  if (!session.role_arn) {
+    throw new SentinelError('AwsRevocationFailed', `session ${session.id} names no role (no role_arn on its record)`, {
+      hint: 'Only sessions that were issued role credentials can be revoked in AWS; the store revocation stands.',
+    });
+  }
+  const roleName = roleNameOf(session.role_arn);
+  const policyName = revocationPolicyName(session.id);
+  const document = revocationDocument(session.id);
+  const size = policyChars(document);
+  let used = await inlineChars(iam, roleName, policyName);
+  let pruned: string[] = [];
+  if (used + size > ROLE_INLINE_BUDGET) {
+    pruned = (await pruneRole(iam, roleName, lookup, now)).deleted;
+    used = await inlineChars(iam, roleName, policyName);
+    if (used + size > ROLE_INLINE_BUDGET) {
+      throw new SentinelError(
+        'InlinePolicyBudgetExceeded',
+        `role ${roleName} has ${used} of ${ROLE_INLINE_BUDGET} inline-policy characters in use; the revocation needs ${size} more` +
+          (pruned.length ? ` (after pruning ${pruned.length} lapsed revocation${pruned.length === 1 ? '' : 's'})` : ''),
+        {
+          hint: 'Nothing was written in AWS. Remove inline policies the role no longer needs, or wait until revoked sessions lapse and run `sentinel enforce prune`.',
+          details: { role_name: roleName, used, needed: size, budget: ROLE_INLINE_BUDGET, pruned },
+        },
+      );
+    }
+  }
+  await iam.put(roleName, policyName, document);
+  return {
+    role_arn: session.role_arn,
+    role_name: roleName,
+    policy_name: policyName,
+    inline_chars: used + size,
+    pruned,
+  };
+}
