@@ -12,6 +12,7 @@ import { register as completion } from './completion.js';
 import { register as server } from './server.js';
 import { register as init } from './init.js';
 import { register as audit } from './audit.js';
+import { register as enforce } from './enforce.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -25,4 +26,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   server,
   init,
   audit,
+  enforce,
 ];

@@ -1,0 +1,270 @@
+// `sentinel enforce generate trust-policy|scp|rcp`, `enforce plan`, `enforce prune` (DESIGN §15): the policies that
+// make AWS refuse what did not go through Sentinel, how far each role is from them, and the clean-up of AWS-side
+// revocations whose credentials have lapsed. Flags are parsed here; core/enforcement does the work.
+import type { Command } from 'commander';
+import { EXIT } from '../core/errors.js';
+import type { PlanFinding } from '../core/enforcement/plan.js';
+import { resolveAwsTarget } from './aws-target.js';
+import { printJson } from './output.js';
+
+interface Globals {
+  config?: string;
+}
+
+interface AwsFlags {
+  profile?: string;
+  region?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function addAwsOptions(command: Command): Command {
+  return command
+    .option('--profile <profile>', 'AWS profile for the IAM calls (default: AWS_PROFILE, then config aws_profile)')
+    .option('--region <region>', 'AWS region (IAM is global; default: AWS_REGION, then config region)');
+}
+
+export function renderPlan(findings: PlanFinding[]): string {
+  const lines: string[] = [];
+  for (const f of findings) {
+    lines.push(`${f.role_name}  ${f.status}${f.role_arn ? `  ${f.role_arn}` : ''}`);
+    if (f.error) lines.push(`  error: ${f.error.message}`);
+    for (const s of f.statements) {
+      lines.push(
+        `  statement ${s.index}${s.sid ? ` (${s.sid})` : ''} [${s.principals.join(', ') || 'no principal'}]: ${s.problem}`,
+      );
+    }
+    if (f.fix) lines.push(`  fix: ${f.fix}`);
+  }
+  return lines.map(visible).join('\n') + '\n';
+}
+
+/** Role and policy text comes from AWS: control characters are shown escaped, never sent to the terminal. */
+function visible(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export function register(program: Command): void {
+  const enforce = program
+    .command('enforce')
+    .description('make AWS refuse what did not go through Sentinel: trust policies, SCPs, AWS-side revocation')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sentinel enforce plan --role prod-admin --role arn:aws:iam::123456789012:role/ci/deployer
+  $ sentinel enforce generate trust-policy --principal arn:aws:iam::123456789012:root > trust.json
+  $ sentinel enforce prune --table sentinel-sessions --region eu-west-1
+
+What each policy stops and what it does not: docs/enforcement.md.`,
+    );
+
+  const generate = enforce
+    .command('generate')
+    .description('print a policy document (JSON) to paste into IAM or AWS Organizations')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sentinel enforce generate trust-policy --principal arn:aws:iam::123456789012:root
+  $ sentinel enforce generate scp --role-pattern 'arn:aws:iam::*:role/prod-*'
+  $ sentinel enforce generate rcp`,
+    );
+
+  generate
+    .command('trust-policy')
+    .description('a role trust policy: sts:AssumeRole and sts:SetSourceIdentity only with a Sentinel SourceIdentity')
+    .requiredOption(
+      '--principal <arn>',
+      'who may assume the role through Sentinel (repeatable); the vendor role for the binding form',
+      collect,
+    )
+    .option('--users <names>', 'only these policy users (comma-separated): sentinel-<user>-* instead of sentinel-*')
+    .option('--legacy-principal <arn>', 'also allowed without a stamp, while tools move over (repeatable)', collect)
+    .option('--require-mfa', 'also require MFA in the base session (break-glass roles)')
+    .addHelpText(
+      'after',
+      `
+Prints only the policy document (JSON, 2-space indent) on stdout.
+
+Examples:
+  $ sentinel enforce generate trust-policy --principal arn:aws:iam::123456789012:root
+  $ sentinel enforce generate trust-policy --principal 123456789012 --users alice,bob --require-mfa
+  $ sentinel enforce generate trust-policy --principal arn:aws:iam::123456789012:role/sentinel-vendor
+  $ sentinel enforce generate trust-policy --principal 123456789012 --legacy-principal arn:aws:iam::123456789012:role/old-ci
+
+Exit codes: 0 printed; 2 usage (a principal that is not an ARN or account id, a bad user name).`,
+    )
+    .action(
+      async (flags: { principal: string[]; users?: string; legacyPrincipal?: string[]; requireMfa?: boolean }) => {
+        const { trustPolicy } = await import('../core/enforcement/generate.js');
+        const users = flags.users
+          ?.split(',')
+          .map((u) => u.trim())
+          .filter((u) => u !== '');
+        printJson(
+          trustPolicy({
+            principals: flags.principal,
+            ...(users ? { users } : {}),
+            legacyPrincipals: flags.legacyPrincipal ?? [],
+            requireMfa: flags.requireMfa === true,
+          }),
+        );
+      },
+    );
+
+  for (const kind of ['scp', 'rcp'] as const) {
+    generate
+      .command(kind)
+      .description(
+        kind === 'scp'
+          ? 'a service control policy: member-account callers assume the protected roles only with a Sentinel stamp'
+          : 'a resource control policy: the same on the roles themselves, binding callers outside the organization too',
+      )
+      .option('--role-pattern <arn>', 'the protected roles (IAM wildcards)', 'arn:aws:iam::*:role/sentinel/*')
+      .addHelpText(
+        'after',
+        `
+Prints only the policy document (JSON, 2-space indent) on stdout. ${
+          kind === 'scp'
+            ? 'SCPs bind principals in member accounts, never the management account.'
+            : 'RCPs bind every caller of the roles, from inside the organization or not; AWS services acting as themselves are left alone.'
+        }
+
+Examples:
+  $ sentinel enforce generate ${kind}
+  $ sentinel enforce generate ${kind} --role-pattern 'arn:aws:iam::123456789012:role/prod-*'
+
+Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
+      )
+      .action(async (flags: { rolePattern: string }) => {
+        const g = await import('../core/enforcement/generate.js');
+        printJson(
+          kind === 'scp' ? g.serviceControlPolicy(flags.rolePattern) : g.resourceControlPolicy(flags.rolePattern),
+        );
+      });
+  }
+
+  addAwsOptions(
+    enforce
+      .command('plan')
+      .description(
+        "classify each role's trust policy: vendor, full, partial or none, with the statements at fault and the fix",
+      )
+      .requiredOption('--role <arn or name>', 'a role to check (repeatable)', collect)
+      .option('--vendor-principal <arn>', "the server-side vendor's role: roles only it may assume are `vendor`")
+      .option('--json', 'print {ok, findings, error?}'),
+  )
+    .addHelpText(
+      'after',
+      `
+Reads each role with iam:GetRole. vendor: only the vendor's role may assume it; full: every statement allowing
+sts:AssumeRole requires sts:SourceIdentity like sentinel-* and allows sts:SetSourceIdentity; partial; none.
+
+Examples:
+  $ sentinel enforce plan --role prod-admin --role staging-admin
+  $ sentinel enforce plan --role arn:aws:iam::123456789012:role/prod-admin --vendor-principal arn:aws:iam::123456789012:role/sentinel-vendor --json
+
+Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, or a role that could not be read.`,
+    )
+    .action(async (flags: AwsFlags & { role: string[]; vendorPrincipal?: string }, command: Command) => {
+      const [{ roleNameOf, createIamAdmin }, { planRoles }] = await Promise.all([
+        import('../core/enforcement/iam.js'),
+        import('../core/enforcement/plan.js'),
+      ]);
+      const names = flags.role.map(roleNameOf);
+      if (flags.vendorPrincipal !== undefined) {
+        const { trustPolicy } = await import('../core/enforcement/generate.js');
+        trustPolicy({ principals: [flags.vendorPrincipal] }); // validates it as a principal (usage error otherwise)
+      }
+      const target = await resolveAwsTarget(flags, command.optsWithGlobals<Globals>());
+      const iam = await createIamAdmin(target);
+      let findings: PlanFinding[];
+      try {
+        findings = await planRoles(iam, names, flags.vendorPrincipal ? { vendorPrincipal: flags.vendorPrincipal } : {});
+      } finally {
+        iam.close();
+      }
+      const unreadable = findings.filter((f) => f.status === 'unknown');
+      const ok = findings.every((f) => f.status === 'vendor' || f.status === 'full');
+      if (flags.json) {
+        printJson({
+          ok,
+          findings,
+          ...(unreadable.length
+            ? { error: { code: unreadable[0]!.error!.code, message: unreadable[0]!.error!.message } }
+            : {}),
+        });
+      } else {
+        process.stdout.write(renderPlan(findings));
+      }
+      process.exitCode = unreadable.length ? EXIT.usage : ok ? EXIT.ok : EXIT.error;
+    });
+
+  addAwsOptions(
+    enforce
+      .command('prune')
+      .description("delete AWS-side revocation policies whose session's credentials have all lapsed")
+      .requiredOption('--table <name>', 'the session table (credentials_valid_until is read from each record)')
+      .option(
+        '--role <arn or name>',
+        'only this role (repeatable; default: the roles of revoked sessions in the table)',
+        collect,
+      )
+      .option('--json', 'print {ok, findings, error?}'),
+  )
+    .addHelpText(
+      'after',
+      `
+A policy sentinel-revoke-<id> is deleted once the session's credentials_valid_until has passed; one whose session
+record is missing or unreadable is kept and reported.
+
+Examples:
+  $ sentinel enforce prune --table sentinel-sessions --region eu-west-1
+  $ sentinel enforce prune --table sentinel-sessions --role prod-admin --json
+
+Exit codes: 0 done; 1 an AWS or store error; 2 usage.`,
+    )
+    .action(async (flags: AwsFlags & { table: string; role?: string[] }, command: Command) => {
+      const { roleNameOf, createIamAdmin } = await import('../core/enforcement/iam.js');
+      const { pruneRole } = await import('../core/enforcement/aws-revocation.js');
+      const { checkTableName, openSessionTable } = await import('./session-table.js');
+      const explicit = (flags.role ?? []).map(roleNameOf);
+      const target = await resolveAwsTarget(flags, command.optsWithGlobals<Globals>());
+      const store = await openSessionTable(target, checkTableName(flags.table));
+      const iam = await createIamAdmin(target);
+      try {
+        const roles = explicit.length ? explicit : await revokedRoles(store, roleNameOf);
+        const findings = [];
+        for (const role of roles) findings.push(await pruneRole(iam, role, (id) => store.get(id)));
+        if (flags.json) printJson({ ok: true, findings });
+        else {
+          for (const f of findings) {
+            process.stdout.write(visible(`${f.role_name}: deleted ${f.deleted.length}, kept ${f.kept.length}`) + '\n');
+            for (const name of f.deleted) process.stdout.write(`  deleted ${name}\n`);
+            for (const k of f.kept) process.stdout.write(visible(`  kept ${k.policy_name}: ${k.why}`) + '\n');
+          }
+          if (findings.length === 0) process.stdout.write('No roles with revoked sessions.\n');
+        }
+      } finally {
+        iam.close();
+        await store.close();
+      }
+    });
+}
+
+/** The roles of revoked sessions in the table: where revocation policies can be. */
+async function revokedRoles(
+  store: import('../core/sessions/types.js').SessionStore,
+  roleNameOf: (v: string) => string,
+): Promise<string[]> {
+  const roles = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ status: 'revoked', limit: 1000, ...(cursor ? { cursor } : {}) });
+    for (const s of page.items) if (s.role_arn) roles.add(roleNameOf(s.role_arn));
+    cursor = page.cursor;
+  } while (cursor);
+  return [...roles].sort();
+}
