@@ -17,12 +17,12 @@ export function checkTableName(table: string): string {
 }
 
 export async function openSessionTable(target: AwsTarget, table: string): Promise<SessionStore> {
-  const [{ createSessionTableClient }, { DynamoSessionStore }] = await Promise.all([
-    import('../core/sessions/dynamodb-client.js'),
+  const [{ createTableClient }, { DynamoSessionStore }] = await Promise.all([
+    import('../core/records/client.js'),
     import('../core/sessions/dynamodb.js'),
   ]);
   return new DynamoSessionStore({
-    client: createSessionTableClient(target),
+    client: createTableClient(target),
     table: checkTableName(table),
     ownsClient: true,
   });
