@@ -13,6 +13,7 @@ import { register as server } from './server.js';
 import { register as init } from './init.js';
 import { register as audit } from './audit.js';
 import { register as enforce } from './enforce.js';
+import { register as permissions } from './permissions.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -27,4 +28,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   init,
   audit,
   enforce,
+  permissions,
 ];

@@ -22,14 +22,17 @@ import {
   type FailureSpec,
   type LoopbackServer,
 } from './aws-protocol.js';
+import { simulatePrincipalPolicy } from './iam-simulate.js';
 
-export type IamAction = 'GetRole' | 'PutRolePolicy' | 'GetRolePolicy' | 'DeleteRolePolicy' | 'ListRolePolicies';
+export type IamAction =
+  'GetRole' | 'PutRolePolicy' | 'GetRolePolicy' | 'DeleteRolePolicy' | 'ListRolePolicies' | 'SimulatePrincipalPolicy';
 const ACTIONS: readonly IamAction[] = [
   'GetRole',
   'PutRolePolicy',
   'GetRolePolicy',
   'DeleteRolePolicy',
   'ListRolePolicies',
+  'SimulatePrincipalPolicy',
 ];
 const XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const API_VERSION = '2010-05-08';
@@ -99,6 +102,11 @@ export interface IamEmulator {
   /** `iam:PutRolePolicy`, `iam:Get*`, `iam:*` or `*`, for a principal ARN (assumed-role ARNs match their role too). */
   grant(principalArn: string, actions: string[]): void;
   revoke(principalArn: string, actions?: string[]): void;
+  /**
+   * An identity policy of a user or role, for SimulatePrincipalPolicy (a role's inline policies count too). A user
+   * ARN with an attached policy exists for the simulator.
+   */
+  attachPolicy(principalArn: string, document: object): void;
   /** The inline-policy characters a role uses, counted as IAM counts them. */
   inlineUsage(roleName: string): number;
   failNext(action: IamAction, spec: FailureSpec, times?: number): void;
@@ -199,7 +207,18 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
         node('RoleLastUsed', ''),
     );
 
-  const handlers: Record<IamAction, (p: URLSearchParams) => string> = {
+  const attached = new Map<string, object[]>();
+  const policiesOf = (arn: string): object[] | undefined => {
+    const role = [...roles.values()].find((r) => r.arn === arn);
+    if (!role && !attached.has(arn)) return undefined;
+    return [
+      ...(role ? [...role.inline.values()].map((d) => JSON.parse(d) as object) : []),
+      ...(attached.get(arn) ?? []),
+    ];
+  };
+
+  const handlers: Record<IamAction, (p: URLSearchParams) => string | Promise<string>> = {
+    SimulatePrincipalPolicy: (p) => simulatePrincipalPolicy(p, policiesOf),
     GetRole(p) {
       const name = roleName(p);
       return roleXml(findRole(name));
@@ -295,7 +314,7 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
     return p.get('RoleName')!;
   };
 
-  const dispatch = (req: IncomingMessage, body: Buffer): { action: IamAction; resultXml: string } => {
+  const dispatch = async (req: IncomingMessage, body: Buffer): Promise<{ action: IamAction; resultXml: string }> => {
     if (req.method !== 'POST' && req.method !== 'GET') {
       throw new AwsServiceError('InvalidAction', 'Could not find operation for this request', 400);
     }
@@ -355,7 +374,7 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
           403,
         );
       }
-      return { action: known, resultXml: handlers[known](params) };
+      return { action: known, resultXml: await handlers[known](params) };
     } catch (err) {
       if (err instanceof AwsServiceError) record.outcome = err.code;
       throw err;
@@ -378,7 +397,7 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
     if (!(await delay(delayMs, server.signal))) return;
     try {
       if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
-      const { action, resultXml } = dispatch(req, read.body);
+      const { action, resultXml } = await dispatch(req, read.body);
       const result = resultXml === '' ? '' : `<${action}Result>${resultXml}</${action}Result>`;
       send(
         200,
@@ -407,6 +426,9 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
     revoke(arn, actions) {
       if (!actions) permissions.delete(arn);
       else for (const a of actions) permissions.get(arn)?.delete(a.toLowerCase());
+    },
+    attachPolicy(arn, document) {
+      attached.set(arn, [...(attached.get(arn) ?? []), document]);
     },
     inlineUsage: (name) => inlineUsage(findRoleForTest(roles, name)),
     failNext: (action, spec, times) => faults.failNext(action, spec, times),

@@ -1,0 +1,422 @@
+// The IAM permissions each Sentinel feature needs, per role (DESIGN §16): the one place they are written down.
+// `sentinel permissions` prints them (JSON, Terraform, CloudFormation), `permissions check` simulates them for the
+// caller, `init bootstrap` prints them, and docs/team-setup.md explains them. A feature that needs AWS calls adds its
+// statements here, and nowhere else. Least privilege: actions scoped to Sentinel's own parameters, tables, keys and log
+// groups; an action AWS cannot scope (DescribeParameters, LookupEvents, GetCallerIdentity) is in a statement of its own
+// on "*".
+//
+// Features still landing while this module was written (their statements follow DESIGN §10–17 and are final unless
+// those features change their calls): approvals, breakglass, notifications, enforcement, audit, vendor. Each is marked
+// `landing: true`; the feature's author removes the mark when it lands, so `permissions` says which are not in use yet.
+
+export const ROLES = ['daemon', 'requester', 'approver', 'admin', 'enforcement', 'audit', 'vendor'] as const;
+export type PermissionRole = (typeof ROLES)[number];
+
+export const ROLE_TEXT: Record<PermissionRole, string> = {
+  daemon: "each developer's daemon (the AWS profile in config aws_profile, and the base identity that assumes roles)",
+  requester: 'developers who file approval requests and invoke break-glass (through their daemon)',
+  approver: 'people who approve, deny or revoke requests and close break-glass events',
+  admin: 'whoever runs init bootstrap, policy push/sign and server revoke',
+  enforcement: 'whoever runs enforce plan/prune and server revoke --aws',
+  audit: 'whoever runs audit verify, untracked-sessions and calls',
+  vendor: 'the server-side vendor Lambda execution role (§17)',
+};
+
+export interface PermissionContext {
+  /** 12 digits, or "*" (any account). */
+  account: string;
+  /** An AWS region, or "*". */
+  region: string;
+  ssmRoot: string;
+  signatureRoot: string;
+  tables: { sessions: string; requests: string; breakglass: string };
+  /** A KMS key ARN; otherwise any key of the account (narrow it in the printed policy). */
+  signingKey: string | null;
+  /** Roles Sentinel assumes for users (and enforcement manages). */
+  roles: string;
+  logGroup: string;
+}
+
+export interface PermissionStatement {
+  feature: string;
+  role: PermissionRole;
+  sid: string;
+  actions: string[];
+  resources: (c: PermissionContext) => string[];
+  why: string;
+  /** The feature is being built; its statements are here so the set is complete. */
+  landing?: boolean;
+}
+
+const ssmPath = (c: PermissionContext, path: string) => {
+  const p = path === '/' ? '' : path.replace(/\/+$/, '');
+  return [`arn:aws:ssm:${c.region}:${c.account}:parameter${p}`, `arn:aws:ssm:${c.region}:${c.account}:parameter${p}/*`];
+};
+const table = (c: PermissionContext, name: string) => [
+  `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}`,
+  `arn:aws:dynamodb:${c.region}:${c.account}:table/${name}/index/*`,
+];
+const key = (c: PermissionContext) => [
+  c.signingKey && c.signingKey.startsWith('arn:') && c.signingKey.includes(':key/')
+    ? c.signingKey
+    : `arn:aws:kms:${c.region}:${c.account}:key/*`,
+];
+const policyParameters = (c: PermissionContext) => [...ssmPath(c, c.ssmRoot), ...ssmPath(c, c.signatureRoot)];
+const logGroup = (c: PermissionContext) => [
+  `arn:aws:logs:${c.region}:${c.account}:log-group:${c.logGroup}`,
+  `arn:aws:logs:${c.region}:${c.account}:log-group:${c.logGroup}:log-stream:*`,
+];
+const ANY = () => ['*'];
+const TABLE_ADMIN = [
+  'dynamodb:CreateTable',
+  'dynamodb:DescribeTable',
+  'dynamodb:UpdateTable',
+  'dynamodb:DescribeTimeToLive',
+  'dynamodb:UpdateTimeToLive',
+  'dynamodb:DescribeContinuousBackups',
+  'dynamodb:UpdateContinuousBackups',
+];
+
+export const STATEMENTS: readonly PermissionStatement[] = [
+  {
+    feature: 'credentials',
+    role: 'daemon',
+    sid: 'SentinelAssumeRoles',
+    actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+    resources: (c) => [c.roles],
+    why: 'assume each profile role with a SourceIdentity (the base identity of each profile)',
+  },
+  {
+    feature: 'credentials',
+    role: 'daemon',
+    sid: 'SentinelCallerIdentity',
+    actions: ['sts:GetCallerIdentity'],
+    resources: ANY,
+    why: 'who the user is (AWS does not scope it; it is never refused)',
+  },
+  {
+    feature: 'policy',
+    role: 'daemon',
+    sid: 'SentinelReadPolicies',
+    actions: ['ssm:GetParametersByPath', 'ssm:GetParameter', 'kms:GetPublicKey'],
+    resources: (c) => [...policyParameters(c), ...key(c)],
+    why: 'policy.source ssm: read the policies and signatures; fetch the signing public key once',
+  },
+  {
+    feature: 'policy',
+    role: 'admin',
+    sid: 'SentinelPublishPolicies',
+    actions: ['ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'kms:Sign', 'kms:GetPublicKey'],
+    resources: (c) => [...policyParameters(c), ...key(c)],
+    why: 'policy pull/push/diff/sign, init bootstrap',
+  },
+  {
+    feature: 'policy',
+    role: 'admin',
+    sid: 'SentinelDescribeParameters',
+    actions: ['ssm:DescribeParameters'],
+    resources: ANY,
+    why: 'policy push reads the tier (SSM does not scope DescribeParameters)',
+  },
+  {
+    feature: 'sessions',
+    role: 'daemon',
+    sid: 'SentinelSessionTable',
+    actions: [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:DescribeTable',
+    ],
+    resources: (c) => table(c, c.tables.sessions),
+    why: 'sessions.store dynamodb: open, touch, end and check sessions',
+  },
+  {
+    feature: 'sessions',
+    role: 'admin',
+    sid: 'SentinelSessionAdmin',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan', ...TABLE_ADMIN],
+    resources: (c) => table(c, c.tables.sessions),
+    why: 'server sessions/session/revoke --table, init sessions',
+  },
+  {
+    feature: 'permissions',
+    role: 'admin',
+    sid: 'SentinelCheckPermissions',
+    actions: ['iam:SimulatePrincipalPolicy', 'iam:GetRole'],
+    resources: (c) => [`arn:aws:iam::${c.account}:role/*`, `arn:aws:iam::${c.account}:user/*`],
+    why: 'permissions check (anyone who runs it needs this for their own principal)',
+  },
+  {
+    feature: 'approvals',
+    role: 'requester',
+    sid: 'SentinelRequests',
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+    resources: (c) => [...table(c, c.tables.requests), ...table(c, c.tables.sessions)],
+    why: "request, requests --mine, cancel; the daemon reads an approval with the session (the requester's daemon)",
+    landing: true,
+  },
+  {
+    feature: 'approvals',
+    role: 'approver',
+    sid: 'SentinelApprove',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'ssm:GetParameter', 'kms:GetPublicKey'],
+    resources: (c) => [...table(c, c.tables.requests), ...policyParameters(c), ...key(c)],
+    why: 'approve, deny, requests revoke: the table, and the policy of the profile (verified)',
+    landing: true,
+  },
+  {
+    feature: 'approvals',
+    role: 'admin',
+    sid: 'SentinelInitApprovals',
+    actions: TABLE_ADMIN,
+    resources: (c) => table(c, c.tables.requests),
+    why: 'init approvals',
+    landing: true,
+  },
+  {
+    feature: 'breakglass',
+    role: 'requester',
+    sid: 'SentinelBreakGlass',
+    actions: [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    ],
+    resources: (c) => table(c, c.tables.breakglass),
+    why: 'breakglass invoke/list/show/close through the daemon: events, lock and rate-limit slot items',
+    landing: true,
+  },
+  {
+    feature: 'breakglass',
+    role: 'requester',
+    sid: 'SentinelBreakGlassMfa',
+    actions: ['sts:GetSessionToken'],
+    resources: ANY,
+    why: 'mfa: required entries (AWS does not scope GetSessionToken)',
+    landing: true,
+  },
+  {
+    feature: 'breakglass',
+    role: 'approver',
+    sid: 'SentinelCloseBreakGlass',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    resources: (c) => table(c, c.tables.breakglass),
+    why: 'breakglass close by an approver of the profile',
+    landing: true,
+  },
+  {
+    feature: 'breakglass',
+    role: 'admin',
+    sid: 'SentinelInitBreakGlass',
+    actions: TABLE_ADMIN,
+    resources: (c) => table(c, c.tables.breakglass),
+    why: 'init breakglass',
+    landing: true,
+  },
+  {
+    feature: 'notifications',
+    role: 'requester',
+    sid: 'SentinelNotify',
+    actions: ['sns:Publish', 'ssm:GetParameter'],
+    resources: (c) => [`arn:aws:sns:${c.region}:${c.account}:sentinel-*`, ...ssmPath(c, '/sentinel/webhooks')],
+    why: 'SNS targets and webhook secrets (SecureString: also kms:Decrypt on the parameter key) of notifications:',
+    landing: true,
+  },
+  {
+    feature: 'notifications',
+    role: 'approver',
+    sid: 'SentinelNotifyDecisions',
+    actions: ['sns:Publish', 'ssm:GetParameter'],
+    resources: (c) => [`arn:aws:sns:${c.region}:${c.account}:sentinel-*`, ...ssmPath(c, '/sentinel/webhooks')],
+    why: 'approve/deny/revoke/close notify the same targets',
+    landing: true,
+  },
+  {
+    feature: 'enforcement',
+    role: 'enforcement',
+    sid: 'SentinelEnforce',
+    actions: ['iam:GetRole', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+    resources: (c) => [c.roles],
+    why: 'enforce plan (trust policies), server revoke --aws and enforce prune (sentinel-revoke-* inline policies)',
+    landing: true,
+  },
+  {
+    feature: 'audit',
+    role: 'daemon',
+    sid: 'SentinelForwardDecisions',
+    actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+    resources: logGroup,
+    why: 'audit.cloudwatch: forward the decision log (deny logs:DeleteLogStream/DeleteLogGroup to users)',
+    landing: true,
+  },
+  {
+    feature: 'audit',
+    role: 'audit',
+    sid: 'SentinelAuditTrail',
+    actions: ['cloudtrail:LookupEvents'],
+    resources: ANY,
+    why: 'audit verify, untracked-sessions, calls (CloudTrail does not scope LookupEvents)',
+    landing: true,
+  },
+  {
+    feature: 'audit',
+    role: 'audit',
+    sid: 'SentinelAuditRecords',
+    actions: ['dynamodb:GetItem', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
+    resources: (c) => [...table(c, c.tables.sessions), ...logGroup(c)],
+    why: 'untracked-sessions looks sessions up; verify-logs --against-cloudwatch reads the stream',
+    landing: true,
+  },
+  {
+    feature: 'vendor',
+    role: 'requester',
+    sid: 'SentinelInvokeVendor',
+    actions: ['execute-api:Invoke'],
+    resources: (c) => [`arn:aws:execute-api:${c.region}:${c.account}:*/*/*/v1/*`],
+    why: 'vendor mode: the daemon signs its calls to the vendor API',
+    landing: true,
+  },
+  {
+    feature: 'vendor',
+    role: 'vendor',
+    sid: 'SentinelVendor',
+    actions: [
+      'sts:AssumeRole',
+      'sts:SetSourceIdentity',
+      'ssm:GetParametersByPath',
+      'ssm:GetParameter',
+      'kms:GetPublicKey',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    ],
+    resources: (c) => [
+      c.roles,
+      ...policyParameters(c),
+      ...key(c),
+      ...table(c, c.tables.sessions),
+      ...table(c, c.tables.requests),
+      ...table(c, c.tables.breakglass),
+    ],
+    why: 'the vendor is the only writer of the tables and the only principal the protected roles trust',
+    landing: true,
+  },
+];
+
+export const FEATURES = [...new Set(STATEMENTS.map((s) => s.feature))];
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Array<{ Sid: string; Effect: 'Allow'; Action: string[]; Resource: string[] }>;
+}
+
+export function selectStatements(filter: { feature?: string; role?: PermissionRole } = {}): PermissionStatement[] {
+  return STATEMENTS.filter(
+    (s) => (!filter.feature || s.feature === filter.feature) && (!filter.role || s.role === filter.role),
+  );
+}
+
+/** One IAM policy document per role, from the selected statements. */
+export function policyDocuments(
+  statements: readonly PermissionStatement[],
+  c: PermissionContext,
+): Partial<Record<PermissionRole, PolicyDocument>> {
+  const out: Partial<Record<PermissionRole, PolicyDocument>> = {};
+  for (const s of statements) {
+    const doc = (out[s.role] ??= { Version: '2012-10-17', Statement: [] });
+    doc.Statement.push({ Sid: s.sid, Effect: 'Allow', Action: [...s.actions], Resource: [...new Set(s.resources(c))] });
+  }
+  return out;
+}
+
+const tfString = (s: string) => JSON.stringify(s).replace(/\$\{/g, '$${');
+
+/** `data "aws_iam_policy_document"` blocks, one per role. */
+export function terraform(docs: Partial<Record<PermissionRole, PolicyDocument>>): string {
+  const blocks: string[] = [];
+  for (const [role, doc] of Object.entries(docs)) {
+    const statements = doc!.Statement.map(
+      (s) =>
+        `  statement {\n    sid       = ${tfString(s.Sid)}\n    effect    = "Allow"\n` +
+        `    actions   = [${s.Action.map(tfString).join(', ')}]\n` +
+        `    resources = [${s.Resource.map(tfString).join(', ')}]\n  }`,
+    );
+    blocks.push(`data "aws_iam_policy_document" "sentinel_${role}" {\n${statements.join('\n')}\n}`);
+  }
+  return blocks.join('\n\n') + '\n';
+}
+
+/** A CloudFormation template (JSON) with one AWS::IAM::ManagedPolicy per role. */
+export function cloudFormation(docs: Partial<Record<PermissionRole, PolicyDocument>>): object {
+  const resources: Record<string, object> = {};
+  for (const [role, doc] of Object.entries(docs)) {
+    const name = `Sentinel${role[0]!.toUpperCase()}${role.slice(1)}Policy`;
+    resources[name] = {
+      Type: 'AWS::IAM::ManagedPolicy',
+      Properties: { Description: `Sentinel: ${ROLE_TEXT[role as PermissionRole]}`, PolicyDocument: doc },
+    };
+  }
+  return { AWSTemplateFormatVersion: '2010-09-09', Description: 'IAM policies for Sentinel', Resources: resources };
+}
+
+/**
+ * The IAM principal to simulate for a caller ARN: an assumed-role session is its role (IAM Identity Center roles live
+ * under /aws-reserved/sso.amazonaws.com/, which the session ARN does not show), a user is itself. Null: not
+ * simulatable (root, federated users).
+ */
+export function simulationPrincipal(callerArn: string): { arn: string; roleName?: string } | null {
+  const assumed = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[^/]+$/.exec(callerArn);
+  if (assumed) {
+    const [, partition, account, role] = assumed;
+    const path = role!.startsWith('AWSReservedSSO_') ? '/aws-reserved/sso.amazonaws.com/' : '/';
+    return { arn: `arn:${partition}:iam::${account}:role${path}${role}`, roleName: role };
+  }
+  if (/^arn:aws[\w-]*:iam::\d{12}:(user|role)\/[\w+=,.@/-]+$/.test(callerArn)) return { arn: callerArn };
+  return null;
+}
+
+/** A concrete resource for simulating a pattern: the caller's account and region, "example" for other wildcards. */
+export function sampleResource(pattern: string, account: string, region: string): string {
+  if (pattern === '*') return '*';
+  const parts = pattern.split(':');
+  if (parts.length >= 6) {
+    if (parts[3] === '*') parts[3] = region;
+    if (parts[4] === '*') parts[4] = account;
+  }
+  return parts.join(':').replace(/\*/g, 'example');
+}
+
+/** The ARN service of an action's resources (`sts:AssumeRole` acts on IAM role ARNs). */
+const RESOURCE_SERVICE: Record<string, string> = { sts: 'iam' };
+
+/**
+ * What `permissions check` simulates for a statement: each resource with the actions that act on resources of its
+ * kind (simulating `ssm:GetParameter` on a KMS key would only be noise), on a representative resource of the caller's
+ * account and region.
+ */
+export function simulationChecks(
+  s: PermissionStatement,
+  c: PermissionContext,
+  account: string,
+  region: string,
+): Array<{ actions: string[]; resource: string }> {
+  const out: Array<{ actions: string[]; resource: string }> = [];
+  for (const pattern of new Set(s.resources(c))) {
+    const service = pattern === '*' ? '*' : pattern.split(':')[2];
+    const actions = s.actions.filter((a) => {
+      const prefix = a.split(':')[0]!;
+      return service === '*' || (RESOURCE_SERVICE[prefix] ?? prefix) === service;
+    });
+    if (actions.length > 0) out.push({ actions, resource: sampleResource(pattern, account, region) });
+  }
+  return out;
+}
