@@ -2,11 +2,15 @@
 // per request (no keep-alive pool to go stale across daemon restarts). Light: no AWS SDK, no fastify.
 import { request as httpRequest } from 'node:http';
 import { SentinelError, fromBody } from '../core/errors.js';
+import { assertOwnSocket } from './socket-trust.js';
 
 export interface ClientOptions {
   socketPath: string;
   /** Milliseconds before giving up on an answer (default 30 s: opening a session may call STS). */
   timeoutMs?: number;
+  /** The socket was named explicitly (--socket, SENTINEL_SOCKET): its directory need not be 0700, only closed to
+   * writes by others. Default false: the runtime dir, which must be private. */
+  explicitSocket?: boolean;
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -26,6 +30,7 @@ export class DaemonClient {
     headers: Record<string, string> = {},
   ): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    assertOwnSocket(this.options.socketPath, { privateDir: !this.options.explicitSocket });
     return new Promise<T>((resolve, reject) => {
       const req = httpRequest(
         {
@@ -156,9 +161,18 @@ export async function resolveRuntimeDir(
   return paths.runtimeDir(env);
 }
 
+/** True when the socket is named explicitly rather than found in the runtime dir (DaemonClient's explicitSocket). */
+export function socketNamed(options: { socket?: string }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(options.socket || env.SENTINEL_SOCKET);
+}
+
 export async function connect(
   options: { socket?: string; config?: string },
   timeoutMs?: number,
 ): Promise<DaemonClient> {
-  return new DaemonClient({ socketPath: await resolveSocket(options), timeoutMs });
+  return new DaemonClient({
+    socketPath: await resolveSocket(options),
+    timeoutMs,
+    explicitSocket: socketNamed(options),
+  });
 }

@@ -40,19 +40,56 @@ interface StatusBody {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function clientFor(globals: Globals, timeoutMs = 10_000) {
-  const { DaemonClient, resolveSocket } = await import('./client.js');
-  return new DaemonClient({ socketPath: await resolveSocket(globals), timeoutMs });
+  const { DaemonClient, resolveSocket, socketNamed } = await import('./client.js');
+  return new DaemonClient({
+    socketPath: await resolveSocket(globals),
+    timeoutMs,
+    explicitSocket: socketNamed(globals),
+  });
 }
 
 /** The status body, or undefined when no daemon answers (any other failure is thrown). */
 async function statusOf(globals: Globals): Promise<StatusBody | undefined> {
   const client = await clientFor(globals);
+  let body: unknown;
   try {
-    return await client.get<StatusBody>('/v1/status');
+    body = await client.get<unknown>('/v1/status');
   } catch (e) {
     if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
     throw e;
   }
+  if (!isStatusBody(body)) {
+    throw new SentinelError('InternalError', `what answers on ${client.socketPath} is not a Sentinel daemon`, {
+      hint: 'Its /v1/status answer has not the shape `sentinel daemon status` expects: stop that process, or point --socket / SENTINEL_SOCKET at your daemon.',
+    });
+  }
+  return body;
+}
+
+/** Every field summary() reads, so that an unexpected answer is an error rather than a crash while printing it. */
+function isStatusBody(b: unknown): b is StatusBody {
+  const o = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const str = (v: unknown) => typeof v === 'string';
+  if (!o(b) || !str(b.version) || !num(b.pid) || !str(b.started_at) || !str(b.store)) return false;
+  const { listeners: l, policy: p, sessions: s, counters: c } = b;
+  return (
+    o(l) &&
+    str(l.unix) &&
+    str(l.url) &&
+    o(p) &&
+    str(p.source) &&
+    str(p.location) &&
+    (p.lastError === null || str(p.lastError)) &&
+    (p.version === null || str(p.version)) &&
+    num(p.rules) &&
+    o(s) &&
+    num(s.active) &&
+    o(c) &&
+    ['sessions_opened', 'credential_requests', 'credential_process_requests', 'allowed', 'denied'].every((k) =>
+      num(c[k]),
+    )
+  );
 }
 
 /**

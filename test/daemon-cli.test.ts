@@ -95,6 +95,6 @@ t.test("start reports the daemon's own error when it cannot start", async (t) =>
     /^Error: .*sentinel is accessible to other users \(mode 0755\)/m,
     "the daemon's message, not a generic one",
   );
-  t.match(r.stderr, /^Hint: Remove it or fix its owner and mode/m);
+  t.match(r.stderr, /^Hint: Fix with: chmod 0700 '.*sentinel'$/m, 'the hint is the exact chmod');
   t.notOk(existsSync(home.socketPath));
 });

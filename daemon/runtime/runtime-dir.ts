@@ -2,10 +2,9 @@
 // daemon refuses to start rather than repair a directory someone else owns or can read.
 import { lstatSync, mkdirSync } from 'node:fs';
 import { SentinelError } from '../../core/errors.js';
+import { assertTrusted, currentUid } from '../../core/path-trust.js';
 
-export function currentUid(): number {
-  return typeof process.getuid === 'function' ? process.getuid() : 0;
-}
+export { currentUid };
 
 function makeDir(dir: string): void {
   try {
@@ -18,38 +17,15 @@ function makeDir(dir: string): void {
   }
 }
 
-function octal(mode: number): string {
-  return (mode & 0o777).toString(8).padStart(4, '0');
-}
-
 /** Creates `dir` (0700) if needed; refuses one that is a symlink, not a directory, someone else's, or open to others. */
 export function ensurePrivateDir(dir: string, uid: number = currentUid()): void {
   makeDir(dir);
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new SentinelError('UnsafePath', `${dir} is not a directory`);
-  }
-  if (st.uid !== uid) {
-    throw new SentinelError('UnsafePath', `${dir} is owned by uid ${st.uid}, not by uid ${uid} who runs the daemon`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new SentinelError(
-      'UnsafePath',
-      `${dir} is accessible to other users (mode ${octal(st.mode)}); it must be 0700`,
-    );
-  }
+  assertTrusted(dir, lstatSync(dir), { owners: [uid], forbidden: 0o077, what: 'directory' }, uid);
 }
 
 /** A socket placed outside the runtime dir (SENTINEL_SOCKET) lives in a directory that is ours and that nobody else can
  * write to, so nobody can swap the socket for their own. */
 export function ensureSocketDir(dir: string, uid: number = currentUid()): void {
   makeDir(dir);
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new SentinelError('UnsafePath', `${dir} is not a directory`);
-  if (st.uid !== uid) {
-    throw new SentinelError('UnsafePath', `${dir} is owned by uid ${st.uid}, not by uid ${uid} who runs the daemon`);
-  }
-  if ((st.mode & 0o022) !== 0) {
-    throw new SentinelError('UnsafePath', `${dir} is writable by other users (mode ${octal(st.mode)})`);
-  }
+  assertTrusted(dir, lstatSync(dir), { owners: [uid], forbidden: 0o022, what: 'directory' }, uid);
 }
