@@ -8,6 +8,7 @@ import { TABLE_NAME, type TableShape } from '../core/records/shape.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, usageError } from './output.js';
+import { registerBootstrap } from './init-bootstrap.js';
 
 interface Globals {
   config?: string;
@@ -147,9 +148,11 @@ export function register(program: Command): void {
       `
 Examples:
   $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --plan
-  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --profile admin`,
+  $ sentinel init sessions --table sentinel-sessions --region eu-west-1 --profile admin
+  $ sentinel init bootstrap dev prod --with-sessions --region eu-west-1 --plan`,
     );
   for (const spec of TABLES) registerTableInit(init, spec);
+  registerBootstrap(init, TABLES);
 }
 
 function registerTableInit(init: Command, spec: TableInit): void {

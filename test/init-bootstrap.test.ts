@@ -1,0 +1,129 @@
+// `sentinel init bootstrap` and `init status` on an empty account (the SSM emulator and dynalite, real SDK clients):
+// it creates exactly what --plan listed, a second run changes nothing, the starting policy passes `policy validate`
+// and denies, and bad input writes nothing.
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSsm } from './support/ssm-emulator.js';
+import { startDynalite } from './support/dynalite.js';
+import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
+
+t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; status lists it', async (t) => {
+  const ssm = await startSsm();
+  t.teardown(() => ssm.close());
+  const dynalite = await startDynalite();
+  t.teardown(() => dynalite.close());
+  const dir = tempDir(t, 'sentinel-bootstrap-');
+  const env = cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, '.config'),
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIABOOTSTRAPADMIN01',
+    AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_SSM: ssm.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+  });
+  const cli = (args: string[]) => sentinelInProcess(args, { env });
+
+  const planned = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '--plan', '--json']);
+  t.equal(planned.code, 0, planned.stderr);
+  const plan = JSON.parse(planned.stdout);
+  t.same(
+    plan.plan.map((i: { kind: string; name: string; action: string }) => [i.kind, i.name, i.action]),
+    [
+      ['parameter', '/sentinel/policies/dev', 'create'],
+      ['parameter', '/sentinel/policies/prod', 'create'],
+      ['table', 'sentinel-sessions', 'create'],
+    ],
+  );
+  t.ok(plan.iam.daemon && plan.iam.admin, 'IAM policies for the roles involved');
+  t.equal(ssm.calls.PutParameter ?? 0, 0, '--plan wrote nothing');
+
+  const refused = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions']);
+  t.equal(refused.code, 2, 'no confirmation without a terminal');
+  t.equal(ssm.calls.PutParameter ?? 0, 0);
+
+  const applied = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '-y', '--json']);
+  t.equal(applied.code, 0, applied.stderr);
+  const done = JSON.parse(applied.stdout).applied;
+  t.same(
+    done.map((i: { kind: string; name: string; result: string }) => [i.kind, i.name, i.result]),
+    plan.plan.map((i: { kind: string; name: string }) => [i.kind, i.name, 'created']),
+    'exactly what the plan listed was created',
+  );
+  t.equal(ssm.calls.PutParameter, 2);
+
+  // The starting policy validates and denies.
+  const file = join(dir, 'dev.yaml');
+  writeFileSync(file, ssm.get('/sentinel/policies/dev')!.value);
+  const validated = await cli(['policy', 'validate', file]);
+  t.equal(validated.code, 0, validated.stdout + validated.stderr);
+  const decided = await cli(['policy', 'test', file, '--profile', 'dev', '--user', 'alice']);
+  t.equal(decided.code, 3, 'denied');
+
+  const again = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '-y', '--json']);
+  t.equal(again.code, 0);
+  t.ok(
+    JSON.parse(again.stdout).applied.every((i: { result: string }) => i.result === 'exists'),
+    'a second run finds everything in place',
+  );
+  t.equal(ssm.calls.PutParameter, 2, 'and writes nothing');
+  t.equal(ssm.get('/sentinel/policies/dev')!.version, 1);
+
+  // An edited policy is never overwritten by bootstrap.
+  ssm.put(
+    '/sentinel/policies/prod',
+    'version: "1"\nrules:\n  - { name: x, effect: allow, conditions: { profiles: [prod] } }\n',
+    {
+      overwrite: true,
+    },
+  );
+  const third = await cli(['init', 'bootstrap', 'prod', 'staging', '-y', '--json']);
+  t.same(
+    JSON.parse(third.stdout).applied.map((i: { name: string; result: string }) => [i.name, i.result]),
+    [
+      ['/sentinel/policies/prod', 'exists'],
+      ['/sentinel/policies/staging', 'created'],
+    ],
+  );
+  t.match(ssm.get('/sentinel/policies/prod')!.value, /name: x/);
+
+  const status = await cli(['init', 'status', '--json']);
+  t.equal(status.code, 0, status.stderr);
+  const s = JSON.parse(status.stdout);
+  t.same(
+    s.parameters.map((p: { profile: string; version: number; signature: unknown }) => [
+      p.profile,
+      p.version,
+      p.signature,
+    ]),
+    [
+      ['dev', 1, null],
+      ['prod', 2, null],
+      ['staging', 1, null],
+    ],
+  );
+  t.same(
+    s.tables.find((x: { of: string }) => x.of === 'sessions'),
+    { of: 'sessions', name: 'sentinel-sessions', status: 'ACTIVE' },
+  );
+  const human = await cli(['init', 'status']);
+  t.match(human.stdout, /dev\s+version 1\s+Standard\s+not signed/);
+
+  // Bad input: nothing written.
+  const puts = ssm.calls.PutParameter;
+  for (const [args, why] of [
+    [['init', 'bootstrap', '../x', '-y'], /is not a profile name/],
+    [['init', 'bootstrap', 'a\u001b[31m', '-y'], /is not a profile name/],
+    [['init', 'bootstrap', 'dev', '-y', '--root', 'policies'], /not an SSM parameter path/],
+    [['init', 'bootstrap', 'dev', '-y', '--with-nothing'], /unknown option/],
+  ] as const) {
+    const r = await cli([...args]);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, why);
+  }
+  t.equal(ssm.calls.PutParameter, puts, 'nothing written');
+});
