@@ -5,7 +5,7 @@ import type { Vendor } from '../core/issuer/types.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
-import { pooledRequestIds } from './broker.js';
+import { pooledRequestIds } from './runtime/request-ids.js';
 import type { PeerSources } from './server/auth.js';
 
 export interface DaemonParts {

@@ -11,7 +11,7 @@ import { createLogger, type OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
-import { Broker } from './broker.js';
+import { LocalSessions } from './sessions/local-sessions.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
@@ -58,7 +58,7 @@ export interface RunningDaemon {
   /** `http://127.0.0.1:<port>/v1/credentials` */
   readonly url: string;
   readonly socketActivated: boolean;
-  readonly broker: Broker;
+  readonly sessions: LocalSessions;
   readonly parts: { policy: PolicyProvider; store: SessionStore; vendor: Vendor; decisions: DecisionLog };
   /** Resolves once the daemon has stopped (by close(), a signal or POST /v1/shutdown). */
   readonly closed: Promise<void>;
@@ -92,7 +92,7 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
 
 type Undo = Array<() => Promise<void> | void>;
 
-/** The decision core: decision log, policy, session store, vendor and the broker over them. */
+/** The decision core: decision log, policy, session store, vendor and the local session manager over them. */
 async function compose(
   config: Config,
   options: RunOptions,
@@ -117,15 +117,15 @@ async function compose(
   undo.push(() => store.close());
   const vendor = await parts.vendor(config, log, env);
   undo.push(() => vendor.close());
-  const broker = new Broker({
+  const sessions = new LocalSessions({
     ...{ config, policy, store, vendor, decisions, log, tokens: new TokenRegistry() },
     newRequestId: parts.newRequestId,
     pidPollMs: options.pidPollMs,
     touchFlushMs: options.touchFlushMs,
   });
-  undo.push(() => broker.stop());
+  undo.push(() => sessions.stop());
   const { socketPath, fd } = claim;
-  return { config, policy, vendor, store, decisions, broker, parts, log, env, socketPath, fd, port: 0, reloads: 0 };
+  return { config, policy, vendor, store, decisions, sessions, parts, log, env, socketPath, fd, port: 0, reloads: 0 };
 }
 
 /** The listeners, daemon.json, sd_notify, signals and the handle the caller stops it with. */
@@ -136,18 +136,18 @@ async function serve(
   undo: Undo,
   loadCurrentConfig: () => Config,
 ): Promise<RunningDaemon> {
-  const { config, broker, log, store, decisions } = live;
+  const { config, sessions, log, store, decisions } = live;
   const { fd, socketPath, uid } = claim;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
   const ctx: ServerContext = {
-    ...{ broker, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
+    ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
     limiter: new FailureLimiter(),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     control: {
       status: () => daemonStatus(live),
-      reloadPolicy: () => broker.policyProvider.reload(),
+      reloadPolicy: () => sessions.policyProvider.reload(),
       shutdown: () => void stop('shutdown requested'),
       credentialUrl: () => credentialUrl(live),
     },
@@ -159,7 +159,7 @@ async function serve(
 
   live.port = await listenTcp(tcpApp, config.http.host, config.http.port, log);
   // daemon.json goes out before the socket answers, so anyone who reached the socket can also find the port.
-  const startedAt = broker.startedAt.toISOString();
+  const startedAt = sessions.startedAt.toISOString();
   writeDaemonState(config.runtimeDir, {
     pid: process.pid,
     port: live.port,
@@ -186,7 +186,7 @@ async function serve(
   if (options.handleSignals) unhandle = handleSignals(stop, reload, log, options.hangup ?? 'reload');
 
   const policy = live.policy.status().location;
-  const serverInstanceId = broker.serverInstanceId;
+  const serverInstanceId = sessions.serverInstanceId;
   log.info(
     {
       event: 'ready',
@@ -205,7 +205,7 @@ async function serve(
     get config() {
       return live.config;
     },
-    ...{ socketPath, port: live.port, url: credentialUrl(live), socketActivated: fd !== undefined, broker, closed },
+    ...{ socketPath, port: live.port, url: credentialUrl(live), socketActivated: fd !== undefined, sessions, closed },
     get parts() {
       return { policy: live.policy, store, vendor: live.vendor, decisions };
     },

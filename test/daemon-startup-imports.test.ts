@@ -23,7 +23,7 @@ const d = await runDaemon({ env: process.env, log: createLogger({ level: 'warn' 
 report('ready');
 for (let i = 0; i < 300 && loaded().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
 report('idle');
-await d.broker.openSession({ profile: 'dev', mode: 'server' }, { transport: 'unix', pid: process.pid, uid: process.getuid() });
+await d.sessions.openSession({ profile: 'dev', mode: 'server' }, { transport: 'unix', pid: process.pid, uid: process.getuid() });
 report('session');
 await d.close();
 `;

@@ -3,7 +3,7 @@
 import { SentinelError } from '../errors.js';
 import type { DecisionLog } from './types.js';
 
-export function assertRecording(decisions: DecisionLog): void {
+export function assertRecording(decisions: Pick<DecisionLog, 'unavailable'>): void {
   const problem = decisions.unavailable?.();
   if (problem) throw new SentinelError('AuditUnavailable', `decisions cannot be recorded: ${problem}`);
 }

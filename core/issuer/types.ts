@@ -1,4 +1,20 @@
 // What the daemon needs from credential vending (DESIGN §3.4 step 4, §4).
+import type { STSClient } from '@aws-sdk/client-sts';
+
+/** The credentials that call STS: a profile's source, as the front end resolved them. */
+export interface BaseCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/** STS clients bound to a set of base credentials (SDK v3 binds credentials to a client); the front end owns the
+ * transport (keep-alive agents, timeouts). */
+export interface StsClients {
+  client(region: string, credentials: BaseCredentials): Promise<STSClient>;
+  close(): void;
+}
 
 /** A profile from the user's AWS shared config, as far as Sentinel cares. */
 export interface ProfileInfo {

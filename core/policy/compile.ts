@@ -8,6 +8,7 @@ import {
   decisionFor,
   defaultDeny,
   deviceFailure,
+  withSkippedForPosture,
   hasDeviceRequirements,
   requestProblem,
   type PolicyMeta,
@@ -58,7 +59,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   };
 }
 
-/** Everything but the profile, which the index already settled. */
+/** Everything but the profile, which the index already settled, and the device, checked last. */
 function matchesBeyondProfile(r: CompiledRule, req: DecisionRequest): boolean {
   if (r.users !== null && !r.users.has(req.user)) return false;
   if (r.modes !== null && !r.modes.has(req.mode)) return false;
@@ -67,7 +68,6 @@ function matchesBeyondProfile(r: CompiledRule, req: DecisionRequest): boolean {
     if (r.days !== 0 && (r.days & (1 << WEEKDAYS.indexOf(windowDay(clock, r.start, r.end)))) === 0) return false;
     if (r.start !== undefined && r.end !== undefined && !inHours(clock.second, r.start, r.end)) return false;
   }
-  if (r.hasDevice && deviceFailure(r.rule.conditions.device, req.device) !== null) return false;
   return true;
 }
 
@@ -103,18 +103,25 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       let i = 0;
       let j = 0;
       let k = 0;
+      let skipped: string[] | undefined;
       // Three sorted lists of rule indices, merged on the fly: candidates are visited in rule order.
       for (;;) {
         const x = i < a.length ? a[i]! : Infinity;
         const y = j < b.length ? b[j]! : Infinity;
         const z = k < c.length ? c[k]! : Infinity;
         const next = Math.min(x, y, z);
-        if (next === Infinity) return defaultDeny(meta);
+        if (next === Infinity) return withSkippedForPosture(defaultDeny(meta), skipped);
         if (next === x) i++;
         else if (next === y) j++;
         else k++;
         const r = compiled[next]!;
-        if (matchesBeyondProfile(r, req)) return decisionFor(r.rule, r.index, req, meta);
+        if (!matchesBeyondProfile(r, req)) continue;
+        if (r.hasDevice && deviceFailure(r.rule.conditions.device, req.device) !== null) {
+          // Rules passed over only because no posture is known are named, so the decision log can say so.
+          if (req.device === undefined) (skipped ??= []).push(r.rule.name);
+          continue;
+        }
+        return withSkippedForPosture(decisionFor(r.rule, r.index, req, meta), skipped);
       }
     },
   };

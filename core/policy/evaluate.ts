@@ -186,11 +186,20 @@ export function decisionFor(rule: Rule, index: number, req: DecisionRequest, met
 export function evaluate(policy: Policy, req: DecisionRequest, meta: PolicyMeta): Decision {
   const problem = requestProblem(req);
   if (problem) return defaultDeny(meta, `invalid request: ${problem}`);
+  let skipped: string[] | undefined;
   for (let i = 0; i < policy.rules.length; i++) {
     const rule = policy.rules[i]!;
-    if (firstFailure(rule, req) === null) return decisionFor(rule, i, req, meta);
+    const failed = firstFailure(rule, req);
+    if (failed === null) return withSkippedForPosture(decisionFor(rule, i, req, meta), skipped);
+    if (failed === 'device' && req.device === undefined) (skipped ??= []).push(rule.name);
   }
-  return defaultDeny(meta);
+  return withSkippedForPosture(defaultDeny(meta), skipped);
+}
+
+/** Names the rules passed over only because no device posture was known (the decision log says so). */
+export function withSkippedForPosture(decision: Decision, skipped: string[] | undefined): Decision {
+  if (skipped) decision.skippedForPosture = skipped;
+  return decision;
 }
 
 export interface RuleTrace {

@@ -34,6 +34,8 @@ export interface Decision {
   /** From the deciding rule's max_server_duration. */
   maxDurationMs?: number;
   sessionTable?: string;
+  /** Rules that matched on everything but a `device` condition, passed over because no device posture was known. */
+  skippedForPosture?: string[];
   /** What would have to change for an allow (for messages and `policy test`). */
   requires?: { approval?: boolean; serverMode?: boolean; serverSessionStore?: boolean };
   policySource: string; // e.g. `file:/home/a/.config/sentinel/policy.yaml` or `ssm:/sentinel/policies/prod`

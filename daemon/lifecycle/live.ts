@@ -6,7 +6,7 @@ import type { Vendor } from '../../core/issuer/types.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyProvider } from '../../core/policy/types.js';
 import type { SessionStore } from '../../core/sessions/types.js';
-import type { Broker } from '../broker.js';
+import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { DaemonParts } from '../parts.js';
 
 export interface LiveDaemon {
@@ -15,7 +15,7 @@ export interface LiveDaemon {
   vendor: Vendor;
   readonly store: SessionStore;
   readonly decisions: DecisionLog;
-  readonly broker: Broker;
+  readonly sessions: LocalSessions;
   readonly parts: DaemonParts;
   readonly log: OpLogger;
   readonly env: NodeJS.ProcessEnv;

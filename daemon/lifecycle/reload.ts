@@ -20,7 +20,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 export function createReload(live: LiveDaemon, loadConfig: () => Config): () => Promise<void> {
   const send = notifier(live);
-  const { log, parts, broker, env } = live;
+  const { log, parts, sessions, env } = live;
   return async () => {
     live.reloads += 1;
     send('RELOADING=1\nSTATUS=reloading');
@@ -48,7 +48,7 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
         await fresh.start();
         const old = live.policy;
         live.policy = fresh;
-        broker.replaceParts({ policy: fresh });
+        sessions.replaceParts({ policy: fresh });
         await old.close();
       } else {
         await live.policy.reload();
@@ -61,7 +61,7 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
         const fresh = await parts.vendor(next, log, env);
         const old = live.vendor;
         live.vendor = fresh;
-        broker.replaceParts({ vendor: fresh });
+        sessions.replaceParts({ vendor: fresh });
         old.close();
       } else {
         live.vendor.reload();
@@ -74,7 +74,7 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
         sessions: { ...next.sessions, store: config.sessions.store, table: config.sessions.table },
         audit: config.audit,
       };
-      broker.replaceParts({ config: live.config });
+      sessions.replaceParts({ config: live.config });
       const status: PolicyStatus = live.policy.status();
       log.info(
         { event: 'reloaded', policy_version: status.version, policy_error: status.lastError },

@@ -5,23 +5,23 @@ import type { LiveDaemon } from './live.js';
 export const credentialUrl = (live: LiveDaemon): string => `http://127.0.0.1:${live.port}/v1/credentials`;
 
 export function daemonStatus(live: LiveDaemon) {
-  const { broker, config } = live;
+  const { sessions, config } = live;
   return {
     version: VERSION,
     pid: process.pid,
-    started_at: broker.startedAt.toISOString(),
-    uptime_seconds: Math.floor((Date.now() - broker.startedAt.getTime()) / 1000),
-    server_instance_id: broker.serverInstanceId,
+    started_at: sessions.startedAt.toISOString(),
+    uptime_seconds: Math.floor((Date.now() - sessions.startedAt.getTime()) / 1000),
+    server_instance_id: sessions.serverInstanceId,
     listeners: {
       unix: live.socketPath,
       socket_activated: live.fd !== undefined,
       tcp: { host: config.http.host, port: live.port },
       url: credentialUrl(live),
     },
-    policy: broker.policyProvider.status(),
-    store: broker.storeKind,
+    policy: sessions.policyProvider.status(),
+    store: sessions.storeKind,
     session_table: live.store.kind === 'dynamodb' ? config.sessions.table : null,
-    sessions: { active: broker.activeTokens },
-    counters: { ...broker.counters, reloads: live.reloads },
+    sessions: { active: sessions.activeTokens },
+    counters: { ...sessions.counters, reloads: live.reloads },
   };
 }

@@ -18,7 +18,7 @@ export interface StopDeps {
 
 /** Returns the daemon's stop: idempotent, every call gets the one stop in progress. */
 export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) => Promise<void> {
-  const { log, broker } = live;
+  const { log, sessions } = live;
   const send = notifier(live);
   let stopping: Promise<void> | undefined;
   const drain = async () => {
@@ -37,7 +37,7 @@ export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) =
     }
   };
   const steps: Array<[string, () => Promise<void> | void]> = [
-    ['sessions', () => broker.stop()],
+    ['sessions', () => sessions.stop()],
     [
       'decision log',
       async () => {

@@ -49,7 +49,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     // catalogue's body here, not fastify's own.
     frameworkErrors: frameworkErrorHandler,
     // In-flight requests finish at stop; a request that arrives meanwhile on a busy connection is still answered by
-    // the broker (which refuses to open sessions once stopping) rather than with a body outside the catalogue.
+    // the session manager (which refuses to open sessions once stopping) rather than with a body outside the catalogue.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
@@ -75,7 +75,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     daemonUid: ctx.daemonUid,
     sources: ctx.sources,
     log: ctx.log,
-    broker: ctx.broker,
+    sessions: ctx.sessions,
     tcpUidCheck: transport === 'tcp' && ctx.tcpUidCheck,
   });
   // One hook for both admission checks: each hook is a step of fastify's pipeline on every request.
@@ -84,7 +84,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     if (!refused && transport === 'tcp') {
       refused = foreignHost(request);
       const event = request.routeOptions.config?.decision;
-      if (refused && event) ctx.broker.recordRefusal(event, request.peer, refused);
+      if (refused && event) ctx.sessions.recordRefusal(event, request.peer, refused);
     }
     refused ??= unexpectedBody(request);
     if (refused) done(refused);

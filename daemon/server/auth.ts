@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { Broker, Peer } from '../broker.js';
+import type { LocalSessions, Peer } from '../sessions/local-sessions.js';
 import type { DecisionEntry } from '../../core/audit/types.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
@@ -47,7 +47,7 @@ export interface PeerAuthOptions {
   daemonUid: number;
   sources: PeerSources;
   log: OpLogger;
-  broker: Broker;
+  sessions: LocalSessions;
   /** Resolve TCP peers' uids through /proc (Linux); elsewhere the token is the only proof. */
   tcpUidCheck: boolean;
 }
@@ -154,7 +154,7 @@ export function peerAuthenticator(
     }
     if (!record.ok) {
       const event = request.routeOptions.config?.decision;
-      if (event) options.broker.recordRefusal(event, record.peer, record.error);
+      if (event) options.sessions.recordRefusal(event, record.peer, record.error);
       return record.error;
     }
     request.peer = record.peer;
@@ -216,8 +216,8 @@ interface ConnectionTokenState {
 /** preHandler of the credential routes: the session token, raw (as SDKs send it) or `Bearer <token>`. A keep-alive
  * client sends the same header on every request, so its digest (and the peer's limiter key) is kept with the
  * connection and not computed again; the lookup (and with it revocation) still happens every time. */
-export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log: OpLogger) {
-  const tokens = broker.tokenRegistry;
+export function requireSessionToken(sessions: LocalSessions, limiter: FailureLimiter, log: OpLogger) {
+  const tokens = sessions.tokenRegistry;
   const connections = new WeakMap<Socket, ConnectionTokenState>();
   return function authenticateToken(
     request: FastifyRequest,
@@ -278,7 +278,7 @@ export function requireSessionToken(broker: Broker, limiter: FailureLimiter, log
         );
       }
     }
-    broker.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
+    sessions.recordRefusal(request.routeOptions.config?.decision ?? 'credentials', request.peer, error);
     return error;
   }
 }

@@ -1,5 +1,5 @@
 // What the routes and hooks of both listeners share.
-import type { Broker } from '../broker.js';
+import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
@@ -40,7 +40,7 @@ export interface DaemonControl {
 }
 
 export interface ServerContext {
-  broker: Broker;
+  sessions: LocalSessions;
   log: OpLogger;
   daemonUid: number;
   sources: PeerSources;

@@ -1,8 +1,8 @@
 // The control API (DESIGN §3.3): Unix socket only, JSON in and out, every body and query validated with zod before it
-// reaches the broker. Validation messages name the field and the rule, never echo the value.
+// reaches the local session manager. Validation messages name the field and the rule, never echo the value.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { localActor } from '../broker.js';
+import { localActor } from '../runtime/local-actor.js';
 import { parseDuration } from '../../core/duration.js';
 import { SentinelError } from '../../core/errors.js';
 import { MAX_REASON } from '../../core/sessions/record.js';
@@ -127,15 +127,15 @@ function json(request: FastifyRequest): unknown {
 }
 
 export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { broker, control } = ctx;
+  const { sessions, control } = ctx;
 
   app.get('/v1/status', async () => control.status());
 
-  app.get('/v1/profiles', async () => ({ profiles: (await broker.profiles()).map(profileView) }));
+  app.get('/v1/profiles', async () => ({ profiles: (await sessions.profiles()).map(profileView) }));
 
   app.post('/v1/sessions', { config: { decision: 'session_open' } }, async (request, reply) => {
     const body = parse(openSessionBody, json(request), 'session request');
-    const opened = await broker.openSession(
+    const opened = await sessions.openSession(
       { profile: body.profile, mode: body.mode, pid: body.pid, ttlMs: ttlToMs(body.ttl) },
       request.peer,
     );
@@ -152,7 +152,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions', async (request) => {
     const q = parse(listQuery, request.query, 'query');
-    const page = await broker.listSessions({
+    const page = await sessions.listSessions({
       status: q.status,
       user: q.user,
       profile: q.profile,
@@ -166,23 +166,23 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions/:id', async (request) => {
     const { id } = parse(sessionParams, request.params, 'session id');
-    return broker.getSession(id);
+    return sessions.getSession(id);
   });
 
   app.post('/v1/sessions/:id/revoke', async (request) => {
     const { id } = parse(sessionParams, request.params, 'session id');
     const { reason } = parse(revokeBody, json(request), 'revoke request');
-    return broker.revoke(id, localActor(), reason);
+    return sessions.revoke(id, localActor(), reason);
   });
 
   app.delete('/v1/sessions/:id', async (request) => {
     const { id } = parse(sessionParams, request.params, 'session id');
-    return broker.end(id);
+    return sessions.end(id);
   });
 
   app.post('/v1/credentials', { config: { decision: 'credential_process' } }, async (request, reply) => {
     const { profile } = parse(credentialProcessBody, json(request), 'credentials request');
-    const body = await broker.credentialProcess(profile, request.peer);
+    const body = await sessions.credentialProcess(profile, request.peer);
     reply.header('content-type', 'application/json').header('cache-control', 'no-store');
     return Buffer.from(JSON.stringify(body));
   });

@@ -10,13 +10,9 @@ import { describeCause } from '../../core/audit/redact.js';
 import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
 import { loadCredentialProviders } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
+import type { BaseCredentials } from '../../core/issuer/types.js';
 
-export interface BaseCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-}
+export type { BaseCredentials };
 
 /** Where a profile's base credentials come from. `key` identifies the source for caching. */
 export interface BaseSource {

@@ -4,12 +4,10 @@
 import { LRUCache } from 'lru-cache';
 import { SentinelError } from '../../core/errors.js';
 import { ArnParseError, parseCallerArn } from '../../core/identity/arn.js';
-import type { BaseCredentials } from './base-credentials.js';
 import { loadSts } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import { stsFailure } from '../../core/issuer/sts-errors.js';
-import type { StsClients } from './sts-client.js';
-import type { CallerIdentity } from '../../core/issuer/types.js';
+import type { BaseCredentials, CallerIdentity, StsClients } from '../../core/issuer/types.js';
 
 export interface Identifier {
   identify(base: BaseCredentials, ctx: { profile: string; region: string }): Promise<CallerIdentity>;

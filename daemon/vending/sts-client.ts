@@ -6,8 +6,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { LRUCache } from 'lru-cache';
-import type { BaseCredentials } from './base-credentials.js';
 import { loadSts } from '../../core/issuer/sdk.js';
+import type { BaseCredentials, StsClients } from '../../core/issuer/types.js';
 
 export interface StsClientOptions {
   /** SDK attempts per call (1 = no retry). The default, 2, absorbs one blip without outlasting the SDK clients that
@@ -17,10 +17,7 @@ export interface StsClientOptions {
   requestTimeoutMs?: number;
 }
 
-export interface StsClients {
-  client(region: string, credentials: BaseCredentials): Promise<STSClient>;
-  close(): void;
-}
+export type { StsClients };
 
 export function createStsClients(options: StsClientOptions = {}): StsClients {
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });

@@ -1,28 +1,17 @@
-// Credential vending (DESIGN §3.4 step 4, §4), composed in one place: the AWS config as the CLI reads it, the base
-// credentials of a profile's source, the caller's identity, and SourceIdentity-stamped AssumeRole behind a per-session
-// cache with single flight. Nothing here knows about HTTP, sessions or policy: the caller has decided already.
+// Credential vending for the local daemon (DESIGN §3.4 step 4, §4), composed in one place: the AWS config as the CLI
+// reads it, the base credentials of a profile's source, the caller's identity (the principal resolver), and the core
+// credential issuer (stamped AssumeRole, cache, single flight) fed with what a profile means here.
 import type { Config } from '../../core/config.js';
 import { SentinelError } from '../../core/errors.js';
-import { buildSourceIdentity, isRequestId, MARKERS, roleSessionName } from '../../core/identity/source-identity.js';
-import { SESSION_ID } from '../../core/sessions/types.js';
 import type { OpLogger } from '../../core/log.js';
-import { assumeRole, getSessionToken } from './assume-role.js';
 import { awsConfigFiles, createAwsConfig, type AwsProfile } from './aws-config.js';
-import {
-  baseSourceOf,
-  createBaseCredentialResolver,
-  type BaseCredentials,
-  type BaseSource,
-} from './base-credentials.js';
-import { CredentialCache, type CacheParams, type Issued } from '../../core/issuer/credential-cache.js';
+import { baseSourceOf, createBaseCredentialResolver, type BaseSource } from './base-credentials.js';
 import { createIdentifier } from './identify.js';
+import { createCredentialIssuer, type IssueTarget } from '../../core/issuer/issuer.js';
 import { preloadVendingSdk } from '../../core/issuer/sdk.js';
 import { createStsClients, type StsClientOptions } from './sts-client.js';
-import type { IssuedCredentials, Vendor, VendRequest } from '../../core/issuer/types.js';
+import type { BaseCredentials, Vendor } from '../../core/issuer/types.js';
 
-/** STS's bounds for AssumeRole DurationSeconds. Below 900 STS refuses; the caller's cap is raised to it. */
-export const MIN_DURATION_SECONDS = 900;
-export const MAX_DURATION_SECONDS = 43_200;
 const DEFAULT_REGION = 'us-east-1';
 /** The AWS SDK is imported this long after the vendor is made (the daemon has normally sent READY=1 by then), unless
  * a request needs it sooner; start-up does not wait for it and the first session open mostly does not either. */
@@ -40,30 +29,6 @@ export interface VendorDeps {
   /** Import the AWS SDK in the background after SDK_PRELOAD_DELAY_MS (default true). */
   preloadSdk?: boolean;
 }
-
-function badRequest(what: string): SentinelError {
-  return new SentinelError('BadRequest', `invalid credential request: ${what}`);
-}
-
-/** The request's parts, checked; DurationSeconds floored to an integer within STS's bounds. */
-export function cacheParams(request: VendRequest): CacheParams {
-  if (!request || typeof request !== 'object') throw badRequest('not an object');
-  if (typeof request.sessionId !== 'string' || !SESSION_ID.test(request.sessionId)) throw badRequest('session id');
-  if (!isRequestId(request.requestId)) throw badRequest('request id');
-  if (typeof request.profile !== 'string') throw badRequest('profile');
-  if (typeof request.user !== 'string' || !/[A-Za-z0-9]/.test(request.user)) throw badRequest('user');
-  if (!MARKERS.includes(request.marker)) throw badRequest('marker');
-  if (typeof request.durationSeconds !== 'number' || !Number.isFinite(request.durationSeconds))
-    throw badRequest('duration');
-  const durationSeconds = Math.min(
-    MAX_DURATION_SECONDS,
-    Math.max(MIN_DURATION_SECONDS, Math.floor(request.durationSeconds)),
-  );
-  return { profile: request.profile, user: request.user, marker: request.marker, durationSeconds };
-}
-
-/** Which session an AssumeRole is for (its SourceIdentity) and which decision caused it (its RoleSessionName). */
-type IssueCause = Pick<VendRequest, 'sessionId' | 'requestId'>;
 
 function notStampable(p: AwsProfile): SentinelError {
   const name = p.info.name;
@@ -106,7 +71,6 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const sts = createStsClients(deps.sts);
   const bases = createBaseCredentialResolver({ files, env, log, now, region: config.region ?? DEFAULT_REGION });
   const identifier = createIdentifier(sts);
-  const cache = new CredentialCache({ now, random: deps.random ?? Math.random, log });
   const preload = deps.preloadSdk === false ? undefined : setTimeout(preloadVendingSdk, SDK_PRELOAD_DELAY_MS).unref();
 
   const regionOf = (p: AwsProfile) => p.info.region ?? config.region ?? DEFAULT_REGION;
@@ -139,89 +103,22 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     if (e instanceof SentinelError && e.code === 'BaseCredentialsUnavailable') bases.forget(source.key);
   }
 
-  async function issueStamped(p: AwsProfile, params: CacheParams, cause: IssueCause): Promise<Issued> {
-    const { source, credentials: base } = await baseOf(p);
-    const { sessionId, requestId } = cause;
-    const sourceIdentity = buildSourceIdentity(params.user, params.marker, sessionId);
-    const roleArn = p.info.roleArn!;
-    try {
-      const credentials = await assumeRole(
-        sts,
-        base,
-        {
-          profile: p.info.name,
-          region: regionOf(p),
-          roleArn,
-          roleSessionName: roleSessionName(params.user, requestId),
-          sourceIdentity,
-          durationSeconds: params.durationSeconds,
-          ...(p.info.externalId !== undefined ? { externalId: p.info.externalId } : {}),
-        },
-        now,
-      );
-      log.info(
-        {
-          profile: p.info.name,
-          role_arn: roleArn,
-          source_identity: sourceIdentity,
-          expires_at: credentials.Expiration.toISOString(),
-        },
-        'credentials issued',
-      );
-      return { credentials, sourceIdentity, roleArn, issueRequestId: requestId };
-    } catch (e) {
-      forgetRejectedBase(e, source);
-      log.warn(
-        {
-          profile: p.info.name,
-          role_arn: roleArn,
-          code: (e as SentinelError).code,
-          details: (e as SentinelError).details,
-        },
-        'AssumeRole failed',
-      );
-      throw e;
-    }
+  /** What a profile of the AWS config means to the issuer: a role to stamp, or (allow_unstamped) its own keys. */
+  async function target(name: string): Promise<IssueTarget> {
+    const p = await awsConfig.profile(name);
+    if (!p.info.stampable && (!config.credentials.allowUnstamped || p.roleWithoutSource)) throw notStampable(p);
+    const source = baseSourceOf(p);
+    return {
+      profile: p.info.name,
+      region: regionOf(p),
+      roleArn: p.info.stampable ? p.info.roleArn! : null,
+      ...(p.info.stampable && p.info.externalId !== undefined ? { externalId: p.info.externalId } : {}),
+      base: async () => (await baseOf(p)).credentials,
+      rejected: () => bases.forget(source.key),
+    };
   }
 
-  /** credentials.allow_unstamped: the profile's own credentials, with a session token and an expiry SDKs accept. */
-  async function issueUnstamped(p: AwsProfile, params: CacheParams, cause: IssueCause): Promise<Issued> {
-    const { source, credentials: base } = await baseOf(p);
-    let credentials: IssuedCredentials;
-    if (base.sessionToken) {
-      credentials = {
-        AccessKeyId: base.accessKeyId,
-        SecretAccessKey: base.secretAccessKey,
-        Token: base.sessionToken,
-        // Session credentials read from a file carry no expiry; announcing one makes SDKs come back for a fresh copy.
-        Expiration: base.expiration ?? new Date(now() + params.durationSeconds * 1000),
-      };
-    } else {
-      try {
-        credentials = await getSessionToken(
-          sts,
-          base,
-          { profile: p.info.name, region: regionOf(p), durationSeconds: params.durationSeconds },
-          now,
-        );
-      } catch (e) {
-        forgetRejectedBase(e, source);
-        throw e;
-      }
-    }
-    log.info(
-      { profile: p.info.name, expires_at: credentials.Expiration.toISOString() },
-      'unstamped credentials served (credentials.allow_unstamped)',
-    );
-    return { credentials, sourceIdentity: null, roleArn: null, issueRequestId: cause.requestId };
-  }
-
-  async function issue(params: CacheParams, cause: IssueCause): Promise<Issued> {
-    const p = await awsConfig.profile(params.profile);
-    if (p.info.stampable) return issueStamped(p, params, cause);
-    if (!config.credentials.allowUnstamped || p.roleWithoutSource) throw notStampable(p);
-    return issueUnstamped(p, params, cause);
-  }
+  const issuer = createCredentialIssuer({ target, sts, log, now, random: deps.random ?? Math.random });
 
   return {
     profiles: () => awsConfig.profiles(),
@@ -238,18 +135,9 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
         throw e;
       }
     },
-    // Not async: a cache hit is handed straight through (an async wrapper returning a promise costs extra ticks).
-    credentials(request) {
-      let params: CacheParams;
-      try {
-        params = cacheParams(request);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return cache.get(request.sessionId, params, () => issue(params, request));
-    },
+    credentials: (request) => issuer.issue(request),
     forget(sessionId) {
-      cache.forget(sessionId);
+      issuer.forget(sessionId);
     },
     reload() {
       awsConfig.reload();
@@ -257,7 +145,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     },
     close() {
       if (preload) clearTimeout(preload);
-      cache.clear();
+      issuer.clear();
       sts.close();
     },
   };

@@ -1,10 +1,10 @@
-// The broker's rules with a clock in hand (DESIGN §3.4, §6): the order of one request, expiry, the implicit
+// The manager's rules with a clock in hand (DESIGN §3.4, §6): the order of one request, expiry, the implicit
 // credential_process session and when a revoked one may be replaced, coalesced touches, duration caps, one decision
 // line per decision. The session store is the real memory store; policy, vendor and decision log are small doubles of
 // their interfaces (nothing here crosses a wire).
 import t from 'tap';
 import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
-import { Broker, type Peer } from '../daemon/broker.js';
+import { LocalSessions, type Peer } from '../daemon/sessions/local-sessions.js';
 import { resolveConfig } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
 import { newRequestId } from '../core/identity/source-identity.js';
@@ -106,7 +106,7 @@ function setup(
     close: async () => undefined,
   };
   const config = resolveConfig(options.configText ?? {}, '/dev/null', { HOME: '/nonexistent' });
-  const broker = new Broker({
+  const manager = new LocalSessions({
     config,
     policy,
     store,
@@ -118,14 +118,14 @@ function setup(
     now,
     touchFlushMs: 10,
   });
-  return { broker, clock, calls, store, touches, vends, lines };
+  return { manager, clock, calls, store, touches, vends, lines };
 }
 
 t.test('one credential request runs store read, policy, vendor in that order and logs one line', async (t) => {
-  const { broker, calls, lines } = setup();
-  const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
+  const { manager, calls, lines } = setup();
+  const opened = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
   calls.length = 0;
-  const body = await broker.credentials(
+  const body = await manager.credentials(
     { sessionId: opened.session.id, retired: false },
     { transport: 'tcp', pid: null, uid: 1000 },
   );
@@ -145,49 +145,49 @@ t.test('one credential request runs store read, policy, vendor in that order and
     duration_seconds: 900,
   });
   t.not(lines[0]!.request_id, lines[1]!.request_id, 'each decision has its own request id');
-  await broker.stop();
+  await manager.stop();
 });
 
 t.test('an expired session is refused, and recorded as expired', async (t) => {
-  const { broker, clock, store, lines } = setup({ configText: { sessions: { ttl: '1h' } } });
-  const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
+  const { manager, clock, store, lines } = setup({ configText: { sessions: { ttl: '1h' } } });
+  const opened = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
   clock.now += 3600_000;
-  const error = await broker.credentials({ sessionId: opened.session.id, retired: false }, peer).catch((e) => e);
+  const error = await manager.credentials({ sessionId: opened.session.id, retired: false }, peer).catch((e) => e);
   t.equal(error.code, 'SessionExpired');
   t.equal(error.status, 403);
   t.equal(lines.at(-1)!.error_code, 'SessionExpired');
   await new Promise((r) => setImmediate(r));
   t.equal((await store.get(opened.session.id))!.status, 'expired');
-  await broker.stop();
+  await manager.stop();
 });
 
 t.test('a revoked implicit session blocks credential_process until it would have expired', async (t) => {
-  const { broker, clock, vends } = setup({ configText: { sessions: { ttl: '2h' } } });
-  await Promise.all(Array.from({ length: 10 }, () => broker.credentialProcess('dev', peer)));
-  const sessions = (await broker.listSessions({})).items;
+  const { manager, clock, vends } = setup({ configText: { sessions: { ttl: '2h' } } });
+  await Promise.all(Array.from({ length: 10 }, () => manager.credentialProcess('dev', peer)));
+  const sessions = (await manager.listSessions({})).items;
   t.equal(sessions.length, 1, 'ten concurrent first calls share one implicit session');
   t.same([...new Set(vends.map((v) => v.sessionId))], [sessions[0]!.id], 'and all vend under its id');
-  await broker.revoke(sessions[0]!.id, 'admin@host', 'compromised');
+  await manager.revoke(sessions[0]!.id, 'admin@host', 'compromised');
   clock.now += 3600_000;
   t.equal(
-    (await broker.credentialProcess('dev', peer).catch((e) => e)).code,
+    (await manager.credentialProcess('dev', peer).catch((e) => e)).code,
     'SessionRevoked',
     'an hour later: still revoked',
   );
   clock.now += 3600_000;
-  const after = await broker.credentialProcess('dev', peer);
+  const after = await manager.credentialProcess('dev', peer);
   t.match(after, { AccessKeyId: /^ASIA/ }, 'once it would have expired, a new implicit session may open');
-  t.equal((await broker.listSessions({})).items.length, 2);
-  await broker.stop();
+  t.equal((await manager.listSessions({})).items.length, 2);
+  await manager.stop();
 });
 
 t.test('touches are coalesced into one write per session', async (t) => {
-  const { broker, touches } = setup();
-  const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
-  for (let i = 0; i < 5; i += 1) await broker.credentials({ sessionId: opened.session.id, retired: false }, peer);
+  const { manager, touches } = setup();
+  const opened = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
+  for (let i = 0; i < 5; i += 1) await manager.credentials({ sessionId: opened.session.id, retired: false }, peer);
   await new Promise((r) => setTimeout(r, 50));
   t.same(touches, [[opened.session.id, 5]]);
-  await broker.stop();
+  await manager.stop();
 });
 
 t.test('credential duration: config default, capped by the rule, within what STS accepts', async (t) => {
@@ -199,28 +199,28 @@ t.test('credential duration: config default, capped by the rule, within what STS
     [{ credentials: { duration: '20h' } }, undefined, 43_200],
   ];
   for (const [configText, maxDurationMs, expected] of cases) {
-    const { broker, vends } = setup({ configText, decide: () => (maxDurationMs ? { maxDurationMs } : {}) });
-    await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
+    const { manager, vends } = setup({ configText, decide: () => (maxDurationMs ? { maxDurationMs } : {}) });
+    await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
     t.equal(
       vends.at(-1)!.durationSeconds,
       expected,
       `${JSON.stringify(configText)} max ${maxDurationMs} → ${expected}s`,
     );
-    await broker.stop();
+    await manager.stop();
   }
 });
 
 t.test('a denial or a vending failure at open creates no session and logs the code', async (t) => {
-  const { broker, lines } = setup({
+  const { manager, lines } = setup({
     decide: (r) =>
       r.profile === 'prod' ? { allowed: false, effect: 'deny', errorCode: 'PolicyDenied', reason: 'closed' } : {},
   });
-  const denied = await broker.openSession({ profile: 'prod', mode: 'server' }, peer).catch((e) => e);
+  const denied = await manager.openSession({ profile: 'prod', mode: 'server' }, peer).catch((e) => e);
   t.equal(denied.code, 'PolicyDenied');
   t.match(denied.message, /rule "r" refuses alice on prod in mode server: closed/);
-  const unknown = await broker.openSession({ profile: 'missing', mode: 'server' }, peer).catch((e) => e);
+  const unknown = await manager.openSession({ profile: 'missing', mode: 'server' }, peer).catch((e) => e);
   t.equal(unknown.code, 'ProfileUnknown');
-  t.equal((await broker.listSessions({})).items.length, 0);
+  t.equal((await manager.listSessions({})).items.length, 0);
   t.same(
     lines.map((l) => [l.event, l.outcome, l.error_code]),
     [
@@ -228,18 +228,18 @@ t.test('a denial or a vending failure at open creates no session and logs the co
       ['session_open', 'deny', 'ProfileUnknown'],
     ],
   );
-  t.same(broker.counters.refusals, { PolicyDenied: 1, ProfileUnknown: 1 });
-  await broker.stop();
+  t.same(manager.counters.refusals, { PolicyDenied: 1, ProfileUnknown: 1 });
+  await manager.stop();
   t.equal(
-    (await broker.openSession({ profile: 'dev', mode: 'server' }, peer).catch((e) => e)).code,
+    (await manager.openSession({ profile: 'dev', mode: 'server' }, peer).catch((e) => e)).code,
     'DaemonNotRunning',
     'no sessions open once stopping',
   );
 });
 
 t.test('the session record follows issued credentials through the coalesced touch', async (t) => {
-  const { broker, clock, store, lines } = setup();
-  const opened = await broker.openSession({ profile: 'dev', mode: 'server' }, peer);
+  const { manager, clock, store, lines } = setup();
+  const opened = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
   t.match(
     opened.session,
     {
@@ -249,7 +249,7 @@ t.test('the session record follows issued credentials through the coalesced touc
     },
     'an opened session starts with its first credentials recorded',
   );
-  const implicit = await broker.credentialProcess('dev', peer);
+  const implicit = await manager.credentialProcess('dev', peer);
   const line = lines.at(-1)!;
   t.equal(line.source_identity, `sentinel-alice-direct-${line.session_id}`, 'one SourceIdentity per session');
   const flushed = await until(
@@ -262,5 +262,5 @@ t.test('the session record follows issued credentials through the coalesced touc
     credentials_valid_until: new Date(Date.parse(implicit.Expiration)).toISOString(),
     request_count: 1,
   });
-  await broker.stop();
+  await manager.stop();
 });

@@ -2,12 +2,10 @@
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack).
 import type { Credentials } from '@aws-sdk/client-sts';
-import { SentinelError } from '../../core/errors.js';
-import type { BaseCredentials } from './base-credentials.js';
-import { loadSts } from '../../core/issuer/sdk.js';
-import { stsFailure, type StsAction } from '../../core/issuer/sts-errors.js';
-import type { StsClients } from './sts-client.js';
-import type { IssuedCredentials } from '../../core/issuer/types.js';
+import { SentinelError } from '../errors.js';
+import { loadSts } from './sdk.js';
+import { stsFailure, type StsAction } from './sts-errors.js';
+import type { BaseCredentials, IssuedCredentials, StsClients } from './types.js';
 
 export interface AssumeRoleInput {
   profile: string;

@@ -1,0 +1,142 @@
+// authorize(): steps 3–5 of one credential request (DESIGN §3.4, §3.5) for any front end — decide, look for an
+// override, cap the duration, issue, record. The front end has authenticated the caller and read the session (steps
+// 1–2) and shapes the answer (step 6); nothing here knows about HTTP, pids, tokens or hostnames.
+import { assertRecording } from '../audit/gate.js';
+import type { DecisionEntry } from '../audit/types.js';
+import { SentinelError } from '../errors.js';
+import type { Marker } from '../issuer/types.js';
+import { clampStsDuration } from '../issuer/sts-duration.js';
+import type { Decision } from '../policy/types.js';
+import type { Mode } from '../types.js';
+import { decisionEntry, refused } from './decision-entry.js';
+import type { Authorized, AuthorizeRequest, Override, OverrideKind, Ports } from './types.js';
+
+/** Credentials under an override never outlive it by more than this: STS's shortest lifetime (DESIGN §10, §11). */
+export const OVERRIDE_GRACE_MS = 15 * 60_000;
+
+const OVERRIDE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Which override kinds may lift which effects. Nothing lifts a mode requirement, a default deny or a missing policy. */
+const LIFTS: Partial<Record<Decision['effect'], readonly OverrideKind[]>> = {
+  require_approval: ['approved', 'breakglass'],
+  deny: ['breakglass'],
+};
+
+export async function authorize(request: AuthorizeRequest, ports: Ports): Promise<Authorized> {
+  const now = ports.clock();
+  const entry = decisionEntry({
+    event: request.context?.event ?? 'credentials',
+    at: now,
+    requestId: request.requestId,
+    profile: request.profile,
+    mode: request.mode,
+    user: request.principal.user,
+    sessionId: request.sessionId,
+    peer: { pid: request.context?.peer_pid ?? null, uid: request.context?.peer_uid ?? null },
+  });
+  try {
+    const decision = decide(request, ports, now, entry);
+    const override = decision.allowed ? null : await overrideFor(request, decision, ports, now);
+    if (!decision.allowed && !override)
+      throw denialError(decision, request.principal.user, request.profile, request.mode);
+    if (override?.kind === 'approved') entry.approved_request_id = override.id;
+    if (override?.kind === 'breakglass') entry.break_glass_event_id = override.id;
+    const marker: Marker = override?.kind ?? 'direct';
+    const durationSeconds = durationFor(ports.settings.credentialDurationMs, decision, override, now);
+    entry.duration_seconds = durationSeconds;
+    assertRecording(ports.decisions); // no credentials without their record (DESIGN §14)
+    const vended = await ports.issuer.issue({
+      sessionId: request.sessionId,
+      requestId: request.requestId,
+      profile: request.profile,
+      user: request.principal.user,
+      marker,
+      durationSeconds,
+    });
+    entry.source_identity = vended.sourceIdentity;
+    entry.role_arn = vended.roleArn;
+    entry.outcome = 'allow';
+    ports.decisions.write(entry);
+    return {
+      credentials: vended.credentials,
+      sourceIdentity: vended.sourceIdentity,
+      roleArn: vended.roleArn,
+      marker,
+      override,
+      decision,
+      durationSeconds,
+      fromCache: vended.fromCache,
+    };
+  } catch (e) {
+    ports.decisions.write(refused(entry, e));
+    throw e;
+  }
+}
+
+function decide(request: AuthorizeRequest, ports: Ports, now: Date, entry: DecisionEntry): Decision {
+  const device = request.device ?? ports.posture?.posture(request) ?? undefined;
+  const decision = ports.policy.decide({
+    user: request.principal.user,
+    profile: request.profile,
+    time: now,
+    mode: request.mode,
+    sessionStore: ports.settings.sessionStore,
+    ...(device ? { device } : {}),
+  });
+  entry.effect = decision.effect;
+  entry.rule = decision.rule;
+  entry.rule_index = decision.ruleIndex;
+  entry.reason = withPostureNote(decision);
+  entry.policy_source = decision.policySource;
+  entry.policy_version = decision.policyVersion;
+  return decision;
+}
+
+/** A rule passed over only because no device posture is known says so in the log: otherwise a device condition that
+ * can never hold here would look like a rule that did not apply. */
+function withPostureNote(decision: Decision): string {
+  const skipped = decision.skippedForPosture;
+  if (!skipped || skipped.length === 0) return decision.reason;
+  const names = skipped.map((n) => `"${n}"`).join(', ');
+  return `${decision.reason} (no device posture is known: device conditions of ${names} did not hold)`;
+}
+
+/** The override that lifts this decision, or null. One of a kind that may not lift it, already past its end or with
+ * a malformed id is not applied (fail closed). */
+async function overrideFor(
+  request: AuthorizeRequest,
+  decision: Decision,
+  ports: Ports,
+  now: Date,
+): Promise<Override | null> {
+  const liftable = LIFTS[decision.effect];
+  if (!liftable || decision.errorCode === 'PolicyUnavailable') return null;
+  const found = await ports.overrides.find(request, decision, now);
+  if (!found) return null;
+  if (!liftable.includes(found.kind)) return null;
+  if (typeof found.id !== 'string' || !OVERRIDE_ID.test(found.id)) return null;
+  if (!(found.notAfter instanceof Date) || !(found.notAfter.getTime() > now.getTime())) return null;
+  return found;
+}
+
+/** min(config duration, the rule's max_server_duration, the override's remaining time + 15 minutes), within what STS
+ * accepts: an override with less than 15 minutes left still gets STS's 900-second minimum. */
+export function durationFor(configMs: number, decision: Decision, override: Override | null, now: Date): number {
+  let ms = configMs;
+  if (decision.maxDurationMs !== undefined) ms = Math.min(ms, decision.maxDurationMs);
+  if (override) ms = Math.min(ms, override.notAfter.getTime() - now.getTime() + OVERRIDE_GRACE_MS);
+  return clampStsDuration(ms / 1000);
+}
+
+function denialError(decision: Decision, user: string, profile: string, mode: Mode): SentinelError {
+  const code = decision.errorCode ?? 'PolicyDenied';
+  const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
+  const reason = decision.reason ? `: ${decision.reason}` : '';
+  const what =
+    code === 'PolicyUnavailable'
+      ? 'no valid policy is loaded'
+      : `${rule} refuses ${user} on ${profile} in mode ${mode}${reason}`;
+  return new SentinelError(code, what, {
+    details: { rule: decision.rule, effect: decision.effect, profile, user, mode },
+  });
+}

@@ -1,0 +1,54 @@
+// A decision-log entry as every front end starts one (DESIGN §7): a deny until something allows it, with only what is
+// known so far. authorize() fills in the policy, the override and the credentials; a front end that refuses before
+// authorize() (peer, token, session read) writes the same shape.
+import type { DecisionEntry } from '../audit/types.js';
+import { isSentinelError, type ErrorCode } from '../errors.js';
+import type { Mode } from '../types.js';
+import type { DecisionEvent } from './types.js';
+
+export interface EntryStart {
+  event: DecisionEvent;
+  at: Date;
+  requestId: string;
+  profile?: string | null;
+  mode?: Mode | null;
+  user?: string | null;
+  sessionId?: string | null;
+  peer?: { pid: number | null; uid: number | null };
+}
+
+export function decisionEntry(start: EntryStart): DecisionEntry {
+  return {
+    timestamp: start.at.toISOString(),
+    event: start.event,
+    outcome: 'deny',
+    user: start.user ?? null,
+    profile: start.profile ?? null,
+    effect: null,
+    rule: null,
+    rule_index: null,
+    reason: null,
+    policy_source: null,
+    policy_version: null,
+    mode: start.mode ?? null,
+    session_id: start.sessionId ?? null,
+    request_id: start.requestId,
+    source_identity: null,
+    role_arn: null,
+    duration_seconds: null,
+    peer_pid: start.peer?.pid ?? null,
+    peer_uid: start.peer?.uid ?? null,
+  };
+}
+
+/** The catalogue code a refusal is logged with; anything that is not a SentinelError is an internal error. */
+export function errorCodeOf(e: unknown): ErrorCode {
+  return isSentinelError(e) ? e.code : 'InternalError';
+}
+
+/** Marks an entry refused with the error's code. */
+export function refused(entry: DecisionEntry, error: unknown): DecisionEntry {
+  entry.outcome = 'deny';
+  entry.error_code = errorCodeOf(error);
+  return entry;
+}

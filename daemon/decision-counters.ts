@@ -1,0 +1,42 @@
+// The decision counters `daemon status` shows, kept by the sink every decision passes through on its way to the log.
+import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
+import type { DecisionSink } from '../core/authorize/types.js';
+import type { ErrorCode } from '../core/errors.js';
+
+export interface DecisionCounters {
+  sessions_opened: number;
+  credential_requests: number;
+  credential_process_requests: number;
+  allowed: number;
+  denied: number;
+  /** Refusals by catalogue code (denials and upstream failures alike). */
+  refusals: Partial<Record<ErrorCode, number>>;
+}
+
+export function newCounters(): DecisionCounters {
+  return {
+    sessions_opened: 0,
+    credential_requests: 0,
+    credential_process_requests: 0,
+    allowed: 0,
+    denied: 0,
+    refusals: {},
+  };
+}
+
+/** Counts each entry's outcome, then hands it to the log. */
+export function countingSink(counters: DecisionCounters, log: () => DecisionLog): DecisionSink {
+  return {
+    write(entry: DecisionEntry) {
+      if (entry.outcome === 'allow') {
+        counters.allowed += 1;
+      } else {
+        const code = entry.error_code ?? 'InternalError';
+        counters.denied += 1;
+        counters.refusals[code] = (counters.refusals[code] ?? 0) + 1;
+      }
+      log().write(entry);
+    },
+    unavailable: () => log().unavailable?.() ?? null,
+  };
+}

@@ -1,0 +1,575 @@
+// The local session manager (DESIGN §3.4, §6): what only a local daemon has around the shared decision. It opens
+// sessions and answers credential requests as session read → authorize() → touch → answer, keeps the implicit
+// credential_process session of each (user, profile), ends sessions whose owner process is gone, mints and retires
+// tokens, and ends its sessions at stop. Policy, overrides, the duration cap, issuing and the decision-log line are
+// authorize()'s (core/authorize/).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DecisionEntry, DecisionLog } from '../../core/audit/types.js';
+import { authorize } from '../../core/authorize/authorize.js';
+import { decisionEntry, errorCodeOf, refused } from '../../core/authorize/decision-entry.js';
+import { noOverrides } from '../../core/authorize/overrides.js';
+import type {
+  AuthorizeRequest,
+  Authorized,
+  DecisionSink,
+  OverrideLookup,
+  Ports,
+  Principal,
+} from '../../core/authorize/types.js';
+import type { Config } from '../../core/config.js';
+import { SentinelError, isSentinelError } from '../../core/errors.js';
+import type { CallerIdentity, ProfileInfo, Vendor } from '../../core/issuer/types.js';
+import type { OpLogger } from '../../core/log.js';
+import type { PolicyProvider } from '../../core/policy/types.js';
+import type {
+  IssuedFacts,
+  NewSession,
+  Session,
+  SessionPage,
+  SessionQuery,
+  SessionStore,
+} from '../../core/sessions/types.js';
+import type { Mode } from '../../core/types.js';
+import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
+import { pidAlive } from '../runtime/pid.js';
+import { credentialsBody, type CredentialsBody } from '../server/credentials-body.js';
+import type { TokenMatch, TokenRegistry } from '../tokens.js';
+import { OwnerWatch } from './owners.js';
+import { sessionRefusal, unknownSession } from './session-refusals.js';
+import { SessionTouches } from './touches.js';
+
+/** Who is asking, as the listener established it (DESIGN §3.1). */
+export interface Peer {
+  transport: 'unix' | 'tcp';
+  pid: number | null;
+  uid: number | null;
+}
+
+export interface OpenRequest {
+  profile: string;
+  mode: Exclude<Mode, 'credential_process'>;
+  /** The process whose exit ends the session. */
+  pid?: number;
+  /** Requested lifetime; capped by config sessions.ttl. */
+  ttlMs?: number;
+}
+
+export interface OpenedSession {
+  session: Session;
+  token: string;
+  region: string | null;
+}
+
+export interface LocalSessionsParts {
+  config: Config;
+  policy: PolicyProvider;
+  store: SessionStore;
+  vendor: Vendor;
+  decisions: DecisionLog;
+  tokens: TokenRegistry;
+  log: OpLogger;
+  newRequestId: () => string;
+  /** Approvals and break-glass (none yet: every denial stands). */
+  overrides?: OverrideLookup;
+  now?: () => Date;
+  /** process.kill(pid, 0) semantics; replaceable so tests can end a session without killing anything. */
+  isAlive?: (pid: number) => boolean;
+  /** How often the owners of sessions opened with a pid are checked. */
+  pidPollMs?: number;
+  /** Touches (last_access_at, request_count) are coalesced and written at most this often (default by store kind,
+   * TOUCH_FLUSH_MS). */
+  touchFlushMs?: number;
+  /** How long a stop waits for its sessions to be ended in the store before giving up on the rest. */
+  stopSessionsMs?: number;
+}
+
+function newSessionId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+function principalOf(identity: CallerIdentity): Principal {
+  const { arn, account, type, rawName, policyName } = identity;
+  return { arn, account, type, rawName, user: policyName };
+}
+
+/** What the session record keeps of issued credentials (DESIGN §4, §6). */
+function issuedFacts(a: Pick<Authorized, 'credentials' | 'sourceIdentity' | 'roleArn'>): IssuedFacts {
+  return {
+    credentials_valid_until: a.credentials.Expiration.toISOString(),
+    ...(a.sourceIdentity ? { source_identity: a.sourceIdentity } : {}),
+    ...(a.roleArn ? { role_arn: a.roleArn } : {}),
+  };
+}
+
+export class LocalSessions {
+  readonly serverInstanceId = randomBytes(8).toString('hex');
+  readonly startedAt: Date;
+  readonly counters: DecisionCounters = newCounters();
+  private config: Config;
+  private policy: PolicyProvider;
+  private vendor: Vendor;
+  private ports: Ports;
+  private readonly overrides: OverrideLookup;
+  private readonly store: SessionStore;
+  private readonly decisions: DecisionLog;
+  private readonly sink: DecisionSink;
+  private readonly tokens: TokenRegistry;
+  private readonly log: OpLogger;
+  private readonly newRequestId: () => string;
+  private readonly now: () => Date;
+  private readonly isAlive: (pid: number) => boolean;
+  private readonly stopSessionsMs: number;
+  private readonly host = hostname();
+  private readonly touches: SessionTouches;
+  private readonly owners: OwnerWatch;
+
+  /** Sessions this daemon opened that may still be active (ended on stop). */
+  private readonly opened = new Set<string>();
+  /** Who opened each of them: a token request is decided for the principal its session was opened by. */
+  private readonly principals = new Map<string, Principal>();
+  /** (user, profile) → the implicit credential_process session. */
+  private readonly implicit = new Map<string, string>();
+  /** (user, profile) → the id an implicit session will have, and its record while it is being written. */
+  private readonly implicitPending = new Map<string, { id: string; created?: Promise<Session> }>();
+  private stopped = false;
+
+  constructor(parts: LocalSessionsParts) {
+    this.config = parts.config;
+    this.policy = parts.policy;
+    this.store = parts.store;
+    this.vendor = parts.vendor;
+    this.decisions = parts.decisions;
+    this.sink = countingSink(this.counters, () => this.decisions);
+    this.overrides = parts.overrides ?? noOverrides;
+    this.tokens = parts.tokens;
+    this.log = parts.log;
+    this.newRequestId = parts.newRequestId;
+    this.now = parts.now ?? (() => new Date());
+    this.isAlive = parts.isAlive ?? pidAlive;
+    this.stopSessionsMs = parts.stopSessionsMs ?? 10_000;
+    this.startedAt = this.now();
+    this.touches = new SessionTouches(parts.store, parts.log, this.now, parts.touchFlushMs);
+    this.owners = new OwnerWatch(this.isAlive, parts.pidPollMs ?? 2000, (id, pid) => this.ownerGone(id, pid));
+    this.ports = this.buildPorts();
+  }
+
+  get storeKind(): SessionStore['kind'] {
+    return this.store.kind;
+  }
+
+  get policyProvider(): PolicyProvider {
+    return this.policy;
+  }
+
+  get activeTokens(): number {
+    return this.tokens.size;
+  }
+
+  /** For callers that cache a token's digest per connection (the same token arrives on every keep-alive request). */
+  get tokenRegistry(): TokenRegistry {
+    return this.tokens;
+  }
+
+  /** SIGHUP: the parts that a new config may have replaced. */
+  replaceParts(parts: { config?: Config; policy?: PolicyProvider; vendor?: Vendor }): void {
+    if (parts.config) this.config = parts.config;
+    if (parts.policy) this.policy = parts.policy;
+    if (parts.vendor) this.vendor = parts.vendor;
+    this.ports = this.buildPorts();
+  }
+
+  profiles(): Promise<ProfileInfo[]> {
+    return this.vendor.profiles();
+  }
+
+  // --- opening a session -------------------------------------------------------------------------------------------
+
+  async openSession(request: OpenRequest, peer: Peer): Promise<OpenedSession> {
+    const entry = this.entry('session_open', peer, request.mode, request.profile);
+    const { profile, principal } = await this.refusing(entry, async () => {
+      this.assertRunning();
+      if (request.pid !== undefined && !this.isAlive(request.pid)) {
+        throw new SentinelError('BadRequest', `process ${request.pid} is not running, so it cannot own a session`, {
+          hint: 'Pass the pid of the shell or process that will use the session (or none).',
+        });
+      }
+      const profile = await this.vendor.profile(request.profile);
+      return { profile, principal: principalOf(await this.vendor.identify(request.profile)) };
+    });
+    const id = newSessionId();
+    // Credentials are issued now, so a problem (no role, STS down) shows when the session is opened rather than at the
+    // first SDK call, and the record starts with the SourceIdentity, role and expiry of its credentials.
+    const authorized = await authorize(
+      this.requestFor(entry, principal, id, request.profile, request.mode),
+      this.ports,
+    );
+    const now = this.now();
+    const ttlMs = Math.min(request.ttlMs ?? this.config.sessions.ttlMs, this.config.sessions.ttlMs);
+    let session: Session;
+    try {
+      session = await this.store.create(
+        this.newSession(id, principal.user, request.profile, request.mode, now, ttlMs, {
+          ...issuedFacts(authorized),
+          pid: request.pid,
+        }),
+      );
+    } catch (e) {
+      // Allowed and issued, but not recorded: the caller gets nothing, and the log says why after the allow.
+      this.vendor.forget(id);
+      this.sink.write(refused({ ...entry, session_id: id }, e));
+      throw e;
+    }
+    this.opened.add(id);
+    this.principals.set(id, principal);
+    if (request.pid !== undefined) this.owners.watch(id, request.pid);
+    const token = this.tokens.mint(id);
+    this.counters.sessions_opened += 1;
+    return { session, token, region: profile.region ?? this.config.region ?? null };
+  }
+
+  // --- one credential request (§3.4) ---------------------------------------------------------------------------------
+
+  /** A request carrying a session token (GET /v1/credentials on either listener). A retired token (its session was
+   * revoked or ended here) is answered with the session's state and never with credentials. */
+  async credentials(match: TokenMatch, peer: Peer): Promise<CredentialsBody> {
+    this.counters.credential_requests += 1;
+    const entry = this.entry('credentials', peer, null, null);
+    entry.session_id = match.sessionId;
+    const { session, principal } = await this.refusing(entry, async () => {
+      const session = await this.activeSession(match.sessionId); // step 2: the revocation read
+      entry.user = session.user;
+      entry.profile = session.profile;
+      entry.mode = session.mode;
+      if (match.retired) throw new SentinelError('SessionEnded', `session ${session.id} has ended`);
+      return { session, principal: this.principals.get(session.id) ?? (await this.principalFor(session)) };
+    });
+    const authorized = await authorize(
+      this.requestFor(entry, principal, session.id, session.profile, session.mode),
+      this.ports,
+    ); // steps 3–5
+    this.touch(session.id, authorized);
+    return credentialsBody(authorized.credentials);
+  }
+
+  /** POST /v1/credentials: the implicit session of (user, profile) that serves credential_process. The answer has the
+   * container shape; `sentinel credentials` turns it into credential_process's Version 1. */
+  async credentialProcess(profileName: string, peer: Peer): Promise<CredentialsBody> {
+    this.counters.credential_process_requests += 1;
+    const entry = this.entry('credential_process', peer, 'credential_process', profileName);
+    const { principal, key, id } = await this.refusing(entry, async () => {
+      this.assertRunning();
+      await this.vendor.profile(profileName);
+      const principal = principalOf(await this.vendor.identify(profileName));
+      entry.user = principal.user;
+      const key = `${principal.user}\u0000${profileName}`;
+      const current = await this.currentImplicit(key, entry);
+      return { principal, key, id: current?.id ?? this.reserveImplicit(key) };
+    });
+    const authorized = await authorize(
+      this.requestFor(entry, principal, id, profileName, 'credential_process'),
+      this.ports,
+    );
+    if (this.implicit.get(key) !== id) {
+      await this.refusing({ ...entry, session_id: id }, () => this.createImplicit(key, id, principal, profileName));
+    }
+    this.touch(id, authorized);
+    return credentialsBody(authorized.credentials);
+  }
+
+  /** A refusal decided before a session was reached (peer check, token check); logged like any other decision. */
+  recordRefusal(event: DecisionEntry['event'], peer: Peer, error: SentinelError): void {
+    this.sink.write(refused(this.entry(event, peer, null, null), error));
+  }
+
+  // --- session administration ----------------------------------------------------------------------------------------
+
+  async getSession(id: string): Promise<Session> {
+    const session = await this.store.get(id);
+    if (!session) throw unknownSession(id);
+    return this.withEffectiveStatus(session);
+  }
+
+  listSessions(query: SessionQuery): Promise<SessionPage> {
+    return this.store.list(query);
+  }
+
+  async revoke(id: string, by: string, reason: string): Promise<Session> {
+    const session = await this.store.revoke(id, by, reason);
+    this.release(id);
+    this.log.info({ event: 'session_revoked', session_id: id, revoked_by: by }, 'session revoked');
+    return session;
+  }
+
+  /** Its owner is done with it. A session no longer active is left as it is. */
+  async end(id: string): Promise<Session> {
+    const session = await this.store.get(id);
+    if (!session) throw unknownSession(id);
+    if (session.server_instance_id !== this.serverInstanceId) {
+      throw new SentinelError('SessionUnknown', `session ${id} was not opened by this daemon`, {
+        hint: 'Only the daemon that opened a session can end it; an administrator can revoke it with `sentinel server revoke <id>`.',
+      });
+    }
+    const current = this.withEffectiveStatus(session);
+    if (current.status !== 'active') {
+      this.release(id);
+      return current;
+    }
+    await this.touches.flush(id);
+    try {
+      const ended = await this.store.end(id);
+      this.release(id);
+      return ended;
+    } catch (e) {
+      if (isSentinelError(e) && e.code === 'SessionNotActive') {
+        this.release(id);
+        const again = await this.store.get(id);
+        if (again) return this.withEffectiveStatus(again);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Daemon stop: writes pending touches, then ends the sessions this daemon opened that are still active (one past its
+   * expiry is recorded as expired instead, which is what it is). Bounded by stopSessionsMs: a store that does not
+   * answer must not hold the stop; the sessions it could not end stay active in the record until they expire, and the
+   * daemon that served them is gone.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.owners.stop();
+    const work = (async () => {
+      await this.touches.flushAll();
+      const results = await Promise.all([...this.opened].map((id) => this.endAtStop(id)));
+      return results.filter(Boolean).length;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.stopSessionsMs).unref();
+    });
+    const outcome = await Promise.race([work, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.log.warn(
+        { event: 'session_end_timeout', ms: this.stopSessionsMs, left: this.opened.size },
+        'the session store did not end every session in time',
+      );
+    } else if (outcome > 0) {
+      this.log.info(
+        { event: 'sessions_ended', count: outcome, server_instance_id: this.serverInstanceId },
+        "ended this daemon's active sessions",
+      );
+    }
+  }
+
+  // --- internals -----------------------------------------------------------------------------------------------------
+
+  private buildPorts(): Ports {
+    const vendor = this.vendor;
+    return {
+      policy: this.policy,
+      overrides: this.overrides,
+      issuer: { issue: (r) => vendor.credentials(r) },
+      decisions: this.sink,
+      clock: this.now,
+      // No posture provider in the daemon yet (DESIGN §18): device conditions do not hold, and the log says so.
+      settings: { credentialDurationMs: this.config.credentials.durationMs, sessionStore: this.store.kind },
+    };
+  }
+
+  private entry(event: DecisionEntry['event'], peer: Peer, mode: Mode | null, profile: string | null): DecisionEntry {
+    return decisionEntry({ event, at: this.now(), requestId: this.newRequestId(), profile, mode, peer });
+  }
+
+  private requestFor(
+    entry: DecisionEntry,
+    principal: Principal,
+    sessionId: string,
+    profile: string,
+    mode: Mode,
+  ): AuthorizeRequest {
+    return {
+      principal,
+      profile,
+      mode,
+      sessionId,
+      requestId: entry.request_id,
+      context: { event: entry.event, peer_pid: entry.peer_pid, peer_uid: entry.peer_uid },
+    };
+  }
+
+  /** Runs a step before or after authorize(); its refusal is logged on the entry (authorize() logs its own). */
+  private async refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      this.sink.write(refused(entry, e));
+      throw e;
+    }
+  }
+
+  /** A session this daemon no longer remembers the opener of (none today: tokens live only as long as the daemon). */
+  private async principalFor(session: Session): Promise<Principal> {
+    const principal = principalOf(await this.vendor.identify(session.profile));
+    if (principal.user !== session.user) {
+      throw new SentinelError('SessionUnknown', `session ${session.id} belongs to another user`);
+    }
+    this.principals.set(session.id, principal);
+    return principal;
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new SentinelError('DaemonNotRunning', 'the daemon is stopping');
+  }
+
+  private newSession(
+    id: string,
+    user: string,
+    profile: string,
+    mode: Mode,
+    now: Date,
+    ttlMs: number,
+    extra: IssuedFacts & { pid?: number | undefined },
+  ): NewSession {
+    const { pid, ...issued } = extra;
+    return {
+      id,
+      user,
+      profile,
+      mode,
+      started_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + ttlMs).toISOString(),
+      server_instance_id: this.serverInstanceId,
+      host: this.host,
+      ...issued,
+      ...(pid !== undefined ? { pid } : {}),
+    };
+  }
+
+  private withEffectiveStatus(session: Session): Session {
+    if (session.status === 'active' && Date.parse(session.expires_at) <= this.now().getTime()) {
+      this.store.expire(session.id).catch(() => undefined);
+      this.release(session.id);
+      return { ...session, status: 'expired' };
+    }
+    return session;
+  }
+
+  /**
+   * Step 2 of §3.4: a strongly consistent read (DynamoDB: GetItem with ConsistentRead), before anything else; anything
+   * but an active, unexpired session is a 403, and a store that cannot answer is a 503 (its error propagates: never
+   * served because the check failed). A session found revoked or ended elsewhere (an admin's `server revoke --table`)
+   * is released here: its token is retired and its cached credentials dropped.
+   */
+  private async activeSession(id: string): Promise<Session> {
+    const stored = await this.store.get(id);
+    if (!stored) throw unknownSession(id);
+    const session = this.withEffectiveStatus(stored);
+    if (session.status === 'active') return session;
+    this.release(id);
+    throw sessionRefusal(session);
+  }
+
+  /** The implicit session of (user, profile) if it can still serve; throws if it was revoked and would still be valid. */
+  private async currentImplicit(key: string, entry: DecisionEntry): Promise<Session | undefined> {
+    const id = this.implicit.get(key);
+    if (id === undefined) return undefined;
+    const stored = await this.store.get(id);
+    if (!stored) return undefined;
+    entry.session_id = id;
+    const session = this.withEffectiveStatus(stored);
+    if (session.status === 'active') return session;
+    this.release(id);
+    // Revocation is not undone by asking again: while the revoked session would still have been valid, no new one.
+    if (session.status === 'revoked' && Date.parse(session.expires_at) > this.now().getTime())
+      throw sessionRefusal(session);
+    this.implicit.delete(key);
+    return undefined;
+  }
+
+  /** The id the next implicit session of (user, profile) will have: concurrent first requests share it (and so one
+   * STS call and one record). */
+  private reserveImplicit(key: string): string {
+    let pending = this.implicitPending.get(key);
+    if (!pending) {
+      pending = { id: newSessionId() };
+      this.implicitPending.set(key, pending);
+    }
+    return pending.id;
+  }
+
+  /** Records the implicit session once its first request was allowed; requests that arrive meanwhile wait for it. */
+  private async createImplicit(key: string, id: string, principal: Principal, profile: string): Promise<void> {
+    const pending = this.implicitPending.get(key);
+    if (pending?.id !== id) return; // recorded already, or released while this request was being decided
+    pending.created ??= this.store
+      .create(
+        this.newSession(id, principal.user, profile, 'credential_process', this.now(), this.config.sessions.ttlMs, {}),
+      )
+      .then(
+        (session) => {
+          this.implicit.set(key, id);
+          this.implicitPending.delete(key);
+          this.opened.add(id);
+          this.principals.set(id, principal);
+          this.counters.sessions_opened += 1;
+          return session;
+        },
+        (e: unknown) => {
+          this.implicitPending.delete(key);
+          this.vendor.forget(id);
+          throw e;
+        },
+      );
+    await pending.created;
+  }
+
+  private touch(id: string, authorized: Authorized): void {
+    this.touches.touch(id, authorized.fromCache ? undefined : issuedFacts(authorized));
+  }
+
+  /** Ends a session whose owning process is gone (the shell of `use`, the child of `exec`). */
+  private async ownerGone(id: string, pid: number): Promise<void> {
+    try {
+      await this.end(id);
+      this.log.info({ event: 'session_owner_gone', session_id: id, pid }, 'session ended: its process exited');
+    } catch (e) {
+      this.log.warn(
+        { event: 'session_end_failed', session_id: id, code: errorCodeOf(e) },
+        'could not end a session whose process exited',
+      );
+    }
+  }
+
+  /** True when the record changed to ended (or expired). The record read decides: it is what others see. */
+  private async endAtStop(id: string): Promise<boolean> {
+    try {
+      const session = await this.store.get(id);
+      if (!session || session.status !== 'active') return false;
+      const lapsed = Date.parse(session.expires_at) <= this.now().getTime();
+      await (lapsed ? this.store.expire(id) : this.store.end(id));
+      return true;
+    } catch (e) {
+      // Not active any more (revoked by an admin, expired, ended) is the common, harmless case.
+      if (!isSentinelError(e) || (e.code !== 'SessionNotActive' && e.code !== 'SessionUnknown')) {
+        this.log.warn(
+          { event: 'session_end_failed', session_id: id, code: errorCodeOf(e) },
+          'could not end a session at stop',
+        );
+      }
+      return false;
+    } finally {
+      this.release(id);
+    }
+  }
+
+  private release(id: string): void {
+    this.opened.delete(id);
+    this.principals.delete(id);
+    this.tokens.revoke(id);
+    this.vendor.forget(id);
+    this.owners.forget(id);
+  }
+}
