@@ -11,7 +11,6 @@ E2E_TESTS=(
   test/native-notify.test.ts
   test/daemon-sdk-clients.test.ts
   test/daemon-terminal-hangup.test.ts
-  test/daemon-lifecycle.test.ts
   test/cli-e2e-credentials.test.ts
   test/cli-e2e-exec.test.ts
   test/cli-e2e-shell.test.ts

@@ -34,32 +34,41 @@ interface Globals {
   config?: string;
 }
 
-/** Index in `args` where the child's command line starts: after `--`, or at the second operand (the first is the
- * profile); -1 when there is none yet. Options of `command` before that point are its own. */
+/** Index in `args` where the child's command line starts: right after the profile, exec's first operand (exec's own
+ * options go before it); -1 when there is no profile yet. */
 export function childStart(command: Command, args: string[]): number {
-  let operands = 0;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--') return i + 1;
+    if (arg === '--') return i + 1 < args.length ? i + 2 : -1; // `exec -- <profile> ...`
     if (arg.startsWith('-') && arg.length > 1) {
       const option = command.options.find((o) => o.long === arg || o.short === arg);
       if (option && (option.required || option.optional)) i++;
       continue;
     }
-    operands++;
-    if (operands === 2) return i;
+    return i + 1;
   }
   return -1;
 }
 
-/** exec's own options end where the child's command begins, so `sentinel exec dev ls --help` runs `ls --help`. */
+/** Everything after the profile belongs to the command (DESIGN §8): `sentinel exec dev ls --help` runs `ls --help`. */
 class ExecCommand extends Command {
   override parseOptions(args: string[]): { operands: string[]; unknown: string[] } {
     const at = childStart(this, args);
     if (at < 0) return super.parseOptions(args);
     const head = super.parseOptions(args.slice(0, at));
-    return { operands: [...head.operands, ...args.slice(at)], unknown: head.unknown };
+    let child = args.slice(at);
+    if (child[0] === '--') child = child.slice(1);
+    else if (child[0]?.startsWith('-')) throw misplacedOption(head.operands[0] ?? '<profile>', child[0]);
+    return { operands: [...head.operands, ...child], unknown: head.unknown };
   }
+}
+
+/** `exec dev --env -- cmd`: the option belongs to the command by position, and no command starts with a dash. */
+function misplacedOption(profile: string, option: string): SentinelError {
+  const shown = option.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, '?');
+  return new SentinelError('UsageError', `"${shown}" comes after the profile, so it would be the command to run`, {
+    hint: `exec's own options go before the profile (\`sentinel exec ${shown.startsWith('--') ? shown : '--env'} ${profile} -- <command>\`); a command starting with a dash goes after \`--\`.`,
+  });
 }
 
 /**
@@ -144,9 +153,10 @@ async function closeQuietly(client: DaemonClient, session: OpenedSession): Promi
 async function exec(profile: string, commandLine: string[], options: ExecOptions, globals: Globals): Promise<number> {
   checkProfileName(profile);
   if (commandLine.length === 0) {
-    throw new SentinelError('UsageError', 'no command to run', {
-      hint: 'Name the command after the profile: `sentinel exec dev -- aws s3 ls`.',
-    });
+    // As aws-vault does: a shell in the session, which ends when the shell exits.
+    const shell = process.env.SHELL && process.env.SHELL.startsWith('/') ? process.env.SHELL : '/bin/sh';
+    process.stderr.write(`sentinel: starting ${shell} with profile ${profile}; \`exit\` ends the session\n`);
+    commandLine = [shell];
   }
   const ttl = checkTtl(options.ttl);
   refuseNesting(process.env, options.nest, 'exec');
@@ -175,7 +185,7 @@ export function register(program: Command): void {
   const command = new ExecCommand('exec')
     .description('run one command with credentials from a Sentinel session; the session ends when the command exits')
     .argument('<profile>', 'AWS profile to use')
-    .argument('[command...]', 'the command and its arguments (after `--` if they start with a dash)')
+    .argument('[command...]', 'the command and its arguments (default: $SHELL); everything after the profile')
     .option(
       '--env',
       'give the command raw credentials in AWS_ACCESS_KEY_ID/... (mode cli) instead of the session endpoint',
@@ -192,12 +202,14 @@ The command gets exactly the variables \`sentinel use\` exports (AWS_CONTAINER_C
 AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, config files
 at /dev/null) with every competing variable unset. With --env it gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION instead; a require_server policy rule refuses that. SIGINT, SIGTERM
-and SIGHUP are forwarded to the command. exec prints nothing of its own on stdout.
+and SIGHUP are forwarded to the command. exec prints nothing of its own on stdout. exec's own options go before the
+profile; everything after the profile is the command's. Without a command, exec starts $SHELL in the session.
 
 Examples:
   $ sentinel exec dev -- aws sts get-caller-identity
   $ sentinel exec dev terraform plan
   $ sentinel exec --env dev -- ./legacy-script.sh
+  $ sentinel exec dev                        # a shell in the session; \`exit\` ends it
 
 Exit codes: the command's own status (128+n when a signal ended it, 127 command not found, 126 not executable);
 otherwise 1 error, 2 usage, 3 denied by policy, 4 daemon not running.`,

@@ -63,10 +63,22 @@ export function commanderUsageError(text: string, command: Command): SentinelErr
   const suggested = SUGGESTION.exec(trimmed)?.[1];
   const path = commandPath(command);
   const help = `Run \`${path} --help\` for usage and examples.`;
+  const nested = suggested ? [] : nestedCommands(message, command);
+  if (nested.length > 0)
+    return usageError(message, `Did you mean ${nested.map((n) => `\`${n}\``).join(' or ')}? ${help}`);
   if (!suggested) return usageError(message, help);
   const isCommand = message.startsWith('unknown command');
   const names = suggested.split(', ').map((name) => `\`${isCommand ? `${path} ${name}` : name}\``);
   return usageError(message, `Did you mean ${names.join(' or ')}? ${help}`);
+}
+
+/** `sentinel status` → `sentinel daemon status`: an unknown command that is the name of a command one level down. */
+function nestedCommands(message: string, command: Command): string[] {
+  const word = /^unknown command '(.{1,64})'$/.exec(message)?.[1];
+  if (!word) return [];
+  return command.commands.flatMap((group) =>
+    group.commands.filter((c) => c.name() === word).map((c) => commandPath(c)),
+  );
 }
 
 /** Global options as every action sees them. */

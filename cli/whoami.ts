@@ -40,6 +40,14 @@ export async function whoami(
       import('@aws-sdk/credential-providers'),
       import('../core/identity/arn.js'),
     ]);
+  if (profile) {
+    // An unknown profile is named with its near misses (`dve` → "dev"), as `use` does, before any credential lookup.
+    const [{ awsConfigFiles, createAwsConfig }, { silentLogger }] = await Promise.all([
+      import('../daemon/vending/aws-config.js'),
+      import('../core/log.js'),
+    ]);
+    await createAwsConfig(awsConfigFiles(env), silentLogger()).profile(profile);
+  }
   const which = profile ? `profile ${profile}` : 'the default credential chain';
   const credentials = fromNodeProviderChain(profile ? { profile } : {});
   try {

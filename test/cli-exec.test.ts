@@ -47,15 +47,43 @@ function stub(t: Test, options: { deny?: string } = {}): Promise<StubDaemon> {
 
 const PRINT_ENV = `const e = {}; for (const [k, v] of Object.entries(process.env)) if (k.startsWith('AWS_') || k.startsWith('SENTINEL_')) e[k] = v; process.stdout.write(JSON.stringify({ ppid: process.ppid, env: e }));`;
 
-t.test('childStart: exec options end where the command begins', async (t) => {
+t.test('childStart: everything after the profile belongs to the command', async (t) => {
   const cmd = new Command('exec').option('--env').option('--nest').option('--ttl <d>');
   t.equal(childStart(cmd, ['dev', 'ls', '-la']), 1);
   t.equal(childStart(cmd, ['--env', 'dev', 'ls']), 2);
   t.equal(childStart(cmd, ['--ttl', '1h', 'dev', 'ls']), 3, 'an option value is not an operand');
-  t.equal(childStart(cmd, ['dev', '--', '--weird-command']), 2);
-  t.equal(childStart(cmd, ['dev', '--nest', 'ls']), 2, "options between profile and command are exec's");
-  t.equal(childStart(cmd, ['dev']), -1);
+  t.equal(childStart(cmd, ['dev', '--', '--weird-command']), 1);
+  t.equal(childStart(cmd, ['dev', '--nest', 'ls']), 1, "an option after the profile is not exec's");
+  t.equal(childStart(cmd, ['--', 'dev', 'ls']), 2);
+  t.equal(childStart(cmd, ['dev']), 1);
+  t.equal(childStart(cmd, ['--env']), -1);
   t.equal(childStart(cmd, []), -1);
+});
+
+t.test('exec options after the profile are refused, not applied; `exec <profile>` alone starts $SHELL', async (t) => {
+  const daemon = await stub(t);
+  const dir = tempDir(t);
+  const shell = join(dir, 'fake-shell');
+  writeFileSync(shell, '#!/bin/sh\nprintf "shell in %s, args: %s" "$SENTINEL_PROFILE" "$#"\n', { mode: 0o755 });
+  const env = cleanEnv({ SENTINEL_SOCKET: daemon.socket, SHELL: shell });
+  const [envAfter, versionAfter] = await Promise.all([
+    sentinel(t, ['exec', 'dev', '--env', '--', '/bin/sh', '-c', 'echo ran'], { env }),
+    sentinel(t, ['exec', 'dev', '--version'], { env }),
+  ]);
+  t.equal(envAfter.code, 2);
+  t.equal(envAfter.stdout, '', '--env was neither applied nor run');
+  t.match(envAfter.stderr, /^Error: "--env" comes after the profile, so it would be the command to run$/m);
+  t.match(envAfter.stderr, /^Hint: .*`sentinel exec --env dev -- <command>`/m);
+  t.equal(versionAfter.code, 2);
+  t.match(versionAfter.stderr, /^Error: "--version" comes after the profile/m);
+  t.notMatch(versionAfter.stderr, /Did you mean/);
+  t.equal(daemon.requests.length, 0, 'nothing reached the daemon');
+
+  const shellRun = await sentinel(t, ['exec', 'dev'], { env });
+  t.equal(shellRun.code, 0, shellRun.stderr);
+  t.equal(shellRun.stdout, 'shell in dev, args: 0', '$SHELL ran in the session, with no arguments');
+  t.match(shellRun.stderr, new RegExp(`starting ${shell} with profile dev`));
+  t.equal(daemon.requests.at(-1)!.method, 'DELETE', 'the session ended with the shell');
 });
 
 t.test(
@@ -194,7 +222,7 @@ t.test('SIGTERM, SIGINT and SIGHUP sent to exec reach the child; a signal death 
 t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the command never runs then', async (t) => {
   const daemon = await stub(t);
   const denying = await stub(t, { deny: 'ServerModeRequired' });
-  const [nested, none, denied, usage, noProfile] = await Promise.all([
+  const [nested, none, denied, noProfile] = await Promise.all([
     sentinel(t, ['exec', 'dev', '--', '/bin/sh', '-c', 'echo ran'], {
       env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, SENTINEL_SESSION: 'aaaaaaaaaaaaaaaa', SENTINEL_PROFILE: 'prod' }),
     }),
@@ -204,7 +232,6 @@ t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the c
     sentinel(t, ['exec', '--env', 'prod', '--', '/bin/sh', '-c', 'echo ran'], {
       env: cleanEnv({ SENTINEL_SOCKET: denying.socket }),
     }),
-    sentinel(t, ['exec', 'dev'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
     sentinel(t, ['exec'], { env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }) }),
   ]);
   t.equal(nested.code, 2);
@@ -224,8 +251,6 @@ t.test('nesting is refused unless --nest; no daemon → 4; a denial → 3; the c
   t.match(denied.stderr, /Error: policy allows prod only through a daemon session/);
   t.equal((denying.requests[0]!.body as { mode: string }).mode, 'cli', '--env asks for mode cli');
 
-  t.equal(usage.code, 2);
-  t.match(usage.stderr, /no command to run/);
   t.equal(noProfile.code, 2);
 });
 

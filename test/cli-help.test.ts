@@ -134,6 +134,7 @@ t.test('the same format for every usage error commander raises, at every depth',
     ],
     [['server', 'sesions'], /^Error: unknown command 'sesions'$/, /`sentinel server sessions`/],
     [['frobnicate'], /^Error: unknown command 'frobnicate'$/, /^Hint: Run `sentinel --help` for usage and examples\.$/],
+    [['status'], /^Error: unknown command 'status'$/, /^Hint: Did you mean `sentinel daemon status` or /],
     [
       ['service', 'install', '--frobnicate'],
       /^Error: unknown option '--frobnicate'$/,

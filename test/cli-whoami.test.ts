@@ -32,13 +32,14 @@ t.test('whoami against the STS emulator', async (t) => {
 
   // Independent runs, at once. The first has no AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED in its environment:
   // the binary silences the SDK's Node 20 warning itself, so its stderr stays empty.
-  const [json, human, stranger, missing, badRegion] = await Promise.all([
+  const [json, human, stranger, missing, typo, badRegion] = await Promise.all([
     sentinel(t, ['whoami', '--profile', 'alice', '--json'], {
       env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined },
     }),
     sentinel(t, ['whoami'], { env: { ...env, AWS_PROFILE: 'ops' } }),
     sentinel(t, ['whoami', '--profile', 'stranger'], { env }),
     sentinel(t, ['whoami', '--profile', 'nosuch'], { env }),
+    sentinel(t, ['whoami', '--profile', 'alcie'], { env }),
     sentinel(t, ['whoami', '--profile', 'alice', '--region', 'not a region'], { env }),
   ]);
   t.equal(json.code, 0, json.stderr);
@@ -69,7 +70,13 @@ t.test('whoami against the STS emulator', async (t) => {
   );
 
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /no credentials could be resolved for profile nosuch/);
+  t.match(missing.stderr, /^Error: no profile "nosuch" in the AWS config$/m);
+  t.equal(typo.code, 1);
+  t.match(
+    typo.stderr,
+    /^Error: no profile "alcie" in the AWS config \(did you mean "alice"\?\)$/m,
+    'as `use` suggests',
+  );
 
   t.equal(badRegion.code, 2);
 
