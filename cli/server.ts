@@ -3,7 +3,7 @@
 // daemon). Flags are parsed and checked here; the store does the work. The SDK and the store load lazily.
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
-import { SentinelError } from '../core/errors.js';
+import { EXIT, SentinelError } from '../core/errors.js';
 import {
   SESSION_ID,
   SESSION_STATUSES,
@@ -13,7 +13,7 @@ import {
 } from '../core/sessions/types.js';
 import { TABLE_NAME } from '../core/sessions/schema.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
-import { printJson, relativeTime, table, usageError } from './output.js';
+import { formatError, printJson, relativeTime, table, usageError } from './output.js';
 
 interface Globals {
   config?: string;
@@ -45,6 +45,7 @@ interface ShowFlags extends TableFlags {
 
 interface RevokeFlags extends TableFlags {
   reason: string;
+  aws?: boolean;
   json?: boolean;
 }
 
@@ -450,6 +451,7 @@ Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malfor
       .description('revoke an active session: its next credential request is refused')
       .argument('<id>', 'session id (16 hex)')
       .requiredOption('--reason <text>', 'why (1-1024 characters, one line); recorded with your name')
+      .option('--aws', "also deny the session's credentials in AWS: an inline policy on its role (needs --table)")
       .option('--json', 'print the revoked session as JSON'),
   )
     .addHelpText(
@@ -460,16 +462,23 @@ With --table, the revocation is recorded under your policy user name as STS repo
 (sts:GetCallerIdentity); through the daemon, the daemon records it. Credentials the session already holds stay
 valid until they expire (15 minutes by default), so revocation takes effect at the session's next request.
 
+With --aws (admin CLI, --table only: the daemon never holds IAM write permissions), the inline policy
+sentinel-revoke-<id> is then added to the session's role, denying everything to credentials stamped with the
+session; IAM applies it to credentials already issued, typically within minutes. If that step fails the session
+stays revoked in the store, the AWS step is reported, and the exit code is 1; run the command again to retry it.
+
 Examples:
   $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "laptop reported stolen"
   $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "INC-1234" --table sentinel-sessions --region eu-west-1 --profile security
+  $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "INC-1234" --aws --table sentinel-sessions --profile security
 
-Exit codes: 0 revoked; 1 not active (the message says its state), no such session, or a store error;
-2 usage (malformed id, missing or bad --reason); 4 daemon not running.`,
+Exit codes: 0 revoked (and, with --aws, denied in AWS); 1 not active (the message says its state), no such
+session, a store error, or the AWS step failed; 2 usage (malformed id, missing or bad --reason); 4 daemon not running.`,
     )
     .action(async (id: string, flags: RevokeFlags, command: Command) => {
       checkId(id);
       const reason = checkReason(flags.reason);
+      if (flags.aws) return revokeWithAws(id, reason, flags, command.optsWithGlobals<Globals>());
       const session = await withSource(flags, command.optsWithGlobals<Globals>(), (source) =>
         source.revoke(id, reason),
       );
@@ -485,4 +494,41 @@ Exit codes: 0 revoked; 1 not active (the message says its state), no such sessio
           'Its next credential request is refused; credentials it already holds stay valid until they expire.\n',
       );
     });
+}
+
+async function revokeWithAws(id: string, reason: string, flags: RevokeFlags, globals: Globals): Promise<void> {
+  if (flags.table === undefined) {
+    throw usageError(
+      '--aws needs --table: the admin CLI revokes in the table and writes IAM itself',
+      'Add --table sentinel-sessions (and --profile with iam:PutRolePolicy); the daemon never holds IAM write permissions.',
+    );
+  }
+  const { revokeEverywhere } = await import('./revoke-aws.js');
+  const target = await resolveAwsTarget(flags, globals);
+  const result = await withSource(flags, globals, (source) => revokeEverywhere(source, target, id, reason));
+  const { session, aws } = result;
+  if (!aws.ok) process.exitCode = EXIT.error;
+  if (flags.json) {
+    printJson({ ...session, aws });
+    return;
+  }
+  process.stdout.write(
+    visible(
+      result.already_revoked
+        ? `Session ${session.id} was already revoked in the store${session.revoked_by ? ` (by ${session.revoked_by})` : ''}.`
+        : `Revoked session ${session.id} (user ${session.user}, profile ${session.profile})${session.revoked_by ? ` as ${session.revoked_by}` : ''}.`,
+    ) + '\n',
+  );
+  if (aws.ok && 'skipped' in aws) process.stdout.write(visible(`AWS: nothing to deny: ${aws.skipped}.`) + '\n');
+  else if (aws.ok)
+    process.stdout.write(
+      visible(
+        `AWS: added inline policy ${aws.policy_name} to role ${aws.role_name} (${aws.inline_chars} of 10240 inline characters in use` +
+          `${aws.pruned.length ? `; pruned ${aws.pruned.join(', ')}` : ''}). Credentials already issued to this session are denied as IAM applies it, typically within minutes.`,
+      ) + '\n',
+    );
+  else
+    process.stderr.write(
+      formatError({ code: aws.error.code, message: `AWS step failed: ${aws.error.message}`, hint: aws.error.hint }),
+    );
 }

@@ -124,7 +124,7 @@ export async function revokeInAws(
         `role ${roleName} has ${used} of ${ROLE_INLINE_BUDGET} inline-policy characters in use; the revocation needs ${size} more` +
           (pruned.length ? ` (after pruning ${pruned.length} lapsed revocation${pruned.length === 1 ? '' : 's'})` : ''),
         {
-          hint: 'Nothing was written in AWS. Remove inline policies the role no longer needs, or wait until revoked sessions lapse and run `sentinel enforce prune`.',
+          hint: 'The revocation policy was not written. Remove inline policies the role no longer needs, or wait until revoked sessions lapse and run `sentinel enforce prune`.',
           details: { role_name: roleName, used, needed: size, budget: ROLE_INLINE_BUDGET, pruned },
         },
       );
