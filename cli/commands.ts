@@ -14,6 +14,7 @@ import { register as init } from './init.js';
 import { register as audit } from './audit.js';
 import { register as enforce } from './enforce.js';
 import { register as permissions } from './permissions.js';
+import { register as config } from './config.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -29,4 +30,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   audit,
   enforce,
   permissions,
+  config,
 ];

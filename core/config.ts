@@ -6,7 +6,7 @@ import { parseDuration } from './duration.js';
 import { SentinelError } from './errors.js';
 import * as paths from './paths.js';
 
-const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const duration = (fallback: string) =>
   z
@@ -93,6 +93,9 @@ const schema = z
   .strict();
 
 export type RawConfig = z.infer<typeof schema>;
+
+/** The schema itself, for `config validate` (which reports every problem with its line and column). */
+export const configSchema = schema;
 
 /** The validated configuration with defaults applied, paths expanded and durations in milliseconds. */
 export interface Config {

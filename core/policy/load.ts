@@ -89,7 +89,7 @@ function decodeText(bytes: Uint8Array): string | Problem {
 }
 
 /** The YAML node at a zod path (for its position), stepping into maps by key and sequences by index. */
-function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: Node | null; keyNode?: Node } {
+export function nodeAt(doc: Document, path: readonly PropertyKey[]): { node: Node | null; keyNode?: Node } {
   let node: unknown = doc.contents;
   let keyNode: Node | undefined;
   for (const seg of path) {

@@ -1,0 +1,89 @@
+// `sentinel config validate [file]` (DESIGN §16): every problem of config.yaml and of the policy file it names, each
+// with file:line:column and a fix. The checks are in core/config-check.ts; this file reads, prints and exits.
+import type { Command } from 'commander';
+import { EXIT, SentinelError } from '../core/errors.js';
+import { printJson, usageError } from './output.js';
+
+interface Globals {
+  config?: string;
+}
+
+async function validate(fileArg: string | undefined, flags: { json?: boolean }, globals: Globals): Promise<number> {
+  const [{ readFileSync, statSync }, paths, { MAX_CONFIG_BYTES }, check] = await Promise.all([
+    import('node:fs'),
+    import('../core/paths.js'),
+    import('../core/config.js'),
+    import('../core/config-check.js'),
+  ]);
+  const file = fileArg !== undefined ? paths.expandHome(fileArg) : paths.configFile(process.env, globals.config);
+  let text = '';
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw usageError(`${file} is not a regular file`);
+    if (st.size > MAX_CONFIG_BYTES) throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof SentinelError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new SentinelError('ConfigInvalid', `${file} cannot be read (${code ?? 'error'})`);
+    if (fileArg !== undefined || globals.config || process.env.SENTINEL_CONFIG)
+      throw new SentinelError('ConfigInvalid', `${file} does not exist`, { hint: 'Name an existing config.yaml.' });
+    // No config.yaml: every default applies, and the default policy file is still checked.
+  }
+  const { problems, config } = check.checkConfigText(text, file, process.env);
+  if (config) problems.push(...(await check.checkConfiguredPolicy(config)));
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.length - errors;
+  if (flags.json) printJson({ valid: errors === 0, file, problems });
+  else {
+    const lines = problems.map((p) => {
+      const where = [p.file, p.line, p.line !== undefined ? p.column : undefined]
+        .filter((x) => x !== undefined)
+        .join(':');
+      return `${where}: ${p.severity}: ${p.message}${p.hint ? `\n  fix: ${p.hint}` : ''}`;
+    });
+    if (errors === 0)
+      lines.push(`${file}: valid${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (errors > 0) {
+    throw new SentinelError('ConfigInvalid', `${file}: ${errors} problem${errors === 1 ? '' : 's'} (listed above)`, {
+      hint: 'Fix each one at the line and column shown, then run `sentinel config validate` again.',
+    });
+  }
+  return EXIT.ok;
+}
+
+export function register(program: Command): void {
+  const config = program
+    .command('config')
+    .description('check the configuration file')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sentinel config validate
+  $ sentinel config validate ~/.config/sentinel/config.yaml --json`,
+    );
+  config
+    .command('validate')
+    .description('check config.yaml (and the policy file it names): every problem with line:column and a fix')
+    .argument('[file]', 'the config file (default: --config, $SENTINEL_CONFIG, else ~/.config/sentinel/config.yaml)')
+    .option('--json', 'print JSON: {valid, file, problems: [{severity, message, file, line, column, path, hint}]}')
+    .addHelpText(
+      'after',
+      `
+Checks the schema (unknown keys, types, durations), what the schema cannot (a policy file that is missing or
+invalid, a signature file policy.signing_key needs, durations STS refuses, a malformed KMS key), and warns about
+what is legal but probably wrong (a refresh that would be throttled, sessions shorter than credentials).
+
+Examples:
+  $ sentinel config validate
+  $ sentinel config validate ./team-config.yaml --json | jq '.problems[]'
+
+Exit codes: 0 valid (warnings allowed); 1 errors; 2 usage.`,
+    )
+    .action(async (file: string | undefined, flags: { json?: boolean }, command: Command) => {
+      process.exitCode = await validate(file, flags, command.optsWithGlobals<Globals>());
+    });
+}
