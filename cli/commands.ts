@@ -15,6 +15,7 @@ import { register as audit } from './audit.js';
 import { register as enforce } from './enforce.js';
 import { register as permissions } from './permissions.js';
 import { register as config } from './config.js';
+import { register as requests } from './requests.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -31,4 +32,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   enforce,
   permissions,
   config,
+  requests,
 ];

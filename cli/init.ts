@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
 import { TABLE_NAME, type TableShape } from '../core/records/shape.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
+import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 import { registerBootstrap } from './init-bootstrap.js';
@@ -39,7 +40,21 @@ const SESSIONS: TableInit = {
     `Point daemons at it with sessions: { store: dynamodb, table: ${table} } and region: ${region} in config.yaml.`,
 };
 
-export const TABLES: readonly TableInit[] = [SESSIONS];
+const APPROVALS: TableInit = {
+  shape: REQUEST_TABLE,
+  description:
+    'create the DynamoDB approval requests table (keys, indexes, TTL, protections) and wait until it is ACTIVE',
+  configured: (config) => config.requests.table,
+  roles: {
+    daemon:
+      "each requester's daemon (request, requests --mine, requests cancel, and the approval check per credential request)",
+    admin: 'approvers (approve, deny, requests, requests revoke)',
+  },
+  next: (table, region) =>
+    `Point daemons and approvers at it with requests: { table: ${table} }, sessions: { store: dynamodb } and region: ${region} in config.yaml.`,
+};
+
+export const TABLES: readonly TableInit[] = [SESSIONS, APPROVALS];
 
 interface InitTableFlags {
   table?: string;

@@ -61,6 +61,15 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    requests: z
+      .object({
+        table: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name')
+          .default('sentinel-requests'),
+      })
+      .strict()
+      .prefault({}),
     audit: z
       .object({
         file: z.string().min(1).nullable().default(null),
@@ -114,6 +123,8 @@ export interface Config {
   };
   sessions: { store: 'memory' | 'dynamodb'; table: string; ttlMs: number };
   credentials: { durationMs: number; allowUnstamped: boolean };
+  /** Approval requests (DESIGN §10); shared only with sessions.store: dynamodb. */
+  requests: { table: string };
   audit: { file: string; hmacKeyFile: string | null; cloudwatch: CloudWatchConfig | null };
 }
 
@@ -166,6 +177,7 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
       durationMs: parseDuration(c.credentials.duration)!,
       allowUnstamped: c.credentials.allow_unstamped,
     },
+    requests: { table: c.requests.table },
     audit: {
       file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),
       hmacKeyFile: c.audit.hmac_key_file ? paths.expandHome(c.audit.hmac_key_file, env) : null,

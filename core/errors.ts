@@ -66,6 +66,12 @@ const catalogue = {
     message: 'this access requires an approved request',
     hint: 'Request access with `sentinel request <profile> --reason "..."` and wait for an approver.',
   },
+  NotApprover: {
+    status: 403,
+    exit: EXIT.denied,
+    message: 'you may not decide this request',
+    hint: 'Only an approver listed in the approvals entry for the profile may decide, and never for their own request; `sentinel policy test` shows who may approve.',
+  },
   ServerModeRequired: {
     status: 403,
     exit: EXIT.denied,

@@ -12,6 +12,7 @@ import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
 import { LocalSessions } from './sessions/local-sessions.js';
+import { createDaemonApprovals } from './approvals.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
@@ -141,8 +142,11 @@ async function serve(
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
+  const approvals = await createDaemonApprovals(config, sessions, () => sessions.policyProvider, log);
+  undo.push(() => approvals.close());
   const ctx: ServerContext = {
     ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
+    requests: approvals.api,
     limiter: new FailureLimiter(),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     control: {

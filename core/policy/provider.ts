@@ -71,6 +71,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
   return {
     start: () => source.start(),
     decide: (request) => source.decide(request),
+    policyFor: (profile) => source.policyFor?.(profile) ?? null,
     reload: () => source.reload(),
     status: () => source.status(),
     async close() {

@@ -196,6 +196,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       }
       return current.ready.compiled.decide(request, { source, version: current.version });
     },
+    policyFor: () => current?.ready.compiled.policy ?? null,
     reload,
     status,
     async close() {

@@ -231,6 +231,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       await reload();
       schedule();
     },
+    policyFor: (profile: string) => entries.get(profile)?.ready.compiled.policy ?? null,
     decide(request: DecisionRequest): Decision {
       const profile = typeof request?.profile === 'string' ? request.profile : '';
       const name = paramName(profile);

@@ -1,6 +1,7 @@
 // What the rest of the daemon sees of the policy engine (DESIGN §5). Decisions are pure and synchronous: loading,
 // SSM and KMS never run per request.
 import type { DevicePosture, Mode, SessionStoreKind } from '../types.js';
+import type { Policy } from './schema.js';
 
 export type Effect = 'allow' | 'deny' | 'require_approval' | 'require_server' | 'require_server_session';
 export const EFFECTS: readonly Effect[] = [
@@ -59,6 +60,8 @@ export interface PolicyProvider {
   start(): Promise<void>;
   /** Pure and synchronous. With no good policy loaded: allowed false, errorCode PolicyUnavailable. */
   decide(request: DecisionRequest): Decision;
+  /** The validated document in force for a profile (its approvals and notifications sections), or null. */
+  policyFor?(profile: string): Policy | null;
   /** Loads now; never throws for a bad policy (keeps the last good one and records lastError). */
   reload(): Promise<PolicyStatus>;
   status(): PolicyStatus;

@@ -16,6 +16,7 @@ import {
 import { foreignHost } from './listener-host.js';
 import { registerControlRoutes } from './routes-control.js';
 import { registerCredentialRoutes } from './routes-credentials.js';
+import { registerRequestRoutes } from './routes-requests.js';
 
 export interface RoutesOptions {
   transport: Transport;
@@ -25,7 +26,10 @@ export interface RoutesOptions {
 /** The one routes plugin both listeners register; only the Unix one gets the control API. */
 export async function routes(app: FastifyInstance, options: RoutesOptions): Promise<void> {
   registerCredentialRoutes(app, options.ctx);
-  if (options.transport === 'unix') registerControlRoutes(app, options.ctx);
+  if (options.transport === 'unix') {
+    registerControlRoutes(app, options.ctx);
+    registerRequestRoutes(app, options.ctx);
+  }
 }
 
 export function createApp(transport: Transport, ctx: ServerContext): FastifyInstance {

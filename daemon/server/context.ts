@@ -3,6 +3,7 @@ import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
+import type { RequesterApi } from '../../core/approvals/requester.js';
 
 /** Bounds that keep a slow or hostile client from holding the daemon (slowloris, huge requests). */
 export interface Limits {
@@ -48,4 +49,6 @@ export interface ServerContext {
   limiter: FailureLimiter;
   limits: Limits;
   control: DaemonControl;
+  /** Approval requests (`/v1/requests`); absent in daemons built without them (tests). */
+  requests?: RequesterApi;
 }

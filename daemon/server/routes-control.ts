@@ -12,7 +12,7 @@ import type { ProfileInfo } from '../../core/issuer/types.js';
 import type { ServerContext } from './context.js';
 
 /** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
-const profileName = z
+export const profileName = z
   .string()
   .max(MAX_PROFILE_NAME)
   .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
@@ -87,7 +87,7 @@ const listQuery = z
   })
   .strict();
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues

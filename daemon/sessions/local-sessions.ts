@@ -183,6 +183,13 @@ export class LocalSessions {
     return this.vendor.profiles();
   }
 
+  /** The identity this daemon serves for a profile (the requester of an approval request, DESIGN §10). */
+  async identify(profile: string): Promise<{ arn: string; user: string }> {
+    await this.vendor.profile(profile);
+    const id = await this.vendor.identify(profile);
+    return { arn: id.arn, user: id.policyName };
+  }
+
   // --- opening a session -------------------------------------------------------------------------------------------
 
   async openSession(request: OpenRequest, peer: Peer): Promise<OpenedSession> {

@@ -1,0 +1,159 @@
+// The approver's side of approvals (DESIGN §10): `approve`, `deny`, `requests revoke` and table listings run with the
+// approver's own AWS identity (sts:GetCallerIdentity, never a typed name) straight against the requests table, and
+// check the approver against the policy of the request's profile from the configured source (file, or SSM with
+// signatures when signing_key is set; unavailable → refused). Notifications are delivered before the command exits,
+// bounded to 20 s, with a warning when they fail. Loaded lazily: it pulls in the AWS SDK.
+import { SentinelError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import type { Policy } from '../core/policy/schema.js';
+import { REQUEST_INDEXES, REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js';
+import { decideRequest, revokeRequest, view, type Outcome } from '../core/approvals/service.js';
+import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
+import { createNotifier, within } from '../core/notify/notifier.js';
+import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { notificationStatus, type NotificationEvent } from '../core/notify/types.js';
+import { DynamoRecordStore } from '../core/records/dynamodb.js';
+import { createTableClient } from '../core/records/client.js';
+import { loadConfig } from '../core/config.js';
+import { resolveAwsTarget, type AwsTargetFlags } from './aws-target.js';
+
+/** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
+export const CLI_NOTIFY_BOUND_MS = 20_000;
+
+export interface TableFlags extends AwsTargetFlags {
+  table?: string;
+}
+
+interface Globals {
+  config?: string;
+}
+
+export interface ApproverContext {
+  store: DynamoRecordStore<ApprovalRequest>;
+  me: { arn: string; user: string };
+  policyFor(profile: string): Promise<Policy>;
+  close(): Promise<void>;
+  /** Notifies the entry's targets and records the outcome; returns a warning line, or null. */
+  notify(event: NotificationEvent, outcome: Outcome): Promise<string | null>;
+}
+
+export async function approverContext(
+  flags: TableFlags,
+  globals: Globals,
+  needIdentity = true,
+): Promise<ApproverContext> {
+  const config = loadConfig({ configFlag: globals.config });
+  const target = await resolveAwsTarget(flags, globals);
+  const aws = {
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+  };
+  const store = new DynamoRecordStore(REQUEST_KIND, {
+    client: createTableClient(aws),
+    table: flags.table ?? config.requests.table,
+  });
+  let me = { arn: '', user: '' };
+  if (needIdentity) {
+    const { whoami } = await import('./whoami.js');
+    const id = await whoami({ profile: target.profile, region: target.region }, globals);
+    me = { arn: id.arn, user: id.policyName };
+  }
+  const { createPolicyProvider } = await import('../core/policy/provider.js');
+  const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });
+  let started: Promise<void> | undefined;
+  const ports = awsNotifierPorts(aws);
+  const notifier = createNotifier(ports);
+  const policyFor = async (profile: string): Promise<Policy> => {
+    await (started ??= provider.start());
+    const policy = provider.policyFor?.(profile) ?? null;
+    if (!policy) {
+      const why = provider.status().lastError;
+      throw new SentinelError('PolicyUnavailable', `no valid policy for ${profile}${why ? `: ${why}` : ''}`, {
+        hint: 'Approvers are checked against the policy in force; fix or publish it, then try again.',
+      });
+    }
+    return policy;
+  };
+  return {
+    store,
+    me,
+    policyFor,
+    async notify(event, outcome) {
+      const policy = await policyFor(outcome.request.profile);
+      if (!(outcome.entry.notify ?? []).length) return null;
+      const results = await within(
+        notifyRequest(notifier, policy, outcome.entry, event, me.arn, outcome.request, new Date()),
+        CLI_NOTIFY_BOUND_MS,
+      );
+      if (results === null) return `notifications were not delivered within ${CLI_NOTIFY_BOUND_MS / 1000}s`;
+      await recordNotificationStatus(store, outcome.request.id, results).catch(() => {});
+      const status = notificationStatus(results);
+      return status.startsWith('failed') ? `notification ${status}` : null;
+    },
+    async close() {
+      ports.destroy();
+      await provider.close();
+      await store.close();
+    },
+  };
+}
+
+export async function decide(
+  ctx: ApproverContext,
+  id: string,
+  decision: 'approve' | 'deny',
+  comment: string | undefined,
+): Promise<{ request: ReturnType<typeof view>; warning: string | null }> {
+  const outcome = await decideRequest(
+    ctx.store,
+    ctx.policyFor,
+    { approver: ctx.me, id, decision, ...(comment !== undefined ? { comment } : {}) },
+    () => new Date(),
+  );
+  const warning = await ctx.notify(decision === 'approve' ? 'request.approved' : 'request.denied', outcome);
+  return { request: view(outcome.request, new Date()), warning };
+}
+
+export async function revoke(
+  ctx: ApproverContext,
+  id: string,
+  reason: string,
+): Promise<{ request: ReturnType<typeof view>; warning: string | null }> {
+  const outcome = await revokeRequest(ctx.store, ctx.policyFor, { approver: ctx.me, id, reason }, () => new Date());
+  const warning = await ctx.notify('request.revoked', outcome);
+  return { request: view(outcome.request, new Date()), warning };
+}
+
+export interface ListFilter {
+  status?: string;
+  profile?: string;
+  limit: number;
+}
+
+/** Table listing for approvers: by profile, else by stored status, else the pending ones; newest first. */
+export async function list(ctx: ApproverContext, filter: ListFilter): Promise<ReturnType<typeof view>[]> {
+  const now = new Date();
+  const stored = filter.status === 'expired' ? undefined : filter.status;
+  const records = filter.profile
+    ? await ctx.store.queryAll(REQUEST_INDEXES.profile, filter.profile)
+    : stored
+      ? await ctx.store.queryAll(REQUEST_INDEXES.status, stored)
+      : filter.status === 'expired'
+        ? [
+            ...(await ctx.store.queryAll(REQUEST_INDEXES.status, 'pending')),
+            ...(await ctx.store.queryAll(REQUEST_INDEXES.status, 'approved')),
+          ]
+        : await ctx.store.queryAll(REQUEST_INDEXES.status, 'pending');
+  return records
+    .map((r) => view(r, now))
+    .filter((r) => filter.status === undefined || r.status === filter.status)
+    .filter((r) => filter.profile !== undefined || filter.status !== undefined || r.status === 'pending')
+    .sort((a, b) => b.created_at.localeCompare(a.created_at))
+    .slice(0, filter.limit);
+}
+
+export async function show(ctx: ApproverContext, id: string): Promise<ReturnType<typeof view>> {
+  const r = await ctx.store.get(id);
+  if (!r) throw REQUEST_KIND.unknown(id);
+  return view(r, new Date());
+}

@@ -1,0 +1,98 @@
+// The approvals side of the override port (DESIGN §3.5, §10): for a `require_approval` decision, the requester's
+// approved request for the profile whose window contains now — re-checked against the policy in force (the entry
+// still covers the profile, the approver is still an approver, the window recomputed with today's max_duration) —
+// with the latest window_end when several apply. The index is only consulted to find candidates; the request that is
+// used is read again, strongly consistently, on every call, so a revocation or denial stops access at the next
+// credential request.
+import type { Policy } from '../policy/schema.js';
+import type { RecordStore } from '../records/store.js';
+import { approvalEntryFor, isApprover } from './entry.js';
+import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
+import { windowEnd } from './service.js';
+
+export interface ApprovalOverride {
+  kind: 'approved';
+  id: string;
+  /** Credentials never outlive this by more than 15 minutes. */
+  notAfter: Date;
+}
+
+export interface ApprovalLookupOptions {
+  store: RecordStore<ApprovalRequest>;
+  /** The policy in force for the profile (null when none is loaded: nothing is approved then). */
+  policy: (profile: string) => Policy | null;
+  trustedSessionRoles?: readonly string[];
+}
+
+/** Whether the approval still stands under `policy` and at `now`; its window end when it does. */
+export function approvalStanding(
+  r: ApprovalRequest,
+  policy: Policy,
+  now: Date,
+  trustedSessionRoles?: readonly string[],
+): number | null {
+  if (r.status !== 'approved' || r.window_start === undefined) return null;
+  const entry = approvalEntryFor(policy, r.profile);
+  if (!entry) return null;
+  if (r.auto_approved) {
+    const users = entry.auto_approve?.users;
+    if (!entry.auto_approve || (users?.length && !users.includes(r.requester))) return null;
+  } else if (r.approver_arn === undefined || !isApprover(entry, r.approver_arn, trustedSessionRoles)) {
+    return null;
+  }
+  const end = Math.min(windowEnd(r, entry), Date.parse(r.window_end ?? r.window_start));
+  const t = now.getTime();
+  return Date.parse(r.window_start) <= t && t < end ? end : null;
+}
+
+export interface ApprovalLookup {
+  find(
+    who: { principal: { arn: string; user: string }; profile: string },
+    decision: { effect: string },
+    now: Date,
+  ): Promise<ApprovalOverride | null>;
+  /** The request id a lookup would re-read for (arn, profile), for a combined read with the session. */
+  candidate(arn: string, profile: string): string | undefined;
+}
+
+export function createApprovalLookup(options: ApprovalLookupOptions): ApprovalLookup {
+  // (principal ARN, profile) → the id of the approved request last chosen for it.
+  const chosen = new Map<string, string>();
+  const key = (arn: string, profile: string) => `${arn}\n${profile}`;
+
+  const best = (records: Iterable<ApprovalRequest>, arn: string, profile: string, policy: Policy, now: Date) => {
+    let winner: { id: string; end: number } | null = null;
+    for (const r of records) {
+      if (r.requester_arn !== arn || r.profile !== profile) continue;
+      const end = approvalStanding(r, policy, now, options.trustedSessionRoles);
+      if (end !== null && (winner === null || end > winner.end)) winner = { id: r.id, end };
+    }
+    return winner;
+  };
+
+  return {
+    candidate: (arn, profile) => chosen.get(key(arn, profile)),
+    async find(who, decision, now) {
+      if (decision.effect !== 'require_approval') return null; // a deny is never negotiable
+      const policy = options.policy(who.profile);
+      if (!policy) return null;
+      const k = key(who.principal.arn, who.profile);
+      const cached = chosen.get(k);
+      if (cached) {
+        const current = await options.store.get(cached);
+        const win = current ? best([current], who.principal.arn, who.profile, policy, now) : null;
+        if (win) return { kind: 'approved', id: win.id, notAfter: new Date(win.end) };
+        chosen.delete(k);
+      }
+      const candidates = await options.store.queryAll(REQUEST_INDEXES.requester, who.principal.user);
+      const approved = candidates.filter((r) => r.status === 'approved');
+      if (approved.length === 0) return null;
+      // The index is eventually consistent: what it suggests is read again, consistently, before it is used.
+      const fresh = await options.store.getMany(approved.map((r) => r.id));
+      const win = best(fresh.values(), who.principal.arn, who.profile, policy, now);
+      if (!win) return null;
+      chosen.set(k, win.id);
+      return { kind: 'approved', id: win.id, notAfter: new Date(win.end) };
+    },
+  };
+}

@@ -1,0 +1,280 @@
+// Approval requests (DESIGN §10): filing, deciding, cancelling, revoking and reading them, each a conditional write on
+// the record layer, so two people acting at once produce one outcome and one clear refusal. Callers pass the
+// principal that acts (the daemon's resolved identity for requesters, the approver's own AWS identity for approvers)
+// and the policy in force for the request's profile; nothing here trusts a name a caller typed.
+import { randomBytes } from 'node:crypto';
+import { formatDuration } from '../duration.js';
+import { SentinelError } from '../errors.js';
+import type { RecordStore } from '../records/store.js';
+import type { Decision } from '../policy/types.js';
+import type { ApprovalEntry, Policy } from '../policy/schema.js';
+import {
+  approvalEntryFor,
+  approverRefusal,
+  autoApproval,
+  entryMaxDurationMs,
+  isApprover,
+  principalName,
+} from './entry.js';
+import {
+  effectiveStatus,
+  PENDING_LIFETIME_MS,
+  REQUEST_HISTORY_MS,
+  REQUEST_ID,
+  type ApprovalRequest,
+  type RequestStatus,
+} from './record.js';
+
+export const JUSTIFICATION_MIN = 10;
+export const JUSTIFICATION_MAX = 500;
+export const COMMENT_MAX = 1024;
+/** The shortest window worth asking for (credentials last at least 15 minutes anyway). */
+export const MIN_REQUEST_SECONDS = 60;
+
+export interface Actor {
+  /** Principal ARN as STS answers it. */
+  arn: string;
+  /** Policy user name (DESIGN §5.3). */
+  user: string;
+}
+
+/** The requester's policy decision for the profile right now, as the daemon (or vendor) computes it. */
+export type DecideNow = (user: string, profile: string, now: Date) => Decision;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** 10-500 printable characters, no control characters (they would forge lines in a terminal or a log). */
+export function checkText(text: unknown, what: string, min: number, max: number): string {
+  if (typeof text !== 'string') throw new SentinelError('BadRequest', `${what} must be text`);
+  const trimmed = text.trim();
+  if (CONTROL.test(trimmed)) {
+    throw new SentinelError('BadRequest', `${what} must not contain control characters or line breaks`);
+  }
+  const length = [...trimmed].length;
+  if (length < min || length > max) {
+    throw new SentinelError('BadRequest', `${what} must be ${min}-${max} characters (got ${length})`, {
+      hint: min > 0 ? 'Say what you need the access for, so an approver can judge it.' : undefined,
+    });
+  }
+  return trimmed;
+}
+
+export function checkRequestId(id: unknown): string {
+  if (typeof id !== 'string' || !REQUEST_ID.test(id)) {
+    throw new SentinelError('BadRequest', 'not a valid request id (16 lowercase hex characters)', {
+      hint: 'List requests with `sentinel requests`.',
+    });
+  }
+  return id;
+}
+
+export function newRequestId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ttlFor = (endMs: number) => Math.floor((endMs + REQUEST_HISTORY_MS) / 1000);
+
+/** The window an approval grants under the entry in force: from the decision, min(asked, entry's max_duration). */
+export function windowEnd(r: ApprovalRequest, entry: ApprovalEntry): number {
+  const start = Date.parse(r.window_start ?? r.decided_at ?? r.created_at);
+  return start + Math.min(r.duration * 1000, entryMaxDurationMs(entry));
+}
+
+export interface CreateInput {
+  requester: Actor;
+  profile: string;
+  justification: unknown;
+  /** Seconds; default min(1h, the entry's max_duration). */
+  duration?: unknown;
+}
+
+export interface Outcome {
+  request: ApprovalRequest;
+  entry: ApprovalEntry;
+}
+
+export async function createRequest(
+  store: RecordStore<ApprovalRequest>,
+  policy: Policy,
+  decideNow: DecideNow,
+  input: CreateInput,
+  now: Date,
+): Promise<Outcome> {
+  const justification = checkText(input.justification, 'the justification', JUSTIFICATION_MIN, JUSTIFICATION_MAX);
+  const decision = decideNow(input.requester.user, input.profile, now);
+  if (decision.effect !== 'require_approval') {
+    const why = decision.allowed
+      ? `you already have access to ${input.profile} (${decision.reason}); there is nothing to approve`
+      : `${input.profile} cannot be requested: ${decision.reason}`;
+    throw new SentinelError('PolicyDenied', why, {
+      hint: 'Only access that a require_approval rule governs can be requested; `sentinel policy test` shows which rule decides.',
+    });
+  }
+  const entry = approvalEntryFor(policy, input.profile);
+  if (!entry) {
+    throw new SentinelError('PolicyDenied', `no approvals entry covers ${input.profile}, so nobody could approve it`, {
+      hint: 'Ask a policy administrator to add an approvals entry for this profile.',
+    });
+  }
+  const maxMs = entryMaxDurationMs(entry);
+  let seconds: number;
+  if (input.duration === undefined || input.duration === null) seconds = Math.min(3600, maxMs / 1000);
+  else if (typeof input.duration !== 'number' || !Number.isSafeInteger(input.duration)) {
+    throw new SentinelError('BadRequest', 'duration must be a whole number of seconds');
+  } else seconds = input.duration;
+  if (seconds < MIN_REQUEST_SECONDS) {
+    throw new SentinelError('BadRequest', `the duration must be at least ${MIN_REQUEST_SECONDS} seconds`);
+  }
+  if (seconds * 1000 > maxMs) {
+    throw new SentinelError(
+      'BadRequest',
+      `the duration ${formatDuration(seconds * 1000)} is over the limit of approvals entry "${entry.name}" (${formatDuration(maxMs)})`,
+      { hint: `Ask for at most ${formatDuration(maxMs)} (--for).` },
+    );
+  }
+  const at = now.getTime();
+  const auto = autoApproval(entry, input.requester.user, seconds * 1000, now);
+  const base: ApprovalRequest = {
+    id: newRequestId(),
+    requester: input.requester.user,
+    requester_arn: input.requester.arn,
+    profile: input.profile,
+    justification,
+    duration: seconds,
+    status: 'pending',
+    rule: entry.name,
+    created_at: iso(at),
+    updated_at: iso(at),
+    expires_at: iso(at + PENDING_LIFETIME_MS),
+    auto_approved: false,
+    ttl: ttlFor(at + PENDING_LIFETIME_MS),
+  };
+  const request: ApprovalRequest = auto.applies
+    ? {
+        ...base,
+        status: 'approved',
+        auto_approved: true,
+        decided_at: iso(at),
+        window_start: iso(at),
+        window_end: iso(at + seconds * 1000),
+        ttl: ttlFor(Math.max(at + seconds * 1000, at + PENDING_LIFETIME_MS)),
+      }
+    : base;
+  return { request: await store.create(request), entry };
+}
+
+/** The entry in force for a request's profile; without one nobody may decide it. */
+function entryInForce(policy: Policy, r: ApprovalRequest): ApprovalEntry {
+  const entry = approvalEntryFor(policy, r.profile);
+  if (!entry) {
+    throw new SentinelError('NotApprover', `no approvals entry in the policy in force covers ${r.profile}`);
+  }
+  return entry;
+}
+
+function refuseUnlessStatus(r: ApprovalRequest, wanted: RequestStatus, now: Date, action: string): void {
+  const status = effectiveStatus(r, now);
+  if (status === wanted) return;
+  const by = r.approver ? ` by ${r.approver}` : r.auto_approved ? ' automatically' : '';
+  const detail = status === 'approved' || status === 'denied' || status === 'revoked' ? `${status}${by}` : status;
+  throw new SentinelError('Conflict', `request ${r.id} is ${detail}, so it cannot be ${action}`, {
+    hint: 'Show it with `sentinel requests show <id>`.',
+    details: { id: r.id, status },
+  });
+}
+
+export interface DecideInput {
+  approver: Actor & { trustedSessionRoles?: readonly string[] };
+  id: unknown;
+  decision: 'approve' | 'deny';
+  comment?: unknown;
+}
+
+export async function decideRequest(
+  store: RecordStore<ApprovalRequest>,
+  policyFor: (profile: string) => Promise<Policy>,
+  input: DecideInput,
+  now: () => Date,
+): Promise<Outcome> {
+  const id = checkRequestId(input.id);
+  const comment =
+    input.comment === undefined ? undefined : checkText(input.comment, 'the comment', 0, COMMENT_MAX) || undefined;
+  const first = await store.get(id);
+  if (!first) throw store.kind.unknown(id);
+  const policy = await policyFor(first.profile);
+  const entry = entryInForce(policy, first);
+  const action = input.decision === 'approve' ? 'approved' : 'denied';
+  const request = await store.update(id, (current) => {
+    const at = now();
+    refuseUnlessStatus(current, 'pending', at, action);
+    const refusal = approverRefusal(
+      entry,
+      input.approver.arn,
+      current.requester_arn,
+      input.approver.trustedSessionRoles,
+    );
+    if (refusal) throw new SentinelError('NotApprover', refusal);
+    const t = at.getTime();
+    const name = principalName(input.approver.arn, input.approver.trustedSessionRoles) ?? input.approver.user;
+    const decided = {
+      approver: name,
+      approver_arn: input.approver.arn,
+      decided_at: iso(t),
+      ...(comment !== undefined ? { approver_comment: comment } : {}),
+    };
+    if (input.decision === 'deny') return { ...decided, status: 'denied' as const };
+    const end = t + Math.min(current.duration * 1000, entryMaxDurationMs(entry));
+    return {
+      ...decided,
+      status: 'approved' as const,
+      window_start: iso(t),
+      window_end: iso(end),
+      ttl: Math.max(current.ttl, ttlFor(end)),
+    };
+  });
+  return { request, entry };
+}
+
+export async function cancelRequest(
+  store: RecordStore<ApprovalRequest>,
+  requester: Actor,
+  id: unknown,
+  now: () => Date,
+): Promise<ApprovalRequest> {
+  const checked = checkRequestId(id);
+  return store.update(checked, (current) => {
+    if (current.requester_arn !== requester.arn) throw store.kind.unknown(checked);
+    refuseUnlessStatus(current, 'pending', now(), 'cancelled');
+    return { status: 'cancelled' };
+  });
+}
+
+export async function revokeRequest(
+  store: RecordStore<ApprovalRequest>,
+  policyFor: (profile: string) => Promise<Policy>,
+  input: { approver: Actor & { trustedSessionRoles?: readonly string[] }; id: unknown; reason: unknown },
+  now: () => Date,
+): Promise<Outcome> {
+  const id = checkRequestId(input.id);
+  const reason = checkText(input.reason, 'the reason', 1, COMMENT_MAX);
+  const first = await store.get(id);
+  if (!first) throw store.kind.unknown(id);
+  const entry = entryInForce(await policyFor(first.profile), first);
+  if (!isApprover(entry, input.approver.arn, input.approver.trustedSessionRoles)) {
+    throw new SentinelError('NotApprover', `you are not an approver in approvals entry "${entry.name}"`);
+  }
+  const request = await store.update(id, (current) => {
+    refuseUnlessStatus(current, 'approved', now(), 'revoked');
+    // approver/approver_arn keep who approved; who revoked, and why, is the comment.
+    const by = principalName(input.approver.arn, input.approver.trustedSessionRoles) ?? input.approver.user;
+    return { status: 'revoked' as const, approver_comment: `revoked by ${by}: ${reason}` };
+  });
+  return { request, entry };
+}
+
+/** A request as readers see it: `status` is the effective one (expired derived), `window_end` the stored one. */
+export function view(r: ApprovalRequest, now: Date): Omit<ApprovalRequest, 'status'> & { status: string } {
+  return { ...r, status: effectiveStatus(r, now) };
+}
