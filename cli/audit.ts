@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
 import type { VerifyLogsReport } from '../core/audit/verify-logs.js';
 import { formatError, printJson, usageError } from './output.js';
+import { registerCloudTrailAudits } from './audit-cloudtrail.js';
 
 interface Globals {
   config?: string;
@@ -110,4 +111,5 @@ Exit codes: 0 intact; 1 not intact (findings on stdout, summary on stderr); 2 co
     .action(async (file: string | undefined, options: VerifyLogsFlags, command: Command) =>
       verifyLogs(file, options, command.optsWithGlobals<Globals>()),
     );
+  registerCloudTrailAudits(audit);
 }

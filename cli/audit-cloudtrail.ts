@@ -1,0 +1,237 @@
+// `sentinel audit verify | untracked-sessions | calls` (DESIGN §15): CloudTrail read back against Sentinel. Registered
+// into the `audit` group by cli/audit.ts. Findings go to stdout, a summary to stderr; --json prints
+// {ok, findings, error?}. Exit 0 nothing found, 1 something untracked (or unstamped), 2 could not check.
+import type { Command } from 'commander';
+import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
+import type { TrailEvent } from '../core/cloudtrail/lookup.js';
+import { resolveAwsTarget, requireRegion } from './aws-target.js';
+import { formatError, printJson, usageError } from './output.js';
+import { checkId, parseSince } from './server.js';
+
+interface Globals {
+  config?: string;
+}
+
+interface TrailFlags {
+  since?: string;
+  until?: string;
+  region?: string[];
+  profile?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const DEFAULT_CALLS_WINDOW = '24h';
+
+function window(flags: TrailFlags, now = Date.now()): { start: Date; end: Date } {
+  const start = new Date(parseSince(flags.since ?? DEFAULT_CALLS_WINDOW, now));
+  const end = flags.until !== undefined ? new Date(parseSince(flags.until, now)) : new Date(now);
+  if (start.getTime() > end.getTime())
+    throw usageError('--since is after --until', 'Give the earlier time to --since.');
+  return { start, end };
+}
+
+async function readEvents(flags: TrailFlags, globals: Globals, eventName?: string): Promise<TrailEvent[]> {
+  const { start, end } = window(flags);
+  const target = await resolveAwsTarget({ profile: flags.profile, region: flags.region?.[0] }, globals);
+  const regions = flags.region?.length ? [...new Set(flags.region)] : [requireRegion(target)];
+  const { lookupEvents } = await import('../core/cloudtrail/lookup.js');
+  const events: TrailEvent[] = [];
+  for (const region of regions) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+      throw usageError(`--region ${JSON.stringify(region.slice(0, 40))} is not an AWS region`);
+    for await (const e of lookupEvents(
+      { region, start, end, ...(eventName ? { eventName } : {}) },
+      { ...(target.profile ? { profile: target.profile } : {}) },
+    )) {
+      events.push(e);
+    }
+  }
+  return events;
+}
+
+/** CloudTrail text is attacker-influenced (a forged SourceIdentity, a principal): control characters are escaped. */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+async function runAudit(
+  flags: TrailFlags,
+  work: () => Promise<{
+    findings: Array<Record<string, unknown>>;
+    lines: string[];
+    summary: string;
+    failing: boolean;
+    extra?: object;
+  }>,
+): Promise<void> {
+  try {
+    const r = await work();
+    if (flags.json) printJson({ ok: !r.failing, findings: r.findings, ...(r.extra ?? {}) });
+    else {
+      for (const line of r.lines) process.stdout.write(visible(line) + '\n');
+      process.stderr.write(r.summary + '\n');
+    }
+    process.exitCode = r.failing ? EXIT.error : EXIT.ok;
+  } catch (e) {
+    const err = isSentinelError(e) ? e : new SentinelError('InternalError', e instanceof Error ? e.message : String(e));
+    if (flags.json)
+      printJson({ ok: false, findings: [], error: { code: err.code, message: err.message, hint: err.hint } });
+    else process.stderr.write(formatError(err));
+    process.exitCode = EXIT.usage;
+  }
+}
+
+const findingLine = (f: {
+  time: string;
+  event_id: string;
+  role_arn: string;
+  source_identity: string | null;
+  principal: string;
+  why: string;
+}) => `${f.time}  ${f.event_id}  ${f.role_arn}  ${f.source_identity ?? '-'}  ${f.principal}  ${f.why}`;
+
+function trailOptions(command: Command, since: 'required' | 'optional'): Command {
+  (since === 'required'
+    ? command.requiredOption('--since <time>', 'from: a duration back from now (24h) or an RFC 3339 time')
+    : command.option(
+        '--since <time>',
+        `from: a duration back from now or an RFC 3339 time (default ${DEFAULT_CALLS_WINDOW})`,
+      )
+  )
+    .option('--until <time>', 'to: a duration back from now or an RFC 3339 time (default now)')
+    .option(
+      '--region <region>',
+      'a region whose CloudTrail to read (repeatable; default AWS_REGION, then config region)',
+      collect,
+    )
+    .option('--profile <profile>', 'AWS profile (default: AWS_PROFILE, then config aws_profile)')
+    .option('--json', 'print {ok, findings, error?}');
+  return command;
+}
+
+export function registerCloudTrailAudits(audit: Command): void {
+  trailOptions(
+    audit
+      .command('verify')
+      .description('CloudTrail AssumeRole events per role: stamped by Sentinel or not (who went around it)'),
+    'required',
+  )
+    .addHelpText(
+      'after',
+      `
+Reads AssumeRole events (cloudtrail:LookupEvents, 2 requests/s, paginated); a Sentinel stamp is
+requestParameters.sourceIdentity like sentinel-*. Unstamped AssumeRole calls are the findings.
+
+Examples:
+  $ sentinel audit verify --since 24h
+  $ sentinel audit verify --since 2026-12-01T00:00:00Z --until 2026-12-02T00:00:00Z --region eu-west-1 --region us-east-1 --json
+
+Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check.`,
+    )
+    .action(async (flags: TrailFlags, command: Command) =>
+      runAudit(flags, async () => {
+        const { verifyAssumeRoles } = await import('../core/cloudtrail/assurance.js');
+        const { findings, roles } = verifyAssumeRoles(
+          await readEvents(flags, command.optsWithGlobals<Globals>(), 'AssumeRole'),
+        );
+        const summary = roles.length
+          ? roles
+              .map((r) =>
+                visible(
+                  `${r.role_arn}: ${r.stamped} stamped, ${r.unstamped} not${r.around_sentinel.length ? ` (by ${r.around_sentinel.join(', ')})` : ''}`,
+                ),
+              )
+              .join('\n')
+          : 'No AssumeRole events in that window.';
+        return {
+          findings: findings as never,
+          lines: findings.map(findingLine),
+          summary,
+          failing: findings.length > 0,
+          extra: { roles },
+        };
+      }),
+    );
+
+  trailOptions(
+    audit
+      .command('untracked-sessions')
+      .description("Sentinel stamps in CloudTrail whose session does not exist or is another user's or role's (forged)")
+      .requiredOption('--table <name>', 'the session table to check each stamp against'),
+    'required',
+  )
+    .addHelpText(
+      'after',
+      `
+Each AssumeRole stamped sentinel-<user>-<marker>-<session id> is looked up in the table by its session id; a
+stamp with no session, or whose session has another user or role, is reported. Anyone holding the base
+credentials can stamp sentinel-… by hand: this is how such stamps are found.
+
+Examples:
+  $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d
+  $ sentinel audit untracked-sessions --table sentinel-sessions --since 24h --region eu-west-1 --json
+
+Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could not check.`,
+    )
+    .action(async (flags: TrailFlags & { table: string }, command: Command) =>
+      runAudit(flags, async () => {
+        const globals = command.optsWithGlobals<Globals>();
+        const { checkTableName, openSessionTable } = await import('./session-table.js');
+        const table = checkTableName(flags.table);
+        const { untrackedStamps } = await import('../core/cloudtrail/assurance.js');
+        const events = await readEvents(flags, globals, 'AssumeRole');
+        const store = await openSessionTable(
+          await resolveAwsTarget({ profile: flags.profile, region: flags.region?.[0] }, globals),
+          table,
+        );
+        try {
+          const { findings, checked } = await untrackedStamps(events, async (id) => {
+            const s = await store.get(id);
+            return s ? { user: s.user, ...(s.role_arn ? { role_arn: s.role_arn } : {}) } : undefined;
+          });
+          return {
+            findings: findings as never,
+            lines: findings.map(findingLine),
+            summary: `${checked} Sentinel stamp(s) checked against ${table}: ${findings.length} untracked.`,
+            failing: findings.length > 0,
+          };
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  trailOptions(
+    audit
+      .command('calls')
+      .description("a session's AWS API calls, from CloudTrail (userIdentity.sessionContext.sourceIdentity)")
+      .requiredOption('--session <id>', 'the session id (16 hex)'),
+    'optional',
+  )
+    .addHelpText(
+      'after',
+      `
+Reads every management event in the window (LookupEvents has no SourceIdentity filter), so keep the window
+to the session's lifetime.
+
+Examples:
+  $ sentinel audit calls --session 3f9a0c1d2e4b5a69 --since 2h
+  $ sentinel audit calls --session 3f9a0c1d2e4b5a69 --since 2026-12-01T09:00:00Z --region eu-west-1 --json
+
+Exit codes: 0 listed (none found is not an error); 2 could not check.`,
+    )
+    .action(async (flags: TrailFlags & { session: string }, command: Command) =>
+      runAudit(flags, async () => {
+        const id = checkId(flags.session);
+        const { sessionCalls } = await import('../core/cloudtrail/assurance.js');
+        const calls = sessionCalls(await readEvents(flags, command.optsWithGlobals<Globals>()), id);
+        return {
+          findings: calls as never,
+          lines: calls.map((c) => `${c.time}  ${c.event_id}  ${c.event_source}  ${c.event_name}  ${c.role_arn}`),
+          summary: `${calls.length} call(s) by session ${id}.`,
+          failing: false,
+        };
+      }),
+    );
+}
