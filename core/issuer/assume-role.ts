@@ -3,6 +3,7 @@
 // Expiration, which static keys lack).
 import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
+import { STS_BUDGET_MS } from '../aws-http.js';
 import { loadSts } from './sdk.js';
 import { stsFailure, type StsAction } from './sts-errors.js';
 import type { BaseCredentials, IssuedCredentials, StsClients } from './types.js';
@@ -15,6 +16,11 @@ export interface AssumeRoleInput {
   sourceIdentity: string;
   durationSeconds: number;
   externalId?: string;
+}
+
+/** One STS call, retries included, ends within the STS budget (DESIGN §3.4). */
+export function stsBudget(): { abortSignal: AbortSignal } {
+  return { abortSignal: AbortSignal.timeout(STS_BUDGET_MS) };
 }
 
 const ACCOUNT_OF_ARN = /^arn:[a-z-]+:[a-z]+::(\d{12}):/;
@@ -77,6 +83,7 @@ export async function assumeRole(
         DurationSeconds: input.durationSeconds,
         ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
       }),
+      stsBudget(),
     );
   } catch (e) {
     throw stsFailure(e, { action: 'AssumeRole', profile: input.profile, roleArn: input.roleArn });
@@ -95,7 +102,7 @@ export async function getSessionToken(
     const { GetSessionTokenCommand } = await loadSts();
     out = await (
       await sts.client(input.region, base)
-    ).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }));
+    ).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }), stsBudget());
   } catch (e) {
     throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile });
   }

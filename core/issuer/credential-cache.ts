@@ -4,6 +4,8 @@
 // for one session share one upstream call (single flight); its error reaches every waiter and is not cached, so the
 // next request makes exactly one new attempt.
 import { LRUCache } from 'lru-cache';
+import { STS_BUDGET_MS } from '../aws-http.js';
+import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import { SingleFlight } from './single-flight.js';
 import type { Marker, Vended } from './types.js';
@@ -15,6 +17,9 @@ export const MAX_JITTER_MS = 60_000;
 /** When a refresh fails, the previous credentials are still served if at least this much remains (the JS SDK's own
  * expiry window): failing static here is safe because policy and revocation were checked before the cache. */
 export const STALE_FLOOR_MS = 5 * 60_000;
+/** The longest one refresh may take (base credentials, then AssumeRole: two STS budgets). After it, its waiters get
+ * StsUnavailable and the next request starts a new call rather than queueing behind a hung one. */
+export const ISSUE_DEADLINE_MS = 2 * STS_BUDGET_MS;
 /** Cached credentials may outlive the caller's duration cap by this much (clock rounding of STS's Expiration). */
 const CAP_SLACK_MS = 60_000;
 
@@ -41,6 +46,8 @@ export interface CredentialCacheOptions {
   random: () => number;
   log: OpLogger;
   max?: number;
+  /** Default ISSUE_DEADLINE_MS. */
+  issueDeadlineMs?: number;
 }
 
 const sameParams = (a: CacheParams, b: CacheParams) =>
@@ -69,12 +76,26 @@ export class CredentialCache {
     const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}`;
     const epoch = this.epoch;
     try {
-      const issued = await this.flights.run(flightKey, async () => {
-        const fresh = await issue();
-        // A session forgotten while its call was in flight (revoked, ended) is not cached again.
-        if (epoch === this.epoch) this.store(sessionKey, params, fresh);
-        return fresh;
-      });
+      const deadlineMs = this.options.issueDeadlineMs ?? ISSUE_DEADLINE_MS;
+      const issued = await this.flights.run(
+        flightKey,
+        async () => {
+          const fresh = await issue();
+          // A session forgotten while its call was in flight (revoked, ended) is not cached again. A call that answers
+          // after its deadline is cached all the same: the next request is then served at once.
+          if (epoch === this.epoch) this.store(sessionKey, params, fresh);
+          return fresh;
+        },
+        {
+          ms: deadlineMs,
+          error: () =>
+            new SentinelError(
+              'StsUnavailable',
+              `issuing credentials for profile "${params.profile}" did not finish within ${deadlineMs / 1000}s`,
+              { hint: 'AWS did not answer in time; try again shortly (the next request starts a new call).' },
+            ),
+        },
+      );
       return { ...issued, fromCache: false };
     } catch (e) {
       const stale = this.usable(sessionKey, params);

@@ -3,6 +3,8 @@
 // when DynamoDB is away, not hang in an SDK call.
 // Endpoints are never special-cased: AWS_ENDPOINT_URL_DYNAMODB points it at dynalite in tests.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DYNAMODB_ATTEMPT_BUDGET_MS, MAX_ATTEMPTS, boundedRequestHandler } from '../aws-http.js';
+import type { OpLogger } from '../log.js';
 
 export interface TableClientOptions {
   region?: string | null;
@@ -10,14 +12,16 @@ export interface TableClientOptions {
   /** Milliseconds; default 2000 for both the connection and the whole request. */
   timeoutMs?: number;
   maxAttempts?: number;
+  /** Where the SDK's own warnings go (default: nowhere; never plain text on stderr). */
+  log?: OpLogger;
 }
 
 export function createTableClient(options: TableClientOptions = {}): DynamoDBClient {
-  const timeout = options.timeoutMs ?? 2000;
+  const timeout = options.timeoutMs ?? DYNAMODB_ATTEMPT_BUDGET_MS;
   return new DynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts ?? 2,
-    requestHandler: { connectionTimeout: timeout, requestTimeout: timeout },
+    maxAttempts: Math.min(options.maxAttempts ?? 2, MAX_ATTEMPTS),
+    requestHandler: boundedRequestHandler({ timeoutMs: timeout, log: options.log }),
   });
 }

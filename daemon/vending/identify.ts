@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { SentinelError } from '../../core/errors.js';
 import { ArnParseError, parseCallerArn } from '../../core/identity/arn.js';
 import { loadSts } from '../../core/issuer/sdk.js';
+import { stsBudget } from '../../core/issuer/assume-role.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import { stsFailure } from '../../core/issuer/sts-errors.js';
 import type { BaseCredentials, CallerIdentity, StsClients } from '../../core/issuer/types.js';
@@ -25,7 +26,7 @@ export function createIdentifier(sts: StsClients): Identifier {
         let arn: string | undefined;
         try {
           const { GetCallerIdentityCommand } = await loadSts();
-          arn = (await (await sts.client(ctx.region, base)).send(new GetCallerIdentityCommand({}))).Arn;
+          arn = (await (await sts.client(ctx.region, base)).send(new GetCallerIdentityCommand({}), stsBudget())).Arn;
         } catch (e) {
           throw stsFailure(e, { action: 'GetCallerIdentity', profile: ctx.profile });
         }

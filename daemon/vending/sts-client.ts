@@ -8,13 +8,16 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { LRUCache } from 'lru-cache';
 import { loadSts } from '../../core/issuer/sdk.js';
 import type { BaseCredentials, StsClients } from '../../core/issuer/types.js';
+import { STS_BUDGET_MS, boundedRequestHandler } from '../../core/aws-http.js';
+import type { OpLogger } from '../../core/log.js';
 
 export interface StsClientOptions {
   /** SDK attempts per call (1 = no retry). The default, 2, absorbs one blip without outlasting the SDK clients that
    * wait on the daemon (1–2 s per attempt); single flight keeps it to one call per session however many wait. */
   maxAttempts?: number;
-  connectionTimeoutMs?: number;
+  /** Per attempt (default: the whole STS budget, so a hung first attempt leaves no time for a second). */
   requestTimeoutMs?: number;
+  log?: OpLogger;
 }
 
 export type { StsClients };
@@ -42,12 +45,12 @@ export function createStsClients(options: StsClientOptions = {}): StsClients {
             ...(credentials.expiration ? { expiration: credentials.expiration } : {}),
           },
           maxAttempts: options.maxAttempts ?? 2,
-          requestHandler: {
+          requestHandler: boundedRequestHandler({
+            timeoutMs: options.requestTimeoutMs ?? STS_BUDGET_MS,
+            log: options.log,
             httpAgent,
             httpsAgent,
-            connectionTimeout: options.connectionTimeoutMs ?? 3000,
-            requestTimeout: options.requestTimeoutMs ?? 5000,
-          },
+          }),
         });
         clients.set(key, c);
       }

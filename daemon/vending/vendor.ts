@@ -68,7 +68,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const now = deps.now ?? Date.now;
   const files = awsConfigFiles(env);
   const awsConfig = createAwsConfig(files, log);
-  const sts = createStsClients(deps.sts);
+  const sts = createStsClients({ log, ...deps.sts });
   const bases = createBaseCredentialResolver({ files, env, log, now, region: config.region ?? DEFAULT_REGION });
   const identifier = createIdentifier(sts);
   const preload = deps.preloadSdk === false ? undefined : setTimeout(preloadVendingSdk, SDK_PRELOAD_DELAY_MS).unref();

@@ -22,6 +22,8 @@ export interface DynamoProxy {
   count(op: string, where?: (body: any) => boolean): number;
   /** Answer `op` with this DynamoDB error code (400) until cleared with null. */
   fail(op: string, code: string | null): void;
+  /** While frozen, requests are read and never answered (an endpoint that hangs, like a `kill -STOP`ped engine). */
+  freeze(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
   const agent = new Agent({ keepAlive: true });
   const operations: DynamoOperation[] = [];
   const failures = new Map<string, string>();
+  let frozen = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -47,6 +50,7 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
         body = undefined;
       }
       operations.push({ op, body, at: Date.now() });
+      if (frozen) return;
       const failure = failures.get(op);
       if (failure) {
         const payload = Buffer.from(
@@ -85,6 +89,9 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
     url: `http://127.0.0.1:${port}`,
     operations,
     count: (op, where) => operations.filter((o) => o.op === op && (!where || where(o.body))).length,
+    freeze: (on) => {
+      frozen = on;
+    },
     fail: (op, code) => {
       if (code === null) failures.delete(op);
       else failures.set(op, code);

@@ -1,0 +1,49 @@
+// Time budgets for Sentinel's own AWS calls (DESIGN §3.4): STS 5 s, DynamoDB 2 s per attempt. The SDK's HTTP handler
+// takes `requestTimeout` only as a threshold for a warning unless `throwOnRequestTimeout` is set — a call to an
+// endpoint that accepts the connection and never answers then hangs for as long as the socket lives. With it, the
+// attempt fails with a TimeoutError at the budget and its socket is destroyed. The handler's own warnings (socket
+// pool exhaustion) would go to console.warn as plain text; they go to the operational log instead, or nowhere.
+import type { OpLogger } from './log.js';
+
+export const STS_BUDGET_MS = 5_000;
+export const DYNAMODB_ATTEMPT_BUDGET_MS = 2_000;
+/** Three attempts at most (DESIGN §3.4); callers may ask for fewer. */
+export const MAX_ATTEMPTS = 3;
+
+export interface SdkLogger {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+}
+
+/** The SDK's logger interface, writing warnings and errors as JSON lines of the operational log (or dropping them). */
+export function sdkLogger(log?: OpLogger): SdkLogger {
+  const drop = () => undefined;
+  if (!log) return { debug: drop, info: drop, warn: drop, error: drop };
+  const line =
+    (level: 'warn' | 'error') =>
+    (...content: unknown[]) =>
+      log[level]({ event: 'aws_sdk_message', sdk_message: content.map(String).join(' ').slice(0, 500) }, 'AWS SDK');
+  return { debug: drop, info: drop, warn: line('warn'), error: line('error') };
+}
+
+export interface BoundedHandlerOptions {
+  /** Per attempt: connecting, and the whole request. */
+  timeoutMs: number;
+  log?: OpLogger;
+  httpAgent?: unknown;
+  httpsAgent?: unknown;
+}
+
+/** `requestHandler` options for an SDK v3 client whose attempts end at `timeoutMs`, whatever the endpoint does. */
+export function boundedRequestHandler(options: BoundedHandlerOptions) {
+  return {
+    connectionTimeout: options.timeoutMs,
+    requestTimeout: options.timeoutMs,
+    throwOnRequestTimeout: true,
+    logger: sdkLogger(options.log),
+    ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
+    ...(options.httpsAgent ? { httpsAgent: options.httpsAgent } : {}),
+  };
+}
