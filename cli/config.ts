@@ -2,34 +2,22 @@
 // with file:line:column and a fix. The checks are in core/config-check.ts; this file reads, prints and exits.
 import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
-import { printJson, usageError } from './output.js';
+import { printJson } from './output.js';
 
 interface Globals {
   config?: string;
 }
 
 async function validate(fileArg: string | undefined, flags: { json?: boolean }, globals: Globals): Promise<number> {
-  const [{ readFileSync, statSync }, paths, { MAX_CONFIG_BYTES }, check] = await Promise.all([
-    import('node:fs'),
+  const [paths, { readConfigText }, check] = await Promise.all([
     import('../core/paths.js'),
     import('../core/config.js'),
     import('../core/config-check.js'),
   ]);
   const file = fileArg !== undefined ? paths.expandHome(fileArg) : paths.configFile(process.env, globals.config);
-  let text = '';
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw usageError(`${file} is not a regular file`);
-    if (st.size > MAX_CONFIG_BYTES) throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e instanceof SentinelError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new SentinelError('ConfigInvalid', `${file} cannot be read (${code ?? 'error'})`);
-    if (fileArg !== undefined || globals.config || process.env.SENTINEL_CONFIG)
-      throw new SentinelError('ConfigInvalid', `${file} does not exist`, { hint: 'Name an existing config.yaml.' });
-    // No config.yaml: every default applies, and the default policy file is still checked.
-  }
+  // Without a config.yaml every default applies, and the default policy file is still checked.
+  const text =
+    readConfigText(file, fileArg !== undefined || Boolean(globals.config || process.env.SENTINEL_CONFIG)) ?? '';
   const { problems, config } = check.checkConfigText(text, file, process.env);
   if (config) problems.push(...(await check.checkConfiguredPolicy(config)));
   const errors = problems.filter((p) => p.severity === 'error').length;

@@ -197,24 +197,30 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
  * Loads config.yaml. A missing file means defaults (every key is optional); an unreadable, oversized or invalid file
  * is an error that names the problem, never a silent fallback.
  */
-export function loadConfig(options: { env?: paths.Env; configFlag?: string; socketFlag?: string } = {}): Config {
-  const env = options.env ?? process.env;
-  const file = paths.configFile(env, options.configFlag);
-  let text: string | undefined;
+/**
+ * config.yaml's text: undefined when the file does not exist and need not; an unreadable, oversized or missing
+ * required file is an error that names the problem, never a silent fallback.
+ */
+export function readConfigText(file: string, required: boolean): string | undefined {
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new SentinelError('ConfigInvalid', `${file} is not a regular file`);
     if (st.size > MAX_CONFIG_BYTES) throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     if (e instanceof SentinelError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw new SentinelError('ConfigInvalid', `${file} cannot be read (${code ?? 'error'})`);
-    // A config named explicitly must exist; the default one is optional.
-    if (options.configFlag || env.SENTINEL_CONFIG) {
-      throw new SentinelError('ConfigInvalid', `${file} does not exist`);
-    }
+    if (required) throw new SentinelError('ConfigInvalid', `${file} does not exist`);
+    return undefined;
   }
+}
+
+export function loadConfig(options: { env?: paths.Env; configFlag?: string; socketFlag?: string } = {}): Config {
+  const env = options.env ?? process.env;
+  const file = paths.configFile(env, options.configFlag);
+  // A config named explicitly must exist; the default one is optional.
+  const text = readConfigText(file, Boolean(options.configFlag || env.SENTINEL_CONFIG));
   let raw: unknown = {};
   if (text !== undefined && text.trim().length > 0) {
     try {

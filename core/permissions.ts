@@ -9,6 +9,8 @@
 // those features change their calls): approvals, breakglass, notifications, enforcement, audit, vendor. Each is marked
 // `landing: true`; the feature's author removes the mark when it lands, so `permissions` says which are not in use yet.
 
+import { TABLE_SETUP_ACTIONS } from './records/shape.js';
+
 export const ROLES = ['daemon', 'requester', 'approver', 'admin', 'enforcement', 'audit', 'vendor'] as const;
 export type PermissionRole = (typeof ROLES)[number];
 
@@ -67,15 +69,7 @@ const logGroup = (c: PermissionContext) => [
   `arn:aws:logs:${c.region}:${c.account}:log-group:${c.logGroup}:log-stream:*`,
 ];
 const ANY = () => ['*'];
-const TABLE_ADMIN = [
-  'dynamodb:CreateTable',
-  'dynamodb:DescribeTable',
-  'dynamodb:UpdateTable',
-  'dynamodb:DescribeTimeToLive',
-  'dynamodb:UpdateTimeToLive',
-  'dynamodb:DescribeContinuousBackups',
-  'dynamodb:UpdateContinuousBackups',
-];
+const TABLE_ADMIN = [...TABLE_SETUP_ACTIONS];
 
 export const STATEMENTS: readonly PermissionStatement[] = [
   {

@@ -37,3 +37,14 @@ export function keyAttributes(shape: TableShape): string[] {
 
 /** DynamoDB's own rule for table names (and config.yaml's). */
 export const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** What creating a table and turning on its protections takes (`sentinel init <table>`, `init bootstrap`). */
+export const TABLE_SETUP_ACTIONS: readonly string[] = [
+  'dynamodb:CreateTable',
+  'dynamodb:DescribeTable',
+  'dynamodb:UpdateTable',
+  'dynamodb:DescribeTimeToLive',
+  'dynamodb:UpdateTimeToLive',
+  'dynamodb:DescribeContinuousBackups',
+  'dynamodb:UpdateContinuousBackups',
+];

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SentinelError } from '../errors.js';
 import { storeUnavailable } from './aws-errors.js';
-import { keyAttributes, type TableShape } from './shape.js';
+import { TABLE_SETUP_ACTIONS, keyAttributes, type TableShape } from './shape.js';
 
 export type FeatureName = 'pay_per_request' | 'encryption' | 'point_in_time_recovery' | 'deletion_protection' | 'ttl';
 /** enabled = this run turned it on; already = it was on; unsupported = the endpoint has no such operation;
@@ -349,15 +349,7 @@ export function iamPolicies(
         {
           Sid: `SentinelInit${name}`,
           Effect: 'Allow',
-          Action: [
-            'dynamodb:CreateTable',
-            'dynamodb:DescribeTable',
-            'dynamodb:UpdateTable',
-            'dynamodb:DescribeTimeToLive',
-            'dynamodb:UpdateTimeToLive',
-            'dynamodb:DescribeContinuousBackups',
-            'dynamodb:UpdateContinuousBackups',
-          ],
+          Action: [...TABLE_SETUP_ACTIONS],
           Resource: res.slice(0, 1),
         },
       ],
