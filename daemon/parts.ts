@@ -25,7 +25,7 @@ async function defaultParts(): Promise<DaemonParts> {
     import('./server/tcp-peer.js'),
     import('../core/policy/provider.js'),
     import('./vending/vendor.js'),
-    import('../core/audit/decision-log.js'),
+    import('../core/audit/trail.js'),
   ]);
   native.loadNative(); // fail at start, not at the first connection
   return {
@@ -36,7 +36,7 @@ async function defaultParts(): Promise<DaemonParts> {
         ? new (await import('../core/sessions/memory.js')).MemorySessionStore()
         : (await import('../core/sessions/factory.js')).createSessionStore(config),
     vendor: (config, log, env) => vending.createVendor(config, { log, env }),
-    decisions: (config, log) => audit.createDecisionLog(config, { log }),
+    decisions: (config, log) => audit.createAuditTrail(config, { log }),
     peers: { peerOf: native.peerOf, tcpPeerUid: tcpPeer.tcpPeerUid },
     notify: native.notify,
     newRequestId: pooledRequestIds(),

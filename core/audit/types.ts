@@ -35,4 +35,6 @@ export interface DecisionLog {
   /** Null while decisions are being recorded (and, with forwarding required, forwarded in time); otherwise why not.
    * Read on every credential request: a field read, never I/O. Absent means always recording (test doubles). */
   unavailable?(): string | null;
+  /** For /v1/status (core/audit/trail.ts). */
+  status?(): unknown;
 }

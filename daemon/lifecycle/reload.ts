@@ -12,7 +12,7 @@ export function restartOnly(a: Config, b: Config): string[] {
   if (a.socketPath !== b.socketPath) changed.push('socket');
   if (a.http.host !== b.http.host || a.http.port !== b.http.port) changed.push('http');
   if (a.sessions.store !== b.sessions.store || a.sessions.table !== b.sessions.table) changed.push('sessions.store');
-  if (a.audit.file !== b.audit.file || a.audit.hmacKeyFile !== b.audit.hmacKeyFile) changed.push('audit');
+  if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) changed.push('audit');
   return changed;
 }
 

@@ -23,5 +23,6 @@ export function daemonStatus(live: LiveDaemon) {
     session_table: live.store.kind === 'dynamodb' ? config.sessions.table : null,
     sessions: { active: sessions.activeTokens },
     counters: { ...sessions.counters, reloads: live.reloads },
+    audit: live.decisions.status?.() ?? null,
   };
 }

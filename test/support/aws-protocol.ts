@@ -322,6 +322,10 @@ export interface JsonServiceOptions {
   /** Filled with a zero for every operation, then counted in place. */
   calls: Record<string, number>;
   getDelay(): number;
+  /** Bodies above this are refused (default MAX_BODY_BYTES); CloudWatch Logs takes batches of 1 MiB. */
+  maxBodyBytes?: number;
+  /** While true, every connection is dropped without an answer: the service is unreachable. */
+  isDown?(): boolean;
 }
 
 export interface JsonService extends LoopbackServer {}
@@ -342,7 +346,11 @@ export async function startJsonService(opts: JsonServiceOptions): Promise<JsonSe
     };
     const fail = (e: AwsServiceError) => reply(e.status, { __type: e.code, message: e.message });
 
-    const read = await readBoundedBody(req);
+    if (opts.isDown?.()) {
+      req.socket.destroy();
+      return;
+    }
+    const read = await readBoundedBody(req, opts.maxBodyBytes);
     if (!(await delay(opts.getDelay(), server.signal))) return;
     if (!read.ok) {
       if (!res.destroyed) fail(new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413));

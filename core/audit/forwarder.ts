@@ -1,0 +1,520 @@
+// CloudWatch Logs forwarding (DESIGN §14): the anchor a user cannot rewrite. The forwarder tails the decision log from
+// a cursor persisted in the state directory, so a restart or an outage of any length loses nothing, and sends every
+// line — exactly as in the file — in order, in batches within PutLogEvents' limits. It runs beside the credential path
+// and never in it: the path reads one field (refusal()) that the forwarder keeps current.
+//
+// Event timestamps: the decision's own time, held within what CloudWatch accepts for any retention (no older than 20
+// hours before now, no later than now) and never decreasing, so a batch is always chronological and a backlog is
+// never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
+import { closeSync, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { describeCause } from './redact.js';
+import type { OpLogger } from '../log.js';
+import { loadLogs } from './cloudwatch-client.js';
+
+export const MAX_BATCH_EVENTS = 10_000;
+export const MAX_BATCH_BYTES = 1_048_576;
+export const EVENT_OVERHEAD_BYTES = 26;
+/** DESIGN §14: with `required`, a lag past either bound refuses credentials. */
+export const MAX_LAG_LINES = 10_000;
+export const MAX_LAG_MS = 15 * 60_000;
+const SPAN_MS = 23 * 3_600_000; // inside the 24-hour span, with room for clock drift
+const FLOOR_MS = 20 * 3_600_000; // inside the shortest retention (1 day) and the 14-day age limit
+const READ_BYTES = MAX_BATCH_BYTES + 64 * 1024;
+/** Rounds (with backoff between them) before events CloudWatch keeps rejecting are given up and counted. */
+const RESEND_LIMIT = 10;
+
+export interface ForwarderOptions {
+  file: string;
+  cursorFile: string;
+  logGroup: string;
+  /** The stream, or how to find it (`<host>-<policy user>`) on first use. */
+  logStream: string | (() => Promise<string>);
+  client: () => Promise<CloudWatchLogsClient>;
+  log: OpLogger;
+  required: boolean;
+  pollMs?: number;
+  maxLagLines?: number;
+  maxLagMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  now?: () => number;
+}
+
+export interface ForwarderStatus {
+  log_group: string;
+  log_stream: string | null;
+  required: boolean;
+  /** Lines in the file not yet accepted by CloudWatch. */
+  pending_lines: number;
+  /** Age of the oldest of them (0 when none). */
+  lag_seconds: number;
+  forwarded_lines: number;
+  resent_events: number;
+  rejected_events: number;
+  last_success_at: string | null;
+  last_error: string | null;
+  /** Why credentials are refused, when `required` and the lag is past the bound. */
+  refusing: string | null;
+}
+
+export interface Forwarder {
+  start(): void;
+  /** Nudged after a write: forwards now rather than at the next poll. */
+  kick(): void;
+  refusal(): string | null;
+  status(): ForwarderStatus;
+  close(): Promise<void>;
+}
+
+interface Cursor {
+  log_group: string;
+  log_stream: string;
+  dev: number;
+  ino: number;
+  offset: number;
+  last_timestamp: number;
+}
+
+interface PendingEvent {
+  message: string;
+  timestamp: number;
+  /** The line's own time (for the lag). */
+  lineTime: number;
+  /** Bytes of the file this event accounts for (its line, newline and any blank lines before it). */
+  span: number;
+  /** Lines of the file it accounts for (1 + blank lines before it). */
+  lines: number;
+}
+
+const TIMESTAMP = /"timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)"/;
+
+function lineTime(line: string, fallback: number): number {
+  const m = TIMESTAMP.exec(line);
+  const t = m ? Date.parse(m[1]!) : NaN;
+  return Number.isFinite(t) ? t : fallback;
+}
+
+const transient = (e: unknown): boolean => {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = err.$metadata?.httpStatusCode;
+  return (
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    /Throttl|ServiceUnavailable|TooManyRequests|RequestTimeout/.test(err.name ?? '')
+  );
+};
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { log, file, cursorFile, logGroup } = options;
+  const now = options.now ?? Date.now;
+  const maxLagLines = options.maxLagLines ?? MAX_LAG_LINES;
+  const maxLagMs = options.maxLagMs ?? MAX_LAG_MS;
+  const pollMs = options.pollMs ?? 1000;
+  const backoffBase = options.backoffBaseMs ?? 200;
+  const backoffMax = options.backoffMaxMs ?? 30_000;
+
+  let stream: string | null = typeof options.logStream === 'string' ? options.logStream : null;
+  let client: CloudWatchLogsClient | null = null;
+  let fd: number | null = null;
+  let held: Stats | null = null;
+  let cursor: Cursor | null = null;
+  /** How far the file has been counted, and how many lines lie between the cursor and there. */
+  let scanOffset = 0;
+  let pendingLines = 0;
+  let batch: PendingEvent[] = [];
+  let resend: PendingEvent[] = [];
+  let resendRounds = 0;
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let kicked = false;
+  let closed = false;
+  let refusing: string | null = null;
+  const stats = {
+    forwarded: 0,
+    resent: 0,
+    rejected: 0,
+    lastSuccess: null as string | null,
+    lastError: null as string | null,
+  };
+
+  async function loadCursor(): Promise<Cursor | null> {
+    try {
+      const c = JSON.parse(await readFile(cursorFile, 'utf8')) as Partial<Cursor>;
+      if (
+        typeof c.offset === 'number' &&
+        typeof c.ino === 'number' &&
+        typeof c.dev === 'number' &&
+        typeof c.last_timestamp === 'number' &&
+        c.log_group === logGroup &&
+        typeof c.log_stream === 'string'
+      )
+        return c as Cursor;
+      log.warn({ file: cursorFile }, 'the forwarding cursor names another log group or is damaged; starting over');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn({ file: cursorFile, cause: describeCause(e) }, 'the forwarding cursor cannot be read; starting over');
+    }
+    return null;
+  }
+
+  async function saveCursor(): Promise<void> {
+    if (!cursor) return;
+    await mkdir(dirname(cursorFile), { recursive: true, mode: 0o700 });
+    const tmp = `${cursorFile}.tmp`;
+    await writeFile(tmp, JSON.stringify(cursor), { mode: 0o600 });
+    await rename(tmp, cursorFile);
+  }
+
+  /** The decision log as the path names it now; a new file (rotated, replaced) is taken once the old one is done. */
+  function openCurrent(): boolean {
+    let st: Stats;
+    try {
+      st = statSync(file);
+    } catch {
+      return fd !== null;
+    }
+    if (fd !== null && held && st.ino === held.ino && st.dev === held.dev) {
+      if (st.size < cursor!.offset) {
+        log.warn({ file }, 'the decision log shrank (truncated?); forwarding restarts at its beginning');
+        cursor!.offset = 0;
+        scanOffset = 0;
+        pendingLines = 0;
+        batch = [];
+      }
+      return true;
+    }
+    if (fd !== null) {
+      // The path names another file: finish the one held (everything written to it) before switching.
+      if (fstatSync(fd).size > cursor!.offset) return true;
+      closeSync(fd);
+      fd = null;
+    }
+    try {
+      fd = openSync(file, 'r');
+      held = fstatSync(fd);
+    } catch {
+      fd = null;
+      return false;
+    }
+    const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev && cursor.offset <= held.size;
+    if (!sameFile) {
+      if (cursor) log.info({ file }, 'forwarding a new decision log file from its beginning');
+      cursor = {
+        log_group: logGroup,
+        log_stream: stream ?? '',
+        dev: held.dev,
+        ino: held.ino,
+        offset: 0,
+        last_timestamp: cursor?.last_timestamp ?? 0,
+      };
+    }
+    scanOffset = cursor!.offset;
+    pendingLines = 0;
+    batch = [];
+    return true;
+  }
+
+  const chunk = Buffer.allocUnsafe(READ_BYTES);
+
+  /** Counts the lines written since the last count (for the lag), without keeping them. */
+  function scan(): void {
+    if (fd === null) return;
+    const size = fstatSync(fd).size;
+    while (scanOffset < size) {
+      const n = readSync(fd, chunk, 0, Math.min(READ_BYTES, size - scanOffset), scanOffset);
+      if (n <= 0) break;
+      let last = -1;
+      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < n; i = chunk.indexOf(0x0a, i + 1)) {
+        pendingLines++;
+        last = i;
+      }
+      if (last === -1) break; // a line still being written
+      scanOffset += last + 1;
+    }
+  }
+
+  /** The next batch from the cursor: whole lines only, within every PutLogEvents limit. */
+  function build(): PendingEvent[] {
+    if (fd === null || !cursor) return [];
+    const n = readSync(fd, chunk, 0, READ_BYTES, cursor.offset);
+    const events: PendingEvent[] = [];
+    let pos = 0;
+    let blanks = 0;
+    let blankLines = 0;
+    let bytes = 0;
+    let last = cursor.last_timestamp;
+    let first = 0;
+    const t = now();
+    while (pos < n && events.length < MAX_BATCH_EVENTS) {
+      const nl = chunk.indexOf(0x0a, pos);
+      if (nl === -1 || nl >= n) break;
+      const raw = chunk.subarray(pos, nl);
+      const length = nl + 1 - pos;
+      const message = raw.toString('utf8').replace(/\r$/, '');
+      if (message.trim() === '') {
+        blanks += length;
+        blankLines++;
+        pos = nl + 1;
+        continue;
+      }
+      const size = Buffer.byteLength(message, 'utf8') + EVENT_OVERHEAD_BYTES;
+      if (bytes + size > MAX_BATCH_BYTES) break;
+      const own = lineTime(message, t);
+      const timestamp = Math.min(Math.max(own, t - FLOOR_MS, last), Math.max(t, last));
+      if (events.length === 0) first = timestamp;
+      else if (timestamp - first > SPAN_MS) break;
+      events.push({ message, timestamp, lineTime: own, span: length + blanks, lines: 1 + blankLines });
+      blanks = 0;
+      blankLines = 0;
+      bytes += size;
+      last = timestamp;
+      pos = nl + 1;
+    }
+    if (events.length === 0 && blanks > 0) {
+      // Only blank lines (probe writes): step over them.
+      cursor.offset += blanks;
+      pendingLines = Math.max(0, pendingLines - blankLines);
+    }
+    return events;
+  }
+
+  async function ensureStream(c: CloudWatchLogsClient): Promise<void> {
+    const { CreateLogGroupCommand, CreateLogStreamCommand } = await loadLogs();
+    for (const command of [
+      new CreateLogGroupCommand({ logGroupName: logGroup }),
+      new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: stream! }),
+    ]) {
+      try {
+        await c.send(command as never);
+      } catch (e) {
+        if ((e as { name?: string }).name !== 'ResourceAlreadyExistsException') throw e;
+      }
+    }
+    log.info({ log_group: logGroup, log_stream: stream }, 'created the CloudWatch Logs group/stream for forwarding');
+  }
+
+  async function put(c: CloudWatchLogsClient, events: PendingEvent[]) {
+    const { PutLogEventsCommand } = await loadLogs();
+    const send = () =>
+      c.send(
+        new PutLogEventsCommand({
+          logGroupName: logGroup,
+          logStreamName: stream!,
+          logEvents: events.map((e) => ({ timestamp: e.timestamp, message: e.message })),
+        }),
+      );
+    try {
+      return await send();
+    } catch (e) {
+      if ((e as { name?: string }).name !== 'ResourceNotFoundException') throw e;
+      await ensureStream(c);
+      return send();
+    }
+  }
+
+  /** One round: send what is due (a resend first), advance and persist the cursor. */
+  async function round(): Promise<boolean> {
+    if (!openCurrent()) return false;
+    scan();
+    if (stream === null) {
+      stream = await (options.logStream as () => Promise<string>)();
+      if (cursor && cursor.log_stream !== stream) cursor.log_stream = stream;
+    }
+    if (cursor && cursor.log_stream === '') cursor.log_stream = stream;
+    if (cursor && cursor.log_stream !== stream) {
+      log.info({ log_stream: stream }, 'the forwarding stream changed; forwarding the decision log from its beginning');
+      cursor = { ...cursor, log_stream: stream, offset: 0 };
+      scanOffset = 0;
+      pendingLines = 0;
+      scan();
+    }
+    client ??= await options.client();
+    if (resend.length > 0) {
+      const t = Math.max(now(), cursor!.last_timestamp);
+      const events = resend.map((e) => ({ ...e, timestamp: t }));
+      const r = await put(client, events);
+      cursor!.last_timestamp = t;
+      const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
+      stats.resent += events.length - rejected.length;
+      resend = rejected.map((i) => events[i]!);
+      if (resend.length > 0 && ++resendRounds >= RESEND_LIMIT) {
+        stats.rejected += resend.length;
+        log.error(
+          { log_group: logGroup, log_stream: stream, events: resend.length },
+          'CloudWatch Logs keeps rejecting these decision-log lines for their timestamps; they are not in the stream',
+        );
+        resend = [];
+      }
+      // Still rejected: try again after a backoff (a clock that is off may be corrected meanwhile).
+      if (resend.length > 0)
+        throw Object.assign(new Error('events rejected for their timestamps'), { name: 'Rejected' });
+      return true;
+    }
+    if (batch.length === 0) batch = build();
+    if (batch.length === 0) return false;
+    const events = batch;
+    const r = await put(client, events);
+    const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
+    if (rejected.length > 0) {
+      log.warn(
+        { log_group: logGroup, log_stream: stream, rejected: rejected.length, info: r.rejectedLogEventsInfo },
+        'CloudWatch Logs rejected some events for their timestamps; sending them again stamped now',
+      );
+      resend = rejected.map((i) => events[i]!);
+      resendRounds = 0;
+    }
+    stats.forwarded += events.length - rejected.length;
+    cursor!.offset += events.reduce((n, e) => n + e.span, 0);
+    cursor!.last_timestamp = Math.max(cursor!.last_timestamp, events.at(-1)!.timestamp);
+    pendingLines = Math.max(0, pendingLines - events.reduce((n, e) => n + e.lines, 0));
+    batch = [];
+    await saveCursor();
+    return true;
+  }
+
+  function rejectedIndexes(
+    info:
+      | { tooOldLogEventEndIndex?: number; expiredLogEventEndIndex?: number; tooNewLogEventStartIndex?: number }
+      | undefined,
+    n: number,
+  ): number[] {
+    if (!info) return [];
+    const out: number[] = [];
+    const oldEnd = Math.max(info.tooOldLogEventEndIndex ?? 0, info.expiredLogEventEndIndex ?? 0);
+    for (let i = 0; i < Math.min(oldEnd, n); i++) out.push(i);
+    for (let i = Math.max(oldEnd, info.tooNewLogEventStartIndex ?? n); i < n; i++) out.push(i);
+    return out;
+  }
+
+  function updateRefusal(): void {
+    const lagMs = lagMillis();
+    const next =
+      !options.required || (pendingLines <= maxLagLines && lagMs <= maxLagMs)
+        ? null
+        : `CloudWatch Logs forwarding is ${pendingLines} line(s) and ${Math.round(lagMs / 1000)} s behind (bound: ${maxLagLines} lines, ${Math.round(maxLagMs / 60_000)} min)`;
+    if (next !== refusing) {
+      if (next)
+        log.error({ event: 'forwarding_lag', problem: next }, 'forwarding is too far behind; credentials are refused');
+      else if (refusing) log.info({ event: 'forwarding_caught_up' }, 'forwarding caught up; credentials are served');
+      refusing = next;
+    }
+  }
+
+  function lagMillis(): number {
+    if (pendingLines === 0 && resend.length === 0) return 0;
+    const oldest = resend[0]?.lineTime ?? batch[0]?.lineTime ?? oldestUnsentTime();
+    return oldest === null ? 0 : Math.max(0, now() - oldest);
+  }
+
+  function oldestUnsentTime(): number | null {
+    if (fd === null || !cursor) return null;
+    const n = readSync(fd, chunk, 0, 64 * 1024, cursor.offset);
+    const text = chunk.subarray(0, n).toString('utf8');
+    const line = text.split('\n').find((l) => l.trim() !== '');
+    return line ? lineTime(line, now()) : null;
+  }
+
+  async function loop(): Promise<void> {
+    while (!closed) {
+      kicked = false;
+      let progressed = false;
+      try {
+        progressed = await round();
+        if (progressed) {
+          failures = 0;
+          stats.lastSuccess = new Date(now()).toISOString();
+          stats.lastError = null;
+        }
+      } catch (e) {
+        failures++;
+        const cause = describeCause(e);
+        stats.lastError = `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
+        log.warn(
+          { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
+          transient(e)
+            ? 'CloudWatch Logs unavailable; retrying with backoff'
+            : 'CloudWatch Logs refused the batch; retrying with backoff',
+        );
+      }
+      updateRefusal();
+      if (failures > 0) {
+        const wait = Math.min(backoffMax, backoffBase * 2 ** Math.min(failures - 1, 16));
+        await sleep(wait / 2 + Math.random() * (wait / 2));
+        continue;
+      }
+      if (!progressed && !kicked) return;
+    }
+  }
+
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      t.unref();
+      wake = () => {
+        clearTimeout(t);
+        wake = null;
+        resolve();
+      };
+    });
+
+  function tick(): void {
+    if (closed) return;
+    if (running) {
+      kicked = true;
+      return;
+    }
+    running = loop().finally(() => {
+      running = null;
+    });
+  }
+
+  return {
+    start() {
+      void (async () => {
+        cursor = await loadCursor();
+        if (cursor && stream === null) stream = cursor.log_stream || null;
+        tick();
+        timer = setInterval(() => {
+          tick();
+          updateRefusal();
+        }, pollMs);
+        timer.unref();
+      })();
+    },
+    kick: tick,
+    refusal: () => refusing,
+    status: () => ({
+      log_group: logGroup,
+      log_stream: stream,
+      required: options.required,
+      pending_lines: pendingLines,
+      lag_seconds: Math.round(lagMillis() / 1000),
+      forwarded_lines: stats.forwarded,
+      resent_events: stats.resent,
+      rejected_events: stats.rejected,
+      last_success_at: stats.lastSuccess,
+      last_error: stats.lastError,
+      refusing,
+    }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      wake?.();
+      await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await saveCursor().catch(() => undefined);
+      if (fd !== null) closeSync(fd);
+      fd = null;
+      client?.destroy();
+    },
+  };
+}

@@ -1,0 +1,347 @@
+// CloudWatch Logs forwarding (DESIGN §14) against the emulator and the real SDK client: every line arrives, in order,
+// in batches within the service's limits; an outage and a restart lose nothing; a partly rejected batch is sent again,
+// not dropped; with `required`, a lag past the bound refuses; and --against-cloudwatch catches a cut tail and a
+// rewritten chain that the chain alone calls intact.
+import t, { type Test } from 'tap';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
+import { createAuditTrail, cursorFileFor, type AuditTrail } from '../core/audit/trail.js';
+import { canonicalJson } from '../core/audit/entry.js';
+import { GENESIS, chainSigner, loadHmacKey } from '../core/audit/hmac-chain.js';
+import type { DecisionEntry } from '../core/audit/types.js';
+import { awsEnv, withEnv } from './support/aws-env.js';
+import { sentinelInProcess, tempDir } from './support/cli.js';
+import { startLogs, type LogsEmulator, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from './support/logs-emulator.js';
+import { until } from './support/wait.js';
+
+const GROUP = 'sentinel-decisions';
+const STREAM = 'host-alice';
+
+const entry = (i: number, at: Date = new Date()): DecisionEntry => ({
+  timestamp: at.toISOString(),
+  event: 'credentials',
+  outcome: i % 7 === 0 ? 'deny' : 'allow',
+  user: 'alice',
+  profile: 'prod',
+  effect: 'allow',
+  rule: 'prod-oncall',
+  rule_index: 0,
+  reason: 'on-call may use prod',
+  policy_source: 'file:/home/alice/.config/sentinel/policy.yaml',
+  policy_version: '3f2a9c1e0b7d4a65',
+  mode: 'server',
+  session_id: '0123456789abcdef',
+  request_id: i.toString(16).padStart(16, '0'),
+  source_identity: 'sentinel-alice-direct-0123456789abcdef',
+  role_arn: 'arn:aws:iam::123456789012:role/prod-admin',
+  duration_seconds: 900,
+  peer_pid: 4242,
+  peer_uid: 1000,
+});
+
+interface Setup {
+  dir: string;
+  file: string;
+  key: string;
+  logs: LogsEmulator;
+  open(options?: { required?: boolean }): AuditTrail;
+  lines(): string[];
+  forwarded(): string[];
+}
+
+async function setup(t: Test): Promise<Setup> {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  withEnv(t, {
+    ...awsEnv(),
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url,
+    AWS_ACCESS_KEY_ID: 'AKIAFORWARDERTEST001',
+    AWS_SECRET_ACCESS_KEY: 'forwarder-test-secret',
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+  });
+  const dir = tempDir(t, 'sentinel-forward-');
+  const file = join(dir, 'state', 'decisions.log');
+  const key = join(dir, 'audit.key');
+  writeFileSync(key, randomBytes(32).toString('hex'), { mode: 0o600 });
+  chmodSync(key, 0o600);
+  const open = (options: { required?: boolean } = {}) => {
+    const config = resolveConfig(
+      {
+        audit: {
+          file,
+          hmac_key_file: key,
+          cloudwatch: { log_group: GROUP, log_stream: STREAM, required: options.required ?? false },
+        },
+      },
+      'config.yaml',
+      { HOME: '/nonexistent' },
+    );
+    const trail = createAuditTrail(config, {
+      log: silentLogger(),
+      forwarder: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200 },
+    });
+    t.teardown(() => trail.close());
+    return trail;
+  };
+  const lines = () =>
+    existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+      : [];
+  const forwarded = () => {
+    try {
+      return logs.events(GROUP, STREAM).map((e) => e.message);
+    } catch {
+      return [];
+    }
+  };
+  return { dir, file, key, logs, open, lines, forwarded };
+}
+
+t.test('20,000 decisions arrive complete and in order, in batches within the limits', async (t) => {
+  const s = await setup(t);
+  const trail = s.open();
+  for (let i = 0; i < 20_000; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 20_000,
+    60_000,
+    100,
+  );
+  t.same(s.forwarded(), s.lines(), 'every line, exactly as in the file, in file order');
+  t.equal(s.forwarded().length, 20_000);
+  await until(
+    () => trail.status().cloudwatch!.pending_lines,
+    (n) => n === 0,
+    5000,
+  );
+  t.ok(
+    s.logs.calls.CreateLogGroup! >= 1 && s.logs.calls.CreateLogStream! >= 1,
+    'group and stream created when missing',
+  );
+  t.ok(
+    s.logs.puts.every((p) => p.events <= MAX_BATCH_EVENTS && p.bytes <= MAX_BATCH_BYTES),
+    `${s.logs.puts.length} batches, each within 10,000 events and 1,048,576 bytes`,
+  );
+  const timestamps = s.logs.events(GROUP, STREAM).map((e) => e.timestamp);
+  t.ok(
+    timestamps.every((ts, i) => i === 0 || ts >= timestamps[i - 1]!),
+    'timestamps never decrease',
+  );
+  const status = trail.status().cloudwatch!;
+  t.equal(status.pending_lines, 0);
+  t.equal(status.forwarded_lines, 20_000);
+  t.equal(status.lag_seconds, 0);
+});
+
+t.test('an outage, throttling and a restart meanwhile: nothing lost, nothing twice', async (t) => {
+  const s = await setup(t);
+  s.logs.setDown(true);
+  const first = s.open();
+  for (let i = 0; i < 300; i++) first.write(entry(i));
+  await first.flush();
+  await until(
+    () => first.status().cloudwatch!.last_error,
+    (e) => e !== null,
+    5000,
+  );
+  t.equal(first.status().cloudwatch!.pending_lines, 300, 'the lag shows');
+  await first.close(); // the daemon restarts during the outage
+  const second = s.open();
+  for (let i = 300; i < 600; i++) second.write(entry(i));
+  await second.flush();
+  s.logs.failNext('PutLogEvents', { code: 'ThrottlingException', message: 'Rate exceeded' }, 3);
+  s.logs.setDown(false);
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 600,
+    20_000,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(s.forwarded(), s.lines(), '600 lines, in order, none twice');
+  t.ok(existsSync(cursorFileFor(s.file)), 'the cursor is kept in the state directory');
+  const third = s.open(); // a restart after catching up sends nothing again
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(s.forwarded().length, 600, 'a restart resumes at the cursor');
+  t.equal(third.status().cloudwatch!.pending_lines, 0);
+});
+
+t.test('a batch partly rejected is sent again, not dropped', async (t) => {
+  const s = await setup(t);
+  const trail = s.open();
+  s.logs.now = () => Date.now() - 3 * 3_600_000; // the service's clock is three hours behind: "now" is too new
+  const earlier = new Date(Date.now() - 10 * 3_600_000);
+  for (let i = 0; i < 20; i++) trail.write(entry(i, earlier));
+  for (let i = 20; i < 30; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => s.logs.puts.find((p) => p.accepted < p.events),
+    (p) => p !== undefined,
+    5000,
+  );
+  t.equal(s.forwarded().length, 20, 'the older part was accepted');
+  s.logs.now = () => Date.now();
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 30,
+    5000,
+  );
+  t.same(s.forwarded(), s.lines(), 'the rejected part was sent again and arrived, in order');
+  t.equal(trail.status().cloudwatch!.resent_events, 10);
+  t.equal(trail.status().cloudwatch!.rejected_events, 0);
+});
+
+t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it serves', async (t) => {
+  const s = await setup(t);
+  s.logs.setDown(true);
+  const backlog = s.open();
+  for (let i = 0; i < 10_001; i++) backlog.write(entry(i));
+  await backlog.close();
+  const trail = s.open({ required: true });
+  await until(
+    () => trail.unavailable(),
+    (u) => u !== null,
+    5000,
+  );
+  t.match(trail.unavailable(), /10001 line\(s\).*bound: 10000 lines, 15 min/);
+  t.equal(trail.status().cloudwatch!.refusing, trail.unavailable());
+  s.logs.setDown(false);
+  await until(
+    () => trail.unavailable(),
+    (u) => u === null,
+    30_000,
+  );
+  t.pass('served again once the lag is back within the bound');
+  await until(
+    () => s.forwarded().length,
+    (n) => n === 10_001,
+    30_000,
+  );
+
+  const aged = await setup(t);
+  aged.logs.setDown(true);
+  const old = aged.open();
+  for (let i = 0; i < 3; i++) old.write(entry(i, new Date(Date.now() - 16 * 60_000)));
+  await old.close();
+  const required = aged.open({ required: true });
+  await until(
+    () => required.unavailable(),
+    (u) => u !== null,
+    5000,
+  );
+  t.match(required.unavailable(), /3 line\(s\) and 9\d\d s behind/, 'three lines, but 16 minutes old');
+  const notRequired = aged.open({ required: false });
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(notRequired.unavailable(), null, 'without required the lag only shows');
+});
+
+t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the chain alone calls intact', async (t) => {
+  const s = await setup(t);
+  const trail = s.open();
+  for (let i = 0; i < 12; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 12,
+    10_000,
+  );
+  await trail.close();
+  const original = s.lines();
+  const verify = (extra: string[] = []) =>
+    sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...extra], {
+      env: { ...process.env },
+    });
+  const against = ['--against-cloudwatch', '--log-group', GROUP, '--log-stream', STREAM, '--region', 'us-east-1'];
+
+  const intact = await verify(against);
+  t.equal(intact.code, 0, intact.stdout + intact.stderr);
+  t.equal(JSON.parse(intact.stdout).cloudwatch.events, 12);
+
+  writeFileSync(
+    s.file,
+    original
+      .slice(0, 9)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
+  t.equal((await verify()).code, 0, 'a cut tail: the chain alone says intact');
+  const cut = await verify(against);
+  t.equal(cut.code, 1, 'against CloudWatch: not intact');
+  t.same(
+    JSON.parse(cut.stdout).findings.map((f: { line: number; kind: string }) => [f.line, f.kind]),
+    [[10, 'extra_in_cloudwatch']],
+  );
+  t.match(
+    JSON.parse(cut.stdout).findings[0].message,
+    /3 event\(s\) after the file's last line: the file's tail was cut/,
+  );
+
+  // Someone with the key rewrites the chain from line 5 on, dropping a denial.
+  const key = loadHmacKey(s.key);
+  const kept = original.slice(0, 4);
+  const sign = chainSigner(key, JSON.parse(kept.at(-1)!).signature as string);
+  const rewritten = [...kept];
+  for (const line of original.slice(5)) {
+    const parsed = JSON.parse(line) as { entry: DecisionEntry };
+    rewritten.push(sign(canonicalJson(parsed.entry), parsed.entry.timestamp));
+  }
+  writeFileSync(s.file, rewritten.map((l) => `${l}\n`).join(''));
+  t.equal((await verify()).code, 0, 'a rewritten chain: intact on its own');
+  const r = await verify(against);
+  t.equal(r.code, 1);
+  const kinds = JSON.parse(r.stdout).findings.map((f: { line: number; kind: string }) => [f.line, f.kind]);
+  t.same(
+    kinds,
+    [
+      [5, 'altered'],
+      [12, 'extra_in_cloudwatch'],
+    ],
+    'lines 5 on differ, and CloudWatch has one more',
+  );
+
+  const human = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, ...against], {
+    env: { ...process.env },
+  });
+  t.match(human.stdout, /^line 5: altered: lines 5 to 11 differ from CloudWatch events 5 to 11/m);
+  t.match(human.stderr, /CloudWatch sentinel-decisions\/host-alice: 12 events: NOT intact/);
+
+  const missing = await verify(['--against-cloudwatch', '--log-group', GROUP, '--log-stream', 'nope']);
+  t.equal(missing.code, 2, 'a stream that does not exist: could not check');
+  t.match(JSON.parse(missing.stdout).error.message, /does not exist/);
+  const unset = await sentinelInProcess(
+    ['--config', join(s.dir, 'none.yaml'), 'audit', 'verify-logs', s.file, '--key-file', s.key, '--against-cloudwatch'],
+    { env: { ...process.env } },
+  );
+  t.equal(unset.code, 2);
+});
+
+t.test('/v1/status and `daemon status` show the forwarding lag', async (t) => {
+  const s = await setup(t);
+  s.logs.setDown(true);
+  const trail = s.open();
+  for (let i = 0; i < 5; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => trail.status().cloudwatch!.pending_lines,
+    (n) => n === 5,
+    5000,
+  );
+  const status = trail.status();
+  t.equal(status.unavailable, null);
+  t.same(
+    {
+      group: status.cloudwatch!.log_group,
+      stream: status.cloudwatch!.log_stream,
+      required: status.cloudwatch!.required,
+    },
+    { group: GROUP, stream: STREAM, required: false },
+  );
+  t.ok(status.cloudwatch!.last_error, `the last error is shown (${status.cloudwatch!.last_error})`);
+});
