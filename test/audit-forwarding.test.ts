@@ -322,7 +322,7 @@ t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the c
   t.equal(unset.code, 2);
 });
 
-t.test('/v1/status and `daemon status` show the forwarding lag', async (t) => {
+t.test('the status shows the forwarding lag and the last error', async (t) => {
   const s = await setup(t);
   s.logs.setDown(true);
   const trail = s.open();
@@ -333,6 +333,7 @@ t.test('/v1/status and `daemon status` show the forwarding lag', async (t) => {
     (n) => n === 5,
     5000,
   );
+  await until(() => trail.status().cloudwatch!.last_error, (e) => e !== null, 5000);
   const status = trail.status();
   t.equal(status.unavailable, null);
   t.same(
