@@ -333,7 +333,11 @@ t.test('the status shows the forwarding lag and the last error', async (t) => {
     (n) => n === 5,
     5000,
   );
-  await until(() => trail.status().cloudwatch!.last_error, (e) => e !== null, 5000);
+  await until(
+    () => trail.status().cloudwatch!.last_error,
+    (e) => e !== null,
+    5000,
+  );
   const status = trail.status();
   t.equal(status.unavailable, null);
   t.same(
