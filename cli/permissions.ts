@@ -57,7 +57,7 @@ async function contextFor(globals: Globals, account: string, region: string, rol
   const { loadConfig } = await import('../core/config.js');
   const { SIGNATURE_ROOT } = await import('../core/policy/signature.js');
   const config = loadConfig({ configFlag: globals.config });
-  const extra = config as unknown as { requests?: { table?: string }; breakglass?: { table?: string } };
+  const extra = config as unknown as { breakglass?: { table?: string } };
   return {
     account,
     region,
@@ -65,7 +65,7 @@ async function contextFor(globals: Globals, account: string, region: string, rol
     signatureRoot: SIGNATURE_ROOT,
     tables: {
       sessions: config.sessions.table,
-      requests: extra.requests?.table ?? 'sentinel-requests',
+      requests: config.requests.table,
       breakglass: extra.breakglass?.table ?? 'sentinel-breakglass',
     },
     signingKey: config.policy.signingKey,

@@ -6,7 +6,7 @@
 // on "*".
 //
 // Features still landing while this module was written (their statements follow DESIGN §10–17 and are final unless
-// those features change their calls): approvals, breakglass, notifications, enforcement, audit, vendor. Each is marked
+// those features change their calls): breakglass, notifications, enforcement, audit, vendor. Each is marked
 // `landing: true`; the feature's author removes the mark when it lands, so `permissions` says which are not in use yet.
 
 import { TABLE_SETUP_ACTIONS } from './records/shape.js';
@@ -150,7 +150,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
     resources: (c) => [...table(c, c.tables.requests), ...table(c, c.tables.sessions)],
     why: "request, requests --mine, cancel; the daemon reads an approval with the session (the requester's daemon)",
-    landing: true,
   },
   {
     feature: 'approvals',
@@ -159,7 +158,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'ssm:GetParameter', 'kms:GetPublicKey'],
     resources: (c) => [...table(c, c.tables.requests), ...policyParameters(c), ...key(c)],
     why: 'approve, deny, requests revoke: the table, and the policy of the profile (verified)',
-    landing: true,
   },
   {
     feature: 'approvals',
@@ -168,7 +166,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: TABLE_ADMIN,
     resources: (c) => table(c, c.tables.requests),
     why: 'init approvals',
-    landing: true,
   },
   {
     feature: 'breakglass',

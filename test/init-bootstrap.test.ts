@@ -28,7 +28,16 @@ t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; s
   });
   const cli = (args: string[]) => sentinelInProcess(args, { env });
 
-  const planned = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '--plan', '--json']);
+  const planned = await cli([
+    'init',
+    'bootstrap',
+    'dev',
+    'prod',
+    '--with-sessions',
+    '--with-approvals',
+    '--plan',
+    '--json',
+  ]);
   t.equal(planned.code, 0, planned.stderr);
   const plan = JSON.parse(planned.stdout);
   t.same(
@@ -37,16 +46,26 @@ t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; s
       ['parameter', '/sentinel/policies/dev', 'create'],
       ['parameter', '/sentinel/policies/prod', 'create'],
       ['table', 'sentinel-sessions', 'create'],
+      ['table', 'sentinel-requests', 'create'],
     ],
   );
-  t.ok(plan.iam.daemon && plan.iam.admin, 'IAM policies for the roles involved');
+  t.ok(plan.iam.daemon && plan.iam.admin && plan.iam.approver, 'IAM policies for the roles involved');
   t.equal(ssm.calls.PutParameter ?? 0, 0, '--plan wrote nothing');
 
-  const refused = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions']);
+  const refused = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '--with-approvals']);
   t.equal(refused.code, 2, 'no confirmation without a terminal');
   t.equal(ssm.calls.PutParameter ?? 0, 0);
 
-  const applied = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '-y', '--json']);
+  const applied = await cli([
+    'init',
+    'bootstrap',
+    'dev',
+    'prod',
+    '--with-sessions',
+    '--with-approvals',
+    '-y',
+    '--json',
+  ]);
   t.equal(applied.code, 0, applied.stderr);
   const done = JSON.parse(applied.stdout).applied;
   t.same(
@@ -64,7 +83,7 @@ t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; s
   const decided = await cli(['policy', 'test', file, '--profile', 'dev', '--user', 'alice']);
   t.equal(decided.code, 3, 'denied');
 
-  const again = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '-y', '--json']);
+  const again = await cli(['init', 'bootstrap', 'dev', 'prod', '--with-sessions', '--with-approvals', '-y', '--json']);
   t.equal(again.code, 0);
   t.ok(
     JSON.parse(again.stdout).applied.every((i: { result: string }) => i.result === 'exists'),
