@@ -215,7 +215,9 @@ async function start(globals: Globals, options: { timeout: string }): Promise<vo
     await sleep(100);
     const status = exit === undefined ? await statusOf(globals).catch(() => undefined) : undefined;
     if (status) {
-      process.stdout.write(`sentinel daemon started (pid ${status.pid}); log: ${logFile}\n`);
+      process.stdout.write(
+        `sentinel daemon started (pid ${status.pid}); log: ${logFile}\n${policyLine(status.policy)}\n`,
+      );
       return;
     }
     if (exit !== undefined) {
@@ -280,34 +282,44 @@ async function status(globals: Globals, options: { json?: boolean }): Promise<vo
   else process.stdout.write(summary(s));
 }
 
-/** The same as SIGHUP (what `systemctl --user reload sentinel` sends): config, policy and AWS config again. */
+/** The policy state in one line: what is loaded from where, or the first problem and what stays in force. */
+function policyLine(p: StatusBody['policy']): string {
+  if (!p.lastError)
+    return `policy: ${p.rules} rules loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
+  return `policy: NOT LOADED ${policyProblem(p)}`;
+}
+
+function policyProblem(p: StatusBody['policy']): string {
+  const kept = p.version ? `; the last good policy (version ${p.version}) is kept` : '; every request is denied';
+  return `from ${p.source}:${p.location}: ${p.lastError}${kept}`;
+}
+
+interface ReloadBody {
+  config: { file: string; error: { code: string; message: string } | null };
+  policy: StatusBody['policy'];
+}
+
+/** Over the control socket (what SIGHUP does to a daemon without a terminal): config, policy and AWS config again. */
 async function reload(globals: Globals, options: { json?: boolean }): Promise<void> {
-  const before = await statusOf(globals);
-  if (!before) throw new SentinelError('DaemonNotRunning');
-  process.kill(before.pid, 'SIGHUP');
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const now = await statusOf(globals);
-    if (!now) throw new SentinelError('DaemonNotRunning', 'the daemon stopped while reloading');
-    if (now.counters.reloads > before.counters.reloads && now.policy.loadedAt !== null) {
-      if (now.policy.lastError) {
-        throw new SentinelError(
-          'PolicyInvalid',
-          `the policy did not reload (${now.policy.lastError}); the last good policy stays in force`,
-        );
-      }
-      if (options.json) printJson(now);
-      else
-        process.stdout.write(
-          `reloaded: policy ${now.policy.source}:${now.policy.location} version ${now.policy.version ?? '-'} (${now.policy.rules} rules)\n`,
-        );
-      return;
-    }
+  const client = await clientFor(globals, 30_000);
+  const result = await client.post<ReloadBody>('/v1/reload', {});
+  if (options.json) printJson(result);
+  if (result.config.error) {
+    throw new SentinelError(
+      'ConfigInvalid',
+      `${result.config.file} did not reload: ${result.config.error.message}; the running config stays in force`,
+      { hint: `Fix ${result.config.file}, then \`sentinel daemon reload\` again.` },
+    );
   }
-  throw new SentinelError('InternalError', 'the daemon did not confirm the reload within 15s', {
-    hint: 'Check its log (`journalctl --user -u sentinel`, or ~/.local/state/sentinel/daemon.log).',
-  });
+  if (result.policy.lastError) {
+    throw new SentinelError('PolicyInvalid', `the policy did not reload ${policyProblem(result.policy)}`, {
+      hint:
+        result.policy.source === 'file'
+          ? `Check it with \`sentinel policy validate ${result.policy.location}\`, fix it, then \`sentinel daemon reload\`.`
+          : 'Fix the policy parameter, then `sentinel daemon reload`.',
+    });
+  }
+  if (!options.json) process.stdout.write(`reloaded ${result.config.file}; ${policyLine(result.policy)}\n`);
 }
 
 export function register(program: Command): void {
@@ -407,19 +419,19 @@ Exit codes: 0 the daemon answers; 1 error; 4 daemon not running.`,
 
   daemon
     .command('reload')
-    .description('reload config, policy and AWS config (the same as SIGHUP)')
-    .option('--json', 'print the status after the reload')
+    .description('reload config, policy and AWS config, and print the policy state')
+    .option('--json', 'print what the reload did (config file and error, policy state)')
     .addHelpText(
       'after',
       `
-Waits until the daemon confirms the reload. A policy that does not load is reported (exit 1) and the last good policy
-stays in force.
+Asks the daemon over its control socket and prints the policy state. A config.yaml or a policy that does not load is
+reported with its problem (exit 1); the running config and the last good policy stay in force.
 
 Examples:
   $ sentinel daemon reload
   $ systemctl --user reload sentinel     # the same, through systemd
 
-Exit codes: 0 reloaded; 1 the policy did not load, or no confirmation in time; 4 daemon not running.`,
+Exit codes: 0 reloaded; 1 config.yaml or the policy did not load; 4 daemon not running.`,
     )
     .action(async (options: { json?: boolean }, command: Command) =>
       reload(command.optsWithGlobals<Globals>(), options),

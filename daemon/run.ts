@@ -16,7 +16,7 @@ import { createDaemonApprovals } from './approvals.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
-import { createReload } from './lifecycle/reload.js';
+import { createReload, type ReloadResult } from './lifecycle/reload.js';
 import { checkSessionTable } from './lifecycle/session-table.js';
 import { handleSignals, type HangupAction } from './lifecycle/signals.js';
 import { credentialUrl, daemonStatus } from './lifecycle/status.js';
@@ -65,7 +65,7 @@ export interface RunningDaemon {
   readonly closed: Promise<void>;
   close(reason?: string): Promise<void>;
   /** What SIGHUP does: config, policy and AWS config again. */
-  reload(): Promise<void>;
+  reload(): Promise<ReloadResult>;
 }
 
 export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon> {
@@ -152,6 +152,7 @@ async function serve(
     control: {
       status: () => daemonStatus(live),
       reloadPolicy: () => sessions.policyProvider.reload(),
+      reload,
       shutdown: () => void stop('shutdown requested'),
       credentialUrl: () => credentialUrl(live),
     },
@@ -187,7 +188,8 @@ async function serve(
       resolveClosed();
     },
   });
-  if (options.handleSignals) unhandle = handleSignals(stop, reload, log, options.hangup ?? 'reload');
+  if (options.handleSignals)
+    unhandle = handleSignals(stop, async () => void (await reload()), log, options.hangup ?? 'reload');
 
   const policy = live.policy.status().location;
   const serverInstanceId = sessions.serverInstanceId;

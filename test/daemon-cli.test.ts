@@ -36,6 +36,11 @@ t.test('start, status, reload, stop', async (t) => {
   const started = await sentinel('daemon', 'start');
   t.equal(started.code, 0, started.stderr);
   t.match(started.stdout, /sentinel daemon started \(pid \d+\); log: .*daemon\.log/);
+  t.match(
+    started.stdout,
+    /^policy: 3 rules loaded from file:.*policy\.yaml \(version [0-9a-f]+\)$/m,
+    'start: policy state',
+  );
   const pid = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
   const again = await sentinel('daemon', 'start');
   t.equal(again.code, 0, 'start is idempotent');
@@ -58,11 +63,26 @@ t.test('start, status, reload, stop', async (t) => {
   );
   const reloaded = await sentinel('daemon', 'reload');
   t.equal(reloaded.code, 0, reloaded.stderr);
-  t.match(reloaded.stdout, /reloaded: policy file:.*\(1 rules\)/);
+  t.match(reloaded.stdout, /^reloaded .*config\.yaml; policy: 1 rules loaded from file:.*policy\.yaml/m);
   writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: broken\n    effect: sometimes\n');
   const badReload = await sentinel('daemon', 'reload');
   t.equal(badReload.code, 1, 'a policy that does not load is an error');
-  t.match(badReload.stderr, /^Error: the policy did not reload .*last good policy stays in force/m);
+  t.match(
+    badReload.stderr,
+    /^Error: the policy did not reload from file:.*policy\.yaml: .*\d+:\d+.*; the last good policy \(version [0-9a-f]+\) is kept$/m,
+    'names the file, the line:column and what stays in force',
+  );
+  t.match(badReload.stderr, /^Hint: Check it with `sentinel policy validate .*policy\.yaml`/m);
+  const goodConfig = readFileSync(home.configFile, 'utf8');
+  writeFileSync(home.configFile, `${goodConfig}\nno_such_key: 1\n`);
+  const badConfig = await sentinel('daemon', 'reload');
+  t.equal(badConfig.code, 1, 'a config.yaml that does not load is an error, not "reloaded"');
+  t.match(
+    badConfig.stderr,
+    /^Error: .*config\.yaml did not reload: .*no_such_key.*; the running config stays in force$/m,
+  );
+  t.notMatch(badConfig.stdout, /reloaded/);
+  writeFileSync(home.configFile, goodConfig);
   t.equal(
     JSON.parse((await sentinel('daemon', 'status', '--json')).stdout).policy.rules,
     1,

@@ -18,7 +18,13 @@ export function restartOnly(a: Config, b: Config): string[] {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export function createReload(live: LiveDaemon, loadConfig: () => Config): () => Promise<void> {
+/** What a reload did, for `sentinel daemon reload` (POST /v1/reload): a config that did not load, and the policy state. */
+export interface ReloadResult {
+  config: { file: string; error: { code: string; message: string } | null };
+  policy: PolicyStatus;
+}
+
+export function createReload(live: LiveDaemon, loadConfig: () => Config): () => Promise<ReloadResult> {
   const send = notifier(live);
   const { log, parts, sessions, env } = live;
   return async () => {
@@ -27,9 +33,11 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
     try {
       const { config } = live;
       let next: Config;
+      let configError: ReloadResult['config']['error'] = null;
       try {
         next = loadConfig();
       } catch (e) {
+        configError = { code: isSentinelError(e) ? e.code : 'InternalError', message: (e as Error).message };
         log.error(
           {
             event: 'reload_failed',
@@ -80,6 +88,7 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
         { event: 'reloaded', policy_version: status.version, policy_error: status.lastError },
         'reloaded config, policy and AWS config',
       );
+      return { config: { file: live.config.file, error: configError }, policy: status };
     } finally {
       send(`READY=1\n${statusLine(live)}`);
     }

@@ -34,6 +34,8 @@ export const DEFAULT_LIMITS: Limits = {
 export interface DaemonControl {
   status(): Record<string, unknown>;
   reloadPolicy(): Promise<PolicyStatus>;
+  /** Config, policy and AWS config again (what SIGHUP does); says whether the config and the policy loaded. */
+  reload(): Promise<unknown>;
   /** Starts a graceful stop; returns at once. */
   shutdown(): void;
   /** `http://127.0.0.1:<port>/v1/credentials`, for the session answer. */

@@ -192,6 +192,11 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext):
     return { policy: await control.reloadPolicy() };
   });
 
+  app.post('/v1/reload', async (request) => {
+    parse(emptyBody, json(request), 'reload request');
+    return control.reload();
+  });
+
   app.post('/v1/shutdown', async (request, reply) => {
     parse(emptyBody, json(request), 'shutdown request');
     // Stop only once this answer is on its way, so the caller learns that the stop began.
