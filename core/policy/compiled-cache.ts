@@ -3,7 +3,8 @@
 // are cached too, so a broken parameter is not re-parsed every five minutes.
 import { LRUCache } from 'lru-cache';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
-import { parsePolicy, sha256Hex, type Problem, type Warning } from './load.js';
+import { sha256Hex, type Problem, type Warning } from './load.js';
+import { parsePolicyOffThread } from './parse-off-thread.js';
 
 export interface ReadyPolicy {
   ok: true;
@@ -21,11 +22,13 @@ export class CompiledPolicyCache {
     this.cache = new LRUCache({ max });
   }
 
-  prepare(bytes: Uint8Array): Prepared {
+  /** Unchanged bytes are a cache hit; new ones are parsed and validated off the event loop when large
+   * (parse-off-thread.ts), then compiled here (compiling indexes the rules: milliseconds even for 10,000). */
+  async prepare(bytes: Uint8Array): Promise<Prepared> {
     const digest = sha256Hex(bytes);
     const hit = this.cache.get(digest);
     if (hit) return hit;
-    const parsed = parsePolicy(bytes);
+    const parsed = await parsePolicyOffThread(bytes);
     const prepared: Prepared = parsed.ok
       ? { ok: true, compiled: compilePolicy(parsed.policy), digest, warnings: parsed.warnings }
       : { ok: false, digest, problems: parsed.problems };

@@ -113,7 +113,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       });
       return status();
     }
-    const prepared = cache.prepare(read.bytes);
+    const prepared = await cache.prepare(read.bytes);
     if (!prepared.ok) {
       const first = prepared.problems[0];
       refuse(summarize(prepared.problems, file), {

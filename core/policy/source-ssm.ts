@@ -137,7 +137,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       seen.add(profile);
       const version = `v${p.Version ?? 0}`;
       const bytes = Buffer.from(p.Value ?? '', 'utf8');
-      const prepared = cache.prepare(bytes);
+      const prepared = await cache.prepare(bytes);
       const existing = entries.get(profile);
       if (existing && existing.version === version && existing.ready.digest === prepared.digest) {
         refused.delete(profile);
