@@ -38,16 +38,20 @@ function facts(e: TrailEvent) {
   };
 }
 
-export function verifyAssumeRoles(events: TrailEvent[]): { findings: AuditFinding[]; roles: RoleTally[] } {
-  const roles = new Map<string, RoleTally>();
-  const findings: AuditFinding[] = [];
+/** The facts of each AssumeRole event; an event that cannot be read becomes a finding instead. */
+function* readableAssumeRoles(events: TrailEvent[], findings: AuditFinding[]): Generator<ReturnType<typeof facts>> {
   for (const e of events) {
     if (e.event_name !== 'AssumeRole') continue;
     const f = facts(e);
-    if (!e.record) {
-      findings.push({ ...f, why: `unreadable event: ${e.parse_error}` });
-      continue;
-    }
+    if (e.record) yield f;
+    else findings.push({ ...f, why: `unreadable event: ${e.parse_error}` });
+  }
+}
+
+export function verifyAssumeRoles(events: TrailEvent[]): { findings: AuditFinding[]; roles: RoleTally[] } {
+  const roles = new Map<string, RoleTally>();
+  const findings: AuditFinding[] = [];
+  for (const f of readableAssumeRoles(events, findings)) {
     const tally = roles.get(f.role_arn) ?? { role_arn: f.role_arn, stamped: 0, unstamped: 0, around_sentinel: [] };
     roles.set(f.role_arn, tally);
     if (f.source_identity?.startsWith(SENTINEL_PREFIX)) {
@@ -77,13 +81,7 @@ export async function untrackedStamps(
   const findings: AuditFinding[] = [];
   const cache = new Map<string, Promise<SessionFacts>>();
   let checked = 0;
-  for (const e of events) {
-    if (e.event_name !== 'AssumeRole') continue;
-    const f = facts(e);
-    if (!e.record) {
-      findings.push({ ...f, why: `unreadable event: ${e.parse_error}` });
-      continue;
-    }
+  for (const f of readableAssumeRoles(events, findings)) {
     if (!f.source_identity?.startsWith(SENTINEL_PREFIX)) continue;
     checked++;
     const parsed = parseSourceIdentity(f.source_identity);
