@@ -2,10 +2,11 @@
 // file changes. The directory is watched rather than the file, because editors save by writing a new file and
 // renaming it over the old one, which a watch on the old inode would never see. A read or validation failure keeps
 // the last good policy in force; with none, every request is refused with PolicyUnavailable.
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { OpLogger } from '../log.js';
+import { assertTrusted, currentUid } from '../path-trust.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
 import { defaultDeny } from './evaluate.js';
 import { fileVersion, readPolicyFile } from './load.js';
@@ -106,6 +107,11 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   }
 
   async function loadOnce(): Promise<PolicyStatus> {
+    const unsafe = untrustedPolicyPath([dirname(file), file, ...(options.signingKey ? [`${file}.sig`] : [])]);
+    if (unsafe) {
+      refuse(unsafe, { reason: 'unsafe' });
+      return status();
+    }
     const read = await readPolicyFile(file);
     if (!read.ok) {
       refuse(read.problem.hint ? `${read.problem.message}. ${read.problem.hint}` : read.problem.message, {
@@ -208,4 +214,28 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       await chain;
     },
   };
+}
+
+/**
+ * DESIGN §5.4, as ssh checks its keys: the policy, its signature and the directory holding them belong to the user or
+ * root and nobody else can write them — otherwise another local user could grant herself prod. Symlinks are followed
+ * (dotfile managers link policies in); what they point to is checked. A path that is not there is left to the read.
+ */
+function untrustedPolicyPath(paths: string[]): string | null {
+  const uid = currentUid();
+  for (const [i, path] of paths.entries()) {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      continue;
+    }
+    try {
+      assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: i === 0 ? 'directory' : 'file' }, uid);
+    } catch (e) {
+      const err = e as { message: string; hint?: string };
+      return `refused: ${err.message}. ${err.hint ?? ''}`.trim();
+    }
+  }
+  return null;
 }
