@@ -6,10 +6,7 @@ import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
 import type { VerifyLogsReport } from '../core/audit/verify-logs.js';
 import { formatError, printJson, usageError } from './output.js';
 import { registerCloudTrailAudits } from './audit-cloudtrail.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface VerifyLogsFlags {
   keyFile?: string[];
@@ -35,7 +32,7 @@ function summary(r: VerifyLogsReport): string {
   return `${r.file}: ${r.lines} lines, ${r.signed_lines} signed${keys ? ` (keys ${keys})` : ''}${span}${remote}: ${verdict}\n`;
 }
 
-async function verifyLogs(file: string | undefined, flags: VerifyLogsFlags, globals: Globals): Promise<void> {
+async function verifyLogs(file: string | undefined, flags: VerifyLogsFlags, globals: GlobalOptions): Promise<void> {
   const json = flags.json === true;
   try {
     if (!flags.againstCloudwatch && (flags.logGroup || flags.logStream || flags.profile || flags.region))
@@ -109,7 +106,7 @@ Examples:
 Exit codes: 0 intact; 1 not intact (findings on stdout, summary on stderr); 2 could not check.`,
     )
     .action(async (file: string | undefined, options: VerifyLogsFlags, command: Command) =>
-      verifyLogs(file, options, command.optsWithGlobals<Globals>()),
+      verifyLogs(file, options, command.optsWithGlobals<GlobalOptions>()),
     );
   registerCloudTrailAudits(audit);
 }

@@ -4,6 +4,7 @@
 // Light: no AWS SDK.
 import type { Env } from '../core/paths.js';
 import { usageError } from './output.js';
+import { isPrintableText } from '../core/text/printable.js';
 
 export interface AwsTargetFlags {
   profile?: string;
@@ -24,7 +25,7 @@ export type TargetSource = 'flag' | 'environment' | 'config' | 'none';
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 function checkProfile(value: string, where: string): string {
-  if (value.length === 0 || value.length > 128 || /[\u0000-\u001f\u007f\s]/.test(value)) {
+  if (!isPrintableText(value, 128) || /\s/.test(value)) {
     throw usageError(
       `${where}: ${JSON.stringify(value.slice(0, 40))} is not an AWS profile name`,
       'List profiles with `aws configure list-profiles`.',

@@ -3,12 +3,13 @@
 import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { printJson } from './output.js';
+import type { GlobalOptions } from './program.js';
 
-interface Globals {
-  config?: string;
-}
-
-async function validate(fileArg: string | undefined, flags: { json?: boolean }, globals: Globals): Promise<number> {
+async function validate(
+  fileArg: string | undefined,
+  flags: { json?: boolean },
+  globals: GlobalOptions,
+): Promise<number> {
   const [paths, { readConfigText }, check] = await Promise.all([
     import('../core/paths.js'),
     import('../core/config.js'),
@@ -72,6 +73,6 @@ Examples:
 Exit codes: 0 valid (warnings allowed); 1 errors; 2 usage.`,
     )
     .action(async (file: string | undefined, flags: { json?: boolean }, command: Command) => {
-      process.exitCode = await validate(file, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await validate(file, flags, command.optsWithGlobals<GlobalOptions>());
     });
 }

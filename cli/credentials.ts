@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
 import { connect } from './client.js';
 import { reportError } from './output.js';
+import { isPrintableText } from '../core/text/printable.js';
 
 /** https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html — Version must be the number 1. */
 export interface ProcessCredentials {
@@ -42,7 +43,7 @@ export function toProcessCredentials(body: unknown): ProcessCredentials {
 }
 
 function checkProfile(profile: string): string {
-  if (profile.length === 0 || profile.length > 256 || /[\u0000-\u001f\u007f]/.test(profile)) {
+  if (!isPrintableText(profile, 256)) {
     throw new SentinelError('UsageError', 'the profile name is empty, too long or contains control characters', {
       hint: 'In ~/.aws/config: credential_process = sentinel credentials --profile <name>',
     });

@@ -4,11 +4,7 @@ import type { Command } from 'commander';
 import { SentinelError, isErrorCode } from '../core/errors.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime } from './output.js';
-
-interface Globals {
-  config?: string;
-  socket?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -39,7 +35,7 @@ interface StatusBody {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function clientFor(globals: Globals, timeoutMs = 10_000) {
+async function clientFor(globals: GlobalOptions, timeoutMs = 10_000) {
   const { DaemonClient, resolveSocket, socketNamed } = await import('./client.js');
   return new DaemonClient({
     socketPath: await resolveSocket(globals),
@@ -49,7 +45,7 @@ async function clientFor(globals: Globals, timeoutMs = 10_000) {
 }
 
 /** The status body, or undefined when no daemon answers (any other failure is thrown). */
-async function statusOf(globals: Globals): Promise<StatusBody | undefined> {
+async function statusOf(globals: GlobalOptions): Promise<StatusBody | undefined> {
   const client = await clientFor(globals);
   let body: unknown;
   try {
@@ -98,7 +94,7 @@ function isStatusBody(b: unknown): b is StatusBody {
  */
 type Presence = { answers: StatusBody; pid: number } | { answers: undefined; pid: number } | undefined;
 
-async function presence(globals: Globals): Promise<Presence> {
+async function presence(globals: GlobalOptions): Promise<Presence> {
   const answers = await statusOf(globals);
   if (answers) return { answers, pid: answers.pid };
   const [{ resolveRuntimeDir }, { lockHolderPid }] = await Promise.all([
@@ -109,7 +105,7 @@ async function presence(globals: Globals): Promise<Presence> {
   return pid === undefined ? undefined : { answers: undefined, pid };
 }
 
-async function silentDaemon(globals: Globals, pid: number, code: 'DaemonNotRunning' | 'DaemonAlreadyRunning') {
+async function silentDaemon(globals: GlobalOptions, pid: number, code: 'DaemonNotRunning' | 'DaemonAlreadyRunning') {
   const { resolveSocket } = await import('./client.js');
   return new SentinelError(
     code,
@@ -136,7 +132,7 @@ function summary(s: StatusBody): string {
   );
 }
 
-async function run(globals: Globals, options: { json?: boolean }): Promise<void> {
+async function run(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const [{ runDaemon }, { hasControllingTerminal }, { createLogger }] = await Promise.all([
     import('../daemon/run.js'),
     import('../daemon/lifecycle/signals.js'),
@@ -174,7 +170,7 @@ function startFailure(logText: string): SentinelError | undefined {
   return undefined;
 }
 
-async function start(globals: Globals, options: { timeout: string }): Promise<void> {
+async function start(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
   const running = await presence(globals);
   if (running?.answers) {
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
@@ -235,7 +231,7 @@ async function start(globals: Globals, options: { timeout: string }): Promise<vo
   });
 }
 
-async function stop(globals: Globals, options: { timeout: string }): Promise<void> {
+async function stop(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
   const running = await presence(globals);
   if (!running) {
     process.stdout.write('sentinel daemon is not running\n');
@@ -267,7 +263,7 @@ async function stop(globals: Globals, options: { timeout: string }): Promise<voi
   });
 }
 
-async function status(globals: Globals, options: { json?: boolean }): Promise<void> {
+async function status(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const there = await presence(globals);
   if (there && !there.answers) throw await silentDaemon(globals, there.pid, 'DaemonNotRunning');
   const s = there?.answers;
@@ -300,7 +296,7 @@ interface ReloadBody {
 }
 
 /** Over the control socket (what SIGHUP does to a daemon without a terminal): config, policy and AWS config again. */
-async function reload(globals: Globals, options: { json?: boolean }): Promise<void> {
+async function reload(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const client = await clientFor(globals, 30_000);
   const result = await client.post<ReloadBody>('/v1/reload', {});
   if (options.json) printJson(result);
@@ -358,7 +354,9 @@ Examples:
 Exit codes: 0 stopped by a signal or \`sentinel daemon stop\`; 1 could not start (another daemon runs, an unsafe
 runtime dir, a bad config).`,
     )
-    .action(async (options: { json?: boolean }, command: Command) => run(command.optsWithGlobals<Globals>(), options));
+    .action(async (options: { json?: boolean }, command: Command) =>
+      run(command.optsWithGlobals<GlobalOptions>(), options),
+    );
 
   daemon
     .command('start')
@@ -377,7 +375,7 @@ Examples:
 Exit codes: 0 started or already running; 1 it could not start or did not answer in time.`,
     )
     .action(async (options: { timeout: string }, command: Command) =>
-      start(command.optsWithGlobals<Globals>(), options),
+      start(command.optsWithGlobals<GlobalOptions>(), options),
     );
 
   daemon
@@ -396,7 +394,7 @@ Examples:
 Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`,
     )
     .action(async (options: { timeout: string }, command: Command) =>
-      stop(command.optsWithGlobals<Globals>(), options),
+      stop(command.optsWithGlobals<GlobalOptions>(), options),
     );
 
   daemon
@@ -414,7 +412,7 @@ Examples:
 Exit codes: 0 the daemon answers; 1 error; 4 daemon not running.`,
     )
     .action(async (options: { json?: boolean }, command: Command) =>
-      status(command.optsWithGlobals<Globals>(), options),
+      status(command.optsWithGlobals<GlobalOptions>(), options),
     );
 
   daemon
@@ -434,6 +432,6 @@ Examples:
 Exit codes: 0 reloaded; 1 config.yaml or the policy did not load; 4 daemon not running.`,
     )
     .action(async (options: { json?: boolean }, command: Command) =>
-      reload(command.optsWithGlobals<Globals>(), options),
+      reload(command.optsWithGlobals<GlobalOptions>(), options),
     );
 }

@@ -6,10 +6,7 @@ import { EXIT } from '../core/errors.js';
 import type { PlanFinding } from '../core/enforcement/plan.js';
 import { resolveAwsTarget } from './aws-target.js';
 import { printJson } from './output.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface AwsFlags {
   profile?: string;
@@ -178,7 +175,7 @@ Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, o
         const { trustPolicy } = await import('../core/enforcement/generate.js');
         trustPolicy({ principals: [flags.vendorPrincipal] }); // validates it as a principal (usage error otherwise)
       }
-      const target = await resolveAwsTarget(flags, command.optsWithGlobals<Globals>());
+      const target = await resolveAwsTarget(flags, command.optsWithGlobals<GlobalOptions>());
       const iam = await createIamAdmin(target);
       let findings: PlanFinding[];
       try {
@@ -231,7 +228,7 @@ Exit codes: 0 done; 1 an AWS or store error; 2 usage.`,
       const { pruneRole } = await import('../core/enforcement/aws-revocation.js');
       const { checkTableName, openSessionTable } = await import('./session-table.js');
       const explicit = (flags.role ?? []).map(roleNameOf);
-      const target = await resolveAwsTarget(flags, command.optsWithGlobals<Globals>());
+      const target = await resolveAwsTarget(flags, command.optsWithGlobals<GlobalOptions>());
       const store = await openSessionTable(target, checkTableName(flags.table));
       const iam = await createIamAdmin(target);
       try {

@@ -6,10 +6,7 @@ import { EXIT } from '../core/errors.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import type { TableInit } from './init.js';
 import { confirmPlan, printJson, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 type Flags = Record<string, string | boolean | undefined> & {
   profile?: string;
@@ -22,7 +19,7 @@ type Flags = Record<string, string | boolean | undefined> & {
 
 const flagName = (spec: TableInit) => `with${spec.shape.init[0]!.toUpperCase()}${spec.shape.init.slice(1)}`;
 
-async function setup(flags: Flags, globals: Globals, tables: readonly TableInit[], wanted: readonly TableInit[]) {
+async function setup(flags: Flags, globals: GlobalOptions, tables: readonly TableInit[], wanted: readonly TableInit[]) {
   const { loadConfig } = await import('../core/config.js');
   const { ssmRootProblem } = await import('../core/policy/distribution.js');
   const config = loadConfig({ configFlag: globals.config });
@@ -54,7 +51,7 @@ function planLines(plan: Array<{ kind: string; name: string; action: string }>):
     .join('\n');
 }
 
-async function bootstrap(profiles: string[], flags: Flags, globals: Globals, tables: readonly TableInit[]) {
+async function bootstrap(profiles: string[], flags: Flags, globals: GlobalOptions, tables: readonly TableInit[]) {
   const d = await import('../core/policy/distribution.js');
   for (const p of profiles) {
     const why = d.profileNameProblem(p);
@@ -123,7 +120,7 @@ async function bootstrap(profiles: string[], flags: Flags, globals: Globals, tab
   }
 }
 
-async function status(flags: Flags, globals: Globals, tables: readonly TableInit[]) {
+async function status(flags: Flags, globals: GlobalOptions, tables: readonly TableInit[]) {
   const ctx = await setup(flags, globals, tables, tables);
   const { bootstrapStatus } = await import('../core/bootstrap.js');
   try {
@@ -179,7 +176,7 @@ Examples:
 Exit codes: 0 done (or nothing to do); 1 AWS error or declined; 2 usage.`,
     )
     .action(async (profiles: string[], flags: Flags, cmd: Command) => {
-      process.exitCode = await bootstrap(profiles, flags, cmd.optsWithGlobals<Globals>(), tables);
+      process.exitCode = await bootstrap(profiles, flags, cmd.optsWithGlobals<GlobalOptions>(), tables);
     });
 
   init
@@ -199,6 +196,6 @@ Examples:
 Exit codes: 0 listed; 1 AWS error; 2 usage.`,
     )
     .action(async (flags: Flags, cmd: Command) => {
-      process.exitCode = await status(flags, cmd.optsWithGlobals<Globals>(), tables);
+      process.exitCode = await status(flags, cmd.optsWithGlobals<GlobalOptions>(), tables);
     });
 }

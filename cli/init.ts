@@ -10,10 +10,7 @@ import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 import { registerBootstrap } from './init-bootstrap.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 /** One `sentinel init <name>` command: the table's shape and how the rest of the configuration refers to it. */
 export interface TableInit {
@@ -78,7 +75,7 @@ export function planText(shape: TableShape, table: string, region: string, who: 
   ].join('\n');
 }
 
-async function initTable(spec: TableInit, flags: InitTableFlags, globals: Globals): Promise<number> {
+async function initTable(spec: TableInit, flags: InitTableFlags, globals: GlobalOptions): Promise<number> {
   const { shape } = spec;
   const target = await resolveAwsTarget(flags, globals);
   const region = requireRegion(target);
@@ -200,6 +197,6 @@ Examples:
 Exit codes: 0 created or already in place; 1 AWS error, a table of another shape, or declined; 2 usage.`,
     )
     .action(async (flags: InitTableFlags, command: Command) => {
-      process.exitCode = await initTable(spec, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await initTable(spec, flags, command.optsWithGlobals<GlobalOptions>());
     });
 }

@@ -5,10 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget } from './aws-target.js';
 import { printJson, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface PrintFlags {
   feature?: string;
@@ -53,7 +50,7 @@ async function selection(flags: { feature?: string; role?: string }) {
 }
 
 /** The resource names of this configuration (config.yaml), with the account and region given. */
-async function contextFor(globals: Globals, account: string, region: string, roles?: string) {
+async function contextFor(globals: GlobalOptions, account: string, region: string, roles?: string) {
   const { loadConfig } = await import('../core/config.js');
   const { SIGNATURE_ROOT } = await import('../core/policy/signature.js');
   const config = loadConfig({ configFlag: globals.config });
@@ -74,7 +71,7 @@ async function contextFor(globals: Globals, account: string, region: string, rol
   };
 }
 
-async function print(flags: PrintFlags, globals: Globals): Promise<number> {
+async function print(flags: PrintFlags, globals: GlobalOptions): Promise<number> {
   const format = flags.format ?? 'json';
   if (!(FORMATS as readonly string[]).includes(format))
     throw usageError(`--format must be one of ${FORMATS.join(', ')}`);
@@ -103,7 +100,7 @@ function awsCode(e: unknown): string {
   return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(name) ? name : 'error';
 }
 
-async function check(flags: CheckFlags, globals: Globals): Promise<number> {
+async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number> {
   const { p, statements: all } = await selection({ feature: flags.feature, role: flags.role ?? 'daemon' });
   // Without --feature: the features that exist (a landing feature's calls are not made yet).
   const statements = flags.feature ? all : all.filter((s) => !s.landing);
@@ -229,7 +226,7 @@ Examples:
 Exit codes: 0 printed; 1 config error; 2 usage.`,
     )
     .action(async (flags: PrintFlags, command: Command) => {
-      process.exitCode = await print(flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await print(flags, command.optsWithGlobals<GlobalOptions>());
     });
 
   permissions
@@ -257,7 +254,7 @@ Exit codes: 0 every permission allowed; 1 something is missing (named) or IAM re
     )
     .action(async (flags: CheckFlags, command: Command) => {
       // Commander hands options written after `check` to whichever command defines them first (the parent).
-      const merged = { ...command.optsWithGlobals<CheckFlags & Globals>(), ...flags };
+      const merged = { ...command.optsWithGlobals<CheckFlags & GlobalOptions>(), ...flags };
       process.exitCode = await check(merged, merged);
     });
 }

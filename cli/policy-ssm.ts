@@ -6,10 +6,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, reportError, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface AwsFlags {
   profile?: string;
@@ -42,7 +39,7 @@ function checkProfile(profile: string, problem: (p: string) => string | null, al
   return profile;
 }
 
-async function rootOf(flags: AwsFlags, globals: Globals): Promise<string> {
+async function rootOf(flags: AwsFlags, globals: GlobalOptions): Promise<string> {
   const { ssmRootProblem } = await distribution();
   let root = flags.root;
   if (root === undefined) {
@@ -81,7 +78,7 @@ function writeAtomically(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
-async function pull(profile: string, flags: AwsFlags & { output?: string }, globals: Globals): Promise<number> {
+async function pull(profile: string, flags: AwsFlags & { output?: string }, globals: GlobalOptions): Promise<number> {
   const d = await distribution();
   checkProfile(profile, d.profileNameProblem);
   const root = await rootOf(flags, globals);
@@ -119,7 +116,7 @@ async function push(
   profile: string,
   file: string,
   flags: AwsFlags & { sign?: boolean; key?: string; yes?: boolean },
-  globals: Globals,
+  globals: GlobalOptions,
 ): Promise<number> {
   const d = await distribution();
   checkProfile(profile, d.profileNameProblem);
@@ -173,7 +170,7 @@ async function push(
   }
 }
 
-async function diff(profile: string, file: string, flags: AwsFlags, globals: Globals): Promise<number> {
+async function diff(profile: string, file: string, flags: AwsFlags, globals: GlobalOptions): Promise<number> {
   // Exit 2 for every error, as diff(1) does: 1 means only "different".
   try {
     const d = await distribution();
@@ -206,7 +203,7 @@ async function sign(
   profile: string,
   file: string,
   flags: AwsFlags & { key: string; serial?: string; output?: string },
-  globals: Globals,
+  globals: GlobalOptions,
 ): Promise<number> {
   const d = await distribution();
   checkProfile(profile, d.profileNameProblem, true);
@@ -255,7 +252,7 @@ async function sign(
 async function verify(
   file: string,
   flags: AwsFlags & { signature: string; key: string; for?: string },
-  globals: Globals,
+  globals: GlobalOptions,
 ): Promise<number> {
   const [{ readPolicyFile }, sig] = await Promise.all([
     import('../core/policy/load.js'),
@@ -335,7 +332,7 @@ Examples:
 Exit codes: 0 written; 1 no such parameter or AWS error; 2 usage.`,
     )
     .action(async (profile: string, flags, command: Command) => {
-      process.exitCode = await pull(profile, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await pull(profile, flags, command.optsWithGlobals<GlobalOptions>());
     });
 
   awsOptions(
@@ -363,7 +360,7 @@ Examples:
 Exit codes: 0 written (or nothing to write); 1 invalid policy, too large, declined or AWS error; 2 usage.`,
     )
     .action(async (profile: string, file: string, flags, command: Command) => {
-      process.exitCode = await push(profile, file, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await push(profile, file, flags, command.optsWithGlobals<GlobalOptions>());
     });
 
   awsOptions(
@@ -386,7 +383,7 @@ Examples:
 Exit codes: 0 same; 1 different; 2 error (as diff(1)).`,
     )
     .action(async (profile: string, file: string, flags, command: Command) => {
-      process.exitCode = await diff(profile, file, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await diff(profile, file, flags, command.optsWithGlobals<GlobalOptions>());
     });
 
   awsOptions(
@@ -414,7 +411,7 @@ Examples:
 Exit codes: 0 signed; 1 invalid policy or AWS error; 2 usage.`,
     )
     .action(async (profile: string, file: string, flags, command: Command) => {
-      process.exitCode = await sign(profile, file, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await sign(profile, file, flags, command.optsWithGlobals<GlobalOptions>());
     });
 
   awsOptions(
@@ -439,6 +436,6 @@ Examples:
 Exit codes: 0 valid; 1 not valid (or AWS error); 2 usage.`,
     )
     .action(async (file: string, flags, command: Command) => {
-      process.exitCode = await verify(file, flags, command.optsWithGlobals<Globals>());
+      process.exitCode = await verify(file, flags, command.optsWithGlobals<GlobalOptions>());
     });
 }

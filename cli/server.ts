@@ -14,11 +14,8 @@ import {
 import { TABLE_NAME } from '../core/sessions/schema.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { formatError, printJson, relativeTime, table, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-  socket?: string;
-}
+import type { GlobalOptions } from './program.js';
+import { hasControlCharacters, isPrintableText } from '../core/text/printable.js';
 
 interface TableFlags {
   table?: string;
@@ -53,7 +50,6 @@ type Format = 'human' | 'json' | 'csv';
 
 const MAX_REASON = 1024;
 const MAX_LIMIT = 1000;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 // --- flag checks (usage errors, exit 2) -------------------------------------------------------------------------------
 
@@ -75,7 +71,7 @@ export function checkReason(reason: string | undefined): string {
       `--reason is ${reason.length} characters; at most ${MAX_REASON}`,
       'Keep the reason short; link to a ticket for details.',
     );
-  if (CONTROL.test(reason))
+  if (hasControlCharacters(reason))
     throw usageError('--reason contains control characters (newlines, escapes)', 'Write the reason on one line.');
   return reason;
 }
@@ -114,8 +110,7 @@ function checkLimit(text: string): number {
 }
 
 function checkText(value: string, flag: string): string {
-  if (value.length === 0 || value.length > 256 || CONTROL.test(value))
-    throw usageError(`${flag} must be 1-256 printable characters`);
+  if (!isPrintableText(value, 256)) throw usageError(`${flag} must be 1-256 printable characters`);
   return value;
 }
 
@@ -177,7 +172,7 @@ function unwrapSession(body: unknown): Session {
   return s;
 }
 
-async function daemonSource(globals: Globals): Promise<SessionSource> {
+async function daemonSource(globals: GlobalOptions): Promise<SessionSource> {
   const { connect } = await import('./client.js');
   const client = await connect(globals);
   return {
@@ -202,7 +197,7 @@ async function daemonSource(globals: Globals): Promise<SessionSource> {
   };
 }
 
-async function tableSource(flags: TableFlags, globals: Globals): Promise<SessionSource> {
+async function tableSource(flags: TableFlags, globals: GlobalOptions): Promise<SessionSource> {
   const target = await resolveAwsTarget(flags, globals);
   const [{ createTableClient }, { DynamoSessionStore }, { withEffectiveStatus }] = await Promise.all([
     import('../core/records/client.js'),
@@ -233,7 +228,7 @@ async function tableSource(flags: TableFlags, globals: Globals): Promise<Session
 }
 
 /** revoked_by: the policy user name of whoever holds the admin credentials, as STS says (never a typed name). */
-async function adminName(target: AwsTarget, globals: Globals): Promise<string> {
+async function adminName(target: AwsTarget, globals: GlobalOptions): Promise<string> {
   const { whoami } = await import('./whoami.js');
   const me = await whoami({ profile: target.profile, region: target.region }, globals);
   return me.policyName;
@@ -241,7 +236,7 @@ async function adminName(target: AwsTarget, globals: Globals): Promise<string> {
 
 async function withSource<T>(
   flags: TableFlags,
-  globals: Globals,
+  globals: GlobalOptions,
   run: (source: SessionSource) => Promise<T>,
 ): Promise<T> {
   checkTableFlags(flags);
@@ -410,7 +405,7 @@ Exit codes: 0 ok; 1 store or daemon error; 2 usage (unknown status, bad --since 
     .action(async (flags: ListFlags, command: Command) => {
       const format = checkFormat(flags, ['human', 'json', 'csv']);
       const q = buildQuery(flags);
-      const page = await withSource(flags, command.optsWithGlobals<Globals>(), (source) => source.list(q));
+      const page = await withSource(flags, command.optsWithGlobals<GlobalOptions>(), (source) => source.list(q));
       if (format === 'json') printJson(page);
       else if (format === 'csv') process.stdout.write(toCsv(page.sessions));
       else if (page.sessions.length === 0) process.stderr.write('No sessions match.\n');
@@ -440,7 +435,7 @@ Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malfor
     .action(async (id: string, flags: ShowFlags, command: Command) => {
       const format = checkFormat(flags, ['human', 'json']);
       checkId(id);
-      const session = await withSource(flags, command.optsWithGlobals<Globals>(), (source) => source.get(id));
+      const session = await withSource(flags, command.optsWithGlobals<GlobalOptions>(), (source) => source.get(id));
       if (format === 'json') printJson(session);
       else process.stdout.write(sessionDetail(session));
     });
@@ -478,8 +473,8 @@ session, a store error, or the AWS step failed; 2 usage (malformed id, missing o
     .action(async (id: string, flags: RevokeFlags, command: Command) => {
       checkId(id);
       const reason = checkReason(flags.reason);
-      if (flags.aws) return revokeWithAws(id, reason, flags, command.optsWithGlobals<Globals>());
-      const session = await withSource(flags, command.optsWithGlobals<Globals>(), (source) =>
+      if (flags.aws) return revokeWithAws(id, reason, flags, command.optsWithGlobals<GlobalOptions>());
+      const session = await withSource(flags, command.optsWithGlobals<GlobalOptions>(), (source) =>
         source.revoke(id, reason),
       );
       if (flags.json) {
@@ -496,7 +491,7 @@ session, a store error, or the AWS step failed; 2 usage (malformed id, missing o
     });
 }
 
-async function revokeWithAws(id: string, reason: string, flags: RevokeFlags, globals: Globals): Promise<void> {
+async function revokeWithAws(id: string, reason: string, flags: RevokeFlags, globals: GlobalOptions): Promise<void> {
   if (flags.table === undefined) {
     throw usageError(
       '--aws needs --table: the admin CLI revokes in the table and writes IAM itself',

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configHome, type Env } from '../core/paths.js';
+import { hasControlCharacters } from '../core/text/printable.js';
 
 export type Platform = 'linux' | 'darwin';
 export const LAUNCHD_LABEL = 'dev.sentinel.agent';
@@ -52,7 +53,7 @@ export function capturedEnvironment(env: Env, platform: Platform): Array<[string
   const out: Array<[string, string]> = [];
   for (const name of names) {
     const value = env[name];
-    if (!value || /[\u0000-\u001f]/.test(value)) continue;
+    if (!value || hasControlCharacters(value)) continue;
     // Paths only when absolute; a `sentinel use` shell's /dev/null config files are not the user's real ones.
     if (name !== 'PATH' && (!value.startsWith('/') || value === '/dev/null')) continue;
     out.push([name, value]);

@@ -18,6 +18,7 @@ import {
   type Platform,
   type UnitFile,
 } from './service-units.js';
+import type { GlobalOptions } from './program.js';
 
 export type Step =
   | { action: 'write'; path: string; content: string; mode: number }
@@ -25,10 +26,6 @@ export type Step =
   | { action: 'remove'; path: string }
   /** `optional`: a failure is expected in some states (disabling what is not enabled) and is not an error. */
   | { action: 'run'; argv: string[]; optional?: boolean };
-
-interface Globals {
-  config?: string;
-}
 
 interface PlatformOption {
   platform?: string;
@@ -205,7 +202,7 @@ function carryOut(steps: Step[], platform: Platform, log: (line: string) => void
         const r = run(step.argv);
         if (r.ok) log(`ran ${step.argv.join(' ')}`);
         else if (!step.optional) {
-          throw new SentinelError('Unsupported', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
+          throw new SentinelError('ServiceManagerFailed', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
             hint:
               platform === 'darwin'
                 ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.'
@@ -360,7 +357,7 @@ Exit codes: 0 installed and enabled; 1 files written but the service manager is 
         const socketActivation = options.socketActivation === true;
         const steps = installPlan(platform, process.env, {
           socketActivation,
-          config: command.optsWithGlobals<Globals>().config,
+          config: command.optsWithGlobals<GlobalOptions>().config,
         });
         if (options.dryRun) return printPlan(steps, platform, options.json);
         const log = (line: string) => process.stderr.write(`sentinel: ${line}\n`);
@@ -375,7 +372,7 @@ Exit codes: 0 installed and enabled; 1 files written but the service manager is 
           });
         if (outcome.unreachable) {
           throw new SentinelError(
-            'Unsupported',
+            'ServiceManagerFailed',
             `the unit files are written, but no ${platform === 'darwin' ? 'launchd user domain' : 'systemd user manager'} is reachable (${outcome.unreachable}), so the service is not enabled`,
             {
               hint: `In a login session of this user, run: ${manualCommands(platform, socketActivation)}`,
@@ -435,7 +432,7 @@ Exit codes: 0 installed; 1 not installed; 2 usage.`,
     )
     .action((options: { json?: boolean } & PlatformOption, command: Command) => {
       const platform = platformOf(options.platform);
-      const status = serviceStatus(platform, process.env, command.optsWithGlobals<Globals>().config);
+      const status = serviceStatus(platform, process.env, command.optsWithGlobals<GlobalOptions>().config);
       if (options.json) printJson(status);
       else {
         const lines = [`manager:   ${status.manager}${status.reachable ? '' : ` (unreachable: ${status.problem})`}`];

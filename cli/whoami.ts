@@ -5,15 +5,12 @@ import { SentinelError } from '../core/errors.js';
 import type { CallerIdentity } from '../core/issuer/types.js';
 import { printJson } from './output.js';
 import { resolveAwsTarget } from './aws-target.js';
+import type { GlobalOptions } from './program.js';
 
 interface WhoamiOptions {
   profile?: string;
   region?: string;
   json?: boolean;
-}
-
-interface Globals {
-  config?: string;
 }
 
 export interface Whoami extends CallerIdentity {
@@ -27,7 +24,7 @@ function errorName(err: unknown): string {
 
 export async function whoami(
   options: WhoamiOptions,
-  globals: Globals,
+  globals: GlobalOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Whoami> {
   const resolved = await resolveAwsTarget(options, globals, env);
@@ -112,7 +109,7 @@ Examples:
 Exit codes: 0 ok; 1 no credentials or STS error; 2 usage.`,
     )
     .action(async (options: WhoamiOptions, command: Command) => {
-      const me = await whoami(options, command.optsWithGlobals<Globals>());
+      const me = await whoami(options, command.optsWithGlobals<GlobalOptions>());
       if (options.json) {
         printJson(me);
         return;

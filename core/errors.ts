@@ -252,6 +252,12 @@ const catalogue = {
     message: 'AWS CloudTrail did not answer',
     hint: 'Check network access to CloudTrail and the region; LookupEvents allows 2 requests per second per region.',
   },
+  ServiceManagerFailed: {
+    status: 503,
+    exit: EXIT.error,
+    message: 'the service manager (systemd or launchd) did not carry out a command',
+    hint: 'Check `systemctl --user status sentinel` (Linux) or `launchctl print gui/$(id -u)/dev.sentinel.agent` (macOS).',
+  },
   UsageError: {
     status: 400,
     exit: EXIT.usage,

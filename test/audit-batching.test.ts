@@ -1,11 +1,10 @@
 // The decision log writes in batches off the response path (core/audit/appender.ts): order, the HMAC chain, flush
 // and close, the queue bound, and a one-pass serialiser that must give exactly the bytes of the reference
 // sanitise-then-stringify.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fc from 'fast-check';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { createLogger, silentLogger } from '../core/log.js';
@@ -14,12 +13,7 @@ import { createDecisionLog, verifyDecisionLog } from '../core/audit/decision-log
 import { canonicalJson, entryRenderer, renderEntry, sanitizeEntry } from '../core/audit/entry.js';
 import { ERROR_CODES } from '../core/errors.js';
 import type { DecisionEntry } from '../core/audit/types.js';
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-batch-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from './support/temp-dir.js';
 
 function keyFile(dir: string): string {
   const file = join(dir, 'audit.key');
@@ -237,7 +231,7 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
 });
 
 t.test('10,000 rapid signed writes keep their order and one unbroken chain', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'decisions.log');
   const key = keyFile(dir);
   const log = createDecisionLog(configFor(file, key), { log: silentLogger() });
@@ -265,7 +259,7 @@ t.test('10,000 rapid signed writes keep their order and one unbroken chain', asy
 });
 
 t.test('close writes what is queued without a flush; writes after close are refused, not thrown', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger(), batchDelayMs: 60_000 });
   for (let i = 0; i < 25; i++) log.write(entry(i));
@@ -281,7 +275,7 @@ t.test('close writes what is queued without a flush; writes after close are refu
 });
 
 t.test('the batch timer writes without anyone calling flush', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger(), batchDelayMs: 1 });
   t.teardown(() => log.close());
@@ -296,7 +290,7 @@ t.test('the batch timer writes without anyone calling flush', async (t) => {
 });
 
 t.test('overflow: the write that reaches the queue bound writes the batch at once; nothing is dropped', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger(), batchDelayMs: 60_000, maxPending: 100 });
   t.teardown(() => log.close());
@@ -315,7 +309,7 @@ t.test('overflow: the write that reaches the queue bound writes the batch at onc
 });
 
 t.test('an entry that cannot be read is reported and skipped; the others are written in order', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'decisions.log');
   const key = keyFile(dir);
   const logged: string[] = [];
@@ -376,7 +370,7 @@ t.test(
 );
 
 t.test('the appender writes lines of any size and alphabet byte for byte, in order', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-batch-');
   const file = join(dir, 'raw.log');
   const written: string[] = [
     'short ascii\n',

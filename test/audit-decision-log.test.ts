@@ -1,18 +1,12 @@
-import t, { type Test } from 'tap';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import t from 'tap';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
 import { createDecisionLog } from '../core/audit/decision-log.js';
 import { CENSORED, sanitizeEntry } from '../core/audit/entry.js';
 import type { DecisionEntry } from '../core/audit/types.js';
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-audit-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from './support/temp-dir.js';
 
 const configFor = (file: string) => resolveConfig({ audit: { file } }, 'test-config.yaml', { HOME: '/nonexistent' });
 
@@ -47,7 +41,7 @@ const lines = (file: string) =>
     .filter((l) => l.length > 0);
 
 t.test('directory created 0700, file 0600, one JSON line per decision in the documented order', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-audit-');
   const file = join(dir, 'state', 'sentinel', 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger() });
   t.teardown(() => log.close());
@@ -97,7 +91,7 @@ t.test('directory created 0700, file 0600, one JSON line per decision in the doc
 });
 
 t.test('an existing looser file is tightened; unsafe targets are refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-audit-');
   const file = join(dir, 'decisions.log');
   writeFileSync(file, '');
   chmodSync(file, 0o644);
@@ -123,7 +117,7 @@ t.test('an existing looser file is tightened; unsafe targets are refused', async
 });
 
 t.test('no unexpected field and no secret survives', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-audit-');
   const file = join(dir, 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger() });
   t.teardown(() => log.close());
@@ -222,7 +216,7 @@ t.test('sanitizing keeps what is legitimate', async (t) => {
 });
 
 t.test('write never throws and flush waits for every line', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-audit-');
   const file = join(dir, 'decisions.log');
   const log = createDecisionLog(configFor(file), { log: silentLogger() });
   const circular: Record<string, unknown> = { ...entry() };

@@ -1,19 +1,13 @@
-import t, { type Test } from 'tap';
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
 import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../core/audit/decision-log.js';
 import { GENESIS } from '../core/audit/hmac-chain.js';
 import type { DecisionEntry } from '../core/audit/types.js';
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-hmac-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from './support/temp-dir.js';
 
 function keyFile(dir: string, content: string | Buffer = randomBytes(32).toString('hex') + '\n', mode = 0o600): string {
   const file = join(dir, 'audit.key');
@@ -60,7 +54,7 @@ const readLines = (file: string) =>
 const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 
 t.test('the key file fails closed: missing, loose, short', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-hmac-');
   const file = join(dir, 'decisions.log');
   t.throws(() => createDecisionLog(configFor(file, join(dir, 'missing.key')), { log: silentLogger() }), {
     code: 'ConfigInvalid',
@@ -95,7 +89,7 @@ t.test('the key file fails closed: missing, loose, short', async (t) => {
 });
 
 t.test('signed lines chain and verify', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-hmac-');
   const file = join(dir, 'decisions.log');
   const key = keyFile(dir);
   await writeSigned(file, key, 0, 5);
@@ -113,7 +107,7 @@ t.test('signed lines chain and verify', async (t) => {
 });
 
 t.test('edits, deletions, insertions and reordering are detected at the first broken line', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-hmac-');
   const file = join(dir, 'decisions.log');
   const key = keyFile(dir);
   await writeSigned(file, key, 0, 6);
@@ -156,7 +150,7 @@ t.test('edits, deletions, insertions and reordering are detected at the first br
 });
 
 t.test('the chain continues across restarts, and a crash fragment is closed off and reported', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-hmac-');
   const file = join(dir, 'decisions.log');
   const key = keyFile(dir);
   await writeSigned(file, key, 0, 2);

@@ -7,16 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { MemorySessionStore } from '../core/sessions/memory.js';
 import type { Session, SessionStore } from '../core/sessions/types.js';
 import { startDaemon } from './support/daemon.js';
-
-async function eventually<T>(probe: () => Promise<T>, until: (value: T) => boolean, limitMs = 15_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let value = await probe();
-  while (!until(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = await probe();
-  }
-  return value;
-}
+import { until } from './support/wait.js';
 
 t.test('status and profiles', async (t) => {
   const d = await startDaemon(t);
@@ -85,9 +76,10 @@ t.test('open, list, get, revoke and end sessions', async (t) => {
   );
 
   for (let i = 0; i < 3; i += 1) t.equal((await d.fetch({ transport: 'tcp', token: a.token })).status, 200);
-  const touched = await eventually(
+  const touched = await until(
     () => d.client.get<Session>(`/v1/sessions/${a.id}`),
     (s) => s.request_count === 3,
+    15_000,
   );
   t.equal(touched.request_count, 3, 'request_count follows the fetches (written without blocking them)');
   t.type(touched.last_access_at, 'string');
@@ -164,9 +156,10 @@ t.test('a session opened with a pid ends when that process is gone', async (t) =
   t.equal((await d.fetch({ transport: 'tcp', token: s.token })).status, 200);
   owner.kill('SIGKILL');
   await new Promise((r) => owner.once('exit', r));
-  const ended = await eventually(
+  const ended = await until(
     () => d.client.get<Session>(`/v1/sessions/${s.id}`),
     (x) => x.status !== 'active',
+    15_000,
   );
   t.equal(ended.status, 'ended', 'its owner exited, so the session ended');
   const after = await d.fetch({ transport: 'tcp', token: s.token });

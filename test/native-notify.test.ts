@@ -1,14 +1,15 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { constants, tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { notify, sdNotify } from '../native/index.js';
 import { startNotifyReceiver } from './support/notify-receiver.js';
+import { tempDir } from './support/temp-dir.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const uid = process.geteuid!();
@@ -18,12 +19,6 @@ async function receiver(t: Test, options: Parameters<typeof startNotifyReceiver>
   const r = await startNotifyReceiver(options);
   t.teardown(() => r.close());
   return r;
-}
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-notify-t-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function caught(
@@ -92,7 +87,7 @@ t.test('the receiver reports the real sender: a child process has its own pid', 
 });
 
 t.test('addresses at the sun_path limit work; one byte more is refused before any syscall', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-notify-t-');
   const longest = join(dir, 'n'.repeat(SUN_PATH - 1 - dir.length - 1)); // 107 bytes + the terminating NUL
   t.equal(longest.length, SUN_PATH - 1);
   const byPath = await receiver(t, { address: longest });
@@ -119,7 +114,7 @@ t.test('abstract names match exactly: a prefix or an extension of the name is a 
 });
 
 t.test('nobody listening: a clean error with code and errno', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-notify-t-');
   const { ENOENT, ECONNREFUSED, EPROTOTYPE } = constants.errno;
   expectCode(t, 'missing path', () => sdNotify(join(dir, 'absent.sock'), 'READY=1'), 'ERR_NOTIFY_SEND', ENOENT);
   expectCode(t, 'unbound abstract name', () => sdNotify(abstractName(), 'READY=1'), 'ERR_NOTIFY_SEND', ECONNREFUSED);

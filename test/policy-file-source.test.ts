@@ -1,8 +1,7 @@
 // The file source: first load, reload, change detection (including editors that replace the file), a missing file,
 // a signing key it cannot honour, and what it logs (never the policy's text).
-import t, { type Test } from 'tap';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import t from 'tap';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, silentLogger } from '../core/log.js';
 import { resolveConfig } from '../core/config.js';
@@ -10,6 +9,7 @@ import { createPolicyProvider } from '../core/policy/provider.js';
 import { createFilePolicySource } from '../core/policy/source-file.js';
 import type { DecisionRequest, PolicyProvider } from '../core/policy/types.js';
 import { until } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 const policy = (profile: string, reason = 'the reason text') => `version: "1"
 rules:
@@ -27,14 +27,8 @@ const req = (profile: string): DecisionRequest => ({
   sessionStore: 'memory',
 });
 
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-policy-file-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 t.test('loads at start; the version is the sha256 prefix; reload() picks up changes', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-policy-file-');
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy('dev'));
   const source = createFilePolicySource({ file, log: silentLogger(), watch: false });
@@ -62,7 +56,7 @@ t.test('loads at start; the version is the sha256 prefix; reload() picks up chan
 t.test(
   'a missing file: every request is PolicyUnavailable, naming the file and how to create it; creating it is noticed',
   async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir(t, 'sentinel-policy-file-');
     const file = join(dir, 'policy.yaml');
     const source = createFilePolicySource({ file, log: silentLogger(), debounceMs: 50 });
     t.teardown(() => source.close());
@@ -86,7 +80,7 @@ t.test(
 );
 
 t.test('an editor that writes a new file and renames it over the old one is noticed', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-policy-file-');
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy('dev'));
   const source = createFilePolicySource({ file, log: silentLogger(), debounceMs: 50 });
@@ -116,7 +110,7 @@ t.test('an editor that writes a new file and renames it over the old one is noti
 });
 
 t.test('config policy.signing_key with a file source and no <file>.sig refuses the policy', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-policy-file-');
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy('dev'));
   const config = resolveConfig(
@@ -136,7 +130,7 @@ t.test('config policy.signing_key with a file source and no <file>.sig refuses t
 t.test(
   'createPolicyProvider reads config.policy.file; the log records loads and refusals, never policy text',
   async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir(t, 'sentinel-policy-file-');
     mkdirSync(join(dir, 'conf'));
     const file = join(dir, 'conf', 'policy.yaml');
     writeFileSync(file, policy('dev', 'do-not-log-this-reason'));

@@ -12,7 +12,6 @@ import {
   findRowUid,
   parseProcNetTcpLine,
   tcpPeerUid,
-  tcpPeerUidAsync,
   type TcpEnds,
   type TcpPeerOptions,
 } from '../daemon/server/tcp-peer.js';
@@ -160,13 +159,6 @@ t.test('findRowUid picks the established client row, not the server row or an ol
   t.equal(findRowUid([], key), null);
 });
 
-/** Both forms must agree; the sync answer is returned. */
-async function lookup(t: Test, tuple: TcpEnds, options?: TcpPeerOptions): Promise<number | null> {
-  const sync = tcpPeerUid(tuple, options);
-  t.equal(await tcpPeerUidAsync(tuple, options), sync, 'tcpPeerUidAsync agrees');
-  return sync;
-}
-
 t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never throw', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-procnet-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -174,23 +166,23 @@ t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never t
   const junk = 'x'.repeat(149) + '\n';
 
   writeFileSync(join(dir, 'tcp'), [HEADER, 'garbage', '\u0000\u0007 binary', client, 'trailing junk'].join('\n'));
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'row among garbage');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'row among garbage');
 
   writeFileSync(join(dir, 'tcp'), HEADER + '\n' + client); // no final newline
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(100) + client + '\n');
   t.equal(
-    await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }),
+    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }),
     1000,
     'row inside the cap',
   );
   t.equal(
-    await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }),
+    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }),
     null,
     'row cut by the cap is not read half',
   );
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(Math.ceil(DEFAULT_MAX_BYTES / junk.length)) + client + '\n');
   t.equal(
@@ -201,41 +193,33 @@ t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never t
 
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + '\n' + client + '\n');
   t.equal(
-    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
+    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
     1000,
     'an overlong line is skipped, the next row read',
   );
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + client + '\n');
-  t.equal(
-    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
-    null,
-    'a row glued to an overlong line is not read',
-  );
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a row glued to an overlong line is not read');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
 
   rmSync(join(dir, 'tcp'));
   mkdirSync(join(dir, 'tcp'));
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
 
   writeFileSync(
     join(dir, 'tcp6'),
     line('0000000000000000FFFF00000100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 77) + '\n',
   );
-  t.equal(
-    await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }),
-    77,
-    'an IPv4 tuple also found as a mapped tcp6 row',
-  );
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 77, 'an IPv4 tuple also found as a mapped tcp6 row');
 
-  t.equal(await lookup(t, ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
+  t.equal(tcpPeerUid(ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
 
   writeFileSync(
     join(dir, 'tcp6'),
     line('00000000000000000000FFFF7F000001:8CAC', '00000000000000000000FFFF7F000001:B261', '01', 88) + '\n',
   );
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
-  t.equal(await lookup(t, ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
+  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
 });
 
 /** A TCP server on `host` whose connections are handed to the test; returns its port. */
@@ -269,7 +253,7 @@ for (const [serverHost, clientHost, expectMapped] of [
     t.teardown(() => client.destroy());
     const socket = await next;
     t.equal(socket.remoteAddress?.startsWith('::ffff:'), expectMapped, `remote address ${socket.remoteAddress}`);
-    t.equal(await lookup(t, socket), ourUid);
+    t.equal(tcpPeerUid(socket), ourUid);
 
     const tuple: TcpEnds = {
       localAddress: socket.localAddress,
@@ -280,7 +264,7 @@ for (const [serverHost, clientHost, expectMapped] of [
     const closed = once(socket, 'close');
     client.destroy();
     await closed;
-    t.equal(await lookup(t, tuple), null, 'once the client has closed, its row is no longer established');
+    t.equal(tcpPeerUid(tuple), null, 'once the client has closed, its row is no longer established');
   });
 }
 
@@ -304,7 +288,7 @@ for (const serverHost of ['127.0.0.1', '::']) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     const socket = await Promise.race([next, exited.then(() => Promise.reject(new Error(`client exited: ${stderr}`)))]);
-    t.equal(await lookup(t, socket), NOBODY);
+    t.equal(tcpPeerUid(socket), NOBODY);
     t.not(NOBODY, ourUid, 'the answer is not simply our own uid');
     socket.end('bye');
     const [code] = await exited;
@@ -313,8 +297,8 @@ for (const serverHost of ['127.0.0.1', '::']) {
 }
 
 t.test('sockets without a TCP tuple answer null', async (t) => {
-  t.equal(await lookup(t, {}), null);
-  t.equal(await lookup(t, new net.Socket()), null, 'never connected');
+  t.equal(tcpPeerUid({}), null);
+  t.equal(tcpPeerUid(new net.Socket()), null, 'never connected');
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-tcppeer-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 's.sock');
@@ -325,6 +309,6 @@ t.test('sockets without a TCP tuple answer null', async (t) => {
   const client = net.connect(path);
   client.on('error', () => {});
   await once(client, 'connect');
-  t.equal(await lookup(t, client), null, 'a Unix socket');
+  t.equal(tcpPeerUid(client), null, 'a Unix socket');
   client.destroy();
 });

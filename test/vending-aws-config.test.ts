@@ -1,7 +1,6 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
@@ -14,12 +13,7 @@ import {
   parseIni,
 } from '../daemon/vending/aws-config.js';
 import { closeMatches, editDistance } from '../core/text/close-matches.js';
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-awscfg-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from './support/temp-dir.js';
 
 const CONFIG = `
 # a comment
@@ -119,7 +113,7 @@ t.test('parsing matches the SDK: comments, sub-sections, section kinds, merge or
 });
 
 t.test('profiles: public fields only, invalid names skipped, stampability', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-awscfg-');
   writeFileSync(join(dir, 'config'), CONFIG);
   writeFileSync(join(dir, 'credentials'), CREDENTIALS);
   const cfg = createAwsConfig(
@@ -163,7 +157,7 @@ t.test('profiles: public fields only, invalid names skipped, stampability', asyn
 });
 
 t.test('unknown profiles name close matches; hostile names are refused without being echoed', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-awscfg-');
   writeFileSync(join(dir, 'config'), CONFIG);
   const cfg = createAwsConfig({ configFile: join(dir, 'config'), credentialsFile: join(dir, 'nope') }, silentLogger());
   const err = await cfg.profile('prd').catch((e) => e);
@@ -214,7 +208,7 @@ t.test('unknown profiles name close matches; hostile names are refused without b
 });
 
 t.test('files are re-read when they change, and on reload; missing and /dev/null are empty', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-awscfg-');
   const configFile = join(dir, 'config');
   const cfg = createAwsConfig({ configFile, credentialsFile: '/dev/null' }, silentLogger());
   t.same(await cfg.profiles(), [], 'missing config file: no profiles');
@@ -239,7 +233,7 @@ t.test('files are re-read when they change, and on reload; missing and /dev/null
 });
 
 t.test('oversized files, FIFOs and directories are refused unread', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-awscfg-');
   const big = join(dir, 'big');
   writeFileSync(big, '#'.repeat(MAX_AWS_CONFIG_BYTES + 1));
   const e1 = await createAwsConfig({ configFile: big, credentialsFile: '/dev/null' }, silentLogger())
@@ -261,7 +255,7 @@ t.test('oversized files, FIFOs and directories are refused unread', async (t) =>
 });
 
 t.test('nothing is ever written next to the AWS files', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'sentinel-awscfg-');
   writeFileSync(join(dir, 'config'), CONFIG);
   writeFileSync(join(dir, 'credentials'), CREDENTIALS);
   const before = statSync(join(dir, 'config')).mtimeMs;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
+import { hasControlCharacters } from '../text/printable.js';
 
 export const MAX_RULE_NAME = 128;
 
@@ -11,8 +12,7 @@ export const name = (what: string) =>
     .string()
     .min(1, `${what} must not be empty`)
     .max(MAX_RULE_NAME, `${what} is longer than ${MAX_RULE_NAME} characters`)
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\x00-\x1f\x7f]*$/, `${what} must not contain control characters`);
+    .refine((v) => !hasControlCharacters(v), `${what} must not contain control characters`);
 
 const hour = z.string().regex(HOUR_PATTERN, 'expected a 24-hour time "HH:MM" between "00:00" and "23:59"');
 

@@ -4,6 +4,7 @@ import { SentinelError } from '../errors.js';
 import { checkCursorText, fingerprintOf } from '../records/cursor.js';
 import { effectiveStatus, parseTimestamp } from './record.js';
 import { SESSION_STATUSES, type Session, type SessionQuery, type SessionStatus } from './types.js';
+import { isPrintableText } from '../text/printable.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -25,12 +26,7 @@ function bad(message: string, hint?: string): SentinelError {
 
 function filterText(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    value.length > MAX_FILTER ||
-    /[\u0000-\u001f\u007f]/.test(value)
-  ) {
+  if (!isPrintableText(value, MAX_FILTER)) {
     throw bad(`${field} must be 1-${MAX_FILTER} printable characters`);
   }
   return value;

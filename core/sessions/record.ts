@@ -10,6 +10,7 @@ import {
   type Session,
   type SessionStatus,
 } from './types.js';
+import { isPrintableText } from '../text/printable.js';
 
 /** Lengths beyond any real user/profile/host name: refuse rather than store a megabyte in an index key. */
 const MAX_NAME = 256;
@@ -42,19 +43,14 @@ function badSession(what: string): SentinelError {
 
 function checkName(value: unknown, field: string, required: boolean): void {
   if (value === undefined && !required) return;
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    value.length > MAX_NAME ||
-    /[\u0000-\u001f\u007f]/.test(value)
-  ) {
+  if (!isPrintableText(value, MAX_NAME)) {
     throw badSession(`${field} must be 1-${MAX_NAME} printable characters`);
   }
 }
 
 /** Text an admin typed (a revocation reason, a name): bounded and free of control characters. */
 export function checkText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (!isPrintableText(value, max)) {
     throw new SentinelError('BadRequest', `${field} must be 1-${max} characters without control characters`);
   }
   return value;

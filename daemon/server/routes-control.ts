@@ -10,6 +10,7 @@ import { SESSION_ID, SESSION_STATUSES, type Session } from '../../core/sessions/
 import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import type { ServerContext } from './context.js';
+import { hasControlCharacters } from '../../core/text/printable.js';
 
 /** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
 export const profileName = z
@@ -47,7 +48,7 @@ const revokeBody = z
       .trim()
       .min(1)
       .max(MAX_REASON)
-      .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'expected one line without control characters'),
+      .refine((v) => !hasControlCharacters(v), 'expected one line without control characters'),
   })
   .strict();
 const credentialProcessBody = z.object({ profile: profileName }).strict();

@@ -4,7 +4,6 @@
 // Linux only; anything unexpected (other platforms, unreadable or malformed files, no row, conflicting rows) answers
 // null, which callers treat as a refusal.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
@@ -206,27 +205,14 @@ export function findRowUid(lines: Iterable<string>, key: Omit<RowKey, 'table'>):
 /**
  * The uid that owns the client end of `socket` (a connection accepted by our TCP listener), from /proc/net/tcp and
  * tcp6. Linux only; null when it cannot be established. Never throws. Reading these files costs the kernel a walk of
- * its whole connection table (about 1.5 ms on the reference machine), so call it once per connection; the async form
- * keeps that walk off the event loop.
+ * its whole connection table (about 1.5 ms on the reference machine), so it is called once per connection and the
+ * answer cached with it (server/auth.ts); it reads synchronously, a cost paid once per TCP connection, not per request.
  */
 export function tcpPeerUid(socket: TcpEnds, options: TcpPeerOptions = {}): number | null {
   try {
     for (const { file, key } of lookups(socket, options)) {
       const matcher = new ClientRowMatcher(key);
       if (scanSync(file, maxBytesOf(options), matcher) && matcher.result !== null) return matcher.result;
-    }
-  } catch {
-    // fall through: unknown
-  }
-  return null;
-}
-
-/** tcpPeerUid reading the files through the thread pool. Never rejects. */
-export async function tcpPeerUidAsync(socket: TcpEnds, options: TcpPeerOptions = {}): Promise<number | null> {
-  try {
-    for (const { file, key } of lookups(socket, options)) {
-      const matcher = new ClientRowMatcher(key);
-      if ((await scanAsync(file, maxBytesOf(options), matcher)) && matcher.result !== null) return matcher.result;
     }
   } catch {
     // fall through: unknown
@@ -322,31 +308,5 @@ function scanSync(file: string, maxBytes: number, matcher: ClientRowMatcher): bo
     return false;
   } finally {
     closeSync(fd);
-  }
-}
-
-async function scanAsync(file: string, maxBytes: number, matcher: ClientRowMatcher): Promise<boolean> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const splitter = new LineSplitter(maxBytes, (line) => matcher.line(line));
-    const buffer = Buffer.alloc(CHUNK);
-    while (splitter.room > 0) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, splitter.room), null);
-      if (bytesRead === 0) {
-        splitter.end();
-        break;
-      }
-      splitter.push(buffer.subarray(0, bytesRead));
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await handle.close().catch(() => {});
   }
 }

@@ -2,11 +2,11 @@
 // throwaway control-API stand-in on a Unix socket for testing the CLI's own process behaviour (exec's signal and
 // status handling, credential_process output) without a daemon. End-to-end tests use the real daemon instead.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir, type HasTeardown } from './temp-dir.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ENTRY = join(ROOT, 'dist', 'cli', 'main.js');
@@ -15,15 +15,7 @@ export function requireBuild(): void {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-export interface HasTeardown {
-  teardown(fn: () => void | Promise<void>): void;
-}
-
-export function tempDir(t: HasTeardown, prefix = 'sentinel-cli-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir, type HasTeardown };
 
 /** An environment with nothing of the caller's AWS or Sentinel settings in it. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
