@@ -1,24 +1,31 @@
 // The daemon's approvals parts: the requests table (only with the DynamoDB session store — approvals a restart would
-// forget, or that no approver can see, are no approvals), the notifier with Sentinel's own AWS profile and region,
-// and the requester API the `/v1/requests` routes serve.
+// forget, or that no approver can see, are no approvals), the override lookup authorize() consults for
+// `require_approval`, the notifier with Sentinel's own AWS profile and region, and the requester API the
+// `/v1/requests` routes serve.
 import type { Config } from '../core/config.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
+import type { OverrideLookup } from '../core/authorize/types.js';
+import { noOverrides } from '../core/authorize/overrides.js';
 import { createRequesterApi, type RequesterApi } from '../core/approvals/requester.js';
 import { REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js';
+import { createApprovalLookup } from '../core/approvals/override.js';
 import { createNotifier } from '../core/notify/notifier.js';
 import type { RecordStore } from '../core/records/store.js';
-import type { LocalSessions } from './sessions/local-sessions.js';
 
 export interface DaemonApprovals {
   store: RecordStore<ApprovalRequest> | null;
-  api: RequesterApi;
+  overrides: OverrideLookup;
+  /** The requester API, once the session manager that resolves identities exists. */
+  api(identities: {
+    identify(profile: string): Promise<{ arn: string; user: string }>;
+    profiles(): Promise<Array<{ name: string }>>;
+  }): RequesterApi;
   close(): Promise<void>;
 }
 
 export async function createDaemonApprovals(
   config: Config,
-  sessions: LocalSessions,
   policy: () => PolicyProvider,
   log: OpLogger,
 ): Promise<DaemonApprovals> {
@@ -34,21 +41,28 @@ export async function createDaemonApprovals(
     ]);
     store = new DynamoRecordStore(REQUEST_KIND, { client: createTableClient(aws), table: config.requests.table });
   }
+  const overrides: OverrideLookup = store
+    ? createApprovalLookup({ store, policy: (profile) => policy().policyFor?.(profile) ?? null })
+    : noOverrides;
   const { awsNotifierPorts } = await import('../core/notify/aws-ports.js');
   const ports = awsNotifierPorts(aws);
-  const api = createRequesterApi({
-    store,
-    policy,
-    identify: (profile) => sessions.identify(profile),
-    profiles: async () => (await sessions.profiles()).map((p) => p.name),
-    notifier: createNotifier(ports),
-    log: log.child({ component: 'approvals' }),
-  });
+  let api: RequesterApi | undefined;
   return {
     store,
-    api,
+    overrides,
+    api(identities) {
+      api ??= createRequesterApi({
+        store,
+        policy,
+        identify: (profile) => identities.identify(profile),
+        profiles: async () => (await identities.profiles()).map((p) => p.name),
+        notifier: createNotifier(ports),
+        log: log.child({ component: 'approvals' }),
+      });
+      return api;
+    },
     async close() {
-      await api.idle();
+      await api?.idle();
       ports.destroy();
       await store?.close();
     },

@@ -118,15 +118,24 @@ async function compose(
   undo.push(() => store.close());
   const vendor = await parts.vendor(config, log, env);
   undo.push(() => vendor.close());
+  let current: LocalSessions | undefined;
+  const approvals = await createDaemonApprovals(config, () => current?.policyProvider ?? policy, log);
+  undo.push(() => approvals.close());
   const sessions = new LocalSessions({
     ...{ config, policy, store, vendor, decisions, log, tokens: new TokenRegistry() },
+    overrides: approvals.overrides,
     newRequestId: parts.newRequestId,
     pidPollMs: options.pidPollMs,
     touchFlushMs: options.touchFlushMs,
   });
+  current = sessions;
   undo.push(() => sessions.stop());
   const { socketPath, fd } = claim;
-  return { config, policy, vendor, store, decisions, sessions, parts, log, env, socketPath, fd, port: 0, reloads: 0 };
+  return {
+    ...{ config, policy, vendor, store, decisions, sessions, approvals, parts, log, env, socketPath, fd },
+    port: 0,
+    reloads: 0,
+  };
 }
 
 /** The listeners, daemon.json, sd_notify, signals and the handle the caller stops it with. */
@@ -142,11 +151,9 @@ async function serve(
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
-  const approvals = await createDaemonApprovals(config, sessions, () => sessions.policyProvider, log);
-  undo.push(() => approvals.close());
   const ctx: ServerContext = {
     ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
-    requests: approvals.api,
+    requests: live.approvals.api(sessions),
     limiter: new FailureLimiter(),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     control: {

@@ -6,6 +6,7 @@ import type { Vendor } from '../../core/issuer/types.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyProvider } from '../../core/policy/types.js';
 import type { SessionStore } from '../../core/sessions/types.js';
+import type { DaemonApprovals } from '../approvals.js';
 import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { DaemonParts } from '../parts.js';
 
@@ -16,6 +17,7 @@ export interface LiveDaemon {
   readonly store: SessionStore;
   readonly decisions: DecisionLog;
   readonly sessions: LocalSessions;
+  readonly approvals: DaemonApprovals;
   readonly parts: DaemonParts;
   readonly log: OpLogger;
   readonly env: NodeJS.ProcessEnv;
