@@ -68,11 +68,11 @@ const cases: Case[] = [
   },
   {
     name: 'unknown top-level key',
-    text: GOOD + 'rate_limits: []\n',
-    message: /unknown key "rate_limits" at the top level/,
+    text: GOOD + 'rate_limit: []\n',
+    message: /unknown key "rate_limit" at the top level/,
     line: 7,
     column: 1,
-    hint: /not supported yet/,
+    hint: /did you mean "rate_limits"\?/,
   },
   {
     name: 'version "2"',

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { boundedDuration, name, time } from './schema-common.js';
+import { checkNotifyTargets } from './notifications-section.js';
 
 export const APPROVAL_KEYS = {
   approval: ['name', 'profiles', 'approvers', 'max_duration', 'auto_approve', 'notify'],
@@ -87,20 +88,7 @@ export function checkApprovals(
         message: `duplicate approvals entry name "${e.name}" (first used by approvals[${first}])`,
       });
     } else seen.set(e.name, i);
-    (e.notify ?? []).forEach((target, j) => {
-      if (!targets.has(target)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['approvals', i, 'notify', j],
-          message: `notify names "${target}", which is not declared in notifications`,
-          params: {
-            hint: targets.size
-              ? `declared targets: ${[...targets].join(', ')}`
-              : 'Declare it under notifications: with a webhook or sns.',
-          },
-        });
-      }
-    });
+    checkNotifyTargets('approvals', i, e.notify, targets, ctx);
     const auto = e.auto_approve?.max_duration;
     if (auto !== undefined && (parseDuration(auto) ?? 0) > entryMaxDurationMs(e)) {
       ctx.addIssue({

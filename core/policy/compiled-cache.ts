@@ -3,8 +3,8 @@
 // are cached too, so a broken parameter is not re-parsed every five minutes.
 import { LRUCache } from 'lru-cache';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
-import { sha256Hex, type Problem, type Warning } from './load.js';
-import { parsePolicyOffThread } from './parse-off-thread.js';
+import { sha256Hex, type ParseOptions, type Problem, type Warning } from './load.js';
+import { OFF_THREAD_MIN_BYTES, parsePolicyOffThread } from './parse-off-thread.js';
 
 export interface ReadyPolicy {
   ok: true;
@@ -18,7 +18,11 @@ export type Prepared = ReadyPolicy | { ok: false; digest: string; problems: Prob
 export class CompiledPolicyCache {
   private readonly cache: LRUCache<string, Prepared>;
 
-  constructor(max = 64) {
+  /** `options` hold for every policy this cache prepares (one source, one daemon's config). */
+  constructor(
+    max = 64,
+    private readonly options: ParseOptions = {},
+  ) {
     this.cache = new LRUCache({ max });
   }
 
@@ -28,7 +32,7 @@ export class CompiledPolicyCache {
     const digest = sha256Hex(bytes);
     const hit = this.cache.get(digest);
     if (hit) return hit;
-    const parsed = await parsePolicyOffThread(bytes);
+    const parsed = await parsePolicyOffThread(bytes, OFF_THREAD_MIN_BYTES, this.options);
     const prepared: Prepared = parsed.ok
       ? { ok: true, compiled: compilePolicy(parsed.policy), digest, warnings: parsed.warnings }
       : { ok: false, digest, problems: parsed.problems };

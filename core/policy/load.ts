@@ -8,6 +8,8 @@ import { lintPolicy, type Warning } from './lint.js';
 import { FUTURE_SECTIONS, KNOWN_KEYS, OS_TYPES, policySchema, type Policy } from './schema.js';
 import { didYouMean } from '../text/close-matches.js';
 import { knownTimeZones } from './time-window.js';
+import { rateLimitStoreProblem } from './rate-limits-section.js';
+import type { SessionStoreKind } from '../types.js';
 
 export const MAX_POLICY_BYTES = 8 * 1024 * 1024;
 // Aliases are legitimate (a shared list of on-call users), but each one can multiply the document: a handful of
@@ -137,6 +139,8 @@ function knownKeysFor(path: readonly PropertyKey[]): readonly string[] {
   if (path.length === 2 && path[0] === 'rules') return KNOWN_KEYS.rule;
   if (path.length === 2 && path[0] === 'approvals') return KNOWN_KEYS.approval;
   if (path.length === 2 && path[0] === 'notifications') return KNOWN_KEYS.notification;
+  if (path.length === 2 && path[0] === 'breakglass') return KNOWN_KEYS.breakglass;
+  if (path.length === 2 && path[0] === 'rate_limits') return KNOWN_KEYS.rate_limit;
   const last = path[path.length - 1];
   if (last === 'auto_approve') return KNOWN_KEYS.auto_approve;
   if (last === 'webhook') return KNOWN_KEYS.webhook;
@@ -154,6 +158,8 @@ function enumWord(path: readonly PropertyKey[]): string {
   if (last === 'effect') return 'effect';
   if (last === 'mode') return 'mode';
   if (last === 'days') return 'weekday';
+  if (last === 'allowed_reason_codes') return 'reason code';
+  if (last === 'mfa') return 'mfa value';
   return 'value';
 }
 
@@ -171,7 +177,7 @@ function computedHint(path: readonly PropertyKey[], value: unknown): string | un
   }
   if (last === 'allowed_os_types') return didYouMean(value, OS_TYPES) ?? `one of: ${OS_TYPES.join(', ')}`;
   if (last === 'version') return 'write version: "1"';
-  if (last === 'max_server_duration' || last === 'max_duration')
+  if (last === 'max_server_duration' || last === 'max_duration' || last === 'cooldown' || last === 'quota_window')
     return 'Go-style durations: "900s", "30m", "1h", "1h30m".';
   return undefined;
 }
@@ -219,7 +225,13 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, js: unknown, lc: 
       ];
     }
     const expected =
-      issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`;
+      issue.expected === 'array'
+        ? 'a list'
+        : issue.expected === 'object'
+          ? 'a mapping'
+          : issue.expected === 'int'
+            ? 'a whole number'
+            : `a ${issue.expected}`;
     let hint: string | undefined;
     if (issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
       const source =
@@ -269,8 +281,14 @@ function yamlProblem(e: { message: string; linePos?: [{ line: number; col: numbe
   return { message: `YAML: ${first}`, line: e.linePos?.[0]?.line, column: e.linePos?.[0]?.col };
 }
 
+/** What the reader knows about where the policy will be used; checks that depend on it run only when it is given. */
+export interface ParseOptions {
+  /** The daemon's sessions.store: rate_limits are refused with `memory` (DESIGN §11). */
+  sessionStore?: SessionStoreKind;
+}
+
 /** Parses and validates policy bytes. Never throws for bad input; the result says what is wrong. */
-export function parsePolicy(input: Uint8Array | string): ParseResult {
+export function parsePolicy(input: Uint8Array | string, options: ParseOptions = {}): ParseResult {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   if (bytes.length > MAX_POLICY_BYTES) {
     return { ok: false, problems: [{ message: `the policy is ${bytes.length} bytes; the limit is 8 MiB` }] };
@@ -336,6 +354,23 @@ export function parsePolicy(input: Uint8Array | string): ParseResult {
   }
 
   const policy = parsed.data as Policy;
+  const storeProblem = rateLimitStoreProblem(policy, options.sessionStore);
+  if (storeProblem) {
+    const key = nodeAt(doc, ['rate_limits']).keyNode;
+    const pos = key?.range ? lc.linePos(key.range[0]) : undefined;
+    return {
+      ok: false,
+      problems: [
+        {
+          message: storeProblem,
+          path: 'rate_limits',
+          line: pos?.line,
+          column: pos?.col,
+          hint: 'Set sessions.store: dynamodb in config.yaml, or remove rate_limits from the policy.',
+        },
+      ],
+    };
+  }
   const rulesNode = doc.get('rules', true);
   const ruleLines = policy.rules.map((_, i) => {
     const item = isSeq(rulesNode) ? (rulesNode.items[i] as Node | undefined) : undefined;
@@ -402,8 +437,11 @@ export async function readPolicyFile(path: string): Promise<FileReadResult> {
 }
 
 /** Reads and parses a file: what `policy validate`, `policy test` and the file source all do. */
-export async function loadPolicyFile(path: string): Promise<ParseResult & { missing?: boolean }> {
+export async function loadPolicyFile(
+  path: string,
+  options: ParseOptions = {},
+): Promise<ParseResult & { missing?: boolean }> {
   const read = await readPolicyFile(path);
   if (!read.ok) return { ok: false, problems: [read.problem], missing: read.missing };
-  return parsePolicy(read.bytes);
+  return parsePolicy(read.bytes, options);
 }

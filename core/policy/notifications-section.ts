@@ -102,3 +102,26 @@ export function checkNotifications(
   });
   return new Set(seen.keys());
 }
+
+/** Each `notify` entry of a section (approvals, breakglass) must name a declared target. */
+export function checkNotifyTargets(
+  section: string,
+  index: number,
+  notify: readonly string[] | undefined,
+  targets: ReadonlySet<string>,
+  ctx: z.RefinementCtx,
+): void {
+  (notify ?? []).forEach((target, j) => {
+    if (targets.has(target)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: [section, index, 'notify', j],
+      message: `notify names "${target}", which is not declared in notifications`,
+      params: {
+        hint: targets.size
+          ? `declared targets: ${[...targets].join(', ')}`
+          : 'Declare it under notifications: with a webhook or sns.',
+      },
+    });
+  });
+}

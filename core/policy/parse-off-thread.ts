@@ -4,7 +4,7 @@
 // policy in force and swaps only when the new one is valid. Small policies are parsed inline: a worker's start-up
 // (tens of milliseconds) would cost more than the parse.
 import { Worker } from 'node:worker_threads';
-import { parsePolicy, type ParseResult } from './load.js';
+import { parsePolicy, type ParseOptions, type ParseResult } from './load.js';
 
 /** Below this many bytes a policy is parsed on the calling thread. */
 export const OFF_THREAD_MIN_BYTES = 64 * 1024;
@@ -17,8 +17,12 @@ const WORKER_HEAP_MB = 512;
 // extension as this module.
 const WORKER_URL = new URL(`./parse-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-export function parsePolicyOffThread(bytes: Uint8Array, minBytes = OFF_THREAD_MIN_BYTES): Promise<ParseResult> {
-  if (bytes.length < minBytes) return Promise.resolve(parsePolicy(bytes));
+export function parsePolicyOffThread(
+  bytes: Uint8Array,
+  minBytes = OFF_THREAD_MIN_BYTES,
+  options: ParseOptions = {},
+): Promise<ParseResult> {
+  if (bytes.length < minBytes) return Promise.resolve(parsePolicy(bytes, options));
   return new Promise<ParseResult>((resolve) => {
     let settled = false;
     const finish = (result: ParseResult) => {
@@ -30,7 +34,7 @@ export function parsePolicyOffThread(bytes: Uint8Array, minBytes = OFF_THREAD_MI
     };
     const refused = (message: string): ParseResult => ({ ok: false, problems: [{ message }] });
     const worker = new Worker(WORKER_URL, {
-      workerData: bytes,
+      workerData: { bytes, options },
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false,
       stderr: false,

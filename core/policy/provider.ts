@@ -58,7 +58,14 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
       });
   const source =
     config.policy.source === 'file'
-      ? createFilePolicySource({ file: config.policy.file, log, signingKey: config.policy.signingKey, kms, serials })
+      ? createFilePolicySource({
+          file: config.policy.file,
+          log,
+          signingKey: config.policy.signingKey,
+          kms,
+          serials,
+          sessionStore: config.sessions.store,
+        })
       : createSsmPolicySource({
           root: config.policy.ssmRoot,
           refreshMs: config.policy.refreshMs,
@@ -67,6 +74,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           signingKey: config.policy.signingKey,
           kms,
           serials,
+          sessionStore: config.sessions.store,
         });
   return {
     start: () => source.start(),

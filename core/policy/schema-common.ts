@@ -32,3 +32,22 @@ export const boundedDuration = (maxMs: number, limitText: string) =>
     .string()
     .refine((v) => parseDuration(v) !== undefined, DURATION_MESSAGE)
     .refine((v) => (parseDuration(v) ?? 0) <= maxMs, `longer than the limit of ${limitText}`);
+
+/** Entry names are unique within a section: they appear in records, decision logs and notifications. */
+export function checkUniqueNames(
+  section: string,
+  entries: readonly { name: string }[] | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Map<string, number>();
+  (entries ?? []).forEach((e, i) => {
+    const first = seen.get(e.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [section, i, 'name'],
+        message: `duplicate ${section} entry name "${e.name}" (first used by ${section}[${first}])`,
+      });
+    } else seen.set(e.name, i);
+  });
+}

@@ -11,12 +11,14 @@ import { WEEKDAYS } from './time-window.js';
 import { DURATION_MESSAGE, MAX_RULE_NAME, name, time } from './schema-common.js';
 import { APPROVAL_KEYS, approvalsSection, checkApprovals } from './approvals-section.js';
 import { NOTIFICATION_KEYS, checkNotifications, notificationsSection } from './notifications-section.js';
+import { BREAKGLASS_KEYS, breakglassSection, checkBreakglass } from './breakglass-section.js';
+import { RATE_LIMIT_KEYS, checkRateLimits, rateLimitsSection } from './rate-limits-section.js';
 
 export { WEEKDAYS, MAX_RULE_NAME };
 export const OS_TYPES = ['darwin', 'linux', 'windows'] as const;
 
 export const KNOWN_KEYS = {
-  policy: ['version', 'rules', 'approvals', 'notifications'],
+  policy: ['version', 'rules', 'approvals', 'notifications', 'breakglass', 'rate_limits'],
   rule: ['name', 'effect', 'conditions', 'reason', 'max_server_duration', 'session_table'],
   conditions: ['profiles', 'users', 'time', 'mode', 'device'],
   time: ['days', 'hours', 'timezone'],
@@ -31,10 +33,12 @@ export const KNOWN_KEYS = {
   ],
   ...APPROVAL_KEYS,
   ...NOTIFICATION_KEYS,
+  ...BREAKGLASS_KEYS,
+  ...RATE_LIMIT_KEYS,
 } as const;
 
-/** Top-level sections that DESIGN §10 plans; named so that the error says "not yet" rather than "typo". */
-export const FUTURE_SECTIONS = ['breakglass', 'rate_limits'];
+/** Top-level sections that DESIGN plans; named so that the error says "not yet" rather than "typo". */
+export const FUTURE_SECTIONS: readonly string[] = [];
 
 const device = z.strictObject({
   require_encryption: z.boolean().optional(),
@@ -96,6 +100,8 @@ export const policySchema = z
     rules: z.array(rule).min(1, 'the policy has no rules'),
     approvals: approvalsSection.optional(),
     notifications: notificationsSection.optional(),
+    breakglass: breakglassSection.optional(),
+    rate_limits: rateLimitsSection.optional(),
   })
   .superRefine((p, ctx) => {
     const seen = new Map<string, number>();
@@ -114,6 +120,8 @@ export const policySchema = z
     });
     const targets = checkNotifications(p.notifications, ctx);
     checkApprovals(p.approvals, targets, ctx);
+    checkBreakglass(p.breakglass, targets, ctx);
+    checkRateLimits(p.rate_limits, ctx);
   });
 
 export type Policy = z.infer<typeof policySchema> & { version: '1' };
@@ -123,3 +131,5 @@ export type TimeCondition = NonNullable<Conditions['time']>;
 export type DeviceCondition = NonNullable<Conditions['device']>;
 export type { ApprovalEntry } from './approvals-section.js';
 export type { NotificationTarget } from './notifications-section.js';
+export type { BreakglassEntry } from './breakglass-section.js';
+export type { RateLimitEntry } from './rate-limits-section.js';

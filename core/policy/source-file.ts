@@ -19,6 +19,7 @@ import {
   type VerificationKey,
 } from './signature.js';
 import type { Decision, DecisionRequest, PolicyProvider, PolicyStatus } from './types.js';
+import type { SessionStoreKind } from '../types.js';
 
 export interface FileSourceOptions {
   file: string;
@@ -31,6 +32,8 @@ export interface FileSourceOptions {
   kms?: () => Promise<KMSClient>;
   serials?: SerialState;
   debounceMs?: number;
+  /** The daemon's session store: a policy with rate_limits is refused with `memory`. */
+  sessionStore?: SessionStoreKind;
   /** Watch the directory for changes (default true). */
   watch?: boolean;
 }
@@ -45,7 +48,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   const { file, log } = options;
   const source = `file:${file}`;
   const debounceMs = options.debounceMs ?? 200;
-  const cache = new CompiledPolicyCache(8);
+  const cache = new CompiledPolicyCache(8, { sessionStore: options.sessionStore });
   let current: InForce | null = null;
   let lastError: string | null = null;
   let watcher: FSWatcher | null = null;

@@ -4,6 +4,7 @@
 // configured, keeps that profile's last good policy. A parameter that is gone is a policy that is gone.
 import { createHash } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SessionStoreKind } from '../types.js';
 import type { Parameter, SSMClient } from '@aws-sdk/client-ssm';
 import type { OpLogger } from '../log.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
@@ -22,6 +23,8 @@ export interface SsmSourceOptions {
   kms?: () => Promise<KMSClient>;
   /** The highest accepted signature serial per parameter (replay protection); required with a signing key. */
   serials?: SerialState;
+  /** The daemon's session store: a policy with rate_limits is refused with `memory`. */
+  sessionStore?: SessionStoreKind;
 }
 
 interface Entry {
@@ -43,7 +46,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   const { root, log } = options;
   const prefix = root === '/' ? '/' : `${root}/`;
   const paramName = (profile: string) => `${prefix}${profile}`;
-  const cache = new CompiledPolicyCache(1024);
+  const cache = new CompiledPolicyCache(1024, { sessionStore: options.sessionStore });
   const entries = new Map<string, Entry>();
   /** Profiles whose current parameter was refused, and why (their last good policy, if any, stays in force). */
   const refused = new Map<string, string>();
