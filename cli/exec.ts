@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import { SentinelError, isSentinelError } from '../core/errors.js';
-import { connect, type DaemonClient } from './client.js';
+import { connect, resolveRuntimeDir, type DaemonClient } from './client.js';
+import { sessionAwsConfig } from './session-aws-config.js';
 import { reportError } from './output.js';
 import { userEnvironment } from './sdk-warning.js';
 import {
@@ -160,6 +161,7 @@ async function exec(profile: string, commandLine: string[], options: ExecOptions
   }
   const ttl = checkTtl(options.ttl);
   refuseNesting(process.env, options.nest, 'exec');
+  const configFile = sessionAwsConfig(await resolveRuntimeDir(globals), process.env);
   const client = await connect(globals);
   // The session belongs to this process: if exec is killed outright, the daemon ends the session when its pid is gone.
   const session = await openSession(client, {
@@ -171,7 +173,7 @@ async function exec(profile: string, commandLine: string[], options: ExecOptions
   let status: number;
   try {
     const raw = options.env ? await fetchRawCredentials(client, session) : undefined;
-    const env = applyChanges(userEnvironment(), sessionChanges(session, raw));
+    const env = applyChanges(userEnvironment(), sessionChanges(session, raw, configFile));
     status = await runChild(commandLine[0]!, commandLine.slice(1), env);
   } catch (err) {
     await closeQuietly(client, session);
@@ -199,8 +201,8 @@ export function register(program: Command): void {
       'after',
       `
 The command gets exactly the variables \`sentinel use\` exports (AWS_CONTAINER_CREDENTIALS_FULL_URI,
-AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, config files
-at /dev/null) with every competing variable unset. With --env it gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, credentials
+file at /dev/null, AWS config as an allowlisted copy) with every competing variable unset. With --env it gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION instead; a require_server policy rule refuses that. SIGINT, SIGTERM
 and SIGHUP are forwarded to the command. exec prints nothing of its own on stdout. exec's own options go before the
 profile; everything after the profile is the command's. Without a command, exec starts $SHELL in the session.

@@ -1,7 +1,8 @@
 // What a Sentinel session does to an environment (DESIGN §8), in one place: `use` emits it as shell code, `exec` applies
 // it to its child. Every SDK resolves explicit keys, profiles and config files before the container provider, so
-// anything that would win over the daemon is cleared, and the config files point at /dev/null so that a `[default]`
-// profile with keys or credential_process cannot bypass it either (container-credentials.md, "Design implications").
+// anything that would win over the daemon is cleared, the credentials file points at /dev/null and the config file at
+// an allowlisted copy (session-aws-config.ts), so that a `[default]` profile with keys or credential_process cannot
+// bypass it either (container-credentials.md, "Design implications").
 import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
 import type { DaemonClient } from './client.js';
@@ -140,9 +141,14 @@ export function parseRawCredentials(body: unknown): RawCredentials {
 
 /**
  * The change set of a session. With `raw` (exec --env) the child gets the keys themselves instead of the container
- * pair; everything else is identical, so the two modes differ in exactly one place.
+ * pair; everything else is identical, so the two modes differ in exactly one place. `configFile` is the session's
+ * allowlisted copy of the user's AWS config (sessionAwsConfig).
  */
-export function sessionChanges(session: OpenedSession, raw?: RawCredentials): EnvChanges {
+export function sessionChanges(
+  session: OpenedSession,
+  raw?: RawCredentials,
+  configFile: string = NULL_FILE,
+): EnvChanges {
   const set: Array<[string, string]> = raw
     ? [
         ['AWS_ACCESS_KEY_ID', raw.AccessKeyId],
@@ -156,7 +162,7 @@ export function sessionChanges(session: OpenedSession, raw?: RawCredentials): En
       ];
   set.push(['SENTINEL_SESSION', session.id], ['SENTINEL_PROFILE', session.profile]);
   if (session.region) set.push(['AWS_REGION', session.region], ['AWS_DEFAULT_REGION', session.region]);
-  set.push(['AWS_CONFIG_FILE', NULL_FILE], ['AWS_SHARED_CREDENTIALS_FILE', NULL_FILE]);
+  set.push(['AWS_CONFIG_FILE', configFile], ['AWS_SHARED_CREDENTIALS_FILE', NULL_FILE]);
   const setNames = new Set(set.map(([name]) => name));
   const unset = [
     ...CLEARED_VARS,

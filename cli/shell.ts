@@ -5,7 +5,8 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
-import { connect } from './client.js';
+import { connect, resolveRuntimeDir } from './client.js';
+import { sessionAwsConfig } from './session-aws-config.js';
 import { reportError } from './output.js';
 import { isShell, offCode, useCode, SHELLS, type Shell } from './shell-emit.js';
 import { initCode } from './shell-init.js';
@@ -94,9 +95,10 @@ async function use(profile: string | undefined, options: UseOptions, globals: Gl
     throw new SentinelError('UsageError', '--shell-pid is required with --shell', { hint: INIT_HINT });
   const pid = parseCount(options.shellPid, '--shell-pid', 1, 2 ** 31 - 1);
 
+  const configFile = sessionAwsConfig(await resolveRuntimeDir(globals), env);
   const client = await connect(globals);
   const session = await openSession(client, { profile, mode: 'server', pid, ...(ttl ? { ttl } : {}) });
-  process.stdout.write(useCode(shell, sessionChanges(session), depth));
+  process.stdout.write(useCode(shell, sessionChanges(session, undefined, configFile), depth));
   note(
     `using profile ${session.profile} (session ${session.id}, until ${session.expires_at}); \`sentinel use --off\` ends it`,
   );
@@ -202,7 +204,8 @@ Exit codes: 0 printed; 2 unknown shell.`,
 Runs through the shell function that \`sentinel shell init\` defines. It exports
 AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE and
 AWS_REGION/AWS_DEFAULT_REGION (when the profile has a region), unsets every variable that would win over them, and
-points AWS_CONFIG_FILE/AWS_SHARED_CREDENTIALS_FILE at /dev/null. \`--off\` restores exactly what was there before.
+points AWS_SHARED_CREDENTIALS_FILE at /dev/null and AWS_CONFIG_FILE at a private copy of your AWS config that
+keeps only settings such as region, output and cli_pager (no credential settings). \`--off\` restores exactly what was there before.
 
 Examples:
   $ sentinel use dev

@@ -1,0 +1,119 @@
+// The AWS config a session sees (DESIGN §8): a private copy of the user's config that keeps only settings on an
+// allowlist. An allowlist rather than a denylist, so a credential key AWS adds later (or one we never heard of) is
+// dropped too, and no profile in the copy can resolve credentials ahead of the daemon's container endpoint. The copy
+// lives in the 0700 runtime directory, mode 0600, one per original file, and is rewritten whenever the original's
+// filtered content differs (each `use` and `exec` checks).
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { SentinelError } from '../core/errors.js';
+import { ensurePrivateDir } from '../daemon/runtime/runtime-dir.js';
+import { awsConfigFiles, MAX_AWS_CONFIG_BYTES, parseIni, type Section } from '../daemon/vending/aws-config.js';
+
+const PLAIN_KEYS = new Set([
+  'region',
+  'output',
+  'retry_mode',
+  'max_attempts',
+  'ca_bundle',
+  'parameter_validation',
+  'duration_seconds',
+  'endpoint_url',
+  'services',
+  'sdk_ua_app_id',
+]);
+const NAME = /^[A-Za-z0-9_-]{1,128}$/;
+// Section names as parseIni normalises them; sso-session and anything else is dropped with its keys.
+const PROFILE_SECTION = /^(default|profile [\w\-@+.%:/]{1,256})$/;
+const SERVICES_SECTION = /^services [\w\-@+.%:/]{1,256}$/;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function keepProfileKey(key: string): boolean {
+  const [head, sub, ...rest] = key.split('.');
+  if (rest.length > 0 || !NAME.test(head!)) return false;
+  if (sub === undefined) return PLAIN_KEYS.has(head!) || /^cli_[a-z_]{1,64}$/.test(head!);
+  return head === 's3' && NAME.test(sub);
+}
+
+function keepServicesKey(key: string): boolean {
+  const [service, sub, ...rest] = key.split('.');
+  return rest.length === 0 && NAME.test(service!) && sub === 'endpoint_url';
+}
+
+function render(name: string, section: Section, keep: (key: string) => boolean): string {
+  const plain: string[] = [];
+  const subs = new Map<string, string[]>();
+  for (const [key, value] of section) {
+    if (!keep(key) || CONTROL.test(value) || value.length > 4096) continue;
+    const dot = key.indexOf('.');
+    if (dot < 0) plain.push(`${key} = ${value}`);
+    else {
+      const list = subs.get(key.slice(0, dot)) ?? [];
+      list.push(`  ${key.slice(dot + 1)} = ${value}`);
+      subs.set(key.slice(0, dot), list);
+    }
+  }
+  const lines = [`[${name}]`, ...plain];
+  for (const [sub, list] of subs) lines.push(`${sub} =`, ...list);
+  return lines.join('\n') + '\n';
+}
+
+/** The allowlisted part of an AWS config file's text. Every profile section stays (so `aws configure list-profiles`
+ * still lists them), holding only allowlisted keys. */
+export function filterAwsConfig(text: string): string {
+  const out: string[] = ['# Written by Sentinel for its sessions; edit your AWS config, not this copy.\n'];
+  for (const [name, section] of parseIni(text)) {
+    if (PROFILE_SECTION.test(name)) out.push(render(name, section, keepProfileKey));
+    else if (SERVICES_SECTION.test(name)) out.push(render(name, section, keepServicesKey));
+  }
+  return out.join('\n');
+}
+
+function readOriginal(file: string): string {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return ''; // /dev/null or a directory: nothing to keep
+    size = st.size;
+  } catch {
+    return '';
+  }
+  if (size > MAX_AWS_CONFIG_BYTES) {
+    throw new SentinelError('UsageError', `${file} is larger than ${MAX_AWS_CONFIG_BYTES} bytes`, {
+      hint: `Sentinel copies the allowed settings of ${file} for the session; shrink the file or point AWS_CONFIG_FILE at a smaller one.`,
+    });
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * Writes (or keeps, when unchanged) the session's copy of the config that `env` names and returns its path. A copy of a
+ * copy is the same content, so a shell that already points at one gets the same file back.
+ */
+export function sessionAwsConfig(runtimeDir: string, env: NodeJS.ProcessEnv): string {
+  ensurePrivateDir(runtimeDir);
+  const original = awsConfigFiles(env).configFile;
+  const wanted = filterAwsConfig(readOriginal(original));
+  const id = createHash('sha256').update(original).digest('hex').slice(0, 16);
+  const target = join(runtimeDir, `aws-config-${id}`);
+  try {
+    if (readFileSync(target, 'utf8') === wanted && (statSync(target).mode & 0o777) === 0o600) return target;
+  } catch {
+    // absent or unreadable: written below
+  }
+  const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, wanted);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+  return target;
+}
