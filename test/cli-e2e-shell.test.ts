@@ -85,7 +85,8 @@ t.test('sentinel use in real shells against the real daemon', async (t) => {
       t.match(during.SENTINEL_SESSION, /^[0-9a-f]{16}$/);
       t.equal(during.SENTINEL_PROFILE, 'dev');
       t.equal(during.AWS_REGION, 'eu-west-1', 'region of profile dev, from the daemon');
-      t.equal(during.AWS_CONFIG_FILE, '/dev/null');
+      t.equal(during.AWS_CONFIG_FILE, join(d.runtimeDir, during.AWS_CONFIG_FILE!.split('/').pop()!));
+      t.match(during.AWS_CONFIG_FILE, /\/aws-config-[0-9a-f]{16}$/, 'the allowlisted copy in the runtime dir');
       t.notOk('AWS_PROFILE' in during);
 
       const issued = d.sts.issued.map((c) => c.accessKeyId);

@@ -118,11 +118,12 @@ t.test(
         SENTINEL_SOCKET: daemon.socket,
         AWS_REGION: 'eu-west-1',
         AWS_DEFAULT_REGION: 'eu-west-1',
-        AWS_CONFIG_FILE: '/dev/null',
+        AWS_CONFIG_FILE: out.env.AWS_CONFIG_FILE,
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       },
       'session variables set, every competitor unset',
     );
+    t.match(out.env.AWS_CONFIG_FILE, /\/aws-config-[0-9a-f]{16}$/, 'the allowlisted copy');
     const [open, end] = daemon.requests;
     t.same(open!.body, { profile: 'dev', mode: 'server', pid: out.ppid }, 'mode server, pid = the exec process');
     t.equal(end!.method, 'DELETE');
@@ -268,7 +269,7 @@ t.test('--env: raw keys fetched with the session token, container variables abse
   t.notOk('AWS_CONTAINER_CREDENTIALS_FULL_URI' in env, 'no container endpoint');
   t.notOk('AWS_CONTAINER_AUTHORIZATION_TOKEN' in env, 'no token');
   t.equal(env.SENTINEL_SESSION, '0123456789abcdef');
-  t.equal(env.AWS_CONFIG_FILE, '/dev/null');
+  t.match(env.AWS_CONFIG_FILE, /\/aws-config-[0-9a-f]{16}$/);
   const [open, fetch] = daemon.requests;
   t.equal((open!.body as { mode: string }).mode, 'cli');
   t.equal(fetch!.url, '/v1/credentials');
