@@ -52,11 +52,15 @@ export async function approverContext(
     client: createTableClient(aws),
     table: flags.table ?? config.requests.table,
   });
-  let me = { arn: '', user: '' };
+  let me: { arn: string; user: string; trustedSessionRoles: readonly string[] } = {
+    arn: '',
+    user: '',
+    trustedSessionRoles: config.identity.trustedSessionRoles,
+  };
   if (needIdentity) {
     const { whoami } = await import('./whoami.js');
     const id = await whoami({ profile: target.profile, region: target.region }, globals);
-    me = { arn: id.arn, user: id.policyName };
+    me = { ...me, arn: id.arn, user: id.policyName };
   }
   const { createPolicyProvider } = await import('../core/policy/provider.js');
   const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });

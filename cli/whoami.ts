@@ -72,7 +72,9 @@ export async function whoami(
     client.destroy();
   }
   try {
-    return { ...parseCallerArn(arn), profile: profile ?? null };
+    const { loadConfig } = await import('../core/config.js');
+    const trusted = loadConfig({ configFlag: globals.config, env }).identity.trustedSessionRoles;
+    return { ...parseCallerArn(arn, trusted), profile: profile ?? null };
   } catch (err) {
     if (!(err instanceof ArnParseError)) throw err;
     throw new SentinelError(

@@ -70,6 +70,18 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    identity: z
+      .object({
+        // Glob patterns (`*`, `?`) on role names whose session names name a person (DESIGN §5.3).
+        trusted_session_roles: z
+          .array(
+            z.string().regex(/^[\w+=,.@*?-]{1,64}$/, 'expected a role name pattern (IAM name characters, * and ?)'),
+          )
+          .max(100)
+          .default(['AWSReservedSSO_*']),
+      })
+      .strict()
+      .prefault({}),
     audit: z
       .object({
         file: z.string().min(1).nullable().default(null),
@@ -126,6 +138,8 @@ export interface Config {
   /** Approval requests (DESIGN §10); shared only with sessions.store: dynamodb. */
   requests: { table: string };
   audit: { file: string; hmacKeyFile: string | null; cloudwatch: CloudWatchConfig | null };
+  /** Roles whose session names are trusted as user names (DESIGN §5.3). */
+  identity: { trustedSessionRoles: readonly string[] };
 }
 
 /** audit.cloudwatch (DESIGN §14): where the forwarder sends the decision log. */
@@ -178,6 +192,7 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
       allowUnstamped: c.credentials.allow_unstamped,
     },
     requests: { table: c.requests.table },
+    identity: { trustedSessionRoles: c.identity.trusted_session_roles },
     audit: {
       file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),
       hmacKeyFile: c.audit.hmac_key_file ? paths.expandHome(c.audit.hmac_key_file, env) : null,

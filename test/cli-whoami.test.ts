@@ -8,7 +8,7 @@ import { startSts } from './support/sts-emulator.js';
 import { startDaemon } from './support/daemon.js';
 import { cleanEnv, ENTRY, requireBuild, sentinel, tempDir, userEnv } from './support/cli.js';
 
-const ASSUMED = 'arn:aws:sts::123456789012:assumed-role/ops/alice.smith@example.com';
+const ASSUMED = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Ops_1a2b/alice.smith@example.com';
 
 t.test('whoami against the STS emulator', async (t) => {
   const sts = await startSts({

@@ -41,13 +41,13 @@ t.test('every principal form in every partition', async (t) => {
 
 t.test('policy names keep ASCII letters and digits only, at most 20', async (t) => {
   t.equal(
-    parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/averyveryverylongsessionname123`).policyName,
+    parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_r/averyveryverylongsessionname123`).policyName,
     'averyveryverylongses',
   );
   t.equal(parseCallerArn(`arn:aws:iam::${ACCOUNT}:user/x_y+z=w,v.u@t-s`).policyName, 'xyzwvuts');
   t.equal(policyNameOf('Ünïcödé-ü'), 'ncd');
   t.throws(
-    () => parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/r/-_`),
+    () => parseCallerArn(`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_r/-_`),
     ArnParseError,
     'nothing left of the name',
   );

@@ -34,7 +34,7 @@ t.teardown(() => dynalite.close());
 const sts = await startSts({
   identities: {
     [ADMIN_KEY]: 'arn:aws:iam::111122223333:user/sec-ops.admin',
-    [OTHER_KEY]: 'arn:aws:sts::111122223333:assumed-role/Responder/carol@example.com',
+    [OTHER_KEY]: 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Responder_1/carol@example.com',
   },
 });
 t.teardown(() => sts.close());

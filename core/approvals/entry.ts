@@ -2,23 +2,13 @@
 // and for an assumed role only when the role is one whose sessions an identity provider names — or an ARN pattern),
 // whether auto-approval applies right now, and how long the window is.
 import { parseDuration } from '../duration.js';
-import { parseCallerArn } from '../identity/arn.js';
+import { DEFAULT_TRUSTED_SESSION_ROLES, globToRegExp, parseCallerArn } from '../identity/arn.js';
 import { entryMaxDurationMs, type ApprovalEntry } from '../policy/approvals-section.js';
 import { timeFailure } from '../policy/evaluate.js';
 
 export { approvalEntryFor, entryMaxDurationMs } from '../policy/approvals-section.js';
 
-/** DESIGN §5.3 default for identity.trusted_session_roles: IAM Identity Center. */
-export const DEFAULT_TRUSTED_SESSION_ROLES: readonly string[] = ['AWSReservedSSO_*'];
-
-/** `*` and `?` glob to an anchored regular expression (everything else literal). */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
+export { DEFAULT_TRUSTED_SESSION_ROLES, globToRegExp };
 
 /**
  * The name a principal is known by for approver matching: an IAM user's name, a federated user's name, `root`, and
@@ -26,15 +16,11 @@ export function globToRegExp(pattern: string): RegExp {
  * role can call their session `carol`); otherwise the role name. Null for an ARN that is not a principal.
  */
 export function principalName(arn: string, trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES) {
-  let id;
   try {
-    id = parseCallerArn(arn);
+    return parseCallerArn(arn, trustedSessionRoles).rawName;
   } catch {
     return null;
   }
-  if (id.type !== 'assumed-role') return id.rawName;
-  const role = arn.split(':')[5]!.split('/')[1]!;
-  return trustedSessionRoles.some((p) => globToRegExp(p).test(role)) ? id.rawName : role;
 }
 
 /** Whether `arn` may approve under `entry` (the requester check is separate: see `approverRefusal`). */

@@ -28,6 +28,18 @@ const USER_RESOURCE = new RegExp(`^user((?:/${NAME}+)*)/(${NAME}{1,64})$`);
 const ASSUMED_ROLE_RESOURCE = new RegExp(`^assumed-role/(${NAME}{1,64})/(${NAME}{2,64})$`);
 const FEDERATED_RESOURCE = new RegExp(`^federated-user/(${NAME}{2,32})$`);
 
+/** DESIGN §5.3 default for identity.trusted_session_roles: IAM Identity Center, whose sessions the IdP names. */
+export const DEFAULT_TRUSTED_SESSION_ROLES: readonly string[] = ['AWSReservedSSO_*'];
+
+/** `*` and `?` glob to an anchored regular expression (everything else literal). */
+export function globToRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
 /** The ASCII letters and digits of a raw name, at most 20 characters; '' when none are left. */
 export function policyNameOf(rawName: string): string {
   return rawName.replace(/[^A-Za-z0-9]/g, '').slice(0, POLICY_NAME_MAX);
@@ -41,7 +53,15 @@ function identity(arn: string, account: string, type: CallerIdentity['type'], ra
   return { arn, account, type, rawName, policyName };
 }
 
-export function parseCallerArn(arn: unknown): CallerIdentity {
+/**
+ * `trustedSessionRoles`: glob patterns on role names whose session names name a person (DESIGN §5.3). Whoever calls
+ * AssumeRole chooses the session name, so for any other role the caller is known by the role name: rawName and
+ * policyName then derive from the role, and a session called `alice` is not alice.
+ */
+export function parseCallerArn(
+  arn: unknown,
+  trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES,
+): CallerIdentity {
   if (typeof arn !== 'string') throw new ArnParseError('the caller ARN is not a string');
   if (arn.length > MAX_ARN_LENGTH)
     throw new ArnParseError(`the caller ARN is longer than ${MAX_ARN_LENGTH} characters`);
@@ -65,7 +85,11 @@ export function parseCallerArn(arn: unknown): CallerIdentity {
   }
   if (service === 'sts') {
     const assumed = ASSUMED_ROLE_RESOURCE.exec(resource);
-    if (assumed) return identity(arn, account, 'assumed-role', assumed[2]!);
+    if (assumed) {
+      const role = assumed[1]!;
+      const trusted = trustedSessionRoles.some((p) => globToRegExp(p).test(role));
+      return identity(arn, account, 'assumed-role', trusted ? assumed[2]! : role);
+    }
     const federated = FEDERATED_RESOURCE.exec(resource);
     if (federated) return identity(arn, account, 'federated-user', federated[1]!);
     throw new ArnParseError(

@@ -3,7 +3,7 @@
 // so answers are cached per access key id; concurrent lookups for one key make one call.
 import { LRUCache } from 'lru-cache';
 import { SentinelError } from '../../core/errors.js';
-import { ArnParseError, parseCallerArn } from '../../core/identity/arn.js';
+import { ArnParseError, DEFAULT_TRUSTED_SESSION_ROLES, parseCallerArn } from '../../core/identity/arn.js';
 import { loadSts } from '../../core/issuer/sdk.js';
 import { stsBudget } from '../../core/issuer/assume-role.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
@@ -15,7 +15,11 @@ export interface Identifier {
   clear(): void;
 }
 
-export function createIdentifier(sts: StsClients): Identifier {
+/** `trustedSessionRoles`: config identity.trusted_session_roles (DESIGN §5.3). */
+export function createIdentifier(
+  sts: StsClients,
+  trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES,
+): Identifier {
   const cache = new LRUCache<string, CallerIdentity>({ max: 1024 });
   const flights = new SingleFlight<CallerIdentity>();
   return {
@@ -32,7 +36,7 @@ export function createIdentifier(sts: StsClients): Identifier {
         }
         let identity: CallerIdentity;
         try {
-          identity = parseCallerArn(arn);
+          identity = parseCallerArn(arn, trustedSessionRoles);
         } catch (e) {
           if (!(e instanceof ArnParseError)) throw e;
           throw new SentinelError(

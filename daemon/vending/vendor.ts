@@ -70,7 +70,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const awsConfig = createAwsConfig(files, log);
   const sts = createStsClients({ log, ...deps.sts });
   const bases = createBaseCredentialResolver({ files, env, log, now, region: config.region ?? DEFAULT_REGION });
-  const identifier = createIdentifier(sts);
+  const identifier = createIdentifier(sts, config.identity.trustedSessionRoles);
   const preload = deps.preloadSdk === false ? undefined : setTimeout(preloadVendingSdk, SDK_PRELOAD_DELAY_MS).unref();
 
   const regionOf = (p: AwsProfile) => p.info.region ?? config.region ?? DEFAULT_REGION;
