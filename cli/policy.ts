@@ -144,12 +144,19 @@ async function test(file: string, options: TestOptions): Promise<number> {
   const time = options.time !== undefined ? parseTime(options.time) : new Date();
   const device = options.deviceJson !== undefined ? await readDevice(options.deviceJson) : undefined;
 
-  const [{ loadPolicyFile, formatProblem, fileVersion }, { explain }, { describeApproval }] = await Promise.all([
+  const [
+    { loadPolicyFile, formatProblem, fileVersion },
+    { explain },
+    { describeApproval },
+    { describeBreakglass, limitText },
+  ] = await Promise.all([
     import('../core/policy/load.js'),
     import('../core/policy/evaluate.js'),
     import('../core/approvals/describe.js'),
+    import('../core/breakglass/describe.js'),
   ]);
-  const loaded = await loadPolicyFile(file);
+  // The session store is known here, so what the daemon would refuse with it (rate_limits with memory) is refused.
+  const loaded = await loadPolicyFile(file, { sessionStore: options.sessionStore as SessionStoreKind });
   if (!loaded.ok) {
     if (options.json) printJson({ file, valid: false, problems: loaded.problems });
     else process.stdout.write(loaded.problems.map((p) => formatProblem(p, file)).join('\n') + '\n');
@@ -169,6 +176,7 @@ async function test(file: string, options: TestOptions): Promise<number> {
   const version = fileVersion(loaded.digest);
   const { decision, trace } = explain(loaded.policy, request, { source: `file:${file}`, version });
   const approval = describeApproval(loaded.policy, request.profile, request.user, time);
+  const breakglass = describeBreakglass(loaded.policy, request.profile, request.user, time);
 
   if (options.json) {
     printJson({
@@ -176,6 +184,7 @@ async function test(file: string, options: TestOptions): Promise<number> {
       decision,
       trace,
       approval,
+      breakglass,
       warnings: loaded.warnings,
     });
   } else {
@@ -209,6 +218,23 @@ async function test(file: string, options: TestOptions): Promise<number> {
       lines.push(`  auto-approve: ${approval.auto_approve.applies ? 'yes' : 'no'}, ${approval.auto_approve.reason}`);
     } else if (decision.requires?.approval) {
       lines.push('Approvals: no approvals entry covers this profile, so nobody can approve it');
+    }
+    if (breakglass.allowed) {
+      lines.push(`Break-glass: allowed now by entry "${breakglass.entry}"`);
+    } else {
+      lines.push(`Break-glass: not allowed now: ${breakglass.refused!.reason}`);
+    }
+    if (breakglass.entry !== null) {
+      lines.push(`  reason codes: ${breakglass.reason_codes.join(', ')}`);
+      lines.push(`  max duration: ${breakglass.max_duration}`);
+      lines.push(
+        `  MFA:          ${breakglass.mfa === 'required' ? 'required (AWS verifies the code)' : 'not required'}`,
+      );
+      lines.push(`  notify:       ${breakglass.notify.length ? breakglass.notify.join(', ') : 'nobody'}`);
+    }
+    if (breakglass.allowed || breakglass.entry !== null) {
+      if (breakglass.rate_limits.length === 0) lines.push('  rate limits:  none');
+      for (const r of breakglass.rate_limits) lines.push(`  rate limit:   ${limitText(r)}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
   }
@@ -263,7 +289,7 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
     .option('--mode <mode>', `credential mode: ${MODES.join(', ')}`, 'server')
     .option('--device-json <file>', 'device posture as JSON (default: none, so device conditions fail)')
     .option('--session-store <kind>', `session store: ${STORES.join(', ')}`, 'memory')
-    .option('--json', 'print JSON: {request, decision, trace, warnings}')
+    .option('--json', 'print JSON: {request, decision, trace, approval, breakglass, warnings}')
     .addHelpText(
       'after',
       `

@@ -2,6 +2,10 @@
 // (hostile input included), which entry lets a user break glass and which check refuses, and rate limits refused
 // where the daemon's session store is memory.
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sentinelInProcess } from './support/cli.js';
 import { parsePolicy, type Problem } from '../core/policy/load.js';
 import { matchBreakglass } from '../core/policy/breakglass-section.js';
 import { rateLimitsFor } from '../core/policy/rate-limits-section.js';
@@ -295,3 +299,81 @@ t.test('rate limits are refused with the memory session store, at the rate_limit
   t.equal(big.ok, false, 'the worker thread applies the same check');
   t.match(!big.ok && big.problems[0], { message: /sessions.store is memory/, line: 18 });
 });
+
+t.test(
+  'policy test shows whether the user may break glass now: entry, reason codes, max duration, MFA, limits',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-breakglass-section-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, RULES + SECTIONS);
+    const base = ['policy', 'test', file, '--profile', 'prod', '--session-store', 'dynamodb'];
+    const human = await sentinelInProcess([...base, '--user', 'alice', '--time', '2026-12-02T12:00:00Z']);
+    t.equal(human.code, 3, 'the rule still denies; break-glass is shown beside it');
+    t.match(human.stdout, /Break-glass: allowed now by entry "prod-emergency"/);
+    t.match(human.stdout, /reason codes: incident, security/);
+    t.match(human.stdout, /max duration: 2h/);
+    t.match(human.stdout, /MFA: +required \(AWS verifies the code\)/);
+    t.match(human.stdout, /notify: +security-topic/);
+    t.match(
+      human.stdout,
+      /rate limit: +prod-breakglass: cooldown 30m, 3 per user, 10 per profile, per 24h, escalated from the 2nd event/,
+    );
+    t.match(human.stdout, /rate limit: +everywhere: cooldown 5m/);
+
+    const weekend = await sentinelInProcess([...base, '--user', 'alice', '--time', '2026-12-06T12:00:00Z', '--json']);
+    const body = JSON.parse(weekend.stdout);
+    t.same(body.breakglass, {
+      allowed: false,
+      refused: { check: 'time', reason: 'outside the time.days of breakglass entry "prod-emergency"' },
+      entry: 'prod-emergency',
+      reason_codes: ['incident', 'security'],
+      max_duration: '2h',
+      mfa: 'required',
+      notify: ['security-topic'],
+      rate_limits: [
+        {
+          name: 'prod-breakglass',
+          cooldown: '30m',
+          max_per_user: 3,
+          max_per_profile: 10,
+          quota_window: '24h',
+          escalation_threshold: 2,
+        },
+        {
+          name: 'everywhere',
+          cooldown: '5m',
+          max_per_user: null,
+          max_per_profile: null,
+          quota_window: null,
+          escalation_threshold: null,
+        },
+      ],
+    });
+
+    const mallory = await sentinelInProcess([...base, '--user', 'mallory']);
+    t.match(
+      mallory.stdout,
+      /Break-glass: not allowed now: user "mallory" is not listed in breakglass entries "prod-emergency", "prod-oncall" for profile "prod"/,
+    );
+    t.notMatch(mallory.stdout, /rate limit/, 'limits are shown only to someone an entry covers');
+    const carol = await sentinelInProcess([...base, '--user', 'carol', '--json']);
+    t.match(JSON.parse(carol.stdout).breakglass, {
+      allowed: true,
+      entry: 'prod-oncall',
+      reason_codes: ['incident', 'maintenance', 'security', 'recovery', 'other'],
+      max_duration: '1h',
+      mfa: 'none',
+      notify: [],
+    });
+
+    const memory = await sentinelInProcess(['policy', 'test', file, '--profile', 'prod', '--user', 'alice']);
+    t.equal(
+      memory.code,
+      1,
+      'with the memory store (the default) the daemon would refuse the policy, and so does policy test',
+    );
+    t.match(memory.stdout, /policy\.yaml:18:1: rate_limits need a shared, persistent store/);
+    t.match(memory.stderr, /is not valid, so it would not be used/);
+  },
+);
