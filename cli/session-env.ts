@@ -216,6 +216,21 @@ export async function openSession(client: DaemonClient, request: OpenRequest): P
   }
 }
 
+/**
+ * The daemon's status of a session (active, revoked, expired, ended), or 'unknown' when it has no such session (a
+ * restarted daemon with the memory store has forgotten it). Other failures propagate: fail closed.
+ */
+export async function sessionStatus(client: DaemonClient, id: string): Promise<string> {
+  if (!SESSION_ID.test(id)) return 'unknown';
+  try {
+    const body = await client.get<{ status?: unknown }>(`/v1/sessions/${id}`);
+    return typeof body?.status === 'string' && /^[a-z_]{1,32}$/.test(body.status) ? body.status : 'unknown';
+  } catch (err) {
+    if (err instanceof SentinelError && err.code === 'NotFound') return 'unknown';
+    throw err;
+  }
+}
+
 /** DELETE /v1/sessions/:id. A session that is no longer active is left as it is by the daemon. */
 export async function endSession(client: DaemonClient, id: string): Promise<void> {
   if (!SESSION_ID.test(id)) throw new SentinelError('UsageError', 'SENTINEL_SESSION does not hold a session id');

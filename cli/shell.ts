@@ -18,6 +18,7 @@ import {
   refuseNesting,
   SESSION_ID,
   sessionChanges,
+  sessionStatus,
 } from './session-env.js';
 
 interface Globals {
@@ -90,18 +91,34 @@ async function use(profile: string | undefined, options: UseOptions, globals: Gl
   }
   checkProfileName(profile);
   const ttl = checkTtl(options.ttl);
-  refuseNesting(env, options.nest, 'use');
   if (options.shellPid === undefined)
     throw new SentinelError('UsageError', '--shell-pid is required with --shell', { hint: INIT_HINT });
   const pid = parseCount(options.shellPid, '--shell-pid', 1, 2 ** 31 - 1);
 
   const configFile = sessionAwsConfig(await resolveRuntimeDir(globals), env);
   const client = await connect(globals);
+  // DESIGN §8: nesting is refused only for a session that is still active; a dead one is replaced, and that is said.
+  const current = env.SENTINEL_SESSION;
+  const currentStatus = current && !options.nest ? await sessionStatus(client, current) : undefined;
+  if (currentStatus === 'active') refuseNesting(env, options.nest, 'use');
   const session = await openSession(client, { profile, mode: 'server', pid, ...(ttl ? { ttl } : {}) });
-  process.stdout.write(useCode(shell, sessionChanges(session, undefined, configFile), depth));
+  const changes = sessionChanges(session, undefined, configFile);
+  // Replacing closes the dead session's level first, so `use --off` later restores what was there before it.
+  const replace = currentStatus !== undefined && depth > 0;
+  process.stdout.write(
+    replace ? offCode(shell, depth) + useCode(shell, changes, depth - 1) : useCode(shell, changes, depth),
+  );
+  if (currentStatus !== undefined) {
+    note(`replacing session ${current} (${deadState(currentStatus)}) of profile ${env.SENTINEL_PROFILE ?? 'unknown'}`);
+  }
   note(
     `using profile ${session.profile} (session ${session.id}, until ${session.expires_at}); \`sentinel use --off\` ends it`,
   );
+}
+
+/** How a session that is not active is described: its status, or why the daemon does not know it. */
+function deadState(status: string): string {
+  return status === 'unknown' ? 'unknown to the daemon, e.g. after a restart' : status;
 }
 
 async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS.ProcessEnv): Promise<void> {
@@ -119,9 +136,12 @@ async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS
     note('no Sentinel session is in use in this shell');
     return;
   }
+  let state = 'ended';
   if (id && SESSION_ID.test(id)) {
     try {
       const client = await connect(globals, 5000);
+      const status = await sessionStatus(client, id);
+      if (status !== 'active') state = `was already ${deadState(status)}`;
       await endSession(client, id);
     } catch (err) {
       // The shell is restored regardless: a daemon that is gone has ended its sessions already (memory store), and
@@ -133,7 +153,7 @@ async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS
   process.stdout.write(offCode(shell, depth));
   note(
     id
-      ? `session ${id} ended; the shell's previous AWS settings are back`
+      ? `session ${id} ${state}; the shell's previous AWS settings are back`
       : "the shell's previous AWS settings are back",
   );
 }
