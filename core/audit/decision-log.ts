@@ -1,9 +1,20 @@
 // The decision log (DESIGN §7): one JSON line per decision, appended to audit.file without ever blocking a response.
 // Set-up is synchronous and fails closed — a log that cannot be opened safely, or an HMAC key that is missing, loose or
 // short, stops the daemon from starting rather than letting it decide without a record.
-import { constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import {
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { SentinelError } from '../errors.js';
+import { assertTrusted, currentUid } from '../path-trust.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { createAppender, type AppendTarget } from './appender.js';
@@ -20,6 +31,27 @@ function unsafe(file: string, why: string): SentinelError {
   return new SentinelError('UnsafePath', `the decision log ${file} ${why}`);
 }
 
+/** DESIGN §5.4: another user who can write to the directory can rename the log away and put her own in its place,
+ * so that is refused, as for policy files — except a root-owned sticky directory (/tmp), where she cannot. */
+function assertTrustedLogDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new SentinelError(
+      'UnsafePath',
+      `the decision log directory ${dir} cannot be examined (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if (st.uid === 0 && (st.mode & 0o1000) !== 0) return;
+  try {
+    assertTrusted(dir, st, { owners: [currentUid(), 0], forbidden: 0o022, what: 'directory' });
+  } catch (e) {
+    if (!(e instanceof SentinelError)) throw e;
+    throw new SentinelError('UnsafePath', `the decision log directory: ${e.message}`, e.hint ? { hint: e.hint } : {});
+  }
+}
+
 /** Opens audit.file for appending (and reading its tail): directory created 0700, file created 0600 and tightened to
  * 0600 if looser; symlinks and other users' files are refused. */
 function openLogFile(file: string, log: OpLogger): number {
@@ -29,9 +61,7 @@ function openLogFile(file: string, log: OpLogger): number {
   } catch (e) {
     throw unsafe(file, `cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const dirStat = lstatSync(dir);
-  if ((dirStat.mode & 0o022) !== 0)
-    log.warn({ dir }, 'the decision log directory is writable by others; another user could replace the log');
+  assertTrustedLogDir(dir);
   try {
     const st = lstatSync(file);
     if (!st.isFile()) throw unsafe(file, 'is not a regular file');
