@@ -91,6 +91,9 @@ function stub(t: Test, deny?: string, profiles: unknown[] = PROFILES): Promise<S
     }
     if (req.method === 'DELETE') return { status: 200, body: { status: 'ended' } };
     if (req.method === 'GET' && req.url === '/v1/profiles') return { status: 200, body: { profiles } };
+    // `use` asks whether the shell's current session is still active before refusing to nest (DESIGN §8).
+    const one = req.method === 'GET' ? /^\/v1\/sessions\/([0-9a-f]{16})$/.exec(req.url ?? '') : null;
+    if (one && Number.parseInt(one[1]!, 16) <= n) return { status: 200, body: { id: one[1], status: 'active' } };
     return { status: 404, body: errorBody('NotFound', 'no such endpoint') };
   });
 }

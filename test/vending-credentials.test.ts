@@ -300,8 +300,8 @@ t.test('a source_profile chain: the SDK assumes the intermediate role, Sentinel 
   const who = await vendor.identify('app');
   t.same(
     [who.type, who.rawName, who.policyName],
-    ['assumed-role', 'dave', 'dave'],
-    'the intermediate session is the caller',
+    ['assumed-role', 'mid-role', 'midrole'],
+    'the intermediate role is the caller; its session name (dave) is not trusted, since mid-role is no SSO role (DESIGN §5.3)',
   );
   const vended = await vendor.credentials(request({ profile: 'app', user: who.policyName, durationSeconds: 900 }));
   const [first, last] = [h.sts.assumeRoleRequests[0]!, h.sts.assumeRoleRequests.at(-1)!];
