@@ -150,6 +150,30 @@ const catalogue = {
     message: 'no valid policy is loaded, so every request is denied',
     hint: 'Fix the policy (`sentinel policy validate <file>`), then `sentinel daemon reload`.',
   },
+  MfaRequired: {
+    status: 403,
+    exit: EXIT.denied,
+    message: 'this needs a one-time MFA code verified by AWS',
+    hint: 'Run it again on a terminal (Sentinel asks for the code) or pass --mfa-code with the current code from your MFA device.',
+  },
+  MfaInvalid: {
+    status: 403,
+    exit: EXIT.error,
+    message: 'AWS refused the MFA code',
+    hint: 'Wait for the next code on your MFA device and try again; codes are single-use and valid for 30 seconds.',
+  },
+  BreakGlassRefused: {
+    status: 403,
+    exit: EXIT.denied,
+    message: 'break-glass is not allowed here',
+    hint: '`sentinel policy test <profile>` shows whether and how you may break glass; docs/breakglass.md explains the checks.',
+  },
+  VendorUnavailable: {
+    status: 502,
+    exit: EXIT.error,
+    message: 'the Sentinel vendor did not answer',
+    hint: 'Check vendor.url in config.yaml and your network; in vendor mode no credentials are issued without it.',
+  },
   AuditUnavailable: {
     status: 503,
     exit: EXIT.error,
