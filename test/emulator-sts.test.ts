@@ -320,10 +320,17 @@ t.test('GetSessionToken serves IAM users only and maps back to the user', async 
     (await rejection(base.send(new GetSessionTokenCommand({ DurationSeconds: 129601 })))).name,
     'ValidationError',
   );
-  const fromSession = await session.send(
-    new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'from-session', DurationSeconds: 7200 }),
+  // AWS counts AssumeRole with GetSessionToken's credentials as role chaining (capped at one hour).
+  const long = await rejection(
+    session.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'from-session', DurationSeconds: 7200 })),
   );
-  t.ok(fromSession.Credentials, 'session-token credentials are not a role chain: a long AssumeRole is allowed');
+  t.equal(long.name, 'ValidationError');
+  t.match(long.message, /role chaining/);
+  const fromSession = await session.send(
+    new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'from-session', DurationSeconds: 3600 }),
+  );
+  t.ok(fromSession.Credentials, 'an hour is allowed');
+  t.equal(emulator.assumeRoleRequests.at(-1)!.mfa, false, 'a session without an MFA code is not an MFA session');
 });
 
 t.test('failNext, setFailure, setDelay, denyRole, reset and close behave as documented', async (t) => {

@@ -1,7 +1,9 @@
 // A strict local STS for tests: the AWS Query protocol (form-encoded POST, XML replies) as the real SDK v3 client
 // speaks it, enforcing AWS's input rules for AssumeRole, GetCallerIdentity and GetSessionToken. Callers are known by
 // the access key in their SigV4 Authorization header: keys registered with setIdentity/startSts, or keys this
-// emulator issued. See docs/testing.md.
+// emulator issued. MFA devices (a serial, its IAM user, a TOTP secret) are seeded with `mfaDevices`/addMfaDevice;
+// GetSessionToken with SerialNumber and TokenCode verifies the code as AWS does, and AssumeRole records whether its
+// caller held an MFA session. See docs/testing.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import {
@@ -21,6 +23,7 @@ import {
   type FailureSpec,
   type LoopbackServer,
 } from './aws-protocol.js';
+import { matchTotp } from './totp.js';
 
 export type StsAction = 'AssumeRole' | 'GetCallerIdentity' | 'GetSessionToken';
 const ACTIONS: readonly StsAction[] = ['AssumeRole', 'GetCallerIdentity', 'GetSessionToken'];
@@ -42,6 +45,8 @@ export interface AssumeRoleRequestRecord {
   TransitiveTagKeys?: string[];
   /** 'ok', or the error code the call was answered with. */
   outcome: string;
+  /** Whether the caller signed with credentials of an MFA-authenticated session (aws:MultiFactorAuthPresent). */
+  mfa: boolean;
 }
 
 export interface IssuedCredentials {
@@ -53,6 +58,15 @@ export interface IssuedCredentials {
   arn: string;
   action: 'AssumeRole' | 'GetSessionToken';
   sourceIdentity?: string;
+  /** Issued to (or chained from) a session authenticated with an MFA code. */
+  mfa: boolean;
+}
+
+export interface MfaDevice {
+  /** The IAM user the device is assigned to (only that user's GetSessionToken may name it). */
+  user: string;
+  /** The TOTP seed (RFC 6238: HMAC-SHA-1, 6 digits, 30 s). */
+  secret: Buffer;
 }
 
 export interface StsEmulator {
@@ -72,9 +86,12 @@ export interface StsEmulator {
   setFailure(action: StsAction, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
   denyRole(roleArn: string): void;
+  /** Assigns a virtual MFA device to an IAM user. */
+  addMfaDevice(serial: string, device: MfaDevice): void;
   /** Makes credentials this emulator issued expire now: their next use gets ExpiredToken. */
   expire(accessKeyId: string): void;
-  /** Forgets calls, requests, issued credentials, failures, delay and denied roles; keeps registered identities. */
+  /** Forgets calls, requests, issued credentials, failures, delay and denied roles; keeps registered identities and MFA
+   * devices (with the codes they have used). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -82,6 +99,10 @@ export interface StsEmulator {
 export interface StsOptions {
   /** access key id → caller ARN (an IAM user, a root, or an assumed role). */
   identities?: Record<string, string>;
+  /** MFA device serial (an ARN such as arn:aws:iam::123456789012:mfa/alice) → its user and TOTP secret. */
+  mfaDevices?: Record<string, MfaDevice>;
+  /** The time one-time codes are checked against (default Date.now), so a test can stand anywhere in a 30 s step. */
+  totpClock?: () => number;
 }
 
 interface Principal {
@@ -90,7 +111,7 @@ interface Principal {
   userId: string;
   kind: 'user' | 'root' | 'assumed-role' | 'federated';
   /** Set for keys this emulator issued. */
-  temporary?: { sessionToken: string; expiration: Date; sourceIdentity?: string };
+  temporary?: { sessionToken: string; expiration: Date; sourceIdentity?: string; mfa: boolean };
 }
 
 const MEMBER_PATTERN = /^[\w+=,.@-]*$/;
@@ -104,6 +125,8 @@ const PRINCIPAL_ARN =
 const SERIAL_PATTERN = /^[\w+=/:,.@-]*$/;
 
 const CHAINED_MAX_SECONDS = 3600;
+const INVALID_MFA_CODE = 'MultiFactorAuthentication failed with invalid MFA one time pass code.';
+const UNKNOWN_MFA_DEVICE = 'MultiFactorAuthentication failed, unable to validate MFA code.';
 
 /** Default failure statuses for codes tests commonly inject, matching what STS sends. */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -126,12 +149,18 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   const issued: IssuedCredentials[] = [];
   const faults = new FaultInjector(STATUS_BY_CODE);
   const deniedRoles = new Set<string>();
+  const mfaDevices = new Map<string, MfaDevice & { used: Set<number> }>();
   let delayMs = 0;
+  const totpClock = options.totpClock ?? Date.now;
 
   const setIdentity = (accessKeyId: string, arn: string) => {
     registered.set(accessKeyId, principalFromArn(arn));
   };
   for (const [key, arn] of Object.entries(options.identities ?? {})) setIdentity(key, arn);
+  const addMfaDevice = (serial: string, device: MfaDevice) => {
+    mfaDevices.set(serial, { user: device.user, secret: Buffer.from(device.secret), used: new Set() });
+  };
+  for (const [serial, device] of Object.entries(options.mfaDevices ?? {})) addMfaDevice(serial, device);
 
   const authenticate = (req: IncomingMessage): { accessKeyId: string; principal: Principal } => {
     const auth = parseSigV4(req, 'sts');
@@ -164,7 +193,8 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     principal: Principal,
     action: IssuedCredentials['action'],
     durationSeconds: number,
-    sourceIdentity?: string,
+    sourceIdentity: string | undefined,
+    mfa: boolean,
   ) => {
     const accessKeyId = 'ASIA' + randomAlnum(16);
     const secretAccessKey = randomBytes(30).toString('base64');
@@ -173,7 +203,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     const expiration = new Date(Math.floor((Date.now() + durationSeconds * 1000) / 1000) * 1000);
     issuedKeys.set(accessKeyId, {
       ...principal,
-      temporary: { sessionToken, expiration, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
+      temporary: { sessionToken, expiration, mfa, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
     });
     const record: IssuedCredentials = {
       accessKeyId,
@@ -182,6 +212,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
       expiration,
       arn: principal.arn,
       action,
+      mfa,
       ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
     };
     issued.push(record);
@@ -189,7 +220,10 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   };
 
   /** Logs an AssumeRole as sent, before any check, so tests see refused calls too. */
-  const recordAssumeRole = (params: URLSearchParams, accessKeyId: string): AssumeRoleRequestRecord => {
+  const recordAssumeRole = (
+    params: URLSearchParams,
+    caller: { accessKeyId: string; principal: Principal },
+  ): AssumeRoleRequestRecord => {
     const rawDuration = params.get('DurationSeconds');
     const optional = (member: string) => params.get(member) ?? undefined;
     const policyArns = memberList(params, 'PolicyArns', (p) => params.get(`${p}.arn`) ?? '');
@@ -202,8 +236,9 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
       RoleArn: params.get('RoleArn') ?? '',
       RoleSessionName: params.get('RoleSessionName') ?? '',
       DurationSeconds: rawDuration === null ? 3600 : parseIntStrict(rawDuration),
-      accessKeyId,
+      accessKeyId: caller.accessKeyId,
       outcome: 'ok',
+      mfa: caller.principal.temporary?.mfa ?? false,
       ...(optional('SourceIdentity') !== undefined ? { SourceIdentity: optional('SourceIdentity')! } : {}),
       ...(optional('ExternalId') !== undefined ? { ExternalId: optional('ExternalId')! } : {}),
       ...(optional('Policy') !== undefined ? { Policy: optional('Policy')! } : {}),
@@ -216,7 +251,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   };
 
   const assumeRole = (params: URLSearchParams, caller: { accessKeyId: string; principal: Principal }): string => {
-    const record = recordAssumeRole(params, caller.accessKeyId);
+    const record = recordAssumeRole(params, caller);
     const roleArn = params.get('RoleArn') ?? undefined;
     const sessionName = params.get('RoleSessionName') ?? undefined;
     const rawDuration = params.get('DurationSeconds');
@@ -262,7 +297,8 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
 
       const role = ROLE_ARN.exec(roleArn!);
       if (!role) throw new AwsServiceError('ValidationError', `${roleArn} is invalid`, 400);
-      const chained = caller.principal.kind === 'assumed-role';
+      // Any temporary credentials calling AssumeRole are a chain, GetSessionToken's (the MFA session) included.
+      const chained = caller.principal.kind === 'assumed-role' || caller.principal.temporary !== undefined;
       if (chained && duration > CHAINED_MAX_SECONDS) {
         throw new AwsServiceError(
           'ValidationError',
@@ -298,7 +334,8 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
           400,
         );
       }
-      const creds = issue(principal, 'AssumeRole', duration, sourceIdentity);
+      // An MFA session's authentication carries down the chain (aws:MultiFactorAuthPresent stays true).
+      const creds = issue(principal, 'AssumeRole', duration, sourceIdentity, caller.principal.temporary?.mfa ?? false);
       return (
         (sourceIdentity !== undefined ? el('SourceIdentity', sourceIdentity) : '') +
         node('AssumedRoleUser', el('AssumedRoleId', principal.userId) + el('Arn', principal.arn)) +
@@ -329,10 +366,26 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     ) {
       throw new AwsServiceError('AccessDenied', 'Cannot call GetSessionToken with session credentials', 403);
     }
+    const mfa = serial !== undefined || tokenCode !== undefined;
+    if (mfa) verifyMfa(caller.principal, serial, tokenCode);
     // The root user's session tokens are capped at one hour.
     const effective = caller.principal.kind === 'root' ? Math.min(duration, 3600) : duration;
     const { temporary: _unused, ...base } = caller.principal;
-    return credentialsXml(issue(base, 'GetSessionToken', effective));
+    return credentialsXml(issue(base, 'GetSessionToken', effective, undefined, mfa));
+  };
+
+  /** AWS's check of a one-time code: the device must be the caller's, the code within one 30-second step of now, and
+   * a code already accepted is not accepted again. */
+  const verifyMfa = (principal: Principal, serial: string | undefined, tokenCode: string | undefined) => {
+    const device = serial === undefined ? undefined : mfaDevices.get(serial);
+    if (!device || device.user !== principal.arn || tokenCode === undefined) {
+      throw new AwsServiceError('AccessDenied', UNKNOWN_MFA_DEVICE, 403);
+    }
+    const counter = matchTotp(device.secret, tokenCode, totpClock());
+    if (counter === undefined || device.used.has(counter)) {
+      throw new AwsServiceError('AccessDenied', INVALID_MFA_CODE, 403);
+    }
+    device.used.add(counter);
   };
 
   const dispatch = (req: IncomingMessage, body: Buffer): { action: StsAction; resultXml: string } => {
@@ -369,7 +422,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     calls[known]++;
     const injected = faults.take(known);
     if (injected) {
-      if (known === 'AssumeRole') recordAssumeRole(params, caller.accessKeyId).outcome = injected.code;
+      if (known === 'AssumeRole') recordAssumeRole(params, caller).outcome = injected.code;
       throw injected;
     }
     switch (known) {
@@ -442,6 +495,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     denyRole(roleArn) {
       deniedRoles.add(roleArn);
     },
+    addMfaDevice,
     expire(accessKeyId) {
       const principal = issuedKeys.get(accessKeyId);
       if (!principal) throw new Error(`expire: ${accessKeyId} was not issued by this emulator`);
