@@ -7,6 +7,7 @@ import { SentinelError } from '../core/errors.js';
 import { TABLE_NAME, type TableShape } from '../core/records/shape.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { REQUEST_TABLE } from '../core/approvals/record.js';
+import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 import { registerBootstrap } from './init-bootstrap.js';
@@ -51,7 +52,21 @@ const APPROVALS: TableInit = {
     `Point daemons and approvers at it with requests: { table: ${table} }, sessions: { store: dynamodb } and region: ${region} in config.yaml.`,
 };
 
-export const TABLES: readonly TableInit[] = [SESSIONS, APPROVALS];
+const BREAKGLASS: TableInit = {
+  shape: BREAKGLASS_TABLE,
+  description:
+    'create the DynamoDB break-glass table (events, locks, rate-limit slots; keys, indexes, TTL, protections) and wait until it is ACTIVE',
+  configured: (config) => config.breakglass.table,
+  roles: {
+    daemon:
+      "each invoker's daemon (breakglass invoke/list/show/close, and the break-glass check per credential request)",
+    admin: 'reviewers and admins (reading the table, init breakglass)',
+  },
+  next: (table, region) =>
+    `Point daemons at it with breakglass: { table: ${table} }, sessions: { store: dynamodb } and region: ${region} in config.yaml.`,
+};
+
+export const TABLES: readonly TableInit[] = [SESSIONS, APPROVALS, BREAKGLASS];
 
 interface InitTableFlags {
   table?: string;

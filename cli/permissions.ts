@@ -54,7 +54,6 @@ async function contextFor(globals: GlobalOptions, account: string, region: strin
   const { loadConfig } = await import('../core/config.js');
   const { SIGNATURE_ROOT } = await import('../core/policy/signature.js');
   const config = loadConfig({ configFlag: globals.config });
-  const extra = config as unknown as { breakglass?: { table?: string } };
   return {
     account,
     region,
@@ -63,7 +62,7 @@ async function contextFor(globals: GlobalOptions, account: string, region: strin
     tables: {
       sessions: config.sessions.table,
       requests: config.requests.table,
-      breakglass: extra.breakglass?.table ?? 'sentinel-breakglass',
+      breakglass: config.breakglass.table,
     },
     signingKey: config.policy.signingKey,
     roles: roles ?? `arn:aws:iam::*:role/*`,

@@ -70,6 +70,15 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    breakglass: z
+      .object({
+        table: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name')
+          .default('sentinel-breakglass'),
+      })
+      .strict()
+      .prefault({}),
     identity: z
       .object({
         // Glob patterns (`*`, `?`) on role names whose session names name a person (DESIGN §5.3).
@@ -137,6 +146,8 @@ export interface Config {
   credentials: { durationMs: number; allowUnstamped: boolean };
   /** Approval requests (DESIGN §10); shared only with sessions.store: dynamodb. */
   requests: { table: string };
+  /** Break-glass events, locks and rate-limit slots (DESIGN §11); needs sessions.store: dynamodb. */
+  breakglass: { table: string };
   audit: { file: string; hmacKeyFile: string | null; cloudwatch: CloudWatchConfig | null };
   /** Roles whose session names are trusted as user names (DESIGN §5.3). */
   identity: { trustedSessionRoles: readonly string[] };
@@ -192,6 +203,7 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
       allowUnstamped: c.credentials.allow_unstamped,
     },
     requests: { table: c.requests.table },
+    breakglass: { table: c.breakglass.table },
     identity: { trustedSessionRoles: c.identity.trusted_session_roles },
     audit: {
       file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),

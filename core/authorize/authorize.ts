@@ -52,6 +52,7 @@ export async function authorize(request: AuthorizeRequest, ports: Ports): Promis
       user: request.principal.user,
       marker,
       durationSeconds,
+      ...(override?.mfa ? { mfa: true } : {}),
     });
     entry.source_identity = vended.sourceIdentity;
     entry.role_arn = vended.roleArn;

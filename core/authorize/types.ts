@@ -45,6 +45,8 @@ export interface Override {
   id: string;
   /** Credentials never outlive this by more than 15 minutes (STS's minimum lifetime). */
   notAfter: Date;
+  /** A break-glass event whose MFA AWS verified: the issuer must assume the role with that MFA session. */
+  mfa?: boolean;
 }
 
 export interface OverrideLookup {

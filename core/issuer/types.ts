@@ -55,6 +55,9 @@ export interface VendRequest {
   user: string; // policy user name, for SourceIdentity and RoleSessionName
   marker: Marker;
   durationSeconds: number; // already capped by policy; >= 900
+  /** Under a break-glass event with mfa_verified: AssumeRole with this server's MFA session (DESIGN §11), else
+   * MfaRequired. */
+  mfa?: boolean;
 }
 
 export interface Vended {
