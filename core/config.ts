@@ -248,13 +248,25 @@ export function loadConfig(options: { env?: paths.Env; configFlag?: string; sock
   const file = paths.configFile(env, options.configFlag);
   // A config named explicitly must exist; the default one is optional.
   const text = readConfigText(file, Boolean(options.configFlag || env.SENTINEL_CONFIG));
+  return parseConfigText(text, file, env, options.socketFlag);
+}
+
+/** config.yaml's text (undefined or blank: every default) → the validated configuration; `file` names it in errors. */
+export function parseConfigText(
+  text: string | undefined,
+  file: string,
+  env: paths.Env = process.env,
+  socketFlag?: string,
+): Config {
   let raw: unknown = {};
   if (text !== undefined && text.trim().length > 0) {
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES)
+      throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
     try {
       raw = parseYaml(text, { maxAliasCount: 100, prettyErrors: true, uniqueKeys: true });
     } catch (e) {
       throw new SentinelError('ConfigInvalid', `${file}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  return resolveConfig(raw, file, env, options.socketFlag);
+  return resolveConfig(raw, file, env, socketFlag);
 }

@@ -141,6 +141,7 @@ function knownKeysFor(path: readonly PropertyKey[]): readonly string[] {
   if (path.length === 2 && path[0] === 'notifications') return KNOWN_KEYS.notification;
   if (path.length === 2 && path[0] === 'breakglass') return KNOWN_KEYS.breakglass;
   if (path.length === 2 && path[0] === 'rate_limits') return KNOWN_KEYS.rate_limit;
+  if (path.length === 2 && path[0] === 'profiles') return KNOWN_KEYS.profile;
   const last = path[path.length - 1];
   if (last === 'auto_approve') return KNOWN_KEYS.auto_approve;
   if (last === 'webhook') return KNOWN_KEYS.webhook;

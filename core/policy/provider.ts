@@ -80,6 +80,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
     start: () => source.start(),
     decide: (request) => source.decide(request),
     policyFor: (profile) => source.policyFor?.(profile) ?? null,
+    documents: () => source.documents?.() ?? [],
     reload: () => source.reload(),
     status: () => source.status(),
     async close() {

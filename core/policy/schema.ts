@@ -13,12 +13,13 @@ import { APPROVAL_KEYS, approvalsSection, checkApprovals } from './approvals-sec
 import { NOTIFICATION_KEYS, checkNotifications, notificationsSection } from './notifications-section.js';
 import { BREAKGLASS_KEYS, breakglassSection, checkBreakglass } from './breakglass-section.js';
 import { RATE_LIMIT_KEYS, checkRateLimits, rateLimitsSection } from './rate-limits-section.js';
+import { PROFILE_KEYS, checkProfiles, profilesSection } from './profiles-section.js';
 
 export { WEEKDAYS, MAX_RULE_NAME };
 export const OS_TYPES = ['darwin', 'linux', 'windows'] as const;
 
 export const KNOWN_KEYS = {
-  policy: ['version', 'rules', 'approvals', 'notifications', 'breakglass', 'rate_limits'],
+  policy: ['version', 'rules', 'approvals', 'notifications', 'breakglass', 'rate_limits', 'profiles'],
   rule: ['name', 'effect', 'conditions', 'reason', 'max_server_duration', 'session_table'],
   conditions: ['profiles', 'users', 'time', 'mode', 'device'],
   time: ['days', 'hours', 'timezone'],
@@ -35,6 +36,7 @@ export const KNOWN_KEYS = {
   ...NOTIFICATION_KEYS,
   ...BREAKGLASS_KEYS,
   ...RATE_LIMIT_KEYS,
+  ...PROFILE_KEYS,
 } as const;
 
 /** Top-level sections that DESIGN plans; named so that the error says "not yet" rather than "typo". */
@@ -102,6 +104,8 @@ export const policySchema = z
     notifications: notificationsSection.optional(),
     breakglass: breakglassSection.optional(),
     rate_limits: rateLimitsSection.optional(),
+    // The server-side vendor's profiles (DESIGN §17); the local daemon ignores them.
+    profiles: profilesSection.optional(),
   })
   .superRefine((p, ctx) => {
     const seen = new Map<string, number>();
@@ -122,6 +126,7 @@ export const policySchema = z
     checkApprovals(p.approvals, targets, ctx);
     checkBreakglass(p.breakglass, targets, ctx);
     checkRateLimits(p.rate_limits, ctx);
+    checkProfiles(p.profiles, ctx);
   });
 
 export type Policy = z.infer<typeof policySchema> & { version: '1' };
@@ -133,3 +138,4 @@ export type { ApprovalEntry } from './approvals-section.js';
 export type { NotificationTarget } from './notifications-section.js';
 export type { BreakglassEntry } from './breakglass-section.js';
 export type { RateLimitEntry } from './rate-limits-section.js';
+export type { ProfileEntry } from './profiles-section.js';

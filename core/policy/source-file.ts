@@ -206,6 +206,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       return current.ready.compiled.decide(request, { source, version: current.version });
     },
     policyFor: () => current?.ready.compiled.policy ?? null,
+    documents: () => (current ? [current.ready.compiled.policy] : []),
     reload,
     status,
     async close() {

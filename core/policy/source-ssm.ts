@@ -235,6 +235,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       schedule();
     },
     policyFor: (profile: string) => entries.get(profile)?.ready.compiled.policy ?? null,
+    documents: () => [...entries.values()].map((e) => e.ready.compiled.policy),
     decide(request: DecisionRequest): Decision {
       const profile = typeof request?.profile === 'string' ? request.profile : '';
       const name = paramName(profile);

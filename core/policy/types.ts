@@ -62,6 +62,9 @@ export interface PolicyProvider {
   decide(request: DecisionRequest): Decision;
   /** The validated document in force for a profile (its approvals and notifications sections), or null. */
   policyFor?(profile: string): Policy | null;
+  /** Every validated document in force (one for a file source, one per profile for SSM): the vendor lists the
+   * profiles they define (DESIGN §17). */
+  documents?(): Policy[];
   /** Loads now; never throws for a bad policy (keeps the last good one and records lastError). */
   reload(): Promise<PolicyStatus>;
   status(): PolicyStatus;

@@ -78,6 +78,7 @@ export function newRecord(input: NewSession, now: Date): Session {
   const serverInstance = optional(input.server_instance_id, 'server_instance_id');
   const issued = checkIssued(input);
   const host = optional(input.host, 'host');
+  const owner = optional(input.owner_arn, 'owner_arn');
   if (input.pid !== undefined && !(Number.isSafeInteger(input.pid) && input.pid > 0))
     throw badSession('pid must be a positive integer');
 
@@ -99,6 +100,7 @@ export function newRecord(input: NewSession, now: Date): Session {
   Object.assign(session, issued);
   if (input.pid !== undefined) session.pid = input.pid;
   if (host !== undefined) session.host = host;
+  if (owner !== undefined) session.owner_arn = owner;
   return session;
 }
 

@@ -53,6 +53,7 @@ export const SESSION_KIND: RecordKind<Session> = {
     credentials_valid_until: 'string',
     pid: 'number',
     host: 'string',
+    owner_arn: 'string',
     revoked_by: 'string',
     revoked_reason: 'string',
     created_at: 'string',

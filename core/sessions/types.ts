@@ -30,6 +30,8 @@ export interface Session {
   credentials_valid_until?: string;
   pid?: number;
   host?: string;
+  /** The principal ARN that opened it, where the server knows one (the vendor, DESIGN §17): only it may use it. */
+  owner_arn?: string;
   revoked_by?: string;
   revoked_reason?: string;
   created_at: string;
@@ -41,7 +43,7 @@ export interface Session {
 export type IssuedFacts = Partial<Pick<Session, 'source_identity' | 'role_arn' | 'credentials_valid_until'>>;
 
 export type NewSession = Pick<Session, 'id' | 'user' | 'profile' | 'mode' | 'started_at' | 'expires_at'> &
-  Partial<Pick<Session, 'server_instance_id' | 'pid' | 'host'>> &
+  Partial<Pick<Session, 'server_instance_id' | 'pid' | 'host' | 'owner_arn'>> &
   IssuedFacts;
 
 export interface SessionQuery {
