@@ -149,11 +149,13 @@ async function test(file: string, options: TestOptions): Promise<number> {
     { explain },
     { describeApproval },
     { describeBreakglass, limitText },
+    { nearMisses, nearMissText },
   ] = await Promise.all([
     import('../core/policy/load.js'),
     import('../core/policy/evaluate.js'),
     import('../core/approvals/describe.js'),
     import('../core/breakglass/describe.js'),
+    import('../core/policy/near-miss.js'),
   ]);
   // The session store is known here, so what the daemon would refuse with it (rate_limits with memory) is refused.
   const loaded = await loadPolicyFile(file, { sessionStore: options.sessionStore as SessionStoreKind });
@@ -177,12 +179,15 @@ async function test(file: string, options: TestOptions): Promise<number> {
   const { decision, trace } = explain(loaded.policy, request, { source: `file:${file}`, version });
   const approval = describeApproval(loaded.policy, request.profile, request.user, time);
   const breakglass = describeBreakglass(loaded.policy, request.profile, request.user, time);
+  // The same words the daemon's refusal uses, for every rule rather than the first few.
+  const misses = decision.effect === 'default_deny' ? nearMisses(loaded.policy, request, Infinity) : null;
 
   if (options.json) {
     printJson({
       request: { ...request, time: time.toISOString() },
       decision,
       trace,
+      near_misses: misses?.rules ?? [],
       approval,
       breakglass,
       warnings: loaded.warnings,
@@ -209,6 +214,7 @@ async function test(file: string, options: TestOptions): Promise<number> {
       `Decision: ${verdict}${decision.rule !== null ? ` by rule "${decision.rule}" (#${decision.ruleIndex})` : ''}`,
     );
     lines.push(`Reason:   ${decision.reason}`);
+    if (misses) lines.push(nearMissText(misses, request.profile));
     if (decision.maxDurationMs !== undefined) lines.push(`Max duration: ${Math.round(decision.maxDurationMs / 1000)}s`);
     const requires = Object.entries(decision.requires ?? {}).filter(([, v]) => v);
     for (const [k] of requires) lines.push(`Requires: ${REQUIRES_TEXT[k as keyof typeof REQUIRES_TEXT]}`);

@@ -58,7 +58,7 @@ const catalogue = {
     status: 403,
     exit: EXIT.denied,
     message: 'denied by policy',
-    hint: 'See which rule decided with `sentinel policy test <policy> --profile <p> --user <u>`; request access from an approver.',
+    hint: 'See which rule decided with `sentinel policy test <policy> --profile <p> --user <u>`.',
   },
   ApprovalRequired: {
     status: 403,

@@ -6,7 +6,8 @@ import type { DecisionEntry } from '../audit/types.js';
 import { SentinelError } from '../errors.js';
 import type { Marker } from '../issuer/types.js';
 import { clampStsDuration } from '../issuer/sts-duration.js';
-import type { Decision } from '../policy/types.js';
+import { nearMisses, nearMissText } from '../policy/near-miss.js';
+import type { Decision, DecisionRequest } from '../policy/types.js';
 import type { Mode } from '../types.js';
 import { decisionEntry, refused } from './decision-entry.js';
 import type { Authorized, AuthorizeRequest, Override, OverrideKind, Ports } from './types.js';
@@ -37,8 +38,7 @@ export async function authorize(request: AuthorizeRequest, ports: Ports): Promis
   try {
     const decision = decide(request, ports, now, entry);
     const override = decision.allowed ? null : await overrideFor(request, decision, ports, now);
-    if (!decision.allowed && !override)
-      throw denialError(decision, request.principal.user, request.profile, request.mode);
+    if (!decision.allowed && !override) throw denialError(decision, request, ports, now);
     if (override?.kind === 'approved') entry.approved_request_id = override.id;
     if (override?.kind === 'breakglass') entry.break_glass_event_id = override.id;
     const marker: Marker = override?.kind ?? 'direct';
@@ -74,16 +74,20 @@ export async function authorize(request: AuthorizeRequest, ports: Ports): Promis
   }
 }
 
-function decide(request: AuthorizeRequest, ports: Ports, now: Date, entry: DecisionEntry): Decision {
+function decisionRequest(request: AuthorizeRequest, ports: Ports, now: Date): DecisionRequest {
   const device = request.device ?? ports.posture?.posture(request) ?? undefined;
-  const decision = ports.policy.decide({
+  return {
     user: request.principal.user,
     profile: request.profile,
     time: now,
     mode: request.mode,
     sessionStore: ports.settings.sessionStore,
     ...(device ? { device } : {}),
-  });
+  };
+}
+
+function decide(request: AuthorizeRequest, ports: Ports, now: Date, entry: DecisionEntry): Decision {
+  const decision = ports.policy.decide(decisionRequest(request, ports, now));
   entry.effect = decision.effect;
   entry.rule = decision.rule;
   entry.rule_index = decision.ruleIndex;
@@ -129,15 +133,35 @@ export function durationFor(configMs: number, decision: Decision, override: Over
   return clampStsDuration(ms / 1000);
 }
 
-function denialError(decision: Decision, user: string, profile: string, mode: Mode): SentinelError {
+function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports, now: Date): SentinelError {
+  const { profile, mode } = request;
+  const user = request.principal.user;
   const code = decision.errorCode ?? 'PolicyDenied';
+  const details = { rule: decision.rule, effect: decision.effect, profile, user, mode };
+  // The provider's reason names the policy source and its first problem (file:line:column).
+  if (code === 'PolicyUnavailable') return new SentinelError(code, decision.reason, { details });
   const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
-  const reason = decision.reason ? `: ${decision.reason}` : '';
-  const what =
-    code === 'PolicyUnavailable'
-      ? 'no valid policy is loaded'
-      : `${rule} refuses ${user} on ${profile} in mode ${mode}${reason}`;
-  return new SentinelError(code, what, {
-    details: { rule: decision.rule, effect: decision.effect, profile, user, mode },
-  });
+  const refuses = `${rule} refuses ${user} on ${profile} in mode ${mode}`;
+  let message = `${refuses}: ${decision.reason}`;
+  const policy = decision.effect === 'default_deny' ? (ports.policy.policyFor?.(profile) ?? null) : null;
+  if (policy)
+    message = `${refuses}. ${nearMissText(nearMisses(policy, decisionRequest(request, ports, now)), profile)}`;
+  const hint =
+    code === 'PolicyDenied'
+      ? policyTestHint(decision.policySource, profile, user, mode)
+      : code === 'ApprovalRequired'
+        ? `Request access with \`sentinel request ${profile} --reason "..."\` and wait for an approver.`
+        : undefined;
+  return new SentinelError(code, message, { details, ...(hint ? { hint } : {}) });
+}
+
+const shellWord = (s: string) => (/^[A-Za-z0-9_./~@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** `policy test` with the real policy, profile, user and mode; an SSM policy is pulled into a file first. */
+export function policyTestHint(policySource: string, profile: string, user: string, mode: Mode): string {
+  const args = `--profile ${profile} --user ${user} --mode ${mode}`;
+  const command = policySource.startsWith('file:')
+    ? `sentinel policy test ${shellWord(policySource.slice('file:'.length))} ${args}`
+    : `sentinel policy pull ${profile} -o ${profile}.yaml && sentinel policy test ${profile}.yaml ${args}`;
+  return `See why with \`${command}\`.`;
 }

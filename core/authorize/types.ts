@@ -56,8 +56,9 @@ export interface OverrideLookup {
   find(request: AuthorizeRequest, decision: Decision, now: Date): Promise<Override | null>;
 }
 
-/** The policy as authorize() uses it: a pure, synchronous decision from the validated policy in force. */
-export type PolicyDecider = Pick<PolicyProvider, 'decide'>;
+/** The policy as authorize() uses it: a pure, synchronous decision from the validated policy in force, and the
+ * document behind it (for saying why a default deny decided). */
+export type PolicyDecider = Pick<PolicyProvider, 'decide' | 'policyFor'>;
 
 /** Where decisions are recorded (the decision log, DESIGN §7): one entry per decision, allowed or not. */
 export interface DecisionSink {
