@@ -75,13 +75,21 @@ export interface StsEmulator {
   /** Every AssumeRole call from a known caller, including refused ones (see `outcome`). */
   assumeRoleRequests: AssumeRoleRequestRecord[];
   issued: IssuedCredentials[];
-  setIdentity(accessKeyId: string, arn: string): void;
+  /** Registers who signs with an access key; with its secret, SigV4-verifying emulators (the API Gateway stand-in) can
+   * check that key's signatures. */
+  setIdentity(accessKeyId: string, arn: string, secretAccessKey?: string): void;
   /**
    * Who signs with this access key, as STS knows it: a registered identity, or credentials this emulator issued (then
    * only together with their session token, and only until they expire). Other emulators (IAM) use it to know their
    * caller. Undefined for an unknown key.
    */
-  callerOf(accessKeyId: string, sessionToken?: string): { arn: string; sourceIdentity?: string } | undefined;
+  callerOf(
+    accessKeyId: string,
+    sessionToken?: string,
+  ): { arn: string; account: string; userId: string; sourceIdentity?: string } | undefined;
+  /** The secret of a key callerOf knows (issued keys only with their session token); undefined for a key registered
+   * without one. */
+  secretOf(accessKeyId: string, sessionToken?: string): string | undefined;
   failNext(action: StsAction, spec: FailureSpec, times?: number): void;
   setFailure(action: StsAction, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
@@ -112,6 +120,8 @@ interface Principal {
   kind: 'user' | 'root' | 'assumed-role' | 'federated';
   /** Set for keys this emulator issued. */
   temporary?: { sessionToken: string; expiration: Date; sourceIdentity?: string; mfa: boolean };
+  /** Known for issued keys, and for registered ones when the test gave it. */
+  secretAccessKey?: string;
 }
 
 const MEMBER_PATTERN = /^[\w+=,.@-]*$/;
@@ -153,8 +163,8 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   let delayMs = 0;
   const totpClock = options.totpClock ?? Date.now;
 
-  const setIdentity = (accessKeyId: string, arn: string) => {
-    registered.set(accessKeyId, principalFromArn(arn));
+  const setIdentity = (accessKeyId: string, arn: string, secretAccessKey?: string) => {
+    registered.set(accessKeyId, { ...principalFromArn(arn), ...(secretAccessKey ? { secretAccessKey } : {}) });
   };
   for (const [key, arn] of Object.entries(options.identities ?? {})) setIdentity(key, arn);
   const addMfaDevice = (serial: string, device: MfaDevice) => {
@@ -189,6 +199,16 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     return { accessKeyId, principal: known };
   };
 
+  /** A key's principal as a caller presenting it (and, for an issued key, its session token) would be known. */
+  const principalOf = (accessKeyId: string, sessionToken: string | undefined): Principal | undefined => {
+    const temp = issuedKeys.get(accessKeyId);
+    if (temp) {
+      const t = temp.temporary!;
+      return sessionToken === t.sessionToken && t.expiration.getTime() > Date.now() ? temp : undefined;
+    }
+    return registered.get(accessKeyId);
+  };
+
   const issue = (
     principal: Principal,
     action: IssuedCredentials['action'],
@@ -203,6 +223,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     const expiration = new Date(Math.floor((Date.now() + durationSeconds * 1000) / 1000) * 1000);
     issuedKeys.set(accessKeyId, {
       ...principal,
+      secretAccessKey,
       temporary: { sessionToken, expiration, mfa, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
     });
     const record: IssuedCredentials = {
@@ -478,15 +499,15 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     issued,
     setIdentity,
     callerOf(accessKeyId, sessionToken) {
-      const temp = issuedKeys.get(accessKeyId);
-      if (temp) {
-        const t = temp.temporary!;
-        if (sessionToken !== t.sessionToken || t.expiration.getTime() <= Date.now()) return undefined;
-        return { arn: temp.arn, ...(t.sourceIdentity !== undefined ? { sourceIdentity: t.sourceIdentity } : {}) };
-      }
-      const known = registered.get(accessKeyId);
-      return known ? { arn: known.arn } : undefined;
+      const p = principalOf(accessKeyId, sessionToken);
+      if (!p) return undefined;
+      const sourceIdentity = p.temporary?.sourceIdentity;
+      return {
+        ...{ arn: p.arn, account: p.account, userId: p.userId },
+        ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+      };
     },
+    secretOf: (accessKeyId, sessionToken) => principalOf(accessKeyId, sessionToken)?.secretAccessKey,
     failNext: (action, spec, times) => faults.failNext(action, spec, times),
     setFailure: (action, spec) => faults.setFailure(action, spec),
     setDelay(ms) {
