@@ -13,6 +13,8 @@ import type { SessionStore } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
 import { LocalSessions } from './sessions/local-sessions.js';
 import { createDaemonApprovals } from './approvals.js';
+import { createDaemonBreakglass } from './breakglass.js';
+import { composeOverrides } from '../core/authorize/overrides.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
@@ -119,11 +121,15 @@ async function compose(
   const vendor = await parts.vendor(config, log, env);
   undo.push(() => vendor.close());
   let current: LocalSessions | undefined;
-  const approvals = await createDaemonApprovals(config, () => current?.policyProvider ?? policy, log);
+  const policyNow = () => current?.policyProvider ?? policy;
+  const approvals = await createDaemonApprovals(config, policyNow, log);
   undo.push(() => approvals.close());
+  const breakglass = await createDaemonBreakglass(config, policyNow, log);
+  undo.push(() => breakglass.close());
   const sessions = new LocalSessions({
     ...{ config, policy, store, vendor, decisions, log, tokens: new TokenRegistry() },
-    overrides: approvals.overrides,
+    // An approved request first (it is the narrower grant), then an active break-glass event.
+    overrides: composeOverrides(approvals.overrides, breakglass.overrides),
     newRequestId: parts.newRequestId,
     pidPollMs: options.pidPollMs,
     touchFlushMs: options.touchFlushMs,
@@ -132,7 +138,7 @@ async function compose(
   undo.push(() => sessions.stop());
   const { socketPath, fd } = claim;
   return {
-    ...{ config, policy, vendor, store, decisions, sessions, approvals, parts, log, env, socketPath, fd },
+    ...{ config, policy, vendor, store, decisions, sessions, approvals, breakglass, parts, log, env, socketPath, fd },
     port: 0,
     reloads: 0,
   };
@@ -154,6 +160,7 @@ async function serve(
   const ctx: ServerContext = {
     ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
     requests: live.approvals.api(sessions),
+    breakglass: live.breakglass.api(sessions),
     limiter: new FailureLimiter(),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     control: {

@@ -7,6 +7,7 @@ import type { OpLogger } from '../../core/log.js';
 import type { PolicyProvider } from '../../core/policy/types.js';
 import type { SessionStore } from '../../core/sessions/types.js';
 import type { DaemonApprovals } from '../approvals.js';
+import type { DaemonBreakglass } from '../breakglass.js';
 import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { DaemonParts } from '../parts.js';
 
@@ -18,6 +19,7 @@ export interface LiveDaemon {
   readonly decisions: DecisionLog;
   readonly sessions: LocalSessions;
   readonly approvals: DaemonApprovals;
+  readonly breakglass: DaemonBreakglass;
   readonly parts: DaemonParts;
   readonly log: OpLogger;
   readonly env: NodeJS.ProcessEnv;

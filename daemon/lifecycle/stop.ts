@@ -48,6 +48,7 @@ export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) =
     ['policy', () => live.policy.close()],
     ['vendor', () => live.vendor.close()],
     ['session store', () => live.store.close()],
+    ['break-glass', () => live.breakglass.close()],
     [
       'socket',
       () => {

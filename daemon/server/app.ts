@@ -17,6 +17,7 @@ import { foreignHost } from './listener-host.js';
 import { registerControlRoutes } from './routes-control.js';
 import { registerCredentialRoutes } from './routes-credentials.js';
 import { registerRequestRoutes } from './routes-requests.js';
+import { registerBreakglassRoutes } from './routes-breakglass.js';
 
 export interface RoutesOptions {
   transport: Transport;
@@ -29,6 +30,7 @@ export async function routes(app: FastifyInstance, options: RoutesOptions): Prom
   if (options.transport === 'unix') {
     registerControlRoutes(app, options.ctx);
     registerRequestRoutes(app, options.ctx);
+    registerBreakglassRoutes(app, options.ctx);
   }
 }
 

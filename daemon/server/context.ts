@@ -4,6 +4,7 @@ import type { OpLogger } from '../../core/log.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
 import type { RequesterApi } from '../../core/approvals/requester.js';
+import type { BreakglassService } from '../../core/breakglass/service.js';
 
 /** Bounds that keep a slow or hostile client from holding the daemon (slowloris, huge requests). */
 export interface Limits {
@@ -53,4 +54,6 @@ export interface ServerContext {
   control: DaemonControl;
   /** Approval requests (`/v1/requests`); absent in daemons built without them (tests). */
   requests?: RequesterApi;
+  /** Break-glass (`/v1/breakglass`); absent in daemons built without it (tests). */
+  breakglass?: BreakglassService;
 }

@@ -183,6 +183,11 @@ export class LocalSessions {
     return this.vendor.profiles();
   }
 
+  /** Throws ProfileUnknown (with close matches) for a profile the AWS config does not have. */
+  profile(name: string): Promise<ProfileInfo> {
+    return this.vendor.profile(name);
+  }
+
   /** The identity this daemon serves for a profile (the requester of an approval request, DESIGN §10). */
   async identify(profile: string): Promise<{ arn: string; user: string }> {
     await this.vendor.profile(profile);
