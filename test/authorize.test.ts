@@ -290,3 +290,26 @@ t.test('while decisions cannot be recorded, nothing is issued (AuditUnavailable)
   t.equal(issued.length, 0);
   t.equal(entries.at(-1)!.error_code, 'AuditUnavailable', 'the refusal is still offered to the log');
 });
+
+t.test('an MFA-verified break-glass event asks the issuer for its MFA session and at most an hour', async (t) => {
+  const { ports, entries, issued } = setup({
+    overrides: lookup({ kind: 'breakglass', id: 'bg-mfa', notAfter: minutes(120), mfa: true }),
+  });
+  const a = await authorize(request('frozen'), ports);
+  t.equal(a.marker, 'breakglass');
+  t.equal(a.durationSeconds, 3600, 'role chaining with the MFA session: one hour, not the 2 h the event allows');
+  t.equal(issued.at(-1)!.mfa, true);
+  t.equal(entries.at(-1)!.duration_seconds, 3600, 'the log says what was asked');
+
+  const plain = setup({ overrides: lookup({ kind: 'breakglass', id: 'bg-plain', notAfter: minutes(120) }) });
+  const b = await authorize(request('frozen'), plain.ports);
+  t.equal(b.durationSeconds, 7200, 'without MFA the event’s own bound applies');
+  t.equal(plain.issued.at(-1)!.mfa, undefined);
+
+  const odd = setup({
+    overrides: lookup({ kind: 'breakglass', id: 'bg-odd', notAfter: minutes(120), mfa: 'yes' as unknown as boolean }),
+  });
+  const e = await refusal(authorize(request('frozen'), odd.ports));
+  t.equal(e.code, 'PolicyDenied', 'an override with a malformed mfa flag is not applied (fail closed)');
+  t.equal(odd.issued.length, 0);
+});

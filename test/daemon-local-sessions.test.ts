@@ -2,6 +2,7 @@
 // credential_process session and when a revoked one may be replaced, coalesced touches, duration caps, one decision
 // line per decision. The session store is the real memory store; policy, vendor and decision log are small doubles of
 // their interfaces (nothing here crosses a wire).
+import { noMfaSessions } from '../core/breakglass/mfa.js';
 import t from 'tap';
 import type { DecisionEntry, DecisionLog } from '../core/audit/types.js';
 import { LocalSessions, type Peer } from '../daemon/sessions/local-sessions.js';
@@ -78,6 +79,7 @@ function setup(
       rawName: 'alice',
       policyName: 'alice',
     }),
+    mfa: noMfaSessions,
     credentials: async (r) => {
       calls.push('vendor.credentials');
       vends.push(r);

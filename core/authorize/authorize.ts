@@ -5,7 +5,7 @@ import { assertRecording } from '../audit/gate.js';
 import type { DecisionEntry } from '../audit/types.js';
 import { SentinelError } from '../errors.js';
 import type { Marker } from '../issuer/types.js';
-import { clampStsDuration } from '../issuer/sts-duration.js';
+import { clampStsDuration, STS_CHAINED_MAX_SECONDS } from '../issuer/sts-duration.js';
 import { nearMisses, nearMissText } from '../policy/near-miss.js';
 import type { Decision, DecisionRequest } from '../policy/types.js';
 import type { Mode } from '../types.js';
@@ -52,7 +52,7 @@ export async function authorize(request: AuthorizeRequest, ports: Ports): Promis
       user: request.principal.user,
       marker,
       durationSeconds,
-      ...(override?.mfa ? { mfa: true } : {}),
+      ...(override?.mfa === true ? { mfa: true } : {}),
     });
     entry.source_identity = vended.sourceIdentity;
     entry.role_arn = vended.roleArn;
@@ -120,17 +120,20 @@ async function overrideFor(
   if (!found) return null;
   if (!liftable.includes(found.kind)) return null;
   if (typeof found.id !== 'string' || !OVERRIDE_ID.test(found.id)) return null;
+  if (found.mfa !== undefined && typeof found.mfa !== 'boolean') return null;
   if (!(found.notAfter instanceof Date) || !(found.notAfter.getTime() > now.getTime())) return null;
   return found;
 }
 
 /** min(config duration, the rule's max_server_duration, the override's remaining time + 15 minutes), within what STS
- * accepts: an override with less than 15 minutes left still gets STS's 900-second minimum. */
+ * accepts: an override with less than 15 minutes left still gets STS's 900-second minimum. Under an MFA-verified
+ * override at most an hour: AssumeRole with the MFA session is role chaining. */
 export function durationFor(configMs: number, decision: Decision, override: Override | null, now: Date): number {
   let ms = configMs;
   if (decision.maxDurationMs !== undefined) ms = Math.min(ms, decision.maxDurationMs);
   if (override) ms = Math.min(ms, override.notAfter.getTime() - now.getTime() + OVERRIDE_GRACE_MS);
-  return clampStsDuration(ms / 1000);
+  const seconds = clampStsDuration(ms / 1000);
+  return override?.mfa === true ? Math.min(seconds, STS_CHAINED_MAX_SECONDS) : seconds;
 }
 
 function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports, now: Date): SentinelError {

@@ -45,7 +45,8 @@ export interface Override {
   id: string;
   /** Credentials never outlive this by more than 15 minutes (STS's minimum lifetime). */
   notAfter: Date;
-  /** A break-glass event whose MFA AWS verified: the issuer must assume the role with that MFA session. */
+  /** A break-glass event whose MFA AWS verified (`mfa_verified`): every AssumeRole under it is made with the front
+   * end's MFA session and asks at most an hour (DESIGN §11); without that session the request is MfaRequired. */
   mfa?: boolean;
 }
 

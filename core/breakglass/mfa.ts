@@ -4,6 +4,7 @@
 // break-glass service asks this port during `invoke`; the credential issuer asks it again for every AssumeRole made
 // under an event with mfa_verified, and a daemon that does not hold the session (another machine, a restart) answers
 // MfaRequired.
+import { SentinelError } from '../errors.js';
 
 export interface MfaSessions {
   /** Verifies `code` with AWS for `profile` (its own or its source profile's `mfa_serial`) and keeps the MFA session
@@ -14,3 +15,11 @@ export interface MfaSessions {
   /** Whether this process holds a live MFA session for `profile` (refreshed without a new code while it lives). */
   holds(profile: string, now: Date): boolean;
 }
+
+/** A front end that keeps no MFA sessions: it holds none and cannot verify a code, so `mfa: required` is refused. */
+export const noMfaSessions: MfaSessions = {
+  async verify(profile) {
+    throw new SentinelError('MfaRequired', `this server cannot verify MFA codes (profile "${profile}")`);
+  },
+  holds: () => false,
+};

@@ -1,6 +1,6 @@
 // The two STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
-// Expiration, which static keys lack).
+// Expiration, which static keys lack) or, with an MFA device's serial and code, for break-glass's MFA session (§11).
 import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import { STS_BUDGET_MS } from '../aws-http.js';
@@ -91,10 +91,18 @@ export async function assumeRole(
   return issued(out.Credentials, 'AssumeRole', input.profile, now(), out.AssumedRoleUser?.Arn);
 }
 
+export interface GetSessionTokenInput {
+  profile: string;
+  region: string;
+  durationSeconds: number;
+  /** The MFA device and its current one-time code: AWS verifies it, and refuses it with AccessDenied (MfaInvalid). */
+  mfa?: { serial: string; code: string };
+}
+
 export async function getSessionToken(
   sts: StsClients,
   base: BaseCredentials,
-  input: { profile: string; region: string; durationSeconds: number },
+  input: GetSessionTokenInput,
   now: () => number,
 ): Promise<IssuedCredentials> {
   let out;
@@ -102,9 +110,15 @@ export async function getSessionToken(
     const { GetSessionTokenCommand } = await loadSts();
     out = await (
       await sts.client(input.region, base)
-    ).send(new GetSessionTokenCommand({ DurationSeconds: input.durationSeconds }), stsBudget());
+    ).send(
+      new GetSessionTokenCommand({
+        DurationSeconds: input.durationSeconds,
+        ...(input.mfa ? { SerialNumber: input.mfa.serial, TokenCode: input.mfa.code } : {}),
+      }),
+      stsBudget(),
+    );
   } catch (e) {
-    throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile });
+    throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile, mfa: input.mfa !== undefined });
   }
   return issued(out.Credentials, 'GetSessionToken', input.profile, now());
 }

@@ -28,6 +28,8 @@ export interface CacheParams {
   user: string;
   marker: Marker;
   durationSeconds: number;
+  /** Issued with an MFA session (DESIGN §11): a different grant from the same session's plain credentials. */
+  mfa: boolean;
 }
 
 export type Issued = Omit<Vended, 'fromCache'>;
@@ -51,7 +53,7 @@ export interface CredentialCacheOptions {
 }
 
 const sameParams = (a: CacheParams, b: CacheParams) =>
-  a.profile === b.profile && a.user === b.user && a.marker === b.marker;
+  a.profile === b.profile && a.user === b.user && a.marker === b.marker && a.mfa === b.mfa;
 
 export class CredentialCache {
   private readonly entries: LRUCache<string, Entry>;
@@ -73,7 +75,7 @@ export class CredentialCache {
 
   private async refresh(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
     // A change of marker, user or duration is a different grant: it gets its own call, not a share of another's.
-    const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}`;
+    const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}\u0000${params.mfa}`;
     const epoch = this.epoch;
     try {
       const deadlineMs = this.options.issueDeadlineMs ?? ISSUE_DEADLINE_MS;

@@ -8,7 +8,7 @@ import type { OpLogger } from '../log.js';
 import { SESSION_ID } from '../sessions/types.js';
 import { assumeRole, getSessionToken } from './assume-role.js';
 import { CredentialCache, type CacheParams, type Issued } from './credential-cache.js';
-import { clampStsDuration } from './sts-duration.js';
+import { clampStsDuration, STS_CHAINED_MAX_SECONDS } from './sts-duration.js';
 import type { BaseCredentials, IssuedCredentials, StsClients, Vended, VendRequest } from './types.js';
 
 /** How credentials for one profile are made, as the front end resolved it. */
@@ -23,6 +23,12 @@ export interface IssueTarget {
   base(): Promise<BaseCredentials>;
   /** STS refused the base credentials: resolve them afresh next time (a new SSO token, a new aws-vault session). */
   rejected(): void;
+  /** The MFA session this front end holds for the profile (DESIGN §11), for requests made under a break-glass event
+   * whose MFA AWS verified. Absent (a front end that keeps none), or throwing MfaRequired when none is held: such a
+   * request is refused, never served with the plain base credentials. */
+  mfaSession?(): Promise<BaseCredentials>;
+  /** STS refused the MFA session (expired, revoked): drop it, so `holds` answers false from now on. */
+  mfaRejected?(): void;
 }
 
 export interface CredentialIssuer {
@@ -58,8 +64,11 @@ export function cacheParams(request: VendRequest): CacheParams {
   if (!MARKERS.includes(request.marker)) throw badRequest('marker');
   if (typeof request.durationSeconds !== 'number' || !Number.isFinite(request.durationSeconds))
     throw badRequest('duration');
-  const durationSeconds = clampStsDuration(request.durationSeconds);
-  return { profile: request.profile, user: request.user, marker: request.marker, durationSeconds };
+  if (request.mfa !== undefined && typeof request.mfa !== 'boolean') throw badRequest('mfa');
+  const mfa = request.mfa === true;
+  const clamped = clampStsDuration(request.durationSeconds);
+  const durationSeconds = mfa ? Math.min(clamped, STS_CHAINED_MAX_SECONDS) : clamped;
+  return { profile: request.profile, user: request.user, marker: request.marker, durationSeconds, mfa };
 }
 
 export function createCredentialIssuer(deps: CredentialIssuerDeps): CredentialIssuer {
@@ -67,7 +76,7 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps): CredentialIs
   const cache = new CredentialCache({ now, random: deps.random, log });
 
   async function stamped(t: IssueTarget, roleArn: string, params: CacheParams, cause: VendRequest): Promise<Issued> {
-    const base = await t.base();
+    const base = params.mfa ? await mfaSessionOf(t) : await t.base();
     const sourceIdentity = buildSourceIdentity(params.user, params.marker, cause.sessionId);
     try {
       const credentials = await assumeRole(
@@ -90,27 +99,38 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps): CredentialIs
           role_arn: roleArn,
           source_identity: sourceIdentity,
           expires_at: credentials.Expiration.toISOString(),
+          ...(params.mfa ? { mfa: true } : {}),
         },
         'credentials issued',
       );
       return { credentials, sourceIdentity, roleArn, issueRequestId: cause.requestId };
     } catch (e) {
-      forgetRejectedBase(e, t);
+      const failure = params.mfa ? mfaSessionRefused(e, t) : e;
+      if (!params.mfa) forgetRejectedBase(e, t);
       log.warn(
         {
           profile: t.profile,
           role_arn: roleArn,
-          code: (e as SentinelError).code,
-          details: (e as SentinelError).details,
+          code: (failure as SentinelError).code,
+          details: (failure as SentinelError).details,
+          ...(params.mfa ? { mfa: true } : {}),
         },
         'AssumeRole failed',
       );
-      throw e;
+      throw failure;
     }
   }
 
   /** The profile's own credentials, with a session token and an expiry SDKs accept. */
   async function unstamped(t: IssueTarget, params: CacheParams, cause: VendRequest): Promise<Issued> {
+    // Serving the MFA session itself would hand a 12-hour credential to the client; there is no role to chain into.
+    if (params.mfa) {
+      throw new SentinelError(
+        'NotStampable',
+        `profile "${t.profile}" has no role_arn to assume with the MFA session that break-glass verified`,
+        { hint: 'An `mfa: required` break-glass entry needs profiles with role_arn (DESIGN §11).' },
+      );
+    }
     const base = await t.base();
     let credentials: IssuedCredentials;
     if (base.sessionToken) {
@@ -164,6 +184,25 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps): CredentialIs
       cache.clear();
     },
   };
+}
+
+async function mfaSessionOf(t: IssueTarget): Promise<BaseCredentials> {
+  if (!t.mfaSession) {
+    throw new SentinelError('MfaRequired', `no MFA session is held here for profile "${t.profile}"`, {
+      details: { profile: t.profile },
+    });
+  }
+  return t.mfaSession();
+}
+
+/** A failed AssumeRole with the MFA session. Credentials STS no longer accepts mean the session is gone: MfaRequired
+ * (the plain base credentials are never tried instead); anything else keeps its own code. */
+function mfaSessionRefused(e: unknown, t: IssueTarget): unknown {
+  if (!(e instanceof SentinelError) || e.code !== 'BaseCredentialsUnavailable') return e;
+  t.mfaRejected?.();
+  return new SentinelError('MfaRequired', `AWS no longer accepts the MFA session for profile "${t.profile}"`, {
+    details: { profile: t.profile },
+  });
 }
 
 function forgetRejectedBase(e: unknown, t: IssueTarget): void {

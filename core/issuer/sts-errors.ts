@@ -8,6 +8,8 @@ export interface StsContext {
   action: StsAction;
   profile: string;
   roleArn?: string;
+  /** GetSessionToken with an MFA code: AccessDenied is AWS refusing the code. */
+  mfa?: boolean;
 }
 
 // The caller's own credentials were refused: resolving them again (a new SSO token, a fresh aws-vault session) helps.
@@ -82,6 +84,9 @@ export function stsFailure(e: unknown, ctx: StsContext): SentinelError {
     );
   }
   if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+    if (ctx.mfa) {
+      return new SentinelError('MfaInvalid', `AWS refused the MFA code for profile "${ctx.profile}"`, opts());
+    }
     if (ctx.action === 'AssumeRole') {
       return new SentinelError(
         'StsUnavailable',

@@ -1,5 +1,6 @@
 // What the daemon needs from credential vending (DESIGN §3.4 step 4, §4).
 import type { STSClient } from '@aws-sdk/client-sts';
+import type { MfaSessions } from '../breakglass/mfa.js';
 
 /** The credentials that call STS: a profile's source, as the front end resolved them. */
 export interface BaseCredentials {
@@ -55,8 +56,8 @@ export interface VendRequest {
   user: string; // policy user name, for SourceIdentity and RoleSessionName
   marker: Marker;
   durationSeconds: number; // already capped by policy; >= 900
-  /** Under a break-glass event with mfa_verified: AssumeRole with this server's MFA session (DESIGN §11), else
-   * MfaRequired. */
+  /** Made under a break-glass event whose MFA AWS verified (DESIGN §11): AssumeRole must be made with this front
+   * end's MFA session, never with the plain base credentials, and asks at most an hour (role chaining). */
   mfa?: boolean;
 }
 
@@ -83,6 +84,9 @@ export interface Vendor {
   credentials(request: VendRequest): Promise<Vended>;
   /** Drops a session's cached credentials (revoked, ended). */
   forget(sessionId: string): void;
+  /** Break-glass MFA sessions verified by AWS, held by this process only (DESIGN §11); `credentials()` uses them for
+   * requests made with `mfa`. */
+  readonly mfa: MfaSessions;
   /** Re-reads the AWS config files (SIGHUP). */
   reload(): void;
   close(): void;

@@ -7,6 +7,7 @@ import type { OpLogger } from '../../core/log.js';
 import { awsConfigFiles, createAwsConfig, type AwsProfile } from './aws-config.js';
 import { baseSourceOf, createBaseCredentialResolver, type BaseSource } from './base-credentials.js';
 import { createIdentifier } from './identify.js';
+import { createMfaSessions } from './mfa-sessions.js';
 import { createCredentialIssuer, type IssueTarget } from '../../core/issuer/issuer.js';
 import { preloadVendingSdk } from '../../core/issuer/sdk.js';
 import { createStsClients, type StsClientOptions } from './sts-client.js';
@@ -103,6 +104,15 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     if (e instanceof SentinelError && e.code === 'BaseCredentialsUnavailable') bases.forget(source.key);
   }
 
+  const mfa = createMfaSessions({
+    awsConfig,
+    baseOf: async (p) => (await baseOf(p)).credentials,
+    regionOf,
+    sts,
+    log,
+    now,
+  });
+
   /** What a profile of the AWS config means to the issuer: a role to stamp, or (allow_unstamped) its own keys. */
   async function target(name: string): Promise<IssueTarget> {
     const p = await awsConfig.profile(name);
@@ -115,6 +125,8 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       ...(p.info.stampable && p.info.externalId !== undefined ? { externalId: p.info.externalId } : {}),
       base: async () => (await baseOf(p)).credentials,
       rejected: () => bases.forget(source.key),
+      mfaSession: async () => mfa.credentials(p.info.name, new Date(now())),
+      mfaRejected: () => mfa.forget(p.info.name),
     };
   }
 
@@ -136,6 +148,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
       }
     },
     credentials: (request) => issuer.issue(request),
+    mfa,
     forget(sessionId) {
       issuer.forget(sessionId);
     },
@@ -146,6 +159,7 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     close() {
       if (preload) clearTimeout(preload);
       issuer.clear();
+      mfa.clear();
       sts.close();
     },
   };
