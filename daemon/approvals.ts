@@ -12,6 +12,7 @@ import { REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js'
 import { createApprovalLookup } from '../core/approvals/override.js';
 import { createNotifier } from '../core/notify/notifier.js';
 import type { RecordStore } from '../core/records/store.js';
+import type { SessionStore } from '../core/sessions/types.js';
 
 export interface DaemonApprovals {
   store: RecordStore<ApprovalRequest> | null;
@@ -28,13 +29,17 @@ export async function createDaemonApprovals(
   config: Config,
   policy: () => PolicyProvider,
   log: OpLogger,
+  sessions: SessionStore,
 ): Promise<DaemonApprovals> {
   const aws = {
     ...(config.region ? { region: config.region } : {}),
     ...(config.awsProfile ? { profile: config.awsProfile } : {}),
   };
   let store: RecordStore<ApprovalRequest> | null = null;
-  if (config.sessions.store === 'dynamodb') {
+  if (config.sessions.store === 'dynamodb' && sessions.sibling) {
+    // On the session table's client, so a credential request reads the session and its approval in one BatchGetItem.
+    store = sessions.sibling(REQUEST_KIND, config.requests.table);
+  } else if (config.sessions.store === 'dynamodb') {
     const [{ DynamoRecordStore }, { createTableClient }] = await Promise.all([
       import('../core/records/dynamodb.js'),
       import('../core/records/client.js'),
@@ -42,7 +47,11 @@ export async function createDaemonApprovals(
     store = new DynamoRecordStore(REQUEST_KIND, { client: createTableClient(aws), table: config.requests.table });
   }
   const overrides: OverrideLookup = store
-    ? createApprovalLookup({ store, policy: (profile) => policy().policyFor?.(profile) ?? null })
+    ? createApprovalLookup({
+        store,
+        policy: (profile) => policy().policyFor?.(profile) ?? null,
+        trustedSessionRoles: config.identity.trustedSessionRoles,
+      })
     : noOverrides;
   const { awsNotifierPorts } = await import('../core/notify/aws-ports.js');
   const ports = awsNotifierPorts(aws);

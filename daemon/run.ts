@@ -122,7 +122,7 @@ async function compose(
   undo.push(() => vendor.close());
   let current: LocalSessions | undefined;
   const policyNow = () => current?.policyProvider ?? policy;
-  const approvals = await createDaemonApprovals(config, policyNow, log);
+  const approvals = await createDaemonApprovals(config, policyNow, log, store);
   undo.push(() => approvals.close());
   const breakglass = await createDaemonBreakglass(config, policyNow, log);
   undo.push(() => breakglass.close());

@@ -32,6 +32,7 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; hint: strin
   throw new Error('expected a refusal');
 }
 
+const policyFor = async () => policy;
 const CAROL = { arn: 'arn:aws:iam::123456789012:user/carol', user: 'carol' };
 const BOB = { arn: 'arn:aws:iam::123456789012:user/bob', user: 'bob' };
 
@@ -79,7 +80,6 @@ t.test('request, approve, serve with marker approved, revoke', async (t) => {
   const badId = await refusal(d.client.get('/v1/requests/NOT-AN-ID'));
   t.equal(badId.code, 'BadRequest');
 
-  const policyFor = async () => policy;
   const bobTry = await refusal(
     decideRequest(requests, policyFor, { approver: BOB, id: filed.id, decision: 'approve' }, () => new Date()),
   );
@@ -127,4 +127,48 @@ t.test('the memory store refuses approvals with a clear error', async (t) => {
   );
   t.equal(r.code, 'BadRequest');
   t.match(r.message, /approvals need a shared table/);
+});
+
+t.test("the daemon's approval check uses the configured trusted_session_roles", async (t) => {
+  const team = await startTeamTable(t);
+  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
+  const requests = new DynamoRecordStore(REQUEST_KIND, {
+    client: team.client,
+    table: 'team-requests',
+    ownsClient: false,
+  });
+  // carol approves from a role her team trusts to name people (not IAM Identity Center): she is carol only because
+  // the config says so, and the daemon must agree when it re-checks the approval on every credential request.
+  const roles = ['Approvers'];
+  const d = await startDaemon(t, {
+    policy: POLICY,
+    config: teamConfig(
+      undefined,
+      'requests: { table: team-requests }\nidentity: { trusted_session_roles: [AWSReservedSSO_*, Approvers] }\n',
+    ),
+    env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
+  });
+  const filed = await d.client.post<{ id: string }>('/v1/requests', {
+    profile: 'prod',
+    justification: 'deploy hotfix for INC-42',
+    duration: 3600,
+  });
+  const carolByRole = { arn: 'arn:aws:sts::123456789012:assumed-role/Approvers/carol', user: 'carol' };
+  const untrusted = await refusal(
+    decideRequest(requests, policyFor, { approver: carolByRole, id: filed.id, decision: 'approve' }, () => new Date()),
+  );
+  t.equal(untrusted.code, 'NotApprover', 'without the trusted role, the session name carol is not carol');
+  await decideRequest(
+    requests,
+    policyFor,
+    { approver: { ...carolByRole, trustedSessionRoles: roles }, id: filed.id, decision: 'approve' },
+    () => new Date(),
+  );
+  const session = await d.openSession('prod');
+  const served = await d.fetch({ transport: 'tcp', token: session.token });
+  t.equal(
+    served.status,
+    200,
+    `the daemon accepts the approval under its configured roles (${served.json?.Code ?? served.status})`,
+  );
 });

@@ -2,9 +2,10 @@
 // approved request for the profile whose window contains now — re-checked against the policy in force (the entry
 // still covers the profile, the approver is still an approver, the window recomputed with today's max_duration) —
 // with the latest window_end when several apply. The index is only consulted to find candidates; the request that is
-// used is read again, strongly consistently, on every call, so a revocation or denial stops access at the next
-// credential request.
+// used is read again, strongly consistently, on every call — together with the session when the front end joins the
+// read `reads()` names (DESIGN §3.4) — so a revocation or denial stops access at the next credential request.
 import type { Policy } from '../policy/schema.js';
+import type { Read, ReadSet } from '../records/read-set.js';
 import type { RecordStore } from '../records/store.js';
 import { approvalEntryFor, isApprover } from './entry.js';
 import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
@@ -47,12 +48,12 @@ export function approvalStanding(
 
 export interface ApprovalLookup {
   find(
-    who: { principal: { arn: string; user: string }; profile: string },
+    who: { principal: { arn: string; user: string }; profile: string; read?: ReadSet },
     decision: { effect: string },
     now: Date,
   ): Promise<ApprovalOverride | null>;
-  /** The request id a lookup would re-read for (arn, profile), for a combined read with the session. */
-  candidate(arn: string, profile: string): string | undefined;
+  /** The approved request a lookup would read again for (arn, profile): the front end joins it to the session read. */
+  reads(principal: { arn: string }, profile: string): Array<Read<ApprovalRequest>>;
 }
 
 export function createApprovalLookup(options: ApprovalLookupOptions): ApprovalLookup {
@@ -71,7 +72,10 @@ export function createApprovalLookup(options: ApprovalLookupOptions): ApprovalLo
   };
 
   return {
-    candidate: (arn, profile) => chosen.get(key(arn, profile)),
+    reads(principal, profile) {
+      const id = chosen.get(key(principal.arn, profile));
+      return id ? [{ store: options.store, id }] : [];
+    },
     async find(who, decision, now) {
       if (decision.effect !== 'require_approval') return null; // a deny is never negotiable
       const policy = options.policy(who.profile);
@@ -79,7 +83,10 @@ export function createApprovalLookup(options: ApprovalLookupOptions): ApprovalLo
       const k = key(who.principal.arn, who.profile);
       const cached = chosen.get(k);
       if (cached) {
-        const current = await options.store.get(cached);
+        // Read with the session when the front end joined it (one BatchGetItem), else read now; consistent either way.
+        const current = who.read?.has(options.store, cached)
+          ? who.read.get(options.store, cached)
+          : await options.store.get(cached);
         const win = current ? best([current], who.principal.arn, who.profile, policy, now) : null;
         if (win) return { kind: 'approved', id: win.id, notAfter: new Date(win.end) };
         chosen.delete(k);

@@ -19,5 +19,6 @@ export function composeOverrides(...lookups: OverrideLookup[]): OverrideLookup {
       }
       return null;
     },
+    reads: (principal, profile) => lookups.flatMap((l) => l.reads?.(principal, profile) ?? []),
   };
 }

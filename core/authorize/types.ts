@@ -6,6 +6,7 @@ import type { DecisionEntry } from '../audit/types.js';
 import type { CredentialIssuer } from '../issuer/issuer.js';
 import type { IssuedCredentials, Marker } from '../issuer/types.js';
 import type { Decision, PolicyProvider } from '../policy/types.js';
+import type { Read, ReadSet } from '../records/read-set.js';
 import type { DevicePosture, Mode, SessionStoreKind } from '../types.js';
 
 /** Who is asking: the principal that will call AssumeRole (daemon: GetCallerIdentity on the profile's base
@@ -33,6 +34,9 @@ export interface AuthorizeRequest {
   requestId: string;
   /** Device posture when the front end knows it; otherwise the posture port is asked. */
   device?: DevicePosture | null;
+  /** What the front end read together with the session (the reads OverrideLookup.reads asked for): lookups take
+   * their records from here instead of reading them again. */
+  read?: ReadSet;
   /** Front-end facts for the decision log only. */
   context?: { event?: DecisionEvent; peer_pid?: number | null; peer_uid?: number | null };
 }
@@ -55,6 +59,10 @@ export interface OverrideLookup {
    * (break-glass). Returns the override to apply, or null. Throws SentinelError (e.g. SessionStoreUnavailable):
    * the request is then refused with that error (fail closed). */
   find(request: AuthorizeRequest, decision: Decision, now: Date): Promise<Override | null>;
+  /** The records find() would read for this principal and profile, when it knows them before the decision: the
+   * front end reads them together with the session (one consistent BatchGetItem, DESIGN §3.4) and hands them back
+   * in AuthorizeRequest.read. */
+  reads?(principal: Principal, profile: string): Array<Read<any>>;
 }
 
 /** The policy as authorize() uses it: a pure, synchronous decision from the validated policy in force, and the

@@ -3,12 +3,9 @@
 // BatchGetItem (DESIGN §3.4), so no decision mixes a fresh read of one with a stale read of the other.
 import { batchGet, DynamoRecordStore } from './dynamodb.js';
 import { assertId, fromItem, type StoredRecord } from './kind.js';
-import type { RecordStore } from './store.js';
+import type { Read } from './read-set.js';
 
-export interface Read<R extends StoredRecord> {
-  store: RecordStore<R>;
-  id: string;
-}
+export type { Read } from './read-set.js';
 
 // Any kind: a store's kind is invariant in its record type, so a list of reads of several kinds needs `any` here; the
 // result type gives each read its own record type back.

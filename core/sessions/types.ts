@@ -1,6 +1,9 @@
 // The session record and the store interface (DESIGN §6). Both implementations (memory, DynamoDB) satisfy the same
 // contract test suite. Stores throw SentinelError('SessionStoreUnavailable') when they cannot answer, so callers
 // fail closed, and SentinelError('SessionNotActive'|'SessionUnknown'|'Conflict') for refused writes.
+import type { RecordKind, StoredRecord } from '../records/kind.js';
+import type { Read, ReadSet } from '../records/read-set.js';
+import type { RecordStore } from '../records/store.js';
 import type { Mode, SessionStoreKind } from '../types.js';
 
 export type SessionStatus = 'active' | 'revoked' | 'expired' | 'ended';
@@ -84,4 +87,9 @@ export interface SessionStore {
   /** Newest first; filters combine (AND). Sessions whose expires_at has passed are reported with status expired. */
   list(query?: SessionQuery): Promise<SessionPage>;
   close(): Promise<void>;
+  /** The session and other records read together, strongly consistently: one BatchGetItem when they share this
+   * store's DynamoDB client (DESIGN §3.4). Absent: each is read on its own. */
+  readWith?(id: string, reads: ReadonlyArray<Read<any>>): Promise<{ session?: Session; read: ReadSet }>;
+  /** A store of another record kind on this store's connection, so that its reads can join readWith(). */
+  sibling?<R extends StoredRecord>(kind: RecordKind<R>, table: string): RecordStore<R>;
 }

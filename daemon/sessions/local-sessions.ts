@@ -22,6 +22,7 @@ import { SentinelError, isSentinelError } from '../../core/errors.js';
 import type { CallerIdentity, ProfileInfo, Vendor } from '../../core/issuer/types.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyProvider } from '../../core/policy/types.js';
+import type { ReadSet } from '../../core/records/read-set.js';
 import type {
   IssuedFacts,
   NewSession,
@@ -84,6 +85,11 @@ export interface LocalSessionsParts {
   stopSessionsMs?: number;
 }
 
+interface Opener {
+  principal: Principal;
+  profile: string;
+}
+
 function newSessionId(): string {
   return randomBytes(8).toString('hex');
 }
@@ -126,8 +132,9 @@ export class LocalSessions {
 
   /** Sessions this daemon opened that may still be active (ended on stop). */
   private readonly opened = new Set<string>();
-  /** Who opened each of them: a token request is decided for the principal its session was opened by. */
-  private readonly principals = new Map<string, Principal>();
+  /** Who opened each of them, for which profile: a token request is decided for the principal its session was opened
+   * by, and the records an override would use are read with its session. */
+  private readonly openers = new Map<string, Opener>();
   /** (user, profile) → the implicit credential_process session. */
   private readonly implicit = new Map<string, string>();
   /** (user, profile) → the id an implicit session will have, and its record while it is being written. */
@@ -233,7 +240,7 @@ export class LocalSessions {
       throw e;
     }
     this.opened.add(id);
-    this.principals.set(id, principal);
+    this.openers.set(id, { principal, profile: request.profile });
     if (request.pid !== undefined) this.owners.watch(id, request.pid);
     const token = this.tokens.mint(id);
     this.counters.sessions_opened += 1;
@@ -248,16 +255,20 @@ export class LocalSessions {
     this.counters.credential_requests += 1;
     const entry = this.entry('credentials', peer, null, null);
     entry.session_id = match.sessionId;
-    const { session, principal } = await this.refusing(entry, async () => {
-      const session = await this.activeSession(match.sessionId); // step 2: the revocation read
+    const { session, principal, read } = await this.refusing(entry, async () => {
+      const { session, read } = await this.activeSession(match.sessionId); // step 2: the revocation read
       entry.user = session.user;
       entry.profile = session.profile;
       entry.mode = session.mode;
       if (match.retired) throw new SentinelError('SessionEnded', `session ${session.id} has ended`);
-      return { session, principal: this.principals.get(session.id) ?? (await this.principalFor(session)) };
+      return {
+        session,
+        read,
+        principal: this.openers.get(session.id)?.principal ?? (await this.principalFor(session)),
+      };
     });
     const authorized = await authorize(
-      this.requestFor(entry, principal, session.id, session.profile, session.mode),
+      this.requestFor(entry, principal, session.id, session.profile, session.mode, read),
       this.ports,
     ); // steps 3–5
     this.touch(session.id, authorized);
@@ -269,17 +280,17 @@ export class LocalSessions {
   async credentialProcess(profileName: string, peer: Peer): Promise<CredentialsBody> {
     this.counters.credential_process_requests += 1;
     const entry = this.entry('credential_process', peer, 'credential_process', profileName);
-    const { principal, key, id } = await this.refusing(entry, async () => {
+    const { principal, key, id, read } = await this.refusing(entry, async () => {
       this.assertRunning();
       await this.vendor.profile(profileName);
       const principal = principalOf(await this.vendor.identify(profileName));
       entry.user = principal.user;
       const key = `${principal.user}\u0000${profileName}`;
       const current = await this.currentImplicit(key, entry);
-      return { principal, key, id: current?.id ?? this.reserveImplicit(key) };
+      return { principal, key, id: current?.session.id ?? this.reserveImplicit(key), read: current?.read };
     });
     const authorized = await authorize(
-      this.requestFor(entry, principal, id, profileName, 'credential_process'),
+      this.requestFor(entry, principal, id, profileName, 'credential_process', read),
       this.ports,
     );
     if (this.implicit.get(key) !== id) {
@@ -401,6 +412,7 @@ export class LocalSessions {
     sessionId: string,
     profile: string,
     mode: Mode,
+    read?: ReadSet,
   ): AuthorizeRequest {
     return {
       principal,
@@ -408,6 +420,7 @@ export class LocalSessions {
       mode,
       sessionId,
       requestId: entry.request_id,
+      ...(read ? { read } : {}),
       context: { event: entry.event, peer_pid: entry.peer_pid, peer_uid: entry.peer_uid },
     };
   }
@@ -428,7 +441,7 @@ export class LocalSessions {
     if (principal.user !== session.user) {
       throw new SentinelError('SessionUnknown', `session ${session.id} belongs to another user`);
     }
-    this.principals.set(session.id, principal);
+    this.openers.set(session.id, { principal, profile: session.profile });
     return principal;
   }
 
@@ -475,24 +488,39 @@ export class LocalSessions {
    * served because the check failed). A session found revoked or ended elsewhere (an admin's `server revoke --table`)
    * is released here: its token is retired and its cached credentials dropped.
    */
-  private async activeSession(id: string): Promise<Session> {
-    const stored = await this.store.get(id);
+  private async activeSession(id: string): Promise<{ session: Session; read?: ReadSet }> {
+    const { session: stored, read } = await this.readSession(id);
     if (!stored) throw unknownSession(id);
     const session = this.withEffectiveStatus(stored);
-    if (session.status === 'active') return session;
+    if (session.status === 'active') return { session, ...(read ? { read } : {}) };
     this.release(id);
     throw sessionRefusal(session);
   }
 
+  /** The session, and with it (one consistent BatchGetItem, DESIGN §3.4) the records the override lookup would read
+   * for its opener — the approved request it used last — so a request under an override costs one store call. */
+  private async readSession(id: string): Promise<{ session?: Session; read?: ReadSet }> {
+    const opener = this.openers.get(id);
+    const reads = opener ? (this.overrides.reads?.(opener.principal, opener.profile) ?? []) : [];
+    if (reads.length === 0 || !this.store.readWith) {
+      const session = await this.store.get(id);
+      return session ? { session } : {};
+    }
+    return this.store.readWith(id, reads);
+  }
+
   /** The implicit session of (user, profile) if it can still serve; throws if it was revoked and would still be valid. */
-  private async currentImplicit(key: string, entry: DecisionEntry): Promise<Session | undefined> {
+  private async currentImplicit(
+    key: string,
+    entry: DecisionEntry,
+  ): Promise<{ session: Session; read?: ReadSet } | undefined> {
     const id = this.implicit.get(key);
     if (id === undefined) return undefined;
-    const stored = await this.store.get(id);
+    const { session: stored, read } = await this.readSession(id);
     if (!stored) return undefined;
     entry.session_id = id;
     const session = this.withEffectiveStatus(stored);
-    if (session.status === 'active') return session;
+    if (session.status === 'active') return { session, ...(read ? { read } : {}) };
     this.release(id);
     // Revocation is not undone by asking again: while the revoked session would still have been valid, no new one.
     if (session.status === 'revoked' && Date.parse(session.expires_at) > this.now().getTime())
@@ -525,7 +553,7 @@ export class LocalSessions {
           this.implicit.set(key, id);
           this.implicitPending.delete(key);
           this.opened.add(id);
-          this.principals.set(id, principal);
+          this.openers.set(id, { principal, profile });
           this.counters.sessions_opened += 1;
           return session;
         },
@@ -579,7 +607,7 @@ export class LocalSessions {
 
   private release(id: string): void {
     this.opened.delete(id);
-    this.principals.delete(id);
+    this.openers.delete(id);
     this.tokens.revoke(id);
     this.vendor.forget(id);
     this.owners.forget(id);
