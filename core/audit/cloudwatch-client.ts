@@ -46,8 +46,11 @@ export async function* streamEvents(
   }
 }
 
-/** `<host>-<policy user>` (DESIGN §14): the stream name when audit.cloudwatch.log_stream is not set. */
-export async function defaultLogStream(options: LogsClientOptions): Promise<string> {
+/** `<host>-<policy user>` (DESIGN §14): the stream name when audit.cloudwatch.log_stream is not set. The policy user
+ * name follows identity.trusted_session_roles (DESIGN §5.3), as everywhere else. */
+export async function defaultLogStream(
+  options: LogsClientOptions & { trustedSessionRoles?: readonly string[] },
+): Promise<string> {
   const [{ STSClient, GetCallerIdentityCommand }, { hostname }, { parseCallerArn }] = await Promise.all([
     import('@aws-sdk/client-sts'),
     import('node:os'),
@@ -63,7 +66,7 @@ export async function defaultLogStream(options: LogsClientOptions): Promise<stri
       hostname()
         .replace(/[:*\u0000-\u001f\u007f]/g, '')
         .slice(0, 200) || 'host';
-    return `${host}-${parseCallerArn(who.Arn).policyName}`;
+    return `${host}-${parseCallerArn(who.Arn, options.trustedSessionRoles).policyName}`;
   } finally {
     sts.destroy();
   }

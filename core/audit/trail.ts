@@ -38,7 +38,9 @@ export function createAuditTrail(config: Config, deps: AuditTrailDeps): AuditTra
         file: config.audit.file,
         cursorFile: cursorFileFor(config.audit.file),
         logGroup: cw.logGroup,
-        logStream: cw.logStream ?? (() => defaultLogStream(aws)),
+        logStream:
+          cw.logStream ??
+          (() => defaultLogStream({ ...aws, trustedSessionRoles: config.identity.trustedSessionRoles })),
         client: () => createLogsClient({ ...aws, maxAttempts: 1 }),
         log: deps.log,
         required: cw.required,

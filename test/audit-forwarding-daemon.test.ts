@@ -1,0 +1,123 @@
+// Decision-log forwarding through a running daemon (DESIGN §14; the forwarder's volume, batching and rejection
+// handling are test/audit-forwarding.test.ts's): with `required: true` a forwarding lag past the bound refuses
+// credentials with AuditUnavailable and serving resumes once CloudWatch Logs is back; a daemon restarted while
+// CloudWatch is down catches up afterwards with nothing lost or sent twice; without `log_stream` the stream is
+// `<host>-<policy user>`. The lag bound is lowered through the trail's test hook so a handful of requests cross it.
+import t, { type Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createAuditTrail } from '../core/audit/trail.js';
+import type { DaemonParts } from '../daemon/parts.js';
+import { startDaemon, type DaemonHarness } from './support/daemon.js';
+import { startLogs, type LogsEmulator } from './support/logs-emulator.js';
+import { until } from './support/wait.js';
+
+const GROUP = 'sentinel-decisions';
+const STREAM = 'laptop-alice';
+const MAX_LAG_LINES = 4;
+
+const config = (cloudwatch: string) =>
+  `aws_profile: base\nregion: us-east-1\naudit:\n  cloudwatch: { log_group: ${GROUP}, ${cloudwatch} }\n`;
+
+const parts: Partial<DaemonParts> = {
+  decisions: (config, log) =>
+    createAuditTrail(config, {
+      log,
+      forwarder: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxLagLines: MAX_LAG_LINES },
+    }),
+};
+
+async function forwardingDaemon(t: Test, logs: LogsEmulator, cloudwatch: string, home?: string) {
+  return startDaemon(t, {
+    config: config(cloudwatch),
+    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url },
+    parts,
+    ...(home ? { home } : {}),
+  });
+}
+
+const forwarded = (logs: LogsEmulator, stream = STREAM) => {
+  try {
+    return logs.events(GROUP, stream).map((e) => e.message);
+  } catch {
+    return []; // the stream does not exist yet
+  }
+};
+
+/** The decision log as written: each line exactly as the file has it. */
+async function fileLines(d: DaemonHarness): Promise<string[]> {
+  await d.decisions(); // flushes an in-process daemon's log
+  return readFileSync(d.decisionLogFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+}
+
+t.test('required: a lag past the bound refuses with AuditUnavailable; CloudWatch back, it serves', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  logs.setDown(true);
+  const d = await forwardingDaemon(t, logs, `log_stream: ${STREAM}, required: true`);
+  const session = await d.openSession('dev');
+  const fetch = () => d.fetch({ transport: 'tcp', token: session.token });
+  t.equal((await fetch()).status, 200, 'served while the lag is within the bound');
+  const refused = await until(fetch, (r) => r.status !== 200, 10_000);
+  t.equal(refused.status, 503);
+  t.equal(refused.json?.Code, 'AuditUnavailable', `refused for the lag: ${refused.json?.Message}`);
+  t.match(refused.json?.Message, /behind/);
+  t.notOk(/AccessKeyId|SecretAccessKey|"Token"/.test(refused.text), 'no credentials in the refusal');
+  const status = await d.client.get<{ audit?: { cloudwatch?: { refusing?: string | null } } }>('/v1/status');
+  t.match(status.audit?.cloudwatch?.refusing, /behind/, 'daemon status says why');
+
+  logs.setDown(false);
+  const served = await until(fetch, (r) => r.status === 200, 20_000);
+  t.equal(served.status, 200, 'served again once CloudWatch Logs caught up');
+  const lines = await fileLines(d);
+  await until(
+    () => forwarded(logs).length,
+    (n) => n >= lines.length,
+    20_000,
+  );
+  t.same(forwarded(logs).slice(0, lines.length), lines, 'every decision, the refusals too, forwarded in order');
+});
+
+t.test('restarted while CloudWatch is down: it catches up afterwards, nothing lost, nothing twice', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  logs.setDown(true);
+  const first = await forwardingDaemon(t, logs, `log_stream: ${STREAM}`);
+  const s1 = await first.openSession('dev');
+  for (let i = 0; i < 20; i++) t.equal((await first.fetch({ transport: 'tcp', token: s1.token })).status, 200);
+  const before = await fileLines(first);
+  await first.stop();
+  t.same(forwarded(logs), [], 'nothing reached CloudWatch while it was down');
+
+  const second = await forwardingDaemon(t, logs, `log_stream: ${STREAM}`, first.home);
+  const s2 = await second.openSession('dev');
+  for (let i = 0; i < 20; i++) await second.fetch({ transport: 'tcp', token: s2.token });
+  const all = await fileLines(second);
+  t.same(all.slice(0, before.length), before, 'the restarted daemon appends to the same log');
+  t.ok(all.length >= before.length + 21, `decisions of both daemons (${all.length})`);
+
+  logs.setDown(false);
+  await until(
+    () => forwarded(logs).length,
+    (n) => n >= all.length,
+    30_000,
+  );
+  await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive within a few polls
+  t.same(forwarded(logs), all, 'the stream holds every line of the file, in order, once');
+});
+
+t.test('without log_stream the stream is <host>-<policy user>', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const d = await forwardingDaemon(t, logs, 'required: false');
+  await d.openSession('dev');
+  const stream = `${hostname()}-alice`;
+  const got = await until(
+    () => forwarded(logs, stream),
+    (l) => l.length > 0,
+    10_000,
+  );
+  t.same(got, await fileLines(d), `the decisions are in ${stream}`);
+});
