@@ -52,7 +52,7 @@ t.test('request, approve, serve with marker approved, revoke', async (t) => {
 
   const refused = await refusal(d.client.post('/v1/sessions', { profile: 'prod' }));
   t.equal(refused.code, 'ApprovalRequired');
-  t.match(refused.hint, /sentinel request <profile> --reason/);
+  t.match(refused.hint, /sentinel request prod --reason/);
 
   const bad = await refusal(d.client.post('/v1/requests', { profile: 'prod', justification: 'short' }));
   t.equal(bad.code, 'BadRequest');

@@ -3,9 +3,9 @@
 // daemon needs to use that table, and the environment of an admin who runs `sentinel server revoke --table`
 // elsewhere (no daemon, own AWS keys, identity from the STS emulator).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DynamoSessionStore } from '../../core/sessions/dynamodb.js';
 import { ensureTable } from '../../core/records/table.js';
 import { SESSION_TABLE } from '../../core/sessions/schema.js';
@@ -64,9 +64,28 @@ export function teamConfig(table = TEAM_TABLE, extra = ''): string {
 
 /** An admin's shell on another machine: own keys, no Sentinel config, no daemon. */
 export function adminEnv(t: HasTeardown, sts: StsEmulator, dynamodbUrl: string): NodeJS.ProcessEnv {
-  sts.setIdentity(ADMIN_KEY, ADMIN_ARN);
-  const home = mkdtempSync(join(tmpdir(), 'sentinel-admin-'));
+  return personEnv(t, sts, dynamodbUrl, { key: ADMIN_KEY, arn: ADMIN_ARN });
+}
+
+/**
+ * Another person's shell (an approver's, say): own access key, which the STS emulator maps to `arn`, no daemon, and
+ * `files` (paths under the home, e.g. `.config/sentinel/config.yaml`) written 0600 in 0700 directories, as a careful
+ * user keeps them (policy files are checked like ssh keys).
+ */
+export function personEnv(
+  t: HasTeardown,
+  sts: StsEmulator,
+  dynamodbUrl: string,
+  who: { key: string; arn: string },
+  files: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  sts.setIdentity(who.key, who.arn);
+  const home = mkdtempSync(join(tmpdir(), 'sentinel-person-'));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(home, path)), { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, path), text, { mode: 0o600 });
+  }
   return cleanEnv({
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
@@ -74,8 +93,8 @@ export function adminEnv(t: HasTeardown, sts: StsEmulator, dynamodbUrl: string):
     XDG_RUNTIME_DIR: join(home, 'run'),
     AWS_CONFIG_FILE: join(home, 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
-    AWS_ACCESS_KEY_ID: ADMIN_KEY,
-    AWS_SECRET_ACCESS_KEY: 'admin-secret',
+    AWS_ACCESS_KEY_ID: who.key,
+    AWS_SECRET_ACCESS_KEY: 'person-secret',
     AWS_REGION: 'us-east-1',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_STS: sts.url,

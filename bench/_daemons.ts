@@ -1,0 +1,107 @@
+// What the daemon benchmarks share: a real daemon (the built CLI, dist/) in a child process with its own home, a
+// session opened on it, warm GET /v1/credentials under autocannon over the Unix socket, and same-run comparisons in
+// alternating rounds (the machine is shared: only same-run ratios mean anything). Not a benchmark itself (the `_`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+// @ts-expect-error autocannon ships no types
+import autocannon from 'autocannon';
+import { CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
+
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+export const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export interface BenchDaemon {
+  socketPath: string;
+  /** Opens a session on `profile` (POST /v1/sessions) and returns its token. */
+  open(profile: string): Promise<string>;
+  /** POST on the control socket; the parsed answer (throws with the status, never the body, on failure). */
+  post(path: string, body: unknown): Promise<any>;
+  stop(): Promise<void>;
+}
+
+/** Every daemon started here, stopped by stopAll() even when a start failed half-way. */
+const running: BenchDaemon[] = [];
+
+export async function startBenchDaemon(
+  stsUrl: string,
+  options: { config?: string; policy?: string; env?: Record<string, string> } = {},
+): Promise<BenchDaemon> {
+  const home = prepareHome(
+    { config: options.config ?? '', env: options.env ?? {}, ...(options.policy ? { policy: options.policy } : {}) },
+    stsUrl,
+  );
+  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, 'daemon', 'run'], {
+    env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetchFrom({ socketPath: home.socketPath }, { transport: 'unix', method: 'POST', path, body });
+    // The answer may hold a session token: say only what went wrong.
+    if (r.status < 200 || r.status > 299) throw new Error(`POST ${path} answered ${r.status} ${r.json?.error?.code}`);
+    return r.json;
+  };
+  const daemon: BenchDaemon = {
+    socketPath: home.socketPath,
+    open: async (profile) => (await post('/v1/sessions', { profile })).token as string,
+    post,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(home.home, { recursive: true, force: true });
+    },
+  };
+  running.push(daemon);
+  if (!(await waitForSocket(home.socketPath, 30_000, () => child.exitCode !== null)))
+    throw new Error('a daemon did not start');
+  return daemon;
+}
+
+export async function stopAll(): Promise<void> {
+  for (const d of running.splice(0)) await d.stop();
+}
+
+/** Warm credential fetches per second for one session token. */
+export async function requestsPerSecond(socketPath: string, token: string): Promise<number> {
+  const result = await autocannon({
+    url: 'http://localhost/v1/credentials',
+    socketPath,
+    connections: 10,
+    duration: DURATION_S,
+    headers: { authorization: token },
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average as number;
+}
+
+/** `subject` against `baseline` in ROUNDS alternating rounds; the median of the per-round ratios subject/baseline. */
+export async function compareRounds(
+  names: [string, string],
+  subject: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<number> {
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    let a: number;
+    let b: number;
+    if (round % 2 === 0) {
+      a = await subject();
+      b = await baseline();
+    } else {
+      b = await baseline();
+      a = await subject();
+    }
+    ratios.push(a / b);
+    console.error(
+      `round ${round + 1}/${ROUNDS}: ${names[0]} ${Math.round(a)} req/s, ${names[1]} ${Math.round(b)} req/s (${(100 * (a / b)).toFixed(1)} %)`,
+    );
+  }
+  return median(ratios);
+}
