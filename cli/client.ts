@@ -3,17 +3,24 @@
 import { request as httpRequest } from 'node:http';
 import { SentinelError, fromBody } from '../core/errors.js';
 import { assertOwnSocket } from './socket-trust.js';
+import { startWaitingIndicator, waitingPhrase } from './waiting-indicator.js';
 
 export interface ClientOptions {
   socketPath: string;
-  /** Milliseconds before giving up on an answer (default 30 s: opening a session may call STS). */
+  /** Milliseconds before giving up on an answer (default 45 s: longer than the daemon's own budgets, so a slow
+   * upstream ends as the daemon's answer — StsUnavailable, BaseCredentialsUnavailable — not as a client timeout). */
   timeoutMs?: number;
+  /** Say on stderr what a call that takes more than a second waits for (a terminal, not --json). Default false. */
+  progress?: boolean;
   /** The socket was named explicitly (--socket, SENTINEL_SOCKET): its directory need not be 0700, only closed to
    * writes by others. Default false: the runtime dir, which must be private. */
   explicitSocket?: boolean;
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 45_000;
+/** How long the indicator's question about what is awaited may take. */
+const STATUS_QUESTION_MS = 2_000;
 
 export class DaemonClient {
   constructor(private readonly options: ClientOptions) {}
@@ -31,6 +38,21 @@ export class DaemonClient {
   ): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     assertOwnSocket(this.options.socketPath, { privateDir: !this.options.explicitSocket });
+    if (!this.options.progress) return this.send<T>(method, path, payload, headers);
+    const quiet = new DaemonClient({ ...this.options, progress: false, timeoutMs: STATUS_QUESTION_MS });
+    const indicator = startWaitingIndicator({
+      stream: process.stderr,
+      ask: async () => waitingPhrase(await quiet.get('/v1/status')),
+    });
+    try {
+      return await this.send<T>(method, path, payload, headers);
+    } finally {
+      indicator.stop();
+    }
+  }
+
+  private send<T>(method: string, path: string, payload: Buffer | undefined, headers: Record<string, string>) {
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {
       const req = httpRequest(
         {
@@ -43,7 +65,7 @@ export class DaemonClient {
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
             ...headers,
           },
-          timeout: this.options.timeoutMs ?? 30_000,
+          timeout: timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -78,12 +100,7 @@ export class DaemonClient {
         },
       );
       req.on('timeout', () =>
-        req.destroy(
-          new SentinelError(
-            'InternalError',
-            `the daemon did not answer within ${(this.options.timeoutMs ?? 30_000) / 1000}s`,
-          ),
-        ),
+        req.destroy(new SentinelError('InternalError', `the daemon did not answer within ${timeoutMs / 1000}s`)),
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof SentinelError) return reject(err);
@@ -166,13 +183,15 @@ export function socketNamed(options: { socket?: string }, env: NodeJS.ProcessEnv
   return Boolean(options.socket || env.SENTINEL_SOCKET);
 }
 
+/** A client for a command's globals; on a terminal (and without --json) it says what a slow call waits for. */
 export async function connect(
-  options: { socket?: string; config?: string },
+  options: { socket?: string; config?: string; json?: boolean },
   timeoutMs?: number,
 ): Promise<DaemonClient> {
   return new DaemonClient({
     socketPath: await resolveSocket(options),
     timeoutMs,
     explicitSocket: socketNamed(options),
+    progress: process.stderr.isTTY === true && !options.json,
   });
 }

@@ -4,6 +4,7 @@
 import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import { STS_BUDGET_MS } from '../aws-http.js';
+import { waitingFor } from '../upstream-waits.js';
 import { loadSts } from './sdk.js';
 import { stsFailure, type StsAction } from './sts-errors.js';
 import type { BaseCredentials, IssuedCredentials, StsClients } from './types.js';
@@ -73,17 +74,18 @@ export async function assumeRole(
   let out;
   try {
     const { AssumeRoleCommand } = await loadSts();
-    out = await (
-      await sts.client(input.region, base)
-    ).send(
-      new AssumeRoleCommand({
-        RoleArn: input.roleArn,
-        RoleSessionName: input.roleSessionName,
-        SourceIdentity: input.sourceIdentity,
-        DurationSeconds: input.durationSeconds,
-        ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
-      }),
-      stsBudget(),
+    const client = await sts.client(input.region, base);
+    out = await waitingFor(`AWS STS (AssumeRole for ${input.profile})`, () =>
+      client.send(
+        new AssumeRoleCommand({
+          RoleArn: input.roleArn,
+          RoleSessionName: input.roleSessionName,
+          SourceIdentity: input.sourceIdentity,
+          DurationSeconds: input.durationSeconds,
+          ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
+        }),
+        stsBudget(),
+      ),
     );
   } catch (e) {
     throw stsFailure(e, { action: 'AssumeRole', profile: input.profile, roleArn: input.roleArn });
@@ -108,14 +110,15 @@ export async function getSessionToken(
   let out;
   try {
     const { GetSessionTokenCommand } = await loadSts();
-    out = await (
-      await sts.client(input.region, base)
-    ).send(
-      new GetSessionTokenCommand({
-        DurationSeconds: input.durationSeconds,
-        ...(input.mfa ? { SerialNumber: input.mfa.serial, TokenCode: input.mfa.code } : {}),
-      }),
-      stsBudget(),
+    const client = await sts.client(input.region, base);
+    out = await waitingFor(`AWS STS (GetSessionToken for ${input.profile})`, () =>
+      client.send(
+        new GetSessionTokenCommand({
+          DurationSeconds: input.durationSeconds,
+          ...(input.mfa ? { SerialNumber: input.mfa.serial, TokenCode: input.mfa.code } : {}),
+        }),
+        stsBudget(),
+      ),
     );
   } catch (e) {
     throw stsFailure(e, { action: 'GetSessionToken', profile: input.profile, mfa: input.mfa !== undefined });

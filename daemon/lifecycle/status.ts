@@ -1,4 +1,5 @@
 // The daemon's answer to GET /v1/status (DESIGN §3.3).
+import { upstreamWaits } from '../../core/upstream-waits.js';
 import { VERSION } from '../../core/version.js';
 import type { LiveDaemon } from './live.js';
 
@@ -24,5 +25,7 @@ export function daemonStatus(live: LiveDaemon) {
     sessions: { active: sessions.activeTokens },
     counters: { ...sessions.counters, reloads: live.reloads },
     audit: live.decisions.status?.() ?? null,
+    /** Upstream calls in flight, for a CLI that has waited more than a second. */
+    waiting: upstreamWaits(),
   };
 }

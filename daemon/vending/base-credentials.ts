@@ -11,6 +11,7 @@ import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
 import { loadCredentialProviders } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import type { BaseCredentials } from '../../core/issuer/types.js';
+import { waitingFor } from '../../core/upstream-waits.js';
 
 export type { BaseCredentials };
 
@@ -153,7 +154,9 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
       return flights.run(source.key, async () => {
         let credentials: BaseCredentials;
         try {
-          const got = await withTimeout(load(source, settings), RESOLVE_TIMEOUT_MS);
+          const got = await waitingFor(`the base credentials of profile ${source.profile}`, () =>
+            withTimeout(load(source, settings), RESOLVE_TIMEOUT_MS),
+          );
           if (
             typeof got?.accessKeyId !== 'string' ||
             got.accessKeyId === '' ||

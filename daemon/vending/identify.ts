@@ -8,6 +8,7 @@ import { loadSts } from '../../core/issuer/sdk.js';
 import { stsBudget } from '../../core/issuer/assume-role.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import { stsFailure } from '../../core/issuer/sts-errors.js';
+import { waitingFor } from '../../core/upstream-waits.js';
 import type { BaseCredentials, CallerIdentity, StsClients } from '../../core/issuer/types.js';
 
 export interface Identifier {
@@ -30,7 +31,11 @@ export function createIdentifier(
         let arn: string | undefined;
         try {
           const { GetCallerIdentityCommand } = await loadSts();
-          arn = (await (await sts.client(ctx.region, base)).send(new GetCallerIdentityCommand({}), stsBudget())).Arn;
+          const client = await sts.client(ctx.region, base);
+          const out = await waitingFor(`AWS STS (GetCallerIdentity for ${ctx.profile})`, () =>
+            client.send(new GetCallerIdentityCommand({}), stsBudget()),
+          );
+          arn = out.Arn;
         } catch (e) {
           throw stsFailure(e, { action: 'GetCallerIdentity', profile: ctx.profile });
         }
