@@ -2,8 +2,11 @@
 // The `sentinel` binary (package.json bin). Everything lives in program.ts so tests can run commands in-process.
 // `credentials` runs before every AWS CLI call (credential_process), so its plain form skips loading commander and
 // the command groups (cli/credentials.ts, runFast); any other form takes the full parser.
+import { enableCompileCache } from './compile-cache.js';
 import { reportError } from './output.js';
 import { silenceSdkNodeWarning } from './sdk-warning.js';
+
+enableCompileCache();
 
 // Before anything loads the AWS SDK (every command loads it lazily, the daemon included: `sentinel daemon run` starts
 // here too): the SDK's Node 20 deprecation warning is noise for Sentinel's users (sdk-warning.ts says why).

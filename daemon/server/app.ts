@@ -2,9 +2,11 @@
 // serves the control API and the credential endpoint; the loopback TCP instance serves only the credential endpoint.
 // Both are bounded against slow and oversized clients, accept only JSON bodies, and answer every failure, including
 // unknown routes and malformed HTTP, with a catalogue error body.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { SentinelError } from '../../core/errors.js';
-import { peerAuthenticator, type Transport } from './auth.js';
+import { peerAuthenticator, peerCheck, tokenCheck, type TokenCheck, type Transport } from './auth.js';
+import { credentialFastPath } from './credentials-fast-path.js';
 import type { ServerContext } from './context.js';
 import {
   clientErrorHandler,
@@ -22,11 +24,13 @@ import { registerBreakglassRoutes } from './routes-breakglass.js';
 export interface RoutesOptions {
   transport: Transport;
   ctx: ServerContext;
+  /** The listener's token check, shared with its fast path (one per-connection digest cache). */
+  tokens: TokenCheck;
 }
 
 /** The one routes plugin both listeners register; only the Unix one gets the control API. */
 export async function routes(app: FastifyInstance, options: RoutesOptions): Promise<void> {
-  registerCredentialRoutes(app, options.ctx);
+  registerCredentialRoutes(app, options.ctx, options.tokens);
   if (options.transport === 'unix') {
     registerControlRoutes(app, options.ctx);
     registerRequestRoutes(app, options.ctx);
@@ -36,20 +40,32 @@ export async function routes(app: FastifyInstance, options: RoutesOptions): Prom
 
 export function createApp(transport: Transport, ctx: ServerContext): FastifyInstance {
   const { limits } = ctx;
+  // Our own server (fastify's serverFactory) so the credential fast path sees requests first; the settings fastify
+  // would apply to a server it created are applied here.
+  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  const http = {
+    maxHeaderSize: limits.maxHeaderSize,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.timeoutCheckMs,
+    // Node would answer a request without Host with an empty 400; the admission hook answers it instead.
+    requireHostHeader: false,
+  };
   const app = Fastify({
+    serverFactory(handler) {
+      const server = createServer(http, (req, res) => {
+        if (!fastPath?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.setTimeout(limits.idleTimeoutMs);
+      return server;
+    },
     logger: false,
     bodyLimit: limits.bodyLimit,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: {
-      maxHeaderSize: limits.maxHeaderSize,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: limits.timeoutCheckMs,
-      // Node would answer a request without Host with an empty 400; the admission hook answers it instead.
-      requireHostHeader: false,
-    },
     clientErrorHandler,
     // Router refusals (a parameter longer than maxParamLength, a malformed URL) skip every hook: they get the
     // catalogue's body here, not fastify's own.
@@ -76,14 +92,16 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   app.setErrorHandler(errorHandler(ctx.log));
   app.setNotFoundHandler(notFoundHandler);
   app.server.on('checkExpectation', expectationHandler);
-  const authenticatePeer = peerAuthenticator(app, {
+  const peers = peerCheck(app.server, {
     transport,
     daemonUid: ctx.daemonUid,
     sources: ctx.sources,
     log: ctx.log,
-    sessions: ctx.sessions,
     tcpUidCheck: transport === 'tcp' && ctx.tcpUidCheck,
   });
+  const tokens = tokenCheck(ctx.sessions);
+  const authenticatePeer = peerAuthenticator(app, peers, ctx.sessions);
+  fastPath = credentialFastPath({ transport, peers, tokens, sessions: ctx.sessions, log: ctx.log });
   // One hook for both admission checks: each hook is a step of fastify's pipeline on every request.
   app.addHook('onRequest', function admit(request, _reply, done) {
     let refused = authenticatePeer(request);
@@ -96,7 +114,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     if (refused) done(refused);
     else done();
   });
-  app.register(routes, { transport, ctx });
+  app.register(routes, { transport, ctx, tokens });
   return app;
 }
 

@@ -4,6 +4,7 @@
 //                                    (app.ts runs it as the first check of its one onRequest hook).
 //   preHandler  requireSessionToken — credential routes: `Authorization` → the session it is bound to.
 // Anything doubtful is refused: unreadable credentials, another uid, an unknown token.
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { LRUCache } from 'lru-cache';
@@ -47,7 +48,6 @@ export interface PeerAuthOptions {
   daemonUid: number;
   sources: PeerSources;
   log: OpLogger;
-  sessions: LocalSessions;
   /** Resolve TCP peers' uids through /proc (Linux); elsewhere the token is the only proof. */
   tcpUidCheck: boolean;
 }
@@ -130,31 +130,42 @@ function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
   return { ok: true, peer: { transport: 'tcp', pid: null, uid } };
 }
 
-/** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal (already
- * recorded as a decision on credential routes). Credentials are cached with the socket: they are fixed at connect. */
-export function peerAuthenticator(
-  app: FastifyInstance,
-  options: PeerAuthOptions,
-): (request: FastifyRequest) => SentinelError | null {
+/** The admitted peer of a connection, or why it is refused. Credentials are kept with the socket: they are fixed at
+ * connect. Shared by the onRequest hook and the credential fast path (credentials-fast-path.ts). */
+export type PeerCheck = (socket: Socket) => PeerRecord;
+
+export function peerCheck(server: Server, options: PeerAuthOptions): PeerCheck {
   const records = new WeakMap<Socket, PeerRecord>();
   const read = options.transport === 'unix' ? readUnixPeer : readTcpPeer;
   if (options.transport === 'unix') {
     // SO_PEERCRED is fixed at connect(), so reading it when the connection arrives is exact and costs one syscall.
-    app.server.on('connection', (socket: Socket) => records.set(socket, read(socket, options)));
+    server.on('connection', (socket: Socket) => records.set(socket, read(socket, options)));
   }
-  // Declared up front so every request object has the same shape (fastify's advice for per-request properties).
-  app.decorateRequest('peer', null as unknown as Peer);
-  app.decorateRequest('token', undefined);
-  return function authenticatePeer(request) {
-    const socket = request.raw.socket;
+  return (socket) => {
     let record = records.get(socket);
     if (!record) {
       record = read(socket, options);
       records.set(socket, record);
     }
+    return record;
+  };
+}
+
+/** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal (already
+ * recorded as a decision on credential routes). */
+export function peerAuthenticator(
+  app: FastifyInstance,
+  check: PeerCheck,
+  sessions: LocalSessions,
+): (request: FastifyRequest) => SentinelError | null {
+  // Declared up front so every request object has the same shape (fastify's advice for per-request properties).
+  app.decorateRequest('peer', null as unknown as Peer);
+  app.decorateRequest('token', undefined);
+  return function authenticatePeer(request) {
+    const record = check(request.raw.socket);
     if (!record.ok) {
       const event = request.routeOptions.config?.decision;
-      if (event) options.sessions.recordRefusal(event, record.peer, record.error);
+      if (event) sessions.recordRefusal(event, record.peer, record.error);
       return record.error;
     }
     request.peer = record.peer;
@@ -199,11 +210,10 @@ export class FailureLimiter {
   }
 }
 
-function limiterKey(request: FastifyRequest): string {
-  const peer = request.peer;
+function limiterKey(peer: Peer, socket: Socket): string {
   return peer.uid !== null
     ? `${peer.transport}:uid:${peer.uid}`
-    : `${peer.transport}:addr:${request.raw.socket.remoteAddress ?? '?'}`;
+    : `${peer.transport}:addr:${socket.remoteAddress ?? '?'}`;
 }
 
 /** What a keep-alive connection's requests share: its limiter key, and the digest of the last token it sent. */
@@ -213,38 +223,68 @@ interface ConnectionTokenState {
   digest?: Buffer;
 }
 
-/** preHandler of the credential routes: the session token, raw (as SDKs send it) or `Bearer <token>`. A keep-alive
+/** The session a request's token (raw, as SDKs send it, or `Bearer <token>`) is bound to, or undefined. A keep-alive
  * client sends the same header on every request, so its digest (and the peer's limiter key) is kept with the
- * connection and not computed again; the lookup (and with it revocation) still happens every time. */
-export function requireSessionToken(sessions: LocalSessions, limiter: FailureLimiter, log: OpLogger) {
+ * connection and not computed again; the lookup (and with it revocation) still happens every time. Shared by the
+ * preHandler below and the credential fast path. */
+export interface TokenCheck {
+  match(socket: Socket, peer: Peer, header: string | undefined): TokenMatch | undefined;
+  limiterKey(socket: Socket, peer: Peer): string;
+}
+
+export function tokenCheck(sessions: LocalSessions): TokenCheck {
   const tokens = sessions.tokenRegistry;
   const connections = new WeakMap<Socket, ConnectionTokenState>();
+  const state = (socket: Socket, peer: Peer) => {
+    let found = connections.get(socket);
+    if (!found) {
+      // The peer (and with it the key) is fixed for the connection's life.
+      found = { limiterKey: limiterKey(peer, socket) };
+      connections.set(socket, found);
+    }
+    return found;
+  };
+  return {
+    match(socket, peer, header) {
+      const s = state(socket, peer);
+      let digest: Buffer | undefined;
+      if (s.digest !== undefined && s.header === header) {
+        digest = s.digest;
+      } else {
+        digest = tokens.digest(tokenFromAuthorization(header));
+        if (digest && typeof header === 'string') {
+          s.header = header;
+          s.digest = digest;
+        }
+      }
+      return digest ? tokens.lookup(digest) : undefined;
+    },
+    limiterKey: (socket, peer) => state(socket, peer).limiterKey,
+  };
+}
+
+/** preHandler of the credential routes: the session token, or a refusal that is counted and recorded. */
+export function requireSessionToken(
+  sessions: LocalSessions,
+  check: TokenCheck,
+  limiter: FailureLimiter,
+  log: OpLogger,
+) {
   return function authenticateToken(
     request: FastifyRequest,
     _reply: FastifyReply,
     done: HookHandlerDoneFunction,
   ): void {
-    const socket = request.raw.socket;
-    let state = connections.get(socket);
-    if (!state) {
-      // The peer (and with it the key) is fixed for the connection's life.
-      state = { limiterKey: limiterKey(request) };
-      connections.set(socket, state);
-    }
     const header = request.headers.authorization;
-    let digest: Buffer | undefined;
-    if (state.digest !== undefined && state.header === header) {
-      digest = state.digest;
-    } else {
-      digest = tokens.digest(tokenFromAuthorization(header));
-      if (digest && typeof header === 'string') {
-        state.header = header;
-        state.digest = digest;
-      }
-    }
-    const match = digest ? tokens.lookup(digest) : undefined;
+    const match = check.match(request.raw.socket, request.peer, header);
     if (!match) {
-      done(refuseToken(request, state.limiterKey, tokenFromAuthorization(header) !== undefined));
+      done(
+        refuseToken(
+          request,
+          check.limiterKey(request.raw.socket, request.peer),
+          tokenFromAuthorization(header) !== undefined,
+        ),
+      );
       return;
     }
     request.token = match;

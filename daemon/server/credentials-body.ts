@@ -31,3 +31,15 @@ export function credentialsBody(c: IssuedCredentials): CredentialsBody {
   }
   return body;
 }
+
+const serialized = new WeakMap<CredentialsBody, Buffer>();
+
+/** The body's bytes, serialised once per body so nothing reorders or adds fields between fetches. */
+export function serializedBody(body: CredentialsBody): Buffer {
+  let bytes = serialized.get(body);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(body));
+    serialized.set(body, bytes);
+  }
+  return bytes;
+}

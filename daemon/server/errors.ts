@@ -9,14 +9,36 @@ import type { OpLogger } from '../../core/log.js';
 
 const JSON_TYPE = 'application/json';
 
+/** An error's catalogue answer: status, headers and body bytes. A Buffer keeps the content-type exactly
+ * `application/json` (fastify appends a charset to strings); Go's SDK parses an error body only under exactly that type. */
+export function errorAnswer(error: SentinelError): { status: number; headers: Record<string, string>; body: Buffer } {
+  const headers: Record<string, string> = { 'content-type': JSON_TYPE };
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  return { status: error.status, headers, body: Buffer.from(JSON.stringify(error.toBody())) };
+}
+
 export function sendError(reply: FastifyReply, error: SentinelError): FastifyReply {
-  if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
-  // A Buffer keeps the content-type exactly `application/json` (fastify appends a charset to strings); Go's SDK
-  // parses an error body only under exactly that type.
-  return reply
-    .code(error.status)
-    .header('content-type', JSON_TYPE)
-    .send(Buffer.from(JSON.stringify(error.toBody())));
+  const answer = errorAnswer(error);
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+/** What an error thrown by a handler becomes: itself when it is in the catalogue; otherwise InternalError, with the
+ * details only in the operational log. */
+export function internalErrorFor(
+  error: unknown,
+  log: OpLogger,
+  method: string,
+  url: string | undefined,
+): SentinelError {
+  const mapped = toSentinelError(error);
+  if (mapped.code === 'InternalError' && !isSentinelError(error)) {
+    const e = error as Error;
+    log.error(
+      { event: 'internal_error', method, url, err: { name: e?.name, message: e?.message, stack: e?.stack } },
+      'request failed',
+    );
+  }
+  return mapped;
 }
 
 /** Maps what fastify throws for malformed input onto the catalogue; unknown errors become InternalError. */
@@ -44,20 +66,7 @@ export function toSentinelError(error: unknown): SentinelError {
 
 export function errorHandler(log: OpLogger) {
   return function handle(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const mapped = toSentinelError(error);
-    if (mapped.code === 'InternalError' && !isSentinelError(error)) {
-      const e = error as Error;
-      log.error(
-        {
-          event: 'internal_error',
-          method: request.method,
-          url: request.routeOptions.url,
-          err: { name: e?.name, message: e?.message, stack: e?.stack },
-        },
-        'request failed',
-      );
-    }
-    return sendError(reply, mapped);
+    return sendError(reply, internalErrorFor(error, log, request.method, request.routeOptions.url));
   };
 }
 

@@ -15,10 +15,14 @@ function listenerHosts(socket: Socket): string[] {
   return LOOPBACK.has(address) ? [named, `localhost:${port}`] : [named];
 }
 
+/** Whether a `Host` value fails to name the listener `socket` arrived on (a missing one included). */
+export function foreignHostOf(host: string | undefined, socket: Socket): boolean {
+  return !(typeof host === 'string' && listenerHosts(socket).includes(host.toLowerCase()));
+}
+
 /** null when the request's `Host` names the listener; PeerNotAllowed otherwise (a missing `Host` included). */
 export function foreignHost(request: FastifyRequest): SentinelError | null {
-  const host = request.headers.host;
-  if (typeof host === 'string' && listenerHosts(request.raw.socket).includes(host.toLowerCase())) return null;
+  if (!foreignHostOf(request.headers.host, request.raw.socket)) return null;
   return new SentinelError(
     'PeerNotAllowed',
     'the Host header does not name this listener, so the request may come from a web page (DNS rebinding)',
