@@ -1,0 +1,87 @@
+// Approvals through the built `sentinel` binary (dist/), with distinct people the STS emulator tells apart: alice
+// (the requester, through her daemon) is refused `exec prod` with the `sentinel request prod --reason` hint and files
+// a request; bob is not an approver and alice may not approve her own (both NotApprover, exit 3); carol approves by
+// name, and alice's `exec prod` runs; carol revokes, and it is refused again; dave, listed by an ARN pattern (an IAM
+// Identity Center session), approves the next request with the real CLI.
+import t from 'tap';
+import { REQUEST_TABLE } from '../core/approvals/record.js';
+import { ensureTable } from '../core/records/table.js';
+import { BASE_ARN, startDaemon } from './support/daemon.js';
+import { sentinel } from './support/cli.js';
+import { personEnv, startTeamTable, teamConfig } from './support/team-sessions.js';
+
+const POLICY = `version: "1"
+rules:
+  - { name: prod-needs-approval, effect: require_approval, conditions: { profiles: [prod] } }
+approvals:
+  - name: prod-approvers
+    profiles: [prod]
+    approvers: [carol, "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_*/dave@example.com"]
+    max_duration: 2h
+`;
+
+const PEOPLE = {
+  bob: { key: 'AKIAPERSONBOB0000001', arn: 'arn:aws:iam::123456789012:user/bob' },
+  carol: { key: 'AKIAPERSONCAROL00001', arn: 'arn:aws:iam::123456789012:user/carol' },
+  dave: {
+    key: 'AKIAPERSONDAVE000001',
+    arn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a1b2c3d4e5f6a7b/dave@example.com',
+  },
+  // alice with keys of her own, outside her daemon: still the requester by principal ARN.
+  alice: { key: 'AKIAPERSONALICE00001', arn: BASE_ARN },
+};
+
+t.test('request, NotApprover for bob and the requester, approve by name and by ARN pattern, revoke', async (t) => {
+  const team = await startTeamTable(t);
+  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
+  const d = await startDaemon(t, {
+    policy: POLICY,
+    config: teamConfig(undefined, 'requests: { table: team-requests }\n'),
+    env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
+  });
+  // An approver's machine: their own keys, the team's config and the policy in force (approvers are checked against it).
+  const approver = (who: keyof typeof PEOPLE) =>
+    personEnv(t, d.sts, team.url, PEOPLE[who], {
+      '.config/sentinel/config.yaml': 'region: us-east-1\nrequests: { table: team-requests }\n',
+      '.config/sentinel/policy.yaml': POLICY,
+    });
+  const [bob, carol, dave, aliceOwnKeys] = [approver('bob'), approver('carol'), approver('dave'), approver('alice')];
+  const alice = { ...d.env };
+  const execProd = () => sentinel(t, ['exec', 'prod', '--', 'true'], { env: alice });
+
+  const refused = await execProd();
+  t.equal(refused.code, 3, 'exec prod is refused as a denial (exit 3)');
+  t.match(refused.stderr, /Hint: .*sentinel request prod --reason/, 'with how to ask, for this profile');
+
+  const filed = await sentinel(t, ['request', 'prod', '--reason', 'deploy hotfix for INC-42', '--json'], {
+    env: alice,
+  });
+  t.equal(filed.code, 0, filed.stderr);
+  const request = JSON.parse(filed.stdout) as { id: string; status: string };
+  t.equal(request.status, 'pending');
+
+  const [byBob, byAlice] = await Promise.all([
+    sentinel(t, ['approve', request.id, '--json'], { env: bob }),
+    sentinel(t, ['approve', request.id], { env: aliceOwnKeys }),
+  ]);
+  t.equal(byBob.code, 3, 'bob is not an approver: exit 3');
+  t.equal(JSON.parse(byBob.stdout || byBob.stderr).error.code, 'NotApprover');
+  t.equal(byAlice.code, 3, 'the requester cannot approve her own request');
+  t.match(byAlice.stderr, /Error: .*your own request/);
+
+  const approved = await sentinel(t, ['approve', request.id, '--comment', 'ok for INC-42'], { env: carol });
+  t.equal(approved.code, 0, approved.stderr);
+  t.match(approved.stdout, new RegExp(`Approved request ${request.id} \\(alice, prod\\): approved by carol`));
+  t.equal((await execProd()).code, 0, 'alice can exec prod under the approval');
+
+  const revoked = await sentinel(t, ['requests', 'revoke', request.id, '--reason', 'incident over'], { env: carol });
+  t.equal(revoked.code, 0, revoked.stderr);
+  t.equal((await execProd()).code, 3, 'revoked: exec prod is refused again');
+
+  const next = await sentinel(t, ['request', 'prod', '--reason', 'second try at the hotfix', '--json'], { env: alice });
+  const second = JSON.parse(next.stdout) as { id: string };
+  const byDave = await sentinel(t, ['approve', second.id, '--json'], { env: dave });
+  t.equal(byDave.code, 0, `dave approves through the ARN pattern: ${byDave.stderr}`);
+  t.equal(JSON.parse(byDave.stdout).approver, 'dave@example.com');
+  t.equal((await execProd()).code, 0, 'served under the approval dave gave');
+});
