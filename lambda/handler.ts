@@ -4,6 +4,7 @@
 // on the next event rather than cached. No answer ever carries a stack trace or an AWS error text.
 import { SentinelError, isSentinelError } from '../core/errors.js';
 import { readEvent, type APIGatewayProxyEvent, type APIGatewayProxyEventV2 } from './events.js';
+import { createVendorBreakglass } from './breakglass.js';
 import { createVendorParts, type VendorOptions, type VendorParts } from './parts.js';
 import { principalOf } from './principal.js';
 import { createVendorRequests } from './requests.js';
@@ -51,7 +52,15 @@ export function createHandler(options: VendorOptions = {}): VendorHandler {
     (starting ??= createVendorParts(options).then(
       (made) => {
         parts = made;
-        return { parts: made, sessions: createVendorSessions(made), requests: createVendorRequests(made) };
+        const breakglass = createVendorBreakglass({
+          stores: made.breakglass,
+          policy: made.policy,
+          notifier: made.notifier,
+          log: made.log,
+          trustedSessionRoles: made.config.identity.trustedSessionRoles,
+          now: made.now,
+        });
+        return { parts: made, sessions: createVendorSessions(made), requests: createVendorRequests(made), breakglass };
       },
       (e: unknown) => {
         starting = undefined;

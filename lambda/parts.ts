@@ -8,12 +8,17 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createApprovalLookup } from '../core/approvals/override.js';
 import { REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js';
+import { composeOverrides } from '../core/authorize/overrides.js';
 import type { DecisionSink, OverrideLookup } from '../core/authorize/types.js';
+import { createBreakglassLookup } from '../core/breakglass/override.js';
+import { EVENT_KIND, LOCK_KIND, SLOT_KIND, type BreakglassStores } from '../core/breakglass/record.js';
 import { loadConfig, parseConfigText, type Config } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
 import { createCredentialIssuer, type CredentialIssuer } from '../core/issuer/issuer.js';
 import type { BaseCredentials } from '../core/issuer/types.js';
 import { createLogger, type OpLogger } from '../core/log.js';
+import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { createNotifier, type Notifier } from '../core/notify/notifier.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 import { createTableClient } from '../core/records/client.js';
@@ -44,6 +49,9 @@ export interface VendorParts {
   policy: PolicyProvider;
   sessions: SessionStore;
   requests: RecordStore<ApprovalRequest>;
+  breakglass: BreakglassStores;
+  /** Webhooks and SNS, with the execution role's credentials (made on first use). */
+  notifier(): Notifier;
   issuer: CredentialIssuer;
   overrides: OverrideLookup;
   decisions: DecisionSink;
@@ -131,16 +139,31 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
       };
     },
   });
-  const overrides = createApprovalLookup({
-    store: requests,
-    policy: (profile) => policy.policyFor?.(profile) ?? null,
-    trustedSessionRoles: config.identity.trustedSessionRoles,
-  });
+  const table = config.breakglass.table;
+  const breakglass: BreakglassStores = {
+    events: new DynamoRecordStore(EVENT_KIND, { client, table, now, ownsClient: false }),
+    locks: new DynamoRecordStore(LOCK_KIND, { client, table, now, ownsClient: false }),
+    slots: new DynamoRecordStore(SLOT_KIND, { client, table, now, ownsClient: false }),
+  };
+  const policyFor = (profile: string) => policy.policyFor?.(profile) ?? null;
+  // Approvals first, then break-glass, as in the daemon.
+  const overrides = composeOverrides(
+    createApprovalLookup({
+      store: requests,
+      policy: policyFor,
+      trustedSessionRoles: config.identity.trustedSessionRoles,
+    }),
+    createBreakglassLookup({ stores: breakglass, policy: policyFor }),
+  );
+  let ports: ReturnType<typeof awsNotifierPorts> | undefined;
+  let notifier: Notifier | undefined;
   return {
     config,
     policy,
     sessions,
     requests,
+    breakglass,
+    notifier: () => (notifier ??= createNotifier((ports ??= awsNotifierPorts(region ? { region } : {})))),
     issuer,
     overrides,
     decisions: options.decisions ?? stdoutDecisions(),
@@ -153,6 +176,7 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
       issuer.clear();
       sts.close();
       await policy.close();
+      ports?.destroy();
       if (owns) client.destroy();
     },
   };

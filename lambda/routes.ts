@@ -3,15 +3,21 @@
 // handler resolved from API Gateway's verified identity; no route reads a user from anywhere else.
 import { z } from 'zod';
 import { REQUEST_ID } from '../core/approvals/record.js';
-import { COMMENT_MAX, JUSTIFICATION_MAX } from '../core/approvals/service.js';
+import { EVENT_ID } from '../core/breakglass/record.js';
+import { COMMENT_MAX } from '../core/approvals/service.js';
 import type { Principal } from '../core/authorize/types.js';
 import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
-import { MAX_REASON } from '../core/sessions/record.js';
 import { SESSION_ID } from '../core/sessions/types.js';
-import { hasControlCharacters } from '../core/text/printable.js';
 import { VERSION } from '../core/version.js';
-import { parse, profileName } from '../daemon/server/routes-control.js';
+import {
+  closeBody as closeBreakglassBody,
+  invokeBody,
+  listQuery as listBreakglassQuery,
+} from '../daemon/server/routes-breakglass.js';
+import { parse, profileName, revokeBody, ttl } from '../daemon/server/routes-control.js';
+import { createBody as createRequestBody, listQuery as listRequestsQuery } from '../daemon/server/routes-requests.js';
+import type { VendorBreakglass } from './breakglass.js';
 import type { VendorRequest } from './events.js';
 import type { VendorParts } from './parts.js';
 import { listProfiles } from './profiles.js';
@@ -29,19 +35,12 @@ export interface RouteContext {
   parts: VendorParts;
   sessions: VendorSessions;
   requests: VendorRequests;
+  breakglass: VendorBreakglass;
 }
 
 type Handler = (ctx: RouteContext, principal: Principal, req: VendorRequest, id: string) => Promise<Reply>;
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
-
-const oneLine = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((v) => !hasControlCharacters(v), 'expected one line without control characters');
 
 const credentialsQuery = z
   .object({
@@ -51,30 +50,11 @@ const credentialsQuery = z
   .strict()
   .refine((q) => (q.profile === undefined) !== (q.session === undefined), 'give exactly one of profile or session');
 
-const ttl = z.union([
-  z
-    .string()
-    .max(32)
-    .refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
-  z
-    .number()
-    .int()
-    .min(60)
-    .max(31 * 86_400),
-]);
 const openBody = z
   .object({ profile: profileName, mode: z.enum(['server', 'cli']).default('server'), ttl: ttl.optional() })
   .strict();
-const revokeBody = z.object({ reason: oneLine(MAX_REASON) }).strict();
 const emptyBody = z.object({}).strict();
 const emptyQuery = z.object({}).strict();
-const createRequestBody = z
-  .object({
-    profile: profileName,
-    justification: z.string().max(JUSTIFICATION_MAX * 4),
-    duration: z.number().int().min(1).max(86_400).optional(),
-  })
-  .strict();
 const commentBody = z
   .object({
     comment: z
@@ -84,7 +64,6 @@ const commentBody = z
   })
   .strict();
 const requestRevokeBody = z.object({ reason: z.string().max(COMMENT_MAX * 4) }).strict();
-const listRequestsQuery = z.object({ mine: z.string().max(8).optional() }).strict();
 
 function json(req: VendorRequest): unknown {
   if (req.body === null) return undefined;
@@ -205,6 +184,37 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     },
   },
   {
+    method: 'POST',
+    pattern: /^\/v1\/breakglass$/,
+    async handle(ctx, principal, req) {
+      const { dry_run, ...input } = parse(invokeBody, json(req), 'break-glass invocation');
+      if (dry_run) return ok(await ctx.breakglass.preview(principal, input));
+      return ok(await ctx.breakglass.invoke(principal, input), 201);
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/breakglass$/,
+    async handle(ctx, principal, req) {
+      const q = parse(listBreakglassQuery, req.query, 'query');
+      return ok({ events: await ctx.breakglass.list(principal, { ...q, mine: q.mine !== undefined }) });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/breakglass\/([^/]+)$/,
+    handle: async (ctx, principal, _req, id) => ok(await ctx.breakglass.show(principal, eventId(id))),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/breakglass\/([^/]+)\/close$/,
+    async handle(ctx, principal, req, id) {
+      const checked = eventId(id);
+      const { reason } = parse(closeBreakglassBody, json(req), 'close request');
+      return ok(await ctx.breakglass.close(principal, checked, reason));
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/v1\/profiles$/,
     async handle(ctx) {
@@ -232,7 +242,11 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
         caller: { arn: principal.arn, user: principal.user },
         policy: parts.policy.status(),
         store: 'dynamodb',
-        tables: { sessions: parts.config.sessions.table, requests: parts.config.requests.table },
+        tables: {
+          sessions: parts.config.sessions.table,
+          requests: parts.config.requests.table,
+          breakglass: parts.config.breakglass.table,
+        },
       });
     },
   },
@@ -241,6 +255,12 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
 function sessionId(id: string): string {
   if (!SESSION_ID.test(id))
     throw new SentinelError('BadRequest', 'invalid session id: expected 16 lowercase hex characters');
+  return id;
+}
+
+function eventId(id: string): string {
+  if (!EVENT_ID.test(id))
+    throw new SentinelError('BadRequest', 'invalid break-glass event id: expected 16 lowercase hex characters');
   return id;
 }
 

@@ -236,3 +236,72 @@ t.test('profiles and status', async (t) => {
   t.equal(unknown.status, 404);
   t.equal(unknown.body.code, 'ProfileUnknown');
 });
+
+t.test(
+  'break-glass: a deny lifted by an active event, marker breakglass; one event at a time; close ends it',
+  async (t) => {
+    const v = await startVendor(t);
+    const BOB = 'arn:aws:iam::111122223333:user/bob';
+    const denied = await call(v, 'rest', { method: 'GET', path: '/v1/credentials?profile=prod', callerArn: BOB });
+    t.equal(denied.status, 403);
+    t.equal(denied.body.code, 'PolicyDenied');
+    const invoke = (callerArn: string, profile = 'prod') =>
+      call(v, 'http', {
+        method: 'POST',
+        path: '/v1/breakglass',
+        callerArn,
+        body: JSON.stringify({
+          profile,
+          reason_code: 'incident',
+          justification: 'database down, paging says prod is burning',
+          duration: 1800,
+        }),
+      });
+    const refused = await invoke(DAVE);
+    t.equal(refused.status, 403);
+    t.equal(refused.body.code, 'BreakGlassRefused', 'dave is not in the entry');
+    const mfa = await invoke(DAVE, 'dev');
+    t.equal(mfa.status, 403);
+    t.equal(mfa.body.code, 'MfaRequired', 'the vendor verifies no MFA codes');
+    const event = await invoke(BOB);
+    t.equal(event.status, 201);
+    t.match(event.body, {
+      invoker: 'bob',
+      invoker_arn: BOB,
+      profile: 'prod',
+      status: 'active',
+      rule: 'prod-emergency',
+    });
+    const twice = await invoke(BOB);
+    t.equal(twice.status, 409);
+    t.equal(twice.body.code, 'Conflict');
+    const served = await call(v, 'rest', { method: 'GET', path: '/v1/credentials?profile=prod', callerArn: BOB });
+    t.equal(served.status, 200);
+    t.match(v.sts.assumeRoleRequests.at(-1)!.SourceIdentity, /^sentinel-bob-breakglass-[0-9a-f]{16}$/);
+    t.equal(v.decisions.at(-1)!.break_glass_event_id, event.body.id);
+    const listed = await call(v, 'rest', { method: 'GET', path: '/v1/breakglass?mine=1', callerArn: BOB });
+    t.same(
+      listed.body.events.map((e: { id: string }) => e.id),
+      [event.body.id],
+    );
+    const notYours = await call(v, 'rest', {
+      method: 'POST',
+      path: `/v1/breakglass/${event.body.id}/close`,
+      callerArn: DAVE,
+      body: JSON.stringify({ reason: 'not mine to close' }),
+    });
+    t.equal(notYours.status, 403);
+    t.equal(notYours.body.code, 'NotApprover');
+    const closed = await call(v, 'rest', {
+      method: 'POST',
+      path: `/v1/breakglass/${event.body.id}/close`,
+      callerArn: BOB,
+      body: JSON.stringify({ reason: 'fixed' }),
+    });
+    t.equal(closed.status, 200);
+    t.equal(closed.body.status, 'closed');
+    const after = await call(v, 'rest', { method: 'GET', path: '/v1/credentials?profile=prod', callerArn: BOB });
+    t.equal(after.status, 403);
+    t.equal(after.body.code, 'PolicyDenied');
+  },
+);

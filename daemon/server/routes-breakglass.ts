@@ -10,7 +10,7 @@ import type { ServerContext } from './context.js';
 import { parse, profileName } from './routes-control.js';
 
 // Lengths and characters are checked by the service, with the message a user can act on; these only bound them.
-const invokeBody = z
+export const invokeBody = z
   .object({
     profile: profileName,
     reason_code: z.string().max(32),
@@ -24,7 +24,7 @@ const invokeBody = z
 const idParams = z
   .object({ id: z.string().regex(EVENT_ID, 'expected a break-glass event id (16 lowercase hex characters)') })
   .strict();
-const listQuery = z
+export const listQuery = z
   .object({
     mine: z.string().max(8).optional(),
     status: z.enum(['active', 'closed', 'expired']).optional(),
@@ -32,7 +32,7 @@ const listQuery = z
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .strict();
-const closeBody = z.object({ reason: z.string().max(CLOSE_REASON_MAX * 4) }).strict();
+export const closeBody = z.object({ reason: z.string().max(CLOSE_REASON_MAX * 4) }).strict();
 
 export function registerBreakglassRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const api = () => {

@@ -19,7 +19,7 @@ export const profileName = z
   .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
 
 /** `ttl`: a duration (`1h`, `30m`) or seconds. */
-const ttl = z.union([
+export const ttl = z.union([
   z
     .string()
     .max(32)
@@ -41,7 +41,7 @@ const openSessionBody = z
   .strict();
 
 /** The same bound the store enforces and `sentinel server revoke --reason` checks. */
-const revokeBody = z
+export const revokeBody = z
   .object({
     reason: z
       .string()

@@ -8,7 +8,7 @@ import { JUSTIFICATION_MAX } from '../../core/approvals/service.js';
 import type { ServerContext } from './context.js';
 import { parse, profileName } from './routes-control.js';
 
-const createBody = z
+export const createBody = z
   .object({
     profile: profileName,
     // Length and characters are checked by the service, with the message a user can act on; this only bounds it.
@@ -19,7 +19,7 @@ const createBody = z
 const idParams = z
   .object({ id: z.string().regex(REQUEST_ID, 'expected a request id (16 lowercase hex characters)') })
   .strict();
-const listQuery = z.object({ mine: z.string().max(8).optional() }).strict();
+export const listQuery = z.object({ mine: z.string().max(8).optional() }).strict();
 const emptyBody = z.object({}).strict();
 
 export function registerRequestRoutes(app: FastifyInstance, ctx: ServerContext): void {

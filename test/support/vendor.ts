@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DecisionEntry } from '../../core/audit/types.js';
 import { REQUEST_TABLE } from '../../core/approvals/record.js';
+import { BREAKGLASS_TABLE } from '../../core/breakglass/record.js';
 import { ensureTable } from '../../core/records/table.js';
 import { SESSION_TABLE } from '../../core/sessions/schema.js';
 import { createHandler, type VendorHandler } from '../../lambda/handler.js';
@@ -23,6 +24,7 @@ export const PROD_ROLE = 'arn:aws:iam::111122223333:role/prod-admin';
 export const DEV_ROLE = 'arn:aws:iam::111122223333:role/dev-admin';
 export const SESSIONS_TABLE = 'vendor-sessions';
 export const REQUESTS_TABLE = 'vendor-requests';
+export const BREAKGLASS_TABLE_NAME = 'vendor-breakglass';
 
 export const VENDOR_POLICY = `version: "1"
 rules:
@@ -31,6 +33,9 @@ rules:
   - { name: nobody-else, effect: deny, conditions: { profiles: [dev, prod] }, reason: not on the team }
 approvals:
   - { name: prod-approvers, profiles: [prod], approvers: [carol], max_duration: 2h }
+breakglass:
+  - { name: prod-emergency, profiles: [prod], users: [bob], allowed_reason_codes: [incident], max_duration: 2h }
+  - { name: dev-mfa, profiles: [dev], users: [dave], mfa: required }
 profiles:
   - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }
   - { name: prod, role_arn: "${PROD_ROLE}", region: eu-west-1, external_id: sentinel-prod }
@@ -70,6 +75,7 @@ export async function startVendor(
   await Promise.all([
     ensureTable(client, SESSION_TABLE, SESSIONS_TABLE, { pollMs: 5 }),
     ensureTable(client, REQUEST_TABLE, REQUESTS_TABLE, { pollMs: 5 }),
+    ensureTable(client, BREAKGLASS_TABLE, BREAKGLASS_TABLE_NAME, { pollMs: 5 }),
   ]);
   const configYaml =
     options.config ??
@@ -78,6 +84,7 @@ export async function startVendor(
       `policy: { source: file, file: ${policyFile} }`,
       `sessions: { store: dynamodb, table: ${SESSIONS_TABLE}, ttl: 12h }`,
       `requests: { table: ${REQUESTS_TABLE} }`,
+      `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
       '',
     ].join('\n');
   const env: Record<string, string> = {

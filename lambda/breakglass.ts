@@ -1,0 +1,75 @@
+// Break-glass through the vendor (DESIGN §11, §17): the shared service (core/breakglass/service.ts) with the verified
+// caller as invoker and closer, for each request. Only the vendor writes the table, so the lock, the quota slots and
+// the record bind. A Lambda container may be frozen as soon as it answers, so the notifications an invocation or a
+// close sends are awaited (bounded) before the answer instead of running in the background.
+import type { Principal } from '../core/authorize/types.js';
+import type { BreakglassStores, EventView } from '../core/breakglass/record.js';
+import {
+  createBreakglassService,
+  type BreakglassService,
+  type InvokeInput,
+  type InvokePreview,
+  type ListFilter,
+} from '../core/breakglass/service.js';
+import type { Notifier } from '../core/notify/notifier.js';
+import type { OpLogger } from '../core/log.js';
+import type { PolicyProvider } from '../core/policy/types.js';
+import { listProfiles, requireProfile } from './profiles.js';
+
+/** How long an answer waits for its notifications; what is not delivered by then is recorded as such if it can be. */
+export const NOTIFY_WAIT_MS = 5000;
+
+export interface VendorBreakglassDeps {
+  stores: BreakglassStores;
+  policy: PolicyProvider;
+  notifier: () => Notifier;
+  log: OpLogger;
+  trustedSessionRoles: readonly string[];
+  now: () => Date;
+}
+
+export interface VendorBreakglass {
+  preview(principal: Principal, input: InvokeInput): Promise<InvokePreview>;
+  invoke(principal: Principal, input: InvokeInput): Promise<EventView>;
+  list(principal: Principal, filter: ListFilter): Promise<EventView[]>;
+  show(principal: Principal, id: unknown): Promise<EventView>;
+  close(principal: Principal, id: unknown, reason: unknown): Promise<EventView>;
+}
+
+export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakglass {
+  const serviceFor = (principal: Principal): BreakglassService =>
+    createBreakglassService({
+      stores: deps.stores,
+      policy: () => deps.policy,
+      profileExists: async (profile) => void requireProfile(deps.policy, profile),
+      identify: async () => ({ arn: principal.arn, user: principal.user }),
+      profiles: async () => listProfiles(deps.policy).map((p) => p.name),
+      // No MFA sessions here: the vendor never holds a user's long-term keys to call GetSessionToken with, so an entry
+      // with `mfa: required` is refused with MfaRequired (docs/vendor.md).
+      notifier: deps.notifier(),
+      log: deps.log,
+      trustedSessionRoles: deps.trustedSessionRoles,
+      now: deps.now,
+    });
+
+  async function delivered<T>(service: BreakglassService, result: T): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([service.idle(), new Promise((r) => (timer = setTimeout(r, NOTIFY_WAIT_MS)))]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  return {
+    preview: (principal, input) => serviceFor(principal).preview(input),
+    async invoke(principal, input) {
+      const service = serviceFor(principal);
+      return delivered(service, await service.invoke(input));
+    },
+    list: (principal, filter) => serviceFor(principal).list(filter),
+    show: (principal, id) => serviceFor(principal).show(id),
+    async close(principal, id, reason) {
+      const service = serviceFor(principal);
+      return delivered(service, await service.close(id, reason));
+    },
+  };
+}
