@@ -142,7 +142,13 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
   const code = decision.errorCode ?? 'PolicyDenied';
   const details = { rule: decision.rule, effect: decision.effect, profile, user, mode };
   // The provider's reason names the policy source and its first problem (file:line:column).
-  if (code === 'PolicyUnavailable') return new SentinelError(code, decision.reason, { details });
+  if (code === 'PolicyUnavailable') {
+    const file = decision.policySource.startsWith('file:') ? decision.policySource.slice('file:'.length) : null;
+    const hint = file
+      ? `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`
+      : undefined;
+    return new SentinelError(code, decision.reason, { details, ...(hint ? { hint } : {}) });
+  }
   const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
   const refuses = `${rule} refuses ${user} on ${profile} in mode ${mode}`;
   let message = `${refuses}: ${decision.reason}`;
