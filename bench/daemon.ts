@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
 import { startNotifyReceiver } from '../test/support/notify-receiver.js';
 import { startSts } from '../test/support/sts-emulator.js';
+import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
 
 const MAIN = process.env.BENCH_CLI_MAIN ?? CLI_MAIN;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -153,7 +154,7 @@ async function spawnToReady(stsUrl: string): Promise<{ ms: number; cpuMs: number
   home.env.XDG_CACHE_HOME = startCache;
   try {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [MAIN, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
       env: { ...home.env, NOTIFY_SOCKET: receiver.address },
       stdio: 'ignore',
     });
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'sentinel-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const daemon = spawn(process.execPath, [MAIN, 'daemon', 'run'], {
+    const daemon = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
       env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -5,6 +5,7 @@ import { SentinelError, isErrorCode } from '../core/errors.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -192,6 +193,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
   const built = fileURLToPath(new URL('./main.js', import.meta.url));
   const main = fs.existsSync(built) ? built : process.argv[1]!;
   const args = [
+    ...DAEMON_NODE_FLAGS,
     main,
     ...(globals.config ? ['--config', globals.config] : []),
     ...(globals.socket ? ['--socket', globals.socket] : []),

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configHome, type Env } from '../core/paths.js';
 import { hasControlCharacters } from '../core/text/printable.js';
+import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 
 export type Platform = 'linux' | 'darwin';
 export const LAUNCHD_LABEL = 'dev.sentinel.agent';
@@ -85,7 +86,14 @@ function template(...path: string[]): string {
 }
 
 function daemonArgs(target: ServiceTarget): string[] {
-  return [target.node, target.entry, ...(target.config ? ['--config', target.config] : []), 'daemon', 'run'];
+  return [
+    target.node,
+    ...DAEMON_NODE_FLAGS,
+    target.entry,
+    ...(target.config ? ['--config', target.config] : []),
+    'daemon',
+    'run',
+  ];
 }
 
 // systemd.service(5) / systemd.syntax(7): specifiers start with %, ExecStart expands $VARS, words may be quoted.

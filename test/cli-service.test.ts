@@ -77,7 +77,7 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
   t.match(service, /^Type=notify$/m);
   t.match(
     service,
-    new RegExp(`^ExecStart=${process.execPath} ${ENTRY} daemon run$`, 'm'),
+    new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=2 ${ENTRY} daemon run$`, 'm'),
     'absolute node, absolute entry, daemon run',
   );
   t.match(service, /^Restart=on-failure$/m);
@@ -141,7 +141,7 @@ t.test('hostile paths are quoted for systemd and escaped for launchd', async (t)
   );
   const plist = unitText((JSON.parse(mac.stdout) as { steps: PlanStep[] }).steps, '.plist');
   const parsed = await plistlib(t, plist, home);
-  t.same((parsed.ProgramArguments as string[]).slice(2, 4), ['--config', config], 'the exact path survives XML');
+  t.same((parsed.ProgramArguments as string[]).slice(3, 5), ['--config', config], 'the exact path survives XML');
 });
 
 async function plistlib(t: Test, xml: string, dir: string): Promise<Record<string, unknown>> {
@@ -164,7 +164,7 @@ t.test('launchd (rendered on any OS with --platform darwin): the plist parses wi
   t.equal(write.path, join(home, 'Library', 'LaunchAgents', 'dev.sentinel.agent.plist'));
   const p = await plistlib(t, write.content!, home);
   t.equal(p.Label, 'dev.sentinel.agent');
-  t.same(p.ProgramArguments, [process.execPath, ENTRY, 'daemon', 'run']);
+  t.same(p.ProgramArguments, [process.execPath, '--max-semi-space-size=2', ENTRY, 'daemon', 'run']);
   t.equal(p.RunAtLoad, true);
   t.same(p.KeepAlive, { SuccessfulExit: false }, 'restarted after a crash, not after a clean stop');
   t.equal(p.Umask, 0o077);
