@@ -14,6 +14,7 @@ import { VERSION } from '../core/version.js';
 import { LocalSessions } from './sessions/local-sessions.js';
 import { createDaemonApprovals } from './approvals.js';
 import { createDaemonBreakglass } from './breakglass.js';
+import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { composeOverrides } from '../core/authorize/overrides.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
@@ -124,7 +125,14 @@ async function compose(
   const policyNow = () => current?.policyProvider ?? policy;
   const approvals = await createDaemonApprovals(config, policyNow, log, store);
   undo.push(() => approvals.close());
-  const breakglass = await createDaemonBreakglass(config, policyNow, log);
+  // Through the vendor in force: a reload that replaces it (new credentials settings) drops its MFA sessions, as a
+  // restart would, and break-glass then answers MfaRequired.
+  let vendorNow = () => vendor;
+  const mfa: MfaSessions = {
+    verify: (profile, code, now) => vendorNow().mfa.verify(profile, code, now),
+    holds: (profile, now) => vendorNow().mfa.holds(profile, now),
+  };
+  const breakglass = await createDaemonBreakglass(config, policyNow, log, mfa);
   undo.push(() => breakglass.close());
   const sessions = new LocalSessions({
     ...{ config, policy, store, vendor, decisions, log, tokens: new TokenRegistry() },
@@ -137,11 +145,13 @@ async function compose(
   current = sessions;
   undo.push(() => sessions.stop());
   const { socketPath, fd } = claim;
-  return {
+  const live: LiveDaemon = {
     ...{ config, policy, vendor, store, decisions, sessions, approvals, breakglass, parts, log, env, socketPath, fd },
     port: 0,
     reloads: 0,
   };
+  vendorNow = () => live.vendor;
+  return live;
 }
 
 /** The listeners, daemon.json, sd_notify, signals and the handle the caller stops it with. */

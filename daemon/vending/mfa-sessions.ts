@@ -133,7 +133,10 @@ export function createMfaSessions(deps: MfaSessionDeps): DaemonMfaSessions {
         throw new SentinelError(
           'MfaRequired',
           `this daemon holds no MFA session for profile "${profile}" (it lives only in the memory of the daemon that verified the code)`,
-          { details: { profile } },
+          {
+            hint: 'The event was verified on another machine or before a restart: close it (`sentinel breakglass close <id> --reason ...`) and invoke again here with --mfa-code.',
+            details: { profile },
+          },
         );
       }
       return h.credentials;
