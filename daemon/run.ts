@@ -53,6 +53,8 @@ export interface RunOptions {
   pidPollMs?: number;
   /** How often coalesced last_access_at/request_count updates are written (default by store kind). */
   touchFlushMs?: number;
+  /** The clock decisions and sessions go by (default the system's): tests stand on a given weekday and hour. */
+  now?: () => Date;
 }
 
 export interface RunningDaemon {
@@ -141,6 +143,7 @@ async function compose(
     newRequestId: parts.newRequestId,
     pidPollMs: options.pidPollMs,
     touchFlushMs: options.touchFlushMs,
+    ...(options.now ? { now: options.now } : {}),
   });
   current = sessions;
   undo.push(() => sessions.stop());

@@ -107,6 +107,8 @@ export interface StartDaemonOptions {
   pidPollMs?: number;
   /** In-process only: how often coalesced session touches are written. */
   touchFlushMs?: number;
+  /** In-process only: the clock decisions and sessions go by. */
+  now?: () => Date;
   /** Leave the daemon running at teardown? Default false: it is stopped. */
   keep?: boolean;
   /** Don't wait for the socket to answer (subprocess); the caller watches the child itself. */
@@ -378,6 +380,7 @@ export async function startDaemon(t: HasTeardown, options: StartDaemonOptions = 
         drainMs: options.drainMs,
         pidPollMs: options.pidPollMs,
         touchFlushMs: options.touchFlushMs,
+        now: options.now,
       });
     } catch (e) {
       restoreEnv();
