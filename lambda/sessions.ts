@@ -10,7 +10,8 @@ import { decisionEntry, refused } from '../core/authorize/decision-entry.js';
 import type { Authorized, Ports, Principal } from '../core/authorize/types.js';
 import { approvalEntryFor, isApprover } from '../core/approvals/entry.js';
 import { isSentinelError } from '../core/errors.js';
-import type { IssuedFacts, Session } from '../core/sessions/types.js';
+import { issuedFacts } from '../core/sessions/record.js';
+import type { Session } from '../core/sessions/types.js';
 import type { Mode } from '../core/types.js';
 import { credentialsBody, type CredentialsBody } from '../daemon/server/credentials-body.js';
 import { sessionRefusal, unknownSession } from '../daemon/sessions/session-refusals.js';
@@ -32,14 +33,6 @@ export interface VendorSessions {
   get(principal: Principal, id: string): Promise<Session>;
   revoke(principal: Principal, id: string, reason: string): Promise<Session>;
   end(principal: Principal, id: string): Promise<Session>;
-}
-
-function issuedFacts(a: Authorized): IssuedFacts {
-  return {
-    credentials_valid_until: a.credentials.Expiration.toISOString(),
-    ...(a.sourceIdentity ? { source_identity: a.sourceIdentity } : {}),
-    ...(a.roleArn ? { role_arn: a.roleArn } : {}),
-  };
 }
 
 /** The implicit session of (caller, profile) in the ttl window that contains `now`: its id and its end. */

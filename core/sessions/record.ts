@@ -11,6 +11,7 @@ import {
   type SessionStatus,
 } from './types.js';
 import { isPrintableText } from '../text/printable.js';
+import type { IssuedCredentials } from '../issuer/types.js';
 
 /** Lengths beyond any real user/profile/host name: refuse rather than store a megabyte in an index key. */
 const MAX_NAME = 256;
@@ -169,4 +170,17 @@ export function issuedChanges(current: Session, facts: IssuedFacts): IssuedFacts
     if (later !== current.credentials_valid_until) out.credentials_valid_until = later;
   }
   return out;
+}
+
+/** What a session record keeps of credentials issued for it (DESIGN §4, §6): their SourceIdentity, role and expiry. */
+export function issuedFacts(a: {
+  credentials: Pick<IssuedCredentials, 'Expiration'>;
+  sourceIdentity: string | null;
+  roleArn: string | null;
+}): IssuedFacts {
+  return {
+    credentials_valid_until: a.credentials.Expiration.toISOString(),
+    ...(a.sourceIdentity ? { source_identity: a.sourceIdentity } : {}),
+    ...(a.roleArn ? { role_arn: a.roleArn } : {}),
+  };
 }

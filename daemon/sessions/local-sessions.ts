@@ -31,6 +31,7 @@ import type {
   SessionQuery,
   SessionStore,
 } from '../../core/sessions/types.js';
+import { issuedFacts } from '../../core/sessions/record.js';
 import type { Mode } from '../../core/types.js';
 import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
 import { pidAlive } from '../runtime/pid.js';
@@ -97,15 +98,6 @@ function newSessionId(): string {
 function principalOf(identity: CallerIdentity): Principal {
   const { arn, account, type, rawName, policyName } = identity;
   return { arn, account, type, rawName, user: policyName };
-}
-
-/** What the session record keeps of issued credentials (DESIGN §4, §6). */
-function issuedFacts(a: Pick<Authorized, 'credentials' | 'sourceIdentity' | 'roleArn'>): IssuedFacts {
-  return {
-    credentials_valid_until: a.credentials.Expiration.toISOString(),
-    ...(a.sourceIdentity ? { source_identity: a.sourceIdentity } : {}),
-    ...(a.roleArn ? { role_arn: a.roleArn } : {}),
-  };
 }
 
 export class LocalSessions {
