@@ -16,16 +16,13 @@ import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
 import { loadConfig } from '../core/config.js';
 import { resolveAwsTarget, type AwsTargetFlags } from './aws-target.js';
+import type { GlobalOptions } from './program.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
 export const CLI_NOTIFY_BOUND_MS = 20_000;
 
 export interface TableFlags extends AwsTargetFlags {
   table?: string;
-}
-
-interface Globals {
-  config?: string;
 }
 
 export interface ApproverContext {
@@ -39,7 +36,7 @@ export interface ApproverContext {
 
 export async function approverContext(
   flags: TableFlags,
-  globals: Globals,
+  globals: GlobalOptions,
   needIdentity = true,
 ): Promise<ApproverContext> {
   const config = loadConfig({ configFlag: globals.config });

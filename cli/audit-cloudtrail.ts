@@ -7,10 +7,7 @@ import type { TrailEvent } from '../core/cloudtrail/lookup.js';
 import { resolveAwsTarget, requireRegion } from './aws-target.js';
 import { formatError, printJson, usageError } from './output.js';
 import { checkId, parseSince } from './server.js';
-
-interface Globals {
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface TrailFlags {
   since?: string;
@@ -31,7 +28,7 @@ function window(flags: TrailFlags, now = Date.now()): { start: Date; end: Date }
   return { start, end };
 }
 
-async function readEvents(flags: TrailFlags, globals: Globals, eventName?: string): Promise<TrailEvent[]> {
+async function readEvents(flags: TrailFlags, globals: GlobalOptions, eventName?: string): Promise<TrailEvent[]> {
   const { start, end } = window(flags);
   const target = await resolveAwsTarget({ profile: flags.profile, region: flags.region?.[0] }, globals);
   const regions = flags.region?.length ? [...new Set(flags.region)] : [requireRegion(target)];
@@ -133,7 +130,7 @@ Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check.`
       runAudit(flags, async () => {
         const { verifyAssumeRoles } = await import('../core/cloudtrail/assurance.js');
         const { findings, roles } = verifyAssumeRoles(
-          await readEvents(flags, command.optsWithGlobals<Globals>(), 'AssumeRole'),
+          await readEvents(flags, command.optsWithGlobals<GlobalOptions>(), 'AssumeRole'),
         );
         const summary = roles.length
           ? roles
@@ -176,7 +173,7 @@ Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could n
     )
     .action(async (flags: TrailFlags & { table: string }, command: Command) =>
       runAudit(flags, async () => {
-        const globals = command.optsWithGlobals<Globals>();
+        const globals = command.optsWithGlobals<GlobalOptions>();
         const { checkTableName, openSessionTable } = await import('./session-table.js');
         const table = checkTableName(flags.table);
         const { untrackedStamps } = await import('../core/cloudtrail/assurance.js');
@@ -225,7 +222,7 @@ Exit codes: 0 listed (none found is not an error); 2 could not check.`,
       runAudit(flags, async () => {
         const id = checkId(flags.session);
         const { sessionCalls } = await import('../core/cloudtrail/assurance.js');
-        const calls = sessionCalls(await readEvents(flags, command.optsWithGlobals<Globals>()), id);
+        const calls = sessionCalls(await readEvents(flags, command.optsWithGlobals<GlobalOptions>()), id);
         return {
           findings: calls as never,
           lines: calls.map((c) => `${c.time}  ${c.event_id}  ${c.event_source}  ${c.event_name}  ${c.role_arn}`),

@@ -21,6 +21,7 @@ import {
   sessionChanges,
   type OpenedSession,
 } from './session-env.js';
+import type { GlobalOptions } from './program.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -28,11 +29,6 @@ interface ExecOptions {
   env?: boolean;
   nest?: boolean;
   ttl?: string;
-}
-
-interface Globals {
-  socket?: string;
-  config?: string;
 }
 
 /** Index in `args` where the child's command line starts: right after the profile, exec's first operand (exec's own
@@ -151,7 +147,12 @@ async function closeQuietly(client: DaemonClient, session: OpenedSession): Promi
   }
 }
 
-async function exec(profile: string, commandLine: string[], options: ExecOptions, globals: Globals): Promise<number> {
+async function exec(
+  profile: string,
+  commandLine: string[],
+  options: ExecOptions,
+  globals: GlobalOptions,
+): Promise<number> {
   checkProfileName(profile);
   if (commandLine.length === 0) {
     // As aws-vault does: a shell in the session, which ends when the shell exits.
@@ -217,7 +218,7 @@ Exit codes: the command's own status (128+n when a signal ended it, 127 command 
 otherwise 1 error, 2 usage, 3 denied by policy, 4 daemon not running.`,
     )
     .action(async (profile: string, commandLine: string[], options: ExecOptions, cmd: Command) => {
-      process.exitCode = await exec(profile, commandLine, options, cmd.optsWithGlobals<Globals>());
+      process.exitCode = await exec(profile, commandLine, options, cmd.optsWithGlobals<GlobalOptions>());
     });
   // addCommand (unlike program.command) does not copy the program's settings, such as exitOverride.
   program.addCommand(command.copyInheritedSettings(program));

@@ -4,11 +4,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { printJson, relativeTime, table, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-  socket?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 interface TableFlags {
   table?: string;
@@ -118,14 +114,14 @@ function listing(requests: RequestView[]): string {
   );
 }
 
-async function daemon(globals: Globals) {
+async function daemon(globals: GlobalOptions) {
   const { connect } = await import('./client.js');
   return connect(globals);
 }
 
 async function withTable<T>(
   flags: TableFlags,
-  globals: Globals,
+  globals: GlobalOptions,
   run: (ctx: import('./approvals-table.js').ApproverContext, mod: typeof import('./approvals-table.js')) => Promise<T>,
   needIdentity = true,
 ): Promise<T> {
@@ -190,7 +186,7 @@ Exit codes: 0 filed (pending or auto-approved); 1 error; 2 usage or bad input; 3
     .action(async (profile: string, flags: { reason: string; for?: string; json?: boolean }, command: Command) => {
       const justification = checkOneLine(flags.reason, '--reason', 500)!;
       const duration = checkFor(flags.for);
-      const client = await daemon(command.optsWithGlobals<Globals>());
+      const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const r = await client.post<RequestView>('/v1/requests', {
         profile,
         justification,
@@ -237,7 +233,7 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running (--mine).`,
       },
       command: Command,
     ) => {
-      const globals = command.optsWithGlobals<Globals>();
+      const globals = command.optsWithGlobals<GlobalOptions>();
       if (flags.pending && flags.status && flags.status !== 'pending')
         throw usageError('--pending contradicts --status ' + flags.status);
       const status = flags.pending ? 'pending' : flags.status;
@@ -287,7 +283,7 @@ Exit codes: 0 ok; 1 no such request or error; 2 usage; 4 daemon not running.`,
     )
     .action(async (id: string, flags: TableFlags & { json?: boolean }, command: Command) => {
       checkId(id);
-      const globals = command.optsWithGlobals<Globals>();
+      const globals = command.optsWithGlobals<GlobalOptions>();
       const r =
         flags.table !== undefined
           ? await withTable(flags, globals, (ctx, mod) => mod.show(ctx, id), false)
@@ -311,7 +307,7 @@ Exit codes: 0 cancelled; 1 not pending (Conflict) or no such request of yours; 2
     )
     .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       checkId(id);
-      const client = await daemon(command.optsWithGlobals<Globals>());
+      const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const r = await client.post<RequestView>(`/v1/requests/${id}/cancel`, {});
       if (flags.json) printJson(r);
       else process.stdout.write(`Cancelled request ${r.id} for ${r.profile}.\n`);
@@ -338,7 +334,7 @@ Exit codes: 0 revoked; 1 not approved (Conflict) or error; 2 usage; 3 not an app
     .action(async (id: string, flags: TableFlags & { reason: string; json?: boolean }, command: Command) => {
       checkId(id);
       const reason = checkOneLine(flags.reason, '--reason', 1024)!;
-      const result = await withTable(flags, command.optsWithGlobals<Globals>(), (ctx, mod) =>
+      const result = await withTable(flags, command.optsWithGlobals<GlobalOptions>(), (ctx, mod) =>
         mod.revoke(ctx, id, reason),
       );
       report(result, flags.json, 'Revoked');
@@ -372,7 +368,7 @@ Exit codes: 0 ${decision === 'approve' ? 'approved' : 'denied'}; 1 not pending (
       .action(async (id: string, flags: TableFlags & { comment?: string; json?: boolean }, command: Command) => {
         checkId(id);
         const comment = checkOneLine(flags.comment, '--comment', 1024);
-        const result = await withTable(flags, command.optsWithGlobals<Globals>(), (ctx, mod) =>
+        const result = await withTable(flags, command.optsWithGlobals<GlobalOptions>(), (ctx, mod) =>
           mod.decide(ctx, id, decision, comment),
         );
         report(result, flags.json, decision === 'approve' ? 'Approved' : 'Denied');

@@ -20,11 +20,7 @@ import {
   sessionChanges,
   sessionStatus,
 } from './session-env.js';
-
-interface Globals {
-  socket?: string;
-  config?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 const INIT_HINT =
   'Add `eval "$(sentinel shell init)"` to ~/.bashrc or ~/.zshrc (fish: `sentinel shell init fish | source` in config.fish), open a new shell, then run the command again.';
@@ -60,7 +56,7 @@ interface UseOptions {
   ttl?: string;
 }
 
-async function use(profile: string | undefined, options: UseOptions, globals: Globals): Promise<void> {
+async function use(profile: string | undefined, options: UseOptions, globals: GlobalOptions): Promise<void> {
   if (options.shell === undefined) {
     throw new SentinelError(
       'UsageError',
@@ -121,7 +117,7 @@ function deadState(status: string): string {
   return status === 'unknown' ? 'unknown to the daemon, e.g. after a restart' : status;
 }
 
-async function useOff(shell: Shell, depth: number, globals: Globals, env: NodeJS.ProcessEnv): Promise<void> {
+async function useOff(shell: Shell, depth: number, globals: GlobalOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const id = env.SENTINEL_SESSION;
   if (depth === 0) {
     if (id) {
@@ -237,6 +233,6 @@ Exit codes: 0 ok; 1 error; 2 usage (not through the shell function, nesting with
 4 daemon not running.`,
     )
     .action(async (profile: string | undefined, options: UseOptions, command: Command) => {
-      await use(profile, options, command.optsWithGlobals<Globals>());
+      await use(profile, options, command.optsWithGlobals<GlobalOptions>());
     });
 }
