@@ -4,11 +4,15 @@
 // name, and alice's `exec prod` runs; carol revokes, and it is refused again; dave, listed by an ARN pattern (an IAM
 // Identity Center session), approves the next request with the real CLI.
 import t from 'tap';
-import { REQUEST_TABLE } from '../core/approvals/record.js';
-import { ensureTable } from '../core/records/table.js';
 import { BASE_ARN, startDaemon } from './support/daemon.js';
 import { sentinel } from './support/cli.js';
-import { personEnv, startTeamTable, teamConfig } from './support/team-sessions.js';
+import {
+  TEAM_REQUESTS,
+  approvalsConfig,
+  personEnv,
+  startRequestsTable,
+  startTeamTable,
+} from './support/team-sessions.js';
 
 const POLICY = `version: "1"
 rules:
@@ -33,16 +37,16 @@ const PEOPLE = {
 
 t.test('request, NotApprover for bob and the requester, approve by name and by ARN pattern, revoke', async (t) => {
   const team = await startTeamTable(t);
-  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
+  await startRequestsTable(team);
   const d = await startDaemon(t, {
     policy: POLICY,
-    config: teamConfig(undefined, 'requests: { table: team-requests }\n'),
+    config: approvalsConfig(),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
   });
   // An approver's machine: their own keys, the team's config and the policy in force (approvers are checked against it).
   const approver = (who: keyof typeof PEOPLE) =>
     personEnv(t, d.sts, team.url, PEOPLE[who], {
-      '.config/sentinel/config.yaml': 'region: us-east-1\nrequests: { table: team-requests }\n',
+      '.config/sentinel/config.yaml': `region: us-east-1\nrequests: { table: ${TEAM_REQUESTS} }\n`,
       '.config/sentinel/policy.yaml': POLICY,
     });
   const [bob, carol, dave, aliceOwnKeys] = [approver('bob'), approver('carol'), approver('dave'), approver('alice')];

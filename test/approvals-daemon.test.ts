@@ -3,13 +3,10 @@
 // carol can; the daemon then serves prod with the marker `approved` (seen by the STS emulator, fetched by the real
 // AWS CLI); carol's revoke refuses the next credential request; the memory store refuses approvals.
 import t from 'tap';
-import { DynamoRecordStore } from '../core/records/dynamodb.js';
-import { ensureTable } from '../core/records/table.js';
-import { REQUEST_KIND, REQUEST_TABLE } from '../core/approvals/record.js';
 import { decideRequest, revokeRequest } from '../core/approvals/service.js';
 import { parsePolicy } from '../core/policy/load.js';
 import { BASE_ARN, fetchWithClient, startDaemon } from './support/daemon.js';
-import { startTeamTable, teamConfig } from './support/team-sessions.js';
+import { approvalsConfig, startRequestsTable, startTeamTable } from './support/team-sessions.js';
 
 const POLICY = `version: "1"
 rules:
@@ -38,15 +35,10 @@ const BOB = { arn: 'arn:aws:iam::123456789012:user/bob', user: 'bob' };
 
 t.test('request, approve, serve with marker approved, revoke', async (t) => {
   const team = await startTeamTable(t);
-  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
-  const requests = new DynamoRecordStore(REQUEST_KIND, {
-    client: team.client,
-    table: 'team-requests',
-    ownsClient: false,
-  });
+  const requests = await startRequestsTable(team);
   const d = await startDaemon(t, {
     policy: POLICY,
-    config: teamConfig(undefined, 'requests: { table: team-requests }\n'),
+    config: approvalsConfig(),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
   });
 
@@ -131,21 +123,13 @@ t.test('the memory store refuses approvals with a clear error', async (t) => {
 
 t.test("the daemon's approval check uses the configured trusted_session_roles", async (t) => {
   const team = await startTeamTable(t);
-  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
-  const requests = new DynamoRecordStore(REQUEST_KIND, {
-    client: team.client,
-    table: 'team-requests',
-    ownsClient: false,
-  });
+  const requests = await startRequestsTable(team);
   // carol approves from a role her team trusts to name people (not IAM Identity Center): she is carol only because
   // the config says so, and the daemon must agree when it re-checks the approval on every credential request.
   const roles = ['Approvers'];
   const d = await startDaemon(t, {
     policy: POLICY,
-    config: teamConfig(
-      undefined,
-      'requests: { table: team-requests }\nidentity: { trusted_session_roles: [AWSReservedSSO_*, Approvers] }\n',
-    ),
+    config: approvalsConfig('identity: { trusted_session_roles: [AWSReservedSSO_*, Approvers] }\n'),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
   });
   const filed = await d.client.post<{ id: string }>('/v1/requests', {

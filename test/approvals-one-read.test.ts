@@ -3,13 +3,10 @@
 // dynalite. The joined read is still the revocation check: revoking the approval, or the session, refuses the next
 // request.
 import t from 'tap';
-import { REQUEST_KIND, REQUEST_TABLE } from '../core/approvals/record.js';
 import { decideRequest, revokeRequest } from '../core/approvals/service.js';
 import { parsePolicy } from '../core/policy/load.js';
-import { DynamoRecordStore } from '../core/records/dynamodb.js';
-import { ensureTable } from '../core/records/table.js';
 import { startDaemon } from './support/daemon.js';
-import { startTeamTable, teamConfig } from './support/team-sessions.js';
+import { approvalsConfig, startRequestsTable, startTeamTable } from './support/team-sessions.js';
 
 const POLICY = `version: "1"
 rules:
@@ -26,15 +23,10 @@ const CAROL = { arn: 'arn:aws:iam::123456789012:user/carol', user: 'carol' };
 t.test('one BatchGetItem per credential request for an approved session; revocations still bite', async (t) => {
   const team = await startTeamTable(t, { proxy: true });
   const proxy = team.proxy!;
-  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
-  const requests = new DynamoRecordStore(REQUEST_KIND, {
-    client: team.client,
-    table: 'team-requests',
-    ownsClient: false,
-  });
+  const requests = await startRequestsTable(team);
   const d = await startDaemon(t, {
     policy: POLICY,
-    config: teamConfig(undefined, 'requests: { table: team-requests }\n'),
+    config: approvalsConfig(),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
     touchFlushMs: 3_600_000, // no session touch lands inside a counted request
   });

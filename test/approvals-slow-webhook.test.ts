@@ -3,11 +3,8 @@
 // attempt waits up to 10 s for an answer; the receiver is then taken away so the retries fail within seconds (a
 // receiver that keeps hanging ends the same way after 4 × 10 s; test/notify-webhook.test.ts proves that part).
 import t from 'tap';
-import { REQUEST_KIND, REQUEST_TABLE } from '../core/approvals/record.js';
-import { DynamoRecordStore } from '../core/records/dynamodb.js';
-import { ensureTable } from '../core/records/table.js';
 import { startDaemon } from './support/daemon.js';
-import { startTeamTable, teamConfig } from './support/team-sessions.js';
+import { approvalsConfig, startRequestsTable, startTeamTable } from './support/team-sessions.js';
 import { until } from './support/wait.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 
@@ -16,12 +13,7 @@ t.test('a webhook that never answers: the request is filed at once, the failure 
   t.teardown(() => hook.close());
   hook.script([], 'hang');
   const team = await startTeamTable(t);
-  await ensureTable(team.client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
-  const requests = new DynamoRecordStore(REQUEST_KIND, {
-    client: team.client,
-    table: 'team-requests',
-    ownsClient: false,
-  });
+  const requests = await startRequestsTable(team);
   const d = await startDaemon(t, {
     policy: `version: "1"
 rules:
@@ -31,7 +23,7 @@ approvals:
 notifications:
   - { name: ops-webhook, webhook: { url: "${hook.url}" } }
 `,
-    config: teamConfig(undefined, 'requests: { table: team-requests }\n'),
+    config: approvalsConfig(),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url },
   });
 

@@ -507,3 +507,119 @@ export function stableId(seed: string, n: number): string {
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** A Query API as its emulator serves it. */
+export interface QueryApi<A extends string> {
+  /** The XML namespace of its responses. */
+  xmlns: string;
+  version: string;
+  actions: readonly A[];
+  /** STS and IAM also take a GET with the parameters in the query string; SNS only a form-encoded POST. */
+  allowGet: boolean;
+}
+
+/** The SigV4 check of a Query service, before it looks at anything else, with the error codes they share. */
+export function querySigV4(req: IncomingMessage, service: string): SigV4Credential {
+  const auth = parseSigV4(req, service);
+  if (auth.ok) return auth.credential;
+  if (auth.reason === 'missing') throw new AwsServiceError('MissingAuthenticationToken', auth.message, 403);
+  if (auth.reason === 'wrong-service') throw new AwsServiceError('SignatureDoesNotMatch', auth.message, 403);
+  throw new AwsServiceError('IncompleteSignature', auth.message, 400);
+}
+
+/**
+ * A Query request, checked in AWS's order: the method, then who is calling (`authenticate`: an unsigned request is
+ * refused whatever it asks for), then path `/`, a form-encoded body (or a GET's query string), and `Action` and
+ * `Version` naming an action of this API.
+ */
+export function queryRequest<A extends string, C>(
+  req: IncomingMessage,
+  body: Buffer,
+  api: QueryApi<A>,
+  authenticate: () => C,
+): { action: A; params: URLSearchParams; caller: C } {
+  if (req.method !== 'POST' && !(api.allowGet && req.method === 'GET')) {
+    throw new AwsServiceError('InvalidAction', 'Could not find operation for this request', 400);
+  }
+  const caller = authenticate();
+  const [path, query] = splitUrl(req.url ?? '/');
+  if (path !== '/') throw new AwsServiceError('InvalidAction', `Could not find operation for path ${path}`, 400);
+  const contentType = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  // An empty POST is a Query request too where GET is one (its parameters may be in the URL); otherwise it is not.
+  const needsForm = req.method === 'POST' && (body.length > 0 || !api.allowGet);
+  if (needsForm && contentType !== 'application/x-www-form-urlencoded') {
+    throw new AwsServiceError(
+      'InvalidAction',
+      'Could not find operation: the body is not a form-encoded Query request',
+      400,
+    );
+  }
+  const params = parseForm(req.method === 'GET' ? query : body.toString('utf8'));
+  const action = params.get('Action');
+  if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
+  const version = params.get('Version');
+  if (!api.actions.includes(action as A) || version !== api.version) {
+    throw new AwsServiceError(
+      'InvalidAction',
+      `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+      400,
+    );
+  }
+  return { action: action as A, params, caller };
+}
+
+export interface QueryServerOptions<A extends string> {
+  xmlns: string;
+  /** Bodies above this are refused with RequestEntityTooLarge (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
+  getDelay(): number;
+  /** The action's result XML (empty: the response has no <ActionResult> element); an AwsServiceError is answered as
+   * AWS answers it. */
+  dispatch(
+    req: IncomingMessage,
+    body: Buffer,
+  ): { action: A; resultXml: string } | Promise<{ action: A; resultXml: string }>;
+}
+
+/** A Query-protocol emulator's server: bounded bodies, the test delay, the `<ActionResponse>` envelope with its
+ * RequestId, and `<ErrorResponse>` (Sender, or Receiver for 5xx) for a refusal. */
+export async function startQueryServer<A extends string>(opts: QueryServerOptions<A>): Promise<LoopbackServer> {
+  let server: LoopbackServer | undefined;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestId();
+    const send = (status: number, xml: string) => {
+      if (res.destroyed) return;
+      res.writeHead(status, {
+        'content-type': 'text/xml',
+        'content-length': Buffer.byteLength(xml),
+        'x-amzn-requestid': id,
+      });
+      res.end(xml);
+    };
+    const read = await readBoundedBody(req, opts.maxBodyBytes);
+    if (!(await delay(opts.getDelay(), server!.signal))) return;
+    try {
+      if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
+      const { action, resultXml } = await opts.dispatch(req, read.body);
+      const result = resultXml === '' ? '' : `<${action}Result>${resultXml}</${action}Result>`;
+      send(
+        200,
+        `<${action}Response xmlns="${opts.xmlns}">${result}` +
+          `<ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
+      );
+    } catch (err) {
+      if (!(err instanceof AwsServiceError)) throw err;
+      const type = err.status >= 500 ? 'Receiver' : 'Sender';
+      send(
+        err.status,
+        `<ErrorResponse xmlns="${opts.xmlns}"><Error><Type>${type}</Type>${el('Code', err.code)}${el('Message', err.message)}` +
+          `</Error><RequestId>${id}</RequestId></ErrorResponse>`,
+      );
+    }
+  };
+  server = await startLoopbackServer(handle);
+  return server;
+}

@@ -4,23 +4,19 @@
 // 10,240-character budget all inline policies of a role share (whitespace not counted), policy documents that must be
 // JSON, NoSuchEntity, and AccessDenied for a caller without the permission. Callers are known through the STS
 // emulator's access-key map (`callerOf`), so one set of test identities serves both services. See docs/testing.md.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import {
   AwsServiceError,
   FaultInjector,
   ValidationCollector,
-  delay,
   el,
   node,
-  parseForm,
-  parseSigV4,
-  readBoundedBody,
-  requestId,
-  splitUrl,
+  queryRequest,
+  querySigV4,
   stableId,
-  startLoopbackServer,
+  startQueryServer,
   type FailureSpec,
-  type LoopbackServer,
+  type QueryApi,
 } from './aws-protocol.js';
 import { simulatePrincipalPolicy } from './iam-simulate.js';
 
@@ -35,7 +31,7 @@ const ACTIONS: readonly IamAction[] = [
   'SimulatePrincipalPolicy',
 ];
 const XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
-const API_VERSION = '2010-05-08';
+const API: QueryApi<IamAction> = { xmlns: XMLNS, version: '2010-05-08', actions: ACTIONS, allowGet: true };
 
 /** IAM's quota for the inline policies of one role, together, in characters without whitespace. */
 export const ROLE_INLINE_POLICY_BUDGET = 10_240;
@@ -315,45 +311,23 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
   };
 
   const dispatch = async (req: IncomingMessage, body: Buffer): Promise<{ action: IamAction; resultXml: string }> => {
-    if (req.method !== 'POST' && req.method !== 'GET') {
-      throw new AwsServiceError('InvalidAction', 'Could not find operation for this request', 400);
-    }
-    const auth = parseSigV4(req, 'iam');
-    if (!auth.ok) {
-      if (auth.reason === 'missing') throw new AwsServiceError('MissingAuthenticationToken', auth.message, 403);
-      if (auth.reason === 'wrong-service') throw new AwsServiceError('SignatureDoesNotMatch', auth.message, 403);
-      throw new AwsServiceError('IncompleteSignature', auth.message, 400);
-    }
-    const token = req.headers['x-amz-security-token'];
-    const caller = options.callers.callerOf(auth.credential.accessKeyId, typeof token === 'string' ? token : undefined);
-    if (!caller) {
-      throw new AwsServiceError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    }
-    const [path, query] = splitUrl(req.url ?? '/');
-    if (path !== '/') throw new AwsServiceError('InvalidAction', `Could not find operation for path ${path}`, 400);
-    const contentType = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (req.method === 'POST' && body.length > 0 && contentType !== 'application/x-www-form-urlencoded') {
-      throw new AwsServiceError(
-        'InvalidAction',
-        'Could not find operation: the body is not a form-encoded Query request',
-        400,
-      );
-    }
-    const params = parseForm(req.method === 'GET' ? query : body.toString('utf8'));
-    const action = params.get('Action');
-    if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
-    const version = params.get('Version');
-    if (!ACTIONS.includes(action as IamAction) || version !== API_VERSION) {
-      throw new AwsServiceError(
-        'InvalidAction',
-        `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
-        400,
-      );
-    }
-    const known = action as IamAction;
+    const {
+      action: known,
+      params,
+      caller,
+    } = queryRequest(req, body, API, () => {
+      const credential = querySigV4(req, 'iam');
+      const token = req.headers['x-amz-security-token'];
+      const found = options.callers.callerOf(credential.accessKeyId, typeof token === 'string' ? token : undefined);
+      if (!found) {
+        throw new AwsServiceError(
+          'InvalidClientTokenId',
+          'The security token included in the request is invalid.',
+          403,
+        );
+      }
+      return found;
+    });
     calls[known]++;
     const record: IamCallRecord = {
       action: known,
@@ -381,40 +355,12 @@ export async function startIam(options: IamOptions): Promise<IamEmulator> {
     }
   };
 
-  let server: LoopbackServer;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const id = requestId();
-    const send = (status: number, xml: string) => {
-      if (res.destroyed) return;
-      res.writeHead(status, {
-        'content-type': 'text/xml',
-        'content-length': Buffer.byteLength(xml),
-        'x-amzn-requestid': id,
-      });
-      res.end(xml);
-    };
-    const read = await readBoundedBody(req, 256 * 1024);
-    if (!(await delay(delayMs, server.signal))) return;
-    try {
-      if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
-      const { action, resultXml } = await dispatch(req, read.body);
-      const result = resultXml === '' ? '' : `<${action}Result>${resultXml}</${action}Result>`;
-      send(
-        200,
-        `<${action}Response xmlns="${XMLNS}">${result}` +
-          `<ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
-      );
-    } catch (err) {
-      if (!(err instanceof AwsServiceError)) throw err;
-      const type = err.status >= 500 ? 'Receiver' : 'Sender';
-      send(
-        err.status,
-        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type>${el('Code', err.code)}${el('Message', err.message)}` +
-          `</Error><RequestId>${id}</RequestId></ErrorResponse>`,
-      );
-    }
-  };
-  server = await startLoopbackServer(handle);
+  const server = await startQueryServer({
+    xmlns: XMLNS,
+    maxBodyBytes: 256 * 1024,
+    getDelay: () => delayMs,
+    dispatch,
+  });
 
   return {
     url: server.url,

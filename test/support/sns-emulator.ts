@@ -1,27 +1,24 @@
 // A strict local SNS for tests: the AWS Query protocol (form-encoded POST, XML replies) as the real SDK v3 client
 // speaks it, for CreateTopic and Publish, with SNS's input rules (topic must exist, message size, subject text,
 // message attribute names and types). Published messages are kept for assertions. See docs/testing.md.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import {
   AwsServiceError,
   EMULATOR_ACCOUNT,
   FaultInjector,
-  delay,
   el,
-  parseForm,
-  parseSigV4,
-  readBoundedBody,
-  requestId,
-  startLoopbackServer,
+  queryRequest,
+  querySigV4,
+  startQueryServer,
   type FailureSpec,
-  type LoopbackServer,
+  type QueryApi,
 } from './aws-protocol.js';
 
 export type SnsAction = 'CreateTopic' | 'Publish';
 const ACTIONS: readonly SnsAction[] = ['CreateTopic', 'Publish'];
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
-const API_VERSION = '2010-03-31';
+const API: QueryApi<SnsAction> = { xmlns: XMLNS, version: '2010-03-31', actions: ACTIONS, allowGet: false };
 /** SNS counts the message and its attributes together against 256 KiB. */
 export const MAX_PUBLISH_BYTES = 262_144;
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
@@ -143,79 +140,22 @@ export async function startSns(): Promise<SnsEmulator> {
   };
 
   const dispatch = (req: IncomingMessage, body: Buffer): { action: SnsAction; resultXml: string } => {
-    if (req.method !== 'POST') throw new AwsServiceError('InvalidAction', 'Could not find operation for this request');
-    const auth = parseSigV4(req, 'sns');
-    if (!auth.ok) {
-      if (auth.reason === 'missing') throw new AwsServiceError('MissingAuthenticationToken', auth.message, 403);
-      if (auth.reason === 'wrong-service') throw new AwsServiceError('SignatureDoesNotMatch', auth.message, 403);
-      throw new AwsServiceError('IncompleteSignature', auth.message, 400);
-    }
-    if ((req.url ?? '/').split('?')[0] !== '/') throw new AwsServiceError('InvalidAction', 'Could not find operation');
-    const contentType = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (contentType !== 'application/x-www-form-urlencoded') {
-      throw new AwsServiceError(
-        'InvalidAction',
-        'Could not find operation: the body is not a form-encoded Query request',
-      );
-    }
-    const params = parseForm(body.toString('utf8'));
-    const action = params.get('Action');
-    if (!action) throw new AwsServiceError('MissingAction', 'Missing Action');
-    if (!ACTIONS.includes(action as SnsAction) || params.get('Version') !== API_VERSION) {
-      throw new AwsServiceError(
-        'InvalidAction',
-        `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`,
-      );
-    }
-    const known = action as SnsAction;
+    const { action: known, params, caller } = queryRequest(req, body, API, () => querySigV4(req, 'sns'));
     calls[known]++;
     const injected = faults.take(known);
     if (injected) throw injected;
     if (known === 'CreateTopic') {
-      return {
-        action: known,
-        resultXml: el('TopicArn', createTopic(params.get('Name') ?? '', auth.credential.region)),
-      };
+      return { action: known, resultXml: el('TopicArn', createTopic(params.get('Name') ?? '', caller.region)) };
     }
-    return { action: known, resultXml: publish(params, auth.credential.accessKeyId) };
+    return { action: known, resultXml: publish(params, caller.accessKeyId) };
   };
 
-  let server: LoopbackServer;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const id = requestId();
-    const send = (status: number, xml: string) => {
-      if (res.destroyed) return;
-      res.writeHead(status, {
-        'content-type': 'text/xml',
-        'content-length': Buffer.byteLength(xml),
-        'x-amzn-requestid': id,
-      });
-      res.end(xml);
-    };
-    const read = await readBoundedBody(req, MAX_PUBLISH_BYTES * 4);
-    if (!(await delay(delayMs, server.signal))) return;
-    try {
-      if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
-      const { action, resultXml } = dispatch(req, read.body);
-      send(
-        200,
-        `<${action}Response xmlns="${XMLNS}"><${action}Result>${resultXml}</${action}Result>` +
-          `<ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
-      );
-    } catch (err) {
-      if (!(err instanceof AwsServiceError)) throw err;
-      const type = err.status >= 500 ? 'Receiver' : 'Sender';
-      send(
-        err.status,
-        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type>${el('Code', err.code)}${el('Message', err.message)}` +
-          `</Error><RequestId>${id}</RequestId></ErrorResponse>`,
-      );
-    }
-  };
-  server = await startLoopbackServer(handle);
+  const server = await startQueryServer({
+    xmlns: XMLNS,
+    maxBodyBytes: MAX_PUBLISH_BYTES * 4,
+    getDelay: () => delayMs,
+    dispatch,
+  });
   return {
     url: server.url,
     calls,

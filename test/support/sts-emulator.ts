@@ -4,31 +4,27 @@
 // emulator issued. MFA devices (a serial, its IAM user, a TOTP secret) are seeded with `mfaDevices`/addMfaDevice;
 // GetSessionToken with SerialNumber and TokenCode verifies the code as AWS does, and AssumeRole records whether its
 // caller held an MFA session. See docs/testing.md.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import {
   AwsServiceError,
   FaultInjector,
   ValidationCollector,
-  delay,
   el,
   node,
-  parseForm,
-  parseSigV4,
-  splitUrl,
+  queryRequest,
+  querySigV4,
   stableId,
-  readBoundedBody,
-  requestId,
-  startLoopbackServer,
+  startQueryServer,
   type FailureSpec,
-  type LoopbackServer,
+  type QueryApi,
 } from './aws-protocol.js';
 import { matchTotp } from './totp.js';
 
 export type StsAction = 'AssumeRole' | 'GetCallerIdentity' | 'GetSessionToken';
 const ACTIONS: readonly StsAction[] = ['AssumeRole', 'GetCallerIdentity', 'GetSessionToken'];
 const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
-const API_VERSION = '2011-06-15';
+const API: QueryApi<StsAction> = { xmlns: XMLNS, version: '2011-06-15', actions: ACTIONS, allowGet: true };
 
 export interface AssumeRoleRequestRecord {
   RoleArn: string;
@@ -173,13 +169,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   for (const [serial, device] of Object.entries(options.mfaDevices ?? {})) addMfaDevice(serial, device);
 
   const authenticate = (req: IncomingMessage): { accessKeyId: string; principal: Principal } => {
-    const auth = parseSigV4(req, 'sts');
-    if (!auth.ok) {
-      if (auth.reason === 'missing') throw new AwsServiceError('MissingAuthenticationToken', auth.message, 403);
-      if (auth.reason === 'wrong-service') throw new AwsServiceError('SignatureDoesNotMatch', auth.message, 403);
-      throw new AwsServiceError('IncompleteSignature', auth.message, 400);
-    }
-    const { accessKeyId } = auth.credential;
+    const { accessKeyId } = querySigV4(req, 'sts');
     const invalid = new AwsServiceError(
       'InvalidClientTokenId',
       'The security token included in the request is invalid.',
@@ -410,36 +400,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
   };
 
   const dispatch = (req: IncomingMessage, body: Buffer): { action: StsAction; resultXml: string } => {
-    if (req.method !== 'POST' && req.method !== 'GET') {
-      throw new AwsServiceError('InvalidAction', 'Could not find operation for this request', 400);
-    }
-    // AWS authenticates before it looks at the request: an unsigned request is refused whatever it asks for.
-    const caller = authenticate(req);
-    const [path, query] = splitUrl(req.url ?? '/');
-    if (path !== '/') throw new AwsServiceError('InvalidAction', `Could not find operation for path ${path}`, 400);
-    const contentType = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (req.method === 'POST' && body.length > 0 && contentType !== 'application/x-www-form-urlencoded') {
-      throw new AwsServiceError(
-        'InvalidAction',
-        'Could not find operation: the body is not a form-encoded Query request',
-        400,
-      );
-    }
-    const params = parseForm(req.method === 'GET' ? query : body.toString('utf8'));
-    const action = params.get('Action');
-    if (!action) throw new AwsServiceError('MissingAction', 'Missing Action', 400);
-    const version = params.get('Version');
-    if (!ACTIONS.includes(action as StsAction) || version !== API_VERSION) {
-      throw new AwsServiceError(
-        'InvalidAction',
-        `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
-        400,
-      );
-    }
-    const known = action as StsAction;
+    const { action: known, params, caller } = queryRequest(req, body, API, () => authenticate(req));
     calls[known]++;
     const injected = faults.take(known);
     if (injected) {
@@ -458,39 +419,7 @@ export async function startSts(options: StsOptions = {}): Promise<StsEmulator> {
     }
   };
 
-  let server: LoopbackServer;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const id = requestId();
-    const send = (status: number, xml: string) => {
-      if (res.destroyed) return;
-      res.writeHead(status, {
-        'content-type': 'text/xml',
-        'content-length': Buffer.byteLength(xml),
-        'x-amzn-requestid': id,
-      });
-      res.end(xml);
-    };
-    const read = await readBoundedBody(req);
-    if (!(await delay(delayMs, server.signal))) return;
-    try {
-      if (!read.ok) throw new AwsServiceError('RequestEntityTooLarge', 'Request body is too large', 413);
-      const { action, resultXml } = dispatch(req, read.body);
-      send(
-        200,
-        `<${action}Response xmlns="${XMLNS}"><${action}Result>${resultXml}</${action}Result>` +
-          `<ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
-      );
-    } catch (err) {
-      if (!(err instanceof AwsServiceError)) throw err;
-      const type = err.status >= 500 ? 'Receiver' : 'Sender';
-      send(
-        err.status,
-        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type>${el('Code', err.code)}${el('Message', err.message)}` +
-          `</Error><RequestId>${id}</RequestId></ErrorResponse>`,
-      );
-    }
-  };
-  server = await startLoopbackServer(handle);
+  const server = await startQueryServer({ xmlns: XMLNS, getDelay: () => delayMs, dispatch });
 
   return {
     url: server.url,

@@ -6,6 +6,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { REQUEST_KIND, REQUEST_TABLE, type ApprovalRequest } from '../../core/approvals/record.js';
+import { DynamoRecordStore } from '../../core/records/dynamodb.js';
 import { DynamoSessionStore } from '../../core/sessions/dynamodb.js';
 import { ensureTable } from '../../core/records/table.js';
 import { SESSION_TABLE } from '../../core/sessions/schema.js';
@@ -56,6 +58,18 @@ export async function startTeamTable(
   }
   return { dynalite, proxy, url: proxy?.url ?? dynalite.url, table, store, client };
 }
+
+export const TEAM_REQUESTS = 'team-requests';
+
+/** The team's approval requests table beside its session table (as `sentinel init approvals` makes it), and an
+ * approver's view of it (straight to dynalite). */
+export async function startRequestsTable(team: TeamTable): Promise<DynamoRecordStore<ApprovalRequest>> {
+  await ensureTable(team.client, REQUEST_TABLE, TEAM_REQUESTS, { pollMs: 5 });
+  return new DynamoRecordStore(REQUEST_KIND, { client: team.client, table: TEAM_REQUESTS, ownsClient: false });
+}
+
+/** config.yaml of a team daemon that serves approvals: teamConfig with the requests table, and `extra`. */
+export const approvalsConfig = (extra = '') => teamConfig(undefined, `requests: { table: ${TEAM_REQUESTS} }\n${extra}`);
 
 /** config.yaml of a team daemon: the session table, and the profile Sentinel uses for its own AWS calls. */
 export function teamConfig(table = TEAM_TABLE, extra = ''): string {
