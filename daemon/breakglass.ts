@@ -11,6 +11,7 @@ import { createBreakglassLookup } from '../core/breakglass/override.js';
 import { EVENT_KIND, LOCK_KIND, SLOT_KIND, type BreakglassStores } from '../core/breakglass/record.js';
 import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
 import { createNotifier } from '../core/notify/notifier.js';
+import type { SessionStore } from '../core/sessions/types.js';
 
 const CLOSE_WAIT_MS = 5000;
 
@@ -31,19 +32,27 @@ export async function createDaemonBreakglass(
   policy: () => PolicyProvider,
   log: OpLogger,
   mfa?: MfaSessions,
+  sessions?: SessionStore,
 ): Promise<DaemonBreakglass> {
   const aws = {
     ...(config.region ? { region: config.region } : {}),
     ...(config.awsProfile ? { profile: config.awsProfile } : {}),
   };
   let stores: BreakglassStores | null = null;
-  if (config.sessions.store === 'dynamodb') {
+  const table = config.breakglass.table;
+  if (config.sessions.store === 'dynamodb' && sessions?.sibling) {
+    // On the session table's client, so a credential request reads the session, the lock and the event together.
+    stores = {
+      events: sessions.sibling(EVENT_KIND, table),
+      locks: sessions.sibling(LOCK_KIND, table),
+      slots: sessions.sibling(SLOT_KIND, table),
+    };
+  } else if (config.sessions.store === 'dynamodb') {
     const [{ DynamoRecordStore }, { createTableClient }] = await Promise.all([
       import('../core/records/dynamodb.js'),
       import('../core/records/client.js'),
     ]);
     const client = createTableClient(aws);
-    const table = config.breakglass.table;
     stores = {
       events: new DynamoRecordStore(EVENT_KIND, { client, table }),
       locks: new DynamoRecordStore(LOCK_KIND, { client, table, ownsClient: false }),

@@ -134,7 +134,7 @@ async function compose(
     verify: (profile, code, now) => vendorNow().mfa.verify(profile, code, now),
     holds: (profile, now) => vendorNow().mfa.holds(profile, now),
   };
-  const breakglass = await createDaemonBreakglass(config, policyNow, log, mfa);
+  const breakglass = await createDaemonBreakglass(config, policyNow, log, mfa, store);
   undo.push(() => breakglass.close());
   const sessions = new LocalSessions({
     ...{ config, policy, store, vendor, decisions, log, tokens: new TokenRegistry() },

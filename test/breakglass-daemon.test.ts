@@ -69,7 +69,7 @@ const SECRET = 'webhook-signing-secret-0001';
 const JUSTIFICATION = 'database on fire, INC-1234, paging the on-call';
 
 t.test('break-glass end to end through the daemon', async (t) => {
-  const team = await startTeamTable(t);
+  const team = await startTeamTable(t, { proxy: true });
   await ensureTable(team.client, BREAKGLASS_TABLE, 'team-breakglass', { pollMs: 5 });
   const store = <R extends StoredRecord>(kind: RecordKind<R>) =>
     new DynamoRecordStore(kind, { client: team.client, table: 'team-breakglass', ownsClient: false });
@@ -89,6 +89,7 @@ t.test('break-glass end to end through the daemon', async (t) => {
     awsConfig: AWS_CONFIG,
     config: teamConfig(undefined, 'breakglass: { table: team-breakglass }\n'),
     env: { AWS_ENDPOINT_URL_DYNAMODB: team.url, AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_SNS: sns.url },
+    touchFlushMs: 3_600_000, // no session touch lands inside a counted request
   });
   const invoke = (body: Record<string, unknown>) =>
     d.client.post<Record<string, any>>('/v1/breakglass', {
@@ -193,6 +194,24 @@ t.test('break-glass end to end through the daemon', async (t) => {
     const session = await d.openSession('prod');
     const r = await d.fetch({ transport: 'tcp', token: session.token });
     t.equal(r.status, 200, r.text);
+    const from = team.proxy!.operations.length;
+    t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200);
+    const ops = team.proxy!.operations.slice(from);
+    t.same(
+      ops.map((o) => o.op),
+      ['BatchGetItem'],
+      'a warm request under break-glass is one DynamoDB call',
+    );
+    const keys = ops[0]!.body.RequestItems as Record<
+      string,
+      { Keys: Array<{ id: { S: string } }>; ConsistentRead: boolean }
+    >;
+    t.same(
+      keys['team-breakglass']!.Keys.map((k) => k.id.S).sort(),
+      [e.id, 'lock#alice#prod'],
+      'the session, the lock and the event, read together',
+    );
+    t.equal(keys['team-breakglass']!.ConsistentRead, true);
     const stamped = d.sts.assumeRoleRequests.filter((x) => x.outcome === 'ok').map((x) => x.SourceIdentity);
     t.ok(
       stamped.some((s) => s === `sentinel-alice-breakglass-${session.id}`),
