@@ -3,7 +3,8 @@
 // an event with mfa_verified, and the credentials under it come from an AssumeRole made with the MFA session, asking
 // ≤ 3600 s, refreshed 15 minutes later (the vendor's clock) without a new code. Session-token base credentials
 // (aws-vault through credential_process, as SSO and roles give) are refused with the hint. Another daemon sharing the
-// table, and the same daemon after a restart, hold no MFA session: MfaRequired, never the plain base credentials.
+// table, and the same daemon after a restart, hold no MFA session: MfaRequired, never the plain base credentials; closing
+// and invoking again there with a new code recovers, and a reload that rebuilds the vendor drops the session again.
 import t from 'tap';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -183,7 +184,7 @@ mfa_serial = ${MFA_SERIAL}
     await other.stop();
   });
 
-  await t.test('the same daemon after a restart: MfaRequired', async (t) => {
+  await t.test('the same daemon after a restart: MfaRequired; close and invoke again there recovers', async (t) => {
     await d.stop();
     const restarted = await startDaemon(t, { ...options, home: d.home });
     const r = await refusal(restarted.openSession('prod'));
@@ -193,5 +194,22 @@ mfa_serial = ${MFA_SERIAL}
       withSession,
       'no new AssumeRole',
     );
+
+    // What the hint says: close the event and invoke again here with a new code.
+    const [active] = (await events.scan()).filter((e) => e.status === 'active');
+    await restarted.client.post(`/v1/breakglass/${active!.id}/close`, { reason: 'restarted' });
+    const next = totp(DEVICE, Date.now() + 30_000);
+    const e = await invoke(restarted.client, { mfa_code: next });
+    t.match(e, { status: 'active', mfa_verified: true });
+    const s = await restarted.openSession('prod');
+    t.equal((await restarted.fetch({ transport: 'tcp', token: s.token })).status, 200);
+    t.equal(sts.assumeRoleRequests.at(-1)!.mfa, true, 'served with the new MFA session');
+
+    // A reload that rebuilds the vendor (credentials settings changed) drops the MFA session, like a restart.
+    writeFileSync(restarted.configFile, options.config + 'credentials: { duration: 20m }\n');
+    await restarted.client.post('/v1/reload', {});
+    const after = await restarted.fetch({ transport: 'tcp', token: s.token });
+    t.equal(after.status, 403);
+    t.equal((after.json as { Code: string }).Code, 'MfaRequired');
   });
 });
