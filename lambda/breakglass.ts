@@ -14,10 +14,8 @@ import {
 import type { Notifier } from '../core/notify/notifier.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
+import { waitAtMost } from './bounded.js';
 import { listProfiles, requireProfile } from './profiles.js';
-
-/** How long an answer waits for its notifications; what is not delivered by then is recorded as such if it can be. */
-export const NOTIFY_WAIT_MS = 5000;
 
 export interface VendorBreakglassDeps {
   stores: BreakglassStores;
@@ -53,9 +51,7 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
     });
 
   async function delivered<T>(service: BreakglassService, result: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([service.idle(), new Promise((r) => (timer = setTimeout(r, NOTIFY_WAIT_MS)))]);
-    clearTimeout(timer);
+    await waitAtMost(service.idle());
     return result;
   }
 

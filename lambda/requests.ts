@@ -2,7 +2,8 @@
 // and only the vendor writes the table — which is what makes an approval bind. Every transition is the shared
 // service's (core/approvals/service.ts); here the caller is turned into its actor and the policy in force is found.
 import { approvalEntryFor, isApprover } from '../core/approvals/entry.js';
-import { REQUEST_INDEXES } from '../core/approvals/record.js';
+import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
+import { REQUEST_INDEXES, type ApprovalRequest } from '../core/approvals/record.js';
 import type { RequestView } from '../core/approvals/requester.js';
 import {
   cancelRequest,
@@ -14,7 +15,9 @@ import {
 } from '../core/approvals/service.js';
 import type { Principal } from '../core/authorize/types.js';
 import { SentinelError } from '../core/errors.js';
+import type { NotificationEvent } from '../core/notify/types.js';
 import type { Policy } from '../core/policy/schema.js';
+import { waitAtMost } from './bounded.js';
 import type { VendorParts } from './parts.js';
 
 export interface VendorRequests {
@@ -34,6 +37,21 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
   const trusted = config.identity.trustedSessionRoles;
   const actor = (p: Principal) => ({ arn: p.arn, user: p.user, trustedSessionRoles: trusted });
 
+  /** Tells the entry's notify targets and records the outcome on the request, before the answer (bounded). */
+  const announce = async (event: NotificationEvent, request: ApprovalRequest, actor: string): Promise<void> => {
+    const policy = parts.policy.policyFor?.(request.profile);
+    const entry = policy ? approvalEntryFor(policy, request.profile) : null;
+    if (!policy || !entry || !(entry.notify ?? []).length) return;
+    await waitAtMost(
+      (async () => {
+        const results = await notifyRequest(parts.notifier(), policy, entry, event, actor, request, now());
+        await recordNotificationStatus(store, request.id, results);
+      })().catch((e: unknown) =>
+        parts.log.warn({ err: (e as Error)?.message, id: request.id }, 'approval notification status not recorded'),
+      ),
+    );
+  };
+
   const policyFor = async (profile: string): Promise<Policy> => {
     const policy = parts.policy.policyFor?.(profile);
     if (!policy) throw new SentinelError('PolicyUnavailable', `no valid policy is loaded for ${profile}`);
@@ -52,6 +70,8 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
         { ...input, requester: { arn: principal.arn, user: principal.user } },
         now(),
       );
+      await announce('request.created', request, principal.arn);
+      if (request.auto_approved) await announce('request.approved', request, 'sentinel');
       return view(request, now());
     },
     async mine(principal) {
@@ -71,7 +91,9 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
       return view(r, now());
     },
     async cancel(principal, id) {
-      return view(await cancelRequest(store, actor(principal), id, now), now());
+      const cancelled = await cancelRequest(store, actor(principal), id, now);
+      await announce('request.cancelled', cancelled, principal.arn);
+      return view(cancelled, now());
     },
     async decide(principal, id, decision, comment) {
       const { request } = await decideRequest(
@@ -80,10 +102,12 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
         { approver: actor(principal), id, decision, comment },
         now,
       );
+      await announce(decision === 'approve' ? 'request.approved' : 'request.denied', request, principal.arn);
       return view(request, now());
     },
     async revoke(principal, id, reason) {
       const { request } = await revokeRequest(store, policyFor, { approver: actor(principal), id, reason }, now);
+      await announce('request.revoked', request, principal.arn);
       return view(request, now());
     },
   };

@@ -1,0 +1,12 @@
+// A Lambda container may be frozen as soon as the handler answers, so work that must happen (notifications and the
+// record of their outcome) is awaited before answering — but never for longer than a bound, so a receiver that does
+// not answer cannot hold the caller. What is not done by then stays in flight and runs if the container thaws.
+
+/** How long an answer waits for its notifications. */
+export const NOTIFY_WAIT_MS = 5000;
+
+export async function waitAtMost(work: Promise<unknown>, ms: number = NOTIFY_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
