@@ -23,6 +23,8 @@ interface StatusBody {
     loadedAt: string | null;
   };
   store: string;
+  /** Set when the daemon serves through the server-side vendor (DESIGN §17). */
+  vendor?: { url: string; region: string; profile: string | null } | null;
   sessions: { active: number };
   counters: {
     sessions_opened: number;
@@ -117,15 +119,22 @@ async function silentDaemon(globals: GlobalOptions, pid: number, code: 'DaemonNo
 
 function summary(s: StatusBody): string {
   const started = relativeTime(s.started_at).replace(/ ago$/, '');
-  const policy = s.policy.lastError
-    ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
-    : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
+  const policy = s.vendor
+    ? `decided by the vendor (none read here)`
+    : s.policy.lastError
+      ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
+      : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
   const c = s.counters;
   return (
     [
       `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started})`,
       `socket:   ${s.listeners.unix}${s.listeners.socket_activated ? ' (socket activation)' : ''}`,
       `endpoint: ${s.listeners.url}`,
+      ...(s.vendor
+        ? [
+            `vendor:   ${s.vendor.url} (${s.vendor.region}; signed as ${s.vendor.profile ?? 'the default AWS credentials'})`,
+          ]
+        : []),
       `policy:   ${policy}`,
       `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
       `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
@@ -282,6 +291,7 @@ async function status(globals: GlobalOptions, options: { json?: boolean }): Prom
 
 /** The policy state in one line: what is loaded from where, or the first problem and what stays in force. */
 function policyLine(p: StatusBody['policy']): string {
+  if (p.source === 'vendor') return `policy: decided by the vendor at ${p.location}`;
   if (!p.lastError)
     return `policy: ${p.rules} rules loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
   return `policy: NOT LOADED ${policyProblem(p)}`;

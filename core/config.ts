@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { SentinelError } from './errors.js';
 import * as paths from './paths.js';
+import { MAX_PROFILE_NAME, isValidProfileName } from './profile-name.js';
+import { normalizeVendorUrl, vendorUrlProblem } from './vendor/url.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
@@ -79,6 +81,25 @@ const schema = z
       })
       .strict()
       .prefault({}),
+    // The server-side vendor (DESIGN §17): with it, this daemon is the SigV4 bridge to the vendor's API.
+    vendor: z
+      .object({
+        url: z.string().superRefine((v, ctx) => {
+          const problem = vendorUrlProblem(v);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected the API's AWS region such as eu-west-1"),
+        // The AWS profile whose credentials sign requests to the vendor; null: the SDK's default chain.
+        profile: z
+          .string()
+          .max(MAX_PROFILE_NAME)
+          .refine(isValidProfileName, 'expected an AWS profile name (letters, digits and _ . @ + -)')
+          .nullable()
+          .default(null),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     identity: z
       .object({
         // Glob patterns (`*`, `?`) on role names whose session names name a person (DESIGN §5.3).
@@ -151,6 +172,16 @@ export interface Config {
   audit: { file: string; hmacKeyFile: string | null; cloudwatch: CloudWatchConfig | null };
   /** Roles whose session names are trusted as user names (DESIGN §5.3). */
   identity: { trustedSessionRoles: readonly string[] };
+  /** The server-side vendor this daemon serves through (DESIGN §17), or null: decisions are made here. */
+  vendor: VendorConfig | null;
+}
+
+export interface VendorConfig {
+  /** The API's invoke URL, stage included, without a trailing slash. */
+  url: string;
+  region: string;
+  /** The AWS profile whose credentials sign; null: the SDK's default chain. */
+  profile: string | null;
 }
 
 /** audit.cloudwatch (DESIGN §14): where the forwarder sends the decision log. */
@@ -205,6 +236,9 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
     requests: { table: c.requests.table },
     breakglass: { table: c.breakglass.table },
     identity: { trustedSessionRoles: c.identity.trusted_session_roles },
+    vendor: c.vendor
+      ? { url: normalizeVendorUrl(c.vendor.url), region: c.vendor.region, profile: c.vendor.profile }
+      : null,
     audit: {
       file: c.audit.file ? paths.expandHome(c.audit.file, env) : paths.defaultDecisionLog(env),
       hmacKeyFile: c.audit.hmac_key_file ? paths.expandHome(c.audit.hmac_key_file, env) : null,

@@ -5,6 +5,8 @@ import type { Vendor } from '../core/issuer/types.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
+import type { VendorConfig } from '../core/config.js';
+import type { VendorClient } from '../core/vendor/client.js';
 import { pooledRequestIds } from './runtime/request-ids.js';
 import type { PeerSources } from './server/auth.js';
 
@@ -13,6 +15,8 @@ export interface DaemonParts {
   store(config: Config, log: OpLogger): SessionStore | Promise<SessionStore>;
   vendor(config: Config, log: OpLogger, env: NodeJS.ProcessEnv): Vendor | Promise<Vendor>;
   decisions(config: Config, log: OpLogger): DecisionLog | Promise<DecisionLog>;
+  /** The signed client of the server-side vendor (vendor mode only, DESIGN §17). */
+  vendorClient(vendor: VendorConfig): VendorClient | Promise<VendorClient>;
   peers: PeerSources;
   /** sd_notify; false when there is no NOTIFY_SOCKET. */
   notify(message: string, env: NodeJS.ProcessEnv): boolean;
@@ -37,6 +41,13 @@ async function defaultParts(): Promise<DaemonParts> {
         : (await import('../core/sessions/factory.js')).createSessionStore(config),
     vendor: (config, log, env) => vending.createVendor(config, { log, env }),
     decisions: (config, log) => audit.createAuditTrail(config, { log }),
+    vendorClient: async (vendor) => {
+      const [{ createVendorClient }, { signingCredentials }] = await Promise.all([
+        import('../core/vendor/client.js'),
+        import('../core/vendor/signing-credentials.js'),
+      ]);
+      return createVendorClient({ ...vendor, credentials: signingCredentials(vendor.profile) });
+    },
     peers: { peerOf: native.peerOf, tcpPeerUid: tcpPeer.tcpPeerUid },
     notify: native.notify,
     newRequestId: pooledRequestIds(),
@@ -45,7 +56,10 @@ async function defaultParts(): Promise<DaemonParts> {
 
 /** The given parts, completed with the defaults (loaded only when something is missing). */
 export async function resolveParts(given: Partial<DaemonParts> | undefined): Promise<DaemonParts> {
-  const keys: Array<keyof DaemonParts> = ['policy', 'store', 'vendor', 'decisions', 'peers', 'notify', 'newRequestId'];
+  const keys: Array<keyof DaemonParts> = [
+    ...['policy', 'store', 'vendor', 'decisions', 'vendorClient'],
+    ...['peers', 'notify', 'newRequestId'],
+  ] as Array<keyof DaemonParts>;
   if (given && keys.every((k) => given[k] !== undefined)) return given as DaemonParts;
   return { ...(await defaultParts()), ...given };
 }

@@ -12,13 +12,16 @@ import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
 import { LocalSessions } from './sessions/local-sessions.js';
+import { BridgeSessions } from './sessions/bridge-sessions.js';
+import type { DaemonSessions } from './sessions/types.js';
+import { bridgeBreakglass, bridgeRequests } from './bridge-services.js';
 import { createDaemonApprovals } from './approvals.js';
 import { createDaemonBreakglass } from './breakglass.js';
 import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { composeOverrides } from '../core/authorize/overrides.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix } from './lifecycle/listeners.js';
-import { notifier, startWatchdog, statusLine, type LiveDaemon } from './lifecycle/live.js';
+import { notifier, startWatchdog, statusLine, type LiveDaemon, type LocalParts } from './lifecycle/live.js';
 import { createReload, type ReloadResult } from './lifecycle/reload.js';
 import { checkSessionTable } from './lifecycle/session-table.js';
 import { handleSignals, type HangupAction } from './lifecycle/signals.js';
@@ -64,8 +67,9 @@ export interface RunningDaemon {
   /** `http://127.0.0.1:<port>/v1/credentials` */
   readonly url: string;
   readonly socketActivated: boolean;
-  readonly sessions: LocalSessions;
-  readonly parts: { policy: PolicyProvider; store: SessionStore; vendor: Vendor; decisions: DecisionLog };
+  readonly sessions: DaemonSessions;
+  /** The local parts are absent in vendor mode. */
+  readonly parts: { policy?: PolicyProvider; store?: SessionStore; vendor?: Vendor; decisions: DecisionLog };
   /** Resolves once the daemon has stopped (by close(), a signal or POST /v1/shutdown). */
   readonly closed: Promise<void>;
   close(reason?: string): Promise<void>;
@@ -98,7 +102,7 @@ export async function runDaemon(options: RunOptions = {}): Promise<RunningDaemon
 
 type Undo = Array<() => Promise<void> | void>;
 
-/** The decision core: decision log, policy, session store, vendor and the local session manager over them. */
+/** The session side: decided here (decision log, policy, store, STS), or through the server-side vendor. */
 async function compose(
   config: Config,
   options: RunOptions,
@@ -109,6 +113,46 @@ async function compose(
   const parts = await resolveParts(options.parts);
   const decisions = await parts.decisions(config, log);
   undo.push(() => decisions.close());
+  const common = {
+    config,
+    decisions,
+    parts,
+    log,
+    env,
+    socketPath: claim.socketPath,
+    fd: claim.fd,
+    port: 0,
+    reloads: 0,
+  };
+  if (config.vendor) {
+    // Vendor mode (DESIGN §17): no local policy, store or STS; every decision is the vendor's.
+    const client = await parts.vendorClient(config.vendor);
+    const sessions = new BridgeSessions({
+      ...{ vendor: config.vendor, client, decisions, log, tokens: new TokenRegistry() },
+      newRequestId: parts.newRequestId,
+      pidPollMs: options.pidPollMs,
+    });
+    undo.push(() => sessions.stop());
+    return {
+      ...{ ...common, local: null, sessions },
+      ...{ requests: bridgeRequests(client), breakglass: bridgeBreakglass(client) },
+    };
+  }
+  const local = await composeLocal(config, options, { parts, decisions, env, log }, undo);
+  return {
+    ...{ ...common, local, sessions: local.sessions },
+    ...{ requests: local.approvals.api(local.sessions), breakglass: local.breakglass.api(local.sessions) },
+  };
+}
+
+/** A daemon that decides itself: policy, session store, credential vendor, approvals and the local session manager. */
+async function composeLocal(
+  config: Config,
+  options: RunOptions,
+  at: { parts: DaemonParts; decisions: DecisionLog; env: NodeJS.ProcessEnv; log: OpLogger },
+  undo: Undo,
+): Promise<LocalParts> {
+  const { parts, decisions, env, log } = at;
   const policy = await parts.policy(config, log);
   undo.push(() => policy.close());
   await policy.start();
@@ -147,14 +191,9 @@ async function compose(
   });
   current = sessions;
   undo.push(() => sessions.stop());
-  const { socketPath, fd } = claim;
-  const live: LiveDaemon = {
-    ...{ config, policy, vendor, store, decisions, sessions, approvals, breakglass, parts, log, env, socketPath, fd },
-    port: 0,
-    reloads: 0,
-  };
-  vendorNow = () => live.vendor;
-  return live;
+  const local: LocalParts = { policy, store, vendor, approvals, breakglass, sessions };
+  vendorNow = () => local.vendor;
+  return local;
 }
 
 /** The listeners, daemon.json, sd_notify, signals and the handle the caller stops it with. */
@@ -165,20 +204,20 @@ async function serve(
   undo: Undo,
   loadCurrentConfig: () => Config,
 ): Promise<RunningDaemon> {
-  const { config, sessions, log, store, decisions } = live;
+  const { config, sessions, log, decisions } = live;
   const { fd, socketPath, uid } = claim;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
   const ctx: ServerContext = {
     ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
-    requests: live.approvals.api(sessions),
-    breakglass: live.breakglass.api(sessions),
+    requests: live.requests,
+    breakglass: live.breakglass,
     limiter: new FailureLimiter(),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     control: {
       status: () => daemonStatus(live),
-      reloadPolicy: () => sessions.policyProvider.reload(),
+      reloadPolicy: async () => (live.local ? live.local.policy.reload() : sessions.status().policy),
       reload,
       shutdown: () => void stop('shutdown requested'),
       credentialUrl: () => credentialUrl(live),
@@ -218,7 +257,8 @@ async function serve(
   if (options.handleSignals)
     unhandle = handleSignals(stop, async () => void (await reload()), log, options.hangup ?? 'reload');
 
-  const policy = live.policy.status().location;
+  const { policy: policyStatus, store, vendor } = sessions.status();
+  const policy = policyStatus.location;
   const serverInstanceId = sessions.serverInstanceId;
   log.info(
     {
@@ -228,19 +268,21 @@ async function serve(
       socket: socketPath,
       port: live.port,
       policy,
-      store: store.kind,
+      store,
+      ...(vendor ? { vendor: vendor.url } : {}),
       server_instance_id: serverInstanceId,
     },
     'sentinel daemon ready',
   );
-  if (store.kind === 'dynamodb') void checkSessionTable(store, config.sessions.table, serverInstanceId, log);
+  const localStore = live.local?.store;
+  if (localStore?.kind === 'dynamodb') void checkSessionTable(localStore, config.sessions.table, serverInstanceId, log);
   return {
     get config() {
       return live.config;
     },
     ...{ socketPath, port: live.port, url: credentialUrl(live), socketActivated: fd !== undefined, sessions, closed },
     get parts() {
-      return { policy: live.policy, store, vendor: live.vendor, decisions };
+      return { policy: live.local?.policy, store: live.local?.store, vendor: live.local?.vendor, decisions };
     },
     close: (reason = 'closed') => stop(reason),
     reload,

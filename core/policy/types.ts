@@ -44,7 +44,8 @@ export interface Decision {
 }
 
 export interface PolicyStatus {
-  source: 'file' | 'ssm';
+  /** `vendor`: a daemon that serves through the server-side vendor, where the policy is (DESIGN §17). */
+  source: 'file' | 'ssm' | 'vendor';
   location: string;
   version: string | null;
   loadedAt: string | null; // RFC 3339

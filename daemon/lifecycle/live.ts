@@ -8,18 +8,31 @@ import type { PolicyProvider } from '../../core/policy/types.js';
 import type { SessionStore } from '../../core/sessions/types.js';
 import type { DaemonApprovals } from '../approvals.js';
 import type { DaemonBreakglass } from '../breakglass.js';
+import type { RequesterApi } from '../../core/approvals/requester.js';
+import type { BreakglassService } from '../../core/breakglass/service.js';
 import type { LocalSessions } from '../sessions/local-sessions.js';
+import type { DaemonSessions } from '../sessions/types.js';
 import type { DaemonParts } from '../parts.js';
 
-export interface LiveDaemon {
-  config: Config;
+/** What decides here when no server-side vendor does; a reload may swap the policy and the credential vendor. */
+export interface LocalParts {
   policy: PolicyProvider;
   vendor: Vendor;
   readonly store: SessionStore;
-  readonly decisions: DecisionLog;
-  readonly sessions: LocalSessions;
   readonly approvals: DaemonApprovals;
   readonly breakglass: DaemonBreakglass;
+  readonly sessions: LocalSessions;
+}
+
+export interface LiveDaemon {
+  config: Config;
+  /** null in vendor mode (DESIGN §17): the daemon reads no policy and calls no STS of its own. */
+  readonly local: LocalParts | null;
+  readonly decisions: DecisionLog;
+  readonly sessions: DaemonSessions;
+  /** `/v1/requests` and `/v1/breakglass`: the tables here, or the vendor's routes. */
+  readonly requests: RequesterApi;
+  readonly breakglass: BreakglassService;
   readonly parts: DaemonParts;
   readonly log: OpLogger;
   readonly env: NodeJS.ProcessEnv;

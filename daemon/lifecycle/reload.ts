@@ -3,7 +3,7 @@
 import { isSentinelError } from '../../core/errors.js';
 import type { Config } from '../../core/config.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
-import { notifier, statusLine, type LiveDaemon } from './live.js';
+import { notifier, statusLine, type LiveDaemon, type LocalParts } from './live.js';
 
 /** Which config changes a reload can apply; the rest need a restart. */
 export function restartOnly(a: Config, b: Config): string[] {
@@ -13,6 +13,8 @@ export function restartOnly(a: Config, b: Config): string[] {
   if (a.http.host !== b.http.host || a.http.port !== b.http.port) changed.push('http');
   if (a.sessions.store !== b.sessions.store || a.sessions.table !== b.sessions.table) changed.push('sessions.store');
   if (JSON.stringify(a.audit) !== JSON.stringify(b.audit)) changed.push('audit');
+  // A daemon bridges to one vendor or decides itself for its whole life: its sessions live on one side.
+  if (JSON.stringify(a.vendor) !== JSON.stringify(b.vendor)) changed.push('vendor');
   return changed;
 }
 
@@ -26,7 +28,7 @@ export interface ReloadResult {
 
 export function createReload(live: LiveDaemon, loadConfig: () => Config): () => Promise<ReloadResult> {
   const send = notifier(live);
-  const { log, parts, sessions, env } = live;
+  const { log, parts, env } = live;
   return async () => {
     live.reloads += 1;
     send('RELOADING=1\nSTATUS=reloading');
@@ -51,29 +53,7 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
       const needRestart = restartOnly(config, next);
       if (needRestart.length > 0)
         log.warn({ event: 'reload_partial', keys: needRestart }, 'these settings take effect at the next restart');
-      if (!same(config.policy, next.policy)) {
-        const fresh = await parts.policy(next, log);
-        await fresh.start();
-        const old = live.policy;
-        live.policy = fresh;
-        sessions.replaceParts({ policy: fresh });
-        await old.close();
-      } else {
-        await live.policy.reload();
-      }
-      if (
-        !same(config.credentials, next.credentials) ||
-        config.awsProfile !== next.awsProfile ||
-        config.region !== next.region
-      ) {
-        const fresh = await parts.vendor(next, log, env);
-        const old = live.vendor;
-        live.vendor = fresh;
-        sessions.replaceParts({ vendor: fresh });
-        old.close();
-      } else {
-        live.vendor.reload();
-      }
+      if (live.local) await reloadLocal(live.local, config, next, live);
       live.config = {
         ...next,
         runtimeDir: config.runtimeDir,
@@ -81,9 +61,10 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
         http: config.http,
         sessions: { ...next.sessions, store: config.sessions.store, table: config.sessions.table },
         audit: config.audit,
+        vendor: config.vendor,
       };
-      sessions.replaceParts({ config: live.config });
-      const status: PolicyStatus = live.policy.status();
+      live.local?.sessions.replaceParts({ config: live.config });
+      const status: PolicyStatus = live.sessions.status().policy;
       log.info(
         { event: 'reloaded', policy_version: status.version, policy_error: status.lastError },
         'reloaded config, policy and AWS config',
@@ -93,4 +74,38 @@ export function createReload(live: LiveDaemon, loadConfig: () => Config): () => 
       send(`READY=1\n${statusLine(live)}`);
     }
   };
+}
+
+/** The policy and the credential vendor of a daemon that decides itself: replaced when their settings changed,
+ * otherwise reloaded in place. */
+async function reloadLocal(
+  local: LocalParts,
+  config: Config,
+  next: Config,
+  at: Pick<LiveDaemon, 'parts' | 'log' | 'env'>,
+): Promise<void> {
+  const { parts, log, env } = at;
+  if (!same(config.policy, next.policy)) {
+    const fresh = await parts.policy(next, log);
+    await fresh.start();
+    const old = local.policy;
+    local.policy = fresh;
+    local.sessions.replaceParts({ policy: fresh });
+    await old.close();
+  } else {
+    await local.policy.reload();
+  }
+  if (
+    !same(config.credentials, next.credentials) ||
+    config.awsProfile !== next.awsProfile ||
+    config.region !== next.region
+  ) {
+    const fresh = await parts.vendor(next, log, env);
+    const old = local.vendor;
+    local.vendor = fresh;
+    local.sessions.replaceParts({ vendor: fresh });
+    old.close();
+  } else {
+    local.vendor.reload();
+  }
 }

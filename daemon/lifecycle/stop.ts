@@ -45,10 +45,10 @@ export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) =
         await live.decisions.close();
       },
     ],
-    ['policy', () => live.policy.close()],
-    ['vendor', () => live.vendor.close()],
-    ['session store', () => live.store.close()],
-    ['break-glass', () => live.breakglass.close()],
+    ['policy', () => live.local?.policy.close()],
+    ['vendor', () => live.local?.vendor.close()],
+    ['session store', () => live.local?.store.close()],
+    ['break-glass', () => live.local?.breakglass.close()],
     [
       'socket',
       () => {

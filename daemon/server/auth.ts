@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { LocalSessions, Peer } from '../sessions/local-sessions.js';
+import type { DaemonSessions, Peer } from '../sessions/types.js';
 import type { DecisionEntry } from '../../core/audit/types.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
@@ -156,7 +156,7 @@ export function peerCheck(server: Server, options: PeerAuthOptions): PeerCheck {
 export function peerAuthenticator(
   app: FastifyInstance,
   check: PeerCheck,
-  sessions: LocalSessions,
+  sessions: DaemonSessions,
 ): (request: FastifyRequest) => SentinelError | null {
   // Declared up front so every request object has the same shape (fastify's advice for per-request properties).
   app.decorateRequest('peer', null as unknown as Peer);
@@ -232,7 +232,7 @@ export interface TokenCheck {
   limiterKey(socket: Socket, peer: Peer): string;
 }
 
-export function tokenCheck(sessions: LocalSessions): TokenCheck {
+export function tokenCheck(sessions: DaemonSessions): TokenCheck {
   const tokens = sessions.tokenRegistry;
   const connections = new WeakMap<Socket, ConnectionTokenState>();
   const state = (socket: Socket, peer: Peer) => {
@@ -265,7 +265,7 @@ export function tokenCheck(sessions: LocalSessions): TokenCheck {
 
 /** preHandler of the credential routes: the session token, or a refusal that is counted and recorded. */
 export function requireSessionToken(
-  sessions: LocalSessions,
+  sessions: DaemonSessions,
   check: TokenCheck,
   limiter: FailureLimiter,
   log: OpLogger,

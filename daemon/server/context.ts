@@ -1,5 +1,5 @@
 // What the routes and hooks of both listeners share.
-import type { LocalSessions } from '../sessions/local-sessions.js';
+import type { DaemonSessions } from '../sessions/types.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
@@ -44,7 +44,7 @@ export interface DaemonControl {
 }
 
 export interface ServerContext {
-  sessions: LocalSessions;
+  sessions: DaemonSessions;
   log: OpLogger;
   daemonUid: number;
   sources: PeerSources;

@@ -6,7 +6,7 @@
 // body, a foreign Host — is handed to fastify untouched, which answers it as before. Nothing is checked only here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpLogger } from '../../core/log.js';
-import type { LocalSessions } from '../sessions/local-sessions.js';
+import type { DaemonSessions } from '../sessions/types.js';
 import type { PeerCheck, TokenCheck, Transport } from './auth.js';
 import { serializedBody } from './credentials-body.js';
 import { errorAnswer, internalErrorFor } from './errors.js';
@@ -19,7 +19,7 @@ export interface FastPathOptions {
   transport: Transport;
   peers: PeerCheck;
   tokens: TokenCheck;
-  sessions: LocalSessions;
+  sessions: DaemonSessions;
   log: OpLogger;
 }
 

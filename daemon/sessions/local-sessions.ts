@@ -40,28 +40,9 @@ import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import { sessionRefusal, unknownSession } from './session-refusals.js';
 import { SessionTouches } from './touches.js';
+import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
 
-/** Who is asking, as the listener established it (DESIGN §3.1). */
-export interface Peer {
-  transport: 'unix' | 'tcp';
-  pid: number | null;
-  uid: number | null;
-}
-
-export interface OpenRequest {
-  profile: string;
-  mode: Exclude<Mode, 'credential_process'>;
-  /** The process whose exit ends the session. */
-  pid?: number;
-  /** Requested lifetime; capped by config sessions.ttl. */
-  ttlMs?: number;
-}
-
-export interface OpenedSession {
-  session: Session;
-  token: string;
-  region: string | null;
-}
+export type { OpenRequest, OpenedSession, Peer } from './types.js';
 
 export interface LocalSessionsParts {
   config: Config;
@@ -100,7 +81,7 @@ function principalOf(identity: CallerIdentity): Principal {
   return { arn, account, type, rawName, user: policyName };
 }
 
-export class LocalSessions {
+export class LocalSessions implements DaemonSessions {
   readonly serverInstanceId = randomBytes(8).toString('hex');
   readonly startedAt: Date;
   readonly counters: DecisionCounters = newCounters();
@@ -159,6 +140,15 @@ export class LocalSessions {
 
   get policyProvider(): PolicyProvider {
     return this.policy;
+  }
+
+  status(): SessionsStatus {
+    return {
+      policy: this.policy.status(),
+      store: this.store.kind,
+      session_table: this.store.kind === 'dynamodb' ? this.config.sessions.table : null,
+      vendor: null,
+    };
   }
 
   get activeTokens(): number {
