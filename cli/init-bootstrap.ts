@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../core/errors.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
+import { adminClient, ADMIN_ATTEMPT_MS, ADMIN_ATTEMPTS } from './aws-clients.js';
 import type { TableInit } from './init.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
@@ -33,11 +34,10 @@ async function setup(flags: Flags, globals: GlobalOptions, tables: readonly Tabl
     import('@aws-sdk/client-ssm'),
     import('../core/records/client.js'),
   ]);
-  const clientConfig = { region, ...(target.profile ? { profile: target.profile } : {}) };
-  const ssm = new SSMClient({ ...clientConfig, maxAttempts: 3 });
+  const ssm = adminClient(SSMClient, target, { region });
   const dynamodb =
     chosen.length > 0 || tables.length > 0
-      ? createTableClient({ ...clientConfig, timeoutMs: 15_000, maxAttempts: 3 })
+      ? createTableClient({ ...target, region, timeoutMs: ADMIN_ATTEMPT_MS, maxAttempts: ADMIN_ATTEMPTS })
       : null;
   return { config, root, region, target, chosen, ssm, dynamodb };
 }

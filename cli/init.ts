@@ -9,6 +9,7 @@ import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
+import { ADMIN_ATTEMPT_MS, ADMIN_ATTEMPTS } from './aws-clients.js';
 import { confirmPlan, printJson, usageError } from './output.js';
 import { registerBootstrap } from './init-bootstrap.js';
 import type { GlobalOptions } from './program.js';
@@ -137,7 +138,7 @@ async function initTable(spec: TableInit, flags: InitTableFlags, globals: Global
 
   const { createTableClient } = await import('../core/records/client.js');
   // Table administration calls are slower than item reads: allow them longer than the daemon's 2 s.
-  const client = createTableClient({ ...target, region, timeoutMs: 15_000, maxAttempts: 3 });
+  const client = createTableClient({ ...target, region, timeoutMs: ADMIN_ATTEMPT_MS, maxAttempts: ADMIN_ATTEMPTS });
   try {
     const report = await ensureTable(client, shape, tableName, {
       onProgress: (line) => process.stderr.write(`${line}\n`),

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget } from './aws-target.js';
+import { adminClient } from './aws-clients.js';
 import { printJson, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -105,11 +106,10 @@ async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number>
   const statements = flags.feature ? all : all.filter((s) => !s.landing);
   const target = await resolveAwsTarget(flags, globals);
   const region = target.region ?? 'us-east-1';
-  const clientConfig = { region, ...(target.profile ? { profile: target.profile } : {}), maxAttempts: 3 };
   const [{ STSClient, GetCallerIdentityCommand }, { IAMClient, GetRoleCommand, SimulatePrincipalPolicyCommand }] =
     await Promise.all([import('@aws-sdk/client-sts'), import('@aws-sdk/client-iam')]);
-  const sts = new STSClient(clientConfig);
-  const iam = new IAMClient(clientConfig);
+  const sts = adminClient(STSClient, target, { region });
+  const iam = adminClient(IAMClient, target, { region });
   try {
     let callerArn: string;
     try {

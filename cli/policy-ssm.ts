@@ -5,6 +5,7 @@ import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
+import { adminClient } from './aws-clients.js';
 import { confirmPlan, printJson, reportError, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -16,16 +17,11 @@ interface AwsFlags {
 }
 
 async function clients(target: AwsTarget) {
-  const config = {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-    maxAttempts: 3,
-  };
   const [{ SSMClient }, { KMSClient }] = await Promise.all([
     import('@aws-sdk/client-ssm'),
     import('@aws-sdk/client-kms'),
   ]);
-  return { ssm: new SSMClient(config), kms: new KMSClient(config) };
+  return { ssm: adminClient(SSMClient, target), kms: adminClient(KMSClient, target) };
 }
 
 async function distribution() {

@@ -5,6 +5,7 @@ import { SentinelError } from '../core/errors.js';
 import type { CallerIdentity } from '../core/issuer/types.js';
 import { printJson } from './output.js';
 import { resolveAwsTarget } from './aws-target.js';
+import { adminClient } from './aws-clients.js';
 import type { GlobalOptions } from './program.js';
 
 interface WhoamiOptions {
@@ -60,7 +61,7 @@ export async function whoami(
       },
     );
   }
-  const client = new STSClient({ region, credentials, maxAttempts: 2 });
+  const client = adminClient(STSClient, resolved, { region, credentials, maxAttempts: 2 });
   let arn: string | undefined;
   try {
     arn = (await client.send(new GetCallerIdentityCommand({}))).Arn;
