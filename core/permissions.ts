@@ -299,7 +299,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
       ...table(c, c.tables.breakglass),
     ],
     why: 'the vendor is the only writer of the tables and the only principal the protected roles trust',
-    landing: true,
   },
 ];
 
