@@ -16,6 +16,7 @@ import { register as enforce } from './enforce.js';
 import { register as permissions } from './permissions.js';
 import { register as config } from './config.js';
 import { register as requests } from './requests.js';
+import { register as breakglass } from './breakglass.js';
 
 export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   daemon,
@@ -33,4 +34,5 @@ export const COMMAND_GROUPS: Array<(program: Command) => void> = [
   permissions,
   config,
   requests,
+  breakglass,
 ];
