@@ -9,6 +9,8 @@ import { CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support
 
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
+/** Concurrent connections: 10 saturates the machine; 1 is one client's sequential fetches. */
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -73,7 +75,7 @@ export async function requestsPerSecond(socketPath: string, token: string): Prom
   const result = await autocannon({
     url: 'http://localhost/v1/credentials',
     socketPath,
-    connections: 10,
+    connections: CONNECTIONS,
     duration: DURATION_S,
     headers: { authorization: token },
   });

@@ -14,7 +14,15 @@ import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { BASE_ACCESS_KEY, BASE_ARN } from '../test/support/daemon.js';
 import { startDynalite } from '../test/support/dynalite.js';
 import { startSts } from '../test/support/sts-emulator.js';
-import { DURATION_S, ROUNDS, compareRounds, requestsPerSecond, startBenchDaemon, stopAll } from './_daemons.js';
+import {
+  CONNECTIONS,
+  DURATION_S,
+  ROUNDS,
+  compareRounds,
+  requestsPerSecond,
+  startBenchDaemon,
+  stopAll,
+} from './_daemons.js';
 
 const POLICY = `version: "1"
 rules:
@@ -62,7 +70,7 @@ try {
     () => requestsPerSecond(daemon.socketPath, direct),
   );
   console.log(
-    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, 10 connections),`,
+    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, ${CONNECTIONS} connection(s)),`,
   );
   console.log('one daemon, DynamoDB session store on dynalite:');
   console.log(`approved session / direct session, median of the per-round ratios: ${(100 * ratio).toFixed(1)} %`);

@@ -8,7 +8,15 @@
 import { BASE_ACCESS_KEY, BASE_ARN } from '../test/support/daemon.js';
 import { startLogs } from '../test/support/logs-emulator.js';
 import { startSts } from '../test/support/sts-emulator.js';
-import { DURATION_S, ROUNDS, compareRounds, requestsPerSecond, startBenchDaemon, stopAll } from './_daemons.js';
+import {
+  CONNECTIONS,
+  DURATION_S,
+  ROUNDS,
+  compareRounds,
+  requestsPerSecond,
+  startBenchDaemon,
+  stopAll,
+} from './_daemons.js';
 
 const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
 const logs = await startLogs();
@@ -28,7 +36,7 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const forwarded = logs.events('bench-sentinel', 'bench').length;
   console.log(
-    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, 10 connections):`,
+    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, ${CONNECTIONS} connection(s)):`,
   );
   console.log(`forwarding on / off, median of the per-round ratios: ${(100 * ratio).toFixed(1)} %`);
   console.log(`decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded}`);

@@ -1,57 +1,24 @@
 import t from 'tap';
-import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
 import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../core/audit/decision-log.js';
 import { GENESIS } from '../core/audit/hmac-chain.js';
-import type { DecisionEntry } from '../core/audit/types.js';
+import {
+  auditKeyFile,
+  numberedEntry,
+  readLines,
+  signedLogConfig,
+  writeLines,
+  writeSigned,
+} from './support/decision-log-fixture.js';
 import { tempDir } from './support/temp-dir.js';
 
-function keyFile(dir: string, content: string | Buffer = randomBytes(32).toString('hex') + '\n', mode = 0o600): string {
-  const file = join(dir, 'audit.key');
-  writeFileSync(file, content, { mode });
-  chmodSync(file, mode);
-  return file;
-}
-
-const configFor = (file: string, hmac_key_file: string) =>
-  resolveConfig({ audit: { file, hmac_key_file } }, 'test-config.yaml', { HOME: '/nonexistent' });
-
-const entry = (i: number): DecisionEntry => ({
-  timestamp: `2026-11-29T12:00:${String(i % 60).padStart(2, '0')}.000Z`,
-  event: 'credentials',
-  outcome: i % 3 === 0 ? 'deny' : 'allow',
-  user: 'alice',
-  profile: 'prod',
-  effect: 'allow',
-  rule: `rule-${i}`,
-  rule_index: i,
-  reason: 'test',
-  policy_source: 'file:/p.yaml',
-  policy_version: 'abc',
-  mode: 'server',
-  session_id: '0123456789abcdef',
-  request_id: i.toString(16).padStart(16, '0'),
-  source_identity: null,
-  role_arn: null,
-  duration_seconds: 900,
-  peer_pid: 1,
-  peer_uid: 1000,
-});
-
-async function writeSigned(file: string, key: string, from: number, count: number): Promise<void> {
-  const log = createDecisionLog(configFor(file, key), { log: silentLogger() });
-  for (let i = from; i < from + count; i++) log.write(entry(i));
-  await log.close();
-}
-
-const readLines = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+const keyFile = (dir: string, content?: string | Buffer, mode?: number) =>
+  auditKeyFile(dir, { ...(content !== undefined ? { content } : {}), ...(mode !== undefined ? { mode } : {}) });
+const configFor = signedLogConfig;
+const entry = numberedEntry;
 
 t.test('the key file fails closed: missing, loose, short', async (t) => {
   const dir = tempDir(t, 'sentinel-hmac-');

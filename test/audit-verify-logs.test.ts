@@ -3,59 +3,16 @@
 // files give findings or a clear error, never a crash; a 100 MB log is checked in bounded memory.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveConfig } from '../core/config.js';
-import { silentLogger } from '../core/log.js';
-import { createDecisionLog } from '../core/audit/decision-log.js';
 import { canonicalJson, entryRenderer } from '../core/audit/entry.js';
 import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1 } from '../core/audit/hmac-chain.js';
 import { keySet, verifyLogFile, type VerifyReport } from '../core/audit/verify.js';
-import type { DecisionEntry } from '../core/audit/types.js';
 import { ROOT, sentinelInProcess, tempDir } from './support/cli.js';
+import { auditKeyFile, numberedEntry, readLines, writeLines, writeSigned } from './support/decision-log-fixture.js';
 
-function keyFile(dir: string, name = 'audit.key'): string {
-  const file = join(dir, name);
-  writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
-const entry = (i: number): DecisionEntry => ({
-  timestamp: `2026-11-29T12:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.000Z`,
-  event: 'credentials',
-  outcome: i % 3 === 0 ? 'deny' : 'allow',
-  user: 'alice',
-  profile: 'prod',
-  effect: 'allow',
-  rule: `rule-${i}`,
-  rule_index: i,
-  reason: 'test',
-  policy_source: 'file:/p.yaml',
-  policy_version: 'abc',
-  mode: 'server',
-  session_id: '0123456789abcdef',
-  request_id: i.toString(16).padStart(16, '0'),
-  source_identity: null,
-  role_arn: null,
-  duration_seconds: 900,
-  peer_pid: 1,
-  peer_uid: 1000,
-});
-
-async function writeSigned(file: string, key: string, from: number, count: number): Promise<void> {
-  const config = resolveConfig({ audit: { file, hmac_key_file: key } }, 'test-config.yaml', { HOME: '/nonexistent' });
-  const log = createDecisionLog(config, { log: silentLogger() });
-  for (let i = from; i < from + count; i++) log.write(entry(i));
-  await log.close();
-}
-
-const readLines = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-const writeLines = (file: string, lines: string[]) => writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+const keyFile = (dir: string, name?: string) => auditKeyFile(dir, name ? { name } : {});
+const entry = numberedEntry;
 
 interface Fixture {
   dir: string;
