@@ -1,0 +1,73 @@
+// The vendor on the template's policy source (DESIGN §13, §17): policies in SSM under the root, each signed with the
+// KMS key, verified with its public key. A signed profile is served; an unsigned one is refused (the vendor has no
+// policy for it, so it has no such profile either), and another profile's document cannot define it.
+import { KMSClient } from '@aws-sdk/client-kms';
+import t from 'tap';
+import { signPolicy } from '../core/policy/signature.js';
+import { restEvent } from './support/api-gateway-events.js';
+import { withEnv } from './support/aws-env.js';
+import { startKms } from './support/kms-emulator.js';
+import { startSsm } from './support/ssm-emulator.js';
+import { DEV_ROLE, REQUESTS_TABLE, SESSIONS_TABLE, BREAKGLASS_TABLE_NAME, startVendor } from './support/vendor.js';
+
+const ALICE = 'arn:aws:iam::111122223333:user/alice';
+
+const DEV = `version: "1"
+rules:
+  - { name: dev-team, effect: allow, conditions: { profiles: [dev, prod], users: [alice] } }
+profiles:
+  - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }
+  - { name: prod, role_arn: "arn:aws:iam::111122223333:role/not-prod", region: eu-west-1 }
+`;
+const PROD = `version: "1"
+rules:
+  - { name: everyone, effect: allow, conditions: { profiles: [prod], users: [alice] } }
+profiles:
+  - { name: prod, role_arn: "arn:aws:iam::111122223333:role/prod-admin", region: eu-west-1 }
+`;
+
+t.test('signed SSM policies: served; an unsigned one is refused and cannot be borrowed', async (t) => {
+  const [ssm, kms] = await Promise.all([startSsm(), startKms()]);
+  t.teardown(() => ssm.close());
+  t.teardown(() => kms.close());
+  const key = await kms.createRsaSigningKey();
+  const signer = new KMSClient({
+    endpoint: kms.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDPOLICYADMIN00001', secretAccessKey: 'x' },
+  });
+  t.teardown(() => signer.destroy());
+  ssm.put('/sentinel/policies/dev', DEV);
+  ssm.put('/sentinel/signatures/dev', (await signPolicy(signer, key.arn, Buffer.from(DEV), 'dev', 1)).text);
+  ssm.put('/sentinel/policies/prod', PROD); // no signature
+  const config = [
+    'region: us-east-1',
+    `policy: { source: ssm, ssm_root: /sentinel/policies, signing_key: "${key.arn}" }`,
+    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
+    `requests: { table: ${REQUESTS_TABLE} }`,
+    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
+    '',
+  ].join('\n');
+  const v = await startVendor(t, { config });
+  withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_KMS: kms.url });
+  const get = async (path: string) => {
+    const r = await v.handler(restEvent({ method: 'GET', path, callerArn: ALICE }) as never);
+    return { status: r.statusCode, body: JSON.parse(r.body) };
+  };
+  const dev = await get('/v1/credentials?profile=dev');
+  t.equal(dev.status, 200);
+  t.equal(v.sts.assumeRoleRequests.at(-1)!.RoleArn, DEV_ROLE);
+  t.match(v.decisions.at(-1)!.policy_source, /^ssm:\/sentinel\/policies\/dev$/);
+  const prod = await get('/v1/credentials?profile=prod');
+  t.equal(prod.status, 404);
+  t.equal(prod.body.code, 'ProfileUnknown', "dev's document cannot define prod, and prod's is refused");
+  t.equal(v.sts.assumeRoleRequests.length, 1, 'no AssumeRole for prod');
+  const profiles = await get('/v1/profiles');
+  t.same(
+    profiles.body.profiles.map((p: { name: string }) => p.name),
+    ['dev'],
+  );
+  const status = await get('/v1/status');
+  t.match(status.body.policy, { source: 'ssm', location: '/sentinel/policies' });
+  t.match(status.body.policy.lastError ?? '', /prod/);
+});
