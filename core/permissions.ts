@@ -70,6 +70,12 @@ const logGroup = (c: PermissionContext) => [
 ];
 const ANY = () => ['*'];
 const TABLE_ADMIN = [...TABLE_SETUP_ACTIONS];
+/** Whoever writes a request or event also notifies its targets: SNS topics and webhook secrets in SSM. */
+const NOTIFY_ACTIONS = ['sns:Publish', 'ssm:GetParameter'];
+const notifyTargets = (c: PermissionContext) => [
+  `arn:aws:sns:${c.region}:${c.account}:sentinel-*`,
+  ...ssmPath(c, '/sentinel/webhooks'),
+];
 
 export const STATEMENTS: readonly PermissionStatement[] = [
   {
@@ -214,8 +220,8 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     feature: 'notifications',
     role: 'requester',
     sid: 'SentinelNotify',
-    actions: ['sns:Publish', 'ssm:GetParameter'],
-    resources: (c) => [`arn:aws:sns:${c.region}:${c.account}:sentinel-*`, ...ssmPath(c, '/sentinel/webhooks')],
+    actions: NOTIFY_ACTIONS,
+    resources: notifyTargets,
     why: 'SNS targets and webhook secrets (SecureString: also kms:Decrypt on the parameter key) of notifications:',
     landing: true,
   },
@@ -223,8 +229,8 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     feature: 'notifications',
     role: 'approver',
     sid: 'SentinelNotifyDecisions',
-    actions: ['sns:Publish', 'ssm:GetParameter'],
-    resources: (c) => [`arn:aws:sns:${c.region}:${c.account}:sentinel-*`, ...ssmPath(c, '/sentinel/webhooks')],
+    actions: NOTIFY_ACTIONS,
+    resources: notifyTargets,
     why: 'approve/deny/revoke/close notify the same targets',
     landing: true,
   },

@@ -92,22 +92,10 @@ t.test('test: the trace says why each earlier rule did not match', async (t) => 
     device,
     JSON.stringify({ os_type: 'darwin', os_version: '14.4', encrypted: true, mdm_compliant: true }),
   );
+  const policyTest = (profile: string, user: string, time: string, ...extra: string[]) =>
+    run('policy', 'test', team, '--profile', profile, '--user', user, '--time', time, ...extra);
   // Monday 2026-03-30 09:00 in Berlin (CEST).
-  const r = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod',
-    '--user',
-    'alice',
-    '--time',
-    '2026-03-30T09:00:00+02:00',
-    '--mode',
-    'cli',
-    '--device-json',
-    device,
-  );
+  const r = await policyTest('prod', 'alice', '2026-03-30T09:00:00+02:00', '--mode', 'cli', '--device-json', device);
   t.equal(r.code, 3);
   t.match(r.stdout, /#0 +contractors-never-prod +deny +no: users: user "alice" is not in \[carol, dave\]/);
   t.match(
@@ -118,20 +106,7 @@ t.test('test: the trace says why each earlier rule did not match', async (t) => 
   t.match(r.stdout, /Decision: DENIED \(ServerModeRequired\) by rule "prod-business-hours" \(#2\)/);
   t.match(r.stdout, /Requires: server mode/);
 
-  const server = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod',
-    '--user',
-    'alice',
-    '--time',
-    '2026-03-30T09:00:00+02:00',
-    '--device-json',
-    device,
-    '--json',
-  );
+  const server = await policyTest('prod', 'alice', '2026-03-30T09:00:00+02:00', '--device-json', device, '--json');
   t.equal(server.code, 0);
   const body = JSON.parse(server.stdout);
   t.equal(body.decision.allowed, true);
@@ -142,62 +117,18 @@ t.test('test: the trace says why each earlier rule did not match', async (t) => 
     ['users', 'profiles', null],
   );
 
-  const evening = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod',
-    '--user',
-    'alice',
-    '--time',
-    '2026-03-30T18:00:00+02:00',
-    '--device-json',
-    device,
-  );
+  const evening = await policyTest('prod', 'alice', '2026-03-30T18:00:00+02:00', '--device-json', device);
   t.equal(evening.code, 3);
   t.match(evening.stdout, /no: time\.hours: it is 18:00:00 in Europe\/Berlin, outside 08:00-18:00/);
   t.match(evening.stdout, /\(no rule matched: 6 checked\)/);
   t.match(evening.stdout, /Decision: DENIED \(PolicyDenied\)\nReason: +no matching rule/);
 
-  const noDevice = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod',
-    '--user',
-    'alice',
-    '--time',
-    '2026-03-30T09:00:00+02:00',
-  );
+  const noDevice = await policyTest('prod', 'alice', '2026-03-30T09:00:00+02:00');
   t.match(noDevice.stdout, /no: device: no device posture is known/);
 
-  const night = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod-admin',
-    '--user',
-    'bob',
-    '--time',
-    '2026-03-29T01:30:00Z',
-    '--session-store',
-    'dynamodb',
-  );
+  const night = await policyTest('prod-admin', 'bob', '2026-03-29T01:30:00Z', '--session-store', 'dynamodb');
   t.equal(night.code, 0);
-  const memory = await run(
-    'policy',
-    'test',
-    team,
-    '--profile',
-    'prod-admin',
-    '--user',
-    'bob',
-    '--time',
-    '2026-03-29T01:30:00Z',
-  );
+  const memory = await policyTest('prod-admin', 'bob', '2026-03-29T01:30:00Z');
   t.equal(memory.code, 3);
   t.match(memory.stdout, /Requires: a persistent session store/);
 });
