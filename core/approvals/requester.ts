@@ -10,6 +10,7 @@ import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
 import { notifyRequest, recordNotificationStatus } from './notify.js';
 import { cancelRequest, checkRequestId, createRequest, view, type Actor } from './service.js';
 import { approvalEntryFor } from './entry.js';
+import { callerIdentities } from '../identity/caller-identities.js';
 
 export interface RequesterDeps {
   /** null with the memory session store: approvals need a table others can read. */
@@ -52,19 +53,11 @@ export function createRequesterApi(deps: RequesterDeps): RequesterApi {
     return deps.store;
   };
 
-  /** The caller's identities: one per distinct base identity among the profiles (cached by the vendor). */
-  const identities = async (): Promise<Actor[]> => {
-    const seen = new Map<string, Actor>();
-    for (const profile of await deps.profiles()) {
-      try {
-        const id = await deps.identify(profile);
-        seen.set(id.arn, id);
-      } catch {
-        // A profile whose credentials cannot be resolved has no requests of this caller to show.
-      }
-    }
-    return [...seen.values()];
-  };
+  const identities = () =>
+    callerIdentities(
+      () => deps.profiles(),
+      (p) => deps.identify(p),
+    );
 
   const background = (work: () => Promise<void>) => {
     const p = work()

@@ -23,6 +23,7 @@ import type { Policy } from '../policy/schema.js';
 import type { PolicyProvider } from '../policy/types.js';
 import { cooldownMs, quotasFor, takeLock, takeSlots, type Taken } from './limits.js';
 import type { MfaSessions } from './mfa.js';
+import { callerIdentities } from '../identity/caller-identities.js';
 import {
   EVENT_HISTORY_MS,
   EVENT_ID,
@@ -241,19 +242,11 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
     });
   };
 
-  /** The caller's identities: one per distinct base identity among the profiles. */
-  const identities = async (): Promise<Actor[]> => {
-    const seen = new Map<string, Actor>();
-    for (const profile of await deps.profiles()) {
-      try {
-        const id = await deps.identify(profile);
-        seen.set(id.arn, id);
-      } catch {
-        // A profile whose credentials cannot be resolved has no events of this caller to show.
-      }
-    }
-    return [...seen.values()];
-  };
+  const identities = () =>
+    callerIdentities(
+      () => deps.profiles(),
+      (p) => deps.identify(p),
+    );
 
   const read = async (id: unknown): Promise<BreakglassEvent> => {
     const checkedId = checkEventId(id);
