@@ -1,219 +1,25 @@
 // `sentinel service install|uninstall|status` (DESIGN §8): run the daemon under the user's service manager — a systemd
 // user unit (+ socket unit) on Linux, a launchd agent on macOS. Each command is a plan of steps (write, remove, run)
 // that `--dry-run` prints and a real run carries out in order; installing twice gives the same files and state.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The plans live in service-plan.ts, the service manager is driven from service-manager.ts; this file parses flags,
+// prints plans and wires the commands.
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
 import { printJson } from './output.js';
-import {
-  LAUNCHD_LABEL,
-  defaultTarget,
-  launchdLogDir,
-  launchdPlist,
-  launchdPlistPath,
-  systemdUnitDir,
-  systemdUnits,
-  type Platform,
-  type UnitFile,
-} from './service-units.js';
+import { LAUNCHD_LABEL, type Platform } from './service-units.js';
 import type { GlobalOptions } from './program.js';
-
-export type Step =
-  | { action: 'write'; path: string; content: string; mode: number }
-  | { action: 'mkdir'; path: string; mode: number }
-  | { action: 'remove'; path: string }
-  /** `optional`: a failure is expected in some states (disabling what is not enabled) and is not an error. */
-  | { action: 'run'; argv: string[]; optional?: boolean };
+import { installPlan, uninstallPlan, type Step } from './service-plan.js';
+import { carryOut, manualCommands, serviceStatus } from './service-manager.js';
 
 interface PlatformOption {
   platform?: string;
 }
 
-const SYSTEMCTL = ['systemctl', '--user'];
-
 function platformOf(value: string | undefined): Platform {
   const p = value ?? process.platform;
   if (p === 'linux' || p === 'darwin') return p;
   throw new SentinelError('Unsupported', `service install supports systemd (Linux) and launchd (macOS), not ${p}`);
-}
-
-function uid(): number {
-  return typeof process.getuid === 'function' ? process.getuid() : 0;
-}
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-// ---- plans ------------------------------------------------------------------------------------------------------
-
-export function installPlan(
-  platform: Platform,
-  env: NodeJS.ProcessEnv,
-  options: { socketActivation: boolean; config?: string },
-): Step[] {
-  const target = defaultTarget(env, platform, options.config);
-  if (platform === 'darwin') {
-    if (options.socketActivation) {
-      throw new SentinelError('Unsupported', 'socket activation is available with systemd only', {
-        hint: 'On macOS run `sentinel service install` without --socket-activation; launchd starts the daemon at login.',
-      });
-    }
-    const plist = launchdPlist(env, target);
-    const domain = `gui/${uid()}`;
-    return [
-      { action: 'mkdir', path: dirname(plist.path), mode: 0o755 },
-      { action: 'mkdir', path: launchdLogDir(env), mode: 0o700 },
-      { action: 'write', path: plist.path, content: plist.content, mode: 0o644 },
-      // bootstrap refuses a label that is already loaded: unload first so a reinstall picks up the new file.
-      { action: 'run', argv: ['launchctl', 'bootout', `${domain}/${LAUNCHD_LABEL}`], optional: true },
-      { action: 'run', argv: ['launchctl', 'enable', `${domain}/${LAUNCHD_LABEL}`] },
-      { action: 'run', argv: ['launchctl', 'bootstrap', domain, plist.path] },
-    ];
-  }
-  const units = systemdUnits(env, target, options.socketActivation);
-  const socketPath = join(systemdUnitDir(env), 'sentinel.socket');
-  const steps: Step[] = [{ action: 'mkdir', path: systemdUnitDir(env), mode: 0o755 }];
-  if (!options.socketActivation && existsSync(socketPath)) {
-    steps.push(
-      { action: 'run', argv: [...SYSTEMCTL, 'disable', '--now', 'sentinel.socket'], optional: true },
-      { action: 'remove', path: socketPath },
-    );
-  }
-  const changed = units.some((u) => read(u.path) !== u.content);
-  for (const unit of units) steps.push({ action: 'write', path: unit.path, content: unit.content, mode: 0o644 });
-  steps.push({ action: 'run', argv: [...SYSTEMCTL, 'daemon-reload'] });
-  if (options.socketActivation) {
-    // The socket unit owns the socket path now; a daemon running from an earlier plain install would hold it.
-    steps.push(
-      { action: 'run', argv: [...SYSTEMCTL, 'disable', '--now', 'sentinel.service'], optional: true },
-      { action: 'run', argv: [...SYSTEMCTL, 'enable', '--now', 'sentinel.socket'] },
-    );
-  } else if (changed) {
-    // A running daemon keeps its old command line until restarted; an unchanged unit is left running (sessions in
-    // the memory store would not survive a restart).
-    steps.push(
-      { action: 'run', argv: [...SYSTEMCTL, 'enable', 'sentinel.service'] },
-      { action: 'run', argv: [...SYSTEMCTL, 'restart', 'sentinel.service'] },
-    );
-  } else {
-    steps.push({ action: 'run', argv: [...SYSTEMCTL, 'enable', '--now', 'sentinel.service'] });
-  }
-  return steps;
-}
-
-export function uninstallPlan(platform: Platform, env: NodeJS.ProcessEnv): Step[] {
-  if (platform === 'darwin') {
-    const path = launchdPlistPath(env);
-    return [
-      { action: 'run', argv: ['launchctl', 'bootout', `gui/${uid()}/${LAUNCHD_LABEL}`], optional: true },
-      { action: 'remove', path },
-    ];
-  }
-  const dir = systemdUnitDir(env);
-  return [
-    { action: 'run', argv: [...SYSTEMCTL, 'disable', '--now', 'sentinel.socket', 'sentinel.service'], optional: true },
-    { action: 'remove', path: join(dir, 'sentinel.socket') },
-    { action: 'remove', path: join(dir, 'sentinel.service') },
-    { action: 'run', argv: [...SYSTEMCTL, 'daemon-reload'] },
-  ];
-}
-
-// ---- carrying out a plan ----------------------------------------------------------------------------------------
-
-interface RunResult {
-  ok: boolean;
-  status: number | null;
-  stdout: string;
-  /** The tool's first line of complaint (systemctl/launchctl text, never anything secret). */
-  problem: string;
-}
-
-function run(argv: string[]): RunResult {
-  const r = spawnSync(argv[0]!, argv.slice(1), {
-    encoding: 'utf8',
-    timeout: 30_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
-    return {
-      ok: false,
-      status: null,
-      stdout: '',
-      problem: code === 'ENOENT' ? `${argv[0]} is not installed` : `${argv[0]}: ${code ?? r.error.message}`,
-    };
-  }
-  const problem =
-    (r.stderr || r.stdout || '')
-      .split('\n')
-      .find((l) => l.trim().length > 0)
-      ?.trim() ?? `exit status ${r.status}`;
-  return { ok: r.status === 0, status: r.status, stdout: r.stdout ?? '', problem };
-}
-
-/** Whether the service manager answers at all (nothing is changed by asking). */
-function managerProblem(platform: Platform): string | undefined {
-  const r =
-    platform === 'darwin' ? run(['launchctl', 'print', `gui/${uid()}`]) : run([...SYSTEMCTL, 'show-environment']);
-  return r.ok ? undefined : r.problem;
-}
-
-function writeAtomically(path: string, content: string, mode: number): boolean {
-  if (read(path) === content) return false;
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, path);
-  return true;
-}
-
-interface Outcome {
-  done: string[];
-  /** Set when the manager could not be reached; files were still written or removed. */
-  unreachable?: string;
-}
-
-function carryOut(steps: Step[], platform: Platform, log: (line: string) => void): Outcome {
-  const unreachable = steps.some((s) => s.action === 'run') ? managerProblem(platform) : undefined;
-  const done: string[] = [];
-  for (const step of steps) {
-    switch (step.action) {
-      case 'mkdir':
-        mkdirSync(step.path, { recursive: true, mode: step.mode });
-        break;
-      case 'write':
-        log(`${writeAtomically(step.path, step.content, step.mode) ? 'wrote' : 'unchanged'} ${step.path}`);
-        done.push(step.path);
-        break;
-      case 'remove':
-        if (existsSync(step.path)) {
-          rmSync(step.path, { force: true });
-          log(`removed ${step.path}`);
-        }
-        break;
-      case 'run': {
-        if (unreachable) break;
-        const r = run(step.argv);
-        if (r.ok) log(`ran ${step.argv.join(' ')}`);
-        else if (!step.optional) {
-          throw new SentinelError('ServiceManagerFailed', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
-            hint:
-              platform === 'darwin'
-                ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.'
-                : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.',
-          });
-        }
-        break;
-      }
-    }
-  }
-  return { done, unreachable };
 }
 
 function describeStep(step: Step): string {
@@ -238,74 +44,6 @@ function printPlan(steps: Step[], platform: Platform, json: boolean | undefined)
     `# sentinel service (${platform === 'darwin' ? 'launchd' : 'systemd'}), dry run: nothing is changed\n`,
   );
   for (const step of steps) process.stdout.write(`${describeStep(step)}\n`);
-}
-
-function manualCommands(platform: Platform, socketActivation: boolean): string {
-  if (platform === 'darwin') return `launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/${LAUNCHD_LABEL}.plist`;
-  return `systemctl --user daemon-reload && systemctl --user enable --now ${socketActivation ? 'sentinel.socket' : 'sentinel.service'}`;
-}
-
-// ---- status -----------------------------------------------------------------------------------------------------
-
-export interface ServiceStatus {
-  platform: Platform;
-  manager: 'systemd' | 'launchd';
-  installed: boolean;
-  socketActivation: boolean;
-  files: Array<{ path: string; present: boolean; current: boolean }>;
-  reachable: boolean;
-  problem: string | null;
-  /** What the manager says: systemd ActiveState/SubState/UnitFileState/MainPID, launchd state/pid. */
-  state: Record<string, string>;
-}
-
-function systemdState(): Record<string, string> {
-  const r = run([...SYSTEMCTL, 'show', '--property=ActiveState,SubState,UnitFileState,MainPID', 'sentinel.service']);
-  const state: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) state[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return state;
-}
-
-function launchdState(): Record<string, string> {
-  const r = run(['launchctl', 'print', `gui/${uid()}/${LAUNCHD_LABEL}`]);
-  if (!r.ok) return { state: 'not loaded' };
-  const state: Record<string, string> = {};
-  for (const key of ['state', 'pid', 'last exit code']) {
-    const m = new RegExp(`^\\s*${key} = (.+)$`, 'm').exec(r.stdout);
-    if (m) state[key] = m[1]!.trim();
-  }
-  return state;
-}
-
-export function serviceStatus(platform: Platform, env: NodeJS.ProcessEnv, config?: string): ServiceStatus {
-  const target = defaultTarget(env, platform, config);
-  let expected: UnitFile[];
-  let socketActivation = false;
-  if (platform === 'darwin') {
-    expected = [launchdPlist(env, target)];
-  } else {
-    socketActivation = existsSync(join(systemdUnitDir(env), 'sentinel.socket'));
-    expected = systemdUnits(env, target, socketActivation);
-  }
-  const files = expected.map((f) => {
-    const content = read(f.path);
-    return { path: f.path, present: content !== undefined, current: content === f.content };
-  });
-  const problem = managerProblem(platform) ?? null;
-  const state = problem ? {} : platform === 'darwin' ? launchdState() : systemdState();
-  return {
-    platform,
-    manager: platform === 'darwin' ? 'launchd' : 'systemd',
-    installed: files.every((f) => f.present),
-    socketActivation,
-    files,
-    reachable: problem === null,
-    problem,
-    state,
-  };
 }
 
 // ---- commands ---------------------------------------------------------------------------------------------------

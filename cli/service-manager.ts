@@ -1,0 +1,172 @@
+// Talking to the service manager (systemctl --user, launchctl): carrying out a plan step by step, and reading what
+// the manager says about the installed service. Tools are run without a shell; their complaints are reported by
+// their first line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SentinelError } from '../core/errors.js';
+import { read, SYSTEMCTL, uid, type Step } from './service-plan.js';
+import {
+  LAUNCHD_LABEL,
+  defaultTarget,
+  launchdPlist,
+  systemdUnitDir,
+  systemdUnits,
+  type Platform,
+  type UnitFile,
+} from './service-units.js';
+
+interface RunResult {
+  ok: boolean;
+  status: number | null;
+  stdout: string;
+  /** The tool's first line of complaint (systemctl/launchctl text, never anything secret). */
+  problem: string;
+}
+
+function run(argv: string[]): RunResult {
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    timeout: 30_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    return {
+      ok: false,
+      status: null,
+      stdout: '',
+      problem: code === 'ENOENT' ? `${argv[0]} is not installed` : `${argv[0]}: ${code ?? r.error.message}`,
+    };
+  }
+  const problem =
+    (r.stderr || r.stdout || '')
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? `exit status ${r.status}`;
+  return { ok: r.status === 0, status: r.status, stdout: r.stdout ?? '', problem };
+}
+
+/** Whether the service manager answers at all (nothing is changed by asking). */
+function managerProblem(platform: Platform): string | undefined {
+  const r =
+    platform === 'darwin' ? run(['launchctl', 'print', `gui/${uid()}`]) : run([...SYSTEMCTL, 'show-environment']);
+  return r.ok ? undefined : r.problem;
+}
+
+function writeAtomically(path: string, content: string, mode: number): boolean {
+  if (read(path) === content) return false;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode });
+  renameSync(tmp, path);
+  return true;
+}
+
+interface Outcome {
+  done: string[];
+  /** Set when the manager could not be reached; files were still written or removed. */
+  unreachable?: string;
+}
+
+export function carryOut(steps: Step[], platform: Platform, log: (line: string) => void): Outcome {
+  const unreachable = steps.some((s) => s.action === 'run') ? managerProblem(platform) : undefined;
+  const done: string[] = [];
+  for (const step of steps) {
+    switch (step.action) {
+      case 'mkdir':
+        mkdirSync(step.path, { recursive: true, mode: step.mode });
+        break;
+      case 'write':
+        log(`${writeAtomically(step.path, step.content, step.mode) ? 'wrote' : 'unchanged'} ${step.path}`);
+        done.push(step.path);
+        break;
+      case 'remove':
+        if (existsSync(step.path)) {
+          rmSync(step.path, { force: true });
+          log(`removed ${step.path}`);
+        }
+        break;
+      case 'run': {
+        if (unreachable) break;
+        const r = run(step.argv);
+        if (r.ok) log(`ran ${step.argv.join(' ')}`);
+        else if (!step.optional) {
+          throw new SentinelError('ServiceManagerFailed', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
+            hint:
+              platform === 'darwin'
+                ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.'
+                : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.',
+          });
+        }
+        break;
+      }
+    }
+  }
+  return { done, unreachable };
+}
+
+export function manualCommands(platform: Platform, socketActivation: boolean): string {
+  if (platform === 'darwin') return `launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/${LAUNCHD_LABEL}.plist`;
+  return `systemctl --user daemon-reload && systemctl --user enable --now ${socketActivation ? 'sentinel.socket' : 'sentinel.service'}`;
+}
+
+export interface ServiceStatus {
+  platform: Platform;
+  manager: 'systemd' | 'launchd';
+  installed: boolean;
+  socketActivation: boolean;
+  files: Array<{ path: string; present: boolean; current: boolean }>;
+  reachable: boolean;
+  problem: string | null;
+  /** What the manager says: systemd ActiveState/SubState/UnitFileState/MainPID, launchd state/pid. */
+  state: Record<string, string>;
+}
+
+function systemdState(): Record<string, string> {
+  const r = run([...SYSTEMCTL, 'show', '--property=ActiveState,SubState,UnitFileState,MainPID', 'sentinel.service']);
+  const state: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) state[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return state;
+}
+
+function launchdState(): Record<string, string> {
+  const r = run(['launchctl', 'print', `gui/${uid()}/${LAUNCHD_LABEL}`]);
+  if (!r.ok) return { state: 'not loaded' };
+  const state: Record<string, string> = {};
+  for (const key of ['state', 'pid', 'last exit code']) {
+    const m = new RegExp(`^\\s*${key} = (.+)$`, 'm').exec(r.stdout);
+    if (m) state[key] = m[1]!.trim();
+  }
+  return state;
+}
+
+export function serviceStatus(platform: Platform, env: NodeJS.ProcessEnv, config?: string): ServiceStatus {
+  const target = defaultTarget(env, platform, config);
+  let expected: UnitFile[];
+  let socketActivation = false;
+  if (platform === 'darwin') {
+    expected = [launchdPlist(env, target)];
+  } else {
+    socketActivation = existsSync(join(systemdUnitDir(env), 'sentinel.socket'));
+    expected = systemdUnits(env, target, socketActivation);
+  }
+  const files = expected.map((f) => {
+    const content = read(f.path);
+    return { path: f.path, present: content !== undefined, current: content === f.content };
+  });
+  const problem = managerProblem(platform) ?? null;
+  const state = problem ? {} : platform === 'darwin' ? launchdState() : systemdState();
+  return {
+    platform,
+    manager: platform === 'darwin' ? 'launchd' : 'systemd',
+    installed: files.every((f) => f.present),
+    socketActivation,
+    files,
+    reachable: problem === null,
+    problem,
+    state,
+  };
+}
