@@ -5,8 +5,11 @@
 // forwarding off.
 //
 // Needs dist/ (`npm run build`). BENCH_ROUNDS (default 5), BENCH_DURATION seconds per run (default 3).
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { BASE_ACCESS_KEY, BASE_ARN } from '../test/support/daemon.js';
-import { startLogs } from '../test/support/logs-emulator.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import {
   CONNECTIONS,
@@ -19,13 +22,23 @@ import {
 } from './_daemons.js';
 
 const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
-const logs = await startLogs();
+// The emulator runs in a child process: see bench/_logs-process.ts.
+const logs = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), '_logs-process.ts')],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
+const answers = createInterface({ input: logs.stdout! })[Symbol.asyncIterator]();
+const answer = async () => String((await answers.next()).value ?? '');
+const logsUrl = await answer();
 try {
   const off = await startBenchDaemon(sts.url);
   const on = await startBenchDaemon(sts.url, {
     config:
       'aws_profile: base\naudit:\n  cloudwatch: { log_group: bench-sentinel, log_stream: bench, region: us-east-1 }\n',
-    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url },
+    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsUrl },
   });
   const [offToken, onToken] = [await off.open('dev'), await on.open('dev')];
   const ratio = await compareRounds(
@@ -34,7 +47,8 @@ try {
     () => requestsPerSecond(off.socketPath, offToken),
   );
   await new Promise((r) => setTimeout(r, 3000));
-  const forwarded = logs.events('bench-sentinel', 'bench').length;
+  logs.stdin!.write('count bench-sentinel bench\n');
+  const forwarded = Number(await answer());
   console.log(
     `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, ${CONNECTIONS} connection(s)):`,
   );
@@ -42,6 +56,7 @@ try {
   console.log(`decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded}`);
 } finally {
   await stopAll();
-  await logs.close();
+  logs.stdin!.end();
+  await new Promise((r) => (logs.exitCode !== null ? r(null) : logs.once('exit', r)));
   await sts.close();
 }
