@@ -3,10 +3,10 @@
 // `sentinel exec` and through credential_process; the AssumeRole is the vendor's, stamped with the SourceIdentity of
 // the vendor's session, and the user's own keys make no AssumeRole at all; a policy "no" arrives with its message;
 // a revocation at the vendor takes effect at the next request; the daemon reads no local policy.
-import t from 'tap';
+import t, { type Test as Tap } from 'tap';
 import { appendFileSync } from 'node:fs';
 import { ALICE, CAROL, startBridge } from './support/bridge.js';
-import { ENTRY, requireBuild, sentinel, userEnv } from './support/cli.js';
+import { ENTRY, requireBuild, sentinel, userEnv, type Run } from './support/cli.js';
 import { runProcess } from './support/daemon.js';
 import { DEV_ROLE, VENDOR_KEY } from './support/vendor.js';
 import type { SentinelError } from '../core/errors.js';
@@ -36,6 +36,15 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile frozen
   const env = userEnv(d, { AWS_REGION: 'us-east-1' }) as Record<string, string>;
   const issued = (id: string, token: string) =>
     v.sts.issued.some((c) => c.accessKeyId === id && c.sessionToken === token);
+  /** The AWS CLI's export-credentials and the botocore script both printed credentials the STS emulator issued. */
+  const bothIssued = (t: Tap, cli: Run, boto: Run) => {
+    t.equal(cli.code, 0, cli.stderr);
+    const c = JSON.parse(cli.stdout);
+    t.ok(issued(c.AccessKeyId, c.SessionToken), 'AWS CLI: credentials the STS emulator issued');
+    t.equal(boto.code, 0, boto.stderr);
+    const bc = JSON.parse(boto.stdout);
+    t.ok(issued(bc.AccessKeyId, bc.Token), 'botocore: credentials the STS emulator issued');
+  };
 
   await t.test('daemon status names the vendor and no local policy', async (t) => {
     const status = await d.client.get<Record<string, any>>('/v1/status');
@@ -55,12 +64,7 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile frozen
       }),
       sentinel(t, ['exec', 'dev', '--', '/usr/bin/python3', '-I', '-c', BOTOCORE_CONTAINER], { env }),
     ]);
-    t.equal(cli.code, 0, cli.stderr);
-    const c = JSON.parse(cli.stdout);
-    t.ok(issued(c.AccessKeyId, c.SessionToken), 'AWS CLI: credentials the STS emulator issued');
-    t.equal(boto.code, 0, boto.stderr);
-    const bc = JSON.parse(boto.stdout);
-    t.ok(issued(bc.AccessKeyId, bc.Token), 'botocore: credentials the STS emulator issued');
+    bothIssued(t, cli, boto);
     const assumed = v.sts.assumeRoleRequests.filter((r) => r.outcome === 'ok');
     t.ok(assumed.length >= 2, 'one AssumeRole per exec session');
     for (const r of assumed) {
@@ -84,12 +88,7 @@ credential_process = ${process.execPath} ${ENTRY} credentials --profile frozen
       ),
       runProcess('/usr/bin/python3', ['-I', '-c', BOTOCORE_PROFILE, 'dev-sentinel'], { env }),
     ]);
-    t.equal(cli.code, 0, cli.stderr);
-    const c = JSON.parse(cli.stdout);
-    t.ok(issued(c.AccessKeyId, c.SessionToken), 'AWS CLI: credentials the STS emulator issued');
-    t.equal(boto.code, 0, boto.stderr);
-    const bc = JSON.parse(boto.stdout);
-    t.ok(issued(bc.AccessKeyId, bc.Token), 'botocore: credentials the STS emulator issued');
+    bothIssued(t, cli, boto);
     t.equal(
       v.decisions.filter((e) => e.event === 'credential_process' && e.outcome === 'allow').at(-1)?.user,
       'alice',

@@ -4,7 +4,7 @@
 import type { DecisionEntry } from '../audit/types.js';
 import { isSentinelError, type ErrorCode } from '../errors.js';
 import type { Mode } from '../types.js';
-import type { DecisionEvent } from './types.js';
+import type { DecisionEvent, DecisionSink } from './types.js';
 
 export interface EntryStart {
   event: DecisionEvent;
@@ -44,6 +44,17 @@ export function decisionEntry(start: EntryStart): DecisionEntry {
 /** The catalogue code a refusal is logged with; anything that is not a SentinelError is an internal error. */
 export function errorCodeOf(e: unknown): ErrorCode {
   return isSentinelError(e) ? e.code : 'InternalError';
+}
+
+/** Runs a step of a front end before or after authorize(); if it throws, the entry is written refused with its code
+ * (authorize() writes its own). */
+export async function refusing<T>(sink: DecisionSink, entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    sink.write(refused(entry, e));
+    throw e;
+  }
 }
 
 /** Marks an entry refused with the error's code. */

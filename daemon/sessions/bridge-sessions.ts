@@ -5,7 +5,7 @@
 // goes to the vendor, so a revocation there takes effect at the next request; nothing here falls back to STS.
 import { randomBytes } from 'node:crypto';
 import type { DecisionEntry, DecisionLog } from '../../core/audit/types.js';
-import { decisionEntry, errorCodeOf, refused } from '../../core/authorize/decision-entry.js';
+import { decisionEntry, errorCodeOf, refused, refusing } from '../../core/authorize/decision-entry.js';
 import type { DecisionSink } from '../../core/authorize/types.js';
 import type { VendorConfig } from '../../core/config.js';
 import { SentinelError, isSentinelError } from '../../core/errors.js';
@@ -248,13 +248,8 @@ export class BridgeSessions implements DaemonSessions {
   }
 
   /** A refusal (local or the vendor's) is logged here too, so the user's own log shows what they were told. */
-  private async refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (e) {
-      this.sink.write(refused(entry, e));
-      throw e;
-    }
+  private refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
+    return refusing(this.sink, entry, step);
   }
 
   private assertRunning(): void {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DecisionEntry, DecisionLog } from '../../core/audit/types.js';
 import { authorize } from '../../core/authorize/authorize.js';
-import { decisionEntry, errorCodeOf, refused } from '../../core/authorize/decision-entry.js';
+import { decisionEntry, errorCodeOf, refused, refusing } from '../../core/authorize/decision-entry.js';
 import { noOverrides } from '../../core/authorize/overrides.js';
 import type {
   AuthorizeRequest,
@@ -407,14 +407,8 @@ export class LocalSessions implements DaemonSessions {
     };
   }
 
-  /** Runs a step before or after authorize(); its refusal is logged on the entry (authorize() logs its own). */
-  private async refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (e) {
-      this.sink.write(refused(entry, e));
-      throw e;
-    }
+  private refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
+    return refusing(this.sink, entry, step);
   }
 
   /** A session this daemon no longer remembers the opener of (none today: tokens live only as long as the daemon). */
