@@ -175,10 +175,11 @@ t.test('an approval lifts only require_approval; its id is logged and it caps th
   t.equal(entries.at(-1)!.approved_request_id, 'req-1');
   t.equal(entries.at(-1)!.outcome, 'allow');
   t.equal((await refusal(authorize(request('frozen'), ports))).code, 'PolicyDenied', 'an approval never lifts a deny');
+  t.equal((await refusal(authorize(request('nowhere'), ports))).code, 'PolicyDenied', 'nor a default deny');
   t.notOk('approved_request_id' in entries.at(-1)!, 'and the refusal names no approval');
 });
 
-t.test('break-glass lifts deny and require_approval; nothing lifts a mode requirement or a default deny', async (t) => {
+t.test('break-glass lifts deny, default deny and require_approval; nothing lifts a mode requirement', async (t) => {
   const seen: string[] = [];
   const glass: Override = { kind: 'breakglass', id: 'bg-7', notAfter: minutes(120) };
   const { ports, entries } = setup({ overrides: lookup(glass, seen) });
@@ -189,8 +190,9 @@ t.test('break-glass lifts deny and require_approval; nothing lifts a mode requir
   const prod = await authorize(request('prod'), ports);
   t.equal(prod.durationSeconds, 3600, "the rule's max_server_duration still caps");
   t.equal((await refusal(authorize(request('oncall', 'cli'), ports))).code, 'ServerModeRequired');
-  t.equal((await refusal(authorize(request('nowhere'), ports))).code, 'PolicyDenied');
-  t.same(seen, ['deny', 'require_approval'], 'the lookup is not even asked for a mode refusal or a default deny');
+  const nowhere = await authorize(request('nowhere'), ports);
+  t.equal(nowhere.marker, 'breakglass', 'a default deny (no rule for this profile) is lifted too');
+  t.same(seen, ['deny', 'require_approval', 'default_deny'], 'the lookup is not even asked for a mode refusal');
 });
 
 t.test('an override about to end: its remaining time plus 15 minutes, never below STS minimum of 900 s', async (t) => {

@@ -17,10 +17,14 @@ export const OVERRIDE_GRACE_MS = 15 * 60_000;
 
 const OVERRIDE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Which override kinds may lift which effects. Nothing lifts a mode requirement, a default deny or a missing policy. */
+/** Which override kinds may lift which effects (DESIGN §10, §11). A default deny is the policy's "no" as much as a deny
+ * rule, and a break-glass event exists only because the policy's `breakglass` entry names this user and profile; an
+ * approval lifts nothing but `require_approval`. Nothing lifts a mode requirement, a missing policy or a malformed
+ * request. */
 const LIFTS: Partial<Record<Decision['effect'], readonly OverrideKind[]>> = {
   require_approval: ['approved', 'breakglass'],
   deny: ['breakglass'],
+  default_deny: ['breakglass'],
 };
 
 export async function authorize(request: AuthorizeRequest, ports: Ports): Promise<Authorized> {
@@ -115,7 +119,8 @@ async function overrideFor(
   now: Date,
 ): Promise<Override | null> {
   const liftable = LIFTS[decision.effect];
-  if (!liftable || decision.errorCode === 'PolicyUnavailable') return null;
+  if (!liftable || decision.errorCode === 'PolicyUnavailable' || decision.reason.startsWith('invalid request'))
+    return null;
   const found = await ports.overrides.find(request, decision, now);
   if (!found) return null;
   if (!liftable.includes(found.kind)) return null;

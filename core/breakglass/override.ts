@@ -50,7 +50,8 @@ export function createBreakglassLookup(options: BreakglassLookupOptions): Overri
       return reads;
     },
     async find(request, decision, now) {
-      if (decision.effect !== 'deny' && decision.effect !== 'require_approval') return null;
+      if (decision.effect !== 'deny' && decision.effect !== 'default_deny' && decision.effect !== 'require_approval')
+        return null;
       const policy = options.policy(request.profile);
       if (!policy?.breakglass?.length) return null;
       const read = request.read;
