@@ -1,9 +1,7 @@
 // Every "no policy" error names the policy file and its first problem with line:column (issue 9 item 10): `use`,
 // `exec`, `credentials` and the daemon's credential answer; `daemon start` says the policy is not loaded and why.
 import t from 'tap';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { CLI_MAIN, prepareHome, runProcess, startDaemon } from './support/daemon.js';
+import { CLI_MAIN, prepareHome, removeHome, runProcess, startDaemon } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { requireBuild, sentinel, userEnv } from './support/cli.js';
 
@@ -47,17 +45,8 @@ t.test('daemon start with a missing policy says so, and that every request is de
   const home = prepareHome({ policy: null }, sts.url);
   const run = (...args: string[]) =>
     runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
-  t.teardown(async () => {
-    const state = join(home.runtimeDir, 'daemon.json');
-    if (existsSync(state)) {
-      try {
-        process.kill(JSON.parse(readFileSync(state, 'utf8')).pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(home.home, { recursive: true, force: true });
-  });
+  // Whatever happened above, no daemon outlives the test.
+  t.teardown(() => removeHome(home));
   const started = await run('daemon', 'start');
   t.equal(started.code, 0, started.stderr);
   t.match(

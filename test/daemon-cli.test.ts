@@ -4,7 +4,7 @@
 import t from 'tap';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, runProcess } from './support/daemon.js';
+import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 
 t.test('start, status, reload, stop', async (t) => {
@@ -13,18 +13,8 @@ t.test('start, status, reload, stop', async (t) => {
   const home = prepareHome({}, sts.url);
   const sentinel = (...args: string[]) =>
     runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
-  t.teardown(() => {
-    // Whatever happened above, no daemon outlives the test.
-    const state = join(home.runtimeDir, 'daemon.json');
-    if (existsSync(state)) {
-      try {
-        process.kill(JSON.parse(readFileSync(state, 'utf8')).pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(home.home, { recursive: true, force: true });
-  });
+  // Whatever happened above, no daemon outlives the test.
+  t.teardown(() => removeHome(home));
 
   const [down, downJson] = await Promise.all([sentinel('daemon', 'status'), sentinel('daemon', 'status', '--json')]);
   t.equal(down.code, 4, 'status exits 4 when no daemon answers');

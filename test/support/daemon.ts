@@ -249,6 +249,19 @@ export async function waitForSocket(
 }
 
 /** Writes the temp HOME: XDG dirs, config.yaml, policy.yaml, AWS config and credentials. */
+/** Kills (SIGKILL) the daemon a home's daemon.json names, if any, and removes the home: a test's last word. */
+export function removeHome(home: { home: string; runtimeDir: string }): void {
+  const state = join(home.runtimeDir, 'daemon.json');
+  if (existsSync(state)) {
+    try {
+      process.kill(JSON.parse(readFileSync(state, 'utf8')).pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(home.home, { recursive: true, force: true });
+}
+
 export function prepareHome(options: StartDaemonOptions, stsUrl: string) {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'sentinel-daemon-'));
   chmodSync(home, 0o700);
