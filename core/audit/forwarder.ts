@@ -15,6 +15,8 @@ import type { OpLogger } from '../log.js';
 import { loadLogs } from './cloudwatch-client.js';
 
 export const MAX_BATCH_EVENTS = 10_000;
+/** With at least this many lines unsent the forwarder sends batch after batch; with fewer it waits for the next poll. */
+export const CATCH_UP_LINES = 1000;
 export const MAX_BATCH_BYTES = 1_048_576;
 export const EVENT_OVERHEAD_BYTES = 26;
 /** DESIGN §14: with `required`, a lag past either bound refuses credentials. */
@@ -448,6 +450,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         continue;
       }
       if (!progressed && !kicked) return;
+      // Caught up (less than a batch worth waiting): the next poll sends what arrives meanwhile. Sending again at once
+      // would put one tiny, signed PutLogEvents per decision-log write on the event loop that serves credentials.
+      if (progressed && !kicked && resend.length === 0 && pendingLines < CATCH_UP_LINES) return;
     }
   }
 
