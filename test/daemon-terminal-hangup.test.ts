@@ -68,7 +68,10 @@ t.test('closing the terminal of a foreground daemon stops it; status, start and 
   const readyLine = screen.split(/\r?\n/).find((l) => l.includes('sentinel daemon ready'))!;
   t.notMatch(readyLine, /^\s*\{"/, 'on a terminal the log is text, not JSON lines');
   t.match(readyLine, /INFO/, 'pino-pretty names the level');
-  const decisions = readFileSync(h.decisionLogFile, 'utf8').trim().split('\n');
+  // The decision line is written a few milliseconds after the answer (core/audit/appender.ts batches): wait for it.
+  const logged = () => (existsSync(h.decisionLogFile) ? readFileSync(h.decisionLogFile, 'utf8').trim() : '');
+  t.ok(await until(() => logged() !== '', 5000), 'the decision reached the log');
+  const decisions = logged().split('\n');
   t.ok(decisions.length > 0 && decisions.every((l) => typeof JSON.parse(l) === 'object'), 'decision log: JSON');
   t.ok(session.id, 'a session was open when the terminal went away');
 
