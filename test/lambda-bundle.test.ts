@@ -3,7 +3,8 @@
 // `node` process that imports only the bundle serves a credential request through dynalite and the STS emulator, and
 // writes its decision as one JSON line on stdout (what Lambda sends to CloudWatch Logs).
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -53,6 +54,12 @@ t.test('build:lambda makes one ESM file without the CLI, fastify, commander, pin
 
 t.test('the bundle, imported in a clean node process, serves a request', async (t) => {
   statSync(bundle); // built by the test above (tap runs a file's tests in order)
+  // Run from a copy outside the project: a Lambda has only the bundle, and the coverage report is for the sources
+  // (a minified bundle counted as a source file halves the functions figure).
+  const deployed = mkdtempSync(join(tmpdir(), 'sentinel-lambda-'));
+  t.teardown(() => rmSync(deployed, { recursive: true, force: true }));
+  cpSync(join(root, 'dist', 'lambda'), deployed, { recursive: true });
+  const copy = join(deployed, 'handler.mjs');
   const v = await startVendor(t);
   const event = restEvent({
     method: 'GET',
@@ -60,7 +67,7 @@ t.test('the bundle, imported in a clean node process, serves a request', async (
     callerArn: 'arn:aws:iam::111122223333:user/alice',
   });
   const script = `
-    const { handler } = await import(${JSON.stringify(bundle)});
+    const { handler } = await import(${JSON.stringify(copy)});
     const event = JSON.parse(process.env.EVENT);
     const r = await handler(event);
     console.log('RESULT ' + JSON.stringify(r));
