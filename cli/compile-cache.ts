@@ -5,13 +5,11 @@
 // recompiled, never trusted. SENTINEL_COMPILE_CACHE=0 turns it off.
 import { mkdirSync } from 'node:fs';
 import module from 'node:module';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheHome } from '../core/paths.js';
 
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'sentinel', 'compile-cache');
+  return join(cacheHome(env), 'sentinel', 'compile-cache');
 }
 
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {

@@ -20,6 +20,10 @@ export function configHome(env: Env = process.env): string {
   return env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home(env), '.config');
 }
 
+export function cacheHome(env: Env = process.env): string {
+  return env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(home(env), '.cache');
+}
+
 export function stateHome(env: Env = process.env): string {
   return env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/')
     ? env.XDG_STATE_HOME
