@@ -17,9 +17,22 @@ export interface EntryStart {
   peer?: { pid: number | null; uid: number | null };
 }
 
+/** The last timestamp formatted: a busy daemon decides many times within one millisecond, and toISOString is the
+ * dearest step of starting an entry. */
+let lastMs = NaN;
+let lastIso = '';
+function isoOf(at: Date): string {
+  const ms = at.getTime();
+  if (ms !== lastMs) {
+    lastIso = at.toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 export function decisionEntry(start: EntryStart): DecisionEntry {
   return {
-    timestamp: start.at.toISOString(),
+    timestamp: isoOf(start.at),
     event: start.event,
     outcome: 'deny',
     user: start.user ?? null,

@@ -1,6 +1,7 @@
 // Override lookups (DESIGN §3.4 step 3, §10, §11): an approved request may lift a `require_approval`, an active
 // break-glass event a `deny` or `require_approval`. Which kind may lift what is decided in authorize(); a lookup only
 // says whether it has one.
+import type { Read } from '../records/read-set.js';
 import type { OverrideLookup } from './types.js';
 
 /** No approvals, no break-glass: every denial stands. */
@@ -19,6 +20,14 @@ export function composeOverrides(...lookups: OverrideLookup[]): OverrideLookup {
       }
       return null;
     },
-    reads: (principal, profile) => lookups.flatMap((l) => l.reads?.(principal, profile) ?? []),
+    // Asked on every credential request, and nearly always empty: nothing is allocated until a lookup names a read.
+    reads(principal, profile) {
+      let all: Array<Read<any>> | undefined;
+      for (const lookup of lookups) {
+        const reads = lookup.reads?.(principal, profile);
+        if (reads && reads.length > 0) (all ??= []).push(...reads);
+      }
+      return all ?? [];
+    },
   };
 }

@@ -232,28 +232,44 @@ export class LocalSessions implements DaemonSessions {
   // --- one credential request (§3.4) ---------------------------------------------------------------------------------
 
   /** A request carrying a session token (GET /v1/credentials on either listener). A retired token (its session was
-   * revoked or ended here) is answered with the session's state and never with credentials. */
+   * revoked or ended here) is answered with the session's state and never with credentials.
+   *
+   * This is nearly all of the daemon's traffic, so it is written flat: one async frame, one await for the session read
+   * and one for authorize(); the entry for a refusal before authorize() is built only when there is one. */
   async credentials(match: TokenMatch, peer: Peer): Promise<CredentialsBody> {
     this.counters.credential_requests += 1;
-    const entry = this.entry('credentials', peer, null, null);
-    entry.session_id = match.sessionId;
-    const { session, principal, read } = await this.refusing(entry, async () => {
-      const { session, read } = await this.activeSession(match.sessionId); // step 2: the revocation read
-      entry.user = session.user;
-      entry.profile = session.profile;
-      entry.mode = session.mode;
+    const requestId = this.newRequestId();
+    const id = match.sessionId;
+    let session: Session | undefined;
+    let principal: Principal;
+    let read: ReadSet | undefined;
+    try {
+      const found = await this.readSession(id); // step 2: the revocation read
+      session = this.activeOrRefuse(id, found.session);
+      read = found.read;
       if (match.retired) throw new SentinelError('SessionEnded', `session ${session.id} has ended`);
-      return {
-        session,
-        read,
-        principal: this.openers.get(session.id)?.principal ?? (await this.principalFor(session)),
-      };
-    });
-    const authorized = await authorize(
-      this.requestFor(entry, principal, session.id, session.profile, session.mode, read),
-      this.ports,
-    ); // steps 3–5
-    this.touch(session.id, authorized);
+      principal = this.openers.get(id)?.principal ?? (await this.principalFor(session));
+    } catch (e) {
+      const entry = decisionEntry({ event: 'credentials', at: this.now(), requestId, peer, sessionId: id });
+      if (session) {
+        entry.user = session.user;
+        entry.profile = session.profile;
+        entry.mode = session.mode;
+      }
+      this.sink.write(refused(entry, e));
+      throw e;
+    }
+    const request: AuthorizeRequest = {
+      principal,
+      profile: session.profile,
+      mode: session.mode,
+      sessionId: id,
+      requestId,
+      context: { event: 'credentials', peer_pid: peer.pid, peer_uid: peer.uid },
+    };
+    if (read) request.read = read;
+    const authorized = await authorize(request, this.ports); // steps 3–5
+    this.touch(id, authorized);
     return credentialsBody(authorized.credentials);
   }
 
@@ -464,11 +480,10 @@ export class LocalSessions implements DaemonSessions {
    * served because the check failed). A session found revoked or ended elsewhere (an admin's `server revoke --table`)
    * is released here: its token is retired and its cached credentials dropped.
    */
-  private async activeSession(id: string): Promise<{ session: Session; read?: ReadSet }> {
-    const { session: stored, read } = await this.readSession(id);
+  private activeOrRefuse(id: string, stored: Session | undefined): Session {
     if (!stored) throw unknownSession(id);
     const session = this.withEffectiveStatus(stored);
-    if (session.status === 'active') return { session, ...(read ? { read } : {}) };
+    if (session.status === 'active') return session;
     this.release(id);
     throw sessionRefusal(session);
   }
