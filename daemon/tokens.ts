@@ -14,12 +14,15 @@ const RETIRED_MAX = 10_000;
 interface Entry {
   digest: Buffer;
   sessionId: string;
+  /** What lookup() answers, built once: a keep-alive client asks with the same token on every request. */
+  live: TokenMatch;
+  retired: TokenMatch;
 }
 
 export interface TokenMatch {
-  sessionId: string;
+  readonly sessionId: string;
   /** The session was revoked or ended: the token proves who is asking, and grants nothing. */
-  retired: boolean;
+  readonly retired: boolean;
 }
 
 function digestOf(token: string): Buffer {
@@ -37,7 +40,12 @@ export class TokenRegistry {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const digest = digestOf(token);
     const key = digest.toString('hex');
-    this.live.set(key, { digest, sessionId });
+    this.live.set(key, {
+      digest,
+      sessionId,
+      live: Object.freeze({ sessionId, retired: false }),
+      retired: Object.freeze({ sessionId, retired: true }),
+    });
     this.bySession.set(sessionId, key);
     return token;
   }
@@ -54,13 +62,13 @@ export class TokenRegistry {
     return digestOf(token);
   }
 
-  /** The session behind a digest from digest(); a caller may keep a digest rather than hash the same token again. */
-  lookup(digest: Buffer): TokenMatch | undefined {
-    const key = digest.toString('hex');
+  /** The session behind a digest from digest(); a caller may keep a digest (and its hex `key`) rather than hash the
+   * same token again. */
+  lookup(digest: Buffer, key: string = digest.toString('hex')): TokenMatch | undefined {
     const live = this.live.get(key);
-    if (live && timingSafeEqual(live.digest, digest)) return { sessionId: live.sessionId, retired: false };
+    if (live && timingSafeEqual(live.digest, digest)) return live.live;
     const retired = this.retired.get(key);
-    if (retired && timingSafeEqual(retired.digest, digest)) return { sessionId: retired.sessionId, retired: true };
+    if (retired && timingSafeEqual(retired.digest, digest)) return retired.retired;
     return undefined;
   }
 

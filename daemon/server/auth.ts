@@ -221,6 +221,8 @@ interface ConnectionTokenState {
   limiterKey: string;
   header?: string;
   digest?: Buffer;
+  /** The digest in hex: the registry's map key. */
+  key?: string;
 }
 
 /** The session a request's token (raw, as SDKs send it, or `Bearer <token>`) is bound to, or undefined. A keep-alive
@@ -247,17 +249,16 @@ export function tokenCheck(sessions: DaemonSessions): TokenCheck {
   return {
     match(socket, peer, header) {
       const s = state(socket, peer);
-      let digest: Buffer | undefined;
-      if (s.digest !== undefined && s.header === header) {
-        digest = s.digest;
-      } else {
-        digest = tokens.digest(tokenFromAuthorization(header));
-        if (digest && typeof header === 'string') {
-          s.header = header;
-          s.digest = digest;
-        }
+      if (s.digest !== undefined && s.header === header) return tokens.lookup(s.digest, s.key);
+      const digest = tokens.digest(tokenFromAuthorization(header));
+      if (!digest) return undefined;
+      const key = digest.toString('hex');
+      if (typeof header === 'string') {
+        s.header = header;
+        s.digest = digest;
+        s.key = key;
       }
-      return digest ? tokens.lookup(digest) : undefined;
+      return tokens.lookup(digest, key);
     },
     limiterKey: (socket, peer) => state(socket, peer).limiterKey,
   };
