@@ -2,7 +2,7 @@
 // session opened on it, warm GET /v1/credentials under autocannon over the Unix socket, and same-run comparisons in
 // alternating rounds (the machine is shared: only same-run ratios mean anything). Not a benchmark itself (the `_`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 import { CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
@@ -18,7 +18,18 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks on every Linux Node supports. */
+const CLK_TCK = 100;
+
+/** utime + stime of a process (all its threads), in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
 export interface BenchDaemon {
+  pid: number;
   socketPath: string;
   /** Opens a session on `profile` (POST /v1/sessions) and returns its token. */
   open(profile: string): Promise<string>;
@@ -49,6 +60,7 @@ export async function startBenchDaemon(
     return r.json;
   };
   const daemon: BenchDaemon = {
+    pid: child.pid!,
     socketPath: home.socketPath,
     open: async (profile) => (await post('/v1/sessions', { profile })).token as string,
     post,
@@ -70,8 +82,21 @@ export async function stopAll(): Promise<void> {
   for (const d of running.splice(0)) await d.stop();
 }
 
+export interface FetchRun {
+  /** Requests per second (autocannon's average). */
+  rps: number;
+  requests: number;
+  /** Autocannon's p99 latency, ms. */
+  p99Ms: number;
+}
+
 /** Warm credential fetches per second for one session token. */
 export async function requestsPerSecond(socketPath: string, token: string): Promise<number> {
+  return (await fetchRun(socketPath, token)).rps;
+}
+
+/** One autocannon run of warm credential fetches for one session token. */
+export async function fetchRun(socketPath: string, token: string): Promise<FetchRun> {
   const result = await autocannon({
     url: 'http://localhost/v1/credentials',
     socketPath,
@@ -80,7 +105,7 @@ export async function requestsPerSecond(socketPath: string, token: string): Prom
     headers: { authorization: token },
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average as number;
+  return { rps: result.requests.average, requests: result.requests.total, p99Ms: result.latency.p99 };
 }
 
 /** `subject` against `baseline` in ROUNDS alternating rounds; the median of the per-round ratios subject/baseline. */

@@ -1,62 +1,124 @@
 // Decision-log forwarding must not slow the credential path (issue 15, "Measure"): warm credential fetches from a
 // daemon that forwards its decision log to CloudWatch Logs (the logs emulator on loopback) against the same daemon
 // set-up without forwarding, same run, same transport (Unix socket, autocannon, 10 connections). Rounds alternate
-// which daemon goes first, and the report is the median of the per-round ratios. Goal: forwarding on within 5 % of
-// forwarding off.
+// which daemon goes first. Goal: forwarding on within 5 % of forwarding off.
+//
+// Printed, per round and as medians:
+//  - throughput on / off (the headline: what a client sees);
+//  - the daemons' CPU per request (utime + stime of the whole process, every thread, from /proc/<pid>/stat) and its
+//    ratio on / off. On this 2-core machine the emulator's own CPU — parsing about a megabyte of JSON a second, which
+//    a real CloudWatch never costs the user's machine — competes with autocannon and the daemon for the same cores,
+//    so the throughput ratio also counts the emulator; the daemon's CPU per request is the direct measure of what the
+//    credential path and the forwarder cost the user's machine. A forwarder that finishes a round's backlog during
+//    the next run would dodge the per-round figure, so the summary also divides each daemon's CPU over the whole
+//    bench (rounds and a 3 s drain after them) by the requests it served;
+//  - autocannon's p99 latency on and off;
+//  - the emulator process's CPU per forwarded line (whole bench), for scale.
 //
 // Needs dist/ (`npm run build`). BENCH_ROUNDS (default 5), BENCH_DURATION seconds per run (default 3).
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { BASE_ACCESS_KEY, BASE_ARN } from '../test/support/daemon.js';
+import { spawnLogsProcess } from '../test/support/logs-process.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import {
   CONNECTIONS,
   DURATION_S,
   ROUNDS,
-  compareRounds,
-  requestsPerSecond,
+  cpuMs,
+  fetchRun,
+  median,
   startBenchDaemon,
   stopAll,
+  type BenchDaemon,
 } from './_daemons.js';
 
 const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
-// The emulator runs in a child process: see bench/_logs-process.ts.
-const logs = spawn(
-  process.execPath,
-  ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), '_logs-process.ts')],
-  {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  },
-);
-const answers = createInterface({ input: logs.stdout! })[Symbol.asyncIterator]();
-const answer = async () => String((await answers.next()).value ?? '');
-const logsUrl = await answer();
+// The emulator runs in a child process: in the measuring process, its work on each 1 MiB batch would stall
+// autocannon's event loop and be counted against the daemon that forwards.
+const logs = await spawnLogsProcess();
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+interface Side {
+  daemon: BenchDaemon;
+  token: string;
+  requests: number;
+  rps: number[];
+  cpuUs: number[];
+  p99: number[];
+}
+
+async function run(side: Side): Promise<void> {
+  const cpu0 = cpuMs(side.daemon.pid);
+  const r = await fetchRun(side.daemon.socketPath, side.token);
+  const cpu = cpuMs(side.daemon.pid) - cpu0;
+  side.requests += r.requests;
+  side.rps.push(r.rps);
+  side.cpuUs.push((cpu * 1000) / r.requests);
+  side.p99.push(r.p99Ms);
+}
+
 try {
-  const off = await startBenchDaemon(sts.url);
-  const on = await startBenchDaemon(sts.url, {
+  const offDaemon = await startBenchDaemon(sts.url);
+  const onDaemon = await startBenchDaemon(sts.url, {
     config:
       'aws_profile: base\naudit:\n  cloudwatch: { log_group: bench-sentinel, log_stream: bench, region: us-east-1 }\n',
-    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsUrl },
+    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url },
   });
-  const [offToken, onToken] = [await off.open('dev'), await on.open('dev')];
-  const ratio = await compareRounds(
-    ['forwarding on', 'off'],
-    () => requestsPerSecond(on.socketPath, onToken),
-    () => requestsPerSecond(off.socketPath, offToken),
-  );
+  const side = async (daemon: BenchDaemon): Promise<Side> => ({
+    daemon,
+    token: await daemon.open('dev'),
+    requests: 0,
+    rps: [],
+    cpuUs: [],
+    p99: [],
+  });
+  const [on, off] = [await side(onDaemon), await side(offDaemon)];
+  const start = { on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), logs: cpuMs(logs.pid) };
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const s of round % 2 === 0 ? [on, off] : [off, on]) await run(s);
+    const [a, b] = [on.rps.at(-1)!, off.rps.at(-1)!];
+    const [ca, cb] = [on.cpuUs.at(-1)!, off.cpuUs.at(-1)!];
+    ratios.push(a / b);
+    cpuRatios.push(ca / cb);
+    console.error(
+      `round ${round + 1}/${ROUNDS}: on ${Math.round(a)} req/s, off ${Math.round(b)} req/s (${pct(a / b)}); ` +
+        `CPU/request on ${ca.toFixed(1)} µs, off ${cb.toFixed(1)} µs (${pct(ca / cb)}); ` +
+        `p99 on ${on.p99.at(-1)} ms, off ${off.p99.at(-1)} ms`,
+    );
+  }
   await new Promise((r) => setTimeout(r, 3000));
-  logs.stdin!.write('count bench-sentinel bench\n');
-  const forwarded = Number(await answer());
+  const used = {
+    on: cpuMs(on.daemon.pid) - start.on,
+    off: cpuMs(off.daemon.pid) - start.off,
+    logs: cpuMs(logs.pid) - start.logs,
+  };
+  const forwarded = await logs.count('bench-sentinel', 'bench');
+  const wholeOn = (used.on * 1000) / on.requests;
+  const wholeOff = (used.off * 1000) / off.requests;
   console.log(
     `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, ${CONNECTIONS} connection(s)):`,
   );
-  console.log(`forwarding on / off, median of the per-round ratios: ${(100 * ratio).toFixed(1)} %`);
-  console.log(`decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded}`);
+  console.log(`throughput, forwarding on / off, median of the per-round ratios: ${pct(median(ratios))}`);
+  console.log(
+    `daemon CPU per request, on / off, median of the per-round ratios: ${pct(median(cpuRatios))} ` +
+      `(medians ${median(on.cpuUs).toFixed(1)} µs / ${median(off.cpuUs).toFixed(1)} µs)`,
+  );
+  console.log(
+    `daemon CPU per request over the whole bench (rounds + 3 s drain), on / off: ${pct(wholeOn / wholeOff)} ` +
+      `(${wholeOn.toFixed(1)} µs / ${wholeOff.toFixed(1)} µs; ${on.requests} / ${off.requests} requests)`,
+  );
+  console.log(`autocannon p99, median of the rounds: on ${median(on.p99)} ms, off ${median(off.p99)} ms`);
+  console.log(
+    `decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded} ` +
+      `(the on daemon answered ${on.requests} requests)`,
+  );
+  console.log(
+    `emulator CPU per forwarded line: ${forwarded ? ((used.logs * 1000) / forwarded).toFixed(1) : '-'} µs ` +
+      `(${Math.round(used.logs)} ms in all)`,
+  );
 } finally {
   await stopAll();
-  logs.stdin!.end();
-  await new Promise((r) => (logs.exitCode !== null ? r(null) : logs.once('exit', r)));
+  await logs.close();
   await sts.close();
 }

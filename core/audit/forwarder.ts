@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
-import { loadLogs } from './cloudwatch-client.js';
+import { loadLogs, logEventsEncoder, putLogEventsCommand } from './cloudwatch-client.js';
 
 export const MAX_BATCH_EVENTS = 10_000;
 /** With at least this many lines unsent the forwarder sends batch after batch; with fewer it waits for the next poll. */
@@ -43,6 +43,9 @@ export interface ForwarderOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   now?: () => number;
+  /** Called whenever the status may have changed (after each round and each poll), with the time of the oldest line
+   * not yet accepted (null when none): what forwarder-worker.ts posts to the daemon's thread. */
+  onUpdate?: (status: ForwarderStatus, oldestPendingAt: number | null) => void;
 }
 
 export interface ForwarderStatus {
@@ -93,10 +96,18 @@ interface PendingEvent {
 
 const TIMESTAMP = /"timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)"/;
 
+// Consecutive lines mostly share their millisecond: the last one parsed is kept.
+let lastStamp = '';
+let lastParsed = NaN;
+
 function lineTime(line: string, fallback: number): number {
   const m = TIMESTAMP.exec(line);
-  const t = m ? Date.parse(m[1]!) : NaN;
-  return Number.isFinite(t) ? t : fallback;
+  if (!m) return fallback;
+  if (m[1] !== lastStamp) {
+    lastStamp = m[1]!;
+    lastParsed = Date.parse(lastStamp);
+  }
+  return Number.isFinite(lastParsed) ? lastParsed : fallback;
 }
 
 const transient = (e: unknown): boolean => {
@@ -255,10 +266,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
       const nl = chunk.indexOf(0x0a, pos);
       if (nl === -1 || nl >= n) break;
-      const raw = chunk.subarray(pos, nl);
       const length = nl + 1 - pos;
-      const message = raw.toString('utf8').replace(/\r$/, '');
-      if (message.trim() === '') {
+      const end = nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
+      const message = chunk.toString('utf8', pos, end);
+      // Decision-log lines start with '{'; probe writes are empty lines.
+      if (end === pos || (chunk[pos] !== 0x7b && message.trim() === '')) {
         blanks += length;
         blankLines++;
         pos = nl + 1;
@@ -300,16 +312,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     log.info({ log_group: logGroup, log_stream: stream }, 'created the CloudWatch Logs group/stream for forwarding');
   }
 
+  const encode = logEventsEncoder();
+
   async function put(c: CloudWatchLogsClient, events: PendingEvent[]) {
-    const { PutLogEventsCommand } = await loadLogs();
-    const send = () =>
-      c.send(
-        new PutLogEventsCommand({
-          logGroupName: logGroup,
-          logStreamName: stream!,
-          logEvents: events.map((e) => ({ timestamp: e.timestamp, message: e.message })),
-        }),
-      );
+    const target = { logGroupName: logGroup, logStreamName: stream! };
+    const body = encode({ ...target, logEvents: events.map((e) => ({ timestamp: e.timestamp, message: e.message })) });
+    const send = async () => c.send(await putLogEventsCommand(target, body));
     try {
       return await send();
     } catch (e) {
@@ -394,7 +402,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   }
 
   function updateRefusal(): void {
-    const lagMs = lagMillis();
+    const oldest = oldestPending();
+    const lagMs = lagMillis(oldest);
     const next =
       !options.required || (pendingLines <= maxLagLines && lagMs <= maxLagMs)
         ? null
@@ -405,11 +414,29 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       else if (refusing) log.info({ event: 'forwarding_caught_up' }, 'forwarding caught up; credentials are served');
       refusing = next;
     }
+    options.onUpdate?.(status(lagMs), oldest);
   }
 
-  function lagMillis(): number {
-    if (pendingLines === 0 && resend.length === 0) return 0;
-    const oldest = resend[0]?.lineTime ?? batch[0]?.lineTime ?? oldestUnsentTime();
+  const status = (lagMs = lagMillis()): ForwarderStatus => ({
+    log_group: logGroup,
+    log_stream: stream,
+    required: options.required,
+    pending_lines: pendingLines,
+    lag_seconds: Math.round(lagMs / 1000),
+    forwarded_lines: stats.forwarded,
+    resent_events: stats.resent,
+    rejected_events: stats.rejected,
+    last_success_at: stats.lastSuccess,
+    last_error: stats.lastError,
+    refusing,
+  });
+
+  function oldestPending(): number | null {
+    if (pendingLines === 0 && resend.length === 0) return null;
+    return resend[0]?.lineTime ?? batch[0]?.lineTime ?? oldestUnsentTime();
+  }
+
+  function lagMillis(oldest = oldestPending()): number {
     return oldest === null ? 0 : Math.max(0, now() - oldest);
   }
 
@@ -497,19 +524,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     },
     kick: tick,
     refusal: () => refusing,
-    status: () => ({
-      log_group: logGroup,
-      log_stream: stream,
-      required: options.required,
-      pending_lines: pendingLines,
-      lag_seconds: Math.round(lagMillis() / 1000),
-      forwarded_lines: stats.forwarded,
-      resent_events: stats.resent,
-      rejected_events: stats.rejected,
-      last_success_at: stats.lastSuccess,
-      last_error: stats.lastError,
-      refusing,
-    }),
+    status: () => status(),
     async close() {
       if (closed) return;
       closed = true;

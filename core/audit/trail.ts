@@ -3,9 +3,9 @@
 // /v1/status shows status().
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
-import { createLogsClient, defaultLogStream } from './cloudwatch-client.js';
 import { createDecisionLog, type DecisionLogDeps } from './decision-log.js';
-import { createForwarder, type ForwarderOptions, type ForwarderStatus } from './forwarder.js';
+import type { ForwarderStatus } from './forwarder.js';
+import { startForwarderThread, type ForwarderTuning } from './forwarder-thread.js';
 import type { DecisionLog } from './types.js';
 
 export interface AuditStatus {
@@ -23,7 +23,9 @@ export interface AuditTrail extends DecisionLog {
 
 export interface AuditTrailDeps extends DecisionLogDeps {
   /** Test hooks: poll interval, lag bounds, backoff. */
-  forwarder?: Partial<Pick<ForwarderOptions, 'pollMs' | 'maxLagLines' | 'maxLagMs' | 'backoffBaseMs' | 'backoffMaxMs'>>;
+  forwarder?: ForwarderTuning;
+  /** Test hook: the forwarder's worker module. */
+  forwarderWorker?: URL;
 }
 
 /** Where the forwarder keeps its place: beside the decision log, in the state directory. */
@@ -32,19 +34,19 @@ export const cursorFileFor = (logFile: string) => join(dirname(logFile), 'cloudw
 export function createAuditTrail(config: Config, deps: AuditTrailDeps): AuditTrail {
   const decisions = createDecisionLog(config, deps);
   const cw = config.audit.cloudwatch;
-  const aws = { region: cw?.region ?? config.region, profile: config.awsProfile };
   const forwarder = cw
-    ? createForwarder({
+    ? startForwarderThread({
         file: config.audit.file,
         cursorFile: cursorFileFor(config.audit.file),
         logGroup: cw.logGroup,
-        logStream:
-          cw.logStream ??
-          (() => defaultLogStream({ ...aws, trustedSessionRoles: config.identity.trustedSessionRoles })),
-        client: () => createLogsClient({ ...aws, maxAttempts: 1 }),
-        log: deps.log,
+        logStream: cw.logStream,
+        region: cw.region ?? config.region,
+        profile: config.awsProfile,
+        trustedSessionRoles: config.identity.trustedSessionRoles,
         required: cw.required,
-        ...deps.forwarder,
+        tuning: deps.forwarder ?? {},
+        log: deps.log,
+        ...(deps.forwarderWorker ? { workerUrl: deps.forwarderWorker } : {}),
       })
     : null;
   forwarder?.start();

@@ -1,0 +1,59 @@
+// Runs in a worker thread (forwarder-thread.ts): the CloudWatch Logs forwarder itself — file reads, batching, the
+// SDK's serialisation and signing of each batch, the cursor — on an event loop of its own, so none of it waits in
+// line with the daemon's credential requests. It posts its status after every round and poll, and its operational log
+// lines, to the daemon's thread, which keeps the last status for refusal() and status() and writes the lines with the
+// daemon's logger (one destination, one redaction). Everything it gets is plain data; it resolves the AWS credentials
+// itself, through the SDK's default chain and the same profile and region as before, so no secret crosses threads.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { OpLogger } from '../log.js';
+import { createLogsClient, defaultLogStream } from './cloudwatch-client.js';
+import { createForwarder } from './forwarder.js';
+import type { ForwarderWorkerData, FromWorker, ToWorker } from './forwarder-thread.js';
+
+const data = workerData as ForwarderWorkerData;
+const port = parentPort!;
+const post = (message: FromWorker) => port.postMessage(message);
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+/** Plain data only crosses threads (a value the structured clone refuses would throw here). */
+const plain = (fields: object): Record<string, unknown> => {
+  try {
+    return JSON.parse(JSON.stringify(fields)) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+const line =
+  (level: Level) =>
+  (fields: object, msg?: string): void =>
+    post({ type: 'log', level, fields: plain(fields), msg: msg ?? '' });
+// The forwarder logs with (fields, message) only; this is the part of a pino logger it uses.
+const log = {
+  debug: line('debug'),
+  info: line('info'),
+  warn: line('warn'),
+  error: line('error'),
+} as unknown as OpLogger;
+
+const aws = { region: data.region, profile: data.profile };
+const forwarder = createForwarder({
+  file: data.file,
+  cursorFile: data.cursorFile,
+  logGroup: data.logGroup,
+  logStream: data.logStream ?? (() => defaultLogStream({ ...aws, trustedSessionRoles: data.trustedSessionRoles })),
+  client: () => createLogsClient({ ...aws, maxAttempts: 1 }),
+  log,
+  required: data.required,
+  ...data.tuning,
+  onUpdate: (status, oldestPendingAt) => post({ type: 'status', status, oldestPendingAt }),
+});
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'kick') forwarder.kick();
+  else if (message.type === 'close')
+    void forwarder.close().then(() => {
+      post({ type: 'closed' });
+      port.close();
+    });
+});
+forwarder.start();

@@ -1,0 +1,222 @@
+// The CloudWatch Logs forwarder runs in a worker thread, off the event loop that serves credentials (issue 15,
+// "Measure"): a batch goes out while the daemon's thread is blocked; a worker that crashes is reported in the log and
+// in status, refuses credentials under `required` until it runs again, and is started again to resume at its
+// cursor; close() lets a batch in flight finish and persists the cursor, so a restart sends no line twice.
+import t, { type Test } from 'tap';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { resolveConfig } from '../core/config.js';
+import { createLogger, silentLogger, type OpLogger } from '../core/log.js';
+import { createAuditTrail, cursorFileFor, type AuditTrail } from '../core/audit/trail.js';
+import { awsEnv, withEnv } from './support/aws-env.js';
+import { tempDir } from './support/cli.js';
+import { numberedEntry } from './support/decision-log-fixture.js';
+import { startLogs } from './support/logs-emulator.js';
+import { spawnLogsProcess } from './support/logs-process.js';
+import { until } from './support/wait.js';
+
+const GROUP = 'sentinel-decisions';
+const STREAM = 'host-alice';
+const SECRET = 'forwarder-thread-test-secret';
+/** Entry `i`, decided now (the lag of a line is its age). */
+const entry = (i: number) => ({ ...numberedEntry(i), timestamp: new Date().toISOString() });
+const CRASHING_WORKER = new URL('./support/forwarder-worker-crash.ts', import.meta.url);
+
+function setup(t: Test, logsUrl: string) {
+  withEnv(t, {
+    ...awsEnv(),
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logsUrl,
+    AWS_ACCESS_KEY_ID: 'AKIAFORWARDERTHREAD1',
+    AWS_SECRET_ACCESS_KEY: SECRET,
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+  });
+  const dir = tempDir(t, 'sentinel-forward-thread-');
+  const file = join(dir, 'state', 'decisions.log');
+  mkdirSync(join(dir, 'state'), { mode: 0o700 });
+  const open = (options: { required?: boolean; log?: OpLogger; worker?: URL } = {}): AuditTrail => {
+    const config = resolveConfig(
+      { audit: { file, cloudwatch: { log_group: GROUP, log_stream: STREAM, required: options.required ?? false } } },
+      'config.yaml',
+      { HOME: '/nonexistent' },
+    );
+    const trail = createAuditTrail(config, {
+      log: options.log ?? silentLogger(),
+      forwarder: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200 },
+      ...(options.worker ? { forwarderWorker: options.worker } : {}),
+    });
+    t.teardown(() => trail.close());
+    return trail;
+  };
+  const lines = () =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim());
+  return { dir, file, open, lines };
+}
+
+function forwarded(logs: { events(group: string, stream: string): { message: string }[] }): string[] {
+  try {
+    return logs.events(GROUP, STREAM).map((e) => e.message);
+  } catch {
+    return []; // the stream does not exist yet
+  }
+}
+
+function capturedLog(): { log: OpLogger; text: () => string } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { log: createLogger({ destination: sink, level: 'debug' }), text: () => text };
+}
+
+t.test("a batch goes out while the daemon's event loop is blocked", async (t) => {
+  // The emulator runs in a process of its own: one in this process could not answer while the loop is blocked.
+  const logs = await spawnLogsProcess();
+  t.teardown(() => logs.close());
+  const s = setup(t, logs.url);
+  const trail = s.open();
+  trail.write(entry(0));
+  await trail.flush();
+  await until(
+    () => logs.count(GROUP, STREAM),
+    (n) => n === 1,
+    30_000,
+  ); // the worker is up, the stream exists: from now on it only polls the file
+  appendFileSync(s.file, Array.from({ length: 3000 }, (_, i) => `${JSON.stringify(entry(i + 1))}\n`).join(''));
+  // Block this thread, synchronously, for 3 s: a forwarder on it could neither poll nor send.
+  const blockedFrom = Date.now();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  const blockedUntil = Date.now();
+  const events = await until(
+    () => logs.events(GROUP, STREAM),
+    (e) => e.length >= 3001,
+    30_000,
+    100,
+  );
+  const during = events.filter((e) => e.ingestionTime >= blockedFrom && e.ingestionTime <= blockedUntil).length;
+  t.ok(during > 0, `${during} of 3,000 lines appended reached CloudWatch while this thread was blocked`);
+  t.same(
+    events.map((e) => e.message),
+    s.lines(),
+    'every line, in order, once',
+  );
+});
+
+t.test('a worker that crashes: reported, refused under required, started again, nothing lost', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const s = setup(t, logs.url);
+  const marker = join(s.dir, 'crash-once');
+  writeFileSync(marker, '');
+  withEnv(t, { FORWARDER_CRASH_MARKER: marker });
+  const captured = capturedLog();
+  const trail = s.open({ required: true, log: captured.log, worker: CRASHING_WORKER });
+  const refusal = await until(
+    () => trail.unavailable(),
+    (u) => u !== null,
+    10_000,
+    10,
+  );
+  t.match(
+    refusal,
+    /the CloudWatch Logs forwarder stopped \(Error: forwarder test crash\); credentials are refused until it runs again/,
+    'required: credentials are refused while no forwarder runs',
+  );
+  t.match(trail.status().cloudwatch!.last_error, /forwarder stopped \(Error: forwarder test crash\)/, 'status');
+  const stopped = captured
+    .text()
+    .split('\n')
+    .filter((l) => l.includes('"forwarding_stopped"'))
+    .map((l) => JSON.parse(l) as { level: number; cause: { message: string }; restart_in_ms: number });
+  t.equal(stopped.length, 1, 'one line in the operational log');
+  t.equal(stopped[0]!.level, 50, 'at error level');
+  t.equal(stopped[0]!.cause.message, 'forwarder test crash');
+  t.equal(stopped[0]!.restart_in_ms, 1000, 'started again after a second');
+
+  for (let i = 0; i < 50; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => trail.unavailable(),
+    (u) => u === null,
+    15_000,
+  );
+  t.pass('served again once the new worker reports');
+  await until(
+    () => forwarded(logs).length,
+    (n) => n >= 50,
+    15_000,
+  );
+  t.same(forwarded(logs), s.lines(), 'the new worker forwarded every line, once');
+  t.equal(trail.status().cloudwatch!.last_error, null);
+  t.notMatch(captured.text(), SECRET, 'the secret key is in no log line');
+});
+
+t.test('a worker that crashes without required: reported, credentials still served', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const s = setup(t, logs.url);
+  const marker = join(s.dir, 'crash-once');
+  writeFileSync(marker, '');
+  withEnv(t, { FORWARDER_CRASH_MARKER: marker });
+  const trail = s.open({ worker: CRASHING_WORKER });
+  await until(
+    () => trail.status().cloudwatch!.last_error,
+    (e) => e !== null,
+    10_000,
+    10,
+  );
+  t.match(trail.status().cloudwatch!.last_error, /forwarder stopped/);
+  t.equal(trail.unavailable(), null);
+});
+
+t.test('close() lets the batch in flight finish and persists the cursor: a restart sends nothing twice', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const s = setup(t, logs.url);
+  const first = s.open();
+  for (let i = 0; i < 10; i++) first.write(entry(i));
+  await first.flush();
+  await until(
+    () => logs.puts.reduce((n, p) => n + p.accepted, 0),
+    (n) => n >= 10,
+    15_000,
+  );
+  logs.setDelay(800);
+  // 4,000 lines: more than one batch (1 MiB), so close() comes while backlog remains.
+  for (let i = 10; i < 4010; i++) first.write(entry(i));
+  await first.flush();
+  await until(
+    () => first.status().cloudwatch!.pending_lines,
+    (n) => n > 0,
+    5000,
+    10,
+  );
+  await new Promise((r) => setTimeout(r, 200)); // a batch is on its way: the emulator holds each one 800 ms
+  await first.close();
+  const accepted = logs.puts.reduce((n, p) => n + p.accepted, 0);
+  t.ok(accepted > 10, `the batch in flight finished before close() returned (${accepted} lines in CloudWatch)`);
+  t.ok(accepted < 4010, 'and close() did not wait for the whole backlog');
+  const cursor = JSON.parse(readFileSync(cursorFileFor(s.file), 'utf8')) as { offset: number };
+  const sent = s
+    .lines()
+    .slice(0, accepted)
+    .reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+  t.equal(cursor.offset, sent, 'the cursor stands right after the last line CloudWatch accepted');
+
+  logs.setDelay(0);
+  s.open();
+  await until(
+    () => forwarded(logs).length,
+    (n) => n >= 4010,
+    20_000,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(forwarded(logs), s.lines(), 'after the restart: every line, in order, none twice');
+});
