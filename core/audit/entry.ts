@@ -5,13 +5,13 @@ import { isErrorCode } from '../errors.js';
 import { parseSourceIdentity } from '../identity/source-identity.js';
 import { MODES } from '../types.js';
 import { isValidProfileName } from '../profile-name.js';
+import { isHex16 } from '../text/hex-id.js';
 import { redactText } from './redact.js';
 import type { DecisionEntry } from './types.js';
 
 export { CENSORED } from './redact.js';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
-const HEX16 = /^[0-9a-f]{16}$/;
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const EFFECT = /^[a-z_]{1,32}$/;
 const OVERRIDE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -53,8 +53,8 @@ export function sanitizeEntry(input: unknown, now: () => Date = () => new Date()
     policy_source: safeText(e.policy_source, 512),
     policy_version: safeText(e.policy_version, 128),
     mode: oneOf(MODES, e.mode),
-    session_id: matching(HEX16, e.session_id),
-    request_id: matching(HEX16, e.request_id),
+    session_id: isHex16(e.session_id) ? e.session_id : null,
+    request_id: isHex16(e.request_id) ? e.request_id : null,
     source_identity: parseSourceIdentity(e.source_identity) ? e.source_identity : null,
     role_arn: matching(ROLE_ARN, e.role_arn),
     duration_seconds: integer(e.duration_seconds, 0, 129_600),
@@ -123,6 +123,9 @@ const MODE_JSON: Record<string, string> = Object.fromEntries(MODES.map((m) => [m
 
 const own = (table: Record<string, string>, value: unknown): string =>
   typeof value === 'string' && Object.prototype.hasOwnProperty.call(table, value) ? table[value]! : 'null';
+
+/** Session and request ids: checked on every line, by isHex16 rather than a RegExp. */
+const hexIdJson = (value: unknown): string => (isHex16(value) ? `"${value}"` : 'null');
 
 /** Hex ids and override ids need no escaping once they match. */
 const idJson = (re: RegExp, value: unknown): string =>
@@ -239,7 +242,7 @@ function segments(f: StableFields, order: EntryOrder): Segments {
   const policySource = F.policySource(f.policy_source);
   const policyVersion = F.policyVersion(f.policy_version);
   const mode = own(MODE_JSON, f.mode);
-  const sessionId = idJson(HEX16, f.session_id);
+  const sessionId = hexIdJson(f.session_id);
   const sourceIdentity = F.sourceIdentity(f.source_identity);
   const roleArn = F.roleArn(f.role_arn);
   const duration = intJson(f.duration_seconds, 0, 129_600);
@@ -295,7 +298,7 @@ const asRecord = (input: unknown) => (input && typeof input === 'object' ? input
 export function renderEntry(input: unknown, order: EntryOrder, now: () => Date = () => new Date()): RenderedEntry {
   const e = asRecord(input);
   const timestamp = timestampOf(e, now);
-  const requestId = idJson(HEX16, e.request_id);
+  const requestId = hexIdJson(e.request_id);
   return { timestamp, json: assemble(order, segments(readStable(e), order), timestamp, requestId) };
 }
 
@@ -312,7 +315,7 @@ export function entryRenderer(
   return (input) => {
     const e = asRecord(input);
     const timestamp = timestampOf(e, now);
-    const requestId = idJson(HEX16, e.request_id);
+    const requestId = hexIdJson(e.request_id);
     const fields = readStable(e);
     if (lastSegments === null || lastFields === null || !sameStable(fields, lastFields)) {
       lastSegments = segments(fields, order);

@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { SentinelError } from '../errors.js';
 import type { Marker } from '../issuer/types.js';
 import { policyNameOf } from './arn.js';
+import { isHex16 } from '../text/hex-id.js';
 
 export const MARKERS: readonly Marker[] = ['direct', 'approved', 'breakglass'];
 
 /** What STS enforces for SourceIdentity and RoleSessionName. */
 export const STS_NAME = /^[\w+=,.@-]{2,64}$/;
 
-/** Request ids and session ids are both 16 lowercase hex (DESIGN §4, §6). */
-const HEX16 = /^[0-9a-f]{16}$/;
 const SOURCE_IDENTITY = /^sentinel-([A-Za-z0-9]{1,20})-(direct|approved|breakglass)-([0-9a-f]{16})$/;
 
 /** 16 lowercase hex characters from the CSPRNG: correlates a decision-log line with CloudTrail. */
@@ -24,7 +23,7 @@ export function newRequestId(): string {
 }
 
 export function isRequestId(value: unknown): value is string {
-  return typeof value === 'string' && HEX16.test(value);
+  return isHex16(value);
 }
 
 function userPart(user: unknown): string {
@@ -39,8 +38,7 @@ function userPart(user: unknown): string {
 }
 
 function hex16Part(value: unknown, what: 'request id' | 'session id'): string {
-  if (typeof value !== 'string' || !HEX16.test(value))
-    throw new SentinelError('BadRequest', `the ${what} must be 16 lowercase hex characters`);
+  if (!isHex16(value)) throw new SentinelError('BadRequest', `the ${what} must be 16 lowercase hex characters`);
   return value;
 }
 

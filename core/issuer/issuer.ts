@@ -5,7 +5,7 @@
 import { SentinelError } from '../errors.js';
 import { buildSourceIdentity, isRequestId, MARKERS, roleSessionName } from '../identity/source-identity.js';
 import type { OpLogger } from '../log.js';
-import { SESSION_ID } from '../sessions/types.js';
+import { isHex16 } from '../text/hex-id.js';
 import { assumeRole, getSessionToken } from './assume-role.js';
 import { CredentialCache, type CacheParams, type Issued } from './credential-cache.js';
 import { clampStsDuration, STS_CHAINED_MAX_SECONDS } from './sts-duration.js';
@@ -57,7 +57,7 @@ function badRequest(what: string): SentinelError {
 /** The request's parts, checked; DurationSeconds floored to an integer within STS's bounds. */
 export function cacheParams(request: VendRequest): CacheParams {
   if (!request || typeof request !== 'object') throw badRequest('not an object');
-  if (typeof request.sessionId !== 'string' || !SESSION_ID.test(request.sessionId)) throw badRequest('session id');
+  if (!isHex16(request.sessionId)) throw badRequest('session id');
   if (!isRequestId(request.requestId)) throw badRequest('request id');
   if (typeof request.profile !== 'string') throw badRequest('profile');
   if (typeof request.user !== 'string' || !/[A-Za-z0-9]/.test(request.user)) throw badRequest('user');

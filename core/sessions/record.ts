@@ -2,15 +2,9 @@
 // type, and the status a reader should see.
 import { SentinelError } from '../errors.js';
 import { MODES } from '../types.js';
-import {
-  HISTORY_MS,
-  SESSION_ID,
-  type IssuedFacts,
-  type NewSession,
-  type Session,
-  type SessionStatus,
-} from './types.js';
+import { HISTORY_MS, type IssuedFacts, type NewSession, type Session, type SessionStatus } from './types.js';
 import { isPrintableText } from '../text/printable.js';
+import { isHex16 } from '../text/hex-id.js';
 import type { IssuedCredentials } from '../issuer/types.js';
 
 /** Lengths beyond any real user/profile/host name: refuse rather than store a megabyte in an index key. */
@@ -31,7 +25,7 @@ export function parseTimestamp(text: unknown): number | undefined {
 }
 
 export function assertSessionId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !SESSION_ID.test(id)) {
+  if (!isHex16(id)) {
     throw new SentinelError('BadRequest', 'a session id is 16 lowercase hexadecimal characters', {
       hint: 'Copy the id from `sentinel server sessions`.',
     });
