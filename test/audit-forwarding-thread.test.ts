@@ -220,3 +220,34 @@ t.test('close() lets the batch in flight finish and persists the cursor: a resta
   await new Promise((r) => setTimeout(r, 300));
   t.same(forwarded(logs), s.lines(), 'after the restart: every line, in order, none twice');
 });
+
+t.test(
+  'hostile lines in the file (control characters, invalid UTF-8, quotes) are forwarded as text, not stalled',
+  async (t) => {
+    const logs = await startLogs();
+    t.teardown(() => logs.close());
+    const s = setup(t, logs.url);
+    const hostile = [
+      Buffer.from(`{"timestamp":"${new Date().toISOString()}","x":"\\"\\\\\u0001\u0007\u001b\u007f é 😀"}`),
+      Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x7d]),
+      Buffer.from('"'.repeat(10_000)),
+      Buffer.from('{"timestamp":"not a time"}\r'),
+    ];
+    writeFileSync(s.file, Buffer.concat(hostile.flatMap((l) => [l, Buffer.from('\n')])), { mode: 0o600 });
+    const trail = s.open();
+    trail.write(entry(1));
+    await trail.flush();
+    const events = await until(
+      () => forwarded(logs),
+      (e) => e.length >= 5,
+      15_000,
+    );
+    t.same(
+      events.slice(0, 4),
+      hostile.map((l) => l.toString('utf8').replace(/\r$/, '')),
+      'each line as its UTF-8 text (invalid bytes as U+FFFD), CR of CRLF dropped',
+    );
+    t.equal(events[4], s.lines()[4], 'and the decision after them');
+    t.equal(trail.status().cloudwatch!.last_error, null);
+  },
+);

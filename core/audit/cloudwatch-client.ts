@@ -28,37 +28,15 @@ export async function createLogsClient(options: LogsClientOptions = {}): Promise
   });
 }
 
-export interface LogEvents {
-  logGroupName: string;
-  logStreamName: string;
-  logEvents: Array<{ timestamp: number; message: string }>;
-}
-
 /**
- * PutLogEvents bodies, JSON.stringify'd and encoded into one buffer that is reused from batch to batch. The SDK's own
- * JSON serialiser writes every character of a message through JavaScript (escaping the quotes of a JSON line one by
- * one): about 10 µs of CPU per decision-log line, most of what forwarding cost; JSON.stringify takes about 1.5 µs, and
- * a fresh megabyte buffer per batch would cost another 4 µs a line in allocation and page faults. The caller sends one
- * batch at a time (a body is not reused before its request has been answered or abandoned).
- */
-export function logEventsEncoder(): (input: LogEvents) => Buffer {
-  let buffer = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
-  return (input) => {
-    const json = JSON.stringify(input);
-    const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > buffer.length) buffer = Buffer.allocUnsafeSlow(bytes);
-    return buffer.subarray(0, buffer.write(json, 'utf8'));
-  };
-}
-
-/**
- * A PutLogEvents command (one per attempt) whose body is `body`, a document from logEventsEncoder(). The command
- * carries no events for the SDK to serialise; its serialised body is replaced, right after the serialiser ran and
- * before the length is set and the request signed, by the same JSON document (AWS JSON 1.1: the input's members by
- * name), so the request on the wire is the one the SDK would send.
+ * A PutLogEvents command (one per attempt) whose body is `body`, the whole JSON document (log-events-body.ts). The SDK's
+ * serialiser writes every character of a message through JavaScript — about 10 µs of CPU per decision-log line, most
+ * of what forwarding cost — so the command carries no events for it to serialise, and its serialised body is replaced,
+ * right after the serialiser ran and before the length is set and the request signed, by the document with the
+ * events (AWS JSON 1.1: the input's members by name): the request on the wire is the one the SDK would send.
  */
 export async function putLogEventsCommand(
-  input: Pick<LogEvents, 'logGroupName' | 'logStreamName'>,
+  input: { logGroupName: string; logStreamName: string },
   body: Buffer,
 ): Promise<PutLogEventsCommand> {
   const { PutLogEventsCommand } = await loadLogs();

@@ -6,13 +6,15 @@
 // Event timestamps: the decision's own time, held within what CloudWatch accepts for any retention (no older than 20
 // hours before now, no later than now) and never decreasing, so a batch is always chronological and a backlog is
 // never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
-import { loadLogs, logEventsEncoder, putLogEventsCommand } from './cloudwatch-client.js';
+import { loadLogs, putLogEventsCommand } from './cloudwatch-client.js';
+import { LogEventsBody } from './log-events-body.js';
 
 export const MAX_BATCH_EVENTS = 10_000;
 /** With at least this many lines unsent the forwarder sends batch after batch; with fewer it waits for the next poll. */
@@ -84,7 +86,11 @@ interface Cursor {
 }
 
 interface PendingEvent {
-  message: string;
+  /** Where the line's text is in the file (without its newline). */
+  offset: number;
+  length: number;
+  /** The text, read back only for events sent again. */
+  message?: string;
   timestamp: number;
   /** The line's own time (for the lag). */
   lineTime: number;
@@ -94,21 +100,38 @@ interface PendingEvent {
   lines: number;
 }
 
-const TIMESTAMP = /"timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)"/;
-
-// Consecutive lines mostly share their millisecond: the last one parsed is kept.
-let lastStamp = '';
+const TIMESTAMP_KEY = Buffer.from('"timestamp":"');
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+// Consecutive lines mostly share their millisecond: the bytes of the last time parsed are kept with its value.
+const lastStamp = Buffer.alloc(40);
+let lastStampLength = 0;
 let lastParsed = NaN;
 
-function lineTime(line: string, fallback: number): number {
-  const m = TIMESTAMP.exec(line);
-  if (!m) return fallback;
-  if (m[1] !== lastStamp) {
-    lastStamp = m[1]!;
-    lastParsed = Date.parse(lastStamp);
+/** The time of the line `buf[start, end)`: its first `"timestamp":"<RFC 3339 UTC>"`; `fallback` when it has none. */
+function lineTime(buf: Buffer, start: number, end: number, fallback: number): number {
+  for (let from = start; ;) {
+    const key = buf.indexOf(TIMESTAMP_KEY, from);
+    if (key === -1 || key >= end) return fallback;
+    from = key + TIMESTAMP_KEY.length;
+    const quote = buf.indexOf(0x22, from);
+    if (quote === -1 || quote >= end || quote === from || quote - from > lastStamp.length) continue;
+    if (quote - from !== lastStampLength || buf.compare(lastStamp, 0, lastStampLength, from, quote) !== 0) {
+      const text = buf.toString('latin1', from, quote);
+      if (!ISO_TIME.test(text)) continue;
+      lastStampLength = buf.copy(lastStamp, 0, from, quote);
+      lastParsed = Date.parse(text);
+    }
+    return Number.isFinite(lastParsed) ? lastParsed : fallback;
   }
-  return Number.isFinite(lastParsed) ? lastParsed : fallback;
 }
+
+/** An empty or whitespace-only line (the decision log's probe writes); decision-log lines start with '{'. */
+const isBlank = (buf: Buffer, start: number, end: number): boolean =>
+  end === start || (buf[start] !== 0x7b && buf.toString('utf8', start, end).trim() === '');
+
+/** What CloudWatch counts of a message: its UTF-8 bytes (invalid sequences are sent as U+FFFD). */
+const messageBytes = (buf: Buffer, start: number, end: number): number =>
+  isUtf8(buf.subarray(start, end)) ? end - start : Buffer.byteLength(buf.toString('utf8', start, end), 'utf8');
 
 const transient = (e: unknown): boolean => {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
@@ -139,6 +162,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   let scanOffset = 0;
   let pendingLines = 0;
   let batch: PendingEvent[] = [];
+  /** The batch's PutLogEvents body, kept while it is sent again after a failure; one buffer, reused. */
+  const body = new LogEventsBody();
+  let batchBody: Buffer | null = null;
   let resend: PendingEvent[] = [];
   let resendRounds = 0;
   let failures = 0;
@@ -268,27 +294,36 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (nl === -1 || nl >= n) break;
       const length = nl + 1 - pos;
       const end = nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
-      const message = chunk.toString('utf8', pos, end);
-      // Decision-log lines start with '{'; probe writes are empty lines.
-      if (end === pos || (chunk[pos] !== 0x7b && message.trim() === '')) {
+      if (isBlank(chunk, pos, end)) {
         blanks += length;
         blankLines++;
         pos = nl + 1;
         continue;
       }
-      const size = Buffer.byteLength(message, 'utf8') + EVENT_OVERHEAD_BYTES;
+      const size = messageBytes(chunk, pos, end) + EVENT_OVERHEAD_BYTES;
       if (bytes + size > MAX_BATCH_BYTES) break;
-      const own = lineTime(message, t);
+      const own = lineTime(chunk, pos, end, t);
       const timestamp = Math.min(Math.max(own, t - FLOOR_MS, last), Math.max(t, last));
-      if (events.length === 0) first = timestamp;
-      else if (timestamp - first > SPAN_MS) break;
-      events.push({ message, timestamp, lineTime: own, span: length + blanks, lines: 1 + blankLines });
+      if (events.length === 0) {
+        first = timestamp;
+        body.begin(logGroup, stream!);
+      } else if (timestamp - first > SPAN_MS) break;
+      body.addBytes(timestamp, chunk, pos, end);
+      events.push({
+        offset: cursor.offset + pos,
+        length: end - pos,
+        timestamp,
+        lineTime: own,
+        span: length + blanks,
+        lines: 1 + blankLines,
+      });
       blanks = 0;
       blankLines = 0;
       bytes += size;
       last = timestamp;
       pos = nl + 1;
     }
+    if (events.length > 0) batchBody = body.finish();
     if (events.length === 0 && blanks > 0) {
       // Only blank lines (probe writes): step over them.
       cursor.offset += blanks;
@@ -312,12 +347,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     log.info({ log_group: logGroup, log_stream: stream }, 'created the CloudWatch Logs group/stream for forwarding');
   }
 
-  const encode = logEventsEncoder();
-
-  async function put(c: CloudWatchLogsClient, events: PendingEvent[]) {
-    const target = { logGroupName: logGroup, logStreamName: stream! };
-    const body = encode({ ...target, logEvents: events.map((e) => ({ timestamp: e.timestamp, message: e.message })) });
-    const send = async () => c.send(await putLogEventsCommand(target, body));
+  async function put(c: CloudWatchLogsClient, encoded: Buffer) {
+    const send = async () =>
+      c.send(await putLogEventsCommand({ logGroupName: logGroup, logStreamName: stream! }, encoded));
     try {
       return await send();
     } catch (e) {
@@ -347,7 +379,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (resend.length > 0) {
       const t = Math.max(now(), cursor!.last_timestamp);
       const events = resend.map((e) => ({ ...e, timestamp: t }));
-      const r = await put(client, events);
+      body.begin(logGroup, stream!);
+      for (const e of events) body.addText(e.timestamp, e.message!);
+      const r = await put(client, body.finish());
       cursor!.last_timestamp = t;
       const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
       stats.resent += events.length - rejected.length;
@@ -368,14 +402,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (batch.length === 0) batch = build();
     if (batch.length === 0) return false;
     const events = batch;
-    const r = await put(client, events);
+    const r = await put(client, batchBody!);
     const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
     if (rejected.length > 0) {
       log.warn(
         { log_group: logGroup, log_stream: stream, rejected: rejected.length, info: r.rejectedLogEventsInfo },
         'CloudWatch Logs rejected some events for their timestamps; sending them again stamped now',
       );
-      resend = rejected.map((i) => events[i]!);
+      resend = rejected.map((i) => ({ ...events[i]!, message: readText(events[i]!) }));
       resendRounds = 0;
     }
     stats.forwarded += events.length - rejected.length;
@@ -443,9 +477,20 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function oldestUnsentTime(): number | null {
     if (fd === null || !cursor) return null;
     const n = readSync(fd, chunk, 0, 64 * 1024, cursor.offset);
-    const text = chunk.subarray(0, n).toString('utf8');
-    const line = text.split('\n').find((l) => l.trim() !== '');
-    return line ? lineTime(line, now()) : null;
+    for (let pos = 0; pos < n;) {
+      const nl = chunk.indexOf(0x0a, pos);
+      const end = nl === -1 || nl >= n ? n : nl;
+      if (!isBlank(chunk, pos, end)) return lineTime(chunk, pos, end, now());
+      pos = end + 1;
+    }
+    return null;
+  }
+
+  /** An event's text, read back from the file (only for the few events CloudWatch rejects). */
+  function readText(e: PendingEvent): string {
+    const buf = Buffer.allocUnsafe(e.length);
+    const n = fd === null ? 0 : readSync(fd, buf, 0, e.length, e.offset);
+    return buf.toString('utf8', 0, n);
   }
 
   async function loop(): Promise<void> {
