@@ -13,8 +13,8 @@
 //
 // Needs dist/ (`npm run build`), or BENCH_CLI_MAIN=<path to a built cli/main.js> to measure another build.
 // BENCH_ROUNDS (default 5), BENCH_DURATION seconds per throughput run (default 3), BENCH_LATENCY_MS per latency run
-// (default 1500), BENCH_START_RUNS (default 7). Goals: ≥ 70 % of the bare throughput, p99 within 1.5× of the bare p99.
-import { spawn, type ChildProcess } from 'node:child_process';
+// (default 1500), BENCH_START_RUNS (default 7), BENCH_NODE (the node binary to measure, default the one running this). Goals: ≥ 70 % of the bare throughput, p99 within 1.5× of the bare p99.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,8 @@ import { startSts } from '../test/support/sts-emulator.js';
 import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
 
 const MAIN = process.env.BENCH_CLI_MAIN ?? CLI_MAIN;
+/** The Node that runs the daemon, the bare server and `node -e 0` (users run 22 and 24: BENCH_NODE=/path/to/node). */
+const NODE = process.env.BENCH_NODE ?? process.execPath;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 1500);
@@ -135,7 +137,7 @@ const handler = (req, res) => { res.writeHead(200, { 'content-type': 'applicatio
 const unix = http.createServer(handler); const tcp = http.createServer(handler);
 unix.listen(${JSON.stringify(socketPath)}, () => tcp.listen(0, '127.0.0.1', () => process.stdout.write(String(tcp.address().port) + '\\n')));
 `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(NODE, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) =>
     child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))),
   );
@@ -154,7 +156,7 @@ async function spawnToReady(stsUrl: string): Promise<{ ms: number; cpuMs: number
   home.env.XDG_CACHE_HOME = startCache;
   try {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
+    const child = spawn(NODE, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
       env: { ...home.env, NOTIFY_SOCKET: receiver.address },
       stdio: 'ignore',
     });
@@ -173,11 +175,11 @@ async function spawnToReady(stsUrl: string): Promise<{ ms: number; cpuMs: number
 /** `node -e 0`, and the CPU a node process has used when its script runs (what `-e 0` costs, bar the exit). */
 async function nodeStart(): Promise<{ ms: number; cpuMs: number }> {
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const child = spawn(NODE, ['-e', '0'], { stdio: 'ignore' });
   await new Promise((r) => child.once('exit', r));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const probe = spawn(
-    process.execPath,
+    NODE,
     ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'],
     {
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'sentinel-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const daemon = spawn(process.execPath, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
+    const daemon = spawn(NODE, [...DAEMON_NODE_FLAGS, MAIN, 'daemon', 'run'], {
       env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -284,8 +286,9 @@ async function main(): Promise<void> {
 
     const m = (rs: RoundResult[], k: keyof RoundResult, side: 's' | 'b') => median(rs.map((r) => r[k][side]));
     const ratio = (rs: RoundResult[], k: keyof RoundResult) => median(rs.map((r) => r[k].s / r[k].b));
+    console.log(`\nnode ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()} (${NODE})`);
     console.log(
-      `\nwarm GET /v1/credentials: ${ROUNDS} rounds; per round and transport, ${DURATION_S}s of autocannon (10 connections) and`,
+      `warm GET /v1/credentials: ${ROUNDS} rounds; per round and transport, ${DURATION_S}s of autocannon (10 connections) and`,
     );
     console.log(
       `${LATENCY_MS} ms of a sequential keep-alive client per server, alternating which server goes first. Medians of the rounds.`,
