@@ -25,6 +25,7 @@ import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, fetchFrom, prepareHome, waitForSoc
 import { startNotifyReceiver } from '../test/support/notify-receiver.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
+import { cpuMs } from './_daemons.js';
 
 const MAIN = process.env.BENCH_CLI_MAIN ?? CLI_MAIN;
 /** The Node that runs the daemon, the bare server and `node -e 0` (users run 22 and 24: BENCH_NODE=/path/to/node). */
@@ -33,8 +34,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 1500);
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 7);
-/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks on every Linux Node supports. */
-const CLK_TCK = 100;
 
 type Transport = 'unix' | 'tcp';
 
@@ -60,13 +59,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
-}
-
-/** utime + stime of a process, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
 interface AutocannonResult {

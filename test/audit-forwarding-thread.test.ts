@@ -65,6 +65,17 @@ function forwarded(logs: { events(group: string, stream: string): { message: str
   }
 }
 
+/** The emulator and a set-up whose next forwarder worker crashes 300 ms after it starts (the one after it does not). */
+async function crashingOnce(t: Test) {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const s = setup(t, logs.url);
+  const marker = join(s.dir, 'crash-once');
+  writeFileSync(marker, '');
+  withEnv(t, { FORWARDER_CRASH_MARKER: marker });
+  return { logs, s };
+}
+
 function capturedLog(): { log: OpLogger; text: () => string } {
   let text = '';
   const sink = new Writable({
@@ -110,12 +121,7 @@ t.test("a batch goes out while the daemon's event loop is blocked", async (t) =>
 });
 
 t.test('a worker that crashes: reported, refused under required, started again, nothing lost', async (t) => {
-  const logs = await startLogs();
-  t.teardown(() => logs.close());
-  const s = setup(t, logs.url);
-  const marker = join(s.dir, 'crash-once');
-  writeFileSync(marker, '');
-  withEnv(t, { FORWARDER_CRASH_MARKER: marker });
+  const { logs, s } = await crashingOnce(t);
   const captured = capturedLog();
   const trail = s.open({ required: true, log: captured.log, worker: CRASHING_WORKER });
   const refusal = await until(
@@ -159,12 +165,7 @@ t.test('a worker that crashes: reported, refused under required, started again, 
 });
 
 t.test('a worker that crashes without required: reported, credentials still served', async (t) => {
-  const logs = await startLogs();
-  t.teardown(() => logs.close());
-  const s = setup(t, logs.url);
-  const marker = join(s.dir, 'crash-once');
-  writeFileSync(marker, '');
-  withEnv(t, { FORWARDER_CRASH_MARKER: marker });
+  const { logs, s } = await crashingOnce(t);
   const trail = s.open({ worker: CRASHING_WORKER });
   await until(
     () => trail.status().cloudwatch!.last_error,
