@@ -252,3 +252,21 @@ t.test(
     t.equal(trail.status().cloudwatch!.last_error, null);
   },
 );
+
+t.test(
+  'a worker that cannot start (its module missing) is a stopped forwarder: reported, refused under required',
+  async (t) => {
+    const logs = await startLogs();
+    t.teardown(() => logs.close());
+    const s = setup(t, logs.url);
+    const trail = s.open({ required: true, worker: new URL('./support/no-such-worker.ts', import.meta.url) });
+    const refusal = await until(
+      () => trail.unavailable(),
+      (u) => u !== null,
+      10_000,
+      10,
+    );
+    t.match(refusal, /the CloudWatch Logs forwarder stopped \(.+\); credentials are refused until it runs again/);
+    t.match(trail.status().cloudwatch!.last_error, /forwarder stopped/);
+  },
+);

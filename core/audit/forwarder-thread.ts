@@ -100,34 +100,47 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
     w.on('exit', (code) => {
       if (worker !== w) return;
       worker = null;
-      if (closing) return;
-      // Not asked to stop: it threw, ran out of memory, or exited. Keep what it had done, report, fail closed.
-      carried = {
-        forwarded: status.forwarded_lines,
-        resent: status.resent_events,
-        rejected: status.rejected_events,
-      };
-      // One that ran a good while before it stopped starts again soon; one that keeps stopping, ever later.
-      failures = Date.now() - startedAt > RESTART_MAX_MS ? 1 : failures + 1;
-      const cause = failure ? describeCause(failure) : { exit_code: code };
-      const why = failure ? `${String(cause.name ?? 'Error')}: ${String(cause.message ?? '')}` : `exit code ${code}`;
-      const stopped = `the CloudWatch Logs forwarder stopped (${why})`;
-      const wait = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.min(failures - 1, 16));
-      status = {
-        ...status,
-        last_error: stopped,
-        refusing: data.required ? `${stopped}; credentials are refused until it runs again` : null,
-      };
-      log.error(
-        { event: 'forwarding_stopped', cause, restart_in_ms: wait },
-        'the CloudWatch Logs forwarder stopped; it is started again after a pause',
-      );
-      restartTimer = setTimeout(() => {
-        restartTimer = null;
-        if (!closing) spawn();
-      }, wait);
-      restartTimer.unref();
+      if (!closing) failed(failure, code, startedAt);
     });
+  }
+
+  /** Not asked to stop: it threw, ran out of memory, or exited. Keep what it had done, report, fail closed, retry. */
+  function failed(failure: Error | null, code: number | null, startedAt: number): void {
+    carried = {
+      forwarded: status.forwarded_lines,
+      resent: status.resent_events,
+      rejected: status.rejected_events,
+    };
+    // One that ran a good while before it stopped starts again soon; one that keeps stopping, ever later.
+    failures = Date.now() - startedAt > RESTART_MAX_MS ? 1 : failures + 1;
+    const cause = failure ? describeCause(failure) : { exit_code: code };
+    const why = failure ? `${String(cause.name ?? 'Error')}: ${String(cause.message ?? '')}` : `exit code ${code}`;
+    const stopped = `the CloudWatch Logs forwarder stopped (${why})`;
+    const wait = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.min(failures - 1, 16));
+    status = {
+      ...status,
+      last_error: stopped,
+      refusing: data.required ? `${stopped}; credentials are refused until it runs again` : null,
+    };
+    log.error(
+      { event: 'forwarding_stopped', cause, restart_in_ms: wait },
+      'the CloudWatch Logs forwarder stopped; it is started again after a pause',
+    );
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (!closing) restart();
+    }, wait);
+    restartTimer.unref();
+  }
+
+  /** A worker that cannot even be created is a worker that stopped: reported, refused under required, retried. */
+  function restart(): void {
+    try {
+      spawn();
+    } catch (e) {
+      worker = null;
+      failed(e instanceof Error ? e : new Error(String(e)), null, Date.now());
+    }
   }
 
   return {
