@@ -190,16 +190,18 @@ t.test('close() lets the batch in flight finish and persists the cursor: a resta
     15_000,
   );
   logs.setDelay(800);
+  const arrived = logs.arrivals();
   // 4,000 lines: more than one batch (1 MiB), so close() comes while backlog remains.
   for (let i = 10; i < 4010; i++) first.write(entry(i));
   await first.flush();
+  // A batch is on its way (the emulator holds each one 800 ms): waited for, not assumed after a fixed sleep, which a
+  // loaded machine overran.
   await until(
-    () => first.status().cloudwatch!.pending_lines,
-    (n) => n > 0,
-    5000,
+    () => logs.arrivals(),
+    (n) => n > arrived,
+    30_000,
     10,
   );
-  await new Promise((r) => setTimeout(r, 200)); // a batch is on its way: the emulator holds each one 800 ms
   await first.close();
   const accepted = logs.puts.reduce((n, p) => n + p.accepted, 0);
   t.ok(accepted > 10, `the batch in flight finished before close() returned (${accepted} lines in CloudWatch)`);

@@ -120,7 +120,7 @@ t.test('20,000 decisions arrive complete and in order, in batches within the lim
   await until(
     () => trail.status().cloudwatch!.pending_lines,
     (n) => n === 0,
-    5000,
+    30_000,
   );
   t.ok(
     s.logs.calls.CreateLogGroup! >= 1 && s.logs.calls.CreateLogStream! >= 1,
@@ -185,7 +185,7 @@ t.test('an outage, throttling and a restart meanwhile: nothing lost, nothing twi
   await until(
     () => first.status().cloudwatch!.last_error,
     (e) => e !== null,
-    5000,
+    30_000,
   );
   t.equal(first.status().cloudwatch!.pending_lines, 300, 'the lag shows');
   await first.close(); // the daemon restarts during the outage
@@ -219,14 +219,14 @@ t.test('a batch partly rejected is sent again, not dropped', async (t) => {
   await until(
     () => s.logs.puts.find((p) => p.accepted < p.events),
     (p) => p !== undefined,
-    5000,
+    30_000,
   );
   t.equal(s.forwarded().length, 20, 'the older part was accepted');
   s.logs.now = () => Date.now();
   await until(
     () => s.forwarded().length,
     (n) => n >= 30,
-    5000,
+    30_000,
   );
   t.same(s.forwarded(), s.lines(), 'the rejected part was sent again and arrived, in order');
   t.equal(trail.status().cloudwatch!.resent_events, 10);
@@ -243,7 +243,7 @@ t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it s
   await until(
     () => trail.unavailable(),
     (u) => u !== null,
-    5000,
+    30_000,
   );
   t.match(trail.unavailable(), /10001 line\(s\).*bound: 10000 lines, 15 min/);
   t.equal(trail.status().cloudwatch!.refusing, trail.unavailable());
@@ -269,7 +269,7 @@ t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it s
   await until(
     () => required.unavailable(),
     (u) => u !== null,
-    5000,
+    30_000,
   );
   t.match(required.unavailable(), /3 line\(s\) and 9\d\d s behind/, 'three lines, but 16 minutes old');
   const notRequired = aged.open({ required: false });
@@ -366,12 +366,12 @@ t.test('the status shows the forwarding lag and the last error', async (t) => {
   await until(
     () => trail.status().cloudwatch!.pending_lines,
     (n) => n === 5,
-    5000,
+    30_000,
   );
   await until(
     () => trail.status().cloudwatch!.last_error,
     (e) => e !== null,
-    5000,
+    30_000,
   );
   const status = trail.status();
   t.equal(status.unavailable, null);

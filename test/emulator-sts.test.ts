@@ -84,8 +84,13 @@ t.test('a real STS client assumes a role and GetCallerIdentity maps each key to 
   t.equal(creds.SecretAccessKey!.length, 40);
   t.ok(creds.SessionToken!.length > 100, 'a long session token');
   t.ok(creds.Expiration instanceof Date, 'Expiration parses to a Date');
-  const lifetime = creds.Expiration!.getTime() - before;
-  t.ok(lifetime > 898_000 && lifetime <= 900_000, `expires DurationSeconds from now (${lifetime} ms)`);
+  // STS stamps whole seconds from its own clock, read some time during the call: between before − 1 s and after.
+  const expires = creds.Expiration!.getTime();
+  const after = Date.now();
+  t.ok(
+    expires > before + 899_000 - 1000 && expires <= after + 900_000,
+    `expires DurationSeconds from the call (${expires - before} ms after it began, ${after - before} ms call)`,
+  );
   t.equal(out.SourceIdentity, 'sentinel-alice-direct-0123456789abcdef');
   t.equal(out.AssumedRoleUser?.Arn, 'arn:aws:sts::123456789012:assumed-role/app-admin/sentinel-alice-0123456789abcdef');
   t.match(out.AssumedRoleUser?.AssumedRoleId, /^AROA[A-Z0-9]{17}:sentinel-alice-0123456789abcdef$/);

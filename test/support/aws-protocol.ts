@@ -326,6 +326,8 @@ export interface JsonServiceOptions {
   maxBodyBytes?: number;
   /** While true, every connection is dropped without an answer: the service is unreachable. */
   isDown?(): boolean;
+  /** Told of every request as it arrives, before any delay: a test can tell a call in flight from one not yet made. */
+  onArrival?(): void;
 }
 
 export interface JsonService extends LoopbackServer {}
@@ -346,6 +348,7 @@ export async function startJsonService(opts: JsonServiceOptions): Promise<JsonSe
     };
     const fail = (e: AwsServiceError) => reply(e.status, { __type: e.code, message: e.message });
 
+    opts.onArrival?.();
     if (opts.isDown?.()) {
       req.socket.destroy();
       return;

@@ -57,6 +57,8 @@ export interface LogsEmulator {
   setFailure(action: string, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
   setDown(down: boolean): void;
+  /** Requests that have reached the emulator, counted on arrival (before setDelay holds them). */
+  arrivals(): number;
   /** The emulator's clock (default Date.now); limits on event age are measured with it. */
   now: () => number;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startLogs(): Promise<LogsEmulator> {
   const faults = new FaultInjector(STATUS_BY_CODE);
   let delayMs = 0;
   let down = false;
+  let arrivals = 0;
   const emulator = { now: () => Date.now() } as LogsEmulator;
 
   const groupOf = (name: string): Group => {
@@ -275,6 +278,7 @@ export async function startLogs(): Promise<LogsEmulator> {
     getDelay: () => delayMs,
     maxBodyBytes: 4 * MAX_BATCH_BYTES,
     isDown: () => down,
+    onArrival: () => void arrivals++,
   });
 
   return Object.assign(emulator, {
@@ -296,6 +300,7 @@ export async function startLogs(): Promise<LogsEmulator> {
     setDown(value: boolean) {
       down = value;
     },
+    arrivals: () => arrivals,
     close: () => service.close(),
   });
 }
