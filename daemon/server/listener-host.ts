@@ -7,12 +7,20 @@ import { SentinelError } from '../../core/errors.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+/** Per connection: its local address is fixed, and a keep-alive client asks many times. */
+const hostsBySocket = new WeakMap<Socket, string[]>();
+
 /** The `Host` values that name the listener a socket arrived on. */
 function listenerHosts(socket: Socket): string[] {
+  let hosts = hostsBySocket.get(socket);
+  if (hosts) return hosts;
   const address = socket.localAddress ?? '';
   const port = socket.localPort;
   const named = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-  return LOOPBACK.has(address) ? [named, `localhost:${port}`] : [named];
+  hosts = LOOPBACK.has(address) ? [named, `localhost:${port}`] : [named];
+  // An unconnected socket has no address yet: nothing to keep.
+  if (address !== '') hostsBySocket.set(socket, hosts);
+  return hosts;
 }
 
 /** Whether a `Host` value fails to name the listener `socket` arrived on (a missing one included). */
