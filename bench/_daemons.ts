@@ -3,6 +3,7 @@
 // alternating rounds (the machine is shared: only same-run ratios mean anything). Not a benchmark itself (the `_`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 import { CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
@@ -131,4 +132,42 @@ export async function compareRounds(
     );
   }
   return median(ratios);
+}
+
+/** Warm fetches from one keep-alive connection, one request at a time, for `ms`: latencies in µs, sorted. */
+export async function sequentialLatencies(
+  target: { socketPath?: string; port?: number },
+  token: string,
+  ms: number,
+  name = 'server',
+): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          ...(target.socketPath ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port }),
+          path: '/v1/credentials',
+          agent,
+          headers: { authorization: token },
+        },
+        (res) => {
+          if (res.statusCode !== 200) reject(new Error(`${name}: HTTP ${res.statusCode}`));
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  for (let i = 0; i < 200; i += 1) await once();
+  const samples: number[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  agent.destroy();
+  return samples.sort((a, b) => a - b);
 }

@@ -26,6 +26,7 @@ import {
   cpuMs,
   fetchRun,
   median,
+  sequentialLatencies,
   startBenchDaemon,
   stopAll,
   type BenchDaemon,
@@ -44,6 +45,9 @@ interface Side {
   rps: number[];
   cpuUs: number[];
   p99: number[];
+  /** A single client's warm fetches, one at a time (µs), while the forwarder works through the rounds' backlog. */
+  seqP50: number[];
+  seqP99: number[];
 }
 
 async function run(side: Side): Promise<void> {
@@ -70,6 +74,8 @@ try {
     rps: [],
     cpuUs: [],
     p99: [],
+    seqP50: [],
+    seqP99: [],
   });
   const [on, off] = [await side(onDaemon), await side(offDaemon)];
   const start = { on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), logs: cpuMs(logs.pid) };
@@ -77,6 +83,11 @@ try {
   const cpuRatios: number[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const s of round % 2 === 0 ? [on, off] : [off, on]) await run(s);
+    for (const s of round % 2 === 0 ? [on, off] : [off, on]) {
+      const xs = await sequentialLatencies({ socketPath: s.daemon.socketPath }, s.token, 1500);
+      s.seqP50.push(xs[Math.floor(xs.length / 2)]!);
+      s.seqP99.push(xs[Math.floor(xs.length * 0.99)]!);
+    }
     const [a, b] = [on.rps.at(-1)!, off.rps.at(-1)!];
     const [ca, cb] = [on.cpuUs.at(-1)!, off.cpuUs.at(-1)!];
     ratios.push(a / b);
@@ -109,6 +120,12 @@ try {
       `(${wholeOn.toFixed(1)} µs / ${wholeOff.toFixed(1)} µs; ${on.requests} / ${off.requests} requests)`,
   );
   console.log(`autocannon p99, median of the rounds: on ${median(on.p99)} ms, off ${median(off.p99)} ms`);
+  const seqRatio = (k: 'seqP50' | 'seqP99') => median(on[k].map((x, i) => x / off[k][i]!));
+  console.log(
+    `one client's warm fetch (sequential keep-alive, 1.5 s per side per round, the forwarder busy with the backlog): ` +
+      `p50 on/off ${pct(seqRatio('seqP50'))} (${median(on.seqP50).toFixed(0)} / ${median(off.seqP50).toFixed(0)} µs), ` +
+      `p99 on/off ${pct(seqRatio('seqP99'))} (${median(on.seqP99).toFixed(0)} / ${median(off.seqP99).toFixed(0)} µs)`,
+  );
   console.log(
     `decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded} ` +
       `(the on daemon answered ${on.requests} requests)`,

@@ -16,7 +16,6 @@
 // (default 1500), BENCH_START_RUNS (default 7), BENCH_NODE (the node binary to measure, default the one running this). Goals: ≥ 70 % of the bare throughput, p99 within 1.5× of the bare p99.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types
@@ -25,7 +24,7 @@ import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, fetchFrom, prepareHome, waitForSoc
 import { startNotifyReceiver } from '../test/support/notify-receiver.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
-import { cpuMs } from './_daemons.js';
+import { cpuMs, sequentialLatencies } from './_daemons.js';
 
 const MAIN = process.env.BENCH_CLI_MAIN ?? CLI_MAIN;
 /** The Node that runs the daemon, the bare server and `node -e 0` (users run 22 and 24: BENCH_NODE=/path/to/node). */
@@ -88,37 +87,7 @@ async function throughput(target: Target): Promise<{ rps: number; cpuUsPerReques
 }
 
 /** One keep-alive connection, one request at a time, for `ms`: latencies in µs, sorted. */
-async function sequential(target: Target, ms: number): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const once = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        {
-          ...(target.socketPath ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port }),
-          path: '/v1/credentials',
-          agent,
-          headers: { authorization: target.token },
-        },
-        (res) => {
-          if (res.statusCode !== 200) reject(new Error(`${target.name}: HTTP ${res.statusCode}`));
-          res.resume();
-          res.on('end', () => resolve());
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  for (let i = 0; i < 200; i += 1) await once();
-  const samples: number[] = [];
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const t0 = process.hrtime.bigint();
-    await once();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
-  }
-  agent.destroy();
-  return samples.sort((a, b) => a - b);
-}
+const sequential = (target: Target, ms: number) => sequentialLatencies(target, target.token, ms, target.name);
 
 /** A bare node:http server in its own process answering `body` on a Unix socket and a TCP port. */
 async function startBare(body: string, socketPath: string): Promise<{ child: ChildProcess; port: number }> {
