@@ -5,11 +5,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { printJson, relativeTime, table, usageError } from './output.js';
-
-interface Globals {
-  config?: string;
-  socket?: string;
-}
+import type { GlobalOptions } from './program.js';
 
 /** The event as the daemon answers it (DESIGN §11, with the effective status). */
 interface EventView {
@@ -110,7 +106,7 @@ function detail(e: EventView): string {
     .concat('\n');
 }
 
-async function daemon(globals: Globals) {
+async function daemon(globals: GlobalOptions) {
   const { connect } = await import('./client.js');
   return connect(globals);
 }
@@ -183,7 +179,7 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
         const duration = checkFor(flags.for);
         if (flags.mfaCode !== undefined && !/^\d{6}$/.test(flags.mfaCode))
           throw usageError('--mfa-code must be the 6 digits your MFA device shows');
-        const client = await daemon(command.optsWithGlobals<Globals>());
+        const client = await daemon(command.optsWithGlobals<GlobalOptions>());
         const body: Record<string, unknown> = {
           profile,
           reason_code: flags.reasonCode,
@@ -256,7 +252,7 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running.`,
         if (flags.status) q.set('status', flags.status);
         if (flags.forProfile) q.set('profile', flags.forProfile);
         q.set('limit', String(limit));
-        const client = await daemon(command.optsWithGlobals<Globals>());
+        const client = await daemon(command.optsWithGlobals<GlobalOptions>());
         const { events } = await client.get<{ events: EventView[] }>(`/v1/breakglass?${q.toString()}`);
         if (flags.json) return printJson({ events });
         if (events.length === 0) return void process.stderr.write('No break-glass events match.\n');
@@ -285,7 +281,7 @@ Exit codes: 0 ok; 1 no such event or error; 2 usage; 4 daemon not running.`,
     )
     .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       checkId(id);
-      const e = await (await daemon(command.optsWithGlobals<Globals>())).get<EventView>(`/v1/breakglass/${id}`);
+      const e = await (await daemon(command.optsWithGlobals<GlobalOptions>())).get<EventView>(`/v1/breakglass/${id}`);
       if (flags.json) printJson(e);
       else process.stdout.write(detail(e));
     });
@@ -312,7 +308,7 @@ Exit codes: 0 closed; 1 not active (Conflict), no such event or error; 2 usage; 
     .action(async (id: string, flags: { reason: string; json?: boolean }, command: Command) => {
       checkId(id);
       const reason = checkText(flags.reason, '--reason', 1, 1024);
-      const client = await daemon(command.optsWithGlobals<Globals>());
+      const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const e = await client.post<EventView>(`/v1/breakglass/${id}/close`, { reason });
       if (flags.json) printJson(e);
       else process.stdout.write(`Closed break-glass ${e.id} on ${e.profile}.\n`);

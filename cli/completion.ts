@@ -4,6 +4,7 @@
 // points at /dev/null. Completion must never print an error: anything that fails yields no candidates.
 import type { Argument, Command, Option } from 'commander';
 import { isShell, type Shell } from './shell-emit.js';
+import type { GlobalOptions } from './program.js';
 import { connect } from './client.js';
 
 export interface Candidate {
@@ -141,7 +142,7 @@ export function register(program: Command): void {
     .allowUnknownOption()
     .action(async (shell: string, words: string[], _options: unknown, command: Command) => {
       if (!isShell(shell)) return;
-      const globals = command.optsWithGlobals<{ socket?: string; config?: string }>();
+      const globals = command.optsWithGlobals<GlobalOptions>();
       try {
         const list = await candidates(program, words, () => daemonProfiles(globals));
         process.stdout.write(formatCandidates(shell, list));

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
 import { connect } from './client.js';
+import type { GlobalOptions } from './program.js';
 import { reportError } from './output.js';
 import { isPrintableText } from '../core/text/printable.js';
 
@@ -112,7 +113,7 @@ Examples:
 Exit codes: 0 ok; 1 error; 2 usage; 3 denied by policy; 4 daemon not running.`,
     )
     .action(async (options: { profile: string }, command: Command) => {
-      const globals = command.optsWithGlobals<{ socket?: string; config?: string }>();
+      const globals = command.optsWithGlobals<GlobalOptions>();
       await printCredentials({ profile: options.profile, socket: globals.socket, config: globals.config });
     });
 }
