@@ -81,9 +81,11 @@ async function setup(t: Test): Promise<Setup> {
       'config.yaml',
       { HOME: '/nonexistent' },
     );
+    // The forwarder's rules on this thread (the worker that runs it in a daemon: audit-forwarding-thread.test.ts).
     const trail = createAuditTrail(config, {
       log: silentLogger(),
       forwarder: { pollMs: options.pollMs ?? 50, backoffBaseMs: 20, backoffMaxMs: 200 },
+      forwarderInThread: true,
     });
     t.teardown(() => trail.close());
     return trail;

@@ -6,8 +6,8 @@
 // itself, through the SDK's default chain and the same profile and region as before, so no secret crosses threads.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OpLogger } from '../log.js';
-import { createLogsClient, defaultLogStream } from './cloudwatch-client.js';
 import { createForwarder } from './forwarder.js';
+import { forwarderOptions } from './forwarder-options.js';
 import type { ForwarderWorkerData, FromWorker, ToWorker } from './forwarder-thread.js';
 
 const data = workerData as ForwarderWorkerData;
@@ -35,18 +35,9 @@ const log = {
   error: line('error'),
 } as unknown as OpLogger;
 
-const aws = { region: data.region, profile: data.profile };
-const forwarder = createForwarder({
-  file: data.file,
-  cursorFile: data.cursorFile,
-  logGroup: data.logGroup,
-  logStream: data.logStream ?? (() => defaultLogStream({ ...aws, trustedSessionRoles: data.trustedSessionRoles })),
-  client: () => createLogsClient({ ...aws, maxAttempts: 1 }),
-  log,
-  required: data.required,
-  ...data.tuning,
-  onUpdate: (status, oldestPendingAt) => post({ type: 'status', status, oldestPendingAt }),
-});
+const forwarder = createForwarder(
+  forwarderOptions(data, log, (status, oldestPendingAt) => post({ type: 'status', status, oldestPendingAt })),
+);
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'kick') forwarder.kick();

@@ -4,8 +4,9 @@
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import { createDecisionLog, type DecisionLogDeps } from './decision-log.js';
-import type { ForwarderStatus } from './forwarder.js';
-import { startForwarderThread, type ForwarderTuning } from './forwarder-thread.js';
+import { createForwarder, type ForwarderStatus } from './forwarder.js';
+import { forwarderOptions } from './forwarder-options.js';
+import { startForwarderThread, type ForwarderTuning, type ForwarderWorkerData } from './forwarder-thread.js';
 import type { DecisionLog } from './types.js';
 
 export interface AuditStatus {
@@ -26,6 +27,9 @@ export interface AuditTrailDeps extends DecisionLogDeps {
   forwarder?: ForwarderTuning;
   /** Test hook: the forwarder's worker module. */
   forwarderWorker?: URL;
+  /** Test hook: the forwarder on this thread, as the worker runs it (tests of its batching, retries and lag rules,
+   * whose coverage a worker thread's would not report; the worker itself is tested in audit-forwarding-thread). */
+  forwarderInThread?: boolean;
 }
 
 /** Where the forwarder keeps its place: beside the decision log, in the state directory. */
@@ -34,8 +38,8 @@ export const cursorFileFor = (logFile: string) => join(dirname(logFile), 'cloudw
 export function createAuditTrail(config: Config, deps: AuditTrailDeps): AuditTrail {
   const decisions = createDecisionLog(config, deps);
   const cw = config.audit.cloudwatch;
-  const forwarder = cw
-    ? startForwarderThread({
+  const data: ForwarderWorkerData | null = cw
+    ? {
         file: config.audit.file,
         cursorFile: cursorFileFor(config.audit.file),
         logGroup: cw.logGroup,
@@ -45,10 +49,17 @@ export function createAuditTrail(config: Config, deps: AuditTrailDeps): AuditTra
         trustedSessionRoles: config.identity.trustedSessionRoles,
         required: cw.required,
         tuning: deps.forwarder ?? {},
-        log: deps.log,
-        ...(deps.forwarderWorker ? { workerUrl: deps.forwarderWorker } : {}),
-      })
+      }
     : null;
+  const forwarder = !data
+    ? null
+    : deps.forwarderInThread
+      ? createForwarder(forwarderOptions(data, deps.log))
+      : startForwarderThread({
+          ...data,
+          log: deps.log,
+          ...(deps.forwarderWorker ? { workerUrl: deps.forwarderWorker } : {}),
+        });
   forwarder?.start();
   const unavailable = () => decisions.unavailable!() ?? forwarder?.refusal() ?? null;
   return {
