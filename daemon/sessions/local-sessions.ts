@@ -259,16 +259,17 @@ export class LocalSessions implements DaemonSessions {
       this.sink.write(refused(entry, e));
       throw e;
     }
-    const request: AuthorizeRequest = {
-      principal,
-      profile: session.profile,
-      mode: session.mode,
-      sessionId: id,
-      requestId,
-      context: { event: 'credentials', peer_pid: peer.pid, peer_uid: peer.uid },
-    };
-    if (read) request.read = read;
-    const authorized = await authorize(request, this.ports); // steps 3–5
+    const authorized = await authorize(
+      this.requestFor(
+        { event: 'credentials', request_id: requestId, peer_pid: peer.pid, peer_uid: peer.uid },
+        principal,
+        id,
+        session.profile,
+        session.mode,
+        read,
+      ),
+      this.ports,
+    ); // steps 3–5
     this.touch(id, authorized);
     return credentialsBody(authorized.credentials);
   }
@@ -404,23 +405,26 @@ export class LocalSessions implements DaemonSessions {
     return decisionEntry({ event, at: this.now(), requestId: this.newRequestId(), profile, mode, peer });
   }
 
+  /** `from`: the decision's event, request id and peer — its entry's, or the same facts before there is an entry. */
   private requestFor(
-    entry: DecisionEntry,
+    from: Pick<DecisionEntry, 'event' | 'request_id' | 'peer_pid' | 'peer_uid'>,
     principal: Principal,
     sessionId: string,
     profile: string,
     mode: Mode,
     read?: ReadSet,
   ): AuthorizeRequest {
-    return {
+    // Built without a spread: this runs on every credential request.
+    const request: AuthorizeRequest = {
       principal,
       profile,
       mode,
       sessionId,
-      requestId: entry.request_id,
-      ...(read ? { read } : {}),
-      context: { event: entry.event, peer_pid: entry.peer_pid, peer_uid: entry.peer_uid },
+      requestId: from.request_id,
+      context: { event: from.event, peer_pid: from.peer_pid, peer_uid: from.peer_uid },
     };
+    if (read) request.read = read;
+    return request;
   }
 
   private refusing<T>(entry: DecisionEntry, step: () => Promise<T>): Promise<T> {
