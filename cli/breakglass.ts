@@ -4,6 +4,9 @@
 // terminal it never prompts, and a missing code is the daemon's MfaRequired.
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
+import type { InvokePreview } from '../core/breakglass/service.js';
+import { MAX_BREAKGLASS_DURATION_MS, REASON_CODES } from '../core/policy/breakglass-limits.js';
+import { isHex16 } from '../core/text/hex-id.js';
 import { printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -25,24 +28,12 @@ interface EventView {
   notification_status?: string;
 }
 
-interface Preview {
-  entry: string;
-  duration: number;
-  mfa: 'required' | 'none';
-  mfa_session: boolean;
-  notify: string[];
-  rate_limits: string[];
-}
-
-const EVENT_ID = /^[0-9a-f]{16}$/;
-const REASON_CODES = ['incident', 'maintenance', 'security', 'recovery', 'other'];
 const STATUSES = ['active', 'closed', 'expired'];
-const MAX_SECONDS = 4 * 3600;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 function checkId(id: string): string {
-  if (!EVENT_ID.test(id)) {
+  if (!isHex16(id as unknown)) {
     throw usageError(
       `${JSON.stringify(id.slice(0, 40))} is not a break-glass event id (16 lowercase hexadecimal characters)`,
       'Copy the id from `sentinel breakglass list`.',
@@ -69,7 +60,7 @@ function checkFor(text: string | undefined): number | undefined {
       'Write it like 30m, 1h or 2h30m.',
     );
   }
-  if (ms / 1000 > MAX_SECONDS)
+  if (ms > MAX_BREAKGLASS_DURATION_MS)
     throw usageError(`--for ${text} is over the 4h limit of break-glass`, 'Ask for at most 4h.');
   return ms / 1000;
 }
@@ -173,7 +164,7 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
         flags: { reasonCode: string; reason: string; for?: string; mfaCode?: string; yes?: boolean; json?: boolean },
         command: Command,
       ) => {
-        if (!REASON_CODES.includes(flags.reasonCode))
+        if (!(REASON_CODES as readonly string[]).includes(flags.reasonCode))
           throw usageError(`--reason-code must be one of ${REASON_CODES.join(', ')}`);
         const justification = checkText(flags.reason, '--reason', 20, 1000);
         const duration = checkFor(flags.for);
@@ -188,7 +179,7 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
         };
         let mfaCode = flags.mfaCode;
         if (process.stdin.isTTY && process.stderr.isTTY) {
-          const preview = await client.post<Preview>('/v1/breakglass', { ...body, dry_run: true });
+          const preview = await client.post<InvokePreview>('/v1/breakglass', { ...body, dry_run: true });
           if (!flags.yes) {
             const told = preview.notify.length
               ? preview.notify.join(', ')

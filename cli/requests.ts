@@ -3,6 +3,7 @@
 // AWS identity against the requests table (cli/approvals-table.ts, loaded lazily with the SDK).
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
+import { isHex16 } from '../core/text/hex-id.js';
 import { printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -31,13 +32,12 @@ interface RequestView {
   notification_status?: string;
 }
 
-const REQUEST_ID = /^[0-9a-f]{16}$/;
 const STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'];
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function checkId(id: string): string {
-  if (!REQUEST_ID.test(id)) {
+  if (!isHex16(id as unknown)) {
     throw usageError(
       `${JSON.stringify(id.slice(0, 40))} is not a request id (16 lowercase hexadecimal characters)`,
       'Copy the id from `sentinel requests`.',

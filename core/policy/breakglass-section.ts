@@ -7,18 +7,19 @@ import { parseDuration } from '../duration.js';
 import { timeFailure } from './evaluate.js';
 import { checkNotifyTargets } from './notifications-section.js';
 import { boundedDuration, checkUniqueNames, name, time } from './schema-common.js';
+import {
+  DEFAULT_BREAKGLASS_DURATION_MS,
+  MAX_BREAKGLASS_DURATION_MS,
+  REASON_CODES,
+  type ReasonCode,
+} from './breakglass-limits.js';
 
 export const BREAKGLASS_KEYS = {
   breakglass: ['name', 'profiles', 'users', 'allowed_reason_codes', 'time', 'max_duration', 'mfa', 'notify'],
 } as const;
 
-export const REASON_CODES = ['incident', 'maintenance', 'security', 'recovery', 'other'] as const;
-export type ReasonCode = (typeof REASON_CODES)[number];
+export { REASON_CODES, type ReasonCode, DEFAULT_BREAKGLASS_DURATION_MS, MAX_BREAKGLASS_DURATION_MS };
 export const MFA_VALUES = ['required', 'none'] as const;
-
-/** DESIGN §11: an event lasts 1h unless the entry says otherwise, and never more than 4h. */
-export const DEFAULT_BREAKGLASS_DURATION_MS = 3_600_000;
-export const MAX_BREAKGLASS_DURATION_MS = 4 * 3_600_000;
 
 const entry = z.strictObject({
   name: name('the breakglass entry name'),
