@@ -171,3 +171,15 @@ export async function sequentialLatencies(
   agent.destroy();
   return samples.sort((a, b) => a - b);
 }
+
+/** A bare node:http server in its own process answering `body` on a Unix socket, after spinning `spinUs` µs per
+ * request (0: none) — the baseline the benches measure Sentinel against, or a stand-in for work added to it. */
+export async function startBareServer(body: string, socketPath: string, spinUs = 0): Promise<ChildProcess> {
+  const script = `const http=require('node:http');const body=Buffer.from(${JSON.stringify(body)});const ns=${spinUs * 1000};
+http.createServer((q,s)=>{if(ns>0){const t=process.hrtime.bigint();while(Number(process.hrtime.bigint()-t)<ns);}
+s.writeHead(200,{'content-type':'application/json','content-length':body.length});s.end(body);})
+.listen(${JSON.stringify(socketPath)},()=>process.stdout.write('up\\n'));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout!.once('data', r));
+  return child;
+}

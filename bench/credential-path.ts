@@ -8,15 +8,15 @@
 // CPU time moves far less with the neighbours' load than requests/s does, so this is the bench for telling one build
 // of the path from another: BENCH_BASELINE_DIST=<another build's dist/> runs that build's path in the same process,
 // interleaved round by round, and prints the ratio. BENCH_ROUNDS (default 6), BENCH_CALLS per round (default 30000).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 import { BASE_ACCESS_KEY, BASE_ARN, prepareHome } from '../test/support/daemon.js';
 import { startSts } from '../test/support/sts-emulator.js';
-import { median } from './_daemons.js';
+import { cpuMs, median, startBareServer } from './_daemons.js';
 import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
 
 // The daemon runs in this process, so this process needs the daemon's heap settings: the young generation's size
@@ -32,7 +32,6 @@ if (!DAEMON_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CALLS = Number(process.env.BENCH_CALLS ?? 30_000);
 const IN_FLIGHT = 10;
-const CLK_TCK = 100;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dists = [
   resolve(root, 'dist'),
@@ -79,17 +78,8 @@ async function perCall(s: Subject, calls: number): Promise<number> {
   return (used.user + used.system) / calls;
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
 async function bareServer(body: string, socketPath: string) {
-  const script = `const http=require('node:http');const body=Buffer.from(${JSON.stringify(body)});
-http.createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json','content-length':body.length});s.end(body);}).listen(${JSON.stringify(socketPath)},()=>process.stdout.write('up\\n'));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((r) => child.stdout!.once('data', r));
+  const child = await startBareServer(body, socketPath);
   return {
     /** Server CPU µs per request under autocannon (10 connections, 2 s). */
     async perRequest(): Promise<number> {

@@ -6,13 +6,13 @@
 // the kernel wakes it), so this prints the throughput and the server CPU per request against how much was added.
 //
 // BENCH_ROUNDS (default 3), BENCH_DURATION seconds per run (default 3), BENCH_ADDED_US (default "0,2,5,10,20").
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
-import { cpuMs, median } from './_daemons.js';
+import { cpuMs, median, startBareServer } from './_daemons.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -29,12 +29,7 @@ const servers: { added: number; socketPath: string; child: ChildProcess }[] = []
 try {
   for (const added of ADDED) {
     const socketPath = join(dir, `${added}.sock`);
-    const script = `const http=require('node:http');const body=Buffer.from(${JSON.stringify(BODY)});const ns=${added * 1000};
-http.createServer((q,s)=>{const t=process.hrtime.bigint();while(Number(process.hrtime.bigint()-t)<ns);
-s.writeHead(200,{'content-type':'application/json','content-length':body.length});s.end(body);})
-.listen(${JSON.stringify(socketPath)},()=>process.stdout.write('up\\n'));`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((r) => child.stdout!.once('data', r));
+    const child = await startBareServer(BODY, socketPath, added);
     servers.push({ added, socketPath, child });
   }
   const results = new Map(servers.map((s) => [s, [] as { rps: number; cpu: number }[]]));
