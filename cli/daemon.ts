@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { SentinelError, isErrorCode } from '../core/errors.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
-import { printJson, relativeTime } from './output.js';
+import { printJson, relativeTime, reportError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 
@@ -140,6 +140,42 @@ function summary(s: StatusBody): string {
       `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
     ].join('\n') + '\n'
   );
+}
+
+/**
+ * `[--config F] [--socket S] daemon run [--json]`, the form systemd, launchd and `daemon start` spawn, parsed without
+ * commander (main.ts): loading the full program is about a fifth of the daemon's start-up. undefined for any other
+ * shape (help, unknown flags, other orders), which then goes through the full program and its usual messages.
+ */
+export function parseDaemonRun(args: string[]): { globals: GlobalOptions; json: boolean } | undefined {
+  const globals: GlobalOptions = {};
+  let i = 0;
+  for (; i < args.length && args[i] !== 'daemon'; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    if (flag !== '--config' && flag !== '--socket') return undefined;
+    const value = inline ?? args[++i];
+    const key = flag === '--config' ? 'config' : 'socket';
+    if (value === undefined || value === '' || value.startsWith('-') || globals[key] !== undefined) return undefined;
+    globals[key] = value;
+  }
+  if (args[i] !== 'daemon' || args[i + 1] !== 'run') return undefined;
+  const rest = args.slice(i + 2);
+  if (rest.length > 1 || (rest.length === 1 && rest[0] !== '--json')) return undefined;
+  return { globals, json: rest.length === 1 };
+}
+
+/** The exit code of the fast path, or undefined when `args` needs the full command-line parser. */
+export async function runDaemonFast(args: string[]): Promise<number | undefined> {
+  const parsed = parseDaemonRun(args);
+  if (!parsed) return undefined;
+  try {
+    await run(parsed.globals, { json: parsed.json });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err, { json: parsed.json });
+  }
 }
 
 async function run(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {

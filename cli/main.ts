@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `sentinel` binary (package.json bin). Everything lives in program.ts so tests can run commands in-process.
 // `credentials` runs before every AWS CLI call (credential_process), so its plain form skips loading commander and
-// the command groups (cli/credentials.ts, runFast); any other form takes the full parser.
+// the command groups (cli/credentials.ts, runFast), and neither does the plain `daemon run` the service managers spawn
+// (cli/daemon.ts, runDaemonFast); any other form takes the full parser.
 import { enableCompileCache } from './compile-cache.js';
 import { reportError } from './output.js';
 import { silenceSdkNodeWarning } from './sdk-warning.js';
@@ -15,6 +16,10 @@ silenceSdkNodeWarning();
 async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'credentials') {
     const code = await (await import('./credentials.js')).runFast(argv.slice(1));
+    if (code !== undefined) return code;
+  }
+  if (argv.includes('daemon')) {
+    const code = await (await import('./daemon.js')).runDaemonFast(argv);
     if (code !== undefined) return code;
   }
   const { main } = await import('./program.js');

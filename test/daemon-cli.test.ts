@@ -4,6 +4,7 @@
 import t from 'tap';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDaemonRun } from '../cli/daemon.js';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 
@@ -108,3 +109,39 @@ t.test("start reports the daemon's own error when it cannot start", async (t) =>
   t.match(r.stderr, /^Hint: Fix with: chmod 0700 '.*sentinel'$/m, 'the hint is the exact chmod');
   t.notOk(existsSync(home.socketPath));
 });
+
+t.test(
+  'parseDaemonRun takes only the form the service managers spawn; anything else goes to the full parser',
+  async (t) => {
+    t.same(parseDaemonRun(['daemon', 'run']), { globals: {}, json: false });
+    t.same(parseDaemonRun(['--config', '/c', '--socket=/s', 'daemon', 'run', '--json']), {
+      globals: { config: '/c', socket: '/s' },
+      json: true,
+    });
+    t.equal(parseDaemonRun(['daemon', 'run', '--help']), undefined);
+    t.equal(parseDaemonRun(['daemon', 'run', '--json', '--json']), undefined);
+    t.equal(parseDaemonRun(['daemon', 'status']), undefined);
+    t.equal(parseDaemonRun(['daemon']), undefined);
+    t.equal(parseDaemonRun(['--config', 'daemon', 'run']), undefined, 'a missing value does not swallow the command');
+    t.equal(parseDaemonRun(['--config']), undefined);
+    t.equal(parseDaemonRun(['--config=', 'daemon', 'run']), undefined, 'empty value');
+    t.equal(parseDaemonRun(['--config', '-x', 'daemon', 'run']), undefined, 'a flag is not a value');
+    t.equal(parseDaemonRun(['--config', 'a', '--config', 'b', 'daemon', 'run']), undefined, 'repeated');
+    t.equal(parseDaemonRun(['--verbose', 'daemon', 'run']), undefined, 'unknown global');
+    t.equal(parseDaemonRun(['credentials', 'daemon', 'run']), undefined);
+  },
+);
+
+t.test('daemon run: the fast path and the full parser agree on help and usage errors', async (t) => {
+  const help = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'run', '--help'], { env: cleanHomeEnv() });
+  t.equal(help.code, 0);
+  t.match(help.stdout, /Usage: sentinel daemon run/);
+  const bad = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'run', '--jsn'], { env: cleanHomeEnv() });
+  t.equal(bad.code, 2, 'a usage error, not a start');
+  t.match(bad.stderr, /unknown option '--jsn'/);
+  t.match(bad.stderr, /--json/, "commander's suggestion");
+});
+
+function cleanHomeEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent-sentinel-home' };
+}
