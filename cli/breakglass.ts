@@ -7,7 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import type { InvokePreview } from '../core/breakglass/service.js';
 import { MAX_BREAKGLASS_DURATION_MS, REASON_CODES } from '../core/policy/breakglass-limits.js';
 import { isHex16 } from '../core/text/hex-id.js';
-import { printJson, relativeTime, table, usageError } from './output.js';
+import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
 /** The event as the daemon answers it (DESIGN §11, with the effective status). */
@@ -29,8 +29,6 @@ interface EventView {
 }
 
 const STATUSES = ['active', 'closed', 'expired'];
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 function checkId(id: string): string {
   if (!isHex16(id as unknown)) {
@@ -40,14 +38,6 @@ function checkId(id: string): string {
     );
   }
   return id;
-}
-
-function checkText(text: string, flag: string, min: number, max: number): string {
-  if (CONTROL.test(text))
-    throw usageError(`${flag} contains control characters (newlines, escapes)`, 'Write it on one line.');
-  const length = [...text.trim()].length;
-  if (length < min || length > max) throw usageError(`${flag} must be ${min}-${max} characters (got ${length})`);
-  return text.trim();
 }
 
 /** --for: a Go-style duration, more than 0 and at most 4h (the entry may allow less; the daemon says so). */
@@ -166,7 +156,7 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
       ) => {
         if (!(REASON_CODES as readonly string[]).includes(flags.reasonCode))
           throw usageError(`--reason-code must be one of ${REASON_CODES.join(', ')}`);
-        const justification = checkText(flags.reason, '--reason', 20, 1000);
+        const justification = checkOneLine(flags.reason, '--reason', 20, 1000);
         const duration = checkFor(flags.for);
         if (flags.mfaCode !== undefined && !/^\d{6}$/.test(flags.mfaCode))
           throw usageError('--mfa-code must be the 6 digits your MFA device shows');
@@ -298,7 +288,7 @@ Exit codes: 0 closed; 1 not active (Conflict), no such event or error; 2 usage; 
     )
     .action(async (id: string, flags: { reason: string; json?: boolean }, command: Command) => {
       checkId(id);
-      const reason = checkText(flags.reason, '--reason', 1, 1024);
+      const reason = checkOneLine(flags.reason, '--reason', 1, 1024);
       const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const e = await client.post<EventView>(`/v1/breakglass/${id}/close`, { reason });
       if (flags.json) printJson(e);

@@ -1,6 +1,7 @@
 // How every command reports: data to stdout (JSON with --json), problems to stderr as `Error:` + `Hint:`, and the
 // exit code from the error catalogue. Light: no AWS SDK, no fastify.
 import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
+import { oneLineText } from '../core/text/one-line.js';
 
 export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =>
   !process.env.NO_COLOR && stream.isTTY === true && process.env.TERM !== 'dumb';
@@ -30,6 +31,18 @@ export function formatError(
 
 export function usageError(message: string, hint?: string): SentinelError {
   return new SentinelError('UsageError', message, hint ? { hint } : {});
+}
+
+/**
+ * A flag's free text (--reason, --comment) by the rule the daemon applies (core/text/one-line.ts), refused here with a
+ * usage error before anything is asked; trimmed.
+ */
+export function checkOneLine(text: string, flag: string, min: number, max: number): string {
+  const checked = oneLineText(text, min, max);
+  if (checked.ok) return checked.text;
+  if (checked.problem === 'length')
+    throw usageError(`${flag} must be ${min}-${max} characters (got ${checked.length})`);
+  throw usageError(`${flag} contains control characters (newlines, escapes)`, 'Write it on one line.');
 }
 
 /** Aligned columns for human output. */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
+import { oneLineText } from '../text/one-line.js';
 import type { RecordStore } from '../records/store.js';
 import type { Decision } from '../policy/types.js';
 import type { ApprovalEntry, Policy } from '../policy/schema.js';
@@ -41,23 +42,16 @@ export interface Actor {
 /** The requester's policy decision for the profile right now, as the daemon (or vendor) computes it. */
 export type DecideNow = (user: string, profile: string, now: Date) => Decision;
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
-
-/** 10-500 printable characters, no control characters (they would forge lines in a terminal or a log). */
+/** Text a person wrote (justification, reason, comment) by the one rule (core/text/one-line.ts), trimmed. */
 export function checkText(text: unknown, what: string, min: number, max: number): string {
-  if (typeof text !== 'string') throw new SentinelError('BadRequest', `${what} must be text`);
-  const trimmed = text.trim();
-  if (CONTROL.test(trimmed)) {
+  const checked = oneLineText(text, min, max);
+  if (checked.ok) return checked.text;
+  if (checked.problem === 'not text') throw new SentinelError('BadRequest', `${what} must be text`);
+  if (checked.problem === 'control characters')
     throw new SentinelError('BadRequest', `${what} must not contain control characters or line breaks`);
-  }
-  const length = [...trimmed].length;
-  if (length < min || length > max) {
-    throw new SentinelError('BadRequest', `${what} must be ${min}-${max} characters (got ${length})`, {
-      hint: min > 0 ? 'Say what you need the access for, so an approver can judge it.' : undefined,
-    });
-  }
-  return trimmed;
+  throw new SentinelError('BadRequest', `${what} must be ${min}-${max} characters (got ${checked.length})`, {
+    hint: min > 0 ? 'Say what you need the access for, so an approver can judge it.' : undefined,
+  });
 }
 
 export function checkRequestId(id: unknown): string {
