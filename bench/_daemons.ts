@@ -7,6 +7,7 @@ import { Agent, request } from 'node:http';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 import { CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
+import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
 
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
@@ -50,7 +51,10 @@ export async function startBenchDaemon(
     { config: options.config ?? '', env: options.env ?? {}, ...(options.policy ? { policy: options.policy } : {}) },
     stsUrl,
   );
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, 'daemon', 'run'], {
+  // The daemon's own Node flags, as the service units and `npm start` run it; BENCH_DAEMON_ARGS adds more (for
+  // example `--cpu-prof --cpu-prof-dir=/tmp/p`, which Node does not take from NODE_OPTIONS).
+  const extra = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...extra, CLI_MAIN, 'daemon', 'run'], {
     env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -87,7 +91,8 @@ export interface FetchRun {
   /** Requests per second (autocannon's average). */
   rps: number;
   requests: number;
-  /** Autocannon's p99 latency, ms. */
+  /** Autocannon's p50 and p99 latency, ms (whole milliseconds: too coarse for an unloaded fetch). */
+  p50Ms: number;
   p99Ms: number;
 }
 
@@ -96,17 +101,26 @@ export async function requestsPerSecond(socketPath: string, token: string): Prom
   return (await fetchRun(socketPath, token)).rps;
 }
 
-/** One autocannon run of warm credential fetches for one session token. */
-export async function fetchRun(socketPath: string, token: string): Promise<FetchRun> {
+/**
+ * One autocannon run of warm credential fetches for one session token: as fast as the server answers, or paced at
+ * `overallRate` requests per second across all connections (a busy machine rather than a saturated one).
+ */
+export async function fetchRun(socketPath: string, token: string, overallRate?: number): Promise<FetchRun> {
   const result = await autocannon({
     url: 'http://localhost/v1/credentials',
     socketPath,
     connections: CONNECTIONS,
     duration: DURATION_S,
     headers: { authorization: token },
+    ...(overallRate ? { overallRate } : {}),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, requests: result.requests.total, p99Ms: result.latency.p99 };
+  return {
+    rps: result.requests.average,
+    requests: result.requests.total,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+  };
 }
 
 /** `subject` against `baseline` in ROUNDS alternating rounds; the median of the per-round ratios subject/baseline. */

@@ -13,6 +13,9 @@
 //    the next run would dodge the per-round figure, so the summary also divides each daemon's CPU over the whole
 //    bench (rounds and a 3 s drain after them) by the requests it served;
 //  - autocannon's p99 latency on and off;
+//  - a single client's warm fetch, one at a time, with the daemon idle but its forwarder busy with the backlog, and
+//    again while autocannon holds the daemon at half the off daemon's saturated throughput: the latency a fetch sees
+//    on a busy machine rather than a saturated one, where the forwarder's thread has a core to itself part of the time;
 //  - the emulator process's CPU per forwarded line (whole bench), for scale.
 //
 // Needs dist/ (`npm run build`). BENCH_ROUNDS (default 5), BENCH_DURATION seconds per run (default 3).
@@ -48,6 +51,26 @@ interface Side {
   /** A single client's warm fetches, one at a time (µs), while the forwarder works through the rounds' backlog. */
   seqP50: number[];
   seqP99: number[];
+  /** The same client's fetches while autocannon holds the daemon at half the off daemon's saturated throughput. */
+  busyP50: number[];
+  busyP99: number[];
+  busyCpuUs: number[];
+}
+
+/** Half the off daemon's saturated throughput, fixed after the first round: a busy machine, not a saturated one. */
+let busyRate = 0;
+
+async function busyRun(side: Side): Promise<void> {
+  const cpu0 = cpuMs(side.daemon.pid);
+  const [load, xs] = await Promise.all([
+    fetchRun(side.daemon.socketPath, side.token, busyRate),
+    sequentialLatencies({ socketPath: side.daemon.socketPath }, side.token, DURATION_S * 1000 - 500),
+  ]);
+  const cpu = cpuMs(side.daemon.pid) - cpu0;
+  side.requests += load.requests + xs.length;
+  side.busyP50.push(xs[Math.floor(xs.length / 2)]!);
+  side.busyP99.push(xs[Math.floor(xs.length * 0.99)]!);
+  side.busyCpuUs.push((cpu * 1000) / (load.requests + xs.length + 200));
 }
 
 async function run(side: Side): Promise<void> {
@@ -76,6 +99,9 @@ try {
     p99: [],
     seqP50: [],
     seqP99: [],
+    busyP50: [],
+    busyP99: [],
+    busyCpuUs: [],
   });
   const [on, off] = [await side(onDaemon), await side(offDaemon)];
   const start = { on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), logs: cpuMs(logs.pid) };
@@ -88,6 +114,8 @@ try {
       s.seqP50.push(xs[Math.floor(xs.length / 2)]!);
       s.seqP99.push(xs[Math.floor(xs.length * 0.99)]!);
     }
+    if (round === 0) busyRate = Math.round(off.rps[0]! / 2);
+    for (const s of round % 2 === 0 ? [on, off] : [off, on]) await busyRun(s);
     const [a, b] = [on.rps.at(-1)!, off.rps.at(-1)!];
     const [ca, cb] = [on.cpuUs.at(-1)!, off.cpuUs.at(-1)!];
     ratios.push(a / b);
@@ -125,6 +153,13 @@ try {
     `one client's warm fetch (sequential keep-alive, 1.5 s per side per round, the forwarder busy with the backlog): ` +
       `p50 on/off ${pct(seqRatio('seqP50'))} (${median(on.seqP50).toFixed(0)} / ${median(off.seqP50).toFixed(0)} µs), ` +
       `p99 on/off ${pct(seqRatio('seqP99'))} (${median(on.seqP99).toFixed(0)} / ${median(off.seqP99).toFixed(0)} µs)`,
+  );
+  const busyRatio = (k: 'busyP50' | 'busyP99' | 'busyCpuUs') => median(on[k].map((x, i) => x / off[k][i]!));
+  console.log(
+    `one client's warm fetch while autocannon holds the daemon at ${busyRate} req/s (half the off daemon's ` +
+      `saturated rate): p50 on/off ${pct(busyRatio('busyP50'))} (${median(on.busyP50).toFixed(0)} / ` +
+      `${median(off.busyP50).toFixed(0)} µs), p99 on/off ${pct(busyRatio('busyP99'))} (${median(on.busyP99).toFixed(0)} / ` +
+      `${median(off.busyP99).toFixed(0)} µs); daemon CPU per request on/off ${pct(busyRatio('busyCpuUs'))}`,
   );
   console.log(
     `decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded} ` +
