@@ -8,6 +8,7 @@ import { resolveAwsTarget, requireRegion } from './aws-target.js';
 import { formatError, printJson, usageError } from './output.js';
 import { checkId, parseSince } from './server.js';
 import type { GlobalOptions } from './program.js';
+import { visible } from '../core/text/printable.js';
 
 interface TrailFlags {
   since?: string;
@@ -45,11 +46,6 @@ async function readEvents(flags: TrailFlags, globals: GlobalOptions, eventName?:
     }
   }
   return events;
-}
-
-/** CloudTrail text is attacker-influenced (a forged SourceIdentity, a principal): control characters are escaped. */
-function visible(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 async function runAudit(

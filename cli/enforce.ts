@@ -7,6 +7,7 @@ import type { PlanFinding } from '../core/enforcement/plan.js';
 import { resolveAwsTarget } from './aws-target.js';
 import { printJson } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { visible } from '../core/text/printable.js';
 
 interface AwsFlags {
   profile?: string;
@@ -34,12 +35,7 @@ export function renderPlan(findings: PlanFinding[]): string {
     }
     if (f.fix) lines.push(`  fix: ${f.fix}`);
   }
-  return lines.map(visible).join('\n') + '\n';
-}
-
-/** Role and policy text comes from AWS: control characters are shown escaped, never sent to the terminal. */
-function visible(line: string): string {
-  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return lines.map((line) => visible(line)).join('\n') + '\n';
 }
 
 export function register(program: Command): void {

@@ -22,6 +22,7 @@ import {
   type OpenedSession,
 } from './session-env.js';
 import type { GlobalOptions } from './program.js';
+import { replaceControls } from '../core/text/printable.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -62,7 +63,7 @@ class ExecCommand extends Command {
 
 /** `exec dev --env -- cmd`: the option belongs to the command by position, and no command starts with a dash. */
 function misplacedOption(profile: string, option: string): SentinelError {
-  const shown = option.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, '?');
+  const shown = replaceControls(option.slice(0, 64), '?');
   return new SentinelError('UsageError', `"${shown}" comes after the profile, so it would be the command to run`, {
     hint: `exec's own options go before the profile (\`sentinel exec ${shown.startsWith('--') ? shown : '--env'} ${profile} -- <command>\`); a command starting with a dash goes after \`--\`.`,
   });

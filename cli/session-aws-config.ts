@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
 import { ensurePrivateDir } from '../daemon/runtime/runtime-dir.js';
 import { awsConfigFiles, MAX_AWS_CONFIG_BYTES, parseIni, type Section } from '../daemon/vending/aws-config.js';
+import { hasControlCharacters } from '../core/text/printable.js';
 
 const PLAIN_KEYS = new Set([
   'region',
@@ -26,7 +27,6 @@ const NAME = /^[A-Za-z0-9_-]{1,128}$/;
 // Section names as parseIni normalises them; sso-session and anything else is dropped with its keys.
 const PROFILE_SECTION = /^(default|profile [\w\-@+.%:/]{1,256})$/;
 const SERVICES_SECTION = /^services [\w\-@+.%:/]{1,256}$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function keepProfileKey(key: string): boolean {
   const [head, sub, ...rest] = key.split('.');
@@ -44,7 +44,7 @@ function render(name: string, section: Section, keep: (key: string) => boolean):
   const plain: string[] = [];
   const subs = new Map<string, string[]>();
   for (const [key, value] of section) {
-    if (!keep(key) || CONTROL.test(value) || value.length > 4096) continue;
+    if (!keep(key) || hasControlCharacters(value) || value.length > 4096) continue;
     const dot = key.indexOf('.');
     if (dot < 0) plain.push(`${key} = ${value}`);
     else {

@@ -6,6 +6,7 @@
 import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
 import type { DaemonClient } from './client.js';
+import { hasControlCharacters } from '../core/text/printable.js';
 
 /** Variables that would take precedence over (or compete with) AWS_CONTAINER_CREDENTIALS_FULL_URI. */
 export const CLEARED_VARS = [
@@ -84,7 +85,7 @@ export function checkProfileName(profile: unknown): string {
       hint: 'List profiles with `aws configure list-profiles`.',
     });
   }
-  if (profile.length > MAX_PROFILE_LENGTH || /[\u0000-\u001f\u007f]/.test(profile)) {
+  if (profile.length > MAX_PROFILE_LENGTH || hasControlCharacters(profile)) {
     throw new SentinelError('UsageError', 'the profile name is too long or contains control characters', {
       hint: 'Profile names are the section names of ~/.aws/config, e.g. `dev` for [profile dev].',
     });

@@ -2,6 +2,7 @@
 // access to the table, so every cell is made visible (control characters escaped) before it reaches a terminal.
 import type { Session } from '../core/sessions/types.js';
 import { relativeTime, table } from './output.js';
+import { visible } from '../core/text/printable.js';
 
 const CSV_COLUMNS: readonly (keyof Session)[] = [
   'id',
@@ -23,12 +24,8 @@ const CSV_COLUMNS: readonly (keyof Session)[] = [
   'updated_at',
 ];
 
-/** Records may have been written by anyone with access to the table: never let one drive the terminal. */
-export function visible(text: string, keep: RegExp = /$^/): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
-    keep.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
+// Records may have been written by anyone with access to the table: never let one drive the terminal (visible()).
+export { visible };
 
 function csvCell(value: unknown): string {
   let text = value === undefined || value === null ? '' : visible(String(value), /[\n\r\t]/);

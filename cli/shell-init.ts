@@ -4,6 +4,7 @@
 // completions are registered only where the shell supports them (zsh: only once compinit has defined compdef).
 import { quote, type Shell } from './shell-emit.js';
 import { CLEARED_VARS } from './session-env.js';
+import { hasControlCharacters } from '../core/text/printable.js';
 
 /** The command line that runs this very binary: node, its flags (e.g. `--import tsx` in development) and the entry. */
 export interface BinaryCommand {
@@ -136,7 +137,7 @@ complete -c sentinel -f -a '(__sentinel_complete)'
 }
 
 export function initCode(shell: Shell, binary: BinaryCommand): string {
-  if (binary.argv.length === 0 || !binary.argv.every((w) => w.length > 0 && !/[\u0000-\u001f]/.test(w))) {
+  if (binary.argv.length === 0 || !binary.argv.every((w) => w.length > 0 && !hasControlCharacters(w))) {
     throw new Error('cannot write shell code for an empty or control-character path');
   }
   const bin = commandWords(shell, binary);

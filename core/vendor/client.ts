@@ -6,7 +6,7 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SentinelError, describe, isErrorCode, type ErrorCode } from '../errors.js';
-import { hasControlCharacters } from '../text/printable.js';
+import { replaceControls } from '../text/printable.js';
 
 /** Per attempt, connecting through the whole answer: an API Gateway + Lambda answer takes well under a second warm and
  * a few seconds cold. */
@@ -195,7 +195,7 @@ function parseJson(text: string): unknown {
 function excerpt(text: unknown): string {
   if (typeof text !== 'string') return '';
   const flat = text.slice(0, 200);
-  return hasControlCharacters(flat) ? flat.replace(/[\u0000-\u001f\u007f]/g, ' ') : flat;
+  return replaceControls(flat, ' ');
 }
 
 /** API Gateway's own refusals (before the vendor ran), by x-amzn-ErrorType. */

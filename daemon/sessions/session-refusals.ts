@@ -1,6 +1,7 @@
 // What a request for a session that cannot serve is told (DESIGN §3.2: the message says what to do next).
 import { SentinelError } from '../../core/errors.js';
 import type { Session } from '../../core/sessions/types.js';
+import { replaceControls } from '../../core/text/printable.js';
 
 export function unknownSession(id: string): SentinelError {
   return new SentinelError('SessionUnknown', `no session ${id}`);
@@ -8,7 +9,7 @@ export function unknownSession(id: string): SentinelError {
 
 /** Text from the session record (an admin typed it, or someone edited the table) made safe for a one-line message. */
 function printable(text: string, max = 1024): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const clean = replaceControls(text, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
