@@ -39,9 +39,15 @@ export interface TrustRule {
 /** Throws UnsafePath unless `st` (from lstat of `path`) is the right kind of thing, owned and moded as `rule` says. */
 export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: number = currentUid()): void {
   const kindOk = rule.what === 'file' ? st.isFile() : rule.what === 'directory' ? st.isDirectory() : st.isSocket();
-  if (st.isSymbolicLink() || !kindOk) {
-    throw new SentinelError('UnsafePath', `${path} is not a ${rule.what}${st.isSymbolicLink() ? ' (a symlink)' : ''}`, {
-      hint: `Remove ${path}; Sentinel refuses to follow it.`,
+  if (st.isSymbolicLink()) {
+    throw new SentinelError('UnsafePath', `${path} is not a ${rule.what} (a symlink)`, {
+      hint: `Sentinel does not follow symlinks here. Point it at the real path, or remove the link (its target stays).`,
+    });
+  }
+  if (!kindOk) {
+    // Never "remove it": the path may be a device, or someone's data, that a mistyped flag pointed at.
+    throw new SentinelError('UnsafePath', `${path} is not a ${rule.what} (it is ${kindOf(st)})`, {
+      hint: `Sentinel neither uses nor replaces it. Point Sentinel at another path, or move it away if nothing needs it.`,
     });
   }
   if (!rule.owners.includes(st.uid)) {
@@ -56,4 +62,13 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
       hint: `Fix with: chmod ${mode} '${path}'`,
     });
   }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'something else';
 }

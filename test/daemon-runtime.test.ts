@@ -229,3 +229,29 @@ t.test('pidAlive: this process yes, a process that has exited no', async (t) => 
   await new Promise((r) => gone.once('exit', r));
   t.equal(pidAlive(gone.pid!), false);
 });
+
+t.test('a path of the wrong kind is named for what it is, and the hint never says to remove it', async (t) => {
+  const root = temp(t);
+  const refusal = (fn: () => unknown): SentinelError => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof SentinelError) return e;
+      throw e;
+    }
+    throw new Error('not refused');
+  };
+  const device = refusal(() => ensureSocketDir('/dev/null'));
+  t.equal(device.code, 'UnsafePath');
+  t.match(device.message, /\/dev\/null is not a directory \(it is a device\)/);
+  t.notMatch(device.hint ?? '', /remove/i, 'nobody is told to remove /dev/null');
+  t.match(device.hint ?? '', /another path/);
+  const file = join(root, 'file');
+  writeFileSync(file, 'data');
+  t.match(refusal(() => ensurePrivateDir(file)).message, /is not a directory \(it is a regular file\)/);
+  const link = join(root, 'link');
+  symlinkSync(root, link);
+  const symlink = refusal(() => ensurePrivateDir(link));
+  t.match(symlink.message, /is not a directory \(a symlink\)/);
+  t.match(symlink.hint ?? '', /remove the link \(its target stays\)/);
+});
