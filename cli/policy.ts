@@ -127,7 +127,12 @@ async function validate(files: string[], options: ValidateOptions): Promise<numb
   throw new SentinelError(
     'PolicyInvalid',
     what,
-    invalid > 0 ? {} : { hint: 'Fix the warnings, or run without --strict.' },
+    // Not the catalogue's "run `policy validate`": this is that command, and it has just listed each problem.
+    invalid > 0
+      ? {
+          hint: `Each problem is listed above (${options.json ? 'in the JSON' : 'file:line:column'}); fix those and run it again.`,
+        }
+      : { hint: 'Fix the warnings, or run without --strict.' },
   );
 }
 

@@ -33,7 +33,11 @@ t.test('subprocess: the real entry point exits 1 for an invalid policy, 0 when a
   t.equal(invalid.code, 1);
   t.match(invalid.stdout, /team\.yaml: valid \(6 rules, version [0-9a-f]{12}\)/);
   t.match(invalid.stdout, /bad\.yaml:4:13: rules\[0\]\.effect: unknown effect "alow"\n  hint: did you mean "allow"\?/);
-  t.match(invalid.stderr, /^Error: 1 of 2 policies are not valid\nHint: /);
+  t.match(
+    invalid.stderr,
+    /^Error: 1 of 2 policies are not valid\nHint: Each problem is listed above \(file:line:column\)/,
+  );
+  t.notMatch(invalid.stderr, /Run `sentinel policy validate/, 'not told to run the command it just ran');
   t.equal(allowed.code, 0, allowed.stderr);
   const body = JSON.parse(allowed.stdout);
   t.equal(body.decision.allowed, true);
