@@ -232,7 +232,7 @@ const catalogue = {
     status: 500,
     exit: EXIT.error,
     message: 'a runtime path is owned by another user or is accessible to others',
-    hint: 'Remove it or fix its owner and mode (0700 for directories, 0600 for the socket), then start again.',
+    hint: 'Fix its owner and mode (0700 for directories, 0600 for the socket), or move it away if nothing needs it, then start again.',
   },
   Unsupported: {
     status: 501,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
@@ -7,6 +7,7 @@ import { createDecisionLog } from '../core/audit/decision-log.js';
 import { CENSORED, sanitizeEntry } from '../core/audit/entry.js';
 import type { DecisionEntry } from '../core/audit/types.js';
 import { tempDir } from './support/temp-dir.js';
+import { SentinelError } from '../core/errors.js';
 
 const configFor = (file: string) => resolveConfig({ audit: { file } }, 'test-config.yaml', { HOME: '/nonexistent' });
 
@@ -114,6 +115,33 @@ t.test('an existing looser file is tightened; unsafe targets are refused', async
   t.throws(() => createDecisionLog(configFor(join(dir, 'plainfile', 'x.log')), { log: silentLogger() }), {
     code: 'UnsafePath',
   });
+});
+
+t.test('a refused decision log is never to be removed: the hints keep it and say what to do instead', async (t) => {
+  const dir = tempDir(t, 'sentinel-audit-');
+  const refusal = (file: string): SentinelError => {
+    try {
+      createDecisionLog(configFor(file), { log: silentLogger() });
+    } catch (e) {
+      if (e instanceof SentinelError) return e;
+      throw e;
+    }
+    throw new Error(`${file} was accepted`);
+  };
+  mkdirSync(join(dir, 'adir'));
+  const notFile = refusal(join(dir, 'adir'));
+  t.match(notFile.message, /is not a regular file/);
+  t.match(notFile.hint ?? '', /another path/);
+  // The suite runs as root (CI does), as test/daemon-runtime.test.ts's chown to nobody does.
+  const theirs = join(dir, 'theirs.log');
+  writeFileSync(theirs, '{"line":"someone else\'s"}\n', { mode: 0o600 });
+  chownSync(theirs, 65534, 65534);
+  const other = refusal(theirs);
+  t.match(other.message, new RegExp(`belongs to uid 65534, not to you \\(uid ${process.getuid!()}\\)`));
+  t.match(other.hint ?? '', /Keep it \(it may be evidence\)/);
+  t.match(other.hint ?? '', `chown ${process.getuid!()} '`);
+  t.equal(readFileSync(theirs, 'utf8'), '{"line":"someone else\'s"}\n', 'left as it was');
+  for (const e of [notFile, other]) t.notMatch(e.hint ?? '', /remove/i, 'no hint says to remove the log');
 });
 
 t.test('no unexpected field and no secret survives', async (t) => {

@@ -27,8 +27,13 @@ export { verifyDecisionLog } from './verify.js';
 
 const uid = () => (typeof process.getuid === 'function' ? process.getuid() : undefined);
 
-function unsafe(file: string, why: string): SentinelError {
-  return new SentinelError('UnsafePath', `the decision log ${file} ${why}`);
+/** Never the catalogue's "remove it": the log is the record of every decision, and deleting it destroys evidence. */
+function unsafe(file: string, why: string, hint?: string): SentinelError {
+  return new SentinelError('UnsafePath', `the decision log ${file} ${why}`, {
+    hint:
+      hint ??
+      `Check ${file}, its directory's owner and mode, and the disk, or point audit.file at another path; then start again.`,
+  });
 }
 
 /** DESIGN §5.4: another user who can write to the directory can rename the log away and put her own in its place,
@@ -64,8 +69,14 @@ function openLogFile(file: string, log: OpLogger): number {
   assertTrustedLogDir(dir);
   try {
     const st = lstatSync(file);
-    if (!st.isFile()) throw unsafe(file, 'is not a regular file');
-    if (uid() !== undefined && st.uid !== uid()) throw unsafe(file, 'belongs to another user');
+    if (!st.isFile())
+      throw unsafe(file, 'is not a regular file', 'Point audit.file at another path, or move what is there away.');
+    if (uid() !== undefined && st.uid !== uid())
+      throw unsafe(
+        file,
+        `belongs to uid ${st.uid}, not to you (uid ${uid()})`,
+        `Keep it (it may be evidence) and find out who wrote it; point audit.file at another path, or take it over with \`chown ${uid()} '${file}'\`; then start again.`,
+      );
   } catch (e) {
     if (e instanceof SentinelError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
