@@ -77,7 +77,7 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
   t.match(service, /^Type=notify$/m);
   t.match(
     service,
-    new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 ${ENTRY} daemon run$`, 'm'),
+    new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 --single-threaded-gc ${ENTRY} daemon run$`, 'm'),
     'absolute node, absolute entry, daemon run',
   );
   t.match(service, /^Restart=on-failure$/m);
@@ -141,7 +141,12 @@ t.test('hostile paths are quoted for systemd and escaped for launchd', async (t)
   );
   const plist = unitText((JSON.parse(mac.stdout) as { steps: PlanStep[] }).steps, '.plist');
   const parsed = await plistlib(t, plist, home);
-  t.same((parsed.ProgramArguments as string[]).slice(3, 5), ['--config', config], 'the exact path survives XML');
+  const args = parsed.ProgramArguments as string[];
+  t.same(
+    args.slice(args.indexOf('--config'), args.indexOf('--config') + 2),
+    ['--config', config],
+    'the exact path survives XML',
+  );
 });
 
 async function plistlib(t: Test, xml: string, dir: string): Promise<Record<string, unknown>> {
@@ -164,7 +169,14 @@ t.test('launchd (rendered on any OS with --platform darwin): the plist parses wi
   t.equal(write.path, join(home, 'Library', 'LaunchAgents', 'dev.sentinel.agent.plist'));
   const p = await plistlib(t, write.content!, home);
   t.equal(p.Label, 'dev.sentinel.agent');
-  t.same(p.ProgramArguments, [process.execPath, '--max-semi-space-size=4', ENTRY, 'daemon', 'run']);
+  t.same(p.ProgramArguments, [
+    process.execPath,
+    '--max-semi-space-size=4',
+    '--single-threaded-gc',
+    ENTRY,
+    'daemon',
+    'run',
+  ]);
   t.equal(p.RunAtLoad, true);
   t.same(p.KeepAlive, { SuccessfulExit: false }, 'restarted after a crash, not after a clean stop');
   t.equal(p.Umask, 0o077);
@@ -269,4 +281,11 @@ t.test('templates ship in the package', async (t) => {
       existsSync(join(ROOT, 'systemd', 'sentinel.socket')) &&
       existsSync(join(ROOT, 'launchd', 'dev.sentinel.agent.plist')),
   );
+});
+
+t.test('`npm start` runs the daemon with the same Node flags as the units and `daemon start`', async (t) => {
+  const { DAEMON_NODE_FLAGS } = await import('../cli/daemon-node-flags.js');
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts
+    .start;
+  t.equal(start, ['node', ...DAEMON_NODE_FLAGS, 'dist/cli/main.js', 'daemon', 'run'].join(' '));
 });
