@@ -97,6 +97,10 @@ export class LocalSessions implements DaemonSessions {
   private readonly log: OpLogger;
   private readonly newRequestId: () => string;
   private readonly now: () => Date;
+  /** The same clock in epoch ms, without a Date per call when it is the system's. */
+  private readonly nowMs: () => number;
+  /** expires_at as last parsed: every warm request of a session compares the same string. */
+  private expiry = { text: '', ms: 0 };
   private readonly isAlive: (pid: number) => boolean;
   private readonly stopSessionsMs: number;
   private readonly host = hostname();
@@ -126,6 +130,8 @@ export class LocalSessions implements DaemonSessions {
     this.log = parts.log;
     this.newRequestId = parts.newRequestId;
     this.now = parts.now ?? (() => new Date());
+    const injected = parts.now;
+    this.nowMs = injected ? () => injected().getTime() : Date.now;
     this.isAlive = parts.isAlive ?? pidAlive;
     this.stopSessionsMs = parts.stopSessionsMs ?? 10_000;
     this.startedAt = this.now();
@@ -469,8 +475,13 @@ export class LocalSessions implements DaemonSessions {
     };
   }
 
+  private expiresAtMs(text: string): number {
+    if (text !== this.expiry.text) this.expiry = { text, ms: Date.parse(text) };
+    return this.expiry.ms;
+  }
+
   private withEffectiveStatus(session: Session): Session {
-    if (session.status === 'active' && Date.parse(session.expires_at) <= this.now().getTime()) {
+    if (session.status === 'active' && this.expiresAtMs(session.expires_at) <= this.nowMs()) {
       this.store.expire(session.id).catch(() => undefined);
       this.release(session.id);
       return { ...session, status: 'expired' };
