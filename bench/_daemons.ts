@@ -45,16 +45,17 @@ const running: BenchDaemon[] = [];
 
 export async function startBenchDaemon(
   stsUrl: string,
-  options: { config?: string; policy?: string; env?: Record<string, string> } = {},
+  options: { config?: string; policy?: string; env?: Record<string, string>; nodeFlags?: readonly string[] } = {},
 ): Promise<BenchDaemon> {
   const home = prepareHome(
     { config: options.config ?? '', env: options.env ?? {}, ...(options.policy ? { policy: options.policy } : {}) },
     stsUrl,
   );
-  // The daemon's own Node flags, as the service units and `npm start` run it; BENCH_DAEMON_ARGS adds more (for
-  // example `--cpu-prof --cpu-prof-dir=/tmp/p`, which Node does not take from NODE_OPTIONS).
+  // The daemon's own Node flags, as the service units and `npm start` run it (or `nodeFlags`); BENCH_DAEMON_ARGS adds
+  // more (for example `--cpu-prof --cpu-prof-dir=/tmp/p`, which Node does not take from NODE_OPTIONS).
   const extra = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...extra, CLI_MAIN, 'daemon', 'run'], {
+  const flags = options.nodeFlags ?? DAEMON_NODE_FLAGS;
+  const child: ChildProcess = spawn(process.execPath, [...flags, ...extra, CLI_MAIN, 'daemon', 'run'], {
     env: { ...home.env, SENTINEL_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
