@@ -4,7 +4,7 @@
 // measured with bench/daemon.ts (Node 20, same runs): 2 MiB kept the idle daemon smallest (84 MiB against 111 with no
 // cap) but scavenged so often that one request in a hundred waited for one (p99 2.0× a bare server's); 4 MiB costs
 // 4 MiB more (88 MiB) and brings p99 to 1.4–1.5× and CPU per request down a little.
-// --single-threaded-gc: with a heap this small, handing each scavenge to V8's helper threads costs more (futex wake-ups,
-// a second core taken from the client) than it saves. Two daemons side by side under the same load (tmp A/B, three
-// runs, Node 20 and 24): 3–6 % less CPU per request and 3–4 % more requests per second, p99 and p99.9 unchanged.
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--single-threaded-gc'];
+// --single-threaded-gc was measured and not kept: bench/node-flags.ts, five side-by-side runs, gave -5.7, -2.9, -3.7,
+// -3.2 and +3.4 % CPU per request — within the noise — and it would put every major GC's marking on the thread that
+// answers credentials, which a large policy's heap would feel.
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -77,7 +77,7 @@ t.test('the systemd units carry the contract and pass systemd-analyze verify', a
   t.match(service, /^Type=notify$/m);
   t.match(
     service,
-    new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 --single-threaded-gc ${ENTRY} daemon run$`, 'm'),
+    new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=4 ${ENTRY} daemon run$`, 'm'),
     'absolute node, absolute entry, daemon run',
   );
   t.match(service, /^Restart=on-failure$/m);
@@ -169,14 +169,7 @@ t.test('launchd (rendered on any OS with --platform darwin): the plist parses wi
   t.equal(write.path, join(home, 'Library', 'LaunchAgents', 'dev.sentinel.agent.plist'));
   const p = await plistlib(t, write.content!, home);
   t.equal(p.Label, 'dev.sentinel.agent');
-  t.same(p.ProgramArguments, [
-    process.execPath,
-    '--max-semi-space-size=4',
-    '--single-threaded-gc',
-    ENTRY,
-    'daemon',
-    'run',
-  ]);
+  t.same(p.ProgramArguments, [process.execPath, '--max-semi-space-size=4', ENTRY, 'daemon', 'run']);
   t.equal(p.RunAtLoad, true);
   t.same(p.KeepAlive, { SuccessfulExit: false }, 'restarted after a crash, not after a clean stop');
   t.equal(p.Umask, 0o077);
