@@ -128,10 +128,10 @@ export async function revoke(
 export interface ListFilter {
   status?: string;
   profile?: string;
-  limit: number;
 }
 
-/** Table listing for approvers: by profile, else by stored status, else the pending ones; newest first. */
+/** Table listing for approvers: by profile, else by stored status, else the pending ones; every match (the CLI pages
+ * them, cli/list-page.ts). */
 export async function list(ctx: ApproverContext, filter: ListFilter): Promise<ReturnType<typeof view>[]> {
   const now = new Date();
   const stored = filter.status === 'expired' ? undefined : filter.status;
@@ -148,9 +148,7 @@ export async function list(ctx: ApproverContext, filter: ListFilter): Promise<Re
   return records
     .map((r) => view(r, now))
     .filter((r) => filter.status === undefined || r.status === filter.status)
-    .filter((r) => filter.profile !== undefined || filter.status !== undefined || r.status === 'pending')
-    .sort((a, b) => b.created_at.localeCompare(a.created_at))
-    .slice(0, filter.limit);
+    .filter((r) => filter.profile !== undefined || filter.status !== undefined || r.status === 'pending');
 }
 
 export async function show(ctx: ApproverContext, id: string): Promise<ReturnType<typeof view>> {

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isHex16 } from '../core/text/hex-id.js';
+import { pageOf, parseCursor } from './list-page.js';
 import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -198,11 +199,13 @@ Exit codes: 0 filed (pending or auto-approved); 1 error; 2 usage or bad input; 3
       .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
       .option('--for-profile <profile>', 'only requests for this AWS profile')
       .option('--limit <n>', 'at most this many (1-1000, default 100)')
-      .option('--json', 'print {"requests": [...]}'),
+      .option('--cursor <cursor>', 'the page after the one that printed this cursor (next_cursor)')
+      .option('--json', 'print {"requests": [...], "next_cursor": ...}'),
   ).addHelpText(
     'after',
     `${TABLE_HELP}
-Without --mine and filters, the table's pending requests are listed (what waits for an approver).
+Without --mine and filters, the table's pending requests are listed (what waits for an approver). Newest first; when
+more match than --limit, the next page is \`--cursor <next_cursor>\` with the same filters.
 
 Examples:
   $ sentinel requests --mine
@@ -219,6 +222,7 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running (--mine).`,
         status?: string;
         forProfile?: string;
         limit?: string;
+        cursor?: string;
         json?: boolean;
       },
       command: Command,
@@ -232,24 +236,26 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running (--mine).`,
       const limit = flags.limit === undefined ? 100 : Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw usageError('--limit must be a number from 1 to 1000');
-      let rows: RequestView[];
+      if (flags.cursor !== undefined) parseCursor(flags.cursor);
+      let all: RequestView[];
       if (flags.mine) {
         const client = await daemon(globals);
-        rows = (await client.get<{ requests: RequestView[] }>('/v1/requests?mine')).requests
+        all = (await client.get<{ requests: RequestView[] }>('/v1/requests?mine')).requests
           .filter((r) => status === undefined || r.status === status)
-          .filter((r) => flags.forProfile === undefined || r.profile === flags.forProfile)
-          .slice(0, limit);
+          .filter((r) => flags.forProfile === undefined || r.profile === flags.forProfile);
       } else {
-        rows = await withTable(
+        all = await withTable(
           flags,
           globals,
-          (ctx, mod) => mod.list(ctx, { status, profile: flags.forProfile, limit }),
+          (ctx, mod) => mod.list(ctx, { status, profile: flags.forProfile }),
           false,
         );
       }
-      if (flags.json) printJson({ requests: rows });
+      const { rows, next } = pageOf(all, limit, flags.cursor);
+      if (flags.json) printJson({ requests: rows, next_cursor: next });
       else if (rows.length === 0) process.stderr.write('No requests match.\n');
       else process.stdout.write(listing(rows));
+      if (!flags.json && next) process.stderr.write(`More match: add --cursor ${next}\n`);
     },
   );
 

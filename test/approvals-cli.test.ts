@@ -88,4 +88,32 @@ t.test('request, NotApprover for bob and the requester, approve by name and by A
   t.equal(byDave.code, 0, `dave approves through the ARN pattern: ${byDave.stderr}`);
   t.equal(JSON.parse(byDave.stdout).approver, 'dave@example.com');
   t.equal((await execProd()).code, 0, 'served under the approval dave gave');
+
+  // Paging, from the table (an approver) and through the daemon (the requester): newest first, one per page.
+  for (const [how, args, env] of [
+    ['table', ['requests', '--for-profile', 'prod'], carol],
+    ['daemon', ['requests', '--mine'], alice],
+  ] as const) {
+    const page1 = await sentinel(t, [...args, '--limit', '1', '--json'], { env });
+    t.equal(page1.code, 0, `${how}: ${page1.stderr}`);
+    const one = JSON.parse(page1.stdout) as { requests: Array<{ id: string }>; next_cursor: string | null };
+    t.same(
+      one.requests.map((r) => r.id),
+      [second.id],
+      `${how}: the newest first`,
+    );
+    t.type(one.next_cursor, 'string', `${how}: a cursor, since more match`);
+    const page2 = await sentinel(t, [...args, '--limit', '1', '--cursor', one.next_cursor!, '--json'], { env });
+    const two = JSON.parse(page2.stdout) as { requests: Array<{ id: string }>; next_cursor: string | null };
+    t.same(
+      two.requests.map((r) => r.id),
+      [request.id],
+      `${how}: then the older one`,
+    );
+    t.equal(two.next_cursor, null, `${how}: the last page says so`);
+    const text = await sentinel(t, [...args, '--limit', '1'], { env });
+    t.match(text.stderr, `More match: add --cursor ${one.next_cursor}`, `${how}: text output says how to go on`);
+  }
+  const badCursor = await sentinel(t, ['requests', '--mine', '--cursor', 'bogus'], { env: alice });
+  t.equal(badCursor.code, 2, 'a cursor it did not print is a usage error');
 });
