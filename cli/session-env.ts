@@ -7,6 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
 import type { DaemonClient } from './client.js';
 import { hasControlCharacters } from '../core/text/printable.js';
+import { HEX16, isHex16 } from '../core/text/hex-id.js';
 
 /** Variables that would take precedence over (or compete with) AWS_CONTAINER_CREDENTIALS_FULL_URI. */
 export const CLEARED_VARS = [
@@ -70,7 +71,7 @@ export interface EnvChanges {
   unset: string[];
 }
 
-export const SESSION_ID = /^[0-9a-f]{16}$/;
+export const SESSION_ID = HEX16;
 // Tokens are base64url (DESIGN §3.1); the SDKs send them verbatim as a header, so no whitespace or CR/LF ever.
 const TOKEN = /^[A-Za-z0-9_-]{16,512}$/;
 // Every SDK, including Debian's awscli 2.9.19, accepts http://127.0.0.1 and http://localhost (container-credentials.md §1).
@@ -115,7 +116,7 @@ function malformed(what: string): SentinelError {
 export function parseOpenedSession(body: unknown): OpenedSession {
   if (!body || typeof body !== 'object') throw malformed('no body');
   const b = body as Record<string, unknown>;
-  if (typeof b.id !== 'string' || !SESSION_ID.test(b.id)) throw malformed('a malformed id');
+  if (!isHex16(b.id)) throw malformed('a malformed id');
   if (typeof b.token !== 'string' || !TOKEN.test(b.token)) throw malformed('a malformed token');
   if (typeof b.url !== 'string' || !CREDENTIAL_URL.test(b.url))
     throw malformed('a credential URL that SDKs would not accept');
@@ -212,7 +213,7 @@ export async function openSession(client: DaemonClient, request: OpenRequest): P
     return parseOpenedSession(body);
   } catch (err) {
     const id = (body as { id?: unknown } | undefined)?.id;
-    if (typeof id === 'string' && SESSION_ID.test(id)) await endSession(client, id).catch(() => undefined);
+    if (isHex16(id)) await endSession(client, id).catch(() => undefined);
     throw err;
   }
 }

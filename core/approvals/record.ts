@@ -4,13 +4,14 @@
 import { SentinelError } from '../errors.js';
 import type { RecordKind } from '../records/kind.js';
 import type { TableShape } from '../records/shape.js';
+import { HEX16 } from '../text/hex-id.js';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'revoked';
 /** What a reader sees: the stored status, or `expired` when its time has passed. */
 export type EffectiveStatus = RequestStatus | 'expired';
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['pending', 'approved', 'denied', 'cancelled', 'revoked'];
 
-export const REQUEST_ID = /^[0-9a-f]{16}$/;
+export const REQUEST_ID = HEX16;
 /** A pending request lapses after 24 h. */
 export const PENDING_LIFETIME_MS = 24 * 3_600_000;
 /** History survives 30 days past the end of a request before DynamoDB's TTL may reap it. */

@@ -9,6 +9,7 @@ import { oneLineText } from '../text/one-line.js';
 import type { RecordStore } from '../records/store.js';
 import type { Decision } from '../policy/types.js';
 import type { ApprovalEntry, Policy } from '../policy/schema.js';
+import { isHex16 } from '../text/hex-id.js';
 import {
   approvalEntryFor,
   approverRefusal,
@@ -21,7 +22,6 @@ import {
   effectiveStatus,
   PENDING_LIFETIME_MS,
   REQUEST_HISTORY_MS,
-  REQUEST_ID,
   type ApprovalRequest,
   type RequestStatus,
 } from './record.js';
@@ -55,7 +55,7 @@ export function checkText(text: unknown, what: string, min: number, max: number)
 }
 
 export function checkRequestId(id: unknown): string {
-  if (typeof id !== 'string' || !REQUEST_ID.test(id)) {
+  if (!isHex16(id)) {
     throw new SentinelError('BadRequest', 'not a valid request id (16 lowercase hex characters)', {
       hint: 'List requests with `sentinel requests`.',
     });

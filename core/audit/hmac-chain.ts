@@ -8,12 +8,13 @@ import { fstatSync, openSync, closeSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
 import { canonicalJson } from './entry.js';
 import type { DecisionEntry } from './types.js';
+import { HEX16 } from '../text/hex-id.js';
 
 export const GENESIS = '0'.repeat(64);
 export const MIN_KEY_BYTES = 32;
 const MAX_KEY_BYTES = 64 * 1024;
 export const SIGNATURE = /^[0-9a-f]{64}$/;
-export const KEY_ID = /^[0-9a-f]{16}$/;
+export const KEY_ID = HEX16;
 
 export interface HmacKey {
   key: Buffer;

@@ -9,11 +9,12 @@
 import { SentinelError } from '../errors.js';
 import type { RecordKind } from '../records/kind.js';
 import type { TableShape } from '../records/shape.js';
+import { HEX16, isHex16 } from '../text/hex-id.js';
 
 export type EventStatus = 'active' | 'closed';
 export type EffectiveEventStatus = EventStatus | 'expired';
 
-export const EVENT_ID = /^[0-9a-f]{16}$/;
+export const EVENT_ID = HEX16;
 /** History survives 30 days past the end of an event before DynamoDB's TTL may reap it. */
 export const EVENT_HISTORY_MS = 30 * 86_400_000;
 
@@ -185,7 +186,7 @@ export const LOCK_KIND: RecordKind<BreakglassLock> = {
   required: ['id', 'updated_at', 'event_id', 'active_until', 'cooldown_until', 'ttl'],
   check(r) {
     if (!isTime(r.active_until) || !isTime(r.cooldown_until)) return undefined;
-    if (typeof r.event_id !== 'string' || !EVENT_ID.test(r.event_id)) return undefined;
+    if (!isHex16(r.event_id)) return undefined;
     return r as unknown as BreakglassLock;
   },
   unknown: unknownItem('lock'),

@@ -24,9 +24,9 @@ import type { PolicyProvider } from '../policy/types.js';
 import { cooldownMs, quotasFor, takeLock, takeSlots, type Taken } from './limits.js';
 import type { MfaSessions } from './mfa.js';
 import { callerIdentities } from '../identity/caller-identities.js';
+import { isHex16 } from '../text/hex-id.js';
 import {
   EVENT_HISTORY_MS,
-  EVENT_ID,
   EVENT_INDEXES,
   effectiveEventStatus,
   eventView,
@@ -98,7 +98,7 @@ export interface BreakglassService {
 }
 
 export function checkEventId(id: unknown): string {
-  if (typeof id !== 'string' || !EVENT_ID.test(id)) {
+  if (!isHex16(id)) {
     throw new SentinelError('BadRequest', 'not a valid break-glass event id (16 lowercase hex characters)', {
       hint: 'List events with `sentinel breakglass list`.',
     });

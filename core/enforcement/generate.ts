@@ -3,6 +3,7 @@
 // evaluator in the tests (test/enforce-generate.test.ts), not by eye.
 import { SentinelError } from '../errors.js';
 import type { PolicyDocument, PolicyStatement } from './policy-document.js';
+import { isHex16 } from '../text/hex-id.js';
 
 /** Every Sentinel SourceIdentity starts with this (core/identity/source-identity.ts builds them). */
 export const SENTINEL_PREFIX = 'sentinel-';
@@ -19,7 +20,6 @@ const POLICY_USER = /^[A-Za-z0-9]{1,20}$/;
 // An IAM resource ARN pattern for roles: IAM's wildcards allowed, no whitespace or control characters.
 const ROLE_PATTERN =
   /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc|\*):iam::(\d{12}|\*):role\/[\x21-\x7e]{1,512}$/;
-const SESSION_ID = /^[0-9a-f]{16}$/;
 
 /** Roles under this path are what `enforce generate scp|rcp` protects unless told otherwise. */
 export const DEFAULT_ROLE_PATTERN = 'arn:aws:iam::*:role/sentinel/*';
@@ -179,7 +179,7 @@ export function revocationPolicy(sessionId: string): PolicyDocument {
 }
 
 function checkSessionId(id: string): string {
-  if (!SESSION_ID.test(id)) {
+  if (!isHex16(id)) {
     throw new SentinelError('UsageError', `${shown(id)} is not a session id (16 lowercase hex)`, {
       hint: 'List sessions with `sentinel server sessions`.',
     });

@@ -5,11 +5,12 @@ import type { RecordKind, StoredRecord } from '../records/kind.js';
 import type { Read, ReadSet } from '../records/read-set.js';
 import type { RecordStore } from '../records/store.js';
 import type { Mode, SessionStoreKind } from '../types.js';
+import { HEX16 } from '../text/hex-id.js';
 
 export type SessionStatus = 'active' | 'revoked' | 'expired' | 'ended';
 export const SESSION_STATUSES: readonly SessionStatus[] = ['active', 'revoked', 'expired', 'ended'];
 
-export const SESSION_ID = /^[0-9a-f]{16}$/;
+export const SESSION_ID = HEX16;
 
 /** History survives for 30 days after a session's expiry before DynamoDB's TTL may reap it. */
 export const HISTORY_MS = 30 * 86_400_000;

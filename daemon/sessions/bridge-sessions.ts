@@ -21,6 +21,7 @@ import type { CredentialsBody } from '../server/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
+import { isHex16 } from '../../core/text/hex-id.js';
 
 export interface BridgeSessionsParts {
   vendor: VendorConfig;
@@ -124,7 +125,7 @@ export class BridgeSessions implements DaemonSessions {
       };
       const answer = record(await this.call({ method: 'POST', path: '/v1/sessions', body }));
       const { id, profile, expires_at: expiresAt, region } = answer;
-      if (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id) || typeof expiresAt !== 'string') {
+      if (!isHex16(id) || typeof expiresAt !== 'string') {
         throw garbage('session');
       }
       return {
