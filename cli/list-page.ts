@@ -4,13 +4,12 @@
 // checked when it comes back: a mangled one is a usage error, never a silently different page.
 import { isHex16 } from '../core/text/hex-id.js';
 import { usageError } from './output.js';
+import { RFC3339_UTC } from '../core/text/timestamp.js';
 
 export interface Dated {
   created_at: string;
   id: string;
 }
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 /** Newest first; the id breaks ties between rows filed in the same millisecond. */
 export function newestFirst(a: Dated, b: Dated): number {
@@ -25,16 +24,16 @@ export function cursorAfter(row: Dated): string {
 export function parseCursor(text: string): Dated {
   const decoded = text.length <= 128 && /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, 'base64url').toString() : '';
   const [created_at, id, ...rest] = decoded.split('|');
-  if (rest.length > 0 || !created_at || !ISO.test(created_at) || !isHex16(id)) {
+  if (rest.length > 0 || !created_at || !RFC3339_UTC.test(created_at) || !isHex16(id)) {
     throw usageError('--cursor is not a cursor this command printed', 'Copy it from the previous page (next_cursor).');
   }
   return { created_at, id: id! };
 }
 
-/** The rows after `cursor` (all when absent), at most `limit` of them, and the cursor of the page after (null: none). */
-export function pageOf<T extends Dated>(rows: T[], limit: number, cursor?: string): { rows: T[]; next: string | null } {
+/** The rows after `after` (a parseCursor() position; all when absent), at most `limit` of them, and the cursor of the
+ * page after (null: none). */
+export function pageOf<T extends Dated>(rows: T[], limit: number, after?: Dated): { rows: T[]; next: string | null } {
   const sorted = [...rows].sort(newestFirst);
-  const after = cursor === undefined ? undefined : parseCursor(cursor);
   const start = after === undefined ? 0 : sorted.findIndex((r) => newestFirst(r, after) > 0);
   const rest = start === -1 ? [] : sorted.slice(start);
   const page = rest.slice(0, limit);

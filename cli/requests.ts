@@ -236,7 +236,8 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running (--mine).`,
       const limit = flags.limit === undefined ? 100 : Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw usageError('--limit must be a number from 1 to 1000');
-      if (flags.cursor !== undefined) parseCursor(flags.cursor);
+      // Checked before anything is read: a mangled cursor is a usage error, not a wasted call.
+      const after = flags.cursor === undefined ? undefined : parseCursor(flags.cursor);
       let all: RequestView[];
       if (flags.mine) {
         const client = await daemon(globals);
@@ -251,7 +252,7 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running (--mine).`,
           false,
         );
       }
-      const { rows, next } = pageOf(all, limit, flags.cursor);
+      const { rows, next } = pageOf(all, limit, after);
       if (flags.json) printJson({ requests: rows, next_cursor: next });
       else if (rows.length === 0) process.stderr.write('No requests match.\n');
       else process.stdout.write(listing(rows));

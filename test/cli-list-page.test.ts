@@ -14,7 +14,7 @@ function walk<T extends { created_at: string; id: string }>(rows: T[], limit: nu
   const pages: T[][] = [];
   let cursor: string | undefined;
   for (;;) {
-    const page = pageOf(rows, limit, cursor);
+    const page = pageOf(rows, limit, cursor === undefined ? undefined : parseCursor(cursor));
     pages.push(page.rows);
     if (!page.next) return pages;
     cursor = page.next;
@@ -48,13 +48,17 @@ t.test('rows filed between two pages are not repeated and do not push a row off'
     ['6', '5', '4'],
   );
   const later = [...rows, row(100, 0xa), row(101, 0xb)];
-  const second = pageOf(later, 3, first.next!);
+  const second = pageOf(later, 3, parseCursor(first.next!));
   t.same(
     second.rows.map((r) => r.id.slice(-1)),
     ['3', '2', '1'],
   );
   t.equal(second.next, null);
-  t.same(pageOf(rows, 3, cursorAfter(row(-5, 0))).rows, [], 'a cursor past the oldest row: an empty last page');
+  t.same(
+    pageOf(rows, 3, parseCursor(cursorAfter(row(-5, 0)))).rows,
+    [],
+    'a cursor past the oldest row: an empty last page',
+  );
 });
 
 t.test('a cursor that was not printed is a usage error', async (t) => {

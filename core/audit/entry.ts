@@ -8,10 +8,10 @@ import { isValidProfileName } from '../profile-name.js';
 import { isHex16 } from '../text/hex-id.js';
 import { redactText } from './redact.js';
 import type { DecisionEntry } from './types.js';
+import { RFC3339_UTC } from '../text/timestamp.js';
 
 export { CENSORED } from './redact.js';
 
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const EFFECT = /^[a-z_]{1,32}$/;
 const OVERRIDE_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -15,6 +15,7 @@ import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
 import { loadLogs, putLogEventsCommand } from './cloudwatch-client.js';
 import { LogEventsBody } from './log-events-body.js';
+import { RFC3339_UTC } from '../text/timestamp.js';
 
 export const MAX_BATCH_EVENTS = 10_000;
 /** With at least this many lines unsent the forwarder sends batch after batch; with fewer it waits for the next poll. */
@@ -101,7 +102,6 @@ interface PendingEvent {
 }
 
 const TIMESTAMP_KEY = Buffer.from('"timestamp":"');
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 // Consecutive lines mostly share their millisecond: the bytes of the last time parsed are kept with its value.
 const lastStamp = Buffer.alloc(40);
 let lastStampLength = 0;
@@ -117,7 +117,7 @@ function lineTime(buf: Buffer, start: number, end: number, fallback: number): nu
     if (quote === -1 || quote >= end || quote === from || quote - from > lastStamp.length) continue;
     if (quote - from !== lastStampLength || buf.compare(lastStamp, 0, lastStampLength, from, quote) !== 0) {
       const text = buf.toString('latin1', from, quote);
-      if (!ISO_TIME.test(text)) continue;
+      if (!RFC3339_UTC.test(text)) continue;
       lastStampLength = buf.copy(lastStamp, 0, from, quote);
       lastParsed = Date.parse(text);
     }
