@@ -18,8 +18,9 @@ import {
   type RevokeFlags,
   type ShowFlags,
 } from './session-flags.js';
-import { sessionDetail, sessionsTable, toCsv, visible } from './session-render.js';
+import { sessionDetail, sessionsTable, toCsv } from './session-render.js';
 import { withSource } from './session-source.js';
+import { visible } from '../core/text/printable.js';
 
 export { buildQuery, checkId, checkReason, parseSince } from './session-flags.js';
 export { sessionDetail, sessionsTable, toCsv } from './session-render.js';

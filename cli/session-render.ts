@@ -24,9 +24,6 @@ const CSV_COLUMNS: readonly (keyof Session)[] = [
   'updated_at',
 ];
 
-// Records may have been written by anyone with access to the table: never let one drive the terminal (visible()).
-export { visible };
-
 function csvCell(value: unknown): string {
   let text = value === undefined || value === null ? '' : visible(String(value), /[\n\r\t]/);
   // A reason typed by an admin must not become a formula when the file is opened in a spreadsheet.
