@@ -8,6 +8,7 @@ import { connect } from './client.js';
 import type { GlobalOptions } from './program.js';
 import { reportError } from './output.js';
 import { isPrintableText } from '../core/text/printable.js';
+import { plainFlags } from './plain-flags.js';
 
 /** https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html — Version must be the number 1. */
 export interface ProcessCredentials {
@@ -63,17 +64,8 @@ async function printCredentials(target: Target): Promise<void> {
  * other shape (help, unknown flags), which then goes through the full program and its usual messages.
  */
 export function parseFast(args: string[]): Target | undefined {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (flag !== '--profile' && flag !== '--socket' && flag !== '--config') return undefined;
-    const value = inline ?? args[++i];
-    if (value === undefined || value.startsWith('-') || flag.slice(2) in values) return undefined;
-    values[flag.slice(2)] = value;
-  }
-  if (values.profile === undefined) return undefined;
+  const values = plainFlags(args, ['profile', 'socket', 'config']);
+  if (values?.profile === undefined) return undefined;
   return { profile: values.profile, socket: values.socket, config: values.config };
 }
 

@@ -6,6 +6,7 @@ import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime, reportError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
+import { plainFlags } from './plain-flags.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -148,22 +149,14 @@ function summary(s: StatusBody): string {
  * shape (help, unknown flags, other orders), which then goes through the full program and its usual messages.
  */
 export function parseDaemonRun(args: string[]): { globals: GlobalOptions; json: boolean } | undefined {
-  const globals: GlobalOptions = {};
-  let i = 0;
-  for (; i < args.length && args[i] !== 'daemon'; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (flag !== '--config' && flag !== '--socket') return undefined;
-    const value = inline ?? args[++i];
-    const key = flag === '--config' ? 'config' : 'socket';
-    if (value === undefined || value === '' || value.startsWith('-') || globals[key] !== undefined) return undefined;
-    globals[key] = value;
-  }
-  if (args[i] !== 'daemon' || args[i + 1] !== 'run') return undefined;
+  const i = args.indexOf('daemon');
+  if (i === -1 || args[i + 1] !== 'run') return undefined;
   const rest = args.slice(i + 2);
   if (rest.length > 1 || (rest.length === 1 && rest[0] !== '--json')) return undefined;
-  return { globals, json: rest.length === 1 };
+  const values = plainFlags(args.slice(0, i), ['config', 'socket']);
+  // An empty --config= would read as no flag at all and start on the default config: the full parser decides.
+  if (!values || Object.values(values).includes('')) return undefined;
+  return { globals: values as GlobalOptions, json: rest.length === 1 };
 }
 
 /** The exit code of the fast path, or undefined when `args` needs the full command-line parser. */
