@@ -130,8 +130,8 @@ const isBlank = (buf: Buffer, start: number, end: number): boolean =>
   end === start || (buf[start] !== 0x7b && buf.toString('utf8', start, end).trim() === '');
 
 /** What CloudWatch counts of a message: its UTF-8 bytes (invalid sequences are sent as U+FFFD). */
-const messageBytes = (buf: Buffer, start: number, end: number): number =>
-  isUtf8(buf.subarray(start, end)) ? end - start : Buffer.byteLength(buf.toString('utf8', start, end), 'utf8');
+const messageBytes = (buf: Buffer, start: number, end: number, utf8: boolean): number =>
+  utf8 ? end - start : Buffer.byteLength(buf.toString('utf8', start, end), 'utf8');
 
 const transient = (e: unknown): boolean => {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
@@ -300,7 +300,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         pos = nl + 1;
         continue;
       }
-      const size = messageBytes(chunk, pos, end) + EVENT_OVERHEAD_BYTES;
+      const utf8 = isUtf8(chunk.subarray(pos, end));
+      const size = messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
       if (bytes + size > MAX_BATCH_BYTES) break;
       const own = lineTime(chunk, pos, end, t);
       const timestamp = Math.min(Math.max(own, t - FLOOR_MS, last), Math.max(t, last));
@@ -308,7 +309,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         first = timestamp;
         body.begin(logGroup, stream!);
       } else if (timestamp - first > SPAN_MS) break;
-      body.addBytes(timestamp, chunk, pos, end);
+      body.addBytes(timestamp, chunk, pos, end, utf8);
       events.push({
         offset: cursor.offset + pos,
         length: end - pos,

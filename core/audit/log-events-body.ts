@@ -26,13 +26,20 @@ export class LogEventsBody {
 
   /**
    * Adds an event whose message is `source[start, end)`; returns the message's size in bytes as CloudWatch counts it
-   * (its UTF-8), which is end − start unless the bytes are not valid UTF-8.
+   * (its UTF-8), which is end − start unless the bytes are not valid UTF-8. `utf8`: whether they are, when the caller
+   * has already checked (the forwarder sizes a line before it adds it).
    */
-  addBytes(timestamp: number, source: Buffer, start: number, end: number): number {
+  addBytes(
+    timestamp: number,
+    source: Buffer,
+    start: number,
+    end: number,
+    utf8 = isUtf8(source.subarray(start, end)),
+  ): number {
     this.open(timestamp);
     const line = source.subarray(start, end);
     let size = end - start;
-    if (!isUtf8(line)) {
+    if (!utf8) {
       const message = line.toString('utf8');
       size = Buffer.byteLength(message, 'utf8');
       this.text(JSON.stringify(message));
