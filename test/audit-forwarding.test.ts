@@ -210,6 +210,40 @@ t.test('an outage, throttling and a restart meanwhile: nothing lost, nothing twi
   t.equal(third.status().cloudwatch!.pending_lines, 0);
 });
 
+t.test(
+  'a CloudWatch that accepts and never answers: the attempt ends at its budget, then the backlog goes out',
+  async (t) => {
+    const s = await setup(t);
+    // Held for ten minutes: longer than the test, so only a client-side budget ends the attempt.
+    s.logs.setDelay(600_000);
+    const trail = s.open();
+    for (let i = 0; i < 50; i++) trail.write(entry(i));
+    await trail.flush();
+    await until(
+      () => s.logs.arrivals(),
+      (n) => n >= 1,
+      10_000,
+    );
+    const inFlight = Date.now();
+    const error = await until(
+      () => trail.status().cloudwatch!.last_error,
+      (e) => e !== null,
+      25_000,
+    );
+    const waited = Date.now() - inFlight;
+    t.match(error, /TimeoutError/, `the attempt timed out: ${error}`);
+    t.ok(waited < 10_000 + 5_000, `at the 10 s budget, not never (${waited} ms)`);
+    t.equal(trail.status().cloudwatch!.pending_lines, 50, 'the lag shows meanwhile');
+    s.logs.setDelay(0);
+    await until(
+      () => s.forwarded().length,
+      (n) => n >= 50,
+      30_000,
+    );
+    t.same(s.forwarded(), s.lines(), 'once it answers, every line, in order');
+  },
+);
+
 t.test('a batch partly rejected is sent again, not dropped', async (t) => {
   const s = await setup(t);
   const trail = s.open();

@@ -2,6 +2,7 @@
 // daemon without audit.cloudwatch never imports it). Endpoints are never special-cased: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
 // points it at the emulator in tests.
 import type { CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { MAX_ATTEMPTS, STS_BUDGET_MS, boundedRequestHandler } from '../aws-http.js';
 
 export type LogsModule = typeof import('@aws-sdk/client-cloudwatch-logs');
 
@@ -11,7 +12,8 @@ export const loadLogs = (): Promise<LogsModule> => (logsModule ??= import('@aws-
 export interface LogsClientOptions {
   region?: string | null;
   profile?: string | null;
-  /** Milliseconds for the connection and for the whole request (default 10 s: a batch is up to 1 MiB). */
+  /** Milliseconds per attempt, connection and whole request (default 10 s: a batch is up to 1 MiB). An endpoint that
+   * accepts and never answers fails the attempt then, rather than holding the forwarder or the command forever. */
   timeoutMs?: number;
   /** The SDK's own retries; the forwarder retries itself, with its own backoff, so it asks for one attempt. */
   maxAttempts?: number;
@@ -23,8 +25,8 @@ export async function createLogsClient(options: LogsClientOptions = {}): Promise
   return new CloudWatchLogsClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: timeout, requestTimeout: timeout },
+    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    requestHandler: boundedRequestHandler({ timeoutMs: timeout }),
   });
 }
 
@@ -86,6 +88,8 @@ export async function defaultLogStream(
   const sts = new STSClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
+    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    requestHandler: boundedRequestHandler({ timeoutMs: Math.min(options.timeoutMs ?? STS_BUDGET_MS, STS_BUDGET_MS) }),
   });
   try {
     const who = await sts.send(new GetCallerIdentityCommand({}));

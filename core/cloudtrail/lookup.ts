@@ -2,10 +2,13 @@
 // API's 2 requests per second per region (the SDK's own retries absorb a ThrottlingException that slips through),
 // and each record's `CloudTrailEvent` JSON parsed without trusting it: a record that is not JSON is reported, not
 // thrown.
+import { boundedRequestHandler } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 /** LookupEvents allows 2 requests per second per account and region. */
 const MIN_INTERVAL_MS = 500;
+/** Per LookupEvents attempt (a page of up to 50 records). */
+export const LOOKUP_ATTEMPT_MS = 15_000;
 
 export interface TrailEvent {
   event_id: string;
@@ -28,6 +31,10 @@ export interface LookupOptions {
   profile?: string;
   /** Waits between calls; replaceable in tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Per attempt (default LOOKUP_ATTEMPT_MS). */
+  timeoutMs?: number;
+  /** Attempts per call (default 6: throttling is expected at 2 requests a second). */
+  maxAttempts?: number;
 }
 
 export async function* lookupEvents(query: LookupQuery, options: LookupOptions = {}): AsyncGenerator<TrailEvent> {
@@ -35,8 +42,8 @@ export async function* lookupEvents(query: LookupQuery, options: LookupOptions =
   const client = new ct.CloudTrailClient({
     region: query.region,
     ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: 6,
-    requestHandler: { connectionTimeout: 5000, requestTimeout: 15_000 },
+    maxAttempts: options.maxAttempts ?? 6,
+    requestHandler: boundedRequestHandler({ timeoutMs: options.timeoutMs ?? LOOKUP_ATTEMPT_MS }),
   });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last = 0;

@@ -2,6 +2,7 @@
 // reading a role's trust policy, and a role's inline policies. AWS errors become catalogue errors here, once: a
 // missing role is RoleUnknown, a missing permission AwsAccessDenied (naming the action), anything else
 // IamUnavailable. Raw AWS messages are not shown to users; the action and the role are.
+import { boundedRequestHandler } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 export interface RoleTrust {
@@ -78,14 +79,22 @@ export function iamError(err: unknown, what: { action: string; role: string; pol
   );
 }
 
-export async function createIamAdmin(target: { profile?: string; region?: string }): Promise<IamAdmin> {
+/** Per IAM attempt (three at most): an endpoint that never answers fails the command then, not never. */
+export const IAM_ATTEMPT_MS = 10_000;
+
+export async function createIamAdmin(target: {
+  profile?: string;
+  region?: string;
+  /** Per attempt (default IAM_ATTEMPT_MS). */
+  timeoutMs?: number;
+}): Promise<IamAdmin> {
   const iam = await import('@aws-sdk/client-iam');
   const client = new iam.IAMClient({
     // IAM is global; its endpoint is signed for us-east-1 whatever region the profile names.
     region: target.region ?? 'us-east-1',
     ...(target.profile ? { profile: target.profile } : {}),
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 5000, requestTimeout: 10_000 },
+    requestHandler: boundedRequestHandler({ timeoutMs: target.timeoutMs ?? IAM_ATTEMPT_MS }),
   });
   const call = async <T>(
     what: { action: string; role: string; policy?: string },

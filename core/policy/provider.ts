@@ -4,6 +4,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { join } from 'node:path';
+import { boundedRequestHandler } from '../aws-http.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { stateDir } from '../paths.js';
@@ -18,15 +19,23 @@ export interface PolicyProviderDeps {
   kms?: () => KMSClient;
   /** Where the accepted signature serials are kept (default: the state directory). */
   stateDir?: string;
+  /** Per SSM or KMS attempt (default POLICY_FETCH_ATTEMPT_MS). */
+  awsAttemptMs?: number;
 }
+
+/** Per SSM or KMS attempt, three at most. An endpoint that never answers would otherwise hold the first load (the
+ * daemon never starts) or a refresh (and every refresh after it, which waits its turn) forever; with it, the load
+ * fails with the policy's usual error and the next refresh tries again. */
+export const POLICY_FETCH_ATTEMPT_MS = 5_000;
 
 /** The file, in the state directory, that remembers the highest signature serial accepted per policy. */
 export const SERIAL_STATE_FILE = 'policy-serials.json';
 
-function clientConfig(config: Config): { region?: string; profile?: string } {
+function clientConfig(config: Config, attemptMs: number) {
   return {
     ...(config.region ? { region: config.region } : {}),
     ...(config.awsProfile ? { profile: config.awsProfile } : {}),
+    requestHandler: boundedRequestHandler({ timeoutMs: attemptMs }),
   };
 }
 
@@ -40,11 +49,12 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
   const log = deps.log.child({ component: 'policy' });
   const serials = createSerialState(join(deps.stateDir ?? stateDir(), SERIAL_STATE_FILE));
   const owned: Array<{ destroy(): void }> = [];
+  const attemptMs = deps.awsAttemptMs ?? POLICY_FETCH_ATTEMPT_MS;
   const ssm = deps.ssm
     ? once(async () => deps.ssm!())
     : once(async () => {
         const { SSMClient } = await import('@aws-sdk/client-ssm');
-        const client = new SSMClient(clientConfig(config));
+        const client = new SSMClient(clientConfig(config, attemptMs));
         owned.push(client);
         return client;
       });
@@ -52,7 +62,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
     ? once(async () => deps.kms!())
     : once(async () => {
         const { KMSClient } = await import('@aws-sdk/client-kms');
-        const client = new KMSClient(clientConfig(config));
+        const client = new KMSClient(clientConfig(config, attemptMs));
         owned.push(client);
         return client;
       });
