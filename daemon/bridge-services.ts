@@ -3,24 +3,8 @@
 // IAM identity it verified. The routes have validated ids and bodies already; the vendor validates them again.
 import type { RequesterApi, RequestView } from '../core/approvals/requester.js';
 import type { BreakglassService } from '../core/breakglass/service.js';
-import { SentinelError } from '../core/errors.js';
+import { listAnswer, objectAnswer, recordAnswer } from '../core/vendor/answers.js';
 import type { VendorClient } from '../core/vendor/client.js';
-
-/** A vendor answer that names a record (it has an id), as the daemon's own routes would answer it. */
-function recordAnswer<T>(value: unknown, what: string): T {
-  if (value === null || typeof value !== 'object' || typeof (value as { id?: unknown }).id !== 'string') {
-    throw new SentinelError('VendorUnavailable', `the Sentinel vendor answered with something that is not ${what}`);
-  }
-  return value as T;
-}
-
-function listAnswer<T>(value: unknown, key: string, what: string): T[] {
-  const list = (value as Record<string, unknown> | null)?.[key];
-  if (!Array.isArray(list)) {
-    throw new SentinelError('VendorUnavailable', `the Sentinel vendor answered with something that is not a list`);
-  }
-  return list.map((v) => recordAnswer<T>(v, what));
-}
 
 export function bridgeRequests(client: VendorClient): RequesterApi {
   const one = (v: unknown) => recordAnswer<RequestView>(v, 'an approval request');
@@ -47,13 +31,7 @@ export function bridgeBreakglass(client: VendorClient): BreakglassService {
   return {
     async preview(input) {
       const answer = await client.call({ method: 'POST', path: '/v1/breakglass', body: { ...input, dry_run: true } });
-      if (answer === null || typeof answer !== 'object') {
-        throw new SentinelError(
-          'VendorUnavailable',
-          'the Sentinel vendor answered with something that is not a preview',
-        );
-      }
-      return answer as Preview;
+      return objectAnswer(answer, 'a preview') as Preview;
     },
     invoke: async (input) => one(await client.call({ method: 'POST', path: '/v1/breakglass', body: input })),
     async list(filter) {

@@ -14,6 +14,7 @@ import { SingleFlight } from '../../core/issuer/single-flight.js';
 import type { OpLogger } from '../../core/log.js';
 import type { Session, SessionPage, SessionQuery } from '../../core/sessions/types.js';
 import type { Mode } from '../../core/types.js';
+import { notA, objectAnswer as record, recordAnswer } from '../../core/vendor/answers.js';
 import type { VendorClient } from '../../core/vendor/client.js';
 import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
 import { pidAlive } from '../runtime/pid.js';
@@ -89,10 +90,10 @@ export class BridgeSessions implements DaemonSessions {
 
   async profiles(): Promise<ProfileInfo[]> {
     const answer = record(await this.call({ method: 'GET', path: '/v1/profiles' }));
-    if (!Array.isArray(answer.profiles)) throw garbage('profiles');
+    if (!Array.isArray(answer.profiles)) throw notA('a profile list');
     return answer.profiles.map((p: unknown) => {
       const r = record(p);
-      if (typeof r.name !== 'string') throw garbage('profiles');
+      if (typeof r.name !== 'string') throw notA('a profile list');
       return {
         name: r.name,
         ...(typeof r.region === 'string' ? { region: r.region } : {}),
@@ -105,7 +106,7 @@ export class BridgeSessions implements DaemonSessions {
   /** The vendor names the caller it verified; the profile does not change who that is. */
   async identify(): Promise<{ arn: string; user: string }> {
     const caller = record(record(await this.call({ method: 'GET', path: '/v1/status' })).caller);
-    if (typeof caller.arn !== 'string' || typeof caller.user !== 'string') throw garbage('status');
+    if (typeof caller.arn !== 'string' || typeof caller.user !== 'string') throw notA('a status');
     return { arn: caller.arn, user: caller.user };
   }
 
@@ -126,7 +127,7 @@ export class BridgeSessions implements DaemonSessions {
       const answer = record(await this.call({ method: 'POST', path: '/v1/sessions', body }));
       const { id, profile, expires_at: expiresAt, region } = answer;
       if (!isHex16(id) || typeof expiresAt !== 'string') {
-        throw garbage('session');
+        throw notA('a session');
       }
       return {
         session: { id, profile: typeof profile === 'string' ? profile : request.profile, expires_at: expiresAt },
@@ -171,7 +172,7 @@ export class BridgeSessions implements DaemonSessions {
   }
 
   async getSession(id: string): Promise<Session> {
-    return sessionOf(await this.call({ method: 'GET', path: `/v1/sessions/${id}` }));
+    return recordAnswer<Session>(await this.call({ method: 'GET', path: `/v1/sessions/${id}` }), 'a session', id);
   }
 
   /** The vendor lists no sessions to callers (its tables are for administrators): these are this daemon's, as the
@@ -185,14 +186,22 @@ export class BridgeSessions implements DaemonSessions {
   }
 
   async revoke(id: string, _by: string, reason: string): Promise<Session> {
-    const session = sessionOf(await this.call({ method: 'POST', path: `/v1/sessions/${id}/revoke`, body: { reason } }));
+    const session = recordAnswer<Session>(
+      await this.call({ method: 'POST', path: `/v1/sessions/${id}/revoke`, body: { reason } }),
+      'a session',
+      id,
+    );
     this.release(id);
     this.parts.log.info({ event: 'session_revoked', session_id: id }, 'session revoked at the vendor');
     return session;
   }
 
   async end(id: string): Promise<Session> {
-    const session = sessionOf(await this.call({ method: 'DELETE', path: `/v1/sessions/${id}` }));
+    const session = recordAnswer<Session>(
+      await this.call({ method: 'DELETE', path: `/v1/sessions/${id}` }),
+      'a session',
+      id,
+    );
     this.release(id);
     return session;
   }
@@ -233,7 +242,7 @@ export class BridgeSessions implements DaemonSessions {
     const b = record(await this.call({ method: 'GET', path: '/v1/credentials', query }));
     const fields = ['AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration'] as const;
     if (!fields.every((f) => typeof b[f] === 'string' && b[f] !== '') || Number.isNaN(Date.parse(b.Expiration))) {
-      throw garbage('credentials');
+      throw notA('credentials');
     }
     return {
       AccessKeyId: b.AccessKeyId,
@@ -275,22 +284,6 @@ export class BridgeSessions implements DaemonSessions {
     this.parts.tokens.revoke(id);
     this.owners.forget(id);
   }
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function record(value: unknown): Record<string, any> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw garbage('answer');
-  return value as Record<string, unknown>;
-}
-
-function garbage(what: string): SentinelError {
-  return new SentinelError('VendorUnavailable', `the Sentinel vendor answered with something that is not a ${what}`);
-}
-
-function sessionOf(value: unknown): Session {
-  const s = record(value);
-  if (typeof s.id !== 'string' || typeof s.status !== 'string') throw garbage('session');
-  return s as unknown as Session;
 }
 
 function matches(s: Session, q: SessionQuery): boolean {
