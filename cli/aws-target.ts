@@ -2,6 +2,7 @@
 // --profile/--region, else AWS_PROFILE/AWS_REGION (AWS_DEFAULT_REGION too, as the AWS CLI reads it), else the
 // config's aws_profile/region. config.yaml is read only when a flag and the environment leave something open.
 // Light: no AWS SDK.
+import type { VendorConfig } from '../core/config.js';
 import type { Env } from '../core/paths.js';
 import { usageError } from './output.js';
 import { isPrintableText } from '../core/text/printable.js';
@@ -68,6 +69,22 @@ export async function resolveAwsTarget(
     if (region === undefined && config.region) [region, source.region] = [config.region, 'config'];
   }
   return { profile, region, source };
+}
+
+/**
+ * Who signs a call to the server-side vendor and for which region (DESIGN §17): --profile, else vendor.profile, else
+ * the SDK's default chain (which reads AWS_PROFILE and the AWS_* keys itself); --region, else vendor.region. Not
+ * AWS_REGION: the region is part of the SigV4 scope, so it must be the API's, not the one the user works in.
+ */
+export function vendorTarget(
+  flags: AwsTargetFlags,
+  vendor: VendorConfig,
+): { url: string; region: string; profile: string | null } {
+  return {
+    url: vendor.url,
+    region: flags.region !== undefined ? checkRegion(flags.region, '--region') : vendor.region,
+    profile: flags.profile !== undefined ? checkProfile(flags.profile, '--profile') : vendor.profile,
+  };
 }
 
 export function requireRegion(target: AwsTarget): string {

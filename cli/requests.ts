@@ -1,12 +1,15 @@
 // `sentinel request`, `requests [show|cancel|revoke]`, `approve`, `deny` (DESIGN §8, §10). Requester commands go
 // through the daemon, so the requester is the identity the daemon serves; approver commands use the approver's own
-// AWS identity against the requests table (cli/approvals-table.ts, loaded lazily with the SDK).
+// AWS identity: against the requests table (cli/approvals-table.ts, loaded lazily with the SDK), or in vendor mode
+// against the vendor's routes (cli/vendor-admin.ts, DESIGN §17).
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isHex16 } from '../core/text/hex-id.js';
 import { pageOf, parseCursor } from './list-page.js';
 import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { vendorAdmin } from './vendor-admin.js';
+import { visible } from '../core/text/printable.js';
 
 interface TableFlags {
   table?: string;
@@ -137,7 +140,9 @@ function report(
   if (json) printJson(result.request);
   else
     process.stdout.write(
-      `${verb} request ${result.request.id} (${result.request.requester}, ${result.request.profile}): ${describeStatus(result.request)}\n`,
+      visible(
+        `${verb} request ${result.request.id} (${result.request.requester}, ${result.request.profile}): ${describeStatus(result.request)}`,
+      ) + '\n',
     );
 }
 
@@ -145,11 +150,22 @@ const TABLE_HELP = `
 Approver commands read and write the requests table with your own AWS identity: --table (default: requests.table
 in config.yaml), --profile and --region (default: AWS_PROFILE/AWS_REGION, then aws_profile/region in config.yaml).`;
 
+const DECIDE_HELP = `
+This runs with your own AWS identity. With vendor: in config.yaml it calls the vendor's API, SigV4-signed (your IAM
+needs only execute-api:Invoke on it): --profile picks who signs (default vendor.profile, else the default AWS
+credential chain) and --region the API's region (default vendor.region); --table is refused, because in vendor mode
+only the vendor writes the tables, and the vendor checks you against the policy in force. Without a vendor it writes
+the requests table itself: --table (default: requests.table in config.yaml), --profile and --region (default:
+AWS_PROFILE/AWS_REGION, then aws_profile/region in config.yaml).`;
+
 function addTableOptions(cmd: Command): Command {
   return cmd
     .option('--table <name>', 'the requests table (default: requests.table in config.yaml)')
-    .option('--profile <aws profile>', 'AWS profile for your own identity and the table')
-    .option('--region <region>', 'AWS region of the table');
+    .option(
+      '--profile <aws profile>',
+      'AWS profile for your own identity (signs the call to the vendor in vendor mode)',
+    )
+    .option('--region <region>', 'AWS region of the table (of the vendor API when a decision goes to the vendor)');
 }
 
 export function register(program: Command): void {
@@ -320,20 +336,23 @@ Exit codes: 0 cancelled; 1 not pending (Conflict) or no such request of yours; 2
   )
     .addHelpText(
       'after',
-      `${TABLE_HELP}
+      `${DECIDE_HELP}
 
 Examples:
   $ sentinel requests revoke 3f9a0c1d2e4b5a69 --reason "incident closed"
   $ sentinel requests revoke 3f9a0c1d2e4b5a69 --reason "wrong ticket" --profile approver --region eu-west-1
 
-Exit codes: 0 revoked; 1 not approved (Conflict) or error; 2 usage; 3 not an approver (NotApprover).`,
+Exit codes: 0 revoked; 1 not approved (Conflict), the vendor did not answer (VendorUnavailable) or error; 2 usage;
+3 not an approver (NotApprover).`,
     )
     .action(async (id: string, flags: TableFlags & { reason: string; json?: boolean }, command: Command) => {
       checkId(id);
       const reason = checkOneLine(flags.reason, '--reason', 1, 1024);
-      const result = await withTable(flags, command.optsWithGlobals<GlobalOptions>(), (ctx, mod) =>
-        mod.revoke(ctx, id, reason),
-      );
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const vendor = await vendorAdmin(flags, globals, 'requests revoke');
+      const result = vendor
+        ? { request: await vendor.revokeRequest(id, reason), warning: null }
+        : await withTable(flags, globals, (ctx, mod) => mod.revoke(ctx, id, reason));
       report(result, flags.json, 'Revoked');
     });
 
@@ -344,14 +363,16 @@ Exit codes: 0 revoked; 1 not approved (Conflict) or error; 2 usage; 3 not an app
     addTableOptions(
       program
         .command(verb)
-        .description(`${verb} a pending approval request (approvers), with your own AWS identity`)
+        .description(
+          `${verb} a pending approval request (approvers), with your own AWS identity (or through the vendor)`,
+        )
         .argument('<id>', 'request id (16 hex, from `sentinel requests`)')
         .option('--comment <text>', 'a note for the requester and the record (one line, at most 1024 characters)')
         .option('--json', 'print the request as JSON'),
     )
       .addHelpText(
         'after',
-        `${TABLE_HELP}
+        `${DECIDE_HELP}
 You must be listed in the approvals entry for the request's profile (by name, or by principal ARN pattern), and
 you cannot decide your own request. When two approvers act at once, one decision is recorded and the other is
 refused with Conflict.
@@ -360,14 +381,17 @@ Examples:
   $ sentinel ${verb} 3f9a0c1d2e4b5a69
   $ sentinel ${verb} 3f9a0c1d2e4b5a69 --comment "ok for INC-1234" --profile approver
 
-Exit codes: 0 ${decision === 'approve' ? 'approved' : 'denied'}; 1 not pending (Conflict) or error; 2 usage; 3 not an approver (NotApprover).`,
+Exit codes: 0 ${decision === 'approve' ? 'approved' : 'denied'}; 1 not pending (Conflict), the vendor did not answer
+(VendorUnavailable) or error; 2 usage; 3 not an approver (NotApprover).`,
       )
       .action(async (id: string, flags: TableFlags & { comment?: string; json?: boolean }, command: Command) => {
         checkId(id);
         const comment = flags.comment === undefined ? undefined : checkOneLine(flags.comment, '--comment', 1, 1024);
-        const result = await withTable(flags, command.optsWithGlobals<GlobalOptions>(), (ctx, mod) =>
-          mod.decide(ctx, id, decision, comment),
-        );
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const vendor = await vendorAdmin(flags, globals, verb);
+        const result = vendor
+          ? { request: await vendor.decide(id, decision, comment), warning: null }
+          : await withTable(flags, globals, (ctx, mod) => mod.decide(ctx, id, decision, comment));
         report(result, flags.json, decision === 'approve' ? 'Approved' : 'Denied');
       });
   }

@@ -21,6 +21,7 @@ import {
 import { sessionDetail, sessionsTable, toCsv } from './session-render.js';
 import { withSource } from './session-source.js';
 import { visible } from '../core/text/printable.js';
+import { vendorAdmin } from './vendor-admin.js';
 
 export { buildQuery, checkId, checkReason, parseSince } from './session-flags.js';
 export { sessionDetail, sessionsTable, toCsv } from './session-render.js';
@@ -140,7 +141,10 @@ Exit codes: 0 ok; 1 no such session, or a store or daemon error; 2 usage (malfor
       `${TABLE_OPTIONS_HELP}
 
 With --table, the revocation is recorded under your policy user name as STS reports it for the admin credentials
-(sts:GetCallerIdentity); through the daemon, the daemon records it. Credentials the session already holds stay
+(sts:GetCallerIdentity); through the daemon, the daemon records it. In vendor mode (vendor: in config.yaml) the
+command calls the vendor's API itself, SigV4-signed with your credentials (--profile, default vendor.profile;
+--region, default vendor.region): the vendor lets the session's owner or an approver of its profile revoke it and
+records your ARN as revoked_by; --table and --aws are refused there, because only the vendor writes the tables. Credentials the session already holds stay
 valid until they expire (15 minutes by default), so revocation takes effect at the session's next request.
 
 With --aws (admin CLI, --table only: the daemon never holds IAM write permissions), the inline policy
@@ -154,15 +158,24 @@ Examples:
   $ sentinel server revoke 3f9a0c1d2e4b5a69 --reason "INC-1234" --aws --table sentinel-sessions --profile security
 
 Exit codes: 0 revoked (and, with --aws, denied in AWS); 1 not active (the message says its state), no such
-session, a store error, or the AWS step failed; 2 usage (malformed id, missing or bad --reason); 4 daemon not running.`,
+session, a store error, the vendor did not answer (VendorUnavailable), or the AWS step failed; 2 usage (malformed id,
+missing or bad --reason); 4 daemon not running.`,
     )
     .action(async (id: string, flags: RevokeFlags, command: Command) => {
       checkId(id);
       const reason = checkReason(flags.reason);
-      if (flags.aws) return revokeWithAws(id, reason, flags, command.optsWithGlobals<GlobalOptions>());
-      const session = await withSource(flags, command.optsWithGlobals<GlobalOptions>(), (source) =>
-        source.revoke(id, reason),
-      );
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const vendor = await vendorAdmin(flags, globals, 'server revoke');
+      if (vendor && flags.aws) {
+        throw usageError(
+          '--aws is not available in vendor mode: the vendor revokes the session, and the admin CLI writes nothing itself',
+          'Revoke without --aws: the next credential request of the session is refused, and credentials it already holds expire within credentials.duration (15 minutes by default).',
+        );
+      }
+      if (!vendor && flags.aws) return revokeWithAws(id, reason, flags, globals);
+      const session = vendor
+        ? await vendor.revokeSession(id, reason)
+        : await withSource(flags, globals, (source) => source.revoke(id, reason));
       if (flags.json) {
         printJson(session);
         return;
