@@ -1,5 +1,6 @@
 // `sentinel breakglass invoke|list|show|close` (DESIGN §8, §11): emergency access through the daemon, so the invoker
-// is the identity the daemon serves. On a terminal, invoke first asks the daemon what it would do (dry run: which
+// is the identity the daemon serves. Reviewers without a daemon read and close events in the table with their own AWS
+// identity (--table, cli/breakglass-table.ts); in vendor mode `close` goes to the vendor (cli/vendor-admin.ts). On a terminal, invoke first asks the daemon what it would do (dry run: which
 // entry, who is told, whether MFA is needed), shows it, and asks for the MFA code when one is needed; without a
 // terminal it never prompts, and a missing code is the daemon's MfaRequired.
 import type { Command } from 'commander';
@@ -9,6 +10,15 @@ import { MAX_BREAKGLASS_DURATION_MS, REASON_CODES } from '../core/policy/breakgl
 import { isHex16 } from '../core/text/hex-id.js';
 import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { TABLE_NAME } from '../core/sessions/schema.js';
+import { visible } from '../core/text/printable.js';
+import { vendorAdmin } from './vendor-admin.js';
+
+interface TableFlags {
+  table?: string;
+  profile?: string;
+  region?: string;
+}
 
 /** The event as the daemon answers it (DESIGN §11, with the effective status). */
 interface EventView {
@@ -91,6 +101,34 @@ async function daemon(globals: GlobalOptions) {
   const { connect } = await import('./client.js');
   return connect(globals);
 }
+
+/** --profile and --region name the AWS identity and region for --table (or, for close, the vendor's); alone they
+ * would be silently ignored by the daemon path. */
+function checkTableFlags(flags: TableFlags): void {
+  if (flags.table !== undefined && !TABLE_NAME.test(flags.table)) {
+    throw usageError(
+      `--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`,
+      'Table names are 3-255 letters, digits, _ . and -.',
+    );
+  }
+  if (flags.table === undefined && (flags.profile !== undefined || flags.region !== undefined)) {
+    throw usageError(
+      '--profile and --region choose the AWS identity for --table; without --table the local daemon answers',
+      'Add --table sentinel-breakglass to use the table with your own AWS identity.',
+    );
+  }
+}
+
+function addTableOptions(command: Command): Command {
+  return command
+    .option('--table <name>', 'use the break-glass table directly with your own AWS identity, not the local daemon')
+    .option('--profile <aws profile>', 'AWS profile for your own identity (default: AWS_PROFILE, then aws_profile)')
+    .option('--region <region>', 'AWS region of the table (default: AWS_REGION, then region in config.yaml)');
+}
+
+const TABLE_HELP = `
+With --table T the event is read from the break-glass table with your own AWS identity (--profile, else AWS_PROFILE,
+else aws_profile in config.yaml; --region, else AWS_REGION, else region), without a daemon: what a reviewer uses.`;
 
 async function ask(question: string): Promise<string> {
   const { createInterface } = await import('node:readline/promises');
@@ -200,98 +238,155 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
       },
     );
 
-  group
-    .command('list')
-    .description('list break-glass events: yours (--mine) or everyone’s, newest first (for review)')
-    .option('--mine', 'only your own events')
-    .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
-    .option('--for-profile <profile>', 'only events on this AWS profile')
-    .option('--limit <n>', 'at most this many (1-1000, default 100)')
-    .option('--json', 'print {"events": [...]}')
+  addTableOptions(
+    group
+      .command('list')
+      .description('list break-glass events: yours (--mine) or everyone’s, newest first (for review)')
+      .option('--mine', 'only your own events')
+      .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
+      .option('--for-profile <profile>', 'only events on this AWS profile')
+      .option('--limit <n>', 'at most this many (1-1000, default 100)')
+      .option('--json', 'print {"events": [...]}'),
+  )
     .addHelpText(
       'after',
-      `
+      `${TABLE_HELP}
+
 Examples:
   $ sentinel breakglass list --mine
   $ sentinel breakglass list --status active
   $ sentinel breakglass list --for-profile prod --json
+  $ sentinel breakglass list --status active --table sentinel-breakglass --region eu-west-1
 
 Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running.`,
     )
     .action(
       async (
-        flags: { mine?: boolean; status?: string; forProfile?: string; limit?: string; json?: boolean },
+        flags: TableFlags & { mine?: boolean; status?: string; forProfile?: string; limit?: string; json?: boolean },
         command: Command,
       ) => {
+        checkTableFlags(flags);
         if (flags.status !== undefined && !STATUSES.includes(flags.status))
           throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
         const limit = flags.limit === undefined ? 100 : Number(flags.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
           throw usageError('--limit must be a number from 1 to 1000');
-        const q = new URLSearchParams();
-        if (flags.mine) q.set('mine', '');
-        if (flags.status) q.set('status', flags.status);
-        if (flags.forProfile) q.set('profile', flags.forProfile);
-        q.set('limit', String(limit));
-        const client = await daemon(command.optsWithGlobals<GlobalOptions>());
-        const { events } = await client.get<{ events: EventView[] }>(`/v1/breakglass?${q.toString()}`);
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        let events: EventView[];
+        if (flags.table !== undefined) {
+          const filter = {
+            mine: flags.mine === true,
+            ...(flags.status ? { status: flags.status } : {}),
+            ...(flags.forProfile ? { profile: flags.forProfile } : {}),
+            limit,
+          };
+          const { withBreakglassTable } = await import('./breakglass-table.js');
+          events = await withBreakglassTable(flags, globals, { policy: false }, (bg) => bg.service.list(filter));
+        } else {
+          const q = new URLSearchParams();
+          if (flags.mine) q.set('mine', '');
+          if (flags.status) q.set('status', flags.status);
+          if (flags.forProfile) q.set('profile', flags.forProfile);
+          q.set('limit', String(limit));
+          const client = await daemon(globals);
+          events = (await client.get<{ events: EventView[] }>(`/v1/breakglass?${q.toString()}`)).events;
+        }
         if (flags.json) return printJson({ events });
         if (events.length === 0) return void process.stderr.write('No break-glass events match.\n');
         process.stdout.write(
-          table(
-            ['ID', 'INVOKER', 'PROFILE', 'REASON', 'INVOKED', 'STATUS'],
-            events.map((e) => [e.id, e.invoker, e.profile, e.reason_code, relativeTime(e.created_at), describe(e)]),
+          visible(
+            table(
+              ['ID', 'INVOKER', 'PROFILE', 'REASON', 'INVOKED', 'STATUS'],
+              events.map((e) => [e.id, e.invoker, e.profile, e.reason_code, relativeTime(e.created_at), describe(e)]),
+            ),
+            /\n/,
           ),
         );
       },
     );
 
-  group
-    .command('show')
-    .description('show one break-glass event: who, why, until when, notifications')
-    .argument('<id>', 'event id (16 hex)')
-    .option('--json', 'print the event as JSON')
+  addTableOptions(
+    group
+      .command('show')
+      .description('show one break-glass event: who, why, until when, notifications')
+      .argument('<id>', 'event id (16 hex)')
+      .option('--json', 'print the event as JSON'),
+  )
     .addHelpText(
       'after',
-      `
+      `${TABLE_HELP}
+
 Examples:
   $ sentinel breakglass show 3f9a0c1d2e4b5a69
   $ sentinel breakglass show 3f9a0c1d2e4b5a69 --json
+  $ sentinel breakglass show 3f9a0c1d2e4b5a69 --table sentinel-breakglass
 
 Exit codes: 0 ok; 1 no such event or error; 2 usage; 4 daemon not running.`,
     )
-    .action(async (id: string, flags: { json?: boolean }, command: Command) => {
+    .action(async (id: string, flags: TableFlags & { json?: boolean }, command: Command) => {
       checkId(id);
-      const e = await (await daemon(command.optsWithGlobals<GlobalOptions>())).get<EventView>(`/v1/breakglass/${id}`);
+      checkTableFlags(flags);
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      let e: EventView;
+      if (flags.table !== undefined) {
+        const { withBreakglassTable } = await import('./breakglass-table.js');
+        e = await withBreakglassTable(flags, globals, { policy: false }, (bg) => bg.service.show(id));
+      } else {
+        e = await (await daemon(globals)).get<EventView>(`/v1/breakglass/${id}`);
+      }
       if (flags.json) printJson(e);
-      else process.stdout.write(detail(e));
+      else process.stdout.write(visible(detail(e), /\n/));
     });
 
-  group
-    .command('close')
-    .description('end a break-glass event (its invoker, or an approver of the profile): the next request is refused')
-    .argument('<id>', 'event id (16 hex)')
-    .requiredOption('--reason <text>', 'why it is over (1-1024 characters, one line)')
-    .option('--json', 'print the event as JSON')
+  addTableOptions(
+    group
+      .command('close')
+      .description('end a break-glass event (its invoker, or an approver of the profile): the next request is refused')
+      .argument('<id>', 'event id (16 hex)')
+      .requiredOption('--reason <text>', 'why it is over (1-1024 characters, one line)')
+      .option('--json', 'print the event as JSON'),
+  )
     .addHelpText(
       'after',
       `
 Closing ends access at the next credential request; it gives nothing back of the rate limits (the cooldown and the
 quota still count the event).
 
+Where it is closed: by default through the local daemon, as the identity it serves. With --table T (no daemon needed)
+in the break-glass table with your own AWS identity (--profile, else AWS_PROFILE, else aws_profile; --region, else
+AWS_REGION, else region): you must be the invoker or an approver of the profile by the policy in force (from the
+configured policy source), and the breakglass.closed notification is sent before the command exits (at most 20 s;
+a failure is a warning). With vendor: in config.yaml it calls the vendor's API, SigV4-signed with your credentials
+(--profile, default vendor.profile; --region, default vendor.region), and --table is refused: in vendor mode only the
+vendor writes the tables.
+
 Examples:
   $ sentinel breakglass close 3f9a0c1d2e4b5a69 --reason "incident resolved"
   $ sentinel breakglass close 3f9a0c1d2e4b5a69 --reason "done" --json
+  $ sentinel breakglass close 3f9a0c1d2e4b5a69 --reason "reviewed, over" --table sentinel-breakglass --profile approver
 
-Exit codes: 0 closed; 1 not active (Conflict), no such event or error; 2 usage; 3 not the invoker or an approver
-(NotApprover); 4 daemon not running.`,
+Exit codes: 0 closed; 1 not active (Conflict), no such event, the vendor did not answer (VendorUnavailable) or error;
+2 usage; 3 not the invoker or an approver (NotApprover); 4 daemon not running.`,
     )
-    .action(async (id: string, flags: { reason: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, flags: TableFlags & { reason: string; json?: boolean }, command: Command) => {
       checkId(id);
       const reason = checkOneLine(flags.reason, '--reason', 1, 1024);
-      const client = await daemon(command.optsWithGlobals<GlobalOptions>());
-      const e = await client.post<EventView>(`/v1/breakglass/${id}/close`, { reason });
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const vendor = await vendorAdmin(flags, globals, 'breakglass close');
+      let e: EventView;
+      if (vendor) {
+        e = await vendor.closeEvent(id, reason);
+      } else if (flags.table !== undefined) {
+        checkTableFlags(flags);
+        const bg = await import('./breakglass-table.js');
+        const closed = await bg.withBreakglassTable(flags, globals, { policy: true }, (t) => bg.close(t, id, reason));
+        if (closed.warning) process.stderr.write(`Warning: ${closed.warning}\n`);
+        e = closed.event;
+      } else {
+        checkTableFlags(flags);
+        e = await (await daemon(globals)).post<EventView>(`/v1/breakglass/${id}/close`, { reason });
+      }
       if (flags.json) printJson(e);
-      else process.stdout.write(`Closed break-glass ${e.id} on ${e.profile}.\n`);
+      else process.stdout.write(visible(`Closed break-glass ${e.id} on ${e.profile}.`) + '\n');
     });
 }

@@ -1,0 +1,94 @@
+// The reviewer's side of break-glass (DESIGN §11) without a daemon: `breakglass close|list|show --table` run with the
+// caller's own AWS identity (sts:GetCallerIdentity, never a typed name) straight against the break-glass table, through
+// the same service the daemon's routes use (core/breakglass/service.ts): the same checks (the invoker, or an approver
+// of the profile by the policy in force from the configured source), the same conditional transition, the same
+// `breakglass.closed` notification, delivered before the command exits (bounded) with a warning when it fails.
+// Loaded lazily: it pulls in the AWS SDK.
+import { createLogger } from '../core/log.js';
+import { EVENT_KIND, LOCK_KIND, SLOT_KIND, type BreakglassStores, type EventView } from '../core/breakglass/record.js';
+import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
+import { loadConfig } from '../core/config.js';
+import { createNotifier } from '../core/notify/notifier.js';
+import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { createTableClient } from '../core/records/client.js';
+import { DynamoRecordStore } from '../core/records/dynamodb.js';
+import { CLI_NOTIFY_BOUND_MS, type TableFlags } from './approvals-table.js';
+import { resolveAwsTarget } from './aws-target.js';
+import type { GlobalOptions } from './program.js';
+
+export interface BreakglassTable {
+  service: BreakglassService;
+  stores: BreakglassStores;
+}
+
+/** Runs `work` with the service over the table, then closes everything it opened. `policy`: load the policy first
+ * (closing checks the closer against it; reading does not). */
+export async function withBreakglassTable<T>(
+  flags: TableFlags,
+  globals: GlobalOptions,
+  options: { policy: boolean },
+  work: (table: BreakglassTable) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({ configFlag: globals.config });
+  const target = await resolveAwsTarget(flags, globals);
+  const aws = {
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+  };
+  const client = createTableClient(aws);
+  const table = flags.table ?? config.breakglass.table;
+  const stores: BreakglassStores = {
+    events: new DynamoRecordStore(EVENT_KIND, { client, table }),
+    locks: new DynamoRecordStore(LOCK_KIND, { client, table, ownsClient: false }),
+    slots: new DynamoRecordStore(SLOT_KIND, { client, table, ownsClient: false }),
+  };
+  const { createPolicyProvider } = await import('../core/policy/provider.js');
+  const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });
+  const ports = awsNotifierPorts(aws);
+  let me: Promise<{ arn: string; user: string }> | undefined;
+  const identify = () =>
+    (me ??= import('./whoami.js').then(async ({ whoami }) => {
+      const id = await whoami({ profile: target.profile, region: target.region }, globals);
+      return { arn: id.arn, user: id.policyName };
+    }));
+  try {
+    if (options.policy) await provider.start();
+    const service = createBreakglassService({
+      stores,
+      policy: () => provider,
+      // Only invoke asks whether a profile exists, and invoking goes through a daemon.
+      profileExists: async () => {},
+      // The caller is one identity whatever the profile: the credentials this command runs with.
+      identify: () => identify(),
+      profiles: async () => [''],
+      notifier: createNotifier(ports),
+      log: createLogger({ level: 'silent' }),
+      trustedSessionRoles: config.identity.trustedSessionRoles,
+    });
+    return await work({ service, stores });
+  } finally {
+    ports.destroy();
+    await provider.close();
+    await Promise.all([stores.events.close(), stores.locks.close(), stores.slots.close()]);
+  }
+}
+
+/** Closes the event, then waits (bounded) for its notification and says when it failed or did not finish. */
+export async function close(
+  table: BreakglassTable,
+  id: string,
+  reason: string,
+): Promise<{ event: EventView; warning: string | null }> {
+  const event = await table.service.close(id, reason);
+  let timer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    table.service.idle().then(() => true),
+    new Promise<false>((r) => (timer = setTimeout(() => r(false), CLI_NOTIFY_BOUND_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!finished) return { event, warning: `notifications were not delivered within ${CLI_NOTIFY_BOUND_MS / 1000}s` };
+  const recorded = await table.stores.events.get(event.id).catch(() => undefined);
+  const status = recorded?.notification_status;
+  if (status) event.notification_status = status;
+  return { event, warning: status?.startsWith('failed') ? `notification ${status}` : null };
+}
