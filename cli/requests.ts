@@ -158,6 +158,15 @@ only the vendor writes the tables, and the vendor checks you against the policy 
 the requests table itself: --table (default: requests.table in config.yaml), --profile and --region (default:
 AWS_PROFILE/AWS_REGION, then aws_profile/region in config.yaml).`;
 
+/**
+ * The flags of a subcommand of `requests`, with those `requests` declares too (--table, --profile, --region, --json):
+ * commander gives such a flag to the parent even when it follows the subcommand, so the subcommand's own options
+ * alone would miss it.
+ */
+function subcommandFlags<T>(command: Command): TableFlags & T {
+  return command.optsWithGlobals<TableFlags & T>();
+}
+
 function addTableOptions(cmd: Command): Command {
   return cmd
     .option('--table <name>', 'the requests table (default: requests.table in config.yaml)')
@@ -294,9 +303,10 @@ Examples:
 
 Exit codes: 0 ok; 1 no such request or error; 2 usage; 4 daemon not running.`,
     )
-    .action(async (id: string, flags: TableFlags & { json?: boolean }, command: Command) => {
+    .action(async (id: string, _flags: unknown, command: Command) => {
       checkId(id);
       const globals = command.optsWithGlobals<GlobalOptions>();
+      const flags = subcommandFlags<{ json?: boolean }>(command);
       const r =
         flags.table !== undefined
           ? await withTable(flags, globals, (ctx, mod) => mod.show(ctx, id), false)
@@ -318,8 +328,9 @@ Examples:
 
 Exit codes: 0 cancelled; 1 not pending (Conflict) or no such request of yours; 2 usage; 4 daemon not running.`,
     )
-    .action(async (id: string, flags: { json?: boolean }, command: Command) => {
+    .action(async (id: string, _flags: unknown, command: Command) => {
       checkId(id);
+      const flags = subcommandFlags<{ json?: boolean }>(command);
       const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const r = await client.post<RequestView>(`/v1/requests/${id}/cancel`, {});
       if (flags.json) printJson(r);
@@ -345,8 +356,9 @@ Examples:
 Exit codes: 0 revoked; 1 not approved (Conflict), the vendor did not answer (VendorUnavailable) or error; 2 usage;
 3 not an approver (NotApprover).`,
     )
-    .action(async (id: string, flags: TableFlags & { reason: string; json?: boolean }, command: Command) => {
+    .action(async (id: string, _flags: unknown, command: Command) => {
       checkId(id);
+      const flags = subcommandFlags<{ reason: string; json?: boolean }>(command);
       const reason = checkOneLine(flags.reason, '--reason', 1, 1024);
       const globals = command.optsWithGlobals<GlobalOptions>();
       const vendor = await vendorAdmin(flags, globals, 'requests revoke');

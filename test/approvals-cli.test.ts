@@ -78,6 +78,11 @@ t.test('request, NotApprover for bob and the requester, approve by name and by A
   t.match(approved.stdout, new RegExp(`Approved request ${request.id} \\(alice, prod\\): approved by carol`));
   t.equal((await execProd()).code, 0, 'alice can exec prod under the approval');
 
+  // --table after the subcommand reaches it (carol runs no daemon, so without it this would exit 4).
+  const shown = await sentinel(t, ['requests', 'show', request.id, '--table', TEAM_REQUESTS, '--json'], { env: carol });
+  t.equal(shown.code, 0, shown.stderr);
+  t.equal(JSON.parse(shown.stdout).approver, 'carol');
+
   const revoked = await sentinel(t, ['requests', 'revoke', request.id, '--reason', 'incident over'], { env: carol });
   t.equal(revoked.code, 0, revoked.stderr);
   t.equal((await execProd()).code, 3, 'revoked: exec prod is refused again');
