@@ -204,8 +204,7 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     sid: 'SentinelCloseBreakGlass',
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
     resources: (c) => table(c, c.tables.breakglass),
-    why: 'breakglass close by an approver of the profile',
-    landing: true,
+    why: 'breakglass close --table (the invoker or an approver of the profile), breakglass list|show --table',
   },
   {
     feature: 'breakglass',
@@ -278,6 +277,14 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     resources: (c) => [`arn:aws:execute-api:${c.region}:${c.account}:*/*/*/v1/*`],
     why: 'vendor mode: the daemon signs its calls to the vendor API',
     landing: true,
+  },
+  {
+    feature: 'vendor',
+    role: 'approver',
+    sid: 'SentinelDecideThroughVendor',
+    actions: ['execute-api:Invoke'],
+    resources: (c) => [`arn:aws:execute-api:${c.region}:${c.account}:*/*/POST/v1/*`],
+    why: 'vendor mode: approve, deny, requests revoke, server revoke and breakglass close call the vendor API',
   },
   {
     feature: 'vendor',
