@@ -33,7 +33,7 @@ async function defaultParts(): Promise<DaemonParts> {
   ]);
   native.loadNative(); // fail at start, not at the first connection
   return {
-    policy: (config, log) => policy.createPolicyProvider(config, { log }),
+    policy: (config, log) => policy.createPolicyProvider(config, { log, startWaitMs: policy.POLICY_START_WAIT_MS }),
     // The DynamoDB client is loaded only for the DynamoDB store: the memory store needs none of it.
     store: async (config) =>
       config.sessions.store === 'memory'

@@ -15,7 +15,10 @@ import { silentLogger } from '../core/log.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
+import { CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSilentEndpoint, type SilentEndpoint } from './support/silent-endpoint.js';
+import { startSts } from './support/sts-emulator.js';
+import { until } from './support/wait.js';
 
 const ATTEMPT_MS = 300;
 /** The SDK's backoff between attempts (under a second for three) and a shared 2-core machine. */
@@ -151,6 +154,84 @@ t.test('a policy from SSM: the first load ends with an error instead of holding 
   t.match(d.reason, /no valid policy is loaded: .*TimeoutError/, 'saying why');
   t.ok(endpoint.connections >= 1);
 });
+
+t.test(
+  "a daemon's policy from SSM: start waits at most startWaitMs, then denies saying why until SSM answers",
+  async (t) => {
+    await silent(t, 'SSM');
+    const config = resolveConfig(
+      { region: 'us-east-1', policy: { source: 'ssm', ssm_root: '/sentinel/policies', refresh: '1h' } },
+      '/nonexistent/config.yaml',
+      { HOME: '/nonexistent' },
+    );
+    const provider = createPolicyProvider(config, {
+      log: silentLogger(),
+      stateDir: tempDir(t),
+      awsAttemptMs: 2_000,
+      startWaitMs: 200,
+    });
+    t.teardown(() => provider.close());
+    const started = Date.now();
+    await provider.start();
+    const ms = Date.now() - started;
+    t.ok(ms < 200 + SLACK_MS, `start() returned before the listing ended (${ms} ms)`);
+    t.match(
+      provider.status().lastError,
+      /^SSM has not answered GetParametersByPath on \/sentinel\/policies within 0\.2 s; still trying$/,
+    );
+    const request = {
+      user: 'alice',
+      profile: 'dev',
+      time: new Date(),
+      mode: 'server' as const,
+      sessionStore: 'memory' as const,
+    };
+    const d = provider.decide(request);
+    t.equal(d.effect, 'default_deny', 'denied meanwhile');
+    t.match(d.reason, /not loaded yet|has not answered/);
+    await until(
+      () => provider.status().lastError,
+      (e) => /TimeoutError/.test(e ?? ''),
+      3 * 2_000 + SLACK_MS + 2_000,
+    );
+    t.pass('the listing went on and ended at its budget; the status says so');
+  },
+);
+
+t.test(
+  '`sentinel daemon start` with an SSM that never answers: started within its wait, policy NOT LOADED',
+  async (t) => {
+    const endpoint = await startSilentEndpoint();
+    t.teardown(() => endpoint.close());
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const home = prepareHome(
+      {
+        policy: null,
+        config: 'aws_profile: base\nregion: us-east-1\npolicy:\n  source: ssm\n  ssm_root: /sentinel/policies\n',
+        env: { AWS_ENDPOINT_URL_SSM: endpoint.url },
+      },
+      sts.url,
+    );
+    t.teardown(() => removeHome(home));
+    const run = (...args: string[]) =>
+      runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
+    const started = Date.now();
+    const r = await run('daemon', 'start');
+    const ms = Date.now() - started;
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stdout,
+      /^policy: NOT LOADED from ssm:\/sentinel\/policies: SSM has not answered GetParametersByPath on \/sentinel\/policies within 5 s; still trying; every request is denied$/m,
+    );
+    t.ok(ms < 15_000, `started before daemon start gives up (${ms} ms)`);
+    t.ok(endpoint.connections >= 1, 'the daemon did ask SSM');
+    const stopping = Date.now();
+    t.equal((await run('daemon', 'stop')).code, 0, 'and stops cleanly with the listing still in flight');
+    const stopMs = Date.now() - stopping;
+    t.ok(stopMs < 6_000, `without waiting out the listing (three attempts of 5 s) (${stopMs} ms)`);
+  },
+);
 
 t.test(
   '`sentinel audit verify-logs --against-cloudwatch`, as shipped: exit 2 with a clear error, not a hang',

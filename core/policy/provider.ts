@@ -21,12 +21,20 @@ export interface PolicyProviderDeps {
   stateDir?: string;
   /** Per SSM or KMS attempt (default POLICY_FETCH_ATTEMPT_MS). */
   awsAttemptMs?: number;
+  /** How long start() waits for the first SSM listing (default: until it ends). The daemon sets it: see
+   * POLICY_START_WAIT_MS. */
+  startWaitMs?: number;
 }
 
 /** Per SSM or KMS attempt, three at most. An endpoint that never answers would otherwise hold the first load (the
  * daemon never starts) or a refresh (and every refresh after it, which waits its turn) forever; with it, the load
  * fails with the policy's usual error and the next refresh tries again. */
 export const POLICY_FETCH_ATTEMPT_MS = 5_000;
+
+/** The daemon's wait for the first SSM listing. Three attempts of 5 s outlast `sentinel daemon start`'s 15 s wait for
+ * an answer, so a silent SSM would make the start look failed; after this, the daemon answers, denying every request
+ * until the policy lands. */
+export const POLICY_START_WAIT_MS = 5_000;
 
 /** The file, in the state directory, that remembers the highest signature serial accepted per policy. */
 export const SERIAL_STATE_FILE = 'policy-serials.json';
@@ -85,6 +93,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           kms,
           serials,
           sessionStore: config.sessions.store,
+          ...(deps.startWaitMs !== undefined ? { startWaitMs: deps.startWaitMs } : {}),
         });
   return {
     start: () => source.start(),

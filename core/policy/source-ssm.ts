@@ -25,6 +25,8 @@ export interface SsmSourceOptions {
   serials?: SerialState;
   /** The daemon's session store: a policy with rate_limits is refused with `memory`. */
   sessionStore?: SessionStoreKind;
+  /** How long start() waits for the first listing; without it, until the listing ends (three bounded attempts). */
+  startWaitMs?: number;
 }
 
 interface Entry {
@@ -56,6 +58,8 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
+  // close() ends a listing in flight rather than waiting it out (an SSM that does not answer holds it to its budget).
+  const stop = new AbortController();
 
   async function listAll(path: string): Promise<Parameter[]> {
     const { GetParametersByPathCommand } = await import('@aws-sdk/client-ssm');
@@ -72,6 +76,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
           MaxResults: 10,
           NextToken: token,
         }),
+        { abortSignal: stop.signal },
       );
       out.push(...(page.Parameters ?? []));
       token = page.NextToken;
@@ -231,8 +236,26 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
 
   return {
     async start() {
-      await reload();
-      schedule();
+      const first = reload().finally(schedule);
+      if (options.startWaitMs === undefined) {
+        await first;
+        return;
+      }
+      // A daemon's start does not wait on an SSM that is slow to answer, or never does: it goes on denying every
+      // request (PolicyUnavailable, saying why) until the listing lands, as after a failed one.
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        first.then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), options.startWaitMs))),
+      ]);
+      clearTimeout(timer);
+      if (!answered && !listedOnce && lastError === null) {
+        lastError = `SSM has not answered GetParametersByPath on ${root} within ${options.startWaitMs / 1000} s; still trying`;
+        log.warn({ policySource: `ssm:${root}` }, 'SSM has not answered yet; every request is denied until it does');
+      }
     },
     policyFor: (profile: string) => entries.get(profile)?.ready.compiled.policy ?? null,
     documents: () => [...entries.values()].map((e) => e.ready.compiled.policy),
@@ -265,6 +288,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
     status,
     async close() {
       closed = true;
+      stop.abort();
       if (timer) clearTimeout(timer);
       timer = null;
       await chain;
