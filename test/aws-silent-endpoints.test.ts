@@ -14,6 +14,7 @@ import { createIamAdmin } from '../core/enforcement/iam.js';
 import { silentLogger } from '../core/log.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
+import { createBaseCredentialResolver } from '../daemon/vending/base-credentials.js';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
 import { CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSilentEndpoint, type SilentEndpoint } from './support/silent-endpoint.js';
@@ -126,6 +127,41 @@ t.test('notifications: SNS Publish and the webhook secret read (SSM) fail at the
   t.equal(secret.error.name, 'TimeoutError');
   t.ok(secret.ms < 3 * ATTEMPT_MS + SLACK_MS, `the secret read failed within its attempts (${secret.ms} ms)`);
   t.ok(ssm.connections >= 1 && ssm.connections <= 3);
+});
+
+t.test("base credentials through a source_profile chain: fromIni's own STS call ends at its budget", async (t) => {
+  const endpoint = await silent(t, 'STS');
+  const dir = tempDir(t);
+  const files = { configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') };
+  writeFileSync(
+    files.configFile,
+    '[profile base]\nregion = us-east-1\n\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/middle\nsource_profile = base\n',
+  );
+  writeFileSync(files.credentialsFile, '[base]\naws_access_key_id = AKIASILENTTEST000002\naws_secret_access_key = x\n');
+  const resolver = createBaseCredentialResolver({
+    files,
+    env: process.env,
+    log: silentLogger(),
+    now: Date.now,
+    region: 'us-east-1',
+    attemptMs: ATTEMPT_MS,
+  });
+  const settings = new Map([
+    ['role_arn', 'arn:aws:iam::123456789012:role/middle'],
+    ['source_profile', 'base'],
+  ]);
+  const { error, ms } = await failing(() =>
+    resolver.resolve({ key: 'profile:chained', profile: 'chained', kind: 'profile' }, settings),
+  );
+  t.equal(error.code, 'BaseCredentialsUnavailable');
+  t.ok(ms < 3 * ATTEMPT_MS + SLACK_MS, `at the attempts' budget, not the resolve's 30 s (${ms} ms)`);
+  t.ok(endpoint.connections >= 1, 'the chain did call STS');
+  await until(
+    () => endpoint.open,
+    (n) => n === 0,
+    2_000,
+  );
+  t.pass('and no socket is left open on the endpoint that never answered');
 });
 
 t.test('a policy from SSM: the first load ends with an error instead of holding the daemon', async (t) => {

@@ -1,6 +1,7 @@
 // The credentials requests to the vendor are signed with: the caller's own, resolved as the AWS CLI resolves them
 // (`vendor.profile`, else the SDK's default chain: environment, shared config, SSO, credential_process, …). They are
 // reused until shortly before they expire, and resolved once however many requests wait.
+import { STS_BUDGET_MS, boundedRequestHandler } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 import { loadCredentialProviders } from '../issuer/sdk.js';
 import { SingleFlight } from '../issuer/single-flight.js';
@@ -26,7 +27,9 @@ export function signingCredentials(
     let c;
     try {
       // A named profile wins over AWS_ACCESS_KEY_ID in the environment; the SDK would say so on the console.
-      c = await fromNodeProviderChain(profile ? { profile, logger: QUIET } : {})();
+      // The budget is for the clients the chain makes itself (STS for source_profile, SSO): see base-credentials.ts.
+      const clientConfig = { requestHandler: boundedRequestHandler({ timeoutMs: STS_BUDGET_MS }) };
+      c = await fromNodeProviderChain(profile ? { profile, logger: QUIET, clientConfig } : { clientConfig })();
     } catch (e) {
       throw new SentinelError(
         'BaseCredentialsUnavailable',

@@ -3,6 +3,7 @@
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
 import { LRUCache } from 'lru-cache';
+import { STS_BUDGET_MS, boundedRequestHandler } from '../../core/aws-http.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import type { Env } from '../../core/paths.js';
@@ -67,6 +68,8 @@ export interface BaseCredentialDeps {
   now: () => number;
   /** Region for the STS calls of source_profile chains that fromIni makes itself. */
   region: string;
+  /** Per attempt of those calls, and of SSO's (default STS_BUDGET_MS). */
+  attemptMs?: number;
 }
 
 function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | undefined): string {
@@ -142,7 +145,13 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
           configFilepath: deps.files.configFile,
           // The SDK caches file contents process-wide; the user may have edited them since.
           ignoreCache: true,
-          clientConfig: { region: deps.region },
+          // For the clients fromIni makes itself (STS for source_profile chains, SSO and SSO OIDC): the resolve's own
+          // timeout answers the waiters, but without a budget per attempt a call that is never answered would keep
+          // its socket open for good, one more at every later try.
+          clientConfig: {
+            region: deps.region,
+            requestHandler: boundedRequestHandler({ timeoutMs: deps.attemptMs ?? STS_BUDGET_MS }),
+          },
         })();
     }
   }

@@ -10,6 +10,8 @@ export interface SilentEndpoint {
   readonly connections: number;
   /** Bytes received so far (proof that requests, not just connections, arrived). */
   readonly bytes: number;
+  /** Connections still open: a client that gave up on an attempt without closing its socket leaves one here. */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,9 @@ export async function startSilentEndpoint(): Promise<SilentEndpoint> {
     },
     get bytes() {
       return bytes;
+    },
+    get open() {
+      return sockets.size;
     },
     async close() {
       for (const s of sockets) s.destroy();
