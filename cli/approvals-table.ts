@@ -15,15 +15,14 @@ import { notificationStatus, type NotificationEvent } from '../core/notify/types
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
 import { loadConfig } from '../core/config.js';
-import { resolveAwsTarget, type AwsTargetFlags } from './aws-target.js';
+import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
 export const CLI_NOTIFY_BOUND_MS = 20_000;
 
-export interface TableFlags extends AwsTargetFlags {
-  table?: string;
-}
+import type { TableFlags } from './table-flags.js';
+export type { TableFlags };
 
 export interface ApproverContext {
   store: DynamoRecordStore<ApprovalRequest>;

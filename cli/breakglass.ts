@@ -10,15 +10,9 @@ import { MAX_BREAKGLASS_DURATION_MS, REASON_CODES } from '../core/policy/breakgl
 import { isHex16 } from '../core/text/hex-id.js';
 import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
-import { TABLE_NAME } from '../core/sessions/schema.js';
+import { checkTableFlags, type TableFlags } from './table-flags.js';
 import { visible } from '../core/text/printable.js';
 import { vendorAdmin } from './vendor-admin.js';
-
-interface TableFlags {
-  table?: string;
-  profile?: string;
-  region?: string;
-}
 
 /** The event as the daemon answers it (DESIGN §11, with the effective status). */
 interface EventView {
@@ -102,22 +96,8 @@ async function daemon(globals: GlobalOptions) {
   return connect(globals);
 }
 
-/** --profile and --region name the AWS identity and region for --table (or, for close, the vendor's); alone they
- * would be silently ignored by the daemon path. */
-function checkTableFlags(flags: TableFlags): void {
-  if (flags.table !== undefined && !TABLE_NAME.test(flags.table)) {
-    throw usageError(
-      `--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`,
-      'Table names are 3-255 letters, digits, _ . and -.',
-    );
-  }
-  if (flags.table === undefined && (flags.profile !== undefined || flags.region !== undefined)) {
-    throw usageError(
-      '--profile and --region choose the AWS identity for --table; without --table the local daemon answers',
-      'Add --table sentinel-breakglass to use the table with your own AWS identity.',
-    );
-  }
-}
+const checkFlags = (flags: TableFlags) =>
+  checkTableFlags(flags, 'Add --table sentinel-breakglass to use the table with your own AWS identity.');
 
 function addTableOptions(command: Command): Command {
   return command
@@ -265,7 +245,7 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running.`,
         flags: TableFlags & { mine?: boolean; status?: string; forProfile?: string; limit?: string; json?: boolean },
         command: Command,
       ) => {
-        checkTableFlags(flags);
+        checkFlags(flags);
         if (flags.status !== undefined && !STATUSES.includes(flags.status))
           throw usageError(`--status must be one of ${STATUSES.join(', ')}`);
         const limit = flags.limit === undefined ? 100 : Number(flags.limit);
@@ -325,7 +305,7 @@ Exit codes: 0 ok; 1 no such event or error; 2 usage; 4 daemon not running.`,
     )
     .action(async (id: string, flags: TableFlags & { json?: boolean }, command: Command) => {
       checkId(id);
-      checkTableFlags(flags);
+      checkFlags(flags);
       const globals = command.optsWithGlobals<GlobalOptions>();
       let e: EventView;
       if (flags.table !== undefined) {
@@ -377,13 +357,13 @@ Exit codes: 0 closed; 1 not active (Conflict), no such event, the vendor did not
       if (vendor) {
         e = await vendor.closeEvent(id, reason);
       } else if (flags.table !== undefined) {
-        checkTableFlags(flags);
+        checkFlags(flags);
         const bg = await import('./breakglass-table.js');
         const closed = await bg.withBreakglassTable(flags, globals, { policy: true }, (t) => bg.close(t, id, reason));
         if (closed.warning) process.stderr.write(`Warning: ${closed.warning}\n`);
         e = closed.event;
       } else {
-        checkTableFlags(flags);
+        checkFlags(flags);
         e = await (await daemon(globals)).post<EventView>(`/v1/breakglass/${id}/close`, { reason });
       }
       if (flags.json) printJson(e);

@@ -4,13 +4,14 @@
 import type { Command } from 'commander';
 import type { Config } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
-import { TABLE_NAME, type TableShape } from '../core/records/shape.js';
+import type { TableShape } from '../core/records/shape.js';
+import { checkTableName } from './table-flags.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { ADMIN_ATTEMPT_MS, ADMIN_ATTEMPTS } from './aws-clients.js';
-import { confirmPlan, printJson, usageError } from './output.js';
+import { confirmPlan, printJson } from './output.js';
 import { registerBootstrap } from './init-bootstrap.js';
 import type { GlobalOptions } from './program.js';
 
@@ -100,12 +101,7 @@ async function initTable(spec: TableInit, flags: InitTableFlags, globals: Global
     const { loadConfig } = await import('../core/config.js');
     tableName = spec.configured(loadConfig({ configFlag: globals.config })) ?? shape.defaultName;
   }
-  if (!TABLE_NAME.test(tableName)) {
-    throw usageError(
-      `--table ${JSON.stringify(tableName.slice(0, 40))} is not a DynamoDB table name`,
-      'Table names are 3-255 letters, digits, _ . and -.',
-    );
-  }
+  checkTableName(tableName);
   const { iamPolicies, tableDefinition, ensureTable } = await import('../core/records/table.js');
 
   if (flags.plan) {

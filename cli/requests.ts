@@ -8,14 +8,9 @@ import { isHex16 } from '../core/text/hex-id.js';
 import { pageOf, parseCursor } from './list-page.js';
 import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { checkTableName, type TableFlags } from './table-flags.js';
 import { vendorAdmin } from './vendor-admin.js';
 import { visible } from '../core/text/printable.js';
-
-interface TableFlags {
-  table?: string;
-  profile?: string;
-  region?: string;
-}
 
 /** What the daemon and the table answer: the record of DESIGN §10 with the effective status. */
 interface RequestView {
@@ -119,9 +114,7 @@ async function withTable<T>(
   run: (ctx: import('./approvals-table.js').ApproverContext, mod: typeof import('./approvals-table.js')) => Promise<T>,
   needIdentity = true,
 ): Promise<T> {
-  if (flags.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(flags.table)) {
-    throw usageError(`--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`);
-  }
+  if (flags.table !== undefined) checkTableName(flags.table);
   const mod = await import('./approvals-table.js');
   const ctx = await mod.approverContext(flags, globals, needIdentity);
   try {

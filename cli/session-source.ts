@@ -2,32 +2,12 @@
 // default, or the DynamoDB session table directly with --table (an admin's machine, no daemon). Both behind one small
 // interface, so the commands do not care which answers. The SDK and the store load lazily.
 import { SentinelError } from '../core/errors.js';
-import { TABLE_NAME } from '../core/sessions/schema.js';
 import type { Session, SessionQuery } from '../core/sessions/types.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
-import { usageError } from './output.js';
+import { checkTableFlags, type TableFlags } from './table-flags.js';
 import type { GlobalOptions } from './program.js';
 
-export interface TableFlags {
-  table?: string;
-  region?: string;
-  profile?: string;
-}
-
-function checkTableFlags(flags: TableFlags): void {
-  if (flags.table !== undefined && !TABLE_NAME.test(flags.table)) {
-    throw usageError(
-      `--table ${JSON.stringify(flags.table.slice(0, 40))} is not a DynamoDB table name`,
-      'Table names are 3-255 letters, digits, _ . and -.',
-    );
-  }
-  if (flags.table === undefined && (flags.profile !== undefined || flags.region !== undefined)) {
-    throw usageError(
-      '--profile and --region choose the AWS account for --table; without --table the local daemon answers',
-      'Add --table T to read the DynamoDB table, or filter by session profile with --for-profile P.',
-    );
-  }
-}
+export type { TableFlags } from './table-flags.js';
 
 export interface SessionSource {
   list(q: SessionQuery): Promise<{ sessions: Session[]; cursor?: string }>;
@@ -112,7 +92,10 @@ export async function withSource<T>(
   globals: GlobalOptions,
   run: (source: SessionSource) => Promise<T>,
 ): Promise<T> {
-  checkTableFlags(flags);
+  checkTableFlags(
+    flags,
+    'Add --table T to read the DynamoDB table, or filter by session profile with --for-profile P.',
+  );
   const source = flags.table !== undefined ? await tableSource(flags, globals) : await daemonSource(globals);
   try {
     return await run(source);

@@ -2,19 +2,9 @@
 // CloudTrail audits read session records from. Loads the SDK lazily.
 import type { SessionStore } from '../core/sessions/types.js';
 import type { AwsTarget } from './aws-target.js';
-import { usageError } from './output.js';
+import { checkTableName } from './table-flags.js';
 
-const TABLE = /^[A-Za-z0-9_.-]{3,255}$/;
-
-export function checkTableName(table: string): string {
-  if (!TABLE.test(table)) {
-    throw usageError(
-      `--table ${JSON.stringify(table.slice(0, 80))} is not a DynamoDB table name`,
-      'Table names are 3-255 characters: letters, digits, _ . -',
-    );
-  }
-  return table;
-}
+export { checkTableName };
 
 export async function openSessionTable(target: AwsTarget, table: string): Promise<SessionStore> {
   const [{ createTableClient }, { DynamoSessionStore }] = await Promise.all([

@@ -311,7 +311,7 @@ t.test('bad input is a usage error (exit 2) with a hint', async (t) => {
     [
       'region without table',
       ['server', 'sessions', '--region', 'us-east-1'],
-      /--profile and --region choose the AWS account for --table/,
+      /--profile and --region choose the AWS identity and account for --table/,
     ],
   ];
   // The first through the binary (its exit path), the rest in-process.
