@@ -1,9 +1,12 @@
 // Node's on-disk module compile cache (Node 22.1+; absent on older Node, where this does nothing). Every `sentinel`
 // run — the daemon's start, and `sentinel credentials` before each AWS CLI call — compiles the same few hundred
 // modules; with the cache the second run skips that (bench/daemon.ts: spawn → READY=1). It lives in the user's own
-// cache directory, created 0700; Node checks each entry against its source's hash, so a stale or foreign entry is
-// recompiled, never trusted. SENTINEL_COMPILE_CACHE=0 turns it off.
-import { mkdirSync } from 'node:fs';
+// cache directory, created 0700. Node checks each entry against its source's hash, so a stale entry is recompiled —
+// but an entry with the right hash is run as it is, and its bytecode could be anything: whoever can write the
+// directory can run code as this user, in the daemon. So the cache is used only in a directory nobody else can
+// write or swap (as the decision log's and the socket's directories are checked, core/path-trust.ts); anywhere else
+// Sentinel runs without it, only slower. SENTINEL_COMPILE_CACHE=0 turns it off.
+import { lstatSync, mkdirSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import { cacheHome } from '../core/paths.js';
@@ -12,13 +15,32 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheHome(env), 'sentinel', 'compile-cache');
 }
 
+/** A real directory (not a symlink) of the user's that nobody else may write; the cache home may also be root's with
+ * the sticky bit (/tmp), where others cannot rename what is ours. */
+function trusted(path: string, uid: number, stickyRootOk: boolean): boolean {
+  const st = lstatSync(path);
+  if (!st.isDirectory()) return false;
+  if (stickyRootOk && st.uid === 0 && (st.mode & 0o1000) !== 0) return true;
+  return (st.uid === uid || (stickyRootOk && st.uid === 0)) && (st.mode & 0o022) === 0;
+}
+
+/** The cache directory, created 0700 when missing, or null when it or a directory above it (up to the cache home)
+ * could be written or replaced by another user. */
+export function trustedCompileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const dir = compileCacheDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const home = cacheHome(env);
+  const ok = trusted(home, uid, true) && trusted(join(home, 'sentinel'), uid, false) && trusted(dir, uid, false);
+  return ok ? dir : null;
+}
+
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
   const enable = (module as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache;
   if (!enable || env.SENTINEL_COMPILE_CACHE === '0') return;
   try {
-    const dir = compileCacheDir(env);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    enable(dir);
+    const dir = trustedCompileCacheDir(env);
+    if (dir) enable(dir);
   } catch {
     // A cache is an optimisation: an unwritable home only makes start-up slower.
   }
