@@ -302,5 +302,23 @@ t.test(
     t.ok(ms < 3 * 10_000 + 2 * SLACK_MS + 5_000, `three attempts of 10 s at most (${ms} ms)`);
     t.equal(endpoint.connections, 3, 'one connection per attempt');
     t.equal(readFileSync(log, 'utf8'), '', 'the log is untouched');
+
+    // Nothing listening at all: the same answer at once, naming the network error.
+    const refused = await sentinel(
+      t,
+      ['audit', 'verify-logs', log, '--key-file', key, '--against-cloudwatch', '--log-group', 'g', '--log-stream', 's'],
+      {
+        env: cleanEnv({
+          HOME: dir,
+          AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: 'http://127.0.0.1:1',
+          AWS_ACCESS_KEY_ID: 'AKIASILENTTEST000001',
+          AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+          AWS_REGION: 'us-east-1',
+        }),
+        timeoutMs: 60_000,
+      },
+    );
+    t.equal(refused.code, 2);
+    t.match(refused.stderr, /CloudWatch Logs did not answer \(ECONNREFUSED\)/);
   },
 );

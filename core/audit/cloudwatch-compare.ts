@@ -86,13 +86,15 @@ export async function compareWithCloudWatch(
         hint: 'Check --log-group/--log-stream (or audit.cloudwatch in config.yaml) and the region.',
       });
     // No answer at all (every attempt timed out, or no connection) is not a permission problem: say which it is.
-    if (
-      name === 'TimeoutError' ||
-      /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE)/.test((e as { code?: string }).code ?? '')
-    )
-      throw new SentinelError('InternalError', `CloudWatch Logs did not answer (${name ?? 'error'})`, {
-        hint: 'Check network access to CloudWatch Logs in the region (or AWS_ENDPOINT_URL_CLOUDWATCH_LOGS), then run it again.',
-      });
+    const code = (e as { code?: string }).code ?? '';
+    if (name === 'TimeoutError' || /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE)/.test(code))
+      throw new SentinelError(
+        'InternalError',
+        `CloudWatch Logs did not answer (${name === 'TimeoutError' ? name : code})`,
+        {
+          hint: 'Check network access to CloudWatch Logs in the region (or AWS_ENDPOINT_URL_CLOUDWATCH_LOGS), then run it again.',
+        },
+      );
     throw new SentinelError('InternalError', `CloudWatch Logs could not be read (${name ?? 'error'})`, {
       hint: 'Check the AWS profile and region, and that it may call logs:GetLogEvents on the stream.',
     });
