@@ -15,7 +15,7 @@ import { notificationStatus, type NotificationEvent } from '../core/notify/types
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
 import { loadConfig } from '../core/config.js';
-import { resolveAwsTarget } from './aws-target.js';
+import { resolveAwsTarget, sdkTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
@@ -40,10 +40,7 @@ export async function approverContext(
 ): Promise<ApproverContext> {
   const config = loadConfig({ configFlag: globals.config });
   const target = await resolveAwsTarget(flags, globals);
-  const aws = {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-  };
+  const aws = sdkTarget(target);
   const store = new DynamoRecordStore(REQUEST_KIND, {
     client: createTableClient(aws),
     table: flags.table ?? config.requests.table,

@@ -13,7 +13,7 @@ import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { CLI_NOTIFY_BOUND_MS, type TableFlags } from './approvals-table.js';
-import { resolveAwsTarget } from './aws-target.js';
+import { resolveAwsTarget, sdkTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
 export interface BreakglassTable {
@@ -31,10 +31,7 @@ export async function withBreakglassTable<T>(
 ): Promise<T> {
   const config = loadConfig({ configFlag: globals.config });
   const target = await resolveAwsTarget(flags, globals);
-  const aws = {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-  };
+  const aws = sdkTarget(target);
   const client = createTableClient(aws);
   const table = flags.table ?? config.breakglass.table;
   const stores: BreakglassStores = {
