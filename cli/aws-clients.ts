@@ -3,7 +3,7 @@
 // attempts, and a time limit on every attempt (an endpoint that never answers ends the command with an error instead
 // of hanging it). Endpoints are the SDK's own resolution (AWS_ENDPOINT_URL_<SERVICE> in tests), never named here.
 // Light: the SDK client classes are passed in by the caller, which imports them lazily.
-import { boundedRequestHandler } from '../core/aws-http.js';
+import { boundedClientConfig } from '../core/aws-http.js';
 import type { AwsTarget } from './aws-target.js';
 
 /** Administration calls (CreateTable, SimulatePrincipalPolicy, KMS Sign) are slower than the daemon's item reads. */
@@ -21,12 +21,13 @@ export interface AdminClientOptions {
 
 /** SDK client options for `target`. */
 export function adminClientConfig(target: Pick<AwsTarget, 'profile' | 'region'>, options: AdminClientOptions = {}) {
-  const region = options.region ?? target.region;
   return {
-    ...(region ? { region } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : target.profile ? { profile: target.profile } : {}),
-    maxAttempts: options.maxAttempts ?? ADMIN_ATTEMPTS,
-    requestHandler: boundedRequestHandler({ timeoutMs: options.timeoutMs ?? ADMIN_ATTEMPT_MS }),
+    ...boundedClientConfig(
+      // Credentials already resolved take the place of the profile.
+      { region: options.region ?? target.region, profile: options.credentials ? undefined : target.profile },
+      { timeoutMs: options.timeoutMs ?? ADMIN_ATTEMPT_MS, maxAttempts: options.maxAttempts ?? ADMIN_ATTEMPTS },
+    ),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   };
 }
 

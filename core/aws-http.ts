@@ -36,6 +36,29 @@ export interface BoundedHandlerOptions {
   httpsAgent?: unknown;
 }
 
+/** Whose credentials and which region a client uses; absent or null: the SDK's own resolution. */
+export interface ClientTarget {
+  region?: string | null;
+  profile?: string | null;
+}
+
+/**
+ * The options every AWS SDK client Sentinel builds starts from: the target's profile and region when given, the
+ * attempts (the SDK's default of 3 when not given) and a budget for each of them. One place, so that no client is
+ * built with the SDK's `requestTimeout` alone, which only warns.
+ */
+export function boundedClientConfig(
+  target: ClientTarget,
+  budget: { timeoutMs: number; maxAttempts?: number; log?: OpLogger },
+) {
+  return {
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
+    ...(budget.maxAttempts !== undefined ? { maxAttempts: budget.maxAttempts } : {}),
+    requestHandler: boundedRequestHandler({ timeoutMs: budget.timeoutMs, log: budget.log }),
+  };
+}
+
 /** `requestHandler` options for an SDK v3 client whose attempts end at `timeoutMs`, whatever the endpoint does. */
 export function boundedRequestHandler(options: BoundedHandlerOptions) {
   return {

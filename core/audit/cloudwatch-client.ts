@@ -2,16 +2,14 @@
 // daemon without audit.cloudwatch never imports it). Endpoints are never special-cased: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS
 // points it at the emulator in tests.
 import type { CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { MAX_ATTEMPTS, STS_BUDGET_MS, boundedRequestHandler } from '../aws-http.js';
+import { MAX_ATTEMPTS, STS_BUDGET_MS, boundedClientConfig, type ClientTarget } from '../aws-http.js';
 
 export type LogsModule = typeof import('@aws-sdk/client-cloudwatch-logs');
 
 let logsModule: Promise<LogsModule> | undefined;
 export const loadLogs = (): Promise<LogsModule> => (logsModule ??= import('@aws-sdk/client-cloudwatch-logs'));
 
-export interface LogsClientOptions {
-  region?: string | null;
-  profile?: string | null;
+export interface LogsClientOptions extends ClientTarget {
   /** Milliseconds per attempt, connection and whole request (default 10 s: a batch is up to 1 MiB). An endpoint that
    * accepts and never answers fails the attempt then, rather than holding the forwarder or the command forever. */
   timeoutMs?: number;
@@ -21,13 +19,12 @@ export interface LogsClientOptions {
 
 export async function createLogsClient(options: LogsClientOptions = {}): Promise<CloudWatchLogsClient> {
   const { CloudWatchLogsClient } = await loadLogs();
-  const timeout = options.timeoutMs ?? 10_000;
-  return new CloudWatchLogsClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
-    requestHandler: boundedRequestHandler({ timeoutMs: timeout }),
-  });
+  return new CloudWatchLogsClient(
+    boundedClientConfig(options, {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    }),
+  );
 }
 
 /**
@@ -85,12 +82,12 @@ export async function defaultLogStream(
     import('node:os'),
     import('../identity/arn.js'),
   ]);
-  const sts = new STSClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
-    requestHandler: boundedRequestHandler({ timeoutMs: Math.min(options.timeoutMs ?? STS_BUDGET_MS, STS_BUDGET_MS) }),
-  });
+  const sts = new STSClient(
+    boundedClientConfig(options, {
+      timeoutMs: Math.min(options.timeoutMs ?? STS_BUDGET_MS, STS_BUDGET_MS),
+      maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    }),
+  );
   try {
     const who = await sts.send(new GetCallerIdentityCommand({}));
     const host =

@@ -2,7 +2,7 @@
 // API's 2 requests per second per region (the SDK's own retries absorb a ThrottlingException that slips through),
 // and each record's `CloudTrailEvent` JSON parsed without trusting it: a record that is not JSON is reported, not
 // thrown.
-import { boundedRequestHandler } from '../aws-http.js';
+import { boundedClientConfig } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 /** LookupEvents allows 2 requests per second per account and region. */
@@ -39,12 +39,12 @@ export interface LookupOptions {
 
 export async function* lookupEvents(query: LookupQuery, options: LookupOptions = {}): AsyncGenerator<TrailEvent> {
   const ct = await import('@aws-sdk/client-cloudtrail');
-  const client = new ct.CloudTrailClient({
-    region: query.region,
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: options.maxAttempts ?? 6,
-    requestHandler: boundedRequestHandler({ timeoutMs: options.timeoutMs ?? LOOKUP_ATTEMPT_MS }),
-  });
+  const client = new ct.CloudTrailClient(
+    boundedClientConfig(
+      { region: query.region, profile: options.profile },
+      { timeoutMs: options.timeoutMs ?? LOOKUP_ATTEMPT_MS, maxAttempts: options.maxAttempts ?? 6 },
+    ),
+  );
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last = 0;
   let token: string | undefined;

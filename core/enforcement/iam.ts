@@ -2,7 +2,7 @@
 // reading a role's trust policy, and a role's inline policies. AWS errors become catalogue errors here, once: a
 // missing role is RoleUnknown, a missing permission AwsAccessDenied (naming the action), anything else
 // IamUnavailable. Raw AWS messages are not shown to users; the action and the role are.
-import { boundedRequestHandler } from '../aws-http.js';
+import { boundedClientConfig } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 export interface RoleTrust {
@@ -89,13 +89,13 @@ export async function createIamAdmin(target: {
   timeoutMs?: number;
 }): Promise<IamAdmin> {
   const iam = await import('@aws-sdk/client-iam');
-  const client = new iam.IAMClient({
+  const client = new iam.IAMClient(
     // IAM is global; its endpoint is signed for us-east-1 whatever region the profile names.
-    region: target.region ?? 'us-east-1',
-    ...(target.profile ? { profile: target.profile } : {}),
-    maxAttempts: 3,
-    requestHandler: boundedRequestHandler({ timeoutMs: target.timeoutMs ?? IAM_ATTEMPT_MS }),
-  });
+    boundedClientConfig(
+      { region: target.region ?? 'us-east-1', profile: target.profile },
+      { timeoutMs: target.timeoutMs ?? IAM_ATTEMPT_MS, maxAttempts: 3 },
+    ),
+  );
   const call = async <T>(
     what: { action: string; role: string; policy?: string },
     run: () => Promise<T>,

@@ -1,11 +1,9 @@
 // The notifier's AWS ports with the real SDK clients (SSM GetParameter with decryption; SNS Publish with the
 // `event_type` message attribute), loaded on first use and configured like Sentinel's other AWS calls.
-import { boundedRequestHandler } from '../aws-http.js';
+import { boundedClientConfig, type ClientTarget } from '../aws-http.js';
 import type { NotifierPorts } from './notifier.js';
 
-export interface AwsClientConfig {
-  region?: string;
-  profile?: string;
+export interface AwsClientConfig extends ClientTarget {
   /** Per attempt (default NOTIFY_ATTEMPT_MS). */
   timeoutMs?: number;
 }
@@ -15,11 +13,7 @@ export interface AwsClientConfig {
 export const NOTIFY_ATTEMPT_MS = 5_000;
 
 export function awsNotifierPorts(options: AwsClientConfig): NotifierPorts & { destroy(): void } {
-  const config = {
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    requestHandler: boundedRequestHandler({ timeoutMs: options.timeoutMs ?? NOTIFY_ATTEMPT_MS }),
-  };
+  const config = boundedClientConfig(options, { timeoutMs: options.timeoutMs ?? NOTIFY_ATTEMPT_MS });
   const owned: Array<{ destroy(): void }> = [];
   let ssm: Promise<import('@aws-sdk/client-ssm').SSMClient> | undefined;
   let sns: Promise<import('@aws-sdk/client-sns').SNSClient> | undefined;

@@ -4,7 +4,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { join } from 'node:path';
-import { boundedRequestHandler } from '../aws-http.js';
+import { boundedClientConfig } from '../aws-http.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { stateDir } from '../paths.js';
@@ -40,11 +40,7 @@ export const POLICY_START_WAIT_MS = 5_000;
 export const SERIAL_STATE_FILE = 'policy-serials.json';
 
 function clientConfig(config: Config, attemptMs: number) {
-  return {
-    ...(config.region ? { region: config.region } : {}),
-    ...(config.awsProfile ? { profile: config.awsProfile } : {}),
-    requestHandler: boundedRequestHandler({ timeoutMs: attemptMs }),
-  };
+  return boundedClientConfig({ region: config.region, profile: config.awsProfile }, { timeoutMs: attemptMs });
 }
 
 /** Creates the client once, on first use. */

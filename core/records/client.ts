@@ -3,12 +3,10 @@
 // when DynamoDB is away, not hang in an SDK call.
 // Endpoints are never special-cased: AWS_ENDPOINT_URL_DYNAMODB points it at dynalite in tests.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DYNAMODB_ATTEMPT_BUDGET_MS, MAX_ATTEMPTS, boundedRequestHandler } from '../aws-http.js';
+import { DYNAMODB_ATTEMPT_BUDGET_MS, MAX_ATTEMPTS, boundedClientConfig, type ClientTarget } from '../aws-http.js';
 import type { OpLogger } from '../log.js';
 
-export interface TableClientOptions {
-  region?: string | null;
-  profile?: string | null;
+export interface TableClientOptions extends ClientTarget {
   /** Milliseconds; default 2000 for both the connection and the whole request. */
   timeoutMs?: number;
   maxAttempts?: number;
@@ -17,11 +15,11 @@ export interface TableClientOptions {
 }
 
 export function createTableClient(options: TableClientOptions = {}): DynamoDBClient {
-  const timeout = options.timeoutMs ?? DYNAMODB_ATTEMPT_BUDGET_MS;
-  return new DynamoDBClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.profile ? { profile: options.profile } : {}),
-    maxAttempts: Math.min(options.maxAttempts ?? 2, MAX_ATTEMPTS),
-    requestHandler: boundedRequestHandler({ timeoutMs: timeout, log: options.log }),
-  });
+  return new DynamoDBClient(
+    boundedClientConfig(options, {
+      timeoutMs: options.timeoutMs ?? DYNAMODB_ATTEMPT_BUDGET_MS,
+      maxAttempts: Math.min(options.maxAttempts ?? 2, MAX_ATTEMPTS),
+      log: options.log,
+    }),
+  );
 }
