@@ -15,14 +15,13 @@ import { notificationStatus, type NotificationEvent } from '../core/notify/types
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
 import { loadConfig } from '../core/config.js';
-import { resolveAwsTarget, sdkTarget } from './aws-target.js';
+import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
+
+import type { TableFlags } from './table-flags.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
 export const CLI_NOTIFY_BOUND_MS = 20_000;
-
-import type { TableFlags } from './table-flags.js';
-export type { TableFlags };
 
 export interface ApproverContext {
   store: DynamoRecordStore<ApprovalRequest>;
@@ -40,9 +39,8 @@ export async function approverContext(
 ): Promise<ApproverContext> {
   const config = loadConfig({ configFlag: globals.config });
   const target = await resolveAwsTarget(flags, globals);
-  const aws = sdkTarget(target);
   const store = new DynamoRecordStore(REQUEST_KIND, {
-    client: createTableClient(aws),
+    client: createTableClient(target),
     table: flags.table ?? config.requests.table,
   });
   let me: { arn: string; user: string; trustedSessionRoles: readonly string[] } = {
@@ -58,7 +56,7 @@ export async function approverContext(
   const { createPolicyProvider } = await import('../core/policy/provider.js');
   const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });
   let started: Promise<void> | undefined;
-  const ports = awsNotifierPorts(aws);
+  const ports = awsNotifierPorts(target);
   const notifier = createNotifier(ports);
   const policyFor = async (profile: string): Promise<Policy> => {
     await (started ??= provider.start());

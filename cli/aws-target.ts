@@ -87,14 +87,6 @@ export function vendorTarget(
   };
 }
 
-/** The profile and region the target names, as the SDK's client options and the table and notifier factories take them. */
-export function sdkTarget(target: AwsTarget): { region?: string; profile?: string } {
-  return {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.profile ? { profile: target.profile } : {}),
-  };
-}
-
 export function requireRegion(target: AwsTarget): string {
   if (!target.region) {
     throw usageError(

@@ -12,8 +12,9 @@ import { createNotifier } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
-import { CLI_NOTIFY_BOUND_MS, type TableFlags } from './approvals-table.js';
-import { resolveAwsTarget, sdkTarget } from './aws-target.js';
+import { CLI_NOTIFY_BOUND_MS } from './approvals-table.js';
+import type { TableFlags } from './table-flags.js';
+import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
 export interface BreakglassTable {
@@ -31,8 +32,7 @@ export async function withBreakglassTable<T>(
 ): Promise<T> {
   const config = loadConfig({ configFlag: globals.config });
   const target = await resolveAwsTarget(flags, globals);
-  const aws = sdkTarget(target);
-  const client = createTableClient(aws);
+  const client = createTableClient(target);
   const table = flags.table ?? config.breakglass.table;
   const stores: BreakglassStores = {
     events: new DynamoRecordStore(EVENT_KIND, { client, table }),
@@ -41,7 +41,7 @@ export async function withBreakglassTable<T>(
   };
   const { createPolicyProvider } = await import('../core/policy/provider.js');
   const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });
-  const ports = awsNotifierPorts(aws);
+  const ports = awsNotifierPorts(target);
   let me: Promise<{ arn: string; user: string }> | undefined;
   const identify = () =>
     (me ??= import('./whoami.js').then(async ({ whoami }) => {

@@ -1,8 +1,9 @@
 // `sentinel breakglass invoke|list|show|close` (DESIGN §8, §11): emergency access through the daemon, so the invoker
 // is the identity the daemon serves. Reviewers without a daemon read and close events in the table with their own AWS
-// identity (--table, cli/breakglass-table.ts); in vendor mode `close` goes to the vendor (cli/vendor-admin.ts). On a terminal, invoke first asks the daemon what it would do (dry run: which
-// entry, who is told, whether MFA is needed), shows it, and asks for the MFA code when one is needed; without a
-// terminal it never prompts, and a missing code is the daemon's MfaRequired.
+// identity (--table, cli/breakglass-table.ts); in vendor mode `close` goes to the vendor (cli/vendor-admin.ts). On a
+// terminal, invoke first asks the daemon what it would do (dry run: which entry, who is told, whether MFA is needed),
+// shows it, and asks for the MFA code when one is needed; without a terminal it never prompts, and a missing code is
+// the daemon's MfaRequired.
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import type { InvokePreview } from '../core/breakglass/service.js';
@@ -353,17 +354,17 @@ Exit codes: 0 closed; 1 not active (Conflict), no such event, the vendor did not
       const reason = checkOneLine(flags.reason, '--reason', 1, 1024);
       const globals = command.optsWithGlobals<GlobalOptions>();
       const vendor = await vendorAdmin(flags, globals, 'breakglass close');
+      // In vendor mode --profile/--region choose who signs, so the table-flag check is for the other two paths.
+      if (!vendor) checkFlags(flags);
       let e: EventView;
       if (vendor) {
         e = await vendor.closeEvent(id, reason);
       } else if (flags.table !== undefined) {
-        checkFlags(flags);
         const bg = await import('./breakglass-table.js');
         const closed = await bg.withBreakglassTable(flags, globals, { policy: true }, (t) => bg.close(t, id, reason));
         if (closed.warning) process.stderr.write(`Warning: ${closed.warning}\n`);
         e = closed.event;
       } else {
-        checkFlags(flags);
         e = await (await daemon(globals)).post<EventView>(`/v1/breakglass/${id}/close`, { reason });
       }
       if (flags.json) printJson(e);

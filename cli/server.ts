@@ -144,8 +144,9 @@ With --table, the revocation is recorded under your policy user name as STS repo
 (sts:GetCallerIdentity); through the daemon, the daemon records it. In vendor mode (vendor: in config.yaml) the
 command calls the vendor's API itself, SigV4-signed with your credentials (--profile, default vendor.profile;
 --region, default vendor.region): the vendor lets the session's owner or an approver of its profile revoke it and
-records your ARN as revoked_by; --table and --aws are refused there, because only the vendor writes the tables. Credentials the session already holds stay
-valid until they expire (15 minutes by default), so revocation takes effect at the session's next request.
+records your ARN as revoked_by; --table and --aws are refused there, because only the vendor writes the tables.
+Credentials the session already holds stay valid until they expire (15 minutes by default), so revocation takes
+effect at the session's next request.
 
 With --aws (admin CLI, --table only: the daemon never holds IAM write permissions), the inline policy
 sentinel-revoke-<id> is then added to the session's role, denying everything to credentials stamped with the

@@ -4,7 +4,7 @@ import { parseDuration } from '../core/duration.js';
 import { SESSION_ID, SESSION_STATUSES, type SessionQuery, type SessionStatus } from '../core/sessions/types.js';
 import { hasControlCharacters, isPrintableText } from '../core/text/printable.js';
 import { usageError } from './output.js';
-import type { TableFlags } from './session-source.js';
+import type { TableFlags } from './table-flags.js';
 
 export interface ListFlags extends TableFlags {
   status?: string;

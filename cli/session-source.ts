@@ -7,8 +7,6 @@ import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { checkTableFlags, type TableFlags } from './table-flags.js';
 import type { GlobalOptions } from './program.js';
 
-export type { TableFlags } from './table-flags.js';
-
 export interface SessionSource {
   list(q: SessionQuery): Promise<{ sessions: Session[]; cursor?: string }>;
   get(id: string): Promise<Session>;
