@@ -7,7 +7,7 @@ import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
 import type { VendorConfig } from '../core/config.js';
 import type { VendorClient } from '../core/vendor/client.js';
-import { pooledRequestIds } from './runtime/request-ids.js';
+import { pooledRequestIds } from '../core/authorize/request-ids.js';
 import type { PeerSources } from './server/auth.js';
 
 export interface DaemonParts {

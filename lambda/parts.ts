@@ -26,8 +26,8 @@ import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import type { RecordStore } from '../core/records/store.js';
 import { DynamoSessionStore } from '../core/sessions/dynamodb.js';
 import type { SessionStore } from '../core/sessions/types.js';
-import { pooledRequestIds } from '../daemon/runtime/request-ids.js';
-import { createStsClients, type StsClientOptions } from '../daemon/vending/sts-client.js';
+import { pooledRequestIds } from '../core/authorize/request-ids.js';
+import { createStsClients, type StsClientOptions } from '../core/issuer/sts-clients.js';
 import { requireProfile } from './profiles.js';
 
 export interface VendorOptions {

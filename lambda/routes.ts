@@ -2,6 +2,17 @@
 // anything is read, with the daemon's own schemas where a route has a daemon twin. The caller is the principal the
 // handler resolved from API Gateway's verified identity; no route reads a user from anywhere else.
 import { z } from 'zod';
+import {
+  breakglassCloseBody,
+  breakglassInvokeBody,
+  breakglassListQuery,
+  parse,
+  profileName,
+  requestCreateBody,
+  requestListQuery,
+  revokeBody,
+  ttl,
+} from '../core/api/bodies.js';
 import { REQUEST_ID } from '../core/approvals/record.js';
 import { EVENT_ID } from '../core/breakglass/record.js';
 import { COMMENT_MAX } from '../core/approvals/service.js';
@@ -10,13 +21,6 @@ import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
 import { SESSION_ID } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
-import {
-  closeBody as closeBreakglassBody,
-  invokeBody,
-  listQuery as listBreakglassQuery,
-} from '../daemon/server/routes-breakglass.js';
-import { parse, profileName, revokeBody, ttl } from '../daemon/server/routes-control.js';
-import { createBody as createRequestBody, listQuery as listRequestsQuery } from '../daemon/server/routes-requests.js';
 import type { VendorBreakglass } from './breakglass.js';
 import type { VendorRequest } from './events.js';
 import type { VendorParts } from './parts.js';
@@ -138,7 +142,7 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     method: 'POST',
     pattern: /^\/v1\/requests$/,
     async handle(ctx, principal, req) {
-      const b = parse(createRequestBody, json(req), 'approval request');
+      const b = parse(requestCreateBody, json(req), 'approval request');
       return ok(await ctx.requests.create(principal, b), 201);
     },
   },
@@ -146,7 +150,7 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     method: 'GET',
     pattern: /^\/v1\/requests$/,
     async handle(ctx, principal, req) {
-      parse(listRequestsQuery, req.query, 'query');
+      parse(requestListQuery, req.query, 'query');
       return ok({ requests: await ctx.requests.mine(principal) });
     },
   },
@@ -187,7 +191,7 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     method: 'POST',
     pattern: /^\/v1\/breakglass$/,
     async handle(ctx, principal, req) {
-      const { dry_run, ...input } = parse(invokeBody, json(req), 'break-glass invocation');
+      const { dry_run, ...input } = parse(breakglassInvokeBody, json(req), 'break-glass invocation');
       if (dry_run) return ok(await ctx.breakglass.preview(principal, input));
       return ok(await ctx.breakglass.invoke(principal, input), 201);
     },
@@ -196,7 +200,7 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     method: 'GET',
     pattern: /^\/v1\/breakglass$/,
     async handle(ctx, principal, req) {
-      const q = parse(listBreakglassQuery, req.query, 'query');
+      const q = parse(breakglassListQuery, req.query, 'query');
       return ok({ events: await ctx.breakglass.list(principal, { ...q, mine: q.mine !== undefined }) });
     },
   },
@@ -210,7 +214,7 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
     pattern: /^\/v1\/breakglass\/([^/]+)\/close$/,
     async handle(ctx, principal, req, id) {
       const checked = eventId(id);
-      const { reason } = parse(closeBreakglassBody, json(req), 'close request');
+      const { reason } = parse(breakglassCloseBody, json(req), 'close request');
       return ok(await ctx.breakglass.close(principal, checked, reason));
     },
   },

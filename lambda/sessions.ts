@@ -13,8 +13,8 @@ import { isSentinelError } from '../core/errors.js';
 import { issuedFacts } from '../core/sessions/record.js';
 import type { Session } from '../core/sessions/types.js';
 import type { Mode } from '../core/types.js';
-import { credentialsBody, type CredentialsBody } from '../daemon/server/credentials-body.js';
-import { sessionRefusal, unknownSession } from '../daemon/sessions/session-refusals.js';
+import { credentialsBody, type CredentialsBody } from '../core/issuer/credentials-body.js';
+import { sessionRefusal, unknownSession } from '../core/sessions/refusals.js';
 import type { VendorParts } from './parts.js';
 import { requireProfile } from './profiles.js';
 

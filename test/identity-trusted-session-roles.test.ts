@@ -6,7 +6,7 @@ import { principalName } from '../core/approvals/entry.js';
 import { resolveConfig } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
 import { createIdentifier } from '../daemon/vending/identify.js';
-import { createStsClients } from '../daemon/vending/sts-client.js';
+import { createStsClients } from '../core/issuer/sts-clients.js';
 import { startSts } from './support/sts-emulator.js';
 
 const SSO = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@example.com';

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpLogger } from '../../core/log.js';
 import type { DaemonSessions } from '../sessions/types.js';
 import type { PeerCheck, TokenCheck, Transport } from './auth.js';
-import { serializedBody } from './credentials-body.js';
+import { serializedBody } from '../../core/issuer/credentials-body.js';
 import { errorAnswer, internalErrorFor } from './errors.js';
 import { foreignHostOf } from './listener-host.js';
 import { CREDENTIAL_PATHS } from './routes-credentials.js';

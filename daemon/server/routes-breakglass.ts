@@ -5,34 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SentinelError } from '../../core/errors.js';
 import { EVENT_ID } from '../../core/breakglass/record.js';
-import { CLOSE_REASON_MAX, JUSTIFICATION_MAX } from '../../core/breakglass/service.js';
 import type { ServerContext } from './context.js';
-import { parse, profileName } from './routes-control.js';
+import { breakglassCloseBody, breakglassInvokeBody, breakglassListQuery, parse } from '../../core/api/bodies.js';
 
-// Lengths and characters are checked by the service, with the message a user can act on; these only bound them.
-export const invokeBody = z
-  .object({
-    profile: profileName,
-    reason_code: z.string().max(32),
-    justification: z.string().max(JUSTIFICATION_MAX * 4),
-    duration: z.number().optional(),
-    mfa_code: z.string().max(16).optional(),
-    /** Answer what would happen (entry, MFA, who is told) without acting. */
-    dry_run: z.boolean().optional(),
-  })
-  .strict();
 const idParams = z
   .object({ id: z.string().regex(EVENT_ID, 'expected a break-glass event id (16 lowercase hex characters)') })
   .strict();
-export const listQuery = z
-  .object({
-    mine: z.string().max(8).optional(),
-    status: z.enum(['active', 'closed', 'expired']).optional(),
-    profile: profileName.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
-  })
-  .strict();
-export const closeBody = z.object({ reason: z.string().max(CLOSE_REASON_MAX * 4) }).strict();
 
 export function registerBreakglassRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const api = () => {
@@ -42,7 +20,7 @@ export function registerBreakglassRoutes(app: FastifyInstance, ctx: ServerContex
   const body = (request: FastifyRequest) => request.body;
 
   app.post('/v1/breakglass', async (request, reply) => {
-    const { dry_run, ...input } = parse(invokeBody, body(request), 'break-glass invocation');
+    const { dry_run, ...input } = parse(breakglassInvokeBody, body(request), 'break-glass invocation');
     if (dry_run) return api().preview(input);
     const created = await api().invoke(input);
     reply.code(201);
@@ -50,7 +28,7 @@ export function registerBreakglassRoutes(app: FastifyInstance, ctx: ServerContex
   });
 
   app.get('/v1/breakglass', async (request) => {
-    const q = parse(listQuery, request.query, 'query');
+    const q = parse(breakglassListQuery, request.query, 'query');
     return { events: await api().list({ ...q, mine: q.mine !== undefined }) };
   });
 
@@ -61,7 +39,7 @@ export function registerBreakglassRoutes(app: FastifyInstance, ctx: ServerContex
 
   app.post('/v1/breakglass/:id/close', async (request) => {
     const { id } = parse(idParams, request.params, 'event id');
-    const { reason } = parse(closeBody, body(request), 'close request');
+    const { reason } = parse(breakglassCloseBody, body(request), 'close request');
     return api().close(id, reason);
   });
 }

@@ -3,33 +3,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { localActor } from '../runtime/local-actor.js';
+import { parse, profileName, revokeBody, ttl } from '../../core/api/bodies.js';
 import { parseDuration } from '../../core/duration.js';
-import { SentinelError } from '../../core/errors.js';
-import { MAX_REASON } from '../../core/sessions/record.js';
 import { SESSION_ID, SESSION_STATUSES, type Session } from '../../core/sessions/types.js';
-import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import type { ServerContext } from './context.js';
-import { hasControlCharacters } from '../../core/text/printable.js';
-
-/** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
-export const profileName = z
-  .string()
-  .max(MAX_PROFILE_NAME)
-  .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
-
-/** `ttl`: a duration (`1h`, `30m`) or seconds. */
-export const ttl = z.union([
-  z
-    .string()
-    .max(32)
-    .refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
-  z
-    .number()
-    .int()
-    .min(60)
-    .max(31 * 86_400),
-]);
 
 const openSessionBody = z
   .object({
@@ -40,17 +18,6 @@ const openSessionBody = z
   })
   .strict();
 
-/** The same bound the store enforces and `sentinel server revoke --reason` checks. */
-export const revokeBody = z
-  .object({
-    reason: z
-      .string()
-      .trim()
-      .min(1)
-      .max(MAX_REASON)
-      .refine((v) => !hasControlCharacters(v), 'expected one line without control characters'),
-  })
-  .strict();
 const credentialProcessBody = z.object({ profile: profileName }).strict();
 const emptyBody = z.object({}).strict();
 
@@ -87,20 +54,6 @@ const listQuery = z
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();
-
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues
-    .map((issue) => {
-      if (issue.code === 'unrecognized_keys')
-        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`;
-      const field = issue.path.map(String).join('.') || where;
-      return `${field}: ${issue.message}`;
-    })
-    .join('; ');
-  throw new SentinelError('BadRequest', `invalid ${where}: ${problems}`);
-}
 
 function sinceToIso(since: string | undefined): string | undefined {
   if (since === undefined) return undefined;

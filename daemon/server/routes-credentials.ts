@@ -2,7 +2,7 @@
 // (onRequest); here it proves its session with the token, then the local session manager runs session read →
 // authorize() → touch (DESIGN §3.4 steps 2–5) and this route answers (step 6).
 import type { FastifyInstance } from 'fastify';
-import { serializedBody } from './credentials-body.js';
+import { serializedBody } from '../../core/issuer/credentials-body.js';
 import type { ServerContext } from './context.js';
 import { requireSessionToken, type TokenCheck } from './auth.js';
 

@@ -4,22 +4,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SentinelError } from '../../core/errors.js';
 import { REQUEST_ID } from '../../core/approvals/record.js';
-import { JUSTIFICATION_MAX } from '../../core/approvals/service.js';
 import type { ServerContext } from './context.js';
-import { parse, profileName } from './routes-control.js';
+import { parse, requestCreateBody, requestListQuery } from '../../core/api/bodies.js';
 
-export const createBody = z
-  .object({
-    profile: profileName,
-    // Length and characters are checked by the service, with the message a user can act on; this only bounds it.
-    justification: z.string().max(JUSTIFICATION_MAX * 4),
-    duration: z.number().int().min(1).max(86_400).optional(),
-  })
-  .strict();
 const idParams = z
   .object({ id: z.string().regex(REQUEST_ID, 'expected a request id (16 lowercase hex characters)') })
   .strict();
-export const listQuery = z.object({ mine: z.string().max(8).optional() }).strict();
 const emptyBody = z.object({}).strict();
 
 export function registerRequestRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -30,14 +20,14 @@ export function registerRequestRoutes(app: FastifyInstance, ctx: ServerContext):
   const body = (request: FastifyRequest) => request.body;
 
   app.post('/v1/requests', async (request, reply) => {
-    const input = parse(createBody, body(request), 'approval request');
+    const input = parse(requestCreateBody, body(request), 'approval request');
     const created = await api().create(input);
     reply.code(201);
     return created;
   });
 
   app.get('/v1/requests', async (request) => {
-    parse(listQuery, request.query, 'query');
+    parse(requestListQuery, request.query, 'query');
     return { requests: await api().mine() };
   });
 

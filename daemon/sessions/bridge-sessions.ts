@@ -18,7 +18,7 @@ import { notA, objectAnswer as record, recordAnswer } from '../../core/vendor/an
 import type { VendorClient } from '../../core/vendor/client.js';
 import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
 import { pidAlive } from '../runtime/pid.js';
-import type { CredentialsBody } from '../server/credentials-body.js';
+import type { CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';

@@ -35,10 +35,10 @@ import { issuedFacts } from '../../core/sessions/record.js';
 import type { Mode } from '../../core/types.js';
 import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
 import { pidAlive } from '../runtime/pid.js';
-import { credentialsBody, type CredentialsBody } from '../server/credentials-body.js';
+import { credentialsBody, type CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
-import { sessionRefusal, unknownSession } from './session-refusals.js';
+import { sessionRefusal, unknownSession } from '../../core/sessions/refusals.js';
 import { SessionTouches } from './touches.js';
 import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
 

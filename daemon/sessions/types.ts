@@ -8,7 +8,7 @@ import type { PolicyStatus } from '../../core/policy/types.js';
 import type { Session, SessionPage, SessionQuery } from '../../core/sessions/types.js';
 import type { Mode } from '../../core/types.js';
 import type { DecisionCounters } from '../decision-counters.js';
-import type { CredentialsBody } from '../server/credentials-body.js';
+import type { CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 
 /** Who is asking, as the listener established it (DESIGN §3.1). */

@@ -10,7 +10,7 @@ import { createIdentifier } from './identify.js';
 import { createMfaSessions } from './mfa-sessions.js';
 import { createCredentialIssuer, type IssueTarget } from '../../core/issuer/issuer.js';
 import { preloadVendingSdk } from '../../core/issuer/sdk.js';
-import { createStsClients, type StsClientOptions } from './sts-client.js';
+import { createStsClients, type StsClientOptions } from '../../core/issuer/sts-clients.js';
 import type { BaseCredentials, Vendor } from '../../core/issuer/types.js';
 
 const DEFAULT_REGION = 'us-east-1';

@@ -1,6 +1,6 @@
 // The container-credentials body every SDK reads (DESIGN §3.2), built once per issued set of credentials: a cache
 // hit returns the same credentials object again, so its body (and, in the route, its bytes) are reused.
-import type { IssuedCredentials } from '../../core/issuer/types.js';
+import type { IssuedCredentials } from './types.js';
 
 export interface CredentialsBody {
   AccessKeyId: string;

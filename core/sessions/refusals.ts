@@ -1,7 +1,7 @@
 // What a request for a session that cannot serve is told (DESIGN §3.2: the message says what to do next).
-import { SentinelError } from '../../core/errors.js';
-import type { Session } from '../../core/sessions/types.js';
-import { replaceControls } from '../../core/text/printable.js';
+import { SentinelError } from '../errors.js';
+import type { Session } from './types.js';
+import { replaceControls } from '../text/printable.js';
 
 export function unknownSession(id: string): SentinelError {
   return new SentinelError('SessionUnknown', `no session ${id}`);

@@ -1,0 +1,90 @@
+// Request bodies and queries of the API every front end serves (DESIGN §3.3 for the daemon, §17 for the Lambda vendor),
+// validated with zod before anything is read. Messages name the field and the rule, never echo the value. Lengths and
+// characters that the services check themselves (justifications, reasons) are only bounded here: the service answers
+// with the message a user can act on.
+import { z } from 'zod';
+import { CLOSE_REASON_MAX, JUSTIFICATION_MAX as BREAKGLASS_JUSTIFICATION_MAX } from '../breakglass/service.js';
+import { JUSTIFICATION_MAX } from '../approvals/service.js';
+import { parseDuration } from '../duration.js';
+import { SentinelError } from '../errors.js';
+import { MAX_PROFILE_NAME, isValidProfileName } from '../profile-name.js';
+import { MAX_REASON } from '../sessions/record.js';
+import { hasControlCharacters } from '../text/printable.js';
+
+/** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
+export const profileName = z
+  .string()
+  .max(MAX_PROFILE_NAME)
+  .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
+
+/** `ttl`: a duration (`1h`, `30m`) or seconds. */
+export const ttl = z.union([
+  z
+    .string()
+    .max(32)
+    .refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'expected a duration of at least 1m, such as 1h or 30m'),
+  z
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 86_400),
+]);
+
+/** The same bound the store enforces and `sentinel server revoke --reason` checks. */
+export const revokeBody = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_REASON)
+      .refine((v) => !hasControlCharacters(v), 'expected one line without control characters'),
+  })
+  .strict();
+
+// Approval requests (§10).
+export const requestCreateBody = z
+  .object({
+    profile: profileName,
+    justification: z.string().max(JUSTIFICATION_MAX * 4),
+    duration: z.number().int().min(1).max(86_400).optional(),
+  })
+  .strict();
+export const requestListQuery = z.object({ mine: z.string().max(8).optional() }).strict();
+
+// Break-glass events (§11).
+export const breakglassInvokeBody = z
+  .object({
+    profile: profileName,
+    reason_code: z.string().max(32),
+    justification: z.string().max(BREAKGLASS_JUSTIFICATION_MAX * 4),
+    duration: z.number().optional(),
+    mfa_code: z.string().max(16).optional(),
+    /** Answer what would happen (entry, MFA, who is told) without acting. */
+    dry_run: z.boolean().optional(),
+  })
+  .strict();
+export const breakglassListQuery = z
+  .object({
+    mine: z.string().max(8).optional(),
+    status: z.enum(['active', 'closed', 'expired']).optional(),
+    profile: profileName.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export const breakglassCloseBody = z.object({ reason: z.string().max(CLOSE_REASON_MAX * 4) }).strict();
+
+/** The value checked against the schema, or a BadRequest naming every field that failed and why. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')}`;
+      const field = issue.path.map(String).join('.') || where;
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+  throw new SentinelError('BadRequest', `invalid ${where}: ${problems}`);
+}
