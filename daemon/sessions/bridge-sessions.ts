@@ -18,7 +18,7 @@ import { notA, objectAnswer as record, recordAnswer } from '../../core/vendor/an
 import type { VendorClient } from '../../core/vendor/client.js';
 import { countingSink, newCounters, type DecisionCounters } from '../decision-counters.js';
 import { pidAlive } from '../runtime/pid.js';
-import type { CredentialsBody } from '../../core/issuer/credentials-body.js';
+import { formatExpiration, type CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
@@ -241,14 +241,23 @@ export class BridgeSessions implements DaemonSessions {
   private async fetchCredentials(query: Record<string, string>): Promise<CredentialsBody> {
     const b = record(await this.call({ method: 'GET', path: '/v1/credentials', query }));
     const fields = ['AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration'] as const;
-    if (!fields.every((f) => typeof b[f] === 'string' && b[f] !== '') || Number.isNaN(Date.parse(b.Expiration))) {
-      throw notA('credentials');
+    if (!fields.every((f) => typeof b[f] === 'string' && b[f] !== '')) throw notA('credentials');
+    // SDKs read Expiration strictly (the JS SDK only as UTC with `Z`, and refuses one already past), so whatever date
+    // the vendor wrote is served in the one form every SDK reads, and credentials that have expired are not served.
+    const expires = Date.parse(b.Expiration);
+    if (Number.isNaN(expires)) throw notA('credentials');
+    if (expires <= this.now().getTime()) {
+      throw new SentinelError(
+        'VendorUnavailable',
+        `the Sentinel vendor answered with credentials that had already expired (${formatExpiration(new Date(expires))})`,
+        { hint: "Check the vendor's clock and its decision log; `sentinel daemon status` shows the vendor's address." },
+      );
     }
     return {
       AccessKeyId: b.AccessKeyId,
       SecretAccessKey: b.SecretAccessKey,
       Token: b.Token,
-      Expiration: b.Expiration,
+      Expiration: formatExpiration(new Date(expires)),
       ...(typeof b.AccountId === 'string' ? { AccountId: b.AccountId } : {}),
     };
   }
