@@ -124,62 +124,65 @@ t.test('a silent vendor (accepts, never answers): VendorUnavailable within the b
   t.same(sts.calls, { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 }, 'no STS call of its own');
 });
 
-t.test('a vendor answering garbage: VendorUnavailable, nothing served', async (t) => {
-  const sts = await startSts();
-  t.teardown(() => sts.close());
-  const answers: Array<{ status: number; body: string; headers?: Record<string, string> }> = [];
-  let next = answers[0]!;
-  const handler: ProxyHandler = async () => ({ statusCode: next.status, headers: next.headers, body: next.body });
-  const gw = await startApiGatewayStandIn({ keys: sts, handler });
-  t.teardown(() => gw.close());
-  const d = await daemonFor(t, gw.url, sts);
-  const garbage: Array<[string, typeof next]> = [
-    ['not JSON', { status: 200, body: '<html>hello</html>' }],
-    ['a JSON array', { status: 200, body: '[1,2,3]' }],
-    [
-      'credentials without a secret',
-      { status: 200, body: '{"AccessKeyId":"A","Token":"T","Expiration":"2030-01-01T00:00:00Z"}' },
-    ],
-    [
-      'a bad expiration',
-      { status: 200, body: '{"AccessKeyId":"A","SecretAccessKey":"S","Token":"T","Expiration":"soon"}' },
-    ],
-    [
-      'credentials that have expired',
-      {
-        status: 200,
-        body: '{"AccessKeyId":"A","SecretAccessKey":"S","Token":"T","Expiration":"2020-01-01T00:00:00Z"}',
-      },
-    ],
-    ['an unknown error code', { status: 403, body: '{"Code":"Pwned","Message":"\\u001b[31mred"}' }],
-    ['an internal error', { status: 500, body: '{"Code":"InternalError","Message":"stack trace here"}' }],
-    ['a catalogue code with the wrong status', { status: 200, body: '{"Code":"PolicyDenied"}' }],
-    ['a huge answer', { status: 200, body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}` }],
-  ];
-  for (const [name, answer] of garbage) {
-    next = answer;
-    const r = await processCreds(d);
-    t.equal(r.status, 502, `${name}: 502`);
-    t.equal(r.json.Code, 'VendorUnavailable', `${name}: VendorUnavailable`);
-    t.notMatch(r.text, /stack trace|Pwned|\u001b/, `${name}: nothing of the answer is echoed`);
-  }
-  t.same(sts.calls, { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 }, 'no STS call of its own');
+t.test(
+  'a vendor answering garbage: VendorUnavailable, nothing served; a date in another form is served as SDKs read it',
+  async (t) => {
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const answers: Array<{ status: number; body: string; headers?: Record<string, string> }> = [];
+    let next = answers[0]!;
+    const handler: ProxyHandler = async () => ({ statusCode: next.status, headers: next.headers, body: next.body });
+    const gw = await startApiGatewayStandIn({ keys: sts, handler });
+    t.teardown(() => gw.close());
+    const d = await daemonFor(t, gw.url, sts);
+    const garbage: Array<[string, typeof next]> = [
+      ['not JSON', { status: 200, body: '<html>hello</html>' }],
+      ['a JSON array', { status: 200, body: '[1,2,3]' }],
+      [
+        'credentials without a secret',
+        { status: 200, body: '{"AccessKeyId":"A","Token":"T","Expiration":"2030-01-01T00:00:00Z"}' },
+      ],
+      [
+        'a bad expiration',
+        { status: 200, body: '{"AccessKeyId":"A","SecretAccessKey":"S","Token":"T","Expiration":"soon"}' },
+      ],
+      [
+        'credentials that have expired',
+        {
+          status: 200,
+          body: '{"AccessKeyId":"A","SecretAccessKey":"S","Token":"T","Expiration":"2020-01-01T00:00:00Z"}',
+        },
+      ],
+      ['an unknown error code', { status: 403, body: '{"Code":"Pwned","Message":"\\u001b[31mred"}' }],
+      ['an internal error', { status: 500, body: '{"Code":"InternalError","Message":"stack trace here"}' }],
+      ['a catalogue code with the wrong status', { status: 200, body: '{"Code":"PolicyDenied"}' }],
+      ['a huge answer', { status: 200, body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}` }],
+    ];
+    for (const [name, answer] of garbage) {
+      next = answer;
+      const r = await processCreds(d);
+      t.equal(r.status, 502, `${name}: 502`);
+      t.equal(r.json.Code, 'VendorUnavailable', `${name}: VendorUnavailable`);
+      t.notMatch(r.text, /stack trace|Pwned|\u001b/, `${name}: nothing of the answer is echoed`);
+    }
+    t.same(sts.calls, { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 }, 'no STS call of its own');
 
-  // A date SDKs would not read (the JS SDK takes only UTC with `Z`) is served in the form they all read.
-  for (const [written, served] of [
-    ['2030-01-01T01:00:00+01:00', '2030-01-01T00:00:00Z'],
-    ['2030-01-01T00:00:00.999Z', '2030-01-01T00:00:00Z'],
-    ['2030-01-01T00:00:00Z', '2030-01-01T00:00:00Z'],
-  ]) {
-    next = {
-      status: 200,
-      body: JSON.stringify({ AccessKeyId: 'A', SecretAccessKey: 'S', Token: 'T', Expiration: written }),
-    };
-    const r = await processCreds(d);
-    t.equal(r.status, 200, `${written}: served`);
-    t.equal(r.json.Expiration, served, `${written} is served as ${served}`);
-  }
-});
+    // A date SDKs would not read (the JS SDK takes only UTC with `Z`) is served in the form they all read.
+    for (const [written, served] of [
+      ['2030-01-01T01:00:00+01:00', '2030-01-01T00:00:00Z'],
+      ['2030-01-01T00:00:00.999Z', '2030-01-01T00:00:00Z'],
+      ['2030-01-01T00:00:00Z', '2030-01-01T00:00:00Z'],
+    ]) {
+      next = {
+        status: 200,
+        body: JSON.stringify({ AccessKeyId: 'A', SecretAccessKey: 'S', Token: 'T', Expiration: written }),
+      };
+      const r = await processCreds(d);
+      t.equal(r.status, 200, `${written}: served`);
+      t.equal(r.json.Expiration, served, `${written} is served as ${served}`);
+    }
+  },
+);
 
 t.test("the vendor's catalogue refusals pass through with code, message and hint", async (t) => {
   const sts = await startSts();
