@@ -4,7 +4,9 @@
 //    answering the same JSON bytes on the same transport: requests/s and server CPU per request (autocannon, 10
 //    connections), and p50/p99 of a sequential keep-alive client (µs resolution);
 //  - time from spawn to READY=1 against `node -e 0`;
-//  - idle RSS after 1,000 requests, against the bare server's.
+//  - idle RSS after 1,000 requests, against the bare server's;
+//  - for scale, the floor the stack sets: an empty Node that only imports the libraries the daemon is built on
+//    (fastify, zod, pino, yaml), with the daemon's flags — its time to exit and its RSS once they are loaded.
 //
 // Built for a shared 2-core machine whose load changes from second to second: every measurement of the daemon is
 // paired with the same measurement of the baseline taken right next to it (the order alternates from round to
@@ -20,7 +22,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
-import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, fetchFrom, prepareHome, waitForSocket } from '../test/support/daemon.js';
+import {
+  BASE_ACCESS_KEY,
+  BASE_ARN,
+  CLI_MAIN,
+  ROOT,
+  fetchFrom,
+  prepareHome,
+  waitForSocket,
+} from '../test/support/daemon.js';
 import { startNotifyReceiver } from '../test/support/notify-receiver.js';
 import { startSts } from '../test/support/sts-emulator.js';
 import { DAEMON_NODE_FLAGS } from '../cli/daemon-node-flags.js';
@@ -152,6 +162,28 @@ async function nodeStart(): Promise<{ ms: number; cpuMs: number }> {
   return { ms, cpuMs: Number(out) };
 }
 
+/** The libraries alone: spawn to exit of a Node that imports them (from the repository, as the daemon resolves them) and
+ * reports its RSS once they are loaded. */
+const STACK = ['fastify', 'zod', 'pino', 'yaml'];
+async function stackStart(): Promise<{ ms: number; cpuMs: number; rssKb: number }> {
+  const script =
+    `await Promise.all(${JSON.stringify(STACK)}.map((m) => import(m)));` +
+    'const u = process.cpuUsage(); process.stdout.write(`${(u.user + u.system) / 1000} ${process.memoryUsage().rss / 1024}`)';
+  const t0 = process.hrtime.bigint();
+  const child = spawn(NODE, [...DAEMON_NODE_FLAGS, '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((r) => child.once('exit', r));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const [cpu, rss] = out.split(' ').map(Number);
+  if (!Number.isFinite(cpu) || !Number.isFinite(rss))
+    throw new Error(`the stack-only Node printed ${JSON.stringify(out)}`);
+  return { ms, cpuMs: cpu!, rssKb: rss! };
+}
+
 interface RoundResult {
   rps: { s: number; b: number };
   cpu: { s: number; b: number };
@@ -235,11 +267,14 @@ async function main(): Promise<void> {
     // Start-up, interleaved the same way.
     const ready: { ms: number; cpuMs: number }[] = [];
     const bareNode: { ms: number; cpuMs: number }[] = [];
+    const stack: { ms: number; cpuMs: number; rssKb: number }[] = [];
     for (let i = 0; i < START_RUNS; i += 1) {
       if (i % 2 === 0) {
         ready.push(await spawnToReady(sts.url));
         bareNode.push(await nodeStart());
+        stack.push(await stackStart());
       } else {
+        stack.push(await stackStart());
         bareNode.push(await nodeStart());
         ready.push(await spawnToReady(sts.url));
       }
@@ -285,7 +320,12 @@ async function main(): Promise<void> {
         `ratio ${fmt(wall(warm) / wall(bareNode), 1)}× wall, ${fmt(cpu(warm) / cpu(bareNode), 1)}× CPU (goal ≤ 2.5×)`,
     );
     console.log(
-      `idle RSS after 1,000 requests: sentinel ${fmt(rss.sentinel / 1024, 1)} MiB, bare node:http ${fmt(rss.bare / 1024, 1)} MiB (${fmt(rss.sentinel / rss.bare, 1)}×)`,
+      `idle RSS after 1,000 requests: sentinel ${fmt(rss.sentinel / 1024, 1)} MiB, bare node:http ${fmt(rss.bare / 1024, 1)} MiB (${fmt(rss.sentinel / rss.bare, 1)}×) (goal ≤ 80 MiB)`,
+    );
+    console.log(
+      `for scale, the stack alone (a Node that imports ${STACK.join(', ')} and exits): median ${fmt(wall(stack))} ms wall ` +
+        `(${fmt(wall(stack) / wall(bareNode), 1)}× node -e 0), ${fmt(cpu(stack))} ms CPU; RSS with them loaded ` +
+        `${fmt(median(stack.map((x) => x.rssKb)) / 1024, 1)} MiB`,
     );
   } finally {
     for (const c of children) c.kill('SIGTERM');
