@@ -65,3 +65,16 @@ t.test('the buffer grows for a large body and is reused for the next one', async
   body.begin('g', 's');
   t.same(JSON.parse(body.finish().toString('utf8')).logEvents, [], 'an empty body is valid JSON too');
 });
+
+t.test('timestamps of every size are written as JSON numbers', async (t) => {
+  const body = new LogEventsBody();
+  body.begin('g', 's');
+  const stamps = [0, 9, 10, 1_765_000_000_123, Number.MAX_SAFE_INTEGER, 1.5];
+  for (const ts of stamps) body.addBytes(ts, Buffer.from('x'), 0, 1);
+  body.addText(1_765_000_000_999, 'y');
+  const doc = JSON.parse(body.finish().toString('utf8')) as { logEvents: Array<{ timestamp: number }> };
+  t.same(
+    doc.logEvents.map((e) => e.timestamp),
+    [...stamps, 1_765_000_000_999],
+  );
+});
