@@ -10,6 +10,7 @@ import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1 } from '../core/audi
 import { keySet, verifyLogFile, type VerifyReport } from '../core/audit/verify.js';
 import { ROOT, sentinelInProcess, tempDir } from './support/cli.js';
 import { auditKeyFile, numberedEntry, readLines, writeLines, writeSigned } from './support/decision-log-fixture.js';
+import { typescriptLoaderArgs } from './support/ts-loader.js';
 
 const keyFile = (dir: string, name?: string) => auditKeyFile(dir, name ? { name } : {});
 const entry = numberedEntry;
@@ -254,7 +255,7 @@ t.test('a 100 MB log is verified in bounded memory', async (t) => {
     const started = Date.now();
     const child = spawnSync(
       process.execPath,
-      ['--max-old-space-size=32', '--import', 'tsx', '--input-type=module', '-e', script],
+      ['--max-old-space-size=32', ...typescriptLoaderArgs(), '--input-type=module', '-e', script],
       {
         cwd: ROOT,
         encoding: 'utf8',

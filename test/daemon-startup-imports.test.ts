@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { BASE_ACCESS_KEY, BASE_ARN, ROOT, prepareHome } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { rmSync } from 'node:fs';
+import { typescriptLoaderArgs } from './support/ts-loader.js';
 
 const CHILD = `
 import { createRequire } from 'node:module';
@@ -34,7 +35,7 @@ t.test('a default daemon is READY before any AWS SDK client loads; only STS foll
   const prepared = prepareHome({}, sts.url);
   t.teardown(() => rmSync(prepared.home, { recursive: true, force: true }));
 
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+  const child = spawn(process.execPath, [...typescriptLoaderArgs(), '--input-type=module', '-e', CHILD], {
     cwd: ROOT,
     env: { ...prepared.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],

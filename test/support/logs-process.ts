@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startLogs, type StoredEvent } from './logs-emulator.js';
+import { typescriptLoaderArgs } from './ts-loader.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -19,7 +20,7 @@ export interface LogsProcess {
 }
 
 export async function spawnLogsProcess(): Promise<LogsProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...typescriptLoaderArgs(), SELF], { stdio: ['pipe', 'pipe', 'inherit'] });
   const answers = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   // One question at a time: answers come back in order.
   let queue: Promise<unknown> = Promise.resolve();
