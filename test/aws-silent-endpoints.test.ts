@@ -16,8 +16,9 @@ import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
 import { createBaseCredentialResolver } from '../daemon/vending/base-credentials.js';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
-import { CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
+import { CLI_MAIN, DEFAULT_POLICY, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSilentEndpoint, type SilentEndpoint } from './support/silent-endpoint.js';
+import { startSsm } from './support/ssm-emulator.js';
 import { startSts } from './support/sts-emulator.js';
 import { until } from './support/wait.js';
 
@@ -190,6 +191,49 @@ t.test('a policy from SSM: the first load ends with an error instead of holding 
   t.match(d.reason, /no valid policy is loaded: .*TimeoutError/, 'saying why');
   t.ok(endpoint.connections >= 1);
 });
+
+for (const source of ['file', 'ssm'] as const) {
+  t.test(`a signed ${source} policy with a KMS that never answers: close() ends the key fetch at once`, async (t) => {
+    const kms = await silent(t, 'KMS');
+    const dir = tempDir(t);
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, DEFAULT_POLICY, { mode: 0o600 });
+    writeFileSync(`${file}.sig`, '{"signature":"x","metadata":{}}', { mode: 0o600 });
+    if (source === 'ssm') {
+      const ssm = await startSsm();
+      t.teardown(() => ssm.close());
+      process.env.AWS_ENDPOINT_URL_SSM = ssm.url;
+      t.teardown(() => void delete process.env.AWS_ENDPOINT_URL_SSM);
+    }
+    const config = resolveConfig(
+      {
+        region: 'us-east-1',
+        policy: { source, ...(source === 'file' ? { file } : {}), signing_key: 'alias/sentinel-policy', refresh: '1h' },
+      },
+      '/nonexistent/config.yaml',
+      { HOME: '/nonexistent' },
+    );
+    // The shipped budget: three attempts of 5 s, which close() used to wait out.
+    const provider = createPolicyProvider(config, { log: silentLogger(), stateDir: dir, startWaitMs: 100 });
+    const starting = provider.start().catch(() => undefined);
+    await until(
+      () => kms.connections,
+      (n) => n >= 1,
+      10_000,
+    );
+    const closing = Date.now();
+    await provider.close();
+    const ms = Date.now() - closing;
+    t.ok(ms < 2_000, `close() did not wait for KMS (${ms} ms)`);
+    await starting;
+    await until(
+      () => kms.open,
+      (n) => n === 0,
+      2_000,
+    );
+    t.pass('and left no socket open on it');
+  });
+}
 
 t.test(
   "a daemon's policy from SSM: start waits at most startWaitMs, then denies saying why until SSM answers",

@@ -86,10 +86,15 @@ export function parseEnvelope(
   return { ok: false, problem: 'the signature is not a Sentinel signature envelope ({signature, metadata})' };
 }
 
-/** Fetches the public half of the signing key; throws (with the AWS error name only) when KMS refuses. */
-export async function fetchVerificationKey(kms: KMSClient, keyId: string): Promise<VerificationKey> {
+/** Fetches the public half of the signing key; throws (with the AWS error name only) when KMS refuses. `signal` ends
+ * the call early (a policy source that is closed does not wait out a KMS that does not answer). */
+export async function fetchVerificationKey(
+  kms: KMSClient,
+  keyId: string,
+  signal?: AbortSignal,
+): Promise<VerificationKey> {
   const { GetPublicKeyCommand } = await import('@aws-sdk/client-kms');
-  const out = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+  const out = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }), signal ? { abortSignal: signal } : {});
   if (!out.PublicKey || !out.KeyId) throw new Error('KMS returned no public key');
   if (out.KeyUsage !== 'SIGN_VERIFY' || !out.SigningAlgorithms?.includes(SIGNING_ALGORITHM)) {
     throw new Error(`the KMS key does not sign with ${SIGNING_ALGORITHM}`);

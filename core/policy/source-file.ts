@@ -55,6 +55,8 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   let debounce: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
+  // close() ends a KMS key fetch in flight rather than waiting out a KMS that does not answer.
+  const stop = new AbortController();
 
   const status = (): PolicyStatus => ({
     source: 'file',
@@ -91,7 +93,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     if (sig.bytes.length > MAX_ENVELOPE_BYTES) return `${sigFile} is too large for a signature`;
     try {
       if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
-      verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey!);
+      verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey!, stop.signal);
     } catch (e) {
       const name = (e as { name?: unknown }).name;
       return `KMS GetPublicKey for the signing key failed (${typeof name === 'string' ? name.slice(0, 64) : 'error'})`;
@@ -211,6 +213,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     status,
     async close() {
       closed = true;
+      stop.abort();
       if (debounce) clearTimeout(debounce);
       debounce = null;
       watcher?.close();

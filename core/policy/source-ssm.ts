@@ -58,7 +58,8 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
-  // close() ends a listing in flight rather than waiting it out (an SSM that does not answer holds it to its budget).
+  // close() ends a listing or key fetch in flight rather than waiting it out (an SSM or KMS that does not answer holds
+  // it to its budget).
   const stop = new AbortController();
 
   async function listAll(path: string): Promise<Parameter[]> {
@@ -121,7 +122,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
     if (options.signingKey) {
       try {
         if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
-        verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey);
+        verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey, stop.signal);
       } catch (e) {
         failRefresh(`KMS GetPublicKey for the signing key failed (${awsCode(e)})`, { code: awsCode(e) });
         return status();
