@@ -90,3 +90,36 @@ t.test('the daemon identifies callers with the configured list', async (t) => {
   t.equal((await custom.identify(base('AKIADEPLOY'), ctx)).policyName, 'alice');
   t.equal((await custom.identify(base('AKIASSO'), ctx)).policyName, 'AWSReservedSSOAdmin0');
 });
+
+t.test('a base identity no policy user name can be made from is refused, saying why', async (t) => {
+  const sts = await startSts({
+    identities: {
+      AKIASYMBOLS: 'arn:aws:sts::111111111111:assumed-role/_-_/@.+',
+      AKIAUNDERSCORES: 'arn:aws:iam::111111111111:user/___',
+    },
+  });
+  const saved = process.env.AWS_ENDPOINT_URL_STS;
+  process.env.AWS_ENDPOINT_URL_STS = sts.url;
+  t.teardown(async () => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
+    else process.env.AWS_ENDPOINT_URL_STS = saved;
+    await sts.close();
+  });
+  const identifier = createIdentifier(createStsClients());
+  for (const [key, why] of [
+    ['AKIASYMBOLS', /no ASCII letters or digits/],
+    ['AKIAUNDERSCORES', /no ASCII letters or digits/],
+  ] as const) {
+    const error = await identifier
+      .identify({ accessKeyId: key, secretAccessKey: 'secret' }, { profile: 'odd', region: 'eu-west-1' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    t.ok(error instanceof SentinelError, key);
+    t.equal((error as SentinelError).code, 'BaseCredentialsUnavailable');
+    t.match((error as SentinelError).message, /^the base identity of profile "odd" cannot be named for policy: /);
+    t.match((error as SentinelError).message, why);
+    t.match((error as SentinelError).hint, /IAM user or a role session/);
+  }
+});
