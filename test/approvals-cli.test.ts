@@ -121,4 +121,32 @@ t.test('request, NotApprover for bob and the requester, approve by name and by A
   }
   const badCursor = await sentinel(t, ['requests', '--mine', '--cursor', 'bogus'], { env: alice });
   t.equal(badCursor.code, 2, 'a cursor it did not print is a usage error');
+
+  // An approver is checked against the policy in force: with none that is valid, nothing is decided (fail closed).
+  const third = JSON.parse(
+    (await sentinel(t, ['request', 'prod', '--reason', 'third try at the hotfix', '--json'], { env: alice })).stdout,
+  ) as { id: string };
+  const carolBrokenPolicy = personEnv(t, d.sts, team.url, PEOPLE.carol, {
+    '.config/sentinel/config.yaml': `region: us-east-1\nrequests: { table: ${TEAM_REQUESTS} }\n`,
+    '.config/sentinel/policy.yaml': 'version: "1"\nrules: [\n',
+  });
+  const blind = await sentinel(t, ['approve', third.id, '--json'], { env: carolBrokenPolicy });
+  t.equal(blind.code, 1, 'no valid policy: an error, not a decision');
+  const error = JSON.parse(blind.stdout || blind.stderr).error as { code: string; message: string; hint: string };
+  t.equal(error.code, 'PolicyUnavailable');
+  t.match(error.message, /^no valid policy for prod: /);
+  t.match(error.hint, /Approvers are checked against the policy in force/);
+  const still = await sentinel(t, ['requests', 'show', third.id, '--table', TEAM_REQUESTS, '--json'], { env: carol });
+  t.equal(JSON.parse(still.stdout).status, 'pending', 'and the request is still pending');
+
+  // --status expired reads pending and approved records and keeps the lapsed ones: none of these has lapsed yet.
+  const expired = await sentinel(t, ['requests', '--status', 'expired', '--json'], { env: carol });
+  t.equal(expired.code, 0, expired.stderr);
+  t.same(JSON.parse(expired.stdout).requests, [], 'nothing has lapsed');
+  const pending = await sentinel(t, ['requests', '--status', 'pending', '--json'], { env: carol });
+  t.same(
+    (JSON.parse(pending.stdout).requests as Array<{ id: string }>).map((r) => r.id),
+    [third.id],
+    '--status pending lists the one still open',
+  );
 });
