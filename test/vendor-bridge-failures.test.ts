@@ -167,6 +167,22 @@ t.test(
     }
     t.same(sts.calls, { AssumeRole: 0, GetCallerIdentity: 0, GetSessionToken: 0 }, 'no STS call of its own');
 
+    // The requests and break-glass routes read the vendor's answers as strictly.
+    const controlGarbage: Array<[string, typeof next]> = [
+      ['a list that is not a list', { status: 200, body: '{"requests":"all of them","events":{"a":1}}' }],
+      ['a list of numbers', { status: 200, body: '{"requests":[1,2],"events":[1,2]}' }],
+      ['an internal error', { status: 500, body: '{"Code":"InternalError","Message":"stack trace here"}' }],
+    ];
+    for (const [name, answer] of controlGarbage) {
+      next = answer;
+      for (const path of ['/v1/requests', '/v1/breakglass']) {
+        const r = await d.fetch({ transport: 'unix', method: 'GET', path });
+        t.equal(r.status, 502, `${path}, ${name}: 502`);
+        t.equal(r.json.code, 'VendorUnavailable', `${path}, ${name}: VendorUnavailable`);
+        t.notMatch(r.text, /stack trace|all of them/, `${path}, ${name}: nothing of the answer is echoed`);
+      }
+    }
+
     // A date SDKs would not read (the JS SDK takes only UTC with `Z`) is served in the form they all read.
     for (const [written, served] of [
       ['2030-01-01T01:00:00+01:00', '2030-01-01T00:00:00Z'],
