@@ -15,6 +15,7 @@ E2E_TESTS=(
   test/cli-e2e-exec.test.ts
   test/cli-e2e-shell.test.ts
   test/cli-compile-cache.test.ts
+  test/sts-clients.test.ts
 )
 CACHE=tmp/node # tmp/ is ignored by git
 
