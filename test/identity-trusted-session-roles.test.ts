@@ -7,6 +7,7 @@ import { resolveConfig } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
 import { createIdentifier } from '../daemon/vending/identify.js';
 import { createStsClients } from '../core/issuer/sts-clients.js';
+import { withEnv } from './support/aws-env.js';
 import { startSts } from './support/sts-emulator.js';
 
 const SSO = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@example.com';
@@ -74,13 +75,8 @@ t.test('config identity.trusted_session_roles', async (t) => {
 
 t.test('the daemon identifies callers with the configured list', async (t) => {
   const sts = await startSts({ identities: { AKIADEPLOY: DEPLOY, AKIASSO: SSO } });
-  const saved = process.env.AWS_ENDPOINT_URL_STS;
-  process.env.AWS_ENDPOINT_URL_STS = sts.url;
-  t.teardown(async () => {
-    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
-    else process.env.AWS_ENDPOINT_URL_STS = saved;
-    await sts.close();
-  });
+  t.teardown(() => sts.close());
+  withEnv(t, { AWS_ENDPOINT_URL_STS: sts.url });
   const base = (k: string) => ({ accessKeyId: k, secretAccessKey: 'secret' });
   const ctx = { profile: 'dev', region: 'eu-west-1' };
   const byDefault = createIdentifier(createStsClients());
@@ -98,13 +94,8 @@ t.test('a base identity no policy user name can be made from is refused, saying 
       AKIAUNDERSCORES: 'arn:aws:iam::111111111111:user/___',
     },
   });
-  const saved = process.env.AWS_ENDPOINT_URL_STS;
-  process.env.AWS_ENDPOINT_URL_STS = sts.url;
-  t.teardown(async () => {
-    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
-    else process.env.AWS_ENDPOINT_URL_STS = saved;
-    await sts.close();
-  });
+  t.teardown(() => sts.close());
+  withEnv(t, { AWS_ENDPOINT_URL_STS: sts.url });
   const identifier = createIdentifier(createStsClients());
   for (const [key, why] of [
     ['AKIASYMBOLS', /no ASCII letters or digits/],
