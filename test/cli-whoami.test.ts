@@ -101,3 +101,37 @@ t.test('whoami inside sentinel exec reports the role session the daemon vended',
   t.match(me.arn, /^arn:aws:sts::111111111111:assumed-role\/dev\/sentinel-alice-/);
   t.equal(me.profile, null, 'the default chain: the container endpoint');
 });
+
+t.test('whoami: no credentials for the profile, and a principal no policy user name can be made from', async (t) => {
+  const sts = await startSts({ identities: { AKIAWHOAMISYMBOLS: 'arn:aws:iam::123456789012:user/___' } });
+  t.teardown(() => sts.close());
+  const dir = tempDir(t);
+  const files = writeAwsConfig(dir, {
+    config: '[profile nokeys]\nregion = eu-west-1\n\n[profile symbols]\nregion = eu-west-1\n',
+    credentials: '[symbols]\naws_access_key_id = AKIAWHOAMISYMBOLS\naws_secret_access_key = s1\n',
+  });
+  const env = cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'cfg'),
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const [nokeys, symbols] = await Promise.all([
+    sentinel(t, ['whoami', '--profile', 'nokeys', '--json'], { env }),
+    sentinel(t, ['whoami', '--profile', 'symbols'], { env }),
+  ]);
+  t.equal(nokeys.code, 1);
+  const error = JSON.parse(nokeys.stdout || nokeys.stderr).error as { code: string; message: string; hint: string };
+  t.equal(error.code, 'BaseCredentialsUnavailable');
+  t.match(error.message, /^no credentials could be resolved for profile nokeys \(\w+\)$/);
+  t.match(error.hint, /aws sts get-caller-identity --profile nokeys/);
+  t.equal(sts.calls.GetCallerIdentity, 1, 'STS is not asked without credentials (only symbols asked)');
+
+  t.equal(symbols.code, 1);
+  t.match(
+    symbols.stderr,
+    /^Error: STS answered arn:aws:iam::123456789012:user\/___, which cannot be a Sentinel user: .*no ASCII letters or digits.*\nHint: Sentinel needs base credentials of an IAM user/,
+  );
+});
