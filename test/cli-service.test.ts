@@ -282,3 +282,47 @@ t.test('`npm start` runs the daemon with the same Node flags as the units and `d
     .start;
   t.equal(start, ['node', ...DAEMON_NODE_FLAGS, 'dist/cli/main.js', 'daemon', 'run'].join(' '));
 });
+
+t.test('a service manager that refuses a command: ServiceManagerFailed with its words and where to look', async (t) => {
+  // A stand-in for `systemctl` ahead of the real one on PATH: it answers like a reachable user manager, logs every
+  // call, and refuses `enable` as systemd refuses a masked unit.
+  const { home, env } = serviceEnv(t);
+  const bin = join(home, 'bin');
+  mkdirSync(bin);
+  const calls = join(home, 'systemctl.calls');
+  writeFileSync(
+    join(bin, 'systemctl'),
+    [
+      '#!/bin/sh',
+      `echo "$*" >> '${calls}'`,
+      'case "$2" in',
+      '  enable) echo "Failed to enable unit: Unit file sentinel.socket is masked." >&2; exit 1 ;;',
+      '  *) exit 0 ;;',
+      'esac',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const r = await sentinel(t, ['service', 'install', '--socket-activation', '--platform', 'linux'], {
+    env: { ...env, PATH: `${bin}:${env.PATH ?? '/usr/bin:/bin'}` },
+  });
+  t.equal(r.code, 1, 'exit 1');
+  t.match(
+    r.stderr,
+    /^Error: `systemctl --user enable --now sentinel\.socket` failed: Failed to enable unit: Unit file sentinel\.socket is masked\.\nHint: Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`\./m,
+  );
+  t.same(
+    readFileSync(calls, 'utf8').trim().split('\n'),
+    [
+      '--user show-environment',
+      '--user daemon-reload',
+      '--user disable --now sentinel.service',
+      '--user enable --now sentinel.socket',
+    ],
+    'asked whether the manager answers, reloaded, handed the service to the socket, then stopped at the refusal',
+  );
+  t.ok(
+    existsSync(join(home, '.config', 'systemd', 'user', 'sentinel.socket')),
+    'the unit files it wrote before the refusal stay, for `systemctl --user status` to show',
+  );
+});
