@@ -2,10 +2,14 @@
 // request`, `requests --mine|show|cancel` and `breakglass invoke|list|show` go over the socket to the daemon, which
 // forwards them SigV4-signed to the vendor (daemon → API Gateway stand-in → the real Lambda handler → dynalite). The
 // vendor knows the caller only as the identity it verified; its answers and refusals come back unchanged, and an
-// approval or an event at the vendor is what lets the next credential request through.
+// approval or an event at the vendor is what lets the next credential request through. The daemon's own sessions are
+// listed as the vendor has them, and a session whose process exits is ended locally even when the vendor cannot be
+// told.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { ALICE, CAROL, startBridge } from './support/bridge.js';
 import { requireBuild, sentinel, userEnv, type Run } from './support/cli.js';
+import { until } from './support/wait.js';
 import { DEV_ROLE, PROD_ROLE } from './support/vendor.js';
 import type { SentinelError } from '../core/errors.js';
 
@@ -111,5 +115,40 @@ t.test('requests and break-glass through the daemon, decided at the vendor', asy
       { status: 'closed', closed_by: 'alice' },
       'closed at the vendor',
     );
+  });
+
+  await t.test("server sessions lists this daemon's sessions as the vendor has them", async (t) => {
+    const [a, b2] = [await d.openSession('dev'), await d.openSession('dev')];
+    // Revoked at the vendor by its owner, with her own keys, not through this daemon.
+    await b
+      .vendorAs(ALICE)
+      .call({ method: 'POST', path: `/v1/sessions/${b2.id}/revoke`, body: { reason: 'not needed' } });
+    const active = json(await cli(['server', 'sessions', '--status', 'active', '--json']));
+    const ids = (active.sessions ?? active.items ?? active).map((s: { id: string }) => s.id);
+    t.ok(ids.includes(a.id), 'the active one is listed');
+    t.notOk(ids.includes(b2.id), 'the one revoked at the vendor is not, with --status active');
+    const revoked = json(await cli(['server', 'sessions', '--status', 'revoked', '--json']));
+    t.match(
+      (revoked.sessions ?? revoked.items ?? revoked).find((s: { id: string }) => s.id === b2.id),
+      { status: 'revoked', revoked_reason: 'not needed' },
+      'and --status revoked shows who ended it and why, as the vendor stored it',
+    );
+  });
+
+  await t.test('a session whose process exits ends locally even when the vendor cannot be told', async (t) => {
+    const owner = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.teardown(() => owner.kill('SIGKILL'));
+    const s = await d.openSession('dev', { pid: owner.pid });
+    t.equal((await d.fetch({ transport: 'tcp', path: '/v1/credentials', token: s.token })).status, 200);
+    await b.gw.close();
+    owner.kill('SIGKILL');
+    await until(
+      () => d.logs(),
+      (logs) => logs.includes('session_end_failed'),
+      10_000,
+    );
+    const after = await d.fetch({ transport: 'tcp', path: '/v1/credentials', token: s.token });
+    t.equal(after.status, 403, 'its token is no longer served');
+    t.notMatch(d.logs(), new RegExp(s.token), 'and the token is never logged');
   });
 });
