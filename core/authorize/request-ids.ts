@@ -4,11 +4,13 @@
 import { randomBytes } from 'node:crypto';
 
 export function pooledRequestIds(poolBytes = 4096): () => string {
-  let pool = randomBytes(poolBytes);
+  // A pool must hold at least one id, or every id would be cut short.
+  const size = Math.max(8, Math.floor(poolBytes));
+  let pool = randomBytes(size);
   let at = 0;
   return () => {
     if (at + 8 > pool.length) {
-      pool = randomBytes(poolBytes);
+      pool = randomBytes(size);
       at = 0;
     }
     const id = pool.toString('hex', at, at + 8);
