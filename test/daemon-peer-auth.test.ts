@@ -175,3 +175,41 @@ t.test('a valid token is served while its peer is rate-limited for wrong ones', 
   const unix = await d.fetch({ transport: 'unix', token: session.token });
   t.equal(unix.status, 200, 'the limit is per peer and transport; the Unix socket is unaffected');
 });
+
+t.test('TCP: a connection whose owner cannot be found is refused, even with a good token (fail closed)', async (t) => {
+  // The /proc/net/tcp lookup, replaced: first it finds no row, then the read itself fails.
+  let lookup: () => number | null = () => null;
+  const native = await import('../native/index.js');
+  const d = await startDaemon(t, {
+    parts: { peers: { peerOf: native.peerOf, tcpPeerUid: () => lookup() } },
+  });
+  const session = await d.openSession('dev');
+  for (const [how, fn] of [
+    ['no row', () => null],
+    [
+      'the read fails',
+      () => {
+        throw Object.assign(new Error('EACCES: /proc/net/tcp'), { code: 'EACCES' });
+      },
+    ],
+  ] as const) {
+    lookup = fn;
+    const r = await d.fetch({ transport: 'tcp', token: session.token });
+    t.equal(r.status, 403, `${how}: refused`);
+    t.equal(r.json.Code, 'PeerNotAllowed', how);
+    t.match(r.json.Message, /could not determine which user owns this connection/, how);
+    t.notMatch(r.text, /AccessKeyId/, `${how}: no credentials`);
+  }
+  t.match(d.logs(), /"event":"peer_unreadable","transport":"tcp"/, 'a security log line says why');
+  t.notMatch(d.logs(), new RegExp(session.token), 'and never the token');
+  lookup = () => process.getuid!();
+  t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'found again: served');
+  lookup = () => {
+    throw new Error('the Unix socket must not ask /proc/net/tcp');
+  };
+  t.equal(
+    (await d.fetch({ transport: 'unix', token: session.token })).status,
+    200,
+    'the Unix socket does not use it (kernel peer credentials)',
+  );
+});
