@@ -8,6 +8,18 @@ import { startSts } from './support/sts-emulator.js';
 import { startDaemon } from './support/daemon.js';
 import { cleanEnv, ENTRY, requireBuild, sentinel, tempDir, userEnv } from './support/cli.js';
 
+/** A user's environment with only these AWS files and STS at the emulator. */
+function whoamiEnv(dir: string, files: { configFile: string; credentialsFile: string }, stsUrl: string) {
+  return cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'cfg'),
+    AWS_CONFIG_FILE: files.configFile,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
+    AWS_ENDPOINT_URL_STS: stsUrl,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+}
+
 const ASSUMED = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Ops_1a2b/alice.smith@example.com';
 
 t.test('whoami against the STS emulator', async (t) => {
@@ -21,14 +33,7 @@ t.test('whoami against the STS emulator', async (t) => {
     credentials:
       '[alice]\naws_access_key_id = AKIAWHOAMIALICE\naws_secret_access_key = s1\n\n[ops]\naws_access_key_id = AKIAWHOAMIOPS\naws_secret_access_key = s2\n\n[stranger]\naws_access_key_id = AKIAUNKNOWNKEY\naws_secret_access_key = s3\n',
   });
-  const env = cleanEnv({
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, 'cfg'),
-    AWS_CONFIG_FILE: files.configFile,
-    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const env = whoamiEnv(dir, files, sts.url);
 
   // Independent runs, at once. The first has no AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED in its environment:
   // the binary silences the SDK's Node 20 warning itself, so its stderr stays empty.
@@ -110,14 +115,7 @@ t.test('whoami: no credentials for the profile, and a principal no policy user n
     config: '[profile nokeys]\nregion = eu-west-1\n\n[profile symbols]\nregion = eu-west-1\n',
     credentials: '[symbols]\naws_access_key_id = AKIAWHOAMISYMBOLS\naws_secret_access_key = s1\n',
   });
-  const env = cleanEnv({
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, 'cfg'),
-    AWS_CONFIG_FILE: files.configFile,
-    AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const env = whoamiEnv(dir, files, sts.url);
   const [nokeys, symbols] = await Promise.all([
     sentinel(t, ['whoami', '--profile', 'nokeys', '--json'], { env }),
     sentinel(t, ['whoami', '--profile', 'symbols'], { env }),
