@@ -28,7 +28,7 @@ const RAW = {
   Expiration: '2030-01-01T00:00:00Z',
 };
 
-function stub(t: Test, options: { deny?: string } = {}): Promise<StubDaemon> {
+function stub(t: Test, options: { deny?: string; raw?: Record<string, unknown> } = {}): Promise<StubDaemon> {
   return startStubDaemon(t, (req) => {
     if (req.method === 'POST' && req.url === '/v1/sessions') {
       if (options.deny)
@@ -37,7 +37,7 @@ function stub(t: Test, options: { deny?: string } = {}): Promise<StubDaemon> {
     }
     if (req.method === 'GET' && req.url === '/v1/credentials') {
       return req.headers.authorization === TOKEN
-        ? { status: 200, body: RAW }
+        ? { status: 200, body: options.raw ?? RAW }
         : { status: 403, body: errorBody('TokenInvalid', 'missing or invalid session token') };
     }
     if (req.method === 'DELETE') return { status: 200, body: {} };
@@ -275,6 +275,30 @@ t.test('--env: raw keys fetched with the session token, container variables abse
   t.equal(fetch!.url, '/v1/credentials');
   t.equal(fetch!.headers.authorization, TOKEN, 'the session token authenticates the fetch on the Unix socket');
 });
+
+t.test(
+  '--env: credentials the daemon answers unusable are not put in the environment, and the session is ended',
+  async (t) => {
+    for (const [name, raw] of [
+      ['a secret with a newline', { ...RAW, SecretAccessKey: 'raw/secret\nAWS_PROFILE=attacker' }],
+      ['no token', { ...RAW, Token: '' }],
+      ['not an object', ['ASIARAWKEY']],
+    ] as const) {
+      const daemon = await stub(t, { raw: raw as Record<string, unknown> });
+      const r = await sentinel(t, ['exec', '--env', 'dev', '--', '/bin/sh', '-c', 'echo ran'], {
+        env: cleanEnv({ SENTINEL_SOCKET: daemon.socket }),
+      });
+      t.equal(r.code, 1, `${name}: exit 1`);
+      t.equal(r.stdout, '', `${name}: the command never ran`);
+      t.match(r.stderr, /^Error: the daemon answered credentials without a usable \w+$/m, name);
+      t.notMatch(r.stderr, /raw\/secret|attacker/, `${name}: nothing of the answer is echoed`);
+      t.ok(
+        daemon.requests.some((q) => q.method === 'DELETE' && q.url === '/v1/sessions/0123456789abcdef'),
+        `${name}: the session it opened is ended`,
+      );
+    }
+  },
+);
 
 t.test('exec --help shows examples and exit codes', async (t) => {
   const r = await sentinel(t, ['exec', '--help']);
