@@ -149,4 +149,24 @@ t.test('daemon status against something that is not a daemon: an error, never a 
   t.equal(r.code, 1, 'garbage: exit 1');
   t.match(r.stderr, /^Error: /m);
   t.notMatch(r.stderr, /Cannot read properties|TypeError|    at /, 'garbage: no crash');
+
+  // HTTP, but not JSON: a web page, on the credential and control paths alike.
+  const html = join(dir, 'html.sock');
+  const page = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html><body>it works</body></html>');
+  });
+  await new Promise<void>((resolve) => page.listen(html, resolve));
+  t.teardown(() => new Promise<void>((resolve) => page.close(() => resolve())));
+  for (const args of [
+    ['daemon', 'status'],
+    ['credentials', '--profile', 'dev'],
+    ['server', 'sessions'],
+  ]) {
+    const r = await sentinel(t, args, { env: cleanEnv({ SENTINEL_SOCKET: html }) });
+    t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+    t.match(r.stderr, /^Error: the daemon answered 200 with a body that is not JSON$/m, `${args.join(' ')}: says so`);
+    t.notMatch(r.stdout + r.stderr, /it works|TypeError|    at /, `${args.join(' ')}: nothing echoed, no crash`);
+  }
 });
