@@ -2,7 +2,7 @@
 // session opened on it, warm GET /v1/credentials under autocannon over the Unix socket, and same-run comparisons in
 // alternating rounds (the machine is shared: only same-run ratios mean anything). Not a benchmark itself (the `_`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
@@ -25,9 +25,31 @@ const CLK_TCK = 100;
 
 /** utime + stime of a process (all its threads), in ms. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+function statCpuMs(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** CPU time (ms) of a process's main thread — the one that answers credentials — and of all its other threads (V8's,
+ * libuv's, workers such as the decision-log forwarder). A thread that has exited no longer counts. */
+export function threadCpuMs(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let ms: number;
+    try {
+      ms = statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (tid === String(pid)) main = ms;
+    else others += ms;
+  }
+  return { main, others };
 }
 
 export interface BenchDaemon {

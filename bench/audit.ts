@@ -12,6 +12,8 @@
 //    credential path and the forwarder cost the user's machine. A forwarder that finishes a round's backlog during
 //    the next run would dodge the per-round figure, so the summary also divides each daemon's CPU over the whole
 //    bench (rounds and a 3 s drain after them) by the requests it served;
+//  - the same split by thread: the main thread, which answers credentials, and the others (V8's, libuv's and the
+//    forwarder's worker), so what forwarding costs the thread on the credential path shows apart from its own work;
 //  - autocannon's p99 latency on and off;
 //  - a single client's warm fetch, one at a time, with the daemon idle but its forwarder busy with the backlog, and
 //    again while autocannon holds the daemon at half the off daemon's saturated throughput: the latency a fetch sees
@@ -28,6 +30,7 @@ import {
   ROUNDS,
   cpuMs,
   fetchRun,
+  threadCpuMs,
   median,
   sequentialLatencies,
   startBenchDaemon,
@@ -55,6 +58,9 @@ interface Side {
   busyP50: number[];
   busyP99: number[];
   busyCpuUs: number[];
+  /** Per saturated run: the main thread's CPU per request (µs), and the other threads'. */
+  mainUs: number[];
+  othersUs: number[];
 }
 
 /** Half the off daemon's saturated throughput, fixed after the first round: a busy machine, not a saturated one. */
@@ -75,8 +81,12 @@ async function busyRun(side: Side): Promise<void> {
 
 async function run(side: Side): Promise<void> {
   const cpu0 = cpuMs(side.daemon.pid);
+  const threads0 = threadCpuMs(side.daemon.pid);
   const r = await fetchRun(side.daemon.socketPath, side.token);
   const cpu = cpuMs(side.daemon.pid) - cpu0;
+  const threads = threadCpuMs(side.daemon.pid);
+  side.mainUs.push(((threads.main - threads0.main) * 1000) / r.requests);
+  side.othersUs.push(((threads.others - threads0.others) * 1000) / r.requests);
   side.requests += r.requests;
   side.rps.push(r.rps);
   side.cpuUs.push((cpu * 1000) / r.requests);
@@ -102,6 +112,8 @@ try {
     busyP50: [],
     busyP99: [],
     busyCpuUs: [],
+    mainUs: [],
+    othersUs: [],
   });
   const [on, off] = [await side(onDaemon), await side(offDaemon)];
   const start = { on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), logs: cpuMs(logs.pid) };
@@ -146,6 +158,12 @@ try {
   console.log(
     `daemon CPU per request over the whole bench (rounds + 3 s drain), on / off: ${pct(wholeOn / wholeOff)} ` +
       `(${wholeOn.toFixed(1)} µs / ${wholeOff.toFixed(1)} µs; ${on.requests} / ${off.requests} requests)`,
+  );
+  console.log(
+    `CPU per request by thread, medians of the saturated runs: the main thread (which answers credentials) on ` +
+      `${median(on.mainUs).toFixed(1)} µs, off ${median(off.mainUs).toFixed(1)} µs ` +
+      `(${pct(median(on.mainUs.map((x, i) => x / off.mainUs[i]!)))}); the other threads (V8, libuv, the forwarder) on ` +
+      `${median(on.othersUs).toFixed(1)} µs, off ${median(off.othersUs).toFixed(1)} µs`,
   );
   console.log(`autocannon p99, median of the rounds: on ${median(on.p99)} ms, off ${median(off.p99)} ms`);
   const seqRatio = (k: 'seqP50' | 'seqP99') => median(on[k].map((x, i) => x / off[k][i]!));
