@@ -6,22 +6,14 @@
 // directory can run code as this user, in the daemon. So the cache is used only in a directory nobody else can
 // write or swap (as the decision log's and the socket's directories are checked, core/path-trust.ts); anywhere else
 // Sentinel runs without it, only slower. SENTINEL_COMPILE_CACHE=0 turns it off.
-import { lstatSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
+import { currentUid, isTrusted, type TrustRule } from '../core/path-trust.js';
 import { cacheHome } from '../core/paths.js';
 
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheHome(env), 'sentinel', 'compile-cache');
-}
-
-/** A real directory (not a symlink) of the user's that nobody else may write; the cache home may also be root's with
- * the sticky bit (/tmp), where others cannot rename what is ours. */
-function trusted(path: string, uid: number, stickyRootOk: boolean): boolean {
-  const st = lstatSync(path);
-  if (!st.isDirectory()) return false;
-  if (stickyRootOk && st.uid === 0 && (st.mode & 0o1000) !== 0) return true;
-  return (st.uid === uid || (stickyRootOk && st.uid === 0)) && (st.mode & 0o022) === 0;
 }
 
 /** The cache directory, created 0700 when missing, or null when it or a directory above it (up to the cache home)
@@ -29,9 +21,15 @@ function trusted(path: string, uid: number, stickyRootOk: boolean): boolean {
 export function trustedCompileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const dir = compileCacheDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const uid = currentUid();
   const home = cacheHome(env);
-  const ok = trusted(home, uid, true) && trusted(join(home, 'sentinel'), uid, false) && trusted(dir, uid, false);
+  // A real directory (not a symlink) of the user's that nobody else may write; the cache home may also be root's, or
+  // root's with the sticky bit (/tmp), where others cannot rename what is ours.
+  const own: TrustRule = { owners: [uid], forbidden: 0o022, what: 'directory' };
+  const ok =
+    isTrusted(home, { ...own, owners: [uid, 0], stickyRoot: true }) &&
+    isTrusted(join(home, 'sentinel'), own) &&
+    isTrusted(dir, own);
   return ok ? dir : null;
 }
 

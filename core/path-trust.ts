@@ -34,6 +34,9 @@ export interface TrustRule {
   what: 'file' | 'directory' | 'socket';
   /** Hint for a wrong owner (the default suggests chown to the user). */
   ownerHint?: string;
+  /** Accept a root-owned directory with the sticky bit (/tmp) whatever else may write to it: there, nobody else can
+   * rename or replace what is ours. */
+  stickyRoot?: boolean;
 }
 
 /** Throws UnsafePath unless `st` (from lstat of `path`) is the right kind of thing, owned and moded as `rule` says. */
@@ -50,6 +53,7 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
       hint: `Sentinel neither uses nor replaces it. Point Sentinel at another path, or move it away if nothing needs it.`,
     });
   }
+  if (rule.stickyRoot && st.uid === 0 && (st.mode & 0o1000) !== 0) return;
   if (!rule.owners.includes(st.uid)) {
     throw new SentinelError('UnsafePath', `${path} is owned by uid ${st.uid}, not by uid ${uid}`, {
       hint: rule.ownerHint ?? `Another user can change it. Fix with: chown ${uid} '${path}'`,
@@ -61,6 +65,16 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
     throw new SentinelError('UnsafePath', `${path} is ${others} (mode ${octalMode(st.mode)})`, {
       hint: `Fix with: chmod ${mode} '${path}'`,
     });
+  }
+}
+
+/** The same rule as a yes or no, for a path whose use is optional (nothing there, or anything unsafe, is a no). */
+export function isTrusted(path: string, rule: TrustRule, uid: number = currentUid()): boolean {
+  try {
+    assertTrusted(path, lstatSync(path), rule, uid);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -48,9 +48,8 @@ function assertTrustedLogDir(dir: string): void {
       `the decision log directory ${dir} cannot be examined (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
-  if (st.uid === 0 && (st.mode & 0o1000) !== 0) return;
   try {
-    assertTrusted(dir, st, { owners: [currentUid(), 0], forbidden: 0o022, what: 'directory' });
+    assertTrusted(dir, st, { owners: [currentUid(), 0], forbidden: 0o022, what: 'directory', stickyRoot: true });
   } catch (e) {
     if (!(e instanceof SentinelError)) throw e;
     throw new SentinelError('UnsafePath', `the decision log directory: ${e.message}`, e.hint ? { hint: e.hint } : {});
