@@ -1,6 +1,7 @@
 // The vendor's routes (DESIGN §17), mirroring the daemon's (§3.2, §3.3): every body and query is validated before
-// anything is read, with the daemon's own schemas where a route has a daemon twin. The caller is the principal the
-// handler resolved from API Gateway's verified identity; no route reads a user from anywhere else.
+// anything is read, with the schemas the daemon uses too (core/api/bodies.ts) where a route has a daemon twin. The
+// caller is the principal the handler resolved from API Gateway's verified identity; no route reads a user from
+// anywhere else.
 import { z } from 'zod';
 import {
   breakglassCloseBody,
@@ -12,12 +13,12 @@ import {
   requestListQuery,
   revokeBody,
   ttl,
+  ttlMs,
 } from '../core/api/bodies.js';
 import { REQUEST_ID } from '../core/approvals/record.js';
 import { EVENT_ID } from '../core/breakglass/record.js';
 import { COMMENT_MAX } from '../core/approvals/service.js';
 import type { Principal } from '../core/authorize/types.js';
-import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
 import { SESSION_ID } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
@@ -77,9 +78,6 @@ function json(req: VendorRequest): unknown {
     throw new SentinelError('BadRequest', 'the request body is not valid JSON');
   }
 }
-
-const ttlMs = (v: string | number | undefined) =>
-  v === undefined ? undefined : typeof v === 'number' ? v * 1000 : parseDuration(v);
 
 const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {

@@ -30,6 +30,12 @@ export const ttl = z.union([
     .max(31 * 86_400),
 ]);
 
+/** A `ttl` the schema accepted, in milliseconds (undefined: none asked for). */
+export function ttlMs(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'number' ? value * 1000 : parseDuration(value);
+}
+
 /** The same bound the store enforces and `sentinel server revoke --reason` checks. */
 export const revokeBody = z
   .object({

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { localActor } from '../runtime/local-actor.js';
-import { parse, profileName, revokeBody, ttl } from '../../core/api/bodies.js';
+import { parse, profileName, revokeBody, ttl, ttlMs } from '../../core/api/bodies.js';
 import { parseDuration } from '../../core/duration.js';
 import { SESSION_ID, SESSION_STATUSES, type Session } from '../../core/sessions/types.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
@@ -61,11 +61,6 @@ function sinceToIso(since: string | undefined): string | undefined {
   return ago !== undefined ? new Date(Date.now() - ago).toISOString() : new Date(Date.parse(since)).toISOString();
 }
 
-function ttlToMs(value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  return typeof value === 'number' ? value * 1000 : parseDuration(value);
-}
-
 function profileView(p: ProfileInfo) {
   return {
     name: p.name,
@@ -90,7 +85,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ServerContext):
   app.post('/v1/sessions', { config: { decision: 'session_open' } }, async (request, reply) => {
     const body = parse(openSessionBody, json(request), 'session request');
     const opened = await sessions.openSession(
-      { profile: body.profile, mode: body.mode, pid: body.pid, ttlMs: ttlToMs(body.ttl) },
+      { profile: body.profile, mode: body.mode, pid: body.pid, ttlMs: ttlMs(body.ttl) },
       request.peer,
     );
     reply.code(201);
