@@ -143,41 +143,42 @@ async function spawnToReady(stsUrl: string): Promise<{ ms: number; cpuMs: number
   }
 }
 
+/** Spawns NODE with `args` and waits for it to exit: wall time from spawn to exit, and what it printed (nothing is
+ * read with `capture` false, as for the daemon's own spawn). */
+async function runNode(
+  args: string[],
+  options: { cwd?: string; capture?: boolean } = {},
+): Promise<{ ms: number; out: string }> {
+  const capture = options.capture ?? true;
+  const t0 = process.hrtime.bigint();
+  const child = spawn(NODE, args, {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'ignore',
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((r) => child.once('exit', r));
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out };
+}
+
 /** `node -e 0`, and the CPU a node process has used when its script runs (what `-e 0` costs, bar the exit). */
 async function nodeStart(): Promise<{ ms: number; cpuMs: number }> {
-  const t0 = process.hrtime.bigint();
-  const child = spawn(NODE, ['-e', '0'], { stdio: 'ignore' });
-  await new Promise((r) => child.once('exit', r));
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const probe = spawn(
-    NODE,
-    ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  let out = '';
-  probe.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => probe.once('exit', r));
-  return { ms, cpuMs: Number(out) };
+  const { ms } = await runNode(['-e', '0'], { capture: false });
+  const probe = await runNode([
+    '-e',
+    'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))',
+  ]);
+  return { ms, cpuMs: Number(probe.out) };
 }
 
 /** The libraries alone: spawn to exit of a Node that imports them (from the repository, as the daemon resolves them) and
- * reports its RSS once they are loaded. */
+ * reports its CPU and its RSS once they are loaded. */
 const STACK = ['fastify', 'zod', 'pino', 'yaml'];
 async function stackStart(): Promise<{ ms: number; cpuMs: number; rssKb: number }> {
   const script =
     `await Promise.all(${JSON.stringify(STACK)}.map((m) => import(m)));` +
     'const u = process.cpuUsage(); process.stdout.write(`${(u.user + u.system) / 1000} ${process.memoryUsage().rss / 1024}`)';
-  const t0 = process.hrtime.bigint();
-  const child = spawn(NODE, [...DAEMON_NODE_FLAGS, '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => child.once('exit', r));
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const { ms, out } = await runNode([...DAEMON_NODE_FLAGS, '--input-type=module', '-e', script], { cwd: ROOT });
   const [cpu, rss] = out.split(' ').map(Number);
   if (!Number.isFinite(cpu) || !Number.isFinite(rss))
     throw new Error(`the stack-only Node printed ${JSON.stringify(out)}`);

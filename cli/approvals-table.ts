@@ -17,7 +17,6 @@ import { createTableClient } from '../core/records/client.js';
 import { loadConfig } from '../core/config.js';
 import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
-
 import type { TableFlags } from './table-flags.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
