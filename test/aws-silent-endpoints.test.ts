@@ -17,6 +17,7 @@ import { createPolicyProvider } from '../core/policy/provider.js';
 import { createBaseCredentialResolver } from '../daemon/vending/base-credentials.js';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
 import { CLI_MAIN, DEFAULT_POLICY, prepareHome, removeHome, runProcess } from './support/daemon.js';
+import { withEnv } from './support/aws-env.js';
 import { startSilentEndpoint, type SilentEndpoint } from './support/silent-endpoint.js';
 import { startSsm } from './support/ssm-emulator.js';
 import { startSts } from './support/sts-emulator.js';
@@ -44,8 +45,7 @@ delete process.env.AWS_PROFILE;
 async function silent(t: Test, service: string): Promise<SilentEndpoint> {
   const endpoint = await startSilentEndpoint();
   t.teardown(() => endpoint.close());
-  process.env[`AWS_ENDPOINT_URL_${service}`] = endpoint.url;
-  t.teardown(() => void delete process.env[`AWS_ENDPOINT_URL_${service}`]);
+  withEnv(t, { [`AWS_ENDPOINT_URL_${service}`]: endpoint.url });
   return endpoint;
 }
 
@@ -202,8 +202,7 @@ for (const source of ['file', 'ssm'] as const) {
     if (source === 'ssm') {
       const ssm = await startSsm();
       t.teardown(() => ssm.close());
-      process.env.AWS_ENDPOINT_URL_SSM = ssm.url;
-      t.teardown(() => void delete process.env.AWS_ENDPOINT_URL_SSM);
+      withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
     }
     const config = resolveConfig(
       {

@@ -9,9 +9,9 @@ import module from 'node:module';
 import { join } from 'node:path';
 import { trustedCompileCacheDir } from '../cli/compile-cache.js';
 import { NOBODY, isRoot } from './support/as-user.js';
-
-const ROOT = 'this test must run as root: it makes folders owned by another uid (nobody)';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
+
+const NEEDS_ROOT = 'this test must run as root: it makes folders owned by another uid (nobody)';
 
 const env = (home: string) => ({ XDG_CACHE_HOME: home, HOME: '/nonexistent' });
 
@@ -24,7 +24,7 @@ function files(dir: string): string[] {
 }
 
 t.test('the directories the cache may live in', async (t) => {
-  t.ok(isRoot(), ROOT);
+  t.ok(isRoot(), NEEDS_ROOT);
 
   const own = tempDir(t);
   const dir = trustedCompileCacheDir(env(own));
@@ -59,7 +59,7 @@ t.test('the directories the cache may live in', async (t) => {
 });
 
 t.test('the CLI writes cache entries only where no one else can', async (t) => {
-  t.ok(isRoot(), ROOT);
+  t.ok(isRoot(), NEEDS_ROOT);
   const hasCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   if (!hasCache) {
     // Nothing can be written on this Node; the Node 24 and 22 legs of .ci/run run this test where it can.

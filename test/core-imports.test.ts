@@ -3,20 +3,12 @@
 // vendor share only core/, never each other's files, and neither reaches into the CLI. This reads every import
 // specifier under those folders and fails on any that crosses.
 import t from 'tap';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { ROOT } from './support/daemon.js';
+import { tsFiles } from './support/ts-files.js';
 
-const CORE = join(ROOT, 'core');
 const FORBIDDEN_PACKAGES = ['fastify', 'commander', 'node:http', 'http', 'node:https', 'https', 'node:http2'];
-const FORBIDDEN_DIRS = ['daemon', 'cli', 'lambda', 'native'].map((d) => join(ROOT, d) + '/');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
 
 function specifiers(source: string): string[] {
   const out: string[] = [];
@@ -24,22 +16,30 @@ function specifiers(source: string): string[] {
   return out;
 }
 
-t.test('nothing under core/ imports a front end, fastify, commander or node:http', async (t) => {
-  const files = tsFiles(CORE);
-  t.ok(files.length > 20, `core/ holds the decision core (${files.length} files)`);
-  const offences: string[] = [];
+/** Each import in `files` that reaches into one of `folders` (top-level folders of the repository) or names one of
+ * `packages`, as `file → specifier`. */
+function offences(files: string[], folders: string[], packages: string[] = []): string[] {
+  const dirs = folders.map((d) => join(ROOT, d) + '/');
+  const out: string[] = [];
   for (const file of files) {
     for (const spec of specifiers(readFileSync(file, 'utf8'))) {
-      const where = relative(ROOT, file);
-      if (spec.startsWith('.')) {
-        const target = resolve(dirname(file), spec);
-        if (FORBIDDEN_DIRS.some((d) => target.startsWith(d))) offences.push(`${where} → ${spec}`);
-      } else if (FORBIDDEN_PACKAGES.includes(spec) || FORBIDDEN_PACKAGES.some((p) => spec.startsWith(p + '/'))) {
-        offences.push(`${where} → ${spec}`);
-      }
+      const crosses = spec.startsWith('.')
+        ? dirs.some((d) => resolve(dirname(file), spec).startsWith(d))
+        : packages.includes(spec) || packages.some((p) => spec.startsWith(p + '/'));
+      if (crosses) out.push(`${relative(ROOT, file)} → ${spec}`);
     }
   }
-  t.same(offences, [], 'core/ imports only core/, Node built-ins other than HTTP, and libraries');
+  return out;
+}
+
+t.test('nothing under core/ imports a front end, fastify, commander or node:http', async (t) => {
+  const files = tsFiles(join(ROOT, 'core'));
+  t.ok(files.length > 20, `core/ holds the decision core (${files.length} files)`);
+  t.same(
+    offences(files, ['daemon', 'cli', 'lambda', 'native'], FORBIDDEN_PACKAGES),
+    [],
+    'core/ imports only core/, Node built-ins other than HTTP, and libraries',
+  );
 });
 
 /** `from` → folders it must not import, for the two credential servers. */
@@ -49,15 +49,7 @@ for (const [adapter, forbidden] of Object.entries(ADAPTERS)) {
   t.test(`nothing under ${adapter}/ imports ${forbidden.map((d) => `${d}/`).join(', ')}`, async (t) => {
     const files = tsFiles(join(ROOT, adapter));
     t.ok(files.length > 5, `${adapter}/ has ${files.length} files`);
-    const dirs = forbidden.map((d) => join(ROOT, d) + '/');
-    const offences: string[] = [];
-    for (const file of files) {
-      for (const spec of specifiers(readFileSync(file, 'utf8'))) {
-        if (spec.startsWith('.') && dirs.some((d) => resolve(dirname(file), spec).startsWith(d)))
-          offences.push(`${relative(ROOT, file)} → ${spec}`);
-      }
-    }
-    t.same(offences, [], `${adapter}/ shares code with the other front ends only through core/`);
+    t.same(offences(files, forbidden), [], `${adapter}/ shares code with the other front ends only through core/`);
   });
 }
 

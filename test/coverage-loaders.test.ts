@@ -3,17 +3,11 @@
 // different JavaScript under the same URL, and that file's coverage is dropped or garbled. Children that run sources
 // take their loader from test/support/ts-loader.ts; this fails on any test file that names tsx instead.
 import t from 'tap';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from './support/daemon.js';
+import { tsFiles } from './support/ts-files.js';
 import { typescriptLoaderArgs } from './support/ts-loader.js';
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
 
 t.test('under tap, children get the loader tap runs this file with', async (t) => {
   const args = typescriptLoaderArgs();
