@@ -1,10 +1,15 @@
 // Decision-log forwarding must not slow the credential path (issue 15, "Measure"): warm credential fetches from a
 // daemon that forwards its decision log to CloudWatch Logs (the logs emulator on loopback) against the same daemon
-// set-up without forwarding, same run, same transport (Unix socket, autocannon, 10 connections). Rounds alternate
-// which daemon goes first. Goal: forwarding on within 5 % of forwarding off.
+// set-up without forwarding, same run, same transport (Unix socket, autocannon, 10 connections). Goal: forwarding on
+// within 5 % of forwarding off.
 //
-// Printed, per round and as medians:
-//  - throughput on / off (the headline: what a client sees);
+// A third daemon, "control", is set up exactly as "off" and measured in the same rounds. On a shared 2-core machine
+// two identical daemons measured a few seconds apart differ by more than 5 % on most of these figures, so every
+// on / off ratio is printed beside control / off: a difference forwarding makes has to stand out of that. Each round
+// runs the three in another order.
+//
+// Printed, per round and as medians of the per-round ratios to "off":
+//  - throughput (what a client sees at saturation);
 //  - the daemons' CPU per request (utime + stime of the whole process, every thread, from /proc/<pid>/stat) and its
 //    ratio on / off. On this 2-core machine the emulator's own CPU — parsing about a megabyte of JSON a second, which
 //    a real CloudWatch never costs the user's machine — competes with autocannon and the daemon for the same cores,
@@ -14,7 +19,6 @@
 //    bench (rounds and a 3 s drain after them) by the requests it served;
 //  - the same split by thread: the main thread, which answers credentials, and the others (V8's, libuv's and the
 //    forwarder's worker), so what forwarding costs the thread on the credential path shows apart from its own work;
-//  - autocannon's p99 latency on and off;
 //  - a single client's warm fetch, one at a time, with the daemon idle but its forwarder busy with the backlog, and
 //    again while autocannon holds the daemon at half the off daemon's saturated throughput: the latency a fetch sees
 //    on a busy machine rather than a saturated one, where the forwarder's thread has a core to itself part of the time;
@@ -95,6 +99,7 @@ async function run(side: Side): Promise<void> {
 
 try {
   const offDaemon = await startBenchDaemon(sts.url);
+  const controlDaemon = await startBenchDaemon(sts.url);
   const onDaemon = await startBenchDaemon(sts.url, {
     config:
       'aws_profile: base\naudit:\n  cloudwatch: { log_group: bench-sentinel, log_stream: bench, region: us-east-1 }\n',
@@ -115,77 +120,74 @@ try {
     mainUs: [],
     othersUs: [],
   });
-  const [on, off] = [await side(onDaemon), await side(offDaemon)];
-  const start = { on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), logs: cpuMs(logs.pid) };
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
+  const [on, off, control] = [await side(onDaemon), await side(offDaemon), await side(controlDaemon)];
+  const all = [on, off, control];
+  const pids = () => ({ on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), control: cpuMs(control.daemon.pid) });
+  const start = { ...pids(), logs: cpuMs(logs.pid) };
+  // Each round runs the three daemons in another order (a rotation), so none is always first or last.
+  const order = (round: number) => all.map((_, i) => all[(i + round) % all.length]!);
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const s of round % 2 === 0 ? [on, off] : [off, on]) await run(s);
-    for (const s of round % 2 === 0 ? [on, off] : [off, on]) {
+    for (const s of order(round)) await run(s);
+    for (const s of order(round)) {
       const xs = await sequentialLatencies({ socketPath: s.daemon.socketPath }, s.token, 1500);
       s.seqP50.push(xs[Math.floor(xs.length / 2)]!);
       s.seqP99.push(xs[Math.floor(xs.length * 0.99)]!);
     }
     if (round === 0) busyRate = Math.round(off.rps[0]! / 2);
-    for (const s of round % 2 === 0 ? [on, off] : [off, on]) await busyRun(s);
-    const [a, b] = [on.rps.at(-1)!, off.rps.at(-1)!];
-    const [ca, cb] = [on.cpuUs.at(-1)!, off.cpuUs.at(-1)!];
-    ratios.push(a / b);
-    cpuRatios.push(ca / cb);
+    for (const s of order(round)) await busyRun(s);
     console.error(
-      `round ${round + 1}/${ROUNDS}: on ${Math.round(a)} req/s, off ${Math.round(b)} req/s (${pct(a / b)}); ` +
-        `CPU/request on ${ca.toFixed(1)} µs, off ${cb.toFixed(1)} µs (${pct(ca / cb)}); ` +
-        `p99 on ${on.p99.at(-1)} ms, off ${off.p99.at(-1)} ms`,
+      `round ${round + 1}/${ROUNDS}: req/s on ${Math.round(on.rps.at(-1)!)}, off ${Math.round(off.rps.at(-1)!)}, ` +
+        `control ${Math.round(control.rps.at(-1)!)}; CPU/request on ${on.cpuUs.at(-1)!.toFixed(1)} µs, ` +
+        `off ${off.cpuUs.at(-1)!.toFixed(1)} µs, control ${control.cpuUs.at(-1)!.toFixed(1)} µs`,
     );
   }
   await new Promise((r) => setTimeout(r, 3000));
-  const used = {
-    on: cpuMs(on.daemon.pid) - start.on,
-    off: cpuMs(off.daemon.pid) - start.off,
-    logs: cpuMs(logs.pid) - start.logs,
-  };
+  const end = pids();
+  const used = { on: end.on - start.on, off: end.off - start.off, control: end.control - start.control };
+  const logsUsed = cpuMs(logs.pid) - start.logs;
   const forwarded = await logs.count('bench-sentinel', 'bench');
-  const wholeOn = (used.on * 1000) / on.requests;
-  const wholeOff = (used.off * 1000) / off.requests;
+  const whole = (s: Side, key: keyof typeof used) => (used[key] * 1000) / s.requests;
+
+  type Key = 'rps' | 'cpuUs' | 'mainUs' | 'othersUs' | 'seqP50' | 'seqP99' | 'busyP50' | 'busyP99' | 'busyCpuUs';
+  /** Median over the rounds of a side's per-round ratio to the off daemon. */
+  const ratio = (s: Side, k: Key) => median(s[k].map((x, i) => x / off[k][i]!));
+  const rows: [string, Key, string][] = [
+    ['throughput at saturation', 'rps', 'req/s'],
+    ['daemon CPU per request at saturation (whole process)', 'cpuUs', 'µs'],
+    ['  of which the main thread (answers credentials)', 'mainUs', 'µs'],
+    ['  of which the other threads (V8, libuv, the forwarder)', 'othersUs', 'µs'],
+    ["one client's warm fetch p50 (forwarder busy with the backlog)", 'seqP50', 'µs'],
+    ['the same, p99', 'seqP99', 'µs'],
+    [`one client's warm fetch p50 at ${busyRate} req/s (half the off daemon's saturated rate)`, 'busyP50', 'µs'],
+    ['the same, p99', 'busyP99', 'µs'],
+    ['daemon CPU per request at that rate', 'busyCpuUs', 'µs'],
+  ];
+  const value = (s: Side, k: Key) => median(s[k]).toFixed(k === 'rps' ? 0 : 1);
   console.log(
-    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s (autocannon, ${CONNECTIONS} connection(s)):`,
+    `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s ` +
+      `(autocannon, ${CONNECTIONS} connections), medians of the per-round ratios to the off daemon.\n` +
+      `"control" is a second daemon without forwarding, measured in the same rounds: control / off is what this ` +
+      `machine's noise alone makes of each ratio, the yardstick for on / off.\n`,
   );
-  console.log(`throughput, forwarding on / off, median of the per-round ratios: ${pct(median(ratios))}`);
+  console.log('| measure | on / off | control / off | on, off, control |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [label, k, unit] of rows)
+    console.log(
+      `| ${label} | ${pct(ratio(on, k))} | ${pct(ratio(control, k))} | ` +
+        `${value(on, k)}, ${value(off, k)}, ${value(control, k)} ${unit} |`,
+    );
   console.log(
-    `daemon CPU per request, on / off, median of the per-round ratios: ${pct(median(cpuRatios))} ` +
-      `(medians ${median(on.cpuUs).toFixed(1)} µs / ${median(off.cpuUs).toFixed(1)} µs)`,
+    `| daemon CPU per request over the whole bench (rounds + 3 s drain) | ${pct(whole(on, 'on') / whole(off, 'off'))} | ` +
+      `${pct(whole(control, 'control') / whole(off, 'off'))} | ${whole(on, 'on').toFixed(1)}, ` +
+      `${whole(off, 'off').toFixed(1)}, ${whole(control, 'control').toFixed(1)} µs |`,
   );
   console.log(
-    `daemon CPU per request over the whole bench (rounds + 3 s drain), on / off: ${pct(wholeOn / wholeOff)} ` +
-      `(${wholeOn.toFixed(1)} µs / ${wholeOff.toFixed(1)} µs; ${on.requests} / ${off.requests} requests)`,
-  );
-  console.log(
-    `CPU per request by thread, medians of the saturated runs: the main thread (which answers credentials) on ` +
-      `${median(on.mainUs).toFixed(1)} µs, off ${median(off.mainUs).toFixed(1)} µs ` +
-      `(${pct(median(on.mainUs.map((x, i) => x / off.mainUs[i]!)))}); the other threads (V8, libuv, the forwarder) on ` +
-      `${median(on.othersUs).toFixed(1)} µs, off ${median(off.othersUs).toFixed(1)} µs`,
-  );
-  console.log(`autocannon p99, median of the rounds: on ${median(on.p99)} ms, off ${median(off.p99)} ms`);
-  const seqRatio = (k: 'seqP50' | 'seqP99') => median(on[k].map((x, i) => x / off[k][i]!));
-  console.log(
-    `one client's warm fetch (sequential keep-alive, 1.5 s per side per round, the forwarder busy with the backlog): ` +
-      `p50 on/off ${pct(seqRatio('seqP50'))} (${median(on.seqP50).toFixed(0)} / ${median(off.seqP50).toFixed(0)} µs), ` +
-      `p99 on/off ${pct(seqRatio('seqP99'))} (${median(on.seqP99).toFixed(0)} / ${median(off.seqP99).toFixed(0)} µs)`,
-  );
-  const busyRatio = (k: 'busyP50' | 'busyP99' | 'busyCpuUs') => median(on[k].map((x, i) => x / off[k][i]!));
-  console.log(
-    `one client's warm fetch while autocannon holds the daemon at ${busyRate} req/s (half the off daemon's ` +
-      `saturated rate): p50 on/off ${pct(busyRatio('busyP50'))} (${median(on.busyP50).toFixed(0)} / ` +
-      `${median(off.busyP50).toFixed(0)} µs), p99 on/off ${pct(busyRatio('busyP99'))} (${median(on.busyP99).toFixed(0)} / ` +
-      `${median(off.busyP99).toFixed(0)} µs); daemon CPU per request on/off ${pct(busyRatio('busyCpuUs'))}`,
-  );
-  console.log(
-    `decision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded} ` +
+    `\ndecision-log lines the forwarder had delivered to the emulator 3 s after the last round: ${forwarded} ` +
       `(the on daemon answered ${on.requests} requests)`,
   );
   console.log(
-    `emulator CPU per forwarded line: ${forwarded ? ((used.logs * 1000) / forwarded).toFixed(1) : '-'} µs ` +
-      `(${Math.round(used.logs)} ms in all)`,
+    `emulator CPU per forwarded line: ${forwarded ? ((logsUsed * 1000) / forwarded).toFixed(1) : '-'} µs ` +
+      `(${Math.round(logsUsed)} ms in all)`,
   );
 } finally {
   await stopAll();
