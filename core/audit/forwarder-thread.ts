@@ -32,8 +32,7 @@ export interface ForwarderWorkerData {
 export type ToWorker = { type: 'kick' } | { type: 'close' };
 export type FromWorker =
   | { type: 'status'; status: ForwarderStatus; oldestPendingAt: number | null }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; fields: Record<string, unknown>; msg: string }
-  | { type: 'closed' };
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; fields: Record<string, unknown>; msg: string };
 
 export interface ForwarderThreadOptions extends ForwarderWorkerData {
   log: OpLogger;
@@ -158,13 +157,12 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
         if (restartTimer) clearTimeout(restartTimer);
         const w = worker;
         if (!w) return;
-        const done = new Promise<void>((resolve) => {
-          w.on('message', (m: FromWorker) => m.type === 'closed' && resolve());
-          w.once('exit', () => resolve());
-        });
+        const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
         w.postMessage({ type: 'close' } satisfies ToWorker);
+        // The worker persists its cursor and ends its own thread (forwarder-worker.ts); only one still running after
+        // the bound is stopped.
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+        await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
         clearTimeout(timer);
         await w.terminate();
       })();
