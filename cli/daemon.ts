@@ -2,6 +2,7 @@
 // call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
 import type { Command } from 'commander';
 import { SentinelError, isErrorCode } from '../core/errors.js';
+import { openTrustedAppend } from '../core/path-trust.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
 import { printJson, relativeTime, reportError } from './output.js';
 import type { GlobalOptions } from './program.js';
@@ -223,10 +224,9 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
     import('node:url'),
     import('../core/paths.js'),
   ]);
-  const stateDir = paths.stateDir();
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const logFile = join(stateDir, 'daemon.log');
-  const fd = fs.openSync(logFile, 'a', 0o600);
+  // The daemon's own checks run only in the child: its output file is checked here, as any file Sentinel writes.
+  const logFile = join(paths.stateDir(), 'daemon.log');
+  const fd = openTrustedAppend(logFile);
   const offset = fs.fstatSync(fd).size;
   const built = fileURLToPath(new URL('./main.js', import.meta.url));
   const main = fs.existsSync(built) ? built : process.argv[1]!;

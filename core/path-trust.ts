@@ -2,7 +2,8 @@
 // write to it. Anyone who can replace a file, or the directory entry that names it, decides what Sentinel reads — a
 // policy that grants prod, or a socket that hands out her own AWS keys. Refusals name the path and the command that
 // fixes it, as ssh does for its keys. Dependency-free: the light CLI path imports it.
-import { lstatSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { SentinelError } from './errors.js';
 
 export function currentUid(): number {
@@ -56,7 +57,11 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
   if (rule.stickyRoot && st.uid === 0 && (st.mode & 0o1000) !== 0) return;
   if (!rule.owners.includes(st.uid)) {
     throw new SentinelError('UnsafePath', `${path} is owned by uid ${st.uid}, not by uid ${uid}`, {
-      hint: rule.ownerHint ?? `Another user can change it. Fix with: chown ${uid} '${path}'`,
+      hint:
+        rule.ownerHint ??
+        (st.uid !== 0 && inSharedDirectory(path)
+          ? SHARED_PLACE_HINT(path)
+          : `Another user can change it. Fix with: chown ${uid} '${path}'`),
     });
   }
   if ((st.mode & rule.forbidden) !== 0) {
@@ -66,6 +71,112 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
       hint: `Fix with: chmod ${mode} '${path}'`,
     });
   }
+}
+
+// In a directory everyone may create entries in (/tmp), a path of another user's is one she may have created first,
+// to be used: taking it over with chown would adopt whatever she left in it, and its owner could still act on it.
+const SHARED_PLACE_HINT = (path: string) =>
+  `Another user may have created ${path} first, in a directory everyone can write to: do not use it or take it over. ` +
+  `Point Sentinel at a directory of your own (XDG_STATE_HOME, XDG_RUNTIME_DIR, or the path in your config), or have ` +
+  `it removed by its owner or root.`;
+
+function inSharedDirectory(path: string): boolean {
+  try {
+    const parent = lstatSync(dirname(path));
+    return parent.uid === 0 && (parent.mode & 0o1000) !== 0 && (parent.mode & 0o002) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+const TRUSTED_DIRECTORY = (uid: number): TrustRule => ({
+  owners: [uid, 0],
+  forbidden: 0o022,
+  what: 'directory',
+  stickyRoot: true,
+});
+
+/**
+ * Throws UnsafePath unless nobody but the user and root can change what `dir` names: `dir` and every directory above
+ * it belong to the user or root and are closed to others' writes (a root-owned sticky directory such as /tmp excepted:
+ * there nobody can rename what is ours), and every symlink on the way is the user's or root's. Checking `dir` alone is
+ * not enough: whoever can write to a directory above it can rename it away and put her own in its place, and whoever
+ * owns a symlink on the way can point it elsewhere at any time — both long after the check.
+ */
+export function assertTrustedDirectory(dir: string, uid: number = currentUid()): void {
+  walkTrusted(isAbsolute(dir) ? dir : join(process.cwd(), dir), uid, 0);
+}
+
+function walkTrusted(path: string, uid: number, links: number): void {
+  const rule = TRUSTED_DIRECTORY(uid);
+  let current = '/';
+  assertTrusted(current, statOf(current), rule, uid);
+  for (const name of path.split('/')) {
+    if (name === '' || name === '.') continue;
+    // `current` never contains a symlink (each is replaced by its target below), so its dirname is where ".." leads.
+    if (name === '..') {
+      current = dirname(current);
+      continue;
+    }
+    const next = current === '/' ? `/${name}` : `${current}/${name}`;
+    const st = statOf(next);
+    if (!st.isSymbolicLink()) {
+      assertTrusted(next, st, rule, uid);
+      current = next;
+      continue;
+    }
+    if (!rule.owners.includes(st.uid)) {
+      throw new SentinelError('UnsafePath', `${next} is a symlink owned by uid ${st.uid}, not by uid ${uid}`, {
+        hint: `Whoever owns the link can point it elsewhere at any time. Remove it (its target stays) and point Sentinel at a directory of your own.`,
+      });
+    }
+    if (links >= 8) throw new SentinelError('UnsafePath', `${path} goes through too many symlinks`);
+    let target: string;
+    try {
+      target = realpathSync(next);
+    } catch (e) {
+      throw new SentinelError(
+        'UnsafePath',
+        `${next} cannot be resolved (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    walkTrusted(target, uid, links + 1);
+    current = target;
+  }
+}
+
+/**
+ * Opens `file` for appending (created 0600, its directory 0700) where only the user can have put it: a trusted
+ * directory (assertTrustedDirectory), never through a symlink, and only a regular file of the user's.
+ */
+export function openTrustedAppend(file: string, uid: number = currentUid()): number {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  assertTrustedDirectory(dir, uid);
+  let fd: number;
+  try {
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+    fd = openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SentinelError(
+      'UnsafePath',
+      code === 'ELOOP' ? `${file} is not a file (a symlink)` : `${file} cannot be opened (${code ?? 'error'})`,
+    );
+  }
+  try {
+    assertTrusted(file, fstatSync(fd), { owners: [uid], forbidden: 0o022, what: 'file' }, uid);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+function statOf(path: string): Stats {
+  const st = statIfPresent(path);
+  if (!st) throw new SentinelError('UnsafePath', `${path} does not exist`);
+  return st;
 }
 
 /** The same rule as a yes or no, for a path whose use is optional (nothing there, or anything unsafe, is a no). */

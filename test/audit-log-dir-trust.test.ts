@@ -1,7 +1,7 @@
 // DESIGN §5.4: a decision-log directory that other users can write to is refused (they could replace the log), with
 // the path and the chmod that fixes it; nothing is created in it.
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
@@ -55,4 +55,63 @@ t.test('group/other read access alone, and a root-owned sticky directory, are ac
     const e = refusal(file);
     t.equal(e, undefined, '/tmp (root, sticky) is not refused');
   }
+});
+
+// Found by attacking a running daemon as a second local user: only the log's own directory was checked, and through
+// stat, so a directory she could rename away, or her symlink, could later put her files in the log's place.
+t.test('every directory above the log, and every symlink on the way, is checked too', async (t) => {
+  const NOBODY = 65534;
+  const shared = join(tempDir(t), 'shared'); // a stand-in for /tmp: root's (the suite runs as root), sticky
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+
+  const hers = join(shared, 'alice-state'); // XDG_STATE_HOME, created first by someone else
+  mkdirSync(hers);
+  chmodSync(hers, 0o777);
+  chownSync(hers, NOBODY, NOBODY);
+  mkdirSync(join(hers, 'sentinel'), { mode: 0o700 });
+  const inHers = refusal(join(hers, 'sentinel', 'decisions.log'));
+  t.equal(inHers?.code, 'UnsafePath');
+  t.equal(
+    inHers?.message,
+    `the decision log directory: ${hers} is owned by uid ${NOBODY}, not by uid ${process.getuid!()}`,
+  );
+  t.match(
+    inHers?.hint,
+    /may have created .* first, in a directory everyone can write to: do not use it or take it over/,
+  );
+  t.notMatch(inHers?.hint ?? '', /chown/, 'no advice to adopt what she prepared');
+  t.notOk(existsSync(join(hers, 'sentinel', 'decisions.log')), 'nothing written');
+
+  const target = join(shared, 'elsewhere');
+  mkdirSync(target, { mode: 0o700 });
+  const link = join(shared, 'sentinel');
+  symlinkSync(target, link);
+  lchownSync(link, NOBODY, NOBODY); // her link, to a directory that would pass on its own
+  const viaHerLink = refusal(join(link, 'decisions.log'));
+  t.equal(
+    viaHerLink?.message,
+    `the decision log directory: ${link} is a symlink owned by uid ${NOBODY}, not by uid ${process.getuid!()}`,
+  );
+  t.notOk(existsSync(join(target, 'decisions.log')), 'nothing written through it');
+
+  lchownSync(link, process.getuid!(), process.getgid!());
+  t.equal(refusal(join(link, 'decisions.log')), undefined, "the user's own symlink is followed, its target checked");
+  chmodSync(target, 0o777);
+  t.match(refusal(join(link, 'decisions.log'))?.message, `${target} is writable by other users`);
+  chmodSync(target, 0o700);
+
+  const parent = join(tempDir(t), 'open'); // the user's own directory, but open to everyone's writes
+  mkdirSync(join(parent, 'logs'), { recursive: true, mode: 0o700 });
+  chmodSync(parent, 0o777);
+  t.match(
+    refusal(join(parent, 'logs', 'decisions.log'))?.message,
+    `the decision log directory: ${parent} is writable by other users`,
+  );
+  chmodSync(parent, 0o755);
+  t.equal(
+    refusal(join(parent, 'logs', '..', 'logs', 'decisions.log')),
+    undefined,
+    "'..' is followed as the kernel does",
+  );
 });

@@ -2,7 +2,17 @@
 // throwaway HOME. start is idempotent and reports the daemon's own start-up error; status exits 0 when the daemon
 // answers and 4 when not; reload applies a changed policy; stop waits until the daemon is gone.
 import t from 'tap';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parseDaemonRun } from '../cli/daemon.js';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
@@ -96,7 +106,6 @@ t.test("start reports the daemon's own error when it cannot start", async (t) =>
   const home = prepareHome({}, sts.url);
   t.teardown(() => rmSync(home.home, { recursive: true, force: true }));
   chmodSync(join(home.runtimeDir, '..'), 0o700);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(home.runtimeDir, { recursive: true });
   chmodSync(home.runtimeDir, 0o755);
   const r = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'start'], { env: home.env });
@@ -107,6 +116,46 @@ t.test("start reports the daemon's own error when it cannot start", async (t) =>
     "the daemon's message, not a generic one",
   );
   t.match(r.stderr, /^Hint: Fix with: chmod 0700 '.*sentinel'$/m, 'the hint is the exact chmod');
+  t.notOk(existsSync(home.socketPath));
+});
+
+// Found by attacking as a second local user: `daemon start` opened daemon.log before any check, through symlinks, so
+// with the state directory in a place she controlled it appended the daemon's output to a file of her choosing.
+t.test('start writes daemon.log only where nobody else can have put it', async (t) => {
+  const sts = await startSts();
+  t.teardown(() => sts.close());
+  const home = prepareHome({}, sts.url);
+  t.teardown(() => rmSync(home.home, { recursive: true, force: true }));
+  const NOBODY = 65534;
+  const canary = join(home.home, 'private.txt');
+  writeFileSync(canary, 'private\n', { mode: 0o600 });
+  const shared = join(home.home, 'shared'); // a stand-in for /tmp: root's (the suite runs as root), sticky
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const hers = join(shared, 'sentinel'); // XDG_STATE_HOME=shared: she created sentinel/ first, and a link in it
+  mkdirSync(hers);
+  chmodSync(hers, 0o777);
+  symlinkSync(canary, join(hers, 'daemon.log'));
+  lchownSync(join(hers, 'daemon.log'), NOBODY, NOBODY);
+  chownSync(hers, NOBODY, NOBODY);
+  const env = { ...home.env, XDG_STATE_HOME: shared };
+  const r = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'start'], { env });
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, new RegExp(`^Error: ${hers} is owned by uid ${NOBODY}, not by uid ${process.getuid!()}$`, 'm'));
+  t.match(r.stderr, /^Hint: Another user may have created .* do not use it or take it over/m);
+  t.equal(readFileSync(canary, 'utf8'), 'private\n', 'nothing written through her link');
+  t.notOk(existsSync(home.socketPath), 'no daemon started');
+
+  // Her link in a directory of the user's own: not followed either.
+  const own = join(home.home, 'own-state');
+  mkdirSync(join(own, 'sentinel'), { recursive: true, mode: 0o700 });
+  symlinkSync(canary, join(own, 'sentinel', 'daemon.log'));
+  const linked = await runProcess(process.execPath, [CLI_MAIN, 'daemon', 'start'], {
+    env: { ...home.env, XDG_STATE_HOME: own },
+  });
+  t.equal(linked.code, 1);
+  t.match(linked.stderr, /^Error: .*daemon\.log is not a file \(a symlink\)$/m);
+  t.equal(readFileSync(canary, 'utf8'), 'private\n');
   t.notOk(existsSync(home.socketPath));
 });
 

@@ -80,6 +80,26 @@ t.test('the runtime dir is created 0700 and refused when it is not private', asy
     'UnsafePath',
     'owned by another uid',
   );
+  // In a directory everyone can create entries in (/tmp, where the runtime dir falls back to), another user's
+  // directory is one she may have made first: the advice is not to use it, never to chown it (found by attacking as
+  // a second local user: `daemon run` and `exec` said "Fix with: chown").
+  const shared = join(root, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const squatted = join(shared, `sentinel-${process.getuid!()}`);
+  mkdirSync(squatted, { mode: 0o700 });
+  chownSync(squatted, NOBODY, NOBODY);
+  let squat: SentinelError | undefined;
+  try {
+    ensurePrivateDir(squatted);
+  } catch (e) {
+    squat = e as SentinelError;
+  }
+  t.match(
+    squat?.hint,
+    /may have created .* first, in a directory everyone can write to: do not use it or take it over/,
+  );
+  t.notMatch(squat?.hint ?? '', /chown/);
   const link = join(root, 'link');
   symlinkSync(join(root, 'a'), link);
   t.equal(

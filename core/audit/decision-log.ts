@@ -1,20 +1,10 @@
 // The decision log (DESIGN §7): one JSON line per decision, appended to audit.file without ever blocking a response.
 // Set-up is synchronous and fails closed — a log that cannot be opened safely, or an HMAC key that is missing, loose or
 // short, stops the daemon from starting rather than letting it decide without a record.
-import {
-  constants,
-  fchmodSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  closeSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SentinelError } from '../errors.js';
-import { assertTrusted, currentUid } from '../path-trust.js';
+import { assertTrustedDirectory } from '../path-trust.js';
 import type { Config } from '../config.js';
 import type { OpLogger } from '../log.js';
 import { createAppender, type AppendTarget } from './appender.js';
@@ -36,20 +26,12 @@ function unsafe(file: string, why: string, hint?: string): SentinelError {
   });
 }
 
-/** DESIGN §5.4: another user who can write to the directory can rename the log away and put her own in its place,
- * so that is refused, as for policy files — except a root-owned sticky directory (/tmp), where she cannot. */
-function assertTrustedLogDir(dir: string): void {
-  let st;
+/** DESIGN §5.4: another user who can write to the directory, to one above it, or who owns a symlink on the way, can
+ * put her own log in its place — or have the forwarder send a file of her choosing to CloudWatch and write its cursor
+ * where she points. That is refused, as for policy files, except in a root-owned sticky directory (/tmp). */
+export function assertTrustedLogDir(dir: string): void {
   try {
-    st = statSync(dir);
-  } catch (e) {
-    throw new SentinelError(
-      'UnsafePath',
-      `the decision log directory ${dir} cannot be examined (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  try {
-    assertTrusted(dir, st, { owners: [currentUid(), 0], forbidden: 0o022, what: 'directory', stickyRoot: true });
+    assertTrustedDirectory(dir);
   } catch (e) {
     if (!(e instanceof SentinelError)) throw e;
     throw new SentinelError('UnsafePath', `the decision log directory: ${e.message}`, e.hint ? { hint: e.hint } : {});

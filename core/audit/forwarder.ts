@@ -7,10 +7,13 @@
 // hours before now, no later than now) and never decreasing, so a batch is always chronological and a backlog is
 // never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
 import { isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { SentinelError } from '../errors.js';
+import { assertTrustedDirectory, currentUid } from '../path-trust.js';
 import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
 import { loadLogs, putLogEventsCommand } from './cloudwatch-client.js';
@@ -144,6 +147,35 @@ const transient = (e: unknown): boolean => {
   );
 };
 
+/**
+ * The decision log, opened for reading only where nobody but the user can have put it (DESIGN §5.4): its directory
+ * and those above it trusted, the file itself no symlink and the user's. What the forwarder sends is the anchor a user
+ * cannot rewrite; a file another user could swap in would make it send her lines, or any file the user can read.
+ * Undefined when there is no file yet.
+ */
+function openLogForReading(file: string): number | undefined {
+  assertTrustedDirectory(dirname(file));
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new SentinelError(
+      'UnsafePath',
+      code === 'ELOOP'
+        ? `the decision log ${file} is a symlink`
+        : `the decision log ${file} cannot be opened (${code})`,
+    );
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.uid !== currentUid()) {
+    closeSync(fd);
+    throw new SentinelError('UnsafePath', `the decision log ${file} is not a regular file of uid ${currentUid()}`);
+  }
+  return fd;
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { log, file, cursorFile, logGroup } = options;
   const now = options.now ?? Date.now;
@@ -183,6 +215,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   async function loadCursor(): Promise<Cursor | null> {
     try {
+      // A cursor another user could write would tell the forwarder which lines to skip.
+      assertTrustedDirectory(dirname(cursorFile));
       const c = JSON.parse(await readFile(cursorFile, 'utf8')) as Partial<Cursor>;
       if (
         typeof c.offset === 'number' &&
@@ -204,9 +238,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   async function saveCursor(): Promise<void> {
     if (!cursor) return;
     await mkdir(dirname(cursorFile), { recursive: true, mode: 0o700 });
-    const tmp = `${cursorFile}.tmp`;
-    await writeFile(tmp, JSON.stringify(cursor), { mode: 0o600 });
-    await rename(tmp, cursorFile);
+    assertTrustedDirectory(dirname(cursorFile));
+    // A new name each time, created exclusively: a name fixed in advance could be a symlink planted to make the
+    // daemon overwrite a file of the user's choosing (O_EXCL never follows one).
+    const tmp = `${cursorFile}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify(cursor), { mode: 0o600, flag: 'wx' });
+      await rename(tmp, cursorFile);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The decision log as the path names it now; a new file (rotated, replaced) is taken once the old one is done. */
@@ -233,13 +275,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       closeSync(fd);
       fd = null;
     }
-    try {
-      fd = openSync(file, 'r');
-      held = fstatSync(fd);
-    } catch {
-      fd = null;
-      return false;
-    }
+    const opened = openLogForReading(file);
+    if (opened === undefined) return false;
+    fd = opened;
+    held = fstatSync(fd);
     const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev && cursor.offset <= held.size;
     if (!sameFile) {
       if (cursor) log.info({ file }, 'forwarding a new decision log file from its beginning');
@@ -508,13 +547,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       } catch (e) {
         failures++;
         const cause = describeCause(e);
-        stats.lastError = `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
-        log.warn(
-          { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
-          transient(e)
-            ? 'CloudWatch Logs unavailable; retrying with backoff'
-            : 'CloudWatch Logs refused the batch; retrying with backoff',
-        );
+        stats.lastError =
+          e instanceof SentinelError
+            ? `${e.code}: ${e.message}`
+            : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
+        if (e instanceof SentinelError)
+          log.error(
+            { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
+            'the decision log or the forwarding cursor is not safe to use; nothing is forwarded until it is',
+          );
+        else
+          log.warn(
+            { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
+            transient(e)
+              ? 'CloudWatch Logs unavailable; retrying with backoff'
+              : 'CloudWatch Logs refused the batch; retrying with backoff',
+          );
       }
       updateRefusal();
       if (failures > 0) {
