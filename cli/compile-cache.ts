@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
-import { currentUid, isTrusted, type TrustRule } from '../core/path-trust.js';
+import { currentUid, isTrusted, isTrustedDirectory, type TrustRule } from '../core/path-trust.js';
 import { cacheHome } from '../core/paths.js';
 
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -23,13 +23,12 @@ export function trustedCompileCacheDir(env: NodeJS.ProcessEnv = process.env): st
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const uid = currentUid();
   const home = cacheHome(env);
-  // A real directory (not a symlink) of the user's that nobody else may write; the cache home may also be root's, or
-  // root's with the sticky bit (/tmp), where others cannot rename what is ours.
+  // sentinel/ and the cache itself: real directories (not symlinks) of the user's that nobody else may write; the cache
+  // home may also be root's, or root's with the sticky bit (/tmp), where others cannot rename what is ours.
+  // Every directory above it too, and every symlink on the way (assertTrustedDirectory): whoever could rename one of
+  // them could put a cache of hers in its place.
   const own: TrustRule = { owners: [uid], forbidden: 0o022, what: 'directory' };
-  const ok =
-    isTrusted(home, { ...own, owners: [uid, 0], stickyRoot: true }) &&
-    isTrusted(join(home, 'sentinel'), own) &&
-    isTrusted(dir, own);
+  const ok = isTrusted(join(home, 'sentinel'), own) && isTrusted(dir, own) && isTrustedDirectory(dir);
   return ok ? dir : null;
 }
 

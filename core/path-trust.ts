@@ -107,6 +107,16 @@ export function assertTrustedDirectory(dir: string, uid: number = currentUid()):
   walkTrusted(isAbsolute(dir) ? dir : join(process.cwd(), dir), uid, 0);
 }
 
+/** assertTrustedDirectory as a yes or no, for a directory whose use is optional. */
+export function isTrustedDirectory(dir: string, uid: number = currentUid()): boolean {
+  try {
+    assertTrustedDirectory(dir, uid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function walkTrusted(path: string, uid: number, links: number): void {
   const rule = TRUSTED_DIRECTORY(uid);
   let current = '/';

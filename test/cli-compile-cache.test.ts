@@ -4,7 +4,7 @@
 // real directories owned by a real second uid; then the built CLI, on a Node that has the cache (22.1+: the Node 24
 // and 22 legs of .ci/run run this file), writes entries only where it may.
 import t from 'tap';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import { trustedCompileCacheDir } from '../cli/compile-cache.js';
@@ -56,6 +56,19 @@ t.test('the directories the cache may live in', async (t) => {
   const elsewhere = tempDir(t);
   symlinkSync(elsewhere, join(linked, 'sentinel'));
   t.equal(trustedCompileCacheDir(env(linked)), null, 'a symlink in the path: not used');
+
+  // Above the cache home: a directory another user could rename the user's cache home out of, and put hers in.
+  const theirs = tempDir(t);
+  chmodSync(theirs, 0o777);
+  chownSync(theirs, NOBODY, NOBODY);
+  const below = join(theirs, 'alice-cache');
+  mkdirSync(below, { mode: 0o700 });
+  t.equal(trustedCompileCacheDir(env(below)), null, "a cache home inside another user's folder: not used");
+  const hisLink = tempDir(t);
+  const target = tempDir(t);
+  symlinkSync(target, join(hisLink, 'cache'));
+  lchownSync(join(hisLink, 'cache'), NOBODY, NOBODY);
+  t.equal(trustedCompileCacheDir(env(join(hisLink, 'cache'))), null, "a cache home named by another user's symlink");
 });
 
 t.test('the CLI writes cache entries only where no one else can', async (t) => {
