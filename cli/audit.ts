@@ -87,7 +87,10 @@ Examples:
     .option('--key-file <file>', 'an HMAC key the log may be signed with (repeat for rotated keys)', collect)
     .option('--against-cloudwatch', 'also compare the file with its CloudWatch Logs stream, line by line')
     .option('--log-group <name>', 'the log group (default: audit.cloudwatch.log_group)')
-    .option('--log-stream <name>', 'the log stream (default: audit.cloudwatch.log_stream)')
+    .option(
+      '--log-stream <name>',
+      "the log stream (default: audit.cloudwatch.log_stream, else the daemon's own <host>-<policy user>)",
+    )
     .option('--profile <name>', 'AWS profile for CloudWatch Logs')
     .option('--region <region>', 'AWS region for CloudWatch Logs')
     .option('--json', 'print {ok, findings[], error?} and the summary as JSON')

@@ -28,6 +28,22 @@ interface StatusBody {
   /** Set when the daemon serves through the server-side vendor (DESIGN §17). */
   vendor?: { url: string; region: string; profile: string | null } | null;
   sessions: { active: number };
+  /** The decision log and its forwarding (core/audit/trail.ts AuditStatus); absent from daemons that predate it. */
+  audit?: {
+    file: string;
+    signed: boolean;
+    unavailable: string | null;
+    cloudwatch: {
+      log_group: string;
+      log_stream: string | null;
+      required: boolean;
+      pending_lines: number;
+      lag_seconds: number;
+      forwarded_lines: number;
+      last_error: string | null;
+      refusing: string | null;
+    } | null;
+  } | null;
   counters: {
     sessions_opened: number;
     credential_requests: number;
@@ -138,10 +154,34 @@ function summary(s: StatusBody): string {
           ]
         : []),
       `policy:   ${policy}`,
+      ...auditLines(s.audit),
       `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
       `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
     ].join('\n') + '\n'
   );
+}
+
+/** Where decisions go, and — the reason AuditUnavailable sends people here — why they cannot, when they cannot. */
+function auditLines(audit: StatusBody['audit']): string[] {
+  if (!audit) return [];
+  const cw = audit.cloudwatch;
+  // `unavailable` is also set when forwarding refuses; that is said on the forwarding line, not as a log problem.
+  const logProblem = audit.unavailable !== null && audit.unavailable !== cw?.refusing ? audit.unavailable : null;
+  const lines = [
+    `log:      ${audit.file}${audit.signed ? ' (signed)' : ''}` +
+      (logProblem ? ` — NOT RECORDING, credentials are refused: ${logProblem}` : ''),
+  ];
+  if (cw) {
+    const where = `${cw.log_group}/${cw.log_stream ?? '(stream not known yet)'}`;
+    const lag =
+      cw.pending_lines === 0 ? 'caught up' : `${cw.pending_lines} line(s) pending, ${cw.lag_seconds} s behind`;
+    lines.push(
+      `forward:  CloudWatch Logs ${where}${cw.required ? ' (required)' : ''}: ${lag}, ${cw.forwarded_lines} sent` +
+        (cw.last_error ? `; last error: ${cw.last_error}` : '') +
+        (cw.refusing ? ` — REFUSING credentials: ${cw.refusing}` : ''),
+    );
+  }
+  return lines;
 }
 
 /**

@@ -178,7 +178,7 @@ const catalogue = {
     status: 503,
     exit: EXIT.error,
     message: 'decisions cannot be recorded, so credentials are refused',
-    hint: 'Check the decision log file and its disk (`sentinel daemon status` says what is wrong); credentials are served again once a write succeeds.',
+    hint: '`sentinel daemon status` says what is wrong: the decision log (its file, directory or disk) or, with audit.cloudwatch.required, forwarding to CloudWatch Logs. Credentials are served again once decisions are recorded (and forwarded) again.',
   },
   PolicyInvalid: {
     status: 400,

@@ -4,10 +4,13 @@
 // CloudWatch is down catches up afterwards with nothing lost or sent twice; without `log_stream` the stream is
 // `<host>-<policy user>`. The lag bound is lowered through the trail's test hook so a handful of requests cross it.
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { createAuditTrail } from '../core/audit/trail.js';
 import type { DaemonParts } from '../daemon/parts.js';
+import { sentinelInProcess, tempDir } from './support/cli.js';
 import { startDaemon, type DaemonHarness } from './support/daemon.js';
 import { startLogs, type LogsEmulator } from './support/logs-emulator.js';
 import { until } from './support/wait.js';
@@ -16,8 +19,9 @@ const GROUP = 'sentinel-decisions';
 const STREAM = 'laptop-alice';
 const MAX_LAG_LINES = 4;
 
-const config = (cloudwatch: string) =>
-  `aws_profile: base\nregion: us-east-1\naudit:\n  cloudwatch: { log_group: ${GROUP}, ${cloudwatch} }\n`;
+const config = (cloudwatch: string, keyFile?: string) =>
+  `aws_profile: base\nregion: us-east-1\naudit:\n  cloudwatch: { log_group: ${GROUP}, ${cloudwatch} }\n` +
+  (keyFile ? `  hmac_key_file: ${keyFile}\n` : '');
 
 const parts: Partial<DaemonParts> = {
   decisions: (config, log) =>
@@ -27,9 +31,9 @@ const parts: Partial<DaemonParts> = {
     }),
 };
 
-async function forwardingDaemon(t: Test, logs: LogsEmulator, cloudwatch: string, home?: string) {
+async function forwardingDaemon(t: Test, logs: LogsEmulator, cloudwatch: string, home?: string, keyFile?: string) {
   return startDaemon(t, {
-    config: config(cloudwatch),
+    config: config(cloudwatch, keyFile),
     env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url },
     parts,
     ...(home ? { home } : {}),
@@ -67,6 +71,22 @@ t.test('required: a lag past the bound refuses with AuditUnavailable; CloudWatch
   t.notOk(/AccessKeyId|SecretAccessKey|"Token"/.test(refused.text), 'no credentials in the refusal');
   const status = await d.client.get<{ audit?: { cloudwatch?: { refusing?: string | null } } }>('/v1/status');
   t.match(status.audit?.cloudwatch?.refusing, /behind/, 'daemon status says why');
+  // The refusal's hint sends people to `daemon status`: its plain form says it too, not only --json.
+  const human = await sentinelInProcess(['--config', d.configFile, 'daemon', 'status'], { env: { ...d.env } });
+  t.equal(human.code, 0, human.stderr);
+  t.match(
+    human.stdout,
+    new RegExp(
+      `^forward: +CloudWatch Logs ${GROUP}/${STREAM} \\(required\\): \\d+ line\\(s\\) pending, \\d+ s behind, 0 sent; ` +
+        `last error: .* — REFUSING credentials: CloudWatch Logs forwarding is \\d+ line\\(s\\) .* behind`,
+      'm',
+    ),
+  );
+  t.match(human.stdout, /^log: +.*decisions\.log$/m, `the log itself still records: ${human.stdout}`);
+  t.match(
+    refused.json?.hint,
+    /daemon status. says what is wrong: the decision log .* or, with audit\.cloudwatch\.required, forwarding/,
+  );
 
   logs.setDown(false);
   const served = await until(fetch, (r) => r.status === 200, 20_000);
@@ -111,7 +131,9 @@ t.test('restarted while CloudWatch is down: it catches up afterwards, nothing lo
 t.test('without log_stream the stream is <host>-<policy user>', async (t) => {
   const logs = await startLogs();
   t.teardown(() => logs.close());
-  const d = await forwardingDaemon(t, logs, 'required: false');
+  const key = join(tempDir(t, 'sentinel-fwd-key-'), 'audit.key');
+  writeFileSync(key, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const d = await forwardingDaemon(t, logs, 'required: false', undefined, key);
   await d.openSession('dev');
   const stream = `${hostname()}-alice`;
   const got = await until(
@@ -120,4 +142,12 @@ t.test('without log_stream the stream is <host>-<policy user>', async (t) => {
     10_000,
   );
   t.same(got, await fileLines(d), `the decisions are in ${stream}`);
+
+  // verify-logs finds that stream the same way, from the same configuration: no --log-stream needed.
+  const verified = await sentinelInProcess(
+    ['--config', d.configFile, 'audit', 'verify-logs', '--against-cloudwatch', '--json'],
+    { env: { ...d.env } },
+  );
+  t.equal(verified.code, 0, verified.stdout + verified.stderr);
+  t.match(JSON.parse(verified.stdout), { ok: true, cloudwatch: { log_group: GROUP, log_stream: stream } });
 });

@@ -5,7 +5,9 @@ import { chmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symli
 import { join } from 'node:path';
 import { createAppender } from '../core/audit/appender.js';
 import { createDecisionLog } from '../core/audit/decision-log.js';
+import { createAuditTrail } from '../core/audit/trail.js';
 import { silentLogger } from '../core/log.js';
+import { sentinelInProcess } from './support/cli.js';
 import { startDaemon, type DaemonHarness, type FetchResult } from './support/daemon.js';
 import { until } from './support/wait.js';
 
@@ -19,7 +21,7 @@ function refused(t: Test, r: FetchResult, what: string): void {
 
 async function daemonWithProbe(t: Test): Promise<DaemonHarness> {
   return startDaemon(t, {
-    parts: { decisions: (config, log) => createDecisionLog(config, { log, probeMs: PROBE_MS }) },
+    parts: { decisions: (config, log) => createAuditTrail(config, { log, probeMs: PROBE_MS }) },
   });
 }
 
@@ -50,6 +52,9 @@ t.test('read-only under a running daemon: refused, then served once it is writab
     'credential_process',
   );
   t.match(d.logs(), /decision log cannot be written; credentials are refused/);
+  // AuditUnavailable's hint sends people to `daemon status`; its plain form names the problem.
+  const status = await sentinelInProcess(['--config', d.configFile, 'daemon', 'status'], { env: { ...d.env } });
+  t.match(status.stdout, /^log: +.*decisions\.log — NOT RECORDING, credentials are refused: .*read-only/m);
 
   chmodSync(d.decisionLogFile, 0o600);
   await until(

@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { loadConfig, type Config } from '../config.js';
 import { SentinelError } from '../errors.js';
 import { loadHmacKey } from './hmac-chain.js';
+import { describeCause } from './redact.js';
 import { keySet, verifyLogFile, type Finding, type VerifyReport } from './verify.js';
 
 export interface VerifyLogsOptions {
@@ -43,11 +44,11 @@ export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyL
     const { compareWithCloudWatch } = await import('./cloudwatch-compare.js');
     const cw = configOf().audit.cloudwatch;
     const logGroup = options.cloudwatch.logGroup ?? cw?.logGroup;
-    const logStream = options.cloudwatch.logStream ?? cw?.logStream;
-    if (!logGroup || !logStream)
-      throw new SentinelError('UsageError', 'no CloudWatch Logs group and stream to compare with', {
+    if (!logGroup)
+      throw new SentinelError('UsageError', 'no CloudWatch Logs group to compare with', {
         hint: 'Pass --log-group and --log-stream, or set audit.cloudwatch in config.yaml.',
       });
+    const logStream = options.cloudwatch.logStream ?? cw?.logStream ?? (await daemonsStream(configOf()));
     const compared = await compareWithCloudWatch(file, {
       logGroup,
       logStream,
@@ -59,6 +60,29 @@ export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyL
   }
   report.ok = report.findings.length === 0 && report.more_findings === 0;
   return report;
+}
+
+/**
+ * The stream a daemon with this configuration forwards to when audit.cloudwatch.log_stream is not set: found the way
+ * it finds it (`<host>-<policy user>`, with the daemon's AWS profile, not the one that reads CloudWatch here).
+ */
+async function daemonsStream(config: Config): Promise<string> {
+  const { defaultLogStream } = await import('./cloudwatch-client.js');
+  try {
+    return await defaultLogStream({
+      region: config.audit.cloudwatch?.region ?? config.region,
+      profile: config.awsProfile,
+      trustedSessionRoles: config.identity.trustedSessionRoles,
+    });
+  } catch (e) {
+    throw new SentinelError(
+      'UsageError',
+      `the daemon's CloudWatch Logs stream (<host>-<policy user>) could not be found: ${describeCause(e).message ?? 'error'}`,
+      {
+        hint: 'Pass --log-stream: a running daemon shows its stream in `sentinel daemon status` (and --json, audit.cloudwatch.log_stream).',
+      },
+    );
+  }
 }
 
 function addFindings(report: VerifyReport, findings: Finding[]): void {
