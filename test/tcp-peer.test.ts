@@ -300,12 +300,22 @@ t.test('tcpPeerUid asks the kernel first, and scans /proc only where the kernel 
   t.same(asked, [], 'a socket without a whole TCP tuple is not even asked about');
 });
 
-t.test('tcpPeerMethod: the kernel lookup on this machine', async (t) => {
+t.test('tcpPeerMethod: the kernel lookup on this machine, the scan where the kernel cannot be asked', async (t) => {
   t.equal(
     tcpPeerMethod(),
     'sock_diag',
     'this kernel answers sock_diag (if not, TCP peers are found by the /proc scan)',
   );
+  t.equal(
+    tcpPeerMethod(() => false),
+    'proc',
+    'a kernel without TCP sock_diag',
+  );
+  const failing = (code: string) => () => {
+    throw Object.assign(new Error(code), { code });
+  };
+  t.equal(tcpPeerMethod(failing('ERR_NATIVE_LOAD')), 'proc', 'an addon that does not load');
+  t.throws(() => tcpPeerMethod(failing('ERR_SOCK_DIAG')), { code: 'ERR_SOCK_DIAG' }, 'a probe that fails oddly');
 });
 
 for (const [serverHost, clientHost, expectMapped] of [

@@ -251,9 +251,9 @@ function askKernel(ends: Required<TcpEnds>, lookup: KernelLookup): TcpConnection
 }
 
 /** Which way tcpPeerUid finds owners on this machine; throws (ERR_SOCK_DIAG) when the kernel's probe answer is odd. */
-export function tcpPeerMethod(): TcpPeerMethod {
+export function tcpPeerMethod(probe: () => boolean = tcpConnectionOwnerSupported): TcpPeerMethod {
   try {
-    return tcpConnectionOwnerSupported() ? 'sock_diag' : 'proc';
+    return probe() ? 'sock_diag' : 'proc';
   } catch (e) {
     if (isNativeLoadError(e)) return 'proc';
     throw e;
@@ -271,7 +271,7 @@ function connectedEnds(socket: TcpEnds): Required<TcpEnds> | null {
  * cannot be asked. Linux only; null when it cannot be established. Never throws. It reads at most `maxBytes` (4 MiB)
  * of each file, so a table padded beyond that (about 28,000 rows: another local user can make that many TIME_WAIT
  * sockets in seconds) hides rows and refuses their connections; and producing these files costs the kernel a walk of
- * its whole connection table, synchronously, on the caller's thread (1.5 ms on a quiet machine, tens of ms padded).
+ * its whole connection table, synchronously, on the caller's thread (about 2 ms on a quiet machine, 50 ms padded).
  */
 export function procTcpPeerUid(socket: TcpEnds, options: TcpPeerOptions = {}): number | null {
   try {
