@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 E2E_TESTS=(
   test/native-peercred.test.ts
   test/native-notify.test.ts
+  test/native-tcp-owner.test.ts
   test/daemon-sdk-clients.test.ts
   test/daemon-terminal-hangup.test.ts
   test/cli-e2e-credentials.test.ts

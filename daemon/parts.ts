@@ -48,7 +48,7 @@ async function defaultParts(): Promise<DaemonParts> {
       ]);
       return createVendorClient({ ...vendor, credentials: signingCredentials(vendor.profile) });
     },
-    peers: { peerOf: native.peerOf, tcpPeerUid: tcpPeer.tcpPeerUid },
+    peers: { peerOf: native.peerOf, tcpPeerUid: tcpPeer.tcpPeerUid, tcpPeerMethod: tcpPeer.tcpPeerMethod },
     notify: native.notify,
     newRequestId: pooledRequestIds(),
   };

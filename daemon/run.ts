@@ -20,7 +20,7 @@ import { createDaemonBreakglass } from './breakglass.js';
 import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { composeOverrides } from '../core/authorize/overrides.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
-import { listenTcp, listenUnix } from './lifecycle/listeners.js';
+import { listenTcp, listenUnix, tcpPeerLookup } from './lifecycle/listeners.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon, type LocalParts } from './lifecycle/live.js';
 import { createReload, type ReloadResult } from './lifecycle/reload.js';
 import { checkSessionTable } from './lifecycle/session-table.js';
@@ -122,6 +122,7 @@ async function compose(
     socketPath: claim.socketPath,
     fd: claim.fd,
     port: 0,
+    tcpPeerLookup: 'off' as const,
     reloads: 0,
   };
   if (config.vendor) {
@@ -209,8 +210,9 @@ async function serve(
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
+  const tcpUidCheck = process.platform === 'linux';
   const ctx: ServerContext = {
-    ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck: process.platform === 'linux' },
+    ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck },
     requests: live.requests,
     breakglass: live.breakglass,
     limiter: new FailureLimiter(),
@@ -228,7 +230,9 @@ async function serve(
   undo.push(() => tcpApp.close());
   undo.push(() => unixApp.close());
 
-  live.port = await listenTcp(tcpApp, config.http.host, config.http.port, log);
+  live.tcpPeerLookup = tcpPeerLookup(live.parts.peers, tcpUidCheck, log);
+  const { host, port } = config.http;
+  live.port = await listenTcp(tcpApp, { host, port, peerLookup: live.tcpPeerLookup }, log);
   // daemon.json goes out before the socket answers, so anyone who reached the socket can also find the port.
   const startedAt = sessions.startedAt.toISOString();
   writeDaemonState(config.runtimeDir, {

@@ -1,4 +1,5 @@
-// Typed face of the native addon (native/src/sentinel.cc): who is on the other end of a Unix socket, and sd_notify.
+// Typed face of the native addon (native/src/sentinel.cc): who is on the other end of a Unix socket, who owns the client
+// end of a TCP connection, and sd_notify.
 // The addon is loaded on first use, so importing this module never fails; a missing build fails the first call with
 // an error that says how to build it.
 import { existsSync } from 'node:fs';
@@ -13,9 +14,19 @@ export interface PeerCredentials {
   gid: number;
 }
 
+/** The kernel's word on the client end of a TCP connection: its owner's uid, or why there is none. */
+export type TcpConnectionOwner = number | 'not-found' | 'unsupported';
+
 interface Binding {
   peerCredentials(fd: number): PeerCredentials;
   sdNotify(socketPath: string, message: string): void;
+  tcpConnectionOwner(
+    clientAddress: string,
+    clientPort: number,
+    serverAddress: string,
+    serverPort: number,
+  ): TcpConnectionOwner;
+  tcpConnectionOwnerSupported(): boolean;
 }
 
 /** An Error with the stable `code` the addon (or this loader) attaches; `errno`/`syscall` when the kernel refused. */
@@ -100,6 +111,37 @@ export function peerOf(socket: Socket): PeerCredentials | null {
   const cred = load().peerCredentials(fd);
   if (cred.pid === 0 || cred.uid === NO_UID || cred.gid === NO_UID) return null;
   return cred;
+}
+
+/**
+ * The uid owning the client end of an ESTABLISHED TCP connection, from the kernel's socket table through
+ * NETLINK_SOCK_DIAG (inet_diag): one hash lookup of the 4-tuple, whatever the size of the table. Linux only.
+ * `'not-found'` when no established socket has exactly these ends (a client gone, a listener, a TIME_WAIT socket);
+ * `'unsupported'` when the kernel or a sandbox offers no TCP sock_diag, and on other platforms. Throws a TypeError
+ * (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`) for arguments that name no TCP end, and `ERR_SOCK_DIAG` with
+ * errno when the kernel's answer could not be had or read.
+ */
+export function tcpConnectionOwner(
+  clientAddress: string,
+  clientPort: number,
+  serverAddress: string,
+  serverPort: number,
+): TcpConnectionOwner {
+  return load().tcpConnectionOwner(clientAddress, clientPort, serverAddress, serverPort);
+}
+
+/**
+ * Whether tcpConnectionOwner can answer here (IPv4): false where it would say `'unsupported'`. Throws
+ * `ERR_SOCK_DIAG` when the kernel does not answer the probe as it should.
+ */
+export function tcpConnectionOwnerSupported(): boolean {
+  return load().tcpConnectionOwnerSupported();
+}
+
+/** True for the loader's own errors: the addon is not built or does not load. */
+export function isNativeLoadError(error: unknown): boolean {
+  const code = (error as Partial<NativeError> | null)?.code;
+  return code === 'ERR_NATIVE_MISSING' || code === 'ERR_NATIVE_LOAD';
 }
 
 /**

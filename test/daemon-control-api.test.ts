@@ -16,7 +16,12 @@ t.test('status and profiles', async (t) => {
     version: /^\d+\.\d+\.\d+/,
     pid: process.pid,
     uptime_seconds: Number,
-    listeners: { unix: d.socketPath, socket_activated: false, tcp: { host: '127.0.0.1', port: d.port }, url: d.url },
+    listeners: {
+      unix: d.socketPath,
+      socket_activated: false,
+      tcp: { host: '127.0.0.1', port: d.port, peer_lookup: 'sock_diag' },
+      url: d.url,
+    },
     policy: { source: 'file', location: d.policyFile, version: /^[0-9a-f]+$/, rules: 3, lastError: null },
     store: 'memory',
     counters: { sessions_opened: 0, credential_requests: 0, allowed: 0, denied: 0, reloads: 0 },

@@ -1,5 +1,6 @@
 // Who may call (DESIGN §3.1): only the daemon's own uid on the Unix socket (kernel peer credentials) and on TCP
-// (/proc/net/tcp owner), and on the credential endpoint only with the token of a live session.
+// (the owner of the client's socket, asked of the kernel), and on the credential endpoint only with the token of a
+// live session.
 import t from 'tap';
 import { chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -99,9 +100,14 @@ t.test('TCP: the token decides, and another uid is refused even with a good toke
   t.equal((await d.fetch({ transport: 'unix' })).json.Code, 'TokenInvalid', 'and wants the token there too');
 
   const other = await asNobody({ port: d.port }, '/v1/credentials', session.token);
-  t.equal(other.status, 403, 'uid 65534 with a stolen token is refused (/proc/net/tcp owner check)');
+  t.equal(other.status, 403, 'uid 65534 with a stolen token is refused (the kernel says who owns the connection)');
   t.equal(other.body.Code, 'PeerNotAllowed');
   t.match(d.logs(), /"event":"peer_refused","transport":"tcp","peer_uid":65534/);
+  t.match(
+    d.logs(),
+    /"event":"listening","transport":"tcp",[^\n]*"peer_lookup":"sock_diag"/,
+    'the start says how TCP peers are identified',
+  );
 
   const control = await d.fetch({ transport: 'tcp', path: '/v1/status' });
   t.equal(control.status, 404, 'the control API does not exist on TCP');
@@ -177,19 +183,19 @@ t.test('a valid token is served while its peer is rate-limited for wrong ones', 
 });
 
 t.test('TCP: a connection whose owner cannot be found is refused, even with a good token (fail closed)', async (t) => {
-  // The /proc/net/tcp lookup, replaced: first it finds no row, then the read itself fails.
+  // The TCP owner lookup, replaced: first it finds no owner, then the lookup itself fails.
   let lookup: () => number | null = () => null;
   const native = await import('../native/index.js');
   const d = await startDaemon(t, {
-    parts: { peers: { peerOf: native.peerOf, tcpPeerUid: () => lookup() } },
+    parts: { peers: { peerOf: native.peerOf, tcpPeerUid: () => lookup(), tcpPeerMethod: () => 'sock_diag' } },
   });
   const session = await d.openSession('dev');
   for (const [how, fn] of [
     ['no row', () => null],
     [
-      'the read fails',
+      'the lookup fails',
       () => {
-        throw Object.assign(new Error('EACCES: /proc/net/tcp'), { code: 'EACCES' });
+        throw Object.assign(new Error('sock_diag: Bad message'), { code: 'ERR_SOCK_DIAG' });
       },
     ],
   ] as const) {
@@ -201,15 +207,43 @@ t.test('TCP: a connection whose owner cannot be found is refused, even with a go
     t.notMatch(r.text, /AccessKeyId/, `${how}: no credentials`);
   }
   t.match(d.logs(), /"event":"peer_unreadable","transport":"tcp"/, 'a security log line says why');
+  t.match(d.logs(), /"event":"peer_unreadable","transport":"tcp","remote_port":\d+,"error":"ERR_SOCK_DIAG"/, 'and how');
   t.notMatch(d.logs(), new RegExp(session.token), 'and never the token');
   lookup = () => process.getuid!();
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'found again: served');
   lookup = () => {
-    throw new Error('the Unix socket must not ask /proc/net/tcp');
+    throw new Error('the Unix socket must not ask who owns a TCP connection');
   };
   t.equal(
     (await d.fetch({ transport: 'unix', token: session.token })).status,
     200,
     'the Unix socket does not use it (kernel peer credentials)',
+  );
+});
+
+t.test('the status says how TCP owners are found, and a failing kernel probe does not stop the start', async (t) => {
+  const native = await import('../native/index.js');
+  const fallback = await startDaemon(t, {
+    parts: { peers: { peerOf: native.peerOf, tcpPeerUid: () => process.getuid!(), tcpPeerMethod: () => 'proc' } },
+  });
+  const status = await fallback.client.get<any>('/v1/status');
+  t.equal(status.listeners.tcp.peer_lookup, 'proc', 'a kernel without sock_diag: the /proc scan, said in the status');
+
+  const failing = await startDaemon(t, {
+    parts: {
+      peers: {
+        peerOf: native.peerOf,
+        tcpPeerUid: () => process.getuid!(),
+        tcpPeerMethod: () => {
+          throw Object.assign(new Error('sock_diag: Cannot allocate memory'), { code: 'ERR_SOCK_DIAG' });
+        },
+      },
+    },
+  });
+  t.match(failing.logs(), /"event":"peer_lookup_failing","transport":"tcp","error":"ERR_SOCK_DIAG"/);
+  t.equal(
+    (await failing.client.get<any>('/v1/status')).listeners.tcp.peer_lookup,
+    'sock_diag',
+    'what each connection will ask (and be refused on, if the kernel keeps failing)',
   );
 });

@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -11,11 +11,15 @@ import {
   encodeProcPort,
   findRowUid,
   parseProcNetTcpLine,
+  procTcpPeerUid,
+  tcpPeerMethod,
   tcpPeerUid,
   type TcpEnds,
   type TcpPeerOptions,
 } from '../daemon/server/tcp-peer.js';
-import { isRoot, NEEDS_ROOT, NOBODY, runAsUser } from './support/as-user.js';
+import type { TcpConnectionOwner } from '../native/index.js';
+import { isRoot, NEEDS_ROOT, NOBODY } from './support/as-user.js';
+import { connectAsUser, connectPair, tcpServer } from './support/tcp-server.js';
 
 const ourUid = process.geteuid!();
 
@@ -166,79 +170,153 @@ t.test('tcpPeerUid on crafted files: garbage, size cap, unreadable files never t
   const junk = 'x'.repeat(149) + '\n';
 
   writeFileSync(join(dir, 'tcp'), [HEADER, 'garbage', '\u0000\u0007 binary', client, 'trailing junk'].join('\n'));
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'row among garbage');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'row among garbage');
 
   writeFileSync(join(dir, 'tcp'), HEADER + '\n' + client); // no final newline
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 1000, 'last line without newline');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(100) + client + '\n');
   t.equal(
-    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }),
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length + 1 }),
     1000,
     'row inside the cap',
   );
   t.equal(
-    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }),
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 100 + client.length - 3 }),
     null,
     'row cut by the cap is not read half',
   );
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 150 * 50 }), null, 'row beyond the cap');
 
   writeFileSync(join(dir, 'tcp'), junk.repeat(Math.ceil(DEFAULT_MAX_BYTES / junk.length)) + client + '\n');
   t.equal(
-    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
     null,
     'a file past the default cap is read only up to it',
   );
 
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + '\n' + client + '\n');
   t.equal(
-    tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
     1000,
     'an overlong line is skipped, the next row read',
   );
   writeFileSync(join(dir, 'tcp'), 'z'.repeat(300_000) + client + '\n');
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a row glued to an overlong line is not read');
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
+  t.equal(
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
+    null,
+    'a row glued to an overlong line is not read',
+  );
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: 0 }), null, 'a zero cap reads nothing');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE', maxBytes: NaN }), null, 'a NaN cap reads nothing');
 
   rmSync(join(dir, 'tcp'));
   mkdirSync(join(dir, 'tcp'));
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'a directory where the file should be');
 
   writeFileSync(
     join(dir, 'tcp6'),
     line('0000000000000000FFFF00000100007F:8CAC', '0000000000000000FFFF00000100007F:B261', '01', 77) + '\n',
   );
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), 77, 'an IPv4 tuple also found as a mapped tcp6 row');
+  t.equal(
+    procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }),
+    77,
+    'an IPv4 tuple also found as a mapped tcp6 row',
+  );
 
-  t.equal(tcpPeerUid(ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
+  t.equal(procTcpPeerUid(ends, { procNetDir: join(dir, 'absent'), endianness: 'LE' }), null, 'missing files');
 
   writeFileSync(
     join(dir, 'tcp6'),
     line('00000000000000000000FFFF7F000001:8CAC', '00000000000000000000FFFF7F000001:B261', '01', 88) + '\n',
   );
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
-  t.equal(tcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'BE' }), 88, 'big-endian encoding');
+  t.equal(procTcpPeerUid(ends, { procNetDir: dir, endianness: 'LE' }), null, 'wrong byte order finds nothing');
 });
 
-/** A TCP server on `host` whose connections are handed to the test; returns its port. */
-async function tcpServer(t: Test, host: string) {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => {});
+t.test('tcpPeerUid asks the kernel first, and scans /proc only where the kernel cannot be asked', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-procnet-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'tcp'), [HEADER, line('0100007F:8CAC', '0100007F:B261', '01', 1000)].join('\n') + '\n');
+  const asked: unknown[][] = [];
+  const withKernel = (answer: () => TcpConnectionOwner): TcpPeerOptions => ({
+    procNetDir: dir,
+    endianness: 'LE',
+    kernelLookup: (...args) => {
+      asked.push(args);
+      return answer();
+    },
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = () => once(server, 'connection').then(([s]) => s as net.Socket);
-  return { port, accepted };
-}
+  const fail = (code: string) => () => {
+    throw Object.assign(new Error(code), { code });
+  };
+
+  t.equal(
+    tcpPeerUid(
+      ends,
+      withKernel(() => 4242),
+    ),
+    4242,
+    "the kernel's uid, not the file's",
+  );
+  t.same(asked, [['127.0.0.1', 0x8cac, '127.0.0.1', 0xb261]], 'asked with the client end first, then ours');
+  t.equal(
+    tcpPeerUid(
+      ends,
+      withKernel(() => 'unsupported'),
+    ),
+    1000,
+    'unsupported: the /proc row',
+  );
+  t.equal(
+    tcpPeerUid(ends, withKernel(fail('ERR_NATIVE_MISSING'))),
+    1000,
+    'no addon is no kernel lookup: the /proc row',
+  );
+  t.equal(
+    tcpPeerUid(
+      ends,
+      withKernel(() => 'not-found'),
+    ),
+    null,
+    'not found is final: the /proc row (which whoever pads the table can hide) is not consulted',
+  );
+  t.throws(
+    () => tcpPeerUid(ends, withKernel(fail('ERR_SOCK_DIAG'))),
+    { code: 'ERR_SOCK_DIAG' },
+    'a failed kernel lookup is thrown for the caller to refuse and log, never answered from /proc',
+  );
+  asked.length = 0;
+  for (const bad of [{}, { ...ends, remotePort: 0 }, { ...ends, localAddress: undefined }]) {
+    t.equal(
+      tcpPeerUid(
+        bad as TcpEnds,
+        withKernel(() => 4242),
+      ),
+      null,
+      JSON.stringify(bad),
+    );
+  }
+  t.same(asked, [], 'a socket without a whole TCP tuple is not even asked about');
+});
+
+t.test('tcpPeerMethod: the kernel lookup on this machine, the scan where the kernel cannot be asked', async (t) => {
+  t.equal(
+    tcpPeerMethod(),
+    'sock_diag',
+    'this kernel answers sock_diag (if not, TCP peers are found by the /proc scan)',
+  );
+  t.equal(
+    tcpPeerMethod(() => false),
+    'proc',
+    'a kernel without TCP sock_diag',
+  );
+  const failing = (code: string) => () => {
+    throw Object.assign(new Error(code), { code });
+  };
+  t.equal(tcpPeerMethod(failing('ERR_NATIVE_LOAD')), 'proc', 'an addon that does not load');
+  t.throws(() => tcpPeerMethod(failing('ERR_SOCK_DIAG')), { code: 'ERR_SOCK_DIAG' }, 'a probe that fails oddly');
+});
 
 for (const [serverHost, clientHost, expectMapped] of [
   ['127.0.0.1', '127.0.0.1', false],
@@ -246,14 +324,10 @@ for (const [serverHost, clientHost, expectMapped] of [
   ['::1', '::1', false],
 ] as const) {
   t.test(`a loopback client of a server on ${serverHost} (client ${clientHost}) is this uid`, async (t) => {
-    const { port, accepted } = await tcpServer(t, serverHost);
-    const next = accepted();
-    const client = net.connect(port, clientHost);
-    client.on('error', () => {});
-    t.teardown(() => client.destroy());
-    const socket = await next;
+    const { socket, client } = await connectPair(t, await tcpServer(t, serverHost), clientHost);
     t.equal(socket.remoteAddress?.startsWith('::ffff:'), expectMapped, `remote address ${socket.remoteAddress}`);
-    t.equal(tcpPeerUid(socket), ourUid);
+    t.equal(tcpPeerUid(socket), ourUid, 'asked of the kernel');
+    t.equal(procTcpPeerUid(socket), ourUid, 'found in /proc');
 
     const tuple: TcpEnds = {
       localAddress: socket.localAddress,
@@ -264,34 +338,19 @@ for (const [serverHost, clientHost, expectMapped] of [
     const closed = once(socket, 'close');
     client.destroy();
     await closed;
-    t.equal(tcpPeerUid(tuple), null, 'once the client has closed, its row is no longer established');
+    t.equal(tcpPeerUid(tuple), null, 'once the client has closed, the kernel has no established socket');
+    t.equal(procTcpPeerUid(tuple), null, 'and its row is no longer established');
   });
 }
-
-const NOBODY_CLIENT = `
-import net from 'node:net';
-const s = net.connect(Number(process.env.PORT), process.env.HOST);
-s.on('data', () => s.end());
-s.on('error', (e) => { console.error(e.message); process.exit(2); });
-`;
 
 for (const serverHost of ['127.0.0.1', '::']) {
   t.test(`a client running as uid ${NOBODY} (server on ${serverHost}) is reported as ${NOBODY}`, async (t) => {
     if (!isRoot()) return t.fail(NEEDS_ROOT);
-    const { port, accepted } = await tcpServer(t, serverHost);
-    const next = accepted();
-    const child = runAsUser(NOBODY, NOBODY, NOBODY_CLIENT, { PORT: String(port), HOST: '127.0.0.1' });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = once(child, 'exit');
-    t.teardown(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const socket = await Promise.race([next, exited.then(() => Promise.reject(new Error(`client exited: ${stderr}`)))]);
-    t.equal(tcpPeerUid(socket), NOBODY);
+    const { socket, done } = await connectAsUser(t, NOBODY, await tcpServer(t, serverHost), '127.0.0.1');
+    t.equal(tcpPeerUid(socket), NOBODY, 'asked of the kernel');
+    t.equal(procTcpPeerUid(socket), NOBODY, 'found in /proc');
     t.not(NOBODY, ourUid, 'the answer is not simply our own uid');
-    socket.end('bye');
-    const [code] = await exited;
+    const { code, stderr } = await done();
     t.equal(code, 0, stderr);
   });
 }

@@ -4,12 +4,43 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { OpLogger } from '../../core/log.js';
 import { clearStaleSocket } from '../runtime/lock.js';
+import type { PeerSources } from '../server/auth.js';
+import type { TcpPeerMethod } from '../server/tcp-peer.js';
+
+/** How the TCP listener learns who owns a connection; 'off' where it does not (the token is the only proof). */
+export type TcpPeerLookup = TcpPeerMethod | 'off';
+
+/**
+ * Said at start and in the status because it matters: only the kernel's lookup (sock_diag) stays exact however many
+ * sockets other users create; the /proc scan can be made to refuse the owner (docs/internals-native.md).
+ */
+export function tcpPeerLookup(sources: PeerSources, uidCheck: boolean, log: OpLogger): TcpPeerLookup {
+  if (!uidCheck) return 'off';
+  try {
+    return sources.tcpPeerMethod();
+  } catch (e) {
+    // Each connection will ask the kernel too, and be refused when it fails the same way.
+    log.warn(
+      { event: 'peer_lookup_failing', transport: 'tcp', error: (e as NodeJS.ErrnoException).code },
+      'the kernel cannot be asked who owns TCP connections; TCP requests will be refused',
+    );
+    return 'sock_diag';
+  }
+}
 
 /** Listens on the loopback credential endpoint; resolves to the port (config port 0 = a free one). */
-export async function listenTcp(app: FastifyInstance, host: string, port: number, log: OpLogger): Promise<number> {
+export async function listenTcp(
+  app: FastifyInstance,
+  where: { host: string; port: number; peerLookup: TcpPeerLookup },
+  log: OpLogger,
+): Promise<number> {
+  const { host, port, peerLookup } = where;
   await app.listen({ host, port });
   const bound = (app.server.address() as AddressInfo).port;
-  log.info({ event: 'listening', transport: 'tcp', host, port: bound }, 'credential endpoint listening');
+  log.info(
+    { event: 'listening', transport: 'tcp', host, port: bound, peer_lookup: peerLookup },
+    'credential endpoint listening',
+  );
   return bound;
 }
 

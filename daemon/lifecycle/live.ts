@@ -13,6 +13,7 @@ import type { BreakglassService } from '../../core/breakglass/service.js';
 import type { LocalSessions } from '../sessions/local-sessions.js';
 import type { DaemonSessions } from '../sessions/types.js';
 import type { DaemonParts } from '../parts.js';
+import type { TcpPeerLookup } from './listeners.js';
 
 /** What decides here when no server-side vendor does; a reload may swap the policy and the credential vendor. */
 export interface LocalParts {
@@ -40,6 +41,8 @@ export interface LiveDaemon {
   /** The systemd-passed fd of the control socket, when socket-activated. */
   readonly fd: number | undefined;
   port: number;
+  /** How the TCP listener finds a connection's owner (set when it starts listening). */
+  tcpPeerLookup: TcpPeerLookup;
   reloads: number;
 }
 

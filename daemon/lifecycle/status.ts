@@ -16,7 +16,7 @@ export function daemonStatus(live: LiveDaemon) {
     listeners: {
       unix: live.socketPath,
       socket_activated: live.fd !== undefined,
-      tcp: { host: config.http.host, port: live.port },
+      tcp: { host: config.http.host, port: live.port, peer_lookup: live.tcpPeerLookup },
       url: credentialUrl(live),
     },
     ...sessions.status(),

@@ -1,6 +1,7 @@
 // Who is calling (DESIGN §3.1), as the first steps of every request's hook pipeline:
 //   onRequest   authenticatePeer   — Unix: kernel peer credentials, read once per connection; TCP (Linux): the uid
-//                                    owning the client's port in /proc/net/tcp{,6}, read once per connection
+//                                    owning the client's end, asked of the kernel's socket table (sock_diag) or,
+//                                    where it cannot be asked, found in /proc/net/tcp{,6}; once per connection
 //                                    (app.ts runs it as the first check of its one onRequest hook).
 //   preHandler  requireSessionToken — credential routes: `Authorization` → the session it is bound to.
 // Anything doubtful is refused: unreadable credentials, another uid, an unknown token.
@@ -12,6 +13,7 @@ import type { DaemonSessions, Peer } from '../sessions/types.js';
 import type { DecisionEntry } from '../../core/audit/types.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
+import type { TcpPeerMethod } from './tcp-peer.js';
 import { tokenFromAuthorization, type TokenMatch } from '../tokens.js';
 
 export interface PeerCredentials {
@@ -20,12 +22,14 @@ export interface PeerCredentials {
   gid: number;
 }
 
-/** Where peer identities come from: the native addon (Unix) and /proc/net/tcp (TCP, Linux). */
+/** Where peer identities come from: the native addon (Unix; TCP on Linux, with /proc/net/tcp as its fallback). */
 export interface PeerSources {
   /** null = no credentials on this socket; throws on a syscall error. */
   peerOf(socket: Socket): PeerCredentials | null;
-  /** The uid owning the client end of a loopback TCP connection, or null when it cannot be found. */
+  /** The uid owning the client end of a loopback TCP connection, or null when it cannot be found; may throw. */
   tcpPeerUid(socket: Socket): number | null;
+  /** Which lookup tcpPeerUid uses here (said once at start and in the status). */
+  tcpPeerMethod(): TcpPeerMethod;
 }
 
 export type Transport = 'unix' | 'tcp';
@@ -48,7 +52,7 @@ export interface PeerAuthOptions {
   daemonUid: number;
   sources: PeerSources;
   log: OpLogger;
-  /** Resolve TCP peers' uids through /proc (Linux); elsewhere the token is the only proof. */
+  /** Resolve TCP peers' uids (Linux); elsewhere the token is the only proof. */
   tcpUidCheck: boolean;
 }
 
@@ -100,14 +104,21 @@ function readUnixPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
 function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
   if (!options.tcpUidCheck) return { ok: true, peer: { transport: 'tcp', pid: null, uid: null } };
   let uid: number | null;
+  let failure: string | undefined;
   try {
     uid = options.sources.tcpPeerUid(socket);
-  } catch {
+  } catch (e) {
     uid = null;
+    failure = (e as NodeJS.ErrnoException).code ?? 'error';
   }
   if (uid === null) {
     options.log.warn(
-      { event: 'peer_unreadable', transport: 'tcp', remote_port: socket.remotePort },
+      {
+        event: 'peer_unreadable',
+        transport: 'tcp',
+        remote_port: socket.remotePort,
+        ...(failure && { error: failure }),
+      },
       'could not find the owner of a TCP connection; refusing it',
     );
     return refused('the daemon could not determine which user owns this connection', {

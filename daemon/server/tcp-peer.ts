@@ -1,12 +1,22 @@
 // Which uid owns the client end of a loopback TCP connection (DESIGN §3.1). The kernel offers no SO_PEERCRED for
-// TCP, but /proc/net/tcp{,6} lists every socket of this network namespace with its owner's uid, readable without
-// privilege. We look for the CLIENT's row: its local end is our peer, its remote end is us, state ESTABLISHED.
-// Linux only; anything unexpected (other platforms, unreadable or malformed files, no row, conflicting rows) answers
-// null, which callers treat as a refusal.
+// TCP. It does answer, through NETLINK_SOCK_DIAG, which socket has a given 4-tuple and who created it: one hash lookup
+// (native/index.ts, tcpConnectionOwner), exact however many sockets exist. Kernels (or sandboxes) without TCP
+// sock_diag get the older way: /proc/net/tcp{,6}, which lists every socket of this network namespace with its owner's
+// uid, scanned for the CLIENT's row (its local end is our peer, its remote end is us, state ESTABLISHED) up to a byte
+// cap — so there another user who pads the table with her own sockets can push the row out of reach, and the
+// connection is refused (DESIGN §3.1, docs/internals-native.md).
+// Anything unexpected (other platforms, unreadable or malformed files, no row, conflicting rows) answers null, which
+// callers treat as a refusal.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
+import {
+  isNativeLoadError,
+  tcpConnectionOwner,
+  tcpConnectionOwnerSupported,
+  type TcpConnectionOwner,
+} from '../../native/index.js';
 
 export type ProcTable = 'tcp' | 'tcp6';
 export type Endianness = 'LE' | 'BE';
@@ -30,7 +40,20 @@ export interface TcpEnds {
   remotePort?: number;
 }
 
+/** How the owner of a TCP connection is found here: the kernel's exact lookup, or the bounded /proc scan. */
+export type TcpPeerMethod = 'sock_diag' | 'proc';
+
+/** The kernel's exact lookup: asked with the client's end first, then the server's. */
+export type KernelLookup = (
+  clientAddress: string,
+  clientPort: number,
+  serverAddress: string,
+  serverPort: number,
+) => TcpConnectionOwner;
+
 export interface TcpPeerOptions {
+  /** The kernel's lookup (default: the native addon's); tests put a stand-in in its place to reach the fallback. */
+  kernelLookup?: KernelLookup;
   /** Where tcp and tcp6 live (tests point this at crafted files). */
   procNetDir?: string;
   /** Read at most this many bytes of each file; a row beyond it is not found (null). */
@@ -203,12 +226,54 @@ export function findRowUid(lines: Iterable<string>, key: Omit<RowKey, 'table'>):
 }
 
 /**
- * The uid that owns the client end of `socket` (a connection accepted by our TCP listener), from /proc/net/tcp and
- * tcp6. Linux only; null when it cannot be established. Never throws. Reading these files costs the kernel a walk of
- * its whole connection table (about 1.5 ms on the reference machine), so it is called once per connection and the
- * answer cached with it (server/auth.ts); it reads synchronously, a cost paid once per TCP connection, not per request.
+ * The uid that owns the client end of `socket` (a connection accepted by our TCP listener). Asks the kernel
+ * (sock_diag, one hash lookup); only where the kernel cannot be asked at all (`'unsupported'`, or the addon does not
+ * load) does it scan /proc/net/tcp and tcp6 instead (procTcpPeerUid). A kernel that answers "no such connection" is
+ * final: scanning /proc after it would hand the answer back to whoever can pad the table. null when the owner
+ * cannot be established; throws (ERR_SOCK_DIAG) when the kernel's answer could not be had or read. Callers refuse
+ * on both, and ask once per connection (server/auth.ts caches the answer with the socket).
  */
 export function tcpPeerUid(socket: TcpEnds, options: TcpPeerOptions = {}): number | null {
+  const ends = connectedEnds(socket);
+  if (!ends) return null;
+  const owner = askKernel(ends, options.kernelLookup ?? tcpConnectionOwner);
+  if (owner === 'unsupported') return procTcpPeerUid(ends, options);
+  return owner === 'not-found' ? null : owner;
+}
+
+function askKernel(ends: Required<TcpEnds>, lookup: KernelLookup): TcpConnectionOwner {
+  try {
+    return lookup(ends.remoteAddress, ends.remotePort, ends.localAddress, ends.localPort);
+  } catch (e) {
+    if (isNativeLoadError(e)) return 'unsupported';
+    throw e;
+  }
+}
+
+/** Which way tcpPeerUid finds owners on this machine; throws (ERR_SOCK_DIAG) when the kernel's probe answer is odd. */
+export function tcpPeerMethod(probe: () => boolean = tcpConnectionOwnerSupported): TcpPeerMethod {
+  try {
+    return probe() ? 'sock_diag' : 'proc';
+  } catch (e) {
+    if (isNativeLoadError(e)) return 'proc';
+    throw e;
+  }
+}
+
+function connectedEnds(socket: TcpEnds): Required<TcpEnds> | null {
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  if (!localAddress || !remoteAddress || !validPort(localPort) || !validPort(remotePort)) return null;
+  return { localAddress, localPort, remoteAddress, remotePort };
+}
+
+/**
+ * The owner of `socket`'s client end from /proc/net/tcp and tcp6: what tcpPeerUid falls back to where the kernel
+ * cannot be asked. Linux only; null when it cannot be established. Never throws. It reads at most `maxBytes` (4 MiB)
+ * of each file, so a table padded beyond that (about 28,000 rows: another local user can make that many TIME_WAIT
+ * sockets in seconds) hides rows and refuses their connections; and producing these files costs the kernel a walk of
+ * its whole connection table, synchronously, on the caller's thread (about 2 ms on a quiet machine, 50 ms padded).
+ */
+export function procTcpPeerUid(socket: TcpEnds, options: TcpPeerOptions = {}): number | null {
   try {
     for (const { file, key } of lookups(socket, options)) {
       const matcher = new ClientRowMatcher(key);
