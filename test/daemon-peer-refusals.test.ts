@@ -1,11 +1,215 @@
-// The bound on what another local user can make the daemon write by being refused (daemon/server/peer-refusals.ts):
-// each peer that is not the daemon's user (uid and transport; an owner that cannot be found is one peer) has its first
-// refusals of a window recorded in full and the rest counted into one peer_refusals line.
+// What another local user can make the daemon write by being refused (DESIGN §3.1, §7, §14): each peer that is not the
+// daemon's user (uid and transport; an owner that cannot be found is one peer) has its first refusals of a window
+// recorded in full and the rest counted into one peer_refusals line. Before, a flood from another uid wrote a line per
+// refusal, thousands a second, and with forwarding required pushed the lag past its bound, so that the owner's own
+// credentials were refused.
 import t from 'tap';
 import { Writable } from 'node:stream';
+import { createAuditTrail } from '../core/audit/trail.js';
+import { verifyDecisionLog } from '../core/audit/decision-log.js';
+import { loadHmacKey } from '../core/audit/hmac-chain.js';
 import type { RefusalCount } from '../core/authorize/decision-entry.js';
 import { createLogger } from '../core/log.js';
+import type { DaemonParts } from '../daemon/parts.js';
 import { PeerRefusals } from '../daemon/server/peer-refusals.js';
+import { NOBODY, runAsUser } from './support/as-user.js';
+import { startDaemon, type DaemonHarness } from './support/daemon.js';
+import { auditKeyFile } from './support/decision-log-fixture.js';
+import { startLogs } from './support/logs-emulator.js';
+import { tempDir } from './support/temp-dir.js';
+import { until } from './support/wait.js';
+
+/** Opens `connections` connections to the TCP listener, `parallel` at a time, each sending `pipeline` credential
+ * requests in one write (asking the daemon to close the connection after them), and counts the answers. */
+const FLOOD = `
+import net from 'node:net';
+const port = Number(process.env.PORT);
+const [connections, parallel, pipeline] = [process.env.CONNECTIONS, process.env.PARALLEL, process.env.PIPELINE].map(Number);
+const request = 'GET /v1/credentials HTTP/1.1\\r\\nHost: 127.0.0.1:' + port + '\\r\\nAuthorization: ' + process.env.TOKEN + '\\r\\nConnection: close\\r\\n\\r\\n';
+const result = { answers: 0, refused: 0, closed_by_daemon: 0, errors: 0, ports: new Set() };
+let started = 0;
+function one() {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let text = '';
+    s.on('connect', () => { result.ports.add(s.localPort); s.write(request.repeat(pipeline)); });
+    s.on('data', (c) => (text += c));
+    s.on('end', () => result.closed_by_daemon++);
+    s.on('error', () => result.errors++);
+    s.on('close', () => {
+      result.answers += text.split('HTTP/1.1 ').length - 1;
+      result.refused += text.split('"Code":"PeerNotAllowed"').length - 1;
+      resolve();
+    });
+  });
+}
+async function worker() { while (started < connections) { started++; await one(); } }
+await Promise.all(Array.from({ length: parallel }, worker));
+process.stdout.write(JSON.stringify({ ...result, ports: result.ports.size }));
+`;
+
+interface FloodResult {
+  answers: number;
+  refused: number;
+  closed_by_daemon: number;
+  errors: number;
+  ports: number;
+}
+
+async function floodAsNobody(
+  d: DaemonHarness,
+  options: { connections: number; parallel?: number; pipeline?: number; token?: string },
+): Promise<FloodResult> {
+  const child = runAsUser(NOBODY, NOBODY, FLOOD, {
+    PORT: String(d.port),
+    CONNECTIONS: String(options.connections),
+    PARALLEL: String(options.parallel ?? 8),
+    PIPELINE: String(options.pipeline ?? 1),
+    TOKEN: options.token ?? 'A'.repeat(43),
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  if (!out) throw new Error(`the flood client printed nothing: ${err}`);
+  return JSON.parse(out) as FloodResult;
+}
+
+/** The decision log's entries, signed or not. */
+async function entries(d: DaemonHarness): Promise<Array<Record<string, any>>> {
+  return (await d.decisions()).map((l) => (l.entry as Record<string, any> | undefined) ?? l);
+}
+
+const fullRefusals = (all: Array<Record<string, any>>, uid: number | null) =>
+  all.filter((e) => e.event !== 'peer_refusals' && e.error_code === 'PeerNotAllowed' && e.peer_uid === uid);
+const counts = (all: Array<Record<string, any>>, uid: number | null) =>
+  all.filter((e) => e.event === 'peer_refusals' && e.peer_uid === uid);
+const sum = (lines: Array<Record<string, any>>) => lines.reduce((n, e) => n + (e.count as number), 0);
+
+t.test('a flood from another uid: ten lines in full, the rest counted exactly, the chain intact', async (t) => {
+  const dir = tempDir(t, 'sentinel-refusals-');
+  const key = auditKeyFile(dir);
+  const d = await startDaemon(t, { config: `audit:\n  hmac_key_file: ${key}\n` });
+  const session = await d.openSession('dev');
+  // 2,000 requests, one on each of 2,000 connections: a fresh port each time, one peer all the same. The owner's own
+  // token, so these are requests the credential fast path would answer if the peer were admitted.
+  const flood = await floodAsNobody(d, { connections: 2000, token: session.token });
+  t.equal(flood.errors, 0, 'no connection failed');
+  t.equal(flood.refused, 2000, 'each of them PeerNotAllowed');
+  t.ok(flood.ports > 1000, `from many source ports (${flood.ports})`);
+  t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'the owner is served meanwhile');
+
+  await d.stop();
+  const all = await entries(d);
+  const full = fullRefusals(all, NOBODY);
+  const counted = counts(all, NOBODY);
+  t.equal(full.length, 10, 'the first ten refusals are recorded in full');
+  t.ok(
+    full.every((e) => e.event === 'credentials' && e.outcome === 'deny'),
+    'as the credential decisions they are',
+  );
+  t.equal(counted.length, 1, 'one peer, one window: one count, written at stop');
+  t.equal(full.length + sum(counted), flood.refused, 'every refusal is a line or in the count, exactly once');
+  t.match(counted[0], {
+    event: 'peer_refusals',
+    outcome: 'deny',
+    error_code: 'PeerNotAllowed',
+    transport: 'tcp',
+    peer_uid: NOBODY,
+    peer_pid: null,
+    count: 1990,
+  });
+  t.ok(counted[0]!.first_timestamp <= counted[0]!.last_timestamp, 'over the span of the counted refusals');
+  t.ok(all.length < 20, `the whole log is ${all.length} lines`);
+  t.same(await verifyDecisionLog(d.decisionLogFile, loadHmacKey(key)), { ok: true, lines: all.length });
+
+  const ops = d.logs();
+  t.equal(ops.match(/"event":"peer_refused"/g)?.length, 10, 'the operational log names the first ten, like the log');
+  t.equal(ops.match(/"event":"peer_refusals_limited"/g)?.length, 1, 'says once that it is counting the rest');
+  t.match(ops, /"event":"peer_refusals_counted","transport":"tcp","peer_uid":65534,"count":1990/, 'and the count');
+  t.notMatch(ops, new RegExp(session.token), 'never the token the flood sent');
+});
+
+t.test("the owner's own refusals are each recorded, as before", async (t) => {
+  const d = await startDaemon(t);
+  for (let i = 0; i < 30; i += 1)
+    await d.fetch({ transport: 'tcp', token: `${'C'.repeat(40)}${String(i).padStart(3, '0')}` });
+  const all = await entries(d);
+  const own = all.filter((e) => e.peer_uid === process.getuid!());
+  t.equal(own.filter((e) => e.error_code === 'TokenInvalid').length, 20);
+  t.equal(own.filter((e) => e.error_code === 'RateLimited').length, 10, 'the limited ones too: 30 lines for 30');
+  t.equal(all.filter((e) => e.event === 'peer_refusals').length, 0, 'nothing counted');
+});
+
+t.test('connections whose owner cannot be found are one peer, whatever their ports', async (t) => {
+  const native = await import('../native/index.js');
+  const d = await startDaemon(t, { parts: { peers: { peerOf: native.peerOf, tcpPeerUid: () => null } } });
+  const answers = new Set<string>();
+  for (let batch = 0; batch < 50; batch += 1) {
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const r = await d.fetch({ transport: 'tcp', token: 'D'.repeat(43) });
+        answers.add(`${r.status} ${r.json?.Code}`);
+      }),
+    );
+  }
+  t.same([...answers], ['403 PeerNotAllowed'], '1,000 connections refused');
+  t.equal((await d.fetch({ transport: 'unix', path: '/v1/status' })).status, 200, 'the Unix socket is not affected');
+  await d.stop();
+  const all = await entries(d);
+  t.equal(fullRefusals(all, null).length, 10);
+  t.same(
+    counts(all, null).map((e) => [e.transport, e.count]),
+    [['tcp', 990]],
+    '1,000 connections, one count',
+  );
+  t.equal(d.logs().match(/"event":"peer_unreadable"/g)?.length, 10);
+});
+
+t.test('with forwarding required, a flood from another uid does not stop the owner being served', async (t) => {
+  const logs = await startLogs();
+  t.teardown(() => logs.close());
+  const maxLagLines = 60;
+  const parts: Partial<DaemonParts> = {
+    decisions: (config, log) =>
+      createAuditTrail(config, { log, forwarder: { pollMs: 50, backoffBaseMs: 20, backoffMaxMs: 200, maxLagLines } }),
+  };
+  const d = await startDaemon(t, {
+    config:
+      'aws_profile: base\nregion: us-east-1\naudit:\n' +
+      '  cloudwatch: { log_group: sentinel-decisions, log_stream: laptop-alice, required: true }\n',
+    env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: logs.url },
+    parts,
+  });
+  const session = await d.openSession('dev');
+  const cloudwatch = async () =>
+    (await d.client.get<{ audit: { cloudwatch: { pending_lines: number; forwarded_lines: number } } }>('/v1/status'))
+      .audit.cloudwatch;
+  await until(cloudwatch, (c) => c.forwarded_lines > 0 && c.pending_lines === 0);
+  // A CloudWatch that takes 2 s a call: a flood written line by line (60 to 100 refusals a second here) crosses the
+  // bound within one call; the owner's own lines (five a second) and the bounded refusals stay far below it.
+  logs.setDelay(2000);
+  const statuses: number[] = [];
+  let flooding = true;
+  const owner = (async () => {
+    while (flooding) {
+      const r = await d.fetch({ transport: 'tcp', token: session.token });
+      statuses.push(r.status);
+      if (r.status !== 200) t.comment(`owner refused: ${r.json?.Code} ${r.json?.Message}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  const flood = await floodAsNobody(d, { connections: 500, parallel: 4 });
+  flooding = false;
+  await owner;
+  t.equal(flood.refused, 500, 'the flood was refused');
+  t.ok(statuses.length > 5, `the owner asked ${statuses.length} times during it`);
+  t.same([...new Set(statuses)], [200], 'and was served every time');
+  for (let i = 0; i < 5; i += 1)
+    t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'and after it');
+  t.ok((await cloudwatch()).pending_lines <= maxLagLines, 'the lag stayed within the bound');
+});
 
 t.test('the bound per peer, alone', async (t) => {
   const capture = () => {

@@ -96,11 +96,14 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     transport,
     daemonUid: ctx.daemonUid,
     sources: ctx.sources,
-    log: ctx.log,
     tcpUidCheck: transport === 'tcp' && ctx.tcpUidCheck,
   });
   const tokens = tokenCheck(ctx.sessions);
-  const authenticatePeer = peerAuthenticator(app, peers, ctx.sessions);
+  const authenticatePeer = peerAuthenticator(app, peers, {
+    sessions: ctx.sessions,
+    refusals: ctx.refusals,
+    log: ctx.log,
+  });
   fastPath = credentialFastPath({ transport, peers, tokens, sessions: ctx.sessions, log: ctx.log });
   // One hook for both admission checks: each hook is a step of fastify's pipeline on every request.
   app.addHook('onRequest', function admit(request, _reply, done) {
