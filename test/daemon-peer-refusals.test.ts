@@ -1,9 +1,11 @@
 // What another local user can make the daemon write by being refused (DESIGN §3.1, §7, §14): each peer that is not the
 // daemon's user (uid and transport; an owner that cannot be found is one peer) has its first refusals of a window
-// recorded in full and the rest counted into one peer_refusals line. Before, a flood from another uid wrote a line per
-// refusal, thousands a second, and with forwarding required pushed the lag past its bound, so that the owner's own
+// recorded in full and the rest counted into one peer_refusals line, and a connection refused for its peer is closed
+// after that one answer. Before, a flood from another uid wrote a line per refusal, thousands a second on a handful of
+// pipelining connections, and with forwarding required pushed the lag past its bound, so that the owner's own
 // credentials were refused.
 import t from 'tap';
+import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { createAuditTrail } from '../core/audit/trail.js';
 import { verifyDecisionLog } from '../core/audit/decision-log.js';
@@ -20,12 +22,12 @@ import { tempDir } from './support/temp-dir.js';
 import { until } from './support/wait.js';
 
 /** Opens `connections` connections to the TCP listener, `parallel` at a time, each sending `pipeline` credential
- * requests in one write (asking the daemon to close the connection after them), and counts the answers. */
+ * requests in one write, and counts the answers and how each connection ended. */
 const FLOOD = `
 import net from 'node:net';
 const port = Number(process.env.PORT);
 const [connections, parallel, pipeline] = [process.env.CONNECTIONS, process.env.PARALLEL, process.env.PIPELINE].map(Number);
-const request = 'GET /v1/credentials HTTP/1.1\\r\\nHost: 127.0.0.1:' + port + '\\r\\nAuthorization: ' + process.env.TOKEN + '\\r\\nConnection: close\\r\\n\\r\\n';
+const request = 'GET /v1/credentials HTTP/1.1\\r\\nHost: 127.0.0.1:' + port + '\\r\\nAuthorization: ' + process.env.TOKEN + '\\r\\n\\r\\n';
 const result = { answers: 0, refused: 0, closed_by_daemon: 0, errors: 0, ports: new Set() };
 let started = 0;
 function one() {
@@ -87,17 +89,47 @@ const counts = (all: Array<Record<string, any>>, uid: number | null) =>
   all.filter((e) => e.event === 'peer_refusals' && e.peer_uid === uid);
 const sum = (lines: Array<Record<string, any>>) => lines.reduce((n, e) => n + (e.count as number), 0);
 
+/** Raw HTTP on one connection: what came back, and whether the daemon ended the connection within `waitMs`. */
+function rawExchange(
+  target: { port?: number; path?: string },
+  text: string,
+  waitMs = 1000,
+): Promise<{ text: string; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect(target.port!, '127.0.0.1');
+    let got = '';
+    let ended = false;
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ text: got, ended });
+    }, waitMs);
+    s.on('connect', () => s.write(text));
+    s.on('data', (c: Buffer) => (got += c.toString()));
+    s.on('end', () => {
+      ended = true;
+      clearTimeout(timer);
+      resolve({ text: got, ended });
+    });
+    s.on('error', reject);
+  });
+}
+
+const get = (port: number, token: string) =>
+  `GET /v1/credentials HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${token}\r\n\r\n`;
+
 t.test('a flood from another uid: ten lines in full, the rest counted exactly, the chain intact', async (t) => {
   const dir = tempDir(t, 'sentinel-refusals-');
   const key = auditKeyFile(dir);
   const d = await startDaemon(t, { config: `audit:\n  hmac_key_file: ${key}\n` });
   const session = await d.openSession('dev');
-  // 2,000 requests, one on each of 2,000 connections: a fresh port each time, one peer all the same. The owner's own
-  // token, so these are requests the credential fast path would answer if the peer were admitted.
-  const flood = await floodAsNobody(d, { connections: 2000, token: session.token });
+  // 2,000 requests, four pipelined on each of 500 connections: a fresh port each time, one peer all the same. The
+  // owner's own token, so these are requests the credential fast path would answer if the peer were admitted.
+  const flood = await floodAsNobody(d, { connections: 500, pipeline: 4, token: session.token });
   t.equal(flood.errors, 0, 'no connection failed');
-  t.equal(flood.refused, 2000, 'each of them PeerNotAllowed');
-  t.ok(flood.ports > 1000, `from many source ports (${flood.ports})`);
+  t.equal(flood.answers, 500, 'one answer per connection: the requests pipelined behind a refusal get none');
+  t.equal(flood.refused, 500, 'each of them PeerNotAllowed');
+  t.equal(flood.closed_by_daemon, 500, 'and the daemon closed every connection');
+  t.ok(flood.ports > 250, `from many source ports (${flood.ports})`);
   t.equal((await d.fetch({ transport: 'tcp', token: session.token })).status, 200, 'the owner is served meanwhile');
 
   await d.stop();
@@ -118,7 +150,7 @@ t.test('a flood from another uid: ten lines in full, the rest counted exactly, t
     transport: 'tcp',
     peer_uid: NOBODY,
     peer_pid: null,
-    count: 1990,
+    count: 490,
   });
   t.ok(counted[0]!.first_timestamp <= counted[0]!.last_timestamp, 'over the span of the counted refusals');
   t.ok(all.length < 20, `the whole log is ${all.length} lines`);
@@ -127,8 +159,42 @@ t.test('a flood from another uid: ten lines in full, the rest counted exactly, t
   const ops = d.logs();
   t.equal(ops.match(/"event":"peer_refused"/g)?.length, 10, 'the operational log names the first ten, like the log');
   t.equal(ops.match(/"event":"peer_refusals_limited"/g)?.length, 1, 'says once that it is counting the rest');
-  t.match(ops, /"event":"peer_refusals_counted","transport":"tcp","peer_uid":65534,"count":1990/, 'and the count');
+  t.match(ops, /"event":"peer_refusals_counted","transport":"tcp","peer_uid":65534,"count":490/, 'and the count');
   t.notMatch(ops, new RegExp(session.token), 'never the token the flood sent');
+});
+
+t.test('a refused connection is answered once and closed; the owner keeps his keep-alive', async (t) => {
+  const d = await startDaemon(t);
+  const session = await d.openSession('dev');
+  const script = `
+import net from 'node:net';
+const s = net.connect(${d.port}, '127.0.0.1');
+let text = '';
+const started = Date.now();
+s.on('connect', () => s.write(${JSON.stringify(get(d.port, session.token).repeat(2))}));
+s.on('data', (c) => (text += c));
+s.on('end', () => { process.stdout.write(JSON.stringify({ text, ms: Date.now() - started })); process.exit(0); });
+setTimeout(() => { process.stdout.write(JSON.stringify({ text, open: true })); process.exit(0); }, 5000);
+`;
+  const child = runAsUser(NOBODY, NOBODY, script);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  const foreign = JSON.parse(out) as { text: string; ms?: number; open?: boolean };
+  t.notOk(foreign.open, 'the daemon ended the connection');
+  t.equal(foreign.text.split('HTTP/1.1 ').length - 1, 1, 'one answer for two pipelined requests');
+  t.match(foreign.text, /^HTTP\/1\.1 403 /);
+  t.match(foreign.text, /\r\nconnection: close\r\n/i, 'saying it closes');
+  t.match(foreign.text, /"Code":"PeerNotAllowed"/);
+  t.equal(fullRefusals(await entries(d), NOBODY).length, 1, 'one refusal, one decision: the second was never handled');
+
+  const mine = await rawExchange({ port: d.port }, get(d.port, session.token).repeat(2), 500);
+  t.notOk(mine.ended, "the owner's connection stays open");
+  t.equal(mine.text.match(/HTTP\/1\.1 200 /g)?.length, 2, 'both of his pipelined requests answered');
+  t.notMatch(mine.text, /connection: close/i);
+  const stale = await rawExchange({ port: d.port }, get(d.port, 'B'.repeat(43)).repeat(2), 500);
+  t.equal(stale.text.match(/HTTP\/1\.1 403 /g)?.length, 2, 'a wrong token of his is refused per request');
+  t.notOk(stale.ended, 'without closing: the token, not the peer, was wrong');
 });
 
 t.test("the owner's own refusals are each recorded, as before", async (t) => {
@@ -150,11 +216,11 @@ t.test('connections whose owner cannot be found are one peer, whatever their por
     await Promise.all(
       Array.from({ length: 20 }, async () => {
         const r = await d.fetch({ transport: 'tcp', token: 'D'.repeat(43) });
-        answers.add(`${r.status} ${r.json?.Code}`);
+        answers.add(`${r.status} ${r.json?.Code} ${r.headers.connection}`);
       }),
     );
   }
-  t.same([...answers], ['403 PeerNotAllowed'], '1,000 connections refused');
+  t.same([...answers], ['403 PeerNotAllowed close'], '1,000 connections refused and closed');
   t.equal((await d.fetch({ transport: 'unix', path: '/v1/status' })).status, 200, 'the Unix socket is not affected');
   await d.stop();
   const all = await entries(d);
@@ -200,7 +266,7 @@ t.test('with forwarding required, a flood from another uid does not stop the own
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
-  const flood = await floodAsNobody(d, { connections: 500, parallel: 4 });
+  const flood = await floodAsNobody(d, { connections: 500, pipeline: 4, parallel: 4 });
   flooding = false;
   await owner;
   t.equal(flood.refused, 500, 'the flood was refused');
