@@ -24,7 +24,8 @@ export function newCounters(): DecisionCounters {
   };
 }
 
-/** Counts each entry's outcome, then hands it to the log. */
+/** Counts each entry's outcome, then hands it to the log. A count of refusals (peer_refusals) counts as the refusals it
+ * stands for: each was refused as surely as one with a line of its own. */
 export function countingSink(counters: DecisionCounters, log: () => DecisionLog): DecisionSink {
   return {
     write(entry: DecisionEntry) {
@@ -32,8 +33,9 @@ export function countingSink(counters: DecisionCounters, log: () => DecisionLog)
         counters.allowed += 1;
       } else {
         const code = entry.error_code ?? 'InternalError';
-        counters.denied += 1;
-        counters.refusals[code] = (counters.refusals[code] ?? 0) + 1;
+        const n = entry.count ?? 1;
+        counters.denied += n;
+        counters.refusals[code] = (counters.refusals[code] ?? 0) + n;
       }
       log().write(entry);
     },

@@ -31,6 +31,7 @@ import { resolveParts, type DaemonParts } from './parts.js';
 import { writeDaemonState, removeDaemonState } from './runtime/daemon-state.js';
 import { createApp } from './server/app.js';
 import { FailureLimiter } from './server/auth.js';
+import { PeerRefusals } from './server/peer-refusals.js';
 import { DEFAULT_LIMITS, type Limits, type ServerContext } from './server/context.js';
 import { TokenRegistry } from './tokens.js';
 
@@ -211,12 +212,21 @@ async function serve(
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const reload = createReload(live, loadCurrentConfig);
   const tcpUidCheck = process.platform === 'linux';
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const refusals = new PeerRefusals({
+    record: (counted) => sessions.recordCountedRefusals(counted),
+    log,
+    recordedPerWindow: limits.refusalsRecordedPerPeer,
+    windowMs: limits.refusalWindowMs,
+  });
+  undo.push(() => refusals.close());
   const ctx: ServerContext = {
     ...{ sessions, log, daemonUid: uid, sources: live.parts.peers, tcpUidCheck },
     requests: live.requests,
     breakglass: live.breakglass,
     limiter: new FailureLimiter(),
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    refusals,
+    limits,
     control: {
       status: () => daemonStatus(live),
       reloadPolicy: async () => (live.local ? live.local.policy.reload() : sessions.status().policy),
@@ -251,7 +261,7 @@ async function serve(
   const watchdog = startWatchdog(live.env, send);
   let unhandle: (() => void) | undefined;
   const stop = createStop(live, {
-    ...{ apps: [unixApp, tcpApp], lock: claim.lock, drainMs: options.drainMs ?? 5000 },
+    ...{ apps: [unixApp, tcpApp], refusals, lock: claim.lock, drainMs: options.drainMs ?? 5000 },
     before: () => clearInterval(watchdog),
     after: () => {
       unhandle?.();

@@ -98,7 +98,16 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
           'yesterday',
         ),
       ),
-      event: field(fc.constantFrom('session_open', 'credentials', 'credential_process', 'constructor', '__proto__')),
+      event: field(
+        fc.constantFrom(
+          'session_open',
+          'credentials',
+          'credential_process',
+          'peer_refusals',
+          'constructor',
+          '__proto__',
+        ),
+      ),
       outcome: field(fc.constantFrom('allow', 'deny', 'maybe')),
       error_code: field(fc.constantFrom(...ERROR_CODES, 'NoSuchCode', 'toString')),
       user: field(fc.constantFrom('alice', 'bob.smith@example.com')),
@@ -132,6 +141,10 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
       peer_uid: field(fc.constantFrom(0, 1000, 1.5)),
       approved_request_id: field(fc.constantFrom('req-1', 'bg_2', 'x'.repeat(65), 'a b')),
       break_glass_event_id: field(fc.constantFrom('bg_2', 'ok-ID_9', '')),
+      transport: field(fc.constantFrom('tcp', 'unix', 'udp')),
+      count: field(fc.constantFrom(1, 1990, 0, -1, 2 ** 53, 1.5)),
+      first_timestamp: field(fc.constantFrom('2026-11-29T12:00:00.000Z', 'yesterday')),
+      last_timestamp: field(fc.constantFrom('2026-11-29T12:00:59.999Z', '2026-11-29 12:00:59')),
       unexpected: text,
     },
     { requiredKeys: [] },
@@ -153,7 +166,7 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
   // small pools (so runs of identical fields, and single-field changes, are common) must still match entry by entry.
   const pooled = fc.record(
     {
-      event: fc.constantFrom('credentials', 'session_open', 'nope'),
+      event: fc.constantFrom('credentials', 'session_open', 'peer_refusals', 'nope'),
       outcome: fc.constantFrom('allow', 'deny'),
       error_code: fc.constantFrom(undefined, 'PolicyDenied', 'NoSuchCode'),
       user: fc.constantFrom('alice', 'bob', 'AKIAIOSFODNN7EXAMPLE'),
@@ -175,6 +188,7 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
       peer_uid: fc.constantFrom(1000, null),
       approved_request_id: fc.constantFrom(undefined, 'req-1'),
       break_glass_event_id: fc.constantFrom(undefined, 'bg_2'),
+      count: fc.constantFrom(undefined, 7, 8),
     },
     { requiredKeys: [] },
   );
@@ -201,6 +215,7 @@ t.test('the one-pass serialisers give exactly the bytes of sanitise-then-stringi
     'peer_uid',
     'approved_request_id',
     'break_glass_event_id',
+    'count',
   ] as const;
   // Each next entry changes one field of the previous one (or none): the cases where reuse could go wrong.
   const sequence = fc

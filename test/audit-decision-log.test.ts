@@ -3,9 +3,11 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, symlinkSync, w
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
-import { createDecisionLog } from '../core/audit/decision-log.js';
-import { CENSORED, sanitizeEntry } from '../core/audit/entry.js';
+import { createDecisionLog, loadHmacKey, verifyDecisionLog } from '../core/audit/decision-log.js';
+import { CENSORED, renderEntry, sanitizeEntry } from '../core/audit/entry.js';
+import { refusalCountEntry } from '../core/authorize/decision-entry.js';
 import type { DecisionEntry } from '../core/audit/types.js';
+import { auditKeyFile, signedLogConfig } from './support/decision-log-fixture.js';
 import { tempDir } from './support/temp-dir.js';
 import { SentinelError } from '../core/errors.js';
 
@@ -241,6 +243,66 @@ t.test('sanitizing keeps what is legitimate', async (t) => {
   t.equal(sanitizeEntry({ ...e, rule_index: -1 }).rule_index, -1, 'default deny has rule index -1');
   t.equal(sanitizeEntry(null).outcome, null);
   t.equal(sanitizeEntry('garbage').request_id, null);
+});
+
+t.test('a count of refusals is one line of its own shape, signed and verified like any other', async (t) => {
+  const dir = tempDir(t, 'sentinel-audit-');
+  const file = join(dir, 'decisions.log');
+  const keyFile = auditKeyFile(dir);
+  const log = createDecisionLog(signedLogConfig(file, keyFile), { log: silentLogger() });
+  t.teardown(() => log.close());
+  const counted = {
+    transport: 'tcp' as const,
+    uid: 1001,
+    count: 1990,
+    first: new Date('2026-11-29T12:00:00.250Z'),
+    last: new Date('2026-11-29T12:00:59.750Z'),
+  };
+  log.write(entry());
+  log.write(refusalCountEntry(counted, new Date('2026-11-29T12:01:00.000Z'), '00000000000000aa'));
+  log.write(refusalCountEntry({ ...counted, transport: 'unix', uid: null }, new Date(), '00000000000000ab'));
+  log.write(entry({ count: 5, transport: 'tcp' } as Partial<DecisionEntry>));
+  await log.flush();
+  const [, tcp, unix, request] = lines(file).map((l) => JSON.parse(l).entry);
+  t.same(tcp, {
+    duration_seconds: null,
+    effect: null,
+    error_code: 'PeerNotAllowed',
+    event: 'peer_refusals',
+    mode: null,
+    outcome: 'deny',
+    peer_pid: null,
+    peer_uid: 1001,
+    policy_source: null,
+    policy_version: null,
+    profile: null,
+    reason: null,
+    request_id: '00000000000000aa',
+    role_arn: null,
+    rule: null,
+    rule_index: null,
+    session_id: null,
+    source_identity: null,
+    timestamp: '2026-11-29T12:01:00.000Z',
+    user: null,
+    transport: 'tcp',
+    count: 1990,
+    first_timestamp: '2026-11-29T12:00:00.250Z',
+    last_timestamp: '2026-11-29T12:00:59.750Z',
+  });
+  t.equal(unix.transport, 'unix');
+  t.equal(unix.peer_uid, null, 'an owner that could not be found');
+  t.notOk('count' in request || 'transport' in request, "a request's line never carries a count");
+  t.same(await verifyDecisionLog(file, loadHmacKey(keyFile)), { ok: true, lines: 4 }, 'the chain is intact');
+  const plain = JSON.parse(
+    renderEntry(refusalCountEntry(counted, new Date('2026-11-29T12:01:00.000Z'), '00000000000000aa'), 'documented')
+      .json,
+  );
+  t.same(
+    Object.keys(plain).slice(-5),
+    ['peer_uid', 'transport', 'count', 'first_timestamp', 'last_timestamp'],
+    'unsigned, its own fields come last, after those every line has',
+  );
 });
 
 t.test('write never throws and flush waits for every line', async (t) => {

@@ -39,7 +39,7 @@ export function sanitizeEntry(input: unknown, now: () => Date = () => new Date()
   const e = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
   const out: Record<string, unknown> = {
     timestamp: matching(RFC3339_UTC, e.timestamp) ?? now().toISOString(),
-    event: oneOf(['session_open', 'credentials', 'credential_process'] as const, e.event),
+    event: oneOf(['session_open', 'credentials', 'credential_process', 'peer_refusals'] as const, e.event),
     outcome: oneOf(['allow', 'deny'] as const, e.outcome),
   };
   if (isErrorCode(e.error_code)) out.error_code = e.error_code;
@@ -65,6 +65,16 @@ export function sanitizeEntry(input: unknown, now: () => Date = () => new Date()
   if (approved) out.approved_request_id = approved;
   const breakGlass = matching(OVERRIDE_ID, e.break_glass_event_id);
   if (breakGlass) out.break_glass_event_id = breakGlass;
+  if (out.event === 'peer_refusals') {
+    const transport = oneOf(['unix', 'tcp'] as const, e.transport);
+    if (transport) out.transport = transport;
+    const count = integer(e.count, 1, Number.MAX_SAFE_INTEGER);
+    if (count !== null) out.count = count;
+    const first = matching(RFC3339_UTC, e.first_timestamp);
+    if (first) out.first_timestamp = first;
+    const last = matching(RFC3339_UTC, e.last_timestamp);
+    if (last) out.last_timestamp = last;
+  }
   return out as unknown as DecisionEntry;
 }
 
@@ -291,12 +301,20 @@ function timestampOf(e: Record<string, unknown>, now: () => Date): string {
 
 const asRecord = (input: unknown) => (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
 
+/** A count of refusals (at most one per peer a minute) carries fields no request has: rendered from sanitizeEntry rather
+ * than given a place in the segments every request is rendered from. */
+function rareEntry(e: Record<string, unknown>, order: EntryOrder, now: () => Date): RenderedEntry {
+  const clean = sanitizeEntry(e, now);
+  return { timestamp: clean.timestamp, json: order === 'documented' ? JSON.stringify(clean) : canonicalJson(clean) };
+}
+
 /**
  * The sanitised entry as JSON, byte for byte what JSON.stringify(sanitizeEntry(input)) gives (`documented`) or
  * canonicalJson(sanitizeEntry(input)) (`canonical`), in one pass.
  */
 export function renderEntry(input: unknown, order: EntryOrder, now: () => Date = () => new Date()): RenderedEntry {
   const e = asRecord(input);
+  if (e.event === 'peer_refusals') return rareEntry(e, order, now);
   const timestamp = timestampOf(e, now);
   const requestId = hexIdJson(e.request_id);
   return { timestamp, json: assemble(order, segments(readStable(e), order), timestamp, requestId) };
@@ -314,6 +332,7 @@ export function entryRenderer(
   let lastSegments: Segments | null = null;
   return (input) => {
     const e = asRecord(input);
+    if (e.event === 'peer_refusals') return rareEntry(e, order, now);
     const timestamp = timestampOf(e, now);
     const requestId = hexIdJson(e.request_id);
     const fields = readStable(e);

@@ -4,7 +4,8 @@ import type { Mode } from '../types.js';
 
 export interface DecisionEntry {
   timestamp: string; // RFC 3339 UTC
-  event: 'session_open' | 'credentials' | 'credential_process';
+  /** What was asked for; `peer_refusals` is not a request but a count of refusals not written one by one (below). */
+  event: 'session_open' | 'credentials' | 'credential_process' | 'peer_refusals';
   outcome: 'allow' | 'deny';
   error_code?: ErrorCode;
   user: string | null;
@@ -25,6 +26,13 @@ export interface DecisionEntry {
   peer_uid: number | null;
   approved_request_id?: string;
   break_glass_event_id?: string;
+  /** peer_refusals only: requests of one peer that is not the daemon's user (peer_uid; null when the owner of the
+   * connection could not be found), refused on `transport` between first_timestamp and last_timestamp, and counted
+   * instead of written one by one (daemon/server/peer-refusals.ts). */
+  transport?: 'unix' | 'tcp';
+  count?: number;
+  first_timestamp?: string;
+  last_timestamp?: string;
 }
 
 export interface DecisionLog {

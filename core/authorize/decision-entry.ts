@@ -2,7 +2,7 @@
 // known so far. authorize() fills in the policy, the override and the credentials; a front end that refuses before
 // authorize() (peer, token, session read) writes the same shape.
 import type { DecisionEntry } from '../audit/types.js';
-import { isSentinelError, type ErrorCode } from '../errors.js';
+import { SentinelError, isSentinelError, type ErrorCode } from '../errors.js';
 import type { Mode } from '../types.js';
 import type { DecisionEvent, DecisionSink } from './types.js';
 
@@ -52,6 +52,31 @@ export function decisionEntry(start: EntryStart): DecisionEntry {
     peer_pid: start.peer?.pid ?? null,
     peer_uid: start.peer?.uid ?? null,
   };
+}
+
+/** Refusals of one peer that is not the front end's user, counted instead of written one by one (the daemon's bound on
+ * what another local user can make it write, daemon/server/peer-refusals.ts). */
+export interface RefusalCount {
+  transport: 'unix' | 'tcp';
+  /** null: the owner of the connections could not be found. */
+  uid: number | null;
+  count: number;
+  first: Date;
+  last: Date;
+}
+
+/** The one line a RefusalCount becomes: a deny with PeerNotAllowed, like each of the refusals it stands for; its
+ * request_id names this line, not any of those requests. */
+export function refusalCountEntry(counted: RefusalCount, at: Date, requestId: string): DecisionEntry {
+  const entry = refused(
+    decisionEntry({ event: 'peer_refusals', at, requestId, peer: { pid: null, uid: counted.uid } }),
+    new SentinelError('PeerNotAllowed'),
+  );
+  entry.transport = counted.transport;
+  entry.count = counted.count;
+  entry.first_timestamp = counted.first.toISOString();
+  entry.last_timestamp = counted.last.toISOString();
+  return entry;
 }
 
 /** The catalogue code a refusal is logged with; anything that is not a SentinelError is an internal error. */

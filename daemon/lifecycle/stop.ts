@@ -1,5 +1,6 @@
-// A bounded graceful stop: stop accepting, let requests in flight finish (up to drainMs), then end sessions, flush
-// the decision log and release everything; one failing step never keeps the others from running.
+// A bounded graceful stop: stop accepting, let requests in flight finish (up to drainMs), then write the refusals still
+// only counted, end sessions, flush the decision log and release everything; one failing step never keeps the others
+// from running.
 import { rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { removeDaemonState } from '../runtime/daemon-state.js';
@@ -8,6 +9,8 @@ import { notifier, type LiveDaemon } from './live.js';
 
 export interface StopDeps {
   apps: FastifyInstance[];
+  /** Refusals counted since their window began: written once the listeners are closed, before the decision log is. */
+  refusals: { close(): void };
   lock: Lock;
   drainMs: number;
   /** Runs first (the watchdog timer, signal handlers). */
@@ -37,6 +40,7 @@ export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) =
     }
   };
   const steps: Array<[string, () => Promise<void> | void]> = [
+    ['refusal counts', () => deps.refusals.close()],
     ['sessions', () => sessions.stop()],
     [
       'decision log',

@@ -3,6 +3,7 @@
 // Both are bounded against slow and oversized clients, accept only JSON bodies, and answer every failure, including
 // unknown routes and malformed HTTP, with a catalogue error body.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { SentinelError } from '../../core/errors.js';
 import { peerAuthenticator, peerCheck, tokenCheck, type TokenCheck, type Transport } from './auth.js';
@@ -43,6 +44,9 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   // Our own server (fastify's serverFactory) so the credential fast path sees requests first; the settings fastify
   // would apply to a server it created are applied here.
   let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  // Connections whose peer was refused: the refusal is answered with Connection: close, and requests pipelined behind
+  // it get nothing, not even a refusal to count, so a flood costs its sender a connection per refusal.
+  const refusedConnections = new WeakSet<Socket>();
   const http = {
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.headersTimeoutMs,
@@ -54,6 +58,7 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   const app = Fastify({
     serverFactory(handler) {
       const server = createServer(http, (req, res) => {
+        if (refusedConnections.has(req.socket)) return;
         if (!fastPath?.(req, res)) handler(req, res);
       });
       server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -96,16 +101,23 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
     transport,
     daemonUid: ctx.daemonUid,
     sources: ctx.sources,
-    log: ctx.log,
     tcpUidCheck: transport === 'tcp' && ctx.tcpUidCheck,
   });
   const tokens = tokenCheck(ctx.sessions);
-  const authenticatePeer = peerAuthenticator(app, peers, ctx.sessions);
+  const authenticatePeer = peerAuthenticator(app, peers, {
+    sessions: ctx.sessions,
+    refusals: ctx.refusals,
+    log: ctx.log,
+  });
   fastPath = credentialFastPath({ transport, peers, tokens, sessions: ctx.sessions, log: ctx.log });
   // One hook for both admission checks: each hook is a step of fastify's pipeline on every request.
-  app.addHook('onRequest', function admit(request, _reply, done) {
+  app.addHook('onRequest', function admit(request, reply, done) {
     let refused = authenticatePeer(request);
-    if (!refused && transport === 'tcp') {
+    if (refused) {
+      // Refused for who is calling, which nothing later on this connection can change.
+      reply.header('connection', 'close');
+      refusedConnections.add(request.raw.socket);
+    } else if (transport === 'tcp') {
       refused = foreignHost(request);
       const event = request.routeOptions.config?.decision;
       if (refused && event) ctx.sessions.recordRefusal(event, request.peer, refused);

@@ -15,6 +15,7 @@ import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import type { TcpPeerMethod } from './tcp-peer.js';
 import { tokenFromAuthorization, type TokenMatch } from '../tokens.js';
+import type { PeerRefusals } from './peer-refusals.js';
 
 export interface PeerCredentials {
   pid: number;
@@ -34,7 +35,13 @@ export interface PeerSources {
 
 export type Transport = 'unix' | 'tcp';
 
-type PeerRecord = { ok: true; peer: Peer } | { ok: false; error: SentinelError; peer: Peer };
+/** A refusal's operational-log line: written with the refusal when the peer's budget records it (peer-refusals.ts). */
+interface Notice {
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+type PeerRecord = { ok: true; peer: Peer } | { ok: false; error: SentinelError; peer: Peer; notice: Notice };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,14 +58,13 @@ export interface PeerAuthOptions {
   transport: Transport;
   daemonUid: number;
   sources: PeerSources;
-  log: OpLogger;
   /** Resolve TCP peers' uids (Linux); elsewhere the token is the only proof. */
   tcpUidCheck: boolean;
 }
 
 /** Fails closed: the reason is for the operational log and the caller, never more than the uid and pid. */
-function refused(message: string, peer: Peer): PeerRecord {
-  return { ok: false, error: new SentinelError('PeerNotAllowed', message), peer };
+function refused(message: string, peer: Peer, notice: Notice): PeerRecord {
+  return { ok: false, error: new SentinelError('PeerNotAllowed', message), peer, notice };
 }
 
 function readUnixPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
@@ -66,37 +72,34 @@ function readUnixPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
   try {
     creds = options.sources.peerOf(socket);
   } catch (e) {
-    options.log.warn(
-      { event: 'peer_unreadable', transport: 'unix', errno: (e as NodeJS.ErrnoException).code },
-      'could not read peer credentials; refusing the connection',
+    return refused(
+      'the daemon could not read the credentials of the connecting process',
+      { transport: 'unix', pid: null, uid: null },
+      {
+        fields: { event: 'peer_unreadable', transport: 'unix', errno: (e as NodeJS.ErrnoException).code },
+        message: 'could not read peer credentials; refusing the connection',
+      },
     );
-    return refused('the daemon could not read the credentials of the connecting process', {
-      transport: 'unix',
-      pid: null,
-      uid: null,
-    });
   }
   if (!creds) {
-    options.log.warn(
-      { event: 'peer_unreadable', transport: 'unix' },
-      'connection without peer credentials; refusing it',
+    return refused(
+      'the daemon could not read the credentials of the connecting process',
+      { transport: 'unix', pid: null, uid: null },
+      {
+        fields: { event: 'peer_unreadable', transport: 'unix' },
+        message: 'connection without peer credentials; refusing it',
+      },
     );
-    return refused('the daemon could not read the credentials of the connecting process', {
-      transport: 'unix',
-      pid: null,
-      uid: null,
-    });
   }
   if (creds.uid !== options.daemonUid) {
-    options.log.warn(
-      { event: 'peer_refused', transport: 'unix', peer_uid: creds.uid, peer_pid: creds.pid },
-      'refused a connection from another user',
+    return refused(
+      `uid ${creds.uid} may not use the daemon of uid ${options.daemonUid}`,
+      { transport: 'unix', pid: creds.pid, uid: creds.uid },
+      {
+        fields: { event: 'peer_refused', transport: 'unix', peer_uid: creds.uid, peer_pid: creds.pid },
+        message: 'refused a connection from another user',
+      },
     );
-    return refused(`uid ${creds.uid} may not use the daemon of uid ${options.daemonUid}`, {
-      transport: 'unix',
-      pid: creds.pid,
-      uid: creds.uid,
-    });
   }
   return { ok: true, peer: { transport: 'unix', pid: creds.pid, uid: creds.uid } };
 }
@@ -112,31 +115,29 @@ function readTcpPeer(socket: Socket, options: PeerAuthOptions): PeerRecord {
     failure = (e as NodeJS.ErrnoException).code ?? 'error';
   }
   if (uid === null) {
-    options.log.warn(
+    return refused(
+      'the daemon could not determine which user owns this connection',
+      { transport: 'tcp', pid: null, uid: null },
       {
-        event: 'peer_unreadable',
-        transport: 'tcp',
-        remote_port: socket.remotePort,
-        ...(failure && { error: failure }),
+        fields: {
+          event: 'peer_unreadable',
+          transport: 'tcp',
+          remote_port: socket.remotePort,
+          ...(failure && { error: failure }),
+        },
+        message: 'could not find the owner of a TCP connection; refusing it',
       },
-      'could not find the owner of a TCP connection; refusing it',
     );
-    return refused('the daemon could not determine which user owns this connection', {
-      transport: 'tcp',
-      pid: null,
-      uid: null,
-    });
   }
   if (uid !== options.daemonUid) {
-    options.log.warn(
-      { event: 'peer_refused', transport: 'tcp', peer_uid: uid, remote_port: socket.remotePort },
-      'refused a connection from another user',
+    return refused(
+      `uid ${uid} may not use the daemon of uid ${options.daemonUid}`,
+      { transport: 'tcp', pid: null, uid },
+      {
+        fields: { event: 'peer_refused', transport: 'tcp', peer_uid: uid, remote_port: socket.remotePort },
+        message: 'refused a connection from another user',
+      },
     );
-    return refused(`uid ${uid} may not use the daemon of uid ${options.daemonUid}`, {
-      transport: 'tcp',
-      pid: null,
-      uid,
-    });
   }
   return { ok: true, peer: { transport: 'tcp', pid: null, uid } };
 }
@@ -162,21 +163,32 @@ export function peerCheck(server: Server, options: PeerAuthOptions): PeerCheck {
   };
 }
 
-/** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal (already
- * recorded as a decision on credential routes). */
+export interface PeerRefusalOptions {
+  sessions: DaemonSessions;
+  /** The budget of each refused peer: which refusals are recorded in full and which only counted. */
+  refusals: PeerRefusals;
+  log: OpLogger;
+}
+
+/** The peer check of an instance, for its onRequest hook (app.ts): sets request.peer, or returns the refusal. Within
+ * the peer's budget a refusal is an operational-log line and, on credential routes, a decision; beyond it, a count. */
 export function peerAuthenticator(
   app: FastifyInstance,
   check: PeerCheck,
-  sessions: DaemonSessions,
+  options: PeerRefusalOptions,
 ): (request: FastifyRequest) => SentinelError | null {
+  const { sessions, refusals, log } = options;
   // Declared up front so every request object has the same shape (fastify's advice for per-request properties).
   app.decorateRequest('peer', null as unknown as Peer);
   app.decorateRequest('token', undefined);
   return function authenticatePeer(request) {
     const record = check(request.raw.socket);
     if (!record.ok) {
-      const event = request.routeOptions.config?.decision;
-      if (event) sessions.recordRefusal(event, record.peer, record.error);
+      if (refusals.admit(record.peer)) {
+        log.warn(record.notice.fields, record.notice.message);
+        const event = request.routeOptions.config?.decision;
+        if (event) sessions.recordRefusal(event, record.peer, record.error);
+      }
       return record.error;
     }
     request.peer = record.peer;

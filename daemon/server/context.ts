@@ -3,6 +3,7 @@ import type { DaemonSessions } from '../sessions/types.js';
 import type { OpLogger } from '../../core/log.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
 import type { FailureLimiter, PeerSources } from './auth.js';
+import { RECORDED_PER_WINDOW, REFUSAL_WINDOW_MS, type PeerRefusals } from './peer-refusals.js';
 import type { RequesterApi } from '../../core/approvals/requester.js';
 import type { BreakglassService } from '../../core/breakglass/service.js';
 
@@ -19,6 +20,9 @@ export interface Limits {
   idleTimeoutMs: number;
   /** How often node checks the two timeouts above (their resolution). */
   timeoutCheckMs: number;
+  /** Refusals of another user's requests recorded in full per peer and window; the rest are counted (peer-refusals.ts). */
+  refusalsRecordedPerPeer: number;
+  refusalWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -29,6 +33,8 @@ export const DEFAULT_LIMITS: Limits = {
   keepAliveTimeoutMs: 5_000,
   idleTimeoutMs: 30_000,
   timeoutCheckMs: 1_000,
+  refusalsRecordedPerPeer: RECORDED_PER_WINDOW,
+  refusalWindowMs: REFUSAL_WINDOW_MS,
 };
 
 /** What the control API asks of the running daemon (run.ts). */
@@ -50,6 +56,8 @@ export interface ServerContext {
   sources: PeerSources;
   tcpUidCheck: boolean;
   limiter: FailureLimiter;
+  /** Shared by both listeners: a peer's budget is the same whichever port it floods. */
+  refusals: PeerRefusals;
   limits: Limits;
   control: DaemonControl;
   /** Approval requests (`/v1/requests`); absent in daemons built without them (tests). */

@@ -5,7 +5,14 @@
 // goes to the vendor, so a revocation there takes effect at the next request; nothing here falls back to STS.
 import { randomBytes } from 'node:crypto';
 import type { DecisionEntry, DecisionLog } from '../../core/audit/types.js';
-import { decisionEntry, errorCodeOf, refused, refusing } from '../../core/authorize/decision-entry.js';
+import {
+  decisionEntry,
+  errorCodeOf,
+  refusalCountEntry,
+  refused,
+  refusing,
+  type RefusalCount,
+} from '../../core/authorize/decision-entry.js';
 import type { DecisionSink } from '../../core/authorize/types.js';
 import type { VendorConfig } from '../../core/config.js';
 import { SentinelError, isSentinelError } from '../../core/errors.js';
@@ -169,6 +176,10 @@ export class BridgeSessions implements DaemonSessions {
 
   recordRefusal(event: DecisionEntry['event'], peer: Peer, error: SentinelError): void {
     this.sink.write(refused(this.entry(event, peer, null, null), error));
+  }
+
+  recordCountedRefusals(counted: RefusalCount): void {
+    this.sink.write(refusalCountEntry(counted, this.now(), this.parts.newRequestId()));
   }
 
   async getSession(id: string): Promise<Session> {

@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DecisionEntry, DecisionLog } from '../../core/audit/types.js';
 import { authorize } from '../../core/authorize/authorize.js';
-import { decisionEntry, errorCodeOf, refused, refusing } from '../../core/authorize/decision-entry.js';
+import {
+  decisionEntry,
+  errorCodeOf,
+  refusalCountEntry,
+  refused,
+  refusing,
+  type RefusalCount,
+} from '../../core/authorize/decision-entry.js';
 import { noOverrides } from '../../core/authorize/overrides.js';
 import type {
   AuthorizeRequest,
@@ -308,6 +315,10 @@ export class LocalSessions implements DaemonSessions {
   /** A refusal decided before a session was reached (peer check, token check); logged like any other decision. */
   recordRefusal(event: DecisionEntry['event'], peer: Peer, error: SentinelError): void {
     this.sink.write(refused(this.entry(event, peer, null, null), error));
+  }
+
+  recordCountedRefusals(counted: RefusalCount): void {
+    this.sink.write(refusalCountEntry(counted, this.now(), this.newRequestId()));
   }
 
   // --- session administration ----------------------------------------------------------------------------------------

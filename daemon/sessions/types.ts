@@ -2,6 +2,7 @@
 // here (policy, store, STS); BridgeSessions forwards to the server-side vendor (DESIGN §17). Peer checks, tokens and
 // the routes in front of them are the same for both.
 import type { DecisionEntry } from '../../core/audit/types.js';
+import type { RefusalCount } from '../../core/authorize/decision-entry.js';
 import type { SentinelError } from '../../core/errors.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import type { PolicyStatus } from '../../core/policy/types.js';
@@ -56,6 +57,8 @@ export interface DaemonSessions {
   credentials(match: TokenMatch, peer: Peer): Promise<CredentialsBody>;
   credentialProcess(profile: string, peer: Peer): Promise<CredentialsBody>;
   recordRefusal(event: DecisionEntry['event'], peer: Peer, error: SentinelError): void;
+  /** Refusals of another user's requests that were counted rather than recorded (daemon/server/peer-refusals.ts). */
+  recordCountedRefusals(counted: RefusalCount): void;
   getSession(id: string): Promise<Session>;
   listSessions(query: SessionQuery): Promise<SessionPage>;
   revoke(id: string, by: string, reason: string): Promise<Session>;
