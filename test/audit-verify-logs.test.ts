@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, entryRenderer } from '../core/audit/entry.js';
-import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1 } from '../core/audit/hmac-chain.js';
+import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1, signedLine } from '../core/audit/hmac-chain.js';
 import { keySet, verifyLogFile, type VerifyReport } from '../core/audit/verify.js';
 import { ROOT, sentinelInProcess, tempDir } from './support/cli.js';
 import { auditKeyFile, numberedEntry, readLines, writeLines, writeSigned } from './support/decision-log-fixture.js';
@@ -94,6 +94,43 @@ t.test('each kind of tampering is named at its line', async (t) => {
   const cut = await f.verify(o.slice(0, 5));
   t.equal(cut.ok, true, 'a cut tail still verifies on its own: only an anchor off the machine shows it');
 });
+
+t.test(
+  'a line is checked byte for byte: what parses to a signed line but is not what the daemon wrote is an edit',
+  async (t) => {
+    const f = await fixture(t, 4);
+    const o = f.original;
+    const real = JSON.parse(o[1]!) as { entry: Record<string, unknown> };
+    // A reader that keeps the first of two keys sees this entry; JSON.parse keeps the last, the signed one.
+    const forged = canonicalJson({ ...real.entry, user: 'mallory', outcome: 'deny' });
+    const cases: Array<[string, string]> = [
+      ['a forged duplicate "entry" before the real one', o[1]!.replace('{"entry":', `{"entry":${forged},"entry":`)],
+      ['a duplicate key inside the entry', o[1]!.replace('"user":"alice"', '"user":"mallory","user":"alice"')],
+      ['spaces after the commas', o[1]!.replaceAll('",', '", ')],
+      ['an escape for a plain letter', o[1]!.replace('"user":"alice"', '"user":"\\u0061lice"')],
+      ['an integer written as a float', o[1]!.replace('"v":2', '"v":2.0')],
+    ];
+    for (const [what, line] of cases) {
+      t.not(line, o[1], `${what}: the line changed`);
+      t.same(JSON.parse(line), JSON.parse(o[1]!), `${what}: JSON.parse sees the signed line`);
+      const r = await f.verify([o[0]!, line, ...o.slice(2)]);
+      t.same(firstOf(r), { line: 2, kind: 'edited' }, what);
+      t.match(r.findings[0]?.message, /not the bytes the daemon wrote/, what);
+      t.equal(r.findings.length, 1, `${what}: one finding (${JSON.stringify(r.findings)})`);
+    }
+
+    // The same for bytes that are not UTF-8: a reader decodes them to U+FFFD, as the daemon would have written it.
+    const k = loadHmacKey(f.key);
+    const { line } = signedLine(k, GENESIS, { ...entry(0), reason: 'caf\ufffd' });
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    writeFileSync(f.file, bytes);
+    t.equal((await verifyLogFile(f.file, keySet([k]))).ok, true, 'a U+FFFD the daemon wrote verifies');
+    const at = bytes.indexOf(Buffer.from('\ufffd', 'utf8'));
+    writeFileSync(f.file, Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]));
+    const r = await verifyLogFile(f.file, keySet([k]));
+    t.same(firstOf(r), { line: 1, kind: 'edited' }, 'a byte that is not UTF-8 in its place is an edit');
+  },
+);
 
 t.test('a line signed with a key not in the set', async (t) => {
   const f = await fixture(t);

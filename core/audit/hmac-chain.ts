@@ -105,8 +105,10 @@ function unsignedLine(keyId: string, prev: string, canonical: string, timestamp:
   return `{"entry":${canonical},"key_id":"${keyId}","prev":"${prev}","timestamp":${JSON.stringify(timestamp)},"v":${LINE_VERSION}}`;
 }
 
-/** The signature goes last, so the signed bytes are the line's own prefix. */
-const withSignature = (unsigned: string, signature: string) => `${unsigned.slice(0, -1)},"signature":"${signature}"}`;
+/** The signature goes last, so the signed bytes are the line's own prefix. The verifier rebuilds a line with this to
+ * compare it byte for byte with the file. */
+export const withSignature = (unsigned: string, signature: string) =>
+  `${unsigned.slice(0, -1)},"signature":"${signature}"}`;
 
 export function signedLine(key: HmacKey, prev: string, entry: DecisionEntry): { line: string; signature: string } {
   const unsigned = unsignedLine(key.keyId, prev, canonicalJson(entry), entry.timestamp);

@@ -4,7 +4,7 @@
 // broken one, and remembers a bounded window of recent signatures and of the predecessors it found missing.
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './entry.js';
-import { GENESIS, KEY_ID, LINE_VERSION, SIGNATURE, hmacKey, type HmacKey } from './hmac-chain.js';
+import { GENESIS, KEY_ID, LINE_VERSION, SIGNATURE, hmacKey, withSignature, type HmacKey } from './hmac-chain.js';
 import { readFileLines, type NumberedLine } from './line-reader.js';
 
 export type FindingKind =
@@ -117,10 +117,14 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
   const key = keys.get(keyId);
   if (!key) return bad('unknown_key', `signed with key ${keyId}, which is not in the key set`, claims);
   let expected: string;
+  /** The line as the daemon writes it, for lines whose rule fixes every byte. */
+  let written: string | undefined;
   try {
     if (v === LINE_VERSION) {
       const { signature: _omit, ...unsigned } = parsed as Record<string, unknown>;
-      expected = hmacHex(key, canonicalJson(unsigned));
+      const signed = canonicalJson(unsigned);
+      expected = hmacHex(key, signed);
+      written = withSignature(signed, signature);
     } else if (v === undefined) {
       // Wave 1 signed only prev + entry: a field added or removed outside the entry is an edit it cannot see itself.
       const fields = Object.keys(parsed).sort();
@@ -134,6 +138,14 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
     return bad('malformed', 'nested too deeply to be a decision-log line', claims);
   }
   if (!sameHex(signature, expected)) return bad('edited', 'signature does not match: the line was edited', claims);
+  // The signature covers what JSON.parse makes of the line, but another reader may see other values in other bytes
+  // (the first of two duplicate keys, say): only the exact bytes the daemon wrote are the signed line.
+  if (written !== undefined && (line.notUtf8 || text !== written))
+    return bad(
+      'edited',
+      'not the bytes the daemon wrote (duplicate keys, spacing, escapes or encoding differ from the signed form): the line was edited',
+      claims,
+    );
   if (timestamp !== (entry as { timestamp?: unknown }).timestamp)
     return bad('edited', 'timestamp differs from the signed entry: the line was edited', claims);
   return { n, ...claims };
