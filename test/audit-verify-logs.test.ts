@@ -3,11 +3,14 @@
 // files give findings or a clear error, never a crash; a 100 MB log is checked in bounded memory.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createDecisionLog } from '../core/audit/decision-log.js';
 import { canonicalJson, entryRenderer } from '../core/audit/entry.js';
 import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1, signedLine } from '../core/audit/hmac-chain.js';
 import { keySet, verifyLogFile, type VerifyReport } from '../core/audit/verify.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
 import { ROOT, sentinelInProcess, tempDir } from './support/cli.js';
 import { auditKeyFile, numberedEntry, readLines, writeLines, writeSigned } from './support/decision-log-fixture.js';
 import { typescriptLoaderArgs } from './support/ts-loader.js';
@@ -182,6 +185,70 @@ t.test('wave-1 lines (signature over prev + entry) still verify; a field added o
   );
   t.same(firstOf(await verifyLogFile(file, keys)), { line: 2, kind: 'edited' });
 });
+
+t.test(
+  'after a malformed or unsigned line the chain goes on from the last signed line, as the daemon continues it',
+  async (t) => {
+    const f = await fixture(t, 8);
+    const o = f.original;
+    const kinds = (r: VerifyReport) => r.findings.map((x) => [x.line, x.kind]);
+    const fragment = '{"entry":{"dur';
+    t.same(
+      kinds(await f.verify([...o.slice(0, 4), fragment, ...o.slice(6)])),
+      [
+        [5, 'malformed'],
+        [6, 'deleted'],
+      ],
+      'lines deleted behind a crash-like fragment',
+    );
+    t.same(
+      kinds(await f.verify([...o, 'garbage', ...o])),
+      [
+        [9, 'malformed'],
+        [10, 'new_chain'],
+      ],
+      'a whole chain replayed after a garbage line',
+    );
+    t.match((await f.verify([...o, 'garbage', ...o])).findings[1]?.message, /repeats line 1/, 'named as a replay');
+    t.same(
+      kinds(await f.verify(['garbage', ...o.slice(3)])),
+      [
+        [1, 'malformed'],
+        [2, 'head'],
+      ],
+      'the beginning cut and replaced by garbage',
+    );
+
+    // What the daemon writes itself: after a crash fragment it continues the chain from the last complete line.
+    writeLines(f.file, o.slice(0, 4));
+    appendFileSync(f.file, '{"entry":{"timestamp":"2026-');
+    await writeSigned(f.file, f.key, 4, 3);
+    const keys = keySet([loadHmacKey(f.key)]);
+    t.same(kinds(await verifyLogFile(f.file, keys)), [[5, 'malformed']], 'a genuine crash fragment: only the fragment');
+
+    // Without a key the daemon writes unsigned lines; given one again, it finds no signed line to continue.
+    writeLines(f.file, o.slice(0, 3));
+    const unsigned = createDecisionLog(
+      resolveConfig({ audit: { file: f.file } }, 'test-config.yaml', { HOME: '/nonexistent' }),
+      {
+        log: silentLogger(),
+      },
+    );
+    unsigned.write(entry(3));
+    unsigned.write(entry(4));
+    await unsigned.close();
+    await writeSigned(f.file, f.key, 5, 2);
+    t.same(
+      kinds(await verifyLogFile(f.file, keys)),
+      [
+        [4, 'unsigned'],
+        [5, 'unsigned'],
+        [6, 'new_chain'],
+      ],
+      'a stretch written without the key, then a new chain',
+    );
+  },
+);
 
 t.test('hostile files: findings or a clear error, never a crash', async (t) => {
   const f = await fixture(t, 3);

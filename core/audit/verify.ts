@@ -153,7 +153,8 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
 
 /** The chain check over a stream of lines; push() each line in order, then end(). */
 export class ChainVerifier {
-  private expected: string | null = GENESIS;
+  /** The signature the next line's prev must be: the last line taken as a link of the chain. */
+  private expected: string = GENESIS;
   private accepted = 0;
   private suspect: Checked | null = null;
   /** After a swap, the second line of the pair is already explained: skip its check and continue from here. */
@@ -203,7 +204,7 @@ export class ChainVerifier {
       f.message = `line ${c.n} belongs before line ${f.line}: lines were reordered`;
       return;
     }
-    if (c.problem || (this.expected !== null && c.prev !== this.expected)) this.suspect = c;
+    if (c.problem || c.prev !== this.expected) this.suspect = c;
     else this.accept(c);
   }
 
@@ -234,7 +235,7 @@ export class ChainVerifier {
   /** Decides what a line that broke the chain is, now that the line after it (if any) is known. */
   private resolve(s: Checked, next: Checked | undefined): void {
     const expected = this.expected;
-    const nextChainsToExpected = next !== undefined && !next.problem && expected !== null && next.prev === expected;
+    const nextChainsToExpected = next !== undefined && !next.problem && next.prev === expected;
     if (s.problem) {
       if (nextChainsToExpected && s.problem.kind !== 'unknown_key') {
         // A fragment a crash left behind is not JSON either; it stays "malformed" rather than "inserted".
@@ -243,8 +244,12 @@ export class ChainVerifier {
         return; // the chain goes on from before the line
       }
       this.add(s.n, s.problem.kind, s.problem.message);
-      this.expected = s.signature ?? null;
-      if (s.signature) this.accepted++;
+      // A line with no signature is no link: the daemon continues from the last signed line before it
+      // (readChainTail), so the next line must chain to that one, and a deletion or replay behind it still shows.
+      if (s.signature) {
+        this.expected = s.signature;
+        this.accepted++;
+      }
       return;
     }
     const prev = s.prev!;
@@ -256,10 +261,13 @@ export class ChainVerifier {
       );
       if (f) this.missing.set(prev, f);
     } else if (prev === GENESIS) {
+      const replayOf = this.seen.get(s.signature!);
       this.add(
         s.n,
         'new_chain',
-        'a new chain starts here: the daemon found no signed line to continue (the lines before it were damaged, cut or unsigned)',
+        replayOf !== undefined
+          ? `a new chain starts here, and it repeats line ${replayOf}: a chain replayed`
+          : 'a new chain starts here: the daemon found no signed line to continue (the lines before it were damaged, cut or unsigned)',
       );
     } else if (next && !next.problem && next.signature === prev && next.prev === expected) {
       this.add(s.n, 'reordered', `lines ${s.n} and ${next.n} are swapped: lines were reordered`);
