@@ -24,12 +24,13 @@ export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyL
   let config: Config | undefined;
   const configOf = () => (config ??= loadConfig({ env: options.env, configFlag: options.configFlag }));
   const file = options.file ?? configOf().audit.file;
-  const keyFiles = options.keyFiles.length > 0 ? options.keyFiles : [configOf().audit.hmacKeyFile].filter(Boolean);
+  const fromFlags = options.keyFiles.length > 0;
+  const keyFiles = fromFlags ? options.keyFiles : [configOf().audit.hmacKeyFile].filter((f) => f !== null);
   if (keyFiles.length === 0)
     throw new SentinelError('UsageError', 'no HMAC key to verify with', {
       hint: 'Pass --key-file <file> (repeat it for rotated keys), or set audit.hmac_key_file in config.yaml.',
     });
-  const keys = keySet(keyFiles.map((f) => loadHmacKey(f as string)));
+  const keys = keySet(keyFiles.map((f) => loadHmacKey(f, fromFlags ? '--key-file' : 'config')));
   try {
     if (!statSync(file).isFile()) throw new SentinelError('UsageError', `${file} is not a regular file`);
   } catch (e) {
