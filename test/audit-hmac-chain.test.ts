@@ -89,9 +89,13 @@ t.test(
       message: string;
       hint: string;
     } | null>;
-    t.match(daemon, { code: 'UnsafePath', message: /is a FIFO, not a regular file/ }, 'the daemon refuses to start');
+    t.match(
+      daemon,
+      { code: 'UnsafePath', message: /is a named pipe, not a regular file/ },
+      'the daemon refuses to start',
+    );
     t.match(daemon?.hint, /audit\.hmac_key_file/, 'the hint names the setting the path came from');
-    t.match(verifier, { code: 'UnsafePath', message: /is a FIFO, not a regular file/ }, 'verify-logs refuses it');
+    t.match(verifier, { code: 'UnsafePath', message: /is a named pipe, not a regular file/ }, 'verify-logs refuses it');
     t.match(verifier?.hint, /--key-file/, 'the hint names the flag the path came from');
     t.notMatch(`${daemon?.hint} ${verifier?.hint}`, /chmod/, 'no chmod for something a chmod cannot fix');
     t.notOk(existsSync(join(dir, 'd.log')), 'no log file left behind');

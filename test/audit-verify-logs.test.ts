@@ -300,7 +300,7 @@ t.test('the command: exit 0 intact, 1 not, 2 could not check; --json {ok, findin
     ['a missing file', [join(f.dir, 'nope.log'), '--key-file', f.key], /cannot be read \(ENOENT\)/],
     ['no key', [f.file], /no HMAC key/],
     ['a missing key file', [f.file, '--key-file', join(f.dir, 'nope.key')], /cannot be read/],
-    ['a directory', [f.dir, '--key-file', f.key], /not a regular file/],
+    ['a directory', [f.dir, '--key-file', f.key], /is a directory, not a regular file/],
     ['CloudWatch flags alone', [f.file, '--key-file', f.key, '--log-group', 'g'], /only apply with/],
   ];
   const empty = join(f.dir, 'empty.yaml');
@@ -312,7 +312,28 @@ t.test('the command: exit 0 intact, 1 not, 2 could not check; --json {ok, findin
     t.equal(e.ok, false, what);
     t.same(e.findings, [], what);
     t.match(e.error.message, message, what);
+    t.same(JSON.parse(r.stderr), { error: e.error }, `${what}: the error every command prints on stderr, too`);
+    t.notMatch(e.error.hint, /--help/, `${what}: a hint about the cause`);
   }
+  const big = keyFile(f.dir, 'big.key');
+  writeFileSync(big, 'k'.repeat(65 * 1024));
+  const keyErrors: Array<[string, string, RegExp]> = [
+    ['a directory as the key', f.dir, /is a directory, not a regular file/],
+    ['a device as the key', '/dev/zero', /is a device, not a regular file/],
+    ['a key file over 64 KiB', big, /larger than 64 KiB/],
+  ];
+  for (const [what, key, message] of keyErrors) {
+    const r = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', key, '--json']);
+    t.equal(r.code, 2, `${what}: exit 2`);
+    const { error } = JSON.parse(r.stdout) as { error: { message: string; hint: string } };
+    t.match(error.message, message, what);
+    t.match(error.hint, /--key-file/, `${what}: the hint is about the flag the key came from`);
+    t.notMatch(error.hint, /chmod|config\.yaml|start again/, `${what}: no advice for another cause`);
+  }
+  writeFileSync(f.file, '\n');
+  const blank = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', f.key]);
+  t.equal(blank.code, 0, 'an empty log has no findings');
+  t.match(blank.stderr, /0 signed: no signed lines, nothing to verify/, 'but is not called intact');
   const loose = keyFile(f.dir, 'loose.key');
   chmodSync(loose, 0o644);
   const r = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', loose]);

@@ -99,7 +99,7 @@ t.test('the decision log key file is checked as the daemon checks it, without wa
   const good = write('good.key', `${'k'.repeat(64)}\n`);
   chmodSync(good, 0o600);
   const cases: Array<[string, string, number, RegExp]> = [
-    ['a FIFO', fifo, 1, /error: audit\.hmac_key_file: .*is a FIFO, not a regular file/],
+    ['a FIFO', fifo, 1, /error: audit\.hmac_key_file: .*is a named pipe, not a regular file/],
     ['a key others can read', loose, 1, /error: audit\.hmac_key_file: .*mode 0600, not 0644/],
     ['a good key', good, 0, /valid/],
   ];

@@ -4,8 +4,9 @@
 // included — and prev = the previous line's signature (64 zeros for the first line). key_id names the key, so keys
 // rotate from one line to the next. Wave-1 lines (no `v`) signed only prev + entry; verify.ts still checks them.
 import { createHmac, createSecretKey } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
+import { currentUid, kindOf, octalMode } from '../path-trust.js';
 import { canonicalJson } from './entry.js';
 import type { DecisionEntry } from './types.js';
 import { HEX16 } from '../text/hex-id.js';
@@ -45,15 +46,6 @@ const keyFileHints = {
   },
 } satisfies Record<KeyFileSource, Record<string, string>>;
 
-/** What fstat says a path is, for a message about something that is not a regular file. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
 /**
  * Reads a decision-log HMAC key file, failing closed: it must be a regular file owned by this user and readable by
  * nobody else (0600 or 0400), with at least 32 bytes. The bytes are the key, less one trailing newline (so `openssl
@@ -74,21 +66,20 @@ export function loadHmacKey(file: string, source: KeyFileSource = 'config'): Hma
   }
   try {
     const st = fstatSync(fd);
-    const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
     if (!st.isFile())
       throw new SentinelError(
         'UnsafePath',
         `the decision log HMAC key file ${file} is ${kindOf(st)}, not a regular file`,
         { hint: hints.notAFile },
       );
-    if (st.uid !== uid)
+    if (st.uid !== currentUid())
       throw new SentinelError('UnsafePath', `the decision log HMAC key file ${file} belongs to another user`, {
         hint: 'Use a key file of your own: a key others control proves nothing about who wrote the log.',
       });
     if ((st.mode & 0o077) !== 0)
       throw new SentinelError(
         'UnsafePath',
-        `the decision log HMAC key file ${file} must be readable by you alone (mode 0600, not ${(st.mode & 0o777).toString(8).padStart(4, '0')})`,
+        `the decision log HMAC key file ${file} must be readable by you alone (mode 0600, not ${octalMode(st.mode)})`,
         { hint: `Run \`chmod 600 ${file}\`.` },
       );
     if (st.size > MAX_KEY_BYTES)
