@@ -28,7 +28,12 @@ function summary(r: VerifyLogsReport): string {
   const remote = r.cloudwatch
     ? `; CloudWatch ${r.cloudwatch.log_group}/${r.cloudwatch.log_stream}: ${r.cloudwatch.events} events`
     : '';
-  const verdict = r.ok ? 'intact' : `NOT intact: ${r.findings.length + r.more_findings} finding(s)`;
+  // No finding is not the same as a checked chain: an emptied log has none either, and the chain cannot show a cut tail.
+  const verdict = !r.ok
+    ? `NOT intact: ${r.findings.length + r.more_findings} finding(s)`
+    : r.signed_lines === 0
+      ? 'no signed lines, nothing to verify (a chain cannot show lines cut from its end; --against-cloudwatch can)'
+      : 'intact';
   return `${r.file}: ${r.lines} lines, ${r.signed_lines} signed${keys ? ` (keys ${keys})` : ''}${span}${remote}: ${verdict}\n`;
 }
 
@@ -61,8 +66,10 @@ async function verifyLogs(file: string | undefined, flags: VerifyLogsFlags, glob
     process.exitCode = report.ok ? EXIT.ok : EXIT.error;
   } catch (e) {
     const err = isSentinelError(e) ? e : new SentinelError('InternalError', e instanceof Error ? e.message : String(e));
+    // The report shape on stdout (DESIGN §14) for whoever reads the findings, and on stderr the error every command
+    // prints (§8), so a parse error and a check error read alike there.
     if (json) printJson({ ok: false, findings: [], error: { code: err.code, message: err.message, hint: err.hint } });
-    else process.stderr.write(formatError(err));
+    process.stderr.write(formatError(err, { json }));
     // DESIGN §14: 0 intact, 1 not, 2 could not check.
     process.exitCode = EXIT.usage;
   }
@@ -82,7 +89,7 @@ Examples:
 
   audit
     .command('verify-logs')
-    .description('verify the HMAC chain of a decision log; report the first bad line and why')
+    .description('verify the HMAC chain of a decision log; report each bad line (up to 100) and why')
     .argument('[file]', 'the decision log (default: audit.file from config.yaml)')
     .option('--key-file <file>', 'an HMAC key the log may be signed with (repeat for rotated keys)', collect)
     .option('--against-cloudwatch', 'also compare the file with its CloudWatch Logs stream, line by line')

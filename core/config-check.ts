@@ -4,7 +4,9 @@
 // a signing key needs, durations STS would refuse), and warns about what is legal but probably wrong.
 import { existsSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { loadHmacKey } from './audit/hmac-chain.js';
 import { configSchema, resolveConfig, type Config } from './config.js';
+import { isSentinelError } from './errors.js';
 import { formatPath, loadPolicyFile, nodeAt } from './policy/load.js';
 import { didYouMean } from './text/close-matches.js';
 
@@ -165,6 +167,19 @@ export function checkConfigText(text: string, file: string, env: Record<string, 
       ...locate(['audit', 'hmac_key_file']),
       hint: 'Create it (32 random bytes: head -c 32 /dev/urandom > FILE; chmod 600 FILE) or remove the key.',
     });
+  } else if (config.audit.hmacKeyFile) {
+    // The daemon's own check, so a key file it would refuse (a FIFO, a loose mode, too short) is not called valid.
+    try {
+      loadHmacKey(config.audit.hmacKeyFile);
+    } catch (e) {
+      if (!isSentinelError(e)) throw e;
+      add({
+        severity: 'error',
+        message: `audit.hmac_key_file: ${e.message}`,
+        ...locate(['audit', 'hmac_key_file']),
+        ...(e.hint ? { hint: e.hint } : {}),
+      });
+    }
   }
   return { problems, config };
 }

@@ -199,7 +199,8 @@ export function isTrusted(path: string, rule: TrustRule, uid: number = currentUi
   }
 }
 
-function kindOf(st: Stats): string {
+/** What a path is, for a message about the wrong kind of thing. */
+export function kindOf(st: Stats): string {
   if (st.isFile()) return 'a regular file';
   if (st.isDirectory()) return 'a directory';
   if (st.isSocket()) return 'a socket';

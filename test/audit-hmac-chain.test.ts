@@ -1,4 +1,5 @@
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,7 +14,9 @@ import {
   writeLines,
   writeSigned,
 } from './support/decision-log-fixture.js';
+import { ROOT } from './support/cli.js';
 import { tempDir } from './support/temp-dir.js';
+import { typescriptLoaderArgs } from './support/ts-loader.js';
 
 const keyFile = (dir: string, content?: string | Buffer, mode?: number) =>
   auditKeyFile(dir, { ...(content !== undefined ? { content } : {}), ...(mode !== undefined ? { mode } : {}) });
@@ -54,6 +57,50 @@ t.test('the key file fails closed: missing, loose, short', async (t) => {
   t.match(a.keyId, /^[0-9a-f]{16}$/);
   t.notOk(a.keyId.includes('6b6b'), 'the key id does not reveal the key bytes');
 });
+
+t.test(
+  'a key file that is not a regular file is refused at once, never waited on (a FIFO would block the open)',
+  async (t) => {
+    const dir = tempDir(t, 'sentinel-hmac-');
+    const fifo = join(dir, 'fifo.key');
+    t.equal(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0, 'mkfifo');
+    // In a child with a deadline: without O_NONBLOCK the open waits for a writer and the child never answers.
+    const script = `
+    import { createDecisionLog } from './core/audit/decision-log.ts';
+    import { runVerifyLogs } from './core/audit/verify-logs.ts';
+    import { signedLogConfig } from './test/support/decision-log-fixture.ts';
+    import { silentLogger } from './core/log.ts';
+    const out = [];
+    const attempt = async (f) => { try { await f(); out.push(null); } catch (e) { out.push({ code: e.code, message: e.message, hint: e.hint }); } };
+    await attempt(() => createDecisionLog(signedLogConfig(${JSON.stringify(join(dir, 'd.log'))}, ${JSON.stringify(fifo)}), { log: silentLogger() }));
+    await attempt(() => runVerifyLogs({ file: ${JSON.stringify(join(dir, 'd.log'))}, keyFiles: [${JSON.stringify(fifo)}] }));
+    process.stdout.write(JSON.stringify(out));
+  `;
+    const child = spawnSync(process.execPath, [...typescriptLoaderArgs(), '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+      // A SIGTERM handler (tap's) would only restart the blocked open.
+      killSignal: 'SIGKILL',
+    });
+    t.equal(child.signal, null, `answered before the deadline (${child.stderr})`);
+    const [daemon, verifier] = JSON.parse(child.stdout || '[null,null]') as Array<{
+      code: string;
+      message: string;
+      hint: string;
+    } | null>;
+    t.match(
+      daemon,
+      { code: 'UnsafePath', message: /is a named pipe, not a regular file/ },
+      'the daemon refuses to start',
+    );
+    t.match(daemon?.hint, /audit\.hmac_key_file/, 'the hint names the setting the path came from');
+    t.match(verifier, { code: 'UnsafePath', message: /is a named pipe, not a regular file/ }, 'verify-logs refuses it');
+    t.match(verifier?.hint, /--key-file/, 'the hint names the flag the path came from');
+    t.notMatch(`${daemon?.hint} ${verifier?.hint}`, /chmod/, 'no chmod for something a chmod cannot fix');
+    t.notOk(existsSync(join(dir, 'd.log')), 'no log file left behind');
+  },
+);
 
 t.test('signed lines chain and verify', async (t) => {
   const dir = tempDir(t, 'sentinel-hmac-');

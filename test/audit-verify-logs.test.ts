@@ -3,11 +3,14 @@
 // files give findings or a clear error, never a crash; a 100 MB log is checked in bounded memory.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createDecisionLog } from '../core/audit/decision-log.js';
 import { canonicalJson, entryRenderer } from '../core/audit/entry.js';
-import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1 } from '../core/audit/hmac-chain.js';
+import { GENESIS, chainSigner, hmacKey, loadHmacKey, signV1, signedLine } from '../core/audit/hmac-chain.js';
 import { keySet, verifyLogFile, type VerifyReport } from '../core/audit/verify.js';
+import { resolveConfig } from '../core/config.js';
+import { silentLogger } from '../core/log.js';
 import { ROOT, sentinelInProcess, tempDir } from './support/cli.js';
 import { auditKeyFile, numberedEntry, readLines, writeLines, writeSigned } from './support/decision-log-fixture.js';
 import { typescriptLoaderArgs } from './support/ts-loader.js';
@@ -95,6 +98,43 @@ t.test('each kind of tampering is named at its line', async (t) => {
   t.equal(cut.ok, true, 'a cut tail still verifies on its own: only an anchor off the machine shows it');
 });
 
+t.test(
+  'a line is checked byte for byte: what parses to a signed line but is not what the daemon wrote is an edit',
+  async (t) => {
+    const f = await fixture(t, 4);
+    const o = f.original;
+    const real = JSON.parse(o[1]!) as { entry: Record<string, unknown> };
+    // A reader that keeps the first of two keys sees this entry; JSON.parse keeps the last, the signed one.
+    const forged = canonicalJson({ ...real.entry, user: 'mallory', outcome: 'deny' });
+    const cases: Array<[string, string]> = [
+      ['a forged duplicate "entry" before the real one', o[1]!.replace('{"entry":', `{"entry":${forged},"entry":`)],
+      ['a duplicate key inside the entry', o[1]!.replace('"user":"alice"', '"user":"mallory","user":"alice"')],
+      ['spaces after the commas', o[1]!.replaceAll('",', '", ')],
+      ['an escape for a plain letter', o[1]!.replace('"user":"alice"', '"user":"\\u0061lice"')],
+      ['an integer written as a float', o[1]!.replace('"v":2', '"v":2.0')],
+    ];
+    for (const [what, line] of cases) {
+      t.not(line, o[1], `${what}: the line changed`);
+      t.same(JSON.parse(line), JSON.parse(o[1]!), `${what}: JSON.parse sees the signed line`);
+      const r = await f.verify([o[0]!, line, ...o.slice(2)]);
+      t.same(firstOf(r), { line: 2, kind: 'edited' }, what);
+      t.match(r.findings[0]?.message, /not the bytes the daemon wrote/, what);
+      t.equal(r.findings.length, 1, `${what}: one finding (${JSON.stringify(r.findings)})`);
+    }
+
+    // The same for bytes that are not UTF-8: a reader decodes them to U+FFFD, as the daemon would have written it.
+    const k = loadHmacKey(f.key);
+    const { line } = signedLine(k, GENESIS, { ...entry(0), reason: 'caf\ufffd' });
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    writeFileSync(f.file, bytes);
+    t.equal((await verifyLogFile(f.file, keySet([k]))).ok, true, 'a U+FFFD the daemon wrote verifies');
+    const at = bytes.indexOf(Buffer.from('\ufffd', 'utf8'));
+    writeFileSync(f.file, Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]));
+    const r = await verifyLogFile(f.file, keySet([k]));
+    t.same(firstOf(r), { line: 1, kind: 'edited' }, 'a byte that is not UTF-8 in its place is an edit');
+  },
+);
+
 t.test('a line signed with a key not in the set', async (t) => {
   const f = await fixture(t);
   const other = keyFile(f.dir, 'other.key');
@@ -146,6 +186,70 @@ t.test('wave-1 lines (signature over prev + entry) still verify; a field added o
   t.same(firstOf(await verifyLogFile(file, keys)), { line: 2, kind: 'edited' });
 });
 
+t.test(
+  'after a malformed or unsigned line the chain goes on from the last signed line, as the daemon continues it',
+  async (t) => {
+    const f = await fixture(t, 8);
+    const o = f.original;
+    const kinds = (r: VerifyReport) => r.findings.map((x) => [x.line, x.kind]);
+    const fragment = '{"entry":{"dur';
+    t.same(
+      kinds(await f.verify([...o.slice(0, 4), fragment, ...o.slice(6)])),
+      [
+        [5, 'malformed'],
+        [6, 'deleted'],
+      ],
+      'lines deleted behind a crash-like fragment',
+    );
+    t.same(
+      kinds(await f.verify([...o, 'garbage', ...o])),
+      [
+        [9, 'malformed'],
+        [10, 'new_chain'],
+      ],
+      'a whole chain replayed after a garbage line',
+    );
+    t.match((await f.verify([...o, 'garbage', ...o])).findings[1]?.message, /repeats line 1/, 'named as a replay');
+    t.same(
+      kinds(await f.verify(['garbage', ...o.slice(3)])),
+      [
+        [1, 'malformed'],
+        [2, 'head'],
+      ],
+      'the beginning cut and replaced by garbage',
+    );
+
+    // What the daemon writes itself: after a crash fragment it continues the chain from the last complete line.
+    writeLines(f.file, o.slice(0, 4));
+    appendFileSync(f.file, '{"entry":{"timestamp":"2026-');
+    await writeSigned(f.file, f.key, 4, 3);
+    const keys = keySet([loadHmacKey(f.key)]);
+    t.same(kinds(await verifyLogFile(f.file, keys)), [[5, 'malformed']], 'a genuine crash fragment: only the fragment');
+
+    // Without a key the daemon writes unsigned lines; given one again, it finds no signed line to continue.
+    writeLines(f.file, o.slice(0, 3));
+    const unsigned = createDecisionLog(
+      resolveConfig({ audit: { file: f.file } }, 'test-config.yaml', { HOME: '/nonexistent' }),
+      {
+        log: silentLogger(),
+      },
+    );
+    unsigned.write(entry(3));
+    unsigned.write(entry(4));
+    await unsigned.close();
+    await writeSigned(f.file, f.key, 5, 2);
+    t.same(
+      kinds(await verifyLogFile(f.file, keys)),
+      [
+        [4, 'unsigned'],
+        [5, 'unsigned'],
+        [6, 'new_chain'],
+      ],
+      'a stretch written without the key, then a new chain',
+    );
+  },
+);
+
 t.test('hostile files: findings or a clear error, never a crash', async (t) => {
   const f = await fixture(t, 3);
   const o = f.original;
@@ -196,7 +300,7 @@ t.test('the command: exit 0 intact, 1 not, 2 could not check; --json {ok, findin
     ['a missing file', [join(f.dir, 'nope.log'), '--key-file', f.key], /cannot be read \(ENOENT\)/],
     ['no key', [f.file], /no HMAC key/],
     ['a missing key file', [f.file, '--key-file', join(f.dir, 'nope.key')], /cannot be read/],
-    ['a directory', [f.dir, '--key-file', f.key], /not a regular file/],
+    ['a directory', [f.dir, '--key-file', f.key], /is a directory, not a regular file/],
     ['CloudWatch flags alone', [f.file, '--key-file', f.key, '--log-group', 'g'], /only apply with/],
   ];
   const empty = join(f.dir, 'empty.yaml');
@@ -208,7 +312,28 @@ t.test('the command: exit 0 intact, 1 not, 2 could not check; --json {ok, findin
     t.equal(e.ok, false, what);
     t.same(e.findings, [], what);
     t.match(e.error.message, message, what);
+    t.same(JSON.parse(r.stderr), { error: e.error }, `${what}: the error every command prints on stderr, too`);
+    t.notMatch(e.error.hint, /--help/, `${what}: a hint about the cause`);
   }
+  const big = keyFile(f.dir, 'big.key');
+  writeFileSync(big, 'k'.repeat(65 * 1024));
+  const keyErrors: Array<[string, string, RegExp]> = [
+    ['a directory as the key', f.dir, /is a directory, not a regular file/],
+    ['a device as the key', '/dev/zero', /is a device, not a regular file/],
+    ['a key file over 64 KiB', big, /larger than 64 KiB/],
+  ];
+  for (const [what, key, message] of keyErrors) {
+    const r = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', key, '--json']);
+    t.equal(r.code, 2, `${what}: exit 2`);
+    const { error } = JSON.parse(r.stdout) as { error: { message: string; hint: string } };
+    t.match(error.message, message, what);
+    t.match(error.hint, /--key-file/, `${what}: the hint is about the flag the key came from`);
+    t.notMatch(error.hint, /chmod|config\.yaml|start again/, `${what}: no advice for another cause`);
+  }
+  writeFileSync(f.file, '\n');
+  const blank = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', f.key]);
+  t.equal(blank.code, 0, 'an empty log has no findings');
+  t.match(blank.stderr, /0 signed: no signed lines, nothing to verify/, 'but is not called intact');
   const loose = keyFile(f.dir, 'loose.key');
   chmodSync(loose, 0o644);
   const r = await sentinelInProcess(['--config', empty, 'audit', 'verify-logs', f.file, '--key-file', loose]);

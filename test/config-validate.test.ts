@@ -1,7 +1,8 @@
 // `sentinel config validate [file]` (DESIGN §16): every problem with file:line:column and a fix, the policy the config
 // names checked too, exit 1 on errors and 0 with warnings only; hostile files refused cleanly.
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
 
@@ -86,6 +87,28 @@ t.test('warnings only: exit 0; a signing key without the signature file: error',
   const k = await cli(['config', 'validate', badKey]);
   t.equal(k.code, 1);
   t.match(k.stdout, /badkey\.yaml:1:\d+: error: policy.signing_key "my key" is not a KMS key/);
+});
+
+t.test('the decision log key file is checked as the daemon checks it, without waiting on a FIFO', async (t) => {
+  const { dir, write, cli } = setup(t);
+  const policy = write('policy.yaml', GOOD_POLICY);
+  const fifo = join(dir, 'fifo.key');
+  t.equal(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0, 'mkfifo');
+  const loose = write('loose.key', `${'k'.repeat(64)}\n`);
+  chmodSync(loose, 0o644);
+  const good = write('good.key', `${'k'.repeat(64)}\n`);
+  chmodSync(good, 0o600);
+  const cases: Array<[string, string, number, RegExp]> = [
+    ['a FIFO', fifo, 1, /error: audit\.hmac_key_file: .*is a named pipe, not a regular file/],
+    ['a key others can read', loose, 1, /error: audit\.hmac_key_file: .*mode 0600, not 0644/],
+    ['a good key', good, 0, /valid/],
+  ];
+  for (const [what, key, code, why] of cases) {
+    const file = write('config.yaml', `policy: { file: ${policy} }\naudit: { hmac_key_file: ${key} }\n`);
+    const r = await cli(['config', 'validate', file]);
+    t.equal(r.code, code, `${what}: ${r.stdout}${r.stderr}`);
+    t.match(r.stdout, why, what);
+  }
 });
 
 t.test('hostile and missing files: clear errors, no crash', async (t) => {

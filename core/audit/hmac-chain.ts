@@ -4,8 +4,9 @@
 // included — and prev = the previous line's signature (64 zeros for the first line). key_id names the key, so keys
 // rotate from one line to the next. Wave-1 lines (no `v`) signed only prev + entry; verify.ts still checks them.
 import { createHmac, createSecretKey } from 'node:crypto';
-import { fstatSync, openSync, closeSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
+import { currentUid, kindOf, octalMode } from '../path-trust.js';
 import { canonicalJson } from './entry.js';
 import type { DecisionEntry } from './types.js';
 import { HEX16 } from '../text/hex-id.js';
@@ -28,38 +29,63 @@ export function hmacKey(key: Buffer): HmacKey {
   return { key, keyId: createHmac('sha256', key).update('sentinel decision log key id').digest('hex').slice(0, 16) };
 }
 
+/** Where a key file was named: the hints say what to fix there. */
+export type KeyFileSource = 'config' | '--key-file';
+
+const keyFileHints = {
+  config: {
+    missing:
+      'Create it with `umask 077; openssl rand -hex 32 > <file>` or remove audit.hmac_key_file from config.yaml.',
+    notAFile: 'Point audit.hmac_key_file in config.yaml at the key file itself (a regular file of yours, mode 0600).',
+    short: 'Generate a new one with `umask 077; openssl rand -hex 32 > <file>`.',
+  },
+  '--key-file': {
+    missing: 'Check the path given to --key-file.',
+    notAFile: 'Give --key-file the key file itself (a regular file of yours, mode 0600).',
+    short: 'Give --key-file the key the log was signed with.',
+  },
+} satisfies Record<KeyFileSource, Record<string, string>>;
+
 /**
- * Reads audit.hmac_key_file, failing closed: it must be a regular file owned by this user and readable by nobody else
- * (0600 or 0400), with at least 32 bytes. The bytes are the key, less one trailing newline (so `openssl rand -hex 32
- * > key` and `printf` give the same key as they look).
+ * Reads a decision-log HMAC key file, failing closed: it must be a regular file owned by this user and readable by
+ * nobody else (0600 or 0400), with at least 32 bytes. The bytes are the key, less one trailing newline (so `openssl
+ * rand -hex 32 > key` and `printf` give the same key as they look).
  */
-export function loadHmacKey(file: string): HmacKey {
+export function loadHmacKey(file: string, source: KeyFileSource = 'config'): HmacKey {
+  const hints = keyFileHints[source];
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer, forever; this way fstat refuses it below.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw new SentinelError(
       'ConfigInvalid',
       `the decision log HMAC key file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        hint: 'Create it with `umask 077; openssl rand -hex 32 > <file>` or remove audit.hmac_key_file from config.yaml.',
-      },
+      { hint: hints.missing },
     );
   }
   try {
     const st = fstatSync(fd);
-    const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
-    if (!st.isFile() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    if (!st.isFile())
       throw new SentinelError(
         'UnsafePath',
-        `the decision log HMAC key file ${file} must be a regular file of yours with mode 0600`,
-        {
-          hint: `Run \`chmod 600 ${file}\` (and make sure you own it), then start again.`,
-        },
+        `the decision log HMAC key file ${file} is ${kindOf(st)}, not a regular file`,
+        { hint: hints.notAFile },
       );
-    }
+    if (st.uid !== currentUid())
+      throw new SentinelError('UnsafePath', `the decision log HMAC key file ${file} belongs to another user`, {
+        hint: 'Use a key file of your own: a key others control proves nothing about who wrote the log.',
+      });
+    if ((st.mode & 0o077) !== 0)
+      throw new SentinelError(
+        'UnsafePath',
+        `the decision log HMAC key file ${file} must be readable by you alone (mode 0600, not ${octalMode(st.mode)})`,
+        { hint: `Run \`chmod 600 ${file}\`.` },
+      );
     if (st.size > MAX_KEY_BYTES)
-      throw new SentinelError('ConfigInvalid', `the decision log HMAC key file ${file} is larger than 64 KiB`);
+      throw new SentinelError('ConfigInvalid', `the decision log HMAC key file ${file} is larger than 64 KiB`, {
+        hint: hints.notAFile,
+      });
     const buf = Buffer.alloc(st.size);
     let read = 0;
     while (read < buf.length) {
@@ -73,9 +99,7 @@ export function loadHmacKey(file: string): HmacKey {
       throw new SentinelError(
         'ConfigInvalid',
         `the decision log HMAC key in ${file} is shorter than ${MIN_KEY_BYTES} bytes`,
-        {
-          hint: 'Generate a new one with `umask 077; openssl rand -hex 32 > <file>`.',
-        },
+        { hint: hints.short },
       );
     }
     return hmacKey(Buffer.from(key));
@@ -105,8 +129,10 @@ function unsignedLine(keyId: string, prev: string, canonical: string, timestamp:
   return `{"entry":${canonical},"key_id":"${keyId}","prev":"${prev}","timestamp":${JSON.stringify(timestamp)},"v":${LINE_VERSION}}`;
 }
 
-/** The signature goes last, so the signed bytes are the line's own prefix. */
-const withSignature = (unsigned: string, signature: string) => `${unsigned.slice(0, -1)},"signature":"${signature}"}`;
+/** The signature goes last, so the signed bytes are the line's own prefix. The verifier rebuilds a line with this to
+ * compare it byte for byte with the file. */
+export const withSignature = (unsigned: string, signature: string) =>
+  `${unsigned.slice(0, -1)},"signature":"${signature}"}`;
 
 export function signedLine(key: HmacKey, prev: string, entry: DecisionEntry): { line: string; signature: string } {
   const unsigned = unsignedLine(key.keyId, prev, canonicalJson(entry), entry.timestamp);

@@ -1,5 +1,6 @@
 // Lines of a byte stream in bounded memory: whatever the size of the input, at most one line (up to maxBytes) is held.
 // A longer line is reported as null and skipped to its end, so a hostile file cannot make a reader hold it whole.
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 
 /** Decision-log lines are a few KiB at most (every field is bounded); anything longer is not one. */
@@ -10,6 +11,8 @@ export interface NumberedLine {
   n: number;
   /** The line without its newline (and without a trailing CR); null when it was longer than maxBytes. */
   text: string | null;
+  /** Set when the bytes are not UTF-8: `text` then has U+FFFD in their place and is not what the file holds. */
+  notUtf8?: true;
 }
 
 export async function* readLines(
@@ -28,11 +31,12 @@ export async function* readLines(
       held = 0;
       return { n, text: null };
     }
-    let text = Buffer.concat(parts, held).toString('utf8');
+    const bytes = Buffer.concat(parts, held);
+    let text = bytes.toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     parts = [];
     held = 0;
-    return { n, text };
+    return isUtf8(bytes) ? { n, text } : { n, text, notUtf8: true };
   };
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;

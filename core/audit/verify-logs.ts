@@ -1,8 +1,9 @@
 // What `sentinel audit verify-logs` does (DESIGN §14): resolves the file and keys (flags, else config.yaml), verifies
 // the chain and, when asked, compares the file with its CloudWatch Logs stream.
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { loadConfig, type Config } from '../config.js';
 import { SentinelError } from '../errors.js';
+import { kindOf } from '../path-trust.js';
 import { loadHmacKey } from './hmac-chain.js';
 import { describeCause } from './redact.js';
 import { keySet, verifyLogFile, type Finding, type VerifyReport } from './verify.js';
@@ -25,20 +26,23 @@ export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyL
   let config: Config | undefined;
   const configOf = () => (config ??= loadConfig({ env: options.env, configFlag: options.configFlag }));
   const file = options.file ?? configOf().audit.file;
-  const keyFiles = options.keyFiles.length > 0 ? options.keyFiles : [configOf().audit.hmacKeyFile].filter(Boolean);
+  const fromFlags = options.keyFiles.length > 0;
+  const keyFiles = fromFlags ? options.keyFiles : [configOf().audit.hmacKeyFile].filter((f) => f !== null);
   if (keyFiles.length === 0)
     throw new SentinelError('UsageError', 'no HMAC key to verify with', {
       hint: 'Pass --key-file <file> (repeat it for rotated keys), or set audit.hmac_key_file in config.yaml.',
     });
-  const keys = keySet(keyFiles.map((f) => loadHmacKey(f as string)));
+  const keys = keySet(keyFiles.map((f) => loadHmacKey(f, fromFlags ? '--key-file' : 'config')));
+  const hint = 'Name the decision log to check, or set audit.file in config.yaml.';
+  let st: Stats;
   try {
-    if (!statSync(file).isFile()) throw new SentinelError('UsageError', `${file} is not a regular file`);
+    st = statSync(file);
   } catch (e) {
-    if (e instanceof SentinelError) throw e;
     throw new SentinelError('UsageError', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-      hint: 'Name the decision log to check, or set audit.file in config.yaml.',
+      hint,
     });
   }
+  if (!st.isFile()) throw new SentinelError('UsageError', `${file} is ${kindOf(st)}, not a regular file`, { hint });
   const report: VerifyLogsReport = { file, ...(await verifyLogFile(file, keys)) };
   if (options.cloudwatch) {
     const { compareWithCloudWatch } = await import('./cloudwatch-compare.js');

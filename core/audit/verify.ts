@@ -4,7 +4,7 @@
 // broken one, and remembers a bounded window of recent signatures and of the predecessors it found missing.
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './entry.js';
-import { GENESIS, KEY_ID, LINE_VERSION, SIGNATURE, hmacKey, type HmacKey } from './hmac-chain.js';
+import { GENESIS, KEY_ID, LINE_VERSION, SIGNATURE, hmacKey, withSignature, type HmacKey } from './hmac-chain.js';
 import { readFileLines, type NumberedLine } from './line-reader.js';
 
 export type FindingKind =
@@ -117,10 +117,14 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
   const key = keys.get(keyId);
   if (!key) return bad('unknown_key', `signed with key ${keyId}, which is not in the key set`, claims);
   let expected: string;
+  /** The line as the daemon writes it, for lines whose rule fixes every byte. */
+  let written: string | undefined;
   try {
     if (v === LINE_VERSION) {
       const { signature: _omit, ...unsigned } = parsed as Record<string, unknown>;
-      expected = hmacHex(key, canonicalJson(unsigned));
+      const signed = canonicalJson(unsigned);
+      expected = hmacHex(key, signed);
+      written = withSignature(signed, signature);
     } else if (v === undefined) {
       // Wave 1 signed only prev + entry: a field added or removed outside the entry is an edit it cannot see itself.
       const fields = Object.keys(parsed).sort();
@@ -134,6 +138,14 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
     return bad('malformed', 'nested too deeply to be a decision-log line', claims);
   }
   if (!sameHex(signature, expected)) return bad('edited', 'signature does not match: the line was edited', claims);
+  // The signature covers what JSON.parse makes of the line, but another reader may see other values in other bytes
+  // (the first of two duplicate keys, say): only the exact bytes the daemon wrote are the signed line.
+  if (written !== undefined && (line.notUtf8 || text !== written))
+    return bad(
+      'edited',
+      'not the bytes the daemon wrote (duplicate keys, spacing, escapes or encoding differ from the signed form): the line was edited',
+      claims,
+    );
   if (timestamp !== (entry as { timestamp?: unknown }).timestamp)
     return bad('edited', 'timestamp differs from the signed entry: the line was edited', claims);
   return { n, ...claims };
@@ -141,7 +153,8 @@ export function checkLine(line: NumberedLine, keys: KeySet): Checked {
 
 /** The chain check over a stream of lines; push() each line in order, then end(). */
 export class ChainVerifier {
-  private expected: string | null = GENESIS;
+  /** The signature the next line's prev must be: the last line taken as a link of the chain. */
+  private expected: string = GENESIS;
   private accepted = 0;
   private suspect: Checked | null = null;
   /** After a swap, the second line of the pair is already explained: skip its check and continue from here. */
@@ -191,7 +204,7 @@ export class ChainVerifier {
       f.message = `line ${c.n} belongs before line ${f.line}: lines were reordered`;
       return;
     }
-    if (c.problem || (this.expected !== null && c.prev !== this.expected)) this.suspect = c;
+    if (c.problem || c.prev !== this.expected) this.suspect = c;
     else this.accept(c);
   }
 
@@ -222,7 +235,7 @@ export class ChainVerifier {
   /** Decides what a line that broke the chain is, now that the line after it (if any) is known. */
   private resolve(s: Checked, next: Checked | undefined): void {
     const expected = this.expected;
-    const nextChainsToExpected = next !== undefined && !next.problem && expected !== null && next.prev === expected;
+    const nextChainsToExpected = next !== undefined && !next.problem && next.prev === expected;
     if (s.problem) {
       if (nextChainsToExpected && s.problem.kind !== 'unknown_key') {
         // A fragment a crash left behind is not JSON either; it stays "malformed" rather than "inserted".
@@ -231,8 +244,12 @@ export class ChainVerifier {
         return; // the chain goes on from before the line
       }
       this.add(s.n, s.problem.kind, s.problem.message);
-      this.expected = s.signature ?? null;
-      if (s.signature) this.accepted++;
+      // A line with no signature is no link: the daemon continues from the last signed line before it
+      // (readChainTail), so the next line must chain to that one, and a deletion or replay behind it still shows.
+      if (s.signature) {
+        this.expected = s.signature;
+        this.accepted++;
+      }
       return;
     }
     const prev = s.prev!;
@@ -244,10 +261,13 @@ export class ChainVerifier {
       );
       if (f) this.missing.set(prev, f);
     } else if (prev === GENESIS) {
+      const replayOf = this.seen.get(s.signature!);
       this.add(
         s.n,
         'new_chain',
-        'a new chain starts here: the daemon found no signed line to continue (the lines before it were damaged, cut or unsigned)',
+        replayOf !== undefined
+          ? `a new chain starts here, and it repeats line ${replayOf}: a chain replayed`
+          : 'a new chain starts here: the daemon found no signed line to continue (the lines before it were damaged, cut or unsigned)',
       );
     } else if (next && !next.problem && next.signature === prev && next.prev === expected) {
       this.add(s.n, 'reordered', `lines ${s.n} and ${next.n} are swapped: lines were reordered`);
