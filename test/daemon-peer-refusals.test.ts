@@ -268,10 +268,18 @@ t.test('with forwarding required, a flood from another uid does not stop the own
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
-  const flood = await floodAsNobody(d, { connections: 500, pipeline: 4, parallel: 4 });
+  // Floods of 500 connections until 3 s have passed: how long one takes depends on the machine and on the owner
+  // lookup (a kernel sock_diag lookup makes a refusal cheap), and the owner must be asked several times meanwhile.
+  let sent = 0;
+  let refused = 0;
+  const floodUntil = Date.now() + 3000;
+  do {
+    refused += (await floodAsNobody(d, { connections: 500, pipeline: 4, parallel: 4 })).refused;
+    sent += 500;
+  } while (Date.now() < floodUntil);
   flooding = false;
   await owner;
-  t.equal(flood.refused, 500, 'the flood was refused');
+  t.equal(refused, sent, `the flood was refused (${sent} connections)`);
   t.ok(statuses.length > 5, `the owner asked ${statuses.length} times during it`);
   t.same([...new Set(statuses)], [200], 'and was served every time');
   for (let i = 0; i < 5; i += 1)
