@@ -3,8 +3,8 @@
 // not dropped; with `required`, a lag past the bound refuses; and --against-cloudwatch catches a cut tail and a
 // rewritten chain that the chain alone calls intact.
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { silentLogger } from '../core/log.js';
@@ -268,6 +268,70 @@ t.test('a batch partly rejected is sent again, not dropped', async (t) => {
   t.equal(trail.status().cloudwatch!.resent_events, 10);
   t.equal(trail.status().cloudwatch!.rejected_events, 0);
 });
+
+t.test(
+  'a line longer than an event can be: a stand-in names it, the lines after it are counted and sent',
+  async (t) => {
+    // One such line used to stop forwarding for good, silently, with a lag of 0 even under `required`: whoever can
+    // append to the log could switch off the anchor.
+    const s = await setup(t);
+    s.logs.setDown(true);
+    const trail = s.open({ required: true });
+    const at = new Date().toISOString();
+    const huge = `{"timestamp":"${at}","x":"${'a'.repeat(1_500_000)}"}`; // no newline within one read
+    const long = `{"timestamp":"${at}","x":"${'b'.repeat(300_000)}"}`; // within a read, over the event limit
+    trail.write(entry(0));
+    await trail.flush();
+    const hugeAt = readFileSync(s.file).length;
+    appendFileSync(s.file, `${huge}\n`);
+    trail.write(entry(1));
+    await trail.flush();
+    const longAt = readFileSync(s.file).length;
+    appendFileSync(s.file, `${long}\n`);
+    trail.write(entry(2));
+    await trail.flush();
+    await until(
+      () => trail.status().cloudwatch!.pending_lines,
+      (n) => n === 5,
+      10_000,
+    );
+    t.pass('while CloudWatch is down, every line is pending, those after the long ones too');
+    s.logs.setDown(false);
+    const events = await until(
+      () => s.forwarded(),
+      (e) => e.length >= 5,
+      20_000,
+    );
+    const lines = s.lines();
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    t.same(
+      [events[0], events[2], events[4]],
+      [lines[0], lines[2], lines[4]],
+      'the lines around them arrive as they are, in order',
+    );
+    t.match(JSON.parse(events[1]!), {
+      sentinel_forwarder: 'line_not_forwarded',
+      offset: hugeAt,
+      length: Buffer.byteLength(huge),
+      sha256: sha(huge),
+    });
+    t.match(JSON.parse(events[3]!), {
+      sentinel_forwarder: 'line_not_forwarded',
+      offset: longAt,
+      length: Buffer.byteLength(long),
+      sha256: sha(long),
+    });
+    const status = await until(
+      () => trail.status().cloudwatch!,
+      (c) => c.pending_lines === 0,
+      10_000,
+    );
+    t.equal(status.oversized_lines, 2, 'counted in status');
+    t.equal(status.forwarded_lines, 5);
+    t.equal(status.refusing, null);
+    t.equal(events.length, 5, 'nothing else was sent');
+  },
+);
 
 t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it serves', async (t) => {
   const s = await setup(t);

@@ -9,7 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SentinelError } from '../errors.js';
@@ -25,6 +25,9 @@ export const MAX_BATCH_EVENTS = 10_000;
 export const CATCH_UP_LINES = 1000;
 export const MAX_BATCH_BYTES = 1_048_576;
 export const EVENT_OVERHEAD_BYTES = 26;
+/** One event, its 26 bytes counted: the PutLogEvents reference says 256 KB, some newer pages 1 MB; the lower limit is
+ * the one every region and every emulator honours. A decision-log line is a few KiB (line-reader.ts). */
+export const MAX_EVENT_BYTES = 262_144;
 /** DESIGN §14: with `required`, a lag past either bound refuses credentials. */
 export const MAX_LAG_LINES = 10_000;
 export const MAX_LAG_MS = 15 * 60_000;
@@ -65,6 +68,8 @@ export interface ForwarderStatus {
   forwarded_lines: number;
   resent_events: number;
   rejected_events: number;
+  /** Lines too long for one event, each sent as a stand-in naming its offset, length and SHA-256 (standIn()). */
+  oversized_lines: number;
   last_success_at: string | null;
   last_error: string | null;
   /** Why credentials are refused, when `required` and the lag is past the bound. */
@@ -102,6 +107,24 @@ interface PendingEvent {
   span: number;
   /** Lines of the file it accounts for (1 + blank lines before it). */
   lines: number;
+  /** Set for a line too long for one event: what is sent in its place (standIn()). */
+  standIn?: string;
+}
+
+/**
+ * The event sent for a line no CloudWatch event can hold: where it is and what it was, so `verify-logs
+ * --against-cloudwatch` and a reader of the stream see that a line was there and can check it against the file
+ * (`tail -c +<offset+1> decisions.log | head -c <length> | sha256sum`). Skipping it silently would let whoever can
+ * append to the log stop forwarding for good with one long line.
+ */
+export function standIn(offset: number, length: number, sha256: string): string {
+  return JSON.stringify({
+    sentinel_forwarder: 'line_not_forwarded',
+    reason: `longer than a CloudWatch Logs event can be (${MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES} bytes)`,
+    offset,
+    length,
+    sha256,
+  });
 }
 
 const TIMESTAMP_KEY = Buffer.from('"timestamp":"');
@@ -209,6 +232,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     forwarded: 0,
     resent: 0,
     rejected: 0,
+    oversized: 0,
     lastSuccess: null as string | null,
     lastError: null as string | null,
   };
@@ -306,14 +330,34 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     while (scanOffset < size) {
       const n = readSync(fd, chunk, 0, Math.min(READ_BYTES, size - scanOffset), scanOffset);
       if (n <= 0) break;
-      let last = -1;
-      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < n; i = chunk.indexOf(0x0a, i + 1)) {
-        pendingLines++;
-        last = i;
-      }
-      if (last === -1) break; // a line still being written
-      scanOffset += last + 1;
+      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < n; i = chunk.indexOf(0x0a, i + 1)) pendingLines++;
+      // Every newline is counted once wherever the read ends, so a line longer than a read is counted, and so is
+      // every line after it, once its newline is written.
+      scanOffset += n;
     }
+  }
+
+  /** Where a line from `from` on ends (its newline), and the SHA-256 of its bytes before it; null while it has none. */
+  let unfinished: { from: number; size: number } | null = null;
+  function measureLine(from: number): { length: number; sha256: string } | null {
+    const size = fstatSync(fd!).size;
+    // A long line still being written is hashed again only once the file has grown.
+    if (unfinished && unfinished.from === from && unfinished.size === size) return null;
+    const hash = createHash('sha256');
+    for (let at = from; at < size;) {
+      const n = readSync(fd!, chunk, 0, Math.min(READ_BYTES, size - at), at);
+      if (n <= 0) break;
+      const nl = chunk.indexOf(0x0a, 0);
+      if (nl !== -1 && nl < n) {
+        hash.update(chunk.subarray(0, nl));
+        unfinished = null;
+        return { length: at + nl - from, sha256: hash.digest('hex') };
+      }
+      hash.update(chunk.subarray(0, n));
+      at += n;
+    }
+    unfinished = { from, size };
+    return null;
   }
 
   /** The next batch from the cursor: whole lines only, within every PutLogEvents limit. */
@@ -329,37 +373,61 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     let first = 0;
     const t = now();
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
-      const nl = chunk.indexOf(0x0a, pos);
-      if (nl === -1 || nl >= n) break;
-      const length = nl + 1 - pos;
-      const end = nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
-      if (isBlank(chunk, pos, end)) {
-        blanks += length;
+      let nl = chunk.indexOf(0x0a, pos);
+      if (nl >= n) nl = -1;
+      // A line that goes on past this read is read again from its start by the next batch; only one that fills a
+      // whole read is longer than an event can be, and one that ends before the file does is still being written.
+      if (nl === -1 && (pos > 0 || n < READ_BYTES)) break;
+      const end = nl === -1 ? n : nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
+      if (nl !== -1 && isBlank(chunk, pos, end)) {
+        blanks += nl + 1 - pos;
         blankLines++;
         pos = nl + 1;
         continue;
       }
-      const utf8 = isUtf8(chunk.subarray(pos, end));
-      const size = messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
-      if (bytes + size > MAX_BATCH_BYTES) break;
+      const utf8 = nl !== -1 && isUtf8(chunk.subarray(pos, end));
+      const size = nl === -1 ? MAX_EVENT_BYTES + 1 : messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
       const own = lineTime(chunk, pos, end, t);
+      let line: { length: number; span: number; message?: string };
+      if (size <= MAX_EVENT_BYTES) line = { length: end - pos, span: nl + 1 - pos };
+      else {
+        const measured =
+          nl === -1
+            ? measureLine(cursor.offset + pos)
+            : { length: nl - pos, sha256: createHash('sha256').update(chunk.subarray(pos, nl)).digest('hex') };
+        if (!measured) break; // no newline yet: a line still being written
+        line = {
+          length: measured.length,
+          span: measured.length + 1,
+          message: standIn(cursor.offset + pos, measured.length, measured.sha256),
+        };
+      }
+      const eventBytes = line.message ? Buffer.byteLength(line.message) + EVENT_OVERHEAD_BYTES : size;
+      if (bytes + eventBytes > MAX_BATCH_BYTES) break;
       const timestamp = Math.min(Math.max(own, t - FLOOR_MS, last), Math.max(t, last));
       if (events.length === 0) {
         first = timestamp;
         body.begin(logGroup, stream!);
       } else if (timestamp - first > SPAN_MS) break;
-      body.addBytes(timestamp, chunk, pos, end, utf8);
+      if (line.message) body.addText(timestamp, line.message);
+      else body.addBytes(timestamp, chunk, pos, end, utf8);
       events.push({
         offset: cursor.offset + pos,
-        length: end - pos,
+        length: line.length,
         timestamp,
         lineTime: own,
-        span: length + blanks,
+        span: line.span + blanks,
         lines: 1 + blankLines,
+        ...(line.message ? { standIn: line.message } : {}),
       });
+      // The rest of this read is part of the long line: the next batch reads on from its end.
+      if (nl === -1) {
+        pos = n;
+        break;
+      }
       blanks = 0;
       blankLines = 0;
-      bytes += size;
+      bytes += eventBytes;
       last = timestamp;
       pos = nl + 1;
     }
@@ -449,10 +517,25 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         { log_group: logGroup, log_stream: stream, rejected: rejected.length, info: r.rejectedLogEventsInfo },
         'CloudWatch Logs rejected some events for their timestamps; sending them again stamped now',
       );
-      resend = rejected.map((i) => ({ ...events[i]!, message: readText(events[i]!) }));
+      resend = rejected.map((i) => ({ ...events[i]!, message: events[i]!.standIn ?? readText(events[i]!) }));
       resendRounds = 0;
     }
     stats.forwarded += events.length - rejected.length;
+    for (const e of events) {
+      if (!e.standIn) continue;
+      stats.oversized++;
+      log.error(
+        {
+          event: 'line_not_forwarded',
+          file,
+          log_group: logGroup,
+          log_stream: stream,
+          offset: e.offset,
+          length: e.length,
+        },
+        'a decision-log line is longer than a CloudWatch Logs event can be; an event naming its offset, length and SHA-256 was sent in its place',
+      );
+    }
     cursor!.offset += events.reduce((n, e) => n + e.span, 0);
     cursor!.last_timestamp = Math.max(cursor!.last_timestamp, events.at(-1)!.timestamp);
     pendingLines = Math.max(0, pendingLines - events.reduce((n, e) => n + e.lines, 0));
@@ -500,6 +583,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     forwarded_lines: stats.forwarded,
     resent_events: stats.resent,
     rejected_events: stats.rejected,
+    oversized_lines: stats.oversized,
     last_success_at: stats.lastSuccess,
     last_error: stats.lastError,
     refusing,
