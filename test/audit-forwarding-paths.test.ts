@@ -5,6 +5,9 @@
 // file of the user's with the cursor. These run the forwarder itself (in this thread) against the logs emulator.
 import t, { type Test } from 'tap';
 import {
+  closeSync,
+  constants,
+  openSync,
   chmodSync,
   chownSync,
   existsSync,
@@ -13,11 +16,14 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../core/log.js';
+import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { createLogger, silentLogger, type OpLogger } from '../core/log.js';
 import { createForwarder, type Forwarder } from '../core/audit/forwarder.js';
 import { createLogsClient } from '../core/audit/cloudwatch-client.js';
 import { awsEnv, withEnv } from './support/aws-env.js';
@@ -46,14 +52,14 @@ async function emulator(t: Test): Promise<LogsEmulator> {
   return logs;
 }
 
-function forwarder(t: Test, file: string, cursorFile: string): Forwarder {
+function forwarder(t: Test, file: string, cursorFile: string, log: OpLogger = silentLogger()): Forwarder {
   const f = createForwarder({
     file,
     cursorFile,
     logGroup: GROUP,
     logStream: STREAM,
     client: () => createLogsClient({ region: 'us-east-1', maxAttempts: 1 }),
-    log: silentLogger(),
+    log,
     required: false,
     pollMs: 50,
     backoffBaseMs: 20,
@@ -183,3 +189,84 @@ t.test("the cursor is never written through a planted '<cursor>.tmp' symlink", a
     'no temporary file of its own is left behind (only the planted link)',
   );
 });
+
+function capturedLog(): { log: OpLogger; lines: () => Record<string, unknown>[] } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return {
+    log: createLogger({ destination: sink, level: 'debug' }),
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+t.test('a damaged cursor is reported, naming the file and why, and forwarding starts over', async (t) => {
+  // A negative or fractional offset had been retried forever as "CloudWatch Logs unavailable" (and written back); a
+  // FIFO had blocked the worker in open() (and the daemon's stop); a link to /dev/zero had run it out of memory.
+  const cases: [string, (cursorFile: string, file: string) => void, RegExp][] = [
+    [
+      'negative offset',
+      (c, file) => writeFileSync(c, cursorJson(file, { offset: -5 })),
+      /offset \(-5\) is not a whole number/,
+    ],
+    ['fractional offset', (c, file) => writeFileSync(c, cursorJson(file, { offset: 10.5 })), /offset \(10\.5\)/],
+    ['a FIFO', (c) => execFileSync('mkfifo', ['-m', '600', c]), /not a regular file/],
+    ['a symlink to /dev/zero', (c) => symlinkSync('/dev/zero', c), /is a symlink/],
+    ['a huge file', (c) => writeFileSync(c, ' '.repeat(100_000)), /100000 bytes long/],
+  ];
+  for (const [name, damage, why] of cases) {
+    await t.test(name, async (t) => {
+      const logs = await emulator(t);
+      const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+      mkdirSync(state, { mode: 0o700 });
+      const file = join(state, 'decisions.log');
+      const cursorFile = join(state, 'cloudwatch-cursor.json');
+      writeFileSync(file, `${LINE}\n${LINE}\n`, { mode: 0o600 });
+      damage(cursorFile, file);
+      t.teardown(() => {
+        // Releases a reader the fix no longer lets block (so the run ends even without it).
+        try {
+          closeSync(openSync(cursorFile, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader waiting, or not a FIFO
+        }
+      });
+      const captured = capturedLog();
+      const f = forwarder(t, file, cursorFile, captured.log);
+      await until(
+        () => sent(logs),
+        (m) => m.length === 2,
+        5_000,
+        20,
+      );
+      t.pass('both lines were forwarded from the beginning');
+      const warned = captured.lines().filter((l) => l.event === 'forwarding_cursor_damaged');
+      t.equal(warned.length, 1, 'one line in the operational log');
+      t.equal(warned[0]?.level, 40, 'at warn level');
+      t.equal(warned[0]?.file, cursorFile, 'naming the cursor file');
+      t.match(warned[0]?.problem, why, `and why: ${String(warned[0]?.problem)}`);
+      t.notOk(
+        captured.lines().some((l) => /CloudWatch Logs unavailable/.test(String(l.msg))),
+        'nothing blamed on CloudWatch',
+      );
+      t.equal(f.status().last_error, null);
+      await f.close();
+      const saved = JSON.parse(readFileSync(cursorFile, 'utf8')) as { offset: number };
+      t.equal(saved.offset, 2 * (LINE.length + 1), 'a good cursor replaces the damaged one');
+    });
+  }
+});
+
+/** A cursor for `file` as the forwarder writes it, with `fields` changed. */
+const cursorJson = (file: string, fields: Record<string, unknown>) => {
+  const { dev, ino } = statSync(file);
+  return JSON.stringify({ log_group: GROUP, log_stream: STREAM, dev, ino, offset: 0, last_timestamp: 0, ...fields });
+};

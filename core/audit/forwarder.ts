@@ -8,7 +8,7 @@
 // never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -36,6 +36,8 @@ const FLOOR_MS = 20 * 3_600_000; // inside the shortest retention (1 day) and th
 const READ_BYTES = MAX_BATCH_BYTES + 64 * 1024;
 /** Rounds (with backoff between them) before events CloudWatch keeps rejecting are given up and counted. */
 const RESEND_LIMIT = 10;
+/** A cursor is about 200 bytes; anything much larger is not one (and is not read into memory). */
+const MAX_CURSOR_BYTES = 4096;
 
 export interface ForwarderOptions {
   file: string;
@@ -199,6 +201,60 @@ function openLogForReading(file: string): number | undefined {
   return fd;
 }
 
+/**
+ * The cursor's text: undefined when there is none. Read only as a regular file of the user's, never through a symlink
+ * and never waiting: a FIFO in its place had blocked the worker in open() (and the daemon's stop with it), and a link to
+ * /dev/zero ran it out of memory. Whatever else is there is damaged (thrown as the reason).
+ */
+function readCursorText(cursorFile: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(cursorFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(code === 'ELOOP' ? 'it is a symlink' : `it cannot be opened (${code})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('it is not a regular file');
+    if (st.uid !== currentUid()) throw new Error(`it is owned by uid ${st.uid}`);
+    if (st.size > MAX_CURSOR_BYTES) throw new Error(`it is ${st.size} bytes long`);
+    const buf = Buffer.alloc(MAX_CURSOR_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_CURSOR_BYTES) throw new Error('it is too long');
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Device and inode numbers are only compared; large ones lose precision as a number but stay equal to themselves.
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Why a parsed cursor cannot be used (null: it can); a wrong offset had made every read throw, retried forever. */
+function cursorProblem(c: Partial<Cursor> | null, logGroup: string): string | null {
+  if (!c || typeof c !== 'object') return 'it is not a JSON object';
+  if (c.log_group !== logGroup) return `it names another log group (${String(c.log_group)})`;
+  if (typeof c.log_stream !== 'string') return 'its log_stream is not a string';
+  if (!isId(c.dev) || !isId(c.ino)) return 'its dev or ino is not a whole number';
+  if (!isCount(c.offset)) return `its offset (${String(c.offset)}) is not a whole number of bytes`;
+  if (!isCount(c.last_timestamp)) return `its last_timestamp (${String(c.last_timestamp)}) is not a time in ms`;
+  return null;
+}
+
+/** A failure of CloudWatch Logs (or of reaching it), as opposed to one of the local files. */
+const remoteFailures = new WeakSet<object>();
+async function remote<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e && typeof e === 'object') remoteFailures.add(e);
+    throw e;
+  }
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { log, file, cursorFile, logGroup } = options;
   const now = options.now ?? Date.now;
@@ -237,25 +293,30 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     lastError: null as string | null,
   };
 
-  async function loadCursor(): Promise<Cursor | null> {
+  /** The persisted cursor; null (start at the log's beginning: duplicates, never a gap) when absent or damaged. */
+  function loadCursor(): Cursor | null {
+    let problem: string;
     try {
       // A cursor another user could write would tell the forwarder which lines to skip.
       assertTrustedDirectory(dirname(cursorFile));
-      const c = JSON.parse(await readFile(cursorFile, 'utf8')) as Partial<Cursor>;
-      if (
-        typeof c.offset === 'number' &&
-        typeof c.ino === 'number' &&
-        typeof c.dev === 'number' &&
-        typeof c.last_timestamp === 'number' &&
-        c.log_group === logGroup &&
-        typeof c.log_stream === 'string'
-      )
-        return c as Cursor;
-      log.warn({ file: cursorFile }, 'the forwarding cursor names another log group or is damaged; starting over');
+      const text = readCursorText(cursorFile);
+      if (text === undefined) return null;
+      let c: Partial<Cursor> | null = null;
+      try {
+        c = JSON.parse(text) as Partial<Cursor> | null;
+      } catch {
+        // reported below as not an object
+      }
+      const why = cursorProblem(c, logGroup);
+      if (why === null) return c as Cursor;
+      problem = why;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        log.warn({ file: cursorFile, cause: describeCause(e) }, 'the forwarding cursor cannot be read; starting over');
+      problem = e instanceof SentinelError ? `${e.code}: ${e.message}` : (e as Error).message;
     }
+    log.warn(
+      { event: 'forwarding_cursor_damaged', file: cursorFile, problem },
+      'the forwarding cursor cannot be used; forwarding the decision log again from its beginning',
+    );
     return null;
   }
 
@@ -303,9 +364,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (opened === undefined) return false;
     fd = opened;
     held = fstatSync(fd);
-    const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev && cursor.offset <= held.size;
-    if (!sameFile) {
-      if (cursor) log.info({ file }, 'forwarding a new decision log file from its beginning');
+    const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev;
+    if (sameFile && cursor!.offset > held.size)
+      log.warn(
+        { event: 'forwarding_cursor_damaged', file: cursorFile, offset: cursor!.offset, size: held.size },
+        'the forwarding cursor points past the end of the decision log; forwarding it again from its beginning',
+      );
+    if (!sameFile || cursor!.offset > held.size) {
+      if (cursor && !sameFile) log.info({ file }, 'forwarding a new decision log file from its beginning');
       cursor = {
         log_group: logGroup,
         log_stream: stream ?? '',
@@ -472,7 +538,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (!openCurrent()) return false;
     scan();
     if (stream === null) {
-      stream = await (options.logStream as () => Promise<string>)();
+      stream = await remote(options.logStream as () => Promise<string>);
       if (cursor && cursor.log_stream !== stream) cursor.log_stream = stream;
     }
     if (cursor && cursor.log_stream === '') cursor.log_stream = stream;
@@ -483,13 +549,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       pendingLines = 0;
       scan();
     }
-    client ??= await options.client();
+    client ??= await remote(options.client);
     if (resend.length > 0) {
       const t = Math.max(now(), cursor!.last_timestamp);
       const events = resend.map((e) => ({ ...e, timestamp: t }));
       body.begin(logGroup, stream!);
       for (const e of events) body.addText(e.timestamp, e.message!);
-      const r = await put(client, body.finish());
+      const r = await remote(() => put(client!, body.finish()));
       cursor!.last_timestamp = t;
       const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
       stats.resent += events.length - rejected.length;
@@ -510,7 +576,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (batch.length === 0) batch = build();
     if (batch.length === 0) return false;
     const events = batch;
-    const r = await put(client, batchBody!);
+    const r = await remote(() => put(client!, batchBody!));
     const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
     if (rejected.length > 0) {
       log.warn(
@@ -631,14 +697,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       } catch (e) {
         failures++;
         const cause = describeCause(e);
+        const local = !(e && typeof e === 'object' && remoteFailures.has(e)) && (e as Error).name !== 'Rejected';
         stats.lastError =
           e instanceof SentinelError
             ? `${e.code}: ${e.message}`
-            : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
+            : local
+              ? `the decision log cannot be read (${String(cause.code ?? cause.name ?? 'error')}: ${String(cause.message ?? '')})`
+              : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
         if (e instanceof SentinelError)
           log.error(
             { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
             'the decision log or the forwarding cursor is not safe to use; nothing is forwarded until it is',
+          );
+        else if (local)
+          log.error(
+            { event: 'forwarding_failed', file, cause, failures },
+            'the decision log cannot be read; retrying with backoff',
           );
         else
           log.warn(
@@ -690,7 +764,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   return {
     start() {
       void (async () => {
-        cursor = await loadCursor();
+        cursor = loadCursor();
         if (cursor && stream === null) stream = cursor.log_stream || null;
         tick();
         timer = setInterval(() => {
