@@ -7,7 +7,8 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } fr
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
-import { silentLogger } from '../core/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger, type OpLogger } from '../core/log.js';
 import { createAuditTrail, cursorFileFor, type AuditTrail } from '../core/audit/trail.js';
 import { canonicalJson } from '../core/audit/entry.js';
 import { GENESIS, chainSigner, loadHmacKey } from '../core/audit/hmac-chain.js';
@@ -47,7 +48,7 @@ interface Setup {
   file: string;
   key: string;
   logs: LogsEmulator;
-  open(options?: { required?: boolean; pollMs?: number }): AuditTrail;
+  open(options?: { required?: boolean; pollMs?: number; log?: OpLogger }): AuditTrail;
   lines(): string[];
   forwarded(): string[];
 }
@@ -69,7 +70,7 @@ async function setup(t: Test): Promise<Setup> {
   const key = join(dir, 'audit.key');
   writeFileSync(key, randomBytes(32).toString('hex'), { mode: 0o600 });
   chmodSync(key, 0o600);
-  const open = (options: { required?: boolean; pollMs?: number } = {}) => {
+  const open = (options: { required?: boolean; pollMs?: number; log?: OpLogger } = {}) => {
     const config = resolveConfig(
       {
         audit: {
@@ -83,7 +84,7 @@ async function setup(t: Test): Promise<Setup> {
     );
     // The forwarder's rules on this thread (the worker that runs it in a daemon: audit-forwarding-thread.test.ts).
     const trail = createAuditTrail(config, {
-      log: silentLogger(),
+      log: options.log ?? silentLogger(),
       forwarder: { pollMs: options.pollMs ?? 50, backoffBaseMs: 20, backoffMaxMs: 200 },
       forwarderInThread: true,
     });
@@ -207,7 +208,7 @@ t.test('an outage, throttling and a restart meanwhile: nothing lost, nothing twi
   const third = s.open(); // a restart after catching up sends nothing again
   await new Promise((r) => setTimeout(r, 300));
   t.equal(s.forwarded().length, 600, 'a restart resumes at the cursor');
-  t.equal(third.status().cloudwatch!.pending_lines, 0);
+  t.equal(third.status().cloudwatch!.pending_lines, 0, 'nothing pending');
 });
 
 t.test(
@@ -332,6 +333,69 @@ t.test(
     t.equal(events.length, 5, 'nothing else was sent');
   },
 );
+
+t.test('lines rejected for their timestamps: pending, never passed by the saved cursor, given up loudly', async (t) => {
+  // The cursor used to be saved past rejected lines while their resend lived only in memory: a restart lost them.
+  const s = await setup(t);
+  s.logs.now = () => Date.now() - 3 * 3_600_000; // the service's clock is three hours behind: "now" is too new
+  const first = s.open();
+  for (let i = 0; i < 5; i++) first.write(entry(i));
+  await first.flush();
+  await until(
+    () => first.status().cloudwatch!.pending_lines,
+    (n) => n === 5,
+    10_000,
+    5,
+  );
+  t.ok(
+    s.logs.puts.some((p) => p.accepted === 0),
+    'all five were rejected, and they count as pending meanwhile',
+  );
+  await first.close(); // restarted while they wait to be sent again
+  t.equal(JSON.parse(readFileSync(cursorFileFor(s.file), 'utf8')).offset, 0, 'the saved cursor stays before them');
+  s.logs.now = () => Date.now();
+  const second = s.open();
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 5,
+    10_000,
+  );
+  t.same(s.forwarded(), s.lines(), 'after the restart, all five arrive');
+  await second.close();
+
+  // Rejected round after round: given up, counted, and logged with where the lines are.
+  s.logs.now = () => Date.now() - 3 * 3_600_000;
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  const third = s.open({ log: createLogger({ destination: sink, level: 'debug' }) });
+  const before = readFileSync(s.file).length;
+  third.write(entry(5));
+  await third.flush();
+  await until(
+    () => third.status().cloudwatch!.rejected_events,
+    (n) => n === 1,
+    20_000,
+  );
+  const gaveUp = text
+    .split('\n')
+    .filter((l) => l.includes('"lines_not_forwarded"'))
+    .map((l) => JSON.parse(l) as { level: number; lines: { offset: number; length: number }[] });
+  t.equal(gaveUp.length, 1, 'one line in the operational log');
+  t.equal(gaveUp[0]!.level, 50, 'at error level');
+  t.same(gaveUp[0]!.lines, [{ offset: before, length: s.lines()[5]!.length }], 'naming where the line is');
+  t.equal(third.status().cloudwatch!.pending_lines, 0, 'nothing pending');
+  await third.close();
+  t.equal(
+    JSON.parse(readFileSync(cursorFileFor(s.file), 'utf8')).offset,
+    readFileSync(s.file).length,
+    'once given up, the cursor moves past it',
+  );
+});
 
 t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it serves', async (t) => {
   const s = await setup(t);

@@ -328,7 +328,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     // daemon overwrite a file of the user's choosing (O_EXCL never follows one).
     const tmp = `${cursorFile}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(cursor), { mode: 0o600, flag: 'wx' });
+      // Never past a line CloudWatch has not accepted: the resend queue lives in memory only, so a restart must read
+      // those lines again (and the accepted ones after them: duplicates, never a gap).
+      const offset = resend.length > 0 ? Math.min(cursor.offset, resend[0]!.offset) : cursor.offset;
+      await writeFile(tmp, JSON.stringify({ ...cursor, offset }), { mode: 0o600, flag: 'wx' });
       await rename(tmp, cursorFile);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
@@ -355,8 +358,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       return true;
     }
     if (fd !== null) {
-      // The path names another file: finish the one held (everything written to it) before switching.
-      if (fstatSync(fd).size > cursor!.offset) return true;
+      // The path names another file: finish the one held (everything written to it, every resend accepted or given
+      // up, so the saved cursor never points into a file no longer held) before switching.
+      if (fstatSync(fd).size > cursor!.offset || resend.length > 0) return true;
       closeSync(fd);
       fd = null;
     }
@@ -406,7 +410,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   /** Where a line from `from` on ends (its newline), and the SHA-256 of its bytes before it; null while it has none. */
   let unfinished: { from: number; size: number } | null = null;
   function measureLine(from: number): { length: number; sha256: string } | null {
-    const size = fstatSync(fd!).size;
+    const size = scanOffset;
     // A long line still being written is hashed again only once the file has grown.
     if (unfinished && unfinished.from === from && unfinished.size === size) return null;
     const hash = createHash('sha256');
@@ -429,7 +433,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   /** The next batch from the cursor: whole lines only, within every PutLogEvents limit. */
   function build(): PendingEvent[] {
     if (fd === null || !cursor) return [];
-    const n = readSync(fd, chunk, 0, READ_BYTES, cursor.offset);
+    scan();
+    // Only what has been counted: a line appended after the count and sent would be subtracted from pending_lines
+    // before it was added to it, and the count would stay one too high for good.
+    const n = readSync(fd, chunk, 0, Math.max(0, Math.min(READ_BYTES, scanOffset - cursor.offset)), cursor.offset);
     const events: PendingEvent[] = [];
     let pos = 0;
     let blanks = 0;
@@ -563,14 +570,24 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (resend.length > 0 && ++resendRounds >= RESEND_LIMIT) {
         stats.rejected += resend.length;
         log.error(
-          { log_group: logGroup, log_stream: stream, events: resend.length },
+          {
+            event: 'lines_not_forwarded',
+            file,
+            log_group: logGroup,
+            log_stream: stream,
+            events: resend.length,
+            lines: resend.map((e) => ({ offset: e.offset, length: e.length })),
+          },
           'CloudWatch Logs keeps rejecting these decision-log lines for their timestamps; they are not in the stream',
         );
         resend = [];
       }
+      await saveCursor();
       // Still rejected: try again after a backoff (a clock that is off may be corrected meanwhile).
       if (resend.length > 0)
-        throw Object.assign(new Error('events rejected for their timestamps'), { name: 'Rejected' });
+        throw Object.assign(new Error(`${resend.length} event(s) rejected for their timestamps`), {
+          name: 'Rejected',
+        });
       return true;
     }
     if (batch.length === 0) batch = build();
@@ -628,9 +645,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const oldest = oldestPending();
     const lagMs = lagMillis(oldest);
     const next =
-      !options.required || (pendingLines <= maxLagLines && lagMs <= maxLagMs)
+      !options.required || (pendingLines + resend.length <= maxLagLines && lagMs <= maxLagMs)
         ? null
-        : `CloudWatch Logs forwarding is ${pendingLines} line(s) and ${Math.round(lagMs / 1000)} s behind (bound: ${maxLagLines} lines, ${Math.round(maxLagMs / 60_000)} min)`;
+        : `CloudWatch Logs forwarding is ${pendingLines + resend.length} line(s) and ${Math.round(lagMs / 1000)} s behind (bound: ${maxLagLines} lines, ${Math.round(maxLagMs / 60_000)} min)`;
     if (next !== refusing) {
       if (next)
         log.error({ event: 'forwarding_lag', problem: next }, 'forwarding is too far behind; credentials are refused');
@@ -644,7 +661,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     log_group: logGroup,
     log_stream: stream,
     required: options.required,
-    pending_lines: pendingLines,
+    pending_lines: pendingLines + resend.length,
     lag_seconds: Math.round(lagMs / 1000),
     forwarded_lines: stats.forwarded,
     resent_events: stats.resent,
@@ -697,10 +714,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       } catch (e) {
         failures++;
         const cause = describeCause(e);
-        const local = !(e && typeof e === 'object' && remoteFailures.has(e)) && (e as Error).name !== 'Rejected';
+        const rejected = (e as Error).name === 'Rejected';
+        const local = !(e && typeof e === 'object' && remoteFailures.has(e)) && !rejected;
         stats.lastError =
-          e instanceof SentinelError
-            ? `${e.code}: ${e.message}`
+          e instanceof SentinelError || rejected
+            ? `${e instanceof SentinelError ? e.code : 'Rejected'}: ${(e as Error).message}`
             : local
               ? `the decision log cannot be read (${String(cause.code ?? cause.name ?? 'error')}: ${String(cause.message ?? '')})`
               : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
@@ -708,6 +726,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
           log.error(
             { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
             'the decision log or the forwarding cursor is not safe to use; nothing is forwarded until it is',
+          );
+        else if (rejected)
+          log.warn(
+            { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
+            'CloudWatch Logs still rejects events for their timestamps; sending them again after a pause',
           );
         else if (local)
           log.error(
