@@ -265,6 +265,45 @@ t.test('a damaged cursor is reported, naming the file and why, and forwarding st
   }
 });
 
+t.test("a cursor's last_timestamp in the future is brought back to now, and forwarding goes on", async (t) => {
+  // Every event used to be stamped at max(now, last_timestamp): with a cursor from a clock once more than 2 hours
+  // fast (or edited to 2100), each was rejected as too new, "sent again stamped now" at that same time, and given up.
+  const logs = await emulator(t);
+  const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+  mkdirSync(state, { mode: 0o700 });
+  const file = join(state, 'decisions.log');
+  const cursorFile = join(state, 'cloudwatch-cursor.json');
+  writeFileSync(file, `${LINE}\n`, { mode: 0o600 });
+  writeFileSync(cursorFile, cursorJson(file, { last_timestamp: Date.UTC(2100, 0, 1) }), { mode: 0o600 });
+  const captured = capturedLog();
+  const f = forwarder(t, file, cursorFile, captured.log);
+  writeFileSync(file, `${LINE}\n${LINE}\n`, { mode: 0o600 });
+  f.kick();
+  const events = await until(
+    () => {
+      try {
+        return logs.events(GROUP, STREAM);
+      } catch {
+        return [];
+      }
+    },
+    (e) => e.length === 2,
+    5_000,
+    20,
+  );
+  t.ok(
+    events.every((e) => e.timestamp <= Date.now()),
+    'stamped no later than now',
+  );
+  t.equal(f.status().rejected_events, 0, 'none rejected');
+  const warned = captured.lines().filter((l) => l.event === 'forwarding_cursor_damaged');
+  t.equal(warned.length, 1, 'the clamp is logged');
+  t.match(warned[0]?.msg, /in the future/);
+  await f.close();
+  const saved = JSON.parse(readFileSync(cursorFile, 'utf8')) as { last_timestamp: number };
+  t.ok(saved.last_timestamp <= Date.now(), 'and the saved cursor no longer holds the future time');
+});
+
 /** A cursor for `file` as the forwarder writes it, with `fields` changed. */
 const cursorJson = (file: string, fields: Record<string, unknown>) => {
   const { dev, ino } = statSync(file);

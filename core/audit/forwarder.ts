@@ -36,6 +36,9 @@ const FLOOR_MS = 20 * 3_600_000; // inside the shortest retention (1 day) and th
 const READ_BYTES = MAX_BATCH_BYTES + 64 * 1024;
 /** Rounds (with backoff between them) before events CloudWatch keeps rejecting are given up and counted. */
 const RESEND_LIMIT = 10;
+/** How far ahead of now an event may be stamped to keep timestamps from decreasing after the clock stepped back:
+ * well inside the 2 hours CloudWatch accepts, so a clock that was once fast cannot make every later event too new. */
+const FUTURE_SKEW_MS = 5 * 60_000;
 /** A cursor is about 200 bytes; anything much larger is not one (and is not read into memory). */
 const MAX_CURSOR_BYTES = 4096;
 
@@ -308,7 +311,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         // reported below as not an object
       }
       const why = cursorProblem(c, logGroup);
-      if (why === null) return c as Cursor;
+      if (why === null) return clampFuture(c as Cursor);
       problem = why;
     } catch (e) {
       problem = e instanceof SentinelError ? `${e.code}: ${e.message}` : (e as Error).message;
@@ -318,6 +321,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       'the forwarding cursor cannot be used; forwarding the decision log again from its beginning',
     );
     return null;
+  }
+
+  /** A last_timestamp ahead of now (a clock once fast, or an edit) would stamp every later event too new for good. */
+  function clampFuture(c: Cursor): Cursor {
+    const t = now();
+    if (c.last_timestamp <= t + FUTURE_SKEW_MS) return c;
+    log.warn(
+      { event: 'forwarding_cursor_damaged', file: cursorFile, last_timestamp: c.last_timestamp, now: t },
+      "the forwarding cursor's last event time is in the future; timestamps start again from now",
+    );
+    return { ...c, last_timestamp: t };
   }
 
   async function saveCursor(): Promise<void> {
@@ -442,9 +456,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     let blanks = 0;
     let blankLines = 0;
     let bytes = 0;
-    let last = cursor.last_timestamp;
-    let first = 0;
     const t = now();
+    let last = Math.min(cursor.last_timestamp, t + FUTURE_SKEW_MS);
+    let first = 0;
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
       let nl = chunk.indexOf(0x0a, pos);
       if (nl >= n) nl = -1;
@@ -558,12 +572,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     client ??= await remote(options.client);
     if (resend.length > 0) {
-      const t = Math.max(now(), cursor!.last_timestamp);
+      // Really now: CloudWatch wants timestamps in order only within a batch, and this batch is all one time.
+      const t = now();
       const events = resend.map((e) => ({ ...e, timestamp: t }));
       body.begin(logGroup, stream!);
       for (const e of events) body.addText(e.timestamp, e.message!);
       const r = await remote(() => put(client!, body.finish()));
-      cursor!.last_timestamp = t;
+      cursor!.last_timestamp = Math.max(Math.min(cursor!.last_timestamp, t + FUTURE_SKEW_MS), t);
       const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
       stats.resent += events.length - rejected.length;
       resend = rejected.map((i) => events[i]!);
