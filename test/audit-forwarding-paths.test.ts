@@ -304,6 +304,48 @@ t.test("a cursor's last_timestamp in the future is brought back to now, and forw
   t.ok(saved.last_timestamp <= Date.now(), 'and the saved cursor no longer holds the future time');
 });
 
+t.test('a cursor that cannot be saved is a local problem: forwarding goes on, status says so', async (t) => {
+  // A directory in the cursor's place had made every batch a "CloudWatch Logs unavailable" failure (rename EISDIR),
+  // with a backoff growing to 30 s, and everything sent again at each restart.
+  const logs = await emulator(t);
+  const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+  mkdirSync(state, { mode: 0o700 });
+  const file = join(state, 'decisions.log');
+  const cursorFile = join(state, 'cloudwatch-cursor.json');
+  mkdirSync(cursorFile);
+  writeFileSync(file, `${LINE}\n`, { mode: 0o600 });
+  const captured = capturedLog();
+  const f = forwarder(t, file, cursorFile, captured.log);
+  await until(
+    () => sent(logs),
+    (m) => m.length === 1,
+    5_000,
+    20,
+  );
+  for (let i = 2; i <= 5; i++) {
+    writeFileSync(file, `${LINE}\n`.repeat(i), { mode: 0o600 });
+    f.kick();
+    await until(
+      () => sent(logs),
+      (m) => m.length === i,
+      1_000,
+      10,
+    );
+  }
+  t.pass('each line went out at once: no backoff');
+  const status = f.status();
+  t.equal(status.last_error, null, 'CloudWatch is not blamed');
+  t.ok(status.last_success_at, 'and forwarding succeeds');
+  t.match(status.cursor_error, `the forwarding cursor ${cursorFile} cannot be saved (EISDIR)`);
+  const unsaved = captured.lines().filter((l) => l.event === 'forwarding_cursor_unsaved');
+  t.equal(unsaved.length, 1, 'logged once, not at every batch');
+  t.equal(unsaved[0]?.level, 50);
+  t.notOk(
+    captured.lines().some((l) => /CloudWatch Logs unavailable/.test(String(l.msg))),
+    'nothing blamed on CloudWatch in the log',
+  );
+});
+
 /** A cursor for `file` as the forwarder writes it, with `fields` changed. */
 const cursorJson = (file: string, fields: Record<string, unknown>) => {
   const { dev, ino } = statSync(file);

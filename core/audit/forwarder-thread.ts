@@ -64,6 +64,7 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
     oversized_lines: 0,
     last_success_at: null,
     last_error: null,
+    cursor_error: null,
     refusing: null,
   };
   let oldestPendingAt: number | null = null;

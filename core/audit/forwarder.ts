@@ -77,6 +77,8 @@ export interface ForwarderStatus {
   oversized_lines: number;
   last_success_at: string | null;
   last_error: string | null;
+  /** Why the cursor cannot be saved (null when it can): forwarding goes on, a restart would send lines again. */
+  cursor_error: string | null;
   /** Why credentials are refused, when `required` and the lag is past the bound. */
   refusing: string | null;
 }
@@ -287,6 +289,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   let kicked = false;
   let closed = false;
   let refusing: string | null = null;
+  let cursorError: string | null = null;
   const stats = {
     forwarded: 0,
     resent: 0,
@@ -321,6 +324,29 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       'the forwarding cursor cannot be used; forwarding the decision log again from its beginning',
     );
     return null;
+  }
+
+  /**
+   * Saves the cursor; one that cannot be saved (a directory in its place, a full disk) is the cursor's problem, not
+   * CloudWatch's: forwarding goes on from memory without backing off, status says so (`cursor_error`), and only a
+   * restart meanwhile sends again what was sent since the last save.
+   */
+  async function persist(): Promise<void> {
+    try {
+      await saveCursor();
+      if (cursorError)
+        log.info({ event: 'forwarding_cursor_saved', file: cursorFile }, 'the forwarding cursor is saved again');
+      cursorError = null;
+    } catch (e) {
+      const cause = describeCause(e);
+      const why = `the forwarding cursor ${cursorFile} cannot be saved (${String(e instanceof SentinelError ? e.message : (cause.code ?? cause.name))})`;
+      if (why !== cursorError)
+        log.error(
+          { event: 'forwarding_cursor_unsaved', file: cursorFile, cause },
+          `${why}; forwarding goes on, but a restart sends again what was sent since it was last saved`,
+        );
+      cursorError = why;
+    }
   }
 
   /** A last_timestamp ahead of now (a clock once fast, or an edit) would stamp every later event too new for good. */
@@ -597,7 +623,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         );
         resend = [];
       }
-      await saveCursor();
+      await persist();
       // Still rejected: try again after a backoff (a clock that is off may be corrected meanwhile).
       if (resend.length > 0)
         throw Object.assign(new Error(`${resend.length} event(s) rejected for their timestamps`), {
@@ -638,7 +664,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     cursor!.last_timestamp = Math.max(cursor!.last_timestamp, events.at(-1)!.timestamp);
     pendingLines = Math.max(0, pendingLines - events.reduce((n, e) => n + e.lines, 0));
     batch = [];
-    await saveCursor();
+    await persist();
     return true;
   }
 
@@ -684,6 +710,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     oversized_lines: stats.oversized,
     last_success_at: stats.lastSuccess,
     last_error: stats.lastError,
+    cursor_error: cursorError,
     refusing,
   });
 
@@ -821,7 +848,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (timer) clearInterval(timer);
       wake?.();
       await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      await saveCursor().catch(() => undefined);
+      await persist();
       if (fd !== null) closeSync(fd);
       fd = null;
       client?.destroy();
