@@ -48,7 +48,7 @@ interface Setup {
   file: string;
   key: string;
   logs: LogsEmulator;
-  open(options?: { required?: boolean; pollMs?: number; log?: OpLogger }): AuditTrail;
+  open(options?: { required?: boolean; pollMs?: number; log?: OpLogger; backoffBaseMs?: number }): AuditTrail;
   lines(): string[];
   forwarded(): string[];
 }
@@ -70,7 +70,7 @@ async function setup(t: Test): Promise<Setup> {
   const key = join(dir, 'audit.key');
   writeFileSync(key, randomBytes(32).toString('hex'), { mode: 0o600 });
   chmodSync(key, 0o600);
-  const open = (options: { required?: boolean; pollMs?: number; log?: OpLogger } = {}) => {
+  const open = (options: { required?: boolean; pollMs?: number; log?: OpLogger; backoffBaseMs?: number } = {}) => {
     const config = resolveConfig(
       {
         audit: {
@@ -85,7 +85,11 @@ async function setup(t: Test): Promise<Setup> {
     // The forwarder's rules on this thread (the worker that runs it in a daemon: audit-forwarding-thread.test.ts).
     const trail = createAuditTrail(config, {
       log: options.log ?? silentLogger(),
-      forwarder: { pollMs: options.pollMs ?? 50, backoffBaseMs: 20, backoffMaxMs: 200 },
+      forwarder: {
+        pollMs: options.pollMs ?? 50,
+        backoffBaseMs: options.backoffBaseMs ?? 20,
+        backoffMaxMs: Math.max(200, options.backoffBaseMs ?? 0),
+      },
       forwarderInThread: true,
     });
     t.teardown(() => trail.close());
@@ -548,4 +552,26 @@ t.test('the status shows the forwarding lag and the last error', async (t) => {
     { group: GROUP, stream: STREAM, required: false },
   );
   t.ok(status.cloudwatch!.last_error, `the last error is shown (${status.cloudwatch!.last_error})`);
+});
+
+t.test('a refused connection: last_error names it, and pending_lines stays current during the backoff', async (t) => {
+  const s = await setup(t);
+  await s.logs.close(); // nothing listens there any more: connections are refused
+  const trail = s.open({ backoffBaseMs: 60_000 });
+  trail.write(entry(0));
+  await trail.flush();
+  const error = await until(
+    () => trail.status().cloudwatch!.last_error,
+    (e) => e !== null,
+    10_000,
+  );
+  t.match(error, /ECONNREFUSED/, `says what failed: ${error}`);
+  for (let i = 1; i < 4; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => trail.status().cloudwatch!.pending_lines,
+    (n) => n === 4,
+    5_000,
+  );
+  t.pass('lines written during a backoff of 30 s or more are counted at the next poll');
 });

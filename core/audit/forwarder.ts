@@ -260,6 +260,15 @@ async function remote<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** `TimeoutError`, `ThrottlingException (400)`, `Error (ECONNREFUSED)`: a bare "Error" said nothing in status. */
+function remoteError(cause: Record<string, unknown>): string {
+  const name = String(cause.name ?? 'error');
+  const detail = [cause.code !== undefined && cause.code !== cause.name ? cause.code : undefined, cause.status].filter(
+    (d) => d !== undefined,
+  );
+  return detail.length > 0 ? `${name} (${detail.join(', ')})` : name;
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { log, file, cursorFile, logGroup } = options;
   const now = options.now ?? Date.now;
@@ -763,7 +772,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
             ? `${e instanceof SentinelError ? e.code : 'Rejected'}: ${(e as Error).message}`
             : local
               ? `the decision log cannot be read (${String(cause.code ?? cause.name ?? 'error')}: ${String(cause.message ?? '')})`
-              : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
+              : remoteError(cause);
         if (e instanceof SentinelError)
           log.error(
             { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
@@ -834,6 +843,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         tick();
         timer = setInterval(() => {
           tick();
+          // Counted on every poll, so pending_lines stays current while a backoff holds the next round.
+          try {
+            scan();
+          } catch {
+            // the next round reports what is wrong with the file
+          }
           updateRefusal();
         }, pollMs);
         timer.unref();
