@@ -4,8 +4,10 @@
 // and never in it: the path reads one field (refusal()) that the forwarder keeps current.
 //
 // Event timestamps: the decision's own time, held within what CloudWatch accepts for any retention (no older than 20
-// hours before now, no later than now) and never decreasing, so a batch is always chronological and a backlog is
-// never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
+// hours before now, no later than now) and never decreasing unless the one before is more than 5 minutes ahead of now
+// (a clock stepped back), so a batch is always chronological, a backlog is never refused for its age, and a clock once
+// fast cannot make every later event too new. Events CloudWatch still rejects for their time are sent again stamped
+// now; the saved cursor does not pass them until they are accepted or given up.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
