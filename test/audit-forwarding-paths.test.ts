@@ -5,6 +5,9 @@
 // file of the user's with the cursor. These run the forwarder itself (in this thread) against the logs emulator.
 import t, { type Test } from 'tap';
 import {
+  closeSync,
+  constants,
+  openSync,
   chmodSync,
   chownSync,
   existsSync,
@@ -13,11 +16,14 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../core/log.js';
+import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { createLogger, silentLogger, type OpLogger } from '../core/log.js';
 import { createForwarder, type Forwarder } from '../core/audit/forwarder.js';
 import { createLogsClient } from '../core/audit/cloudwatch-client.js';
 import { awsEnv, withEnv } from './support/aws-env.js';
@@ -46,14 +52,14 @@ async function emulator(t: Test): Promise<LogsEmulator> {
   return logs;
 }
 
-function forwarder(t: Test, file: string, cursorFile: string): Forwarder {
+function forwarder(t: Test, file: string, cursorFile: string, log: OpLogger = silentLogger()): Forwarder {
   const f = createForwarder({
     file,
     cursorFile,
     logGroup: GROUP,
     logStream: STREAM,
     client: () => createLogsClient({ region: 'us-east-1', maxAttempts: 1 }),
-    log: silentLogger(),
+    log,
     required: false,
     pollMs: 50,
     backoffBaseMs: 20,
@@ -183,3 +189,165 @@ t.test("the cursor is never written through a planted '<cursor>.tmp' symlink", a
     'no temporary file of its own is left behind (only the planted link)',
   );
 });
+
+function capturedLog(): { log: OpLogger; lines: () => Record<string, unknown>[] } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return {
+    log: createLogger({ destination: sink, level: 'debug' }),
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+t.test('a damaged cursor is reported, naming the file and why, and forwarding starts over', async (t) => {
+  // A negative or fractional offset had been retried forever as "CloudWatch Logs unavailable" (and written back); a
+  // FIFO had blocked the worker in open() (and the daemon's stop); a link to /dev/zero had run it out of memory.
+  const cases: [string, (cursorFile: string, file: string) => void, RegExp][] = [
+    [
+      'negative offset',
+      (c, file) => writeFileSync(c, cursorJson(file, { offset: -5 })),
+      /offset \(-5\) is not a whole number/,
+    ],
+    ['fractional offset', (c, file) => writeFileSync(c, cursorJson(file, { offset: 10.5 })), /offset \(10\.5\)/],
+    ['a FIFO', (c) => execFileSync('mkfifo', ['-m', '600', c]), /not a regular file/],
+    ['a symlink to /dev/zero', (c) => symlinkSync('/dev/zero', c), /is a symlink/],
+    ['a huge file', (c) => writeFileSync(c, ' '.repeat(100_000)), /100000 bytes long/],
+  ];
+  for (const [name, damage, why] of cases) {
+    await t.test(name, async (t) => {
+      const logs = await emulator(t);
+      const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+      mkdirSync(state, { mode: 0o700 });
+      const file = join(state, 'decisions.log');
+      const cursorFile = join(state, 'cloudwatch-cursor.json');
+      writeFileSync(file, `${LINE}\n${LINE}\n`, { mode: 0o600 });
+      damage(cursorFile, file);
+      t.teardown(() => {
+        // Releases a reader the fix no longer lets block (so the run ends even without it).
+        try {
+          closeSync(openSync(cursorFile, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader waiting, or not a FIFO
+        }
+      });
+      const captured = capturedLog();
+      const f = forwarder(t, file, cursorFile, captured.log);
+      await until(
+        () => sent(logs),
+        (m) => m.length === 2,
+        5_000,
+        20,
+      );
+      t.pass('both lines were forwarded from the beginning');
+      const warned = captured.lines().filter((l) => l.event === 'forwarding_cursor_damaged');
+      t.equal(warned.length, 1, 'one line in the operational log');
+      t.equal(warned[0]?.level, 40, 'at warn level');
+      t.equal(warned[0]?.file, cursorFile, 'naming the cursor file');
+      t.match(warned[0]?.problem, why, `and why: ${String(warned[0]?.problem)}`);
+      t.notOk(
+        captured.lines().some((l) => /CloudWatch Logs unavailable/.test(String(l.msg))),
+        'nothing blamed on CloudWatch',
+      );
+      t.equal(f.status().last_error, null);
+      await f.close();
+      const saved = JSON.parse(readFileSync(cursorFile, 'utf8')) as { offset: number };
+      t.equal(saved.offset, 2 * (LINE.length + 1), 'a good cursor replaces the damaged one');
+    });
+  }
+});
+
+t.test("a cursor's last_timestamp in the future is brought back to now, and forwarding goes on", async (t) => {
+  // Every event used to be stamped at max(now, last_timestamp): with a cursor from a clock once more than 2 hours
+  // fast (or edited to 2100), each was rejected as too new, "sent again stamped now" at that same time, and given up.
+  const logs = await emulator(t);
+  const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+  mkdirSync(state, { mode: 0o700 });
+  const file = join(state, 'decisions.log');
+  const cursorFile = join(state, 'cloudwatch-cursor.json');
+  writeFileSync(file, `${LINE}\n`, { mode: 0o600 });
+  writeFileSync(cursorFile, cursorJson(file, { last_timestamp: Date.UTC(2100, 0, 1) }), { mode: 0o600 });
+  const captured = capturedLog();
+  const f = forwarder(t, file, cursorFile, captured.log);
+  writeFileSync(file, `${LINE}\n${LINE}\n`, { mode: 0o600 });
+  f.kick();
+  const events = await until(
+    () => {
+      try {
+        return logs.events(GROUP, STREAM);
+      } catch {
+        return [];
+      }
+    },
+    (e) => e.length === 2,
+    5_000,
+    20,
+  );
+  t.ok(
+    events.every((e) => e.timestamp <= Date.now()),
+    'stamped no later than now',
+  );
+  t.equal(f.status().rejected_events, 0, 'none rejected');
+  const warned = captured.lines().filter((l) => l.event === 'forwarding_cursor_damaged');
+  t.equal(warned.length, 1, 'the clamp is logged');
+  t.match(warned[0]?.msg, /in the future/);
+  await f.close();
+  const saved = JSON.parse(readFileSync(cursorFile, 'utf8')) as { last_timestamp: number };
+  t.ok(saved.last_timestamp <= Date.now(), 'and the saved cursor no longer holds the future time');
+});
+
+t.test('a cursor that cannot be saved is a local problem: forwarding goes on, status says so', async (t) => {
+  // A directory in the cursor's place had made every batch a "CloudWatch Logs unavailable" failure (rename EISDIR),
+  // with a backoff growing to 30 s, and everything sent again at each restart.
+  const logs = await emulator(t);
+  const state = join(tempDir(t, 'sentinel-fwd-cursor-'), 'state');
+  mkdirSync(state, { mode: 0o700 });
+  const file = join(state, 'decisions.log');
+  const cursorFile = join(state, 'cloudwatch-cursor.json');
+  mkdirSync(cursorFile);
+  writeFileSync(file, `${LINE}\n`, { mode: 0o600 });
+  const captured = capturedLog();
+  const f = forwarder(t, file, cursorFile, captured.log);
+  await until(
+    () => sent(logs),
+    (m) => m.length === 1,
+    5_000,
+    20,
+  );
+  for (let i = 2; i <= 5; i++) {
+    writeFileSync(file, `${LINE}\n`.repeat(i), { mode: 0o600 });
+    f.kick();
+    await until(
+      () => sent(logs),
+      (m) => m.length === i,
+      1_000,
+      10,
+    );
+  }
+  t.pass('each line went out at once: no backoff');
+  const status = f.status();
+  t.equal(status.last_error, null, 'CloudWatch is not blamed');
+  t.ok(status.last_success_at, 'and forwarding succeeds');
+  t.match(status.cursor_error, `the forwarding cursor ${cursorFile} cannot be saved (EISDIR)`);
+  const unsaved = captured.lines().filter((l) => l.event === 'forwarding_cursor_unsaved');
+  t.equal(unsaved.length, 1, 'logged once, not at every batch');
+  t.equal(unsaved[0]?.level, 50);
+  t.notOk(
+    captured.lines().some((l) => /CloudWatch Logs unavailable/.test(String(l.msg))),
+    'nothing blamed on CloudWatch in the log',
+  );
+});
+
+/** A cursor for `file` as the forwarder writes it, with `fields` changed. */
+const cursorJson = (file: string, fields: Record<string, unknown>) => {
+  const { dev, ino } = statSync(file);
+  return JSON.stringify({ log_group: GROUP, log_stream: STREAM, dev, ino, offset: 0, last_timestamp: 0, ...fields });
+};

@@ -3,11 +3,12 @@
 // not dropped; with `required`, a lag past the bound refuses; and --against-cloudwatch catches a cut tail and a
 // rewritten chain that the chain alone calls intact.
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
-import { silentLogger } from '../core/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger, type OpLogger } from '../core/log.js';
 import { createAuditTrail, cursorFileFor, type AuditTrail } from '../core/audit/trail.js';
 import { canonicalJson } from '../core/audit/entry.js';
 import { GENESIS, chainSigner, loadHmacKey } from '../core/audit/hmac-chain.js';
@@ -47,7 +48,7 @@ interface Setup {
   file: string;
   key: string;
   logs: LogsEmulator;
-  open(options?: { required?: boolean; pollMs?: number }): AuditTrail;
+  open(options?: { required?: boolean; pollMs?: number; log?: OpLogger; backoffBaseMs?: number }): AuditTrail;
   lines(): string[];
   forwarded(): string[];
 }
@@ -69,7 +70,7 @@ async function setup(t: Test): Promise<Setup> {
   const key = join(dir, 'audit.key');
   writeFileSync(key, randomBytes(32).toString('hex'), { mode: 0o600 });
   chmodSync(key, 0o600);
-  const open = (options: { required?: boolean; pollMs?: number } = {}) => {
+  const open = (options: { required?: boolean; pollMs?: number; log?: OpLogger; backoffBaseMs?: number } = {}) => {
     const config = resolveConfig(
       {
         audit: {
@@ -83,8 +84,12 @@ async function setup(t: Test): Promise<Setup> {
     );
     // The forwarder's rules on this thread (the worker that runs it in a daemon: audit-forwarding-thread.test.ts).
     const trail = createAuditTrail(config, {
-      log: silentLogger(),
-      forwarder: { pollMs: options.pollMs ?? 50, backoffBaseMs: 20, backoffMaxMs: 200 },
+      log: options.log ?? silentLogger(),
+      forwarder: {
+        pollMs: options.pollMs ?? 50,
+        backoffBaseMs: options.backoffBaseMs ?? 20,
+        backoffMaxMs: Math.max(200, options.backoffBaseMs ?? 0),
+      },
       forwarderInThread: true,
     });
     t.teardown(() => trail.close());
@@ -207,7 +212,7 @@ t.test('an outage, throttling and a restart meanwhile: nothing lost, nothing twi
   const third = s.open(); // a restart after catching up sends nothing again
   await new Promise((r) => setTimeout(r, 300));
   t.equal(s.forwarded().length, 600, 'a restart resumes at the cursor');
-  t.equal(third.status().cloudwatch!.pending_lines, 0);
+  t.equal(third.status().cloudwatch!.pending_lines, 0, 'nothing pending');
 });
 
 t.test(
@@ -267,6 +272,130 @@ t.test('a batch partly rejected is sent again, not dropped', async (t) => {
   t.same(s.forwarded(), s.lines(), 'the rejected part was sent again and arrived, in order');
   t.equal(trail.status().cloudwatch!.resent_events, 10);
   t.equal(trail.status().cloudwatch!.rejected_events, 0);
+});
+
+t.test(
+  'a line longer than an event can be: a stand-in names it, the lines after it are counted and sent',
+  async (t) => {
+    // One such line used to stop forwarding for good, silently, with a lag of 0 even under `required`: whoever can
+    // append to the log could switch off the anchor.
+    const s = await setup(t);
+    s.logs.setDown(true);
+    const trail = s.open({ required: true });
+    const at = new Date().toISOString();
+    const huge = `{"timestamp":"${at}","x":"${'a'.repeat(1_500_000)}"}`; // no newline within one read
+    const long = `{"timestamp":"${at}","x":"${'b'.repeat(300_000)}"}`; // within a read, over the event limit
+    trail.write(entry(0));
+    await trail.flush();
+    const hugeAt = readFileSync(s.file).length;
+    appendFileSync(s.file, `${huge}\n`);
+    trail.write(entry(1));
+    await trail.flush();
+    const longAt = readFileSync(s.file).length;
+    appendFileSync(s.file, `${long}\n`);
+    trail.write(entry(2));
+    await trail.flush();
+    await until(
+      () => trail.status().cloudwatch!.pending_lines,
+      (n) => n === 5,
+      10_000,
+    );
+    t.pass('while CloudWatch is down, every line is pending, those after the long ones too');
+    s.logs.setDown(false);
+    const events = await until(
+      () => s.forwarded(),
+      (e) => e.length >= 5,
+      20_000,
+    );
+    const lines = s.lines();
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    t.same(
+      [events[0], events[2], events[4]],
+      [lines[0], lines[2], lines[4]],
+      'the lines around them arrive as they are, in order',
+    );
+    t.match(JSON.parse(events[1]!), {
+      sentinel_forwarder: 'line_not_forwarded',
+      offset: hugeAt,
+      length: Buffer.byteLength(huge),
+      sha256: sha(huge),
+    });
+    t.match(JSON.parse(events[3]!), {
+      sentinel_forwarder: 'line_not_forwarded',
+      offset: longAt,
+      length: Buffer.byteLength(long),
+      sha256: sha(long),
+    });
+    const status = await until(
+      () => trail.status().cloudwatch!,
+      (c) => c.pending_lines === 0,
+      10_000,
+    );
+    t.equal(status.oversized_lines, 2, 'counted in status');
+    t.equal(status.forwarded_lines, 5);
+    t.equal(status.refusing, null);
+    t.equal(events.length, 5, 'nothing else was sent');
+  },
+);
+
+t.test('lines rejected for their timestamps: pending, never passed by the saved cursor, given up loudly', async (t) => {
+  // The cursor used to be saved past rejected lines while their resend lived only in memory: a restart lost them.
+  const s = await setup(t);
+  s.logs.now = () => Date.now() - 3 * 3_600_000; // the service's clock is three hours behind: "now" is too new
+  const first = s.open();
+  for (let i = 0; i < 5; i++) first.write(entry(i));
+  await first.flush();
+  await until(
+    () => s.logs.puts.some((p) => p.events === 5 && p.accepted === 0),
+    (rejected) => rejected,
+    10_000,
+    5,
+  );
+  t.equal(first.status().cloudwatch!.pending_lines, 5, 'all five were rejected, and they count as pending meanwhile');
+  await first.close(); // restarted while they wait to be sent again
+  t.equal(JSON.parse(readFileSync(cursorFileFor(s.file), 'utf8')).offset, 0, 'the saved cursor stays before them');
+  s.logs.now = () => Date.now();
+  const second = s.open();
+  await until(
+    () => s.forwarded().length,
+    (n) => n >= 5,
+    10_000,
+  );
+  t.same(s.forwarded(), s.lines(), 'after the restart, all five arrive');
+  await second.close();
+
+  // Rejected round after round: given up, counted, and logged with where the lines are.
+  s.logs.now = () => Date.now() - 3 * 3_600_000;
+  let text = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  const third = s.open({ log: createLogger({ destination: sink, level: 'debug' }) });
+  const before = readFileSync(s.file).length;
+  third.write(entry(5));
+  await third.flush();
+  await until(
+    () => third.status().cloudwatch!.rejected_events,
+    (n) => n === 1,
+    20_000,
+  );
+  const gaveUp = text
+    .split('\n')
+    .filter((l) => l.includes('"lines_not_forwarded"'))
+    .map((l) => JSON.parse(l) as { level: number; lines: { offset: number; length: number }[] });
+  t.equal(gaveUp.length, 1, 'one line in the operational log');
+  t.equal(gaveUp[0]!.level, 50, 'at error level');
+  t.same(gaveUp[0]!.lines, [{ offset: before, length: s.lines()[5]!.length }], 'naming where the line is');
+  t.equal(third.status().cloudwatch!.pending_lines, 0, 'nothing pending');
+  await third.close();
+  t.equal(
+    JSON.parse(readFileSync(cursorFileFor(s.file), 'utf8')).offset,
+    readFileSync(s.file).length,
+    'once given up, the cursor moves past it',
+  );
 });
 
 t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it serves', async (t) => {
@@ -420,4 +549,26 @@ t.test('the status shows the forwarding lag and the last error', async (t) => {
     { group: GROUP, stream: STREAM, required: false },
   );
   t.ok(status.cloudwatch!.last_error, `the last error is shown (${status.cloudwatch!.last_error})`);
+});
+
+t.test('a refused connection: last_error names it, and pending_lines stays current during the backoff', async (t) => {
+  const s = await setup(t);
+  await s.logs.close(); // nothing listens there any more: connections are refused
+  const trail = s.open({ backoffBaseMs: 60_000 });
+  trail.write(entry(0));
+  await trail.flush();
+  const error = await until(
+    () => trail.status().cloudwatch!.last_error,
+    (e) => e !== null,
+    10_000,
+  );
+  t.match(error, /ECONNREFUSED/, `says what failed: ${error}`);
+  for (let i = 1; i < 4; i++) trail.write(entry(i));
+  await trail.flush();
+  await until(
+    () => trail.status().cloudwatch!.pending_lines,
+    (n) => n === 4,
+    5_000,
+  );
+  t.pass('lines written during a backoff of 30 s or more are counted at the next poll');
 });

@@ -61,13 +61,15 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
     forwarded_lines: 0,
     resent_events: 0,
     rejected_events: 0,
+    oversized_lines: 0,
     last_success_at: null,
     last_error: null,
+    cursor_error: null,
     refusing: null,
   };
   let oldestPendingAt: number | null = null;
   /** Counters of the workers before this one (a restarted worker counts from zero). */
-  let carried = { forwarded: 0, resent: 0, rejected: 0 };
+  let carried = { forwarded: 0, resent: 0, rejected: 0, oversized: 0 };
   let worker: Worker | null = null;
   let failures = 0;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -88,6 +90,7 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
           forwarded_lines: carried.forwarded + m.status.forwarded_lines,
           resent_events: carried.resent + m.status.resent_events,
           rejected_events: carried.rejected + m.status.rejected_events,
+          oversized_lines: carried.oversized + m.status.oversized_lines,
         };
         oldestPendingAt = m.oldestPendingAt;
       } else if (m.type === 'log') log[m.level](m.fields, m.msg);
@@ -109,6 +112,7 @@ export function startForwarderThread(options: ForwarderThreadOptions): Forwarder
       forwarded: status.forwarded_lines,
       resent: status.resent_events,
       rejected: status.rejected_events,
+      oversized: status.oversized_lines,
     };
     // One that ran a good while before it stopped starts again soon; one that keeps stopping, ever later.
     failures = Date.now() - startedAt > RESTART_MAX_MS ? 1 : failures + 1;

@@ -4,12 +4,14 @@
 // and never in it: the path reads one field (refusal()) that the forwarder keeps current.
 //
 // Event timestamps: the decision's own time, held within what CloudWatch accepts for any retention (no older than 20
-// hours before now, no later than now) and never decreasing, so a batch is always chronological and a backlog is
-// never refused for its age. Events CloudWatch still rejects for their time are sent again stamped now.
+// hours before now, no later than now) and never decreasing unless the one before is more than 5 minutes ahead of now
+// (a clock stepped back), so a batch is always chronological, a backlog is never refused for its age, and a clock once
+// fast cannot make every later event too new. Events CloudWatch still rejects for their time are sent again stamped
+// now; the saved cursor does not pass them until they are accepted or given up.
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, openSync, readSync, statSync, fstatSync, type Stats } from 'node:fs';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SentinelError } from '../errors.js';
@@ -25,6 +27,9 @@ export const MAX_BATCH_EVENTS = 10_000;
 export const CATCH_UP_LINES = 1000;
 export const MAX_BATCH_BYTES = 1_048_576;
 export const EVENT_OVERHEAD_BYTES = 26;
+/** One event, its 26 bytes counted: the PutLogEvents reference says 256 KB, some newer pages 1 MB; the lower limit is
+ * the one every region and every emulator honours. A decision-log line is a few KiB (line-reader.ts). */
+export const MAX_EVENT_BYTES = 262_144;
 /** DESIGN §14: with `required`, a lag past either bound refuses credentials. */
 export const MAX_LAG_LINES = 10_000;
 export const MAX_LAG_MS = 15 * 60_000;
@@ -33,6 +38,11 @@ const FLOOR_MS = 20 * 3_600_000; // inside the shortest retention (1 day) and th
 const READ_BYTES = MAX_BATCH_BYTES + 64 * 1024;
 /** Rounds (with backoff between them) before events CloudWatch keeps rejecting are given up and counted. */
 const RESEND_LIMIT = 10;
+/** How far ahead of now an event may be stamped to keep timestamps from decreasing after the clock stepped back:
+ * well inside the 2 hours CloudWatch accepts, so a clock that was once fast cannot make every later event too new. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+/** A cursor is about 200 bytes; anything much larger is not one (and is not read into memory). */
+const MAX_CURSOR_BYTES = 4096;
 
 export interface ForwarderOptions {
   file: string;
@@ -65,8 +75,12 @@ export interface ForwarderStatus {
   forwarded_lines: number;
   resent_events: number;
   rejected_events: number;
+  /** Lines too long for one event, each sent as a stand-in naming its offset, length and SHA-256 (standIn()). */
+  oversized_lines: number;
   last_success_at: string | null;
   last_error: string | null;
+  /** Why the cursor cannot be saved (null when it can): forwarding goes on, a restart would send lines again. */
+  cursor_error: string | null;
   /** Why credentials are refused, when `required` and the lag is past the bound. */
   refusing: string | null;
 }
@@ -102,6 +116,24 @@ interface PendingEvent {
   span: number;
   /** Lines of the file it accounts for (1 + blank lines before it). */
   lines: number;
+  /** Set for a line too long for one event: what is sent in its place (standIn()). */
+  standIn?: string;
+}
+
+/**
+ * The event sent for a line no CloudWatch event can hold: where it is and what it was, so `verify-logs
+ * --against-cloudwatch` and a reader of the stream see that a line was there and can check it against the file
+ * (`tail -c +<offset+1> decisions.log | head -c <length> | sha256sum`). Skipping it silently would let whoever can
+ * append to the log stop forwarding for good with one long line.
+ */
+export function standIn(offset: number, length: number, sha256: string): string {
+  return JSON.stringify({
+    sentinel_forwarder: 'line_not_forwarded',
+    reason: `longer than a CloudWatch Logs event can be (${MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES} bytes)`,
+    offset,
+    length,
+    sha256,
+  });
 }
 
 const TIMESTAMP_KEY = Buffer.from('"timestamp":"');
@@ -176,6 +208,69 @@ function openLogForReading(file: string): number | undefined {
   return fd;
 }
 
+/**
+ * The cursor's text: undefined when there is none. Read only as a regular file of the user's, never through a symlink
+ * and never waiting: a FIFO in its place had blocked the worker in open() (and the daemon's stop with it), and a link to
+ * /dev/zero ran it out of memory. Whatever else is there is damaged (thrown as the reason).
+ */
+function readCursorText(cursorFile: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(cursorFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(code === 'ELOOP' ? 'it is a symlink' : `it cannot be opened (${code})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('it is not a regular file');
+    if (st.uid !== currentUid()) throw new Error(`it is owned by uid ${st.uid}`);
+    if (st.size > MAX_CURSOR_BYTES) throw new Error(`it is ${st.size} bytes long`);
+    const buf = Buffer.alloc(MAX_CURSOR_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_CURSOR_BYTES) throw new Error('it is too long');
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+// Device and inode numbers are only compared; large ones lose precision as a number but stay equal to themselves.
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Why a parsed cursor cannot be used (null: it can); a wrong offset had made every read throw, retried forever. */
+function cursorProblem(c: Partial<Cursor> | null, logGroup: string): string | null {
+  if (!c || typeof c !== 'object') return 'it is not a JSON object';
+  if (c.log_group !== logGroup) return `it names another log group (${String(c.log_group)})`;
+  if (typeof c.log_stream !== 'string') return 'its log_stream is not a string';
+  if (!isId(c.dev) || !isId(c.ino)) return 'its dev or ino is not a whole number';
+  if (!isCount(c.offset)) return `its offset (${String(c.offset)}) is not a whole number of bytes`;
+  if (!isCount(c.last_timestamp)) return `its last_timestamp (${String(c.last_timestamp)}) is not a time in ms`;
+  return null;
+}
+
+/** A failure of CloudWatch Logs (or of reaching it), as opposed to one of the local files. */
+const remoteFailures = new WeakSet<object>();
+async function remote<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e && typeof e === 'object') remoteFailures.add(e);
+    throw e;
+  }
+}
+
+/** `TimeoutError`, `ThrottlingException (400)`, `Error (ECONNREFUSED)`: a bare "Error" said nothing in status. */
+function remoteError(cause: Record<string, unknown>): string {
+  const name = String(cause.name ?? 'error');
+  const detail = [cause.code !== undefined && cause.code !== cause.name ? cause.code : undefined, cause.status].filter(
+    (d) => d !== undefined,
+  );
+  return detail.length > 0 ? `${name} (${detail.join(', ')})` : name;
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { log, file, cursorFile, logGroup } = options;
   const now = options.now ?? Date.now;
@@ -205,34 +300,75 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   let kicked = false;
   let closed = false;
   let refusing: string | null = null;
+  let cursorError: string | null = null;
   const stats = {
     forwarded: 0,
     resent: 0,
     rejected: 0,
+    oversized: 0,
     lastSuccess: null as string | null,
     lastError: null as string | null,
   };
 
-  async function loadCursor(): Promise<Cursor | null> {
+  /** The persisted cursor; null (start at the log's beginning: duplicates, never a gap) when absent or damaged. */
+  function loadCursor(): Cursor | null {
+    let problem: string;
     try {
       // A cursor another user could write would tell the forwarder which lines to skip.
       assertTrustedDirectory(dirname(cursorFile));
-      const c = JSON.parse(await readFile(cursorFile, 'utf8')) as Partial<Cursor>;
-      if (
-        typeof c.offset === 'number' &&
-        typeof c.ino === 'number' &&
-        typeof c.dev === 'number' &&
-        typeof c.last_timestamp === 'number' &&
-        c.log_group === logGroup &&
-        typeof c.log_stream === 'string'
-      )
-        return c as Cursor;
-      log.warn({ file: cursorFile }, 'the forwarding cursor names another log group or is damaged; starting over');
+      const text = readCursorText(cursorFile);
+      if (text === undefined) return null;
+      let c: Partial<Cursor> | null = null;
+      try {
+        c = JSON.parse(text) as Partial<Cursor> | null;
+      } catch {
+        // reported below as not an object
+      }
+      const why = cursorProblem(c, logGroup);
+      if (why === null) return clampFuture(c as Cursor);
+      problem = why;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        log.warn({ file: cursorFile, cause: describeCause(e) }, 'the forwarding cursor cannot be read; starting over');
+      problem = e instanceof SentinelError ? `${e.code}: ${e.message}` : (e as Error).message;
     }
+    log.warn(
+      { event: 'forwarding_cursor_damaged', file: cursorFile, problem },
+      'the forwarding cursor cannot be used; forwarding the decision log again from its beginning',
+    );
     return null;
+  }
+
+  /**
+   * Saves the cursor; one that cannot be saved (a directory in its place, a full disk) is the cursor's problem, not
+   * CloudWatch's: forwarding goes on from memory without backing off, status says so (`cursor_error`), and only a
+   * restart meanwhile sends again what was sent since the last save.
+   */
+  async function persist(): Promise<void> {
+    try {
+      await saveCursor();
+      if (cursorError)
+        log.info({ event: 'forwarding_cursor_saved', file: cursorFile }, 'the forwarding cursor is saved again');
+      cursorError = null;
+    } catch (e) {
+      const cause = describeCause(e);
+      const why = `the forwarding cursor ${cursorFile} cannot be saved (${String(e instanceof SentinelError ? e.message : (cause.code ?? cause.name))})`;
+      if (why !== cursorError)
+        log.error(
+          { event: 'forwarding_cursor_unsaved', file: cursorFile, cause },
+          `${why}; forwarding goes on, but a restart sends again what was sent since it was last saved`,
+        );
+      cursorError = why;
+    }
+  }
+
+  /** A last_timestamp ahead of now (a clock once fast, or an edit) would stamp every later event too new for good. */
+  function clampFuture(c: Cursor): Cursor {
+    const t = now();
+    if (c.last_timestamp <= t + FUTURE_SKEW_MS) return c;
+    log.warn(
+      { event: 'forwarding_cursor_damaged', file: cursorFile, last_timestamp: c.last_timestamp, now: t },
+      "the forwarding cursor's last event time is in the future; timestamps start again from now",
+    );
+    return { ...c, last_timestamp: t };
   }
 
   async function saveCursor(): Promise<void> {
@@ -243,7 +379,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     // daemon overwrite a file of the user's choosing (O_EXCL never follows one).
     const tmp = `${cursorFile}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(cursor), { mode: 0o600, flag: 'wx' });
+      // Never past a line CloudWatch has not accepted: the resend queue lives in memory only, so a restart must read
+      // those lines again (and the accepted ones after them: duplicates, never a gap).
+      const offset = resend.length > 0 ? Math.min(cursor.offset, resend[0]!.offset) : cursor.offset;
+      await writeFile(tmp, JSON.stringify({ ...cursor, offset }), { mode: 0o600, flag: 'wx' });
       await rename(tmp, cursorFile);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
@@ -270,8 +409,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       return true;
     }
     if (fd !== null) {
-      // The path names another file: finish the one held (everything written to it) before switching.
-      if (fstatSync(fd).size > cursor!.offset) return true;
+      // The path names another file: finish the one held (everything written to it, every resend accepted or given
+      // up, so the saved cursor never points into a file no longer held) before switching.
+      if (fstatSync(fd).size > cursor!.offset || resend.length > 0) return true;
       closeSync(fd);
       fd = null;
     }
@@ -279,9 +419,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (opened === undefined) return false;
     fd = opened;
     held = fstatSync(fd);
-    const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev && cursor.offset <= held.size;
-    if (!sameFile) {
-      if (cursor) log.info({ file }, 'forwarding a new decision log file from its beginning');
+    const sameFile = cursor && cursor.ino === held.ino && cursor.dev === held.dev;
+    if (sameFile && cursor!.offset > held.size)
+      log.warn(
+        { event: 'forwarding_cursor_damaged', file: cursorFile, offset: cursor!.offset, size: held.size },
+        'the forwarding cursor points past the end of the decision log; forwarding it again from its beginning',
+      );
+    if (!sameFile || cursor!.offset > held.size) {
+      if (cursor && !sameFile) log.info({ file }, 'forwarding a new decision log file from its beginning');
       cursor = {
         log_group: logGroup,
         log_stream: stream ?? '',
@@ -306,60 +451,107 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     while (scanOffset < size) {
       const n = readSync(fd, chunk, 0, Math.min(READ_BYTES, size - scanOffset), scanOffset);
       if (n <= 0) break;
-      let last = -1;
-      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < n; i = chunk.indexOf(0x0a, i + 1)) {
-        pendingLines++;
-        last = i;
-      }
-      if (last === -1) break; // a line still being written
-      scanOffset += last + 1;
+      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < n; i = chunk.indexOf(0x0a, i + 1)) pendingLines++;
+      // Every newline is counted once wherever the read ends, so a line longer than a read is counted, and so is
+      // every line after it, once its newline is written.
+      scanOffset += n;
     }
+  }
+
+  /** Where a line from `from` on ends (its newline), and the SHA-256 of its bytes before it; null while it has none. */
+  let unfinished: { from: number; size: number } | null = null;
+  function measureLine(from: number): { length: number; sha256: string } | null {
+    const size = scanOffset;
+    // A long line still being written is hashed again only once the file has grown.
+    if (unfinished && unfinished.from === from && unfinished.size === size) return null;
+    const hash = createHash('sha256');
+    for (let at = from; at < size;) {
+      const n = readSync(fd!, chunk, 0, Math.min(READ_BYTES, size - at), at);
+      if (n <= 0) break;
+      const nl = chunk.indexOf(0x0a, 0);
+      if (nl !== -1 && nl < n) {
+        hash.update(chunk.subarray(0, nl));
+        unfinished = null;
+        return { length: at + nl - from, sha256: hash.digest('hex') };
+      }
+      hash.update(chunk.subarray(0, n));
+      at += n;
+    }
+    unfinished = { from, size };
+    return null;
   }
 
   /** The next batch from the cursor: whole lines only, within every PutLogEvents limit. */
   function build(): PendingEvent[] {
     if (fd === null || !cursor) return [];
-    const n = readSync(fd, chunk, 0, READ_BYTES, cursor.offset);
+    scan();
+    // Only what has been counted: a line appended after the count and sent would be subtracted from pending_lines
+    // before it was added to it, and the count would stay one too high for good.
+    const n = readSync(fd, chunk, 0, Math.max(0, Math.min(READ_BYTES, scanOffset - cursor.offset)), cursor.offset);
     const events: PendingEvent[] = [];
     let pos = 0;
     let blanks = 0;
     let blankLines = 0;
     let bytes = 0;
-    let last = cursor.last_timestamp;
-    let first = 0;
     const t = now();
+    let last = Math.min(cursor.last_timestamp, t + FUTURE_SKEW_MS);
+    let first = 0;
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
-      const nl = chunk.indexOf(0x0a, pos);
-      if (nl === -1 || nl >= n) break;
-      const length = nl + 1 - pos;
-      const end = nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
-      if (isBlank(chunk, pos, end)) {
-        blanks += length;
+      let nl = chunk.indexOf(0x0a, pos);
+      if (nl >= n) nl = -1;
+      // A line that goes on past this read is read again from its start by the next batch; only one that fills a
+      // whole read is longer than an event can be, and one that ends before the file does is still being written.
+      if (nl === -1 && (pos > 0 || n < READ_BYTES)) break;
+      const end = nl === -1 ? n : nl > pos && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
+      if (nl !== -1 && isBlank(chunk, pos, end)) {
+        blanks += nl + 1 - pos;
         blankLines++;
         pos = nl + 1;
         continue;
       }
-      const utf8 = isUtf8(chunk.subarray(pos, end));
-      const size = messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
-      if (bytes + size > MAX_BATCH_BYTES) break;
+      const utf8 = nl !== -1 && isUtf8(chunk.subarray(pos, end));
+      const size = nl === -1 ? MAX_EVENT_BYTES + 1 : messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
       const own = lineTime(chunk, pos, end, t);
+      let line: { length: number; span: number; message?: string };
+      if (size <= MAX_EVENT_BYTES) line = { length: end - pos, span: nl + 1 - pos };
+      else {
+        const measured =
+          nl === -1
+            ? measureLine(cursor.offset + pos)
+            : { length: nl - pos, sha256: createHash('sha256').update(chunk.subarray(pos, nl)).digest('hex') };
+        if (!measured) break; // no newline yet: a line still being written
+        line = {
+          length: measured.length,
+          span: measured.length + 1,
+          message: standIn(cursor.offset + pos, measured.length, measured.sha256),
+        };
+      }
+      const eventBytes = line.message ? Buffer.byteLength(line.message) + EVENT_OVERHEAD_BYTES : size;
+      if (bytes + eventBytes > MAX_BATCH_BYTES) break;
       const timestamp = Math.min(Math.max(own, t - FLOOR_MS, last), Math.max(t, last));
       if (events.length === 0) {
         first = timestamp;
         body.begin(logGroup, stream!);
       } else if (timestamp - first > SPAN_MS) break;
-      body.addBytes(timestamp, chunk, pos, end, utf8);
+      if (line.message) body.addText(timestamp, line.message);
+      else body.addBytes(timestamp, chunk, pos, end, utf8);
       events.push({
         offset: cursor.offset + pos,
-        length: end - pos,
+        length: line.length,
         timestamp,
         lineTime: own,
-        span: length + blanks,
+        span: line.span + blanks,
         lines: 1 + blankLines,
+        ...(line.message ? { standIn: line.message } : {}),
       });
+      // The rest of this read is part of the long line: the next batch reads on from its end.
+      if (nl === -1) {
+        pos = n;
+        break;
+      }
       blanks = 0;
       blankLines = 0;
-      bytes += size;
+      bytes += eventBytes;
       last = timestamp;
       pos = nl + 1;
     }
@@ -404,7 +596,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (!openCurrent()) return false;
     scan();
     if (stream === null) {
-      stream = await (options.logStream as () => Promise<string>)();
+      stream = await remote(options.logStream as () => Promise<string>);
       if (cursor && cursor.log_stream !== stream) cursor.log_stream = stream;
     }
     if (cursor && cursor.log_stream === '') cursor.log_stream = stream;
@@ -415,49 +607,75 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       pendingLines = 0;
       scan();
     }
-    client ??= await options.client();
+    client ??= await remote(options.client);
     if (resend.length > 0) {
-      const t = Math.max(now(), cursor!.last_timestamp);
+      // Really now: CloudWatch wants timestamps in order only within a batch, and this batch is all one time.
+      const t = now();
       const events = resend.map((e) => ({ ...e, timestamp: t }));
       body.begin(logGroup, stream!);
       for (const e of events) body.addText(e.timestamp, e.message!);
-      const r = await put(client, body.finish());
-      cursor!.last_timestamp = t;
+      const r = await remote(() => put(client!, body.finish()));
+      cursor!.last_timestamp = Math.max(Math.min(cursor!.last_timestamp, t + FUTURE_SKEW_MS), t);
       const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
       stats.resent += events.length - rejected.length;
       resend = rejected.map((i) => events[i]!);
       if (resend.length > 0 && ++resendRounds >= RESEND_LIMIT) {
         stats.rejected += resend.length;
         log.error(
-          { log_group: logGroup, log_stream: stream, events: resend.length },
+          {
+            event: 'lines_not_forwarded',
+            file,
+            log_group: logGroup,
+            log_stream: stream,
+            events: resend.length,
+            lines: resend.map((e) => ({ offset: e.offset, length: e.length })),
+          },
           'CloudWatch Logs keeps rejecting these decision-log lines for their timestamps; they are not in the stream',
         );
         resend = [];
       }
+      await persist();
       // Still rejected: try again after a backoff (a clock that is off may be corrected meanwhile).
       if (resend.length > 0)
-        throw Object.assign(new Error('events rejected for their timestamps'), { name: 'Rejected' });
+        throw Object.assign(new Error(`${resend.length} event(s) rejected for their timestamps`), {
+          name: 'Rejected',
+        });
       return true;
     }
     if (batch.length === 0) batch = build();
     if (batch.length === 0) return false;
     const events = batch;
-    const r = await put(client, batchBody!);
+    const r = await remote(() => put(client!, batchBody!));
     const rejected = rejectedIndexes(r.rejectedLogEventsInfo, events.length);
     if (rejected.length > 0) {
       log.warn(
         { log_group: logGroup, log_stream: stream, rejected: rejected.length, info: r.rejectedLogEventsInfo },
         'CloudWatch Logs rejected some events for their timestamps; sending them again stamped now',
       );
-      resend = rejected.map((i) => ({ ...events[i]!, message: readText(events[i]!) }));
+      resend = rejected.map((i) => ({ ...events[i]!, message: events[i]!.standIn ?? readText(events[i]!) }));
       resendRounds = 0;
     }
     stats.forwarded += events.length - rejected.length;
+    for (const e of events) {
+      if (!e.standIn) continue;
+      stats.oversized++;
+      log.error(
+        {
+          event: 'line_not_forwarded',
+          file,
+          log_group: logGroup,
+          log_stream: stream,
+          offset: e.offset,
+          length: e.length,
+        },
+        'a decision-log line is longer than a CloudWatch Logs event can be; an event naming its offset, length and SHA-256 was sent in its place',
+      );
+    }
     cursor!.offset += events.reduce((n, e) => n + e.span, 0);
     cursor!.last_timestamp = Math.max(cursor!.last_timestamp, events.at(-1)!.timestamp);
     pendingLines = Math.max(0, pendingLines - events.reduce((n, e) => n + e.lines, 0));
     batch = [];
-    await saveCursor();
+    await persist();
     return true;
   }
 
@@ -479,9 +697,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const oldest = oldestPending();
     const lagMs = lagMillis(oldest);
     const next =
-      !options.required || (pendingLines <= maxLagLines && lagMs <= maxLagMs)
+      !options.required || (pendingLines + resend.length <= maxLagLines && lagMs <= maxLagMs)
         ? null
-        : `CloudWatch Logs forwarding is ${pendingLines} line(s) and ${Math.round(lagMs / 1000)} s behind (bound: ${maxLagLines} lines, ${Math.round(maxLagMs / 60_000)} min)`;
+        : `CloudWatch Logs forwarding is ${pendingLines + resend.length} line(s) and ${Math.round(lagMs / 1000)} s behind (bound: ${maxLagLines} lines, ${Math.round(maxLagMs / 60_000)} min)`;
     if (next !== refusing) {
       if (next)
         log.error({ event: 'forwarding_lag', problem: next }, 'forwarding is too far behind; credentials are refused');
@@ -495,13 +713,15 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     log_group: logGroup,
     log_stream: stream,
     required: options.required,
-    pending_lines: pendingLines,
+    pending_lines: pendingLines + resend.length,
     lag_seconds: Math.round(lagMs / 1000),
     forwarded_lines: stats.forwarded,
     resent_events: stats.resent,
     rejected_events: stats.rejected,
+    oversized_lines: stats.oversized,
     last_success_at: stats.lastSuccess,
     last_error: stats.lastError,
+    cursor_error: cursorError,
     refusing,
   });
 
@@ -547,14 +767,28 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       } catch (e) {
         failures++;
         const cause = describeCause(e);
+        const rejected = (e as Error).name === 'Rejected';
+        const local = !(e && typeof e === 'object' && remoteFailures.has(e)) && !rejected;
         stats.lastError =
-          e instanceof SentinelError
-            ? `${e.code}: ${e.message}`
-            : `${cause.name ?? 'error'}${cause.status ? ` (${cause.status})` : ''}`;
+          e instanceof SentinelError || rejected
+            ? `${e instanceof SentinelError ? e.code : 'Rejected'}: ${(e as Error).message}`
+            : local
+              ? `the decision log cannot be read (${String(cause.code ?? cause.name ?? 'error')}: ${String(cause.message ?? '')})`
+              : remoteError(cause);
         if (e instanceof SentinelError)
           log.error(
             { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
             'the decision log or the forwarding cursor is not safe to use; nothing is forwarded until it is',
+          );
+        else if (rejected)
+          log.warn(
+            { event: 'forwarding_failed', log_group: logGroup, log_stream: stream, cause, failures },
+            'CloudWatch Logs still rejects events for their timestamps; sending them again after a pause',
+          );
+        else if (local)
+          log.error(
+            { event: 'forwarding_failed', file, cause, failures },
+            'the decision log cannot be read; retrying with backoff',
           );
         else
           log.warn(
@@ -606,11 +840,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   return {
     start() {
       void (async () => {
-        cursor = await loadCursor();
+        cursor = loadCursor();
         if (cursor && stream === null) stream = cursor.log_stream || null;
         tick();
         timer = setInterval(() => {
           tick();
+          // Counted on every poll, so pending_lines stays current while a backoff holds the next round.
+          try {
+            scan();
+          } catch {
+            // the next round reports what is wrong with the file
+          }
           updateRefusal();
         }, pollMs);
         timer.unref();
@@ -625,7 +865,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (timer) clearInterval(timer);
       wake?.();
       await Promise.race([running ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      await saveCursor().catch(() => undefined);
+      await persist();
       if (fd !== null) closeSync(fd);
       fd = null;
       client?.destroy();
