@@ -41,6 +41,8 @@ interface StatusBody {
       lag_seconds: number;
       forwarded_lines: number;
       last_error: string | null;
+      /** Why the forwarding cursor cannot be saved (forwarding goes on from memory). */
+      cursor_error?: string | null;
       refusing: string | null;
     } | null;
   } | null;
@@ -178,6 +180,7 @@ function auditLines(audit: StatusBody['audit']): string[] {
     lines.push(
       `forward:  CloudWatch Logs ${where}${cw.required ? ' (required)' : ''}: ${lag}, ${cw.forwarded_lines} sent` +
         (cw.last_error ? `; last error: ${cw.last_error}` : '') +
+        (cw.cursor_error ? `; cursor not saved: ${cw.cursor_error}` : '') +
         (cw.refusing ? ` — REFUSING credentials: ${cw.refusing}` : ''),
     );
   }
