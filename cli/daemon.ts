@@ -1,6 +1,7 @@
 // `sentinel daemon run|start|stop|status|reload` (DESIGN §8). `run` is the foreground daemon systemd and launchd
 // call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
 import type { Command } from 'commander';
+import type { AuditStatus } from '../core/audit/trail.js';
 import { SentinelError, isErrorCode } from '../core/errors.js';
 import { openTrustedAppend } from '../core/path-trust.js';
 import { pidAlive } from '../daemon/runtime/pid.js';
@@ -28,24 +29,8 @@ interface StatusBody {
   /** Set when the daemon serves through the server-side vendor (DESIGN §17). */
   vendor?: { url: string; region: string; profile: string | null } | null;
   sessions: { active: number };
-  /** The decision log and its forwarding (core/audit/trail.ts AuditStatus); absent from daemons that predate it. */
-  audit?: {
-    file: string;
-    signed: boolean;
-    unavailable: string | null;
-    cloudwatch: {
-      log_group: string;
-      log_stream: string | null;
-      required: boolean;
-      pending_lines: number;
-      lag_seconds: number;
-      forwarded_lines: number;
-      last_error: string | null;
-      /** Why the forwarding cursor cannot be saved (forwarding goes on from memory). */
-      cursor_error?: string | null;
-      refusing: string | null;
-    } | null;
-  } | null;
+  /** The decision log and its forwarding; absent from daemons that predate it. */
+  audit?: AuditStatus | null;
   counters: {
     sessions_opened: number;
     credential_requests: number;
