@@ -58,8 +58,10 @@ export function createApp(transport: Transport, ctx: ServerContext): FastifyInst
   const app = Fastify({
     serverFactory(handler) {
       const server = createServer(http, (req, res) => {
-        if (refusedConnections.has(req.socket)) return;
-        if (!fastPath?.(req, res)) handler(req, res);
+        // The fast path answers admitted peers only, so a refused connection's requests always fall through to here:
+        // the check costs the warm fetches nothing.
+        if (fastPath?.(req, res)) return;
+        if (!refusedConnections.has(req.socket)) handler(req, res);
       });
       server.keepAliveTimeout = limits.keepAliveTimeoutMs;
       server.requestTimeout = limits.requestTimeoutMs;
