@@ -29,7 +29,7 @@ function unsafe(file: string, why: string, hint?: string): SentinelError {
 /** DESIGN §5.4: another user who can write to the directory, to one above it, or who owns a symlink on the way, can
  * put her own log in its place — or have the forwarder send a file of her choosing to CloudWatch and write its cursor
  * where she points. That is refused, as for policy files, except in a root-owned sticky directory (/tmp). */
-export function assertTrustedLogDir(dir: string): void {
+function assertTrustedLogDir(dir: string): void {
   try {
     assertTrustedDirectory(dir);
   } catch (e) {
