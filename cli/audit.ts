@@ -26,7 +26,7 @@ function summary(r: VerifyLogsReport): string {
     .join(', ');
   const span = r.first_timestamp ? `, ${r.first_timestamp} to ${r.last_timestamp}` : '';
   const remote = r.cloudwatch
-    ? `; CloudWatch ${r.cloudwatch.log_group}/${r.cloudwatch.log_stream}: ${r.cloudwatch.events} events`
+    ? `; CloudWatch ${r.cloudwatch.log_group}/${r.cloudwatch.log_stream}: ${r.cloudwatch.events} events${r.cloudwatch.resent > 0 ? ` (${r.cloudwatch.resent} re-sent)` : ''}`
     : '';
   // No finding is not the same as a checked chain: an emptied log has none either, and the chain cannot show a cut tail.
   const verdict = !r.ok
@@ -92,7 +92,7 @@ Examples:
     .description('verify the HMAC chain of a decision log; report each bad line (up to 100) and why')
     .argument('[file]', 'the decision log (default: audit.file from config.yaml)')
     .option('--key-file <file>', 'an HMAC key the log may be signed with (repeat for rotated keys)', collect)
-    .option('--against-cloudwatch', 'also compare the file with its CloudWatch Logs stream, line by line')
+    .option('--against-cloudwatch', 'also compare the file with its CloudWatch Logs stream: lines missing, altered or extra there')
     .option('--log-group <name>', 'the log group (default: audit.cloudwatch.log_group)')
     .option(
       '--log-stream <name>',
@@ -106,7 +106,8 @@ Examples:
       `
 Reads the file in bounded memory, whatever its size. Without --key-file the key is audit.hmac_key_file from
 config.yaml; after a rotation, pass every key the log was signed with. A chain cannot show that its tail was cut,
-nor a rewrite by someone who holds the key: --against-cloudwatch compares with the copy the daemon forwarded.
+nor a rewrite by someone who holds the key: --against-cloudwatch compares with the copy the daemon forwarded,
+matching events with lines by content (lines the forwarder sent twice are counted as re-sent, not reported).
 
 Examples:
   $ sentinel audit verify-logs

@@ -522,6 +522,65 @@ t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the c
   t.equal(unset.code, 2);
 });
 
+t.test(
+  '--against-cloudwatch: lines the forwarder sent twice (a damaged cursor) are re-sent, not tampering',
+  async (t) => {
+    // Before, the stream was compared position by position, so the repeated part read as `altered`: the documented
+    // recovery from a damaged cursor made an intact log fail its check.
+    const s = await setup(t);
+    const first = s.open();
+    for (let i = 0; i < 12; i++) first.write(entry(i));
+    await first.flush();
+    await until(
+      () => s.forwarded().length,
+      (n) => n >= 12,
+      10_000,
+    );
+    await first.close();
+    writeFileSync(cursorFileFor(s.file), 'not a cursor');
+    const second = s.open();
+    for (let i = 12; i < 15; i++) second.write(entry(i));
+    await second.flush();
+    await until(
+      () => s.forwarded().length,
+      (n) => n >= 27,
+      10_000,
+    );
+    await second.close();
+    t.equal(s.forwarded().length, 27, 'the first 12 lines are in the stream twice');
+    const args = ['--against-cloudwatch', '--log-group', GROUP, '--log-stream', STREAM, '--region', 'us-east-1'];
+    const r = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...args], {
+      env: { ...process.env },
+    });
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout);
+    t.same(report.findings, []);
+    t.same(report.cloudwatch, { log_group: GROUP, log_stream: STREAM, events: 27, resent: 12 });
+    const human = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, ...args], {
+      env: { ...process.env },
+    });
+    t.match(human.stderr, /CloudWatch sentinel-decisions\/host-alice: 27 events \(12 re-sent\): intact/);
+
+    // Still tampering is found among the repeats: the last line cut.
+    writeFileSync(
+      s.file,
+      s
+        .lines()
+        .slice(0, 14)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    const cut = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...args], {
+      env: { ...process.env },
+    });
+    t.equal(cut.code, 1);
+    t.same(
+      JSON.parse(cut.stdout).findings.map((f: { line: number; kind: string }) => [f.line, f.kind]),
+      [[15, 'extra_in_cloudwatch']],
+    );
+  },
+);
+
 t.test('the status shows the forwarding lag and the last error', async (t) => {
   const s = await setup(t);
   s.logs.setDown(true);

@@ -1,10 +1,18 @@
-// `audit verify-logs --against-cloudwatch` (DESIGN §14): the file and its forwarded copy, compared position by
-// position (the forwarder sends every line in order, so event i is line i). A cut tail shows as events CloudWatch has
-// and the file does not; a chain rewritten by someone holding the key shows as lines that differ. Both streams are
-// read page by page: memory stays bounded whatever their length.
+// `audit verify-logs --against-cloudwatch` (DESIGN §14): the file and its forwarded copy, compared line for event.
+// The forwarder sends every line in order, but the stream is not always the file's lines once each in order: a line
+// CloudWatch rejected for its timestamp is sent again stamped later (up to a batch further on), a restart before the
+// cursor was saved and a damaged cursor send lines a second time, and a line too long for an event is sent as a
+// stand-in naming its offset, length and SHA-256. So lines and events are matched by content within a window, a repeat
+// of a line already matched is counted as re-sent rather than reported, and what is left unmatched is the finding: a
+// cut tail shows as events CloudWatch has after the file's last line, a chain rewritten by someone holding the key as
+// lines and events that differ. Both streams are read page by page and the window is bounded: memory stays bounded
+// whatever their length.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
 import { createLogsClient, streamEvents } from './cloudwatch-client.js';
-import { readFileLines } from './line-reader.js';
+import { EVENT_OVERHEAD_BYTES, MAX_EVENT_BYTES } from './forwarder.js';
+import { readFileLines, type NumberedLine } from './line-reader.js';
 import type { Finding } from './verify.js';
 
 export interface CompareTarget {
@@ -14,71 +22,336 @@ export interface CompareTarget {
   region?: string;
 }
 
-async function* nonBlank(file: string): AsyncGenerator<{ n: number; text: string | null }> {
-  for await (const l of readFileLines(file)) if (l.text === null || l.text.trim() !== '') yield l;
+export interface CompareResult {
+  events: number;
+  /** Events that repeat a line already matched (sent again after a rejection, a restart or a damaged cursor). */
+  resent: number;
+  findings: Finding[];
 }
 
-export async function compareWithCloudWatch(
-  file: string,
-  target: CompareTarget,
-): Promise<{ events: number; findings: Finding[] }> {
-  const client = await createLogsClient({ region: target.region, profile: target.profile });
-  const findings: Finding[] = [];
-  let events = 0;
-  let altered: { from: number; to: number; first: number } | null = null;
-  const closeAltered = () => {
-    if (!altered) return;
-    const { from, to, first } = altered;
-    findings.push({
-      line: from,
-      kind: 'altered',
-      message:
-        from === to
-          ? `differs from CloudWatch event ${first}: edited here, or the chain was rewritten`
-          : `lines ${from} to ${to} differ from CloudWatch events ${first} to ${first + to - from}: edited here, or the chain was rewritten`,
-    });
-    altered = null;
-  };
-  const local = nonBlank(file);
-  const remote = streamEvents(client, target.logGroup, target.logStream);
-  let lastLine = 0;
+/**
+ * How far apart a line and its event may be and still be matched: more than one batch (10,000 events), the furthest a
+ * re-send after a timestamp rejection lands from where the line was. Also how many matched lines are remembered to
+ * recognise a repeat nearby.
+ */
+export const MATCH_WINDOW = 20_000;
+/** Unmatched lines and events kept for a late match; beyond it they are reported without one. */
+const MAX_UNRESOLVED = 100_000;
+
+/** Where a line is: a line longer than an event can hold is only known by its place (its event is a stand-in). */
+interface LocalLine {
+  n: number;
+  key: string | null;
+  offset: number;
+  length: number;
+}
+
+interface StandIn {
+  offset: number;
+  length: number;
+  sha256: string;
+}
+
+/** The longest line the forwarder sends as it is. */
+const MAX_MESSAGE_BYTES = MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES;
+
+const textKey = (text: string): string => createHash('sha256').update(text).digest('base64');
+
+function parseStandIn(message: string): StandIn | null {
+  if (!message.startsWith('{"sentinel_forwarder":"line_not_forwarded"')) return null;
   try {
+    const v = JSON.parse(message) as Record<string, unknown>;
+    const { offset, length, sha256 } = v;
+    if (
+      Number.isSafeInteger(offset) &&
+      (offset as number) >= 0 &&
+      Number.isSafeInteger(length) &&
+      (length as number) >= 0 &&
+      typeof sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(sha256)
+    )
+      return { offset: offset as number, length: length as number, sha256 };
+  } catch {
+    // Not JSON: an ordinary message that happens to start the same way.
+  }
+  return null;
+}
+
+/** Whether the file holds, at the stand-in's offset, bytes of its length and SHA-256 (read in pieces: any length). */
+export function standInHolds(file: string, s: StandIn): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let done = 0;
+    while (done < s.length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, s.length - done), s.offset + done);
+      if (n === 0) return false;
+      hash.update(buf.subarray(0, n));
+      done += n;
+    }
+    return hash.digest('hex') === s.sha256;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A map that forgets its oldest entries past a size. */
+class Recent<V> extends Map<string, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+  remember(key: string, value: V): void {
+    this.set(key, value);
+    if (this.size > this.limit) this.delete(this.keys().next().value!);
+  }
+}
+
+interface Run {
+  from: number;
+  to: number;
+}
+
+/** Events after the same matched line, in a row. */
+interface EventRun {
+  first: number;
+  last: number;
+  after: number;
+}
+
+function extendEvents(runs: EventRun[], event: number, after: number): void {
+  const last = runs.at(-1);
+  if (last && last.last + 1 === event && last.after === after) last.last = event;
+  else runs.push({ first: event, last: event, after });
+}
+
+/** Appends n to runs of consecutive numbers (n never decreases). */
+function extend(runs: Run[], n: number): void {
+  const last = runs.at(-1);
+  if (last && last.to + 1 === n) last.to = n;
+  else runs.push({ from: n, to: n });
+}
+
+/**
+ * Matches the file's lines with the stream's messages. Both are consumed once, in order; the file is read a second
+ * time only when events are left that may repeat a line matched long before.
+ */
+export async function matchStreams(
+  file: string,
+  lines: () => AsyncIterator<NumberedLine>,
+  messages: AsyncIterator<string>,
+): Promise<CompareResult> {
+  const local = lines();
+  let localDone = false;
+  let lastLine = 0;
+  /** Read, not yet matched: all of them by offset (in the file's order), and by content those that have one. */
+  const pendingAt = new Map<number, LocalLine>();
+  const pending = new Map<string, LocalLine>();
+  /** Matched lines, to recognise a repeat: by content, and `@offset` for stand-ins. */
+  const matched = new Recent<number>(2 * MATCH_WINDOW);
+  /** Lines that fell out of the window unmatched, and events that matched nothing yet. */
+  const missing = new Map<string, number>();
+  const missingUntracked: Run[] = [];
+  const extra = new Map<string, { event: number; after: number }>();
+  const extraUntracked: EventRun[] = [];
+  let events = 0;
+  let resent = 0;
+  /** The line the last matched event matched, and the furthest line matched. */
+  let after = 0;
+  let furthest = 0;
+
+  const keyOf = (l: LocalLine) => l.key ?? `@${l.offset}`;
+  const unpend = (l: LocalLine) => {
+    pendingAt.delete(l.offset);
+    if (l.key !== null) pending.delete(l.key);
+  };
+  const markMissing = (l: LocalLine) => {
+    if (missing.size < MAX_UNRESOLVED) missing.set(keyOf(l), l.n);
+    else extend(missingUntracked, l.n);
+  };
+  const settle = (l: LocalLine) => {
+    unpend(l);
+    if (l.key !== null) matched.remember(l.key, l.n);
+    matched.remember(`@${l.offset}`, l.n);
+    after = l.n;
+    if (l.n <= furthest) return;
+    furthest = l.n;
+    for (const p of pendingAt.values()) {
+      if (p.n >= furthest - MATCH_WINDOW) break;
+      unpend(p);
+      markMissing(p);
+    }
+  };
+  /** The next line of the file, or null at its end; a line an earlier event named is matched on the way. */
+  const readLine = async (): Promise<LocalLine | null> => {
     for (;;) {
-      const [l, r] = await Promise.all([local.next(), remote.next()]);
-      if (l.done && r.done) break;
-      if (!r.done) events++;
-      if (!l.done) lastLine = l.value.n;
-      if (!l.done && !r.done) {
-        if (l.value.text === r.value.message) closeAltered();
-        else if (altered && altered.to + 1 === l.value.n) altered.to = l.value.n;
-        else {
-          closeAltered();
-          altered = { from: l.value.n, to: l.value.n, first: events };
-        }
+      const r = await local.next();
+      if (r.done) {
+        localDone = true;
+        return null;
+      }
+      const { n, text, offset, length } = r.value;
+      if (text !== null && text.trim() === '') continue;
+      lastLine = n;
+      const key = text === null || length > MAX_MESSAGE_BYTES ? null : textKey(text);
+      const line: LocalLine = { n, key, offset, length };
+      const early = key !== null && extra.has(key) ? key : extra.has(`@${offset}`) ? `@${offset}` : null;
+      if (early) {
+        extra.delete(early);
+        matched.remember(early, n);
+        if (n > furthest) furthest = n;
         continue;
       }
-      closeAltered();
-      if (r.done) {
-        let count = 1;
-        const from = l.value!.n;
-        for await (const _ of local) count++;
-        findings.push({
-          line: from,
-          kind: 'missing_in_cloudwatch',
-          message: `${count} line(s) from line ${from} on are not in CloudWatch: not forwarded yet, or removed there`,
-        });
-      } else {
-        let count = 1;
-        for await (const _ of remote) count++;
-        events += count - 1;
-        findings.push({
-          line: lastLine + 1,
-          kind: 'extra_in_cloudwatch',
-          message: `CloudWatch has ${count} event(s) after the file's last line: the file's tail was cut`,
-        });
+      // The same line twice in the file: each copy is looked for as a line of its own.
+      if (key !== null && (pending.has(key) || missing.has(key))) {
+        markMissing({ ...line, key: `${key}#${n}` });
+        continue;
       }
-      break;
+      pendingAt.set(offset, line);
+      if (key !== null) pending.set(key, line);
+      return line;
     }
+  };
+  /** Reads on, within the window, to the line that satisfies wanted. */
+  const readUntil = async (wanted: (l: LocalLine) => boolean): Promise<LocalLine | undefined> => {
+    while (!localDone && lastLine < furthest + MATCH_WINDOW) {
+      const l = await readLine();
+      if (l && wanted(l)) return l;
+    }
+    return undefined;
+  };
+
+  for (;;) {
+    const r = await messages.next();
+    if (r.done) break;
+    events++;
+    const message = r.value;
+    const key = textKey(message);
+    let line = pending.get(key);
+    if (!line) {
+      if (matched.has(key)) {
+        resent++;
+        continue;
+      }
+      // A late event (sent again after a rejection) for a line that already fell out of the window.
+      if (missing.delete(key)) continue;
+      const s = parseStandIn(message);
+      const holds = s !== null && standInHolds(file, s);
+      const at = holds ? `@${s.offset}` : null;
+      if (at !== null) {
+        if (matched.has(at)) {
+          resent++;
+          continue;
+        }
+        if (missing.delete(at)) continue;
+        line = pendingAt.get(s!.offset) ?? (await readUntil((l) => l.offset === s!.offset));
+        if (line && line.length !== s!.length) line = undefined;
+      } else line = await readUntil((l) => l.key === key);
+      if (!line) {
+        if (extra.size < MAX_UNRESOLVED && !extra.has(at ?? key)) extra.set(at ?? key, { event: events, after });
+        else extendEvents(extraUntracked, events, after);
+        continue;
+      }
+    }
+    settle(line);
+  }
+  // The stream has ended: what is left of the file was not forwarded (or was removed there).
+  for (const l of pendingAt.values()) markMissing(l);
+  pendingAt.clear();
+  pending.clear();
+  while (!localDone) {
+    const l = await readLine();
+    if (l) {
+      unpend(l);
+      markMissing(l);
+    }
+  }
+  if (extra.size > 0) {
+    // Events that repeat a line matched long before (a whole log sent again after its cursor was lost).
+    for await (const l of { [Symbol.asyncIterator]: lines }) {
+      if (extra.size === 0) break;
+      if ((l.text !== null && extra.delete(textKey(l.text))) || extra.delete(`@${l.offset}`)) resent++;
+    }
+  }
+  return { events, resent, findings: describe() };
+
+  function describe(): Finding[] {
+    const gone: Run[] = [];
+    for (const n of [...missing.values()].sort((a, b) => a - b)) extend(gone, n);
+    gone.push(...missingUntracked);
+    gone.sort((a, b) => a.from - b.from);
+    const extraRuns: EventRun[] = [];
+    for (const e of [...extra.values()].sort((a, b) => a.event - b.event)) extendEvents(extraRuns, e.event, e.after);
+    extraRuns.push(...extraUntracked);
+    extraRuns.sort((a, b) => a.first - b.first);
+    const findings: Finding[] = [];
+    for (const run of extraRuns) {
+      // Events that took the place of lines: the lines after the same matched line differ.
+      const lost = gone.find((g) => g.from === run.after + 1);
+      if (lost) {
+        const count = Math.min(lost.to - lost.from, run.last - run.first) + 1;
+        const to = lost.from + count - 1;
+        findings.push({
+          line: lost.from,
+          kind: 'altered',
+          message:
+            count === 1
+              ? `differs from CloudWatch event ${run.first}: edited here, or the chain was rewritten`
+              : `lines ${lost.from} to ${to} differ from CloudWatch events ${run.first} to ${run.first + count - 1}: edited here, or the chain was rewritten`,
+        });
+        lost.from += count;
+        run.first += count;
+        run.after = to;
+        if (run.first > run.last) continue;
+      }
+      const n = run.last - run.first + 1;
+      findings.push(
+        run.after >= lastLine
+          ? {
+              line: lastLine + 1,
+              kind: 'extra_in_cloudwatch',
+              message: `CloudWatch has ${n} event(s) after the file's last line: the file's tail was cut`,
+            }
+          : {
+              line: run.after + 1,
+              kind: 'extra_in_cloudwatch',
+              message: `CloudWatch has ${n} event(s) (${run.first === run.last ? `event ${run.first}` : `events ${run.first} to ${run.last}`}) after line ${run.after} that are not in the file: lines removed here`,
+            },
+      );
+    }
+    for (const g of gone) {
+      if (g.from > g.to) continue;
+      const n = g.to - g.from + 1;
+      findings.push({
+        line: g.from,
+        kind: 'missing_in_cloudwatch',
+        message:
+          g.to === lastLine
+            ? `${n} line(s) from line ${g.from} on are not in CloudWatch: not forwarded yet, or removed there`
+            : `${n} line(s) (${g.from} to ${g.to}) are not in CloudWatch: inserted here after they were forwarded, or removed there`,
+      });
+    }
+    return findings.sort((a, b) => a.line - b.line);
+  }
+}
+
+async function* messagesOf(events: AsyncIterable<{ message: string }>): AsyncGenerator<string> {
+  for await (const e of events) yield e.message;
+}
+
+export async function compareWithCloudWatch(file: string, target: CompareTarget): Promise<CompareResult> {
+  const client = await createLogsClient({ region: target.region, profile: target.profile });
+  try {
+    return await matchStreams(
+      file,
+      () => readFileLines(file, MAX_MESSAGE_BYTES),
+      messagesOf(streamEvents(client, target.logGroup, target.logStream)),
+    );
   } catch (e) {
     const name = (e as { name?: string }).name;
     if (name === 'ResourceNotFoundException')
@@ -101,5 +374,4 @@ export async function compareWithCloudWatch(
   } finally {
     client.destroy();
   }
-  return { events, findings };
 }

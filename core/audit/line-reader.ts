@@ -13,6 +13,10 @@ export interface NumberedLine {
   text: string | null;
   /** Set when the bytes are not UTF-8: `text` then has U+FFFD in their place and is not what the file holds. */
   notUtf8?: true;
+  /** Byte offset of the line's first byte in the input. */
+  offset: number;
+  /** Bytes of the line before its newline (a trailing CR included), however long it is. */
+  length: number;
 }
 
 export async function* readLines(
@@ -23,20 +27,26 @@ export async function* readLines(
   let held = 0;
   let oversized = false;
   let n = 0;
-  const finish = (): NumberedLine => {
+  // Bytes before the current chunk, and where the line being read starts.
+  let base = 0;
+  let lineStart = 0;
+  const finish = (end: number): NumberedLine => {
     n++;
+    const offset = lineStart;
+    const length = end - lineStart;
+    lineStart = end + 1;
     if (oversized) {
       oversized = false;
       parts = [];
       held = 0;
-      return { n, text: null };
+      return { n, text: null, offset, length };
     }
     const bytes = Buffer.concat(parts, held);
     let text = bytes.toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     parts = [];
     held = 0;
-    return isUtf8(bytes) ? { n, text } : { n, text, notUtf8: true };
+    return isUtf8(bytes) ? { n, text, offset, length } : { n, text, notUtf8: true, offset, length };
   };
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
@@ -55,11 +65,12 @@ export async function* readLines(
         }
       }
       if (nl === -1) break;
-      yield finish();
+      yield finish(base + nl);
       start = nl + 1;
     }
+    base += chunk.length;
   }
-  if (held > 0 || oversized) yield finish();
+  if (held > 0 || oversized) yield finish(base);
 }
 
 export function readFileLines(file: string, maxBytes: number = MAX_LINE_BYTES): AsyncGenerator<NumberedLine> {

@@ -19,7 +19,8 @@ export interface VerifyLogsOptions {
 
 export interface VerifyLogsReport extends VerifyReport {
   file: string;
-  cloudwatch?: { log_group: string; log_stream: string; events: number };
+  /** resent: events repeating a line already matched (a re-send, not a finding). */
+  cloudwatch?: { log_group: string; log_stream: string; events: number; resent: number };
 }
 
 export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyLogsReport> {
@@ -59,7 +60,12 @@ export async function runVerifyLogs(options: VerifyLogsOptions): Promise<VerifyL
       profile: options.cloudwatch.profile,
       region: options.cloudwatch.region ?? cw?.region ?? configOf().region ?? undefined,
     });
-    report.cloudwatch = { log_group: logGroup, log_stream: logStream, events: compared.events };
+    report.cloudwatch = {
+      log_group: logGroup,
+      log_stream: logStream,
+      events: compared.events,
+      resent: compared.resent,
+    };
     addFindings(report, compared.findings);
   }
   report.ok = report.findings.length === 0 && report.more_findings === 0;
