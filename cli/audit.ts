@@ -92,7 +92,10 @@ Examples:
     .description('verify the HMAC chain of a decision log; report each bad line (up to 100) and why')
     .argument('[file]', 'the decision log (default: audit.file from config.yaml)')
     .option('--key-file <file>', 'an HMAC key the log may be signed with (repeat for rotated keys)', collect)
-    .option('--against-cloudwatch', 'also compare the file with its CloudWatch Logs stream: lines missing, altered or extra there')
+    .option(
+      '--against-cloudwatch',
+      'also compare the file with its CloudWatch Logs stream: lines missing, altered or extra there',
+    )
     .option('--log-group <name>', 'the log group (default: audit.cloudwatch.log_group)')
     .option(
       '--log-stream <name>',
