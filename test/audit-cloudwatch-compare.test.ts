@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MATCH_WINDOW, matchStreams, type CompareResult } from '../core/audit/cloudwatch-compare.js';
+import { MATCH_WINDOW, MAX_UNRESOLVED, matchStreams, type CompareResult } from '../core/audit/cloudwatch-compare.js';
 import { standIn } from '../core/audit/forwarder.js';
 import { readFileLines } from '../core/audit/line-reader.js';
 import { tempDir } from './support/temp-dir.js';
@@ -136,6 +136,28 @@ t.test('a rewritten chain longer than the window is reported whole, in bounded s
   t.same(kinds(r), [[11, 'altered']]);
   t.match(r.findings[0]!.message, new RegExp(`^lines 11 to ${count} differ from CloudWatch events 11 to ${count}`));
 });
+
+t.test(
+  'past the lines and events held for a late match: a block re-send and a long rewrite still read right',
+  async (t) => {
+    const count = MAX_UNRESOLVED + 10_000;
+    const lines = numbered(1, count);
+    // The whole log again in one block (a lost cursor on a log older than CloudWatch accepts, restamped): the file read
+    // so far is searched when the held events reach the bound.
+    t.same(await compare(t, lines, [...lines, ...lines]), { events: 2 * count, resent: count, findings: [] });
+    // Every line rewritten: past the bound lines and events are counted in runs, and still reported as one finding.
+    const rewritten = await compare(
+      t,
+      lines.map((l) => `${l} `),
+      lines,
+    );
+    t.same(kinds(rewritten), [[1, 'altered']]);
+    t.match(
+      rewritten.findings[0]!.message,
+      new RegExp(`^lines 1 to ${count} differ from CloudWatch events 1 to ${count}`),
+    );
+  },
+);
 
 t.test('blank lines in the file are not events', async (t) => {
   const lines = numbered(1, 5);

@@ -35,8 +35,11 @@ export interface CompareResult {
  * recognise a repeat nearby.
  */
 export const MATCH_WINDOW = 20_000;
-/** Unmatched lines and events kept for a late match; beyond it they are reported without one. */
-const MAX_UNRESOLVED = 100_000;
+/**
+ * Unmatched lines and events kept for a late match. When the events reach it, the file read so far is searched for
+ * them (a whole log sent again in one block); beyond it, when that no longer frees half, they are reported as they are.
+ */
+export const MAX_UNRESOLVED = 100_000;
 
 /** Where a line is: a line longer than an event can hold is only known by its place (its event is a stand-in). */
 interface LocalLine {
@@ -44,6 +47,8 @@ interface LocalLine {
   key: string | null;
   offset: number;
   length: number;
+  /** Matched, or given up as missing: no longer pending. */
+  done?: true;
 }
 
 interface StandIn {
@@ -101,14 +106,22 @@ export function standInHolds(file: string, s: StandIn): boolean {
   }
 }
 
-/** A map that forgets its oldest entries past a size. */
-class Recent<V> extends Map<string, V> {
-  constructor(private readonly limit: number) {
-    super();
+/** A set that forgets its oldest keys past a size (a ring: a Map's own order slows as its head is deleted). */
+class Recent {
+  private readonly set = new Set<string>();
+  private readonly ring: string[] = [];
+  private next = 0;
+  constructor(private readonly limit: number) {}
+  has(key: string): boolean {
+    return this.set.has(key);
   }
-  remember(key: string, value: V): void {
-    this.set(key, value);
-    if (this.size > this.limit) this.delete(this.keys().next().value!);
+  remember(key: string): void {
+    if (this.set.has(key)) return;
+    const old = this.ring[this.next];
+    if (old !== undefined) this.set.delete(old);
+    this.ring[this.next] = key;
+    this.next = (this.next + 1) % this.limit;
+    this.set.add(key);
   }
 }
 
@@ -153,12 +166,16 @@ export async function matchStreams(
   const pendingAt = new Map<number, LocalLine>();
   const pending = new Map<string, LocalLine>();
   /** Matched lines, to recognise a repeat: by content, and `@offset` for stand-ins. */
-  const matched = new Recent<number>(2 * MATCH_WINDOW);
+  const matched = new Recent(2 * MATCH_WINDOW);
+  /** The pending lines in the file's order, from `head` on (settled ones are skipped when reached). */
+  const queue: LocalLine[] = [];
+  let head = 0;
   /** Lines that fell out of the window unmatched, and events that matched nothing yet. */
   const missing = new Map<string, number>();
   const missingUntracked: Run[] = [];
   const extra = new Map<string, { event: number; after: number }>();
   const extraUntracked: EventRun[] = [];
+  let searchFile = true;
   let events = 0;
   let resent = 0;
   /** The line the last matched event matched, and the furthest line matched. */
@@ -167,6 +184,7 @@ export async function matchStreams(
 
   const keyOf = (l: LocalLine) => l.key ?? `@${l.offset}`;
   const unpend = (l: LocalLine) => {
+    l.done = true;
     pendingAt.delete(l.offset);
     if (l.key !== null) pending.delete(l.key);
   };
@@ -176,15 +194,20 @@ export async function matchStreams(
   };
   const settle = (l: LocalLine) => {
     unpend(l);
-    if (l.key !== null) matched.remember(l.key, l.n);
-    matched.remember(`@${l.offset}`, l.n);
+    if (l.key !== null) matched.remember(l.key);
+    matched.remember(`@${l.offset}`);
     after = l.n;
     if (l.n <= furthest) return;
     furthest = l.n;
-    for (const p of pendingAt.values()) {
-      if (p.n >= furthest - MATCH_WINDOW) break;
+    for (; head < queue.length && queue[head]!.n < furthest - MATCH_WINDOW; head++) {
+      const p = queue[head]!;
+      if (p.done) continue;
       unpend(p);
       markMissing(p);
+    }
+    if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
     }
   };
   /** The next line of the file, or null at its end; a line an earlier event named is matched on the way. */
@@ -203,7 +226,7 @@ export async function matchStreams(
       const early = key !== null && extra.has(key) ? key : extra.has(`@${offset}`) ? `@${offset}` : null;
       if (early) {
         extra.delete(early);
-        matched.remember(early, n);
+        matched.remember(early);
         if (n > furthest) furthest = n;
         continue;
       }
@@ -214,6 +237,7 @@ export async function matchStreams(
       }
       pendingAt.set(offset, line);
       if (key !== null) pending.set(key, line);
+      queue.push(line);
       return line;
     }
   };
@@ -253,6 +277,11 @@ export async function matchStreams(
         if (line && line.length !== s!.length) line = undefined;
       } else line = await readUntil((l) => l.key === key);
       if (!line) {
+        if (extra.size >= MAX_UNRESOLVED && searchFile) {
+          const before = extra.size;
+          await repeatsOfReadLines(lastLine);
+          searchFile = extra.size <= before / 2;
+        }
         if (extra.size < MAX_UNRESOLVED && !extra.has(at ?? key)) extra.set(at ?? key, { event: events, after });
         else extendEvents(extraUntracked, events, after);
         continue;
@@ -271,28 +300,41 @@ export async function matchStreams(
       markMissing(l);
     }
   }
-  if (extra.size > 0) {
-    // Events that repeat a line matched long before (a whole log sent again after its cursor was lost).
+  await repeatsOfReadLines(lastLine);
+  return { events, resent, findings: describe() };
+
+  /**
+   * Events left unmatched that repeat a line already read: a line read after an event arrived is matched with it on
+   * the way (readLine), so one of these was matched before, and the event is a re-send.
+   */
+  async function repeatsOfReadLines(upTo: number): Promise<void> {
+    if (extra.size === 0) return;
     for await (const l of { [Symbol.asyncIterator]: lines }) {
-      if (extra.size === 0) break;
+      if (extra.size === 0 || l.n > upTo) break;
       if ((l.text !== null && extra.delete(textKey(l.text))) || extra.delete(`@${l.offset}`)) resent++;
     }
   }
-  return { events, resent, findings: describe() };
 
   function describe(): Finding[] {
     const gone: Run[] = [];
-    for (const n of [...missing.values()].sort((a, b) => a - b)) extend(gone, n);
-    gone.push(...missingUntracked);
-    gone.sort((a, b) => a.from - b.from);
+    const lost = [...missing.values()].map((n) => ({ from: n, to: n }));
+    for (const r of [...lost, ...missingUntracked].sort((a, b) => a.from - b.from)) {
+      const last = gone.at(-1);
+      if (last && last.to + 1 === r.from) last.to = r.to;
+      else gone.push({ ...r });
+    }
     const extraRuns: EventRun[] = [];
-    for (const e of [...extra.values()].sort((a, b) => a.event - b.event)) extendEvents(extraRuns, e.event, e.after);
-    extraRuns.push(...extraUntracked);
-    extraRuns.sort((a, b) => a.first - b.first);
+    const spare = [...extra.values()].map((e) => ({ first: e.event, last: e.event, after: e.after }));
+    for (const r of [...spare, ...extraUntracked].sort((a, b) => a.first - b.first)) {
+      const last = extraRuns.at(-1);
+      if (last && last.last + 1 === r.first && last.after === r.after) last.last = r.last;
+      else extraRuns.push({ ...r });
+    }
+    const startingAt = new Map(gone.map((g) => [g.from, g]));
     const findings: Finding[] = [];
     for (const run of extraRuns) {
       // Events that took the place of lines: the lines after the same matched line differ.
-      const lost = gone.find((g) => g.from === run.after + 1);
+      const lost = startingAt.get(run.after + 1);
       if (lost) {
         const count = Math.min(lost.to - lost.from, run.last - run.first) + 1;
         const to = lost.from + count - 1;
@@ -304,7 +346,9 @@ export async function matchStreams(
               ? `differs from CloudWatch event ${run.first}: edited here, or the chain was rewritten`
               : `lines ${lost.from} to ${to} differ from CloudWatch events ${run.first} to ${run.first + count - 1}: edited here, or the chain was rewritten`,
         });
+        startingAt.delete(lost.from);
         lost.from += count;
+        if (lost.from <= lost.to) startingAt.set(lost.from, lost);
         run.first += count;
         run.after = to;
         if (run.first > run.last) continue;
