@@ -88,6 +88,21 @@ t.test('a line too long for an event matches its stand-in; a stand-in that does 
 
   const elsewhere = [...events.slice(0, 3), standIn(offset + 1, Buffer.byteLength(long) - 1, sha), ...events.slice(4)];
   t.same(kinds(await compare(t, lines, elsewhere)), [[4, 'altered']], 'a stand-in naming another place');
+
+  // A stand-in naming a length no line there has is not hashed over that length (a terabyte here): reported at once.
+  const huge = [...events.slice(0, 3), standIn(offset, 1e12, sha), ...events.slice(4)];
+  const started = Date.now();
+  t.same(kinds(await compare(t, lines, huge)), [[4, 'altered']], 'a stand-in with a length the line does not have');
+  t.ok(Date.now() - started < 30_000, 'and without reading a terabyte');
+
+  // The whole log sent again after the window has passed the long line: its stand-in is a re-send too.
+  const many = [...lines, ...numbered(9, MATCH_WINDOW + 100)];
+  const manyEvents = [...events, ...numbered(9, MATCH_WINDOW + 100)];
+  t.same(await compare(t, many, [...manyEvents, ...manyEvents]), {
+    events: 2 * manyEvents.length,
+    resent: manyEvents.length,
+    findings: [],
+  });
 });
 
 t.test('tampering is reported at its line', async (t) => {

@@ -60,6 +60,9 @@ interface StandIn {
 /** The longest line the forwarder sends as it is. */
 const MAX_MESSAGE_BYTES = MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES;
 
+/** A line by its place: how a stand-in names it. */
+const placeKey = (offset: number, length: number): string => `@${offset}:${length}`;
+
 const textKey = (text: string): string => createHash('sha256').update(text).digest('base64');
 
 function parseStandIn(message: string): StandIn | null {
@@ -173,7 +176,7 @@ export async function matchStreams(
   /** Lines that fell out of the window unmatched, and events that matched nothing yet. */
   const missing = new Map<string, number>();
   const missingUntracked: Run[] = [];
-  const extra = new Map<string, { event: number; after: number }>();
+  const extra = new Map<string, { event: number; after: number; standIn?: StandIn }>();
   const extraUntracked: EventRun[] = [];
   let searchFile = true;
   let events = 0;
@@ -182,7 +185,7 @@ export async function matchStreams(
   let after = 0;
   let furthest = 0;
 
-  const keyOf = (l: LocalLine) => l.key ?? `@${l.offset}`;
+  const keyOf = (l: LocalLine) => l.key ?? placeKey(l.offset, l.length);
   const unpend = (l: LocalLine) => {
     l.done = true;
     pendingAt.delete(l.offset);
@@ -195,7 +198,7 @@ export async function matchStreams(
   const settle = (l: LocalLine) => {
     unpend(l);
     if (l.key !== null) matched.remember(l.key);
-    matched.remember(`@${l.offset}`);
+    matched.remember(placeKey(l.offset, l.length));
     after = l.n;
     if (l.n <= furthest) return;
     furthest = l.n;
@@ -223,7 +226,13 @@ export async function matchStreams(
       lastLine = n;
       const key = text === null || length > MAX_MESSAGE_BYTES ? null : textKey(text);
       const line: LocalLine = { n, key, offset, length };
-      const early = key !== null && extra.has(key) ? key : extra.has(`@${offset}`) ? `@${offset}` : null;
+      const place = placeKey(offset, length);
+      const early =
+        key !== null && extra.has(key)
+          ? key
+          : extra.get(place)?.standIn && standInHolds(file, extra.get(place)!.standIn!)
+            ? place
+            : null;
       if (early) {
         extra.delete(early);
         matched.remember(early);
@@ -264,17 +273,17 @@ export async function matchStreams(
       }
       // A late event (sent again after a rejection) for a line that already fell out of the window.
       if (missing.delete(key)) continue;
+      // A stand-in is checked against the file only where a line of its length starts at its offset, so an event
+      // naming a huge length costs nothing.
       const s = parseStandIn(message);
-      const holds = s !== null && standInHolds(file, s);
-      const at = holds ? `@${s.offset}` : null;
-      if (at !== null) {
-        if (matched.has(at)) {
-          resent++;
-          continue;
-        }
-        if (missing.delete(at)) continue;
-        line = pendingAt.get(s!.offset) ?? (await readUntil((l) => l.offset === s!.offset));
-        if (line && line.length !== s!.length) line = undefined;
+      const at = s ? placeKey(s.offset, s.length) : null;
+      if (at !== null && (matched.has(at) || missing.has(at)) && standInHolds(file, s!)) {
+        if (!missing.delete(at)) resent++;
+        continue;
+      }
+      if (s) {
+        const candidate = pendingAt.get(s.offset) ?? (await readUntil((l) => l.offset === s.offset));
+        if (candidate && candidate.length === s.length && standInHolds(file, s)) line = candidate;
       } else line = await readUntil((l) => l.key === key);
       if (!line) {
         if (extra.size >= MAX_UNRESOLVED && searchFile) {
@@ -282,7 +291,8 @@ export async function matchStreams(
           await repeatsOfReadLines(lastLine);
           searchFile = extra.size <= before / 2;
         }
-        if (extra.size < MAX_UNRESOLVED && !extra.has(at ?? key)) extra.set(at ?? key, { event: events, after });
+        if (extra.size < MAX_UNRESOLVED && !extra.has(at ?? key))
+          extra.set(at ?? key, { event: events, after, ...(s ? { standIn: s } : {}) });
         else extendEvents(extraUntracked, events, after);
         continue;
       }
@@ -311,7 +321,9 @@ export async function matchStreams(
     if (extra.size === 0) return;
     for await (const l of { [Symbol.asyncIterator]: lines }) {
       if (extra.size === 0 || l.n > upTo) break;
-      if ((l.text !== null && extra.delete(textKey(l.text))) || extra.delete(`@${l.offset}`)) resent++;
+      const place = extra.get(placeKey(l.offset, l.length))?.standIn;
+      if (l.text !== null && extra.delete(textKey(l.text))) resent++;
+      else if (place && standInHolds(file, place) && extra.delete(placeKey(l.offset, l.length))) resent++;
     }
   }
 
