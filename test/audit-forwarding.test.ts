@@ -442,22 +442,27 @@ t.test('required: a lag past 10,000 lines or 15 minutes refuses; caught up, it s
   t.equal(notRequired.unavailable(), null, 'without required the lag only shows');
 });
 
-t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the chain alone calls intact', async (t) => {
-  const s = await setup(t);
-  const trail = s.open();
-  for (let i = 0; i < 12; i++) trail.write(entry(i));
+/** Writes entries from..to-1 through the trail, waits until the stream holds `events` events, and closes it. */
+async function forward(s: Setup, trail: AuditTrail, from: number, to: number, events: number): Promise<void> {
+  for (let i = from; i < to; i++) trail.write(entry(i));
   await trail.flush();
   await until(
     () => s.forwarded().length,
-    (n) => n >= 12,
+    (n) => n >= events,
     10_000,
   );
   await trail.close();
+}
+
+/** `sentinel audit verify-logs` on the setup's file and key. */
+const verifyLogs = (s: Setup, args: string[]) =>
+  sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, ...args], { env: { ...process.env } });
+
+t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the chain alone calls intact', async (t) => {
+  const s = await setup(t);
+  await forward(s, s.open(), 0, 12, 12);
   const original = s.lines();
-  const verify = (extra: string[] = []) =>
-    sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...extra], {
-      env: { ...process.env },
-    });
+  const verify = (extra: string[] = []) => verifyLogs(s, ['--json', ...extra]);
   const against = ['--against-cloudwatch', '--log-group', GROUP, '--log-stream', STREAM, '--region', 'us-east-1'];
 
   const intact = await verify(against);
@@ -506,9 +511,7 @@ t.test('--against-cloudwatch catches a cut tail and a rewritten chain that the c
     'lines 5 on differ, and CloudWatch has one more',
   );
 
-  const human = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, ...against], {
-    env: { ...process.env },
-  });
+  const human = await verifyLogs(s, against);
   t.match(human.stdout, /^line 5: altered: lines 5 to 11 differ from CloudWatch events 5 to 11/m);
   t.match(human.stderr, /CloudWatch sentinel-decisions\/host-alice: 12 events: NOT intact/);
 
@@ -528,37 +531,17 @@ t.test(
     // Before, the stream was compared position by position, so the repeated part read as `altered`: the documented
     // recovery from a damaged cursor made an intact log fail its check.
     const s = await setup(t);
-    const first = s.open();
-    for (let i = 0; i < 12; i++) first.write(entry(i));
-    await first.flush();
-    await until(
-      () => s.forwarded().length,
-      (n) => n >= 12,
-      10_000,
-    );
-    await first.close();
+    await forward(s, s.open(), 0, 12, 12);
     writeFileSync(cursorFileFor(s.file), 'not a cursor');
-    const second = s.open();
-    for (let i = 12; i < 15; i++) second.write(entry(i));
-    await second.flush();
-    await until(
-      () => s.forwarded().length,
-      (n) => n >= 27,
-      10_000,
-    );
-    await second.close();
+    await forward(s, s.open(), 12, 15, 27);
     t.equal(s.forwarded().length, 27, 'the first 12 lines are in the stream twice');
     const args = ['--against-cloudwatch', '--log-group', GROUP, '--log-stream', STREAM, '--region', 'us-east-1'];
-    const r = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...args], {
-      env: { ...process.env },
-    });
+    const r = await verifyLogs(s, ['--json', ...args]);
     t.equal(r.code, 0, r.stdout + r.stderr);
     const report = JSON.parse(r.stdout);
     t.same(report.findings, []);
     t.same(report.cloudwatch, { log_group: GROUP, log_stream: STREAM, events: 27, resent: 12 });
-    const human = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, ...args], {
-      env: { ...process.env },
-    });
+    const human = await verifyLogs(s, args);
     t.match(human.stderr, /CloudWatch sentinel-decisions\/host-alice: 27 events \(12 re-sent\): intact/);
 
     // Still tampering is found among the repeats: the last line cut.
@@ -570,9 +553,7 @@ t.test(
         .map((l) => `${l}\n`)
         .join(''),
     );
-    const cut = await sentinelInProcess(['audit', 'verify-logs', s.file, '--key-file', s.key, '--json', ...args], {
-      env: { ...process.env },
-    });
+    const cut = await verifyLogs(s, ['--json', ...args]);
     t.equal(cut.code, 1);
     t.same(
       JSON.parse(cut.stdout).findings.map((f: { line: number; kind: string }) => [f.line, f.kind]),
