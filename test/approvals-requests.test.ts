@@ -264,6 +264,50 @@ for (const [backend, make] of backends) {
     t.equal(await lookup.find(who, { effect: 'require_approval' }, now()), null);
   });
 
+  t.test(`${backend}: no one approves their own request as another identity of theirs`, async (t) => {
+    const { store, clock, policy } = await make();
+    const now = () => new Date(clock.ms);
+    const policyFor = async () => policy.current;
+    const file = async () =>
+      (
+        await createRequest(
+          store,
+          policy.current,
+          decideNowFor(policy),
+          { requester: CAROL, profile: 'prod', justification: 'carol needs prod for INC-7' },
+          now(),
+        )
+      ).request;
+    const r = await file();
+    const CAROL_SSO = { arn: 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_9/carol', user: 'carol' };
+    const CAROL_ELSEWHERE = { arn: 'arn:aws:iam::999999999999:user/carol', user: 'carol' };
+    for (const who of [CAROL_SSO, CAROL_ELSEWHERE])
+      t.match(
+        await codeOf(decideRequest(store, policyFor, { approver: who, id: r.id, decision: 'approve' }, now)),
+        /^NotApprover: you cannot approve your own request: this identity is the policy user "carol" too/,
+        who.arn,
+      );
+    t.equal((await store.get(r.id))!.status, 'pending', 'nothing written');
+
+    // Records approved that way anyway (written around the check, by hand) grant nothing; one approved by dave does.
+    const approveAs = (id: string, arn: string) =>
+      store.update(id, () => ({
+        status: 'approved',
+        approver: 'x',
+        approver_arn: arn,
+        decided_at: now().toISOString(),
+        window_start: now().toISOString(),
+        window_end: new Date(clock.ms + 3600_000).toISOString(),
+      }));
+    await approveAs(r.id, CAROL_SSO.arn);
+    const lookup = createApprovalLookup({ store, policy: () => policy.current });
+    const carolProd = { principal: CAROL, profile: 'prod' };
+    t.equal(await lookup.find(carolProd, { effect: 'require_approval' }, now()), null, 'self-approved: no override');
+    const other = await file();
+    await approveAs(other.id, DAVE.arn);
+    t.equal((await lookup.find(carolProd, { effect: 'require_approval' }, now()))?.id, other.id, 'dave: override');
+  });
+
   t.test(`${backend}: auto-approval inside the window and duration, pending outside`, async (t) => {
     const { store, clock, policy } = await make();
     const file = (duration: number) =>

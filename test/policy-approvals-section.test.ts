@@ -5,7 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePolicy, type Problem } from '../core/policy/load.js';
-import { approvalEntryFor, approverRefusal, autoApproval, isApprover, principalName } from '../core/approvals/entry.js';
+import {
+  approvalEntryFor,
+  approverRefusal,
+  autoApproval,
+  isApprover,
+  isRequester,
+  principalName,
+} from '../core/approvals/entry.js';
 import { sentinelInProcess } from './support/cli.js';
 
 const RULES = `version: "1"
@@ -212,13 +219,27 @@ t.test('approvers: raw name, ARN pattern, never the requester, never a self-name
   t.notOk(isApprover(entry, daveOtherRole));
   t.notOk(isApprover(entry, bob));
   t.notOk(isApprover(entry, 'not an arn'));
-  t.equal(approverRefusal(entry, carolUser, carolUser), 'you cannot approve your own request');
-  t.match(approverRefusal(entry, bob, carolUser), /not an approver in approvals entry "prod-approvers"/);
-  t.equal(
-    approverRefusal(entry, carolSso, carolUser),
-    null,
-    'the same name under another principal ARN is not the requester',
-  );
+  const byCarol = { requester_arn: carolUser, requester: 'carol' };
+  t.equal(approverRefusal(entry, carolUser, byCarol), 'you cannot approve your own request');
+  t.match(approverRefusal(entry, bob, byCarol), /not an approver in approvals entry "prod-approvers"/);
+  // The same person under another identity the policy knows by the same name: an IAM Identity Center session, an IAM
+  // user of that name in another account, or the name in other case. Before, only the ARN was compared, so carol
+  // approved her own request as her SSO self (and the vendor served it).
+  for (const other of [
+    carolSso,
+    'arn:aws:iam::222222222222:user/carol',
+    'arn:aws:iam::111111111111:user/Carol',
+    'arn:aws:iam::111111111111:user/engineering/carol',
+  ])
+    t.equal(
+      approverRefusal(entry, other, byCarol),
+      'you cannot approve your own request: this identity is the policy user "carol" too',
+      other,
+    );
+  t.equal(approverRefusal(entry, carolSso, { requester_arn: bob, requester: 'bob' }), null, 'carol approves bob');
+  t.notOk(isRequester(fakeCarol, byCarol), 'a role session named carol is the role, not carol');
+  t.ok(isRequester(carolSso, byCarol));
+  t.notOk(isRequester('not an arn', byCarol));
   const raw = policy(RULES + 'approvals:\n  - { name: a, approvers: [carolsmithverylongname01] }\n').policy;
   t.notOk(isApprover(approvalEntryFor(raw, 'prod')!, 'arn:aws:iam::111111111111:user/carolsmithverylongname0'));
   t.ok(

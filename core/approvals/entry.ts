@@ -34,14 +34,37 @@ export function isApprover(
   return entry.approvers.some((a) => (a.startsWith('arn:') ? globToRegExp(a).test(arn) : a === name));
 }
 
-/** Why `approverArn` may not decide a request by `requesterArn`, or null when it may. */
+/**
+ * Whether `approverArn` is the requester: the same principal, or another identity the policy knows by the same user
+ * name (an IAM Identity Center session and an IAM user, or a user of that name in another account). The policy grants
+ * by that name, so to it they are one person, and one person's yes is not another person's.
+ */
+export function isRequester(
+  approverArn: string,
+  request: { requester_arn: string; requester: string },
+  trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES,
+): boolean {
+  if (approverArn === request.requester_arn) return true;
+  let name: string;
+  try {
+    name = parseCallerArn(approverArn, trustedSessionRoles).policyName;
+  } catch {
+    return false;
+  }
+  // Case-blind: IAM names are (no two users of an account differ only in case), and the safe side is to refuse.
+  return name.toLowerCase() === request.requester.toLowerCase();
+}
+
+/** Why `approverArn` may not decide `request`, or null when it may. */
 export function approverRefusal(
   entry: ApprovalEntry,
   approverArn: string,
-  requesterArn: string,
+  request: { requester_arn: string; requester: string },
   trustedSessionRoles?: readonly string[],
 ): string | null {
-  if (approverArn === requesterArn) return 'you cannot approve your own request';
+  if (approverArn === request.requester_arn) return 'you cannot approve your own request';
+  if (isRequester(approverArn, request, trustedSessionRoles))
+    return `you cannot approve your own request: this identity is the policy user "${request.requester}" too`;
   if (!isApprover(entry, approverArn, trustedSessionRoles)) {
     return `you are not an approver in approvals entry "${entry.name}"`;
   }

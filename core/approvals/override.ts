@@ -7,7 +7,7 @@
 import type { Policy } from '../policy/schema.js';
 import type { Read, ReadSet } from '../records/read-set.js';
 import type { RecordStore } from '../records/store.js';
-import { approvalEntryFor, isApprover } from './entry.js';
+import { approvalEntryFor, isApprover, isRequester } from './entry.js';
 import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
 import { windowEnd } from './service.js';
 
@@ -38,7 +38,12 @@ export function approvalStanding(
   if (r.auto_approved) {
     const users = entry.auto_approve?.users;
     if (!entry.auto_approve || (users?.length && !users.includes(r.requester))) return null;
-  } else if (r.approver_arn === undefined || !isApprover(entry, r.approver_arn, trustedSessionRoles)) {
+  } else if (
+    r.approver_arn === undefined ||
+    !isApprover(entry, r.approver_arn, trustedSessionRoles) ||
+    // Re-checked here too: a record written around the check (by hand, or before it existed) grants nothing.
+    isRequester(r.approver_arn, r, trustedSessionRoles)
+  ) {
     return null;
   }
   const end = Math.min(windowEnd(r, entry), Date.parse(r.window_end ?? r.window_start));

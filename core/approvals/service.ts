@@ -203,12 +203,7 @@ export async function decideRequest(
   const request = await store.update(id, (current) => {
     const at = now();
     refuseUnlessStatus(current, 'pending', at, action);
-    const refusal = approverRefusal(
-      entry,
-      input.approver.arn,
-      current.requester_arn,
-      input.approver.trustedSessionRoles,
-    );
+    const refusal = approverRefusal(entry, input.approver.arn, current, input.approver.trustedSessionRoles);
     if (refusal) throw new SentinelError('NotApprover', refusal);
     const t = at.getTime();
     const name = principalName(input.approver.arn, input.approver.trustedSessionRoles) ?? input.approver.user;
