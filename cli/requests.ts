@@ -29,6 +29,8 @@ interface RequestView {
   window_end?: string;
   auto_approved: boolean;
   notification_status?: string;
+  /** From the requester's daemon only: why an approved request grants nothing under the policy in force. */
+  not_honoured?: string;
 }
 
 const STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'];
@@ -63,6 +65,8 @@ export function describeStatus(r: RequestView, now = Date.now()): string {
     case 'pending':
       return `pending, lapses at ${clock(r.expires_at)} (${relativeTime(r.expires_at, now)})`;
     case 'approved':
+      // The requester's daemon judged it under the policy in force: a record alone does not make access.
+      if (r.not_honoured) return `approved ${by}, but NOT honoured here: ${r.not_honoured}`;
       return `approved ${by}, usable until ${clock(r.window_end!)} (${relativeTime(r.window_end, now)})`;
     case 'expired':
       return r.window_end

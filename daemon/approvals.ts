@@ -67,6 +67,7 @@ export async function createDaemonApprovals(
         profiles: async () => (await identities.profiles()).map((p) => p.name),
         notifier: createNotifier(ports),
         log: log.child({ component: 'approvals' }),
+        trustedSessionRoles: config.identity.trustedSessionRoles,
       });
       return api;
     },

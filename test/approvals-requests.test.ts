@@ -18,7 +18,7 @@ import {
   revokeRequest,
   type DecideNow,
 } from '../core/approvals/service.js';
-import { createApprovalLookup } from '../core/approvals/override.js';
+import { createApprovalLookup, whyNotHonoured } from '../core/approvals/override.js';
 import { startDynalite } from './support/dynalite.js';
 
 const POLICY = `version: "1"
@@ -306,6 +306,20 @@ for (const [backend, make] of backends) {
     const other = await file();
     await approveAs(other.id, DAVE.arn);
     t.equal((await lookup.find(carolProd, { effect: 'require_approval' }, now()))?.id, other.id, 'dave: override');
+
+    // What the requester's view says beside "approved by …": the record alone does not make access.
+    const why = async (id: string) => whyNotHonoured((await store.get(id))!, policy.current, now());
+    t.equal(await why(r.id), 'it was approved by the requester');
+    t.equal(await why(other.id), null);
+    policy.current = load(
+      POLICY.replace('"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_*/dave@example.com"', 'nobody'),
+    );
+    t.equal(await why(other.id), 'x is not an approver in entry "prod-approvers" in the policy in force');
+    policy.current = load(POLICY.replace('profiles: [prod, secret]', 'profiles: [secret]'));
+    t.equal(await why(other.id), 'no approvals entry covers prod in the policy in force');
+    policy.current = load();
+    clock.ms += 2 * 3600_000;
+    t.equal(await why(other.id), null, 'a request whose window ended is expired, not approved: nothing to say');
   });
 
   t.test(`${backend}: auto-approval inside the window and duration, pending outside`, async (t) => {

@@ -8,7 +8,7 @@ import type { Policy } from '../policy/schema.js';
 import type { Read, ReadSet } from '../records/read-set.js';
 import type { RecordStore } from '../records/store.js';
 import { approvalEntryFor, isApprover, isRequester } from './entry.js';
-import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
+import { REQUEST_INDEXES, effectiveStatus, type ApprovalRequest } from './record.js';
 import { windowEnd } from './service.js';
 
 export interface ApprovalOverride {
@@ -26,6 +26,30 @@ export interface ApprovalLookupOptions {
 }
 
 /** Whether the approval still stands under `policy` and at `now`; its window end when it does. */
+/**
+ * Why an approved request is not honoured under `policy` at `now`, or null when it is (or is not approved): what the
+ * requester's view shows beside "approved by …", since the record alone — written with someone's own policy, or
+ * before the policy changed — cannot say whether it grants anything.
+ */
+export function whyNotHonoured(
+  r: ApprovalRequest,
+  policy: Policy,
+  now: Date,
+  trustedSessionRoles?: readonly string[],
+): string | null {
+  if (effectiveStatus(r, now) !== 'approved' || r.window_start === undefined) return null;
+  if (approvalStanding(r, policy, now, trustedSessionRoles) !== null) return null;
+  const entry = approvalEntryFor(policy, r.profile);
+  if (!entry) return `no approvals entry covers ${r.profile} in the policy in force`;
+  if (r.auto_approved)
+    return `auto_approve of entry "${entry.name}" does not cover ${r.requester} in the policy in force`;
+  if (r.approver_arn !== undefined && isRequester(r.approver_arn, r, trustedSessionRoles))
+    return 'it was approved by the requester';
+  if (r.approver_arn === undefined || !isApprover(entry, r.approver_arn, trustedSessionRoles))
+    return `${r.approver ?? 'its approver'} is not an approver in entry "${entry.name}" in the policy in force`;
+  return `its window under entry "${entry.name}" has ended`;
+}
+
 export function approvalStanding(
   r: ApprovalRequest,
   policy: Policy,

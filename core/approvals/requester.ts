@@ -10,6 +10,7 @@ import { REQUEST_INDEXES, type ApprovalRequest } from './record.js';
 import { notifyRequest, recordNotificationStatus } from './notify.js';
 import { cancelRequest, checkRequestId, createRequest, view, type Actor } from './service.js';
 import { approvalEntryFor } from './entry.js';
+import { whyNotHonoured } from './override.js';
 import { callerIdentities } from '../identity/caller-identities.js';
 
 export interface RequesterDeps {
@@ -23,9 +24,12 @@ export interface RequesterDeps {
   notifier: Notifier;
   log: OpLogger;
   now?: () => Date;
+  /** As the override lookup has them: whether an approval is honoured is judged as that lookup judges it. */
+  trustedSessionRoles?: readonly string[];
 }
 
-export type RequestView = ReturnType<typeof view>;
+/** A request as its requester sees it; `not_honoured` says why an approved one grants nothing here. */
+export type RequestView = ReturnType<typeof view> & { not_honoured?: string };
 
 export interface RequesterApi {
   create(input: { profile: string; justification: unknown; duration?: unknown }): Promise<RequestView>;
@@ -80,6 +84,16 @@ export function createRequesterApi(deps: RequesterDeps): RequesterApi {
     });
   };
 
+  const seen = (r: ApprovalRequest): RequestView => {
+    const v: RequestView = view(r, now());
+    if (v.status !== 'approved') return v;
+    const policy = deps.policy().policyFor?.(r.profile);
+    const why = policy
+      ? whyNotHonoured(r, policy, now(), deps.trustedSessionRoles)
+      : `no valid policy is loaded for ${r.profile}`;
+    return why ? { ...v, not_honoured: why } : v;
+  };
+
   const ownedBy = async (id: unknown) => {
     const checked = checkRequestId(id);
     const r = await store().get(checked);
@@ -102,7 +116,7 @@ export function createRequesterApi(deps: RequesterDeps): RequesterApi {
       const { request } = await createRequest(s, policy, decideNow, { ...input, requester }, now());
       deliver('request.created', request, requester.arn);
       if (request.auto_approved) deliver('request.approved', request, 'sentinel');
-      return view(request, now());
+      return seen(request);
     },
     async mine() {
       const s = store();
@@ -113,10 +127,10 @@ export function createRequesterApi(deps: RequesterDeps): RequesterApi {
       return found
         .filter((r) => arns.has(r.requester_arn))
         .sort((a, b) => b.created_at.localeCompare(a.created_at))
-        .map((r) => view(r, now()));
+        .map(seen);
     },
     async show(id) {
-      return view(await ownedBy(id), now());
+      return seen(await ownedBy(id));
     },
     async cancel(id) {
       const r = await ownedBy(id);

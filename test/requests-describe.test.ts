@@ -1,0 +1,30 @@
+// How `sentinel requests` words a request's status: an approved request the requester's daemon does not honour under
+// the policy in force says so and why, instead of "usable until …" (a record written with someone's own policy file,
+// or approved by the requester under another identity, grants nothing and must not read as if it did).
+import t from 'tap';
+import { describeStatus } from '../cli/requests.js';
+
+const base = {
+  id: '0123456789abcdef',
+  requester: 'alice',
+  profile: 'prod',
+  justification: 'deploy the hotfix for INC-42',
+  duration: 3600,
+  rule: 'prod-approvers',
+  created_at: '2026-12-07T10:00:00.000Z',
+  expires_at: '2026-12-08T10:00:00.000Z',
+  auto_approved: false,
+  approver: 'carol',
+  window_start: '2026-12-07T10:05:00.000Z',
+  window_end: '2026-12-07T11:05:00.000Z',
+};
+const now = Date.parse('2026-12-07T10:30:00.000Z');
+
+t.match(describeStatus({ ...base, status: 'approved' }, now), /^approved by carol, usable until \d\d:\d\d \(in 35m\)$/);
+t.equal(
+  describeStatus(
+    { ...base, status: 'approved', not_honoured: 'carol is not an approver in entry "x" in the policy in force' },
+    now,
+  ),
+  'approved by carol, but NOT honoured here: carol is not an approver in entry "x" in the policy in force',
+);
