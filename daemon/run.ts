@@ -179,6 +179,7 @@ async function composeLocal(
   const mfa: MfaSessions = {
     verify: (profile, code, now) => vendorNow().mfa.verify(profile, code, now),
     holds: (profile, now) => vendorNow().mfa.holds(profile, now),
+    assertVerifiable: async (profile) => vendorNow().mfa.assertVerifiable?.(profile),
   };
   const breakglass = await createDaemonBreakglass(config, policyNow, log, mfa, store);
   undo.push(() => breakglass.close());

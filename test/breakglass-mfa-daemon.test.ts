@@ -31,10 +31,10 @@ const VAULT_TOKEN = 'vault-session-token-do-not-leak';
 
 const POLICY = `version: "1"
 rules:
-  - { name: prod-frozen, effect: deny, conditions: { profiles: [prod, vaulted] }, reason: prod is frozen }
+  - { name: prod-frozen, effect: deny, conditions: { profiles: [prod, vaulted, noserial] }, reason: prod is frozen }
 breakglass:
   - name: prod-emergency
-    profiles: [prod, vaulted]
+    profiles: [prod, vaulted, noserial]
     users: [alice]
     max_duration: 2h
     mfa: required
@@ -70,6 +70,10 @@ credential_process = ${vault}
 role_arn = arn:aws:iam::222222222222:role/prod
 source_profile = vault
 mfa_serial = ${MFA_SERIAL}
+
+[profile noserial]
+role_arn = arn:aws:iam::222222222222:role/prod
+source_profile = vault
 `;
   const sts = await startSts({
     identities: {
@@ -160,6 +164,13 @@ mfa_serial = ${MFA_SERIAL}
       }
     },
   );
+
+  await t.test('a profile no code can be verified for says so at the first refusal, not after a code', async (t) => {
+    const first = await refusal(invoke(d.client, { profile: 'noserial' }));
+    t.equal(first.code, 'MfaRequired');
+    t.match(first.message, /names no mfa_serial/);
+    t.match(first.hint, /Add mfa_serial = /);
+  });
 
   await t.test('session-token base credentials are refused with the hint, and nothing is written', async (t) => {
     const before = (await events.scan()).length;

@@ -318,6 +318,13 @@ t.test('profiles that cannot do MFA say why; hostile codes and names are refused
   t.equal(bad.code, 'MfaRequired');
   t.notMatch(bad.message + bad.hint, /script/, 'the bad value is not echoed');
   t.equal((await failure(v.mfa.verify('nope', code(), new Date()))).code, 'ProfileUnknown');
+  // The same answers before any code is asked for (break-glass asks this first: no code hunt in an emergency).
+  const early = await failure(v.mfa.assertVerifiable!('no-serial'));
+  t.equal(early.code, 'MfaRequired');
+  t.match(early.hint, /mfa_serial/);
+  t.equal((await failure(v.mfa.assertVerifiable!('bad-serial'))).code, 'MfaRequired');
+  await v.mfa.assertVerifiable!('prod');
+  t.pass('a profile that can take a code passes');
   t.equal((await failure(v.mfa.verify('../etc\u0000', code(), new Date()))).code, 'BadRequest');
 
   const hostile: unknown[] = [

@@ -12,6 +12,10 @@ export interface MfaSessions {
    * profile names no mfa_serial (with a hint saying so) or when the base credentials carry a session token (SSO,
    * roles, credential_process: their identity provider does MFA; the hint says so). */
   verify(profile: string, code: string, now: Date): Promise<void>;
+  /** Throws what verify() would for `profile` whatever the code (no mfa_serial, session credentials): asked before a
+   * code is asked for, so a user in an emergency is not sent for a code that cannot work. Optional: a front end
+   * without it is asked for the code first. */
+  assertVerifiable?(profile: string): Promise<void>;
   /** Whether this process holds a live MFA session for `profile` (refreshed without a new code while it lives). */
   holds(profile: string, now: Date): boolean;
 }

@@ -201,6 +201,7 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
       return true;
     }
     if (deps.mfa.holds(profile, now())) return true;
+    await deps.mfa.assertVerifiable?.(profile);
     throw new SentinelError(
       'MfaRequired',
       `breakglass entry "${entry.name}" requires a one-time MFA code for ${profile}`,

@@ -87,7 +87,22 @@ export function createMfaSessions(deps: MfaSessionDeps): DaemonMfaSessions {
     return serial;
   }
 
+  /** The profile and its MFA device, or why AWS could not verify a code for it (nothing is resolved: no SSO prompt). */
+  async function verifiable(profile: string): Promise<{ p: AwsProfile; serial: string }> {
+    const p = await awsConfig.profile(profile);
+    const sourceName = baseSourceOf(p).profile;
+    const ownBase = sourceName === p.info.name;
+    const source = ownBase ? p : await awsConfig.profile(sourceName).catch(() => undefined);
+    const serial = serialOf(p, source);
+    // SSO and role sources are sessions by construction.
+    if (source && isSessionSource(source, ownBase)) throw sessionCredentials(p.info.name);
+    return { p, serial };
+  }
+
   return {
+    async assertVerifiable(profile) {
+      await verifiable(profile);
+    },
     async verify(profile, code) {
       // The code is checked for shape only (AWS alone decides whether it is right) and never echoed: it may be hostile.
       if (typeof code !== 'string' || !MFA_CODE.test(code)) {
@@ -95,13 +110,7 @@ export function createMfaSessions(deps: MfaSessionDeps): DaemonMfaSessions {
           hint: 'Enter the current code from your MFA device.',
         });
       }
-      const p = await awsConfig.profile(profile);
-      const sourceName = baseSourceOf(p).profile;
-      const ownBase = sourceName === p.info.name;
-      const source = ownBase ? p : await awsConfig.profile(sourceName).catch(() => undefined);
-      const serial = serialOf(p, source);
-      // SSO and role sources are sessions by construction: refused before anything is resolved (no SSO prompt).
-      if (source && isSessionSource(source, ownBase)) throw sessionCredentials(p.info.name);
+      const { p, serial } = await verifiable(profile);
       const base = await deps.baseOf(p);
       if (base.sessionToken) throw sessionCredentials(p.info.name);
       const credentials = await getSessionToken(
