@@ -1,7 +1,7 @@
 // How every command reports: data to stdout (JSON with --json), problems to stderr as `Error:` + `Hint:`, and the
 // exit code from the error catalogue. Light: no AWS SDK, no fastify.
 import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
-import { oneLineText } from '../core/text/one-line.js';
+import { codePointName, invisibleKind, oneLineText } from '../core/text/one-line.js';
 
 export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =>
   !process.env.NO_COLOR && stream.isTTY === true && process.env.TERM !== 'dumb';
@@ -42,6 +42,15 @@ export function checkOneLine(text: string, flag: string, min: number, max: numbe
   if (checked.ok) return checked.text;
   if (checked.problem === 'length')
     throw usageError(`${flag} must be ${min}-${max} characters (got ${checked.length})`);
+  if (checked.problem === 'invisible')
+    throw usageError(
+      `${flag} holds ${codePointName(checked.codePoint)} (${invisibleKind(checked.codePoint)})`,
+      'Write it without: it hides or reorders what approvers and reviewers see.',
+    );
+  if (checked.problem === 'too long to store')
+    throw usageError(
+      `${flag} is too long to store (${checked.units} UTF-16 code units with its combining marks; at most ${checked.maxUnits})`,
+    );
   throw usageError(`${flag} contains control characters (newlines, escapes)`, 'Write it on one line.');
 }
 

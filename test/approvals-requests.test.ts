@@ -141,6 +141,13 @@ for (const [backend, make] of backends) {
         [{ justification: 'fine text\nwith a break' }, /^BadRequest: .*control characters/],
         [{ justification: 'fine text \u001b[31m red' }, /^BadRequest: .*control characters/],
         [{ justification: 42 as unknown as string }, /^BadRequest: the justification must be text/],
+        [{ justification: '\u200b'.repeat(10) }, /^BadRequest: the justification holds U\+200B \(an invisible/],
+        [{ justification: 'deploy hotfix \u202eINC-1 evil' }, /^BadRequest: the justification holds U\+202E /],
+        [{ justification: 'deploy hotfix \ud800 INC-1' }, /^BadRequest: the justification holds U\+D800 /],
+        [
+          { justification: 'a' + '\u0301'.repeat(9) },
+          /^BadRequest: the justification must be 10-500 characters \(got 1\)/,
+        ],
         [
           { duration: 5 * 3600 },
           /^BadRequest: the duration 5h is over the limit of approvals entry "prod-approvers" \(4h\)/,

@@ -172,6 +172,31 @@ t.test('close: the invoker or an approver of the profile, nobody else', async (t
   t.equal((await s.service.list({ status: 'closed' })).length, 2);
 });
 
+t.test(
+  'an invisible or combining-only justification opens nothing; an invisible close reason closes nothing',
+  async (t) => {
+    const s = await setup();
+    for (const [justification, want] of [
+      ['\u200b'.repeat(20), /^the justification holds U\+200B \(an invisible formatting character\)/],
+      ['a' + '\u0301'.repeat(19), /^the justification must be 20-1000 characters \(got 1\)/],
+      ['deploy hotfix \u202eINC-1 evil, the queue is stuck', /^the justification holds U\+202E /],
+      ['deploy hotfix \ud800 INC-1, the queue is stuck', /^the justification holds U\+D800 /],
+    ] as const) {
+      const e = await refusal(s.service.invoke(input('prod', { justification })));
+      t.equal(e.code, 'BadRequest');
+      t.match(e.message, want);
+    }
+    t.same(await s.counts(), { events: 0, locks: 0, live: 0 }, 'nothing was written');
+    const e = await s.service.invoke(
+      input('prod', { justification: 'INC-9000: the queue is stuck, 部署 rollback 🚑' }),
+    );
+    const bad = await refusal(s.service.close(e.id, 'done \u2066isolated\u2069'));
+    t.equal(bad.code, 'BadRequest');
+    t.match(bad.message, /^the reason holds U\+2066 /);
+    t.equal((await s.service.close(e.id, 'incident over')).status, 'closed');
+  },
+);
+
 t.test('an event is re-checked against the entry in force', async (t) => {
   const s = await setup();
   const e = await s.service.invoke(input());

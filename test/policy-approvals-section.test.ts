@@ -13,7 +13,7 @@ import {
   isRequester,
   principalName,
 } from '../core/approvals/entry.js';
-import { sentinelInProcess } from './support/cli.js';
+import { cleanEnv, sentinel, sentinelInProcess } from './support/cli.js';
 
 const RULES = `version: "1"
 rules:
@@ -258,6 +258,51 @@ t.test('auto-approve: user, time window and duration must all hold', async (t) =
   t.match(autoApproval(entry, 'alice', 7_200_000, mondayNoon).reason, /over auto_approve\.max_duration/);
   t.match(autoApproval(approvalEntryFor(policy().policy, 'stage')!, 'alice', 1, mondayNoon).reason, /no auto_approve/);
 });
+
+t.test(
+  'auto_approve.time with a timezone does not follow the TZ the process runs with; without one it does',
+  async (t) => {
+    // The report's case: Monday 04:42 UTC is 13:42 in Tokyo. Each run is a real process started with that TZ.
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-approvals-tz-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const fileWith = (zone: string) => {
+      const file = join(dir, `policy${zone.replace(/\W/g, '-')}.yaml`);
+      writeFileSync(
+        file,
+        RULES +
+          `approvals:
+  - name: prod-approvers
+    profiles: [prod]
+    approvers: [carol]
+    auto_approve: { users: [alice], time: { days: [monday, tuesday, wednesday, thursday, friday], hours: { start: "10:00", end: "17:00" }${zone} } }
+`,
+      );
+      return file;
+    };
+    const autoApproves = async (file: string, tz: string) => {
+      const r = await sentinel(
+        t,
+        ['policy', 'test', file, '--profile', 'prod', '--user', 'alice', '--time', '2026-12-07T04:42:00Z', '--json'],
+        { env: cleanEnv({ TZ: tz }) },
+      );
+      return JSON.parse(r.stdout).approval.auto_approve.applies as boolean;
+    };
+    const utc = fileWith(', timezone: UTC');
+    const tokyo = fileWith(', timezone: Asia/Tokyo');
+    const local = fileWith('');
+    const [utcInTokyo, utcInUtc, tokyoInUtc, localInTokyo, localInUtc] = await Promise.all([
+      autoApproves(utc, 'Asia/Tokyo'),
+      autoApproves(utc, 'UTC'),
+      autoApproves(tokyo, 'UTC'),
+      autoApproves(local, 'Asia/Tokyo'),
+      autoApproves(local, 'UTC'),
+    ]);
+    t.equal(utcInTokyo, false, 'timezone UTC, daemon in Tokyo: 04:42 is outside 10:00-17:00');
+    t.equal(utcInUtc, false, 'timezone UTC, daemon in UTC: the same answer');
+    t.equal(tokyoInUtc, true, 'timezone Asia/Tokyo, daemon in UTC: 13:42 in Tokyo is inside');
+    t.same([localInTokyo, localInUtc], [true, false], 'without a timezone the answer moves with TZ (lint warns)');
+  },
+);
 
 t.test('policy test shows the entry, the approvers and whether auto-approve applies now', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-approvals-section-'));

@@ -82,6 +82,37 @@ t.test('validate: exit codes, --json, --quiet, --strict and warnings', async (t)
   t.equal(strict.code, 1, '--strict fails on warnings');
   t.match(strict.stderr, /Error: 1 warning \(--strict\)/);
 
+  // A window without a zone follows the daemon's TZ: warned about in auto_approve and breakglass as in rules.
+  const local = join(dir, 'local-time.yaml');
+  writeFileSync(
+    local,
+    `version: "1"
+rules:
+  - { name: prod, effect: require_approval, conditions: { profiles: [prod] } }
+approvals:
+  - name: prod-approvers
+    profiles: [prod]
+    approvers: [carol]
+    auto_approve: { users: [alice], time: { days: [monday], hours: { start: "10:00", end: "17:00" } } }
+breakglass:
+  - name: emergency
+    profiles: [prod]
+    users: [alice]
+    time: { hours: { start: "08:00", end: "20:00" } }
+`,
+  );
+  const localStrict = await run('policy', 'validate', '--strict', local);
+  t.equal(localStrict.code, 1, '--strict fails on a window without a timezone outside rules too');
+  t.match(
+    localStrict.stdout,
+    /local-time\.yaml: warning: approvals entry "prod-approvers": auto_approve\.time has no timezone, so the daemon's local time zone applies/,
+  );
+  t.match(
+    localStrict.stdout,
+    /local-time\.yaml: warning: breakglass entry "emergency": time has no timezone, so the daemon's local time zone applies/,
+  );
+  t.match(localStrict.stderr, /Error: 2 warnings \(--strict\)/);
+
   const missing = await run('policy', 'validate', join(dir, 'nope.yaml'));
   t.equal(missing.code, 1);
   t.match(missing.stdout, /nope\.yaml does not exist/);

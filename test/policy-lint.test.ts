@@ -116,6 +116,42 @@ t.test(
   },
 );
 
+t.test('a time window without a timezone is warned about in rules, auto_approve and breakglass alike', async (t) => {
+  const sections = (
+    zone: string,
+  ) => `  - { name: r1, effect: require_approval, conditions: { profiles: [prod], time: { hours: { start: "10:00", end: "17:00" }${zone} } } }
+approvals:
+  - name: prod-approvers
+    profiles: [prod]
+    approvers: [carol]
+    auto_approve: { users: [alice], time: { days: [monday, friday], hours: { start: "10:00", end: "17:00" }${zone} } }
+breakglass:
+  - name: emergency
+    profiles: [prod]
+    users: [alice]
+    time: { days: [monday, tuesday]${zone} }
+  - name: any-time
+    profiles: [prod]
+    users: [bob]
+    time: {}
+`;
+  const local = warningsOf(sections(''));
+  t.same(
+    local.filter((w) => /timezone/.test(w)),
+    [
+      `rule "r1": time has no timezone, so the daemon's local time zone applies`,
+      `approvals entry "prod-approvers": auto_approve.time has no timezone, so the daemon's local time zone applies`,
+      `breakglass entry "emergency": time has no timezone, so the daemon's local time zone applies`,
+    ],
+    'one warning per window that reads the clock; an empty time reads none',
+  );
+  t.same(
+    warningsOf(sections(', timezone: Asia/Tokyo')).filter((w) => /timezone/.test(w)),
+    [],
+    'a zone written: no warning',
+  );
+});
+
 t.test('lint stays bounded on huge policies', async (t) => {
   // 3000 rules without profiles or users: every one is a candidate for every later one, and every one is warned about.
   const policy: Policy = {

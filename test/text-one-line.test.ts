@@ -1,5 +1,6 @@
 // The one rule for free text people write for others (core/text/one-line.ts): the CLI refuses before asking exactly
-// what the daemon refuses before storing, and both store what the other would.
+// what the daemon refuses before storing, and both store what the other would. Invisible characters (Cf, Cs) are
+// refused by code point; length is counted in grapheme clusters.
 import t from 'tap';
 import { checkText } from '../core/approvals/service.js';
 import { oneLineText } from '../core/text/one-line.js';
@@ -11,7 +12,8 @@ const outcome = (f: () => string): string => {
     return `ok:${f()}`;
   } catch (e) {
     if (!isSentinelError(e)) throw e;
-    return `${e.code}:${/control characters/.test(e.message) ? 'control' : /characters \(got \d+\)/.test(e.message) ? 'length' : e.message}`;
+    const held = /holds (U\+[0-9A-F]{4,6}) \(/.exec(e.message);
+    return `${e.code}:${/control characters/.test(e.message) ? 'control' : /characters \(got \d+\)/.test(e.message) ? 'length' : held ? `invisible:${held[1]}` : /too long to store/.test(e.message) ? 'store' : e.message}`;
   }
 };
 
@@ -35,12 +37,43 @@ const CASES: Array<[string, string]> = [
   ['x'.repeat(21), 'length'],
   ['😀'.repeat(20), `ok:${'😀'.repeat(20)}`],
   ['é'.repeat(20), `ok:${'é'.repeat(20)}`],
+  // Invisible: format characters (Cf) and lone surrogates (Cs) anywhere, named by code point.
+  ['\u200b'.repeat(20), 'invisible:U+200B'],
+  ['deploy\u200bhotfix', 'invisible:U+200B'],
+  ['deploy hotfix \u202eINC-1 evil', 'invisible:U+202E'],
+  ['bidi \u202a embed', 'invisible:U+202A'],
+  ['bidi \u2066 isolate', 'invisible:U+2066'],
+  ['bidi \u2069 pop', 'invisible:U+2069'],
+  ['mark \u200f rtl', 'invisible:U+200F'],
+  ['word \u2060 joiner', 'invisible:U+2060'],
+  ['invisible \u2064 plus', 'invisible:U+2064'],
+  ['\ufeffbom first', 'invisible:U+FEFF'],
+  ['soft\u00adhyphen', 'invisible:U+00AD'],
+  ['a\u200db', 'invisible:U+200D'],
+  ['lone \ud800 surrogate', 'invisible:U+D800'],
+  ['lone low \udc00', 'invisible:U+DC00'],
+  // Length in characters as people see them (grapheme clusters).
+  ['a' + '\u0301'.repeat(19), 'ok:a' + '\u0301'.repeat(19)],
+  ['e\u0301'.repeat(20), `ok:${'e\u0301'.repeat(20)}`],
+  ['e\u0301'.repeat(21), 'length'],
+  ['部署修复程序', 'ok:部署修复程序'],
+  ['👨‍👩‍👧 family, 👍🏽 and 🇫🇷', 'ok:👨‍👩‍👧 family, 👍🏽 and 🇫🇷'],
+  ['🏴󠁧󠁢󠁳󠁣󠁴󠁿 flag', 'ok:🏴󠁧󠁢󠁳󠁣󠁴󠁿 flag'],
+  ['a' + '\u0301'.repeat(80), 'store'],
 ];
 
-t.test('oneLineText: trims, refuses controls anywhere, counts code points', async (t) => {
+t.test('oneLineText: trims, refuses controls and invisible characters anywhere, counts graphemes', async (t) => {
   for (const [input, expected] of CASES) {
     const r = oneLineText(input, 1, 20);
-    const got = r.ok ? `ok:${r.text}` : r.problem === 'length' ? 'length' : 'control';
+    const got = r.ok
+      ? `ok:${r.text}`
+      : r.problem === 'length'
+        ? 'length'
+        : r.problem === 'invisible'
+          ? `invisible:U+${r.codePoint.toString(16).toUpperCase().padStart(4, '0')}`
+          : r.problem === 'too long to store'
+            ? 'store'
+            : 'control';
     t.equal(got, expected, name(input));
   }
   t.same(oneLineText(42, 1, 20), { ok: false, problem: 'not text' });
@@ -49,6 +82,42 @@ t.test('oneLineText: trims, refuses controls anywhere, counts code points', asyn
     { ok: false, problem: 'length', length: 3 },
     'three characters, six UTF-16 units',
   );
+  t.same(
+    oneLineText('a' + '\u0301'.repeat(19), 20, 1000),
+    { ok: false, problem: 'length', length: 1 },
+    'one letter with 19 combining accents is one character',
+  );
+  t.same(
+    oneLineText('\u200b'.repeat(20), 20, 1000),
+    { ok: false, problem: 'invisible', codePoint: 0x200b },
+    '20 zero-width spaces are not a break-glass reason',
+  );
+  t.same(
+    oneLineText('\u200b'.repeat(10), 10, 500),
+    { ok: false, problem: 'invisible', codePoint: 0x200b },
+    '10 zero-width spaces are not a justification',
+  );
+  t.same(
+    oneLineText('rollback: cafe\u0301 部署 👨‍👩‍👧‍👦 ok', 1, 22),
+    { ok: true, text: 'rollback: cafe\u0301 部署 👨‍👩‍👧‍👦 ok' },
+    'accents, CJK and a ZWJ emoji count as people count (22)',
+  );
+  t.same(oneLineText('rollback: cafe\u0301 部署 👨‍👩‍👧‍👦 ok', 1, 21), { ok: false, problem: 'length', length: 22 });
+});
+
+t.test('the messages name the field and the code point', async (t) => {
+  t.throws(() => checkText('deploy hotfix \u202eINC-1 evil', 'the reason', 1, 1024), {
+    code: 'BadRequest',
+    message: 'the reason holds U+202E (an invisible formatting character); write it without',
+  });
+  t.throws(() => checkText('deploy hotfix \ud800 INC-1', 'the justification', 20, 1000), {
+    code: 'BadRequest',
+    message: 'the justification holds U+D800 (half of a surrogate pair, not a character); write it without',
+  });
+  t.throws(() => checkOneLine('\u200b'.repeat(10), '--reason', 1, 500), {
+    code: 'UsageError',
+    message: '--reason holds U+200B (an invisible formatting character)',
+  });
 });
 
 t.test('the CLI and the daemon agree on every case', async (t) => {

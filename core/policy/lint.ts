@@ -31,6 +31,10 @@ function listsOverlap(a: readonly string[] | undefined, b: readonly string[] | u
   return a.some((x) => b.includes(x));
 }
 
+/** A window that reads the clock (days or hours) without a zone: it follows the daemon's local zone (its TZ). */
+const localTime = (t: TimeCondition | undefined) => !!t && !t.timezone && (nonEmpty(t.days) || t.hours !== undefined);
+const LOCAL_TIME = "time has no timezone, so the daemon's local time zone applies";
+
 const hoursWrap = (t: TimeCondition | undefined) => t?.hours !== undefined && t.hours.start > t.hours.end;
 
 function timeCovers(a: TimeCondition | undefined, b: TimeCondition | undefined): boolean {
@@ -103,9 +107,7 @@ export function lintPolicy(policy: Policy, ruleLines: readonly number[] = []): W
         `rule "${r.name}": hours start and end are both ${t.hours.start}, so the window is empty and the rule never matches`,
       );
     }
-    if (t && !t.timezone && (nonEmpty(t.days) || t.hours)) {
-      warn(i, `rule "${r.name}": time has no timezone, so the daemon's local time zone applies`);
-    }
+    if (localTime(t)) warn(i, `rule "${r.name}": ${LOCAL_TIME}`);
     for (const name of [...(c.profiles ?? []), ...(c.users ?? [])]) {
       if (/[*?]/.test(name)) {
         warn(i, `rule "${r.name}": "${name}" is matched literally; profile and user patterns are not supported`);
@@ -187,6 +189,15 @@ export function lintPolicy(policy: Policy, ruleLines: readonly number[] = []): W
     }
   }
   for (const w of lintApprovals(policy)) if (warnings.length < MAX_WARNINGS) warnings.push(w);
+  // The same windows in the other sections: an auto-approval or a break-glass window without a zone moves with the TZ
+  // the daemon was started with.
+  const more = (message: string) => {
+    if (warnings.length < MAX_WARNINGS) warnings.push({ message });
+    else dropped++;
+  };
+  for (const e of policy.approvals ?? [])
+    if (localTime(e.auto_approve?.time)) more(`approvals entry "${e.name}": auto_approve.${LOCAL_TIME}`);
+  for (const e of policy.breakglass ?? []) if (localTime(e.time)) more(`breakglass entry "${e.name}": ${LOCAL_TIME}`);
   if (stopped)
     warnings.push({
       message: `lint checked rule overlaps only partly: the policy has too many rules without profiles`,
