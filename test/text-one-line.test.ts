@@ -49,7 +49,11 @@ const CASES: Array<[string, string]> = [
   ['invisible \u2064 plus', 'invisible:U+2064'],
   ['\ufeffbom first', 'invisible:U+FEFF'],
   ['soft\u00adhyphen', 'invisible:U+00AD'],
-  ['a\u200db', 'invisible:U+200D'],
+  ['a\u200d b', 'invisible:U+200D'],
+  ['\u200c\u200c\u200c leading', 'invisible:U+200C'],
+  // A zero-width (non-)joiner inside a word is how some scripts are written (Persian, Devanagari).
+  ['\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645', 'ok:\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645'],
+  ['\u0915\u094d\u200d\u0937', 'ok:\u0915\u094d\u200d\u0937'],
   ['lone \ud800 surrogate', 'invisible:U+D800'],
   ['lone low \udc00', 'invisible:U+DC00'],
   // Length in characters as people see them (grapheme clusters).

@@ -15,6 +15,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const INVISIBLE = /[\p{Cf}\p{Cs}]/u;
 // Built at run time: TypeScript's ES2022 target does not know the `v` flag that \p{RGI_Emoji} needs.
 const EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+const JOINER_IN_WORD = /(?<=[\p{L}\p{M}])[\u200c\u200d](?=\p{L})/gu;
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /** How many UTF-16 code units a text of `max` characters may take when stored. */
@@ -48,8 +49,10 @@ export function oneLineText(value: unknown, min: number, max: number): OneLineTe
   if (typeof value !== 'string') return { ok: false, problem: 'not text' };
   if (CONTROL.test(value)) return { ok: false, problem: 'control characters' };
   if (INVISIBLE.test(value)) {
-    // In what was typed, like the controls: trim() would silently drop a leading or trailing U+FEFF.
-    for (const { segment } of graphemes.segment(value)) {
+    // In what was typed, like the controls: trim() would silently drop a leading or trailing U+FEFF. A zero-width
+    // (non-)joiner between letters is how Persian, Hindi and other scripts are written, not a hiding place.
+    const probe = value.replace(JOINER_IN_WORD, '');
+    for (const { segment } of graphemes.segment(probe)) {
       const invisible = INVISIBLE.exec(segment);
       if (invisible && !EMOJI.test(segment))
         return { ok: false, problem: 'invisible', codePoint: invisible[0].codePointAt(0)! };
