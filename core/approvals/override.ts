@@ -1,7 +1,8 @@
 // The approvals side of the override port (DESIGN §3.5, §10): for a `require_approval` decision, the requester's
 // approved request for the profile whose window contains now — re-checked against the policy in force (the entry
 // still covers the profile, the approver is still an approver, the window recomputed with today's max_duration) —
-// with the latest window_end when several apply. The index is only consulted to find candidates; the request that is
+// with the latest window_end when several apply; the one chosen is kept while it stands (a later approval is found when
+// it ends: no index query on every request). The index is only consulted to find candidates; the request that is
 // used is read again, strongly consistently, on every call — together with the session when the front end joins the
 // read `reads()` names (DESIGN §3.4) — so a revocation or denial stops access at the next credential request.
 import type { Policy } from '../policy/schema.js';
