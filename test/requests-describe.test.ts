@@ -28,3 +28,14 @@ t.equal(
   ),
   'approved by carol, but NOT honoured here: carol is not an approver in entry "x" in the policy in force',
 );
+
+t.test('relative times keep the next unit for days and hours', async (t) => {
+  const { relativeTime } = await import('../cli/output.js');
+  const at = (ms: number) => new Date(now + ms).toISOString();
+  t.equal(relativeTime(at(118 * 60_000), now), 'in 1h58m', 'not "in 1h"');
+  t.equal(relativeTime(at(23 * 3600_000 + 59 * 60_000), now), 'in 23h59m');
+  t.equal(relativeTime(at(2 * 3600_000), now), 'in 2h');
+  t.equal(relativeTime(at(26 * 3600_000), now), 'in 1d2h');
+  t.equal(relativeTime(at(-(5 * 60_000 + 30_000)), now), '5m ago');
+  t.equal(relativeTime(at(400), now), 'now');
+});
