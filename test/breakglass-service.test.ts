@@ -46,6 +46,7 @@ const ACTORS = {
   alice: { arn: 'arn:aws:iam::123456789012:user/alice', user: 'alice' },
   bob: { arn: 'arn:aws:iam::123456789012:user/bob', user: 'bob' },
   carol: { arn: 'arn:aws:iam::123456789012:user/carol', user: 'carol' },
+  aliceSso: { arn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a/alice', user: 'alice' },
 };
 
 const dynalite = await startDynalite();
@@ -170,6 +171,22 @@ t.test('close: the invoker or an approver of the profile, nobody else', async (t
   const own = await s.service.invoke(input());
   t.equal((await s.service.close(own.id, 'mine')).closed_by, 'alice');
   t.equal((await s.service.list({ status: 'closed' })).length, 2);
+  // Alice under her SSO identity: the same policy user, whose lock the event holds, may close it too.
+  s.setPolicy(`version: "1"
+rules:
+  - { name: frozen, effect: deny, conditions: { profiles: [prod] } }
+breakglass:
+  - { name: prod-emergency, profiles: [prod], users: [alice, bob] }
+`);
+  const third = await s.service.invoke(input());
+  s.who.current = 'aliceSso';
+  t.equal((await s.service.close(third.id, 'closing from SSO')).status, 'closed');
+  // And bob's refusal, where no approvals entry covers the profile, names who may close it.
+  s.who.current = 'alice';
+  const fourth = await s.service.invoke(input());
+  s.who.current = 'bob';
+  const hint = (await refusal(s.service.close(fourth.id, 'not mine'))).hint;
+  t.match(hint, /only its invoker, alice, may close it/);
 });
 
 t.test(

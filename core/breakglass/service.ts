@@ -9,7 +9,7 @@ import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { notificationStatus } from '../notify/types.js';
-import { approvalEntryFor, isApprover } from '../approvals/entry.js';
+import { approvalEntryFor, isApprover, isRequester } from '../approvals/entry.js';
 import { checkText, type Actor } from '../approvals/service.js';
 import {
   MAX_BREAKGLASS_DURATION_MS,
@@ -360,13 +360,20 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
       const text = checkText(reason, 'the reason', 1, CLOSE_REASON_MAX);
       const first = await read(id);
       const actor = await deps.identify(first.profile);
-      if (actor.arn !== first.invoker_arn) {
+      // The invoker under any identity the policy knows by their name may close: the lock and quotas that an open event
+      // holds are that name's too, and closing only takes access away.
+      const invoker = { requester_arn: first.invoker_arn, requester: first.invoker };
+      if (!isRequester(actor.arn, invoker, deps.trustedSessionRoles)) {
         const entry = approvalEntryFor(policyFor(first.profile), first.profile);
         if (!entry || !isApprover(entry, actor.arn, deps.trustedSessionRoles)) {
           throw new SentinelError(
             'NotApprover',
             `only the invoker or an approver of ${first.profile} may close break-glass event ${first.id}`,
-            { hint: 'Approvers are listed in the approvals entry for the profile (docs/approvals.md).' },
+            {
+              hint: entry
+                ? `Approvers are listed in approvals entry "${entry.name}" (docs/approvals.md); the invoker is ${first.invoker}.`
+                : `No approvals entry covers ${first.profile}, so only its invoker, ${first.invoker}, may close it.`,
+            },
           );
         }
       }
