@@ -18,7 +18,6 @@ const ACCESS = new Set([
   'ExpiredToken',
   'InvalidClientTokenId',
   'MissingAuthenticationToken',
-  'CredentialsProviderError',
   'IncompleteSignatureException',
 ]);
 const NETWORK_CODES = new Set([
@@ -56,6 +55,17 @@ export function storeUnavailable(err: unknown, table: string, shape: TableShape)
       details,
       hint: `Create it with \`sentinel init ${shape.init} --table ${table} --region <region>\`, or fix the table name and region in config.yaml.`,
     });
+  }
+  // Raised before any request: no credentials were found at all, so AWS refused nothing.
+  if (name === 'CredentialsProviderError') {
+    return new SentinelError(
+      shape.unavailable,
+      `no AWS credentials could be found for the ${shape.noun} table ${table}`,
+      {
+        details,
+        hint: 'Name a profile that has credentials (aws_profile in config.yaml, or --profile), or sign in (`aws sso login --profile <name>`), then run it again.',
+      },
+    );
   }
   if (name && ACCESS.has(name)) {
     return new SentinelError(
