@@ -505,6 +505,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const t = now();
     let last = Math.min(cursor.last_timestamp, t + FUTURE_SKEW_MS);
     let first = 0;
+    // Valid UTF-8 cut at newlines is valid UTF-8 line by line (a newline is never part of a longer character): one
+    // check of every whole line read, rather than one call and one view of the buffer for each.
+    const lastNl = n > 0 ? chunk.lastIndexOf(0x0a, n - 1) : -1;
+    const allUtf8 = lastNl > 0 && isUtf8(chunk.subarray(0, lastNl));
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
       let nl = chunk.indexOf(0x0a, pos);
       if (nl >= n) nl = -1;
@@ -518,7 +522,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         pos = nl + 1;
         continue;
       }
-      const utf8 = nl !== -1 && isUtf8(chunk.subarray(pos, end));
+      const utf8 = nl !== -1 && (allUtf8 || isUtf8(chunk.subarray(pos, end)));
       const size = nl === -1 ? MAX_EVENT_BYTES + 1 : messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
       const own = lineTime(chunk, pos, end, t);
       let line: { length: number; span: number; message?: string };
