@@ -14,7 +14,7 @@
 // BENCH_LINES (default 60,000), BENCH_ROUNDS (default 5). BENCH_BASELINE=<a copy of dist/> adds that build as a
 // variant in the same rounds (each round runs the variants in another order), to compare a change against what it
 // replaced: `cp -r dist tmp/dist-before`, change, `npm run build`, `BENCH_BASELINE=tmp/dist-before npm run bench --
-// forwarder`. Needs dist/ (`npm run build`).
+// forwarder`. Needs dist/ (`npm run build`) and Node 22.19 or later.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -150,6 +150,13 @@ function floor(job: Job): Result {
 }
 
 async function main(): Promise<void> {
+  // Before it, a worker neither has it nor (Node 20) runs this file's TypeScript: say so rather than fail in a worker.
+  if (!('threadCpuUsage' in process)) {
+    console.error(
+      `bench/forwarder.ts needs Node 22.19 or later (process.threadCpuUsage()); this is ${process.version}`,
+    );
+    process.exit(2);
+  }
   const { spawnLogsProcess } = await import('../test/support/logs-process.js');
   const { median } = await import('./_daemons.js');
   const LINES = Number(process.env.BENCH_LINES ?? 60_000);
