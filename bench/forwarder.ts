@@ -1,7 +1,7 @@
 // What the CloudWatch Logs forwarder costs per forwarded decision-log line, on its own: the forwarder (dist/, as the
 // daemon runs it) in a worker thread of its own, as in the daemon, sending N real signed decision-log lines to the logs
 // emulator in a child process (a fresh one per run, so every run finds the same empty emulator). The figure is the
-// worker thread's CPU (threadCpuUsage() inside it) from start() until every line is accepted, per line; wall
+// worker thread's CPU (process.threadCpuUsage() inside it) from start() until every line is accepted, per line; wall
 // time beside it. Each worker first forwards a smaller file to a stream of its own, so module loading, the SDK's first
 // request and JIT warm-up are not counted: what is measured is the steady cost of a backlog, as at saturation.
 //
