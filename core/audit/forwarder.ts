@@ -148,9 +148,12 @@ function lineTime(buf: Buffer, start: number, end: number, fallback: number): nu
     const key = buf.indexOf(TIMESTAMP_KEY, from);
     if (key === -1 || key >= end) return fallback;
     from = key + TIMESTAMP_KEY.length;
-    const quote = buf.indexOf(0x22, from);
-    if (quote === -1 || quote >= end || quote === from || quote - from > lastStamp.length) continue;
-    if (quote - from !== lastStampLength || buf.compare(lastStamp, 0, lastStampLength, from, quote) !== 0) {
+    // The closing quote and the comparison with the last time, in a few bytes: a call into C++ for each cost more.
+    const limit = Math.min(end, from + lastStamp.length + 1);
+    let quote = from;
+    while (quote < limit && buf[quote] !== 0x22) quote++;
+    if (quote === limit || quote === from) continue;
+    if (!sameAsLast(buf, from, quote)) {
       const text = buf.toString('latin1', from, quote);
       if (!RFC3339_UTC.test(text)) continue;
       lastStampLength = buf.copy(lastStamp, 0, from, quote);
@@ -158,6 +161,12 @@ function lineTime(buf: Buffer, start: number, end: number, fallback: number): nu
     }
     return Number.isFinite(lastParsed) ? lastParsed : fallback;
   }
+}
+
+function sameAsLast(buf: Buffer, from: number, to: number): boolean {
+  if (to - from !== lastStampLength) return false;
+  for (let k = 0; k < lastStampLength; k++) if (buf[from + k] !== lastStamp[k]) return false;
+  return true;
 }
 
 /** An empty or whitespace-only line (the decision log's probe writes); decision-log lines start with '{'. */
@@ -496,6 +505,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const t = now();
     let last = Math.min(cursor.last_timestamp, t + FUTURE_SKEW_MS);
     let first = 0;
+    // Valid UTF-8 cut at newlines is valid UTF-8 line by line (a newline is never part of a longer character): one
+    // check of every whole line read, rather than one call and one view of the buffer for each.
+    const lastNl = n > 0 ? chunk.lastIndexOf(0x0a, n - 1) : -1;
+    const allUtf8 = lastNl > 0 && isUtf8(chunk.subarray(0, lastNl));
     while (pos < n && events.length < MAX_BATCH_EVENTS) {
       let nl = chunk.indexOf(0x0a, pos);
       if (nl >= n) nl = -1;
@@ -509,7 +522,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         pos = nl + 1;
         continue;
       }
-      const utf8 = nl !== -1 && isUtf8(chunk.subarray(pos, end));
+      const utf8 = nl !== -1 && (allUtf8 || isUtf8(chunk.subarray(pos, end)));
       const size = nl === -1 ? MAX_EVENT_BYTES + 1 : messageBytes(chunk, pos, end, utf8) + EVENT_OVERHEAD_BYTES;
       const own = lineTime(chunk, pos, end, t);
       let line: { length: number; span: number; message?: string };

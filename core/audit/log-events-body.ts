@@ -9,11 +9,15 @@ import { isUtf8 } from 'node:buffer';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
+const OPEN = Buffer.from(',{"timestamp":');
+const MESSAGE_KEY = Buffer.from(',"message":');
 
 export class LogEventsBody {
   private buffer = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
   private at = 0;
   private count = 0;
+  private stampValue = NaN;
+  private stampText = '';
 
   /** Starts a body for a group and stream (the previous body's bytes are overwritten from here on). */
   begin(logGroupName: string, logStreamName: string): void {
@@ -66,7 +70,7 @@ export class LogEventsBody {
       out[i++] = QUOTE;
       this.at = i;
     }
-    this.text('}');
+    this.close();
     return size;
   }
 
@@ -82,8 +86,26 @@ export class LogEventsBody {
     return this.buffer.subarray(0, this.at);
   }
 
+  /** `,{"timestamp":<ms>,"message":` copied in as bytes: a template string and a call into C++ to write it, for each
+   * event, were about 5 % of the forwarder's own CPU per line. Consecutive events mostly share their millisecond. */
   private open(timestamp: number): void {
-    this.text(`${this.count++ === 0 ? '' : ','}{"timestamp":${timestamp},"message":`);
+    if (timestamp !== this.stampValue) {
+      this.stampValue = timestamp;
+      this.stampText = String(timestamp);
+    }
+    const digits = this.stampText;
+    this.reserve(OPEN.length + digits.length + MESSAGE_KEY.length);
+    const out = this.buffer;
+    let i = this.at;
+    for (let k = this.count++ === 0 ? 1 : 0; k < OPEN.length; k++) out[i++] = OPEN[k]!;
+    for (let k = 0; k < digits.length; k++) out[i++] = digits.charCodeAt(k);
+    for (let k = 0; k < MESSAGE_KEY.length; k++) out[i++] = MESSAGE_KEY[k]!;
+    this.at = i;
+  }
+
+  private close(): void {
+    this.reserve(1);
+    this.buffer[this.at++] = 0x7d; // }
   }
 
   private text(s: string): void {
