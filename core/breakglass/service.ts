@@ -233,11 +233,13 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
   const escalated = async (s: BreakglassStores, policy: Policy, invoker: string, profile: string, at: number) => {
     const limits = rateLimitsFor(policy, profile).filter((l) => l.escalation_threshold !== undefined);
     if (limits.length === 0) return false;
-    const mine = await s.events.queryAll(EVENT_INDEXES.invoker, invoker);
+    const { records: mine, skipped } = await s.events.queryAllCounted(EVENT_INDEXES.invoker, invoker);
     return limits.some((l) => {
       const from = iso(at - parseDuration(l.quota_window!)!);
       const inScope = (p: string) => !l.profiles?.length || l.profiles.includes(p);
-      const count = mine.filter((e) => e.created_at >= from && inScope(e.profile)).length + 1;
+      // A malformed item naming the invoker counts as an event in the window: it may be one, and escalating only
+      // adds scrutiny (skipping it could hide an escalation).
+      const count = mine.filter((e) => e.created_at >= from && inScope(e.profile)).length + skipped + 1;
       return count >= l.escalation_threshold!;
     });
   };
