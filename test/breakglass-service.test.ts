@@ -3,6 +3,9 @@
 // MfaInvalid and nothing written; a verified code or a held session → mfa_verified); close by the invoker, by an
 // approver of the profile, and not by anyone else; an event is re-checked against the entry in force.
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SentinelError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
@@ -25,6 +28,7 @@ import {
 } from '../core/breakglass/record.js';
 import { createBreakglassService, type BreakglassDeps } from '../core/breakglass/service.js';
 import { startDynalite } from './support/dynalite.js';
+import { sentinelInProcess } from './support/cli.js';
 
 const POLICY = `version: "1"
 rules:
@@ -238,4 +242,39 @@ t.test('a malformed item in the table: list skips and reports it, escalation cou
   const err = await refusal(service.show(bad));
   t.equal(err.code, 'SessionStoreUnavailable', 'show by id fails closed');
   t.match(err.message, `the break-glass table ${table} holds a malformed break-glass event record ${bad}`);
+});
+
+/** The words of a shell command as POSIX sh reads them (plain words, single quotes and backslash escapes: what
+ * hints use). */
+function shellWords(command: string): string[] {
+  const words: string[] = [];
+  for (const m of command.matchAll(/(?:[^\s'\\]+|'[^']*'|\\.)+/g)) {
+    words.push(m[0].replace(/'([^']*)'|\\(.)/g, (_all, quoted?: string, escaped?: string) => quoted ?? escaped ?? ''));
+  }
+  return words;
+}
+
+t.test('a refusal hints at a policy test command that runs as written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-bg-hint-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "team's policy.yaml");
+  writeFileSync(file, POLICY);
+  const provider = {
+    policyFor: () => parsed(POLICY),
+    status: () => ({ source: 'file', location: file }),
+  } as unknown as PolicyProvider;
+  const { service } = await setup({ as: 'bob', policy: () => provider });
+  const err = await refusal(service.invoke(input('secure')));
+  t.equal(err.code, 'BreakGlassRefused');
+  const command = /`([^`]+)`/.exec(err.hint)?.[1] ?? '';
+  const words = shellWords(command);
+  t.same(words.slice(0, 3), ['sentinel', 'policy', 'test']);
+  t.same(
+    words.slice(3),
+    [file, '--profile', 'secure', '--user', 'bob', '--session-store', 'dynamodb'],
+    'the policy file in force, the profile and the user, and the store break-glass needs (the policy has rate_limits)',
+  );
+  const ran = await sentinelInProcess(words.slice(1));
+  t.equal(ran.code, 3, 'it runs: the rule denies, and break-glass is shown beside it (not a usage error, exit 2)');
+  t.match(ran.stdout, /Break-glass: not allowed now: user "bob" is not listed in breakglass entry "secure-mfa"/);
 });
