@@ -6,7 +6,7 @@
 import { SentinelError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import type { Policy } from '../core/policy/schema.js';
-import { REQUEST_INDEXES, REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js';
+import { REQUEST_INDEXES, REQUEST_KIND, REQUEST_TABLE, type ApprovalRequest } from '../core/approvals/record.js';
 import { decideRequest, revokeRequest, view, type Outcome } from '../core/approvals/service.js';
 import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
 import { createNotifier, within } from '../core/notify/notifier.js';
@@ -18,6 +18,7 @@ import { loadConfig } from '../core/config.js';
 import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 import type { TableFlags } from './table-flags.js';
+import { assertTableKind } from './table-kind.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
 export const CLI_NOTIFY_BOUND_MS = 20_000;
@@ -126,6 +127,8 @@ export interface ListFilter {
 /** Table listing for approvers: by profile, else by stored status, else the pending ones; every match (the CLI pages
  * them, cli/list-page.ts). */
 export async function list(ctx: ApproverContext, filter: ListFilter): Promise<ReturnType<typeof view>[]> {
+  // Another kind of table would answer "no requests match": say which table it is instead.
+  await assertTableKind(ctx.store.client, REQUEST_TABLE, ctx.store.table);
   const now = new Date();
   const stored = filter.status === 'expired' ? undefined : filter.status;
   const records = filter.profile

@@ -5,7 +5,14 @@
 // `breakglass.closed` notification, delivered before the command exits (bounded) with a warning when it fails.
 // Loaded lazily: it pulls in the AWS SDK.
 import { createLogger } from '../core/log.js';
-import { EVENT_KIND, LOCK_KIND, SLOT_KIND, type BreakglassStores, type EventView } from '../core/breakglass/record.js';
+import {
+  BREAKGLASS_TABLE,
+  EVENT_KIND,
+  LOCK_KIND,
+  SLOT_KIND,
+  type BreakglassStores,
+  type EventView,
+} from '../core/breakglass/record.js';
 import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
 import { loadConfig } from '../core/config.js';
 import { createNotifier } from '../core/notify/notifier.js';
@@ -14,12 +21,15 @@ import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { CLI_NOTIFY_BOUND_MS } from './approvals-table.js';
 import type { TableFlags } from './table-flags.js';
+import { assertTableKind } from './table-kind.js';
 import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
 export interface BreakglassTable {
   service: BreakglassService;
   stores: BreakglassStores;
+  /** Refuses when the table is another kind of Sentinel table (a listing would answer "nothing matches"). */
+  assertKind(): Promise<void>;
 }
 
 /** Runs `work` with the service over the table, then closes everything it opened. `policy`: load the policy first
@@ -62,7 +72,7 @@ export async function withBreakglassTable<T>(
       log: createLogger({ level: 'silent' }),
       trustedSessionRoles: config.identity.trustedSessionRoles,
     });
-    return await work({ service, stores });
+    return await work({ service, stores, assertKind: () => assertTableKind(client, BREAKGLASS_TABLE, table) });
   } finally {
     ports.destroy();
     await provider.close();

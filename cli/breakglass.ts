@@ -262,7 +262,10 @@ Exit codes: 0 ok; 1 error; 2 usage; 4 daemon not running.`,
             limit,
           };
           const { withBreakglassTable } = await import('./breakglass-table.js');
-          events = await withBreakglassTable(flags, globals, { policy: false }, (bg) => bg.service.list(filter));
+          events = await withBreakglassTable(flags, globals, { policy: false }, async (bg) => {
+            await bg.assertKind();
+            return bg.service.list(filter);
+          });
         } else {
           const q = new URLSearchParams();
           if (flags.mine) q.set('mine', '');

@@ -166,7 +166,7 @@ const catalogue = {
     status: 403,
     exit: EXIT.denied,
     message: 'break-glass is not allowed here',
-    hint: '`sentinel policy test <profile>` shows whether and how you may break glass; docs/breakglass.md explains the checks.',
+    hint: '`sentinel policy test <policy file> --profile <profile> --user <user> --session-store dynamodb` shows whether and how you may break glass (`sentinel whoami` shows your user); docs/breakglass.md explains the checks.',
   },
   VendorUnavailable: {
     status: 502,

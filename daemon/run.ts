@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { SentinelError, isSentinelError } from '../core/errors.js';
 import type { Vendor } from '../core/issuer/types.js';
 import { createLogger, type OpLogger } from '../core/log.js';
+import { logSkippedItems } from '../core/records/skipped.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 import type { SessionStore } from '../core/sessions/types.js';
 import { VERSION } from '../core/version.js';
@@ -111,6 +112,8 @@ async function compose(
   undo: Undo,
 ): Promise<LiveDaemon> {
   const { env, log, claim } = at;
+  // Items the record layer's queries skip (malformed, or not written by Sentinel) are warn lines of this log.
+  undo.push(logSkippedItems(log));
   const parts = await resolveParts(options.parts);
   const decisions = await parts.decisions(config, log);
   undo.push(() => decisions.close());

@@ -17,6 +17,7 @@ import { SentinelError } from '../core/errors.js';
 import { createCredentialIssuer, type CredentialIssuer } from '../core/issuer/issuer.js';
 import type { BaseCredentials } from '../core/issuer/types.js';
 import { createLogger, type OpLogger } from '../core/log.js';
+import { logSkippedItems } from '../core/records/skipped.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createNotifier, type Notifier } from '../core/notify/notifier.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
@@ -104,6 +105,8 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
   const env = options.env ?? process.env;
   const config = options.config ?? vendorConfig(env);
   const log = options.log ?? createLogger({ name: 'sentinel-vendor' });
+  // Items the record layer's queries skip (malformed, or not written by Sentinel) are warn lines of this log.
+  logSkippedItems(log);
   const now = options.now ?? (() => new Date());
   const region = config.region ?? env.AWS_REGION ?? null;
   const policy = createPolicyProvider(

@@ -2,11 +2,13 @@
 // require_approval, bad input refused with nothing written), auto-approval, deciding with approver checks, racing
 // approvers, approve against cancel, revoke, derived expiry, and the override lookup the daemon uses.
 import t from 'tap';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { parsePolicy } from '../core/policy/load.js';
 import { evaluate } from '../core/policy/evaluate.js';
 import type { Policy } from '../core/policy/schema.js';
 import { MemoryRecordStore } from '../core/records/memory.js';
+import type { Item } from '../core/records/kind.js';
+import { setSkippedItemReporter, type SkippedItem } from '../core/records/skipped.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { ensureTable } from '../core/records/table.js';
 import type { RecordStore } from '../core/records/store.js';
@@ -58,6 +60,8 @@ const SUNDAY = new Date('2026-12-06T12:00:00Z');
 
 interface Fixture {
   store: RecordStore<ApprovalRequest>;
+  /** Puts an item into the table as it is (what anyone with PutItem on it can write). */
+  plant: (item: Item) => Promise<void>;
   clock: { ms: number };
   policy: { current: Policy };
 }
@@ -95,8 +99,10 @@ const backends: Array<[string, () => Promise<Fixture>]> = [
     'memory',
     async () => {
       const clock = { ms: SUNDAY.getTime() };
+      const store = new MemoryRecordStore(REQUEST_KIND, { now: () => new Date(clock.ms) });
       return {
-        store: new MemoryRecordStore(REQUEST_KIND, { now: () => new Date(clock.ms) }),
+        store,
+        plant: async (item) => store.plantItem(item),
         clock,
         policy: { current: load() },
       };
@@ -114,7 +120,10 @@ const backends: Array<[string, () => Promise<Fixture>]> = [
         ownsClient: false,
         now: () => new Date(clock.ms),
       });
-      return { store, clock, policy: { current: load() } };
+      const plant = async (item: Item) => {
+        await client.send(new PutItemCommand({ TableName: table, Item: item }));
+      };
+      return { store, plant, clock, policy: { current: load() } };
     },
   ],
 ];
@@ -327,6 +336,43 @@ for (const [backend, make] of backends) {
     policy.current = load();
     clock.ms += 2 * 3600_000;
     t.equal(await why(other.id), null, 'a request whose window ended is expired, not approved: nothing to say');
+  });
+
+  t.test(`${backend}: a malformed item in alice's partition neither blocks nor grants`, async (t) => {
+    const { store, plant, clock, policy } = await make();
+    const reports: SkippedItem[] = [];
+    t.teardown(setSkippedItemReporter((s) => reports.push(s)));
+    const now = () => new Date(clock.ms);
+    const policyFor = async () => policy.current;
+    const { request } = await createRequest(
+      store,
+      policy.current,
+      decideNowFor(policy),
+      { requester: ALICE, profile: 'prod', justification: 'deploy the hotfix for INC-42' },
+      now(),
+    );
+    await decideRequest(store, policyFor, { approver: CAROL, id: request.id, decision: 'approve' }, now);
+    // The tester's item: approved, naming alice, with most required fields missing.
+    const bad = '00000000000000b1';
+    await plant({
+      id: { S: bad },
+      requester: { S: 'alice' },
+      status: { S: 'approved' },
+      created_at: { S: now().toISOString() },
+    });
+    const lookup = createApprovalLookup({ store, policy: () => policy.current });
+    const found = await lookup.find({ principal: ALICE, profile: 'prod' }, { effect: 'require_approval' }, now());
+    t.equal(found?.id, request.id, "alice's approved request still grants");
+    t.same(
+      reports.map((r) => r.id),
+      [bad],
+      'the skipped item is reported, with its id',
+    );
+    t.equal(await lookup.find({ principal: BOB, profile: 'prod' }, { effect: 'require_approval' }, now()), null);
+    t.match(
+      await codeOf(store.get(bad)),
+      new RegExp(`^SessionStoreUnavailable: .* malformed approval request record ${bad} `),
+    );
   });
 
   t.test(`${backend}: auto-approval inside the window and duration, pending outside`, async (t) => {

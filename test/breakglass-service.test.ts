@@ -3,7 +3,10 @@
 // MfaInvalid and nothing written; a verified code or a held session → mfa_verified); close by the invoker, by an
 // approver of the profile, and not by anyone else; an event is re-checked against the entry in force.
 import t from 'tap';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SentinelError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { createNotifier } from '../core/notify/notifier.js';
@@ -13,6 +16,7 @@ import type { PolicyProvider } from '../core/policy/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { ensureTable } from '../core/records/table.js';
 import type { RecordKind, StoredRecord } from '../core/records/kind.js';
+import { setSkippedItemReporter, type SkippedItem } from '../core/records/skipped.js';
 import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { eventStanding } from '../core/breakglass/override.js';
 import {
@@ -24,6 +28,7 @@ import {
 } from '../core/breakglass/record.js';
 import { createBreakglassService, type BreakglassDeps } from '../core/breakglass/service.js';
 import { startDynalite } from './support/dynalite.js';
+import { sentinelInProcess } from './support/cli.js';
 
 const POLICY = `version: "1"
 rules:
@@ -87,7 +92,7 @@ async function setup(over: Partial<BreakglassDeps> & { as?: keyof typeof ACTORS 
     locks: (await stores.locks.scan()).length,
     live: (await stores.slots.scan()).filter((s) => s.freed_at > new Date().toISOString()).length,
   });
-  return { stores, service, who, counts, setPolicy: (p: string) => (policy = parsed(p)) };
+  return { stores, service, who, counts, table, setPolicy: (p: string) => (policy = parsed(p)) };
 }
 
 const input = (profile = 'prod', extra: Record<string, unknown> = {}) => ({
@@ -232,4 +237,86 @@ t.test('an event is re-checked against the entry in force', async (t) => {
     Date.parse(stored.created_at) + 30 * 60_000,
     'a shorter max_duration shortens it',
   );
+});
+
+t.test('a malformed item in the table: list skips and reports it, escalation counts it', async (t) => {
+  const reports: SkippedItem[] = [];
+  t.teardown(setSkippedItemReporter((s) => reports.push(s)));
+  const { service, table, setPolicy } = await setup();
+  setPolicy(POLICY.replace('quota_window: 24h }', 'quota_window: 24h, escalation_threshold: 2 }'));
+  // The tester's item: active, naming alice, with most required fields missing.
+  const bad = '00000000000000b2';
+  await client.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        id: { S: bad },
+        invoker: { S: 'alice' },
+        status: { S: 'active' },
+        profile: { S: 'prod' },
+        created_at: { S: new Date().toISOString() },
+      },
+    }),
+  );
+  const event = await service.invoke(input());
+  // Escalation guards scrutiny: the unreadable item may be an event of the window, so it counts.
+  t.equal(event.escalated, true, 'the malformed item counts towards the escalation threshold');
+  t.same(
+    (await service.list({})).map((e) => e.id),
+    [event.id],
+    'list: the good event',
+  );
+  t.same(
+    (await service.list({ mine: true })).map((e) => e.id),
+    [event.id],
+    'list --mine',
+  );
+  t.same(
+    (await service.list({ profile: 'prod' })).map((e) => e.id),
+    [event.id],
+    'list --profile',
+  );
+  t.same(
+    reports.map((r) => [r.table, r.id]),
+    [[table, bad]],
+    'reported once, with the table and the id',
+  );
+  const err = await refusal(service.show(bad));
+  t.equal(err.code, 'SessionStoreUnavailable', 'show by id fails closed');
+  t.match(err.message, `the break-glass table ${table} holds a malformed break-glass event record ${bad}`);
+});
+
+/** The words of a shell command as POSIX sh reads them (plain words, single quotes and backslash escapes: what
+ * hints use). */
+function shellWords(command: string): string[] {
+  const words: string[] = [];
+  for (const m of command.matchAll(/(?:[^\s'\\]+|'[^']*'|\\.)+/g)) {
+    words.push(m[0].replace(/'([^']*)'|\\(.)/g, (_all, quoted?: string, escaped?: string) => quoted ?? escaped ?? ''));
+  }
+  return words;
+}
+
+t.test('a refusal hints at a policy test command that runs as written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-bg-hint-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "team's policy.yaml");
+  writeFileSync(file, POLICY);
+  const provider = {
+    policyFor: () => parsed(POLICY),
+    status: () => ({ source: 'file', location: file }),
+  } as unknown as PolicyProvider;
+  const { service } = await setup({ as: 'bob', policy: () => provider });
+  const err = await refusal(service.invoke(input('secure')));
+  t.equal(err.code, 'BreakGlassRefused');
+  const command = /`([^`]+)`/.exec(err.hint)?.[1] ?? '';
+  const words = shellWords(command);
+  t.same(words.slice(0, 3), ['sentinel', 'policy', 'test']);
+  t.same(
+    words.slice(3),
+    [file, '--profile', 'secure', '--user', 'bob', '--session-store', 'dynamodb'],
+    'the policy file in force, the profile and the user, and the store break-glass needs (the policy has rate_limits)',
+  );
+  const ran = await sentinelInProcess(words.slice(1));
+  t.equal(ran.code, 3, 'it runs: the rule denies, and break-glass is shown beside it (not a usage error, exit 2)');
+  t.match(ran.stdout, /Break-glass: not allowed now: user "bob" is not listed in breakglass entry "secure-mfa"/);
 });

@@ -7,7 +7,8 @@ import { SentinelError } from '../core/errors.js';
 import { readTogether } from '../core/records/batch.js';
 import { NOT_EXISTS, type Condition } from '../core/records/condition.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
-import { toItem, type RecordKind } from '../core/records/kind.js';
+import { toItem, type Item, type RecordKind } from '../core/records/kind.js';
+import { logSkippedItems, setSkippedItemReporter, type SkippedItem } from '../core/records/skipped.js';
 import { MemoryRecordStore } from '../core/records/memory.js';
 import type { TableShape } from '../core/records/shape.js';
 import type { RecordStore } from '../core/records/store.js';
@@ -191,6 +192,10 @@ interface Stores {
   /** Commands the DynamoDB client sent since the last call (undefined for memory). */
   sent?: () => Array<{ name: string; input: ServiceInputTypes }>;
   putRaw?: (item: Record<string, unknown>) => Promise<void>;
+  /** Puts an item into the requests table as it is, whatever it holds (memory: plantItem). */
+  plant: (item: Record<string, unknown>) => Promise<void>;
+  /** The requests table's name (undefined for memory). */
+  requestsTable?: string;
 }
 
 type Factory = () => Promise<Stores>;
@@ -452,6 +457,77 @@ function contract(name: string, factory: Factory): void {
     );
   });
 
+  t.test(
+    `${name}: a malformed item in a partition is skipped by queries, reported once, and fails closed by id`,
+    async (t) => {
+      const { requests, plant, requestsTable } = await factory();
+      const reports: SkippedItem[] = [];
+      t.teardown(setSkippedItemReporter((s) => reports.push(s)));
+      // What the daemon and the vendor Lambda install: a warn line of the operational log.
+      const warned: Array<{ fields: Record<string, unknown>; message: string }> = [];
+      t.teardown(
+        logSkippedItems({
+          warn: (fields, message) => warned.push({ fields: fields as Record<string, unknown>, message }),
+        }),
+      );
+      await requests.create(request(1, { status: 'approved' }));
+      await requests.create(request(3));
+      const bad = 'b1' + hex(0).slice(2);
+      // What anyone with PutItem on the table can write: required fields missing.
+      await plant({
+        id: { S: bad },
+        requester: { S: 'alice' },
+        status: { S: 'approved' },
+        created_at: { S: new Date(START + 2000).toISOString() },
+      });
+      const ids = (rs: Request[]) => rs.map((r) => r.id).sort();
+      const index = REQUEST_TABLE.indexes[0]!;
+      const byStatus = REQUEST_TABLE.indexes[1]!;
+      t.same(ids(await requests.queryAll(index, 'alice')), [hex(1), hex(3)], 'queryAll: the good records');
+      t.same(ids(await requests.queryAll(byStatus, 'approved')), [hex(1)], 'queryAll of another partition');
+      t.same(await requests.queryAllCounted(index, 'alice'), {
+        records: await requests.queryAll(index, 'alice'),
+        skipped: 1,
+      });
+      const pages: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await requests.query({
+          sources: [{ index, value: 'alice' }],
+          limit: 1,
+          fingerprint: 'f',
+          ...(cursor ? { cursor } : {}),
+        });
+        pages.push(...page.items.map((r) => r.id));
+        cursor = page.cursor;
+      } while (cursor);
+      t.same(pages, [hex(3), hex(1)], 'query pages: the good records, in order');
+      t.same(ids(await requests.scan()), [hex(1), hex(3)], 'scan');
+      t.equal(reports.length, 0, 'the reporter installed last receives the reports');
+      t.equal(warned.length, 1, 'one warn line per item and process, however many queries skipped it');
+      t.match(warned[0]!.fields, {
+        event: 'record_skipped',
+        kind: 'request',
+        id: bad,
+        reason: 'missing required fields profile, count, updated_at, ttl',
+      });
+      t.equal(warned[0]!.fields.table, requestsTable);
+      t.match(warned[0]!.message, `malformed request record ${bad} `);
+
+      const err = (await requests.get(bad).catch((e: unknown) => e)) as SentinelError;
+      t.equal(err.code, 'SessionStoreUnavailable', 'a read by id fails closed');
+      t.equal(
+        err.message,
+        `the request table ${requestsTable ?? '(in memory)'} holds a malformed request record ${bad} (missing required fields profile, count, updated_at, ttl)`,
+      );
+      if (requestsTable) {
+        t.match(err.hint, `aws dynamodb delete-item --table-name ${requestsTable} --key '{"id":{"S":"${bad}"}}'`);
+      }
+      t.match(await code(requests.getMany([hex(1), bad])), 'SessionStoreUnavailable', 'getMany fails closed');
+      t.match(await code(requests.update(bad, () => ({ count: 1 }))), 'SessionStoreUnavailable', 'update fails closed');
+    },
+  );
+
   t.test(`${name}: a closed store refuses everything`, async (t) => {
     const { requests } = await factory();
     await requests.create(request(1));
@@ -489,6 +565,7 @@ contract('memory', async () => {
     slots: new MemoryRecordStore(SLOT, { now }),
     events: new MemoryRecordStore(EVENT, { now }),
     clock,
+    plant: async (item) => requests.plantItem(item as Item),
   };
 });
 
@@ -529,6 +606,10 @@ contract('dynamodb', async () => {
     putRaw: async (item) => {
       await client.send(new PutItemCommand({ TableName: `requests-${n}`, Item: item as never }));
     },
+    plant: async (item) => {
+      await client.send(new PutItemCommand({ TableName: `requests-${n}`, Item: item as never }));
+    },
+    requestsTable: `requests-${n}`,
   };
 });
 
@@ -549,12 +630,21 @@ t.test('dynamodb: malformed items fail closed, with the kind named', async (t) =
       Object.fromEntries(Object.entries({ ...good, id: { S: hex(15) } }).filter(([k]) => k !== 'updated_at')),
     ],
   ];
+  const reasons: Record<string, string> = {
+    'unknown status': 'status is not a known status',
+    'count not a number': 'field count is not stored as a number',
+    'boolean as a string': 'field auto_approved is not stored as a boolean',
+    'json that does not parse': 'field notification_status is not stored as JSON text',
+  };
   for (const [why, item] of variants) {
     await client.send(new PutItemCommand({ TableName: table, Item: item as never }));
     const id = (item.id as { S: string }).S;
     const err = await store.get(id).catch((e: unknown) => e);
     t.ok(err instanceof SentinelError && err.code === 'SessionStoreUnavailable', `get: ${why}`);
-    t.equal((err as Error).message, 'the request table holds a malformed request record');
+    t.equal(
+      (err as Error).message,
+      `the request table ${table} holds a malformed request record ${id} (${why === 'no updated_at' ? 'missing required field updated_at' : reasons[why]})`,
+    );
     t.equal(await code(store.update(id, () => ({ count: 1 }))), 'SessionStoreUnavailable', `update: ${why}`);
     t.equal(await code(store.getMany([id])), 'SessionStoreUnavailable', `getMany: ${why}`);
   }

@@ -9,6 +9,7 @@ import { clampStsDuration, STS_CHAINED_MAX_SECONDS } from '../issuer/sts-duratio
 import { nearMisses, nearMissText } from '../policy/near-miss.js';
 import type { Decision, DecisionRequest } from '../policy/types.js';
 import type { Mode } from '../types.js';
+import { policyTestHint, shellWord } from '../policy/test-hint.js';
 import { decisionEntry, refused } from './decision-entry.js';
 import type { Authorized, AuthorizeRequest, Override, OverrideKind, Ports } from './types.js';
 
@@ -171,15 +172,4 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
         ? `Request access with \`sentinel request ${profile} --reason "..."\` and wait for an approver.`
         : undefined;
   return new SentinelError(code, message, { details, ...(hint ? { hint } : {}) });
-}
-
-const shellWord = (s: string) => (/^[A-Za-z0-9_./~@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-/** `policy test` with the real policy, profile, user and mode; an SSM policy is pulled into a file first. */
-export function policyTestHint(policySource: string, profile: string, user: string, mode: Mode): string {
-  const args = `--profile ${profile} --user ${user} --mode ${mode}`;
-  const command = policySource.startsWith('file:')
-    ? `sentinel policy test ${shellWord(policySource.slice('file:'.length))} ${args}`
-    : `sentinel policy pull ${profile} -o ${profile}.yaml && sentinel policy test ${profile}.yaml ${args}`;
-  return `See why with \`${command}\`.`;
 }

@@ -25,6 +25,7 @@ import { cooldownMs, quotasFor, takeLock, takeSlots, type Taken } from './limits
 import type { MfaSessions } from './mfa.js';
 import { callerIdentities } from '../identity/caller-identities.js';
 import { isHex16 } from '../text/hex-id.js';
+import { breakglassTestHint } from '../policy/test-hint.js';
 import {
   EVENT_HISTORY_MS,
   EVENT_INDEXES,
@@ -106,10 +107,22 @@ export function checkEventId(id: unknown): string {
   return id;
 }
 
-function refused(check: string, reason: string): SentinelError {
+function refused(
+  check: string,
+  reason: string,
+  about: { provider: PolicyProvider; profile: string; user: string },
+): SentinelError {
   return new SentinelError('BreakGlassRefused', `break-glass refused (${check}): ${reason}`, {
     details: { check },
+    hint: breakglassTestHint(policySourceOf(about.provider), about.profile, about.user),
   });
+}
+
+/** The policy in force as `file:<path>` or `ssm:<path>`, for the hint; undefined when the provider cannot say. */
+function policySourceOf(provider: PolicyProvider): string | undefined {
+  if (typeof provider.status !== 'function') return undefined;
+  const status = provider.status();
+  return status.source === 'file' || status.source === 'ssm' ? `${status.source}:${status.location}` : undefined;
 }
 
 /** The duration asked for, in seconds: > 0, at most 4 h; the entry's own limit is checked with the entry. */
@@ -178,13 +191,14 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
     const policy = policyFor(input.profile);
     const at = now();
     const first = matchBreakglass(policy, { user: invoker.user, profile: input.profile, now: at, reasonCode: code });
-    if (!first.ok) throw refused(first.check, first.reason);
+    const about = { provider: deps.policy(), profile: input.profile, user: invoker.user };
+    if (!first.ok) throw refused(first.check, first.reason, about);
     const seconds = asked ?? Math.min(DEFAULT_EVENT_MS, breakglassMaxDurationMs(first.entry)) / 1000;
     const match = matchBreakglass(policy, {
       ...{ user: invoker.user, profile: input.profile, now: at, reasonCode: code },
       durationMs: seconds * 1000,
     });
-    if (!match.ok) throw refused(match.check, match.reason);
+    if (!match.ok) throw refused(match.check, match.reason, about);
     return { s, code, justification, seconds, invoker, policy, entry: match.entry };
   };
 
@@ -234,11 +248,13 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
   const escalated = async (s: BreakglassStores, policy: Policy, invoker: string, profile: string, at: number) => {
     const limits = rateLimitsFor(policy, profile).filter((l) => l.escalation_threshold !== undefined);
     if (limits.length === 0) return false;
-    const mine = await s.events.queryAll(EVENT_INDEXES.invoker, invoker);
+    const { records: mine, skipped } = await s.events.queryAllCounted(EVENT_INDEXES.invoker, invoker);
     return limits.some((l) => {
       const from = iso(at - parseDuration(l.quota_window!)!);
       const inScope = (p: string) => !l.profiles?.length || l.profiles.includes(p);
-      const count = mine.filter((e) => e.created_at >= from && inScope(e.profile)).length + 1;
+      // A malformed item naming the invoker counts as an event in the window: it may be one, and escalating only
+      // adds scrutiny (skipping it could hide an escalation).
+      const count = mine.filter((e) => e.created_at >= from && inScope(e.profile)).length + skipped + 1;
       return count >= l.escalation_threshold!;
     });
   };

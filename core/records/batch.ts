@@ -58,7 +58,7 @@ export async function readTogether<T extends readonly AnyRead[]>(reads: T): Prom
       indexes.forEach((i, n) => {
         const s = stores[n]!;
         const item = found.get(s.table)?.find((it) => it[s.kind.table.partitionKey]?.S === reads[i]!.id);
-        out[i] = item ? fromItem(s.kind, item) : undefined;
+        out[i] = item ? fromItem(s.kind, item, s.table) : undefined;
       });
     }),
   ]);

@@ -23,6 +23,7 @@ import {
   assertId,
   duplicate,
   fromItem,
+  parseItem,
   storeClosed,
   toItem,
   toValue,
@@ -32,6 +33,7 @@ import {
   type StoredRecord,
 } from './kind.js';
 import { mergePartitions } from './merge.js';
+import { reportSkipped } from './skipped.js';
 import type { IndexShape } from './shape.js';
 import {
   applyChanges,
@@ -84,7 +86,7 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
 
   async create(record: R): Promise<R> {
     if (!(await this.putIf(record, NOT_EXISTS))) throw duplicate(this.kind, record.id);
-    return fromItem(this.kind, toItem(this.kind, record));
+    return fromItem(this.kind, toItem(this.kind, record), this.table);
   }
 
   async putIf(record: R, condition: Condition): Promise<boolean> {
@@ -120,7 +122,7 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
     } catch (err) {
       throw this.unavailable(err);
     }
-    return item ? fromItem(this.kind, item) : undefined;
+    return item ? fromItem(this.kind, item, this.table) : undefined;
   }
 
   async getMany(ids: readonly string[]): Promise<Map<string, R>> {
@@ -131,7 +133,7 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
     ]);
     const out = new Map<string, R>();
     for (const item of items.get(this.table) ?? []) {
-      const r = fromItem(this.kind, item);
+      const r = fromItem(this.kind, item, this.table);
       out.set(r.id, r);
     }
     return out;
@@ -186,7 +188,7 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
         `the ${this.kind.table.noun} table ${this.table} did not return the updated record`,
       );
     }
-    return fromItem(this.kind, out.Attributes);
+    return fromItem(this.kind, out.Attributes, this.table);
   }
 
   update(id: string, decide: (current: R) => Changes<R>): Promise<R> {
@@ -227,6 +229,14 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
   }
 
   async queryAll(index: IndexShape, value: string, rangeEquals?: string): Promise<R[]> {
+    return (await this.queryAllCounted(index, value, rangeEquals)).records;
+  }
+
+  async queryAllCounted(
+    index: IndexShape,
+    value: string,
+    rangeEquals?: string,
+  ): Promise<{ records: R[]; skipped: number }> {
     this.assertOpen();
     return this.readAll(
       (start) =>
@@ -247,9 +257,10 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
   /** One Scan page after another. Items of other kinds sharing the table (their ids differ) are skipped. */
   async scan(): Promise<R[]> {
     this.assertOpen();
-    return this.readAll(
+    const { records } = await this.readAll(
       (start) => new ScanCommand({ TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
     );
+    return records;
   }
 
   async close(): Promise<void> {
@@ -295,7 +306,7 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
     try {
       const out = await this.client.send(new QueryCommand(input));
       return {
-        items: (out.Items ?? []).filter((i) => this.isOwn(i)).map((i) => fromItem(this.kind, i)),
+        items: this.parseListed(out.Items ?? []).records,
         next: out.LastEvaluatedKey,
       };
     } catch (err) {
@@ -317,8 +328,29 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
     return typeof id === 'string' && this.kind.idPattern.test(id);
   }
 
-  private async readAll(command: (start?: Item) => QueryCommand | ScanCommand): Promise<R[]> {
-    const all: R[] = [];
+  /** The records among items a query or scan listed: items of other kinds are left out, and items of this kind that
+   * do not parse are skipped and reported (a read by id of one of them fails closed). */
+  private parseListed(items: readonly Item[]): { records: R[]; skipped: number } {
+    const records: R[] = [];
+    let skipped = 0;
+    for (const item of items) {
+      if (!this.isOwn(item)) continue;
+      const parsed = parseItem(this.kind, item);
+      if ('record' in parsed) {
+        records.push(parsed.record);
+      } else {
+        skipped++;
+        reportSkipped(this.kind, this.table, parsed.id, parsed.reason);
+      }
+    }
+    return { records, skipped };
+  }
+
+  private async readAll(
+    command: (start?: Item) => QueryCommand | ScanCommand,
+  ): Promise<{ records: R[]; skipped: number }> {
+    const records: R[] = [];
+    let skipped = 0;
     let start: Item | undefined;
     do {
       let out;
@@ -327,10 +359,12 @@ export class DynamoRecordStore<R extends StoredRecord> implements RecordStore<R>
       } catch (err) {
         throw this.unavailable(err);
       }
-      for (const item of out.Items ?? []) if (this.isOwn(item)) all.push(fromItem(this.kind, item));
+      const page = this.parseListed(out.Items ?? []);
+      records.push(...page.records);
+      skipped += page.skipped;
       start = out.LastEvaluatedKey;
     } while (start);
-    return all;
+    return { records, skipped };
   }
 }
 

@@ -74,16 +74,44 @@ export function toItem<R extends StoredRecord>(kind: RecordKind<R>, record: Part
   return item;
 }
 
-export function malformed<R extends StoredRecord>(kind: RecordKind<R>): SentinelError {
+/** Where a malformed item was found: the table's name (undefined for the memory store) and the item's id when it
+ * reads as an id of the kind. */
+export interface ItemOrigin {
+  table?: string;
+  id?: string;
+}
+
+/** The shell-quoted `--key` of an item, for the aws CLI commands in hints. */
+function awsKey(kind: RecordKind<StoredRecord>, id: string): string {
+  return `'${JSON.stringify({ [kind.table.partitionKey]: { S: id } })}'`;
+}
+
+export function malformed<R extends StoredRecord>(
+  kind: RecordKind<R>,
+  origin: ItemOrigin = {},
+  reason?: string,
+): SentinelError {
   // Fail closed: a record that does not parse proves nothing (a session that might be revoked, an approval that
-  // might have been withdrawn).
-  return new SentinelError(
-    kind.table.unavailable,
-    `the ${kind.table.noun} table holds a malformed ${kind.noun} record`,
-    {
-      hint: 'Inspect the record in the table; it was not written by Sentinel or was edited by hand.',
+  // might have been withdrawn). The message names the table and the item, so that it can be found and removed.
+  const where = origin.table
+    ? `the ${kind.table.noun} table ${origin.table}`
+    : `the ${kind.table.noun} table (in memory)`;
+  const which = origin.id !== undefined ? ` ${origin.id}` : ' with no readable id';
+  const why = reason ? ` (${reason})` : '';
+  const k = kind as unknown as RecordKind<StoredRecord>;
+  const hint =
+    origin.table && origin.id !== undefined
+      ? `It was not written by Sentinel or was edited by hand. Inspect it with \`aws dynamodb get-item --table-name ${origin.table} --key ${awsKey(k, origin.id)}\`; if it does not belong there, remove it with \`aws dynamodb delete-item --table-name ${origin.table} --key ${awsKey(k, origin.id)}\`.`
+      : origin.table
+        ? `It was not written by Sentinel or was edited by hand. Find it with \`aws dynamodb scan --table-name ${origin.table}\` (its ${kind.table.partitionKey} is not a valid ${kind.noun} id) and remove it with \`aws dynamodb delete-item\`.`
+        : 'It was not written by Sentinel or was edited by hand.';
+  return new SentinelError(kind.table.unavailable, `${where} holds a malformed ${kind.noun} record${which}${why}`, {
+    hint,
+    details: {
+      ...(origin.table ? { table: origin.table } : {}),
+      ...(origin.id !== undefined ? { id: origin.id } : {}),
     },
-  );
+  });
 }
 
 function fromValue(type: FieldType, v: AttributeValue): unknown {
@@ -106,26 +134,54 @@ function fromValue(type: FieldType, v: AttributeValue): unknown {
   }
 }
 
-/** The record an item holds; attributes the kind does not declare are ignored, and anything malformed fails closed. */
-export function fromItem<R extends StoredRecord>(kind: RecordKind<R>, item: Item): R {
+/** The outcome of reading an item as a record of a kind: the record, or why it is not one (field names only: a
+ * value from the table is never repeated, it may be anything). */
+export type Parsed<R> = { record: R } | { id?: string; reason: string };
+
+/** The item's id when it is a valid id of the kind (safe to print), else undefined. */
+export function itemId<R extends StoredRecord>(kind: RecordKind<R>, item: Item): string | undefined {
+  const id = item[kind.table.partitionKey]?.S;
+  return typeof id === 'string' && kind.idPattern.test(id) ? id : undefined;
+}
+
+export function parseItem<R extends StoredRecord>(kind: RecordKind<R>, item: Item): Parsed<R> {
+  const id = itemId(kind, item);
+  const bad = (reason: string): Parsed<R> => (id !== undefined ? { id, reason } : { reason });
   const out: Record<string, unknown> = {};
   for (const [field, type] of Object.entries(kind.fields) as [string, FieldType][]) {
     const v = item[field];
     if (v === undefined) continue;
     const value = fromValue(type, v);
-    if (value === undefined) throw malformed(kind);
+    if (value === undefined)
+      return bad(`field ${field} is not stored as ${type === 'json' ? 'JSON text' : `a ${type}`}`);
     out[field] = value;
   }
-  for (const f of kind.required) if (out[f] === undefined) throw malformed(kind);
-  if (typeof out.id !== 'string' || !kind.idPattern.test(out.id)) throw malformed(kind);
-  if (typeof out.updated_at !== 'string' || Number.isNaN(Date.parse(out.updated_at))) throw malformed(kind);
+  const missing = kind.required.filter((f) => out[f] === undefined);
+  if (missing.length) return bad(`missing required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (typeof out.id !== 'string' || !kind.idPattern.test(out.id)) return bad(`not a valid ${kind.noun} id`);
+  if (typeof out.updated_at !== 'string' || Number.isNaN(Date.parse(out.updated_at))) {
+    return bad('updated_at is not a date');
+  }
   if (kind.status) {
     const s = out[kind.status.field];
-    if (typeof s !== 'string' || !(s in kind.status.transitions)) throw malformed(kind);
+    if (typeof s !== 'string' || !(s in kind.status.transitions))
+      return bad(`${kind.status.field} is not a known status`);
   }
   const checked = kind.check ? kind.check(out) : (out as unknown as R);
-  if (!checked) throw malformed(kind);
-  return checked;
+  if (!checked) return bad(`a field holds a value a ${kind.noun} cannot have`);
+  return { record: checked };
+}
+
+/** The record an item holds; attributes the kind does not declare are ignored, and anything malformed fails closed
+ * (with the table, when given, and the id in the error). */
+export function fromItem<R extends StoredRecord>(kind: RecordKind<R>, item: Item, table?: string): R {
+  const parsed = parseItem(kind, item);
+  if ('record' in parsed) return parsed.record;
+  throw malformed(
+    kind,
+    { ...(table ? { table } : {}), ...(parsed.id !== undefined ? { id: parsed.id } : {}) },
+    parsed.reason,
+  );
 }
 
 /** A record exactly as the table would hand it back (absent and empty values dropped): what the memory store keeps,

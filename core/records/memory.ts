@@ -3,8 +3,19 @@
 // exactly as the table would hand them back, so that it answers as the DynamoDB store does.
 import { holds, NOT_EXISTS, type Condition } from './condition.js';
 import { compareDescending, positionOf, type SortPosition } from './cursor.js';
-import { asStored, assertId, duplicate, storeClosed, type RecordKind, type StoredRecord } from './kind.js';
+import {
+  asStored,
+  assertId,
+  duplicate,
+  fromItem,
+  parseItem,
+  storeClosed,
+  type Item,
+  type RecordKind,
+  type StoredRecord,
+} from './kind.js';
 import { mergePartitions } from './merge.js';
+import { reportSkipped } from './skipped.js';
 import type { IndexShape } from './shape.js';
 import {
   applyChanges,
@@ -27,6 +38,9 @@ const PRUNE_EVERY_MS = 60_000;
 export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R> {
   readonly backend: Backend = 'memory';
   private readonly records = new Map<string, R>();
+  /** Items that do not parse as the kind, kept as they were planted (plantItem): what a DynamoDB table edited by
+   * someone other than Sentinel can hold, so that both stores can be shown to treat them alike. */
+  private readonly foreign = new Map<string, Item>();
   private readonly now: () => Date;
   private closed = false;
   private lastPrune = 0;
@@ -48,14 +62,33 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
     assertId(this.kind, record?.id);
     const stored = asStored(this.kind, record);
     this.pruneExpired();
-    if (!holds(condition, this.records.get(record.id))) return false;
+    if (!holds(condition, this.stored(record.id))) return false;
+    this.foreign.delete(record.id);
     this.records.set(record.id, stored);
     return true;
+  }
+
+  /**
+   * Puts an item as DynamoDB would hold it, whatever it holds: one that parses becomes a record, one that does not is
+   * kept as it is (reads by id fail closed, queries skip it). For tests of what a hand-edited table can hold.
+   */
+  plantItem(item: Item): void {
+    const parsed = parseItem(this.kind, item);
+    const id = item[this.kind.table.partitionKey]?.S ?? `\u0000${this.foreign.size}`;
+    if ('record' in parsed) {
+      this.foreign.delete(id);
+      this.records.set(id, parsed.record);
+    } else {
+      this.records.delete(id);
+      this.foreign.set(id, item);
+    }
   }
 
   async get(id: string): Promise<R | undefined> {
     this.assertOpen();
     assertId(this.kind, id);
+    const planted = this.foreign.get(id);
+    if (planted) return fromItem(this.kind, planted);
     const r = this.records.get(id);
     return r ? { ...r } : undefined;
   }
@@ -65,6 +98,8 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
     const out = new Map<string, R>();
     for (const id of ids) {
       assertId(this.kind, id);
+      const planted = this.foreign.get(id);
+      if (planted) fromItem(this.kind, planted); // fails closed, naming the id
       const r = this.records.get(id);
       if (r) out.set(id, { ...r });
     }
@@ -74,6 +109,8 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
   async updateIf(current: R, changes: Changes<R>): Promise<R> {
     this.assertOpen();
     assertId(this.kind, current?.id);
+    const planted = this.foreign.get(current.id);
+    if (planted) fromItem(this.kind, planted);
     const stored = this.records.get(current.id);
     if (!stored) throw this.kind.unknown(current.id);
     if (!this.lockHolds(stored, current)) throw staleRead(this.kind, current.id);
@@ -85,6 +122,8 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
   async update(id: string, decide: (current: R) => Changes<R>): Promise<R> {
     this.assertOpen();
     assertId(this.kind, id);
+    const planted = this.foreign.get(id);
+    if (planted) fromItem(this.kind, planted);
     const stored = this.records.get(id);
     if (!stored) throw this.kind.unknown(id);
     // No await between the read and the write: nothing can come in between, so one attempt always suffices.
@@ -94,8 +133,9 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
   async deleteIf(id: string, condition: Condition): Promise<boolean> {
     this.assertOpen();
     assertId(this.kind, id);
-    if (!holds(condition, this.records.get(id))) return false;
+    if (!holds(condition, this.stored(id))) return false;
     this.records.delete(id);
+    this.foreign.delete(id);
     return true;
   }
 
@@ -106,7 +146,7 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
       {
         page: async (source, start) => {
           const all = this.partition(source.index, source.value)
-            .filter((r) => q.rangeFrom === undefined || String(r[source.index.range as keyof R]) >= q.rangeFrom)
+            .records.filter((r) => q.rangeFrom === undefined || String(r[source.index.range as keyof R]) >= q.rangeFrom)
             .sort((a, b) => compareDescending(this.position(a, source), this.position(b, source)));
           const from = start ? all.findIndex((r) => compareDescending(this.position(r, source), start) > 0) : 0;
           return { items: from < 0 ? [] : all.slice(from).map((r) => ({ ...r })) };
@@ -118,14 +158,22 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
   }
 
   async queryAll(index: IndexShape, value: string, rangeEquals?: string): Promise<R[]> {
+    return (await this.queryAllCounted(index, value, rangeEquals)).records;
+  }
+
+  async queryAllCounted(
+    index: IndexShape,
+    value: string,
+    rangeEquals?: string,
+  ): Promise<{ records: R[]; skipped: number }> {
     this.assertOpen();
-    return this.partition(index, value)
-      .filter((r) => rangeEquals === undefined || r[index.range as keyof R] === rangeEquals)
-      .map((r) => ({ ...r }));
+    const { records, skipped } = this.partition(index, value, rangeEquals);
+    return { records: records.map((r) => ({ ...r })), skipped };
   }
 
   async scan(): Promise<R[]> {
     this.assertOpen();
+    for (const item of this.foreign.values()) this.skip(item);
     return [...this.records.values()].map((r) => ({ ...r }));
   }
 
@@ -138,12 +186,44 @@ export class MemoryRecordStore<R extends StoredRecord> implements RecordStore<R>
     return stored.updated_at === read.updated_at;
   }
 
-  /** A GSI holds only the items that have both of its key attributes. */
-  private partition(index: IndexShape, value: string): R[] {
-    const out: R[] = [];
+  /** A GSI holds only the items that have both of its key attributes (as strings). Planted items that do not parse
+   * are skipped and reported, as the DynamoDB store does. */
+  private partition(index: IndexShape, value: string, rangeEquals?: string): { records: R[]; skipped: number } {
+    const records: R[] = [];
     for (const r of this.records.values()) {
       const rec = r as Record<string, unknown>;
-      if (rec[index.hash] === value && rec[index.range] !== undefined) out.push(r);
+      if (rec[index.hash] !== value || rec[index.range] === undefined) continue;
+      if (rangeEquals === undefined || rec[index.range] === rangeEquals) records.push(r);
+    }
+    let skipped = 0;
+    for (const item of this.foreign.values()) {
+      const range = item[index.range]?.S;
+      if (item[index.hash]?.S !== value || range === undefined) continue;
+      if (rangeEquals !== undefined && range !== rangeEquals) continue;
+      if (this.skip(item)) skipped++;
+    }
+    return { records, skipped };
+  }
+
+  /** Reports a planted item a listing leaves out; false for an item of another kind (its id is not this kind's). */
+  private skip(item: Item): boolean {
+    const id = item[this.kind.table.partitionKey]?.S;
+    if (typeof id !== 'string' || !this.kind.idPattern.test(id)) return false;
+    const parsed = parseItem(this.kind, item);
+    if ('record' in parsed) return false;
+    reportSkipped(this.kind, undefined, parsed.id, parsed.reason);
+    return true;
+  }
+
+  /** What a condition sees for an id: the record, or a planted item's attributes as plain values. */
+  private stored(id: string): object | undefined {
+    const planted = this.foreign.get(id);
+    if (!planted) return this.records.get(id);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(planted)) {
+      if (typeof v.S === 'string') out[k] = v.S;
+      else if (typeof v.N === 'string') out[k] = Number(v.N);
+      else if (typeof v.BOOL === 'boolean') out[k] = v.BOOL;
     }
     return out;
   }

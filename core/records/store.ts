@@ -62,10 +62,14 @@ export interface RecordStore<R extends StoredRecord> {
   update(id: string, decide: (current: R) => Changes<R>): Promise<R>;
   /** Deletes the record when the condition holds; false when it did not. */
   deleteIf(id: string, condition: Condition): Promise<boolean>;
-  /** A page of index partitions, largest range key first (ties: larger id first). */
+  /** A page of index partitions, largest range key first (ties: larger id first). Items of the partition that do not
+   * parse as the kind are skipped and reported once (skipped.ts); so are they in queryAll and scan. */
   query(q: IndexQuery<R>): Promise<Page<R>>;
   /** A whole partition of an index, optionally only the items whose range key equals `rangeEquals`. */
   queryAll(index: IndexShape, value: string, rangeEquals?: string): Promise<R[]>;
+  /** queryAll, and how many items of the partition were skipped as malformed: for counts that guard a limit, where
+   * an item that cannot be read must count against it. */
+  queryAllCounted(index: IndexShape, value: string, rangeEquals?: string): Promise<{ records: R[]; skipped: number }>;
   /** Every record of the table that parses as this kind's id (cost: the table's size). */
   scan(): Promise<R[]>;
   close(): Promise<void>;

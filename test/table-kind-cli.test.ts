@@ -1,0 +1,60 @@
+// L10: a listing pointed at another kind of Sentinel table (`requests --table <break-glass table>`, `breakglass list
+// --table <requests table>`, a session table) is refused with a usage error naming the table and what it holds,
+// instead of answering "nothing matches"; the right table still lists. On dynalite, through the CLI in process.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { REQUEST_TABLE } from '../core/approvals/record.js';
+import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
+import { SESSION_TABLE } from '../core/sessions/schema.js';
+import { ensureTable } from '../core/records/table.js';
+import { cleanEnv, sentinelInProcess } from './support/cli.js';
+import { startDynalite } from './support/dynalite.js';
+
+const dynalite = await startDynalite();
+t.teardown(() => dynalite.close());
+const client = new DynamoDBClient({
+  endpoint: dynalite.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIDKIND', secretAccessKey: 'x' },
+});
+t.teardown(() => client.destroy());
+await ensureTable(client, REQUEST_TABLE, 'team-requests', { pollMs: 5 });
+await ensureTable(client, BREAKGLASS_TABLE, 'team-breakglass', { pollMs: 5 });
+await ensureTable(client, SESSION_TABLE, 'team-sessions', { pollMs: 5 });
+
+const home = mkdtempSync(join(tmpdir(), 'sentinel-table-kind-'));
+t.teardown(() => rmSync(home, { recursive: true, force: true }));
+const env = cleanEnv({
+  HOME: home,
+  AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+  AWS_ACCESS_KEY_ID: 'AKIDKIND',
+  AWS_SECRET_ACCESS_KEY: 'x',
+  AWS_REGION: 'us-east-1',
+});
+const cli = (args: string[]) => sentinelInProcess(args, { env });
+
+t.test('requests listing: another kind of table is refused, naming it', async (t) => {
+  const bg = await cli(['requests', '--table', 'team-breakglass']);
+  t.equal(bg.code, 2, bg.stderr);
+  t.match(bg.stderr, /table team-breakglass is a break-glass table .*not an approval request table/);
+  t.match(bg.stderr, /requests\.table in config\.yaml/);
+  const sessions = await cli(['requests', '--pending', '--table', 'team-sessions']);
+  t.equal(sessions.code, 2, sessions.stderr);
+  t.match(sessions.stderr, /table team-sessions is a session table .*not an approval request table/);
+  const right = await cli(['requests', '--table', 'team-requests']);
+  t.equal(right.code, 0, right.stderr);
+  t.match(right.stderr, /No requests match/);
+});
+
+t.test('breakglass list: another kind of table is refused, naming it', async (t) => {
+  const req = await cli(['breakglass', 'list', '--table', 'team-requests']);
+  t.equal(req.code, 2, req.stderr);
+  t.match(req.stderr, /table team-requests is an approval request table .*not a break-glass table/);
+  t.match(req.stderr, /breakglass\.table in config\.yaml/);
+  const right = await cli(['breakglass', 'list', '--table', 'team-breakglass']);
+  t.equal(right.code, 0, right.stderr);
+  t.match(right.stderr + right.stdout, /No break-glass events match/);
+});
