@@ -19,7 +19,8 @@ interface TestOptions {
   time?: string;
   mode: string;
   deviceJson?: string;
-  sessionStore: string;
+  /** Default: sessions.store of config.yaml, as the daemon has it. */
+  sessionStore?: string;
   json?: boolean;
 }
 
@@ -142,7 +143,19 @@ const REQUIRES_TEXT = {
   serverSessionStore: 'a persistent session store (sessions.store: dynamodb in config.yaml)',
 } as const;
 
-async function test(file: string, options: TestOptions): Promise<number> {
+/** The daemon's session store: a policy with rate_limits is refused with memory, so testing with another store than
+ * the daemon's answers for a daemon that does not exist. A config that cannot be read leaves the memory default. */
+async function configuredStore(configFlag: string | undefined): Promise<string> {
+  const { loadConfig } = await import('../core/config.js');
+  try {
+    return loadConfig({ configFlag }).sessions.store;
+  } catch {
+    return 'memory';
+  }
+}
+
+async function test(file: string, options: TestOptions, configFlag?: string): Promise<number> {
+  options = { ...options, sessionStore: options.sessionStore ?? (await configuredStore(configFlag)) };
   if (!MODES.includes(options.mode as Mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}`);
   if (!STORES.includes(options.sessionStore as SessionStoreKind))
     throw usageError(`--session-store must be one of ${STORES.join(', ')}`);
@@ -299,7 +312,10 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
     .option('--time <iso-8601>', 'when (default: now); without an offset, local time of this machine')
     .option('--mode <mode>', `credential mode: ${MODES.join(', ')}`, 'server')
     .option('--device-json <file>', 'device posture as JSON (default: none, so device conditions fail)')
-    .option('--session-store <kind>', `session store: ${STORES.join(', ')}`, 'memory')
+    .option(
+      '--session-store <kind>',
+      `session store: ${STORES.join(', ')} (default: sessions.store of config.yaml, as the daemon has it)`,
+    )
     .option('--json', 'print JSON: {request, decision, trace, approval, breakglass, warnings}')
     .addHelpText(
       'after',
@@ -314,8 +330,8 @@ Examples:
 Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --time, --mode, --device-json).
 `,
     )
-    .action(async (file: string, options: TestOptions) => {
-      process.exitCode = await test(file, options);
+    .action(async (file: string, options: TestOptions, command: Command) => {
+      process.exitCode = await test(file, options, command.optsWithGlobals<{ config?: string }>().config);
     });
 
   registerSsm(policy);

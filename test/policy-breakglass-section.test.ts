@@ -281,6 +281,31 @@ t.test('bad sections are refused with line, column and a hint', async (t) => {
   }
 });
 
+t.test('policy test takes the session store from config.yaml, as the daemon does', async (t) => {
+  // Before, it assumed memory, so a policy with rate_limits in force under a DynamoDB daemon read as invalid — and the
+  // daemon's own denial hint sends people to this command.
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-policy-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policyFile = join(dir, 'policy.yaml');
+  writeFileSync(policyFile, RULES + SECTIONS);
+  const config = (store: string) => {
+    const f = join(dir, `${store}.yaml`);
+    writeFileSync(f, `sessions:\n  store: ${store}\n  table: team-sessions\n`);
+    return f;
+  };
+  const run = (...args: string[]) =>
+    sentinelInProcess(args, { env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg') } });
+  const test = ['policy', 'test', policyFile, '--profile', 'prod', '--user', 'alice'];
+  const dynamo = await run('--config', config('dynamodb'), ...test);
+  t.not(dynamo.code, 1, dynamo.stdout + dynamo.stderr);
+  t.match(dynamo.stdout, /session store dynamodb/);
+  const memory = await run('--config', config('memory'), ...test);
+  t.equal(memory.code, 1, 'with the memory store the daemon refuses this policy, and so does policy test');
+  t.match(memory.stdout, /sessions.store is memory/);
+  const flag = await run('--config', config('dynamodb'), ...test, '--session-store', 'memory');
+  t.equal(flag.code, 1, '--session-store still overrides');
+});
+
 t.test('rate limits are refused with the memory session store, at the rate_limits key', async (t) => {
   const text = RULES + SECTIONS;
   const ps = problems(text, 'memory');
