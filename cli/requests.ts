@@ -197,7 +197,7 @@ Exit codes: 0 filed (pending or auto-approved); 1 error; 2 usage or bad input; 3
 4 daemon not running.`,
     )
     .action(async (profile: string, flags: { reason: string; for?: string; json?: boolean }, command: Command) => {
-      const justification = checkOneLine(flags.reason, '--reason', 1, 500);
+      const justification = checkOneLine(flags.reason, '--reason', 10, 500);
       const duration = checkFor(flags.for);
       const client = await daemon(command.optsWithGlobals<GlobalOptions>());
       const r = await client.post<RequestView>('/v1/requests', {

@@ -39,3 +39,12 @@ t.test('relative times keep the next unit for days and hours', async (t) => {
   t.equal(relativeTime(at(-(5 * 60_000 + 30_000)), now), '5m ago');
   t.equal(relativeTime(at(400), now), 'now');
 });
+
+t.test('request --reason is checked as the daemon checks it (10–500), before the daemon is asked', async (t) => {
+  const { sentinelInProcess } = await import('./support/cli.js');
+  const r = await sentinelInProcess(['request', 'prod', '--reason', 'short'], {
+    env: { ...process.env, HOME: '/nonexistent', SENTINEL_SOCKET: '/nonexistent/sentinel.sock' },
+  });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /^Error: --reason must be 10-500 characters \(got 5\)/);
+});
