@@ -21,6 +21,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { credentialEntry } from '../test/support/decision-log-fixture.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 const GROUP = 'sentinel-decisions';
@@ -269,28 +270,7 @@ async function writeLog(file: string, key: string, count: number): Promise<numbe
   return statSync(file).size / count;
 }
 
-// The shape of test/audit-forwarding.test.ts's entries: a credential decision as the daemon logs one.
-const entry = (i: number, at: Date) => ({
-  timestamp: at.toISOString(),
-  event: 'credentials' as const,
-  outcome: i % 7 === 0 ? ('deny' as const) : ('allow' as const),
-  user: 'alice',
-  profile: 'prod',
-  effect: 'allow' as const,
-  rule: 'prod-oncall',
-  rule_index: 0,
-  reason: 'on-call may use prod',
-  policy_source: 'file:/home/alice/.config/sentinel/policy.yaml',
-  policy_version: '3f2a9c1e0b7d4a65',
-  mode: 'server' as const,
-  session_id: '0123456789abcdef',
-  request_id: i.toString(16).padStart(16, '0'),
-  source_identity: 'sentinel-alice-direct-0123456789abcdef',
-  role_arn: 'arn:aws:iam::123456789012:role/prod-admin',
-  duration_seconds: 900,
-  peer_pid: 4242,
-  peer_uid: 1000,
-});
+const entry = credentialEntry;
 
 if (!isMainThread) {
   const job = workerData as Job;

@@ -17,31 +17,12 @@ import { awsEnv, withEnv } from './support/aws-env.js';
 import { sentinelInProcess, tempDir } from './support/cli.js';
 import { startLogs, type LogsEmulator, MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from './support/logs-emulator.js';
 import { until } from './support/wait.js';
+import { credentialEntry } from './support/decision-log-fixture.js';
 
 const GROUP = 'sentinel-decisions';
 const STREAM = 'host-alice';
 
-const entry = (i: number, at: Date = new Date()): DecisionEntry => ({
-  timestamp: at.toISOString(),
-  event: 'credentials',
-  outcome: i % 7 === 0 ? 'deny' : 'allow',
-  user: 'alice',
-  profile: 'prod',
-  effect: 'allow',
-  rule: 'prod-oncall',
-  rule_index: 0,
-  reason: 'on-call may use prod',
-  policy_source: 'file:/home/alice/.config/sentinel/policy.yaml',
-  policy_version: '3f2a9c1e0b7d4a65',
-  mode: 'server',
-  session_id: '0123456789abcdef',
-  request_id: i.toString(16).padStart(16, '0'),
-  source_identity: 'sentinel-alice-direct-0123456789abcdef',
-  role_arn: 'arn:aws:iam::123456789012:role/prod-admin',
-  duration_seconds: 900,
-  peer_pid: 4242,
-  peer_uid: 1000,
-});
+const entry = credentialEntry;
 
 interface Setup {
   dir: string;

@@ -47,6 +47,29 @@ export const numberedEntry = (i: number): DecisionEntry => ({
   peer_uid: 1000,
 });
 
+/** A credential decision as the daemon logs one (the forwarding tests' and bench's lines: realistic size and fields). */
+export const credentialEntry = (i: number, at: Date = new Date()): DecisionEntry => ({
+  timestamp: at.toISOString(),
+  event: 'credentials',
+  outcome: i % 7 === 0 ? 'deny' : 'allow',
+  user: 'alice',
+  profile: 'prod',
+  effect: 'allow',
+  rule: 'prod-oncall',
+  rule_index: 0,
+  reason: 'on-call may use prod',
+  policy_source: 'file:/home/alice/.config/sentinel/policy.yaml',
+  policy_version: '3f2a9c1e0b7d4a65',
+  mode: 'server',
+  session_id: '0123456789abcdef',
+  request_id: i.toString(16).padStart(16, '0'),
+  source_identity: 'sentinel-alice-direct-0123456789abcdef',
+  role_arn: 'arn:aws:iam::123456789012:role/prod-admin',
+  duration_seconds: 900,
+  peer_pid: 4242,
+  peer_uid: 1000,
+});
+
 /** Appends entries from..from+count-1 to `file` through the real decision log, signed with `key`. */
 export async function writeSigned(file: string, key: string, from: number, count: number): Promise<void> {
   const log = createDecisionLog(signedLogConfig(file, key), { log: silentLogger() });
