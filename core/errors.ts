@@ -100,7 +100,7 @@ const catalogue = {
     status: 400,
     exit: EXIT.usage,
     message: 'malformed request',
-    hint: 'Check the request against docs/daemon.md.',
+    hint: "Check the command's --help (or, for the HTTP API, docs/daemon.md).",
   },
   NotFound: {
     status: 404,

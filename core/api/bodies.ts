@@ -3,8 +3,12 @@
 // characters that the services check themselves (justifications, reasons) are only bounded here: the service answers
 // with the message a user can act on.
 import { z } from 'zod';
-import { CLOSE_REASON_MAX, JUSTIFICATION_MAX as BREAKGLASS_JUSTIFICATION_MAX } from '../breakglass/service.js';
-import { JUSTIFICATION_MAX } from '../approvals/service.js';
+import {
+  CLOSE_REASON_MAX,
+  JUSTIFICATION_MAX as BREAKGLASS_JUSTIFICATION_MAX,
+  JUSTIFICATION_MIN as BREAKGLASS_JUSTIFICATION_MIN,
+} from '../breakglass/service.js';
+import { JUSTIFICATION_MAX, JUSTIFICATION_MIN } from '../approvals/service.js';
 import { parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from '../profile-name.js';
@@ -52,8 +56,16 @@ export const revokeBody = z
 export const requestCreateBody = z
   .object({
     profile: profileName,
-    justification: z.string().max(JUSTIFICATION_MAX * 4),
-    duration: z.number().int().min(1).max(86_400).optional(),
+    justification: z
+      .string()
+      .max(JUSTIFICATION_MAX * 4, `the justification must be ${JUSTIFICATION_MIN}-${JUSTIFICATION_MAX} characters`),
+    duration: z
+      .number()
+      .min(1)
+      .max(86_400, 'the duration is over what any approvals entry allows (12h at most)')
+      // Not .int(): its own bound on safe integers would be reported beside this one for 1e300.
+      .refine(Number.isInteger, 'the duration must be a whole number of seconds')
+      .optional(),
   })
   .strict();
 export const requestListQuery = z.object({ mine: z.string().max(8).optional() }).strict();
@@ -63,7 +75,12 @@ export const breakglassInvokeBody = z
   .object({
     profile: profileName,
     reason_code: z.string().max(32),
-    justification: z.string().max(BREAKGLASS_JUSTIFICATION_MAX * 4),
+    justification: z
+      .string()
+      .max(
+        BREAKGLASS_JUSTIFICATION_MAX * 4,
+        `the justification must be ${BREAKGLASS_JUSTIFICATION_MIN}-${BREAKGLASS_JUSTIFICATION_MAX} characters`,
+      ),
     duration: z.number().optional(),
     mfa_code: z.string().max(16).optional(),
     /** Answer what would happen (entry, MFA, who is told) without acting. */
@@ -78,7 +95,10 @@ export const breakglassListQuery = z
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .strict();
-export const breakglassCloseBody = z.object({ reason: z.string().max(CLOSE_REASON_MAX * 4) }).strict();
+// The bound here is on what is stored (4 UTF-16 units a character); the service counts characters and says the rule.
+export const breakglassCloseBody = z
+  .object({ reason: z.string().max(CLOSE_REASON_MAX * 4, `the reason must be 1-${CLOSE_REASON_MAX} characters`) })
+  .strict();
 
 /** The value checked against the schema, or a BadRequest naming every field that failed and why. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {

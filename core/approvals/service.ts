@@ -61,7 +61,7 @@ export function checkText(text: unknown, what: string, min: number, max: number)
       `${what} is too long to store (${checked.units} UTF-16 code units with its combining marks; at most ${checked.maxUnits})`,
     );
   throw new SentinelError('BadRequest', `${what} must be ${min}-${max} characters (got ${checked.length})`, {
-    hint: min > 0 ? 'Say what you need the access for, so an approver can judge it.' : undefined,
+    hint: what === 'the justification' ? 'Say what you need the access for, so an approver can judge it.' : undefined,
   });
 }
 
