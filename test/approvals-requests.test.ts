@@ -453,3 +453,28 @@ for (const [backend, make] of backends) {
     }
   });
 }
+
+t.test('a denied profile a breakglass entry covers: the refusal says how to break glass instead', async (t) => {
+  const text = POLICY + 'breakglass:\n  - { name: secret-glass, profiles: [secret], users: [alice] }\n';
+  const policy = { current: load(text) };
+  const store = new MemoryRecordStore(REQUEST_KIND, { now: () => MONDAY_NOON });
+  const ask = (requester: typeof ALICE) =>
+    createRequest(
+      store,
+      policy.current,
+      decideNowFor(policy),
+      { requester, profile: 'secret', justification: 'the vault is sealed, INC-77' },
+      MONDAY_NOON,
+    ).catch((e: { code: string; hint: string }) => e);
+  const alice = await ask(ALICE);
+  t.match(alice, {
+    code: 'PolicyDenied',
+    hint: /breakglass entry "secret-glass" covers you.*sentinel breakglass invoke secret/,
+  });
+  const bob = await ask(BOB);
+  t.match(
+    bob,
+    { code: 'PolicyDenied', hint: /^Only access that a require_approval rule governs/ },
+    'not listed: no such hint',
+  );
+});

@@ -113,8 +113,16 @@ export async function createRequest(
     const why = decision.allowed
       ? `you already have access to ${input.profile} (${decision.reason}); there is nothing to approve`
       : `${input.profile} cannot be requested: ${decision.reason}`;
+    // A denial a breakglass entry lets this user past: say so here, where someone looking for a way in is.
+    const glass = decision.allowed
+      ? null
+      : (policy.breakglass ?? []).find(
+          (e) => e.profiles.includes(input.profile) && e.users.includes(input.requester.user),
+        );
     throw new SentinelError('PolicyDenied', why, {
-      hint: 'Only access that a require_approval rule governs can be requested; `sentinel policy test` shows which rule decides.',
+      hint: glass
+        ? `It cannot be requested, but breakglass entry "${glass.name}" covers you for emergencies: \`sentinel breakglass invoke ${input.profile} --reason-code <code> --reason "..."\` (docs/breakglass.md).`
+        : 'Only access that a require_approval rule governs can be requested; `sentinel policy test` shows which rule decides.',
     });
   }
   const entry = approvalEntryFor(policy, input.profile);
