@@ -83,9 +83,11 @@ export function relativeTime(iso: string | undefined, now: number = Date.now()):
     if (abs >= ms) {
       text = `${Math.floor(abs / ms)}${u}`;
       // Days and hours with the next unit: "in 1h" for 1h58m left reads like half the time.
-      const [next, nu] = units[i + 1]!;
-      const rest = Math.floor((abs % ms) / next);
-      if (ms >= 3_600_000 && rest > 0) text += `${rest}${nu}`;
+      if (ms >= 3_600_000) {
+        const [next, nu] = units[i + 1]!;
+        const rest = Math.floor((abs % ms) / next);
+        if (rest > 0) text += `${rest}${nu}`;
+      }
       break;
     }
   }

@@ -66,7 +66,8 @@ t.test('breakglass through the CLI', async (t) => {
       [
         ['breakglass', 'invoke', 'secure', '--reason-code', 'incident', '--reason', REASON],
         3,
-        /requires a one-time MFA code/,
+        // secure names no mfa_serial: said at once, before any code is asked for.
+        /profile "secure" names no mfa_serial, so AWS cannot verify a code/,
       ],
       [
         ['breakglass', 'invoke', 'prod', '--reason-code', 'incident', '--reason', REASON, '--for', '0'],

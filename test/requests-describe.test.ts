@@ -37,6 +37,7 @@ t.test('relative times keep the next unit for days and hours', async (t) => {
   t.equal(relativeTime(at(2 * 3600_000), now), 'in 2h');
   t.equal(relativeTime(at(26 * 3600_000), now), 'in 1d2h');
   t.equal(relativeTime(at(-(5 * 60_000 + 30_000)), now), '5m ago');
+  t.equal(relativeTime(at(42_000), now), 'in 42s', 'seconds, the last unit, alone');
   t.equal(relativeTime(at(400), now), 'now');
 });
 

@@ -123,7 +123,7 @@ t.test('server sessions --table: human table, newest first, relative times', asy
   const byId = new Map(lines.slice(1).map((l) => [l.split(/\s+/)[0], l]));
   t.match(byId.get(carol.id), /revoked by secops/);
   t.match(byId.get(lapsed.id), /\bexpired\b/, 'past its expiry: listed as expired');
-  t.match(byId.get(dave.id), /\bin 1[12]h\s+7$/, 'expires in ~12h; 7 requests');
+  t.match(byId.get(dave.id), /\bin 1[12]h(\d+m)?\s+7$/, 'expires in ~12h; 7 requests');
   const header = lines[0]!;
   const col = header.indexOf('STATUS');
   t.ok(
