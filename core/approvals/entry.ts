@@ -2,7 +2,7 @@
 // and for an assumed role only when the role is one whose sessions an identity provider names — or an ARN pattern),
 // whether auto-approval applies right now, and how long the window is.
 import { parseDuration } from '../duration.js';
-import { DEFAULT_TRUSTED_SESSION_ROLES, globToRegExp, parseCallerArn } from '../identity/arn.js';
+import { DEFAULT_TRUSTED_SESSION_ROLES, globToRegExp, parseCallerArn, policyNameOf } from '../identity/arn.js';
 import { entryMaxDurationMs, type ApprovalEntry } from '../policy/approvals-section.js';
 import { timeFailure } from '../policy/evaluate.js';
 
@@ -45,14 +45,10 @@ export function isRequester(
   trustedSessionRoles: readonly string[] = DEFAULT_TRUSTED_SESSION_ROLES,
 ): boolean {
   if (approverArn === request.requester_arn) return true;
-  let name: string;
-  try {
-    name = parseCallerArn(approverArn, trustedSessionRoles).policyName;
-  } catch {
-    return false;
-  }
+  const raw = principalName(approverArn, trustedSessionRoles);
+  if (raw === null) return false;
   // Case-blind: IAM names are (no two users of an account differ only in case), and the safe side is to refuse.
-  return name.toLowerCase() === request.requester.toLowerCase();
+  return policyNameOf(raw).toLowerCase() === request.requester.toLowerCase();
 }
 
 /** Why `approverArn` may not decide `request`, or null when it may. */

@@ -8,6 +8,7 @@ import { SentinelError } from '../errors.js';
 import { codePointName, invisibleKind, oneLineText } from '../text/one-line.js';
 import type { RecordStore } from '../records/store.js';
 import type { Decision } from '../policy/types.js';
+import { matchBreakglass } from '../policy/breakglass-section.js';
 import type { ApprovalEntry, Policy } from '../policy/schema.js';
 import { isHex16 } from '../text/hex-id.js';
 import {
@@ -116,9 +117,7 @@ export async function createRequest(
     // A denial a breakglass entry lets this user past: say so here, where someone looking for a way in is.
     const glass = decision.allowed
       ? null
-      : (policy.breakglass ?? []).find(
-          (e) => e.profiles.includes(input.profile) && e.users.includes(input.requester.user),
-        );
+      : matchBreakglass(policy, { user: input.requester.user, profile: input.profile, now }).entry;
     throw new SentinelError('PolicyDenied', why, {
       hint: glass
         ? `It cannot be requested, but breakglass entry "${glass.name}" covers you for emergencies: \`sentinel breakglass invoke ${input.profile} --reason-code <code> --reason "..."\` (docs/breakglass.md).`

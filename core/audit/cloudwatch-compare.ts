@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { SentinelError } from '../errors.js';
 import { createLogsClient, streamEvents } from './cloudwatch-client.js';
-import { EVENT_OVERHEAD_BYTES, MAX_EVENT_BYTES } from './forwarder.js';
+import { EVENT_OVERHEAD_BYTES, MAX_EVENT_BYTES, STAND_IN_PREFIX } from './forwarder.js';
 import { readFileLines, type NumberedLine } from './line-reader.js';
 import type { Finding } from './verify.js';
 
@@ -66,7 +66,7 @@ const placeKey = (offset: number, length: number): string => `@${offset}:${lengt
 const textKey = (text: string): string => createHash('sha256').update(text).digest('base64');
 
 function parseStandIn(message: string): StandIn | null {
-  if (!message.startsWith('{"sentinel_forwarder":"line_not_forwarded"')) return null;
+  if (!message.startsWith(STAND_IN_PREFIX)) return null;
   try {
     const v = JSON.parse(message) as Record<string, unknown>;
     const { offset, length, sha256 } = v;
@@ -140,17 +140,18 @@ interface EventRun {
   after: number;
 }
 
-function extendEvents(runs: EventRun[], event: number, after: number): void {
-  const last = runs.at(-1);
-  if (last && last.last + 1 === event && last.after === after) last.last = event;
-  else runs.push({ first: event, last: event, after });
+/** Appends events first..last to runs, joining the last run when they follow it after the same line. */
+function extendEvents(runs: EventRun[], first: number, last: number, after: number): void {
+  const end = runs.at(-1);
+  if (end && end.last + 1 === first && end.after === after) end.last = last;
+  else runs.push({ first, last, after });
 }
 
-/** Appends n to runs of consecutive numbers (n never decreases). */
-function extend(runs: Run[], n: number): void {
-  const last = runs.at(-1);
-  if (last && last.to + 1 === n) last.to = n;
-  else runs.push({ from: n, to: n });
+/** Appends from..to to runs of consecutive numbers, joining the last run when it follows it (from never decreases). */
+function extend(runs: Run[], from: number, to = from): void {
+  const end = runs.at(-1);
+  if (end && end.to + 1 === from) end.to = to;
+  else runs.push({ from, to });
 }
 
 /**
@@ -293,7 +294,7 @@ export async function matchStreams(
         }
         if (extra.size < MAX_UNRESOLVED && !extra.has(at ?? key))
           extra.set(at ?? key, { event: events, after, ...(s ? { standIn: s } : {}) });
-        else extendEvents(extraUntracked, events, after);
+        else extendEvents(extraUntracked, events, events, after);
         continue;
       }
     }
@@ -330,18 +331,11 @@ export async function matchStreams(
   function describe(): Finding[] {
     const gone: Run[] = [];
     const lost = [...missing.values()].map((n) => ({ from: n, to: n }));
-    for (const r of [...lost, ...missingUntracked].sort((a, b) => a.from - b.from)) {
-      const last = gone.at(-1);
-      if (last && last.to + 1 === r.from) last.to = r.to;
-      else gone.push({ ...r });
-    }
+    for (const r of [...lost, ...missingUntracked].sort((a, b) => a.from - b.from)) extend(gone, r.from, r.to);
     const extraRuns: EventRun[] = [];
     const spare = [...extra.values()].map((e) => ({ first: e.event, last: e.event, after: e.after }));
-    for (const r of [...spare, ...extraUntracked].sort((a, b) => a.first - b.first)) {
-      const last = extraRuns.at(-1);
-      if (last && last.last + 1 === r.first && last.after === r.after) last.last = r.last;
-      else extraRuns.push({ ...r });
-    }
+    for (const r of [...spare, ...extraUntracked].sort((a, b) => a.first - b.first))
+      extendEvents(extraRuns, r.first, r.last, r.after);
     const startingAt = new Map(gone.map((g) => [g.from, g]));
     const findings: Finding[] = [];
     for (const run of extraRuns) {

@@ -120,6 +120,9 @@ interface PendingEvent {
   standIn?: string;
 }
 
+/** How every stand-in's JSON starts (standIn()). */
+export const STAND_IN_PREFIX = '{"sentinel_forwarder":"line_not_forwarded"';
+
 /**
  * The event sent for a line no CloudWatch event can hold: where it is and what it was, so `verify-logs
  * --against-cloudwatch` and a reader of the stream see that a line was there and can check it against the file
@@ -127,6 +130,7 @@ interface PendingEvent {
  * append to the log stop forwarding for good with one long line.
  */
 export function standIn(offset: number, length: number, sha256: string): string {
+  // sentinel_forwarder stays the first key: --against-cloudwatch recognises a stand-in by STAND_IN_PREFIX.
   return JSON.stringify({
     sentinel_forwarder: 'line_not_forwarded',
     reason: `longer than a CloudWatch Logs event can be (${MAX_EVENT_BYTES - EVENT_OVERHEAD_BYTES} bytes)`,
