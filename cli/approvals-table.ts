@@ -18,7 +18,7 @@ import { loadConfig } from '../core/config.js';
 import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 import type { TableFlags } from './table-flags.js';
-import { assertTableKind } from './table-kind.js';
+import { assertTableKind, explainNotFound as explainNotFoundIn } from './table-kind.js';
 
 /** DESIGN §12: a CLI that wrote the table itself finishes delivery before it exits, at most this long. */
 export const CLI_NOTIFY_BOUND_MS = 20_000;
@@ -146,6 +146,10 @@ export async function list(ctx: ApproverContext, filter: ListFilter): Promise<Re
     .filter((r) => filter.status === undefined || r.status === filter.status)
     .filter((r) => filter.profile !== undefined || filter.status !== undefined || r.status === 'pending');
 }
+
+/** `work` against ctx's table; its NotFound becomes "that is not a requests table" when the table is another kind. */
+export const explainNotFound = <T>(ctx: ApproverContext, work: () => Promise<T>): Promise<T> =>
+  explainNotFoundIn(ctx.store.client, REQUEST_TABLE, ctx.store.table, work);
 
 export async function show(ctx: ApproverContext, id: string): Promise<ReturnType<typeof view>> {
   const r = await ctx.store.get(id);

@@ -21,7 +21,7 @@ import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { CLI_NOTIFY_BOUND_MS } from './approvals-table.js';
 import type { TableFlags } from './table-flags.js';
-import { assertTableKind } from './table-kind.js';
+import { assertTableKind, explainNotFound } from './table-kind.js';
 import { resolveAwsTarget } from './aws-target.js';
 import type { GlobalOptions } from './program.js';
 
@@ -72,7 +72,8 @@ export async function withBreakglassTable<T>(
       log: createLogger({ level: 'silent' }),
       trustedSessionRoles: config.identity.trustedSessionRoles,
     });
-    return await work({ service, stores, assertKind: () => assertTableKind(client, BREAKGLASS_TABLE, table) });
+    const assertKind = () => assertTableKind(client, BREAKGLASS_TABLE, table);
+    return await explainNotFound(client, BREAKGLASS_TABLE, table, () => work({ service, stores, assertKind }));
   } finally {
     ports.destroy();
     await provider.close();

@@ -122,7 +122,7 @@ async function withTable<T>(
   const mod = await import('./approvals-table.js');
   const ctx = await mod.approverContext(flags, globals, needIdentity);
   try {
-    return await run(ctx, mod);
+    return await mod.explainNotFound(ctx, () => run(ctx, mod));
   } finally {
     await ctx.close();
   }

@@ -9,6 +9,7 @@ import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { shapeProblems } from '../core/records/table.js';
 import type { TableShape } from '../core/records/shape.js';
+import { SentinelError } from '../core/errors.js';
 import { usageError } from './output.js';
 
 const KNOWN: ReadonlyArray<{ shape: TableShape; configKey: string }> = [
@@ -40,4 +41,23 @@ export async function assertTableKind(client: DynamoDBClient, shape: TableShape,
     );
   }
   throw usageError(`table ${table} is not ${a(shape.noun)} table: ${problems.join('; ')}`, hint);
+}
+
+/**
+ * `work`, except that a NotFound from it first asks whether `table` is of `shape`'s kind: an id looked for in another
+ * Sentinel table is a wrong --table, and "no approval request <id>" would send its reader looking for the wrong thing.
+ * Costs a DescribeTable on that path only.
+ */
+export async function explainNotFound<T>(
+  client: DynamoDBClient,
+  shape: TableShape,
+  table: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof SentinelError && error.code === 'NotFound') await assertTableKind(client, shape, table);
+    throw error;
+  }
 }

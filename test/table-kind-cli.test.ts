@@ -1,4 +1,4 @@
-// L10: a listing pointed at another kind of Sentinel table (`requests --table <break-glass table>`, `breakglass list
+// L10: a listing (or a lookup by id) pointed at another kind of Sentinel table (`requests --table <break-glass table>`, `breakglass list
 // --table <requests table>`, a session table) is refused with a usage error naming the table and what it holds,
 // instead of answering "nothing matches"; the right table still lists. On dynalite, through the CLI in process.
 import t from 'tap';
@@ -57,4 +57,21 @@ t.test('breakglass list: another kind of table is refused, naming it', async (t)
   const right = await cli(['breakglass', 'list', '--table', 'team-breakglass']);
   t.equal(right.code, 0, right.stderr);
   t.match(right.stderr + right.stdout, /No break-glass events match/);
+});
+
+t.test('an id looked up in another kind of table: the wrong table is named, not a missing record', async (t) => {
+  const id = 'a'.repeat(16);
+  const req = await cli(['requests', 'show', id, '--table', 'team-breakglass']);
+  t.equal(req.code, 2, req.stderr);
+  t.match(req.stderr, /table team-breakglass is a break-glass table .*not an approval request table/);
+  const bg = await cli(['breakglass', 'show', id, '--table', 'team-sessions']);
+  t.equal(bg.code, 2, bg.stderr);
+  t.match(bg.stderr, /table team-sessions is a session table .*not a break-glass table/);
+  // In the right table the same id is simply not there.
+  const missingRequest = await cli(['requests', 'show', id, '--table', 'team-requests']);
+  t.not(missingRequest.code, 0);
+  t.match(missingRequest.stderr, new RegExp(`no approval request ${id}`));
+  const missingEvent = await cli(['breakglass', 'show', id, '--table', 'team-breakglass']);
+  t.not(missingEvent.code, 0);
+  t.match(missingEvent.stderr, new RegExp(`no break-glass event ${id}`));
 });
