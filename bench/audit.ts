@@ -24,7 +24,16 @@
 //    on a busy machine rather than a saturated one, where the forwarder's thread has a core to itself part of the time;
 //  - the emulator process's CPU per forwarded line (whole bench), for scale.
 //
+// BENCH_PIN=1 puts every thread of the three daemons on CPU 0 and autocannon and the emulator on CPU 1 (taskset), so
+// the forwarder's worker has no core of its own and must share the one the credential thread runs on: what its
+// priority (nice 19, core/audit/forwarder-worker.ts) is for. Unpinned, on this machine's virtual CPUs, even a nice 19
+// busy loop on the other core costs a bare server about 45 % of its throughput (as much as one at nice 0), so the
+// unpinned figures cannot show what the priority does.
+//
 // Needs dist/ (`npm run build`). BENCH_ROUNDS (default 5), BENCH_DURATION seconds per run (default 3).
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { BASE_ACCESS_KEY, BASE_ARN } from '../test/support/daemon.js';
 import { spawnLogsProcess } from '../test/support/logs-process.js';
 import { startSts } from '../test/support/sts-emulator.js';
@@ -46,6 +55,14 @@ const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
 // The emulator runs in a child process: in the measuring process, its work on each 1 MiB batch would stall
 // autocannon's event loop and be counted against the daemon that forwards.
 const logs = await spawnLogsProcess();
+// It stands in for a service on another machine, so by default every one of its threads runs at nice 19 and takes only
+// the CPU that autocannon and the daemons leave; at nice 0 (BENCH_EMULATOR_NICE=0) it parses a megabyte of JSON a
+// second at their expense, a cost no user's machine pays.
+const EMULATOR_NICE = Number(process.env.BENCH_EMULATOR_NICE ?? 19);
+for (const tid of readdirSync(`/proc/${logs.pid}/task`)) setPriority(Number(tid), EMULATOR_NICE);
+/** BENCH_PIN=1: the daemons on one core, the load and the emulator on the other (see the header). */
+const PIN = process.env.BENCH_PIN === '1';
+const pin = (pid: number, cpu: number) => execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 interface Side {
@@ -121,6 +138,14 @@ try {
     othersUs: [],
   });
   const [on, off, control] = [await side(onDaemon), await side(offDaemon), await side(controlDaemon)];
+  if (PIN) {
+    // Every thread of the daemons (the forwarder's worker included, and the threads they start later) on CPU 0; this
+    // process (autocannon) and the emulator on CPU 1. The forwarder then has no core of its own: whenever it works, it
+    // takes CPU 0 from the thread that answers credentials or the scheduler makes it wait, as its priority says.
+    for (const d of [onDaemon, offDaemon, controlDaemon]) pin(d.pid, 0);
+    pin(process.pid, 1);
+    pin(logs.pid, 1);
+  }
   const all = [on, off, control];
   const pids = () => ({ on: cpuMs(on.daemon.pid), off: cpuMs(off.daemon.pid), control: cpuMs(control.daemon.pid) });
   const start = { ...pids(), logs: cpuMs(logs.pid) };
@@ -167,7 +192,8 @@ try {
     `\nwarm GET /v1/credentials over the Unix socket, ${ROUNDS} rounds of ${DURATION_S}s ` +
       `(autocannon, ${CONNECTIONS} connections), medians of the per-round ratios to the off daemon.\n` +
       `"control" is a second daemon without forwarding, measured in the same rounds: control / off is what this ` +
-      `machine's noise alone makes of each ratio, the yardstick for on / off.\n`,
+      `machine's noise alone makes of each ratio, the yardstick for on / off.\n` +
+      (PIN ? 'Pinned: every daemon thread on CPU 0, autocannon and the emulator on CPU 1.\n' : ''),
   );
   console.log('| measure | on / off | control / off | on, off, control |');
   console.log('| --- | --- | --- | --- |');
@@ -187,7 +213,7 @@ try {
   );
   console.log(
     `emulator CPU per forwarded line: ${forwarded ? ((logsUsed * 1000) / forwarded).toFixed(1) : '-'} µs ` +
-      `(${Math.round(logsUsed)} ms in all)`,
+      `(${Math.round(logsUsed)} ms in all), at nice ${EMULATOR_NICE}`,
   );
 } finally {
   await stopAll();

@@ -3,7 +3,7 @@
 // in status, refuses credentials under `required` until it runs again, and is started again to resume at its
 // cursor; close() lets a batch in flight finish and persists the cursor, so a restart sends no line twice.
 import t, { type Test } from 'tap';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../core/config.js';
@@ -119,6 +119,47 @@ t.test("a batch goes out while the daemon's event loop is blocked", async (t) =>
     'every line, in order, once',
   );
 });
+
+/** Each thread of this process and its nice value (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNices(): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended between the listing and the read
+    }
+    nices.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return nices;
+}
+
+t.test(
+  "the forwarder's thread alone runs at nice 19: it gives way to the thread that answers credentials",
+  async (t) => {
+    const logs = await startLogs();
+    t.teardown(() => logs.close());
+    const s = setup(t, logs.url);
+    const before = threadNices();
+    t.notOk([...before.values()].includes(19), 'no thread of this process runs at nice 19 before the forwarder starts');
+    const trail = s.open();
+    trail.write(entry(0));
+    await trail.flush();
+    await until(
+      () => forwarded(logs).length,
+      (n) => n === 1,
+      30_000,
+    );
+    const during = threadNices();
+    const lowered = [...during].filter(([, nice]) => nice === 19).map(([tid]) => tid);
+    t.equal(lowered.length, 1, `one thread at nice 19 (${JSON.stringify([...during])})`);
+    t.notOk(before.has(lowered[0]!), 'and it is a thread the forwarder started');
+    t.equal(during.get(process.pid), 0, 'the main thread, which serves credentials, keeps nice 0');
+    await trail.close();
+    t.notOk(threadNices().has(lowered[0]!), 'the thread ends with the trail');
+  },
+);
 
 t.test('a worker that crashes: reported, refused under required, started again, nothing lost', async (t) => {
   const { logs, s } = await crashingOnce(t);

@@ -4,6 +4,7 @@
 // lines, to the daemon's thread, which keeps the last status for refusal() and status() and writes the lines with the
 // daemon's logger (one destination, one redaction). Everything it gets is plain data; it resolves the AWS credentials
 // itself, through the SDK's default chain and the same profile and region as before, so no secret crosses threads.
+import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OpLogger } from '../log.js';
 import { createForwarder } from './forwarder.js';
@@ -34,6 +35,22 @@ const log = {
   warn: line('warn'),
   error: line('error'),
 } as unknown as OpLogger;
+
+// The forwarder gives way. On Linux a nice value belongs to each thread and setpriority(2) on pid 0 names the calling
+// thread, so this thread alone drops to nice 19: when it and the thread that answers credentials (or anything else the
+// user runs) want the same core, the scheduler gives the core to them, and the forwarder works in the time left over,
+// which at a developer's few decisions a second is plenty. On other platforms pid 0 is the whole process, daemon
+// included, so the priority is left alone there. A refusal (a sandbox that forbids it) costs only this.
+if (process.platform === 'linux') {
+  try {
+    setPriority(constants.priority.PRIORITY_LOW);
+  } catch (error) {
+    log.warn(
+      { event: 'forwarding_priority', error: String(error) },
+      'the CloudWatch Logs forwarder runs at normal priority: lowering it failed',
+    );
+  }
+}
 
 const forwarder = createForwarder(
   forwarderOptions(data, log, (status, oldestPendingAt) => post({ type: 'status', status, oldestPendingAt })),
