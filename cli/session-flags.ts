@@ -2,8 +2,8 @@
 // a bad value is a usage error (exit 2) that says what is wrong and what to write instead.
 import { parseDuration } from '../core/duration.js';
 import { SESSION_ID, SESSION_STATUSES, type SessionQuery, type SessionStatus } from '../core/sessions/types.js';
-import { hasControlCharacters, isPrintableText } from '../core/text/printable.js';
-import { usageError } from './output.js';
+import { isPrintableText } from '../core/text/printable.js';
+import { checkOneLine, usageError } from './output.js';
 import type { TableFlags } from './table-flags.js';
 
 export interface ListFlags extends TableFlags {
@@ -49,14 +49,8 @@ export function checkId(id: string): string {
 export function checkReason(reason: string | undefined): string {
   if (typeof reason !== 'string' || reason.trim().length === 0)
     throw usageError('--reason is required and must not be empty', 'Say why, e.g. --reason "laptop reported stolen".');
-  if (reason.length > MAX_REASON)
-    throw usageError(
-      `--reason is ${reason.length} characters; at most ${MAX_REASON}`,
-      'Keep the reason short; link to a ticket for details.',
-    );
-  if (hasControlCharacters(reason))
-    throw usageError('--reason contains control characters (newlines, escapes)', 'Write the reason on one line.');
-  return reason;
+  // The rule the daemon, vendor and table apply to a revocation reason (core/text/one-line.ts), refused before asking.
+  return checkOneLine(reason, '--reason', 1, MAX_REASON);
 }
 
 function checkStatus(status: string): SessionStatus {

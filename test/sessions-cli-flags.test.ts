@@ -47,6 +47,7 @@ t.test('session ids: exactly 16 lowercase hex', async (t) => {
 
 t.test('revocation reasons: 1-1024 characters, one line, not blank', async (t) => {
   t.equal(checkReason('laptop reported stolen'), 'laptop reported stolen');
+  t.equal(checkReason('  trimmed  '), 'trimmed', 'what the daemon stores: trimmed');
   t.equal(checkReason('é'.repeat(1024)).length, 1024);
   for (const [why, bad] of [
     ['empty', ''],
@@ -57,6 +58,10 @@ t.test('revocation reasons: 1-1024 characters, one line, not blank', async (t) =
     ['NUL', 'a\u0000b'],
     ['ESC', '\u001b[2J'],
     ['DEL', 'a\u007f'],
+    ['C1', 'a\u009bb'],
+    ['bidi override', 'stolen \u202eINC-1'],
+    ['zero-width space', 'stolen\u200b'],
+    ['lone surrogate', 'a\ud800b'],
   ] as const) {
     t.ok(
       usage(() => checkReason(bad)),

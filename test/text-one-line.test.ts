@@ -2,8 +2,7 @@
 // what the daemon refuses before storing, and both store what the other would. Invisible characters (Cf, Cs) are
 // refused by code point; length is counted in grapheme clusters.
 import t from 'tap';
-import { checkText } from '../core/approvals/service.js';
-import { oneLineText } from '../core/text/one-line.js';
+import { checkText, oneLineText } from '../core/text/one-line.js';
 import { checkOneLine } from '../cli/output.js';
 import { isSentinelError } from '../core/errors.js';
 
@@ -64,6 +63,12 @@ const CASES: Array<[string, string]> = [
   ['👨‍👩‍👧 family, 👍🏽 and 🇫🇷', 'ok:👨‍👩‍👧 family, 👍🏽 and 🇫🇷'],
   ['🏴󠁧󠁢󠁳󠁣󠁴󠁿 flag', 'ok:🏴󠁧󠁢󠁳󠁣󠁴󠁿 flag'],
   ['a' + '\u0301'.repeat(80), 'store'],
+  // Letters and symbols that print as nothing: a line of them looks blank to the approver.
+  ['\u3164'.repeat(10), 'invisible:U+3164'],
+  ['ok\uffa0then', 'invisible:U+FFA0'],
+  ['\u2800\u2800 braille blank', 'invisible:U+2800'],
+  ['\u115f\u1160', 'invisible:U+115F'],
+  ['한국어 정당화 ⠓⠑⠇⠇⠕', 'ok:한국어 정당화 ⠓⠑⠇⠇⠕'],
 ];
 
 t.test('oneLineText: trims, refuses controls and invisible characters anywhere, counts graphemes', async (t) => {
@@ -117,6 +122,10 @@ t.test('the messages name the field and the code point', async (t) => {
   t.throws(() => checkText('deploy hotfix \ud800 INC-1', 'the justification', 20, 1000), {
     code: 'BadRequest',
     message: 'the justification holds U+D800 (half of a surrogate pair, not a character); write it without',
+  });
+  t.throws(() => checkText('\u3164'.repeat(12), 'the justification', 10, 500), {
+    code: 'BadRequest',
+    message: 'the justification holds U+3164 (a filler that prints as a blank); write it without',
   });
   t.throws(() => checkOneLine('\u200b'.repeat(10), '--reason', 1, 500), {
     code: 'UsageError',

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
-import { codePointName, invisibleKind, oneLineText } from '../text/one-line.js';
+import { checkText } from '../text/one-line.js';
 import type { RecordStore } from '../records/store.js';
 import type { Decision } from '../policy/types.js';
 import { matchBreakglass } from '../policy/breakglass-section.js';
@@ -42,29 +42,6 @@ export interface Actor {
 
 /** The requester's policy decision for the profile right now, as the daemon (or vendor) computes it. */
 export type DecideNow = (user: string, profile: string, now: Date) => Decision;
-
-/** Text a person wrote (justification, reason, comment) by the one rule (core/text/one-line.ts), trimmed. */
-export function checkText(text: unknown, what: string, min: number, max: number): string {
-  const checked = oneLineText(text, min, max);
-  if (checked.ok) return checked.text;
-  if (checked.problem === 'not text') throw new SentinelError('BadRequest', `${what} must be text`);
-  if (checked.problem === 'control characters')
-    throw new SentinelError('BadRequest', `${what} must not contain control characters or line breaks`);
-  if (checked.problem === 'invisible')
-    throw new SentinelError(
-      'BadRequest',
-      `${what} holds ${codePointName(checked.codePoint)} (${invisibleKind(checked.codePoint)}); write it without`,
-      { hint: 'Invisible characters hide or reorder what approvers and reviewers see.' },
-    );
-  if (checked.problem === 'too long to store')
-    throw new SentinelError(
-      'BadRequest',
-      `${what} is too long to store (${checked.units} UTF-16 code units with its combining marks; at most ${checked.maxUnits})`,
-    );
-  throw new SentinelError('BadRequest', `${what} must be ${min}-${max} characters (got ${checked.length})`, {
-    hint: what === 'the justification' ? 'Say what you need the access for, so an approver can judge it.' : undefined,
-  });
-}
 
 export function checkRequestId(id: unknown): string {
   if (!isHex16(id)) {

@@ -10,7 +10,8 @@ import type { OpLogger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { notificationStatus } from '../notify/types.js';
 import { approvalEntryFor, isApprover, isRequester } from '../approvals/entry.js';
-import { checkText, type Actor } from '../approvals/service.js';
+import type { Actor } from '../approvals/service.js';
+import { checkText } from '../text/one-line.js';
 import {
   MAX_BREAKGLASS_DURATION_MS,
   REASON_CODES,

@@ -4,6 +4,7 @@ import { SentinelError } from '../errors.js';
 import { MODES } from '../types.js';
 import { HISTORY_MS, type IssuedFacts, type NewSession, type Session, type SessionStatus } from './types.js';
 import { isPrintableText } from '../text/printable.js';
+import { checkText } from '../text/one-line.js';
 import { isHex16 } from '../text/hex-id.js';
 import type { IssuedCredentials } from '../issuer/types.js';
 
@@ -43,8 +44,8 @@ function checkName(value: unknown, field: string, required: boolean): void {
   }
 }
 
-/** Text an admin typed (a revocation reason, a name): bounded and free of control characters. */
-export function checkText(value: unknown, field: string, max: number): string {
+/** A name recorded with a revocation (who revoked): bounded and free of control characters. */
+function checkPrintable(value: unknown, field: string, max: number): string {
   if (!isPrintableText(value, max)) {
     throw new SentinelError('BadRequest', `${field} must be 1-${max} characters without control characters`);
   }
@@ -113,8 +114,9 @@ export function withEffectiveStatus(session: Session, now: Date): Session {
 /** The fields a revocation records, checked: who revoked (a name) and why (what the admin typed). */
 export function revocation(by: string, reason: string): Pick<Session, 'revoked_by' | 'revoked_reason'> {
   return {
-    revoked_by: checkText(by, 'revoked_by', MAX_REVOKED_BY),
-    revoked_reason: checkText(reason, 'the reason', MAX_REASON),
+    revoked_by: checkPrintable(by, 'revoked_by', MAX_REVOKED_BY),
+    // What the admin typed, read later by whoever looks at the session: the one rule for text people write.
+    revoked_reason: checkText(reason, 'the reason', 1, MAX_REASON),
   };
 }
 
