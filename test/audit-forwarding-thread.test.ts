@@ -65,11 +65,16 @@ function forwarded(logs: { events(group: string, stream: string): { message: str
   }
 }
 
-/** The emulator and a set-up whose next forwarder worker crashes 300 ms after it starts (the one after it does not). */
-async function crashingOnce(t: Test) {
+/** The emulator in this process, and a set-up that forwards to it. */
+async function emulated(t: Test) {
   const logs = await startLogs();
   t.teardown(() => logs.close());
-  const s = setup(t, logs.url);
+  return { logs, s: setup(t, logs.url) };
+}
+
+/** The emulator and a set-up whose next forwarder worker crashes 300 ms after it starts (the one after it does not). */
+async function crashingOnce(t: Test) {
+  const { logs, s } = await emulated(t);
   const marker = join(s.dir, 'crash-once');
   writeFileSync(marker, '');
   withEnv(t, { FORWARDER_CRASH_MARKER: marker });
@@ -138,9 +143,7 @@ function threadNices(): Map<number, number> {
 t.test(
   "the forwarder's thread alone runs at nice 19: it gives way to the thread that answers credentials",
   async (t) => {
-    const logs = await startLogs();
-    t.teardown(() => logs.close());
-    const s = setup(t, logs.url);
+    const { logs, s } = await emulated(t);
     const before = threadNices();
     t.notOk([...before.values()].includes(19), 'no thread of this process runs at nice 19 before the forwarder starts');
     const trail = s.open();
@@ -219,9 +222,7 @@ t.test('a worker that crashes without required: reported, credentials still serv
 });
 
 t.test('close() lets the batch in flight finish and persists the cursor: a restart sends nothing twice', async (t) => {
-  const logs = await startLogs();
-  t.teardown(() => logs.close());
-  const s = setup(t, logs.url);
+  const { logs, s } = await emulated(t);
   const first = s.open();
   for (let i = 0; i < 10; i++) first.write(entry(i));
   await first.flush();
@@ -268,9 +269,7 @@ t.test('close() lets the batch in flight finish and persists the cursor: a resta
 t.test(
   'hostile lines in the file (control characters, invalid UTF-8, quotes) are forwarded as text, not stalled',
   async (t) => {
-    const logs = await startLogs();
-    t.teardown(() => logs.close());
-    const s = setup(t, logs.url);
+    const { logs, s } = await emulated(t);
     const hostile = [
       Buffer.from(`{"timestamp":"${new Date().toISOString()}","x":"\\"\\\\\u0001\u0007\u001b\u007f é 😀"}`),
       Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x7d]),
@@ -299,9 +298,7 @@ t.test(
 t.test(
   'a worker that cannot start (its module missing) is a stopped forwarder: reported, refused under required',
   async (t) => {
-    const logs = await startLogs();
-    t.teardown(() => logs.close());
-    const s = setup(t, logs.url);
+    const { logs, s } = await emulated(t);
     const trail = s.open({ required: true, worker: new URL('./support/no-such-worker.ts', import.meta.url) });
     const refusal = await until(
       () => trail.unavailable(),

@@ -89,32 +89,19 @@ t.test('open, list, get, revoke and end sessions', async (t) => {
   t.equal(touched.request_count, 3, 'request_count follows the fetches (written without blocking them)');
   t.type(touched.last_access_at, 'string');
 
+  const revoke = (reason: string) =>
+    d.fetch({ transport: 'unix', method: 'POST', path: `/v1/sessions/${b.id}/revoke`, body: { reason } });
   // The route applies the rule for text people write, as the CLI does: a bidi override is refused, named, nothing changed.
-  const hidden = await d.fetch({
-    transport: 'unix',
-    method: 'POST',
-    path: `/v1/sessions/${b.id}/revoke`,
-    body: { reason: 'incident \u202e24' },
-  });
+  const hidden = await revoke('incident \u202e24');
   t.equal(hidden.status, 400);
   t.equal(hidden.json.Code, 'BadRequest');
   t.match(hidden.json.Message, /the reason holds U\+202E/);
-  const oversized = await d.fetch({
-    transport: 'unix',
-    method: 'POST',
-    path: `/v1/sessions/${b.id}/revoke`,
-    body: { reason: 'x'.repeat(5000) },
-  });
+  const oversized = await revoke('x'.repeat(5000));
   t.equal(oversized.status, 400);
   t.match(oversized.json.Message, /the reason must be 1-1024 characters/);
   const revoked = await d.client.post<Session>(`/v1/sessions/${b.id}/revoke`, { reason: '  incident 42 ' });
   t.match(revoked, { status: 'revoked', revoked_reason: 'incident 42', revoked_by: /.+@.+/ });
-  const again = await d.fetch({
-    transport: 'unix',
-    method: 'POST',
-    path: `/v1/sessions/${b.id}/revoke`,
-    body: { reason: 'twice' },
-  });
+  const again = await revoke('twice');
   t.equal(again.status, 409);
   t.equal(again.json.Code, 'SessionNotActive');
   t.equal((await d.client.get<{ sessions: Session[] }>('/v1/sessions?status=revoked')).sessions[0]!.id, b.id);
