@@ -8,6 +8,11 @@ import { startWebhookReceiver } from './support/webhook-receiver.js';
 import { SentinelError } from '../core/errors.js';
 import { createVendorClient } from '../core/vendor/client.js';
 import { startSilentEndpoint } from './support/silent-endpoint.js';
+import { startApiGatewayStandIn, type ProxyHandler, type RestProxyEvent } from './support/apigw-standin.js';
+import { BASE_ACCESS_KEY, BASE_ARN, BASE_SECRET_KEY, startDaemon } from './support/daemon.js';
+import { startSts } from './support/sts-emulator.js';
+import type { HasTeardown } from './support/aws-env.js';
+import { signingCredentials } from '../core/vendor/signing-credentials.js';
 
 const JUSTIFICATION = 'checkout is down, INC-4242, restarting workers';
 
@@ -108,3 +113,132 @@ t.test(
     t.match(gone.hint, /Check vendor.url/);
   },
 );
+
+/** A daemon in vendor mode in front of a scripted vendor (behind the API Gateway stand-in, signatures verified). */
+async function scriptedVendor(t: HasTeardown) {
+  const sts = await startSts();
+  t.teardown(() => sts.close());
+  let next: { status: number; body: string } = { status: 500, body: '{}' };
+  const seen: RestProxyEvent[] = [];
+  const handler: ProxyHandler = async (event) => {
+    seen.push(event);
+    return { statusCode: next.status, headers: { 'content-type': 'application/json' }, body: next.body };
+  };
+  const gw = await startApiGatewayStandIn({ keys: sts, handler });
+  t.teardown(() => gw.close());
+  const d = await startDaemon(t, {
+    sts,
+    policy: null,
+    config: `vendor: { url: "${gw.url}", region: us-east-1, profile: base }\n`,
+    parts: {
+      vendorClient: (vendor) =>
+        createVendorClient({ ...vendor, credentials: signingCredentials(vendor.profile), attemptMs: 1000 }),
+    },
+  });
+  sts.setIdentity(BASE_ACCESS_KEY, BASE_ARN, BASE_SECRET_KEY);
+  return {
+    d,
+    seen,
+    answer: (status: number, body: unknown) => (next = { status, body: JSON.stringify(body) }),
+  };
+}
+
+const EVENT_A = 'aaaaaaaaaaaaaaaa';
+const EVENT_B = 'bbbbbbbbbbbbbbbb';
+const eventRecord = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  invoker: 'alice',
+  invoker_arn: BASE_ARN,
+  profile: 'prod',
+  reason_code: 'incident',
+  justification: JUSTIFICATION,
+  status: 'active',
+  rule: 'prod-emergency',
+  mfa_verified: false,
+  escalated: false,
+  created_at: '2030-01-01T00:00:00.000Z',
+  updated_at: '2030-01-01T00:00:00.000Z',
+  expires_at: '2030-01-01T01:00:00.000Z',
+  ...extra,
+});
+
+t.test('the bridge takes from the vendor only the break-glass record it asked for', async (t) => {
+  const v = await scriptedVendor(t);
+  const { d } = v;
+  // Another event than the one asked about: not an answer (a confused or hostile vendor must not make the CLI show or
+  // report closed an event the user did not name).
+  v.answer(200, eventRecord(EVENT_B));
+  const shown = await d.fetch({ transport: 'unix', method: 'GET', path: `/v1/breakglass/${EVENT_A}` });
+  t.equal(shown.status, 502, 'show: another id is no answer');
+  t.equal(shown.json.code, 'VendorUnavailable');
+  v.answer(200, eventRecord(EVENT_B, { status: 'closed' }));
+  const closed = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: `/v1/breakglass/${EVENT_A}/close`,
+    body: { reason: 'done' },
+  });
+  t.equal(closed.status, 502, 'close: another id is no answer');
+  t.equal(closed.json.code, 'VendorUnavailable');
+  // The id asked about is served.
+  v.answer(200, eventRecord(EVENT_A));
+  const ok = await d.fetch({ transport: 'unix', method: 'GET', path: `/v1/breakglass/${EVENT_A}` });
+  t.equal(ok.status, 200);
+  t.equal(ok.json.id, EVENT_A);
+  // An invocation answered with an id that is no event id (the CLI prints it into a command line to run).
+  v.answer(201, eventRecord('$(rm -rf ~)'));
+  const invoked = await d.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/breakglass',
+    body: { profile: 'prod', reason_code: 'incident', justification: JUSTIFICATION },
+  });
+  t.equal(invoked.status, 502, 'invoke: an id that is not 16 hex is no answer');
+  t.equal(invoked.json.code, 'VendorUnavailable');
+  t.notMatch(invoked.text, /rm -rf/, 'nothing of the answer is echoed');
+  // A list whose events carry ids that are not event ids.
+  v.answer(200, { events: [eventRecord(EVENT_A), eventRecord('../../etc')] });
+  const listed = await d.fetch({ transport: 'unix', method: 'GET', path: '/v1/breakglass' });
+  t.equal(listed.status, 502, 'list: a record that is no event is no answer');
+});
+
+t.test('the bridge serves a dry run only when the answer is a preview the CLI can show', async (t) => {
+  const v = await scriptedVendor(t);
+  const { d } = v;
+  const dryRun = () =>
+    d.fetch({
+      transport: 'unix',
+      method: 'POST',
+      path: '/v1/breakglass',
+      body: { profile: 'prod', reason_code: 'incident', justification: JUSTIFICATION, dry_run: true },
+    });
+  const good = {
+    profile: 'prod',
+    entry: 'prod-emergency',
+    duration: 3600,
+    mfa: 'none',
+    mfa_session: false,
+    notify: ['ops'],
+    rate_limits: [],
+  };
+  v.answer(200, good);
+  const served = await dryRun();
+  t.equal(served.status, 200);
+  t.same(served.json, good);
+  t.equal(v.seen.at(-1)!.body && JSON.parse(v.seen.at(-1)!.body!).dry_run, true, 'sent as a dry run');
+  const bad: Array<[string, unknown]> = [
+    ['an empty object', {}],
+    ['notify not a list', { ...good, notify: 'everyone' }],
+    ['rate_limits of numbers', { ...good, rate_limits: [1] }],
+    ['a duration that is not a number', { ...good, duration: '1h' }],
+    ['an unknown mfa', { ...good, mfa: 'maybe' }],
+    ['another profile', { ...good, profile: 'dev' }],
+  ];
+  for (const [name, answer] of bad) {
+    v.answer(200, answer);
+    const r = await dryRun();
+    t.equal(r.status, 502, `${name}: 502`);
+    t.equal(r.json.code, 'VendorUnavailable', `${name}: VendorUnavailable`);
+    t.notMatch(r.text, /everyone/, `${name}: nothing of the answer is echoed`);
+  }
+});
