@@ -12,6 +12,7 @@ import { startApiGatewayStandIn, type ProxyHandler, type RestProxyEvent } from '
 import { BASE_ACCESS_KEY, BASE_ARN, BASE_SECRET_KEY, startDaemon } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import type { HasTeardown } from './support/aws-env.js';
+import { requireBuild, sentinel, userEnv } from './support/cli.js';
 import { signingCredentials } from '../core/vendor/signing-credentials.js';
 
 const JUSTIFICATION = 'checkout is down, INC-4242, restarting workers';
@@ -241,4 +242,19 @@ t.test('the bridge serves a dry run only when the answer is a preview the CLI ca
     t.equal(r.json.code, 'VendorUnavailable', `${name}: VendorUnavailable`);
     t.notMatch(r.text, /everyone/, `${name}: nothing of the answer is echoed`);
   }
+});
+
+t.test('breakglass invoke prints what the vendor answered with its control characters escaped', async (t) => {
+  requireBuild();
+  const v = await scriptedVendor(t);
+  v.answer(201, eventRecord(EVENT_A, { profile: 'prod\u001b]0;owned\u0007\u001b[2J', expires_at: '\u001b[31mlater' }));
+  const r = await sentinel(
+    t,
+    ['breakglass', 'invoke', 'prod', '--reason-code', 'incident', '--reason', JUSTIFICATION, '-y'],
+    { env: userEnv(v.d, { AWS_REGION: 'us-east-1' }) },
+  );
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, `Break-glass ${EVENT_A} on prod`);
+  t.notMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f]/, 'no control character reaches the terminal');
+  t.match(r.stdout, /\\u001b/, 'shown escaped');
 });
