@@ -3,7 +3,10 @@
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
 import { startBridge } from './support/bridge.js';
-import { DEV_ROLE, PROD_ROLE } from './support/vendor.js';
+import { BREAKGLASS_TABLE_NAME, DEV_ROLE, PROD_ROLE, startVendor, type VendorHarness } from './support/vendor.js';
+import { restEvent } from './support/api-gateway-events.js';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { LOCK_IN_FLIGHT_MS } from '../core/breakglass/limits.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 import { SentinelError } from '../core/errors.js';
 import { createVendorClient } from '../core/vendor/client.js';
@@ -257,4 +260,171 @@ t.test('breakglass invoke prints what the vendor answered with its control chara
   t.match(r.stdout, `Break-glass ${EVENT_A} on prod`);
   t.notMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f]/, 'no control character reaches the terminal');
   t.match(r.stdout, /\\u001b/, 'shown escaped');
+});
+
+// ---- The vendor itself, called as API Gateway would (the verified caller is requestContext.identity.userArn). ----
+
+const BOB = 'arn:aws:iam::111122223333:user/bob';
+const DAVE = 'arn:aws:iam::111122223333:user/dave';
+const CAROL_ARN = 'arn:aws:iam::111122223333:user/carol';
+
+const limitedPolicy = `version: "1"
+rules:
+  - { name: prod-frozen, effect: deny, conditions: { profiles: [prod, dev] } }
+approvals:
+  - { name: prod-approvers, profiles: [prod], approvers: [carol] }
+breakglass:
+  - { name: prod-emergency, profiles: [prod], users: [bob, dave], allowed_reason_codes: [incident], max_duration: 2h }
+rate_limits:
+  - { name: prod-bg, profiles: [prod], max_per_user: 2, max_per_profile: 3, quota_window: 24h }
+profiles:
+  - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }
+  - { name: prod, role_arn: "${PROD_ROLE}", region: eu-west-1 }
+`;
+
+async function vendorCall(
+  v: VendorHarness,
+  callerArn: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) {
+  const r = await v.handler(
+    restEvent({
+      method,
+      path,
+      callerArn,
+      ...(headers ? { headers } : {}),
+      body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
+    }) as never,
+  );
+  return { status: r.statusCode, headers: r.headers, body: JSON.parse(r.body) as Record<string, any> };
+}
+
+const invokeBody = (extra: Record<string, unknown> = {}) => ({
+  profile: 'prod',
+  reason_code: 'incident',
+  justification: JUSTIFICATION,
+  ...extra,
+});
+
+t.test('vendor: nobody names the invoker but API Gateway', async (t) => {
+  const v = await startVendor(t, { policy: limitedPolicy });
+  const forged = await vendorCall(v, CAROL_ARN, 'POST', '/v1/breakglass', invokeBody({ invoker: 'bob' }));
+  t.equal(forged.status, 400, 'a body field naming the invoker is refused');
+  t.equal(forged.body.code, 'BadRequest');
+  const headers = await vendorCall(v, CAROL_ARN, 'POST', '/v1/breakglass?user=bob', invokeBody(), {
+    'x-sentinel-user': 'bob',
+    'x-amz-user-arn': BOB,
+  });
+  t.equal(headers.status, 403, 'headers and query name nobody');
+  t.equal(headers.body.code, 'BreakGlassRefused');
+  const anon = await v.handler({
+    ...restEvent({ method: 'POST', path: '/v1/breakglass', callerArn: '', body: JSON.stringify(invokeBody()) }),
+  } as never);
+  t.equal(JSON.parse(anon.body).code, 'PeerNotAllowed', 'no verified caller, no invocation');
+  const none = await vendorCall(v, BOB, 'GET', '/v1/breakglass');
+  t.same(none.body.events, [], 'nothing was opened');
+});
+
+t.test('vendor: the entry bounds profile, reason code and duration', async (t) => {
+  const v = await startVendor(t, { policy: limitedPolicy });
+  const cases: Array<[string, Record<string, unknown>, number, string]> = [
+    ['a profile the entry does not cover', { profile: 'dev' }, 403, 'BreakGlassRefused'],
+    ['a profile the vendor does not know', { profile: 'staging' }, 404, 'ProfileUnknown'],
+    ['a reason code the entry does not allow', { reason_code: 'maintenance' }, 403, 'BreakGlassRefused'],
+    ['a reason code nobody knows', { reason_code: 'because' }, 400, 'BadRequest'],
+    ['longer than the entry allows', { duration: 2 * 3600 + 1 }, 403, 'BreakGlassRefused'],
+    ['longer than break-glass allows', { duration: 4 * 3600 + 1 }, 400, 'BadRequest'],
+    ['a fraction of a second', { duration: 0.5 }, 400, 'BadRequest'],
+    ['a negative duration', { duration: -60 }, 400, 'BadRequest'],
+    ['a huge duration', { duration: 1e300 }, 400, 'BadRequest'],
+    ['a duration as text', { duration: '2h' }, 400, 'BadRequest'],
+    ['a short justification', { justification: 'because' }, 400, 'BadRequest'],
+    ['a justification with a line break', { justification: `${JUSTIFICATION}\nsecond line here` }, 400, 'BadRequest'],
+    ['an MFA code that is not one', { mfa_code: '12345x' }, 400, 'BadRequest'],
+    ['dry_run as text', { dry_run: 'true' }, 400, 'BadRequest'],
+  ];
+  for (const [name, extra, status, code] of cases) {
+    const r = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody(extra));
+    t.equal(r.status, status, `${name}: ${status}`);
+    t.equal(r.body.code, code, `${name}: ${code}`);
+  }
+  const listed = await vendorCall(v, CAROL_ARN, 'GET', '/v1/breakglass');
+  t.same(listed.body.events, [], 'no refusal opened anything');
+  const ok = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody({ duration: 7200 }));
+  t.equal(ok.status, 201, 'the longest the entry allows is allowed');
+});
+
+t.test('vendor: dry runs take no lock and no slot; the quotas bind; a close is no replay', async (t) => {
+  const v = await startVendor(t, { policy: limitedPolicy });
+  for (let i = 0; i < 5; i++) {
+    const preview = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody({ dry_run: true }));
+    t.equal(preview.status, 200);
+  }
+  t.same((await vendorCall(v, BOB, 'GET', '/v1/breakglass')).body.events, [], 'dry runs opened nothing');
+  // Five at once: the lock lets exactly one through.
+  const raced = await Promise.all(
+    Array.from({ length: 5 }, () => vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody())),
+  );
+  const opened = raced.filter((r) => r.status === 201);
+  t.equal(opened.length, 1, 'one event from five simultaneous invocations');
+  t.ok(
+    raced.filter((r) => r.status !== 201).every((r) => r.body.code === 'Conflict'),
+    'the others are Conflict',
+  );
+  const first = opened[0]!.body.id as string;
+  const close = (who: string, id: string) =>
+    vendorCall(v, who, 'POST', `/v1/breakglass/${id}/close`, { reason: 'done' });
+  t.equal((await close(BOB, first)).status, 200);
+  const again = await close(BOB, first);
+  t.equal(again.status, 409, 'closing twice is Conflict');
+  t.equal(again.body.code, 'Conflict');
+  const second = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(second.status, 201, 'a second event after the close (max_per_user 2)');
+  t.equal((await close(BOB, second.body.id)).status, 200);
+  const third = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(third.status, 429, 'the third in the window is refused');
+  t.equal(third.body.code, 'RateLimited');
+  t.ok(Number(third.headers['retry-after']) > 3600, 'with Retry-After');
+  // dave takes the profile's last slot; dave again: his own quota allows it, the profile's does not.
+  const dave1 = await vendorCall(v, DAVE, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(dave1.status, 201);
+  t.equal((await close(DAVE, dave1.body.id)).status, 200);
+  const dave2 = await vendorCall(v, DAVE, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(dave2.status, 429, 'max_per_profile binds across users');
+  t.match(dave2.body.message, /on prod per 24h/);
+  // A refused invocation gave back what it took: dave holds no lock and no slot of his own.
+  const slots = await v.client.send(new ScanCommand({ TableName: BREAKGLASS_TABLE_NAME }));
+  const held = (slots.Items ?? []).filter(
+    (i) => i.id!.S!.startsWith('rl#prod-bg#u#dave#') && i.freed_at!.S! > new Date().toISOString(),
+  );
+  t.equal(held.length, 1, "dave's refused invocation holds no user slot");
+});
+
+t.test('vendor: a lock without its event is an invocation under way, until it is older than any can run', async (t) => {
+  const v = await startVendor(t, { policy: limitedPolicy });
+  const putLock = (updatedAgoMs: number) =>
+    v.client.send(
+      new PutItemCommand({
+        TableName: BREAKGLASS_TABLE_NAME,
+        Item: {
+          id: { S: 'lock#bob#prod' },
+          updated_at: { S: new Date(Date.now() - updatedAgoMs).toISOString() },
+          event_id: { S: 'feedfacefeedface' },
+          active_until: { S: new Date(Date.now() + 3600_000).toISOString() },
+          cooldown_until: { S: new Date(Date.now() - updatedAgoMs).toISOString() },
+          ttl: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+        },
+      }),
+    );
+  await putLock(1000);
+  const underWay = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(underWay.status, 409, 'a fresh lock whose event is not written yet is not taken over');
+  t.equal(underWay.body.code, 'Conflict');
+  t.match(underWay.body.message, /under way/);
+  await putLock(LOCK_IN_FLIGHT_MS + 5000);
+  const stale = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(stale.status, 201, 'a lock left by an invocation that died is taken over');
 });
