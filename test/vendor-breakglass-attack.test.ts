@@ -428,3 +428,22 @@ t.test('vendor: a lock without its event is an invocation under way, until it is
   const stale = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
   t.equal(stale.status, 201, 'a lock left by an invocation that died is taken over');
 });
+t.test("vendor: a caller whose name differs from the invoker's only in case does not close the event", async (t) => {
+  const v = await startVendor(t, { policy: limitedPolicy });
+  const event = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(event.status, 201);
+  // A role named BOB is not the policy user bob: the policy grants by exact name (bob's entry does not list BOB).
+  const BOB_ROLE = 'arn:aws:sts::111122223333:assumed-role/BOB/someone-else';
+  const notBob = await vendorCall(v, BOB_ROLE, 'POST', '/v1/breakglass', invokeBody());
+  t.equal(notBob.body.code, 'BreakGlassRefused', 'BOB is not in the entry');
+  const closed = await vendorCall(v, BOB_ROLE, 'POST', `/v1/breakglass/${event.body.id}/close`, { reason: 'gotcha' });
+  t.equal(closed.status, 403, 'BOB may not close bob’s event');
+  t.equal(closed.body.code, 'NotApprover');
+  const shown = await vendorCall(v, BOB, 'GET', `/v1/breakglass/${event.body.id}`);
+  t.equal(shown.body.status, 'active');
+  // bob under another identity of the same policy name (an SSO session) may.
+  const BOB_SSO = 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/bob';
+  const own = await vendorCall(v, BOB_SSO, 'POST', `/v1/breakglass/${event.body.id}/close`, { reason: 'done now' });
+  t.equal(own.status, 200);
+  t.equal(own.body.closed_by, 'bob');
+});
