@@ -2,6 +2,9 @@
 // "no", a vendor or receiver that is slow or hostile. Each test is a defect found, or a boundary that must hold.
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
+import { chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { NOBODY, runAsUser } from './support/as-user.js';
 import { startBridge } from './support/bridge.js';
 import { BREAKGLASS_TABLE_NAME, DEV_ROLE, PROD_ROLE, startVendor, type VendorHarness } from './support/vendor.js';
 import { restEvent } from './support/api-gateway-events.js';
@@ -446,4 +449,63 @@ t.test("vendor: a caller whose name differs from the invoker's only in case does
   const own = await vendorCall(v, BOB_SSO, 'POST', `/v1/breakglass/${event.body.id}/close`, { reason: 'done now' });
   t.equal(own.status, 200);
   t.equal(own.body.closed_by, 'bob');
+});
+
+// ---- A second local user and the first user's bridge. ----
+
+/** One HTTP request as uid 65534 (root only: the test must fail, never skip, elsewhere). */
+async function asNobody(
+  target: { socketPath?: string; port?: number },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status?: number; body?: any; error?: string }> {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const script = `
+import http from 'node:http';
+const req = http.request({ ${target.socketPath ? `socketPath: ${JSON.stringify(target.socketPath)}` : `host: '127.0.0.1', port: ${target.port}`},
+  method: ${JSON.stringify(method)}, path: ${JSON.stringify(path)}, agent: false,
+  headers: ${JSON.stringify(text ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) } : {})} }, (res) => {
+  let out = '';
+  res.on('data', (c) => (out += c));
+  res.on('end', () => { process.stdout.write(JSON.stringify({ status: res.statusCode, body: JSON.parse(out || 'null') })); });
+});
+req.on('error', (e) => process.stdout.write(JSON.stringify({ error: e.code })));
+req.end(${JSON.stringify(text)});
+`;
+  const child = runAsUser(NOBODY, NOBODY, script);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  return JSON.parse(out);
+}
+
+t.test("another local user cannot invoke, list, show or close through the owner's bridge", async (t) => {
+  const v = await scriptedVendor(t);
+  const { d } = v;
+  v.answer(201, eventRecord(EVENT_A));
+  for (const dir of [d.home, dirname(d.runtimeDir), d.runtimeDir]) chmodSync(dir, 0o711);
+  chmodSync(d.socketPath, 0o666);
+  const attempts: Array<[string, string, unknown?]> = [
+    ['POST', '/v1/breakglass', invokeBody()],
+    ['POST', '/v1/breakglass', invokeBody({ dry_run: true })],
+    ['GET', '/v1/breakglass?mine=1'],
+    ['GET', `/v1/breakglass/${EVENT_A}`],
+    ['POST', `/v1/breakglass/${EVENT_A}/close`, { reason: 'not yours' }],
+  ];
+  for (const [method, path, body] of attempts) {
+    const unix = await asNobody({ socketPath: d.socketPath }, method, path, body);
+    t.equal(unix.status, 403, `unix ${method} ${path}: refused`);
+    t.equal(unix.body?.Code, 'PeerNotAllowed', `unix ${method} ${path}: PeerNotAllowed`);
+    const tcp = await asNobody({ port: d.port }, method, path, body);
+    t.ok(tcp.status === 403 || tcp.status === 404, `tcp ${method} ${path}: refused (${tcp.status})`);
+  }
+  t.equal(v.seen.length, 0, 'nothing reached the vendor: nothing was signed with the owner’s credentials');
+  // The owner on TCP: the control API, break-glass included, is not served there.
+  const ownerTcp = await d.fetch({ transport: 'tcp', method: 'POST', path: '/v1/breakglass', body: invokeBody() });
+  t.equal(ownerTcp.status, 404, 'break-glass is a Unix-socket route');
+  t.equal(v.seen.length, 0);
+  const owner = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/breakglass', body: invokeBody() });
+  t.equal(owner.status, 201, 'the owner is served');
+  t.equal(v.seen.length, 1);
 });
