@@ -5,6 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NOBODY, runAsUser } from './support/as-user.js';
+import { startDynamoProxy } from './support/dynamodb-proxy.js';
+import { withEnv } from './support/aws-env.js';
 import { startBridge } from './support/bridge.js';
 import { BREAKGLASS_TABLE_NAME, DEV_ROLE, PROD_ROLE, startVendor, type VendorHarness } from './support/vendor.js';
 import { restEvent } from './support/api-gateway-events.js';
@@ -508,4 +510,60 @@ t.test("another local user cannot invoke, list, show or close through the owner'
   const owner = await d.fetch({ transport: 'unix', method: 'POST', path: '/v1/breakglass', body: invokeBody() });
   t.equal(owner.status, 201, 'the owner is served');
   t.equal(v.seen.length, 1);
+});
+
+// ---- The vendor's DynamoDB silent or failing, seen through the bridge. ----
+
+const escalatingPolicy = `version: "1"
+rules:
+  - { name: prod-frozen, effect: deny, conditions: { profiles: [prod] } }
+breakglass:
+  - { name: prod-emergency, profiles: [prod], users: [alice], allowed_reason_codes: [incident] }
+rate_limits:
+  - { name: prod-bg, profiles: [prod], max_per_user: 1, quota_window: 24h, escalation_threshold: 3 }
+profiles:
+  - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }
+  - { name: prod, role_arn: "${PROD_ROLE}", region: eu-west-1 }
+`;
+
+t.test('a silent or failing DynamoDB at the vendor: a bounded, specific refusal, and nothing left taken', async (t) => {
+  const vendor = await startVendor(t, { policy: escalatingPolicy });
+  const proxy = await startDynamoProxy(vendor.dynalite.url);
+  t.teardown(() => proxy.close());
+  withEnv(t, { AWS_ENDPOINT_URL_DYNAMODB: proxy.url });
+  const gw = await startApiGatewayStandIn({ keys: vendor.sts, handler: vendor.handler });
+  t.teardown(() => gw.close());
+  const d = await startDaemon(t, {
+    pidPollMs: 100,
+    policy: null,
+    sts: vendor.sts,
+    config: `vendor: { url: "${gw.url}", region: us-east-1, profile: base }\n`,
+  });
+  vendor.sts.setIdentity(BASE_ACCESS_KEY, BASE_ARN, BASE_SECRET_KEY);
+  const invoke = () => d.fetch({ transport: 'unix', method: 'POST', path: '/v1/breakglass', body: invokeBody() });
+  const secrets = new RegExp(
+    [BASE_SECRET_KEY, 'vendor-secret', 'vendor-session-token', 'AKIDVENDORROLE', 'at .*\\.(ts|js):\\d+'].join('|'),
+  );
+
+  proxy.freeze(true);
+  const started = Date.now();
+  const frozen = await invoke();
+  const took = Date.now() - started;
+  t.ok(frozen.status >= 500, `refused (${frozen.status} ${frozen.json.code})`);
+  t.ok(['VendorUnavailable', 'SessionStoreUnavailable'].includes(frozen.json.code), frozen.json.code);
+  t.ok(took < 5000 + 2000, `within the bridge's bound (${took} ms)`);
+  t.notMatch(frozen.text, secrets, 'no secret and no stack in the answer');
+  t.notMatch(d.logs(), secrets, 'nor in the daemon log');
+  proxy.freeze(false);
+  // Whatever the frozen invocation managed to take, it is given back (or never taken): wait for it to finish.
+  await new Promise((r) => setTimeout(r, 4500));
+
+  // The lock and the slot are taken, then the escalation count (a Query) fails: both are given back.
+  proxy.fail('Query', 'InternalServerError');
+  const failed = await invoke();
+  t.equal(failed.json.code, 'SessionStoreUnavailable', 'the store failure is named');
+  t.notMatch(failed.text, secrets);
+  proxy.fail('Query', null);
+  const after = await invoke();
+  t.equal(after.status, 201, `the lock and the quota slot were given back (${after.text.slice(0, 300)})`);
 });
