@@ -567,3 +567,72 @@ t.test('a silent or failing DynamoDB at the vendor: a bounded, specific refusal,
   const after = await invoke();
   t.equal(after.status, 201, `the lock and the quota slot were given back (${after.text.slice(0, 300)})`);
 });
+
+t.test(
+  'vendor: hostile queries, ids and bodies on the break-glass routes are refused before anything is read',
+  async (t) => {
+    const v = await startVendor(t, { policy: limitedPolicy });
+    const event = await vendorCall(v, BOB, 'POST', '/v1/breakglass', invokeBody());
+    t.equal(event.status, 201);
+    const queries = [
+      'limit=0',
+      'limit=1001',
+      'limit=abc',
+      'limit=1.5',
+      'status=pending',
+      'profile=..%2Fprod',
+      'profile=prod%0Aevil',
+      'mine=yesyesyesyes',
+      'user=bob',
+      `profile=${'a'.repeat(2000)}`,
+      Array.from({ length: 40 }, (_, i) => `p${i}=1`).join('&'),
+    ];
+    for (const q of queries) {
+      const r = await vendorCall(v, CAROL_ARN, 'GET', `/v1/breakglass?${q}`);
+      t.equal(r.status, 400, `?${q.slice(0, 40)}: 400`);
+      t.equal(r.body.code, 'BadRequest');
+      t.notMatch(
+        JSON.stringify(r.body),
+        /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/,
+        'the value is not echoed in full',
+      );
+    }
+    const repeated = await v.handler({
+      ...restEvent({ method: 'GET', path: '/v1/breakglass?status=active', callerArn: CAROL_ARN }),
+      multiValueQueryStringParameters: { status: ['active', 'closed'] },
+    } as never);
+    t.equal(repeated.statusCode, 400, 'a repeated parameter is refused');
+    for (const id of ['AAAAAAAAAAAAAAAA', `${event.body.id}0`, 'lock#bob#prod', '..', '%2e%2e']) {
+      const shown = await vendorCall(v, CAROL_ARN, 'GET', `/v1/breakglass/${id}`);
+      t.ok([400, 404].includes(shown.status), `show ${id}: ${shown.status}`);
+      t.not(shown.body.invoker, 'bob', `show ${id}: no event`);
+      const closed = await vendorCall(v, BOB, 'POST', `/v1/breakglass/${id}/close`, { reason: 'x' });
+      t.ok([400, 404].includes(closed.status), `close ${id}: ${closed.status}`);
+    }
+    const close = (body: unknown) => vendorCall(v, BOB, 'POST', `/v1/breakglass/${event.body.id}/close`, body);
+    const bodies: Array<[string, unknown, number]> = [
+      ['no reason', {}, 400],
+      ['an empty reason', { reason: '' }, 400],
+      ['a reason of spaces', { reason: '   ' }, 400],
+      ['a reason too long', { reason: 'x'.repeat(1025) }, 400],
+      ['a bidi override', { reason: 'done \u202e evil' }, 400],
+      ['an extra field', { reason: 'done', closed_by: 'carol' }, 400],
+      ['not JSON', '{"reason":', 400],
+      ['over 64 KiB', `{"reason":"${'x'.repeat(70 * 1024)}"}`, 413],
+    ];
+    for (const [name, body, status] of bodies) {
+      const r = await close(body);
+      t.equal(r.status, status, `${name}: ${status}`);
+    }
+    const still = await vendorCall(v, BOB, 'GET', `/v1/breakglass/${event.body.id}`);
+    t.equal(still.body.status, 'active', 'none of them closed it');
+    const hugeInvoke = await vendorCall(
+      v,
+      BOB,
+      'POST',
+      '/v1/breakglass',
+      invokeBody({ justification: 'x'.repeat(5000) }),
+    );
+    t.equal(hugeInvoke.status, 400, 'an over-long justification is refused');
+  },
+);
