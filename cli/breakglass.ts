@@ -193,10 +193,14 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
             const told = preview.notify.length
               ? preview.notify.join(', ')
               : 'nobody (the entry names no notify targets)';
+            // What the daemon (in vendor mode: the vendor) answered is shown with its control characters escaped.
             process.stderr.write(
-              `Break-glass on ${profile} for ${Math.round(preview.duration / 60)}m under entry "${preview.entry}".\n` +
-                `Announced to: ${told}, with your name, reason code and reason.\n` +
-                (preview.rate_limits.length ? `Counted against: ${preview.rate_limits.join(', ')}.\n` : ''),
+              visible(
+                `Break-glass on ${profile} for ${Math.round(preview.duration / 60)}m under entry "${preview.entry}".\n` +
+                  `Announced to: ${told}, with your name, reason code and reason.\n` +
+                  (preview.rate_limits.length ? `Counted against: ${preview.rate_limits.join(', ')}.\n` : ''),
+                /\n/,
+              ),
             );
             if (!/^y(es)?$/i.test(await ask('Proceed? [y/N] '))) {
               process.stderr.write('Nothing was invoked.\n');
@@ -214,8 +218,8 @@ Exit codes: 0 invoked; 1 error, Conflict (an active event) or RateLimited (coold
           ...(mfaCode !== undefined ? { mfa_code: mfaCode } : {}),
         });
         if (flags.json) return printJson(e);
-        process.stdout.write(`Break-glass ${e.id} on ${e.profile}: ${describe(e)}\n`);
-        process.stdout.write(`Close it when done: sentinel breakglass close ${e.id} --reason <text>\n`);
+        process.stdout.write(visible(`Break-glass ${e.id} on ${e.profile}: ${describe(e)}`) + '\n');
+        process.stdout.write(visible(`Close it when done: sentinel breakglass close ${e.id} --reason <text>`) + '\n');
       },
     );
 

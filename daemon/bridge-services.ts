@@ -3,7 +3,8 @@
 // IAM identity it verified. The routes have validated ids and bodies already; the vendor validates them again.
 import type { RequesterApi, RequestView } from '../core/approvals/requester.js';
 import type { BreakglassService } from '../core/breakglass/service.js';
-import { listAnswer, objectAnswer, recordAnswer } from '../core/vendor/answers.js';
+import { EVENT_ID } from '../core/breakglass/record.js';
+import { listAnswer, notA, objectAnswer, recordAnswer } from '../core/vendor/answers.js';
 import type { VendorClient } from '../core/vendor/client.js';
 
 export function bridgeRequests(client: VendorClient): RequesterApi {
@@ -26,14 +27,40 @@ export function bridgeRequests(client: VendorClient): RequesterApi {
 type EventView = Awaited<ReturnType<BreakglassService['show']>>;
 type Preview = Awaited<ReturnType<BreakglassService['preview']>>;
 
+/** A break-glass event from the vendor: a record whose id is an event id (the CLI prints it into a command to run)
+ * and, when one was asked about, that id. */
+function eventAnswer(value: unknown, id?: string): EventView {
+  const e = recordAnswer<EventView>(value, 'a break-glass event', id);
+  if (!EVENT_ID.test(e.id)) throw notA('a break-glass event');
+  return e;
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** What the CLI shows before asking to proceed, for the profile asked about; anything else is no preview. */
+function previewAnswer(value: unknown, profile: string): Preview {
+  const p = objectAnswer(value, 'a preview');
+  const ok =
+    p.profile === profile &&
+    typeof p.entry === 'string' &&
+    typeof p.duration === 'number' &&
+    Number.isFinite(p.duration) &&
+    p.duration > 0 &&
+    (p.mfa === 'required' || p.mfa === 'none') &&
+    typeof p.mfa_session === 'boolean' &&
+    isStrings(p.notify) &&
+    isStrings(p.rate_limits);
+  if (!ok) throw notA('a preview');
+  return p as Preview;
+}
+
 export function bridgeBreakglass(client: VendorClient): BreakglassService {
-  const one = (v: unknown) => recordAnswer<EventView>(v, 'a break-glass event');
   return {
     async preview(input) {
       const answer = await client.call({ method: 'POST', path: '/v1/breakglass', body: { ...input, dry_run: true } });
-      return objectAnswer(answer, 'a preview') as Preview;
+      return previewAnswer(answer, input.profile);
     },
-    invoke: async (input) => one(await client.call({ method: 'POST', path: '/v1/breakglass', body: input })),
+    invoke: async (input) => eventAnswer(await client.call({ method: 'POST', path: '/v1/breakglass', body: input })),
     async list(filter) {
       const { mine, ...rest } = filter as Record<string, unknown>;
       const query: Record<string, string> = {};
@@ -43,11 +70,15 @@ export function bridgeBreakglass(client: VendorClient): BreakglassService {
         await client.call({ method: 'GET', path: '/v1/breakglass', query }),
         'events',
         'a break-glass event',
-      );
+      ).map((e) => eventAnswer(e));
     },
-    show: async (id) => one(await client.call({ method: 'GET', path: `/v1/breakglass/${String(id)}` })),
+    show: async (id) =>
+      eventAnswer(await client.call({ method: 'GET', path: `/v1/breakglass/${String(id)}` }), String(id)),
     close: async (id, reason) =>
-      one(await client.call({ method: 'POST', path: `/v1/breakglass/${String(id)}/close`, body: { reason } })),
+      eventAnswer(
+        await client.call({ method: 'POST', path: `/v1/breakglass/${String(id)}/close`, body: { reason } }),
+        String(id),
+      ),
     idle: async () => undefined,
   };
 }

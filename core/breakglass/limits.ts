@@ -17,6 +17,9 @@ import {
 const iso = (ms: number) => new Date(ms).toISOString();
 /** A lock or slot is kept a day past the moment it stops counting, then TTL may reap it. */
 const KEEP_MS = 86_400_000;
+/** How long a lock without its event counts as an invocation still under way: longer than one can run (the vendor's
+ * Lambda timeout is 20 s; a daemon's DynamoDB calls end within seconds). */
+export const LOCK_IN_FLIGHT_MS = 60_000;
 /** Lost races on the lock before giving up with Conflict. */
 const LOCK_ATTEMPTS = 5;
 
@@ -100,6 +103,19 @@ export async function takeLock(
     }
     if (Date.parse(held.active_until) > t) {
       const event = await stores.events.get(held.event_id);
+      // No event behind a fresh lock: another invocation took it and has not written its event yet (it is taking its
+      // quota slots). Taking the lock over would let both open an event; only a lock left behind by an invocation that
+      // died before writing its event (older than any invocation can run) is taken over.
+      if (!event && t - Date.parse(held.updated_at) < LOCK_IN_FLIGHT_MS) {
+        throw new SentinelError(
+          'Conflict',
+          `another break-glass invocation of yours on ${input.profile} is under way (event ${held.event_id})`,
+          {
+            hint: 'Wait a few seconds, then see it with `sentinel breakglass list --mine`.',
+            details: { id: held.event_id },
+          },
+        );
+      }
       if (event && effectiveEventStatus(event, now) === 'active') {
         throw new SentinelError(
           'Conflict',

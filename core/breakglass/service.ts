@@ -9,7 +9,7 @@ import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { notificationStatus } from '../notify/types.js';
-import { approvalEntryFor, isApprover, isRequester } from '../approvals/entry.js';
+import { approvalEntryFor, isApprover } from '../approvals/entry.js';
 import type { Actor } from '../approvals/service.js';
 import { checkText } from '../text/one-line.js';
 import {
@@ -378,9 +378,9 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
       const first = await read(id);
       const actor = await deps.identify(first.profile);
       // The invoker under any identity the policy knows by their name may close: the lock and quotas that an open event
-      // holds are that name's too, and closing only takes access away.
-      const invoker = { requester_arn: first.invoker_arn, requester: first.invoker };
-      if (!isRequester(actor.arn, invoker, deps.trustedSessionRoles)) {
+      // holds are that name's too. By that exact name, as the policy grants: "BOB" (a role of that name, say) is not
+      // bob, and closing takes an emergency responder's access away.
+      if (actor.arn !== first.invoker_arn && actor.user !== first.invoker) {
         const entry = approvalEntryFor(policyFor(first.profile), first.profile);
         if (!entry || !isApprover(entry, actor.arn, deps.trustedSessionRoles)) {
           throw new SentinelError(

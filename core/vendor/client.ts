@@ -145,6 +145,7 @@ export function createVendorClient(options: VendorClientOptions): VendorClient {
       // that was never made is retried. Reads and deletes are safe to repeat.
       const idempotent = request.method !== 'POST';
       let last = 'no attempt';
+      let sentOnce = false;
       for (let i = 0; i < attempts; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, backoffMs * 2 ** (i - 1)));
         try {
@@ -152,6 +153,7 @@ export function createVendorClient(options: VendorClientOptions): VendorClient {
           const outcome = interpret(answer);
           if (outcome instanceof AttemptFailed) {
             last = outcome.message;
+            sentOnce = true;
             if (!idempotent) break;
             continue;
           }
@@ -159,12 +161,27 @@ export function createVendorClient(options: VendorClientOptions): VendorClient {
         } catch (e) {
           if (!(e instanceof AttemptFailed)) throw e;
           last = e.message;
+          sentOnce ||= e.sent;
           if (e.sent && !idempotent) break;
         }
       }
-      throw new SentinelError('VendorUnavailable', `the Sentinel vendor at ${options.url} did not answer: ${last}`);
+      throw new SentinelError('VendorUnavailable', `the Sentinel vendor at ${options.url} did not answer: ${last}`, {
+        // A POST that reached the vendor may have opened, filed, invoked or decided something: say so, so nobody
+        // concludes it did not happen (or repeats it blindly).
+        ...(sentOnce && !idempotent ? { hint: mayHaveTakenEffect(request) } : {}),
+      });
     },
   };
+}
+
+/** The hint for a POST that reached the vendor but got no usable answer. */
+function mayHaveTakenEffect(request: VendorCall): string {
+  const look = request.path.startsWith('/v1/breakglass')
+    ? ' (`sentinel breakglass list --mine`)'
+    : request.path.startsWith('/v1/requests')
+      ? ' (`sentinel requests --mine`)'
+      : '';
+  return `The request reached the vendor and is never sent twice, so ${request.method} ${request.path} may have taken effect: look before trying again${look}.`;
 }
 
 async function boundedText(response: Response): Promise<string> {
