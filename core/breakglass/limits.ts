@@ -111,7 +111,8 @@ export async function takeLock(
           'Conflict',
           `another break-glass invocation of yours on ${input.profile} is under way (event ${held.event_id})`,
           {
-            hint: 'Wait a few seconds, then see it with `sentinel breakglass list --mine`.',
+            // Or one that failed and could not give the lock back: a minute after it was taken, it is taken over.
+            hint: 'See it in a few seconds with `sentinel breakglass list --mine`; if no event of yours shows, invoke again (after at most a minute).',
             details: { id: held.event_id },
           },
         );
