@@ -8,7 +8,7 @@ import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { shapeProblems } from '../core/records/table.js';
-import type { TableShape } from '../core/records/shape.js';
+import { withArticle, type TableShape } from '../core/records/shape.js';
 import { SentinelError } from '../core/errors.js';
 import { usageError } from './output.js';
 
@@ -17,8 +17,6 @@ const KNOWN: ReadonlyArray<{ shape: TableShape; configKey: string }> = [
   { shape: BREAKGLASS_TABLE, configKey: 'breakglass.table' },
   { shape: SESSION_TABLE, configKey: 'sessions.table' },
 ];
-
-const a = (noun: string) => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
 
 /** Refuses (UsageError) when `table` has the shape of another Sentinel table, or of no table of `shape`'s kind. */
 export async function assertTableKind(client: DynamoDBClient, shape: TableShape, table: string): Promise<void> {
@@ -36,11 +34,11 @@ export async function assertTableKind(client: DynamoDBClient, shape: TableShape,
   const hint = `Check --table (or ${key} in config.yaml): the ${shape.noun} table is the one \`sentinel init ${shape.init}\` created.`;
   if (other) {
     throw usageError(
-      `table ${table} is ${a(other.shape.noun)} table (the shape \`sentinel init ${other.shape.init}\` creates), not ${a(shape.noun)} table`,
+      `table ${table} is ${withArticle(other.shape.noun)} table (the shape \`sentinel init ${other.shape.init}\` creates), not ${withArticle(shape.noun)} table`,
       hint,
     );
   }
-  throw usageError(`table ${table} is not ${a(shape.noun)} table: ${problems.join('; ')}`, hint);
+  throw usageError(`table ${table} is not ${withArticle(shape.noun)} table: ${problems.join('; ')}`, hint);
 }
 
 /**

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REQUEST_TABLE } from '../core/approvals/record.js';
-import { BREAKGLASS_TABLE } from '../core/breakglass/record.js';
+import { BREAKGLASS_TABLE, EVENT_INDEXES, EVENT_KIND } from '../core/breakglass/record.js';
+import { DynamoRecordStore } from '../core/records/dynamodb.js';
+import type { SentinelError } from '../core/errors.js';
 import { SESSION_TABLE } from '../core/sessions/schema.js';
 import { ensureTable } from '../core/records/table.js';
 import { cleanEnv, sentinelInProcess } from './support/cli.js';
@@ -75,3 +77,22 @@ t.test('an id looked up in another kind of table: the wrong table is named, not 
   t.not(missingEvent.code, 0);
   t.match(missingEvent.stderr, new RegExp(`no break-glass event ${id}`));
 });
+
+t.test(
+  'a store pointed at another kind of table (a daemon misconfigured): its index query names the problem',
+  async (t) => {
+    const events = new DynamoRecordStore(EVENT_KIND, { client, table: 'team-requests', ownsClient: false });
+    const error = await events.queryAll(EVENT_INDEXES.invoker, 'bob').then(
+      () => null,
+      (e: unknown) => e as SentinelError,
+    );
+    t.ok(error, 'refused');
+    t.equal(error!.code, BREAKGLASS_TABLE.unavailable);
+    t.equal(
+      error!.message,
+      'the table team-requests lacks the indexes of a break-glass table (gsi-invoker, gsi-status, gsi-profile): it is another kind of table',
+    );
+    t.match(error!.hint, /`sentinel init breakglass` creates a break-glass table/);
+    t.notMatch(error!.message, /specified index/, "AWS's own text is not passed on");
+  },
+);

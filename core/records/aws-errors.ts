@@ -2,7 +2,7 @@
 // ARNs, account ids and request details, so it never reaches a user or a log line through here; only the error's
 // name (a fixed identifier such as ThrottlingException) is kept, in details, to tell the cases apart.
 import { SentinelError } from '../errors.js';
-import type { TableShape } from './shape.js';
+import { withArticle, type TableShape } from './shape.js';
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -81,6 +81,18 @@ export function storeUnavailable(err: unknown, table: string, shape: TableShape)
     return new SentinelError(shape.unavailable, `DynamoDB is throttling requests to the ${shape.noun} table ${table}`, {
       details,
     });
+  }
+  // A query on an index the table lacks: the name in config.yaml points at another kind of table. AWS's text is only
+  // matched here, never passed on; the indexes named are the shape's own.
+  if (name === 'ValidationException' && /does not have the specified index/.test(String((err as Error).message))) {
+    return new SentinelError(
+      shape.unavailable,
+      `the table ${table} lacks the indexes of ${withArticle(shape.noun)} table (${shape.indexes.map((i) => i.name).join(', ')}): it is another kind of table`,
+      {
+        details,
+        hint: `Fix the table name in config.yaml (or --table): \`sentinel init ${shape.init}\` creates ${withArticle(shape.noun)} table, with its indexes.`,
+      },
+    );
   }
   if (name === 'TimeoutError' || (name && NETWORK_CODES.has(name)) || name === 'AbortError') {
     return new SentinelError(shape.unavailable, `the ${shape.noun} table ${table} cannot be reached`, { details });

@@ -28,6 +28,9 @@ export interface TableShape {
   access: { daemon: readonly string[]; admin: readonly string[] };
 }
 
+/** "a session table", "an approval request table": the noun with its article, for messages. */
+export const withArticle = (noun: string): string => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
+
 /** Every attribute a key schema (table or index) of the shape uses; all strings. */
 export function keyAttributes(shape: TableShape): string[] {
   return [shape.partitionKey, ...new Set(shape.indexes.flatMap((i) => [i.hash, i.range]))].filter(
