@@ -17,8 +17,9 @@ import { SentinelError } from '../errors.js';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // Besides Cf and Cs: the Hangul fillers and the blank braille pattern, letters and symbols that print as nothing, so a
 // "justification" of ten of them shows an approver a blank line.
-const BLANK_LOOKING = /[\u115f\u1160\u3164\uffa0\u2800]/u;
-const INVISIBLE = /[\p{Cf}\p{Cs}\u115f\u1160\u3164\uffa0\u2800]/u;
+const BLANK_FILLERS = '\\u115f\\u1160\\u3164\\uffa0\\u2800';
+const BLANK_LOOKING = new RegExp(`[${BLANK_FILLERS}]`, 'u');
+const INVISIBLE = new RegExp(`[\\p{Cf}\\p{Cs}${BLANK_FILLERS}]`, 'u');
 // Built at run time: TypeScript's ES2022 target does not know the `v` flag that \p{RGI_Emoji} needs.
 const EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
 const JOINER_IN_WORD = /(?<=[\p{L}\p{M}])[\u200c\u200d](?=\p{L})/gu;
