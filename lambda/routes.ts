@@ -14,6 +14,7 @@ import {
   revokeBody,
   ttl,
   ttlMs,
+  writtenText,
 } from '../core/api/bodies.js';
 import { REQUEST_ID } from '../core/approvals/record.js';
 import { EVENT_ID } from '../core/breakglass/record.js';
@@ -62,13 +63,10 @@ const emptyBody = z.object({}).strict();
 const emptyQuery = z.object({}).strict();
 const commentBody = z
   .object({
-    comment: z
-      .string()
-      .max(COMMENT_MAX * 4)
-      .optional(),
+    comment: writtenText(COMMENT_MAX).optional(),
   })
   .strict();
-const requestRevokeBody = z.object({ reason: z.string().max(COMMENT_MAX * 4) }).strict();
+const requestRevokeBody = z.object({ reason: writtenText(COMMENT_MAX) }).strict();
 
 function json(req: VendorRequest): unknown {
   if (req.body === null) return undefined;

@@ -13,6 +13,7 @@ import { parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from '../profile-name.js';
 import { MAX_REASON } from '../sessions/record.js';
+import { UNITS_PER_CHARACTER } from '../text/one-line.js';
 
 /** Profile names as the vendor accepts them; anything else cannot name a profile and is refused unread. */
 export const profileName = z
@@ -39,19 +40,26 @@ export function ttlMs(value: string | number | undefined): number | undefined {
   return typeof value === 'number' ? value * 1000 : parseDuration(value);
 }
 
-// Bounded on what is stored (4 UTF-16 units a character); the store checks the reason by the one rule for text people
-// write (core/text/one-line.ts) and says it, as `sentinel server revoke --reason` does before asking.
+/**
+ * Text a person writes (a justification, a reason, a comment) as a body field: bounded here only on what may be stored
+ * (UNITS_PER_CHARACTER UTF-16 units a character); the service checks it by the one rule (core/text/one-line.ts) and
+ * says what is wrong. `message` is what a value over the bound gets.
+ */
+export const writtenText = (max: number, message?: string) => z.string().max(max * UNITS_PER_CHARACTER, message);
+
+// The store checks the reason, as `sentinel server revoke --reason` does before asking.
 export const revokeBody = z
-  .object({ reason: z.string().max(MAX_REASON * 4, `the reason must be 1-${MAX_REASON} characters`) })
+  .object({ reason: writtenText(MAX_REASON, `the reason must be 1-${MAX_REASON} characters`) })
   .strict();
 
 // Approval requests (§10).
 export const requestCreateBody = z
   .object({
     profile: profileName,
-    justification: z
-      .string()
-      .max(JUSTIFICATION_MAX * 4, `the justification must be ${JUSTIFICATION_MIN}-${JUSTIFICATION_MAX} characters`),
+    justification: writtenText(
+      JUSTIFICATION_MAX,
+      `the justification must be ${JUSTIFICATION_MIN}-${JUSTIFICATION_MAX} characters`,
+    ),
     duration: z
       .number()
       .min(1)
@@ -68,12 +76,10 @@ export const breakglassInvokeBody = z
   .object({
     profile: profileName,
     reason_code: z.string().max(32),
-    justification: z
-      .string()
-      .max(
-        BREAKGLASS_JUSTIFICATION_MAX * 4,
-        `the justification must be ${BREAKGLASS_JUSTIFICATION_MIN}-${BREAKGLASS_JUSTIFICATION_MAX} characters`,
-      ),
+    justification: writtenText(
+      BREAKGLASS_JUSTIFICATION_MAX,
+      `the justification must be ${BREAKGLASS_JUSTIFICATION_MIN}-${BREAKGLASS_JUSTIFICATION_MAX} characters`,
+    ),
     duration: z.number().optional(),
     mfa_code: z.string().max(16).optional(),
     /** Answer what would happen (entry, MFA, who is told) without acting. */
@@ -88,9 +94,8 @@ export const breakglassListQuery = z
     limit: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .strict();
-// The bound here is on what is stored (4 UTF-16 units a character); the service counts characters and says the rule.
 export const breakglassCloseBody = z
-  .object({ reason: z.string().max(CLOSE_REASON_MAX * 4, `the reason must be 1-${CLOSE_REASON_MAX} characters`) })
+  .object({ reason: writtenText(CLOSE_REASON_MAX, `the reason must be 1-${CLOSE_REASON_MAX} characters`) })
   .strict();
 
 /** The value checked against the schema, or a BadRequest naming every field that failed and why. */
