@@ -6,10 +6,11 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startLogs, type StoredEvent } from './logs-emulator.js';
+import { startLogs, type LogsOptions, type StoredEvent } from './logs-emulator.js';
 import { typescriptLoaderArgs } from './ts-loader.js';
 
 const SELF = fileURLToPath(import.meta.url);
+const COUNT_ONLY = '--count-only';
 
 export interface LogsProcess {
   url: string;
@@ -19,8 +20,10 @@ export interface LogsProcess {
   close(): Promise<void>;
 }
 
-export async function spawnLogsProcess(): Promise<LogsProcess> {
-  const child = spawn(process.execPath, [...typescriptLoaderArgs(), SELF], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `keepEvents: false`: the emulator counts what it accepts without keeping it (logs-emulator.ts); `events` is empty. */
+export async function spawnLogsProcess(options: LogsOptions = {}): Promise<LogsProcess> {
+  const args = [...typescriptLoaderArgs(), SELF, ...(options.keepEvents === false ? [COUNT_ONLY] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const answers = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   // One question at a time: answers come back in order.
   let queue: Promise<unknown> = Promise.resolve();
@@ -48,17 +51,19 @@ export async function spawnLogsProcess(): Promise<LogsProcess> {
 }
 
 if (process.argv[1] === SELF) {
-  const logs = await startLogs();
+  const logs = await startLogs({ keepEvents: process.argv[2] !== COUNT_ONLY });
   process.stdout.write(`${logs.url}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     const [verb, group, stream] = line.split(' ');
     let events: StoredEvent[] = [];
+    let count = 0;
     try {
       events = logs.events(group!, stream!);
+      count = logs.count(group!, stream!);
     } catch {
-      events = []; // no such stream yet
+      // no such stream yet
     }
-    if (verb === 'count') process.stdout.write(`${events.length}\n`);
+    if (verb === 'count') process.stdout.write(`${count}\n`);
     else if (verb === 'events') process.stdout.write(`${JSON.stringify(events)}\n`);
   }
   await logs.close();
