@@ -10,15 +10,16 @@ import {
   PutLogEventsCommand,
   type InputLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { startLogs, type LogsEmulator } from './support/logs-emulator.js';
+import { startLogs, type LogsEmulator, type LogsOptions } from './support/logs-emulator.js';
+import { spawnLogsProcess } from './support/logs-process.js';
 import { emulatorWithClient, rejection } from './support/sdk-client.js';
 
 const CREDS = { accessKeyId: 'AKIAEMULATORTEST0001', secretAccessKey: 'emulator-secret' };
 
-async function setup(t: Test) {
+async function setup(t: Test, options: LogsOptions = {}) {
   const { emulator, client } = await emulatorWithClient<LogsEmulator, CloudWatchLogsClient>(
     t,
-    startLogs,
+    () => startLogs(options),
     (c) => new CloudWatchLogsClient(c),
     CREDS,
   );
@@ -181,4 +182,42 @@ t.test('missing group or stream, existing ones, throttling, an unreachable servi
     ['back'],
     'nothing from the failed calls was stored',
   );
+});
+
+t.test('keepEvents false (bench/audit.ts): events are checked and counted, not kept', async (t) => {
+  const { emulator, put } = await setup(t, { keepEvents: false });
+  const now = Date.now();
+  const r = await put([
+    { timestamp: now - 2, message: 'a' },
+    { timestamp: now - 1, message: 'b' },
+    { timestamp: now + 3 * 3_600_000, message: 'too new' },
+  ]);
+  t.same(r.rejectedLogEventsInfo, { tooNewLogEventStartIndex: 2 }, 'rejected as when kept');
+  t.equal(emulator.count('sentinel', 'host-alice'), 2, 'the accepted events are counted');
+  t.same(emulator.events('sentinel', 'host-alice'), [], 'and not kept');
+  const unordered = await rejection(
+    put([
+      { timestamp: now, message: 'later' },
+      { timestamp: now - 1, message: 'earlier' },
+    ]),
+  );
+  t.equal(unordered.name, 'InvalidParameterException', 'the limits still hold');
+  t.equal(emulator.count('sentinel', 'host-alice'), 2, 'a refused batch is not counted');
+});
+
+t.test('the emulator in a child process counts what it accepts, kept or not', async (t) => {
+  for (const keepEvents of [true, false]) {
+    const logs = await spawnLogsProcess({ keepEvents });
+    t.teardown(() => logs.close());
+    const client = new CloudWatchLogsClient({ endpoint: logs.url, region: 'us-east-1', credentials: CREDS });
+    t.teardown(() => client.destroy());
+    await client.send(new CreateLogGroupCommand({ logGroupName: 'g' }));
+    await client.send(new CreateLogStreamCommand({ logGroupName: 'g', logStreamName: 's' }));
+    const now = Date.now();
+    const logEvents = Array.from({ length: 5 }, (_, i) => ({ timestamp: now + i, message: `line ${i}` }));
+    await client.send(new PutLogEventsCommand({ logGroupName: 'g', logStreamName: 's', logEvents }));
+    t.equal(await logs.count('g', 's'), 5, `count, keepEvents ${keepEvents}`);
+    t.equal((await logs.events('g', 's')).length, keepEvents ? 5 : 0, `events, keepEvents ${keepEvents}`);
+    t.equal(await logs.count('g', 'no-such-stream'), 0, 'a stream that does not exist counts 0');
+  }
 });
