@@ -20,10 +20,14 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const BLANK_FILLERS = '\\u115f\\u1160\\u3164\\uffa0\\u2800';
 const BLANK_LOOKING = new RegExp(`[${BLANK_FILLERS}]`, 'u');
 const INVISIBLE = new RegExp(`[\\p{Cf}\\p{Cs}${BLANK_FILLERS}]`, 'u');
-// Built at run time: TypeScript's ES2022 target does not know the `v` flag that \p{RGI_Emoji} needs.
-const EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
 const JOINER_IN_WORD = /(?<=[\p{L}\p{M}])[\u200c\u200d](?=\p{L})/gu;
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Both made on first use: their Unicode data (ICU's emoji sets and grapheme break rules) is about 3.5 MiB of resident
+// memory in a daemon that may never be asked to check a justification or a reason. The pattern is built at run time:
+// TypeScript's ES2022 target does not know the `v` flag that \p{RGI_Emoji} needs.
+let emoji: RegExp | undefined;
+let segmenter: Intl.Segmenter | undefined;
+const isEmoji = (segment: string) => (emoji ??= new RegExp('^\\p{RGI_Emoji}$', 'v')).test(segment);
+const graphemes = () => (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' }));
 
 /** How many UTF-16 code units a text of `max` characters may take when stored. */
 export const UNITS_PER_CHARACTER = 4;
@@ -59,15 +63,15 @@ export function oneLineText(value: unknown, min: number, max: number): OneLineTe
     // In what was typed, like the controls: trim() would silently drop a leading or trailing U+FEFF. A zero-width
     // (non-)joiner between letters is how Persian, Hindi and other scripts are written, not a hiding place.
     const probe = value.replace(JOINER_IN_WORD, '');
-    for (const { segment } of graphemes.segment(probe)) {
+    for (const { segment } of graphemes().segment(probe)) {
       const invisible = INVISIBLE.exec(segment);
-      if (invisible && !EMOJI.test(segment))
+      if (invisible && !isEmoji(segment))
         return { ok: false, problem: 'invisible', codePoint: invisible[0].codePointAt(0)! };
     }
   }
   const text = value.trim();
   let length = 0;
-  for (const _ of graphemes.segment(text)) length += 1;
+  for (const _ of graphemes().segment(text)) length += 1;
   if (length < min || length > max) return { ok: false, problem: 'length', length };
   const maxUnits = max * UNITS_PER_CHARACTER;
   if (text.length > maxUnits) return { ok: false, problem: 'too long to store', units: text.length, maxUnits };
