@@ -3,6 +3,7 @@
 import t from 'tap';
 import { resolveConfig } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
+import { FETCH_BLOCKED_PORTS, vendorUrlProblem } from '../core/vendor/url.js';
 
 const env = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
 const load = (vendor: unknown) => resolveConfig({ vendor }, '/home/u/.config/sentinel/config.yaml', env);
@@ -53,6 +54,8 @@ t.test('hostile or wrong vendor settings are refused, naming the key and the rul
     ['credentials in the URL', { url: 'https://u:p@abc.example.com/prod', region: 'eu-west-1' }, /password/],
     ['another scheme', { url: 'ftp://abc.example.com/prod', region: 'eu-west-1' }, /expected https/],
     ['not a URL', { url: 'prod', region: 'eu-west-1' }, /expected a URL/],
+    ['a port fetch refuses', { url: 'http://127.0.0.1:6000/prod', region: 'eu-west-1' }, /port 6000 .*another port/],
+    ['another such port', { url: 'https://abc.example.com:22/prod', region: 'eu-west-1' }, /port 22 /],
     ['oversized', { url: `https://abc.example.com/${'p'.repeat(5000)}`, region: 'eu-west-1' }, /at most 2048/],
     ['no region', { url: 'https://abc.example.com/prod' }, /vendor\.region/],
     ['a bad region', { url: 'https://abc.example.com/prod', region: 'Europe' }, /vendor\.region/],
@@ -66,4 +69,17 @@ t.test('hostile or wrong vendor settings are refused, naming the key and the rul
     t.match(e.message, message, `${name}: says why`);
     t.notOk(/[\u0000-\u001f]/.test(e.message), `${name}: the message has no control characters`);
   }
+});
+
+t.test("the blocked ports are the ones this Node's fetch refuses before it connects", async (t) => {
+  // A blocked port fails with "bad port" before any connection; an open one that nothing listens on, ECONNREFUSED.
+  for (const port of FETCH_BLOCKED_PORTS) {
+    const e = (await fetch(`http://127.0.0.1:${port}/`).catch((x: unknown) => x)) as { cause?: { message?: string } };
+    t.equal(e.cause?.message, 'bad port', `port ${port}`);
+  }
+  for (const port of [443, 8443, 6001]) {
+    const e = (await fetch(`http://127.0.0.1:${port}/`).catch((x: unknown) => x)) as { cause?: { message?: string } };
+    t.not(e.cause?.message, 'bad port', `port ${port} is not blocked`);
+  }
+  t.equal(vendorUrlProblem('http://127.0.0.1:8080/prod'), null, 'an ordinary port is accepted');
 });

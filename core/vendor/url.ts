@@ -5,6 +5,15 @@ import { hasControlCharacters } from '../text/printable.js';
 
 export const MAX_VENDOR_URL = 2048;
 
+/** The Fetch standard's blocked ports (https://fetch.spec.whatwg.org/#block-bad-port): Node's fetch, which the bridge
+ * calls the vendor with, refuses them before it connects, with no more than "fetch failed". */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
 /** True for hosts that never leave this machine. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -24,6 +33,8 @@ export function vendorUrlProblem(text: string): string | null {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return 'expected https (plain http only to a loopback address such as 127.0.0.1)';
   if (url.username || url.password) return 'expected no user name or password in the URL';
+  if (url.port && FETCH_BLOCKED_PORTS.has(Number(url.port)))
+    return `port ${url.port} is one that fetch refuses to connect to (the Fetch standard's blocked ports): use another port`;
   if (url.search || url.hash || text.includes('?') || text.includes('#'))
     return 'expected no query or fragment: the URL is the API base, stage included';
   if (url.pathname.split('/').filter((s) => s !== '').length === 0)
