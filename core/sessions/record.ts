@@ -37,18 +37,9 @@ function badSession(what: string): SentinelError {
   return new SentinelError('BadRequest', `invalid session: ${what}`);
 }
 
-function checkName(value: unknown, field: string, required: boolean): void {
-  if (value === undefined && !required) return;
-  if (!isPrintableText(value, MAX_NAME)) {
-    throw badSession(`${field} must be 1-${MAX_NAME} printable characters`);
-  }
-}
-
-/** A name recorded with a revocation (who revoked): bounded and free of control characters. */
-function checkPrintable(value: unknown, field: string, max: number): string {
-  if (!isPrintableText(value, max)) {
-    throw new SentinelError('BadRequest', `${field} must be 1-${max} characters without control characters`);
-  }
+/** A name a session records (user, profile, who revoked it): bounded and free of control characters. */
+function checkName(value: unknown, field: string, max = MAX_NAME): string {
+  if (!isPrintableText(value, max)) throw badSession(`${field} must be 1-${max} printable characters`);
   return value;
 }
 
@@ -56,8 +47,8 @@ function checkPrintable(value: unknown, field: string, max: number): string {
 export function newRecord(input: NewSession, now: Date): Session {
   if (!input || typeof input !== 'object') throw badSession('not an object');
   assertSessionId(input.id);
-  checkName(input.user, 'user', true);
-  checkName(input.profile, 'profile', true);
+  checkName(input.user, 'user');
+  checkName(input.profile, 'profile');
   if (!MODES.includes(input.mode)) throw badSession(`mode must be one of ${MODES.join(', ')}`);
   const started = parseTimestamp(input.started_at);
   const expires = parseTimestamp(input.expires_at);
@@ -67,9 +58,8 @@ export function newRecord(input: NewSession, now: Date): Session {
   // An empty optional value means "not known": it is left out, never stored as an empty string (DynamoDB refuses
   // those in index keys, and a missing key simply keeps the item out of that index).
   const optional = (v: string | undefined, field: string) => {
-    if (v === '') return undefined;
-    checkName(v, field, false);
-    return v;
+    if (v === '' || v === undefined) return undefined;
+    return checkName(v, field);
   };
   const serverInstance = optional(input.server_instance_id, 'server_instance_id');
   const issued = checkIssued(input);
@@ -114,7 +104,7 @@ export function withEffectiveStatus(session: Session, now: Date): Session {
 /** The fields a revocation records, checked: who revoked (a name) and why (what the admin typed). */
 export function revocation(by: string, reason: string): Pick<Session, 'revoked_by' | 'revoked_reason'> {
   return {
-    revoked_by: checkPrintable(by, 'revoked_by', MAX_REVOKED_BY),
+    revoked_by: checkName(by, 'revoked_by', MAX_REVOKED_BY),
     // What the admin typed, read later by whoever looks at the session: the one rule for text people write.
     revoked_reason: checkText(reason, 'the reason', 1, MAX_REASON),
   };
@@ -136,7 +126,7 @@ export function checkIssued(input: IssuedFacts | undefined): IssuedFacts {
   for (const field of ['source_identity', 'role_arn'] as const) {
     const v = input[field];
     if (v === undefined || v === '') continue;
-    checkName(v, field, true);
+    checkName(v, field);
     out[field] = v;
   }
   const until = input.credentials_valid_until;
