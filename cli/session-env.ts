@@ -228,7 +228,8 @@ export async function sessionStatus(client: DaemonClient, id: string): Promise<s
     const body = await client.get<{ status?: unknown }>(`/v1/sessions/${id}`);
     return typeof body?.status === 'string' && /^[a-z_]{1,32}$/.test(body.status) ? body.status : 'unknown';
   } catch (err) {
-    if (err instanceof SentinelError && err.code === 'NotFound') return 'unknown';
+    // The daemon answers SessionUnknown (403) for a session it has no record of; NotFound is an older daemon's answer.
+    if (err instanceof SentinelError && (err.code === 'SessionUnknown' || err.code === 'NotFound')) return 'unknown';
     throw err;
   }
 }

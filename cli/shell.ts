@@ -138,7 +138,8 @@ async function useOff(shell: Shell, depth: number, globals: GlobalOptions, env: 
       const client = await connect(globals, 5000);
       const status = await sessionStatus(client, id);
       if (status !== 'active') state = `was already ${deadState(status)}`;
-      await endSession(client, id);
+      // A session the daemon has no record of has nothing left to end there.
+      if (status !== 'unknown') await endSession(client, id);
     } catch (err) {
       // The shell is restored regardless: a daemon that is gone has ended its sessions already (memory store), and
       // leaving the shell pointed at a dead endpoint helps nobody. The reason is still reported.

@@ -43,3 +43,36 @@ echo "AFTER=\${SENTINEL_SESSION:-none} CONFIG=\${AWS_CONFIG_FILE:-unset}"
   t.match(r.stdout, /^AFTER=none CONFIG=.*$/m);
   t.match(r.stdout, new RegExp(`^AFTER=none CONFIG=${d.env.AWS_CONFIG_FILE}$`, 'm'), 'one --off restores the shell');
 });
+
+t.test('use and use --off after the daemon forgot the session (a restart with the memory store)', async (t) => {
+  requireBuild();
+  const d = await startDaemon(t, { pidPollMs: 100 });
+  const dir = tempDir(t);
+  const bin = `${quote('bash', process.execPath)} ${quote('bash', ENTRY)}`;
+  // A restarted daemon answers SessionUnknown for the id the shell still holds; an id it never issued is the same.
+  writeFileSync(
+    join(dir, 'main'),
+    `eval "$(${bin} shell init bash)"
+sentinel use dev
+SENTINEL_SESSION=0123456789abcdef
+sentinel use prod; echo "REPLACE_STATUS=$?"
+echo "SECOND=$SENTINEL_SESSION"
+SENTINEL_SESSION=fedcba9876543210
+sentinel use --off; echo "OFF_STATUS=$?"
+echo "AFTER=\${SENTINEL_SESSION:-none} CONFIG=\${AWS_CONFIG_FILE:-unset}"
+`,
+  );
+  const r = await run(t, '/usr/bin/bash', [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^REPLACE_STATUS=0$/m, 'a session the daemon does not know is replaced, not an error');
+  t.match(
+    r.stderr,
+    /replacing session 0123456789abcdef \(unknown to the daemon, e\.g\. after a restart\) of profile dev/,
+  );
+  t.match(r.stdout, /^SECOND=[0-9a-f]{16}$/m, 'a new session');
+  t.notMatch(r.stdout, /^SECOND=0123456789abcdef$/m);
+  t.match(r.stdout, /^OFF_STATUS=0$/m);
+  t.match(r.stderr, /session fedcba9876543210 was already unknown to the daemon/, '--off says so, not "ended"');
+  t.notMatch(r.stderr, /Error:/, 'and reports no error');
+  t.match(r.stdout, new RegExp(`^AFTER=none CONFIG=${d.env.AWS_CONFIG_FILE}$`, 'm'), 'one --off restores the shell');
+});
