@@ -9,6 +9,7 @@ import { printJson, relativeTime, reportError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 import { plainFlags } from './plain-flags.js';
+import { isHex16 } from '../core/text/hex-id.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -200,7 +201,28 @@ export async function runDaemonFast(args: string[]): Promise<number | undefined>
   }
 }
 
+/**
+ * A daemon started inside `sentinel use` or `sentinel exec` would take the session's environment as its own: the
+ * session's copy of the AWS config (no role_arn, no source_profile), no shared credentials file, the old daemon's
+ * endpoint. It would start, and then resolve no profile's base credentials. What the shell had before the session is
+ * kept in shell variables a child cannot see, so it cannot be restored here: refused, saying how to get out.
+ */
+function refuseSessionEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  const id = env.SENTINEL_SESSION;
+  if (!id) return;
+  throw new SentinelError(
+    'UsageError',
+    `this environment uses Sentinel session ${isHex16(id) ? id : '(unknown id)'}: a daemon started in it would take ` +
+      "the session's AWS settings (its copy of the AWS config, no credentials file, the session's endpoint) as its own " +
+      'and could resolve no profile',
+    {
+      hint: 'Run `sentinel use --off` first (or leave the `sentinel exec` command), or start the daemon from another shell or as a service (`sentinel service install`).',
+    },
+  );
+}
+
 async function run(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
+  refuseSessionEnvironment();
   const [{ runDaemon }, { hasControllingTerminal }, { createLogger }] = await Promise.all([
     import('../daemon/run.js'),
     import('../daemon/lifecycle/signals.js'),
@@ -245,6 +267,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
     return;
   }
   if (running) throw await silentDaemon(globals, running.pid, 'DaemonAlreadyRunning');
+  refuseSessionEnvironment();
   const [{ spawn }, fs, { join }, { fileURLToPath }, paths] = await Promise.all([
     import('node:child_process'),
     import('node:fs'),
@@ -441,7 +464,11 @@ Examples:
   $ sentinel daemon start
   $ sentinel daemon start --timeout 60
 
-Exit codes: 0 started or already running; 1 it could not start or did not answer in time.`,
+Run it outside a \`sentinel use\` shell or \`sentinel exec\` command: a daemon started inside one would take the
+session's AWS settings as its own, so that is refused (exit 2).
+
+Exit codes: 0 started or already running; 1 it could not start or did not answer in time; 2 refused (a session's
+environment).`,
     )
     .action(async (options: { timeout: string }, command: Command) =>
       start(command.optsWithGlobals<GlobalOptions>(), options),

@@ -194,3 +194,42 @@ t.test('daemon run: the fast path and the full parser agree on help and usage er
 function cleanHomeEnv(): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent-sentinel-home' };
 }
+
+t.test(
+  'start and run inside a session (`sentinel use`, `sentinel exec`) are refused, saying how to get out',
+  async (t) => {
+    const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
+    t.teardown(() => sts.close());
+    const home = prepareHome({}, sts.url);
+    t.teardown(() => removeHome(home));
+    // What `sentinel use` exports: the session's copy of the AWS config, no credentials file, its endpoint.
+    const session = {
+      ...home.env,
+      SENTINEL_SESSION: '0123456789abcdef',
+      SENTINEL_PROFILE: 'dev',
+      AWS_CONFIG_FILE: join(home.home, 'aws-config-0123456789abcdef'),
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9/v1/credentials',
+    };
+    const sentinel = (env: Record<string, string>, ...args: string[]) =>
+      runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
+    for (const args of [
+      ['daemon', 'start'],
+      ['daemon', 'run'],
+      ['--config', home.configFile, 'daemon', 'run', '--json'],
+    ]) {
+      const r = await sentinel(session, ...args);
+      t.equal(r.code, 2, `${args.join(' ')}: refused as a usage error`);
+      t.match(r.stderr, /this environment uses Sentinel session 0123456789abcdef: a daemon started in it would take/);
+      t.match(r.stderr, /sentinel use --off/, 'the way out');
+      t.notOk(existsSync(home.socketPath), `${args.join(' ')}: no daemon started`);
+    }
+    // Outside the session the same home starts; inside it, one already running is simply reported.
+    const started = await sentinel(home.env, 'daemon', 'start');
+    t.equal(started.code, 0, started.stderr);
+    const again = await sentinel(session, 'daemon', 'start');
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stdout, /already running/);
+    t.equal((await sentinel(home.env, 'daemon', 'stop')).code, 0);
+  },
+);
