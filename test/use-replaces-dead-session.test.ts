@@ -1,22 +1,28 @@
 // Item 9 of issue 9 (DESIGN §8), in real bash against the real daemon: `use` in a shell whose session was revoked
 // replaces it and says so, the prompt shows the new profile, `use --off` reports the real state, and a still-active
 // session is still refused as nesting.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote } from '../cli/shell-emit.js';
 import { startDaemon } from './support/daemon.js';
 import { ENTRY, requireBuild, run, tempDir, userEnv } from './support/cli.js';
 
-t.test('use after a revoked session, in bash', async (t) => {
+/** A bash script against a fresh daemon; `bin` stands for the built CLI in it. */
+async function inBash(t: Test, script: (bin: string) => string) {
   requireBuild();
   const d = await startDaemon(t, { pidPollMs: 100 });
   const dir = tempDir(t);
   const bin = `${quote('bash', process.execPath)} ${quote('bash', ENTRY)}`;
-  writeFileSync(
-    join(dir, 'main'),
-    `eval "$(${bin} shell init bash)"
-sentinel use dev
+  writeFileSync(join(dir, 'main'), `eval "$(${bin} shell init bash)"\n${script(bin)}`);
+  const r = await run(t, '/usr/bin/bash', [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 });
+  return { d, r };
+}
+
+t.test('use after a revoked session, in bash', async (t) => {
+  const { d, r } = await inBash(
+    t,
+    (bin) => `sentinel use dev
 echo "FIRST=$SENTINEL_SESSION"
 sentinel use dev; echo "NESTED_STATUS=$?"
 ${bin} server revoke "$SENTINEL_SESSION" --reason test >/dev/null
@@ -27,7 +33,6 @@ sentinel use --off; echo "OFF_STATUS=$?"
 echo "AFTER=\${SENTINEL_SESSION:-none} CONFIG=\${AWS_CONFIG_FILE:-unset}"
 `,
   );
-  const r = await run(t, '/usr/bin/bash', [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 });
   t.equal(r.code, 0, r.stderr);
   const first = /^FIRST=([0-9a-f]{16})$/m.exec(r.stdout)?.[1];
   t.ok(first);
@@ -45,15 +50,10 @@ echo "AFTER=\${SENTINEL_SESSION:-none} CONFIG=\${AWS_CONFIG_FILE:-unset}"
 });
 
 t.test('use and use --off after the daemon forgot the session (a restart with the memory store)', async (t) => {
-  requireBuild();
-  const d = await startDaemon(t, { pidPollMs: 100 });
-  const dir = tempDir(t);
-  const bin = `${quote('bash', process.execPath)} ${quote('bash', ENTRY)}`;
   // A restarted daemon answers SessionUnknown for the id the shell still holds; an id it never issued is the same.
-  writeFileSync(
-    join(dir, 'main'),
-    `eval "$(${bin} shell init bash)"
-sentinel use dev
+  const { d, r } = await inBash(
+    t,
+    () => `sentinel use dev
 SENTINEL_SESSION=0123456789abcdef
 sentinel use prod; echo "REPLACE_STATUS=$?"
 echo "SECOND=$SENTINEL_SESSION"
@@ -62,7 +62,6 @@ sentinel use --off; echo "OFF_STATUS=$?"
 echo "AFTER=\${SENTINEL_SESSION:-none} CONFIG=\${AWS_CONFIG_FILE:-unset}"
 `,
   );
-  const r = await run(t, '/usr/bin/bash', [join(dir, 'main')], { env: userEnv(d), cwd: dir, timeoutMs: 120_000 });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^REPLACE_STATUS=0$/m, 'a session the daemon does not know is replaced, not an error');
   t.match(
