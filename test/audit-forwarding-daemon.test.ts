@@ -69,7 +69,14 @@ t.test('required: a lag past the bound refuses with AuditUnavailable; CloudWatch
   t.equal(refused.json?.Code, 'AuditUnavailable', `refused for the lag: ${refused.json?.Message}`);
   t.match(refused.json?.Message, /behind/);
   t.notOk(/AccessKeyId|SecretAccessKey|"Token"/.test(refused.text), 'no credentials in the refusal');
-  const status = await d.client.get<{ audit?: { cloudwatch?: { refusing?: string | null } } }>('/v1/status');
+  // The refusal can come from the lag bound before the forwarder's first attempt has failed and been reported: the
+  // plain status below names the last error, so it is read once there is one.
+  type Status = { audit?: { cloudwatch?: { refusing?: string | null; last_error?: string | null } } };
+  const status = await until(
+    () => d.client.get<Status>('/v1/status'),
+    (s) => Boolean(s.audit?.cloudwatch?.last_error),
+    10_000,
+  );
   t.match(status.audit?.cloudwatch?.refusing, /behind/, 'daemon status says why');
   // The refusal's hint sends people to `daemon status`: its plain form says it too, not only --json.
   const human = await sentinelInProcess(['--config', d.configFile, 'daemon', 'status'], { env: { ...d.env } });
