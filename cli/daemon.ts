@@ -99,26 +99,52 @@ function isStatusBody(b: unknown): b is StatusBody {
 
 /**
  * Whether a daemon is there: one that answers, or one that still holds the runtime dir's lock without answering
- * (stopping, or wedged). status, start and stop all go by this, so they never contradict each other.
+ * (stopping, or wedged). status, start and stop all go by this, so they never contradict each other. `listensOn`: the
+ * lock holder recorded another socket in daemon.json than the one asked (a wrong --socket or SENTINEL_SOCKET): it is
+ * not silent, only asked in the wrong place, and must not be taken for wedged (stop would send it SIGTERM).
  */
-type Presence = { answers: StatusBody; pid: number } | { answers: undefined; pid: number } | undefined;
+type Presence =
+  { answers: StatusBody; pid: number } | { answers: undefined; pid: number; listensOn: string | null } | undefined;
 
 async function presence(globals: GlobalOptions): Promise<Presence> {
   const answers = await statusOf(globals);
   if (answers) return { answers, pid: answers.pid };
-  const [{ resolveRuntimeDir }, { lockHolderPid }] = await Promise.all([
-    import('./client.js'),
-    import('../daemon/runtime/lock.js'),
-  ]);
-  const pid = lockHolderPid(await resolveRuntimeDir(globals));
-  return pid === undefined ? undefined : { answers: undefined, pid };
+  const [{ resolveRuntimeDir, resolveSocket }, { lockHolderPid }, { readDaemonState }, { resolve }] = await Promise.all(
+    [
+      import('./client.js'),
+      import('../daemon/runtime/lock.js'),
+      import('../daemon/runtime/daemon-state.js'),
+      import('node:path'),
+    ],
+  );
+  const runtimeDir = await resolveRuntimeDir(globals);
+  const pid = lockHolderPid(runtimeDir);
+  if (pid === undefined) return undefined;
+  const state = readDaemonState(runtimeDir);
+  const elsewhere =
+    state?.pid === pid && resolve(state.socket) !== resolve(await resolveSocket(globals)) ? state.socket : null;
+  return { answers: undefined, pid, listensOn: elsewhere };
 }
 
-async function silentDaemon(globals: GlobalOptions, pid: number, code: 'DaemonNotRunning' | 'DaemonAlreadyRunning') {
+async function silentDaemon(
+  globals: GlobalOptions,
+  there: { pid: number; listensOn: string | null },
+  code: 'DaemonNotRunning' | 'DaemonAlreadyRunning',
+) {
   const { resolveSocket } = await import('./client.js');
+  const asked = await resolveSocket(globals);
+  const { pid, listensOn } = there;
+  if (listensOn !== null)
+    return new SentinelError(
+      code,
+      `nothing answers on ${asked}; the daemon of this runtime directory (pid ${pid}) listens on ${listensOn}`,
+      {
+        hint: `Leave out --socket and SENTINEL_SOCKET to reach it, or pass --socket ${listensOn}; \`sentinel daemon stop\` does not signal a daemon on another socket.`,
+      },
+    );
   return new SentinelError(
     code,
-    `a Sentinel daemon (pid ${pid}) holds the runtime directory but does not answer on ${await resolveSocket(globals)}`,
+    `a Sentinel daemon (pid ${pid}) holds the runtime directory but does not answer on ${asked}`,
     { hint: `It may be stopping; \`sentinel daemon stop\` ends it (it sends SIGTERM to pid ${pid}).` },
   );
 }
@@ -266,7 +292,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
     return;
   }
-  if (running) throw await silentDaemon(globals, running.pid, 'DaemonAlreadyRunning');
+  if (running) throw await silentDaemon(globals, running, 'DaemonAlreadyRunning');
   refuseSessionEnvironment();
   const [{ spawn }, fs, { join }, { fileURLToPath }, paths] = await Promise.all([
     import('node:child_process'),
@@ -337,6 +363,8 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
       if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
     }
   } else {
+    // Asked on the wrong socket, it is not wedged: refused rather than signalled.
+    if (running.listensOn !== null) throw await silentDaemon(globals, running, 'DaemonNotRunning');
     // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
     process.kill(running.pid, 'SIGTERM');
   }
@@ -356,7 +384,7 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
 
 async function status(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const there = await presence(globals);
-  if (there && !there.answers) throw await silentDaemon(globals, there.pid, 'DaemonNotRunning');
+  if (there && !there.answers) throw await silentDaemon(globals, there, 'DaemonNotRunning');
   const s = there?.answers;
   if (!s) {
     const { resolveSocket } = await import('./client.js');
@@ -379,7 +407,8 @@ function policyLine(p: StatusBody['policy']): string {
 
 function policyProblem(p: StatusBody['policy']): string {
   const kept = p.version ? `; the last good policy (version ${p.version}) is kept` : '; every request is denied';
-  return `from ${p.source}:${p.location}: ${p.lastError}${kept}`;
+  // lastError may end in a sentence of its own ("… then `sentinel daemon reload`."): its full stop goes before ";".
+  return `from ${p.source}:${p.location}: ${(p.lastError ?? '').replace(/\.$/, '')}${kept}`;
 }
 
 interface ReloadBody {
@@ -407,7 +436,13 @@ async function reload(globals: GlobalOptions, options: { json?: boolean }): Prom
           : 'Fix the policy parameter, then `sentinel daemon reload`.',
     });
   }
-  if (!options.json) process.stdout.write(`reloaded ${result.config.file}; ${policyLine(result.policy)}\n`);
+  if (options.json) return;
+  // The daemon runs on the defaults when there is no config.yaml; "reloaded <a file that is not there>" would mislead.
+  const { existsSync } = await import('node:fs');
+  const read = existsSync(result.config.file)
+    ? result.config.file
+    : `the defaults (${result.config.file} does not exist)`;
+  process.stdout.write(`reloaded ${read}; ${policyLine(result.policy)}\n`);
 }
 
 export function register(program: Command): void {

@@ -65,6 +65,13 @@ t.test('start, status, reload, stop', async (t) => {
   const reloaded = await sentinel('daemon', 'reload');
   t.equal(reloaded.code, 0, reloaded.stderr);
   t.match(reloaded.stdout, /^reloaded .*config\.yaml; policy: 1 rules loaded from file:.*policy\.yaml/m);
+  // The home's config.yaml is empty: without it the same defaults apply, and reload says so.
+  const configText = readFileSync(home.configFile, 'utf8');
+  rmSync(home.configFile);
+  const defaults = await sentinel('daemon', 'reload');
+  t.equal(defaults.code, 0, defaults.stderr);
+  t.match(defaults.stdout, /^reloaded the defaults \(.*config\.yaml does not exist\); policy: 1 rules loaded/m);
+  writeFileSync(home.configFile, configText);
   writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: broken\n    effect: sometimes\n');
   const badReload = await sentinel('daemon', 'reload');
   t.equal(badReload.code, 1, 'a policy that does not load is an error');
@@ -231,5 +238,37 @@ t.test(
     t.equal(again.code, 0, again.stderr);
     t.match(again.stdout, /already running/);
     t.equal((await sentinel(home.env, 'daemon', 'stop')).code, 0);
+  },
+);
+
+t.test(
+  'asked on the wrong socket, a running daemon is named where it listens, and stop does not signal it',
+  async (t) => {
+    const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
+    t.teardown(() => sts.close());
+    const home = prepareHome({}, sts.url);
+    t.teardown(() => removeHome(home));
+    const sentinel = (...args: string[]) =>
+      runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
+    const started = await sentinel('daemon', 'start');
+    t.equal(started.code, 0, started.stderr);
+    const wrong = join(home.home, 'not-the-daemon.sock');
+    const listening = new RegExp(
+      `nothing answers on ${wrong}; the daemon of this runtime directory \\(pid \\d+\\) listens on ${home.socketPath}`,
+    );
+    const status = await sentinel('--socket', wrong, 'daemon', 'status');
+    t.equal(status.code, 4, 'status: not answering there');
+    t.match(status.stderr, listening, 'says where the daemon listens');
+    t.match(status.stderr, /pass --socket /);
+    t.notMatch(status.stderr, /may be stopping/, 'not taken for a wedged daemon');
+    const stop = await sentinel('--socket', wrong, 'daemon', 'stop');
+    t.equal(stop.code, 4, 'stop on the wrong socket is refused');
+    t.match(stop.stderr, listening);
+    const start = await sentinel('--socket', wrong, 'daemon', 'start');
+    t.equal(start.code, 1, 'a second daemon for the same runtime directory is refused');
+    t.match(start.stderr, listening);
+    const still = await sentinel('daemon', 'status');
+    t.equal(still.code, 0, 'the daemon was not signalled: it still answers on its own socket');
+    t.equal((await sentinel('daemon', 'stop')).code, 0);
   },
 );
