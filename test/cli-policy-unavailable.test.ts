@@ -1,7 +1,15 @@
 // Every "no policy" error names the policy file and its first problem with line:column (issue 9 item 10): `use`,
 // `exec`, `credentials` and the daemon's credential answer; `daemon start` says the policy is not loaded and why.
 import t from 'tap';
-import { CLI_MAIN, prepareHome, removeHome, runProcess, startDaemon } from './support/daemon.js';
+import {
+  BASE_ACCESS_KEY,
+  BASE_ARN,
+  CLI_MAIN,
+  prepareHome,
+  removeHome,
+  runProcess,
+  startDaemon,
+} from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { requireBuild, sentinel, userEnv } from './support/cli.js';
 
@@ -40,7 +48,7 @@ t.test('an invalid policy: every refusal names the file and the line:column of i
 });
 
 t.test('daemon start with a missing policy says so, and that every request is denied', async (t) => {
-  const sts = await startSts();
+  const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
   t.teardown(() => sts.close());
   const home = prepareHome({ policy: null }, sts.url);
   const run = (...args: string[]) =>
@@ -54,5 +62,14 @@ t.test('daemon start with a missing policy says so, and that every request is de
     /^policy: NOT LOADED from file:(\S+): \1 does not exist.*; every request is denied$/m,
     'start names the file and the problem',
   );
+  t.notMatch(started.stdout, /\.;/, 'one sentence runs into the next without ".;"');
+  const refused = await run('credentials', '--profile', 'dev');
+  t.equal(refused.code, 1);
+  t.match(
+    refused.stderr,
+    /^Error: no valid policy is loaded: \S+ does not exist\. Create it .*sentinel daemon reload/m,
+  );
+  t.equal(refused.stderr.split('sentinel daemon reload').length, 2, 'what to do is said once, not again in the hint');
+  t.match(refused.stderr, /^Hint: The daemon keeps running and refuses every request until a policy loads/m);
   t.equal((await run('daemon', 'stop')).code, 0);
 });

@@ -154,9 +154,12 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
   // The provider's reason names the policy source and its first problem (file:line:column).
   if (code === 'PolicyUnavailable') {
     const file = decision.policySource.startsWith('file:') ? decision.policySource.slice('file:'.length) : null;
-    const hint = file
-      ? `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`
-      : undefined;
+    // A missing file's reason already says what to do (create it, validate it, reload): the hint adds what it does not.
+    const hint = !file
+      ? undefined
+      : decision.reason.includes('sentinel daemon reload')
+        ? 'The daemon keeps running and refuses every request until a policy loads; `sentinel daemon status` shows its state.'
+        : `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`;
     return new SentinelError(code, decision.reason, { details, ...(hint ? { hint } : {}) });
   }
   const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
