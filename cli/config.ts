@@ -17,9 +17,8 @@ async function validate(
   ]);
   const file = fileArg !== undefined ? paths.expandHome(fileArg) : paths.configFile(process.env, globals.config);
   // Without a config.yaml every default applies, and the default policy file is still checked.
-  const text =
-    readConfigText(file, fileArg !== undefined || Boolean(globals.config || process.env.SENTINEL_CONFIG)) ?? '';
-  const { problems, config } = check.checkConfigText(text, file, process.env);
+  const read = readConfigText(file, fileArg !== undefined || Boolean(globals.config || process.env.SENTINEL_CONFIG));
+  const { problems, config } = check.checkConfigText(read ?? '', file, process.env);
   if (config) problems.push(...(await check.checkConfiguredPolicy(config)));
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
@@ -31,13 +30,20 @@ async function validate(
         .join(':');
       return `${where}: ${p.severity}: ${p.message}${p.hint ? `\n  fix: ${p.hint}` : ''}`;
     });
+    const counted = warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
     if (errors === 0)
-      lines.push(`${file}: valid${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`);
+      lines.push(
+        read === undefined
+          ? `${file}: not present; the defaults apply and are valid${counted}`
+          : `${file}: valid${counted}`,
+      );
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (errors > 0) {
-    throw new SentinelError('ConfigInvalid', `${file}: ${errors} problem${errors === 1 ? '' : 's'} (listed above)`, {
-      hint: 'Fix each one at the line and column shown, then run `sentinel config validate` again.',
+    // Named by the files they are in: with no config.yaml, every problem is the policy's.
+    const where = [...new Set(problems.filter((p) => p.severity === 'error').map((p) => p.file))].join(', ');
+    throw new SentinelError('ConfigInvalid', `${where}: ${errors} problem${errors === 1 ? '' : 's'} (listed above)`, {
+      hint: 'Fix each one where it is shown (at its line and column when it has one), then run `sentinel config validate` again.',
     });
   }
   return EXIT.ok;

@@ -2,7 +2,7 @@
 // names checked too, exit 1 on errors and 0 with warnings only; hostile files refused cleanly.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
 
@@ -112,7 +112,7 @@ t.test('the decision log key file is checked as the daemon checks it, without wa
 });
 
 t.test('hostile and missing files: clear errors, no crash', async (t) => {
-  const { write, cli } = setup(t);
+  const { dir, write, cli } = setup(t);
   const cases: Array<[string, string | null, number, RegExp]> = [
     ['not YAML', 'region: [eu-west-1\n', 1, /:\d+:\d+: error: YAML: /],
     ['control characters', 'region: eu-west-1\u001b[31m\n', 1, /:1:18: error: the file contains control characters/],
@@ -141,4 +141,19 @@ t.test('hostile and missing files: clear errors, no crash', async (t) => {
   const none = await cli(['config', 'validate']);
   t.equal(none.code, 1, 'no config.yaml: defaults, and the default policy file does not exist');
   t.match(none.stdout, /policy\.yaml does not exist/);
+  t.match(
+    none.stderr,
+    /^Error: \S+\/policy\.yaml: 1 problem \(listed above\)/m,
+    'the summary names the policy, not config.yaml',
+  );
+  t.notMatch(none.stderr, /config\.yaml/);
+  mkdirSync(join(dir, '.config', 'sentinel'), { recursive: true });
+  write('.config/sentinel/policy.yaml', GOOD_POLICY);
+  const defaults = await cli(['config', 'validate']);
+  t.equal(defaults.code, 0, defaults.stderr);
+  t.match(
+    defaults.stdout,
+    /config\.yaml: not present; the defaults apply and are valid$/m,
+    'not "valid" for a file that is not there',
+  );
 });
