@@ -22,6 +22,10 @@ const CSV_COLUMNS: readonly (keyof Session)[] = [
   'revoked_reason',
   'created_at',
   'updated_at',
+  // Added after the first release of this format: at the end, so that scripts reading columns by position still work.
+  'role_arn',
+  'credentials_valid_until',
+  'owner_arn',
 ];
 
 function csvCell(value: unknown): string {

@@ -97,6 +97,7 @@ async function open(name: string, over: Partial<Session> & { ago?: number; lifet
     expires_at: new Date(started + (over.lifetime ?? 12 * HOUR)).toISOString(),
     host: 'laptop-7',
     pid: 4321,
+    ...(over.role_arn ? { role_arn: over.role_arn, credentials_valid_until: over.credentials_valid_until } : {}),
   });
 }
 
@@ -104,7 +105,12 @@ async function open(name: string, over: Partial<Session> & { ago?: number; lifet
 const alice = await open('alice-prod');
 const bob = await open('bob-dev', { user: 'bob', profile: 'dev' });
 const lapsed = await open('alice-lapsed', { ago: 2 * HOUR, lifetime: HOUR });
-const carol = await open('carol-prod', { user: 'carol' });
+const CAROL_ROLE = 'arn:aws:iam::111122223333:role/prod';
+const carol = await open('carol-prod', {
+  user: 'carol',
+  role_arn: CAROL_ROLE,
+  credentials_valid_until: new Date(now + HOUR).toISOString(),
+});
 await store.revoke(carol.id, 'secops', '=HYPERLINK("x"), "quoted", and commas');
 const dave = await open('dave-prod', { user: 'dave' });
 await store.touch(dave.id, new Date(), 7);
@@ -172,13 +178,17 @@ t.test('server sessions --output csv escapes what admins typed', async (t) => {
   const lines = r.stdout.trimEnd().split('\n');
   t.equal(
     lines[0],
-    'id,user,profile,mode,status,started_at,expires_at,last_access_at,request_count,server_instance_id,source_identity,pid,host,revoked_by,revoked_reason,created_at,updated_at',
+    'id,user,profile,mode,status,started_at,expires_at,last_access_at,request_count,server_instance_id,source_identity,pid,host,revoked_by,revoked_reason,created_at,updated_at,role_arn,credentials_valid_until,owner_arn',
   );
   t.equal(lines.length, 2);
   t.match(lines[1], new RegExp(`^${carol.id},carol,prod,server,revoked,`));
   t.ok(
     lines[1]!.includes(`,secops,"'=HYPERLINK(""x""), ""quoted"", and commas",`),
     'quoted, doubled quotes, formula defused',
+  );
+  t.ok(
+    lines[1]!.endsWith(`,${CAROL_ROLE},${new Date(now + HOUR).toISOString()},`),
+    'the role and how long its credentials stay valid, as --output json has them',
   );
 });
 
