@@ -1,0 +1,54 @@
+// `npm run demo` (scripts/demo.ts): the no-AWS walk-through a newcomer is pointed to, driven with --run. The real AWS
+// CLI gets credentials from the daemon the demo starts, the policy refuses what it should, and when the demo ends its
+// daemon and its HOME are gone.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireBuild, ROOT, run } from './support/cli.js';
+import { ROLE_ARNS } from './support/daemon.js';
+
+const AWS = '/usr/bin/aws';
+
+t.test('npm run demo: the AWS CLI through the daemon, the policy, and nothing left behind', async (t) => {
+  requireBuild();
+  if (!existsSync(AWS)) throw new Error(`${AWS} is missing: this test needs the AWS CLI (.ci/run installs awscli)`);
+  const script = [
+    'sentinel use dev && aws sts get-caller-identity --output json; echo "USE=$?"',
+    'sentinel use --off',
+    'sentinel exec blocked -- true; echo "BLOCKED=$?"',
+    'sentinel exec --env prod -- true; echo "PROD_ENV=$?"',
+    'echo "DEMO_HOME=$HOME DAEMON=$(sentinel daemon status --json | tr -d "\\n" | sed "s/.*\\"pid\\": *\\([0-9]*\\).*/\\1/")"',
+  ].join('\n');
+  const r = await run(t, process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'demo.ts'), '--run', script], {
+    cwd: ROOT,
+    timeoutMs: 120_000,
+  });
+  t.equal(r.code, 0, r.stderr);
+  const identity = /\{[^}]*"Arn"[^}]*\}/.exec(r.stdout)?.[0];
+  t.ok(identity, `the AWS CLI printed an identity: ${r.stdout}`);
+  const arn = (JSON.parse(identity ?? '{}') as { Arn?: string }).Arn ?? '';
+  const role = ROLE_ARNS.dev.split(':')[4];
+  t.match(arn, new RegExp(`^arn:aws:sts::${role}:assumed-role/dev/sentinel-alice-`), 'the role the daemon assumed');
+  t.match(r.stdout, /^USE=0$/m);
+  t.match(r.stdout, /^BLOCKED=3$/m, 'blocked: refused by the policy');
+  t.match(r.stderr, /blocked is frozen during the audit/, 'with the reason the policy gives');
+  t.match(r.stdout, /^PROD_ENV=3$/m, 'prod as raw keys: refused (require_server)');
+  const m = /^DEMO_HOME=(\S+) DAEMON=(\d+)$/m.exec(r.stdout);
+  t.ok(m, `the shell ran in the demo's HOME, with its daemon: ${r.stdout}`);
+  t.notOk(existsSync(m?.[1] ?? '/nonexistent-marker'), 'the HOME is removed');
+  let alive = true;
+  try {
+    process.kill(Number(m?.[2]), 0);
+  } catch {
+    alive = false;
+  }
+  t.notOk(alive, 'the daemon is stopped');
+});
+
+t.test('npm run demo with a bad argument says how to call it', async (t) => {
+  const r = await run(t, process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'demo.ts'), '--bogus'], {
+    cwd: ROOT,
+  });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /usage: npm run demo/);
+});
