@@ -1,7 +1,7 @@
 // `sentinel daemon start|status|reload|stop` as a user runs them (DESIGN §8): the built CLI against a real daemon in a
 // throwaway HOME. start is idempotent and reports the daemon's own start-up error; status exits 0 when the daemon
 // answers and 4 when not; reload applies a changed policy; stop waits until the daemon is gone.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   chmodSync,
   chownSync,
@@ -18,14 +18,20 @@ import { parseDaemonRun } from '../cli/daemon.js';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 
-t.test('start, status, reload, stop', async (t) => {
+/** An STS emulator and a throwaway HOME for the built CLI's daemon; `sentinel` runs the CLI in that HOME (or in
+ * `env`). Whatever a test does, no daemon outlives it. */
+async function cliHome(t: Test) {
   const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
   t.teardown(() => sts.close());
   const home = prepareHome({}, sts.url);
-  const sentinel = (...args: string[]) =>
-    runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
-  // Whatever happened above, no daemon outlives the test.
   t.teardown(() => removeHome(home));
+  const inEnv = (env: Record<string, string>, ...args: string[]) =>
+    runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
+  return { home, inEnv, sentinel: (...args: string[]) => inEnv(home.env, ...args) };
+}
+
+t.test('start, status, reload, stop', async (t) => {
+  const { home, sentinel } = await cliHome(t);
 
   const [down, downJson] = await Promise.all([sentinel('daemon', 'status'), sentinel('daemon', 'status', '--json')]);
   t.equal(down.code, 4, 'status exits 4 when no daemon answers');
@@ -205,10 +211,7 @@ function cleanHomeEnv(): Record<string, string> {
 t.test(
   'start and run inside a session (`sentinel use`, `sentinel exec`) are refused, saying how to get out',
   async (t) => {
-    const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
-    t.teardown(() => sts.close());
-    const home = prepareHome({}, sts.url);
-    t.teardown(() => removeHome(home));
+    const { home, inEnv: sentinel } = await cliHome(t);
     // What `sentinel use` exports: the session's copy of the AWS config, no credentials file, its endpoint.
     const session = {
       ...home.env,
@@ -218,8 +221,6 @@ t.test(
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9/v1/credentials',
     };
-    const sentinel = (env: Record<string, string>, ...args: string[]) =>
-      runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
     for (const args of [
       ['daemon', 'start'],
       ['daemon', 'run'],
@@ -244,12 +245,7 @@ t.test(
 t.test(
   'asked on the wrong socket, a running daemon is named where it listens, and stop does not signal it',
   async (t) => {
-    const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
-    t.teardown(() => sts.close());
-    const home = prepareHome({}, sts.url);
-    t.teardown(() => removeHome(home));
-    const sentinel = (...args: string[]) =>
-      runProcess(process.execPath, [CLI_MAIN, ...args], { env: home.env, timeoutMs: 60_000 });
+    const { home, sentinel } = await cliHome(t);
     const started = await sentinel('daemon', 'start');
     t.equal(started.code, 0, started.stderr);
     const wrong = join(home.home, 'not-the-daemon.sock');
