@@ -156,6 +156,10 @@ t.test('an expired session is refused, and recorded as expired', async (t) => {
   clock.now += 3600_000;
   const error = await manager.credentials({ sessionId: opened.session.id, retired: false }, peer).catch((e) => e);
   t.equal(error.code, 'SessionExpired');
+  t.match(
+    error.message,
+    /expired at .*; open a new one with `sentinel use dev` \(or run `sentinel exec dev -- …` again\)/,
+  );
   t.equal(error.status, 403);
   t.equal(lines.at(-1)!.error_code, 'SessionExpired');
   await new Promise((r) => setImmediate(r));

@@ -21,7 +21,8 @@ export function sessionRefusal(session: Session): SentinelError {
     case 'expired':
       return new SentinelError(
         'SessionExpired',
-        `session ${session.id} (${session.profile}) expired at ${session.expires_at}; open a new one with \`sentinel use ${session.profile}\``,
+        // The record does not say whether `use` or `exec` opened it: both ways are named.
+        `session ${session.id} (${session.profile}) expired at ${session.expires_at}; open a new one with \`sentinel use ${session.profile}\` (or run \`sentinel exec ${session.profile} -- …\` again)`,
       );
     default:
       return new SentinelError('SessionEnded', `session ${session.id} has ended`);
