@@ -204,10 +204,11 @@ export function register(program: Command): void {
       `
 The command gets exactly the variables \`sentinel use\` exports (AWS_CONTAINER_CREDENTIALS_FULL_URI,
 AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, credentials
-file at /dev/null, AWS config as an allowlisted copy) with every competing variable unset. With --env it gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION instead; a require_server policy rule refuses that. SIGINT, SIGTERM
-and SIGHUP are forwarded to the command. exec prints nothing of its own on stdout. exec's own options go before the
-profile; everything after the profile is the command's. Without a command, exec starts $SHELL in the session.
+file at /dev/null, AWS config as an allowlisted copy) with every competing variable unset. With --env it gets
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION instead; a
+require_server policy rule refuses that. SIGINT, SIGTERM and SIGHUP are forwarded to the command. exec prints
+nothing of its own on stdout. exec's own options go before the profile; everything after the profile is the
+command's. Without a command, exec starts $SHELL in the session.
 
 Examples:
   $ sentinel exec dev -- aws sts get-caller-identity

@@ -10,7 +10,7 @@ import { COMMAND_GROUPS } from './commands.js';
 export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command('sentinel')
     .description(
-      'Policy in front of AWS credentials: a per-user daemon that vends short-lived, SourceIdentity-stamped\nSTS credentials only when policy allows it.',
+      'Policy in front of AWS credentials: a per-user daemon that vends short-lived, SourceIdentity-stamped STS credentials only when policy allows it.',
     )
     .version(VERSION, '-V, --version')
     .option('--config <file>', 'config file (default: $SENTINEL_CONFIG, else ~/.config/sentinel/config.yaml)')

@@ -222,7 +222,8 @@ Runs through the shell function that \`sentinel shell init\` defines. It exports
 AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE and
 AWS_REGION/AWS_DEFAULT_REGION (when the profile has a region), unsets every variable that would win over them, and
 points AWS_SHARED_CREDENTIALS_FILE at /dev/null and AWS_CONFIG_FILE at a private copy of your AWS config that
-keeps only settings such as region, output and cli_pager (no credential settings). \`--off\` restores exactly what was there before.
+keeps only settings such as region, output and cli_pager (no credential settings). \`--off\` restores exactly what
+was there before.
 
 Examples:
   $ sentinel use dev
