@@ -55,8 +55,47 @@ function checkProfile(profile: string): string {
 
 async function printCredentials(target: Target): Promise<void> {
   const client = await connect(target);
-  const body = await client.post('/v1/credentials', { profile: checkProfile(target.profile) });
+  const profile = checkProfile(target.profile);
+  let body: unknown;
+  try {
+    body = await client.post('/v1/credentials', { profile });
+  } catch (e) {
+    throw (await callsSentinel(profile, e)) ?? e;
+  }
   process.stdout.write(JSON.stringify(toProcessCredentials(body)) + '\n');
+}
+
+/** Refusals a profile that calls Sentinel itself ends in: its base credentials are Sentinel's own, for another role. */
+const SELF_REFERENCE_SYMPTOMS = new Set(['PolicyDenied', 'NotStampable', 'BaseCredentialsUnavailable']);
+
+/**
+ * `sentinel credentials --profile dev-sentinel`, where dev-sentinel is the profile whose credential_process is
+ * `sentinel credentials --profile dev`: the daemon resolves it through Sentinel itself and refuses it for a user it
+ * does not know. Read only after a refusal (this is every AWS CLI command's hot path), from the AWS config the CLI
+ * reads; what to ask for instead is the profile that command names.
+ */
+async function callsSentinel(profile: string, refusal: unknown): Promise<SentinelError | undefined> {
+  if (!(refusal instanceof SentinelError) || !SELF_REFERENCE_SYMPTOMS.has(refusal.code)) return undefined;
+  try {
+    const [{ awsConfigFiles, createAwsConfig }, { silentLogger }] = await Promise.all([
+      import('../daemon/vending/aws-config.js'),
+      import('../core/log.js'),
+    ]);
+    const p = await createAwsConfig(awsConfigFiles(), silentLogger()).profile(profile);
+    const command = p.settings.get('credential_process') ?? '';
+    const named = /\bsentinel(?:\.js)?\b.*\bcredentials\b.*--profile[= ]+['"]?([\w+=,.@-]+)/.exec(command)?.[1];
+    if (named === undefined || p.info.roleArn !== undefined) return undefined;
+    return new SentinelError(
+      'UsageError',
+      `profile "${profile}" is the one whose credential_process calls Sentinel (\`sentinel credentials --profile ${named}\`): Sentinel vends "${named}", not "${profile}"`,
+      {
+        hint: `Ask for the profile it names: \`sentinel credentials --profile ${named}\` (AWS tools use "${profile}"; Sentinel itself uses "${named}").`,
+        cause: refusal,
+      },
+    );
+  } catch {
+    return undefined; // the refusal itself says enough
+  }
 }
 
 /**

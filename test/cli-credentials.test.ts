@@ -3,7 +3,9 @@
 // parser behave the same. Real SDKs running it against the real daemon: cli-e2e-credentials.test.ts.
 import t, { type Test } from 'tap';
 import { parseFast, toProcessCredentials } from '../cli/credentials.js';
-import { cleanEnv, errorBody, sentinel, startStubDaemon, type StubDaemon } from './support/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanEnv, errorBody, sentinel, startStubDaemon, tempDir, type StubDaemon } from './support/cli.js';
 
 const ANSWER = {
   AccessKeyId: 'ASIAPROCESS',
@@ -92,6 +94,42 @@ t.test('a denial: reason on stderr, nothing on stdout, exit 3', async (t) => {
   t.equal(r.code, 3);
   t.equal(r.stdout, '');
   t.equal(r.stderr, 'Error: rule "prod-oncall": prod only through the daemon\nHint: Use `sentinel use prod`.\n');
+});
+
+t.test('the credential_process profile itself asked for: named, with the profile to ask for instead', async (t) => {
+  const daemon = await stub(t, (profile) => ({
+    status: 403,
+    body: errorBody('PolicyDenied', `no matching rule (default deny) refuses developer on ${profile}`, 'a hint'),
+  }));
+  const dir = tempDir(t);
+  const config = join(dir, 'config');
+  writeFileSync(
+    config,
+    [
+      '[profile dev-sentinel]',
+      'credential_process = sentinel credentials --profile dev',
+      '[profile vault]',
+      'credential_process = aws-vault export --format=json jdoe',
+      '',
+    ].join('\n'),
+  );
+  const ask = (profile: string, extra: Record<string, string> = {}) =>
+    sentinel(t, ['credentials', '--profile', profile], {
+      env: cleanEnv({ SENTINEL_SOCKET: daemon.socket, AWS_CONFIG_FILE: config, ...extra }),
+    });
+  const self = await ask('dev-sentinel');
+  t.equal(self.code, 2, 'a usage mistake, not a policy decision');
+  t.equal(self.stdout, '');
+  t.match(
+    self.stderr,
+    /^Error: profile "dev-sentinel" is the one whose credential_process calls Sentinel .*Sentinel vends "dev", not "dev-sentinel"/m,
+  );
+  t.match(self.stderr, /^Hint: Ask for the profile it names: `sentinel credentials --profile dev`/m);
+  const other = await ask('vault');
+  t.equal(other.code, 3, 'any other credential_process: the daemon refusal as it is');
+  t.match(other.stderr, /refuses developer on vault/);
+  const noConfig = await ask('dev-sentinel', { AWS_CONFIG_FILE: join(dir, 'missing') });
+  t.equal(noConfig.code, 3, 'no AWS config to look in: the refusal as it is');
 });
 
 t.test("an unknown profile: the daemon's close matches reach the user, exit 1", async (t) => {
