@@ -56,13 +56,16 @@ try {
     rc,
     `eval "$(sentinel shell init bash)"
 PS1='$(sentinel_prompt)(sentinel demo) \\w \\$ '
+# Older AWS CLIs (Debian 12's 2.9 among them) ignore AWS_ENDPOINT_URL_STS: STS calls typed here name
+# the emulator themselves, so the demo works with whichever AWS CLI is installed.
+aws() { if [ "\${1-}" = sts ]; then command aws "$@" --endpoint-url "$AWS_ENDPOINT_URL_STS"; else command aws "$@"; fi; }
 ${
   script === undefined
     ? `cat <<'EOF'
 
 Sentinel demo: a throwaway HOME (${home.home}) with an AWS config (~/.aws/config: profiles base,
 dev, prod, blocked), a policy (~/.config/sentinel/policy.yaml) and a local STS emulator standing in for AWS
-(${sts.url}). The daemon is running. Try:
+(${sts.url}; \`aws sts …\` typed here is sent there). The daemon is running. Try:
 
   sentinel use dev && aws sts get-caller-identity     # the AWS CLI gets credentials through the daemon
   sentinel server sessions                            # the session, its user and its SourceIdentity

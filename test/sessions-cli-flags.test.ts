@@ -184,14 +184,14 @@ t.test('output: table, detail and CSV', async (t) => {
   t.match(detail, /\nExpires {10}2030-06-01T22:00:00.000Z \(in 10h\)\n/);
   t.notMatch(detail, /Source identity/, 'absent fields are left out');
   const csv = toCsv([sample]).split('\n');
-  t.equal(csv[0]!.split(',').length, 17);
+  t.equal(csv[0]!.split(',').length, 20);
   t.equal(
     csv[1],
     '0123456789abcdef,carol,prod,server,revoked,2030-06-01T10:00:00.000Z,2030-06-01T22:00:00.000Z,2030-06-01T11:58:00.000Z,12,,,99,laptop-7,secops,"\'@SUM(A1), ""x""',
   );
   t.equal(
     csv[2],
-    'second line",2030-06-01T10:00:00.000Z,2030-06-01T11:59:00.000Z',
+    'second line",2030-06-01T10:00:00.000Z,2030-06-01T11:59:00.000Z,,,',
     'a newline stays inside the quoted cell',
   );
   const hostile = { ...sample, user: 'mal\u001b]0;pwned\u0007lory', revoked_reason: 'x\u001b[2Jy' };
