@@ -27,6 +27,9 @@ interface StatusBody {
     loadedAt: string | null;
   };
   store: string;
+  session_table?: string | null;
+  /** The start-up check of a DynamoDB session table; absent from daemons that predate it. */
+  session_table_check?: { checked_at: string; code: string | null; problem: string | null } | null;
   /** Set when the daemon serves through the server-side vendor (DESIGN §17). */
   vendor?: { url: string; region: string; profile: string | null } | null;
   sessions: { active: number };
@@ -169,10 +172,21 @@ function summary(s: StatusBody): string {
         : []),
       `policy:   ${policy}`,
       ...auditLines(s.audit),
-      `sessions: ${s.sessions.active} active (${s.store} store), ${c.sessions_opened} opened since start`,
+      `sessions: ${s.sessions.active} active (${s.store} store${tableText(s)}), ${c.sessions_opened} opened since start`,
       `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
     ].join('\n') + '\n'
   );
+}
+
+/** The session table and what its start-up check found: a table of another kind or out of reach is said here. */
+function tableText(s: StatusBody): string {
+  if (!s.session_table) return '';
+  const check = s.session_table_check;
+  if (check === undefined) return `, table ${s.session_table}`;
+  if (check === null) return `, table ${s.session_table}: not checked yet`;
+  return check.problem === null
+    ? `, table ${s.session_table}: reachable at start`
+    : `, table ${s.session_table}: NOT USABLE at start (${check.code}: ${check.problem})`;
 }
 
 /** Where decisions go, and — the reason AuditUnavailable sends people here — why they cannot, when they cannot. */

@@ -128,6 +128,7 @@ async function compose(
     port: 0,
     tcpPeerLookup: 'off' as const,
     reloads: 0,
+    sessionTableCheck: null,
   };
   if (config.vendor) {
     // Vendor mode (DESIGN §17): no local policy, store or STS; every decision is the vendor's.
@@ -293,7 +294,10 @@ async function serve(
     'sentinel daemon ready',
   );
   const localStore = live.local?.store;
-  if (localStore?.kind === 'dynamodb') void checkSessionTable(localStore, config.sessions.table, serverInstanceId, log);
+  if (localStore?.kind === 'dynamodb')
+    void checkSessionTable(localStore, config.sessions.table, serverInstanceId, log).then((check) => {
+      live.sessionTableCheck = check;
+    });
   return {
     get config() {
       return live.config;

@@ -20,6 +20,8 @@ export function daemonStatus(live: LiveDaemon) {
       url: credentialUrl(live),
     },
     ...sessions.status(),
+    /** The start-up check of a DynamoDB session table (null: another store, or not answered yet). */
+    session_table_check: live.sessionTableCheck,
     sessions: { active: sessions.activeTokens },
     counters: { ...sessions.counters, reloads: live.reloads },
     audit: live.decisions.status?.() ?? null,
