@@ -43,6 +43,14 @@ function checkName(value: unknown, field: string, max = MAX_NAME): string {
   return value;
 }
 
+/**
+ * An optional name: empty means "not known" and is left out (undefined), never stored as an empty string — DynamoDB
+ * refuses those in index keys, and a missing key simply keeps the item out of that index.
+ */
+function optionalName(value: string | undefined, field: string): string | undefined {
+  return value === undefined || value === '' ? undefined : checkName(value, field);
+}
+
 /** The first record of a session: active, no requests yet, ttl 30 days past its expiry. */
 export function newRecord(input: NewSession, now: Date): Session {
   if (!input || typeof input !== 'object') throw badSession('not an object');
@@ -55,16 +63,10 @@ export function newRecord(input: NewSession, now: Date): Session {
   if (started === undefined) throw badSession('started_at must be an RFC 3339 timestamp');
   if (expires === undefined) throw badSession('expires_at must be an RFC 3339 timestamp');
   if (expires <= started) throw badSession('expires_at must be after started_at');
-  // An empty optional value means "not known": it is left out, never stored as an empty string (DynamoDB refuses
-  // those in index keys, and a missing key simply keeps the item out of that index).
-  const optional = (v: string | undefined, field: string) => {
-    if (v === '' || v === undefined) return undefined;
-    return checkName(v, field);
-  };
-  const serverInstance = optional(input.server_instance_id, 'server_instance_id');
+  const serverInstance = optionalName(input.server_instance_id, 'server_instance_id');
   const issued = checkIssued(input);
-  const host = optional(input.host, 'host');
-  const owner = optional(input.owner_arn, 'owner_arn');
+  const host = optionalName(input.host, 'host');
+  const owner = optionalName(input.owner_arn, 'owner_arn');
   if (input.pid !== undefined && !(Number.isSafeInteger(input.pid) && input.pid > 0))
     throw badSession('pid must be a positive integer');
 
@@ -124,10 +126,8 @@ export function checkIssued(input: IssuedFacts | undefined): IssuedFacts {
   if (input === undefined) return out;
   if (!input || typeof input !== 'object') throw badSession('issued credentials: not an object');
   for (const field of ['source_identity', 'role_arn'] as const) {
-    const v = input[field];
-    if (v === undefined || v === '') continue;
-    checkName(v, field);
-    out[field] = v;
+    const v = optionalName(input[field], field);
+    if (v !== undefined) out[field] = v;
   }
   const until = input.credentials_valid_until;
   if (until !== undefined && until !== '') {
