@@ -1,8 +1,9 @@
 // `npm run demo`: Sentinel end to end with no AWS account. A throwaway HOME gets an AWS config (a base profile with
 // keys, role profiles dev, prod and blocked), a policy and an empty config.yaml; the STS emulator the tests use
 // (test/support/sts-emulator.ts: AssumeRole with SourceIdentity, GetCallerIdentity, SigV4 checked) stands in for AWS on
-// loopback, named by AWS_ENDPOINT_URL_STS, which the daemon's SDK and the AWS CLI both honour. The built daemon runs
-// in that HOME, and an interactive bash opens in it with `sentinel` on its PATH and the shell integration loaded.
+// loopback, named by AWS_ENDPOINT_URL_STS for the daemon's SDK (and, in the shell, for `aws sts`: older AWS CLIs ignore
+// that variable). The built daemon runs in that HOME, and an interactive bash opens in it with `sentinel` on its PATH
+// and the shell integration loaded.
 // Leaving the shell stops the daemon and the emulator and removes the HOME: nothing is written anywhere else.
 //
 // `npm run demo -- --run '<bash commands>'` runs the commands in that shell instead of an interactive one (its exit

@@ -154,7 +154,8 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
   // The provider's reason names the policy source and its first problem (file:line:column).
   if (code === 'PolicyUnavailable') {
     const file = decision.policySource.startsWith('file:') ? decision.policySource.slice('file:'.length) : null;
-    // A missing file's reason already says what to do (create it, validate it, reload): the hint adds what it does not.
+    // A reason that already says what to do (a missing file's: create it, validate it, reload) is not repeated in the
+    // hint, which says what the reason does not.
     const hint = !file
       ? undefined
       : decision.reason.includes('sentinel daemon reload')
