@@ -28,7 +28,9 @@ const catalogue = {
     status: 403,
     exit: EXIT.error,
     message: 'missing or invalid session token',
-    hint: 'Open a session with `sentinel use <profile>` or `sentinel exec <profile> -- <cmd>`.',
+    hint:
+      'Open a session with `sentinel use <profile>` or `sentinel exec <profile> -- <cmd>` ' +
+      '(a restarted daemon knows no token from before its start).',
   },
   SessionUnknown: {
     status: 403,

@@ -76,6 +76,11 @@ export function daemonStateFile(dir: string): string {
   return join(dir, 'daemon.json');
 }
 
+/** The loopback port the last daemon of this runtime directory listened on (kept after it stops). */
+export function lastPortFile(dir: string): string {
+  return join(dir, 'last-port');
+}
+
 export function lockFile(dir: string): string {
   return join(dir, 'sentinel.lock');
 }

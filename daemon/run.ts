@@ -29,7 +29,7 @@ import { handleSignals, type HangupAction } from './lifecycle/signals.js';
 import { credentialUrl, daemonStatus } from './lifecycle/status.js';
 import { createStop } from './lifecycle/stop.js';
 import { resolveParts, type DaemonParts } from './parts.js';
-import { writeDaemonState, removeDaemonState } from './runtime/daemon-state.js';
+import { writeDaemonState, removeDaemonState, readLastPort, writeLastPort } from './runtime/daemon-state.js';
 import { createApp } from './server/app.js';
 import { FailureLimiter } from './server/auth.js';
 import { PeerRefusals } from './server/peer-refusals.js';
@@ -247,7 +247,9 @@ async function serve(
 
   live.tcpPeerLookup = tcpPeerLookup(live.parts.peers, tcpUidCheck, log);
   const { host, port } = config.http;
-  live.port = await listenTcp(tcpApp, { host, port, peerLookup: live.tcpPeerLookup }, log);
+  const lastPort = port === 0 ? readLastPort(config.runtimeDir) : undefined;
+  live.port = await listenTcp(tcpApp, { host, port, lastPort, peerLookup: live.tcpPeerLookup }, log);
+  if (port === 0) writeLastPort(config.runtimeDir, live.port);
   // daemon.json goes out before the socket answers, so anyone who reached the socket can also find the port.
   const startedAt = sessions.startedAt.toISOString();
   writeDaemonState(config.runtimeDir, {

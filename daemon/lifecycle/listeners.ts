@@ -28,14 +28,34 @@ export function tcpPeerLookup(sources: PeerSources, uidCheck: boolean, log: OpLo
   }
 }
 
-/** Listens on the loopback credential endpoint; resolves to the port (config port 0 = a free one). */
+/**
+ * Listens on the loopback credential endpoint; resolves to the port. Config port 0 is the port the last daemon of
+ * this runtime directory listened on, when it is free, else a free one: the shells and `exec` children opened before
+ * a restart hold that port in AWS_CONTAINER_CREDENTIALS_FULL_URI, and on it they reach this daemon, which tells them
+ * to run `sentinel use` again, rather than a closed port that any local user could take and answer with credentials
+ * of her choosing.
+ */
 export async function listenTcp(
   app: FastifyInstance,
-  where: { host: string; port: number; peerLookup: TcpPeerLookup },
+  where: { host: string; port: number; lastPort?: number | undefined; peerLookup: TcpPeerLookup },
   log: OpLogger,
 ): Promise<number> {
-  const { host, port, peerLookup } = where;
-  await app.listen({ host, port });
+  const { host, port, lastPort, peerLookup } = where;
+  if (port === 0 && lastPort !== undefined) {
+    try {
+      await app.listen({ host, port: lastPort });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
+      log.warn(
+        { event: 'last_port_taken', port: lastPort, error: code },
+        `the credential endpoint's last port ${lastPort} is taken, so it listens on another: shells and exec ` +
+          `commands started before this daemon still send their requests to ${lastPort}, to whoever holds it ` +
+          '(`sentinel use <profile>` again in each, or a new shell)',
+      );
+    }
+  }
+  if (!app.server.listening) await app.listen({ host, port });
   const bound = (app.server.address() as AddressInfo).port;
   log.info(
     { event: 'listening', transport: 'tcp', host, port: bound, peer_lookup: peerLookup },

@@ -1,7 +1,7 @@
 // daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port.
 // Written 0600 and atomically (temp file + rename), so a reader never sees half a file.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { daemonStateFile } from '../../core/paths.js';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { daemonStateFile, lastPortFile } from '../../core/paths.js';
 
 export interface DaemonState {
   pid: number;
@@ -35,4 +35,29 @@ export function removeDaemonState(runtimeDir: string, pid: number = process.pid)
   const current = readDaemonState(runtimeDir);
   if (current && current.pid !== pid) return;
   rmSync(daemonStateFile(runtimeDir), { force: true });
+}
+
+/** The loopback port of the last daemon of this runtime directory, or undefined (none, or not a port). */
+export function readLastPort(runtimeDir: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(lastPortFile(runtimeDir), 'r');
+    const buffer = Buffer.alloc(8); // a port and a newline; a longer file is not ours
+    const text = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    if (!/^\d{1,5}\n?$/.test(text)) return undefined;
+    const port = Number(text);
+    return port >= 1 && port <= 65535 ? port : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Kept after the daemon stops (daemon.json is not), so the next start can listen where the last one did. */
+export function writeLastPort(runtimeDir: string, port: number): void {
+  const file = lastPortFile(runtimeDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${port}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
 }
