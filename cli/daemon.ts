@@ -1,4 +1,4 @@
-// `sentinel daemon run|start|stop|status|reload` (DESIGN §8). `run` is the foreground daemon systemd and launchd
+// `sentinel daemon run|start|stop|restart|status|reload` (DESIGN §8). `run` is the foreground daemon systemd and launchd
 // call; the others talk to it over its socket. Only light modules at the top: the daemon itself is imported by `run`.
 import type { Command } from 'commander';
 import type { AuditStatus } from '../core/audit/trail.js';
@@ -17,6 +17,8 @@ interface StatusBody {
   pid: number;
   started_at: string;
   uptime_seconds: number;
+  /** Which service manager started it; absent from daemons that predate it. */
+  service_manager?: 'systemd' | 'launchd' | null;
   listeners: { unix: string; socket_activated: boolean; tcp: { host: string; port: number }; url: string };
   policy: {
     source: string;
@@ -80,6 +82,7 @@ function isStatusBody(b: unknown): b is StatusBody {
   const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   const str = (v: unknown) => typeof v === 'string';
   if (!o(b) || !str(b.version) || !num(b.pid) || !str(b.started_at) || !str(b.store)) return false;
+  if (![undefined, null, 'systemd', 'launchd'].includes(b.service_manager as string)) return false;
   const { listeners: l, policy: p, sessions: s, counters: c } = b;
   return (
     o(l) &&
@@ -162,7 +165,8 @@ function summary(s: StatusBody): string {
   const c = s.counters;
   return (
     [
-      `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started})`,
+      `sentinel daemon ${s.version}: running (pid ${s.pid}, up ${started === 'now' ? 'just now' : started}` +
+        `${s.service_manager ? `, started by ${s.service_manager}` : ''})`,
       `socket:   ${s.listeners.unix}${s.listeners.socket_activated ? ' (socket activation)' : ''}`,
       `endpoint: ${s.listeners.url}`,
       ...(s.vendor
@@ -396,6 +400,41 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
   });
 }
 
+/**
+ * Stop, then start. A daemon that a service manager started is restarted by that manager instead, so the new one runs
+ * in the unit as the old one did (stopped and started by hand, it would run outside it, unwatched, until the next
+ * login).
+ */
+async function restart(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  const running = await presence(globals);
+  const old = running?.answers;
+  if (old?.service_manager) {
+    const { restartService, managerHint } = await import('./service-manager.js');
+    const command = restartService(old.service_manager);
+    const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+    const deadline = Date.now() + limitMs;
+    while (Date.now() < deadline) {
+      const now = await statusOf(globals).catch(() => undefined);
+      if (now && (now.pid !== old.pid || now.started_at !== old.started_at)) {
+        process.stdout.write(
+          `sentinel daemon restarted by ${old.service_manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
+        );
+        return;
+      }
+      await sleep(100);
+    }
+    throw new SentinelError(
+      'ServiceManagerFailed',
+      `\`${command}\` succeeded, but no new daemon answered within ${Math.round(limitMs / 1000)}s`,
+      { hint: managerHint(old.service_manager) },
+    );
+  }
+  // Before anything is stopped: the start that follows would be refused in a session's environment.
+  refuseSessionEnvironment();
+  await stop(globals, { timeout: '20' });
+  await start(globals, options);
+}
+
 async function status(globals: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const there = await presence(globals);
   if (there && !there.answers) throw await silentDaemon(globals, there, 'DaemonNotRunning');
@@ -472,6 +511,7 @@ logins, let the service manager run it: \`sentinel service install\`.
 Examples:
   $ sentinel daemon start
   $ sentinel daemon status
+  $ sentinel daemon restart
   $ sentinel daemon stop`,
     );
 
@@ -540,6 +580,32 @@ Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`,
     )
     .action(async (options: { timeout: string }, command: Command) =>
       stop(command.optsWithGlobals<GlobalOptions>(), options),
+    );
+
+  daemon
+    .command('restart')
+    .description('stop the daemon and start it again (through systemd or launchd when they run it)')
+    .option('--timeout <seconds>', 'how long to wait for the new daemon to answer', '15')
+    .addHelpText(
+      'after',
+      `
+A daemon that systemd or launchd runs (\`sentinel service install\`) is restarted by them (\`systemctl --user restart
+sentinel.service\`, \`launchctl kickstart -k gui/<uid>/dev.sentinel.agent\`), so it stays in its unit. Any other is
+stopped as \`daemon stop\` does and started as \`daemon start\` does; if none runs, one is started.
+
+Sessions end with the daemon that opened them (with the memory store) and every token does: run \`sentinel use
+<profile>\` again in shells that had one. The new daemon listens on the old one's port when it is free, so the AWS
+CLI in those shells says so (TokenInvalid) rather than failing to connect.
+
+Examples:
+  $ sentinel daemon restart
+  $ sentinel daemon restart --timeout 60
+
+Exit codes: 0 restarted; 1 it did not stop, or did not start or answer in time (or the service manager failed); 2
+refused (a session's environment, for a daemon that no service manager runs).`,
+    )
+    .action(async (options: { timeout: string }, command: Command) =>
+      restart(command.optsWithGlobals<GlobalOptions>(), options),
     );
 
   daemon

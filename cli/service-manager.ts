@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
+import { SYSTEMD_UNIT, type ServiceManager } from '../daemon/lifecycle/service-manager.js';
 import { read, SYSTEMCTL, uid, type Step } from './service-plan.js';
 import {
   LAUNCHD_LABEL,
@@ -92,10 +93,7 @@ export function carryOut(steps: Step[], platform: Platform, log: (line: string) 
         if (r.ok) log(`ran ${step.argv.join(' ')}`);
         else if (!step.optional) {
           throw new SentinelError('ServiceManagerFailed', `\`${step.argv.join(' ')}\` failed: ${r.problem}`, {
-            hint:
-              platform === 'darwin'
-                ? 'Check `launchctl print gui/$(id -u)/dev.sentinel.agent` and ~/Library/Logs/Sentinel/sentinel.log.'
-                : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.',
+            hint: managerHint(platform === 'darwin' ? 'launchd' : 'systemd'),
           });
         }
         break;
@@ -103,6 +101,28 @@ export function carryOut(steps: Step[], platform: Platform, log: (line: string) 
     }
   }
   return { done, unreachable };
+}
+
+/** Where to look when the service manager did not do what it was asked. */
+export function managerHint(manager: ServiceManager): string {
+  return manager === 'launchd'
+    ? `Check \`launchctl print gui/$(id -u)/${LAUNCHD_LABEL}\` and ~/Library/Logs/Sentinel/sentinel.log.`
+    : 'Check `systemctl --user status sentinel` and `journalctl --user -u sentinel`.';
+}
+
+/** Asks the manager that runs the daemon to restart it (`daemon restart`); returns the command it ran. */
+export function restartService(manager: ServiceManager): string {
+  const argv =
+    manager === 'launchd'
+      ? ['launchctl', 'kickstart', '-k', `gui/${uid()}/${LAUNCHD_LABEL}`]
+      : [...SYSTEMCTL, 'restart', SYSTEMD_UNIT];
+  const command = argv.join(' ');
+  const r = run(argv);
+  if (!r.ok)
+    throw new SentinelError('ServiceManagerFailed', `\`${command}\` failed: ${r.problem}`, {
+      hint: managerHint(manager),
+    });
+  return command;
 }
 
 export function manualCommands(platform: Platform, socketActivation: boolean): string {

@@ -6,10 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configHome, type Env } from '../core/paths.js';
 import { hasControlCharacters } from '../core/text/printable.js';
+import { LAUNCHD_LABEL } from '../daemon/lifecycle/service-manager.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 
 export type Platform = 'linux' | 'darwin';
-export const LAUNCHD_LABEL = 'dev.sentinel.agent';
+export { LAUNCHD_LABEL };
 
 /** The folder holding package.json, systemd/ and launchd/ (two levels up from dist/cli, one from cli/). */
 export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {

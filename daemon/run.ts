@@ -22,6 +22,7 @@ import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { composeOverrides } from '../core/authorize/overrides.js';
 import { claimRuntime, type RuntimeClaim } from './lifecycle/claim.js';
 import { listenTcp, listenUnix, tcpPeerLookup } from './lifecycle/listeners.js';
+import { serviceManager } from './lifecycle/service-manager.js';
 import { notifier, startWatchdog, statusLine, type LiveDaemon, type LocalParts } from './lifecycle/live.js';
 import { createReload, type ReloadResult } from './lifecycle/reload.js';
 import { checkSessionTable } from './lifecycle/session-table.js';
@@ -129,6 +130,7 @@ async function compose(
     tcpPeerLookup: 'off' as const,
     reloads: 0,
     sessionTableCheck: null,
+    serviceManager: serviceManager(env),
   };
   if (config.vendor) {
     // Vendor mode (DESIGN §17): no local policy, store or STS; every decision is the vendor's.

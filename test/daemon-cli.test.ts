@@ -1,6 +1,7 @@
-// `sentinel daemon start|status|reload|stop` as a user runs them (DESIGN §8): the built CLI against a real daemon in a
-// throwaway HOME. start is idempotent and reports the daemon's own start-up error; status exits 0 when the daemon
-// answers and 4 when not; reload applies a changed policy; stop waits until the daemon is gone.
+// `sentinel daemon start|status|reload|stop|restart` as a user runs them (DESIGN §8): the built CLI against a real
+// daemon in a throwaway HOME. start is idempotent and reports the daemon's own start-up error; status exits 0 when the
+// daemon answers and 4 when not; reload applies a changed policy; stop waits until the daemon is gone; restart hands a
+// daemon that systemd runs to systemd (a stand-in systemctl and a stand-in daemon here).
 import t, { type Test } from 'tap';
 import {
   chmodSync,
@@ -16,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { parseDaemonRun } from '../cli/daemon.js';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
+import { cleanEnv, errorBody, run, startStubDaemon, tempDir } from './support/cli.js';
 import { startSts } from './support/sts-emulator.js';
 
 /** An STS emulator and a throwaway HOME for the built CLI's daemon; `sentinel` runs the CLI in that HOME (or in
@@ -268,3 +270,144 @@ t.test(
     t.equal((await sentinel('daemon', 'stop')).code, 0);
   },
 );
+
+t.test(
+  'restart: a daemon started by hand is stopped and started again on its port; none running, one is started',
+  async (t) => {
+    const { home, inEnv } = await cliHome(t);
+    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    const none = await sentinel('daemon', 'restart');
+    t.equal(none.code, 0, none.stderr);
+    t.match(none.stdout, /^sentinel daemon is not running\nsentinel daemon started \(pid \d+\)/);
+    const state = () => JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+    const before = state();
+
+    // Inside a session it is refused before anything is stopped: the start that follows would be refused.
+    const inSession = await inEnv({ ...home.env, SENTINEL_SESSION: '0123456789abcdef' }, 'daemon', 'restart');
+    t.equal(inSession.code, 2, 'refused in a session');
+    t.match(inSession.stderr, /sentinel use --off/);
+    t.equal(state().pid, before.pid, 'and the daemon still runs');
+
+    const restarted = await sentinel('daemon', 'restart');
+    t.equal(restarted.code, 0, restarted.stderr);
+    const after = state();
+    t.not(after.pid, before.pid, 'a new daemon');
+    t.match(
+      restarted.stdout,
+      new RegExp(`^sentinel daemon stopped \\(pid ${before.pid}\\)\\nsentinel daemon started \\(pid ${after.pid}\\)`),
+    );
+    t.match(restarted.stdout, /^policy: 3 rules loaded/m);
+    t.equal(after.port, before.port, 'on the port of the one before');
+    const status = await sentinel('daemon', 'status');
+    t.match(status.stdout, new RegExp(`running \\(pid ${after.pid}, up [^)]*\\)\\n`), 'not started by a manager');
+    t.equal((await sentinel('daemon', 'stop')).code, 0);
+  },
+);
+
+interface DaemonJson {
+  pid: number;
+  port: number;
+}
+
+/** A /v1/status body of a daemon that `manager` started, as pid `pid`. */
+function managedStatus(pid: number, manager: string | null) {
+  return {
+    version: '0.0.0',
+    pid,
+    started_at: new Date(Date.UTC(2026, 11, 7) + pid * 1000).toISOString(),
+    uptime_seconds: 1,
+    service_manager: manager,
+    listeners: { unix: '/x', socket_activated: false, tcp: { host: '127.0.0.1', port: 1 }, url: 'http://127.0.0.1:1' },
+    policy: { source: 'file', location: '/p.yaml', version: 'abc', rules: 2, lastError: null, loadedAt: null },
+    store: 'memory',
+    sessions: { active: 0 },
+    counters: {
+      sessions_opened: 0,
+      credential_requests: 0,
+      credential_process_requests: 0,
+      allowed: 0,
+      denied: 0,
+      reloads: 0,
+    },
+  };
+}
+
+/** A stand-in `systemctl` first on PATH: it logs its arguments, and `restart` does what `action` says. */
+function fakeSystemctl(dir: string, action: 'restart' | 'fail' | 'nothing') {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const calls = join(dir, 'systemctl.calls');
+  const restarted = join(dir, 'restarted');
+  writeFileSync(
+    join(bin, 'systemctl'),
+    [
+      '#!/bin/sh',
+      `echo "$*" >> '${calls}'`,
+      action === 'fail'
+        ? 'echo "Failed to restart sentinel.service: Unit sentinel.service not found." >&2; exit 5'
+        : action === 'restart'
+          ? `touch '${restarted}'`
+          : 'true',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return { path: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, calls, restarted };
+}
+
+t.test('restart of a daemon systemd runs asks systemd, even from a session, and waits for the new one', async (t) => {
+  const dir = tempDir(t, 'sentinel-restart-');
+  for (const action of ['restart', 'fail', 'nothing'] as const) {
+    const fake = fakeSystemctl(join(dir, action), action);
+    // Pid 100 until the stand-in systemctl has "restarted" it, 200 after.
+    const stub = await startStubDaemon(t, (req) =>
+      req.url === '/v1/status'
+        ? { status: 200, body: managedStatus(existsSync(fake.restarted) ? 200 : 100, 'systemd') }
+        : { status: 404, body: errorBody('NotFound', 'no such endpoint') },
+    );
+    const r = await run(
+      t,
+      process.execPath,
+      [CLI_MAIN, '--socket', stub.socket, 'daemon', 'restart', '--timeout', '2'],
+      { env: { ...cleanEnv(), PATH: fake.path, SENTINEL_SESSION: '0123456789abcdef' } },
+    );
+    t.same(readFileSync(fake.calls, 'utf8').trim().split('\n'), ['--user restart sentinel.service'], action);
+    t.notOk(
+      stub.requests.some((q) => q.url === '/v1/shutdown'),
+      `${action}: not stopped by hand, and the session environment does not matter`,
+    );
+    if (action === 'restart') {
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stdout, /^sentinel daemon restarted by systemd \(pid 100, now 200\)\npolicy: 2 rules loaded/);
+      const status = await run(t, process.execPath, [CLI_MAIN, '--socket', stub.socket, 'daemon', 'status'], {
+        env: cleanEnv(),
+      });
+      t.match(status.stdout, /running \(pid 200, up [^)]*, started by systemd\)/, 'status says who started it');
+    } else if (action === 'fail') {
+      t.equal(r.code, 1);
+      t.match(
+        r.stderr,
+        /^Error: `systemctl --user restart sentinel\.service` failed: Failed to restart sentinel\.service: Unit sentinel\.service not found\.\nHint: Check `systemctl --user status sentinel`/m,
+      );
+    } else {
+      t.equal(r.code, 1);
+      t.match(
+        r.stderr,
+        /^Error: `systemctl --user restart sentinel\.service` succeeded, but no new daemon answered within 2s/m,
+      );
+    }
+  }
+});
+
+t.test('a status whose service_manager is not one Sentinel knows is not taken for a daemon', async (t) => {
+  const stub = await startStubDaemon(t, () => ({ status: 200, body: managedStatus(100, 'upstart; rm -rf ~') }));
+  const r = await run(t, process.execPath, [CLI_MAIN, '--socket', stub.socket, 'daemon', 'restart'], {
+    env: cleanEnv(),
+  });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /is not a Sentinel daemon/);
+  t.notOk(
+    stub.requests.some((q) => q.url !== '/v1/status'),
+    'nothing but the status was asked',
+  );
+});

@@ -1,5 +1,6 @@
 // What a running daemon holds and what a reload may swap: the lifecycle steps share this one object, so each reads
 // the parts in force now rather than the ones it was started with.
+import type { ServiceManager } from './service-manager.js';
 import type { SessionTableCheck } from './session-table.js';
 import type { DecisionLog } from '../../core/audit/types.js';
 import type { Config } from '../../core/config.js';
@@ -47,6 +48,8 @@ export interface LiveDaemon {
   reloads: number;
   /** The start-up check of a DynamoDB session table; null until it has answered, or with another store. */
   sessionTableCheck: SessionTableCheck | null;
+  /** Which service manager started this daemon (null: started by hand, `daemon start` or a test). */
+  readonly serviceManager: ServiceManager | null;
 }
 
 /** sd_notify that never throws: a service manager that went away must not take the daemon with it. */

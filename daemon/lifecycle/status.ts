@@ -13,6 +13,8 @@ export function daemonStatus(live: LiveDaemon) {
     started_at: sessions.startedAt.toISOString(),
     uptime_seconds: Math.floor((Date.now() - sessions.startedAt.getTime()) / 1000),
     server_instance_id: sessions.serverInstanceId,
+    /** Which service manager started it: `daemon restart` asks that manager to restart it. */
+    service_manager: live.serviceManager,
     listeners: {
       unix: live.socketPath,
       socket_activated: live.fd !== undefined,
