@@ -401,6 +401,22 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
 }
 
 /**
+ * The service manager that runs the daemon, as its status says. A daemon from before the field (the one an upgrade
+ * replaces) is looked up in its cgroup, so that systemd's is not stopped by hand and started outside its unit.
+ */
+export async function managerOfDaemon(
+  status: Pick<StatusBody, 'pid' | 'service_manager'>,
+  cgroup?: () => string,
+): Promise<'systemd' | 'launchd' | null> {
+  if (status.service_manager !== undefined) return status.service_manager;
+  const [{ serviceManager }, { readFileSync }] = await Promise.all([
+    import('../daemon/lifecycle/service-manager.js'),
+    import('node:fs'),
+  ]);
+  return serviceManager({}, status.pid, cgroup ?? (() => readFileSync(`/proc/${status.pid}/cgroup`, 'utf8')));
+}
+
+/**
  * Stop, then start. A daemon that a service manager started is restarted by that manager instead, so the new one runs
  * in the unit as the old one did (stopped and started by hand, it would run outside it, unwatched, until the next
  * login).
@@ -408,16 +424,17 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
 async function restart(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
   const running = await presence(globals);
   const old = running?.answers;
-  if (old?.service_manager) {
+  const manager = old ? await managerOfDaemon(old) : null;
+  if (old && manager) {
     const { restartService, managerHint } = await import('./service-manager.js');
-    const command = restartService(old.service_manager);
+    const command = restartService(manager);
     const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
     const deadline = Date.now() + limitMs;
     while (Date.now() < deadline) {
       const now = await statusOf(globals).catch(() => undefined);
       if (now && (now.pid !== old.pid || now.started_at !== old.started_at)) {
         process.stdout.write(
-          `sentinel daemon restarted by ${old.service_manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
+          `sentinel daemon restarted by ${manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
         );
         return;
       }
@@ -426,7 +443,7 @@ async function restart(globals: GlobalOptions, options: { timeout: string }): Pr
     throw new SentinelError(
       'ServiceManagerFailed',
       `\`${command}\` succeeded, but no new daemon answered within ${Math.round(limitMs / 1000)}s`,
-      { hint: managerHint(old.service_manager) },
+      { hint: managerHint(manager) },
     );
   }
   // Before anything is stopped: the start that follows would be refused in a session's environment.

@@ -2,6 +2,7 @@
 // `sentinel daemon restart`: only what marks Sentinel's own unit or agent counts, not what a terminal run as a service
 // passes on to the shells it opens.
 import t from 'tap';
+import { managerOfDaemon } from '../cli/daemon.js';
 import { serviceManager } from '../daemon/lifecycle/service-manager.js';
 import { startDaemon } from './support/daemon.js';
 
@@ -59,3 +60,17 @@ t.test('/v1/status says which, null for a daemon started by hand', async (t) => 
   const managed = await startDaemon(t, { env: { SYSTEMD_EXEC_PID: String(process.pid) } });
   t.equal((await managed.client.get<{ service_manager: unknown }>('/v1/status')).service_manager, 'systemd');
 });
+
+t.test(
+  "daemon restart takes the status's word, and looks up the cgroup of a daemon from before the field",
+  async (t) => {
+    const unread = () => {
+      throw new Error('not read');
+    };
+    t.equal(await managerOfDaemon({ pid: 7, service_manager: 'launchd' }, unread), 'launchd');
+    t.equal(await managerOfDaemon({ pid: 7, service_manager: null }, unread), null, 'null: started by hand');
+    t.equal(await managerOfDaemon({ pid: 7 }, () => UNIT), 'systemd', 'absent: its cgroup is sentinel.service');
+    t.equal(await managerOfDaemon({ pid: 7 }, () => TERMINAL), null, 'absent: another cgroup');
+    t.equal(await managerOfDaemon({ pid: process.pid }), null, "this test's own cgroup, read from /proc");
+  },
+);
