@@ -146,6 +146,7 @@ t.test(
     const { logs, s } = await emulated(t);
     const before = threadNices();
     t.notOk([...before.values()].includes(19), 'no thread of this process runs at nice 19 before the forwarder starts');
+    t.ok(before.get(process.pid)! < 19, 'the test itself does not (it would hide the forwarder among them)');
     const trail = s.open();
     trail.write(entry(0));
     await trail.flush();
@@ -158,7 +159,12 @@ t.test(
     const lowered = [...during].filter(([, nice]) => nice === 19).map(([tid]) => tid);
     t.equal(lowered.length, 1, `one thread at nice 19 (${JSON.stringify([...during])})`);
     t.notOk(before.has(lowered[0]!), 'and it is a thread the forwarder started');
-    t.equal(during.get(process.pid), 0, 'the main thread, which serves credentials, keeps nice 0');
+    // Its own nice value, whatever that is (0, or what `nice` gave the test run): only the forwarder's thread changes.
+    t.equal(
+      during.get(process.pid),
+      before.get(process.pid),
+      'the main thread, which serves credentials, keeps its own',
+    );
     await trail.close();
     t.notOk(threadNices().has(lowered[0]!), 'the thread ends with the trail');
   },
@@ -171,7 +177,7 @@ t.test('a worker that crashes: reported, refused under required, started again, 
   const refusal = await until(
     () => trail.unavailable(),
     (u) => u !== null,
-    10_000,
+    30_000, // a worker starts through the TypeScript loader: seconds on a loaded machine
     10,
   );
   t.match(
@@ -195,13 +201,13 @@ t.test('a worker that crashes: reported, refused under required, started again, 
   await until(
     () => trail.unavailable(),
     (u) => u === null,
-    15_000,
+    30_000,
   );
   t.pass('served again once the new worker reports');
   await until(
     () => forwarded(logs).length,
     (n) => n >= 50,
-    15_000,
+    30_000,
   );
   t.same(forwarded(logs), s.lines(), 'the new worker forwarded every line, once');
   t.equal(trail.status().cloudwatch!.last_error, null);
@@ -214,7 +220,7 @@ t.test('a worker that crashes without required: reported, credentials still serv
   await until(
     () => trail.status().cloudwatch!.last_error,
     (e) => e !== null,
-    10_000,
+    30_000, // a worker starts through the TypeScript loader: seconds on a loaded machine
     10,
   );
   t.match(trail.status().cloudwatch!.last_error, /forwarder stopped/);
