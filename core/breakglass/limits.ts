@@ -1,6 +1,7 @@
 // Race-proof break-glass limits (DESIGN §11): the invoker's lock (one active event per profile, and the cooldown) and
 // the quota slots, each taken by a conditional write and given back if a later step of the invocation fails. What
 // two daemons decide at the same moment is decided by DynamoDB's condition check, never by a count read earlier.
+import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration, parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
 import type { Condition } from '../records/condition.js';
@@ -22,6 +23,9 @@ const KEEP_MS = 86_400_000;
 export const LOCK_IN_FLIGHT_MS = 60_000;
 /** Lost races on the lock before giving up with Conflict. */
 const LOCK_ATTEMPTS = 5;
+/** Reads of a quota's slots before giving up with Conflict: slots another invocation takes and gives back (refused by
+ * a later quota) look free for a moment, and 20 racers on two daemons exhausted two rounds under load. */
+const QUOTA_ROUNDS = 5;
 
 function retryAfterSeconds(untilMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((untilMs - nowMs) / 1000));
@@ -175,7 +179,9 @@ async function takeOne(stores: BreakglassStores, q: Quota, eventId: string, now:
   const ids = Array.from({ length: q.max }, (_, n) => slotId(q.rule, q.scope, q.who, n));
   const stamp = iso(t);
   const free = (s: QuotaSlot | undefined) => s === undefined || s.freed_at < stamp;
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < QUOTA_ROUNDS; round++) {
+    // A racer that took a slot and was then refused by another quota gives it back: wait for the churn to settle.
+    if (round > 0) await delay(5 + Math.random() * 20);
     // One consistent read says which slots look free; the conditional write on each decides.
     const current = await stores.slots.getMany(ids);
     for (const id of ids) {
