@@ -254,7 +254,8 @@ t.test('with forwarding required, a flood from another uid does not stop the own
   const cloudwatch = async () =>
     (await d.client.get<{ audit: { cloudwatch: { pending_lines: number; forwarded_lines: number } } }>('/v1/status'))
       .audit.cloudwatch;
-  await until(cloudwatch, (c) => c.forwarded_lines > 0 && c.pending_lines === 0);
+  // The first batch waits for the forwarder's worker, which starts through the TypeScript loader: seconds when loaded.
+  await until(cloudwatch, (c) => c.forwarded_lines > 0 && c.pending_lines === 0, 30_000);
   // A CloudWatch that takes 2 s a call: a flood written line by line (60 to 100 refusals a second here) crosses the
   // bound within one call; the owner's own lines (five a second) and the bounded refusals stay far below it.
   logs.setDelay(2000);
