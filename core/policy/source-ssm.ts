@@ -54,6 +54,8 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   const refused = new Map<string, string>();
   let listedOnce = false;
   let lastError: string | null = null;
+  /** The call a refresh is waiting on, so a start that stops waiting names the service that is silent. */
+  let waitingOn = `SSM has not answered GetParametersByPath on ${root}`;
   let verificationKey: VerificationKey | null = null;
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
@@ -106,13 +108,15 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   };
 
   const failRefresh = (message: string, fields: Record<string, unknown>) => {
-    lastError = `${message}; keeping the last good policies`;
-    log.warn({ policySource: `ssm:${root}`, ...fields }, 'policy refresh failed; keeping the last good policies');
+    const kept = entries.size > 0 ? 'keeping the last good policies' : 'no policy has loaded yet';
+    lastError = `${message}; ${kept}`;
+    log.warn({ policySource: `ssm:${root}`, ...fields }, `policy refresh failed; ${kept}`);
   };
 
   async function refreshOnce(): Promise<PolicyStatus> {
     let params: Parameter[];
     try {
+      waitingOn = `SSM has not answered GetParametersByPath on ${root}`;
       params = await listAll(root);
     } catch (e) {
       failRefresh(`SSM GetParametersByPath on ${root} failed (${awsCode(e)})`, { code: awsCode(e) });
@@ -122,6 +126,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
     if (options.signingKey) {
       try {
         if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
+        waitingOn = `KMS has not answered GetPublicKey for the signing key ${options.signingKey}`;
         verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey, stop.signal);
       } catch (e) {
         failRefresh(`KMS GetPublicKey for the signing key failed (${awsCode(e)})`, { code: awsCode(e) });
@@ -129,6 +134,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       }
       try {
         signatures = new Map();
+        waitingOn = `SSM has not answered GetParametersByPath on ${SIGNATURE_ROOT}`;
         for (const p of await listAll(SIGNATURE_ROOT)) {
           if (p.Name && p.Value !== undefined) signatures.set(p.Name.slice(SIGNATURE_ROOT.length + 1), p.Value);
         }
@@ -254,8 +260,11 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       ]);
       clearTimeout(timer);
       if (!answered && !listedOnce && lastError === null) {
-        lastError = `SSM has not answered GetParametersByPath on ${root} within ${options.startWaitMs / 1000} s; still trying`;
-        log.warn({ policySource: `ssm:${root}` }, 'SSM has not answered yet; every request is denied until it does');
+        lastError = `${waitingOn} within ${options.startWaitMs / 1000} s; still trying`;
+        log.warn(
+          { policySource: `ssm:${root}`, waiting_on: waitingOn },
+          'no answer yet; every request is denied until one',
+        );
       }
     },
     policyFor: (profile: string) => entries.get(profile)?.ready.compiled.policy ?? null,
