@@ -200,6 +200,19 @@ t.test('replay, copy, tamper and another key: the running daemon keeps its last 
   await d.stop();
   const fresh = await signedDaemon(t, f);
   t.equal(await openError(fresh, 'prod'), 'PolicyUnavailable');
+  // The hint is for a policy in SSM: no local file to validate, a parameter someone publishes signed.
+  const refusal = await fresh.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/credentials',
+    body: { profile: 'prod' },
+  });
+  t.equal(refusal.json.Code, 'PolicyUnavailable');
+  t.notMatch(refusal.json.hint, /policy validate/, 'no file to validate');
+  t.match(
+    refusal.json.hint,
+    /sentinel daemon status.*sentinel policy push prod <file> --sign --key <kms key>.*sentinel daemon reload/,
+  );
   t.equal(await openError(fresh, 'dev'), 'opened', 'other profiles are unaffected');
   t.equal(f.kms.calls.Verify ?? 0, 0, 'no daemon ever called KMS Verify');
 });
