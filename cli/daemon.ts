@@ -157,8 +157,10 @@ function summary(s: StatusBody): string {
   const policy = s.vendor
     ? `decided by the vendor (none read here)`
     : s.policy.lastError
-      ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
-      : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
+      ? partlyLoaded(s.policy)
+        ? `${s.policy.source}:${s.policy.location} (version ${s.policy.version}, ${rulesText(s.policy.rules)}); not loaded: ${s.policy.lastError}`
+        : `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
+      : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${rulesText(s.policy.rules)})`;
   const c = s.counters;
   return (
     [
@@ -411,11 +413,22 @@ async function status(globals: GlobalOptions, options: { json?: boolean }): Prom
   else process.stdout.write(summary(s));
 }
 
+const rulesText = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
+
+/**
+ * SSM holds one policy per profile: some can be in force while others are refused, and "NOT LOADED" would hide that
+ * the loaded ones are being served.
+ */
+function partlyLoaded(p: StatusBody['policy']): boolean {
+  return p.source === 'ssm' && p.version !== null && p.rules > 0;
+}
+
 /** The policy state in one line: what is loaded from where, or the first problem and what stays in force. */
 function policyLine(p: StatusBody['policy']): string {
   if (p.source === 'vendor') return `policy: decided by the vendor at ${p.location}`;
-  if (!p.lastError)
-    return `policy: ${p.rules} rules loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
+  const loaded = `${rulesText(p.rules)} loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
+  if (!p.lastError) return `policy: ${loaded}`;
+  if (partlyLoaded(p)) return `policy: ${loaded}; not loaded: ${p.lastError.replace(/\.$/, '')}`;
   return `policy: NOT LOADED ${policyProblem(p)}`;
 }
 

@@ -212,7 +212,9 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
     });
   } else {
     const lines: string[] = [];
-    lines.push(`Policy:   ${file} (version ${version}, ${loaded.policy.rules.length} rules)`);
+    lines.push(
+      `Policy:   ${file} (version ${version}, ${loaded.policy.rules.length} rule${loaded.policy.rules.length === 1 ? '' : 's'})`,
+    );
     lines.push(
       `Request:  user ${request.user}, profile ${request.profile}, mode ${request.mode}, session store ${request.sessionStore}, ` +
         `${time.toISOString()}, ${device ? 'device posture given' : 'no device posture'}`,

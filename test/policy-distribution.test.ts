@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSsm, type SsmEmulator } from './support/ssm-emulator.js';
 import { startKms, type KmsEmulator } from './support/kms-emulator.js';
-import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
+import { cleanEnv, sentinelInProcess, tempDir, userEnv } from './support/cli.js';
 import { startDaemon, type DaemonHarness } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { BASE_ACCESS_KEY, BASE_ARN } from './support/daemon.js';
@@ -215,6 +215,29 @@ t.test('replay, copy, tamper and another key: the running daemon keeps its last 
   );
   t.equal(await openError(fresh, 'dev'), 'opened', 'other profiles are unaffected');
   t.equal(f.kms.calls.Verify ?? 0, 0, 'no daemon ever called KMS Verify');
+});
+
+t.test('one profile signed, another not: `daemon status` shows what is served and what was refused', async (t) => {
+  const f = await fixture(t);
+  t.equal(
+    (await f.cli(['policy', 'push', 'prod', f.write('prod.yaml', policyFor('prod')), '--sign', '--key', ALIAS, '-y']))
+      .code,
+    0,
+  );
+  t.equal((await f.cli(['policy', 'push', 'dev', f.write('dev.yaml', policyFor('dev')), '-y'])).code, 0);
+  const d = await signedDaemon(t, f);
+  t.equal(await openError(d, 'prod'), 'opened', 'prod is served');
+  t.equal(await openError(d, 'dev'), 'PolicyUnavailable');
+  const status = await sentinelInProcess(['daemon', 'status'], { env: userEnv(d) });
+  t.equal(status.code, 0, status.stderr);
+  t.match(
+    status.stdout,
+    /^policy: +ssm:\/sentinel\/policies \(version [0-9a-f]{12}, 1 rule\); not loaded: \/sentinel\/policies\/dev \(v1\): the policy is not signed/m,
+  );
+  t.notMatch(status.stdout, /NOT LOADED/, 'not "NOT LOADED" while prod is in force');
+  const reloaded = await sentinelInProcess(['daemon', 'reload'], { env: userEnv(d) });
+  t.equal(reloaded.code, 1, 'reload still exits non-zero: a policy was refused');
+  t.match(reloaded.stderr, /\/sentinel\/policies\/dev \(v1\): the policy is not signed/);
 });
 
 t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is written', async (t) => {
