@@ -240,6 +240,57 @@ t.test('one profile signed, another not: `daemon status` shows what is served an
   t.match(reloaded.stderr, /\/sentinel\/policies\/dev \(v1\): the policy is not signed/);
 });
 
+t.test(
+  'an envelope replaced by someone with SSM write only: push --sign refuses the serial, --serial recovers',
+  async (t) => {
+    const f = await fixture(t);
+    const push = (file: string, ...extra: string[]) =>
+      f.cli(['policy', 'push', 'prod', file, '--sign', '--key', ALIAS, '-y', ...extra]);
+    t.equal((await push(f.write('v1.yaml', policyFor('prod')))).code, 0);
+    t.equal((await push(f.write('v2.yaml', policyFor('prod', 'allow', '\n    max_server_duration: 1h')))).code, 0);
+    const d = await signedDaemon(t, f);
+    t.equal(await openError(d, 'prod'), 'opened', 'the daemon accepted serial 2');
+
+    // The envelope is overwritten (or deleted): the stored serial would restart at 0, and serial 1 would be refused by
+    // every daemon that accepted 2, so the policy in force (say, one that still lets mallory in) could not be changed.
+    const tightened = f.write('v3.yaml', policyFor('prod', 'deny'));
+    for (const replace of [
+      () => f.ssm.put('/sentinel/signatures/prod', 'not an envelope', { overwrite: true }),
+      () =>
+        f.ssm.put(
+          '/sentinel/signatures/prod',
+          f.ssm.get('/sentinel/signatures/prod')!.value.replace('"serial":2', '"serial":0'),
+          { overwrite: true },
+        ),
+    ]) {
+      replace();
+      const before = f.ssm.get('/sentinel/policies/prod')!.version;
+      const refused = await push(tightened);
+      t.equal(refused.code, 1, refused.stdout);
+      t.match(
+        refused.stderr,
+        /^Error: \/sentinel\/signatures\/prod is not this key's signature of \/sentinel\/policies\/prod \(version 2\): .*its serial cannot be trusted.*nothing was written\nHint: Pass --serial/m,
+      );
+      t.equal(f.ssm.get('/sentinel/policies/prod')!.version, before, 'nothing was written');
+    }
+
+    const recovered = await push(tightened, '--serial', '10');
+    t.equal(recovered.code, 0, recovered.stderr);
+    t.match(recovered.stdout, /signed: \/sentinel\/signatures\/prod serial 10/);
+    t.equal((await reload(d)).lastError, null, 'the daemon accepts serial 10');
+    t.equal(await openError(d, 'prod'), 'PolicyDenied', 'and enforces the tightened policy');
+
+    // With a trustworthy envelope stored again, the serial follows it.
+    const next = await push(f.write('v4.yaml', policyFor('prod')));
+    t.match(next.stdout, /serial 11/);
+    t.equal(
+      (await f.cli(['policy', 'push', 'prod', tightened, '--serial', '3', '-y'])).code,
+      2,
+      '--serial needs --sign',
+    );
+  },
+);
+
 t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is written', async (t) => {
   const f = await fixture(t);
   const pad = (n: number) => `\n# ${'x'.repeat(n)}\n`;

@@ -139,6 +139,8 @@ export interface PushPlan {
   changed: boolean;
   /** With --sign: the serial the new envelope will carry. */
   serial?: number;
+  /** With --sign: the envelope stored now, whose serial the next one follows. */
+  storedSignature?: string;
 }
 
 /** Everything `policy push` decides before it writes: validation, size and tier, the diff, the next serial. */
@@ -172,6 +174,7 @@ export async function planPush(
   if (sign) {
     const envelope = await readParameter(ssm, plan.signatureParameter);
     plan.serial = storedSerial(envelope?.value) + 1;
+    if (envelope) plan.storedSignature = envelope.value;
   }
   return plan;
 }
