@@ -291,6 +291,50 @@ t.test(
   },
 );
 
+t.test(
+  'the policy written but not its signature: push says the policy is in SSM, unsigned, and how to finish',
+  async (t) => {
+    const f = await fixture(t);
+    t.equal(
+      (await f.cli(['policy', 'push', 'prod', f.write('v1.yaml', policyFor('prod')), '--sign', '--key', ALIAS, '-y']))
+        .code,
+      0,
+    );
+    // A signature parameter SSM will not take a new value for (an AllowedPattern stays with a parameter).
+    const { SSMClient, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const ssm = new SSMClient({
+      region: 'us-east-1',
+      endpoint: f.ssm.url,
+      credentials: { accessKeyId: 'AKIAPOLICYADMIN00001', secretAccessKey: 'not-a-secret' },
+    });
+    t.teardown(() => ssm.destroy());
+    await ssm.send(
+      new PutParameterCommand({
+        Name: '/sentinel/signatures/prod',
+        Value: f.ssm.get('/sentinel/signatures/prod')!.value,
+        Overwrite: true,
+        AllowedPattern: '^\\{"signature":"[A-Za-z0-9+/=]{340,350}".*"serial":1}}$',
+      }),
+    );
+    const r = await f.cli([
+      'policy',
+      'push',
+      'prod',
+      f.write('v2.yaml', policyFor('prod', 'deny')),
+      '--sign',
+      '--key',
+      ALIAS,
+      '-y',
+    ]);
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /^Error: \/sentinel\/policies\/prod was written \(version 2\) but its signature was not: .*PutParameter \/sentinel\/signatures\/prod failed \(ParameterPatternMismatchException\); daemons with policy\.signing_key keep their last good policy for prod until it is\nHint: .*--sign --key alias\/sentinel-policy --serial 2/m,
+    );
+    t.equal(f.ssm.get('/sentinel/policies/prod')!.version, 2, 'the policy is in SSM, as the error says');
+  },
+);
+
 t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is written', async (t) => {
   const f = await fixture(t);
   const pad = (n: number) => `\n# ${'x'.repeat(n)}\n`;

@@ -212,8 +212,22 @@ export async function applyPush(ssm: SSMClient, plan: PushPlan, signing?: { kms:
     result.written = true;
   }
   if (signed) {
-    const sigTier = tierFor(signed.text, await readTier(ssm, plan.signatureParameter))!;
-    const version = await writeParameter(ssm, plan.signatureParameter, signed.text, sigTier);
+    let version: number;
+    try {
+      const sigTier = tierFor(signed.text, await readTier(ssm, plan.signatureParameter))!;
+      version = await writeParameter(ssm, plan.signatureParameter, signed.text, sigTier);
+    } catch (e) {
+      // The policy is in SSM already: whoever runs push must learn that it is, and that it is unsigned.
+      if (!result.written) throw e;
+      const err = awsFailure(`writing ${plan.signatureParameter}`, e);
+      throw new SentinelError(
+        err.code,
+        `${plan.parameter} was written (version ${result.version}) but its signature was not: ${err.message}; daemons with policy.signing_key keep their last good policy for ${plan.profile} until it is`,
+        {
+          hint: `Once SSM accepts it, write the signature alone: \`sentinel policy push ${plan.profile} <the same file> --sign --key ${signing!.key} --serial ${signed.envelope.metadata.serial}\`.`,
+        },
+      );
+    }
     result.signature = {
       parameter: plan.signatureParameter,
       version,
