@@ -48,7 +48,7 @@ async function ssmFixture(t: Test) {
 function provider(
   t: Test,
   client: SSMClient,
-  opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string } = {},
+  opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string; firstLoadRetryMs?: number } = {},
 ): PolicyProvider {
   const config = resolveConfig(
     {
@@ -69,6 +69,7 @@ function provider(
     stateDir,
     ssm: () => client,
     ...(opts.kms ? { kms: () => opts.kms! } : {}),
+    ...(opts.firstLoadRetryMs !== undefined ? { firstLoadRetryMs: opts.firstLoadRetryMs } : {}),
   });
   t.teardown(() => p.close());
   return p;
@@ -128,6 +129,27 @@ t.test('a profile without a parameter is denied with a message naming the parame
   const gone = p.decide(req('dev'));
   t.equal(gone.allowed, false, 'a deleted parameter is a policy that is gone');
   t.match(gone.reason, /SSM parameter \/sentinel\/policies\/dev does not exist/);
+});
+
+t.test('a first load that fails is tried again soon, not at the next refresh an hour later', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  ssm.setFailure('GetParametersByPath', { code: 'InternalServerError' });
+  const p = provider(t, client, { refresh: '1h', firstLoadRetryMs: 300 });
+  await p.start();
+  t.match(p.status().lastError, /failed \(InternalServerError\); no policy has loaded yet/);
+  t.equal(p.decide(req('prod')).errorCode, 'PolicyUnavailable');
+  ssm.setFailure('GetParametersByPath', null);
+  await until(
+    () => p.status().lastError,
+    (e) => e === null,
+    5_000,
+  );
+  t.equal(p.decide(req('prod')).allowed, true, 'served once SSM answered, without a reload');
+  // Once loaded, the refresh interval applies again: no listing every 300 ms.
+  const calls = ssm.calls.GetParametersByPath;
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.equal(ssm.calls.GetParametersByPath, calls, 'no retry after a successful load');
 });
 
 t.test('throttling and network errors keep the last good policies; SSM is never called per decision', async (t) => {

@@ -24,6 +24,8 @@ export interface PolicyProviderDeps {
   /** How long start() waits for the first SSM listing (default: until it ends). The daemon sets it: see
    * POLICY_START_WAIT_MS. */
   startWaitMs?: number;
+  /** SSM: the retry until a first listing succeeds (default FIRST_LOAD_RETRY_MS). */
+  firstLoadRetryMs?: number;
 }
 
 /** Per SSM or KMS attempt, three at most. An endpoint that never answers would otherwise hold the first load (the
@@ -90,6 +92,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           serials,
           sessionStore: config.sessions.store,
           ...(deps.startWaitMs !== undefined ? { startWaitMs: deps.startWaitMs } : {}),
+          ...(deps.firstLoadRetryMs !== undefined ? { firstLoadRetryMs: deps.firstLoadRetryMs } : {}),
         });
   return {
     start: () => source.start(),

@@ -27,7 +27,13 @@ export interface SsmSourceOptions {
   sessionStore?: SessionStoreKind;
   /** How long start() waits for the first listing; without it, until the listing ends (three bounded attempts). */
   startWaitMs?: number;
+  /** Until a first listing succeeds, the next try comes after this, not after a whole refresh interval. */
+  firstLoadRetryMs?: number;
 }
+
+/** A daemon started while SSM or KMS cannot be reached (a laptop at login, before the network) denies every request
+ * until a listing succeeds: it tries again this soon, rather than at the next refresh (5 minutes by default). */
+export const FIRST_LOAD_RETRY_MS = 30_000;
 
 interface Entry {
   name: string;
@@ -226,8 +232,11 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
 
   function schedule(): void {
     if (closed || options.refreshMs <= 0) return;
+    const interval = listedOnce
+      ? options.refreshMs
+      : Math.min(options.refreshMs, options.firstLoadRetryMs ?? FIRST_LOAD_RETRY_MS);
     // ±10% so that a fleet of daemons started together does not refresh in lockstep.
-    const delay = Math.round(options.refreshMs * (0.9 + Math.random() * 0.2));
+    const delay = Math.round(interval * (0.9 + Math.random() * 0.2));
     timer = setTimeout(() => {
       timer = null;
       void reload().finally(schedule);
