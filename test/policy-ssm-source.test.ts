@@ -2,7 +2,7 @@
 // reload after PutParameter, a profile without a parameter, throttling and invalid parameters keeping the last good
 // policy, SSM never called per decision, the refresh timer, and signed policies verified with the KMS public key.
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -357,4 +357,38 @@ t.test('signing key configured but KMS unavailable: nothing unverified is ever u
   kms.setFailure('GetPublicKey', null);
   await p.reload();
   t.equal(p.decide(req('prod')).allowed, true, 'verified once KMS answers');
+});
+
+t.test('a signed policy file whose key KMS could not give at start is loaded once KMS answers, unasked', async (t) => {
+  const { kms, client: kmsClient, key } = await kmsFixture(t);
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-file-kms-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'policy.yaml');
+  const text = policy('prod');
+  writeFileSync(file, text, { mode: 0o600 });
+  writeFileSync(`${file}.sig`, await sign(kmsClient, key.arn, text, '*'), { mode: 0o600 });
+  kms.setFailure('GetPublicKey', { code: 'KMSInternalException' });
+  const config = resolveConfig({ policy: { source: 'file', file, signing_key: key.arn } }, '/nonexistent/config.yaml', {
+    HOME: '/nonexistent',
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'sentinel-serials-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const p = createPolicyProvider(config, {
+    log: silentLogger(),
+    stateDir,
+    kms: () => kmsClient,
+    firstLoadRetryMs: 300,
+  });
+  t.teardown(() => p.close());
+  await p.start();
+  t.equal(p.decide(req('prod')).errorCode, 'PolicyUnavailable');
+  t.match(p.status().lastError, /KMS GetPublicKey for the signing key failed \(KMSInternalException\); trying again/);
+  // Nothing on disk changes when KMS comes back: no watch event, no reload; the source tries again by itself.
+  kms.setFailure('GetPublicKey', null);
+  await until(
+    () => p.status().lastError,
+    (e) => e === null,
+    5_000,
+  );
+  t.equal(p.decide(req('prod')).allowed, true);
 });

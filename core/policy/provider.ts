@@ -24,7 +24,8 @@ export interface PolicyProviderDeps {
   /** How long start() waits for the first SSM listing (default: until it ends). The daemon sets it: see
    * POLICY_START_WAIT_MS. */
   startWaitMs?: number;
-  /** SSM: the retry until a first listing succeeds (default FIRST_LOAD_RETRY_MS). */
+  /** The retry until a first SSM listing succeeds, and after KMS failed to give the signing key (default
+   * FIRST_LOAD_RETRY_MS). */
   firstLoadRetryMs?: number;
 }
 
@@ -81,6 +82,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           kms,
           serials,
           sessionStore: config.sessions.store,
+          ...(deps.firstLoadRetryMs !== undefined ? { keyRetryMs: deps.firstLoadRetryMs } : {}),
         })
       : createSsmPolicySource({
           root: config.policy.ssmRoot,
