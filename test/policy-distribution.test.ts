@@ -335,6 +335,27 @@ t.test(
   },
 );
 
+t.test('no region, no credentials: pull says which, instead of "failed (Error)"', async (t) => {
+  const f = await fixture(t);
+  const env = { ...f.env };
+  delete env.AWS_REGION;
+  const noRegion = await sentinelInProcess(['policy', 'pull', 'prod'], { env });
+  t.equal(noRegion.code, 1);
+  t.match(
+    noRegion.stderr,
+    /^Error: SSM GetParameter \/sentinel\/policies\/prod: no AWS region was given and none is configured\nHint: Pass --region/,
+  );
+  const keyless = { ...f.env };
+  delete keyless.AWS_ACCESS_KEY_ID;
+  delete keyless.AWS_SECRET_ACCESS_KEY;
+  const noCredentials = await sentinelInProcess(['policy', 'pull', 'prod', '--profile', 'nosuch'], { env: keyless });
+  t.equal(noCredentials.code, 1);
+  t.match(
+    noCredentials.stderr,
+    /^Error: SSM GetParameter \/sentinel\/policies\/prod: no AWS credentials could be found\nHint: Name a profile/,
+  );
+});
+
 t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is written', async (t) => {
   const f = await fixture(t);
   const pad = (n: number) => `\n# ${'x'.repeat(n)}\n`;

@@ -66,6 +66,17 @@ function awsName(e: unknown): string {
 export function awsFailure(call: string, e: unknown): SentinelError {
   if (e instanceof SentinelError) return e;
   const name = awsName(e);
+  // Raised by the SDK before any request: nothing was asked of AWS, so "failed (Error)" would say nothing.
+  if (name === 'Error' && (e as Error).message === 'Region is missing') {
+    return new SentinelError('AwsCallFailed', `${call}: no AWS region was given and none is configured`, {
+      hint: 'Pass --region R, set AWS_REGION, or set region in config.yaml or in the AWS profile.',
+    });
+  }
+  if (name === 'CredentialsProviderError') {
+    return new SentinelError('AwsCallFailed', `${call}: no AWS credentials could be found`, {
+      hint: 'Name a profile that has credentials (--profile, AWS_PROFILE or aws_profile in config.yaml), or sign in (`aws sso login --profile <name>`).',
+    });
+  }
   const hint =
     name === 'AccessDeniedException' || name === 'AccessDenied'
       ? 'Your AWS identity lacks this permission: `sentinel permissions --feature policy` lists what is needed.'
