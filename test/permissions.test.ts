@@ -3,6 +3,7 @@
 // through a real IAM policy evaluator) names the one action a caller lacks. The caller is an IAM Identity Center
 // session, checked as its role under /aws-reserved/sso.amazonaws.com/.
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import {
@@ -201,6 +202,24 @@ t.test('check --role admin passes an admin with exactly the printed policy; no r
   const ok = await cli(['permissions', 'check', '--role', 'admin']);
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /^ok: arn:aws:iam::123456789012:user\/admin has all \d+ permissions checked\n$/);
+
+  // As the walk runs it: `--profile admin`, whose region is in ~/.aws/config, no AWS_REGION. The resources are checked
+  // in that region (they were checked in us-east-1, and every one was "missing").
+  writeFileSync(join(dir, 'aws-config'), '[profile admin]\nregion = eu-west-1\n');
+  writeFileSync(
+    join(dir, 'aws-credentials'),
+    `[admin]\naws_access_key_id = ${ADMIN_KEY}\naws_secret_access_key = not-a-secret\n`,
+  );
+  const profileEnv = {
+    ...env,
+    AWS_CONFIG_FILE: join(dir, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'aws-credentials'),
+  };
+  for (const k of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete profileEnv[k];
+  const byProfile = await sentinelInProcess(['permissions', 'check', '--role', 'admin', '--profile', 'admin'], {
+    env: profileEnv,
+  });
+  t.equal(byProfile.code, 0, byProfile.stdout + byProfile.stderr);
 
   const empty = await cli(['permissions', 'check', '--role', 'vendor', '--feature', 'permissions']);
   t.equal(empty.code, 2, 'a selection with no statements is a usage error, not an "ok"');
