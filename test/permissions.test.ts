@@ -210,7 +210,7 @@ t.test('check --role admin passes an admin with exactly the printed policy; no r
     join(dir, 'aws-credentials'),
     `[admin]\naws_access_key_id = ${ADMIN_KEY}\naws_secret_access_key = not-a-secret\n`,
   );
-  const profileEnv = {
+  const profileEnv: NodeJS.ProcessEnv = {
     ...env,
     AWS_CONFIG_FILE: join(dir, 'aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: join(dir, 'aws-credentials'),
