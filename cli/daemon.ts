@@ -10,6 +10,7 @@ import type { GlobalOptions } from './program.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 import { plainFlags } from './plain-flags.js';
 import { isHex16 } from '../core/text/hex-id.js';
+import { visible } from '../core/text/printable.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -158,8 +159,8 @@ function summary(s: StatusBody): string {
     ? `decided by the vendor (none read here)`
     : s.policy.lastError
       ? partlyLoaded(s.policy)
-        ? `${s.policy.source}:${s.policy.location} (version ${s.policy.version}, ${rulesText(s.policy.rules)}); not loaded: ${s.policy.lastError}`
-        : `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
+        ? `${s.policy.source}:${s.policy.location} (version ${s.policy.version}, ${rulesText(s.policy.rules)}); not loaded: ${visible(s.policy.lastError)}`
+        : `${s.policy.source}:${s.policy.location} — NOT LOADED: ${visible(s.policy.lastError)}`
       : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${rulesText(s.policy.rules)})`;
   const c = s.counters;
   return (
@@ -428,14 +429,14 @@ function policyLine(p: StatusBody['policy']): string {
   if (p.source === 'vendor') return `policy: decided by the vendor at ${p.location}`;
   const loaded = `${rulesText(p.rules)} loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
   if (!p.lastError) return `policy: ${loaded}`;
-  if (partlyLoaded(p)) return `policy: ${loaded}; not loaded: ${p.lastError.replace(/\.$/, '')}`;
+  if (partlyLoaded(p)) return `policy: ${loaded}; not loaded: ${visible(p.lastError).replace(/\.$/, '')}`;
   return `policy: NOT LOADED ${policyProblem(p)}`;
 }
 
 function policyProblem(p: StatusBody['policy']): string {
   const kept = p.version ? `; the last good policy (version ${p.version}) is kept` : '; every request is denied';
   // lastError may end in a sentence of its own ("… then `sentinel daemon reload`."): its full stop goes before ";".
-  return `from ${p.source}:${p.location}: ${(p.lastError ?? '').replace(/\.$/, '')}${kept}`;
+  return `from ${p.source}:${p.location}: ${visible(p.lastError ?? '').replace(/\.$/, '')}${kept}`;
 }
 
 interface ReloadBody {

@@ -238,6 +238,26 @@ t.test('one profile signed, another not: `daemon status` shows what is served an
   const reloaded = await sentinelInProcess(['daemon', 'reload'], { env: userEnv(d) });
   t.equal(reloaded.code, 1, 'reload still exits non-zero: a policy was refused');
   t.match(reloaded.stderr, /\/sentinel\/policies\/dev \(v1\): the policy is not signed/);
+
+  // Whoever can write SSM writes what refusals quote: a key with terminal escapes (a window title, colours) is shown
+  // escaped by status, reload and the refusal of a request, never sent to the developer's terminal.
+  f.ssm.put(
+    '/sentinel/policies/blocked',
+    'version: "1"\nrules:\n  - name: x\n    effect: allow\n    conditions: { profiles: [blocked] }\n    "\\e]0;pwned\\a\\e[31m": 1\n', // YAML escapes: ESC, BEL
+  );
+  const outputs = [
+    (await sentinelInProcess(['daemon', 'reload'], { env: userEnv(d) })).stderr,
+    (await sentinelInProcess(['daemon', 'status'], { env: userEnv(d) })).stdout,
+    (await sentinelInProcess(['credentials', '--profile', 'blocked'], { env: userEnv(d) })).stderr,
+    // The admin's review of step 4: pull, then validate.
+    await f
+      .cli(['policy', 'pull', 'blocked', '-o', join(f.dir, 'blocked.yaml')])
+      .then(async () => (await sentinelInProcess(['policy', 'validate', join(f.dir, 'blocked.yaml')])).stdout),
+  ];
+  for (const out of outputs) {
+    t.match(out, /unknown key "\\u001b\]0;pwned\\u0007\\u001b\[31m"/, 'shown escaped');
+    t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(out), 'no control character but newlines reaches the terminal');
+  }
 });
 
 t.test(
