@@ -10,6 +10,7 @@ import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { adminClient } from './aws-clients.js';
 import { confirmPlan, printJson, reportError, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { visible } from '../core/text/printable.js';
 
 interface AwsFlags {
   profile?: string;
@@ -143,7 +144,9 @@ async function push(
       return EXIT.ok;
     }
     const summary = [
-      plan.changed ? plan.diff.trimEnd() : `${plan.parameter} already holds ${file}; only the signature is written.`,
+      plan.changed
+        ? shownDiff(plan.diff).trimEnd()
+        : `${plan.parameter} already holds ${file}; only the signature is written.`,
       '',
       `Sentinel will write ${plan.parameter} (${plan.tier} tier, ${d.valueSize(plan.text)} bytes)` +
         (flags.sign ? ` and its signature ${plan.signatureParameter} (serial ${plan.serial}, key ${flags.key}).` : '.'),
@@ -190,7 +193,7 @@ async function diff(profile: string, file: string, flags: AwsFlags, globals: Glo
       const { unifiedDiff } = await import('../core/text/unified-diff.js');
       const text = unifiedDiff(stored?.value ?? '', read.bytes.toString('utf8'), `ssm:${name}`, file);
       if (flags.json) printJson({ parameter: name, exists: stored !== null, same: text === '', diff: text });
-      else process.stdout.write(text);
+      else process.stdout.write(shownDiff(text));
       return text === '' ? EXIT.ok : EXIT.error;
     } finally {
       ssm.destroy();
@@ -199,6 +202,14 @@ async function diff(profile: string, file: string, flags: AwsFlags, globals: Glo
     reportError(e, flags);
     return EXIT.usage;
   }
+}
+
+/**
+ * A diff for a terminal: what is stored in SSM is whatever its writers put there, and no policy holds control
+ * characters (the loader refuses them), so they are shown escaped; tabs and the diff's own newlines stay.
+ */
+function shownDiff(diff: string): string {
+  return visible(diff, /[\t\n]/);
 }
 
 function serialFlag(value: string): number {

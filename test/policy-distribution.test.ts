@@ -254,6 +254,12 @@ t.test('one profile signed, another not: `daemon status` shows what is served an
       .cli(['policy', 'pull', 'blocked', '-o', join(f.dir, 'blocked.yaml')])
       .then(async () => (await sentinelInProcess(['policy', 'validate', join(f.dir, 'blocked.yaml')])).stdout),
   ];
+  // Raw control bytes in the parameter itself (SSM takes them; no policy may hold them): `policy diff` shows them.
+  f.ssm.put('/sentinel/policies/blocked', 'version: "1"\n# \u001b]0;pwned\u0007\n', { overwrite: true });
+  const diffed = await f.cli(['policy', 'diff', 'blocked', join(f.dir, 'blocked.yaml')]);
+  t.equal(diffed.code, 1);
+  t.match(diffed.stdout, /^-# \\u001b\]0;pwned\\u0007$/m);
+  t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(diffed.stdout), 'the diff sends no control character');
   for (const out of outputs) {
     t.match(out, /unknown key "\\u001b\]0;pwned\\u0007\\u001b\[31m"/, 'shown escaped');
     t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(out), 'no control character but newlines reaches the terminal');
