@@ -1,6 +1,7 @@
 // Which AWS profile and region an admin command (one that calls AWS itself) uses, decided in one place (DESIGN §8):
 // --profile/--region, else AWS_PROFILE/AWS_REGION (AWS_DEFAULT_REGION too, as the AWS CLI reads it), else the
-// config's aws_profile/region. config.yaml is read only when a flag and the environment leave something open.
+// config's aws_profile/region, else (region only) the profile's own region in the AWS config file. config.yaml is read
+// only when a flag and the environment leave something open.
 // Light: no AWS SDK.
 import type { VendorConfig } from '../core/config.js';
 import type { Env } from '../core/paths.js';
@@ -21,7 +22,7 @@ export interface AwsTarget {
   source: { profile: TargetSource; region: TargetSource };
 }
 
-export type TargetSource = 'flag' | 'environment' | 'config' | 'none';
+export type TargetSource = 'flag' | 'environment' | 'config' | 'aws-profile' | 'none';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
@@ -68,7 +69,27 @@ export async function resolveAwsTarget(
     if (profile === undefined && config.awsProfile) [profile, source.profile] = [config.awsProfile, 'config'];
     if (region === undefined && config.region) [region, source.region] = [config.region, 'config'];
   }
+  // Last, as the AWS CLI does: the region of the profile itself (`aws configure set region` writes it there).
+  if (region === undefined) {
+    const fromProfile = await profileRegion(profile ?? 'default', env);
+    if (fromProfile) [region, source.region] = [fromProfile, 'aws-profile'];
+  }
   return { profile, region, source };
+}
+
+/** `region` of a profile in the AWS config file; undefined when the file, the profile or a valid region is missing. */
+async function profileRegion(profile: string, env: Env): Promise<string | undefined> {
+  const { awsConfigFiles, MAX_AWS_CONFIG_BYTES, parseIni } = await import('../daemon/vending/aws-config.js');
+  const { readFile, stat } = await import('node:fs/promises');
+  const { configFile } = awsConfigFiles(env);
+  try {
+    if ((await stat(configFile)).size > MAX_AWS_CONFIG_BYTES) return undefined;
+    const sections = parseIni(await readFile(configFile, 'utf8'));
+    const region = sections.get(profile === 'default' ? 'default' : `profile ${profile}`)?.get('region');
+    return region !== undefined && REGION.test(region) ? region : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -91,7 +112,7 @@ export function requireRegion(target: AwsTarget): string {
   if (!target.region) {
     throw usageError(
       'no AWS region: none was given and none is configured',
-      'Pass --region R, set AWS_REGION, or set region in config.yaml.',
+      'Pass --region R, set AWS_REGION, or set region in config.yaml or in the AWS profile.',
     );
   }
   return target.region;

@@ -10,6 +10,7 @@ import type { GlobalOptions } from './program.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 import { plainFlags } from './plain-flags.js';
 import { isHex16 } from '../core/text/hex-id.js';
+import { visible } from '../core/text/printable.js';
 
 /** The parts of GET /v1/status that the summary prints. */
 interface StatusBody {
@@ -160,8 +161,10 @@ function summary(s: StatusBody): string {
   const policy = s.vendor
     ? `decided by the vendor (none read here)`
     : s.policy.lastError
-      ? `${s.policy.source}:${s.policy.location} — NOT LOADED: ${s.policy.lastError}`
-      : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${s.policy.rules} rules)`;
+      ? partlyLoaded(s.policy)
+        ? `${s.policy.source}:${s.policy.location} (version ${s.policy.version}, ${rulesText(s.policy.rules)}); not loaded: ${visible(s.policy.lastError)}`
+        : `${s.policy.source}:${s.policy.location} — NOT LOADED: ${visible(s.policy.lastError)}`
+      : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${rulesText(s.policy.rules)})`;
   const c = s.counters;
   return (
     [
@@ -467,18 +470,29 @@ async function status(globals: GlobalOptions, options: { json?: boolean }): Prom
   else process.stdout.write(summary(s));
 }
 
+const rulesText = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
+
+/**
+ * SSM holds one policy per profile: some can be in force while others are refused, and "NOT LOADED" would hide that
+ * the loaded ones are being served.
+ */
+function partlyLoaded(p: StatusBody['policy']): boolean {
+  return p.source === 'ssm' && p.version !== null && p.rules > 0;
+}
+
 /** The policy state in one line: what is loaded from where, or the first problem and what stays in force. */
 function policyLine(p: StatusBody['policy']): string {
   if (p.source === 'vendor') return `policy: decided by the vendor at ${p.location}`;
-  if (!p.lastError)
-    return `policy: ${p.rules} rules loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
+  const loaded = `${rulesText(p.rules)} loaded from ${p.source}:${p.location} (version ${p.version ?? '-'})`;
+  if (!p.lastError) return `policy: ${loaded}`;
+  if (partlyLoaded(p)) return `policy: ${loaded}; not loaded: ${visible(p.lastError).replace(/\.$/, '')}`;
   return `policy: NOT LOADED ${policyProblem(p)}`;
 }
 
 function policyProblem(p: StatusBody['policy']): string {
   const kept = p.version ? `; the last good policy (version ${p.version}) is kept` : '; every request is denied';
   // lastError may end in a sentence of its own ("… then `sentinel daemon reload`."): its full stop goes before ";".
-  return `from ${p.source}:${p.location}: ${(p.lastError ?? '').replace(/\.$/, '')}${kept}`;
+  return `from ${p.source}:${p.location}: ${visible(p.lastError ?? '').replace(/\.$/, '')}${kept}`;
 }
 
 interface ReloadBody {

@@ -2,7 +2,7 @@
 // the tables are the ones `sentinel init <table>` creates (TABLES in init.ts), so a table command that exists is
 // one bootstrap can create: --with-<name> for each.
 import type { Command } from 'commander';
-import { EXIT } from '../core/errors.js';
+import { EXIT, SentinelError } from '../core/errors.js';
 import { describeTarget, requireRegion, resolveAwsTarget } from './aws-target.js';
 import { adminClient, ADMIN_ATTEMPT_MS, ADMIN_ATTEMPTS } from './aws-clients.js';
 import type { TableInit } from './init.js';
@@ -135,7 +135,18 @@ async function status(flags: Flags, globals: GlobalOptions, tables: readonly Tab
         );
       }
       process.stdout.write('Tables:\n');
-      for (const t of s.tables) process.stdout.write(`  ${t.of.padEnd(12)} ${t.name.padEnd(28)} ${t.status}\n`);
+      for (const t of s.tables)
+        process.stdout.write(
+          `  ${t.of.padEnd(12)} ${t.name.padEnd(28)} ${t.status}${t.error ? ` (${t.error.message})` : ''}\n`,
+        );
+    }
+    const unknown = s.tables.filter((t) => t.error);
+    if (unknown.length > 0) {
+      throw new SentinelError(
+        'AwsCallFailed',
+        `DynamoDB did not describe ${unknown.map((t) => t.name).join(', ')}: their state is unknown`,
+        { hint: 'Check --profile/--region, network access to DynamoDB and dynamodb:DescribeTable, then run it again.' },
+      );
     }
     return EXIT.ok;
   } finally {

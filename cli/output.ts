@@ -2,6 +2,7 @@
 // exit code from the error catalogue. Light: no AWS SDK, no fastify.
 import { EXIT, SentinelError, isSentinelError } from '../core/errors.js';
 import { codePointName, invisibleKind, oneLineText } from '../core/text/one-line.js';
+import { visible } from '../core/text/printable.js';
 
 export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =>
   !process.env.NO_COLOR && stream.isTTY === true && process.env.TERM !== 'dumb';
@@ -26,7 +27,9 @@ export function formatError(
 ): string {
   if (options.json) return JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } }) + '\n';
   const red = useColor() ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
-  return `${red('Error:')} ${e.message}\nHint: ${e.hint}\n`;
+  // Messages quote what others wrote (a policy parameter anyone with ssm:PutParameter can set, a table's records):
+  // their control characters are shown, never sent to the terminal.
+  return `${red('Error:')} ${visible(e.message)}\nHint: ${visible(e.hint)}\n`;
 }
 
 export function usageError(message: string, hint?: string): SentinelError {

@@ -86,12 +86,6 @@ async function print(flags: PrintFlags, globals: GlobalOptions): Promise<number>
   if (format === 'terraform') process.stdout.write(p.terraform(docs));
   else if (format === 'cloudformation') printJson(p.cloudFormation(docs));
   else printJson(docs);
-  const landing = [...new Set(statements.filter((s) => s.landing).map((s) => s.feature))];
-  if (landing.length > 0) {
-    process.stderr.write(
-      `Note: ${landing.join(', ')} ${landing.length === 1 ? 'is' : 'are'} still being built; their statements are included.\n`,
-    );
-  }
   return EXIT.ok;
 }
 
@@ -101,9 +95,15 @@ function awsCode(e: unknown): string {
 }
 
 async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number> {
-  const { p, statements: all } = await selection({ feature: flags.feature, role: flags.role ?? 'daemon' });
-  // Without --feature: the features that exist (a landing feature's calls are not made yet).
-  const statements = flags.feature ? all : all.filter((s) => !s.landing);
+  const role = flags.role ?? 'daemon';
+  const { p, statements } = await selection({ feature: flags.feature, role });
+  // "ok" must mean something was checked: an empty selection would pass any caller.
+  if (statements.length === 0) {
+    throw usageError(
+      `the role ${role} needs nothing for the feature ${flags.feature}: there is nothing to check`,
+      `\`sentinel permissions --role ${role}\` lists the features of that role.`,
+    );
+  }
   const target = await resolveAwsTarget(flags, globals);
   const region = target.region ?? 'us-east-1';
   const [{ STSClient, GetCallerIdentityCommand }, { IAMClient, GetRoleCommand, SimulatePrincipalPolicyCommand }] =
@@ -155,13 +155,13 @@ async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number>
             }),
           );
         } catch (e) {
-          throw new SentinelError(
-            'AwsCallFailed',
-            `IAM SimulatePrincipalPolicy for ${principalArn} failed (${awsCode(e)})`,
-            {
-              hint: 'The caller needs iam:SimulatePrincipalPolicy on itself (`sentinel permissions --feature permissions`).',
-            },
-          );
+          const code = awsCode(e);
+          throw new SentinelError('AwsCallFailed', `IAM SimulatePrincipalPolicy for ${principalArn} failed (${code})`, {
+            hint:
+              code === 'AccessDenied'
+                ? 'The caller needs iam:SimulatePrincipalPolicy on itself (`sentinel permissions --feature permissions`).'
+                : 'Check --profile/--region and network access to IAM, then try again.',
+          });
         }
         for (const r of out.EvaluationResults ?? []) {
           checked++;
@@ -177,6 +177,11 @@ async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number>
           }
         }
       }
+    }
+    if (checked === 0) {
+      throw new SentinelError('AwsCallFailed', `IAM SimulatePrincipalPolicy returned no results for ${principalArn}`, {
+        hint: 'Nothing was checked, so nothing is known to be allowed; run it again, or simulate in the IAM console.',
+      });
     }
     // One line per action: an action denied on several resources is named once, with each resource.
     if (flags.json)
@@ -213,8 +218,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Resource names come from config.yaml (policy.ssm_root, policy.signing_key, the table names). Statements of features
-still being built are printed with a note on stderr.
+Resource names come from config.yaml (policy.ssm_root, policy.signing_key, the table names).
 
 Examples:
   $ sentinel permissions --role daemon

@@ -3,11 +3,14 @@
 // is loaded inside the actions only.
 import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { PushPlan } from '../core/policy/distribution.js';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget, type AwsTarget } from './aws-target.js';
 import { adminClient } from './aws-clients.js';
 import { confirmPlan, printJson, reportError, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
+import { visible } from '../core/text/printable.js';
 
 interface AwsFlags {
   profile?: string;
@@ -111,7 +114,7 @@ async function pull(profile: string, flags: AwsFlags & { output?: string }, glob
 async function push(
   profile: string,
   file: string,
-  flags: AwsFlags & { sign?: boolean; key?: string; yes?: boolean },
+  flags: AwsFlags & { sign?: boolean; key?: string; yes?: boolean; serial?: string },
   globals: GlobalOptions,
 ): Promise<number> {
   const d = await distribution();
@@ -119,6 +122,8 @@ async function push(
   if (flags.sign && !flags.key)
     throw usageError('--sign needs --key <kms key>', 'Name the KMS key: an id, ARN or alias.');
   if (flags.key && !flags.sign) throw usageError('--key is used only with --sign');
+  if (flags.serial !== undefined && !flags.sign) throw usageError('--serial is used only with --sign');
+  const serial = flags.serial === undefined ? undefined : serialFlag(flags.serial);
   const root = await rootOf(flags, globals);
   let bytes: Buffer;
   try {
@@ -131,13 +136,17 @@ async function push(
   const { ssm, kms } = await clients(target);
   try {
     const plan = await d.planPush(ssm, { root, profile, file, bytes, sign: flags.sign === true });
+    if (serial !== undefined) plan.serial = serial;
+    else if (flags.sign) await trustStoredSerial(plan, kms, flags.key!);
     if (!plan.changed && !flags.sign) {
       if (flags.json) printJson({ parameter: plan.parameter, version: plan.current?.version ?? null, written: false });
       else process.stderr.write(`${plan.parameter} already holds ${file}; nothing to push.\n`);
       return EXIT.ok;
     }
     const summary = [
-      plan.changed ? plan.diff.trimEnd() : `${plan.parameter} already holds ${file}; only the signature is written.`,
+      plan.changed
+        ? shownDiff(plan.diff).trimEnd()
+        : `${plan.parameter} already holds ${file}; only the signature is written.`,
       '',
       `Sentinel will write ${plan.parameter} (${plan.tier} tier, ${d.valueSize(plan.text)} bytes)` +
         (flags.sign ? ` and its signature ${plan.signatureParameter} (serial ${plan.serial}, key ${flags.key}).` : '.'),
@@ -184,7 +193,7 @@ async function diff(profile: string, file: string, flags: AwsFlags, globals: Glo
       const { unifiedDiff } = await import('../core/text/unified-diff.js');
       const text = unifiedDiff(stored?.value ?? '', read.bytes.toString('utf8'), `ssm:${name}`, file);
       if (flags.json) printJson({ parameter: name, exists: stored !== null, same: text === '', diff: text });
-      else process.stdout.write(text);
+      else process.stdout.write(shownDiff(text));
       return text === '' ? EXIT.ok : EXIT.error;
     } finally {
       ssm.destroy();
@@ -195,6 +204,49 @@ async function diff(profile: string, file: string, flags: AwsFlags, globals: Glo
   }
 }
 
+/**
+ * A diff for a terminal: what is stored in SSM is whatever its writers put there, and no policy holds control
+ * characters (the loader refuses them), so they are shown escaped; tabs and the diff's own newlines stay.
+ */
+function shownDiff(diff: string): string {
+  return visible(diff, /[\t\n]/);
+}
+
+function serialFlag(value: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw usageError(`--serial ${JSON.stringify(value.slice(0, 20))} is not a positive integer`);
+  return Number(value);
+}
+
+/**
+ * The next serial follows the stored envelope, which anyone who can write SSM can replace or delete. Daemons refuse a
+ * serial at or below the highest they accepted, so a push that followed a lowered serial would be refused by all of
+ * them while it reported success, and the policy in force could no longer be changed. Followed only when the stored
+ * envelope is this key's signature of the stored policy, or when the parameter has never held anything but the first
+ * version (nothing signed can have been accepted yet).
+ */
+async function trustStoredSerial(plan: PushPlan, kms: KMSClient, key: string) {
+  const current = plan.current;
+  if (!current || current.version <= 1) return;
+  const { checkSignature, fetchVerificationKey } = await import('../core/policy/signature.js');
+  const d = await distribution();
+  let verification;
+  try {
+    verification = await fetchVerificationKey(kms, key);
+  } catch (e) {
+    throw d.awsFailure(`KMS GetPublicKey ${key}`, e);
+  }
+  const check = checkSignature(Buffer.from(current.value, 'utf8'), plan.storedSignature, verification, plan.profile);
+  if (check.ok) return;
+  throw new SentinelError(
+    'SignatureInvalid',
+    `${plan.signatureParameter} is not this key's signature of ${plan.parameter} (version ${current.version}): ${check.problem}; its serial cannot be trusted, and daemons that accepted a higher one would refuse serial ${plan.serial}; nothing was written`,
+    {
+      hint: `Pass --serial with a number above every serial published for ${plan.profile} (a daemon that refuses one says "serial N is older than M"), e.g. --serial $(date +%s).`,
+    },
+  );
+}
+
 async function sign(
   profile: string,
   file: string,
@@ -203,12 +255,7 @@ async function sign(
 ): Promise<number> {
   const d = await distribution();
   checkProfile(profile, d.profileNameProblem, true);
-  let serial: number | undefined;
-  if (flags.serial !== undefined) {
-    if (!/^[1-9]\d{0,15}$/.test(flags.serial) || !Number.isSafeInteger(Number(flags.serial)))
-      throw usageError(`--serial ${JSON.stringify(flags.serial.slice(0, 20))} is not a positive integer`);
-    serial = Number(flags.serial);
-  }
+  let serial = flags.serial === undefined ? undefined : serialFlag(flags.serial);
   let bytes: Buffer;
   try {
     bytes = await readValidPolicy(file);
@@ -339,6 +386,7 @@ Exit codes: 0 written; 1 no such parameter or AWS error; 2 usage.`,
       .argument('<file>', 'policy file (YAML)')
       .option('--sign', 'also write the signature envelope to /sentinel/signatures/<profile> (needs --key)')
       .option('--key <kms key>', 'KMS signing key: key id, key ARN, alias/name or alias ARN')
+      .option('--serial <n>', 'with --sign: the serial to sign with (default: the stored serial + 1)')
       .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)'),
   )
     .addHelpText(
@@ -347,7 +395,9 @@ Exit codes: 0 written; 1 no such parameter or AWS error; 2 usage.`,
 ${AWS_HELP}
 Up to 4,096 bytes go to the Standard tier, up to 8,192 to Advanced (UTF-8 bytes: never fewer than the characters
 SSM counts); larger is refused before anything is written. A parameter that is Advanced stays Advanced. With --sign the envelope (serial = the stored serial + 1) is
-written after the policy; KMS signs before anything is written, so a KMS refusal changes nothing.
+written after the policy; KMS signs before anything is written, so a KMS refusal changes nothing. The stored serial is
+followed only when the stored envelope is this key's signature of the stored policy (or the parameter is at its first
+version); otherwise push refuses and asks for --serial, since daemons refuse a serial below one they accepted.
 
 Examples:
   $ sentinel policy push prod prod.yaml

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../core/types.js';
 import { printJson, table, usageError } from './output.js';
+import { visible } from '../core/text/printable.js';
 import { registerSsm } from './policy-ssm.js';
 
 interface ValidateOptions {
@@ -118,7 +119,7 @@ async function validate(files: string[], options: ValidateOptions): Promise<numb
       if (r.valid && !options.quiet)
         out.push(`${r.file}: valid (${r.rules} rule${r.rules === 1 ? '' : 's'}, version ${r.version})`);
     }
-    if (out.length) process.stdout.write(out.join('\n') + '\n');
+    if (out.length) process.stdout.write(visible(out.join('\n'), /\n/) + '\n');
   }
   if (!failed) return EXIT.ok;
   const what =
@@ -212,7 +213,9 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
     });
   } else {
     const lines: string[] = [];
-    lines.push(`Policy:   ${file} (version ${version}, ${loaded.policy.rules.length} rules)`);
+    lines.push(
+      `Policy:   ${file} (version ${version}, ${loaded.policy.rules.length} rule${loaded.policy.rules.length === 1 ? '' : 's'})`,
+    );
     lines.push(
       `Request:  user ${request.user}, profile ${request.profile}, mode ${request.mode}, session store ${request.sessionStore}, ` +
         `${time.toISOString()}, ${device ? 'device posture given' : 'no device posture'}`,
@@ -260,7 +263,8 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
       if (breakglass.rate_limits.length === 0) lines.push('  rate limits:  none');
       for (const r of breakglass.rate_limits) lines.push(`  rate limit:   ${limitText(r)}`);
     }
-    process.stdout.write(lines.join('\n') + '\n');
+    // Names and reasons are the policy's own text, which YAML escapes can fill with control characters.
+    process.stdout.write(visible(lines.join('\n'), /\n/) + '\n');
   }
   return decision.allowed ? EXIT.ok : EXIT.denied;
 }

@@ -4,6 +4,7 @@
 // parameter is created with Overwrite false, so two admins bootstrapping at once cannot overwrite each other.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { SentinelError } from './errors.js';
 import { parsePolicy } from './policy/load.js';
 import { awsFailure, parameterName, readParameter, signatureName, storedSerial } from './policy/distribution.js';
 import type { TableShape } from './records/shape.js';
@@ -111,7 +112,10 @@ export async function bootstrapStatus(
   dynamodb: DynamoDBClient | null,
   root: string,
   tables: Array<{ shape: TableShape; name: string }>,
-): Promise<{ parameters: StatusParameter[]; tables: Array<{ of: string; name: string; status: string }> }> {
+): Promise<{
+  parameters: StatusParameter[];
+  tables: Array<{ of: string; name: string; status: string; error?: { code: string; message: string } }>;
+}> {
   const { DescribeParametersCommand } = await import('@aws-sdk/client-ssm');
   const prefix = root === '/' ? '/' : `${root}/`;
   const parameters: StatusParameter[] = [];
@@ -144,10 +148,18 @@ export async function bootstrapStatus(
     }
     token = page.NextToken;
   } while (token && ++pages < 100);
-  const tableStates = [];
-  for (const { shape, name } of tables) {
-    const desc = dynamodb ? await describeTable(dynamodb, shape, name) : undefined;
-    tableStates.push({ of: shape.init, name, status: desc?.TableStatus ?? 'missing' });
-  }
+  // Together, and each on its own: one table DynamoDB does not answer for is reported as such, and neither hides the
+  // others nor makes the listing wait for each in turn.
+  const tableStates = await Promise.all(
+    tables.map(async ({ shape, name }) => {
+      try {
+        const desc = dynamodb ? await describeTable(dynamodb, shape, name) : undefined;
+        return { of: shape.init, name, status: desc?.TableStatus ?? 'missing' };
+      } catch (e) {
+        if (!(e instanceof SentinelError)) throw e;
+        return { of: shape.init, name, status: 'unknown', error: { code: e.code, message: e.message } };
+      }
+    }),
+  );
   return { parameters, tables: tableStates };
 }

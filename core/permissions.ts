@@ -4,10 +4,6 @@
 // statements here, and nowhere else. Least privilege: actions scoped to Sentinel's own parameters, tables, keys and log
 // groups; an action AWS cannot scope (DescribeParameters, LookupEvents, GetCallerIdentity) is in a statement of its own
 // on "*".
-//
-// Features still landing while this module was written (their statements follow DESIGN §10–17 and are final unless
-// those features change their calls): breakglass, notifications, enforcement, audit, vendor. Each is marked
-// `landing: true`; the feature's author removes the mark when it lands, so `permissions` says which are not in use yet.
 
 import { TABLE_SETUP_ACTIONS } from './records/shape.js';
 
@@ -46,8 +42,6 @@ export interface PermissionStatement {
   actions: string[];
   resources: (c: PermissionContext) => string[];
   why: string;
-  /** The feature is being built; its statements are here so the set is complete. */
-  landing?: boolean;
 }
 
 const ssmPath = (c: PermissionContext, path: string) => {
@@ -187,7 +181,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     ],
     resources: (c) => table(c, c.tables.breakglass),
     why: 'breakglass invoke/list/show/close through the daemon: events, lock and rate-limit slot items',
-    landing: true,
   },
   {
     feature: 'breakglass',
@@ -196,7 +189,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['sts:GetSessionToken'],
     resources: ANY,
     why: 'mfa: required entries (AWS does not scope GetSessionToken)',
-    landing: true,
   },
   {
     feature: 'breakglass',
@@ -213,7 +205,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: TABLE_ADMIN,
     resources: (c) => table(c, c.tables.breakglass),
     why: 'init breakglass',
-    landing: true,
   },
   {
     feature: 'notifications',
@@ -222,7 +213,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: NOTIFY_ACTIONS,
     resources: notifyTargets,
     why: 'SNS targets and webhook secrets (SecureString: also kms:Decrypt on the parameter key) of notifications:',
-    landing: true,
   },
   {
     feature: 'notifications',
@@ -231,7 +221,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: NOTIFY_ACTIONS,
     resources: notifyTargets,
     why: 'approve/deny/revoke/close notify the same targets',
-    landing: true,
   },
   {
     feature: 'enforcement',
@@ -240,7 +229,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['iam:GetRole', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
     resources: (c) => [c.roles],
     why: 'enforce plan (trust policies), server revoke --aws and enforce prune (sentinel-revoke-* inline policies)',
-    landing: true,
   },
   {
     feature: 'audit',
@@ -249,7 +237,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
     resources: logGroup,
     why: 'audit.cloudwatch: forward the decision log (deny logs:DeleteLogStream/DeleteLogGroup to users)',
-    landing: true,
   },
   {
     feature: 'audit',
@@ -258,7 +245,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['cloudtrail:LookupEvents'],
     resources: ANY,
     why: 'audit verify, untracked-sessions, calls (CloudTrail does not scope LookupEvents)',
-    landing: true,
   },
   {
     feature: 'audit',
@@ -267,7 +253,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['dynamodb:GetItem', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
     resources: (c) => [...table(c, c.tables.sessions), ...logGroup(c)],
     why: 'untracked-sessions looks sessions up; verify-logs --against-cloudwatch reads the stream',
-    landing: true,
   },
   {
     feature: 'vendor',
@@ -276,7 +261,6 @@ export const STATEMENTS: readonly PermissionStatement[] = [
     actions: ['execute-api:Invoke'],
     resources: (c) => [`arn:aws:execute-api:${c.region}:${c.account}:*/*/*/v1/*`],
     why: 'vendor mode: the daemon signs its calls to the vendor API',
-    landing: true,
   },
   {
     feature: 'vendor',
@@ -400,6 +384,28 @@ export function sampleResource(pattern: string, account: string, region: string)
 
 /** The ARN service of an action's resources (`sts:AssumeRole` acts on IAM role ARNs). */
 const RESOURCE_SERVICE: Record<string, string> = { sts: 'iam' };
+/**
+ * Actions that act on only some resource types of their service (the Service Authorization Reference): IAM's simulator
+ * refuses `iam:GetRole` on a user ARN or `logs:PutLogEvents` on a log group (InvalidInput), so a statement on several
+ * types is simulated per type.
+ */
+const RESOURCE_TYPES: Record<string, readonly string[]> = {
+  'iam:GetRole': ['role'],
+  'iam:ListRolePolicies': ['role'],
+  'iam:GetRolePolicy': ['role'],
+  'iam:PutRolePolicy': ['role'],
+  'iam:DeleteRolePolicy': ['role'],
+  'logs:CreateLogGroup': ['log-group'],
+  'logs:DescribeLogStreams': ['log-group'],
+  'logs:FilterLogEvents': ['log-group'],
+  'logs:CreateLogStream': ['log-stream'],
+  'logs:PutLogEvents': ['log-stream'],
+  'logs:GetLogEvents': ['log-stream'],
+};
+
+/** `role` of an IAM role ARN, `table` of a DynamoDB one; a log stream's ARN starts with its group's. */
+const resourceType = (pattern: string): string | undefined =>
+  pattern.includes(':log-stream:') ? 'log-stream' : pattern.split(':')[5]?.split('/')[0];
 
 /**
  * What `permissions check` simulates for a statement: each resource with the actions that act on resources of its
@@ -415,9 +421,13 @@ export function simulationChecks(
   const out: Array<{ actions: string[]; resource: string }> = [];
   for (const pattern of new Set(s.resources(c))) {
     const service = pattern === '*' ? '*' : pattern.split(':')[2];
+    const type = resourceType(pattern);
     const actions = s.actions.filter((a) => {
       const prefix = a.split(':')[0]!;
-      return service === '*' || (RESOURCE_SERVICE[prefix] ?? prefix) === service;
+      if (service === '*') return true;
+      if ((RESOURCE_SERVICE[prefix] ?? prefix) !== service) return false;
+      const types = RESOURCE_TYPES[a];
+      return !types || (type !== undefined && types.includes(type));
     });
     if (actions.length > 0) out.push({ actions, resource: sampleResource(pattern, account, region) });
   }

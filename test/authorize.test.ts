@@ -10,6 +10,7 @@ import { SentinelError } from '../core/errors.js';
 import type { VendRequest } from '../core/issuer/types.js';
 import { compilePolicy } from '../core/policy/compile.js';
 import { parsePolicy } from '../core/policy/load.js';
+import { defaultDeny } from '../core/policy/evaluate.js';
 import type { Mode } from '../core/types.js';
 
 const POLICY = `
@@ -315,3 +316,33 @@ t.test('an MFA-verified break-glass event asks the issuer for its MFA session an
   t.equal(e.code, 'PolicyDenied', 'an override with a malformed mfa flag is not applied (fail closed)');
   t.equal(odd.issued.length, 0);
 });
+
+t.test(
+  'PolicyUnavailable: the hint fits why (a file to fix, KMS that did not answer, a parameter in SSM)',
+  async (t) => {
+    const unavailable = (source: string, reason: string) =>
+      setup({ policy: { decide: () => defaultDeny({ source, version: null }, reason, 'PolicyUnavailable') } }).ports;
+    const invalid = await refusal(
+      authorize(
+        request('dev'),
+        unavailable('file:/p/policy.yaml', 'no valid policy is loaded: /p/policy.yaml:4:13: x'),
+      ),
+    );
+    t.match(invalid.hint, /sentinel policy validate \/p\/policy\.yaml/);
+    const kms = await refusal(
+      authorize(
+        request('dev'),
+        unavailable(
+          'file:/p/policy.yaml',
+          'no valid policy is loaded: KMS GetPublicKey for the signing key failed (TimeoutError); trying again every 30 s',
+        ),
+      ),
+    );
+    t.notMatch(kms.hint, /policy validate/, 'nothing in the file to fix');
+    t.match(kms.hint, /KMS did not give the key.*sentinel daemon reload/);
+    const ssm = await refusal(
+      authorize(request('dev'), unavailable('ssm:/sentinel/policies/dev', 'no valid policy is loaded: not signed')),
+    );
+    t.match(ssm.hint, /sentinel policy push dev <file> --sign/);
+  },
+);

@@ -278,6 +278,49 @@ t.test(
 );
 
 t.test(
+  'a signed SSM policy whose KMS never answers: the start names KMS GetPublicKey, not SSM, as the silent call',
+  async (t) => {
+    const ssm = await startSsm();
+    t.teardown(() => ssm.close());
+    ssm.put('/sentinel/policies/dev', DEFAULT_POLICY);
+    withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
+    const kms = await silent(t, 'KMS');
+    const config = resolveConfig(
+      {
+        region: 'us-east-1',
+        policy: { source: 'ssm', ssm_root: '/sentinel/policies', refresh: '1h', signing_key: 'alias/sentinel-policy' },
+      },
+      '/nonexistent/config.yaml',
+      { HOME: '/nonexistent' },
+    );
+    const provider = createPolicyProvider(config, {
+      log: silentLogger(),
+      stateDir: tempDir(t),
+      awsAttemptMs: 2_000,
+      startWaitMs: 200,
+    });
+    t.teardown(() => provider.close());
+    await provider.start();
+    t.match(
+      provider.status().lastError,
+      /^KMS has not answered GetPublicKey for the signing key alias\/sentinel-policy within 0\.2 s; still trying$/,
+    );
+    t.ok(ssm.calls.GetParametersByPath >= 1, 'SSM did answer the listing');
+    t.ok(kms.connections >= 1, 'the daemon is waiting on KMS');
+    await until(
+      () => provider.status().lastError,
+      (e) => /TimeoutError/.test(e ?? ''),
+      3 * 2_000 + SLACK_MS + 2_000,
+    );
+    t.match(
+      provider.status().lastError,
+      /^KMS GetPublicKey for the signing key failed \(TimeoutError\); no policy has loaded yet$/,
+      'no "last good policies" are claimed when none ever loaded',
+    );
+  },
+);
+
+t.test(
   '`sentinel daemon start` with an SSM that never answers: started within its wait, policy NOT LOADED',
   async (t) => {
     const endpoint = await startSilentEndpoint();

@@ -72,13 +72,13 @@ t.test('start, status, reload, stop', async (t) => {
   );
   const reloaded = await sentinel('daemon', 'reload');
   t.equal(reloaded.code, 0, reloaded.stderr);
-  t.match(reloaded.stdout, /^reloaded .*config\.yaml; policy: 1 rules loaded from file:.*policy\.yaml/m);
+  t.match(reloaded.stdout, /^reloaded .*config\.yaml; policy: 1 rule loaded from file:.*policy\.yaml/m);
   // The home's config.yaml is empty: without it the same defaults apply, and reload says so.
   const configText = readFileSync(home.configFile, 'utf8');
   rmSync(home.configFile);
   const defaults = await sentinel('daemon', 'reload');
   t.equal(defaults.code, 0, defaults.stderr);
-  t.match(defaults.stdout, /^reloaded the defaults \(.*config\.yaml does not exist\); policy: 1 rules loaded/m);
+  t.match(defaults.stdout, /^reloaded the defaults \(.*config\.yaml does not exist\); policy: 1 rule loaded/m);
   writeFileSync(home.configFile, configText);
   writeFileSync(home.policyFile, 'version: "1"\nrules:\n  - name: broken\n    effect: sometimes\n');
   const badReload = await sentinel('daemon', 'reload');

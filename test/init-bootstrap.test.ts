@@ -2,11 +2,21 @@
 // it creates exactly what --plan listed, a second run changes nothing, the starting policy passes `policy validate`
 // and denies, and bad input writes nothing.
 import t from 'tap';
+import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSsm } from './support/ssm-emulator.js';
 import { startDynalite } from './support/dynalite.js';
 import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
+
+/** A loopback port nothing listens on (connections are refused at once). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; status lists it', async (t) => {
   const ssm = await startSsm();
@@ -131,6 +141,25 @@ t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; s
   );
   const human = await cli(['init', 'status']);
   t.match(human.stdout, /dev\s+version 1\s+Standard\s+not signed/);
+
+  // DynamoDB unreachable: the parameters are still listed, each table says it is unknown and why, exit 1 — and the
+  // daemon's "credentials are refused until it answers" is not what an admin listing tables is told.
+  const closed = `http://127.0.0.1:${await closedPort()}`;
+  const unreachable = await sentinelInProcess(['init', 'status'], {
+    env: { ...env, AWS_ENDPOINT_URL_DYNAMODB: closed },
+  });
+  t.equal(unreachable.code, 1);
+  t.match(unreachable.stdout, /dev\s+version 1\s+Standard\s+not signed/);
+  t.match(
+    unreachable.stdout,
+    /sessions\s+sentinel-sessions\s+unknown \(the session table sentinel-sessions cannot be reached\)/,
+  );
+  t.match(unreachable.stdout, /approvals\s+sentinel-requests\s+unknown/);
+  t.match(
+    unreachable.stderr,
+    /^Error: DynamoDB did not describe sentinel-sessions, sentinel-requests, sentinel-breakglass: their state is unknown/,
+  );
+  t.notMatch(unreachable.stderr, /credentials are refused/);
 
   // Bad input: nothing written.
   const puts = ssm.calls.PutParameter;

@@ -3,6 +3,7 @@
 // through a real IAM policy evaluator) names the one action a caller lacks. The caller is an IAM Identity Center
 // session, checked as its role under /aws-reserved/sso.amazonaws.com/.
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import {
@@ -155,6 +156,76 @@ t.test('permissions check: all granted → 0; one action missing → 1, naming i
   t.match(refused.stderr, /SimulatePrincipalPolicy .* failed \(AccessDenied\)/);
 });
 
+t.test('check --role admin passes an admin with exactly the printed policy; no role checks nothing', async (t) => {
+  const ADMIN_KEY = 'AKIAPERMISSIONSADMIN';
+  const ADMIN_ARN = `arn:aws:iam::${ACCOUNT}:user/admin`;
+  const sts = await startSts({ identities: { [ADMIN_KEY]: ADMIN_ARN } });
+  t.teardown(() => sts.close());
+  const iam = await startIam({ callers: sts, account: ACCOUNT });
+  t.teardown(() => iam.close());
+  iam.grant(ADMIN_ARN, ['iam:SimulatePrincipalPolicy']);
+  // A user IAM knows, allowed nothing Sentinel needs.
+  iam.attachPolicy(ADMIN_ARN, {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
+  });
+  const dir = tempDir(t, 'sentinel-permissions-');
+  const env = cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, '.config'),
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: ADMIN_KEY,
+    AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_IAM: iam.url,
+  });
+  const cli = (args: string[]) => sentinelInProcess(args, { env });
+
+  // The caller holds nothing yet: every role's check fails and names what is missing, none passes with 0 checked.
+  for (const role of ['audit', 'enforcement', 'admin']) {
+    const none = await cli(['permissions', 'check', '--role', role, '--json']);
+    t.equal(none.code, 1, `${role}: ${none.stderr}`);
+    const body = JSON.parse(none.stdout);
+    t.equal(body.ok, false, role);
+    t.ok(body.checked > 0, `${role}: ${body.checked} checked`);
+  }
+  const audit = await cli(['permissions', 'check', '--role', 'audit']);
+  t.match(audit.stdout, /^missing: cloudtrail:LookupEvents on \* \(implicitDeny; audit\/audit\)$/m);
+
+  // The team-setup walk: attach what `permissions --role admin` prints, then `check --role admin` passes.
+  const printed = await cli(['permissions', '--role', 'admin', '--account', ACCOUNT, '--region', 'eu-west-1']);
+  t.equal(printed.code, 0, printed.stderr);
+  iam.attachPolicy(ADMIN_ARN, JSON.parse(printed.stdout).admin);
+  const ok = await cli(['permissions', 'check', '--role', 'admin']);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /^ok: arn:aws:iam::123456789012:user\/admin has all \d+ permissions checked\n$/);
+
+  // As the walk runs it: `--profile admin`, whose region is in ~/.aws/config, no AWS_REGION. The resources are checked
+  // in that region (they were checked in us-east-1, and every one was "missing").
+  writeFileSync(join(dir, 'aws-config'), '[profile admin]\nregion = eu-west-1\n');
+  writeFileSync(
+    join(dir, 'aws-credentials'),
+    `[admin]\naws_access_key_id = ${ADMIN_KEY}\naws_secret_access_key = not-a-secret\n`,
+  );
+  const profileEnv: NodeJS.ProcessEnv = {
+    ...env,
+    AWS_CONFIG_FILE: join(dir, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'aws-credentials'),
+  };
+  for (const k of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete profileEnv[k];
+  const byProfile = await sentinelInProcess(['permissions', 'check', '--role', 'admin', '--profile', 'admin'], {
+    env: profileEnv,
+  });
+  t.equal(byProfile.code, 0, byProfile.stdout + byProfile.stderr);
+
+  const empty = await cli(['permissions', 'check', '--role', 'vendor', '--feature', 'permissions']);
+  t.equal(empty.code, 2, 'a selection with no statements is a usage error, not an "ok"');
+  t.match(empty.stderr, /nothing to check/);
+});
+
 t.test('formats and bad input', async (t) => {
   const dir = tempDir(t, 'sentinel-permissions-');
   const env = cleanEnv({ HOME: dir, XDG_CONFIG_HOME: join(dir, '.config') });
@@ -169,8 +240,10 @@ t.test('formats and bad input', async (t) => {
   const cfn = JSON.parse((await cli(['permissions', '--format', 'cloudformation'])).stdout);
   t.equal(cfn.Resources.SentinelDaemonPolicy.Type, 'AWS::IAM::ManagedPolicy');
   t.equal(cfn.Resources.SentinelVendorPolicy.Properties.PolicyDocument.Version, '2012-10-17');
-  const landing = await cli(['permissions', '--feature', 'breakglass']);
-  t.match(landing.stderr, /Note: breakglass is still being built/);
+  // Every feature has landed: nothing is printed as "still being built".
+  const breakglass = await cli(['permissions', '--feature', 'breakglass']);
+  t.equal(breakglass.code, 0);
+  t.equal(breakglass.stderr, '');
   for (const [args, why] of [
     [['permissions', '--feature', 'bogus'], /--feature "bogus" is not a feature/],
     [['permissions', '--role', 'root'], /--role "root" is not a role/],

@@ -168,6 +168,25 @@ t.test('test: the trace says why each earlier rule did not match', async (t) => 
   t.match(memory.stdout, /Requires: a persistent session store/);
 });
 
+t.test('test and validate show control characters from the policy escaped, never to the terminal', async (t) => {
+  // YAML escapes make control characters of a valid reason (a window title, here) or of an unknown key.
+  const titled = join(dir, 'titled.yaml');
+  writeFileSync(
+    titled,
+    'version: "1"\nrules:\n  - name: x\n    effect: allow\n    conditions: { profiles: [dev] }\n    reason: "\\e]0;pwned\\a"\n',
+  );
+  const tested = await run('policy', 'test', titled, '--profile', 'dev', '--user', 'alice');
+  t.equal(tested.code, 0, tested.stderr);
+  t.match(tested.stdout, /^Reason: +\\u001b\]0;pwned\\u0007$/m);
+  const keyed = join(dir, 'keyed.yaml');
+  writeFileSync(keyed, 'version: "1"\nrules:\n  - name: x\n    effect: allow\n    "\\e[2J": 1\n');
+  const validated = await run('policy', 'validate', keyed);
+  t.equal(validated.code, 1);
+  t.match(validated.stdout, /unknown key "\\u001b\[2J"/);
+  for (const out of [tested.stdout, validated.stdout, validated.stderr])
+    t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(out), 'no control character but newlines');
+});
+
 t.test('test: usage errors exit 2 and an invalid policy exits 1', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['--time', 'tomorrow'], /^Error: --time "tomorrow" is not an ISO-8601 date and time\nHint: /],

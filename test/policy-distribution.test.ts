@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSsm, type SsmEmulator } from './support/ssm-emulator.js';
 import { startKms, type KmsEmulator } from './support/kms-emulator.js';
-import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
+import { cleanEnv, sentinelInProcess, tempDir, userEnv } from './support/cli.js';
 import { startDaemon, type DaemonHarness } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { BASE_ACCESS_KEY, BASE_ARN } from './support/daemon.js';
@@ -200,8 +200,186 @@ t.test('replay, copy, tamper and another key: the running daemon keeps its last 
   await d.stop();
   const fresh = await signedDaemon(t, f);
   t.equal(await openError(fresh, 'prod'), 'PolicyUnavailable');
+  // The hint is for a policy in SSM: no local file to validate, a parameter someone publishes signed.
+  const refusal = await fresh.fetch({
+    transport: 'unix',
+    method: 'POST',
+    path: '/v1/credentials',
+    body: { profile: 'prod' },
+  });
+  t.equal(refusal.json.Code, 'PolicyUnavailable');
+  t.notMatch(refusal.json.hint, /policy validate/, 'no file to validate');
+  t.match(
+    refusal.json.hint,
+    /sentinel daemon status.*sentinel policy push prod <file> --sign --key <kms key>.*sentinel daemon reload/,
+  );
   t.equal(await openError(fresh, 'dev'), 'opened', 'other profiles are unaffected');
   t.equal(f.kms.calls.Verify ?? 0, 0, 'no daemon ever called KMS Verify');
+});
+
+t.test('one profile signed, another not: `daemon status` shows what is served and what was refused', async (t) => {
+  const f = await fixture(t);
+  t.equal(
+    (await f.cli(['policy', 'push', 'prod', f.write('prod.yaml', policyFor('prod')), '--sign', '--key', ALIAS, '-y']))
+      .code,
+    0,
+  );
+  t.equal((await f.cli(['policy', 'push', 'dev', f.write('dev.yaml', policyFor('dev')), '-y'])).code, 0);
+  const d = await signedDaemon(t, f);
+  t.equal(await openError(d, 'prod'), 'opened', 'prod is served');
+  t.equal(await openError(d, 'dev'), 'PolicyUnavailable');
+  const status = await sentinelInProcess(['daemon', 'status'], { env: userEnv(d) });
+  t.equal(status.code, 0, status.stderr);
+  t.match(
+    status.stdout,
+    /^policy: +ssm:\/sentinel\/policies \(version [0-9a-f]{12}, 1 rule\); not loaded: \/sentinel\/policies\/dev \(v1\): the policy is not signed/m,
+  );
+  t.notMatch(status.stdout, /NOT LOADED/, 'not "NOT LOADED" while prod is in force');
+  const reloaded = await sentinelInProcess(['daemon', 'reload'], { env: userEnv(d) });
+  t.equal(reloaded.code, 1, 'reload still exits non-zero: a policy was refused');
+  t.match(reloaded.stderr, /\/sentinel\/policies\/dev \(v1\): the policy is not signed/);
+
+  // Whoever can write SSM writes what refusals quote: a key with terminal escapes (a window title, colours) is shown
+  // escaped by status, reload and the refusal of a request, never sent to the developer's terminal.
+  f.ssm.put(
+    '/sentinel/policies/blocked',
+    'version: "1"\nrules:\n  - name: x\n    effect: allow\n    conditions: { profiles: [blocked] }\n    "\\e]0;pwned\\a\\e[31m": 1\n', // YAML escapes: ESC, BEL
+  );
+  const outputs = [
+    (await sentinelInProcess(['daemon', 'reload'], { env: userEnv(d) })).stderr,
+    (await sentinelInProcess(['daemon', 'status'], { env: userEnv(d) })).stdout,
+    (await sentinelInProcess(['credentials', '--profile', 'blocked'], { env: userEnv(d) })).stderr,
+    // The admin's review of step 4: pull, then validate.
+    await f
+      .cli(['policy', 'pull', 'blocked', '-o', join(f.dir, 'blocked.yaml')])
+      .then(async () => (await sentinelInProcess(['policy', 'validate', join(f.dir, 'blocked.yaml')])).stdout),
+  ];
+  // Raw control bytes in the parameter itself (SSM takes them; no policy may hold them): `policy diff` shows them.
+  f.ssm.put('/sentinel/policies/blocked', 'version: "1"\n# \u001b]0;pwned\u0007\n', { overwrite: true });
+  const diffed = await f.cli(['policy', 'diff', 'blocked', join(f.dir, 'blocked.yaml')]);
+  t.equal(diffed.code, 1);
+  t.match(diffed.stdout, /^-# \\u001b\]0;pwned\\u0007$/m);
+  t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(diffed.stdout), 'the diff sends no control character');
+  for (const out of outputs) {
+    t.match(out, /unknown key "\\u001b\]0;pwned\\u0007\\u001b\[31m"/, 'shown escaped');
+    t.notOk(/[\u0000-\u0009\u000b-\u001f]/.test(out), 'no control character but newlines reaches the terminal');
+  }
+});
+
+t.test(
+  'an envelope replaced by someone with SSM write only: push --sign refuses the serial, --serial recovers',
+  async (t) => {
+    const f = await fixture(t);
+    const push = (file: string, ...extra: string[]) =>
+      f.cli(['policy', 'push', 'prod', file, '--sign', '--key', ALIAS, '-y', ...extra]);
+    t.equal((await push(f.write('v1.yaml', policyFor('prod')))).code, 0);
+    t.equal((await push(f.write('v2.yaml', policyFor('prod', 'allow', '\n    max_server_duration: 1h')))).code, 0);
+    const d = await signedDaemon(t, f);
+    t.equal(await openError(d, 'prod'), 'opened', 'the daemon accepted serial 2');
+
+    // The envelope is overwritten (or deleted): the stored serial would restart at 0, and serial 1 would be refused by
+    // every daemon that accepted 2, so the policy in force (say, one that still lets mallory in) could not be changed.
+    const tightened = f.write('v3.yaml', policyFor('prod', 'deny'));
+    for (const replace of [
+      () => f.ssm.put('/sentinel/signatures/prod', 'not an envelope', { overwrite: true }),
+      () =>
+        f.ssm.put(
+          '/sentinel/signatures/prod',
+          f.ssm.get('/sentinel/signatures/prod')!.value.replace('"serial":2', '"serial":0'),
+          { overwrite: true },
+        ),
+    ]) {
+      replace();
+      const before = f.ssm.get('/sentinel/policies/prod')!.version;
+      const refused = await push(tightened);
+      t.equal(refused.code, 1, refused.stdout);
+      t.match(
+        refused.stderr,
+        /^Error: \/sentinel\/signatures\/prod is not this key's signature of \/sentinel\/policies\/prod \(version 2\): .*its serial cannot be trusted.*nothing was written\nHint: Pass --serial/m,
+      );
+      t.equal(f.ssm.get('/sentinel/policies/prod')!.version, before, 'nothing was written');
+    }
+
+    const recovered = await push(tightened, '--serial', '10');
+    t.equal(recovered.code, 0, recovered.stderr);
+    t.match(recovered.stdout, /signed: \/sentinel\/signatures\/prod serial 10/);
+    t.equal((await reload(d)).lastError, null, 'the daemon accepts serial 10');
+    t.equal(await openError(d, 'prod'), 'PolicyDenied', 'and enforces the tightened policy');
+
+    // With a trustworthy envelope stored again, the serial follows it.
+    const next = await push(f.write('v4.yaml', policyFor('prod')));
+    t.match(next.stdout, /serial 11/);
+    t.equal(
+      (await f.cli(['policy', 'push', 'prod', tightened, '--serial', '3', '-y'])).code,
+      2,
+      '--serial needs --sign',
+    );
+  },
+);
+
+t.test(
+  'the policy written but not its signature: push says the policy is in SSM, unsigned, and how to finish',
+  async (t) => {
+    const f = await fixture(t);
+    t.equal(
+      (await f.cli(['policy', 'push', 'prod', f.write('v1.yaml', policyFor('prod')), '--sign', '--key', ALIAS, '-y']))
+        .code,
+      0,
+    );
+    // A signature parameter SSM will not take a new value for (an AllowedPattern stays with a parameter).
+    const { SSMClient, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const ssm = new SSMClient({
+      region: 'us-east-1',
+      endpoint: f.ssm.url,
+      credentials: { accessKeyId: 'AKIAPOLICYADMIN00001', secretAccessKey: 'not-a-secret' },
+    });
+    t.teardown(() => ssm.destroy());
+    await ssm.send(
+      new PutParameterCommand({
+        Name: '/sentinel/signatures/prod',
+        Value: f.ssm.get('/sentinel/signatures/prod')!.value,
+        Overwrite: true,
+        AllowedPattern: '^\\{"signature":"[A-Za-z0-9+/=]{340,350}".*"serial":1}}$',
+      }),
+    );
+    const r = await f.cli([
+      'policy',
+      'push',
+      'prod',
+      f.write('v2.yaml', policyFor('prod', 'deny')),
+      '--sign',
+      '--key',
+      ALIAS,
+      '-y',
+    ]);
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /^Error: \/sentinel\/policies\/prod was written \(version 2\) but its signature was not: .*PutParameter \/sentinel\/signatures\/prod failed \(ParameterPatternMismatchException\); daemons with policy\.signing_key keep their last good policy for prod until it is\nHint: .*--sign --key alias\/sentinel-policy --serial 2/m,
+    );
+    t.equal(f.ssm.get('/sentinel/policies/prod')!.version, 2, 'the policy is in SSM, as the error says');
+  },
+);
+
+t.test('no region, no credentials: pull says which, instead of "failed (Error)"', async (t) => {
+  const f = await fixture(t);
+  const env = { ...f.env };
+  delete env.AWS_REGION;
+  const noRegion = await sentinelInProcess(['policy', 'pull', 'prod'], { env });
+  t.equal(noRegion.code, 1);
+  t.match(
+    noRegion.stderr,
+    /^Error: SSM GetParameter \/sentinel\/policies\/prod: no AWS region was given and none is configured\nHint: Pass --region/,
+  );
+  const keyless = { ...f.env };
+  delete keyless.AWS_ACCESS_KEY_ID;
+  delete keyless.AWS_SECRET_ACCESS_KEY;
+  const noCredentials = await sentinelInProcess(['policy', 'pull', 'prod', '--profile', 'nosuch'], { env: keyless });
+  t.equal(noCredentials.code, 1);
+  t.match(
+    noCredentials.stderr,
+    /^Error: SSM GetParameter \/sentinel\/policies\/prod: no AWS credentials could be found\nHint: Name a profile/,
+  );
 });
 
 t.test('sizes: 6 KB goes Advanced and signs, 9 KB is refused before anything is written', async (t) => {

@@ -2,7 +2,7 @@
 // reload after PutParameter, a profile without a parameter, throttling and invalid parameters keeping the last good
 // policy, SSM never called per decision, the refresh timer, and signed policies verified with the KMS public key.
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -48,7 +48,7 @@ async function ssmFixture(t: Test) {
 function provider(
   t: Test,
   client: SSMClient,
-  opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string } = {},
+  opts: { refresh?: string; signingKey?: string; kms?: KMSClient; root?: string; firstLoadRetryMs?: number } = {},
 ): PolicyProvider {
   const config = resolveConfig(
     {
@@ -69,6 +69,7 @@ function provider(
     stateDir,
     ssm: () => client,
     ...(opts.kms ? { kms: () => opts.kms! } : {}),
+    ...(opts.firstLoadRetryMs !== undefined ? { firstLoadRetryMs: opts.firstLoadRetryMs } : {}),
   });
   t.teardown(() => p.close());
   return p;
@@ -128,6 +129,27 @@ t.test('a profile without a parameter is denied with a message naming the parame
   const gone = p.decide(req('dev'));
   t.equal(gone.allowed, false, 'a deleted parameter is a policy that is gone');
   t.match(gone.reason, /SSM parameter \/sentinel\/policies\/dev does not exist/);
+});
+
+t.test('a first load that fails is tried again soon, not at the next refresh an hour later', async (t) => {
+  const { ssm, client } = await ssmFixture(t);
+  ssm.put(`${ROOT}/prod`, policy('prod'));
+  ssm.setFailure('GetParametersByPath', { code: 'InternalServerError' });
+  const p = provider(t, client, { refresh: '1h', firstLoadRetryMs: 300 });
+  await p.start();
+  t.match(p.status().lastError, /failed \(InternalServerError\); no policy has loaded yet/);
+  t.equal(p.decide(req('prod')).errorCode, 'PolicyUnavailable');
+  ssm.setFailure('GetParametersByPath', null);
+  await until(
+    () => p.status().lastError,
+    (e) => e === null,
+    5_000,
+  );
+  t.equal(p.decide(req('prod')).allowed, true, 'served once SSM answered, without a reload');
+  // Once loaded, the refresh interval applies again: no listing every 300 ms.
+  const calls = ssm.calls.GetParametersByPath;
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.equal(ssm.calls.GetParametersByPath, calls, 'no retry after a successful load');
 });
 
 t.test('throttling and network errors keep the last good policies; SSM is never called per decision', async (t) => {
@@ -335,4 +357,38 @@ t.test('signing key configured but KMS unavailable: nothing unverified is ever u
   kms.setFailure('GetPublicKey', null);
   await p.reload();
   t.equal(p.decide(req('prod')).allowed, true, 'verified once KMS answers');
+});
+
+t.test('a signed policy file whose key KMS could not give at start is loaded once KMS answers, unasked', async (t) => {
+  const { kms, client: kmsClient, key } = await kmsFixture(t);
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-file-kms-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'policy.yaml');
+  const text = policy('prod');
+  writeFileSync(file, text, { mode: 0o600 });
+  writeFileSync(`${file}.sig`, await sign(kmsClient, key.arn, text, '*'), { mode: 0o600 });
+  kms.setFailure('GetPublicKey', { code: 'KMSInternalException' });
+  const config = resolveConfig({ policy: { source: 'file', file, signing_key: key.arn } }, '/nonexistent/config.yaml', {
+    HOME: '/nonexistent',
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'sentinel-serials-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const p = createPolicyProvider(config, {
+    log: silentLogger(),
+    stateDir,
+    kms: () => kmsClient,
+    firstLoadRetryMs: 300,
+  });
+  t.teardown(() => p.close());
+  await p.start();
+  t.equal(p.decide(req('prod')).errorCode, 'PolicyUnavailable');
+  t.match(p.status().lastError, /KMS GetPublicKey for the signing key failed \(KMSInternalException\); trying again/);
+  // Nothing on disk changes when KMS comes back: no watch event, no reload; the source tries again by itself.
+  kms.setFailure('GetPublicKey', null);
+  await until(
+    () => p.status().lastError,
+    (e) => e === null,
+    5_000,
+  );
+  t.equal(p.decide(req('prod')).allowed, true);
 });

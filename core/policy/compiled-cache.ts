@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import { sha256Hex, type ParseOptions, type Problem, type Warning } from './load.js';
 import { OFF_THREAD_MIN_BYTES, parsePolicyOffThread } from './parse-off-thread.js';
+import { visible } from '../text/printable.js';
 
 export interface ReadyPolicy {
   ok: true;
@@ -47,5 +48,6 @@ export function summarize(problems: readonly Problem[], where: string): string {
   if (!first) return `${where}: not valid`;
   const pos = first.line !== undefined ? `:${first.line}${first.column !== undefined ? `:${first.column}` : ''}` : '';
   const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
-  return `${where}${pos}: ${first.message}${more}`;
+  // The message may quote the policy; the summary is shown on terminals (daemon status, refusals): no controls in it.
+  return `${where}${pos}: ${visible(first.message)}${more}`;
 }

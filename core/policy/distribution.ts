@@ -66,6 +66,17 @@ function awsName(e: unknown): string {
 export function awsFailure(call: string, e: unknown): SentinelError {
   if (e instanceof SentinelError) return e;
   const name = awsName(e);
+  // Raised by the SDK before any request: nothing was asked of AWS, so "failed (Error)" would say nothing.
+  if (name === 'Error' && (e as Error).message === 'Region is missing') {
+    return new SentinelError('AwsCallFailed', `${call}: no AWS region was given and none is configured`, {
+      hint: 'Pass --region R, set AWS_REGION, or set region in config.yaml or in the AWS profile.',
+    });
+  }
+  if (name === 'CredentialsProviderError') {
+    return new SentinelError('AwsCallFailed', `${call}: no AWS credentials could be found`, {
+      hint: 'Name a profile that has credentials (--profile, AWS_PROFILE or aws_profile in config.yaml), or sign in (`aws sso login --profile <name>`).',
+    });
+  }
   const hint =
     name === 'AccessDeniedException' || name === 'AccessDenied'
       ? 'Your AWS identity lacks this permission: `sentinel permissions --feature policy` lists what is needed.'
@@ -139,6 +150,8 @@ export interface PushPlan {
   changed: boolean;
   /** With --sign: the serial the new envelope will carry. */
   serial?: number;
+  /** With --sign: the envelope stored now, whose serial the next one follows. */
+  storedSignature?: string;
 }
 
 /** Everything `policy push` decides before it writes: validation, size and tier, the diff, the next serial. */
@@ -172,6 +185,7 @@ export async function planPush(
   if (sign) {
     const envelope = await readParameter(ssm, plan.signatureParameter);
     plan.serial = storedSerial(envelope?.value) + 1;
+    if (envelope) plan.storedSignature = envelope.value;
   }
   return plan;
 }
@@ -209,8 +223,22 @@ export async function applyPush(ssm: SSMClient, plan: PushPlan, signing?: { kms:
     result.written = true;
   }
   if (signed) {
-    const sigTier = tierFor(signed.text, await readTier(ssm, plan.signatureParameter))!;
-    const version = await writeParameter(ssm, plan.signatureParameter, signed.text, sigTier);
+    let version: number;
+    try {
+      const sigTier = tierFor(signed.text, await readTier(ssm, plan.signatureParameter))!;
+      version = await writeParameter(ssm, plan.signatureParameter, signed.text, sigTier);
+    } catch (e) {
+      // The policy is in SSM already: whoever runs push must learn that it is, and that it is unsigned.
+      if (!result.written) throw e;
+      const err = awsFailure(`writing ${plan.signatureParameter}`, e);
+      throw new SentinelError(
+        err.code,
+        `${plan.parameter} was written (version ${result.version}) but its signature was not: ${err.message}; daemons with policy.signing_key keep their last good policy for ${plan.profile} until it is`,
+        {
+          hint: `Once SSM accepts it, write the signature alone: \`sentinel policy push ${plan.profile} <the same file> --sign --key ${signing!.key} --serial ${signed.envelope.metadata.serial}\`.`,
+        },
+      );
+    }
     result.signature = {
       parameter: plan.signatureParameter,
       version,

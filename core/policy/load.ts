@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { lintPolicy, type Warning } from './lint.js';
 import { FUTURE_SECTIONS, KNOWN_KEYS, OS_TYPES, policySchema, type Policy } from './schema.js';
 import { didYouMean } from '../text/close-matches.js';
+import { visible } from '../text/printable.js';
 import { knownTimeZones } from './time-window.js';
 import { rateLimitStoreProblem } from './rate-limits-section.js';
 import type { SessionStoreKind } from '../types.js';
@@ -60,8 +61,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** `file:12:9: message` + an indented hint line, as compilers print them (editors can jump to it). */
 export function formatProblem(p: Problem, file?: string): string {
   const where = [file, p.line, p.line !== undefined ? p.column : undefined].filter((x) => x !== undefined).join(':');
-  const head = `${where ? `${where}: ` : ''}${p.message}`;
-  return p.hint ? `${head}\n  hint: ${p.hint}` : head;
+  // A problem quotes the policy (an unknown key, a value), which may have come from SSM or a colleague: YAML escapes
+  // such as "\e" make control characters of it, shown here rather than sent to the terminal.
+  const head = `${where ? `${where}: ` : ''}${visible(p.message)}`;
+  return p.hint ? `${head}\n  hint: ${visible(p.hint)}` : head;
 }
 
 function decodeText(bytes: Uint8Array): string | Problem {

@@ -24,6 +24,9 @@ export interface PolicyProviderDeps {
   /** How long start() waits for the first SSM listing (default: until it ends). The daemon sets it: see
    * POLICY_START_WAIT_MS. */
   startWaitMs?: number;
+  /** The retry until a first SSM listing succeeds, and after KMS failed to give the signing key (default
+   * FIRST_LOAD_RETRY_MS). */
+  firstLoadRetryMs?: number;
 }
 
 /** Per SSM or KMS attempt, three at most. An endpoint that never answers would otherwise hold the first load (the
@@ -79,6 +82,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           kms,
           serials,
           sessionStore: config.sessions.store,
+          ...(deps.firstLoadRetryMs !== undefined ? { keyRetryMs: deps.firstLoadRetryMs } : {}),
         })
       : createSsmPolicySource({
           root: config.policy.ssmRoot,
@@ -90,6 +94,7 @@ export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): 
           serials,
           sessionStore: config.sessions.store,
           ...(deps.startWaitMs !== undefined ? { startWaitMs: deps.startWaitMs } : {}),
+          ...(deps.firstLoadRetryMs !== undefined ? { firstLoadRetryMs: deps.firstLoadRetryMs } : {}),
         });
   return {
     start: () => source.start(),

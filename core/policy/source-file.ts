@@ -11,6 +11,7 @@ import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cac
 import { defaultDeny } from './evaluate.js';
 import { fileVersion, readPolicyFile } from './load.js';
 import type { SerialState } from './serial-state.js';
+import { FIRST_LOAD_RETRY_MS } from './source-ssm.js';
 import {
   ALL_PROFILES,
   MAX_ENVELOPE_BYTES,
@@ -36,6 +37,8 @@ export interface FileSourceOptions {
   sessionStore?: SessionStoreKind;
   /** Watch the directory for changes (default true). */
   watch?: boolean;
+  /** After KMS failed to give the signing key, the next try comes after this (default FIRST_LOAD_RETRY_MS). */
+  keyRetryMs?: number;
 }
 
 interface InForce {
@@ -53,6 +56,8 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   let lastError: string | null = null;
   let watcher: FSWatcher | null = null;
   let debounce: NodeJS.Timeout | null = null;
+  let keyRetry: NodeJS.Timeout | null = null;
+  let keyUnavailable = false;
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
   // close() ends a KMS key fetch in flight rather than waiting out a KMS that does not answer.
@@ -95,8 +100,9 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
       verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey!, stop.signal);
     } catch (e) {
+      keyUnavailable = true;
       const name = (e as { name?: unknown }).name;
-      return `KMS GetPublicKey for the signing key failed (${typeof name === 'string' ? name.slice(0, 64) : 'error'})`;
+      return `KMS GetPublicKey for the signing key failed (${typeof name === 'string' ? name.slice(0, 64) : 'error'}); trying again every ${Math.round((options.keyRetryMs ?? FIRST_LOAD_RETRY_MS) / 1000)} s`;
     }
     const check = checkSignature(bytes, sig.bytes.toString('utf8'), verificationKey, ALL_PROFILES);
     if (!check.ok) return `${sigFile}: ${check.problem}`;
@@ -137,9 +143,12 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       return status();
     }
     if (options.signingKey) {
+      keyUnavailable = false;
       const why = await signatureRefusal(read.bytes);
       if (why) {
-        refuse(why, { reason: 'signature' });
+        refuse(why, { reason: keyUnavailable ? 'signing_key_unavailable' : 'signature' });
+        // Nothing on disk changes when KMS comes back, so no watch event would load the policy then.
+        if (keyUnavailable) retryKey();
         return status();
       }
     }
@@ -164,6 +173,15 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     chain = next.catch(() => undefined);
     ensureWatcher();
     return next;
+  }
+
+  function retryKey(): void {
+    if (closed || keyRetry) return;
+    keyRetry = setTimeout(() => {
+      keyRetry = null;
+      void reload();
+    }, options.keyRetryMs ?? FIRST_LOAD_RETRY_MS);
+    keyRetry.unref();
   }
 
   function ensureWatcher(): void {
@@ -216,6 +234,8 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       stop.abort();
       if (debounce) clearTimeout(debounce);
       debounce = null;
+      if (keyRetry) clearTimeout(keyRetry);
+      keyRetry = null;
       watcher?.close();
       watcher = null;
       await chain;

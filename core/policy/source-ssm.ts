@@ -27,7 +27,13 @@ export interface SsmSourceOptions {
   sessionStore?: SessionStoreKind;
   /** How long start() waits for the first listing; without it, until the listing ends (three bounded attempts). */
   startWaitMs?: number;
+  /** Until a first listing succeeds, the next try comes after this, not after a whole refresh interval. */
+  firstLoadRetryMs?: number;
 }
+
+/** A daemon started while SSM or KMS cannot be reached (a laptop at login, before the network) denies every request
+ * until a listing succeeds: it tries again this soon, rather than at the next refresh (5 minutes by default). */
+export const FIRST_LOAD_RETRY_MS = 30_000;
 
 interface Entry {
   name: string;
@@ -54,6 +60,8 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   const refused = new Map<string, string>();
   let listedOnce = false;
   let lastError: string | null = null;
+  /** The call a refresh is waiting on, so a start that stops waiting names the service that is silent. */
+  let waitingOn = `SSM has not answered GetParametersByPath on ${root}`;
   let verificationKey: VerificationKey | null = null;
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
@@ -106,13 +114,15 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
   };
 
   const failRefresh = (message: string, fields: Record<string, unknown>) => {
-    lastError = `${message}; keeping the last good policies`;
-    log.warn({ policySource: `ssm:${root}`, ...fields }, 'policy refresh failed; keeping the last good policies');
+    const kept = entries.size > 0 ? 'keeping the last good policies' : 'no policy has loaded yet';
+    lastError = `${message}; ${kept}`;
+    log.warn({ policySource: `ssm:${root}`, ...fields }, `policy refresh failed; ${kept}`);
   };
 
   async function refreshOnce(): Promise<PolicyStatus> {
     let params: Parameter[];
     try {
+      waitingOn = `SSM has not answered GetParametersByPath on ${root}`;
       params = await listAll(root);
     } catch (e) {
       failRefresh(`SSM GetParametersByPath on ${root} failed (${awsCode(e)})`, { code: awsCode(e) });
@@ -122,6 +132,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
     if (options.signingKey) {
       try {
         if (!options.kms) throw Object.assign(new Error('no KMS client'), { name: 'NoKmsClient' });
+        waitingOn = `KMS has not answered GetPublicKey for the signing key ${options.signingKey}`;
         verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey, stop.signal);
       } catch (e) {
         failRefresh(`KMS GetPublicKey for the signing key failed (${awsCode(e)})`, { code: awsCode(e) });
@@ -129,6 +140,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       }
       try {
         signatures = new Map();
+        waitingOn = `SSM has not answered GetParametersByPath on ${SIGNATURE_ROOT}`;
         for (const p of await listAll(SIGNATURE_ROOT)) {
           if (p.Name && p.Value !== undefined) signatures.set(p.Name.slice(SIGNATURE_ROOT.length + 1), p.Value);
         }
@@ -220,8 +232,11 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
 
   function schedule(): void {
     if (closed || options.refreshMs <= 0) return;
+    const interval = listedOnce
+      ? options.refreshMs
+      : Math.min(options.refreshMs, options.firstLoadRetryMs ?? FIRST_LOAD_RETRY_MS);
     // ±10% so that a fleet of daemons started together does not refresh in lockstep.
-    const delay = Math.round(options.refreshMs * (0.9 + Math.random() * 0.2));
+    const delay = Math.round(interval * (0.9 + Math.random() * 0.2));
     timer = setTimeout(() => {
       timer = null;
       void reload().finally(schedule);
@@ -254,8 +269,11 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       ]);
       clearTimeout(timer);
       if (!answered && !listedOnce && lastError === null) {
-        lastError = `SSM has not answered GetParametersByPath on ${root} within ${options.startWaitMs / 1000} s; still trying`;
-        log.warn({ policySource: `ssm:${root}` }, 'SSM has not answered yet; every request is denied until it does');
+        lastError = `${waitingOn} within ${options.startWaitMs / 1000} s; still trying`;
+        log.warn(
+          { policySource: `ssm:${root}`, waiting_on: waitingOn },
+          'no answer yet; every request is denied until one',
+        );
       }
     },
     policyFor: (profile: string) => entries.get(profile)?.ready.compiled.policy ?? null,
