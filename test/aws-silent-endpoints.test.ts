@@ -234,22 +234,28 @@ for (const source of ['file', 'ssm'] as const) {
   });
 }
 
+/** A daemon's SSM policy provider (root /sentinel/policies, us-east-1) with 2 s attempts and a 200 ms start wait. */
+function ssmPolicyProvider(t: Test, policy: Record<string, unknown>) {
+  const config = resolveConfig(
+    { region: 'us-east-1', policy: { source: 'ssm', ssm_root: '/sentinel/policies', refresh: '1h', ...policy } },
+    '/nonexistent/config.yaml',
+    { HOME: '/nonexistent' },
+  );
+  const provider = createPolicyProvider(config, {
+    log: silentLogger(),
+    stateDir: tempDir(t),
+    awsAttemptMs: 2_000,
+    startWaitMs: 200,
+  });
+  t.teardown(() => provider.close());
+  return provider;
+}
+
 t.test(
   "a daemon's policy from SSM: start waits at most startWaitMs, then denies saying why until SSM answers",
   async (t) => {
     await silent(t, 'SSM');
-    const config = resolveConfig(
-      { region: 'us-east-1', policy: { source: 'ssm', ssm_root: '/sentinel/policies', refresh: '1h' } },
-      '/nonexistent/config.yaml',
-      { HOME: '/nonexistent' },
-    );
-    const provider = createPolicyProvider(config, {
-      log: silentLogger(),
-      stateDir: tempDir(t),
-      awsAttemptMs: 2_000,
-      startWaitMs: 200,
-    });
-    t.teardown(() => provider.close());
+    const provider = ssmPolicyProvider(t, {});
     const started = Date.now();
     await provider.start();
     const ms = Date.now() - started;
@@ -285,21 +291,7 @@ t.test(
     ssm.put('/sentinel/policies/dev', DEFAULT_POLICY);
     withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
     const kms = await silent(t, 'KMS');
-    const config = resolveConfig(
-      {
-        region: 'us-east-1',
-        policy: { source: 'ssm', ssm_root: '/sentinel/policies', refresh: '1h', signing_key: 'alias/sentinel-policy' },
-      },
-      '/nonexistent/config.yaml',
-      { HOME: '/nonexistent' },
-    );
-    const provider = createPolicyProvider(config, {
-      log: silentLogger(),
-      stateDir: tempDir(t),
-      awsAttemptMs: 2_000,
-      startWaitMs: 200,
-    });
-    t.teardown(() => provider.close());
+    const provider = ssmPolicyProvider(t, { signing_key: 'alias/sentinel-policy' });
     await provider.start();
     t.match(
       provider.status().lastError,

@@ -2,7 +2,7 @@
 // action, the printed policies are what `check` asks for, and `check` against the IAM emulator (SimulatePrincipalPolicy
 // through a real IAM policy evaluator) names the one action a caller lacks. The caller is an IAM Identity Center
 // session, checked as its role under /aws-reserved/sso.amazonaws.com/.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -32,6 +32,24 @@ const context: PermissionContext = {
   roles: 'arn:aws:iam::*:role/*',
   logGroup: 'sentinel-decisions',
 };
+
+/** The CLI in this process as the caller with access key `key`, in a fresh HOME, against the STS and IAM emulators. */
+function callerCli(t: Test, key: string, stsUrl: string, iamUrl: string) {
+  const dir = tempDir(t, 'sentinel-permissions-');
+  const env = cleanEnv({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, '.config'),
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: key,
+    AWS_SECRET_ACCESS_KEY: 'not-a-secret',
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_STS: stsUrl,
+    AWS_ENDPOINT_URL_IAM: iamUrl,
+  });
+  return { dir, env, cli: (args: string[]) => sentinelInProcess(args, { env }) };
+}
 
 t.test('every action is one IAM knows, and every statement is scoped or says why it is not', async (t) => {
   for (const s of STATEMENTS) {
@@ -91,20 +109,7 @@ t.test('permissions check: all granted → 0; one action missing → 1, naming i
   });
   iam.grant(role.arn, ['iam:SimulatePrincipalPolicy', 'iam:GetRole']);
 
-  const dir = tempDir(t, 'sentinel-permissions-');
-  const env = cleanEnv({
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, '.config'),
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: CALLER_KEY,
-    AWS_SECRET_ACCESS_KEY: 'not-a-secret',
-    AWS_CONFIG_FILE: join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ENDPOINT_URL_IAM: iam.url,
-  });
-  const cli = (args: string[]) => sentinelInProcess(args, { env });
+  const { cli, env } = callerCli(t, CALLER_KEY, sts.url, iam.url);
 
   // What `permissions --role daemon` prints for this account and region is what the daemon role is given.
   const printed = await cli(['permissions', '--role', 'daemon', '--account', ACCOUNT, '--region', 'eu-west-1']);
@@ -169,20 +174,7 @@ t.test('check --role admin passes an admin with exactly the printed policy; no r
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
   });
-  const dir = tempDir(t, 'sentinel-permissions-');
-  const env = cleanEnv({
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, '.config'),
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: ADMIN_KEY,
-    AWS_SECRET_ACCESS_KEY: 'not-a-secret',
-    AWS_CONFIG_FILE: join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_STS: sts.url,
-    AWS_ENDPOINT_URL_IAM: iam.url,
-  });
-  const cli = (args: string[]) => sentinelInProcess(args, { env });
+  const { cli, dir, env } = callerCli(t, ADMIN_KEY, sts.url, iam.url);
 
   // The caller holds nothing yet: every role's check fails and names what is missing, none passes with 0 checked.
   for (const role of ['audit', 'enforcement', 'admin']) {
