@@ -120,6 +120,13 @@ async function bootstrap(profiles: string[], flags: Flags, globals: GlobalOption
   }
 }
 
+/** What is stored beside a policy; verifying it needs the key (`sentinel policy verify`), so this never says "signed". */
+function signatureText(signature: { serial: number | null } | null): string {
+  if (!signature) return 'not signed';
+  if (signature.serial === null) return 'signature parameter unreadable (not an envelope)';
+  return `envelope serial ${signature.serial} (not verified: sentinel policy verify)`;
+}
+
 async function status(flags: Flags, globals: GlobalOptions, tables: readonly TableInit[]) {
   const ctx = await setup(flags, globals, tables, tables);
   const { bootstrapStatus } = await import('../core/bootstrap.js');
@@ -131,7 +138,7 @@ async function status(flags: Flags, globals: GlobalOptions, tables: readonly Tab
       if (s.parameters.length === 0) process.stdout.write('  none (sentinel init bootstrap <profile>...)\n');
       for (const p of s.parameters) {
         process.stdout.write(
-          `  ${p.profile.padEnd(20)} version ${String(p.version ?? '-').padEnd(4)} ${String(p.tier ?? '-').padEnd(9)} ${p.signature ? `signed, serial ${p.signature.serial}` : 'not signed'}\n`,
+          `  ${p.profile.padEnd(20)} version ${String(p.version ?? '-').padEnd(4)} ${String(p.tier ?? '-').padEnd(9)} ${signatureText(p.signature)}\n`,
         );
       }
       process.stdout.write('Tables:\n');

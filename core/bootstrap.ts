@@ -6,7 +6,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SentinelError } from './errors.js';
 import { parsePolicy } from './policy/load.js';
-import { awsFailure, parameterName, readParameter, signatureName, storedSerial } from './policy/distribution.js';
+import { awsFailure, parameterName, readParameter, signatureName } from './policy/distribution.js';
+import { parseEnvelope } from './policy/signature.js';
 import type { TableShape } from './records/shape.js';
 import { describeTable, ensureTable, type TableReport } from './records/table.js';
 
@@ -103,8 +104,15 @@ export interface StatusParameter {
   profile: string;
   version: number | null;
   tier: string | null;
-  signature: { serial: number } | null;
+  /** The envelope stored beside the policy, read but not verified (`sentinel policy verify` does that): its serial, or
+   * null when it is not an envelope at all. Null when none is stored. */
+  signature: { serial: number | null } | null;
 }
+
+const envelopeSerial = (text: string): number | null => {
+  const parsed = parseEnvelope(text);
+  return parsed.ok ? parsed.envelope.metadata.serial : null;
+};
 
 /** The policy parameters under the root (with their tier and signature serial) and the state of each table. */
 export async function bootstrapStatus(
@@ -143,7 +151,7 @@ export async function bootstrapStatus(
         profile,
         version: p.Version ?? null,
         tier: p.Tier ?? null,
-        signature: sig ? { serial: storedSerial(sig.value) } : null,
+        signature: sig ? { serial: envelopeSerial(sig.value) } : null,
       });
     }
     token = page.NextToken;

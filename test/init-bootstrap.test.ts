@@ -142,6 +142,37 @@ t.test('bootstrap: plan, apply exactly the plan, a second run changes nothing; s
   const human = await cli(['init', 'status']);
   t.match(human.stdout, /dev\s+version 1\s+Standard\s+not signed/);
 
+  // What is stored beside a policy is read, not verified (that needs the key): never called "signed", and a parameter
+  // that holds no envelope is said to, not shown as "serial 0".
+  const envelope = {
+    signature: 'c2lnbmF0dXJl',
+    metadata: {
+      key_id: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+      algorithm: 'RSASSA_PSS_SHA_256',
+      signed_at: '2026-12-07T10:00:00Z',
+      policy_hash: '0'.repeat(64),
+      profile: 'prod',
+      serial: 7,
+    },
+  };
+  ssm.put('/sentinel/signatures/prod', JSON.stringify(envelope));
+  ssm.put('/sentinel/signatures/staging', 'garbage');
+  const stored = await cli(['init', 'status']);
+  t.match(stored.stdout, /prod\s+version 2\s+Standard\s+envelope serial 7 \(not verified: sentinel policy verify\)/);
+  t.match(stored.stdout, /staging\s+version 1\s+Standard\s+signature parameter unreadable \(not an envelope\)/);
+  t.notMatch(stored.stdout, /\bsigned, serial/);
+  const storedJson = JSON.parse((await cli(['init', 'status', '--json'])).stdout) as {
+    parameters: Array<{ profile: string; signature: unknown }>;
+  };
+  t.same(
+    storedJson.parameters.map((p) => [p.profile, p.signature]),
+    [
+      ['dev', null],
+      ['prod', { serial: 7 }],
+      ['staging', { serial: null }],
+    ],
+  );
+
   // DynamoDB unreachable: the parameters are still listed, each table says it is unknown and why, exit 1 — and the
   // daemon's "credentials are refused until it answers" is not what an admin listing tables is told.
   const closed = `http://127.0.0.1:${await closedPort()}`;
