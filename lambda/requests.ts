@@ -54,7 +54,11 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
 
   const policyFor = async (profile: string): Promise<Policy> => {
     const policy = parts.policy.policyFor?.(profile);
-    if (!policy) throw new SentinelError('PolicyUnavailable', `no valid policy is loaded for ${profile}`);
+    if (!policy)
+      throw new SentinelError('PolicyUnavailable', `no valid policy is loaded for ${profile}`, {
+        // The catalogue's hint is a daemon's (a file, `daemon reload`); this policy is the vendor's, from SSM.
+        hint: `The vendor's log says why; once the policy parameter for ${profile} is published valid and signed (\`sentinel policy push\`), the vendor loads it at its next refresh.`,
+      });
     return policy;
   };
 

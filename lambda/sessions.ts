@@ -50,7 +50,7 @@ export function createVendorSessions(parts: VendorParts): VendorSessions {
     issuer: parts.issuer,
     decisions: parts.decisions,
     clock: now,
-    settings: { credentialDurationMs: config.credentials.durationMs, sessionStore: 'dynamodb' },
+    settings: { credentialDurationMs: config.credentials.durationMs, sessionStore: 'dynamodb', server: 'vendor' },
   };
 
   const entry = (event: DecisionEntry['event'], principal: Principal, profile: string | null, mode: Mode | null) =>

@@ -344,5 +344,14 @@ t.test(
       authorize(request('dev'), unavailable('ssm:/sentinel/policies/dev', 'no valid policy is loaded: not signed')),
     );
     t.match(ssm.hint, /sentinel policy push dev <file> --sign/);
+    t.match(ssm.hint, /sentinel daemon (status|reload)/, "a daemon's own policy: its status and reload");
+    // The vendor decides with a policy no local daemon holds: its hint names neither daemon command.
+    const vendorPorts = unavailable('ssm:/sentinel/policies/dev', 'no valid policy is loaded: not signed');
+    vendorPorts.settings = { ...vendorPorts.settings, server: 'vendor' };
+    const vendor = await refusal(authorize(request('dev'), vendorPorts));
+    t.match(vendor.hint, /The vendor's log says why its policy for dev was refused/);
+    t.match(vendor.hint, /sentinel policy push dev <file> --sign/);
+    t.match(vendor.hint, /loads it at its next refresh/);
+    t.notMatch(vendor.hint, /sentinel daemon/);
   },
 );

@@ -71,3 +71,39 @@ t.test('signed SSM policies: served; an unsigned one is refused and cannot be bo
   t.match(status.body.policy, { source: 'ssm', location: '/sentinel/policies' });
   t.match(status.body.policy.lastError ?? '', /prod/);
 });
+
+t.test(
+  "no policy the vendor can load: an approval request's refusal points at the vendor's log, not at a daemon",
+  async (t) => {
+    const ssm = await startSsm();
+    t.teardown(() => ssm.close());
+    ssm.put('/sentinel/policies/dev', 'version: "1"\nrules: [ { name: x, effect: allow, conditions: { bad: 1 } } ]\n');
+    const config = [
+      'region: us-east-1',
+      'policy: { source: ssm, ssm_root: /sentinel/policies }',
+      `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
+      `requests: { table: ${REQUESTS_TABLE} }`,
+      `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
+      '',
+    ].join('\n');
+    withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
+    const v = await startVendor(t, { config });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await v.handler(
+        restEvent({ method, path, callerArn: ALICE, ...(body ? { body: JSON.stringify(body) } : {}) }) as never,
+      );
+      return { status: r.statusCode, body: JSON.parse(r.body) };
+    };
+    // A profile no loaded policy defines is one the vendor does not have (as above).
+    const credentials = await call('GET', '/v1/credentials?profile=dev');
+    t.equal(credentials.body.code, 'ProfileUnknown');
+    const request = await call('POST', '/v1/requests', {
+      profile: 'dev',
+      justification: 'a justification long enough',
+    });
+    t.equal(request.status, 503, JSON.stringify(request.body));
+    t.equal(request.body.code, 'PolicyUnavailable');
+    t.match(request.body.hint, /vendor's log says why/);
+    t.notMatch(request.body.hint, /sentinel daemon|policy validate/, 'no daemon command, no local file');
+  },
+);

@@ -158,15 +158,19 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
     // hint, which says what the reason does not.
     // The catalogue's hint names a file; a policy from SSM is fixed by whoever publishes it, not with a local file.
     const ssm = decision.policySource.startsWith('ssm:');
-    const hint = ssm
-      ? `\`sentinel daemon status\` says why the policy for ${profile} was refused; once the parameter is published valid and signed (admins: \`sentinel policy push ${shellWord(profile)} <file> --sign --key <kms key>\`) or AWS answers again, \`sentinel daemon reload\`.`
-      : !file
-        ? undefined
-        : decision.reason.includes('KMS GetPublicKey for the signing key failed')
-          ? 'The policy file may well be valid: KMS did not give the key to check its signature. `sentinel daemon reload` tries again now.'
-          : decision.reason.includes('sentinel daemon reload')
-            ? 'The daemon keeps running and refuses every request until a policy loads; `sentinel daemon status` shows its state.'
-            : `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`;
+    const publish = `admins: \`sentinel policy push ${shellWord(profile)} <file> --sign --key <kms key>\``;
+    const hint =
+      ssm && ports.settings.server === 'vendor'
+        ? `The vendor's log says why its policy for ${profile} was refused; once the parameter is published valid and signed (${publish}), the vendor loads it at its next refresh.`
+        : ssm
+          ? `\`sentinel daemon status\` says why the policy for ${profile} was refused; once the parameter is published valid and signed (${publish}) or AWS answers again, \`sentinel daemon reload\`.`
+          : !file
+            ? undefined
+            : decision.reason.includes('KMS GetPublicKey for the signing key failed')
+              ? 'The policy file may well be valid: KMS did not give the key to check its signature. `sentinel daemon reload` tries again now.'
+              : decision.reason.includes('sentinel daemon reload')
+                ? 'The daemon keeps running and refuses every request until a policy loads; `sentinel daemon status` shows its state.'
+                : `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`;
     return new SentinelError(code, decision.reason, { details, ...(hint ? { hint } : {}) });
   }
   const rule = decision.rule ? `rule "${decision.rule}"` : 'no matching rule (default deny)';
