@@ -11,6 +11,7 @@ import type { VendRequest } from '../core/issuer/types.js';
 import { compilePolicy } from '../core/policy/compile.js';
 import { parsePolicy } from '../core/policy/load.js';
 import { defaultDeny } from '../core/policy/evaluate.js';
+import type { PolicyFileRefusal } from '../core/policy/types.js';
 import type { Mode } from '../core/types.js';
 
 const POLICY = `
@@ -320,8 +321,15 @@ t.test('an MFA-verified break-glass event asks the issuer for its MFA session an
 t.test(
   'PolicyUnavailable: the hint fits why (a file to fix, KMS that did not answer, a parameter in SSM)',
   async (t) => {
-    const unavailable = (source: string, reason: string) =>
-      setup({ policy: { decide: () => defaultDeny({ source, version: null }, reason, 'PolicyUnavailable') } }).ports;
+    const unavailable = (source: string, reason: string, why?: PolicyFileRefusal) =>
+      setup({
+        policy: {
+          decide: () => ({
+            ...defaultDeny({ source, version: null }, reason, 'PolicyUnavailable'),
+            ...(why ? { unavailable: why } : {}),
+          }),
+        },
+      }).ports;
     const invalid = await refusal(
       authorize(
         request('dev'),
@@ -335,11 +343,36 @@ t.test(
         unavailable(
           'file:/p/policy.yaml',
           'no valid policy is loaded: KMS GetPublicKey for the signing key failed (TimeoutError); trying again every 30 s',
+          'signing_key_unavailable',
         ),
       ),
     );
     t.notMatch(kms.hint, /policy validate/, 'nothing in the file to fix');
     t.match(kms.hint, /KMS did not give the key.*sentinel daemon reload/);
+    // The hint follows the source's word on why, not the reason's text: a file whose problem merely mentions KMS is
+    // still a file to fix.
+    const text = await refusal(
+      authorize(
+        request('dev'),
+        unavailable(
+          'file:/p/policy.yaml',
+          'no valid policy is loaded: KMS GetPublicKey for the signing key failed',
+          'invalid',
+        ),
+      ),
+    );
+    t.match(text.hint, /sentinel policy validate \/p\/policy\.yaml/);
+    const missing = await refusal(
+      authorize(
+        request('dev'),
+        unavailable(
+          'file:/p/policy.yaml',
+          'no valid policy is loaded: /p/policy.yaml does not exist. Create it',
+          'missing',
+        ),
+      ),
+    );
+    t.match(missing.hint, /keeps running and refuses every request until a policy loads/);
     const ssm = await refusal(
       authorize(request('dev'), unavailable('ssm:/sentinel/policies/dev', 'no valid policy is loaded: not signed')),
     );

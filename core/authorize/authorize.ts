@@ -155,7 +155,7 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
   if (code === 'PolicyUnavailable') {
     const file = decision.policySource.startsWith('file:') ? decision.policySource.slice('file:'.length) : null;
     // A reason that already says what to do (a missing file's: create it, validate it, reload) is not repeated in the
-    // hint, which says what the reason does not.
+    // hint, which says what the reason does not; the source says which case it is (decision.unavailable).
     // The catalogue's hint names a file; a policy from SSM is fixed by whoever publishes it, not with a local file.
     const ssm = decision.policySource.startsWith('ssm:');
     const publish = `admins: \`sentinel policy push ${shellWord(profile)} <file> --sign --key <kms key>\``;
@@ -166,9 +166,9 @@ function denialError(decision: Decision, request: AuthorizeRequest, ports: Ports
           ? `\`sentinel daemon status\` says why the policy for ${profile} was refused; once the parameter is published valid and signed (${publish}) or AWS answers again, \`sentinel daemon reload\`.`
           : !file
             ? undefined
-            : decision.reason.includes('KMS GetPublicKey for the signing key failed')
+            : decision.unavailable === 'signing_key_unavailable'
               ? 'The policy file may well be valid: KMS did not give the key to check its signature. `sentinel daemon reload` tries again now.'
-              : decision.reason.includes('sentinel daemon reload')
+              : decision.unavailable === 'missing'
                 ? 'The daemon keeps running and refuses every request until a policy loads; `sentinel daemon status` shows its state.'
                 : `Fix it (\`sentinel policy validate ${shellWord(file)}\` lists every problem), then \`sentinel daemon reload\`.`;
     return new SentinelError(code, decision.reason, { details, ...(hint ? { hint } : {}) });

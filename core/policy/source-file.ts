@@ -19,7 +19,7 @@ import {
   fetchVerificationKey,
   type VerificationKey,
 } from './signature.js';
-import type { Decision, DecisionRequest, PolicyProvider, PolicyStatus } from './types.js';
+import type { Decision, DecisionRequest, PolicyFileRefusal, PolicyProvider, PolicyStatus } from './types.js';
 import type { SessionStoreKind } from '../types.js';
 
 export interface FileSourceOptions {
@@ -74,8 +74,10 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   });
 
   // The log gets where the problem is, never text from the policy; status() (the user's own view) gets the message.
-  const refuse = (message: string, fields: Record<string, unknown>) => {
+  let lastRefusal: PolicyFileRefusal | null = null;
+  const refuse = (message: string, fields: { reason: PolicyFileRefusal } & Record<string, unknown>) => {
     lastError = message;
+    lastRefusal = fields.reason;
     log.warn(
       { policySource: source, policyVersion: current?.version ?? null, ...fields },
       current
@@ -153,6 +155,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
       }
     }
     lastError = null;
+    lastRefusal = null;
     if (current?.ready.digest === prepared.digest) return status();
     current = { ready: prepared, version: fileVersion(prepared.digest), loadedAt: new Date().toISOString() };
     log.info(
@@ -217,11 +220,13 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
     },
     decide(request: DecisionRequest): Decision {
       if (!current) {
-        return defaultDeny(
+        const denied = defaultDeny(
           { source, version: null },
           `no valid policy is loaded: ${lastError ?? 'not loaded yet'}`,
           'PolicyUnavailable',
         );
+        if (lastRefusal) denied.unavailable = lastRefusal;
+        return denied;
       }
       return current.ready.compiled.decide(request, { source, version: current.version });
     },

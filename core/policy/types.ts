@@ -23,6 +23,10 @@ export interface DecisionRequest {
 
 export type DenialCode = 'PolicyDenied' | 'ApprovalRequired' | 'ServerModeRequired' | 'PolicyUnavailable';
 
+/** Why a policy file was refused: a missing file is created, KMS is waited for, the rest is fixed in the file. */
+export type PolicyFileRefusal =
+  'unsafe' | 'missing' | 'unreadable' | 'invalid' | 'signing_key_unavailable' | 'signature';
+
 export interface Decision {
   allowed: boolean;
   /** The deciding rule's effect, or `default_deny` when no rule matched (or no policy is loaded). */
@@ -37,6 +41,8 @@ export interface Decision {
   sessionTable?: string;
   /** Rules that matched on everything but a `device` condition, passed over because no device posture was known. */
   skippedForPosture?: string[];
+  /** With PolicyUnavailable from a policy file: why no policy is in force, for a hint that fits (authorize()). */
+  unavailable?: PolicyFileRefusal;
   /** What would have to change for an allow (for messages and `policy test`). */
   requires?: { approval?: boolean; serverMode?: boolean; serverSessionStore?: boolean };
   policySource: string; // e.g. `file:/home/a/.config/sentinel/policy.yaml` or `ssm:/sentinel/policies/prod`
