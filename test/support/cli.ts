@@ -2,7 +2,8 @@
 // throwaway control-API stand-in on a Unix socket for testing the CLI's own process behaviour (exec's signal and
 // status handling, credential_process output) without a daemon. End-to-end tests use the real daemon instead.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,22 @@ export function requireBuild(): void {
 
 export { tempDir, type HasTeardown };
 
-/** An environment with nothing of the caller's AWS or Sentinel settings in it. */
+let privateRuntimeDir: string | undefined;
+/** One runtime directory per test process, removed when it exits. Without XDG_RUNTIME_DIR the CLI would use
+ * `${TMPDIR:-/tmp}/sentinel-<uid>`: the real runtime directory of whoever runs the tests, where `use` and `exec` leave
+ * their copies of the AWS config and a daemon of theirs may listen. */
+function testRuntimeDir(): string {
+  if (!privateRuntimeDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-test-run-'));
+    chmodSync(dir, 0o700);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    privateRuntimeDir = dir;
+  }
+  return privateRuntimeDir;
+}
+
+/** An environment with nothing of the caller's AWS or Sentinel settings in it, and a runtime directory of the test
+ * process's own (pass `XDG_RUNTIME_DIR: undefined` for the fallback under TMPDIR). */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -33,6 +49,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   }
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   env.NO_COLOR = '1';
+  env.XDG_RUNTIME_DIR = testRuntimeDir();
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
