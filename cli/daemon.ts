@@ -288,6 +288,29 @@ async function run(globals: GlobalOptions, options: { json?: boolean }): Promise
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
 }
 
+/** The port of a `last_port_taken` line in the daemon's log (`--json`), if any. */
+function lastPortTaken(logText: string): number | undefined {
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"event":"last_port_taken"')) continue;
+    try {
+      const port = (JSON.parse(line) as { port?: unknown }).port;
+      if (typeof port === 'number') return port;
+    } catch {
+      // not our line
+    }
+  }
+  return undefined;
+}
+
+/** Said when the credential endpoint did not get its last port back: the shells from before point at the old one. */
+function portMovedWarning(from: number, to: number): string {
+  return (
+    `Warning: the credential endpoint's last port ${from} was taken, so it listens on ${to}: shells and exec commands ` +
+    `started before this daemon still send their requests to ${from}, to whoever holds it. Run \`sentinel use ` +
+    `<profile>\` again in each (or open new ones).\n`
+  );
+}
+
 /** The error a failed `daemon run` printed as JSON (`--json`) in its log, if any. */
 function startFailure(logText: string): SentinelError | undefined {
   const lines = logText.split('\n').reverse();
@@ -352,6 +375,8 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
       process.stdout.write(
         `sentinel daemon started (pid ${status.pid}); log: ${logFile}\n${policyLine(status.policy)}\n`,
       );
+      const taken = lastPortTaken(fs.readFileSync(logFile, 'utf8').slice(offset));
+      if (taken !== undefined) process.stderr.write(portMovedWarning(taken, status.listeners.tcp.port));
       return;
     }
     if (exit !== undefined) {
@@ -439,6 +464,8 @@ async function restart(globals: GlobalOptions, options: { timeout: string }): Pr
         process.stdout.write(
           `sentinel daemon restarted by ${manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
         );
+        const [from, to] = [old.listeners.tcp.port, now.listeners.tcp.port];
+        if (from !== to) process.stderr.write(portMovedWarning(from, to));
         return;
       }
       await sleep(100);
@@ -626,7 +653,8 @@ stopped as \`daemon stop\` does and started as \`daemon start\` does; if none ru
 
 Sessions end with the daemon that opened them (with the memory store) and every token does: run \`sentinel use
 <profile>\` again in shells that had one. The new daemon listens on the old one's port when it is free, so the AWS
-CLI in those shells says so (TokenInvalid) rather than failing to connect.
+CLI in those shells says so (TokenInvalid) rather than failing to connect; when another process took the port, a
+Warning on stderr says so (those shells then talk to it until \`sentinel use\` runs again in each).
 
 Examples:
   $ sentinel daemon restart

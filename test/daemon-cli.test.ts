@@ -14,6 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { parseDaemonRun } from '../cli/daemon.js';
 import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, removeHome, runProcess } from './support/daemon.js';
@@ -304,20 +305,58 @@ t.test(
   },
 );
 
+t.test('restart whose old port another process took meanwhile: it says so, not only in the daemon log', async (t) => {
+  const { home, inEnv } = await cliHome(t);
+  const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+  t.equal((await sentinel('daemon', 'start')).code, 0);
+  const state = () => JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+  const before = state();
+  const stopped = await sentinel('daemon', 'stop');
+  t.equal(stopped.code, 0, stopped.stderr);
+  // Another local user's listener on the port the shells from before still point at.
+  const squatter = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve, reject) => {
+    squatter.once('error', reject);
+    squatter.listen(before.port, '127.0.0.1', resolve);
+  });
+  t.teardown(() => new Promise<void>((r) => squatter.close(() => r())));
+  const restarted = await sentinel('daemon', 'restart');
+  t.equal(restarted.code, 0, restarted.stderr);
+  const after = state();
+  t.not(after.port, before.port, 'it listens elsewhere');
+  t.match(
+    restarted.stderr,
+    new RegExp(
+      `^Warning: the credential endpoint's last port ${before.port} was taken, so it listens on ${after.port}: ` +
+        `shells and exec commands started before this daemon still send their requests to ${before.port}, to ` +
+        'whoever holds it\\. Run `sentinel use <profile>` again in each',
+    ),
+  );
+  const plain = await sentinel('daemon', 'restart');
+  t.equal(plain.code, 0, plain.stderr);
+  t.equal(plain.stderr, '', 'a restart that keeps its port warns of nothing');
+  t.equal((await sentinel('daemon', 'stop')).code, 0);
+});
+
 interface DaemonJson {
   pid: number;
   port: number;
 }
 
 /** A /v1/status body of a daemon that `manager` started, as pid `pid`. */
-function managedStatus(pid: number, manager: string | null) {
+function managedStatus(pid: number, manager: string | null, port = 1) {
   return {
     version: '0.0.0',
     pid,
     started_at: new Date(Date.UTC(2026, 11, 7) + pid * 1000).toISOString(),
     uptime_seconds: 1,
     service_manager: manager,
-    listeners: { unix: '/x', socket_activated: false, tcp: { host: '127.0.0.1', port: 1 }, url: 'http://127.0.0.1:1' },
+    listeners: {
+      unix: '/x',
+      socket_activated: false,
+      tcp: { host: '127.0.0.1', port },
+      url: `http://127.0.0.1:${port}`,
+    },
     policy: { source: 'file', location: '/p.yaml', version: 'abc', rules: 2, lastError: null, loadedAt: null },
     store: 'memory',
     sessions: { active: 0 },
@@ -359,10 +398,13 @@ t.test('restart of a daemon systemd runs asks systemd, even from a session, and 
   const dir = tempDir(t, 'sentinel-restart-');
   for (const action of ['restart', 'fail', 'nothing'] as const) {
     const fake = fakeSystemctl(join(dir, action), action);
-    // Pid 100 until the stand-in systemctl has "restarted" it, 200 after.
+    // Pid 100 on port 1 until the stand-in systemctl has "restarted" it, 200 on port 2 after.
     const stub = await startStubDaemon(t, (req) =>
       req.url === '/v1/status'
-        ? { status: 200, body: managedStatus(existsSync(fake.restarted) ? 200 : 100, 'systemd') }
+        ? {
+            status: 200,
+            body: existsSync(fake.restarted) ? managedStatus(200, 'systemd', 2) : managedStatus(100, 'systemd', 1),
+          }
         : { status: 404, body: errorBody('NotFound', 'no such endpoint') },
     );
     const r = await run(
@@ -379,6 +421,11 @@ t.test('restart of a daemon systemd runs asks systemd, even from a session, and 
     if (action === 'restart') {
       t.equal(r.code, 0, r.stderr);
       t.match(r.stdout, /^sentinel daemon restarted by systemd \(pid 100, now 200\)\npolicy: 2 rules loaded/);
+      t.match(
+        r.stderr,
+        /^Warning: the credential endpoint's last port 1 was taken, so it listens on 2: .*sentinel use <profile>/m,
+        'a port that moved is said: the shells from before point at the old one',
+      );
       const status = await run(t, process.execPath, [CLI_MAIN, '--socket', stub.socket, 'daemon', 'status'], {
         env: cleanEnv(),
       });
