@@ -381,8 +381,18 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
     }
     if (exit !== undefined) {
       const text = fs.readFileSync(logFile, 'utf8').slice(offset);
+      const failure = startFailure(text);
+      if (failure?.code === 'DaemonAlreadyRunning') {
+        // Another `start` or `restart` won the runtime directory meanwhile: once that daemon answers, one runs, as
+        // asked.
+        while (Date.now() < deadline) {
+          const other = await statusOf(globals).catch(() => undefined);
+          if (other) return void process.stdout.write(`sentinel daemon already running (pid ${other.pid})\n`);
+          await sleep(100);
+        }
+      }
       throw (
-        startFailure(text) ??
+        failure ??
         new SentinelError('InternalError', `the daemon exited with status ${exit} before it answered`, {
           hint: `See ${logFile}.`,
         })
@@ -400,13 +410,16 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
     process.stdout.write('sentinel daemon is not running\n');
     return;
   }
+  let asked: SentinelError | undefined;
   if (running.answers) {
     const client = await clientFor(globals);
     try {
       await client.post('/v1/shutdown', {});
     } catch (e) {
-      // It may close the connection while answering; what counts is that it goes away.
-      if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
+      // It may close the connection while answering (ECONNRESET when another `stop` or `restart` asked it first);
+      // what counts is that it goes away. Said only if it does not.
+      if (!(e instanceof SentinelError)) throw e;
+      if (e.code !== 'DaemonNotRunning') asked = e;
     }
   } else {
     // Asked on the wrong socket, it is not wedged: refused rather than signalled.
@@ -417,12 +430,14 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
   const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
-    if (!pidAlive(running.pid) && !(await statusOf(globals))) {
+    // Gone, even when another daemon (a concurrent `start` or `restart`) answers on the socket by now.
+    if (!pidAlive(running.pid) && (await statusOf(globals).catch(() => undefined))?.pid !== running.pid) {
       process.stdout.write(`sentinel daemon stopped (pid ${running.pid})\n`);
       return;
     }
     await sleep(100);
   }
+  if (asked) throw asked;
   throw new SentinelError('InternalError', `the daemon (pid ${running.pid}) did not stop within ${limitMs / 1000}s`, {
     hint: `It may still be finishing requests; check with \`sentinel daemon status\`, or end it at once with \`kill -KILL ${running.pid}\`.`,
   });

@@ -338,6 +338,29 @@ t.test('restart whose old port another process took meanwhile: it says so, not o
   t.equal((await sentinel('daemon', 'stop')).code, 0);
 });
 
+t.test(
+  'restarts and a start at once: each ends with one daemon running, none reports a bug or a false time-out',
+  async (t) => {
+    const { home, inEnv } = await cliHome(t);
+    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    t.equal((await sentinel('daemon', 'start')).code, 0);
+    for (let round = 1; round <= 3; round++) {
+      const runs = await Promise.all([
+        sentinel('daemon', 'restart'),
+        sentinel('daemon', 'start'),
+        sentinel('daemon', 'restart'),
+      ]);
+      for (const r of runs) {
+        t.equal(r.code, 0, `round ${round}: ${r.stdout}${r.stderr}`);
+        t.notMatch(r.stderr, /This is a bug|did not stop within|already runs for/, `round ${round}`);
+      }
+      const status = await sentinel('daemon', 'status', '--json');
+      t.equal(status.code, 0, 'a daemon answers');
+    }
+    t.equal((await sentinel('daemon', 'stop')).code, 0);
+  },
+);
+
 interface DaemonJson {
   pid: number;
   port: number;
