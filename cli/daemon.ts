@@ -288,6 +288,20 @@ async function run(globals: GlobalOptions, options: { json?: boolean }): Promise
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
 }
 
+/** `--timeout <seconds>` in milliseconds: a positive number of seconds (`abc` or `0` is a usage error, not 15 s). */
+function timeoutMs(text: string): number {
+  const seconds = Number(text);
+  if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(seconds > 0) || seconds > 86_400)
+    throw new SentinelError(
+      'UsageError',
+      `--timeout must be a number of seconds above 0, at most 86400 (got "${visible(text)}")`,
+      {
+        hint: 'For example `--timeout 60`.',
+      },
+    );
+  return seconds * 1000;
+}
+
 /** The port of a `last_port_taken` line in the daemon's log (`--json`), if any. */
 function lastPortTaken(logText: string): number | undefined {
   for (const line of logText.split('\n')) {
@@ -331,6 +345,7 @@ function startFailure(logText: string): SentinelError | undefined {
 }
 
 async function start(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  timeoutMs(options.timeout);
   const running = await presence(globals);
   if (running?.answers) {
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
@@ -366,7 +381,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
   child.once('exit', (code, signal) => (exit = code ?? (signal ? 1 : 0)));
   child.unref();
 
-  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     await sleep(100);
@@ -405,6 +420,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
 }
 
 async function stop(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  timeoutMs(options.timeout);
   const running = await presence(globals);
   if (!running) {
     process.stdout.write('sentinel daemon is not running\n');
@@ -427,7 +443,7 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
     // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
     process.kill(running.pid, 'SIGTERM');
   }
-  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
+  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     // Gone, even when another daemon (a concurrent `start` or `restart`) answers on the socket by now.
@@ -465,13 +481,14 @@ export async function managerOfDaemon(
  * login).
  */
 async function restart(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  timeoutMs(options.timeout); // before anything is stopped
   const running = await presence(globals);
   const old = running?.answers;
   const manager = old ? await managerOfDaemon(old) : null;
   if (old && manager) {
     const { restartService, managerHint } = await import('./service-manager.js');
     const command = restartService(manager);
-    const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+    const limitMs = timeoutMs(options.timeout);
     const deadline = Date.now() + limitMs;
     while (Date.now() < deadline) {
       const now = await statusOf(globals).catch(() => undefined);

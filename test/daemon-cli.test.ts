@@ -361,6 +361,23 @@ t.test(
   },
 );
 
+t.test('--timeout that is no number of seconds is a usage error, before restart stops anything', async (t) => {
+  const { home, inEnv } = await cliHome(t);
+  const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+  t.equal((await sentinel('daemon', 'start')).code, 0);
+  const pid = () => (JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson).pid;
+  const before = pid();
+  for (const command of ['restart', 'stop', 'start'])
+    for (const value of ['abc', '0', '-5', '']) {
+      const r = await sentinel('daemon', command, '--timeout', value);
+      t.equal(r.code, 2, `${command} --timeout ${JSON.stringify(value)}: ${r.stderr}`);
+      t.match(r.stderr, /^Error: --timeout must be a number of seconds above 0/);
+      t.equal(r.stdout, '', 'nothing was stopped or started');
+    }
+  t.equal(pid(), before, 'the daemon still runs');
+  t.equal((await sentinel('daemon', 'stop')).code, 0);
+});
+
 interface DaemonJson {
   pid: number;
   port: number;
