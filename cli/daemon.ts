@@ -63,11 +63,24 @@ async function clientFor(globals: GlobalOptions, timeoutMs = 10_000) {
 async function statusOf(globals: GlobalOptions): Promise<StatusBody | undefined> {
   const client = await clientFor(globals);
   let body: unknown;
-  try {
-    body = await client.get<unknown>('/v1/status');
-  } catch (e) {
-    if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      body = await client.get<unknown>('/v1/status');
+      break;
+    } catch (e) {
+      if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
+      // A daemon that is stopping (another `stop` or `restart` asked it) resets the connections it accepted: asked
+      // again shortly, it is gone or a new one answers.
+      if (
+        attempt < 30 &&
+        e instanceof SentinelError &&
+        /^cannot talk to the daemon: (ECONNRESET|EPIPE)$/.test(e.message)
+      ) {
+        await sleep(100);
+        continue;
+      }
+      throw e;
+    }
   }
   if (!isStatusBody(body)) {
     throw new SentinelError('InternalError', `what answers on ${client.socketPath} is not a Sentinel daemon`, {

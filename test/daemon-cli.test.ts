@@ -344,7 +344,7 @@ t.test(
     const { home, inEnv } = await cliHome(t);
     const sentinel = (...args: string[]) => inEnv(home.env, ...args);
     t.equal((await sentinel('daemon', 'start')).code, 0);
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= 5; round++) {
       const runs = await Promise.all([
         sentinel('daemon', 'restart'),
         sentinel('daemon', 'start'),
