@@ -358,8 +358,14 @@ function startFailure(logText: string): SentinelError | undefined {
 }
 
 async function start(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
-  timeoutMs(options.timeout);
-  const running = await presence(globals);
+  let running = await presence(globals);
+  // A daemon that holds the runtime directory but does not answer yet may be starting (a concurrent `start` or
+  // `restart`): given a few seconds to answer before it is reported.
+  const patience = Date.now() + Math.min(timeoutMs(options.timeout), 5_000);
+  while (running && !running.answers && running.listensOn === null && Date.now() < patience) {
+    await sleep(100);
+    running = await presence(globals);
+  }
   if (running?.answers) {
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
     return;
