@@ -127,7 +127,13 @@ type Presence =
   { answers: StatusBody; pid: number } | { answers: undefined; pid: number; listensOn: string | null } | undefined;
 
 async function presence(globals: GlobalOptions): Promise<Presence> {
-  const answers = await statusOf(globals);
+  let answers: StatusBody | undefined;
+  try {
+    answers = await statusOf(globals);
+  } catch (e) {
+    // Connected, and no answer in time: a wedged daemon (stopped, or stuck), which the lock names like a silent one.
+    if (!(e instanceof SentinelError && e.message.startsWith('the daemon did not answer within '))) throw e;
+  }
   if (answers) return { answers, pid: answers.pid };
   const [{ resolveRuntimeDir, resolveSocket }, { lockHolderPid }, { readDaemonState }, { resolve }] = await Promise.all(
     [

@@ -378,6 +378,37 @@ t.test('--timeout that is no number of seconds is a usage error, before restart 
   t.equal((await sentinel('daemon', 'stop')).code, 0);
 });
 
+t.test(
+  'a wedged daemon (SIGSTOP): stop and restart signal it and say how to end it, not "This is a bug"',
+  async (t) => {
+    const { home, inEnv } = await cliHome(t);
+    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    t.equal((await sentinel('daemon', 'start')).code, 0);
+    const { pid } = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+    process.kill(pid, 'SIGSTOP');
+    t.teardown(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    const status = await sentinel('daemon', 'status');
+    t.equal(status.code, 4, status.stderr);
+    t.match(
+      status.stderr,
+      new RegExp(`a Sentinel daemon \\(pid ${pid}\\) holds the runtime directory but does not answer`),
+    );
+    const restarted = await sentinel('daemon', 'restart', '--timeout', '1');
+    t.equal(restarted.code, 1, restarted.stderr);
+    t.match(restarted.stderr, new RegExp(`did not stop within 20s\\nHint: .*kill -KILL ${pid}`));
+    t.notMatch(restarted.stderr, /This is a bug/);
+    process.kill(pid, 'SIGCONT'); // the SIGTERM that stop sent ends it now
+    const stopped = await sentinel('daemon', 'stop');
+    t.equal(stopped.code, 0, stopped.stderr);
+  },
+);
+
 interface DaemonJson {
   pid: number;
   port: number;
