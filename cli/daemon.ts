@@ -63,11 +63,24 @@ async function clientFor(globals: GlobalOptions, timeoutMs = 10_000) {
 async function statusOf(globals: GlobalOptions): Promise<StatusBody | undefined> {
   const client = await clientFor(globals);
   let body: unknown;
-  try {
-    body = await client.get<unknown>('/v1/status');
-  } catch (e) {
-    if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      body = await client.get<unknown>('/v1/status');
+      break;
+    } catch (e) {
+      if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
+      // A daemon that is stopping (another `stop` or `restart` asked it) resets the connections it accepted: asked
+      // again shortly, it is gone or a new one answers.
+      if (
+        attempt < 30 &&
+        e instanceof SentinelError &&
+        /^cannot talk to the daemon: (ECONNRESET|EPIPE)$/.test(e.message)
+      ) {
+        await sleep(100);
+        continue;
+      }
+      throw e;
+    }
   }
   if (!isStatusBody(body)) {
     throw new SentinelError('InternalError', `what answers on ${client.socketPath} is not a Sentinel daemon`, {
@@ -114,7 +127,13 @@ type Presence =
   { answers: StatusBody; pid: number } | { answers: undefined; pid: number; listensOn: string | null } | undefined;
 
 async function presence(globals: GlobalOptions): Promise<Presence> {
-  const answers = await statusOf(globals);
+  let answers: StatusBody | undefined;
+  try {
+    answers = await statusOf(globals);
+  } catch (e) {
+    // Connected, and no answer in time: a wedged daemon (stopped, or stuck), which the lock names like a silent one.
+    if (!(e instanceof SentinelError && e.message.startsWith('the daemon did not answer within '))) throw e;
+  }
   if (answers) return { answers, pid: answers.pid };
   const [{ resolveRuntimeDir, resolveSocket }, { lockHolderPid }, { readDaemonState }, { resolve }] = await Promise.all(
     [
@@ -288,6 +307,43 @@ async function run(globals: GlobalOptions, options: { json?: boolean }): Promise
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
 }
 
+/** `--timeout <seconds>` in milliseconds: a positive number of seconds (`abc` or `0` is a usage error, not 15 s). */
+function timeoutMs(text: string): number {
+  const seconds = Number(text);
+  if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(seconds > 0) || seconds > 86_400)
+    throw new SentinelError(
+      'UsageError',
+      `--timeout must be a number of seconds above 0, at most 86400 (got "${visible(text)}")`,
+      {
+        hint: 'For example `--timeout 60`.',
+      },
+    );
+  return seconds * 1000;
+}
+
+/** The port of a `last_port_taken` line in the daemon's log (`--json`), if any. */
+function lastPortTaken(logText: string): number | undefined {
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"event":"last_port_taken"')) continue;
+    try {
+      const port = (JSON.parse(line) as { port?: unknown }).port;
+      if (typeof port === 'number') return port;
+    } catch {
+      // not our line
+    }
+  }
+  return undefined;
+}
+
+/** Said when the credential endpoint did not get its last port back: the shells from before point at the old one. */
+function portMovedWarning(from: number, to: number): string {
+  return (
+    `Warning: the credential endpoint's last port ${from} was taken, so it listens on ${to}: shells and exec commands ` +
+    `started before this daemon still send their requests to ${from}, to whoever holds it. Run \`sentinel use ` +
+    `<profile>\` again in each (or open new ones).\n`
+  );
+}
+
 /** The error a failed `daemon run` printed as JSON (`--json`) in its log, if any. */
 function startFailure(logText: string): SentinelError | undefined {
   const lines = logText.split('\n').reverse();
@@ -308,7 +364,14 @@ function startFailure(logText: string): SentinelError | undefined {
 }
 
 async function start(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
-  const running = await presence(globals);
+  let running = await presence(globals);
+  // A daemon that holds the runtime directory but does not answer yet may be starting (a concurrent `start` or
+  // `restart`): given a few seconds to answer before it is reported.
+  const patience = Date.now() + Math.min(timeoutMs(options.timeout), 5_000);
+  while (running && !running.answers && running.listensOn === null && Date.now() < patience) {
+    await sleep(100);
+    running = await presence(globals);
+  }
   if (running?.answers) {
     process.stdout.write(`sentinel daemon already running (pid ${running.pid})\n`);
     return;
@@ -343,7 +406,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
   child.once('exit', (code, signal) => (exit = code ?? (signal ? 1 : 0)));
   child.unref();
 
-  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     await sleep(100);
@@ -352,12 +415,24 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
       process.stdout.write(
         `sentinel daemon started (pid ${status.pid}); log: ${logFile}\n${policyLine(status.policy)}\n`,
       );
+      const taken = lastPortTaken(fs.readFileSync(logFile, 'utf8').slice(offset));
+      if (taken !== undefined) process.stderr.write(portMovedWarning(taken, status.listeners.tcp.port));
       return;
     }
     if (exit !== undefined) {
       const text = fs.readFileSync(logFile, 'utf8').slice(offset);
+      const failure = startFailure(text);
+      if (failure?.code === 'DaemonAlreadyRunning') {
+        // Another `start` or `restart` won the runtime directory meanwhile: once that daemon answers, one runs, as
+        // asked.
+        while (Date.now() < deadline) {
+          const other = await statusOf(globals).catch(() => undefined);
+          if (other) return void process.stdout.write(`sentinel daemon already running (pid ${other.pid})\n`);
+          await sleep(100);
+        }
+      }
       throw (
-        startFailure(text) ??
+        failure ??
         new SentinelError('InternalError', `the daemon exited with status ${exit} before it answered`, {
           hint: `See ${logFile}.`,
         })
@@ -370,18 +445,22 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
 }
 
 async function stop(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  timeoutMs(options.timeout);
   const running = await presence(globals);
   if (!running) {
     process.stdout.write('sentinel daemon is not running\n');
     return;
   }
+  let asked: SentinelError | undefined;
   if (running.answers) {
     const client = await clientFor(globals);
     try {
       await client.post('/v1/shutdown', {});
     } catch (e) {
-      // It may close the connection while answering; what counts is that it goes away.
-      if (!(e instanceof SentinelError) || e.code !== 'DaemonNotRunning') throw e;
+      // It may close the connection while answering (ECONNRESET when another `stop` or `restart` asked it first);
+      // what counts is that it goes away. Said only if it does not.
+      if (!(e instanceof SentinelError)) throw e;
+      if (e.code !== 'DaemonNotRunning') asked = e;
     }
   } else {
     // Asked on the wrong socket, it is not wedged: refused rather than signalled.
@@ -389,15 +468,17 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
     // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
     process.kill(running.pid, 'SIGTERM');
   }
-  const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 20_000;
+  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
-    if (!pidAlive(running.pid) && !(await statusOf(globals))) {
+    // Gone, even when another daemon (a concurrent `start` or `restart`) answers on the socket by now.
+    if (!pidAlive(running.pid) && (await statusOf(globals).catch(() => undefined))?.pid !== running.pid) {
       process.stdout.write(`sentinel daemon stopped (pid ${running.pid})\n`);
       return;
     }
     await sleep(100);
   }
+  if (asked) throw asked;
   throw new SentinelError('InternalError', `the daemon (pid ${running.pid}) did not stop within ${limitMs / 1000}s`, {
     hint: `It may still be finishing requests; check with \`sentinel daemon status\`, or end it at once with \`kill -KILL ${running.pid}\`.`,
   });
@@ -425,13 +506,14 @@ export async function managerOfDaemon(
  * login).
  */
 async function restart(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
+  timeoutMs(options.timeout); // before anything is stopped
   const running = await presence(globals);
   const old = running?.answers;
   const manager = old ? await managerOfDaemon(old) : null;
   if (old && manager) {
     const { restartService, managerHint } = await import('./service-manager.js');
     const command = restartService(manager);
-    const limitMs = Number(options.timeout) > 0 ? Number(options.timeout) * 1000 : 15_000;
+    const limitMs = timeoutMs(options.timeout);
     const deadline = Date.now() + limitMs;
     while (Date.now() < deadline) {
       const now = await statusOf(globals).catch(() => undefined);
@@ -439,6 +521,8 @@ async function restart(globals: GlobalOptions, options: { timeout: string }): Pr
         process.stdout.write(
           `sentinel daemon restarted by ${manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
         );
+        const [from, to] = [old.listeners.tcp.port, now.listeners.tcp.port];
+        if (from !== to) process.stderr.write(portMovedWarning(from, to));
         return;
       }
       await sleep(100);
@@ -626,7 +710,8 @@ stopped as \`daemon stop\` does and started as \`daemon start\` does; if none ru
 
 Sessions end with the daemon that opened them (with the memory store) and every token does: run \`sentinel use
 <profile>\` again in shells that had one. The new daemon listens on the old one's port when it is free, so the AWS
-CLI in those shells says so (TokenInvalid) rather than failing to connect.
+CLI in those shells says so (TokenInvalid) rather than failing to connect; when another process took the port, a
+Warning on stderr says so (those shells then talk to it until \`sentinel use\` runs again in each).
 
 Examples:
   $ sentinel daemon restart

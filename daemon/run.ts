@@ -251,7 +251,13 @@ async function serve(
   const { host, port } = config.http;
   const lastPort = port === 0 ? readLastPort(config.runtimeDir) : undefined;
   live.port = await listenTcp(tcpApp, { host, port, lastPort, peerLookup: live.tcpPeerLookup }, log);
-  if (port === 0) writeLastPort(config.runtimeDir, live.port);
+  const unwritten = port === 0 ? writeLastPort(config.runtimeDir, live.port) : undefined;
+  if (unwritten !== undefined)
+    log.warn(
+      { event: 'last_port_unwritten', port: live.port, error: unwritten },
+      `the credential endpoint's port could not be kept in the runtime dir's last-port (${unwritten}): the next ` +
+        'daemon will listen on another port, and shells from before it will not reach it',
+    );
   // daemon.json goes out before the socket answers, so anyone who reached the socket can also find the port.
   const startedAt = sessions.startedAt.toISOString();
   writeDaemonState(config.runtimeDir, {

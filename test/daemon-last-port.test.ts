@@ -3,7 +3,19 @@
 // which tells them what to do, instead of a closed port another local user could take and answer with credentials of
 // her choosing. A taken port is said in the operational log and another is used; a bad `last-port` file is ignored.
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fetchWithClient, startDaemon } from './support/daemon.js';
@@ -89,4 +101,47 @@ t.test('a last-port file that names no port is ignored; a fixed http.port neithe
   const fixed = await startDaemon(t, { config: `http: { host: 127.0.0.1, port: ${free} }\n` });
   t.equal(fixed.port, free, 'a fixed port is used as configured');
   t.notOk(existsSync(lastPortFile(fixed.runtimeDir)), 'and no last-port file is written');
+});
+
+t.test('a last-port that is no regular file: not followed, not waited on, and the daemon still starts', async (t) => {
+  requireBuild();
+  // A port in a file outside the runtime dir, reached through a symlink: not read (the daemon would listen there).
+  const outside = join(tmpdir(), `sentinel-last-port-outside-${process.pid}`);
+  const decoy = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  writeFileSync(outside, `${decoy}\n`);
+  t.teardown(() => rmSync(outside, { force: true }));
+  const kinds: Array<[string, (file: string) => void]> = [
+    ['a symlink', (file) => symlinkSync(outside, file)],
+    ['a FIFO', (file) => execFileSync('mkfifo', ['-m', '600', file])],
+    ['a directory', (file) => mkdirSync(file, { mode: 0o700 })],
+  ];
+  for (const [kind, make] of kinds) {
+    const d = await startDaemon(t, { mode: 'subprocess', keep: true });
+    await d.stop();
+    const file = lastPortFile(d.runtimeDir);
+    rmSync(file);
+    make(file);
+    // A FIFO without the fix blocks the daemon in open(2) before it answers: startDaemon then times out.
+    const again = await startDaemon(t, { mode: 'subprocess', home: d.home, sts: d.sts });
+    t.ok(again.port > 0, `${kind}: it listens (${again.port})`);
+    if (kind === 'a symlink') {
+      t.not(again.port, decoy, 'not on the port the symlink leads to');
+      t.ok(lstatSync(file).isFile(), 'and the symlink is replaced by a file');
+      t.equal(readFileSync(outside, 'utf8'), `${decoy}\n`, 'whose target is left alone');
+    }
+    if (kind === 'a directory') {
+      t.match(again.logs(), /"event":"last_port_unwritten"/, 'a last-port it cannot replace is said in the log');
+      t.same(
+        readdirSync(again.runtimeDir).filter((f) => f.endsWith('.tmp')),
+        [],
+        'and no temp file is left',
+      );
+    }
+    await again.stop();
+  }
 });

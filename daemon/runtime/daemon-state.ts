@@ -1,6 +1,16 @@
 // daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port.
 // Written 0600 and atomically (temp file + rename), so a reader never sees half a file.
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { daemonStateFile, lastPortFile } from '../../core/paths.js';
 
 export interface DaemonState {
@@ -37,11 +47,15 @@ export function removeDaemonState(runtimeDir: string, pid: number = process.pid)
   rmSync(daemonStateFile(runtimeDir), { force: true });
 }
 
-/** The loopback port of the last daemon of this runtime directory, or undefined (none, or not a port). */
+/**
+ * The loopback port of the last daemon of this runtime directory, or undefined (none, or not a port). Only a regular
+ * file counts: a symlink is not followed and a FIFO is not waited on (opened non-blocking, then refused by fstat).
+ */
 export function readLastPort(runtimeDir: string): number | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(lastPortFile(runtimeDir), 'r');
+    fd = openSync(lastPortFile(runtimeDir), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
     const buffer = Buffer.alloc(8); // a port and a newline; a longer file is not ours
     const text = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
     if (!/^\d{1,5}\n?$/.test(text)) return undefined;
@@ -54,10 +68,20 @@ export function readLastPort(runtimeDir: string): number | undefined {
   }
 }
 
-/** Kept after the daemon stops (daemon.json is not), so the next start can listen where the last one did. */
-export function writeLastPort(runtimeDir: string, port: number): void {
+/**
+ * Kept after the daemon stops (daemon.json is not), so the next start can listen where the last one did. Returns the
+ * error message when it could not be written (say, `last-port` is a directory): the daemon runs without it.
+ */
+export function writeLastPort(runtimeDir: string, port: number): string | undefined {
   const file = lastPortFile(runtimeDir);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${port}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    rmSync(tmp, { force: true }); // one a killed daemon of the same pid left
+    writeFileSync(tmp, `${port}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+    return undefined;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    return (e as Error).message;
+  }
 }
