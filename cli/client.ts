@@ -100,7 +100,11 @@ export class DaemonClient {
         },
       );
       req.on('timeout', () =>
-        req.destroy(new SentinelError('InternalError', `the daemon did not answer within ${timeoutMs / 1000}s`)),
+        req.destroy(
+          new SentinelError('InternalError', `the daemon did not answer within ${timeoutMs / 1000}s`, {
+            cause: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }),
+          }),
+        ),
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof SentinelError) return reject(err);
@@ -118,7 +122,9 @@ export class DaemonClient {
             }),
           );
         } else {
-          reject(new SentinelError('InternalError', `cannot talk to the daemon: ${err.code ?? err.message}`));
+          reject(
+            new SentinelError('InternalError', `cannot talk to the daemon: ${err.code ?? err.message}`, { cause: err }),
+          );
         }
       });
       if (payload) req.write(payload);
@@ -194,4 +200,11 @@ export async function connect(
     explicitSocket: socketNamed(options),
     progress: process.stderr.isTTY === true && !options.json,
   });
+}
+
+/** The socket-level reason a request to the daemon failed (`ETIMEDOUT` when it did not answer in time), if any. */
+export function transportFailure(e: unknown): string | undefined {
+  if (!(e instanceof SentinelError) || e.code !== 'InternalError') return undefined;
+  const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

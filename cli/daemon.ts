@@ -71,11 +71,8 @@ async function statusOf(globals: GlobalOptions): Promise<StatusBody | undefined>
       if (e instanceof SentinelError && e.code === 'DaemonNotRunning') return undefined;
       // A daemon that is stopping (another `stop` or `restart` asked it) resets the connections it accepted: asked
       // again shortly, it is gone or a new one answers.
-      if (
-        attempt < 30 &&
-        e instanceof SentinelError &&
-        /^cannot talk to the daemon: (ECONNRESET|EPIPE)$/.test(e.message)
-      ) {
+      const failure = (await import('./client.js')).transportFailure(e);
+      if (attempt < 30 && (failure === 'ECONNRESET' || failure === 'EPIPE')) {
         await sleep(100);
         continue;
       }
@@ -132,7 +129,7 @@ async function presence(globals: GlobalOptions): Promise<Presence> {
     answers = await statusOf(globals);
   } catch (e) {
     // Connected, and no answer in time: a wedged daemon (stopped, or stuck), which the lock names like a silent one.
-    if (!(e instanceof SentinelError && e.message.startsWith('the daemon did not answer within '))) throw e;
+    if ((await import('./client.js')).transportFailure(e) !== 'ETIMEDOUT') throw e;
   }
   if (answers) return { answers, pid: answers.pid };
   const [{ resolveRuntimeDir, resolveSocket }, { lockHolderPid }, { readDaemonState }, { resolve }] = await Promise.all(
@@ -321,6 +318,20 @@ function timeoutMs(text: string): number {
   return seconds * 1000;
 }
 
+/** The first status, asked every 100 ms until `deadline`, of a daemon that `accept`s; undefined if none answered so. */
+async function answering(
+  globals: GlobalOptions,
+  deadline: number,
+  accept: (s: StatusBody) => boolean,
+): Promise<StatusBody | undefined> {
+  while (Date.now() < deadline) {
+    const now = await statusOf(globals).catch(() => undefined);
+    if (now && accept(now)) return now;
+    await sleep(100);
+  }
+  return undefined;
+}
+
 /** The port of a `last_port_taken` line in the daemon's log (`--json`), if any. */
 function lastPortTaken(logText: string): number | undefined {
   for (const line of logText.split('\n')) {
@@ -367,7 +378,8 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
   let running = await presence(globals);
   // A daemon that holds the runtime directory but does not answer yet may be starting (a concurrent `start` or
   // `restart`): given a few seconds to answer before it is reported.
-  const patience = Date.now() + Math.min(timeoutMs(options.timeout), 5_000);
+  const limitMs = timeoutMs(options.timeout);
+  const patience = Date.now() + Math.min(limitMs, 5_000);
   while (running && !running.answers && running.listensOn === null && Date.now() < patience) {
     await sleep(100);
     running = await presence(globals);
@@ -406,7 +418,6 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
   child.once('exit', (code, signal) => (exit = code ?? (signal ? 1 : 0)));
   child.unref();
 
-  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     await sleep(100);
@@ -425,11 +436,8 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
       if (failure?.code === 'DaemonAlreadyRunning') {
         // Another `start` or `restart` won the runtime directory meanwhile: once that daemon answers, one runs, as
         // asked.
-        while (Date.now() < deadline) {
-          const other = await statusOf(globals).catch(() => undefined);
-          if (other) return void process.stdout.write(`sentinel daemon already running (pid ${other.pid})\n`);
-          await sleep(100);
-        }
+        const other = await answering(globals, deadline, () => true);
+        if (other) return void process.stdout.write(`sentinel daemon already running (pid ${other.pid})\n`);
       }
       throw (
         failure ??
@@ -445,7 +453,7 @@ async function start(globals: GlobalOptions, options: { timeout: string }): Prom
 }
 
 async function stop(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
-  timeoutMs(options.timeout);
+  const limitMs = timeoutMs(options.timeout);
   const running = await presence(globals);
   if (!running) {
     process.stdout.write('sentinel daemon is not running\n');
@@ -468,7 +476,6 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
     // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
     process.kill(running.pid, 'SIGTERM');
   }
-  const limitMs = timeoutMs(options.timeout);
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     // Gone, even when another daemon (a concurrent `start` or `restart`) answers on the socket by now.
@@ -506,26 +513,25 @@ export async function managerOfDaemon(
  * login).
  */
 async function restart(globals: GlobalOptions, options: { timeout: string }): Promise<void> {
-  timeoutMs(options.timeout); // before anything is stopped
+  const limitMs = timeoutMs(options.timeout); // checked before anything is stopped
   const running = await presence(globals);
   const old = running?.answers;
   const manager = old ? await managerOfDaemon(old) : null;
   if (old && manager) {
     const { restartService, managerHint } = await import('./service-manager.js');
     const command = restartService(manager);
-    const limitMs = timeoutMs(options.timeout);
-    const deadline = Date.now() + limitMs;
-    while (Date.now() < deadline) {
-      const now = await statusOf(globals).catch(() => undefined);
-      if (now && (now.pid !== old.pid || now.started_at !== old.started_at)) {
-        process.stdout.write(
-          `sentinel daemon restarted by ${manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
-        );
-        const [from, to] = [old.listeners.tcp.port, now.listeners.tcp.port];
-        if (from !== to) process.stderr.write(portMovedWarning(from, to));
-        return;
-      }
-      await sleep(100);
+    const now = await answering(
+      globals,
+      Date.now() + limitMs,
+      (s) => s.pid !== old.pid || s.started_at !== old.started_at,
+    );
+    if (now) {
+      process.stdout.write(
+        `sentinel daemon restarted by ${manager} (pid ${old.pid}, now ${now.pid})\n${policyLine(now.policy)}\n`,
+      );
+      const [from, to] = [old.listeners.tcp.port, now.listeners.tcp.port];
+      if (from !== to) process.stderr.write(portMovedWarning(from, to));
+      return;
     }
     throw new SentinelError(
       'ServiceManagerFailed',
