@@ -1,5 +1,5 @@
-// daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port.
-// Written 0600 and atomically (temp file + rename), so a reader never sees half a file.
+// daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port; and
+// last-port, where the next daemon listens again. Both written 0600 and atomically (temp file + rename).
 import {
   closeSync,
   constants,
@@ -21,11 +21,23 @@ export interface DaemonState {
   started_at: string;
 }
 
+/** Replaces `file` with `text` (0600) through a temp file and a rename, so a reader never sees half of it; a failure
+ * leaves no temp file behind. */
+function replaceFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    rmSync(tmp, { force: true }); // one a killed daemon of the same pid left
+    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 export function writeDaemonState(runtimeDir: string, state: DaemonState): string {
   const file = daemonStateFile(runtimeDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  replaceFile(file, JSON.stringify(state, null, 2) + '\n');
   return file;
 }
 
@@ -73,15 +85,10 @@ export function readLastPort(runtimeDir: string): number | undefined {
  * error message when it could not be written (say, `last-port` is a directory): the daemon runs without it.
  */
 export function writeLastPort(runtimeDir: string, port: number): string | undefined {
-  const file = lastPortFile(runtimeDir);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    rmSync(tmp, { force: true }); // one a killed daemon of the same pid left
-    writeFileSync(tmp, `${port}\n`, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
+    replaceFile(lastPortFile(runtimeDir), `${port}\n`);
     return undefined;
   } catch (e) {
-    rmSync(tmp, { force: true });
     return (e as Error).message;
   }
 }
