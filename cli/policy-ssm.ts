@@ -1,7 +1,7 @@
 // `sentinel policy pull|push|diff|sign|verify` (DESIGN §13): the team's policies in SSM and their KMS signatures.
 // The work is in core/policy/distribution.ts and signature.ts; this file parses flags, asks, and prints. The AWS SDK
 // is loaded inside the actions only.
-import { writeFileSync, renameSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { PushPlan } from '../core/policy/distribution.js';
@@ -11,6 +11,7 @@ import { adminClient } from './aws-clients.js';
 import { confirmPlan, printJson, reportError, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { visible } from '../core/text/printable.js';
+import { replaceFile } from '../core/replace-file.js';
 
 interface AwsFlags {
   profile?: string;
@@ -70,13 +71,6 @@ async function printProblems(err: unknown, file: string): Promise<void> {
   process.stderr.write(problems.map((p) => formatProblem(p, file)).join('\n') + '\n');
 }
 
-/** Writes a file whole or not at all (temp + rename), mode 0600: a reader never sees half a policy. */
-function writeAtomically(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
 async function pull(profile: string, flags: AwsFlags & { output?: string }, globals: GlobalOptions): Promise<number> {
   const d = await distribution();
   checkProfile(profile, d.profileNameProblem);
@@ -92,7 +86,7 @@ async function pull(profile: string, flags: AwsFlags & { output?: string }, glob
         hint: `Publish one with \`sentinel policy push ${profile} <file>\` or \`sentinel init bootstrap ${profile}\`.`,
       });
     }
-    if (flags.output !== undefined) writeAtomically(flags.output, Buffer.from(stored.value, 'utf8'));
+    if (flags.output !== undefined) replaceFile(flags.output, Buffer.from(stored.value, 'utf8'));
     if (flags.json) {
       printJson({
         profile,
@@ -281,7 +275,7 @@ async function sign(
     } catch (e) {
       throw d.awsFailure(`KMS signing with ${flags.key}`, e);
     }
-    if (flags.output !== undefined) writeAtomically(flags.output, signed.text + '\n');
+    if (flags.output !== undefined) replaceFile(flags.output, signed.text + '\n');
     if (flags.json)
       printJson(flags.output !== undefined ? { file: flags.output, ...signed.envelope } : signed.envelope);
     else if (flags.output === undefined) process.stdout.write(signed.text + '\n');

@@ -2,9 +2,10 @@
 // the manager says about the installed service. Tools are run without a shell; their complaints are reported by
 // their first line.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
+import { replaceFile } from '../core/replace-file.js';
 import { SYSTEMD_UNIT, type ServiceManager } from '../daemon/lifecycle/service-manager.js';
 import { read, SYSTEMCTL, uid, type Step } from './service-plan.js';
 import {
@@ -57,9 +58,7 @@ function managerProblem(platform: Platform): string | undefined {
 
 function writeAtomically(path: string, content: string, mode: number): boolean {
   if (read(path) === content) return false;
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, path);
+  replaceFile(path, content, { mode });
   return true;
 }
 

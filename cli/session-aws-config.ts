@@ -3,10 +3,11 @@
 // dropped too, and no profile in the copy can resolve credentials ahead of the daemon's container endpoint. The copy
 // lives in the 0700 runtime directory, mode 0600, one per original file, and is rewritten whenever the original's
 // filtered content differs (each `use` and `exec` checks).
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
+import { replaceFile } from '../core/replace-file.js';
 import { ensurePrivateDir } from '../daemon/runtime/runtime-dir.js';
 import { awsConfigFiles, MAX_AWS_CONFIG_BYTES, parseIni, type Section } from '../daemon/vending/aws-config.js';
 import { hasControlCharacters } from '../core/text/printable.js';
@@ -101,19 +102,6 @@ export function sessionAwsConfig(runtimeDir: string, env: NodeJS.ProcessEnv): st
   } catch {
     // absent or unreadable: written below
   }
-  const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, wanted);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, target);
-  } catch (err) {
-    unlinkSync(tmp);
-    throw err;
-  }
+  replaceFile(target, wanted, { sync: true });
   return target;
 }

@@ -2,8 +2,9 @@
 // an older signed policy cannot be put back (DESIGN §5.4). Kept in the state directory, one small JSON file written
 // atomically (temp file + rename, mode 0600). A file that cannot be read or parsed refuses every signed policy
 // rather than forgetting what was accepted: forgetting would re-open replay.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { replaceFile } from '../replace-file.js';
 
 const MAX_STATE_BYTES = 1024 * 1024;
 
@@ -63,9 +64,7 @@ export function createSerialState(file: string): SerialState {
       if (seen && seen.serial >= serial) return;
       state[key] = { serial, policy_hash: policyHash };
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-      renameSync(tmp, file);
+      replaceFile(file, JSON.stringify(state, null, 2) + '\n');
     },
   };
 }
