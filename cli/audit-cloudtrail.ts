@@ -158,8 +158,10 @@ Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check.`
       'after',
       `
 Each AssumeRole stamped sentinel-<user>-<marker>-<session id> is looked up in the table by its session id; a
-stamp with no session, or whose session has another user or role, is reported. Anyone holding the base
-credentials can stamp sentinel-… by hand: this is how such stamps are found.
+stamp with no session, whose session has another user, role or stamp, or made outside the session's life (before
+it started, after it expired, was revoked or ended; 5 minutes of clock skew allowed) is reported. Anyone holding
+the base credentials can stamp sentinel-… by hand, or replay a stamp seen in CloudTrail: this is how such stamps
+are found.
 
 Examples:
   $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d
@@ -179,10 +181,7 @@ Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could n
           table,
         );
         try {
-          const { findings, checked } = await untrackedStamps(events, async (id) => {
-            const s = await store.get(id);
-            return s ? { user: s.user, ...(s.role_arn ? { role_arn: s.role_arn } : {}) } : undefined;
-          });
+          const { findings, checked } = await untrackedStamps(events, (id) => store.get(id));
           return {
             findings: findings as never,
             lines: findings.map(findingLine),
