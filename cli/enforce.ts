@@ -153,7 +153,8 @@ Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
       'after',
       `
 Reads each role with iam:GetRole. vendor: only the vendor's role may assume it; full: every statement allowing
-sts:AssumeRole requires sts:SourceIdentity like sentinel-* and allows sts:SetSourceIdentity; partial; none.
+sts:AssumeRole requires sts:SourceIdentity like sentinel-* and allows sts:SetSourceIdentity, and no identity
+provider may sign in (AssumeRoleWithWebIdentity, AssumeRoleWithSAML); partial; none.
 
 Examples:
   $ sentinel enforce plan --role prod-admin --role staging-admin
