@@ -325,3 +325,24 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a CloudTrail that pages in a loop (the same NextToken forever): could not check, exit 2, not a hang',
+  async (t) => {
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const ct = await startCloudTrail({ throttle: false });
+    t.teardown(() => ct.close());
+    const env = { ...adminEnv(t, sts, 'http://127.0.0.1:9'), AWS_ENDPOINT_URL_CLOUDTRAIL: ct.url };
+    ct.addEvent(assumeRoleRecord({ callerArn: ALICE, roleArn: ROLE, time: new Date(Date.now() - 60_000) }));
+    ct.setStuckNextToken('c3R1Y2s=');
+    const r = await sentinelInProcess(['audit', 'verify', '--since', '1h', '--json'], { env });
+    t.equal(r.code, 2, r.stderr);
+    t.match(JSON.parse(r.stdout), {
+      ok: false,
+      findings: [],
+      error: { code: 'CloudTrailUnavailable', message: /NextToken it had already given/ },
+    });
+    t.ok(ct.calls.LookupEvents <= 3, `gave up at the repeated token (${ct.calls.LookupEvents} calls)`);
+  },
+);
