@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../core/errors.js';
 import type { PlanFinding } from '../core/enforcement/plan.js';
 import { resolveAwsTarget } from './aws-target.js';
-import { printJson } from './output.js';
+import { printJson, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { visible } from '../core/text/printable.js';
 
@@ -96,6 +96,9 @@ Exit codes: 0 printed; 2 usage (a principal that is not an ARN or account id, a 
           ?.split(',')
           .map((u) => u.trim())
           .filter((u) => u !== '');
+        // An empty list would mean no restriction at all: every user's stamp (sentinel-*), the widest policy.
+        if (users?.length === 0)
+          throw usageError('--users names no user', 'Name policy users (`--users alice,bob`), or leave --users out.');
         printJson(
           trustPolicy({
             principals: flags.principal,

@@ -283,6 +283,12 @@ t.test('generate prints only the document: JSON with a 2-space indent', async (t
     ['trust-policy'],
     ['trust-policy', '--principal', 'nope'],
     ['trust-policy', '--principal', TEAM, '--users', 'bad-name'],
+    // No name at all must not widen the policy to every user's stamp.
+    ['trust-policy', '--principal', TEAM, '--users', ''],
+    ['trust-policy', '--principal', TEAM, '--users', ' , '],
+    ['trust-policy', '--principal', TEAM, '--users', 'al*ce'],
+    ['trust-policy', '--principal', TEAM, '--users', 'alice,"bob"'],
+    ['trust-policy', '--principal', TEAM, '--users', 'alice\u0007'],
     ['scp', '--role-pattern', 'arn:aws:iam::*:user/*'],
     ['rcp', '--role-pattern', 'x'.repeat(10_000)],
   ]) {
