@@ -203,7 +203,7 @@ Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, o
     enforce
       .command('prune')
       .description("delete AWS-side revocation policies whose session's credentials have all lapsed")
-      .requiredOption('--table <name>', 'the session table (credentials_valid_until is read from each record)')
+      .requiredOption('--table <name>', 'the session table (each revoked session is read from it)')
       .option(
         '--role <arn or name>',
         'only this role (repeatable; default: the roles of revoked sessions in the table)',
@@ -214,8 +214,9 @@ Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, o
     .addHelpText(
       'after',
       `
-A policy sentinel-revoke-<id> is deleted once the session's credentials_valid_until has passed; one whose session
-record is missing or unreadable is kept and reported.
+A policy sentinel-revoke-<id> is deleted once every credential of its session has surely lapsed: 12 hours (STS's
+longest) after the session was revoked, and an hour (a chained session) after its credentials_valid_until, which
+can lag the credentials issued just before the revoke. One whose session record is missing is kept and reported.
 
 Examples:
   $ sentinel enforce prune --table sentinel-sessions --region eu-west-1
