@@ -33,11 +33,13 @@ async function readEvents(flags: TrailFlags, globals: GlobalOptions, eventName?:
   const { start, end } = window(flags);
   const target = await resolveAwsTarget({ profile: flags.profile, region: flags.region?.[0] }, globals);
   const regions = flags.region?.length ? [...new Set(flags.region)] : [requireRegion(target)];
+  // All of them before the first call: a bad last region would otherwise be found after minutes of paging.
+  for (const region of regions)
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+      throw usageError(`--region ${JSON.stringify(region.slice(0, 40))} is not an AWS region`);
   const { lookupEvents } = await import('../core/cloudtrail/lookup.js');
   const events: TrailEvent[] = [];
   for (const region of regions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-      throw usageError(`--region ${JSON.stringify(region.slice(0, 40))} is not an AWS region`);
     for await (const e of lookupEvents(
       { region, start, end, ...(eventName ? { eventName } : {}) },
       { ...(target.profile ? { profile: target.profile } : {}) },
@@ -68,9 +70,10 @@ async function runAudit(
     process.exitCode = r.failing ? EXIT.error : EXIT.ok;
   } catch (e) {
     const err = isSentinelError(e) ? e : new SentinelError('InternalError', e instanceof Error ? e.message : String(e));
+    // The report shape on stdout for whoever reads the findings, and on stderr the error every command prints (§8).
     if (flags.json)
       printJson({ ok: false, findings: [], error: { code: err.code, message: err.message, hint: err.hint } });
-    else process.stderr.write(formatError(err));
+    process.stderr.write(formatError(err, { json: flags.json === true }));
     process.exitCode = EXIT.usage;
   }
 }

@@ -229,6 +229,7 @@ t.test('bad input: times, regions, session ids, tables; CloudTrail refusing', as
     ['verify', '--since', 'yesterday'],
     ['verify', '--since', '1h', '--until', '2h'],
     ['verify', '--since', '1h', '--region', 'mars\u0007'],
+    ['verify', '--since', '1h', '--region', 'us-east-1', '--region', 'mars'],
     ['calls', '--session', 'XYZ'],
     ['untracked-sessions', '--since', '1h', '--table', 'a b'],
   ]) {
@@ -243,6 +244,8 @@ t.test('bad input: times, regions, session ids, tables; CloudTrail refusing', as
   const down = await sentinelInProcess(['audit', 'verify', '--since', '1h', '--json'], { env });
   t.equal(down.code, 2);
   t.match(JSON.parse(down.stdout), { ok: false, findings: [], error: { code: 'CloudTrailUnavailable' } });
+  // DESIGN §8: with --json, the error on stderr too, as every command prints it.
+  t.match(JSON.parse(down.stderr), { error: { code: 'CloudTrailUnavailable', hint: /LookupEvents/ } });
 });
 
 t.test(
