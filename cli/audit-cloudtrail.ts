@@ -33,11 +33,13 @@ async function readEvents(flags: TrailFlags, globals: GlobalOptions, eventName?:
   const { start, end } = window(flags);
   const target = await resolveAwsTarget({ profile: flags.profile, region: flags.region?.[0] }, globals);
   const regions = flags.region?.length ? [...new Set(flags.region)] : [requireRegion(target)];
+  // All of them before the first call: a bad last region would otherwise be found after minutes of paging.
+  for (const region of regions)
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+      throw usageError(`--region ${JSON.stringify(region.slice(0, 40))} is not an AWS region`);
   const { lookupEvents } = await import('../core/cloudtrail/lookup.js');
   const events: TrailEvent[] = [];
   for (const region of regions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-      throw usageError(`--region ${JSON.stringify(region.slice(0, 40))} is not an AWS region`);
     for await (const e of lookupEvents(
       { region, start, end, ...(eventName ? { eventName } : {}) },
       { ...(target.profile ? { profile: target.profile } : {}) },
@@ -68,9 +70,10 @@ async function runAudit(
     process.exitCode = r.failing ? EXIT.error : EXIT.ok;
   } catch (e) {
     const err = isSentinelError(e) ? e : new SentinelError('InternalError', e instanceof Error ? e.message : String(e));
+    // The report shape on stdout for whoever reads the findings, and on stderr the error every command prints (§8).
     if (flags.json)
       printJson({ ok: false, findings: [], error: { code: err.code, message: err.message, hint: err.hint } });
-    else process.stderr.write(formatError(err));
+    process.stderr.write(formatError(err, { json: flags.json === true }));
     process.exitCode = EXIT.usage;
   }
 }
@@ -158,8 +161,10 @@ Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check.`
       'after',
       `
 Each AssumeRole stamped sentinel-<user>-<marker>-<session id> is looked up in the table by its session id; a
-stamp with no session, or whose session has another user or role, is reported. Anyone holding the base
-credentials can stamp sentinel-… by hand: this is how such stamps are found.
+stamp with no session, whose session has another user, role or stamp, or made outside the session's life (before
+it started, after it expired, was revoked or ended; 5 minutes of clock skew allowed) is reported. Anyone holding
+the base credentials can stamp sentinel-… by hand, or replay a stamp seen in CloudTrail: this is how such stamps
+are found.
 
 Examples:
   $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d
@@ -179,10 +184,7 @@ Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could n
           table,
         );
         try {
-          const { findings, checked } = await untrackedStamps(events, async (id) => {
-            const s = await store.get(id);
-            return s ? { user: s.user, ...(s.role_arn ? { role_arn: s.role_arn } : {}) } : undefined;
-          });
+          const { findings, checked } = await untrackedStamps(events, (id) => store.get(id));
           return {
             findings: findings as never,
             lines: findings.map(findingLine),

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../core/errors.js';
 import type { PlanFinding } from '../core/enforcement/plan.js';
 import { resolveAwsTarget } from './aws-target.js';
-import { printJson } from './output.js';
+import { printJson, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { visible } from '../core/text/printable.js';
 
@@ -96,6 +96,9 @@ Exit codes: 0 printed; 2 usage (a principal that is not an ARN or account id, a 
           ?.split(',')
           .map((u) => u.trim())
           .filter((u) => u !== '');
+        // An empty list would mean no restriction at all: every user's stamp (sentinel-*), the widest policy.
+        if (users?.length === 0)
+          throw usageError('--users names no user', 'Name policy users (`--users alice,bob`), or leave --users out.');
         printJson(
           trustPolicy({
             principals: flags.principal,
@@ -153,7 +156,8 @@ Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
       'after',
       `
 Reads each role with iam:GetRole. vendor: only the vendor's role may assume it; full: every statement allowing
-sts:AssumeRole requires sts:SourceIdentity like sentinel-* and allows sts:SetSourceIdentity; partial; none.
+sts:AssumeRole requires sts:SourceIdentity like sentinel-* and allows sts:SetSourceIdentity, and no identity
+provider may sign in (AssumeRoleWithWebIdentity, AssumeRoleWithSAML); partial; none.
 
 Examples:
   $ sentinel enforce plan --role prod-admin --role staging-admin
@@ -199,7 +203,7 @@ Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, o
     enforce
       .command('prune')
       .description("delete AWS-side revocation policies whose session's credentials have all lapsed")
-      .requiredOption('--table <name>', 'the session table (credentials_valid_until is read from each record)')
+      .requiredOption('--table <name>', 'the session table (each revoked session is read from it)')
       .option(
         '--role <arn or name>',
         'only this role (repeatable; default: the roles of revoked sessions in the table)',
@@ -210,8 +214,9 @@ Exit codes: 0 every role vendor or full; 1 some role partial or none; 2 usage, o
     .addHelpText(
       'after',
       `
-A policy sentinel-revoke-<id> is deleted once the session's credentials_valid_until has passed; one whose session
-record is missing or unreadable is kept and reported.
+A policy sentinel-revoke-<id> is deleted once every credential of its session has surely lapsed: 12 hours (STS's
+longest) after the session was revoked, and an hour (a chained session) after its credentials_valid_until, which
+can lag the credentials issued just before the revoke. One whose session record is missing is kept and reported.
 
 Examples:
   $ sentinel enforce prune --table sentinel-sessions --region eu-west-1

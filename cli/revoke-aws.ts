@@ -39,19 +39,15 @@ export async function revokeEverywhere(
     if (session.status !== 'revoked') throw err;
     already = true;
   }
-  const until = session.credentials_valid_until ? Date.parse(session.credentials_valid_until) : Number.NaN;
-  if (session.role_arn && !Number.isNaN(until) && until <= now.getTime()) {
-    return {
-      session,
-      already_revoked: already,
-      aws: { ok: true, skipped: `its credentials lapsed at ${session.credentials_valid_until}` },
-    };
+  const [{ createIamAdmin }, { revokeInAws, lapsed, credentialsLapseAt }] = await Promise.all([
+    import('../core/enforcement/iam.js'),
+    import('../core/enforcement/aws-revocation.js'),
+  ]);
+  if (session.role_arn && lapsed(session, now).lapsed) {
+    const at = new Date(credentialsLapseAt(session, now)!.at).toISOString();
+    return { session, already_revoked: already, aws: { ok: true, skipped: `its credentials lapsed by ${at}` } };
   }
   try {
-    const [{ createIamAdmin }, { revokeInAws }] = await Promise.all([
-      import('../core/enforcement/iam.js'),
-      import('../core/enforcement/aws-revocation.js'),
-    ]);
     const iam = await createIamAdmin(target);
     try {
       const done = await revokeInAws(iam, session, async (other) => source.get(other).catch(() => undefined), now);

@@ -1,6 +1,7 @@
 // `sentinel audit verify | untracked-sessions | calls` against the CloudTrail emulator (throttled to 2 requests/s,
 // paginated) and the session table in dynalite, through the real SDK clients.
 import t from 'tap';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startSts } from './support/sts-emulator.js';
 import {
   assumeRoleRecord,
@@ -228,6 +229,7 @@ t.test('bad input: times, regions, session ids, tables; CloudTrail refusing', as
     ['verify', '--since', 'yesterday'],
     ['verify', '--since', '1h', '--until', '2h'],
     ['verify', '--since', '1h', '--region', 'mars\u0007'],
+    ['verify', '--since', '1h', '--region', 'us-east-1', '--region', 'mars'],
     ['calls', '--session', 'XYZ'],
     ['untracked-sessions', '--since', '1h', '--table', 'a b'],
   ]) {
@@ -242,4 +244,108 @@ t.test('bad input: times, regions, session ids, tables; CloudTrail refusing', as
   const down = await sentinelInProcess(['audit', 'verify', '--since', '1h', '--json'], { env });
   t.equal(down.code, 2);
   t.match(JSON.parse(down.stdout), { ok: false, findings: [], error: { code: 'CloudTrailUnavailable' } });
+  // DESIGN §8: with --json, the error on stderr too, as every command prints it.
+  t.match(JSON.parse(down.stderr), { error: { code: 'CloudTrailUnavailable', hint: /LookupEvents/ } });
 });
+
+t.test(
+  'untracked-sessions: a real session stamp replayed outside its lifetime, or with another marker, is forged',
+  async (t) => {
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const team = await startTeamTable(t);
+    const ct = await startCloudTrail({ throttle: false });
+    t.teardown(() => ct.close());
+    const env = { ...adminEnv(t, sts, team.url), AWS_ENDPOINT_URL_CLOUDTRAIL: ct.url };
+    const now = Date.now();
+    const iso = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const LIVE = '1111111111111111';
+    const LAPSED = '2222222222222222';
+    const REVOKED = '3333333333333333';
+    for (const [id, startedAgo, expiresAgo] of [
+      [LIVE, 60, -60],
+      [LAPSED, 300, 240],
+      [REVOKED, 300, -300],
+    ] as const) {
+      await team.store.create({
+        id,
+        user: 'alice',
+        profile: 'prod',
+        mode: 'server',
+        started_at: iso(startedAgo),
+        expires_at: iso(expiresAgo),
+        source_identity: `sentinel-alice-direct-${id}`,
+        role_arn: ROLE,
+      });
+    }
+    // Revoked 200 minutes ago: the admin's revoke is what set updated_at then.
+    await team.store.revoke(REVOKED, 'secops', 'INC-1');
+    await team.client.send(
+      new UpdateItemCommand({
+        TableName: team.table,
+        Key: { id: { S: REVOKED } },
+        UpdateExpression: 'SET updated_at = :u',
+        ExpressionAttributeValues: { ':u': { S: iso(200) } },
+      }),
+    );
+    const stamp = (id: string, minutesAgo: number, eventId: string, marker = 'direct') =>
+      ct.addEvent(
+        assumeRoleRecord({
+          callerArn: ALICE,
+          roleArn: ROLE,
+          sourceIdentity: `sentinel-alice-${marker}-${id}`,
+          time: new Date(now - minutesAgo * 60_000),
+          eventId,
+        }),
+      );
+    stamp(LIVE, 30, 'ok-live');
+    stamp(LAPSED, 270, 'ok-lapsed');
+    stamp(REVOKED, 250, 'ok-before-revoke');
+    stamp(LIVE, 90, 'ev-before-start');
+    stamp(LAPSED, 20, 'ev-after-expiry');
+    stamp(REVOKED, 100, 'ev-after-revoke');
+    stamp(LIVE, 25, 'ev-other-marker', 'breakglass');
+
+    const r = await sentinelInProcess(
+      ['audit', 'untracked-sessions', '--table', team.table, '--since', '6h', '--json'],
+      { env },
+    );
+    t.equal(r.code, 1, r.stderr);
+    const findings = JSON.parse(r.stdout).findings as Array<{ event_id: string; why: string }>;
+    t.same(findings.map((f) => f.event_id).sort(), [
+      'ev-after-expiry',
+      'ev-after-revoke',
+      'ev-before-start',
+      'ev-other-marker',
+    ]);
+    t.match(
+      findings.find((f) => f.event_id === 'ev-after-revoke')!.why,
+      /outside session 3333333333333333's life.*revoked/,
+    );
+    t.match(
+      findings.find((f) => f.event_id === 'ev-other-marker')!.why,
+      `session ${LIVE} is stamped sentinel-alice-direct-${LIVE}, not sentinel-alice-breakglass-${LIVE} (forged)`,
+    );
+  },
+);
+
+t.test(
+  'a CloudTrail that pages in a loop (the same NextToken forever): could not check, exit 2, not a hang',
+  async (t) => {
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const ct = await startCloudTrail({ throttle: false });
+    t.teardown(() => ct.close());
+    const env = { ...adminEnv(t, sts, 'http://127.0.0.1:9'), AWS_ENDPOINT_URL_CLOUDTRAIL: ct.url };
+    ct.addEvent(assumeRoleRecord({ callerArn: ALICE, roleArn: ROLE, time: new Date(Date.now() - 60_000) }));
+    ct.setStuckNextToken('c3R1Y2s=');
+    const r = await sentinelInProcess(['audit', 'verify', '--since', '1h', '--json'], { env });
+    t.equal(r.code, 2, r.stderr);
+    t.match(JSON.parse(r.stdout), {
+      ok: false,
+      findings: [],
+      error: { code: 'CloudTrailUnavailable', message: /NextToken it had already given/ },
+    });
+    t.ok(ct.calls.LookupEvents <= 3, `gave up at the repeated token (${ct.calls.LookupEvents} calls)`);
+  },
+);

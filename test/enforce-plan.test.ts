@@ -137,6 +137,73 @@ t.test(
   },
 );
 
+t.test('plan: a role an identity provider signs into (web identity, SAML) is never full', async (t) => {
+  const { iam, env } = await setup(t);
+  const OIDC = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+  const SAML = `arn:aws:iam::${ACCOUNT}:saml-provider/okta`;
+  const stamped = trustPolicy({ principals: [TEAM] }).Statement[0]!;
+  iam.createRole('github', {
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        stamped,
+        {
+          Effect: 'Allow',
+          Principal: { Federated: OIDC },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:org/*' } },
+        },
+      ],
+    },
+  });
+  // Even a SourceIdentity condition does not make it Sentinel's: the identity provider chooses that value.
+  iam.createRole('okta', {
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        stamped,
+        {
+          Effect: 'Allow',
+          Principal: { Federated: SAML },
+          Action: ['sts:AssumeRoleWithSAML', 'sts:SetSourceIdentity'],
+          Condition: sentinelCondition,
+        },
+      ],
+    },
+  });
+  iam.createRole('oidc-only', {
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Federated: OIDC }, Action: 'sts:AssumeRoleWithWebIdentity' }],
+    },
+  });
+  // A team statement whose Action happens to cover the federated calls is not at fault: its principal cannot make them.
+  iam.createRole('sts-star', {
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [{ ...stamped, Action: 'sts:*' }],
+    },
+  });
+  const out = await plan(
+    env,
+    ...['github', 'okta', 'oidc-only', 'sts-star'].flatMap((r) => ['--role', r]),
+    '--vendor-principal',
+    VENDOR,
+    '--json',
+  );
+  t.equal(out.code, 1, out.stderr);
+  const body = JSON.parse(out.stdout);
+  t.same(
+    body.findings.map((f: { role_name: string; status: string }) => `${f.role_name}:${f.status}`),
+    ['github:partial', 'okta:partial', 'oidc-only:none', 'sts-star:full'],
+  );
+  t.match(body.findings[0].statements, [
+    { index: 2, principals: [`Federated:${OIDC}`], problem: /sts:AssumeRoleWithWebIdentity/ },
+  ]);
+  t.match(body.findings[1].statements, [{ index: 2, problem: /sts:AssumeRoleWithSAML/ }]);
+  t.match(body.findings[0].fix, /cannot stand for/);
+});
+
 t.test('plan: roles that do not exist, trust policies that are not JSON, malformed ARNs, no permission', async (t) => {
   const { iam, env } = await setup(t);
   const out = await plan(env, '--role', 'ghost', '--role', 'not-json', '--role', 'full', '--json');
@@ -216,6 +283,12 @@ t.test('generate prints only the document: JSON with a 2-space indent', async (t
     ['trust-policy'],
     ['trust-policy', '--principal', 'nope'],
     ['trust-policy', '--principal', TEAM, '--users', 'bad-name'],
+    // No name at all must not widen the policy to every user's stamp.
+    ['trust-policy', '--principal', TEAM, '--users', ''],
+    ['trust-policy', '--principal', TEAM, '--users', ' , '],
+    ['trust-policy', '--principal', TEAM, '--users', 'al*ce'],
+    ['trust-policy', '--principal', TEAM, '--users', 'alice,"bob"'],
+    ['trust-policy', '--principal', TEAM, '--users', 'alice\u0007'],
     ['scp', '--role-pattern', 'arn:aws:iam::*:user/*'],
     ['rcp', '--role-pattern', 'x'.repeat(10_000)],
   ]) {

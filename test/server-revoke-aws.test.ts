@@ -1,6 +1,7 @@
 // `sentinel server revoke <id> --aws` and `sentinel enforce prune`, against dynalite and the IAM emulator with the
 // real SDK clients: the store first, then one inline policy per revocation on the session's role.
 import t from 'tap';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startSts } from './support/sts-emulator.js';
 import { startIam, type IamEmulator } from './support/iam-emulator.js';
 import { sentinel, sentinelInProcess } from './support/cli.js';
@@ -41,6 +42,21 @@ async function seedSession(team: TeamTable, id: string, opts: { validUntil?: Dat
     ...(opts.roleArn === null ? {} : { role_arn: opts.roleArn ?? ROLE_ARN }),
     credentials_valid_until: (opts.validUntil ?? new Date(now + 900_000)).toISOString(),
   });
+}
+
+const HOUR = 3_600_000;
+
+/** A session revoked (in the store only) `ago` ms ago: the revoke's write is what set updated_at then. */
+async function revokedLongAgo(team: TeamTable, id: string, ago: number) {
+  await team.store.revoke(id, 'secops', 'INC-0');
+  await team.client.send(
+    new UpdateItemCommand({
+      TableName: team.table,
+      Key: { id: { S: id } },
+      UpdateExpression: 'SET updated_at = :u',
+      ExpressionAttributeValues: { ':u': { S: new Date(Date.now() - ago).toISOString() } },
+    }),
+  );
 }
 
 const revoke = (s: Setup, id: string, ...extra: string[]) =>
@@ -132,7 +148,8 @@ t.test('the 10,240-character budget: prune first, then fail clearly, never a par
   const role = s.iam.role('prod-admin')!;
   role.inline.set('team-policy', filler(10_150));
   const lapsedId = '4444444444444444';
-  await seedSession(s.team, lapsedId, { validUntil: new Date(Date.now() - 60_000) });
+  await seedSession(s.team, lapsedId, { validUntil: new Date(Date.now() - 14 * HOUR) });
+  await revokedLongAgo(s.team, lapsedId, 14 * HOUR);
   role.inline.set(
     `sentinel-revoke-${lapsedId}`,
     JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] }),
@@ -163,13 +180,14 @@ t.test('enforce prune deletes only revocations whose credentials lapsed', async 
   const lapsed = 'aaaaaaaaaaaaaaaa';
   const live = 'bbbbbbbbbbbbbbbb';
   const unknown = 'cccccccccccccccc';
-  await seedSession(s.team, lapsed, { validUntil: new Date(Date.now() - 1000) });
+  await seedSession(s.team, lapsed, { validUntil: new Date(Date.now() - 14 * HOUR) });
+  await revokedLongAgo(s.team, lapsed, 14 * HOUR);
   await seedSession(s.team, live);
   for (const id of [lapsed, live]) t.equal((await revoke(s, id)).code, 0);
   t.equal(
     s.iam.role('prod-admin')!.inline.has(`sentinel-revoke-${lapsed}`),
     false,
-    'a lapsed session needs no AWS deny',
+    'a session revoked longer ago than any credentials live needs no AWS deny',
   );
   s.iam.role('prod-admin')!.inline.set(`sentinel-revoke-${lapsed}`, '{"Version":"2012-10-17","Statement":[]}');
   s.iam.role('prod-admin')!.inline.set(`sentinel-revoke-${unknown}`, '{"Version":"2012-10-17","Statement":[]}');
@@ -184,7 +202,10 @@ t.test('enforce prune deletes only revocations whose credentials lapsed', async 
       role_name: 'prod-admin',
       deleted: [`sentinel-revoke-${lapsed}`],
       kept: [
-        { policy_name: `sentinel-revoke-${live}`, why: /credentials stay valid until/ },
+        {
+          policy_name: `sentinel-revoke-${live}`,
+          why: /revoked at .*: credentials issued just before may stay valid until/,
+        },
         { policy_name: `sentinel-revoke-${unknown}`, why: /no session record/ },
       ],
     },
@@ -201,6 +222,49 @@ t.test('enforce prune deletes only revocations whose credentials lapsed', async 
   t.equal(human.code, 0);
   t.match(human.stdout, /^prod-admin: deleted 0, kept 2\n/);
 });
+
+t.test(
+  "revoke --aws and prune never trust a credentials_valid_until that may lag the session's last credentials",
+  async (t) => {
+    const s = await setup(t);
+    // The record says the credentials lapsed a minute ago, but the daemon refreshed them seconds before the revoke:
+    // touches are coalesced (written every few seconds) and refused once the session is revoked, so the new expiry
+    // never reaches the record.
+    const refreshed = '6666666666666666';
+    await seedSession(s.team, refreshed, { validUntil: new Date(Date.now() - 60_000) });
+    const out = await revoke(s, refreshed, '--json');
+    t.equal(out.code, 0, out.stderr);
+    t.match(JSON.parse(out.stdout).aws, { ok: true, policy_name: `sentinel-revoke-${refreshed}` });
+    t.ok(s.iam.role('prod-admin')!.inline.has(`sentinel-revoke-${refreshed}`), 'the deny is written');
+
+    // Revoked 2 hours ago, credentials_valid_until long passed: credentials issued just before that revoke may
+    // live 12 hours.
+    const recent = '7777777777777777';
+    await seedSession(s.team, recent, { validUntil: new Date(Date.now() - 90 * 60_000) });
+    await revokedLongAgo(s.team, recent, 2 * HOUR);
+    // Revoked 14 hours ago, but its credentials were valid until 30 minutes ago: a session chained from them into
+    // the same role (an hour at most) may still be valid.
+    const chained = '8888888888888888';
+    await seedSession(s.team, chained, { validUntil: new Date(Date.now() - 30 * 60_000) });
+    await revokedLongAgo(s.team, chained, 14 * HOUR);
+    for (const id of [recent, chained]) {
+      s.iam.role('prod-admin')!.inline.set(`sentinel-revoke-${id}`, '{"Version":"2012-10-17","Statement":[]}');
+    }
+    const pruned = await sentinelInProcess(['enforce', 'prune', '--table', s.team.table, '--json'], { env: s.env });
+    t.equal(pruned.code, 0, pruned.stderr);
+    const body = JSON.parse(pruned.stdout);
+    t.same(body.findings[0].deleted, []);
+    t.same(
+      body.findings[0].kept.map((k: { policy_name: string }) => k.policy_name).sort(),
+      [refreshed, recent, chained].map((id) => `sentinel-revoke-${id}`),
+    );
+    t.match(
+      body.findings[0].kept.find((k: { policy_name: string }) => k.policy_name.endsWith(recent)).why,
+      /revoked at/,
+    );
+    t.equal(s.iam.calls.DeleteRolePolicy, 0);
+  },
+);
 
 t.test('bad input: --aws without --table, no role on the record, a role that does not exist, bad names', async (t) => {
   const s = await setup(t);

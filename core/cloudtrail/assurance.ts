@@ -8,6 +8,7 @@
 import { parseSourceIdentity } from '../identity/source-identity.js';
 import { SENTINEL_PREFIX } from '../enforcement/generate.js';
 import { field, type TrailEvent } from './lookup.js';
+import type { Session } from '../sessions/types.js';
 
 export interface AuditFinding {
   event_id: string;
@@ -72,7 +73,32 @@ export function verifyAssumeRoles(events: TrailEvent[]): { findings: AuditFindin
 }
 
 /** What the session table says of a session id (undefined: no such session). */
-export type SessionFacts = { user: string; role_arn?: string } | undefined;
+export type SessionFacts =
+  | (Pick<Session, 'user' | 'status' | 'started_at' | 'expires_at' | 'updated_at'> &
+      Partial<Pick<Session, 'role_arn' | 'source_identity'>>)
+  | undefined;
+
+/**
+ * How far the daemon's clock and CloudTrail's may disagree. A record's times are the daemon's (or the revoking
+ * admin's); an event's time is AWS's.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * When Sentinel could have called AssumeRole for a session: only while it was active — from started_at until
+ * expires_at, or until its revoke, end or expiry was written (updated_at: touches of a session that is no longer
+ * active are refused, so nothing writes it after that). A stamp copied from CloudTrail and replayed after a revoke
+ * names a real session of the right user and role; only its time gives it away.
+ */
+function lifetime(s: NonNullable<SessionFacts>): { from: number; until: number; why: string } {
+  const started = Date.parse(s.started_at);
+  const expires = Date.parse(s.expires_at);
+  const closed = s.status === 'active' ? Number.NaN : Date.parse(s.updated_at);
+  const until = Number.isNaN(closed) || closed > expires ? expires : closed;
+  const why =
+    until === closed ? `${s.status} at ${s.updated_at}` : `from ${s.started_at} to its expiry at ${s.expires_at}`;
+  return { from: started - CLOCK_SKEW_MS, until: until + CLOCK_SKEW_MS, why };
+}
 
 export async function untrackedStamps(
   events: TrailEvent[],
@@ -92,16 +118,34 @@ export async function untrackedStamps(
     let pending = cache.get(parsed.sessionId);
     if (!pending) cache.set(parsed.sessionId, (pending = lookup(parsed.sessionId)));
     const session = await pending;
+    const why = session ? mismatch(f, parsed.sessionId, parsed.user, session) : undefined;
     if (!session) findings.push({ ...f, why: `no session ${parsed.sessionId} in the session table (forged)` });
-    else if (session.user !== parsed.user)
-      findings.push({
-        ...f,
-        why: `session ${parsed.sessionId} belongs to user ${session.user}, not ${parsed.user} (forged)`,
-      });
-    else if (session.role_arn && f.role_arn !== 'unknown' && session.role_arn !== f.role_arn)
-      findings.push({ ...f, why: `session ${parsed.sessionId} is for role ${session.role_arn} (forged)` });
+    else if (why) findings.push({ ...f, why });
   }
   return { findings, checked };
+}
+
+/** Why a stamp naming an existing session is not that session's, or undefined when it is. */
+function mismatch(
+  f: ReturnType<typeof facts>,
+  id: string,
+  user: string,
+  session: NonNullable<SessionFacts>,
+): string | undefined {
+  if (session.user !== user) return `session ${id} belongs to user ${session.user}, not ${user} (forged)`;
+  // The whole stamp, so a marker changed by hand (`breakglass` on a direct session) is caught too.
+  if (session.source_identity && session.source_identity !== f.source_identity)
+    return `session ${id} is stamped ${session.source_identity}, not ${f.source_identity} (forged)`;
+  if (session.role_arn && session.role_arn !== f.role_arn)
+    return `session ${id} is for role ${session.role_arn} (forged)`;
+  const at = Date.parse(f.time);
+  if (Number.isNaN(at)) return `the event has no time to check against session ${id}'s life`;
+  const life = lifetime(session);
+  if (Number.isNaN(life.from) || Number.isNaN(life.until))
+    return `session ${id}'s record has no readable started_at or expires_at to check the event against`;
+  if (at < life.from || at > life.until)
+    return `AssumeRole at ${f.time} is outside session ${id}'s life (${life.why}): a replayed stamp (forged)`;
+  return undefined;
 }
 
 export interface SessionCall {

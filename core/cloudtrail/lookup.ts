@@ -48,6 +48,9 @@ export async function* lookupEvents(query: LookupQuery, options: LookupOptions =
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last = 0;
   let token: string | undefined;
+  // A token answered twice would page the same events forever (and count them again each time): the audit stops and
+  // says it could not read everything, rather than hang or report a count it never finished.
+  const seen = new Set<string>();
   try {
     do {
       const wait = last + MIN_INTERVAL_MS - Date.now();
@@ -71,6 +74,15 @@ export async function* lookupEvents(query: LookupQuery, options: LookupOptions =
       }
       for (const e of out.Events ?? []) yield toTrailEvent(e, query.region);
       token = out.NextToken;
+      if (token !== undefined) {
+        if (seen.has(token)) {
+          throw new SentinelError(
+            'CloudTrailUnavailable',
+            `CloudTrail LookupEvents in ${query.region} answered a NextToken it had already given (after ${seen.size} page(s)): its pages loop, so not every event could be read`,
+          );
+        }
+        seen.add(token);
+      }
     } while (token);
   } finally {
     client.destroy();

@@ -6,6 +6,7 @@
 import { SentinelError } from '../errors.js';
 import { REVOCATION_POLICY_NAME, revocationPolicy, revocationPolicyName } from './generate.js';
 import { roleNameOf, type InlinePolicies } from './iam.js';
+import { STS_CHAINED_MAX_SECONDS, STS_MAX_SECONDS } from '../issuer/sts-duration.js';
 
 /** IAM's quota for all inline policies of one role, counted without whitespace. */
 export const ROLE_INLINE_BUDGET = 10_240;
@@ -15,10 +16,15 @@ export interface RevocableSession {
   id: string;
   user: string;
   status: string;
+  expires_at: string;
+  updated_at: string;
   role_arn?: string;
   source_identity?: string;
   credentials_valid_until?: string;
 }
+
+/** Clock skew between the revoking admin, the daemon and AWS, and an AssumeRole in flight when the revoke landed. */
+const SLACK_MS = 5 * 60_000;
 
 export type SessionLookup = (id: string) => Promise<RevocableSession | undefined>;
 
@@ -48,19 +54,42 @@ export function revocationDocument(sessionId: string): string {
 }
 
 /**
+ * When every credential carrying the session's stamp has surely lapsed, or undefined while it is still active.
+ * credentials_valid_until alone is not enough: the daemon records it with coalesced touches (every few seconds),
+ * and a touch of a session that is no longer active is refused, so credentials issued just before the revoke may
+ * never reach the record. Those were issued before the session stopped (updated_at, written by the revoke, end or
+ * expiry; nothing writes the record after that) and live at most STS's 12 hours. A session chained from the
+ * recorded credentials into the same role carries the same stamp for up to an hour more.
+ */
+export function credentialsLapseAt(session: RevocableSession, now: Date): { at: number; why: string } | undefined {
+  const expires = Date.parse(session.expires_at);
+  const stopped =
+    session.status !== 'active' ? Date.parse(session.updated_at) : expires <= now.getTime() ? expires : Number.NaN;
+  if (Number.isNaN(stopped)) return undefined;
+  const recorded = session.credentials_valid_until ? Date.parse(session.credentials_valid_until) : Number.NaN;
+  const lastIssued = stopped + STS_MAX_SECONDS * 1000 + SLACK_MS;
+  const chained = Number.isNaN(recorded) ? Number.NaN : recorded + STS_CHAINED_MAX_SECONDS * 1000;
+  const at = Number.isNaN(chained) ? lastIssued : Math.max(lastIssued, chained);
+  const stop = `${session.status === 'active' ? 'expired' : session.status} at ${new Date(stopped).toISOString()}`;
+  return {
+    at,
+    why:
+      at === lastIssued
+        ? `${stop}: credentials issued just before may stay valid until ${new Date(at).toISOString()} (STS's 12 hours)`
+        : `credentials valid until ${session.credentials_valid_until}, and a session chained from them until ${new Date(at).toISOString()}`,
+  };
+}
+
+/**
  * Whether every credential of a session has lapsed at `now`. Unknown → false (kept): a policy is only deleted when
  * the record says its credentials cannot still be in use.
  */
-function lapsed(session: RevocableSession | undefined, now: Date): { lapsed: boolean; why: string } {
+export function lapsed(session: RevocableSession | undefined, now: Date): { lapsed: boolean; why: string } {
   if (!session)
     return { lapsed: false, why: 'no session record with this id (delete it by hand if you know it lapsed)' };
-  if (!session.credentials_valid_until)
-    return { lapsed: false, why: 'the session record has no credentials_valid_until' };
-  const until = Date.parse(session.credentials_valid_until);
-  if (Number.isNaN(until))
-    return { lapsed: false, why: 'the session record has an unreadable credentials_valid_until' };
-  if (until > now.getTime())
-    return { lapsed: false, why: `credentials stay valid until ${session.credentials_valid_until}` };
+  const lapse = credentialsLapseAt(session, now);
+  if (!lapse) return { lapsed: false, why: 'the session is still active' };
+  if (lapse.at > now.getTime()) return { lapsed: false, why: lapse.why };
   return { lapsed: true, why: '' };
 }
 

@@ -67,13 +67,13 @@ export function classifyTrustPolicy(
   }
   const allows = parsed.statements
     .map((s, i) => ({ s, index: i + 1 }))
-    .filter(({ s }) => s.Effect === 'Allow' && statementCovers(s, 'sts:AssumeRole'));
+    .filter(({ s }) => s.Effect === 'Allow' && (statementCovers(s, 'sts:AssumeRole') || federatedEntry(s)));
   if (allows.length === 0) {
     return {
       ...base,
       status: 'none',
       statements: [],
-      fix: 'No statement allows sts:AssumeRole: nobody can assume this role, through Sentinel or not.',
+      fix: 'No statement allows sts:AssumeRole or a federated sign-in: nobody can assume this role, through Sentinel or not.',
     };
   }
   const principalsOf = (s: RawStatement) => {
@@ -108,9 +108,32 @@ export function classifyTrustPolicy(
   };
 }
 
+/**
+ * The sign-ins an identity provider vouches for: no Sentinel decision precedes them, and the SourceIdentity they carry
+ * is the provider's claim, whatever a condition requires of it. The audits read only AssumeRole, so such a session
+ * is not even seen there.
+ */
+const FEDERATED_ACTIONS = ['sts:AssumeRoleWithWebIdentity', 'sts:AssumeRoleWithSAML'];
+
+/** The federated sign-in a statement lets in, if any: its action, when its principal can be a federated one. */
+function federatedEntry(s: RawStatement): string | undefined {
+  const p = statementPrincipals(s);
+  const federatedPrincipal =
+    p.aws.includes('*') || s.NotPrincipal !== undefined || p.other.some((o) => /^federated:/i.test(o));
+  return federatedPrincipal ? FEDERATED_ACTIONS.find((a) => statementCovers(s, a)) : undefined;
+}
+
 function grade(s: RawStatement, index: number, principals: string[], all: RawStatement[]): Graded {
   const sid = typeof s.Sid === 'string' ? s.Sid : undefined;
   const g = { index, ...(sid ? { sid } : {}), principals };
+  const federated = federatedEntry(s);
+  if (federated) {
+    return {
+      ...g,
+      grade: 'none',
+      problem: `allows ${federated}: an identity provider's sign-in, which no Sentinel decision precedes (its SourceIdentity is the provider's to choose)`,
+    };
+  }
   const operators = conditionOperators(s, SOURCE_IDENTITY);
   const like = conditionValues(s, 'StringLike', SOURCE_IDENTITY) ?? conditionValues(s, 'StringEquals', SOURCE_IDENTITY);
   if (!like) {

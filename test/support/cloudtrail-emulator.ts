@@ -59,6 +59,8 @@ export interface CloudTrailEmulator {
   events: SeededEvent[];
   /** Turns the 2 requests/s limit off (false) or back on. */
   setThrottle(on: boolean): void;
+  /** A paging bug: every answer carries this NextToken (the first page's events each time); null: paging as AWS does. */
+  setStuckNextToken(token: string | null): void;
   failNext(action: string, spec: FailureSpec, times?: number): void;
   setFailure(action: string, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
@@ -75,6 +77,7 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
   let throttle = options.throttle ?? true;
   let delayMs = 0;
   let throttled = 0;
+  let stuckToken: string | null = null;
 
   const rateLimit = (region: string) => {
     if (!throttle) return;
@@ -145,7 +148,9 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
       .slice(0, 16);
     let offset = 0;
     const token = optString(input, 'NextToken');
-    if (token !== undefined) {
+    if (token !== undefined && token === stuckToken) {
+      // The loop being emulated: whatever page was asked for, the same one again.
+    } else if (token !== undefined) {
       const decoded = decodeToken(token);
       if (!decoded || decoded.query !== queryKey) {
         throw new AwsServiceError('InvalidNextTokenException', 'Invalid NextToken.', 400);
@@ -168,7 +173,7 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
     const next = offset + max < matching.length ? encodeToken({ query: queryKey, offset: offset + max }) : undefined;
     return {
       Events: page.map(summary),
-      ...(next !== undefined ? { NextToken: next } : {}),
+      ...(stuckToken !== null ? { NextToken: stuckToken } : next !== undefined ? { NextToken: next } : {}),
     };
   };
 
@@ -195,6 +200,9 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
     },
     setThrottle(on) {
       throttle = on;
+    },
+    setStuckNextToken(token) {
+      stuckToken = token;
     },
     failNext: (action, spec, times) => faults.failNext(action, spec, times),
     setFailure: (action, spec) => faults.setFailure(action, spec),
