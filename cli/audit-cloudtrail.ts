@@ -117,7 +117,8 @@ export function registerCloudTrailAudits(audit: Command): void {
       'after',
       `
 Reads AssumeRole events (cloudtrail:LookupEvents, 2 requests/s, paginated); a Sentinel stamp is
-requestParameters.sourceIdentity like sentinel-*. Unstamped AssumeRole calls are the findings.
+requestParameters.sourceIdentity like sentinel-*. Unstamped AssumeRole calls are the findings, and so are
+AssumeRoles chained from a Sentinel session into another role: AWS carries the stamp over, Sentinel did not decide.
 
 Examples:
   $ sentinel audit verify --since 24h
@@ -164,7 +165,8 @@ Each AssumeRole stamped sentinel-<user>-<marker>-<session id> is looked up in th
 stamp with no session, whose session has another user, role or stamp, or made outside the session's life (before
 it started, after it expired, was revoked or ended; 5 minutes of clock skew allowed) is reported. Anyone holding
 the base credentials can stamp sentinel-… by hand, or replay a stamp seen in CloudTrail: this is how such stamps
-are found.
+are found. A chained AssumeRole (made with a Sentinel session's credentials, which carry the stamp) must name
+the user's real session; its role and time are the chain's, not the session's.
 
 Examples:
   $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d

@@ -218,6 +218,94 @@ t.test(
   },
 );
 
+t.test(
+  'a Sentinel session chained into another role: verify reports the chain, untracked-sessions does not call it forged',
+  async (t) => {
+    // AWS carries a session's SourceIdentity into every role it assumes in turn. Whether the chained AssumeRole shows the
+    // stamp in requestParameters or only in the caller's sessionContext, Sentinel did not decide it: verify reports it
+    // as a chain (not as "stamped"), and untracked-sessions checks only that the stamp names the user's real session.
+    const sts = await startSts();
+    t.teardown(() => sts.close());
+    const team = await startTeamTable(t);
+    const ct: CloudTrailEmulator = await startCloudTrail();
+    t.teardown(() => ct.close());
+    const env = { ...adminEnv(t, sts, team.url), AWS_ENDPOINT_URL_CLOUDTRAIL: ct.url };
+    const now = Date.now();
+    const stamp = `sentinel-alice-direct-${A}`;
+    await team.store.create({
+      id: A,
+      user: 'alice',
+      profile: 'prod',
+      mode: 'server',
+      started_at: new Date(now - 3_600_000).toISOString(),
+      expires_at: new Date(now - 1_800_000).toISOString(),
+      source_identity: stamp,
+      role_arn: ROLE,
+    });
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
+    const aliceInProd = `arn:aws:sts::${ACCOUNT}:assumed-role/prod-admin/sentinel-alice-r1`;
+    ct.addEvent(
+      assumeRoleRecord({ callerArn: ALICE, roleArn: ROLE, sourceIdentity: stamp, time: at(50), eventId: 'ev-origin' }),
+    );
+    // Chained after the session expired, into another role: only the stamp's session is Sentinel's.
+    ct.addEvent(
+      assumeRoleRecord({
+        callerArn: aliceInProd,
+        roleArn: ROLE2,
+        callerSourceIdentity: stamp,
+        time: at(10),
+        eventId: 'ev-chain-bare',
+      }),
+    );
+    ct.addEvent(
+      assumeRoleRecord({
+        callerArn: aliceInProd,
+        roleArn: ROLE2,
+        sourceIdentity: stamp,
+        callerSourceIdentity: stamp,
+        time: at(9),
+        eventId: 'ev-chain-shown',
+      }),
+    );
+    // A chain from a forged stamp is still forged.
+    const forged = `sentinel-alice-direct-${U}`;
+    ct.addEvent(
+      assumeRoleRecord({
+        callerArn: aliceInProd,
+        roleArn: ROLE2,
+        sourceIdentity: forged,
+        callerSourceIdentity: forged,
+        time: at(8),
+        eventId: 'ev-chain-forged',
+      }),
+    );
+
+    const verify = await sentinelInProcess(['audit', 'verify', '--since', '2h', '--json'], { env });
+    t.equal(verify.code, 1, verify.stderr);
+    const v = JSON.parse(verify.stdout);
+    t.same(v.findings.map((f: { event_id: string; why: string }) => `${f.event_id}: ${f.why}`).sort(), [
+      `ev-chain-bare: AssumeRole chained from a Sentinel session (${stamp}): the stamp carries over, but Sentinel did not decide this role`,
+      `ev-chain-forged: AssumeRole chained from a Sentinel session (${forged}): the stamp carries over, but Sentinel did not decide this role`,
+      `ev-chain-shown: AssumeRole chained from a Sentinel session (${stamp}): the stamp carries over, but Sentinel did not decide this role`,
+    ]);
+    t.match(v.roles, [
+      { role_arn: ROLE2, stamped: 0, unstamped: 3 },
+      { role_arn: ROLE, stamped: 1, unstamped: 0 },
+    ]);
+
+    const untracked = await sentinelInProcess(
+      ['audit', 'untracked-sessions', '--table', team.table, '--since', '2h', '--json'],
+      { env },
+    );
+    t.equal(untracked.code, 1, untracked.stderr);
+    t.same(
+      JSON.parse(untracked.stdout).findings.map((f: { event_id: string; why: string }) => `${f.event_id}: ${f.why}`),
+      [`ev-chain-forged: no session ${U} in the session table (forged)`],
+      'the real chain is not called forged for its other role or its later time; the forged one is',
+    );
+  },
+);
+
 t.test('bad input: times, regions, session ids, tables; CloudTrail refusing', async (t) => {
   const sts = await startSts();
   t.teardown(() => sts.close());

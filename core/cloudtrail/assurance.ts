@@ -1,6 +1,7 @@
 // The CloudTrail audits of DESIGN §15, over events already read (lookup.ts):
 // - verify: each AssumeRole, stamped with a Sentinel SourceIdentity (`requestParameters.sourceIdentity`) or not, per
-//   role (`requestParameters.roleArn`); unstamped ones are findings: they went around Sentinel;
+//   role (`requestParameters.roleArn`); unstamped ones are findings: they went around Sentinel; so are AssumeRoles
+//   chained from a Sentinel session (the stamp AWS carried over is the caller's, in `userIdentity.sessionContext`);
 // - untracked: each Sentinel stamp's session id looked up in the session table (by partition key); a stamp with no
 //   session, or whose session belongs to another user or role, is a finding: forged;
 // - calls: the API calls of one session (`userIdentity.sessionContext.sourceIdentity`).
@@ -39,12 +40,25 @@ function facts(e: TrailEvent) {
   };
 }
 
+/**
+ * The Sentinel stamp the caller's own role session carries, when it has one. AWS carries a SourceIdentity over into
+ * every role the session assumes in turn (role chaining), so an AssumeRole made with Sentinel credentials is stamped
+ * without Sentinel having decided it: only the first AssumeRole of a chain is Sentinel's.
+ */
+function inheritedStamp(e: TrailEvent): string | undefined {
+  const s = field(e.record, 'userIdentity', 'sessionContext', 'sourceIdentity');
+  return s?.startsWith(SENTINEL_PREFIX) ? s : undefined;
+}
+
 /** The facts of each AssumeRole event; an event that cannot be read becomes a finding instead. */
-function* readableAssumeRoles(events: TrailEvent[], findings: AuditFinding[]): Generator<ReturnType<typeof facts>> {
+function* readableAssumeRoles(
+  events: TrailEvent[],
+  findings: AuditFinding[],
+): Generator<[ReturnType<typeof facts>, inherited: string | undefined]> {
   for (const e of events) {
     if (e.event_name !== 'AssumeRole') continue;
     const f = facts(e);
-    if (e.record) yield f;
+    if (e.record) yield [f, inheritedStamp(e)];
     else findings.push({ ...f, why: `unreadable event: ${e.parse_error}` });
   }
 }
@@ -52,10 +66,10 @@ function* readableAssumeRoles(events: TrailEvent[], findings: AuditFinding[]): G
 export function verifyAssumeRoles(events: TrailEvent[]): { findings: AuditFinding[]; roles: RoleTally[] } {
   const roles = new Map<string, RoleTally>();
   const findings: AuditFinding[] = [];
-  for (const f of readableAssumeRoles(events, findings)) {
+  for (const [f, inherited] of readableAssumeRoles(events, findings)) {
     const tally = roles.get(f.role_arn) ?? { role_arn: f.role_arn, stamped: 0, unstamped: 0, around_sentinel: [] };
     roles.set(f.role_arn, tally);
-    if (f.source_identity?.startsWith(SENTINEL_PREFIX)) {
+    if (f.source_identity?.startsWith(SENTINEL_PREFIX) && f.source_identity !== inherited) {
       tally.stamped++;
       continue;
     }
@@ -63,8 +77,9 @@ export function verifyAssumeRoles(events: TrailEvent[]): { findings: AuditFindin
     if (!tally.around_sentinel.includes(f.principal)) tally.around_sentinel.push(f.principal);
     findings.push({
       ...f,
-      why:
-        f.source_identity === null
+      why: inherited
+        ? `AssumeRole chained from a Sentinel session (${inherited}): the stamp carries over, but Sentinel did not decide this role`
+        : f.source_identity === null
           ? 'AssumeRole without a SourceIdentity'
           : 'AssumeRole with a SourceIdentity Sentinel did not set',
     });
@@ -107,7 +122,7 @@ export async function untrackedStamps(
   const findings: AuditFinding[] = [];
   const cache = new Map<string, Promise<SessionFacts>>();
   let checked = 0;
-  for (const f of readableAssumeRoles(events, findings)) {
+  for (const [f, inherited] of readableAssumeRoles(events, findings)) {
     if (!f.source_identity?.startsWith(SENTINEL_PREFIX)) continue;
     checked++;
     const parsed = parseSourceIdentity(f.source_identity);
@@ -118,7 +133,11 @@ export async function untrackedStamps(
     let pending = cache.get(parsed.sessionId);
     if (!pending) cache.set(parsed.sessionId, (pending = lookup(parsed.sessionId)));
     const session = await pending;
-    const why = session ? mismatch(f, parsed.sessionId, parsed.user, session) : undefined;
+    // A chained AssumeRole carries its session's stamp into another role, at any time the chain lasts: the stamp must
+    // still name that user's real session (`audit verify` reports the chain itself), but its role and time are not
+    // that session's.
+    const chained = f.source_identity === inherited;
+    const why = session ? mismatch(f, parsed.sessionId, parsed.user, session, chained) : undefined;
     if (!session) findings.push({ ...f, why: `no session ${parsed.sessionId} in the session table (forged)` });
     else if (why) findings.push({ ...f, why });
   }
@@ -131,11 +150,13 @@ function mismatch(
   id: string,
   user: string,
   session: NonNullable<SessionFacts>,
+  chained: boolean,
 ): string | undefined {
   if (session.user !== user) return `session ${id} belongs to user ${session.user}, not ${user} (forged)`;
   // The whole stamp, so a marker changed by hand (`breakglass` on a direct session) is caught too.
   if (session.source_identity && session.source_identity !== f.source_identity)
     return `session ${id} is stamped ${session.source_identity}, not ${f.source_identity} (forged)`;
+  if (chained) return undefined;
   if (session.role_arn && session.role_arn !== f.role_arn)
     return `session ${id} is for role ${session.role_arn} (forged)`;
   const at = Date.parse(f.time);

@@ -313,6 +313,8 @@ export interface AssumeRoleEventSpec {
   roleArn: string;
   sessionName?: string;
   sourceIdentity?: string;
+  /** The caller's own role session's SourceIdentity (a chained AssumeRole): `userIdentity.sessionContext`. */
+  callerSourceIdentity?: string;
   time: Date;
   region?: string;
   eventId?: string;
@@ -334,6 +336,17 @@ export function assumeRoleRecord(spec: AssumeRoleEventSpec): Record<string, unkn
       accountId: callerAccount,
       accessKeyId: 'AKIAEXAMPLE',
       ...(userName ? { userName } : {}),
+      ...(spec.callerSourceIdentity !== undefined
+        ? {
+            sessionContext: {
+              sessionIssuer: {
+                type: 'Role',
+                arn: spec.callerArn.replace(/:sts::(\d+):assumed-role\/([^/]+)\/.*/, ':iam::$1:role/$2'),
+              },
+              sourceIdentity: spec.callerSourceIdentity,
+            },
+          }
+        : {}),
     },
     eventTime: spec.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     eventSource: 'sts.amazonaws.com',
