@@ -1,17 +1,8 @@
 // daemon.json in the runtime dir: how clients and `sentinel daemon status` find the running daemon's pid and port; and
 // last-port, where the next daemon listens again. Both written 0600 and atomically (temp file + rename).
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { daemonStateFile, lastPortFile } from '../../core/paths.js';
+import { replaceFile } from '../../core/replace-file.js';
 
 export interface DaemonState {
   pid: number;
@@ -21,23 +12,9 @@ export interface DaemonState {
   started_at: string;
 }
 
-/** Replaces `file` with `text` (0600) through a temp file and a rename, so a reader never sees half of it; a failure
- * leaves no temp file behind. */
-function replaceFile(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    rmSync(tmp, { force: true }); // one a killed daemon of the same pid left
-    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 export function writeDaemonState(runtimeDir: string, state: DaemonState): string {
   const file = daemonStateFile(runtimeDir);
-  replaceFile(file, JSON.stringify(state, null, 2) + '\n');
+  replaceFile(file, JSON.stringify(state, null, 2) + '\n', 0o600);
   return file;
 }
 
@@ -86,7 +63,7 @@ export function readLastPort(runtimeDir: string): number | undefined {
  */
 export function writeLastPort(runtimeDir: string, port: number): string | undefined {
   try {
-    replaceFile(lastPortFile(runtimeDir), `${port}\n`);
+    replaceFile(lastPortFile(runtimeDir), `${port}\n`, 0o600);
     return undefined;
   } catch (e) {
     return (e as Error).message;
