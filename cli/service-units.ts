@@ -138,13 +138,19 @@ function systemdAssignment(name: string, value: string): string {
   return `Environment="${escaped}"`;
 }
 
+// Documentation= is a list of words that systemd unquotes: a ' left in the URL (pathToFileURL keeps it) opens a quote
+// that never closes, and systemd drops the line with "Invalid syntax". %27 is the same URL.
+function systemdDocumentation(target: ServiceTarget): string {
+  return target.documentation.replace(/'/g, '%27').replace(/%/g, '%%');
+}
+
 export function systemdUnitDir(env: Env): string {
   return join(configHome(env), 'systemd', 'user');
 }
 
 export function systemdUnits(env: Env, target: ServiceTarget, socketActivation: boolean): UnitFile[] {
   const dir = systemdUnitDir(env);
-  const documentation = target.documentation.replace(/%/g, '%%');
+  const documentation = systemdDocumentation(target);
   const serviceTemplate = template('systemd', 'sentinel.service');
   const service = fill(serviceTemplate, {
     DOCUMENTATION: documentation,
@@ -167,7 +173,7 @@ export function systemdSocketUnit(env: Env, target: ServiceTarget): UnitFile {
   const socketTemplate = template('systemd', 'sentinel.socket');
   return {
     path: join(systemdUnitDir(env), 'sentinel.socket'),
-    content: fill(socketTemplate, { DOCUMENTATION: target.documentation.replace(/%/g, '%%') }),
+    content: fill(socketTemplate, { DOCUMENTATION: systemdDocumentation(target) }),
     marker: markerOf(socketTemplate),
   };
 }

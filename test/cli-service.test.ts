@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { cleanEnv, ENTRY, ROOT, run, sentinel, tempDir } from './support/cli.js';
 
 function serviceEnv(t: Test, extra: Record<string, string> = {}) {
@@ -492,3 +493,41 @@ t.test('a unit directory that cannot be written: the path and what to check, not
   t.notMatch(r.stderr, /This is a bug/);
   t.same(readdirSync(unitDir), [], 'no temp file left');
 });
+
+t.test(
+  'a package under a path with quotes, $, %, ; and backticks: systemd reads every line of both units',
+  async (t) => {
+    const { home, env } = serviceEnv(t);
+    const { systemdUnits } = await import('../cli/service-units.js');
+    const root = join(home, `it's "odd" $(x) \`y\` 50% ; z`);
+    const units = systemdUnits(
+      { HOME: home },
+      {
+        node: process.execPath,
+        entry: join(root, 'dist', 'cli', 'main.js'),
+        config: join(root, 'c.yaml'),
+        environment: [['SENTINEL_CONFIG', join(root, 'c.yaml')]],
+        documentation: pathToFileURL(join(root, 'docs', 'service.md')).href,
+      },
+      true,
+    );
+    const dir = join(home, 'units');
+    mkdirSync(dir);
+    for (const unit of units) writeFileSync(join(dir, unit.path.split('/').pop()!), unit.content);
+    if (!existsSync('/usr/bin/systemd-analyze')) {
+      t.comment('systemd-analyze is not installed: not checked');
+      return;
+    }
+    const r = await run(t, '/usr/bin/systemd-analyze', ['--user', 'verify', 'sentinel.service', 'sentinel.socket'], {
+      env,
+      cwd: dir,
+    });
+    if (/Failed to initialize manager|Failed to lookup RuntimeDirectory/.test(r.stderr)) {
+      t.comment(`systemd-analyze verify cannot run here (${r.stderr.trim().split('\n')[0]})`);
+      return;
+    }
+    // The ' in Documentation= opened a quote systemd never saw closed: "Invalid syntax, ignoring" for the whole line.
+    t.equal(r.stderr + r.stdout, '', 'no warnings: no line ignored');
+    t.equal(r.code, 0);
+  },
+);
