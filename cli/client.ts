@@ -155,18 +155,7 @@ export async function resolveSocket(
 ): Promise<string> {
   const paths = await import('../core/paths.js');
   if (options.socket || env.SENTINEL_SOCKET) return paths.socketPath(env, null, options.socket);
-  const { existsSync, readFileSync } = await import('node:fs');
-  const file = paths.configFile(env, options.config);
-  let runtimeDir: string | null = null;
-  if (existsSync(file)) {
-    const text = readFileSync(file, 'utf8');
-    if (/^runtime_dir\s*:/m.test(text)) {
-      const { loadConfig } = await import('../core/config.js');
-      runtimeDir = loadConfig({ env, configFlag: options.config }).runtimeDir;
-      return paths.socketPath(env, runtimeDir);
-    }
-  }
-  return paths.socketPath(env, runtimeDir);
+  return paths.socketPath(env, await resolveRuntimeDir(options, env));
 }
 
 /** The runtime dir the daemon for these options locks (DESIGN §2), by the same rule as resolveSocket. */
@@ -175,9 +164,12 @@ export async function resolveRuntimeDir(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const paths = await import('../core/paths.js');
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { readConfigText } = await import('../core/config-file.js');
   const file = paths.configFile(env, options.config);
-  if (existsSync(file) && /^runtime_dir\s*:/m.test(readFileSync(file, 'utf8'))) {
+  // Only a config that sets runtime_dir needs the (heavier) parser; whatever sits at the path is read by the same
+  // rules as the daemon's (a FIFO would hang every `sentinel credentials`, a directory is no config).
+  const text = readConfigText(file, false);
+  if (text !== undefined && /^runtime_dir\s*:/m.test(text)) {
     const { loadConfig } = await import('../core/config.js');
     return paths.runtimeDir(env, loadConfig({ env, configFlag: options.config }).runtimeDir);
   }

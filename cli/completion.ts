@@ -6,6 +6,7 @@ import type { Argument, Command, Option } from 'commander';
 import { isShell, type Shell } from './shell-emit.js';
 import type { GlobalOptions } from './program.js';
 import { connect } from './client.js';
+import { isValidProfileName } from '../core/profile-name.js';
 
 export interface Candidate {
   value: string;
@@ -126,7 +127,9 @@ async function daemonProfiles(options: { socket?: string; config?: string }): Pr
   try {
     const client = await connect(options, 1500);
     const body = await client.get<{ profiles?: Array<{ name?: unknown }> }>('/v1/profiles');
-    return (body?.profiles ?? []).map((p) => p?.name).filter((n): n is string => typeof n === 'string' && n.length > 0);
+    // bash inserts a candidate into the command line as it is, unquoted: a name with `;`, `$(…)` or a space (a vendor's
+    // profile list reaches here unchecked) would become shell syntax the user runs with Enter. Valid names need none.
+    return (body?.profiles ?? []).map((p) => p?.name).filter(isValidProfileName);
   } catch {
     return [];
   }

@@ -3,8 +3,9 @@
 // their first line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
+import { assertTrustedDirectory } from '../core/path-trust.js';
 import { replaceFile } from '../core/replace-file.js';
 import { SYSTEMD_UNIT, type ServiceManager } from '../daemon/lifecycle/service-manager.js';
 import { read, SYSTEMCTL, uid, type Step } from './service-plan.js';
@@ -56,10 +57,22 @@ function managerProblem(platform: Platform): string | undefined {
   return r.ok ? undefined : r.problem;
 }
 
-function writeAtomically(path: string, content: string, mode: number): boolean {
-  if (read(path) === content) return false;
+/** Writes `content` unless it is there already; says which. The plan has refused anything install did not write. */
+function writeUnit(path: string, content: string, mode: number): 'wrote' | 'replaced' | 'unchanged' {
+  const before = read(path);
+  if (before === content) return 'unchanged';
   replaceFile(path, content, { mode });
-  return true;
+  return before === undefined ? 'wrote' : 'replaced';
+}
+
+/** A file system refusal (a read-only or foreign directory) as what it is, with the directory to look at. */
+function fileProblem(e: unknown, what: string, path: string): SentinelError {
+  if (e instanceof SentinelError) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? 'error';
+  const dir = dirname(path);
+  return new SentinelError('UnsafePath', `cannot ${what} ${path} (${code})`, {
+    hint: `Check that ${dir} is a directory you can write (\`ls -ld '${dir}'\`), then run the command again.`,
+  });
 }
 
 interface Outcome {
@@ -74,15 +87,36 @@ export function carryOut(steps: Step[], platform: Platform, log: (line: string) 
   for (const step of steps) {
     switch (step.action) {
       case 'mkdir':
-        mkdirSync(step.path, { recursive: true, mode: step.mode });
+        try {
+          mkdirSync(step.path, { recursive: true, mode: step.mode });
+        } catch (e) {
+          throw fileProblem(e, 'create', step.path);
+        }
+        // The plan judged the directory before it existed; what is there now is what the manager will read.
+        assertTrustedDirectory(step.path);
         break;
-      case 'write':
-        log(`${writeAtomically(step.path, step.content, step.mode) ? 'wrote' : 'unchanged'} ${step.path}`);
+      case 'write': {
+        let outcome;
+        try {
+          outcome = writeUnit(step.path, step.content, step.mode);
+        } catch (e) {
+          throw fileProblem(e, 'write', step.path);
+        }
+        log(
+          outcome === 'replaced'
+            ? `replaced ${step.path}: it differed from what install writes now${platform === 'linux' ? ' (keep settings of your own in a drop-in: `systemctl --user edit sentinel`)' : ''}`
+            : `${outcome} ${step.path}`,
+        );
         done.push(step.path);
         break;
+      }
       case 'remove':
         if (existsSync(step.path)) {
-          rmSync(step.path, { force: true });
+          try {
+            rmSync(step.path, { force: true });
+          } catch (e) {
+            throw fileProblem(e, 'remove', step.path);
+          }
           log(`removed ${step.path}`);
         }
         break;

@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { configHome, type Env } from '../core/paths.js';
+import { SentinelError } from '../core/errors.js';
+import { configFile, configHome, type Env } from '../core/paths.js';
 import { hasControlCharacters } from '../core/text/printable.js';
 import { LAUNCHD_LABEL } from '../daemon/lifecycle/service-manager.js';
 import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
@@ -33,6 +34,9 @@ export interface ServiceTarget {
 export interface UnitFile {
   path: string;
   content: string;
+  /** A line only a file written by `service install` holds (from its template): what install may replace and
+   * uninstall may remove. */
+  marker: string;
 }
 
 /**
@@ -68,7 +72,9 @@ export function defaultTarget(env: Env, platform: Platform, config?: string): Se
   return {
     node: process.execPath,
     entry: join(root, 'dist', 'cli', 'main.js'),
-    config,
+    // The daemon starts in the home directory (systemd) or / (launchd), not here: a relative path would name another
+    // file there.
+    config: config === undefined ? undefined : configFile(env, config),
     environment: capturedEnvironment(env, platform),
     documentation: pathToFileURL(join(root, 'docs', 'service.md')).href,
   };
@@ -86,7 +92,31 @@ function template(...path: string[]): string {
   return readFileSync(join(packageRoot(), ...path), 'utf8');
 }
 
+/** The template's first line that names Sentinel: its header comment, which every installed file keeps. */
+function markerOf(text: string): string {
+  const line = text.split('\n').find((l) => l.includes('Sentinel'));
+  if (!line) throw new Error('a service template without its Sentinel header comment');
+  return line;
+}
+
+// A newline in ExecStart= ends the line, and the next one is read as a directive of the unit (ExecStartPre=, an
+// Environment= of the attacker's choosing): no quoting or escaping covers it, and XML 1.0 cannot hold most controls.
 function daemonArgs(target: ServiceTarget): string[] {
+  const words = daemonWordsUnchecked(target);
+  const bad = words.find(hasControlCharacters);
+  if (bad !== undefined) {
+    throw new SentinelError(
+      'UsageError',
+      `cannot write a service that runs ${JSON.stringify(bad)}: the path contains control characters (a newline would start a new line of the unit)`,
+      {
+        hint: 'Use a config file (--config) and a Sentinel and Node installation whose paths have no newlines or other control characters.',
+      },
+    );
+  }
+  return words;
+}
+
+function daemonWordsUnchecked(target: ServiceTarget): string[] {
   return [
     target.node,
     ...DAEMON_NODE_FLAGS,
@@ -108,26 +138,44 @@ function systemdAssignment(name: string, value: string): string {
   return `Environment="${escaped}"`;
 }
 
+// Documentation= is a list of words that systemd unquotes: a ' left in the URL (pathToFileURL keeps it) opens a quote
+// that never closes, and systemd drops the line with "Invalid syntax". %27 is the same URL.
+function systemdDocumentation(target: ServiceTarget): string {
+  return target.documentation.replace(/'/g, '%27').replace(/%/g, '%%');
+}
+
 export function systemdUnitDir(env: Env): string {
   return join(configHome(env), 'systemd', 'user');
 }
 
 export function systemdUnits(env: Env, target: ServiceTarget, socketActivation: boolean): UnitFile[] {
   const dir = systemdUnitDir(env);
-  const documentation = target.documentation.replace(/%/g, '%%');
-  const service = fill(template('systemd', 'sentinel.service'), {
+  const documentation = systemdDocumentation(target);
+  const serviceTemplate = template('systemd', 'sentinel.service');
+  const service = fill(serviceTemplate, {
     DOCUMENTATION: documentation,
     EXEC_START: daemonArgs(target).map(systemdWord).join(' '),
     ENVIRONMENT: target.environment.map(([name, value]) => systemdAssignment(name, value)).join('\n'),
   });
-  const files = [{ path: join(dir, 'sentinel.service'), content: service.replace(/\n{3,}/g, '\n\n') }];
-  if (socketActivation) {
-    files.push({
-      path: join(dir, 'sentinel.socket'),
-      content: fill(template('systemd', 'sentinel.socket'), { DOCUMENTATION: documentation }),
-    });
-  }
+  const files: UnitFile[] = [
+    {
+      path: join(dir, 'sentinel.service'),
+      content: service.replace(/\n{3,}/g, '\n\n'),
+      marker: markerOf(serviceTemplate),
+    },
+  ];
+  if (socketActivation) files.push(systemdSocketUnit(env, target));
   return files;
+}
+
+/** The socket unit, also for recognising one an earlier `install --socket-activation` left. */
+export function systemdSocketUnit(env: Env, target: ServiceTarget): UnitFile {
+  const socketTemplate = template('systemd', 'sentinel.socket');
+  return {
+    path: join(systemdUnitDir(env), 'sentinel.socket'),
+    content: fill(socketTemplate, { DOCUMENTATION: systemdDocumentation(target) }),
+    marker: markerOf(socketTemplate),
+  };
 }
 
 function xml(text: string): string {
@@ -148,7 +196,8 @@ export function launchdLogDir(env: Env): string {
 }
 
 export function launchdPlist(env: Env, target: ServiceTarget): UnitFile {
-  const content = fill(template('launchd', `${LAUNCHD_LABEL}.plist`), {
+  const plistTemplate = template('launchd', `${LAUNCHD_LABEL}.plist`);
+  const content = fill(plistTemplate, {
     LABEL: LAUNCHD_LABEL,
     PROGRAM_ARGUMENTS: daemonArgs(target)
       .map((arg) => `    <string>${xml(arg)}</string>`)
@@ -158,5 +207,5 @@ export function launchdPlist(env: Env, target: ServiceTarget): UnitFile {
       .join('\n'),
     LOG_FILE: xml(join(launchdLogDir(env), 'sentinel.log')),
   });
-  return { path: launchdPlistPath(env), content };
+  return { path: launchdPlistPath(env), content, marker: markerOf(plistTemplate) };
 }

@@ -84,7 +84,11 @@ Examples:
   $ sentinel service install
   $ sentinel service install --socket-activation --dry-run
 
-Exit codes: 0 installed and enabled; 1 files written but the service manager is unreachable or refused; 2 usage.`,
+Only files install wrote are replaced: a unit of your own under the same name, a symlink or a directory there is
+refused (nothing changed); a unit install wrote and you edited is replaced, and install says so.
+
+Exit codes: 0 installed and enabled; 1 files written but the service manager is unreachable or refused, or a file in
+the way that install did not write; 2 usage.`,
     )
     .action(
       (
@@ -134,7 +138,9 @@ Examples:
   $ sentinel service uninstall
   $ sentinel service uninstall --dry-run
 
-Exit codes: 0 removed (or nothing was installed); 1 error; 2 usage.`,
+Removes, disables and stops only what \`service install\` wrote; anything else under those names is refused.
+
+Exit codes: 0 removed (or nothing was installed); 1 error, or a file install did not write; 2 usage.`,
     )
     .action((options: { dryRun?: boolean; json?: boolean } & PlatformOption) => {
       const platform = platformOf(options.platform);

@@ -5,6 +5,7 @@
 // bypass it either (container-credentials.md, "Design implications").
 import { parseDuration } from '../core/duration.js';
 import { SentinelError } from '../core/errors.js';
+import { isValidProfileName } from '../core/profile-name.js';
 import type { DaemonClient } from './client.js';
 import { hasControlCharacters } from '../core/text/printable.js';
 import { HEX16, isHex16 } from '../core/text/hex-id.js';
@@ -121,7 +122,9 @@ export function parseOpenedSession(body: unknown): OpenedSession {
   if (typeof b.url !== 'string' || !CREDENTIAL_URL.test(b.url))
     throw malformed('a credential URL that SDKs would not accept');
   if (typeof b.expires_at !== 'string' || Number.isNaN(Date.parse(b.expires_at))) throw malformed('a malformed expiry');
-  if (typeof b.profile !== 'string' || b.profile.length === 0) throw malformed('no profile');
+  // Exported and printed in every prompt by sentinel_prompt: a name the daemon would refuse in a request (escape
+  // sequences, newlines) is not put into the shell either.
+  if (!isValidProfileName(b.profile)) throw malformed('a malformed profile name');
   const region = typeof b.region === 'string' && REGION.test(b.region) ? b.region : null;
   return { id: b.id, token: b.token, url: b.url, region, expires_at: b.expires_at, profile: b.profile };
 }

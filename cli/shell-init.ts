@@ -34,7 +34,7 @@ sentinel_prompt() {
   if [ -n "\${SENTINEL_PROFILE-}" ]; then printf '[sentinel:%s] ' "$SENTINEL_PROFILE"; fi
 }
 
-# bash splits COMP_WORDS at every COMP_WORDBREAKS character (: @ = ...), so a profile such as team:dev or me@corp
+# bash splits COMP_WORDS at every COMP_WORDBREAKS character (: @ = ...), so a profile such as me@corp
 # arrives in pieces: the words are taken from the line itself, and bash, which replaces only the text after the last
 # such character, gets each candidate without what comes before it (what __ltrim_colon_completions does).
 __sentinel_complete() {

@@ -1,14 +1,13 @@
 // config.yaml (DESIGN §2): every key optional, unknown keys refused by name, durations parsed once here.
-import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_CONFIG_BYTES, readConfigText } from './config-file.js';
+export { MAX_CONFIG_BYTES, readConfigText };
 import { parseDuration } from './duration.js';
 import { SentinelError } from './errors.js';
 import * as paths from './paths.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from './profile-name.js';
 import { normalizeVendorUrl, vendorUrlProblem } from './vendor/url.js';
-
-export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const duration = (fallback: string) =>
   z
@@ -258,25 +257,6 @@ export function resolveConfig(raw: unknown, file: string, env: paths.Env = proce
  * Loads config.yaml. A missing file means defaults (every key is optional); an unreadable, oversized or invalid file
  * is an error that names the problem, never a silent fallback.
  */
-/**
- * config.yaml's text: undefined when the file does not exist and need not; an unreadable, oversized or missing
- * required file is an error that names the problem, never a silent fallback.
- */
-export function readConfigText(file: string, required: boolean): string | undefined {
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new SentinelError('ConfigInvalid', `${file} is not a regular file`);
-    if (st.size > MAX_CONFIG_BYTES) throw new SentinelError('ConfigInvalid', `${file} is larger than 1 MiB`);
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e instanceof SentinelError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new SentinelError('ConfigInvalid', `${file} cannot be read (${code ?? 'error'})`);
-    if (required) throw new SentinelError('ConfigInvalid', `${file} does not exist`);
-    return undefined;
-  }
-}
-
 export function loadConfig(options: { env?: paths.Env; configFlag?: string; socketFlag?: string } = {}): Config {
   const env = options.env ?? process.env;
   const file = paths.configFile(env, options.configFlag);

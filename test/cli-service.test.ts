@@ -3,8 +3,19 @@
 // idempotent. The environment points systemctl at an empty runtime dir, so no real user manager is ever reached (and
 // nothing on the machine running the tests is enabled); the "unreachable" path is the one under test.
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { cleanEnv, ENTRY, ROOT, run, sentinel, tempDir } from './support/cli.js';
 
 function serviceEnv(t: Test, extra: Record<string, string> = {}) {
@@ -333,3 +344,190 @@ t.test('a service manager that refuses a command: ServiceManagerFailed with its 
     'the unit files it wrote before the refusal stay, for `systemctl --user status` to show',
   );
 });
+
+/** A stand-in `systemctl` that answers like a reachable user manager and logs each call to the returned file. */
+function standInSystemctl(home: string, env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; calls: () => string[] } {
+  const bin = join(home, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const log = join(home, 'systemctl.calls');
+  writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${log}'\nexit 0\n`, { mode: 0o755 });
+  return {
+    env: { ...env, PATH: `${bin}:${env.PATH ?? '/usr/bin:/bin'}` },
+    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+  };
+}
+
+t.test('a path with a newline cannot add lines to the unit; a relative --config is made absolute', async (t) => {
+  const { home, env } = serviceEnv(t);
+  // The newline ended ExecStart= and the next line became a directive of the unit: here a command run at every start.
+  const config = `${home}/c.yaml\nExecStartPre=/bin/sh -c 'touch ${home}/pwned'\n#`;
+  for (const platform of ['linux', 'darwin']) {
+    const r = await sentinel(t, ['--config', config, 'service', 'install', '--platform', platform], { env });
+    t.equal(r.code, 2, `${platform}: a usage error`);
+    t.match(r.stderr, /the path contains control characters/);
+    t.equal(r.stdout, '');
+  }
+  t.notOk(existsSync(join(home, '.config', 'systemd')), 'nothing written');
+  t.notOk(existsSync(join(home, 'Library')), 'nothing written');
+
+  // The daemon starts in the home directory (systemd) or / (launchd): `--config team.yaml` named another file there.
+  const cwd = join(home, 'work dir');
+  mkdirSync(cwd);
+  const r = await run(t, process.execPath, [ENTRY, '--config', 'team.yaml', 'service', 'install', '--dry-run'], {
+    env,
+    cwd,
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, `--config "${join(cwd, 'team.yaml')}" daemon run`);
+});
+
+t.test('install and uninstall leave alone what install did not write, and stop nothing', async (t) => {
+  const cases: Array<[string, (path: string, home: string) => void, RegExp]> = [
+    [
+      "a unit of the user's own",
+      (path) => writeFileSync(path, '[Service]\nExecStart=/usr/local/bin/my-sentinel\n'),
+      /sentinel\.service was not written by `sentinel service install`/,
+    ],
+    [
+      'a symlink (to a file of root here)',
+      (path, home) => {
+        writeFileSync(join(home, 'target'), 'precious\n');
+        symlinkSync(join(home, 'target'), path);
+      },
+      /sentinel\.service is a symlink, not a file `sentinel service install` wrote/,
+    ],
+    ['a directory', (path) => mkdirSync(path), /sentinel\.service is a directory, not a file/],
+  ];
+  for (const [what, make, message] of cases) {
+    await t.test(what, async (t) => {
+      const { home, env: base } = serviceEnv(t);
+      const { env, calls } = standInSystemctl(home, base);
+      const unitDir = join(home, '.config', 'systemd', 'user');
+      mkdirSync(unitDir, { recursive: true });
+      const path = join(unitDir, 'sentinel.service');
+      make(path, home);
+      const before = lstatSync(path);
+      for (const args of [['install'], ['install', '--socket-activation'], ['uninstall'], ['install', '--dry-run']]) {
+        const r = await sentinel(t, ['service', ...args, '--platform', 'linux'], { env });
+        t.equal(r.code, 1, `${args.join(' ')}: exit 1`);
+        t.match(r.stderr, message, `${args.join(' ')}: names the file`);
+        t.match(r.stderr, /Hint: Sentinel neither replaces nor removes it/);
+      }
+      t.same(calls(), [], 'systemctl was never asked to disable, stop or reload anything');
+      const after = lstatSync(path);
+      t.equal(after.ino, before.ino, 'the same file is still there');
+      t.same(readdirSync(unitDir), ['sentinel.service'], 'nothing written next to it, no temp file left');
+      if (after.isSymbolicLink()) t.equal(readFileSync(join(home, 'target'), 'utf8'), 'precious\n');
+    });
+  }
+});
+
+t.test('a unit install wrote and the user edited is replaced, and install says so', async (t) => {
+  const { home, env } = serviceEnv(t);
+  await sentinel(t, ['service', 'install', '--platform', 'linux'], { env });
+  const path = join(home, '.config', 'systemd', 'user', 'sentinel.service');
+  writeFileSync(path, readFileSync(path, 'utf8').replace('RestartSec=2s', 'RestartSec=30s'));
+  const r = await sentinel(t, ['service', 'install', '--platform', 'linux'], { env });
+  t.match(
+    r.stderr,
+    /sentinel: replaced .*sentinel\.service: it differed from what install writes now \(keep settings of your own in a drop-in: `systemctl --user edit sentinel`\)/,
+  );
+  t.match(readFileSync(path, 'utf8'), /^RestartSec=2s$/m);
+});
+
+t.test('unit directories another user could write are refused before anything is written', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.fail('this test must run as root: it makes a directory of another uid');
+    return;
+  }
+  const { home, env } = serviceEnv(t);
+  // XDG_CONFIG_HOME in a shared place (a sticky, world-writable directory as /tmp is), where another user created
+  // systemd/ first: she could swap the unit file for her own, which then runs as this user at every login.
+  const shared = join(home, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  mkdirSync(join(shared, 'systemd', 'user'), { recursive: true });
+  chownSync(join(shared, 'systemd'), 65534, 65534);
+  chownSync(join(shared, 'systemd', 'user'), 65534, 65534);
+  const r = await sentinel(t, ['service', 'install', '--platform', 'linux'], {
+    env: { ...env, XDG_CONFIG_HOME: shared },
+  });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /Error: .*shared\/systemd is owned by uid 65534, not by uid 0/);
+  t.same(readdirSync(join(shared, 'systemd', 'user')), [], 'nothing written there');
+});
+
+t.test('a unit directory that cannot be written: the path and what to check, not "a bug"', async (t) => {
+  const { home, env } = serviceEnv(t);
+  mkdirSync(join(home, '.config', 'systemd'), { recursive: true });
+  writeFileSync(join(home, '.config', 'systemd', 'user'), '');
+  const file = await sentinel(t, ['service', 'install', '--platform', 'linux'], { env });
+  t.equal(file.code, 1);
+  t.match(file.stderr, /Error: .*\.config\/systemd\/user is not a directory \(it is a regular file\)\nHint: /);
+
+  if (process.getuid?.() !== 0) {
+    t.fail('the rest of this test must run as root: it runs the install as another uid (root writes anywhere)');
+    return;
+  }
+  // A read-only unit directory, for a user the permission bits do stop: EACCES was "This is a bug".
+  chmodSync(home, 0o755);
+  const other = join(home, 'nobody');
+  const unitDir = join(other, '.config', 'systemd', 'user');
+  mkdirSync(unitDir, { recursive: true });
+  mkdirSync(join(other, 'run'));
+  for (const dir of [other, join(other, '.config'), join(other, '.config', 'systemd'), unitDir, join(other, 'run')])
+    chownSync(dir, 65534, 65534);
+  chmodSync(join(other, 'run'), 0o700);
+  chmodSync(unitDir, 0o555);
+  const r = await run(
+    t,
+    '/usr/bin/setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ENTRY, 'service', 'install'],
+    { env: { ...env, HOME: other, XDG_RUNTIME_DIR: join(other, 'run'), SENTINEL_COMPILE_CACHE: '0' } },
+  );
+  t.equal(r.code, 1);
+  t.match(
+    r.stderr,
+    /Error: cannot write .*\/nobody\/\.config\/systemd\/user\/sentinel\.service \(EACCES\)\nHint: Check that .*\/user is a directory you can write/,
+  );
+  t.notMatch(r.stderr, /This is a bug/);
+  t.same(readdirSync(unitDir), [], 'no temp file left');
+});
+
+t.test(
+  'a package under a path with quotes, $, %, ; and backticks: systemd reads every line of both units',
+  async (t) => {
+    const { home, env } = serviceEnv(t);
+    const { systemdUnits } = await import('../cli/service-units.js');
+    const root = join(home, `it's "odd" $(x) \`y\` 50% ; z`);
+    const units = systemdUnits(
+      { HOME: home },
+      {
+        node: process.execPath,
+        entry: join(root, 'dist', 'cli', 'main.js'),
+        config: join(root, 'c.yaml'),
+        environment: [['SENTINEL_CONFIG', join(root, 'c.yaml')]],
+        documentation: pathToFileURL(join(root, 'docs', 'service.md')).href,
+      },
+      true,
+    );
+    const dir = join(home, 'units');
+    mkdirSync(dir);
+    for (const unit of units) writeFileSync(join(dir, unit.path.split('/').pop()!), unit.content);
+    if (!existsSync('/usr/bin/systemd-analyze')) {
+      t.comment('systemd-analyze is not installed: not checked');
+      return;
+    }
+    const r = await run(t, '/usr/bin/systemd-analyze', ['--user', 'verify', 'sentinel.service', 'sentinel.socket'], {
+      env,
+      cwd: dir,
+    });
+    if (/Failed to initialize manager|Failed to lookup RuntimeDirectory/.test(r.stderr)) {
+      t.comment(`systemd-analyze verify cannot run here (${r.stderr.trim().split('\n')[0]})`);
+      return;
+    }
+    // The ' in Documentation= opened a quote systemd never saw closed: "Invalid syntax, ignoring" for the whole line.
+    t.equal(r.stderr + r.stdout, '', 'no warnings: no line ignored');
+    t.equal(r.code, 0);
+  },
+);

@@ -2,7 +2,7 @@
 // driven end to end against a control-API stand-in: use / nested use / --off, denial, nesting, no daemon, help,
 // completions. (The same against the real daemon, with the AWS CLI and botocore, is in cli-e2e-shell.test.ts.)
 import t, { type Test } from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote, SHELLS, type Shell } from '../cli/shell-emit.js';
 import {
@@ -349,15 +349,16 @@ t.test('fish: a universal variable that would win over the session is refused be
 t.test('completions in real shells: commands, flags, and profile names from the daemon', async (t) => {
   const daemon = await stub(t);
   const env = { SENTINEL_SOCKET: daemon.socket };
-  // Names with COMP_WORDBREAKS characters (`:` and `@`; AWS allows both in profile names), from a second stand-in.
+  // Names with a COMP_WORDBREAKS character (`@`, which profile names may hold; `:` and `=` they may not), from a second
+  // stand-in.
   const odd = await stub(t, undefined, [
     { name: 'dev' },
-    { name: 'team:dev' },
-    { name: 'team:prod' },
+    { name: 'team@dev' },
+    { name: 'team@prod' },
     { name: 'me@corp' },
   ]);
   // What bash sets before calling a completion function: the line up to the cursor, and the words it split it into at
-  // COMP_WORDBREAKS (so `team:` arrives as `team` and `:`); COMPREPLY replaces the text after the last such character.
+  // COMP_WORDBREAKS (so `team@` arrives as `team` and `@`); COMPREPLY replaces the text after the last such character.
   const comp =
     'comp() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; eval "COMP_WORDS=($2)"; COMP_CWORD=$3; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > "$4"; }';
   const [bash, fish] = await Promise.all([
@@ -369,8 +370,8 @@ t.test('completions in real shells: commands, flags, and profile names from the 
         `comp 'sentinel us' 'sentinel us' 1 c1.txt`,
         `comp 'sentinel use ' "sentinel use ''" 2 c2.txt`,
         `comp 'sentinel exec --n' 'sentinel exec --n' 2 c3.txt`,
-        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:' 'sentinel use team :' 3 c4.txt`,
-        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team:p' 'sentinel use team : p' 4 c5.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team@' 'sentinel use team @' 3 c4.txt`,
+        `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use team@p' 'sentinel use team @ p' 4 c5.txt`,
         `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel exec me@' 'sentinel exec me @' 3 c6.txt`,
         `SENTINEL_SOCKET=${quote('bash', odd.socket)} comp 'sentinel use te' 'sentinel use te' 2 c7.txt`,
       ].join('\n'),
@@ -386,10 +387,57 @@ t.test('completions in real shells: commands, flags, and profile names from the 
   t.equal(bash.read('c1.txt'), 'use\n');
   t.equal(bash.read('c2.txt'), 'dev\nprod\n');
   t.equal(bash.read('c3.txt'), '--nest\n');
-  t.equal(bash.read('c4.txt'), 'dev\nprod\n', 'after `team:` bash completes only what follows the colon');
+  t.equal(bash.read('c4.txt'), 'dev\nprod\n', 'after `team@` bash completes only what follows the @');
   t.equal(bash.read('c5.txt'), 'prod\n');
-  t.equal(bash.read('c6.txt'), 'corp\n', 'the same for `@`');
-  t.equal(bash.read('c7.txt'), 'team:dev\nteam:prod\n', 'before the colon, whole names');
+  t.equal(bash.read('c6.txt'), 'corp\n', 'the same for another name');
+  t.equal(bash.read('c7.txt'), 'team@dev\nteam@prod\n', 'before the @, whole names');
   t.equal(fish.read('c1.txt'), 'prod\tAWS profile\n');
   t.match(fish.read('c2.txt'), /^service\trun the daemon under systemd/);
 });
+
+t.test(
+  'profile names that are shell syntax or terminal escapes never reach the command line or the shell',
+  async (t) => {
+    // A daemon serving through a vendor (§17) passes on the vendor's profile list: bash inserts a completion candidate
+    // into the command line unquoted, so `x;touch pwned` would be a second command the user runs with Enter.
+    const hostile = ['dev', 'x;touch pwned', '$(touch pwned)', 'a b', 'e\u001b]0;owned\u0007', '`id`', "q'uote"];
+    const daemon = await stub(
+      t,
+      undefined,
+      hostile.map((name) => ({ name })),
+    );
+    const comp =
+      'comp() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; eval "COMP_WORDS=($2)"; COMP_CWORD=$3; __sentinel_complete; printf "%s\\n" "${COMPREPLY[@]}" > "$4"; }';
+    const env = { SENTINEL_SOCKET: daemon.socket };
+    const [bash, fish, zsh] = await Promise.all([
+      inShell(t, 'bash', [comp, `comp 'sentinel use ' "sentinel use ''" 2 c1.txt`].join('\n'), env),
+      inShell(t, 'fish', "complete -C 'sentinel use ' > c1.txt", env),
+      sentinel(t, ['__complete', 'zsh', '--', 'use', ''], { env: cleanEnv(env) }),
+    ]);
+    t.equal(bash.read('c1.txt'), 'dev\n', 'bash: only the valid name');
+    t.equal(fish.read('c1.txt'), 'dev\tAWS profile\n', 'fish: only the valid name');
+    t.equal(zsh.stdout, 'dev:AWS profile\n', 'zsh: only the valid name');
+
+    // The session answer's profile is exported and printed by sentinel_prompt at every prompt.
+    await inEveryShell(
+      t,
+      async (shell) => {
+        const liar = await startStubDaemon(t, (req) =>
+          req.method === 'POST' && req.url === '/v1/sessions'
+            ? { status: 200, body: sessionAnswer({ profile: "dev'$(touch pwned)'\u001b[2J" }) }
+            : { status: 200, body: { status: 'ended' } },
+        );
+        const st = shell === 'fish' ? '$status' : '$?';
+        return inShell(t, shell, `dump 0\nsentinel use dev; echo "rc=${st}" > rc.txt\ndump 1`, {
+          SENTINEL_SOCKET: liar.socket,
+        });
+      },
+      (t, _shell, r) => {
+        t.equal(r.read('rc.txt').trim(), 'rc=1');
+        t.match(r.stderr, /Error: the daemon answered a session with a malformed profile name/);
+        t.same(r.state(1), r.state(0), 'the environment is unchanged');
+        t.notOk(existsSync(join(r.dir, 'pwned')));
+      },
+    );
+  },
+);

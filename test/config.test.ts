@@ -1,9 +1,11 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, resolveConfig } from '../core/config.js';
 import { SentinelError } from '../core/errors.js';
+import { cleanEnv, sentinel } from './support/cli.js';
 
 function tempHome(t: { teardown(fn: () => void): void }) {
   const home = mkdtempSync(join(tmpdir(), 'sentinel-config-'));
@@ -127,4 +129,33 @@ t.test('oversized, unreadable and non-regular config files are refused', async (
   t.same(resolveConfig(null, 'x', { HOME: home }).sessions.store, 'memory', 'an empty document is defaults');
   writeFileSync(join(home, 'empty.yaml'), '\n# only a comment\n');
   t.equal(loadConfig({ env: { HOME: home }, configFlag: join(home, 'empty.yaml') }).policy.source, 'file');
+});
+
+t.test('client commands refuse a config.yaml that is a FIFO, a directory or oversized, at once', async (t) => {
+  // Clients read config.yaml for runtime_dir before they can find the daemon, and `sentinel credentials` runs before
+  // every AWS CLI call: a FIFO there hung it for good (no writer ever comes), a directory was "This is a bug", and a
+  // file of any size was read whole.
+  const home = tempHome(t);
+  const dir = join(home, '.config', 'sentinel');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'config.yaml');
+  const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: undefined });
+  const cases: Array<[string, () => void, RegExp]> = [
+    ['a FIFO', () => execFileSync('mkfifo', ['-m', '600', file]), /is not a regular file/],
+    ['a directory', () => mkdirSync(file), /is not a regular file/],
+    ['over 1 MiB', () => writeFileSync(file, `runtime_dir: /x\n${'#'.repeat(1024 * 1024)}\n`), /larger than 1 MiB/],
+  ];
+  for (const [what, make, message] of cases) {
+    rmSync(file, { recursive: true, force: true });
+    make();
+    for (const args of [
+      ['credentials', '--profile', 'dev'],
+      ['daemon', 'status'],
+    ]) {
+      const r = await sentinel(t, args, { env, timeoutMs: 15_000 });
+      t.equal(r.code, 1, `${what}: ${args[0]} exits 1`);
+      t.match(r.stderr, message, `${what}: ${args[0]} names the problem`);
+      t.notMatch(r.stderr, /This is a bug/);
+    }
+  }
 });
