@@ -2,7 +2,17 @@
 // write to it. Anyone who can replace a file, or the directory entry that names it, decides what Sentinel reads — a
 // policy that grants prod, or a socket that hands out her own AWS keys. Refusals name the path and the command that
 // fixes it, as ssh does for its keys. Dependency-free: the light CLI path imports it.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { SentinelError } from './errors.js';
 
@@ -64,13 +74,75 @@ export function assertTrusted(path: string, st: Stats, rule: TrustRule, uid: num
           : `Another user can change it. Fix with: chown ${uid} '${path}'`),
     });
   }
-  if ((st.mode & rule.forbidden) !== 0) {
+  const forbidden =
+    (st.mode & rule.forbidden & 0o070) !== 0 && isPrivateGroup(st.gid, uid) ? rule.forbidden & ~0o070 : rule.forbidden;
+  if ((st.mode & forbidden) !== 0) {
     const mode = octalMode(st.mode & ~rule.forbidden);
     const others = rule.forbidden === 0o077 ? 'accessible to other users' : 'writable by other users';
     throw new SentinelError('UnsafePath', `${path} is ${others} (mode ${octalMode(st.mode)})`, {
       hint: `Fix with: chmod ${mode} '${path}'`,
     });
   }
+}
+
+/**
+ * Whether `gid` is a user private group of `uid`: a group whose one member is that user. Where every user has one (the
+ * Debian and Ubuntu default, with umask 002), the user's directories are group-writable and only she can write them,
+ * so their group bits are hers; Debian's OpenSSH accepts them the same way (its user-group-modes patch). Members are
+ * read from /etc/passwd (primary) and /etc/group (supplementary); a group those files do not list (LDAP, sssd) is not
+ * taken as private, and its bits are refused as before.
+ */
+export function isPrivateGroup(gid: number, uid: number, files: AccountFiles = SYSTEM_ACCOUNTS): boolean {
+  const key = `${gid}:${uid}:${files.passwd}:${files.group}`;
+  let known = privateGroups.get(key);
+  if (known === undefined) privateGroups.set(key, (known = groupHasOnlyMember(gid, uid, files)));
+  return known;
+}
+
+export interface AccountFiles {
+  passwd: string;
+  group: string;
+}
+
+const SYSTEM_ACCOUNTS: AccountFiles = { passwd: '/etc/passwd', group: '/etc/group' };
+
+const privateGroups = new Map<string, boolean>();
+/** Larger account databases are not read: such a system keeps its groups elsewhere too. */
+const MAX_ACCOUNT_FILE = 4 * 1024 * 1024;
+
+function accountLines(file: string): string[][] | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    if (text.length > MAX_ACCOUNT_FILE) return undefined;
+    return text.split('\n').map((l) => l.split(':'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A numeric id field; an empty or garbled one is no id (Number('') would be 0, root's). */
+const idOf = (field: string | undefined) => (field !== undefined && /^\d+$/.test(field) ? Number(field) : Number.NaN);
+
+function groupHasOnlyMember(gid: number, uid: number, files: AccountFiles): boolean {
+  const users = accountLines(files.passwd);
+  const groups = accountLines(files.group);
+  if (!users || !groups) return false;
+  let name: string | undefined;
+  let primary = 0;
+  for (const f of users) {
+    if (f.length < 4 || f[0]!.startsWith('+') || f[0]!.startsWith('-')) continue;
+    if (idOf(f[2]) === uid) name ??= f[0];
+    if (idOf(f[3]) === gid) {
+      if (idOf(f[2]) !== uid) return false;
+      primary++;
+    }
+  }
+  const group = groups.find((f) => f.length >= 4 && idOf(f[2]) === gid);
+  if (!name || !group) return false;
+  const extra = group[3]!.split(',').filter((m) => m.trim() !== '');
+  if (extra.some((m) => m.trim() !== name)) return false;
+  // A group nobody is in (setgid programs use such groups) is not the user's.
+  return primary + extra.length > 0;
 }
 
 // In a directory everyone may create entries in (/tmp), a path of another user's is one she may have created first,

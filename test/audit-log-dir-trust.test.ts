@@ -27,6 +27,8 @@ for (const mode of modes) {
     const dir = join(tempDir(t), 'logs');
     mkdirSync(dir);
     chmodSync(dir, mode);
+    // A group of others (nogroup): the user's private group is hers alone (test/path-trust-private-group.test.ts).
+    if (process.getuid?.() === 0) chownSync(dir, 0, 65534);
     const file = join(dir, 'decisions.log');
     const e = refusal(file);
     t.ok(e instanceof SentinelError, 'refused');

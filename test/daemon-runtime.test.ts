@@ -62,6 +62,8 @@ t.test('the runtime dir is created 0700 and refused when it is not private', asy
   t.pass('an existing private dir is fine');
 
   chmodSync(dir, 0o750);
+  // A group of others (nogroup); the user's private group is hers alone (test/path-trust-private-group.test.ts).
+  chownSync(dir, process.getuid!(), NOBODY);
   t.equal(
     code(() => ensurePrivateDir(dir)),
     'UnsafePath',
@@ -121,6 +123,7 @@ t.test('the runtime dir is created 0700 and refused when it is not private', asy
   ensureSocketDir(sockDir);
   t.pass('a socket dir others can read but not write is fine');
   chmodSync(sockDir, 0o775);
+  chownSync(sockDir, process.getuid!(), NOBODY);
   t.equal(
     code(() => ensureSocketDir(sockDir)),
     'UnsafePath',
