@@ -272,3 +272,25 @@ t.test('a vendor URL direct to the client: the signed call reaches the stand-in'
   const answer = await client.call({ method: 'GET', path: '/v1/credentials', query: { profile: "dev/a+b c'*" } });
   t.same(answer, { path: '/v1/credentials', query: { profile: "dev/a+b c'*" } }, 'odd characters are signed as sent');
 });
+
+t.test('profile names from the vendor that are not profile names never reach the shells', async (t) => {
+  // Completion and `use` put these names into command lines and the prompt; the vendor's policy cannot hold such a
+  // name, so an answer with one did not come from it.
+  const sts = await startSts();
+  t.teardown(() => sts.close());
+  const names = ['dev', 'x;touch pwned', '$(id)', 'team@dev', '\u001b]0;owned\u0007', 'a b'];
+  const handler: ProxyHandler = async () => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ profiles: names.map((name) => ({ name, region: 'us-east-1' })) }),
+  });
+  const gw = await startApiGatewayStandIn({ keys: sts, handler });
+  t.teardown(() => gw.close());
+  const d = await daemonFor(t, gw.url, sts);
+  const r = await d.fetch({ transport: 'unix', method: 'GET', path: '/v1/profiles' });
+  t.equal(r.status, 200, r.text);
+  t.same(
+    r.json.profiles.map((p: { name: string }) => p.name),
+    ['dev', 'team@dev'],
+  );
+});

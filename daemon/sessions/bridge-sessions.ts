@@ -16,6 +16,7 @@ import {
 import type { DecisionSink } from '../../core/authorize/types.js';
 import type { VendorConfig } from '../../core/config.js';
 import { SentinelError, isSentinelError } from '../../core/errors.js';
+import { isValidProfileName } from '../../core/profile-name.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import type { OpLogger } from '../../core/log.js';
@@ -98,16 +99,20 @@ export class BridgeSessions implements DaemonSessions {
   async profiles(): Promise<ProfileInfo[]> {
     const answer = record(await this.call({ method: 'GET', path: '/v1/profiles' }));
     if (!Array.isArray(answer.profiles)) throw notA('a profile list');
-    return answer.profiles.map((p: unknown) => {
-      const r = record(p);
-      if (typeof r.name !== 'string') throw notA('a profile list');
-      return {
-        name: r.name,
-        ...(typeof r.region === 'string' ? { region: r.region } : {}),
-        ...(typeof r.role_arn === 'string' ? { roleArn: r.role_arn } : {}),
-        stampable: r.stampable !== false,
-      };
-    });
+    const profiles = answer.profiles.map((p: unknown) => record(p));
+    if (profiles.some((r) => typeof r.name !== 'string')) throw notA('a profile list');
+    // Names go on to shells (completion, the prompt): only what a profile name may be, as the local config reader
+    // keeps; the vendor's own policy cannot hold anything else, so anything else did not come from it.
+    return profiles
+      .filter((r) => isValidProfileName(r.name as string))
+      .map((r) => {
+        return {
+          name: r.name as string,
+          ...(typeof r.region === 'string' ? { region: r.region } : {}),
+          ...(typeof r.role_arn === 'string' ? { roleArn: r.role_arn } : {}),
+          stampable: r.stampable !== false,
+        };
+      });
   }
 
   /** The vendor names the caller it verified; the profile does not change who that is. */
