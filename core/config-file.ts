@@ -19,7 +19,7 @@ export function readConfigText(file: string, required: boolean): string | undefi
     // the fstat below then refuses it.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     refuseUnlessFile(file, fstatSync(fd));
-    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1); // only the bytes read are used
     let length = 0;
     for (let n = -1; n !== 0 && length < buffer.length; length += n) {
       n = readSync(fd, buffer, length, buffer.length - length, null);
