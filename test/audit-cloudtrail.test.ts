@@ -1,7 +1,6 @@
 // `sentinel audit verify | untracked-sessions | calls` against the CloudTrail emulator (throttled to 2 requests/s,
 // paginated) and the session table in dynalite, through the real SDK clients.
 import t from 'tap';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startSts } from './support/sts-emulator.js';
 import {
   assumeRoleRecord,
@@ -10,7 +9,7 @@ import {
   type CloudTrailEmulator,
 } from './support/cloudtrail-emulator.js';
 import { sentinelInProcess } from './support/cli.js';
-import { adminEnv, startTeamTable } from './support/team-sessions.js';
+import { adminEnv, revokedLongAgo, startTeamTable } from './support/team-sessions.js';
 
 const ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/prod-admin`;
@@ -367,15 +366,7 @@ t.test(
       });
     }
     // Revoked 200 minutes ago: the admin's revoke is what set updated_at then.
-    await team.store.revoke(REVOKED, 'secops', 'INC-1');
-    await team.client.send(
-      new UpdateItemCommand({
-        TableName: team.table,
-        Key: { id: { S: REVOKED } },
-        UpdateExpression: 'SET updated_at = :u',
-        ExpressionAttributeValues: { ':u': { S: iso(200) } },
-      }),
-    );
+    await revokedLongAgo(team, REVOKED, 200 * 60_000, now);
     const stamp = (id: string, minutesAgo: number, eventId: string, marker = 'direct') =>
       ct.addEvent(
         assumeRoleRecord({

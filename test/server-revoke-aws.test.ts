@@ -1,11 +1,10 @@
 // `sentinel server revoke <id> --aws` and `sentinel enforce prune`, against dynalite and the IAM emulator with the
 // real SDK clients: the store first, then one inline policy per revocation on the session's role.
 import t from 'tap';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startSts } from './support/sts-emulator.js';
 import { startIam, type IamEmulator } from './support/iam-emulator.js';
 import { sentinel, sentinelInProcess } from './support/cli.js';
-import { ADMIN_ARN, adminEnv, startTeamTable, type TeamTable } from './support/team-sessions.js';
+import { ADMIN_ARN, adminEnv, revokedLongAgo, startTeamTable, type TeamTable } from './support/team-sessions.js';
 import type { HasTeardown } from './support/aws-env.js';
 
 const ACCOUNT = '111122223333';
@@ -45,19 +44,6 @@ async function seedSession(team: TeamTable, id: string, opts: { validUntil?: Dat
 }
 
 const HOUR = 3_600_000;
-
-/** A session revoked (in the store only) `ago` ms ago: the revoke's write is what set updated_at then. */
-async function revokedLongAgo(team: TeamTable, id: string, ago: number) {
-  await team.store.revoke(id, 'secops', 'INC-0');
-  await team.client.send(
-    new UpdateItemCommand({
-      TableName: team.table,
-      Key: { id: { S: id } },
-      UpdateExpression: 'SET updated_at = :u',
-      ExpressionAttributeValues: { ':u': { S: new Date(Date.now() - ago).toISOString() } },
-    }),
-  );
-}
 
 const revoke = (s: Setup, id: string, ...extra: string[]) =>
   sentinelInProcess(['server', 'revoke', id, '--reason', 'INC-42', '--aws', '--table', s.team.table, ...extra], {

@@ -2,7 +2,7 @@
 // session table created as `sentinel init sessions` creates it, a store an admin's machine would use, the config a
 // daemon needs to use that table, and the environment of an admin who runs `sentinel server revoke --table`
 // elsewhere (no daemon, own AWS keys, identity from the STS emulator).
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -114,4 +114,17 @@ export function personEnv(
     AWS_ENDPOINT_URL_STS: sts.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
   });
+}
+
+/** Revokes session `id` (in the store only) as if it happened `agoMs` ago: the revoke's write is what sets updated_at. */
+export async function revokedLongAgo(team: TeamTable, id: string, agoMs: number, now = Date.now()): Promise<void> {
+  await team.store.revoke(id, 'secops', 'INC-0');
+  await team.client.send(
+    new UpdateItemCommand({
+      TableName: team.table,
+      Key: { id: { S: id } },
+      UpdateExpression: 'SET updated_at = :u',
+      ExpressionAttributeValues: { ':u': { S: new Date(now - agoMs).toISOString() } },
+    }),
+  );
 }
