@@ -168,7 +168,9 @@ export interface ServiceStatus {
   manager: 'systemd' | 'launchd';
   installed: boolean;
   socketActivation: boolean;
-  files: Array<{ path: string; present: boolean; current: boolean }>;
+  /** `ours`: the file carries its template's header, so `service install` wrote it (a file of the user's own under
+   * the same name is not the service, and install and uninstall leave it alone). */
+  files: Array<{ path: string; present: boolean; ours: boolean; current: boolean }>;
   reachable: boolean;
   problem: string | null;
   /** What the manager says: systemd ActiveState/SubState/UnitFileState/MainPID, launchd state/pid. */
@@ -208,14 +210,15 @@ export function serviceStatus(platform: Platform, env: NodeJS.ProcessEnv, config
   }
   const files = expected.map((f) => {
     const content = read(f.path);
-    return { path: f.path, present: content !== undefined, current: content === f.content };
+    const ours = content !== undefined && content.includes(f.marker);
+    return { path: f.path, present: content !== undefined, ours, current: content === f.content };
   });
   const problem = managerProblem(platform) ?? null;
   const state = problem ? {} : platform === 'darwin' ? launchdState() : systemdState();
   return {
     platform,
     manager: platform === 'darwin' ? 'launchd' : 'systemd',
-    installed: files.every((f) => f.present),
+    installed: files.every((f) => f.ours),
     socketActivation,
     files,
     reachable: problem === null,

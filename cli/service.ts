@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { SentinelError } from '../core/errors.js';
+import { visible } from '../core/text/printable.js';
 import { printJson } from './output.js';
 import { LAUNCHD_LABEL, type Platform } from './service-units.js';
 import type { GlobalOptions } from './program.js';
@@ -172,7 +173,7 @@ Examples:
   $ sentinel service status
   $ sentinel service status --json
 
-Exit codes: 0 installed; 1 not installed; 2 usage.`,
+Exit codes: 0 installed; 1 not installed, or a file under the service's name that install did not write; 2 usage.`,
     )
     .action((options: { json?: boolean } & PlatformOption, command: Command) => {
       const platform = platformOf(options.platform);
@@ -182,7 +183,7 @@ Exit codes: 0 installed; 1 not installed; 2 usage.`,
         const lines = [`manager:   ${status.manager}${status.reachable ? '' : ` (unreachable: ${status.problem})`}`];
         for (const f of status.files)
           lines.push(
-            `file:      ${f.path} (${f.present ? (f.current ? 'installed, current' : 'installed, differs from a fresh install') : 'missing'})`,
+            `file:      ${visible(f.path)} (${!f.present ? 'missing' : !f.ours ? 'not written by `sentinel service install`' : f.current ? 'installed, current' : 'installed, differs from a fresh install'})`,
           );
         if (platform === 'linux')
           lines.push(`socket:    ${status.socketActivation ? 'socket activation' : 'no socket activation'}`);
@@ -190,7 +191,13 @@ Exit codes: 0 installed; 1 not installed; 2 usage.`,
         process.stdout.write(lines.join('\n') + '\n');
       }
       if (!status.installed) {
-        if (!options.json) process.stderr.write('Hint: install it with `sentinel service install`.\n');
+        const foreign = status.files.find((f) => f.present && !f.ours);
+        if (!options.json)
+          process.stderr.write(
+            foreign
+              ? `Hint: ${visible(foreign.path)} is not Sentinel's: move it away (keep a copy if it is yours), then run \`sentinel service install\`.\n`
+              : 'Hint: install it with `sentinel service install`.\n',
+          );
         process.exitCode = 1;
       }
     });

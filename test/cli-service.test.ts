@@ -414,6 +414,17 @@ t.test('install and uninstall leave alone what install did not write, and stop n
         t.match(r.stderr, /Hint: Sentinel neither replaces nor removes it/);
       }
       t.same(calls(), [], 'systemctl was never asked to disable, stop or reload anything');
+      if (what === "a unit of the user's own") {
+        // status must not call it Sentinel's service either: it was "installed, differs", exit 0.
+        const status = await sentinel(t, ['service', 'status', '--platform', 'linux'], { env });
+        t.equal(status.code, 1, 'status: not installed');
+        t.match(status.stdout, /sentinel\.service \(not written by `sentinel service install`\)/);
+        t.match(status.stderr, /Hint: .*sentinel\.service is not Sentinel's: move it away/);
+        const json = JSON.parse(
+          (await sentinel(t, ['service', 'status', '--json', '--platform', 'linux'], { env })).stdout,
+        );
+        t.match(json, { installed: false, files: [{ present: true, ours: false, current: false }] });
+      }
       const after = lstatSync(path);
       t.equal(after.ino, before.ino, 'the same file is still there');
       t.same(readdirSync(unitDir), ['sentinel.service'], 'nothing written next to it, no temp file left');
