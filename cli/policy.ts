@@ -7,6 +7,7 @@ import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../
 import { printJson, table, usageError } from './output.js';
 import { visible } from '../core/text/printable.js';
 import { registerSsm } from './policy-ssm.js';
+import { isPolicyUserName, policyNameHint, POLICY_NAME_MAX } from '../core/identity/arn.js';
 
 interface ValidateOptions {
   json?: boolean;
@@ -160,6 +161,12 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
   if (!MODES.includes(options.mode as Mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}`);
   if (!STORES.includes(options.sessionStore as SessionStoreKind))
     throw usageError(`--session-store must be one of ${STORES.join(', ')}`);
+  // The daemon evaluates policy user names only; an answer for any other name is for a request that never happens.
+  if (!isPolicyUserName(options.user))
+    throw usageError(
+      `--user ${JSON.stringify(options.user)} is not a policy user name (ASCII letters and digits, at most ${POLICY_NAME_MAX})`,
+      policyNameHint(options.user, '--user'),
+    );
   const time = options.time !== undefined ? parseTime(options.time) : new Date();
   const device = options.deviceJson !== undefined ? await readDevice(options.deviceJson) : undefined;
 
@@ -312,7 +319,7 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
     .description('show which rule decides a request, and why each earlier rule did not match')
     .argument('<file>', 'policy file (YAML)')
     .requiredOption('--profile <profile>', 'AWS profile requested')
-    .requiredOption('--user <user>', 'policy user name (see `sentinel whoami`)')
+    .requiredOption('--user <user>', 'policy user name: ASCII letters and digits, at most 20 (see `sentinel whoami`)')
     .option('--time <iso-8601>', 'when (default: now); without an offset, local time of this machine')
     .option('--mode <mode>', `credential mode: ${MODES.join(', ')}`, 'server')
     .option('--device-json <file>', 'device posture as JSON (default: none, so device conditions fail)')
@@ -331,7 +338,7 @@ Examples:
   $ echo '{"os_type":"darwin","os_version":"14.4","encrypted":true,"mdm_enrolled":true}' > device.json
   $ sentinel policy test policy.yaml --profile prod --user alice --device-json device.json
 
-Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --time, --mode, --device-json).
+Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --user, --time, --mode, --device-json).
 `,
     )
     .action(async (file: string, options: TestOptions, command: Command) => {

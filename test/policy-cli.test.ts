@@ -214,6 +214,19 @@ t.test('test: usage errors exit 2 and an invalid policy exits 1', async (t) => {
     t.equal(r.code, 2, name);
     t.match(r.stderr, message, name);
   }
+  // The daemon never evaluates a user named alice.smith: it evaluates alicesmith. Answering for the raw name answers
+  // for a request that cannot happen (a deny rule naming "alice.smith" would seem to work here and deny nobody there).
+  for (const [user, hint] of [
+    ['alice.smith', /Hint: The daemon knows a caller named alice\.smith as "alicesmith": --user alicesmith/],
+    ['carol@example.com', /--user carolexamplecom/],
+    ['al\u0131ce', /--user alce/],
+    ['...', /no ASCII letters or digits/],
+  ] as const) {
+    const r = await run('policy', 'test', team, '--profile', 'prod', '--user', user);
+    t.equal(r.code, 2, `--user ${user}`);
+    t.match(r.stderr, /^Error: --user ".*" is not a policy user name/, user);
+    t.match(r.stderr, hint, user);
+  }
   const noUser = await run('policy', 'test', team, '--profile', 'prod');
   t.equal(noUser.code, 2, '--user is required');
 
