@@ -322,6 +322,12 @@ const cases: Case[] = [
     message: /auto_approve\.users\[0\]: "dave-ops" is not a policy user name/,
   },
   {
+    name: 'YAML nested thousands deep (the parser runs out of stack): one clear problem',
+    text: GOOD.replace('[dev]', '['.repeat(5000) + ']'.repeat(5000)),
+    message: /^the YAML is nested too deeply/,
+    hint: /a few levels/,
+  },
+  {
     name: 'bad session table',
     text: GOOD + '    session_table: "no spaces allowed"\n',
     message: /session_table: expected a DynamoDB table name/,
@@ -338,6 +344,7 @@ t.test('each bad policy is refused with position and hint', async (t) => {
       continue;
     }
     t.pass(`${c.name}: refused (${p.message})`);
+    if (/nested too deeply/.test(p.message)) t.equal(problems.length, 1, `${c.name}: said once`);
     if (c.line !== undefined) t.equal(p.line, c.line, `${c.name}: line`);
     if (c.column !== undefined) t.equal(p.column, c.column, `${c.name}: column`);
     if (c.hint) t.match(p.hint ?? '', c.hint, `${c.name}: hint`);
