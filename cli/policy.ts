@@ -7,6 +7,7 @@ import { MODES, type DevicePosture, type Mode, type SessionStoreKind } from '../
 import { printJson, table, usageError } from './output.js';
 import { visible } from '../core/text/printable.js';
 import { registerSsm } from './policy-ssm.js';
+import { isPolicyUserName, policyNameHint, POLICY_NAME_MAX } from '../core/identity/arn.js';
 
 interface ValidateOptions {
   json?: boolean;
@@ -22,6 +23,8 @@ interface TestOptions {
   deviceJson?: string;
   /** Default: sessions.store of config.yaml, as the daemon has it. */
   sessionStore?: string;
+  /** Default: sessions.table of config.yaml, with the dynamodb store. */
+  sessionTable?: string;
   json?: boolean;
 }
 
@@ -144,22 +147,39 @@ const REQUIRES_TEXT = {
   serverSessionStore: 'a persistent session store (sessions.store: dynamodb in config.yaml)',
 } as const;
 
-/** The daemon's session store: a policy with rate_limits is refused with memory, so testing with another store than
- * the daemon's answers for a daemon that does not exist. A config that cannot be read leaves the memory default. */
-async function configuredStore(configFlag: string | undefined): Promise<string> {
+/** The daemon's session store and table: a policy with rate_limits is refused with memory, and a
+ * require_server_session rule may name its table, so testing with others than the daemon's answers for a daemon that
+ * does not exist. A config that cannot be read leaves the memory default. */
+async function configuredSessions(configFlag: string | undefined): Promise<{ store: string; table?: string }> {
   const { loadConfig } = await import('../core/config.js');
   try {
-    return loadConfig({ configFlag }).sessions.store;
+    return loadConfig({ configFlag }).sessions;
   } catch {
-    return 'memory';
+    return { store: 'memory' };
   }
 }
 
 async function test(file: string, options: TestOptions, configFlag?: string): Promise<number> {
-  options = { ...options, sessionStore: options.sessionStore ?? (await configuredStore(configFlag)) };
+  const configured =
+    options.sessionStore === undefined || options.sessionTable === undefined
+      ? await configuredSessions(configFlag)
+      : null;
+  const sessionStore = options.sessionStore ?? configured!.store;
+  const sessionTable = sessionStore === 'dynamodb' ? (options.sessionTable ?? configured!.table) : options.sessionTable;
+  options = { ...options, sessionStore, sessionTable };
+  if (options.sessionTable !== undefined && sessionStore !== 'dynamodb')
+    throw usageError('--session-table is the DynamoDB session table: give it with --session-store dynamodb');
+  if (options.sessionTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(options.sessionTable))
+    throw usageError(`--session-table ${JSON.stringify(options.sessionTable)} is not a DynamoDB table name`);
   if (!MODES.includes(options.mode as Mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}`);
   if (!STORES.includes(options.sessionStore as SessionStoreKind))
     throw usageError(`--session-store must be one of ${STORES.join(', ')}`);
+  // The daemon evaluates policy user names only; an answer for any other name is for a request that never happens.
+  if (!isPolicyUserName(options.user))
+    throw usageError(
+      `--user ${JSON.stringify(options.user)} is not a policy user name (ASCII letters and digits, at most ${POLICY_NAME_MAX})`,
+      policyNameHint(options.user, '--user'),
+    );
   const time = options.time !== undefined ? parseTime(options.time) : new Date();
   const device = options.deviceJson !== undefined ? await readDevice(options.deviceJson) : undefined;
 
@@ -192,6 +212,7 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
     time,
     mode: options.mode as Mode,
     sessionStore: options.sessionStore as SessionStoreKind,
+    ...(options.sessionTable !== undefined ? { sessionTable: options.sessionTable } : {}),
     ...(device ? { device } : {}),
   };
   const version = fileVersion(loaded.digest);
@@ -218,7 +239,7 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
     );
     lines.push(
       `Request:  user ${request.user}, profile ${request.profile}, mode ${request.mode}, session store ${request.sessionStore}, ` +
-        `${time.toISOString()}, ${device ? 'device posture given' : 'no device posture'}`,
+        `${request.sessionTable ? `table ${request.sessionTable}, ` : ''}${time.toISOString()}, ${device ? 'device posture given' : 'no device posture'}`,
     );
     lines.push('');
     const rows = trace.map((r) => [
@@ -237,8 +258,10 @@ async function test(file: string, options: TestOptions, configFlag?: string): Pr
     lines.push(`Reason:   ${decision.reason}`);
     if (misses) lines.push(nearMissText(misses, request.profile));
     if (decision.maxDurationMs !== undefined) lines.push(`Max duration: ${Math.round(decision.maxDurationMs / 1000)}s`);
-    const requires = Object.entries(decision.requires ?? {}).filter(([, v]) => v);
-    for (const [k] of requires) lines.push(`Requires: ${REQUIRES_TEXT[k as keyof typeof REQUIRES_TEXT]}`);
+    const { sessionTable: neededTable, ...flags } = decision.requires ?? {};
+    for (const [k, v] of Object.entries(flags))
+      if (v) lines.push(`Requires: ${REQUIRES_TEXT[k as keyof typeof REQUIRES_TEXT]}`);
+    if (neededTable) lines.push(`Requires: sessions in DynamoDB table ${neededTable} (sessions.table in config.yaml)`);
     if (approval) {
       lines.push(`Approvals: entry "${approval.entry}" (max ${approval.max_duration})`);
       lines.push(`  approvers:    ${approval.approvers.join(', ')}`);
@@ -312,13 +335,17 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
     .description('show which rule decides a request, and why each earlier rule did not match')
     .argument('<file>', 'policy file (YAML)')
     .requiredOption('--profile <profile>', 'AWS profile requested')
-    .requiredOption('--user <user>', 'policy user name (see `sentinel whoami`)')
+    .requiredOption('--user <user>', 'policy user name: ASCII letters and digits, at most 20 (see `sentinel whoami`)')
     .option('--time <iso-8601>', 'when (default: now); without an offset, local time of this machine')
     .option('--mode <mode>', `credential mode: ${MODES.join(', ')}`, 'server')
     .option('--device-json <file>', 'device posture as JSON (default: none, so device conditions fail)')
     .option(
       '--session-store <kind>',
       `session store: ${STORES.join(', ')} (default: sessions.store of config.yaml, as the daemon has it)`,
+    )
+    .option(
+      '--session-table <table>',
+      'DynamoDB session table, with --session-store dynamodb (default: sessions.table of config.yaml)',
     )
     .option('--json', 'print JSON: {request, decision, trace, approval, breakglass, warnings}')
     .addHelpText(
@@ -331,7 +358,7 @@ Examples:
   $ echo '{"os_type":"darwin","os_version":"14.4","encrypted":true,"mdm_enrolled":true}' > device.json
   $ sentinel policy test policy.yaml --profile prod --user alice --device-json device.json
 
-Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --time, --mode, --device-json).
+Exit codes: 0 allowed; 3 denied; 1 the policy is not valid; 2 usage (bad --user, --time, --mode, --session-table, --device-json).
 `,
     )
     .action(async (file: string, options: TestOptions, command: Command) => {

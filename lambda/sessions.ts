@@ -50,7 +50,12 @@ export function createVendorSessions(parts: VendorParts): VendorSessions {
     issuer: parts.issuer,
     decisions: parts.decisions,
     clock: now,
-    settings: { credentialDurationMs: config.credentials.durationMs, sessionStore: 'dynamodb', server: 'vendor' },
+    settings: {
+      credentialDurationMs: config.credentials.durationMs,
+      sessionStore: 'dynamodb',
+      sessionTable: config.sessions.table,
+      server: 'vendor',
+    },
   };
 
   const entry = (event: DecisionEntry['event'], principal: Principal, profile: string | null, mode: Mode | null) =>

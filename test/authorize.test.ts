@@ -11,7 +11,7 @@ import type { VendRequest } from '../core/issuer/types.js';
 import { compilePolicy } from '../core/policy/compile.js';
 import { parsePolicy } from '../core/policy/load.js';
 import { defaultDeny } from '../core/policy/evaluate.js';
-import type { PolicyFileRefusal } from '../core/policy/types.js';
+import type { DecisionRequest, PolicyFileRefusal } from '../core/policy/types.js';
 import type { Mode } from '../core/types.js';
 
 const POLICY = `
@@ -388,3 +388,24 @@ t.test(
     t.notMatch(vendor.hint, /sentinel daemon/);
   },
 );
+
+t.test("a require_server_session rule's session_table is checked against the front end's table", async (t) => {
+  const parsed = parsePolicy(
+    'version: "1"\nrules:\n  - name: tracked\n    effect: require_server_session\n    conditions: { profiles: [prod] }\n    session_table: team-sessions\n',
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const compiled = compilePolicy(parsed.policy);
+  const policy = { decide: (r: DecisionRequest) => compiled.decide(r, { source: 'test', version: 'v1' }) };
+  const settings = (sessionTable?: string) => ({
+    credentialDurationMs: 3600_000,
+    sessionStore: 'dynamodb' as const,
+    ...(sessionTable ? { sessionTable } : {}),
+  });
+  const same = setup({ policy, settings: settings('team-sessions') });
+  t.equal((await authorize(request('prod'), same.ports)).decision.rule, 'tracked', 'the named table: allowed');
+  for (const table of ['my-sessions', undefined]) {
+    const other = setup({ policy, settings: settings(table) });
+    await t.rejects(authorize(request('prod'), other.ports), { code: 'ServerModeRequired' }, `table ${table}`);
+    t.equal(other.issued.length, 0, 'nothing issued');
+  }
+});

@@ -283,6 +283,50 @@ const cases: Case[] = [
     message: /allowed_os_types\[0\]: unknown OS type \(got "macos"\)/,
     line: 7,
   },
+  // The daemon knows every caller by ASCII letters and digits, at most 20 (DESIGN §5.3): a users entry with anything
+  // else matches nobody, so a deny rule that names one denies nobody and the request goes on to the next rules.
+  {
+    name: 'a raw IAM name in users (the daemon knows that caller as alicesmith)',
+    text: GOOD.replace('effect: allow', 'effect: deny') + '      users: [bob, alice.smith]\n',
+    message: /users\[1\]: "alice\.smith" is not a policy user name/,
+    line: 7,
+    column: 20,
+    hint: /Sentinel knows a caller named alice\.smith as "alicesmith"; write that/,
+  },
+  {
+    name: 'a users entry longer than the 20 characters a policy user name keeps',
+    text: GOOD + '      users: [alicesmithexamplecomx]\n',
+    message: /"alicesmithexamplecomx" is not a policy user name/,
+    hint: /as "alicesmithexamplecom"/,
+  },
+  {
+    name: 'a users entry with no ASCII letter or digit',
+    text: GOOD + '      users: ["..."]\n',
+    message: /"\.\.\." is not a policy user name/,
+    hint: /matches nobody/,
+  },
+  {
+    name: 'a users entry with letters that are not ASCII (dotless i, full-width)',
+    text: GOOD + '      users: ["al\u0131ce", "\uff41lice"]\n',
+    message: /users\[0\]: "al\u0131ce" is not a policy user name/,
+  },
+  {
+    name: 'a breakglass user that is not a policy user name',
+    text: GOOD + 'breakglass:\n  - name: e\n    profiles: [dev]\n    users: [carol@example.com]\n',
+    message: /breakglass\[0\]\.users\[0\]: "carol@example\.com" is not a policy user name/,
+    hint: /"carolexamplecom"/,
+  },
+  {
+    name: 'an auto_approve user that is not a policy user name',
+    text: GOOD + 'approvals:\n  - name: a\n    approvers: [carol]\n    auto_approve: { users: [dave-ops] }\n',
+    message: /auto_approve\.users\[0\]: "dave-ops" is not a policy user name/,
+  },
+  {
+    name: 'YAML nested thousands deep (the parser runs out of stack): one clear problem',
+    text: GOOD.replace('[dev]', '['.repeat(5000) + ']'.repeat(5000)),
+    message: /^the YAML is nested too deeply/,
+    hint: /a few levels/,
+  },
   {
     name: 'bad session table',
     text: GOOD + '    session_table: "no spaces allowed"\n',
@@ -300,6 +344,7 @@ t.test('each bad policy is refused with position and hint', async (t) => {
       continue;
     }
     t.pass(`${c.name}: refused (${p.message})`);
+    if (/nested too deeply/.test(p.message)) t.equal(problems.length, 1, `${c.name}: said once`);
     if (c.line !== undefined) t.equal(p.line, c.line, `${c.name}: line`);
     if (c.column !== undefined) t.equal(p.column, c.column, `${c.name}: column`);
     if (c.hint) t.match(p.hint ?? '', c.hint, `${c.name}: hint`);

@@ -168,6 +168,39 @@ t.test('test: the trace says why each earlier rule did not match', async (t) => 
   t.match(memory.stdout, /Requires: a persistent session store/);
 });
 
+t.test('test: a require_server_session rule allows only the session table it names', async (t) => {
+  // 23:30 in Berlin: the night on-call window of prod-admin-oncall-night, whose session_table is sentinel-sessions.
+  const at = ['--time', '2026-03-30T23:30:00+02:00', '--session-store', 'dynamodb'];
+  const base = ['policy', 'test', team, '--profile', 'prod-admin', '--user', 'alice', ...at];
+  const same = await run(...base, '--session-table', 'sentinel-sessions');
+  t.equal(same.code, 0, same.stdout);
+  t.match(same.stdout, /table sentinel-sessions/);
+  const other = await run(...base, '--session-table', 'my-sessions');
+  t.equal(other.code, 3, other.stdout);
+  t.match(other.stdout, /Decision: DENIED \(ServerModeRequired\) by rule "prod-admin-oncall-night"/);
+  t.match(other.stdout, /Requires: sessions in DynamoDB table sentinel-sessions \(sessions\.table in config\.yaml\)/);
+  const json = JSON.parse((await run(...base, '--session-table', 'my-sessions', '--json')).stdout);
+  t.same(json.decision.requires, { serverSessionStore: true, sessionTable: 'sentinel-sessions' });
+  t.equal(json.request.sessionTable, 'my-sessions');
+
+  const memory = await run(
+    'policy',
+    'test',
+    team,
+    '--profile',
+    'prod',
+    '--user',
+    'alice',
+    '--session-store',
+    'memory',
+    '--session-table',
+    'x-y',
+  );
+  t.equal(memory.code, 2, '--session-table without the dynamodb store is a usage error');
+  const bad = await run(...base, '--session-table', 'no spaces');
+  t.equal(bad.code, 2, 'a malformed table name is a usage error');
+});
+
 t.test('test and validate show control characters from the policy escaped, never to the terminal', async (t) => {
   // YAML escapes make control characters of a valid reason (a window title, here) or of an unknown key.
   const titled = join(dir, 'titled.yaml');
@@ -213,6 +246,19 @@ t.test('test: usage errors exit 2 and an invalid policy exits 1', async (t) => {
     const r = await run('policy', 'test', team, '--profile', 'prod', '--user', 'alice', '--device-json', file);
     t.equal(r.code, 2, name);
     t.match(r.stderr, message, name);
+  }
+  // The daemon never evaluates a user named alice.smith: it evaluates alicesmith. Answering for the raw name answers
+  // for a request that cannot happen (a deny rule naming "alice.smith" would seem to work here and deny nobody there).
+  for (const [user, hint] of [
+    ['alice.smith', /Hint: The daemon knows a caller named alice\.smith as "alicesmith": --user alicesmith/],
+    ['carol@example.com', /--user carolexamplecom/],
+    ['al\u0131ce', /--user alce/],
+    ['...', /no ASCII letters or digits/],
+  ] as const) {
+    const r = await run('policy', 'test', team, '--profile', 'prod', '--user', user);
+    t.equal(r.code, 2, `--user ${user}`);
+    t.match(r.stderr, /^Error: --user ".*" is not a policy user name/, user);
+    t.match(r.stderr, hint, user);
   }
   const noUser = await run('policy', 'test', team, '--profile', 'prod');
   t.equal(noUser.code, 2, '--user is required');

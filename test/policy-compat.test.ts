@@ -21,7 +21,15 @@ async function load(name: string): Promise<Policy> {
 
 function decide(
   policy: Policy,
-  q: { user?: string; profile: string; time?: string; mode?: Mode; store?: SessionStoreKind; device?: DevicePosture },
+  q: {
+    user?: string;
+    profile: string;
+    time?: string;
+    mode?: Mode;
+    store?: SessionStoreKind;
+    table?: string;
+    device?: DevicePosture;
+  },
 ): Decision {
   const req: DecisionRequest = {
     user: q.user ?? 'alice',
@@ -29,6 +37,8 @@ function decide(
     time: new Date(q.time ?? '2026-01-06T15:00:00Z'),
     mode: q.mode ?? 'server',
     sessionStore: q.store ?? 'memory',
+    // A daemon with the dynamodb store keeps sessions in sessions.table, by default the original's sentinel-sessions.
+    ...(q.store === 'dynamodb' ? { sessionTable: q.table ?? 'sentinel-sessions' } : {}),
     ...(q.device ? { device: q.device } : {}),
   };
   const linear = evaluate(policy, req, meta);
@@ -170,9 +180,14 @@ t.test('require_server and require_server_session example, with the documented b
   t.equal(prod('server', 'dynamodb').sessionTable, 'sentinel-sessions', 'the rule names its session table');
   t.same(
     prod('server', 'memory').requires,
-    { serverSessionStore: true },
+    { serverSessionStore: true, sessionTable: 'sentinel-sessions' },
     '--server without session tracking: denied, needs tracking',
   );
+  // The original put such sessions in the rule's table whatever the command line said; a daemon keeps them in its
+  // configured table, so one configured with another is refused rather than tracking them where nobody looks.
+  const elsewhere = decide(p, { profile: 'production', mode: 'server', store: 'dynamodb', table: 'my-sessions' });
+  t.equal(elsewhere.allowed, false, 'sessions kept in another table: denied');
+  t.same(elsewhere.requires, { serverSessionStore: true, sessionTable: 'sentinel-sessions' });
   t.equal(prod('cli', 'dynamodb').errorCode, 'ServerModeRequired', 'without --server: denied');
   t.equal(prod('credential_process', 'dynamodb').allowed, false, 'credential_process is always denied');
   t.equal(decide(p, { profile: 'staging', mode: 'server' }).allowed, true, 'staging via exec --server: allowed');

@@ -24,6 +24,8 @@ interface Row {
   time?: string;
   mode?: Mode;
   store?: SessionStoreKind;
+  /** The daemon's DynamoDB session table (sessions.table), with store dynamodb. */
+  table?: string;
   device?: DevicePosture;
   /** Expected deciding rule name (null = default deny) and outcome. */
   rule: string | null;
@@ -41,6 +43,7 @@ function runTable(t: Test, policy: Policy, rows: Row[]): void {
       time: new Date(row.time ?? '2026-01-07T12:00:00Z'),
       mode: row.mode ?? 'server',
       sessionStore: row.store ?? 'memory',
+      ...(row.table ? { sessionTable: row.table } : {}),
       ...(row.device ? { device: row.device } : {}),
     };
     const linear = evaluate(policy, req, meta);
@@ -103,12 +106,36 @@ rules:
       requires: { serverMode: true },
     },
     {
-      name: 'require_server_session: server + dynamodb',
+      name: 'require_server_session: server + dynamodb, in the table the rule names',
+      profile: 'admin',
+      mode: 'server',
+      store: 'dynamodb',
+      table: 'sentinel-sessions',
+      rule: 'session-admin',
+      allowed: true,
+    },
+    // The rule's session_table is where admins list and revoke sessions: a daemon keeping them elsewhere (its own
+    // table, another team's) would hand out credentials nobody there can see or revoke.
+    {
+      name: 'require_server_session: server + dynamodb, but another table',
+      profile: 'admin',
+      mode: 'server',
+      store: 'dynamodb',
+      table: 'my-own-sessions',
+      rule: 'session-admin',
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverSessionStore: true, sessionTable: 'sentinel-sessions' },
+    },
+    {
+      name: 'require_server_session: server + dynamodb, table not known',
       profile: 'admin',
       mode: 'server',
       store: 'dynamodb',
       rule: 'session-admin',
-      allowed: true,
+      allowed: false,
+      errorCode: 'ServerModeRequired',
+      requires: { serverSessionStore: true, sessionTable: 'sentinel-sessions' },
     },
     {
       name: 'require_server_session: server + memory',
@@ -118,13 +145,14 @@ rules:
       rule: 'session-admin',
       allowed: false,
       errorCode: 'ServerModeRequired',
-      requires: { serverSessionStore: true },
+      requires: { serverSessionStore: true, sessionTable: 'sentinel-sessions' },
     },
     {
       name: 'require_server_session: cli + dynamodb',
       profile: 'admin',
       mode: 'cli',
       store: 'dynamodb',
+      table: 'sentinel-sessions',
       rule: 'session-admin',
       allowed: false,
       errorCode: 'ServerModeRequired',
@@ -138,7 +166,7 @@ rules:
       rule: 'session-admin',
       allowed: false,
       errorCode: 'ServerModeRequired',
-      requires: { serverMode: true, serverSessionStore: true },
+      requires: { serverMode: true, serverSessionStore: true, sessionTable: 'sentinel-sessions' },
     },
     { name: 'no rule: default deny', profile: 'unknown', rule: null, allowed: false, errorCode: 'PolicyDenied' },
   ]);

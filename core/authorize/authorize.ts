@@ -91,6 +91,7 @@ function decisionRequest(request: AuthorizeRequest, ports: Ports, now: Date): De
     mode: request.mode,
     sessionStore: ports.settings.sessionStore,
   };
+  if (ports.settings.sessionTable !== undefined) decisionRequest.sessionTable = ports.settings.sessionTable;
   if (device) decisionRequest.device = device;
   return decisionRequest;
 }

@@ -89,6 +89,8 @@ export interface AuthorizeSettings {
   credentialDurationMs: number;
   /** Where sessions are kept; `require_server_session` needs one that is not memory. */
   sessionStore: SessionStoreKind;
+  /** With sessionStore dynamodb: its table (sessions.table), which a require_server_session rule may name. */
+  sessionTable?: string;
   /** Who decides: the user's daemon, or the server-side vendor (whose state `sentinel daemon status` cannot show and
    * whose policy no `daemon reload` reloads): what a refusal's hint may tell the user to run. Default the daemon. */
   server?: 'daemon' | 'vendor';

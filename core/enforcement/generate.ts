@@ -4,6 +4,7 @@
 import { SentinelError } from '../errors.js';
 import type { PolicyDocument, PolicyStatement } from './policy-document.js';
 import { isHex16 } from '../text/hex-id.js';
+import { isPolicyUserName } from '../identity/arn.js';
 
 /** Every Sentinel SourceIdentity starts with this (core/identity/source-identity.ts builds them). */
 export const SENTINEL_PREFIX = 'sentinel-';
@@ -16,7 +17,6 @@ const PRINCIPAL_ARN =
   /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::\d{12}:(root|user\/(?:[\x21-\x7e]+\/)*[\w+=,.@-]{1,64}|role\/(?:[\x21-\x7e]+\/)*[\w+=,.@-]{1,64})$/;
 const ACCOUNT_ID = /^\d{12}$/;
 // Policy user names are ASCII letters and digits, at most 20 (DESIGN §5.3).
-const POLICY_USER = /^[A-Za-z0-9]{1,20}$/;
 // An IAM resource ARN pattern for roles: IAM's wildcards allowed, no whitespace or control characters.
 const ROLE_PATTERN =
   /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc|\*):iam::(\d{12}|\*):role\/[\x21-\x7e]{1,512}$/;
@@ -44,7 +44,7 @@ function checkPrincipal(value: string, flag: string): string {
 }
 
 export function checkPolicyUser(value: string): string {
-  if (!POLICY_USER.test(value)) {
+  if (!isPolicyUserName(value)) {
     throw new SentinelError('UsageError', `--users: ${shown(value)} is not a policy user name`, {
       hint: 'Policy user names are ASCII letters and digits, at most 20 (`sentinel whoami` prints yours).',
     });

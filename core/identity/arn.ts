@@ -40,6 +40,20 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** What policyNameOf can return: the only user names a policy's users lists can match. */
+export const POLICY_NAME_PATTERN = /^[A-Za-z0-9]{1,20}$/;
+
+export const isPolicyUserName = (name: string): boolean => POLICY_NAME_PATTERN.test(name);
+
+/** What to write instead of a raw name that is not a policy user name (for hints). */
+export function policyNameHint(rawName: string, flag = ''): string {
+  const name = policyNameOf(rawName);
+  if (name.length === 0) return 'It has no ASCII letters or digits, so it matches nobody: remove it.';
+  return flag
+    ? `The daemon knows a caller named ${rawName} as "${name}": ${flag} ${name} (\`sentinel whoami\` prints yours).`
+    : `Sentinel knows a caller named ${rawName} as "${name}"; write that (\`sentinel whoami\` prints yours).`;
+}
+
 /** The ASCII letters and digits of a raw name, at most 20 characters; '' when none are left. */
 export function policyNameOf(rawName: string): string {
   return rawName.replace(/[^A-Za-z0-9]/g, '').slice(0, POLICY_NAME_MAX);

@@ -4,7 +4,7 @@
 // a typo can never make an approver list match more than its author meant.
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
-import { boundedDuration, name, time } from './schema-common.js';
+import { boundedDuration, name, policyUser, time } from './schema-common.js';
 import { checkNotifyTargets } from './notifications-section.js';
 
 export const APPROVAL_KEYS = {
@@ -38,7 +38,7 @@ const approver = z.string().superRefine((v, ctx) => {
 });
 
 const autoApprove = z.strictObject({
-  users: z.array(name('a user name')).optional(),
+  users: z.array(policyUser('a user name')).optional(),
   time: time.optional(),
   max_duration: boundedDuration(MAX_APPROVAL_DURATION_MS, '12h').optional(),
 });

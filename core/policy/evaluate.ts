@@ -155,15 +155,29 @@ export function decisionFor(rule: Rule, index: number, req: DecisionRequest, met
         requires = { serverMode: true };
       }
       break;
-    case 'require_server_session':
-      allowed = server && persistent;
+    case 'require_server_session': {
+      // session_table is where admins list and revoke these sessions; kept anywhere else, nobody there sees them.
+      const table = rule.session_table;
+      const tableOk = table === undefined || (persistent && req.sessionTable === table);
+      allowed = server && persistent && tableOk;
       if (allowed) fallback = `allowed with a tracked server session by rule "${rule.name}"`;
       else {
         errorCode = 'ServerModeRequired';
-        fallback = `rule "${rule.name}" allows this only in server mode with a persistent session store`;
-        requires = { ...(server ? {} : { serverMode: true }), ...(persistent ? {} : { serverSessionStore: true }) };
+        fallback =
+          table === undefined
+            ? `rule "${rule.name}" allows this only in server mode with a persistent session store`
+            : `rule "${rule.name}" allows this only in server mode with sessions in DynamoDB table "${table}"` +
+              (persistent && req.sessionTable !== undefined
+                ? ` (this daemon keeps them in "${req.sessionTable}")`
+                : '');
+        requires = {
+          ...(server ? {} : { serverMode: true }),
+          ...(persistent && tableOk ? {} : { serverSessionStore: true }),
+          ...(tableOk ? {} : { sessionTable: table }),
+        };
       }
       break;
+    }
   }
   const decision: Decision = {
     allowed,

@@ -285,6 +285,11 @@ function yamlProblem(e: { message: string; linePos?: [{ line: number; col: numbe
   return { message: `YAML: ${first}`, line: e.linePos?.[0]?.line, column: e.linePos?.[0]?.col };
 }
 
+const DEEP: Problem = {
+  message: 'the YAML is nested too deeply to parse (thousands of levels); refused',
+  hint: 'A policy needs a few levels of nesting; look for runaway [ or - in the file.',
+};
+
 /** What the reader knows about where the policy will be used; checks that depend on it run only when it is given. */
 export interface ParseOptions {
   /** The daemon's sessions.store: rate_limits are refused with `memory` (DESIGN §11). */
@@ -308,10 +313,14 @@ export function parsePolicy(input: Uint8Array | string, options: ParseOptions = 
     // Warnings include unresolved tags (`!foo`): a policy is plain data, so anything the parser had to guess at
     // is refused rather than read one way or another.
     const yamlIssues = [...doc.errors, ...doc.warnings];
+    // The parser recurses per nesting level and reports a stack overflow once per node it abandoned, without position.
+    if (yamlIssues.some((e) => /Maximum call stack size exceeded/.test(e.message)))
+      return { ok: false, problems: [DEEP] };
     if (yamlIssues.length > 0) return { ok: false, problems: yamlIssues.map((e) => yamlProblem(e as never)) };
     js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     const bomb = e instanceof ReferenceError && /alias/i.test(e.message);
+    if (e instanceof RangeError) return { ok: false, problems: [DEEP] };
     return {
       ok: false,
       problems: [

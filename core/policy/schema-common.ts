@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
 import { hasControlCharacters } from '../text/printable.js';
+import { isPolicyUserName, policyNameHint, POLICY_NAME_MAX } from '../identity/arn.js';
 
 export const MAX_RULE_NAME = 128;
 
@@ -13,6 +14,19 @@ export const name = (what: string) =>
     .min(1, `${what} must not be empty`)
     .max(MAX_RULE_NAME, `${what} is longer than ${MAX_RULE_NAME} characters`)
     .refine((v) => !hasControlCharacters(v), `${what} must not contain control characters`);
+
+// The daemon matches users lists against policy user names, which never hold anything but ASCII letters and digits
+// (DESIGN §5.3). Any other entry matches nobody, and in a deny rule that means it denies nobody: refused, not ignored.
+export const policyUser = (what: string) =>
+  name(what).superRefine((v, ctx) => {
+    if (!isPolicyUserName(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(v)} is not a policy user name (ASCII letters and digits, at most ${POLICY_NAME_MAX})`,
+        params: { hint: policyNameHint(v) },
+      });
+    }
+  });
 
 const hour = z.string().regex(HOUR_PATTERN, 'expected a 24-hour time "HH:MM" between "00:00" and "23:59"');
 

@@ -19,6 +19,9 @@ export interface DecisionRequest {
   mode: Mode;
   device?: DevicePosture;
   sessionStore: SessionStoreKind;
+  /** The DynamoDB table sessions are kept in (sessions.table), with sessionStore dynamodb: a require_server_session rule
+   * that names its session_table allows only that table. */
+  sessionTable?: string;
 }
 
 export type DenialCode = 'PolicyDenied' | 'ApprovalRequired' | 'ServerModeRequired' | 'PolicyUnavailable';
@@ -44,7 +47,7 @@ export interface Decision {
   /** With PolicyUnavailable from a policy file: why no policy is in force, for a hint that fits (authorize()). */
   unavailable?: PolicyFileRefusal;
   /** What would have to change for an allow (for messages and `policy test`). */
-  requires?: { approval?: boolean; serverMode?: boolean; serverSessionStore?: boolean };
+  requires?: { approval?: boolean; serverMode?: boolean; serverSessionStore?: boolean; sessionTable?: string };
   policySource: string; // e.g. `file:/home/a/.config/sentinel/policy.yaml` or `ssm:/sentinel/policies/prod`
   policyVersion: string | null; // sha256 prefix of the bytes (file) or the parameter version (ssm)
 }

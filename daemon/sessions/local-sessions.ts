@@ -414,7 +414,11 @@ export class LocalSessions implements DaemonSessions {
       decisions: this.sink,
       clock: this.now,
       // No posture provider in the daemon yet (DESIGN §18): device conditions do not hold, and the log says so.
-      settings: { credentialDurationMs: this.config.credentials.durationMs, sessionStore: this.store.kind },
+      settings: {
+        credentialDurationMs: this.config.credentials.durationMs,
+        sessionStore: this.store.kind,
+        ...(this.store.kind === 'dynamodb' ? { sessionTable: this.config.sessions.table } : {}),
+      },
     };
   }
 
