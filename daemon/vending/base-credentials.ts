@@ -88,6 +88,19 @@ function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | und
   return `Check that \`aws sts get-caller-identity --profile ${p}\` works.`;
 }
 
+// Node's exec error for a credential_process that failed: "Command failed: <command line>\n<its stderr>". Both are the
+// user's, free-form, and hold what no redaction pattern recognises (a keychain passphrase on the command line, a
+// password in a prompt's error): only the fact is logged, never the text.
+const FAILED_COMMAND = /^Command failed:/;
+
+function causeOf(e: unknown): Record<string, unknown> {
+  const cause = describeCause(e);
+  if (typeof (e as { message?: unknown })?.message === 'string' && FAILED_COMMAND.test((e as Error).message)) {
+    cause.message = 'a credential_process exited with an error (its command line and stderr are not logged)';
+  }
+  return cause;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -184,7 +197,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
           };
         } catch (e) {
           deps.log.debug(
-            { profile: source.profile, source: source.kind, cause: describeCause(e) },
+            { profile: source.profile, source: source.kind, cause: causeOf(e) },
             'base credentials could not be resolved',
           );
           const via =
