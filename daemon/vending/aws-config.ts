@@ -82,8 +82,8 @@ export function parseIni(text: string): Map<string, Section> {
   return sections;
 }
 
-/** Profiles by name: the config file's `[default]`/`[profile x]` merged with the credentials file's `[x]`, the
- * credentials file winning key by key (as the SDK and the CLI do). */
+/** Profiles by name: the config file's `[default]` (or `[profile default]`, which replaces it) and `[profile x]`
+ * merged with the credentials file's `[x]`, the credentials file winning key by key (as the SDK and the CLI do). */
 export function mergeProfiles(configText: string, credentialsText: string): Map<string, Section> {
   const profiles = new Map<string, Section>();
   const merge = (name: string, section: Section) => {
@@ -92,7 +92,8 @@ export function mergeProfiles(configText: string, credentialsText: string): Map<
     profiles.set(name, into);
   };
   const config = parseIni(configText);
-  const plainDefault = config.get('default');
+  // The SDK keeps [default] only when there is no [profile default]; the two are not merged.
+  const plainDefault = config.has('profile default') ? undefined : config.get('default');
   if (plainDefault) merge('default', plainDefault);
   for (const [name, section] of config) {
     if (name.startsWith('profile ')) merge(name.slice('profile '.length), section);
