@@ -2,7 +2,9 @@
 // another local user can change is refused, as ssh refuses such keys: here a real second user (walker2, through
 // setpriv) writes into the victim's AWS config where the file or a directory above it lets her.
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { resolveConfig } from '../core/config.js';
@@ -140,4 +142,49 @@ t.test('what users really have still works: a symlinked ~/.aws, /dev/null, root-
       configFile,
     );
   }
+});
+
+t.test('an SSO token cache others can write to: her token never reaches the SSO portal', async (t) => {
+  if (!isRoot()) return t.fail(NEEDS_ROOT);
+  // A stand-in for the SSO portal that records the bearer tokens it is sent.
+  const tokens: string[] = [];
+  const portal = createServer((req, res) => {
+    tokens.push(String(req.headers['x-amz-sso_bearer_token']));
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"no"}');
+  });
+  await new Promise<void>((resolve) => portal.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => portal.close(() => resolve())));
+  const home = tempDir(t, 'sentinel-home-');
+  chmodSync(home, 0o755);
+  const cache = join(home, '.aws', 'sso', 'cache');
+  mkdirSync(cache, { recursive: true, mode: 0o700 });
+  chmodSync(join(home, '.aws'), 0o755);
+  chmodSync(join(home, '.aws', 'sso'), 0o755);
+  chmodSync(cache, 0o777); // left open, e.g. by a shared setup script
+  const configFile = join(home, '.aws', 'config');
+  writeFileSync(
+    configFile,
+    `[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Admin\n` +
+      `[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n` +
+      `[profile prod]\nrole_arn = ${ROLE}\nsource_profile = sso\n`,
+    { mode: 0o600 },
+  );
+  const tokenFile = join(cache, `${createHash('sha1').update('corp').digest('hex')}.json`);
+  const planted = {
+    accessToken: 'walker2-token',
+    expiresAt: '2099-01-01T00:00:00Z',
+    region: 'us-east-1',
+    startUrl: 'https://corp.awsapps.com/start',
+  };
+  await asWalker2(
+    t,
+    `import { writeFileSync } from 'node:fs';
+     writeFileSync(${JSON.stringify(tokenFile)}, ${JSON.stringify(JSON.stringify(planted))});`,
+  );
+  withEnv(t, { HOME: home, AWS_ENDPOINT_URL_SSO: `http://127.0.0.1:${(portal.address() as { port: number }).port}` });
+  const e = await vendProd(t, configFile, '/dev/null');
+  t.same(tokens, [], 'the portal was never sent her token');
+  t.equal(e?.code, 'BaseCredentialsUnavailable');
+  t.match(e?.message, cache, 'the message names the cache');
+  t.match(e?.hint, /chmod/);
 });

@@ -3,12 +3,15 @@
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
 import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { STS_BUDGET_MS, boundedRequestHandler } from '../../core/aws-http.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import type { Env } from '../../core/paths.js';
 import { describeCause } from '../../core/audit/redact.js';
+import { assertTrustedDirectory, statIfPresent } from '../../core/path-trust.js';
 import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
 import { loadCredentialProviders } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
@@ -210,6 +213,25 @@ function processCredentials(stdout: string): BaseCredentials {
   };
 }
 
+/**
+ * The SDK reads SSO tokens from ~/.aws/sso/cache (its getSSOTokenFilepath) for any profile a source_profile chain
+ * reaches. Whoever can write there picks the SSO session the daemon signs in with (her token, her identity), and a FIFO
+ * left there would hold one of Node's file-system threads for good; so the directory must be as private as the config.
+ */
+function checkSsoCache(env: Env, settings: ReadonlyMap<string, string> | undefined): void {
+  const chained = settings?.has('role_arn') || settings?.has('sso_session') || settings?.has('sso_start_url');
+  if (!chained) return;
+  const cache = join(env.HOME || env.USERPROFILE || homedir(), '.aws', 'sso', 'cache');
+  try {
+    if (statIfPresent(cache) !== undefined) assertTrustedDirectory(cache);
+  } catch (e) {
+    if (!(e instanceof SentinelError)) throw e;
+    throw new SentinelError('BaseCredentialsUnavailable', `the SSO token cache ${cache} is refused: ${e.message}`, {
+      hint: e.hint,
+    });
+  }
+}
+
 function fromOwnKeys(settings: ReadonlyMap<string, string> | undefined): BaseCredentials {
   const accessKeyId = settings?.get('aws_access_key_id');
   const secretAccessKey = settings?.get('aws_secret_access_key');
@@ -239,6 +261,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
             throw new Error('unsupported credential_source');
         }
       case 'profile':
+        checkSsoCache(deps.env, settings);
         if (runsOwnProcess(settings)) {
           return fromProcess(
             settings.get('credential_process')!,
@@ -290,6 +313,8 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
               : {}),
           };
         } catch (e) {
+          // Refusals of Sentinel's own (a file others can change) already say what is wrong and how to fix it.
+          if (e instanceof SentinelError && e.code === 'BaseCredentialsUnavailable') throw e;
           deps.log.debug(
             { profile: source.profile, source: source.kind, cause: causeOf(e) },
             'base credentials could not be resolved',
