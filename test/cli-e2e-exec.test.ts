@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon } from './support/daemon.js';
 import { collect, ENTRY, requireBuild, sentinel, userEnv } from './support/cli.js';
+import { until } from './support/wait.js';
 
 const sessionOf = (stdout: string) => /SESSION=([0-9a-f]{16})/.exec(stdout)?.[1];
 
@@ -123,6 +124,42 @@ t.test('exec against the real daemon', async (t) => {
     child.kill('SIGTERM');
     t.equal((await done).code, 143);
     t.match(await d.client.get(`/v1/sessions/${sessionOf(seen)}`), { status: 'ended' });
+  });
+
+  await t.test('Ctrl-C in a terminal reaches the child once, not twice', async (t) => {
+    // The terminal sends SIGINT to its whole foreground process group, the child included; forwarding it as well made
+    // it two, and for terraform a second interrupt means "exit immediately, data loss may have occurred".
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-exec-tty-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const counter = join(dir, 'count-interrupts.mjs');
+    writeFileSync(
+      counter,
+      `let n = 0; process.on('SIGINT', () => { n++; }); process.stdout.write('READY\\n');
+       setTimeout(() => { process.stdout.write('INTERRUPTS=' + n + '\\n'); process.exit(0); }, 1500);`,
+    );
+    // script(1) gives exec a real terminal (a pty) and writes what it reads to it: \x03 is a Ctrl-C typed there.
+    const child = spawn(
+      '/usr/bin/script',
+      ['-qfec', `${process.execPath} ${ENTRY} exec dev -- ${process.execPath} ${counter}`, '/dev/null'],
+      {
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let seen = '';
+    child.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+    const done = new Promise((resolve) => child.on('close', resolve));
+    await until(
+      () => seen,
+      (s) => s.includes('READY'),
+      20_000,
+    );
+    child.stdin.write('\x03');
+    await done;
+    t.match(seen, /INTERRUPTS=1\b/, 'one interrupt');
   });
 
   await t.test('exec killed outright: the daemon ends the session when its pid is gone', async (t) => {
