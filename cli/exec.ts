@@ -1,8 +1,9 @@
 // `sentinel exec <profile> [--] <cmd> [args...]` (DESIGN §8): one session for one child process. The child gets exactly
 // the environment `use` would give a shell (session-env.ts); `--env` gives it raw keys instead (mode cli). exec
-// prints nothing of its own on stdout, forwards SIGINT/SIGTERM/SIGHUP, ends the session when the child exits and
+// prints nothing of its own on stdout, forwards SIGINT/SIGTERM/SIGHUP (not the terminal's own, twice), ends the session when the child exits and
 // exits with the child's status (128+n for a signal, 127/126 when the command cannot be found/run, like a shell).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Command } from 'commander';
 import { SentinelError, isSentinelError } from '../core/errors.js';
@@ -25,6 +26,33 @@ import type { GlobalOptions } from './program.js';
 import { replaceControls } from '../core/text/printable.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** What a terminal itself sends to every process of its foreground group (Ctrl-C, hangup), the child included. */
+const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGHUP']);
+
+/**
+ * Whether this process is in its terminal's foreground process group, where the child (spawned into the same group)
+ * already got a Ctrl-C or hangup from the terminal itself. A second SIGINT is not harmless: terraform takes it as
+ * "exit immediately, data loss may have occurred" and leaves its state lock behind. Asked at each signal (`bg` and
+ * `fg` move the job): Linux reads /proc, elsewhere ps(1) answers; when neither does, signals are forwarded.
+ */
+function inTerminalForeground(): boolean {
+  try {
+    let pgrp: number;
+    let tpgid: number;
+    if (process.platform === 'linux') {
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      // After "pid (comm) ": state, ppid, pgrp, session, tty_nr, tpgid (proc(5)); comm may hold spaces and parens.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      [pgrp, tpgid] = [Number(fields[2]), Number(fields[5])];
+    } else {
+      const out = execFileSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' });
+      [pgrp, tpgid] = out.trim().split(/\s+/).map(Number) as [number, number];
+    }
+    return Number.isInteger(tpgid) && tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return false;
+  }
+}
 
 interface ExecOptions {
   env?: boolean;
@@ -110,6 +138,7 @@ function runChild(file: string, args: string[], env: NodeJS.ProcessEnv): Promise
       // With a listener installed the signal no longer ends exec itself: exec outlives it, so the session does too
       // until the child is gone.
       const handler = () => {
+        if (TERMINAL_SIGNALS.has(signal) && inTerminalForeground()) return;
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       };
       forward.set(signal, handler);
@@ -206,7 +235,8 @@ The command gets exactly the variables \`sentinel use\` exports (AWS_CONTAINER_C
 AWS_CONTAINER_AUTHORIZATION_TOKEN, SENTINEL_SESSION, SENTINEL_PROFILE, AWS_REGION/AWS_DEFAULT_REGION, credentials
 file at /dev/null, AWS config as an allowlisted copy) with every competing variable unset. With --env it gets
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION instead; a
-require_server policy rule refuses that. SIGINT, SIGTERM and SIGHUP are forwarded to the command. exec prints
+require_server policy rule refuses that. SIGINT, SIGTERM and SIGHUP are forwarded to the command (a Ctrl-C or
+hangup at the terminal reaches it directly, and is not sent a second time). exec prints
 nothing of its own on stdout. exec's own options go before the profile; everything after the profile is the
 command's. Without a command, exec starts $SHELL in the session.
 

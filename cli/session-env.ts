@@ -20,6 +20,12 @@ export const CLEARED_VARS = [
   'AWS_DEFAULT_PROFILE',
   'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  // Web identity from the environment (EKS IRSA, CI runners) comes before the container provider in botocore, the JS
+  // and the Go SDKs; AWS_CREDENTIAL_FILE (the old EC2 tools' key file) in botocore and the AWS CLI.
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_ROLE_SESSION_NAME',
+  'AWS_CREDENTIAL_FILE',
 ] as const;
 
 /** Variables a session sets (the region pair only when the daemon knows the profile's region). */
@@ -32,6 +38,7 @@ export const SESSION_VARS = [
   'AWS_DEFAULT_REGION',
   'AWS_CONFIG_FILE',
   'AWS_SHARED_CREDENTIALS_FILE',
+  'BOTO_CONFIG',
 ] as const;
 
 /** `exec --env` puts these in the child instead of the container pair. */
@@ -167,7 +174,9 @@ export function sessionChanges(
       ];
   set.push(['SENTINEL_SESSION', session.id], ['SENTINEL_PROFILE', session.profile]);
   if (session.region) set.push(['AWS_REGION', session.region], ['AWS_DEFAULT_REGION', session.region]);
-  set.push(['AWS_CONFIG_FILE', configFile], ['AWS_SHARED_CREDENTIALS_FILE', NULL_FILE]);
+  // botocore and the AWS CLI read keys from boto's config (BOTO_CONFIG, else /etc/boto.cfg and ~/.boto) before the
+  // container provider; /dev/null is not a file to them, so none is read.
+  set.push(['AWS_CONFIG_FILE', configFile], ['AWS_SHARED_CREDENTIALS_FILE', NULL_FILE], ['BOTO_CONFIG', NULL_FILE]);
   const setNames = new Set(set.map(([name]) => name));
   const unset = [
     ...CLEARED_VARS,

@@ -45,7 +45,7 @@ function stub(t: Test, options: { deny?: string; raw?: Record<string, unknown> }
   });
 }
 
-const PRINT_ENV = `const e = {}; for (const [k, v] of Object.entries(process.env)) if (k.startsWith('AWS_') || k.startsWith('SENTINEL_')) e[k] = v; process.stdout.write(JSON.stringify({ ppid: process.ppid, env: e }));`;
+const PRINT_ENV = `const e = {}; for (const [k, v] of Object.entries(process.env)) if (k.startsWith('AWS_') || k.startsWith('SENTINEL_') || k === 'BOTO_CONFIG') e[k] = v; process.stdout.write(JSON.stringify({ ppid: process.ppid, env: e }));`;
 
 t.test('childStart: everything after the profile belongs to the command', async (t) => {
   const cmd = new Command('exec').option('--env').option('--nest').option('--ttl <d>');
@@ -100,6 +100,11 @@ t.test(
       AWS_DEFAULT_PROFILE: 'old',
       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/old',
       AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/old',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '/old',
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/old',
+      AWS_ROLE_SESSION_NAME: 'old',
+      AWS_CREDENTIAL_FILE: '/old',
+      BOTO_CONFIG: '/old',
       AWS_CONFIG_FILE: '/home/x/.aws/config',
       AWS_REGION: 'us-west-2',
       // Unset, as for most users: the binary silences the SDK's Node warning for itself, never for the child.
@@ -120,6 +125,7 @@ t.test(
         AWS_DEFAULT_REGION: 'eu-west-1',
         AWS_CONFIG_FILE: out.env.AWS_CONFIG_FILE,
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        BOTO_CONFIG: '/dev/null',
       },
       'session variables set, every competitor unset',
     );

@@ -110,6 +110,19 @@ t.test('parsing matches the SDK: comments, sub-sections, section kinds, merge or
   t.equal(profiles.get('prod')?.get('region'), 'us-east-1', 'the credentials file wins key by key');
   t.equal(profiles.get('prod')?.get('source_profile'), 'base', 'and the rest of the config section stays');
   t.equal(({} as Record<string, unknown>).region, undefined, 'no prototype pollution');
+
+  // The SDK's getConfigData: [profile default] takes the place of [default] whole, wherever each stands; nothing of
+  // [default] is left for the SDK to resolve, so Sentinel must not assume its role either.
+  for (const text of [
+    `[default]\nrole_arn = arn:aws:iam::111122223333:role/x\nsource_profile = base\n[profile default]\nregion = eu-west-1\n`,
+    `[profile default]\nregion = eu-west-1\n[default]\nrole_arn = arn:aws:iam::111122223333:role/x\nsource_profile = base\n`,
+  ]) {
+    t.same(
+      Object.fromEntries(mergeProfiles(text, '').get('default')!),
+      { region: 'eu-west-1' },
+      '[profile default] wins',
+    );
+  }
 });
 
 t.test('profiles: public fields only, invalid names skipped, stampability', async (t) => {

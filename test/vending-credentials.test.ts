@@ -24,6 +24,8 @@ const ENV_KEY = 'AKIAEXAMPLEENVIRON01';
 const ENV_SECRET = 'environmentSecretDoNotLeak00000000000001';
 const SESSION_KEY_STATIC = 'ASIAEXAMPLESTATIC001';
 const PROD_ROLE = `arn:aws:iam::${ACCOUNT}:role/prod-admin`;
+const STDERR_SECRET = 'hunter2';
+const COMMAND_LINE_SECRET = 'opensesame';
 
 interface Harness {
   sts: StsEmulator;
@@ -54,7 +56,11 @@ async function setup(t: Test): Promise<Harness> {
   );
   chmodSync(script, 0o700);
   const failing = join(dir, 'failing-process.sh');
-  writeFileSync(failing, `#!/bin/sh\necho "unlock failed for ${BASE_SECRET}" >&2\nexit 1\n`);
+  // Its stderr and its command line hold secrets no pattern recognises (a short passphrase, a lowercase token).
+  writeFileSync(
+    failing,
+    `#!/bin/sh\necho "unlock failed for ${BASE_SECRET}: keychain password ${STDERR_SECRET}" >&2\nexit 1\n`,
+  );
   chmodSync(failing, 0o700);
 
   const files = writeAwsConfig(dir, {
@@ -88,7 +94,7 @@ role_arn = arn:aws:iam::${ACCOUNT}:role/vaulted
 source_profile = vault
 
 [profile locked]
-credential_process = ${failing}
+credential_process = ${failing} --passphrase=${COMMAND_LINE_SECRET}
 
 [profile locked-role]
 role_arn = arn:aws:iam::${ACCOUNT}:role/locked
@@ -334,6 +340,11 @@ t.test('credential_process source (how aws-vault plugs in)', async (t) => {
   t.match(e.hint, /credential_process of profile locked/);
   t.notOk(visible(e).includes(BASE_SECRET), "the process's stderr is not passed on");
   t.notOk(h.logLines.join('').includes(BASE_SECRET), 'nor logged');
+  for (const secret of [STDERR_SECRET, COMMAND_LINE_SECRET]) {
+    t.notOk(visible(e).includes(secret), `${secret}: not shown`);
+    t.notOk(h.logLines.join('').includes(secret), `${secret}: the command line and stderr are not logged at all`);
+  }
+  t.match(h.logLines.join(''), /credential_process/, 'the debug line still says what failed');
 });
 
 t.test('credential_source = Environment', async (t) => {

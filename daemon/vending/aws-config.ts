@@ -2,12 +2,14 @@
 // for JavaScript parses them (so the profiles Sentinel lists are the ones `fromIni` will resolve). Read only: nothing
 // is ever written to ~/.aws. Profile settings can hold secrets (static keys); they stay inside this module and the
 // base-credential resolver and are never logged or returned to callers.
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import { expandHome, type Env } from '../../core/paths.js';
+import { assertTrusted, assertTrustedDirectory, currentUid } from '../../core/path-trust.js';
 import { closeMatches } from '../../core/text/close-matches.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
@@ -80,8 +82,8 @@ export function parseIni(text: string): Map<string, Section> {
   return sections;
 }
 
-/** Profiles by name: the config file's `[default]`/`[profile x]` merged with the credentials file's `[x]`, the
- * credentials file winning key by key (as the SDK and the CLI do). */
+/** Profiles by name: the config file's `[default]` (or `[profile default]`, which replaces it) and `[profile x]`
+ * merged with the credentials file's `[x]`, the credentials file winning key by key (as the SDK and the CLI do). */
 export function mergeProfiles(configText: string, credentialsText: string): Map<string, Section> {
   const profiles = new Map<string, Section>();
   const merge = (name: string, section: Section) => {
@@ -90,7 +92,8 @@ export function mergeProfiles(configText: string, credentialsText: string): Map<
     profiles.set(name, into);
   };
   const config = parseIni(configText);
-  const plainDefault = config.get('default');
+  // The SDK keeps [default] only when there is no [profile default]; the two are not merged.
+  const plainDefault = config.has('profile default') ? undefined : config.get('default');
   if (plainDefault) merge('default', plainDefault);
   for (const [name, section] of config) {
     if (name.startsWith('profile ')) merge(name.slice('profile '.length), section);
@@ -137,6 +140,34 @@ export function toAwsProfile(name: string, settings: Section): AwsProfile {
     roleWithoutSource: roleArn !== undefined && !stampable,
     settings,
   };
+}
+
+/**
+ * Throws UnsafePath unless nobody but the user and root can change what `path` names, as for a policy file (DESIGN
+ * §5.4): the files decide which commands the daemon runs (credential_process) and whose keys it signs with, so
+ * another user who can rewrite one, or replace it through a directory above it, runs her commands as this user.
+ * Symlinks are followed (a ~/.aws kept with the dotfiles), each one checked where it lies.
+ */
+function assertOwnFile(path: string, uid: number, links = 0): void {
+  assertTrustedDirectory(dirname(path), uid);
+  const st = lstatSync(path);
+  if (st.isSymbolicLink() && links < 8) return assertOwnFile(realpathSync(path), uid, links + 1);
+  assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: 'file' }, uid);
+}
+
+/** assertOwnFile for a file that is there (a missing file or /dev/null reads as empty), as BaseCredentialsUnavailable. */
+function checkOwnership(path: string): void {
+  try {
+    const st = statSync(path);
+    if (st.isFile()) assertOwnFile(path, currentUid());
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    if (!(e instanceof SentinelError)) throw unreadable(path, e);
+    throw new SentinelError('BaseCredentialsUnavailable', `the AWS config file ${path} is refused: ${e.message}`, {
+      hint: e.hint,
+    });
+  }
 }
 
 /** Reads at most MAX_AWS_CONFIG_BYTES; a missing file is empty (the CLI treats it so). Never blocks on a FIFO. */
@@ -211,6 +242,9 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
   let loading: Promise<Map<string, AwsProfile>> | undefined;
 
   async function load(): Promise<Map<string, AwsProfile>> {
+    // On every lookup, not only when a file changed: a directory above it can be opened to others without touching it.
+    checkOwnership(files.configFile);
+    checkOwnership(files.credentialsFile);
     const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
     if (loaded && loaded.stamp === stamp) return loaded.profiles;
     const [configText, credentialsText] = await Promise.all([

@@ -2,12 +2,16 @@
 // the AWS CLI resolves the profile's source — `fromIni` on the source profile handles static keys, source_profile
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
+import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { STS_BUDGET_MS, boundedRequestHandler } from '../../core/aws-http.js';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import type { Env } from '../../core/paths.js';
 import { describeCause } from '../../core/audit/redact.js';
+import { assertTrustedDirectory, statIfPresent } from '../../core/path-trust.js';
 import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
 import { loadCredentialProviders } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
@@ -70,6 +74,8 @@ export interface BaseCredentialDeps {
   region: string;
   /** Per attempt of those calls, and of SSO's (default STS_BUDGET_MS). */
   attemptMs?: number;
+  /** How long one resolution may take (default RESOLVE_TIMEOUT_MS). */
+  resolveTimeoutMs?: number;
 }
 
 function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | undefined): string {
@@ -86,6 +92,19 @@ function hintFor(source: BaseSource, settings: ReadonlyMap<string, string> | und
     return `Profile ${p} needs an MFA code, which the daemon cannot prompt for; use aws-vault through credential_process instead.`;
   }
   return `Check that \`aws sts get-caller-identity --profile ${p}\` works.`;
+}
+
+// Node's exec error for a credential_process that failed: "Command failed: <command line>\n<its stderr>". Both are the
+// user's, free-form, and hold what no redaction pattern recognises (a keychain passphrase on the command line, a
+// password in a prompt's error): only the fact is logged, never the text.
+const FAILED_COMMAND = /^Command failed:/;
+
+function causeOf(e: unknown): Record<string, unknown> {
+  const cause = describeCause(e);
+  if (typeof (e as { message?: unknown })?.message === 'string' && FAILED_COMMAND.test((e as Error).message)) {
+    cause.message = 'a credential_process exited with an error (its command line and stderr are not logged)';
+  }
+  return cause;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -108,6 +127,109 @@ function fromEnvironment(env: Env): BaseCredentials {
     ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     ...(expiration && !Number.isNaN(expiration.getTime()) ? { expiration } : {}),
   };
+}
+
+/** What the SDKs let a credential_process print (the JS SDK's exec maxBuffer). */
+const MAX_PROCESS_OUTPUT = 1024 * 1024;
+
+/**
+ * Whether fromIni would resolve the profile through its credential_process (the SDK's order: a role, static keys and
+ * web identity come first). Those profiles are run here rather than by the SDK, whose exec has no timeout and no
+ * kill: a command waiting for a prompt nobody sees outlived every resolution that gave up on it, one more each time.
+ */
+function runsOwnProcess(settings: ReadonlyMap<string, string> | undefined): settings is ReadonlyMap<string, string> {
+  if (!settings?.get('credential_process')) return false;
+  const role = settings.has('role_arn') && (settings.has('source_profile') || settings.has('credential_source'));
+  const keys = settings.has('aws_access_key_id') && settings.has('aws_secret_access_key');
+  return !role && !keys && !settings.has('web_identity_token_file');
+}
+
+/**
+ * Runs `command` as the SDKs do (`/bin/sh -c`, the daemon's environment) in a process group of its own, so that at the
+ * deadline the command and whatever it started (a child still holding its output open) are killed together. Its
+ * stderr is not read: it may hold a prompt's answer, and nothing of it is ever shown or logged.
+ */
+function fromProcess(command: string, env: Env, timeoutMs: number): Promise<BaseCredentials> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failure: Error | undefined;
+    const stop = (why: string) => {
+      failure ??= new Error(why);
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      child.stdout.destroy();
+    };
+    const timer = setTimeout(() => stop('the credential_process did not finish in time'), timeoutMs);
+    timer.unref();
+    child.stdout.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PROCESS_OUTPUT) stop('the credential_process printed more than 1 MiB');
+      else chunks.push(chunk);
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      if (code !== 0) return reject(new Error(`the credential_process exited with ${signal ?? `status ${code}`}`));
+      try {
+        resolve(processCredentials(Buffer.concat(chunks).toString('utf8')));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html, checked as the JS SDK checks it. */
+function processCredentials(stdout: string): BaseCredentials {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(stdout.trim()) as Record<string, unknown>;
+  } catch {
+    throw new Error('the credential_process printed no JSON');
+  }
+  if (data?.Version !== 1) throw new Error('the credential_process did not print Version 1');
+  const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = data;
+  if (typeof AccessKeyId !== 'string' || typeof SecretAccessKey !== 'string') {
+    throw new Error('the credential_process printed no keys');
+  }
+  const expiration = Expiration ? new Date(Expiration as string) : undefined;
+  if (expiration && !(expiration.getTime() > Date.now())) {
+    throw new Error('the credential_process printed expired credentials');
+  }
+  return {
+    accessKeyId: AccessKeyId,
+    secretAccessKey: SecretAccessKey,
+    ...(typeof SessionToken === 'string' && SessionToken !== '' ? { sessionToken: SessionToken } : {}),
+    ...(expiration ? { expiration } : {}),
+  };
+}
+
+/**
+ * The SDK reads SSO tokens from ~/.aws/sso/cache (its getSSOTokenFilepath) for any profile a source_profile chain
+ * reaches. Whoever can write there picks the SSO session the daemon signs in with (her token, her identity), and a FIFO
+ * left there would hold one of Node's file-system threads for good; so the directory must be as private as the config.
+ */
+function checkSsoCache(env: Env, settings: ReadonlyMap<string, string> | undefined): void {
+  const chained = settings?.has('role_arn') || settings?.has('sso_session') || settings?.has('sso_start_url');
+  if (!chained) return;
+  const cache = join(env.HOME || env.USERPROFILE || homedir(), '.aws', 'sso', 'cache');
+  try {
+    if (statIfPresent(cache) !== undefined) assertTrustedDirectory(cache);
+  } catch (e) {
+    if (!(e instanceof SentinelError)) throw e;
+    throw new SentinelError('BaseCredentialsUnavailable', `the SSO token cache ${cache} is refused: ${e.message}`, {
+      hint: e.hint,
+    });
+  }
 }
 
 function fromOwnKeys(settings: ReadonlyMap<string, string> | undefined): BaseCredentials {
@@ -139,6 +261,14 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
             throw new Error('unsupported credential_source');
         }
       case 'profile':
+        checkSsoCache(deps.env, settings);
+        if (runsOwnProcess(settings)) {
+          return fromProcess(
+            settings.get('credential_process')!,
+            deps.env,
+            deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS,
+          );
+        }
         return (await loadCredentialProviders()).fromIni({
           profile: source.profile,
           filepath: deps.files.credentialsFile,
@@ -164,7 +294,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
         let credentials: BaseCredentials;
         try {
           const got = await waitingFor(`the base credentials of profile ${source.profile}`, () =>
-            withTimeout(load(source, settings), RESOLVE_TIMEOUT_MS),
+            withTimeout(load(source, settings), deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS),
           );
           if (
             typeof got?.accessKeyId !== 'string' ||
@@ -183,8 +313,10 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
               : {}),
           };
         } catch (e) {
+          // Refusals of Sentinel's own (a file others can change) already say what is wrong and how to fix it.
+          if (e instanceof SentinelError && e.code === 'BaseCredentialsUnavailable') throw e;
           deps.log.debug(
-            { profile: source.profile, source: source.kind, cause: describeCause(e) },
+            { profile: source.profile, source: source.kind, cause: causeOf(e) },
             'base credentials could not be resolved',
           );
           const via =
