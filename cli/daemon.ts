@@ -541,7 +541,8 @@ async function restart(globals: GlobalOptions, options: { timeout: string }): Pr
   }
   // Before anything is stopped: the start that follows would be refused in a session's environment.
   refuseSessionEnvironment();
-  await stop(globals, { timeout: '20' });
+  // One bound for each step: a wedged daemon must not hold a restart for longer than the user asked to wait.
+  await stop(globals, options);
   await start(globals, options);
 }
 
@@ -706,7 +707,11 @@ Exit codes: 0 stopped, or it was not running; 1 it did not stop in time.`,
   daemon
     .command('restart')
     .description('stop the daemon and start it again (through systemd or launchd when they run it)')
-    .option('--timeout <seconds>', 'how long to wait for the new daemon to answer', '15')
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for the old daemon to stop, and then for the new one to answer (each)',
+      '20',
+    )
     .addHelpText(
       'after',
       `

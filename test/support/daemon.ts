@@ -578,3 +578,15 @@ export async function fetchWithClient(
     },
   };
 }
+
+/** An STS emulator and a throwaway HOME for the built CLI's daemon; `sentinel` runs the CLI in that HOME (or in
+ * `env`). Whatever a test does, no daemon outlives it. */
+export async function cliHome(t: HasTeardown) {
+  const sts = await startSts({ identities: { [BASE_ACCESS_KEY]: BASE_ARN } });
+  t.teardown(() => sts.close());
+  const home = prepareHome({}, sts.url);
+  t.teardown(() => removeHome(home));
+  const inEnv = (env: Record<string, string>, ...args: string[]) =>
+    runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
+  return { home, inEnv, sentinel: (...args: string[]) => inEnv(home.env, ...args) };
+}
