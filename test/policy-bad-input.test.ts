@@ -321,6 +321,28 @@ const cases: Case[] = [
     text: GOOD + 'approvals:\n  - name: a\n    approvers: [carol]\n    auto_approve: { users: [dave-ops] }\n',
     message: /auto_approve\.users\[0\]: "dave-ops" is not a policy user name/,
   },
+  // Requests name profiles only as profile names, and conditions match them exactly: any other entry matches no
+  // request, so a deny rule naming one denies nothing.
+  {
+    name: 'a profiles entry with a trailing space, in a deny rule',
+    text: GOOD.replace('effect: allow', 'effect: deny').replace('[dev]', '[dev, "prod "]'),
+    message: /profiles\[1\]: "prod " is not a profile name/,
+    line: 6,
+    hint: /exactly as in ~\/\.aws\/config/,
+  },
+  {
+    name: 'a profiles entry that looks like a pattern (names match exactly)',
+    text: GOOD.replace('[dev]', '["prod-*"]'),
+    message: /"prod-\*" is not a profile name .*no patterns/,
+  },
+  {
+    name: 'a breakglass, approvals or rate_limits profile that is not a profile name',
+    text:
+      GOOD +
+      'breakglass:\n  - name: e\n    profiles: ["team:dev"]\n    users: [carol]\n' +
+      'approvals:\n  - name: a\n    approvers: [carol]\n    profiles: ["a b"]\n',
+    message: /breakglass\[0\]\.profiles\[0\]: "team:dev" is not a profile name/,
+  },
   {
     name: 'YAML nested thousands deep (the parser runs out of stack): one clear problem',
     text: GOOD.replace('[dev]', '['.repeat(5000) + ']'.repeat(5000)),

@@ -4,7 +4,7 @@
 // a typo can never make an approver list match more than its author meant.
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
-import { boundedDuration, name, policyUser, time } from './schema-common.js';
+import { boundedDuration, name, policyUser, profileEntry, time } from './schema-common.js';
 import { checkNotifyTargets } from './notifications-section.js';
 
 export const APPROVAL_KEYS = {
@@ -45,7 +45,7 @@ const autoApprove = z.strictObject({
 
 const entry = z.strictObject({
   name: name('the approvals entry name'),
-  profiles: z.array(name('a profile name')).optional(),
+  profiles: z.array(profileEntry('a profile name')).optional(),
   approvers: z.array(approver).min(1, 'an approvals entry needs at least one approver'),
   max_duration: boundedDuration(MAX_APPROVAL_DURATION_MS, '12h').optional(),
   auto_approve: autoApprove.optional(),

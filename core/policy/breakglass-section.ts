@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { timeFailure } from './evaluate.js';
 import { checkNotifyTargets } from './notifications-section.js';
-import { boundedDuration, checkUniqueNames, name, policyUser, time } from './schema-common.js';
+import { boundedDuration, checkUniqueNames, name, policyUser, profileEntry, time } from './schema-common.js';
 import {
   DEFAULT_BREAKGLASS_DURATION_MS,
   MAX_BREAKGLASS_DURATION_MS,
@@ -23,7 +23,7 @@ export const MFA_VALUES = ['required', 'none'] as const;
 
 const entry = z.strictObject({
   name: name('the breakglass entry name'),
-  profiles: z.array(name('a profile name')).min(1, 'a breakglass entry must name its profiles'),
+  profiles: z.array(profileEntry('a profile name')).min(1, 'a breakglass entry must name its profiles'),
   users: z.array(policyUser('a user name')).min(1, 'a breakglass entry must name the users who may invoke it'),
   allowed_reason_codes: z.array(z.enum(REASON_CODES)).optional(),
   time: time.optional(),

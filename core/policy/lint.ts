@@ -108,12 +108,6 @@ export function lintPolicy(policy: Policy, ruleLines: readonly number[] = []): W
       );
     }
     if (localTime(t)) warn(i, `rule "${r.name}": ${LOCAL_TIME}`);
-    for (const name of [...(c.profiles ?? []), ...(c.users ?? [])]) {
-      if (/[*?]/.test(name)) {
-        warn(i, `rule "${r.name}": "${name}" is matched literally; profile and user patterns are not supported`);
-        break;
-      }
-    }
     if (c.device && !hasDeviceRequirements(c.device)) warn(i, `rule "${r.name}": device has no requirements`);
     if (r.effect === 'deny' && hasDeviceRequirements(c.device)) {
       warn(i, `deny rule "${r.name}" has device conditions: a request whose device posture is unknown skips it`);

@@ -3,7 +3,7 @@
 // events within quota_window, so it cannot be given without one. Each quota becomes that many slot items in the
 // break-glass table, so the counts are bounded: a quota of a million is a typo, not a limit.
 import { z } from 'zod';
-import { boundedDuration, checkUniqueNames, name } from './schema-common.js';
+import { boundedDuration, checkUniqueNames, name, profileEntry } from './schema-common.js';
 
 export const RATE_LIMIT_KEYS = {
   rate_limit: [
@@ -31,7 +31,7 @@ const count = (what: string) =>
 const entry = z
   .strictObject({
     name: name('the rate_limits entry name'),
-    profiles: z.array(name('a profile name')).optional(),
+    profiles: z.array(profileEntry('a profile name')).optional(),
     cooldown: boundedDuration(MAX_COOLDOWN_MS, '7d').optional(),
     max_per_user: count('max_per_user').optional(),
     max_per_profile: count('max_per_profile').optional(),

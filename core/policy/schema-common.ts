@@ -5,6 +5,7 @@ import { parseDuration } from '../duration.js';
 import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
 import { hasControlCharacters } from '../text/printable.js';
 import { isPolicyUserName, policyNameHint, POLICY_NAME_MAX } from '../identity/arn.js';
+import { isValidProfileName } from '../profile-name.js';
 
 export const MAX_RULE_NAME = 128;
 
@@ -24,6 +25,20 @@ export const policyUser = (what: string) =>
         code: 'custom',
         message: `${JSON.stringify(v)} is not a policy user name (ASCII letters and digits, at most ${POLICY_NAME_MAX})`,
         params: { hint: policyNameHint(v) },
+      });
+    }
+  });
+
+// Requests name profiles only as isValidProfileName allows (letters, digits, `_ . @ + -`, parts joined by `/`) and
+// conditions match them exactly, with no patterns. Any other entry (`prod `, `*`, `team:dev`) matches no request, and
+// in a deny rule that means it denies nobody: refused, not ignored.
+export const profileEntry = (what: string) =>
+  name(what).superRefine((v, ctx) => {
+    if (!isValidProfileName(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(v)} is not a profile name (letters, digits and _ . @ + -, parts separated by /; names match exactly, with no patterns)`,
+        params: { hint: 'Write the profile name exactly as in ~/.aws/config, with nothing around it.' },
       });
     }
   });

@@ -8,7 +8,7 @@ import { parseDuration } from '../duration.js';
 import { MODES, type Mode } from '../types.js';
 import { EFFECTS, type Effect } from './types.js';
 import { WEEKDAYS } from './time-window.js';
-import { DURATION_MESSAGE, MAX_RULE_NAME, name, policyUser, time } from './schema-common.js';
+import { DURATION_MESSAGE, MAX_RULE_NAME, name, policyUser, profileEntry, time } from './schema-common.js';
 import { APPROVAL_KEYS, approvalsSection, checkApprovals } from './approvals-section.js';
 import { NOTIFICATION_KEYS, checkNotifications, notificationsSection } from './notifications-section.js';
 import { BREAKGLASS_KEYS, breakglassSection, checkBreakglass } from './breakglass-section.js';
@@ -62,7 +62,7 @@ const device = z.strictObject({
 });
 
 const conditions = z.strictObject({
-  profiles: z.array(name('a profile name')).optional(),
+  profiles: z.array(profileEntry('a profile name')).optional(),
   users: z.array(policyUser('a user name')).optional(),
   time: time.optional(),
   mode: z.array(z.enum(MODES as [Mode, ...Mode[]])).optional(),
