@@ -170,8 +170,8 @@ export async function resolveRuntimeDir(
   // rules as the daemon's (a FIFO would hang every `sentinel credentials`, a directory is no config).
   const text = readConfigText(file, false);
   if (text !== undefined && /^runtime_dir\s*:/m.test(text)) {
-    const { loadConfig } = await import('../core/config.js');
-    return paths.runtimeDir(env, loadConfig({ env, configFlag: options.config }).runtimeDir);
+    const { parseConfigText } = await import('../core/config.js');
+    return paths.runtimeDir(env, parseConfigText(text, file, env).runtimeDir);
   }
   return paths.runtimeDir(env);
 }

@@ -12,7 +12,7 @@ async function validate(
 ): Promise<number> {
   const [paths, { readConfigText }, check] = await Promise.all([
     import('../core/paths.js'),
-    import('../core/config.js'),
+    import('../core/config-file.js'),
     import('../core/config-check.js'),
   ]);
   const file = fileArg !== undefined ? paths.expandHome(fileArg) : paths.configFile(process.env, globals.config);

@@ -2,7 +2,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MAX_CONFIG_BYTES, readConfigText } from './config-file.js';
-export { MAX_CONFIG_BYTES, readConfigText };
 import { parseDuration } from './duration.js';
 import { SentinelError } from './errors.js';
 import * as paths from './paths.js';

@@ -22,9 +22,14 @@ export interface AwsConfigFiles {
   credentialsFile: string;
 }
 
+/** The home directory the AWS SDK resolves `~/.aws` in. */
+export function awsHome(env: Env = process.env): string {
+  return env.HOME || env.USERPROFILE || homedir();
+}
+
 /** AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials (`~/` expanded). */
 export function awsConfigFiles(env: Env = process.env): AwsConfigFiles {
-  const home = env.HOME || env.USERPROFILE || homedir();
+  const home = awsHome(env);
   const pick = (value: string | undefined, fallback: string) =>
     value && value.length > 0 ? expandHome(value, { ...env, HOME: home }) : join(home, '.aws', fallback);
   return {

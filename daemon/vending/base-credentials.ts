@@ -3,7 +3,6 @@
 // chains, SSO and credential_process (`credential_process = aws-vault export --format=json <profile>` is how
 // aws-vault plugs in). Results are cached until shortly before they expire, one resolution at a time per source.
 import { spawn } from 'node:child_process';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { STS_BUDGET_MS, boundedRequestHandler } from '../../core/aws-http.js';
@@ -12,7 +11,7 @@ import type { OpLogger } from '../../core/log.js';
 import type { Env } from '../../core/paths.js';
 import { describeCause } from '../../core/audit/redact.js';
 import { assertTrustedDirectory, statIfPresent } from '../../core/path-trust.js';
-import type { AwsConfigFiles, AwsProfile } from './aws-config.js';
+import { awsHome, type AwsConfigFiles, type AwsProfile } from './aws-config.js';
 import { loadCredentialProviders } from '../../core/issuer/sdk.js';
 import { SingleFlight } from '../../core/issuer/single-flight.js';
 import type { BaseCredentials } from '../../core/issuer/types.js';
@@ -221,7 +220,7 @@ function processCredentials(stdout: string): BaseCredentials {
 function checkSsoCache(env: Env, settings: ReadonlyMap<string, string> | undefined): void {
   const chained = settings?.has('role_arn') || settings?.has('sso_session') || settings?.has('sso_start_url');
   if (!chained) return;
-  const cache = join(env.HOME || env.USERPROFILE || homedir(), '.aws', 'sso', 'cache');
+  const cache = join(awsHome(env), '.aws', 'sso', 'cache');
   try {
     if (statIfPresent(cache) !== undefined) assertTrustedDirectory(cache);
   } catch (e) {
@@ -244,6 +243,7 @@ function fromOwnKeys(settings: ReadonlyMap<string, string> | undefined): BaseCre
 export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCredentialResolver {
   const cache = new LRUCache<string, { credentials: BaseCredentials; until: number }>({ max: 256 });
   const flights = new SingleFlight<BaseCredentials>();
+  const resolveMs = deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS;
 
   async function load(source: BaseSource, settings: ReadonlyMap<string, string> | undefined): Promise<BaseCredentials> {
     switch (source.kind) {
@@ -263,11 +263,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
       case 'profile':
         checkSsoCache(deps.env, settings);
         if (runsOwnProcess(settings)) {
-          return fromProcess(
-            settings.get('credential_process')!,
-            deps.env,
-            deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS,
-          );
+          return fromProcess(settings.get('credential_process')!, deps.env, resolveMs);
         }
         return (await loadCredentialProviders()).fromIni({
           profile: source.profile,
@@ -294,7 +290,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
         let credentials: BaseCredentials;
         try {
           const got = await waitingFor(`the base credentials of profile ${source.profile}`, () =>
-            withTimeout(load(source, settings), deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS),
+            withTimeout(load(source, settings), resolveMs),
           );
           if (
             typeof got?.accessKeyId !== 'string' ||
