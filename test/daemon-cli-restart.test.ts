@@ -12,8 +12,7 @@ import { cleanEnv, errorBody, run, startStubDaemon, tempDir } from './support/cl
 t.test(
   'restart: a daemon started by hand is stopped and started again on its port; none running, one is started',
   async (t) => {
-    const { home, inEnv } = await cliHome(t);
-    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    const { home, sentinel, inEnv } = await cliHome(t);
     const none = await sentinel('daemon', 'restart');
     t.equal(none.code, 0, none.stderr);
     t.match(none.stdout, /^sentinel daemon is not running\nsentinel daemon started \(pid \d+\)/);
@@ -43,8 +42,7 @@ t.test(
 );
 
 t.test('restart whose old port another process took meanwhile: it says so, not only in the daemon log', async (t) => {
-  const { home, inEnv } = await cliHome(t);
-  const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+  const { home, sentinel } = await cliHome(t);
   t.equal((await sentinel('daemon', 'start')).code, 0);
   const state = () => JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
   const before = state();
@@ -78,8 +76,7 @@ t.test('restart whose old port another process took meanwhile: it says so, not o
 t.test(
   'restarts and a start at once: each ends with one daemon running, none reports a bug or a false time-out',
   async (t) => {
-    const { home, inEnv } = await cliHome(t);
-    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    const { home, sentinel } = await cliHome(t);
     t.equal((await sentinel('daemon', 'start')).code, 0);
     for (let round = 1; round <= 5; round++) {
       const runs = await Promise.all([
@@ -99,8 +96,7 @@ t.test(
 );
 
 t.test('--timeout that is no number of seconds is a usage error, before restart stops anything', async (t) => {
-  const { home, inEnv } = await cliHome(t);
-  const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+  const { home, sentinel } = await cliHome(t);
   t.equal((await sentinel('daemon', 'start')).code, 0);
   const pid = () => (JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson).pid;
   const before = pid();
@@ -118,8 +114,7 @@ t.test('--timeout that is no number of seconds is a usage error, before restart 
 t.test(
   'a wedged daemon (SIGSTOP): stop and restart signal it and say how to end it, not "This is a bug"',
   async (t) => {
-    const { home, inEnv } = await cliHome(t);
-    const sentinel = (...args: string[]) => inEnv(home.env, ...args);
+    const { home, sentinel } = await cliHome(t);
     t.equal((await sentinel('daemon', 'start')).code, 0);
     const { pid } = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
     process.kill(pid, 'SIGSTOP');
