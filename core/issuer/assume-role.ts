@@ -1,7 +1,8 @@
-// The two STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
+// The STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack) or, with an MFA device's serial and code, for break-glass's MFA session (§11).
-import type { Credentials } from '@aws-sdk/client-sts';
+// Also the plain AssumeRole of each role on a source_profile chain, on the way to a profile's base credentials.
+import type { AssumeRoleCommandInput, Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import { STS_BUDGET_MS } from '../aws-http.js';
 import { waitingFor } from '../upstream-waits.js';
@@ -71,26 +72,74 @@ export async function assumeRole(
   input: AssumeRoleInput,
   now: () => number,
 ): Promise<IssuedCredentials> {
+  return sendAssumeRole(
+    sts,
+    base,
+    input,
+    {
+      RoleArn: input.roleArn,
+      RoleSessionName: input.roleSessionName,
+      SourceIdentity: input.sourceIdentity,
+      DurationSeconds: input.durationSeconds,
+      ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
+    },
+    now,
+  );
+}
+
+/** A role of a source_profile chain, assumed as the AWS CLI assumes it with the profile's own settings. */
+export interface SourceRoleInput {
+  profile: string;
+  region: string;
+  roleArn: string;
+  roleSessionName: string;
+  /** Absent: STS's default (one hour). */
+  durationSeconds?: number;
+  externalId?: string;
+}
+
+/**
+ * AssumeRole for a role on the way to the base credentials, never stamped: a SourceIdentity set here would stay with
+ * every later session of the chain, so the stamped AssumeRole could not set Sentinel's.
+ */
+export async function assumeSourceRole(
+  sts: StsClients,
+  base: BaseCredentials,
+  input: SourceRoleInput,
+  now: () => number,
+): Promise<IssuedCredentials> {
+  return sendAssumeRole(
+    sts,
+    base,
+    input,
+    {
+      RoleArn: input.roleArn,
+      RoleSessionName: input.roleSessionName,
+      ...(input.durationSeconds !== undefined ? { DurationSeconds: input.durationSeconds } : {}),
+      ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
+    },
+    now,
+  );
+}
+
+async function sendAssumeRole(
+  sts: StsClients,
+  base: BaseCredentials,
+  target: { profile: string; region: string; roleArn: string },
+  params: AssumeRoleCommandInput & { RoleArn: string },
+  now: () => number,
+): Promise<IssuedCredentials> {
   let out;
   try {
     const { AssumeRoleCommand } = await loadSts();
-    const client = await sts.client(input.region, base);
-    out = await waitingFor(`AWS STS (AssumeRole for ${input.profile})`, () =>
-      client.send(
-        new AssumeRoleCommand({
-          RoleArn: input.roleArn,
-          RoleSessionName: input.roleSessionName,
-          SourceIdentity: input.sourceIdentity,
-          DurationSeconds: input.durationSeconds,
-          ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
-        }),
-        stsBudget(),
-      ),
+    const client = await sts.client(target.region, base);
+    out = await waitingFor(`AWS STS (AssumeRole for ${target.profile})`, () =>
+      client.send(new AssumeRoleCommand(params), stsBudget()),
     );
   } catch (e) {
-    throw stsFailure(e, { action: 'AssumeRole', profile: input.profile, roleArn: input.roleArn });
+    throw stsFailure(e, { action: 'AssumeRole', profile: target.profile, roleArn: target.roleArn });
   }
-  return issued(out.Credentials, 'AssumeRole', input.profile, now(), out.AssumedRoleUser?.Arn);
+  return issued(out.Credentials, 'AssumeRole', target.profile, now(), out.AssumedRoleUser?.Arn);
 }
 
 export interface GetSessionTokenInput {
