@@ -149,54 +149,20 @@ role_session_name = chain-session
 duration_seconds = 1800
 region = eu-west-1
 
-[profile chain-app]
-role_arn = arn:aws:iam::${ACCOUNT}:role/chain-app
-source_profile = chain-mid
-
-[profile chain-inner]
-role_arn = arn:aws:iam::${ACCOUNT}:role/chain-inner
-source_profile = chain-mid
-
-[profile chain-deep]
-role_arn = arn:aws:iam::${ACCOUNT}:role/chain-deep
-source_profile = chain-inner
-
-${['loop-a', 'loop-b', 'loop-c']
-  .map(
-    (name, i, all) =>
-      `[profile ${name}]\nrole_arn = arn:aws:iam::${ACCOUNT}:role/${name}\nsource_profile = ${all[(i + 1) % 3]}\n`,
-  )
-  .join('\n')}
-[profile loop-app]
-role_arn = arn:aws:iam::${ACCOUNT}:role/loop-app
-source_profile = loop-a
-
-[profile lost-mid]
-role_arn = arn:aws:iam::${ACCOUNT}:role/lost-mid
-source_profile = nowhere
-
-[profile lost-app]
-role_arn = arn:aws:iam::${ACCOUNT}:role/lost-app
-source_profile = lost-mid
-
-[profile selfless-mid]
-role_arn = arn:aws:iam::${ACCOUNT}:role/selfless-mid
-source_profile = selfless-mid
-
-[profile selfless-app]
-role_arn = arn:aws:iam::${ACCOUNT}:role/selfless-app
-source_profile = selfless-mid
-
-[profile mfa-mid]
-role_arn = arn:aws:iam::${ACCOUNT}:role/mfa-mid
-source_profile = base
-mfa_serial = arn:aws:iam::${ACCOUNT}:mfa/alice
-
-[profile mfa-app]
-role_arn = arn:aws:iam::${ACCOUNT}:role/mfa-app
-source_profile = mfa-mid
-
-${Array.from({ length: 12 }, (_, i) => `[profile long-${i}]\nrole_arn = arn:aws:iam::${ACCOUNT}:role/long-${i}\nsource_profile = ${i === 11 ? 'base' : `long-${i + 1}`}\n`).join('\n')}
+${[
+  role('chain-app', 'chain-mid'),
+  role('chain-inner', 'chain-mid'),
+  role('chain-deep', 'chain-inner'),
+  ...['loop-a', 'loop-b', 'loop-c'].map((name, i, all) => role(name, all[(i + 1) % 3]!)),
+  role('loop-app', 'loop-a'),
+  role('lost-mid', 'nowhere'),
+  role('lost-app', 'lost-mid'),
+  role('selfless-mid', 'selfless-mid'),
+  role('selfless-app', 'selfless-mid'),
+  role('mfa-mid', 'base', `mfa_serial = arn:aws:iam::${ACCOUNT}:mfa/alice\n`),
+  role('mfa-app', 'mfa-mid'),
+  ...Array.from({ length: 12 }, (_, i) => role(`long-${i}`, i === 11 ? 'base' : `long-${i + 1}`)),
+].join('\n')}
 `,
     credentials: `
 [base]
@@ -249,6 +215,11 @@ aws_session_token = staticSessionTokenDoNotLeak
     processRuns: () => processGroups().length,
     processGroups,
   };
+}
+
+/** A role profile of the test config: role/<name>, assumed from `source`. */
+function role(name: string, source: string, more = ''): string {
+  return `[profile ${name}]\nrole_arn = arn:aws:iam::${ACCOUNT}:role/${name}\nsource_profile = ${source}\n${more}`;
 }
 
 /** A session id (16 hex) named by a label, so a test reads which session it means. */

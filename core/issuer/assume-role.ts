@@ -2,7 +2,7 @@
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack) or, with an MFA device's serial and code, for break-glass's MFA session (§11).
 // Also the plain AssumeRole of each role on a source_profile chain, on the way to a profile's base credentials.
-import type { AssumeRoleCommandInput, Credentials } from '@aws-sdk/client-sts';
+import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import { STS_BUDGET_MS } from '../aws-http.js';
 import { waitingFor } from '../upstream-waits.js';
@@ -66,25 +66,13 @@ function issued(
   };
 }
 
-export async function assumeRole(
+export function assumeRole(
   sts: StsClients,
   base: BaseCredentials,
   input: AssumeRoleInput,
   now: () => number,
 ): Promise<IssuedCredentials> {
-  return sendAssumeRole(
-    sts,
-    base,
-    input,
-    {
-      RoleArn: input.roleArn,
-      RoleSessionName: input.roleSessionName,
-      SourceIdentity: input.sourceIdentity,
-      DurationSeconds: input.durationSeconds,
-      ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
-    },
-    now,
-  );
+  return sendAssumeRole(sts, base, input, now);
 }
 
 /** A role of a source_profile chain, assumed as the AWS CLI assumes it with the profile's own settings. */
@@ -102,44 +90,41 @@ export interface SourceRoleInput {
  * AssumeRole for a role on the way to the base credentials, never stamped: a SourceIdentity set here would stay with
  * every later session of the chain, so the stamped AssumeRole could not set Sentinel's.
  */
-export async function assumeSourceRole(
+export function assumeSourceRole(
   sts: StsClients,
   base: BaseCredentials,
   input: SourceRoleInput,
   now: () => number,
 ): Promise<IssuedCredentials> {
-  return sendAssumeRole(
-    sts,
-    base,
-    input,
-    {
-      RoleArn: input.roleArn,
-      RoleSessionName: input.roleSessionName,
-      ...(input.durationSeconds !== undefined ? { DurationSeconds: input.durationSeconds } : {}),
-      ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
-    },
-    now,
-  );
+  return sendAssumeRole(sts, base, input, now);
 }
 
 async function sendAssumeRole(
   sts: StsClients,
   base: BaseCredentials,
-  target: { profile: string; region: string; roleArn: string },
-  params: AssumeRoleCommandInput & { RoleArn: string },
+  input: SourceRoleInput & { sourceIdentity?: string },
   now: () => number,
 ): Promise<IssuedCredentials> {
   let out;
   try {
     const { AssumeRoleCommand } = await loadSts();
-    const client = await sts.client(target.region, base);
-    out = await waitingFor(`AWS STS (AssumeRole for ${target.profile})`, () =>
-      client.send(new AssumeRoleCommand(params), stsBudget()),
+    const client = await sts.client(input.region, base);
+    out = await waitingFor(`AWS STS (AssumeRole for ${input.profile})`, () =>
+      client.send(
+        new AssumeRoleCommand({
+          RoleArn: input.roleArn,
+          RoleSessionName: input.roleSessionName,
+          ...(input.sourceIdentity !== undefined ? { SourceIdentity: input.sourceIdentity } : {}),
+          ...(input.durationSeconds !== undefined ? { DurationSeconds: input.durationSeconds } : {}),
+          ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
+        }),
+        stsBudget(),
+      ),
     );
   } catch (e) {
-    throw stsFailure(e, { action: 'AssumeRole', profile: target.profile, roleArn: target.roleArn });
+    throw stsFailure(e, { action: 'AssumeRole', profile: input.profile, roleArn: input.roleArn });
   }
-  return issued(out.Credentials, 'AssumeRole', target.profile, now(), out.AssumedRoleUser?.Arn);
+  return issued(out.Credentials, 'AssumeRole', input.profile, now(), out.AssumedRoleUser?.Arn);
 }
 
 export interface GetSessionTokenInput {
