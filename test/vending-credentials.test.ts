@@ -153,6 +153,8 @@ ${[
   role('chain-app', 'chain-mid'),
   role('chain-inner', 'chain-mid'),
   role('chain-deep', 'chain-inner'),
+  role('locked-mid', 'locked'),
+  role('locked-app', 'locked-mid'),
   ...['loop-a', 'loop-b', 'loop-c'].map((name, i, all) => role(name, all[(i + 1) % 3]!)),
   role('loop-app', 'loop-a'),
   role('lost-mid', 'nowhere'),
@@ -450,15 +452,16 @@ t.test('credential_process source (how aws-vault plugs in)', async (t) => {
   await vendor.identify('vaulted');
   t.equal(h.processRuns(), 2, 'reload resolves base credentials again');
 
-  const e = await failure(vendor.credentials(request({ sessionId: sid('session-3'), profile: 'locked-role' })));
-  t.equal(e.code, 'BaseCredentialsUnavailable');
-  t.match(e.message, /profile "locked"/);
-  t.match(e.hint, /credential_process of profile locked/);
-  t.notOk(visible(e).includes(BASE_SECRET), "the process's stderr is not passed on");
-  t.notOk(h.logLines.join('').includes(BASE_SECRET), 'nor logged');
-  for (const secret of [STDERR_SECRET, COMMAND_LINE_SECRET]) {
-    t.notOk(visible(e).includes(secret), `${secret}: not shown`);
-    t.notOk(h.logLines.join('').includes(secret), `${secret}: the command line and stderr are not logged at all`);
+  // The failing command as the source, and two roles further down a source_profile chain.
+  for (const [i, profile] of ['locked-role', 'locked-app'].entries()) {
+    const e = await failure(vendor.credentials(request({ sessionId: sid(`locked-${i}`), profile })));
+    t.equal(e.code, 'BaseCredentialsUnavailable', profile);
+    t.match(e.message, /profile "locked"/, `${profile}: names the profile of the command`);
+    t.match(e.hint, /credential_process of profile locked/);
+    for (const secret of [BASE_SECRET, STDERR_SECRET, COMMAND_LINE_SECRET]) {
+      t.notOk(visible(e).includes(secret), `${profile}: ${secret} is not shown`);
+      t.notOk(h.logLines.join('').includes(secret), `${secret}: the command line and stderr are not logged at all`);
+    }
   }
   t.match(h.logLines.join(''), /credential_process/, 'the debug line still says what failed');
 });
