@@ -14,7 +14,9 @@ import { createIamAdmin } from '../core/enforcement/iam.js';
 import { silentLogger } from '../core/log.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createPolicyProvider } from '../core/policy/provider.js';
+import { createAwsConfig } from '../daemon/vending/aws-config.js';
 import { createBaseCredentialResolver } from '../daemon/vending/base-credentials.js';
+import { createStsClients } from '../core/issuer/sts-clients.js';
 import { cleanEnv, sentinel, tempDir } from './support/cli.js';
 import { CLI_MAIN, DEFAULT_POLICY, prepareHome, removeHome, runProcess } from './support/daemon.js';
 import { withEnv } from './support/aws-env.js';
@@ -130,30 +132,29 @@ t.test('notifications: SNS Publish and the webhook secret read (SSM) fail at the
   t.ok(ssm.connections >= 1 && ssm.connections <= 3);
 });
 
-t.test("base credentials through a source_profile chain: fromIni's own STS call ends at its budget", async (t) => {
+t.test("base credentials through a source_profile chain: the chain's own STS call ends at its budget", async (t) => {
   const endpoint = await silent(t, 'STS');
   const dir = tempDir(t);
   const files = { configFile: join(dir, 'config'), credentialsFile: join(dir, 'credentials') };
   writeFileSync(
     files.configFile,
-    '[profile base]\nregion = us-east-1\n\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/middle\nsource_profile = base\n',
+    '[profile base]\nregion = us-east-1\n\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/middle\nsource_profile = base\n\n' +
+      '[profile top]\nrole_arn = arn:aws:iam::123456789012:role/top\nsource_profile = chained\n',
   );
   writeFileSync(files.credentialsFile, '[base]\naws_access_key_id = AKIASILENTTEST000002\naws_secret_access_key = x\n');
+  const log = silentLogger();
+  const awsConfig = createAwsConfig(files, log);
+  const sts = createStsClients({ requestTimeoutMs: ATTEMPT_MS });
+  t.teardown(() => sts.close());
   const resolver = createBaseCredentialResolver({
-    files,
+    awsConfig,
+    sts,
     env: process.env,
-    log: silentLogger(),
+    log,
     now: Date.now,
     region: 'us-east-1',
-    attemptMs: ATTEMPT_MS,
   });
-  const settings = new Map([
-    ['role_arn', 'arn:aws:iam::123456789012:role/middle'],
-    ['source_profile', 'base'],
-  ]);
-  const { error, ms } = await failing(() =>
-    resolver.resolve({ key: 'profile:chained', profile: 'chained', kind: 'profile' }, settings),
-  );
+  const { error, ms } = await failing(async () => resolver.resolve(await awsConfig.profile('top')));
   t.equal(error.code, 'BaseCredentialsUnavailable');
   t.ok(ms < 3 * ATTEMPT_MS + SLACK_MS, `at the attempts' budget, not the resolve's 30 s (${ms} ms)`);
   t.ok(endpoint.connections >= 1, 'the chain did call STS');

@@ -13,6 +13,7 @@ import { createLogger } from '../core/log.js';
 import { createVendor, type VendorDeps } from '../daemon/vending/vendor.js';
 import type { Vendor, VendRequest } from '../core/issuer/types.js';
 import { awsEnv, withEnv, writeAwsConfig } from './support/aws-env.js';
+import { ownProcessGroup } from './support/processes.js';
 import { startSts, type StsEmulator } from './support/sts-emulator.js';
 
 const ACCOUNT = '111122223333';
@@ -33,6 +34,8 @@ interface Harness {
   logLines: string[];
   vendor(options?: { allowUnstamped?: boolean; env?: NodeJS.ProcessEnv; deps?: Partial<VendorDeps> }): Vendor;
   processRuns(): number;
+  /** The process group each run of the credential_process was in. */
+  processGroups(): number[];
 }
 
 async function setup(t: Test): Promise<Harness> {
@@ -47,11 +50,12 @@ async function setup(t: Test): Promise<Harness> {
   });
   t.teardown(() => sts.close());
 
-  // credential_process as aws-vault provides it: a command printing Version 1 JSON. It counts its runs.
+  // credential_process as aws-vault provides it: a command printing Version 1 JSON. It counts its runs, noting the
+  // process group each ran in.
   const script = join(dir, 'fake-aws-vault.sh');
   writeFileSync(
     script,
-    `#!/bin/sh\necho run >> '${join(dir, 'runs')}'\n` +
+    `#!/bin/sh\necho "run $(cut -d' ' -f5 /proc/$$/stat)" >> '${join(dir, 'runs')}'\n` +
       `printf '%s' '{"Version":1,"AccessKeyId":"${PROCESS_KEY}","SecretAccessKey":"${PROCESS_SECRET}"}'\n`,
   );
   chmodSync(script, 0o700);
@@ -136,6 +140,31 @@ source_profile = base
 
 [profile sessionkeys]
 region = us-east-1
+
+[profile chain-mid]
+role_arn = arn:aws:iam::${ACCOUNT}:role/chain-mid
+source_profile = vault
+external_id = chain-ext-7
+role_session_name = chain-session
+duration_seconds = 1800
+region = eu-west-1
+
+${[
+  role('chain-app', 'chain-mid'),
+  role('chain-inner', 'chain-mid'),
+  role('chain-deep', 'chain-inner'),
+  role('locked-mid', 'locked'),
+  role('locked-app', 'locked-mid'),
+  ...['loop-a', 'loop-b', 'loop-c'].map((name, i, all) => role(name, all[(i + 1) % 3]!)),
+  role('loop-app', 'loop-a'),
+  role('lost-mid', 'nowhere'),
+  role('lost-app', 'lost-mid'),
+  role('selfless-mid', 'selfless-mid'),
+  role('selfless-app', 'selfless-mid'),
+  role('mfa-mid', 'base', `mfa_serial = arn:aws:iam::${ACCOUNT}:mfa/alice\n`),
+  role('mfa-app', 'mfa-mid'),
+  ...Array.from({ length: 12 }, (_, i) => role(`long-${i}`, i === 11 ? 'base' : `long-${i + 1}`)),
+].join('\n')}
 `,
     credentials: `
 [base]
@@ -163,6 +192,16 @@ aws_session_token = staticSessionTokenDoNotLeak
   });
   const logLines: string[] = [];
   const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logLines.push(s) } });
+  const processGroups = () => {
+    try {
+      return readFileSync(join(dir, 'runs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => Number(line.split(' ')[1]));
+    } catch {
+      return [];
+    }
+  };
   return {
     sts,
     dir,
@@ -175,14 +214,14 @@ aws_session_token = staticSessionTokenDoNotLeak
       t.teardown(() => v.close());
       return v;
     },
-    processRuns() {
-      try {
-        return readFileSync(join(dir, 'runs'), 'utf8').split('\n').filter(Boolean).length;
-      } catch {
-        return 0;
-      }
-    },
+    processRuns: () => processGroups().length,
+    processGroups,
   };
+}
+
+/** A role profile of the test config: role/<name>, assumed from `source`. */
+function role(name: string, source: string, more = ''): string {
+  return `[profile ${name}]\nrole_arn = arn:aws:iam::${ACCOUNT}:role/${name}\nsource_profile = ${source}\n${more}`;
 }
 
 /** A session id (16 hex) named by a label, so a test reads which session it means. */
@@ -300,24 +339,103 @@ t.test("identify: GetCallerIdentity on the source's base credentials, cached per
   t.match(e.message, /rejected the base credentials of profile "stranger" \(InvalidClientTokenId\)/);
 });
 
-t.test('a source_profile chain: the SDK assumes the intermediate role, Sentinel stamps the last hop', async (t) => {
+t.test(
+  'a source_profile chain: Sentinel assumes the intermediate role unstamped, and stamps the last hop',
+  async (t) => {
+    const h = await setup(t);
+    const vendor = h.vendor();
+    const who = await vendor.identify('app');
+    t.same(
+      [who.type, who.rawName, who.policyName],
+      ['assumed-role', 'mid-role', 'midrole'],
+      'the intermediate role is the caller; its session name (dave) is not trusted, since mid-role is no SSO role (DESIGN §5.3)',
+    );
+    const vended = await vendor.credentials(request({ profile: 'app', user: who.policyName, durationSeconds: 900 }));
+    const [first, last] = [h.sts.assumeRoleRequests[0]!, h.sts.assumeRoleRequests.at(-1)!];
+    t.equal(first.RoleArn, `arn:aws:iam::${ACCOUNT}:role/mid-role`);
+    t.equal(first.accessKeyId, BASE_KEY);
+    t.equal(first.SourceIdentity, undefined, 'the intermediate hop is not stamped');
+    t.equal(last.RoleArn, `arn:aws:iam::${ACCOUNT}:role/app-role`);
+    t.equal(last.accessKeyId, h.sts.issued[0]!.accessKeyId, "signed with the intermediate role's credentials");
+    t.equal(last.SourceIdentity, vended.sourceIdentity);
+    t.equal(h.sts.calls.AssumeRole, 2, 'the intermediate credentials were reused between identify and vend');
+  },
+);
+
+t.test(
+  'chains rooted in a credential_process: each role assumed with the right caller, the command run here',
+  async (t) => {
+    const h = await setup(t);
+    const vendor = h.vendor();
+    const calls = () => h.sts.assumeRoleRequests.map((r) => ({ role: r.RoleArn.split('/')[1], by: r.accessKeyId }));
+
+    // Two hops: chain-app's base is chain-mid's role, assumed with what chain-mid's source (vault) printed.
+    const app = await vendor.identify('chain-app');
+    t.equal(app.arn, `arn:aws:sts::${ACCOUNT}:assumed-role/chain-mid/chain-session`, 'the caller is the middle role');
+    const mid = h.sts.assumeRoleRequests[0]!;
+    t.same(calls(), [{ role: 'chain-mid', by: PROCESS_KEY }], 'chain-mid assumed with the credential_process keys');
+    t.equal(mid.ExternalId, 'chain-ext-7', "the hop's external_id reaches STS");
+    t.equal(mid.RoleSessionName, 'chain-session', 'and its role_session_name');
+    t.equal(mid.DurationSeconds, 1800, 'and its duration_seconds');
+    t.equal(mid.SourceIdentity, undefined, 'the hop is not stamped');
+    const midKey = h.sts.issued[0]!.accessKeyId;
+    const vended = await vendor.credentials(request({ profile: 'chain-app', user: app.policyName }));
+    t.same(calls().at(-1), { role: 'chain-app', by: midKey }, "Sentinel's stamped call signed by the middle role");
+    t.equal(h.sts.assumeRoleRequests.at(-1)!.SourceIdentity, vended.sourceIdentity);
+
+    // Three hops: chain-deep → chain-inner → chain-mid → vault. chain-mid's credentials are reused.
+    const deep = await vendor.identify('chain-deep');
+    t.match(deep.arn, new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/chain-inner/sentinel-source-\\d+$`));
+    t.same(calls().at(-1), { role: 'chain-inner', by: midKey }, 'chain-inner assumed with the middle role');
+    const innerKey = h.sts.issued.at(-1)!.accessKeyId;
+    await vendor.credentials(request({ sessionId: sid('deep'), profile: 'chain-deep', user: deep.policyName }));
+    t.same(calls().at(-1), { role: 'chain-deep', by: innerKey });
+    t.equal(h.sts.calls.AssumeRole, 4, 'one call per role: mid, app, inner, deep');
+
+    t.equal(h.processRuns(), 1, 'the credential_process ran once for both chains');
+    t.not(
+      h.processGroups()[0],
+      ownProcessGroup(),
+      "in a process group of its own: Sentinel ran it, not the SDK's exec",
+    );
+  },
+);
+
+t.test('chains that cannot work are refused before anything runs, with a clear message', async (t) => {
   const h = await setup(t);
   const vendor = h.vendor();
-  const who = await vendor.identify('app');
-  t.same(
-    [who.type, who.rawName, who.policyName],
-    ['assumed-role', 'mid-role', 'midrole'],
-    'the intermediate role is the caller; its session name (dave) is not trusted, since mid-role is no SSO role (DESIGN §5.3)',
+  const refused = async (profile: string, message: RegExp, hint: RegExp) => {
+    const e = await failure(vendor.credentials(request({ sessionId: sid(profile), profile })));
+    t.equal(e.code, 'BaseCredentialsUnavailable', profile);
+    t.match(e.message, message, profile);
+    t.match(e.hint, hint, profile);
+  };
+  await refused(
+    'loop-app',
+    /the source_profile chain of profile "loop-app" is a cycle: loop-a → loop-b → loop-c → loop-a/,
+    /Fix source_profile/,
   );
-  const vended = await vendor.credentials(request({ profile: 'app', user: who.policyName, durationSeconds: 900 }));
-  const [first, last] = [h.sts.assumeRoleRequests[0]!, h.sts.assumeRoleRequests.at(-1)!];
-  t.equal(first.RoleArn, `arn:aws:iam::${ACCOUNT}:role/mid-role`);
-  t.equal(first.accessKeyId, BASE_KEY);
-  t.equal(first.SourceIdentity, undefined, "the SDK's own hop is not stamped");
-  t.equal(last.RoleArn, `arn:aws:iam::${ACCOUNT}:role/app-role`);
-  t.equal(last.accessKeyId, h.sts.issued[0]!.accessKeyId, "signed with the intermediate role's credentials");
-  t.equal(last.SourceIdentity, vended.sourceIdentity);
-  t.equal(h.sts.calls.AssumeRole, 2, 'the intermediate credentials were reused between identify and vend');
+  await refused('loop-b', /is a cycle: loop-c → loop-a → loop-b → loop-c/, /Fix source_profile/);
+  await refused(
+    'lost-app',
+    /profile "lost-mid" names source_profile "nowhere", which is not in the AWS config/,
+    /aws configure list-profiles/,
+  );
+  await refused('selfless-app', /profile "selfless-mid" names itself as source_profile but has no/, /static keys/);
+  await refused(
+    'mfa-app',
+    /profile "mfa-mid" on the source_profile chain of profile "mfa-app" needs an MFA code/,
+    /aws-vault/,
+  );
+  await refused(
+    'long-0',
+    /the source_profile chain of profile "long-0" is longer than 10 profiles/,
+    /Fix source_profile/,
+  );
+  t.equal(h.sts.calls.AssumeRole + h.sts.calls.GetCallerIdentity, 0, 'nothing reached STS');
+  t.equal(h.processRuns(), 0);
+  const longest = await vendor.identify('long-2');
+  t.equal(longest.rawName, 'long-3', 'a chain of ten profiles, the most there may be, still resolves');
 });
 
 t.test('credential_process source (how aws-vault plugs in)', async (t) => {
@@ -334,15 +452,16 @@ t.test('credential_process source (how aws-vault plugs in)', async (t) => {
   await vendor.identify('vaulted');
   t.equal(h.processRuns(), 2, 'reload resolves base credentials again');
 
-  const e = await failure(vendor.credentials(request({ sessionId: sid('session-3'), profile: 'locked-role' })));
-  t.equal(e.code, 'BaseCredentialsUnavailable');
-  t.match(e.message, /profile "locked"/);
-  t.match(e.hint, /credential_process of profile locked/);
-  t.notOk(visible(e).includes(BASE_SECRET), "the process's stderr is not passed on");
-  t.notOk(h.logLines.join('').includes(BASE_SECRET), 'nor logged');
-  for (const secret of [STDERR_SECRET, COMMAND_LINE_SECRET]) {
-    t.notOk(visible(e).includes(secret), `${secret}: not shown`);
-    t.notOk(h.logLines.join('').includes(secret), `${secret}: the command line and stderr are not logged at all`);
+  // The failing command as the source, and two roles further down a source_profile chain.
+  for (const [i, profile] of ['locked-role', 'locked-app'].entries()) {
+    const e = await failure(vendor.credentials(request({ sessionId: sid(`locked-${i}`), profile })));
+    t.equal(e.code, 'BaseCredentialsUnavailable', profile);
+    t.match(e.message, /profile "locked"/, `${profile}: names the profile of the command`);
+    t.match(e.hint, /credential_process of profile locked/);
+    for (const secret of [BASE_SECRET, STDERR_SECRET, COMMAND_LINE_SECRET]) {
+      t.notOk(visible(e).includes(secret), `${profile}: ${secret} is not shown`);
+      t.notOk(h.logLines.join('').includes(secret), `${secret}: the command line and stderr are not logged at all`);
+    }
   }
   t.match(h.logLines.join(''), /credential_process/, 'the debug line still says what failed');
 });

@@ -1,6 +1,7 @@
-// The two STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
+// The STS calls that produce what the daemon hands out: AssumeRole stamped with a SourceIdentity (DESIGN §4), and
 // GetSessionToken for unstamped profiles whose base credentials are long-term keys (SDKs require Token and
 // Expiration, which static keys lack) or, with an MFA device's serial and code, for break-glass's MFA session (§11).
+// Also the plain AssumeRole of each role on a source_profile chain, on the way to a profile's base credentials.
 import type { Credentials } from '@aws-sdk/client-sts';
 import { SentinelError } from '../errors.js';
 import { STS_BUDGET_MS } from '../aws-http.js';
@@ -65,10 +66,43 @@ function issued(
   };
 }
 
-export async function assumeRole(
+export function assumeRole(
   sts: StsClients,
   base: BaseCredentials,
   input: AssumeRoleInput,
+  now: () => number,
+): Promise<IssuedCredentials> {
+  return sendAssumeRole(sts, base, input, now);
+}
+
+/** A role of a source_profile chain, assumed as the AWS CLI assumes it with the profile's own settings. */
+export interface SourceRoleInput {
+  profile: string;
+  region: string;
+  roleArn: string;
+  roleSessionName: string;
+  /** Absent: STS's default (one hour). */
+  durationSeconds?: number;
+  externalId?: string;
+}
+
+/**
+ * AssumeRole for a role on the way to the base credentials, never stamped: a SourceIdentity set here would stay with
+ * every later session of the chain, so the stamped AssumeRole could not set Sentinel's.
+ */
+export function assumeSourceRole(
+  sts: StsClients,
+  base: BaseCredentials,
+  input: SourceRoleInput,
+  now: () => number,
+): Promise<IssuedCredentials> {
+  return sendAssumeRole(sts, base, input, now);
+}
+
+async function sendAssumeRole(
+  sts: StsClients,
+  base: BaseCredentials,
+  input: SourceRoleInput & { sourceIdentity?: string },
   now: () => number,
 ): Promise<IssuedCredentials> {
   let out;
@@ -80,8 +114,8 @@ export async function assumeRole(
         new AssumeRoleCommand({
           RoleArn: input.roleArn,
           RoleSessionName: input.roleSessionName,
-          SourceIdentity: input.sourceIdentity,
-          DurationSeconds: input.durationSeconds,
+          ...(input.sourceIdentity !== undefined ? { SourceIdentity: input.sourceIdentity } : {}),
+          ...(input.durationSeconds !== undefined ? { DurationSeconds: input.durationSeconds } : {}),
           ...(input.externalId !== undefined ? { ExternalId: input.externalId } : {}),
         }),
         stsBudget(),

@@ -67,36 +67,23 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const { log } = deps;
   const env = deps.env ?? process.env;
   const now = deps.now ?? Date.now;
-  const files = awsConfigFiles(env);
-  const awsConfig = createAwsConfig(files, log);
+  const awsConfig = createAwsConfig(awsConfigFiles(env), log);
   const sts = createStsClients({ log, ...deps.sts });
-  const bases = createBaseCredentialResolver({ files, env, log, now, region: config.region ?? DEFAULT_REGION });
+  const bases = createBaseCredentialResolver({
+    awsConfig,
+    sts,
+    env,
+    log,
+    now,
+    region: config.region ?? DEFAULT_REGION,
+  });
   const identifier = createIdentifier(sts, config.identity.trustedSessionRoles);
   const preload = deps.preloadSdk === false ? undefined : setTimeout(preloadVendingSdk, SDK_PRELOAD_DELAY_MS).unref();
 
   const regionOf = (p: AwsProfile) => p.info.region ?? config.region ?? DEFAULT_REGION;
 
   async function baseOf(p: AwsProfile): Promise<{ source: BaseSource; credentials: BaseCredentials }> {
-    const source = baseSourceOf(p);
-    let settings = p.settings;
-    if (source.profile !== p.info.name) {
-      try {
-        settings = (await awsConfig.profile(source.profile)).settings;
-      } catch (e) {
-        if (!(e instanceof SentinelError) || (e.code !== 'ProfileUnknown' && e.code !== 'BadRequest')) throw e;
-        throw new SentinelError(
-          'BaseCredentialsUnavailable',
-          e.code === 'ProfileUnknown'
-            ? `profile "${p.info.name}" names source_profile "${source.profile}", which is not in the AWS config`
-            : `profile "${p.info.name}" names a source_profile whose name Sentinel does not accept`,
-          {
-            hint: 'Fix source_profile in ~/.aws/config (`aws configure list-profiles` lists the names).',
-            details: { profile: p.info.name },
-          },
-        );
-      }
-    }
-    return { source, credentials: await bases.resolve(source, settings) };
+    return { source: baseSourceOf(p), credentials: await bases.resolve(p) };
   }
 
   /** STS refused the base credentials: resolve them afresh next time (a new SSO token, a new aws-vault session). */
