@@ -1,0 +1,125 @@
+// The vendor's main path attacked (DESIGN §5.3, §6, §10, §17): who the caller is, sessions and their credentials,
+// approvals, profiles the policy changes, and an upstream that does not answer at a cold start. Each test is a defect
+// that was found (its fix named in the commit), or a boundary that must hold.
+import { writeFileSync } from 'node:fs';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import t from 'tap';
+import { restEvent, type EventInput } from './support/api-gateway-events.js';
+import { withEnv } from './support/aws-env.js';
+import { startSilentEndpoint } from './support/silent-endpoint.js';
+import {
+  BREAKGLASS_TABLE_NAME,
+  DEV_ROLE,
+  REQUESTS_TABLE,
+  SESSIONS_TABLE,
+  VENDOR_POLICY,
+  startVendor,
+  type VendorHarness,
+} from './support/vendor.js';
+
+const ACCOUNT = '111122223333';
+const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+const CAROL = `arn:aws:iam::${ACCOUNT}:user/carol`;
+const DAVE = `arn:aws:iam::${ACCOUNT}:user/dave`;
+const JUSTIFICATION = 'incident 4711 needs prod logs';
+
+async function call(v: VendorHarness, input: EventInput) {
+  const r = await v.handler(restEvent(input) as never);
+  return { status: r.statusCode, body: JSON.parse(r.body) as Record<string, any> };
+}
+
+const post = (v: VendorHarness, callerArn: string, path: string, body: unknown = {}) =>
+  call(v, { method: 'POST', path, callerArn, body: JSON.stringify(body) });
+
+t.test('a federated user is refused: its name is whatever the GetFederationToken caller chose', async (t) => {
+  // Dave, an IAM user allowed sts:GetFederationToken (PowerUserAccess allows it), asks for a federation token named
+  // `carol` and signs requests to the API with it: API Gateway verifies the signature and reports the federated ARN.
+  const v = await startVendor(t);
+  const filed = await post(v, ALICE, '/v1/requests', { profile: 'prod', justification: JUSTIFICATION });
+  t.equal(filed.status, 201);
+  const id = filed.body.id as string;
+  const asCarol = `arn:aws:sts::${ACCOUNT}:federated-user/carol`;
+  const approved = await post(v, asCarol, `/v1/requests/${id}/approve`);
+  t.equal(approved.status, 403, 'not an approval by carol');
+  t.equal(approved.body.code, 'PeerNotAllowed');
+  t.match(approved.body.message, /federated user/);
+  const shown = await call(v, { method: 'GET', path: `/v1/requests/${id}`, callerArn: CAROL });
+  t.equal(shown.body.status, 'pending', 'the request is still pending');
+  // Nor can Dave take someone else's access: dev is alice's, and federated-user/alice is not alice.
+  const creds = await call(v, {
+    method: 'GET',
+    path: '/v1/credentials?profile=dev',
+    callerArn: `arn:aws:sts::${ACCOUNT}:federated-user/alice`,
+  });
+  t.equal(creds.status, 403);
+  t.equal(creds.body.code, 'PeerNotAllowed');
+  t.equal(v.sts.calls.AssumeRole, 0, 'no AssumeRole');
+  const opened = await post(v, `arn:aws:sts::${ACCOUNT}:federated-user/alice`, '/v1/sessions', { profile: 'dev' });
+  t.equal(opened.body.code, 'PeerNotAllowed');
+  const sessions = await v.client.send(new ScanCommand({ TableName: SESSIONS_TABLE }));
+  t.equal(sessions.Count, 0, 'no session was written');
+});
+
+t.test('boundaries that hold: sessions of others, approvals out of turn', async (t) => {
+  const v = await startVendor(t);
+  const opened = await post(v, ALICE, '/v1/sessions', { profile: 'dev' });
+  t.equal(opened.status, 201);
+  const id = opened.body.id as string;
+  // A role whose session is named alice is the role, not alice; another account's alice owns nothing here either.
+  for (const other of [
+    `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/alice`,
+    'arn:aws:iam::999999999999:user/alice',
+    `arn:aws:iam::${ACCOUNT}:user/Alice`,
+    DAVE,
+  ]) {
+    for (const [method, path, body] of [
+      ['GET', `/v1/credentials?session=${id}`, undefined],
+      ['GET', `/v1/sessions/${id}`, undefined],
+      ['POST', `/v1/sessions/${id}/revoke`, { reason: 'not mine' }],
+      ['DELETE', `/v1/sessions/${id}`, undefined],
+    ] as const) {
+      const r = await call(v, {
+        method,
+        path,
+        callerArn: other,
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      t.equal(r.body.code, 'SessionUnknown', `${other}: ${method} ${path}`);
+    }
+  }
+  const still = await call(v, { method: 'GET', path: `/v1/credentials?session=${id}`, callerArn: ALICE });
+  t.equal(still.status, 200, "alice's session is untouched");
+  // An approver of dev? dev has no approvals entry: carol may not revoke a dev session.
+  const carol = await post(v, CAROL, `/v1/sessions/${id}/revoke`, { reason: 'carol approves prod only' });
+  t.equal(carol.body.code, 'SessionUnknown');
+  // Approvals: an approve that names another profile or duration is refused unread, and a session that calls itself
+  // carol is not carol.
+  const filed = await post(v, ALICE, '/v1/requests', { profile: 'prod', justification: JUSTIFICATION });
+  const rid = filed.body.id as string;
+  const widened = await post(v, CAROL, `/v1/requests/${rid}/approve`, { profile: 'dev', duration: 43200 });
+  t.equal(widened.status, 400);
+  t.equal(widened.body.code, 'BadRequest');
+  const deployCarol = `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/carol`;
+  const roleNamedSession = await post(v, deployCarol, `/v1/requests/${rid}/approve`);
+  t.equal(roleNamedSession.body.code, 'NotApprover', 'a session named carol of an untrusted role is not carol');
+  const ok = await post(v, CAROL, `/v1/requests/${rid}/approve`);
+  t.equal(ok.body.status, 'approved');
+  t.equal(ok.body.window_end, new Date(Date.parse(ok.body.window_start) + 3600_000).toISOString());
+  const twice = await post(v, CAROL, `/v1/requests/${rid}/deny`);
+  t.equal(twice.body.code, 'Conflict');
+  // An approver of prod may see and revoke alice's prod session, never take its credentials.
+  const prod = await post(v, ALICE, '/v1/sessions', { profile: 'prod' });
+  t.equal(prod.status, 201);
+  t.match(prod.body.source_identity, /^sentinel-alice-approved-/);
+  const pid = prod.body.id as string;
+  const take = await call(v, { method: 'GET', path: `/v1/credentials?session=${pid}`, callerArn: CAROL });
+  t.equal(take.body.code, 'SessionUnknown');
+  const seen = await call(v, { method: 'GET', path: `/v1/sessions/${pid}`, callerArn: CAROL });
+  t.equal(seen.body.owner_arn, ALICE);
+  const ended = await call(v, { method: 'DELETE', path: `/v1/sessions/${pid}`, callerArn: CAROL });
+  t.equal(ended.body.code, 'SessionUnknown', 'ending is the owner’s alone');
+  const revoked = await post(v, CAROL, `/v1/sessions/${pid}/revoke`, { reason: 'window no longer needed' });
+  t.match(revoked.body, { status: 'revoked', revoked_by: CAROL });
+  const after = await call(v, { method: 'GET', path: `/v1/credentials?session=${pid}`, callerArn: ALICE });
+  t.equal(after.body.code, 'SessionRevoked');
+});
