@@ -123,3 +123,53 @@ t.test('boundaries that hold: sessions of others, approvals out of turn', async 
   const after = await call(v, { method: 'GET', path: `/v1/credentials?session=${pid}`, callerArn: ALICE });
   t.equal(after.body.code, 'SessionRevoked');
 });
+
+const policyPointing = (devRole: string | null) =>
+  VENDOR_POLICY.replace(
+    `  - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }\n`,
+    devRole === null ? '' : `  - { name: dev, role_arn: "${devRole}", region: eu-west-1 }\n`,
+  );
+
+async function policyLoaded(v: VendorHarness, text: string, from: string | null) {
+  writeFileSync(v.policyFile, text, { mode: 0o600 });
+  for (let i = 0; i < 100; i++) {
+    const status = await call(v, { method: 'GET', path: '/v1/status', callerArn: ALICE });
+    if (status.body.policy.version !== from) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the vendor did not load the new policy');
+}
+
+t.test('a profile the policy re-points or drops: no more credentials of the old role from the cache', async (t) => {
+  const v = await startVendor(t);
+  const opened = await post(v, ALICE, '/v1/sessions', { profile: 'dev' });
+  const id = opened.body.id as string;
+  const fetch = () => call(v, { method: 'GET', path: `/v1/credentials?session=${id}`, callerArn: ALICE });
+  const implicit = () => call(v, { method: 'GET', path: '/v1/credentials?profile=dev', callerArn: ALICE });
+  const first = await fetch();
+  t.equal(first.status, 200);
+  t.equal((await implicit()).status, 200);
+  t.equal(v.sts.assumeRoleRequests.length, 2);
+  const version = (await call(v, { method: 'GET', path: '/v1/status', callerArn: ALICE })).body.policy.version;
+  // dev was admin by mistake: the policy now points it at a read-only role.
+  const READONLY = `arn:aws:iam::${ACCOUNT}:role/dev-readonly`;
+  await policyLoaded(v, policyPointing(READONLY), version);
+  const repointed = await fetch();
+  t.equal(repointed.status, 200);
+  t.not(repointed.body.AccessKeyId, first.body.AccessKeyId, 'not the admin credentials from the cache');
+  t.equal(v.sts.assumeRoleRequests.at(-1)!.RoleArn, READONLY);
+  t.equal(v.decisions.at(-1)!.role_arn, READONLY, 'the decision log names the role served');
+  t.equal((await implicit()).status, 200);
+  t.equal(v.sts.assumeRoleRequests.at(-1)!.RoleArn, READONLY, 'the implicit session too');
+  const assumed = v.sts.assumeRoleRequests.length;
+  t.equal((await fetch()).status, 200);
+  t.equal(v.sts.assumeRoleRequests.length, assumed, 'then served from the cache again');
+  // Then dev is dropped from the profiles: refused at once, cache or not.
+  const now = (await call(v, { method: 'GET', path: '/v1/status', callerArn: ALICE })).body.policy.version;
+  await policyLoaded(v, policyPointing(null), now);
+  const dropped = await fetch();
+  t.equal(dropped.status, 404);
+  t.equal(dropped.body.code, 'ProfileUnknown');
+  t.equal(v.decisions.at(-1)!.error_code, 'ProfileUnknown');
+  t.equal((await implicit()).body.code, 'ProfileUnknown');
+});
