@@ -65,6 +65,12 @@ export interface VendorParts {
   close(): Promise<void>;
 }
 
+/** How long a cold start waits for the first SSM listing (and the signing key) before it answers. Without a bound it
+ * waited for three 5 s attempts of each, past the 5 s that a daemon or the admin CLI gives one call to the vendor and
+ * towards the function's timeout, so a silent SSM was VendorUnavailable (or API Gateway's own 5xx) instead of the
+ * vendor's PolicyUnavailable. After it, the first listing goes on in the background, as in a daemon. */
+export const VENDOR_POLICY_START_WAIT_MS = 2_000;
+
 /** The vendor's configuration: the text of SENTINEL_CONFIG_YAML (what the template sets), else the file that
  * SENTINEL_CONFIG names. One of them must be set: a vendor never runs on guessed defaults. */
 export function vendorConfig(env: NodeJS.ProcessEnv): Config {
@@ -112,7 +118,7 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
   const policy = createPolicyProvider(
     { ...config, region },
     // Lambda's only writable directory; the serial state lives as long as the container (docs/vendor.md).
-    { log, stateDir: join(tmpdir(), 'sentinel-vendor') },
+    { log, stateDir: join(tmpdir(), 'sentinel-vendor'), startWaitMs: VENDOR_POLICY_START_WAIT_MS },
   );
   await policy.start();
   const client = options.dynamodb ? options.dynamodb() : createTableClient({ region });

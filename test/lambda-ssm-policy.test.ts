@@ -1,6 +1,6 @@
 // The vendor on the template's policy source (DESIGN §13, §17): policies in SSM under the root, each signed with the
 // KMS key, verified with its public key. A signed profile is served; an unsigned one is refused (the vendor has no
-// policy for it, so it has no such profile either), and another profile's document cannot define it.
+// policy for it: PolicyUnavailable, saying why), and another profile's document cannot define it.
 import { KMSClient } from '@aws-sdk/client-kms';
 import t from 'tap';
 import { signPolicy } from '../core/policy/signature.js';
@@ -59,8 +59,10 @@ t.test('signed SSM policies: served; an unsigned one is refused and cannot be bo
   t.equal(v.sts.assumeRoleRequests.at(-1)!.RoleArn, DEV_ROLE);
   t.match(v.decisions.at(-1)!.policy_source, /^ssm:\/sentinel\/policies\/dev$/);
   const prod = await get('/v1/credentials?profile=prod');
-  t.equal(prod.status, 404);
-  t.equal(prod.body.code, 'ProfileUnknown', "dev's document cannot define prod, and prod's is refused");
+  // dev's document cannot define prod, and prod's own is refused: the vendor cannot load prod's policy, and says so.
+  t.equal(prod.status, 503);
+  t.equal(prod.body.code, 'PolicyUnavailable', "dev's document cannot define prod, and prod's is refused");
+  t.match(prod.body.message, /signature/);
   t.equal(v.sts.assumeRoleRequests.length, 1, 'no AssumeRole for prod');
   const profiles = await get('/v1/profiles');
   t.same(
@@ -94,9 +96,12 @@ t.test(
       );
       return { status: r.statusCode, body: JSON.parse(r.body) };
     };
-    // A profile no loaded policy defines is one the vendor does not have (as above).
+    // A profile whose policy the vendor cannot load is PolicyUnavailable on every route, as for a request below.
     const credentials = await call('GET', '/v1/credentials?profile=dev');
-    t.equal(credentials.body.code, 'ProfileUnknown');
+    t.equal(credentials.body.code, 'PolicyUnavailable');
+    t.match(credentials.body.hint, /vendor's log says why/);
+    const unknown = await call('GET', '/v1/credentials?profile=staging');
+    t.equal(unknown.body.code, 'ProfileUnknown', 'a profile no parameter exists for is unknown');
     const request = await call('POST', '/v1/requests', {
       profile: 'dev',
       justification: 'a justification long enough',

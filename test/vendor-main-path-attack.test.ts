@@ -173,3 +173,30 @@ t.test('a profile the policy re-points or drops: no more credentials of the old 
   t.equal(v.decisions.at(-1)!.error_code, 'ProfileUnknown');
   t.equal((await implicit()).body.code, 'ProfileUnknown');
 });
+
+t.test('a cold start while SSM does not answer: PolicyUnavailable within the bridge budget', async (t) => {
+  const silent = await startSilentEndpoint();
+  t.teardown(() => silent.close());
+  const config = [
+    'region: us-east-1',
+    'policy: { source: ssm, ssm_root: /sentinel/policies }',
+    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
+    `requests: { table: ${REQUESTS_TABLE} }`,
+    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
+    '',
+  ].join('\n');
+  const v = await startVendor(t, { config });
+  withEnv(t, { AWS_ENDPOINT_URL_SSM: silent.url });
+  const started = Date.now();
+  const r = await call(v, { method: 'GET', path: '/v1/credentials?profile=dev', callerArn: ALICE });
+  const took = Date.now() - started;
+  // A daemon or the admin CLI gives one vendor call 5 s (core/vendor/client.ts); the answer must come well before.
+  t.ok(took < 4000, `answered in ${took} ms`);
+  t.equal(r.status, 503);
+  t.equal(r.body.code, 'PolicyUnavailable', 'the policy is unavailable, not the profile unknown');
+  t.match(r.body.message, /SSM has not answered/);
+  t.match(r.body.hint, /vendor's log says why/);
+  t.equal(v.sts.calls.AssumeRole, 0);
+  const opened = await post(v, ALICE, '/v1/sessions', { profile: 'prod' });
+  t.equal(opened.body.code, 'PolicyUnavailable');
+});
