@@ -71,6 +71,15 @@ export interface VendorParts {
  * vendor's PolicyUnavailable. After it, the first listing goes on in the background, as in a daemon. */
 export const VENDOR_POLICY_START_WAIT_MS = 2_000;
 
+/** One AssumeRole attempt at the vendor, and no second: the daemon's default (two attempts of 5 s) outlasted the 5 s a
+ * daemon gives one vendor call, so a silent STS reached users as VendorUnavailable, never as the vendor's
+ * StsUnavailable, and the bridge's retries queued behind the same hung call. The bridge retries a read itself. */
+export const VENDOR_STS_ATTEMPT_MS = 3_000;
+
+/** Per DynamoDB attempt (two at most): a silent table is SessionStoreUnavailable in about 3 s, with room left in the
+ * bridge's 5 s for API Gateway and the network; the daemon's 2 s attempts left almost none. */
+export const VENDOR_DYNAMODB_ATTEMPT_MS = 1_500;
+
 /** The vendor's configuration: the text of SENTINEL_CONFIG_YAML (what the template sets), else the file that
  * SENTINEL_CONFIG names. One of them must be set: a vendor never runs on guessed defaults. */
 export function vendorConfig(env: NodeJS.ProcessEnv): Config {
@@ -121,7 +130,9 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
     { log, stateDir: join(tmpdir(), 'sentinel-vendor'), startWaitMs: VENDOR_POLICY_START_WAIT_MS },
   );
   await policy.start();
-  const client = options.dynamodb ? options.dynamodb() : createTableClient({ region });
+  const client = options.dynamodb
+    ? options.dynamodb()
+    : createTableClient({ region, timeoutMs: VENDOR_DYNAMODB_ATTEMPT_MS });
   const owns = !options.dynamodb;
   const sessions = new DynamoSessionStore({ client, table: config.sessions.table, now, ownsClient: false });
   const requests = new DynamoRecordStore(REQUEST_KIND, {
@@ -130,7 +141,7 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
     now,
     ownsClient: false,
   });
-  const sts = createStsClients({ log, ...options.sts });
+  const sts = createStsClients({ log, maxAttempts: 1, requestTimeoutMs: VENDOR_STS_ATTEMPT_MS, ...options.sts });
   const cached = createCredentialIssuer({
     sts,
     log,

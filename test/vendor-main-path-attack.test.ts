@@ -200,3 +200,28 @@ t.test('a cold start while SSM does not answer: PolicyUnavailable within the bri
   const opened = await post(v, ALICE, '/v1/sessions', { profile: 'prod' });
   t.equal(opened.body.code, 'PolicyUnavailable');
 });
+
+for (const service of ['STS', 'DYNAMODB'] as const) {
+  t.test(`${service} does not answer: the vendor's refusal, inside the bridge budget, nothing written`, async (t) => {
+    const silent = await startSilentEndpoint();
+    t.teardown(() => silent.close());
+    const v = await startVendor(t);
+    withEnv(t, { [`AWS_ENDPOINT_URL_${service}`]: silent.url });
+    const code = service === 'STS' ? 'StsUnavailable' : 'SessionStoreUnavailable';
+    for (const input of [
+      { method: 'GET', path: '/v1/credentials?profile=dev', callerArn: ALICE },
+      { method: 'POST', path: '/v1/sessions', callerArn: ALICE, body: JSON.stringify({ profile: 'dev' }) },
+    ]) {
+      const started = Date.now();
+      const r = await call(v, input);
+      const took = Date.now() - started;
+      t.ok(took < 4000, `${input.method} ${input.path}: answered in ${took} ms, well before the bridge's 5 s`);
+      t.equal(r.body.code, code);
+      t.ok(r.status >= 500, 'a 5xx: the daemon does not cache it as a denial');
+      t.notMatch(JSON.stringify(r.body), /AKID|secret|socket|ECONN|timeout of/i, 'no AWS error text or secret');
+    }
+    t.equal(v.decisions.at(-1)!.error_code, code, 'the refusal is in the decision log');
+    const scan = await v.client.send(new ScanCommand({ TableName: SESSIONS_TABLE }));
+    t.equal(scan.Count, 0, 'no session was written');
+  });
+}
