@@ -8,7 +8,7 @@ import { restEvent } from './support/api-gateway-events.js';
 import { withEnv } from './support/aws-env.js';
 import { startKms } from './support/kms-emulator.js';
 import { startSsm } from './support/ssm-emulator.js';
-import { DEV_ROLE, REQUESTS_TABLE, SESSIONS_TABLE, BREAKGLASS_TABLE_NAME, startVendor } from './support/vendor.js';
+import { DEV_ROLE, ssmVendorConfig, startVendor } from './support/vendor.js';
 
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 
@@ -40,15 +40,7 @@ t.test('signed SSM policies: served; an unsigned one is refused and cannot be bo
   ssm.put('/sentinel/policies/dev', DEV);
   ssm.put('/sentinel/signatures/dev', (await signPolicy(signer, key.arn, Buffer.from(DEV), 'dev', 1)).text);
   ssm.put('/sentinel/policies/prod', PROD); // no signature
-  const config = [
-    'region: us-east-1',
-    `policy: { source: ssm, ssm_root: /sentinel/policies, signing_key: "${key.arn}" }`,
-    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
-    `requests: { table: ${REQUESTS_TABLE} }`,
-    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
-    '',
-  ].join('\n');
-  const v = await startVendor(t, { config });
+  const v = await startVendor(t, { config: ssmVendorConfig(key.arn) });
   withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_KMS: kms.url });
   const get = async (path: string) => {
     const r = await v.handler(restEvent({ method: 'GET', path, callerArn: ALICE }) as never);
@@ -80,16 +72,8 @@ t.test(
     const ssm = await startSsm();
     t.teardown(() => ssm.close());
     ssm.put('/sentinel/policies/dev', 'version: "1"\nrules: [ { name: x, effect: allow, conditions: { bad: 1 } } ]\n');
-    const config = [
-      'region: us-east-1',
-      'policy: { source: ssm, ssm_root: /sentinel/policies }',
-      `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
-      `requests: { table: ${REQUESTS_TABLE} }`,
-      `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
-      '',
-    ].join('\n');
     withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
-    const v = await startVendor(t, { config });
+    const v = await startVendor(t, { config: ssmVendorConfig() });
     const call = async (method: string, path: string, body?: unknown) => {
       const r = await v.handler(
         restEvent({ method, path, callerArn: ALICE, ...(body ? { body: JSON.stringify(body) } : {}) }) as never,

@@ -8,11 +8,10 @@ import { restEvent, type EventInput } from './support/api-gateway-events.js';
 import { withEnv } from './support/aws-env.js';
 import { startSilentEndpoint } from './support/silent-endpoint.js';
 import {
-  BREAKGLASS_TABLE_NAME,
   DEV_ROLE,
-  REQUESTS_TABLE,
   SESSIONS_TABLE,
   VENDOR_POLICY,
+  ssmVendorConfig,
   startVendor,
   type VendorHarness,
 } from './support/vendor.js';
@@ -177,15 +176,7 @@ t.test('a profile the policy re-points or drops: no more credentials of the old 
 t.test('a cold start while SSM does not answer: PolicyUnavailable within the bridge budget', async (t) => {
   const silent = await startSilentEndpoint();
   t.teardown(() => silent.close());
-  const config = [
-    'region: us-east-1',
-    'policy: { source: ssm, ssm_root: /sentinel/policies }',
-    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
-    `requests: { table: ${REQUESTS_TABLE} }`,
-    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
-    '',
-  ].join('\n');
-  const v = await startVendor(t, { config });
+  const v = await startVendor(t, { config: ssmVendorConfig() });
   withEnv(t, { AWS_ENDPOINT_URL_SSM: silent.url });
   const started = Date.now();
   const r = await call(v, { method: 'GET', path: '/v1/credentials?profile=dev', callerArn: ALICE });
