@@ -123,6 +123,23 @@ t.test('boundaries that hold: sessions of others, approvals out of turn', async 
   t.equal(after.body.code, 'SessionRevoked');
 });
 
+t.test('a query parameter no route reads is refused on every route, not ignored', async (t) => {
+  const v = await startVendor(t);
+  const id = '0123456789abcdef';
+  for (const [method, path] of [
+    ['GET', '/v1/status'],
+    ['GET', '/v1/profiles'],
+    ['GET', `/v1/requests/${id}`],
+    ['GET', `/v1/breakglass/${id}`],
+    ['GET', `/v1/sessions/${id}`],
+    ['DELETE', `/v1/sessions/${id}`],
+  ] as const) {
+    const r = await call(v, { method, path: `${path}?user=carol`, callerArn: ALICE });
+    t.equal(r.status, 400, `${method} ${path}?user=carol`);
+    t.equal(r.body.code, 'BadRequest');
+  }
+});
+
 const policyPointing = (devRole: string | null) =>
   VENDOR_POLICY.replace(
     `  - { name: dev, role_arn: "${DEV_ROLE}", region: eu-west-1 }\n`,
