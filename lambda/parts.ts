@@ -65,6 +65,21 @@ export interface VendorParts {
   close(): Promise<void>;
 }
 
+/** How long a cold start waits for the first SSM listing (and the signing key) before it answers. Without a bound it
+ * waited for three 5 s attempts of each, past the 5 s that a daemon or the admin CLI gives one call to the vendor and
+ * towards the function's timeout, so a silent SSM was VendorUnavailable (or API Gateway's own 5xx) instead of the
+ * vendor's PolicyUnavailable. After it, the first listing goes on in the background, as in a daemon. */
+export const VENDOR_POLICY_START_WAIT_MS = 2_000;
+
+/** One AssumeRole attempt at the vendor, and no second: the daemon's default (two attempts of 5 s) outlasted the 5 s a
+ * daemon gives one vendor call, so a silent STS reached users as VendorUnavailable, never as the vendor's
+ * StsUnavailable, and the bridge's retries queued behind the same hung call. The bridge retries a read itself. */
+export const VENDOR_STS_ATTEMPT_MS = 3_000;
+
+/** Per DynamoDB attempt (two at most): a silent table is SessionStoreUnavailable in about 3 s, with room left in the
+ * bridge's 5 s for API Gateway and the network; the daemon's 2 s attempts left almost none. */
+export const VENDOR_DYNAMODB_ATTEMPT_MS = 1_500;
+
 /** The vendor's configuration: the text of SENTINEL_CONFIG_YAML (what the template sets), else the file that
  * SENTINEL_CONFIG names. One of them must be set: a vendor never runs on guessed defaults. */
 export function vendorConfig(env: NodeJS.ProcessEnv): Config {
@@ -112,10 +127,12 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
   const policy = createPolicyProvider(
     { ...config, region },
     // Lambda's only writable directory; the serial state lives as long as the container (docs/vendor.md).
-    { log, stateDir: join(tmpdir(), 'sentinel-vendor') },
+    { log, stateDir: join(tmpdir(), 'sentinel-vendor'), startWaitMs: VENDOR_POLICY_START_WAIT_MS },
   );
   await policy.start();
-  const client = options.dynamodb ? options.dynamodb() : createTableClient({ region });
+  const client = options.dynamodb
+    ? options.dynamodb()
+    : createTableClient({ region, timeoutMs: VENDOR_DYNAMODB_ATTEMPT_MS });
   const owns = !options.dynamodb;
   const sessions = new DynamoSessionStore({ client, table: config.sessions.table, now, ownsClient: false });
   const requests = new DynamoRecordStore(REQUEST_KIND, {
@@ -124,8 +141,8 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
     now,
     ownsClient: false,
   });
-  const sts = createStsClients({ log, ...options.sts });
-  const issuer = createCredentialIssuer({
+  const sts = createStsClients({ log, maxAttempts: 1, requestTimeoutMs: VENDOR_STS_ATTEMPT_MS, ...options.sts });
+  const cached = createCredentialIssuer({
     sts,
     log,
     now: () => now().getTime(),
@@ -142,6 +159,19 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
       };
     },
   });
+  // Cached credentials are for the role the profile named when they were issued. A policy that re-points the profile
+  // (or drops it) takes effect at the next request: the old role's credentials are not served on from the cache
+  // until they near expiry (up to 50 minutes with a 1 h credential duration), in every warm container.
+  const issuer: CredentialIssuer = {
+    ...cached,
+    async issue(request) {
+      const current = requireProfile(policy, request.profile);
+      const vended = await cached.issue(request);
+      if (!vended.fromCache || vended.roleArn === current.role_arn) return vended;
+      cached.forget(request.sessionId);
+      return cached.issue(request);
+    },
+  };
   const table = config.breakglass.table;
   const breakglass: BreakglassStores = {
     events: new DynamoRecordStore(EVENT_KIND, { client, table, now, ownsClient: false }),

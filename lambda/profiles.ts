@@ -5,24 +5,42 @@ import { SentinelError } from '../core/errors.js';
 import { profileEntryFor, type ProfileEntry } from '../core/policy/profiles-section.js';
 import type { PolicyProvider } from '../core/policy/types.js';
 
-export type ProfileSource = Pick<PolicyProvider, 'policyFor' | 'documents'>;
+export type ProfileSource = Pick<PolicyProvider, 'policyFor' | 'documents' | 'decide'>;
 
-export function findProfile(policy: ProfileSource, name: string): ProfileEntry | undefined {
+export function findProfile(policy: Pick<ProfileSource, 'policyFor'>, name: string): ProfileEntry | undefined {
   return profileEntryFor(policy.policyFor?.(name)?.profiles, name);
+}
+
+/** The hint of a PolicyUnavailable at the vendor: the catalogue's names a daemon and a file; this policy is the
+ * vendor's, from SSM, and is fixed by whoever publishes it. */
+export function vendorPolicyHint(profile: string): string {
+  return `The vendor's log says why; once the policy parameter for ${profile} is published valid and signed (\`sentinel policy push\`), the vendor loads it at its next refresh.`;
 }
 
 export function requireProfile(policy: ProfileSource, name: string): ProfileEntry {
   const found = findProfile(policy, name);
-  if (!found) {
-    throw new SentinelError('ProfileUnknown', `the vendor has no profile "${name}"`, {
-      hint: 'The vendor serves the profiles of its policy’s `profiles:` section; list them with GET /v1/profiles.',
+  if (found) return found;
+  // No document in force for the profile: either none exists (an unknown profile), or the vendor cannot load it (SSM
+  // silent at a cold start, a parameter refused). The second is PolicyUnavailable, saying why, not "no such profile".
+  if (!policy.policyFor?.(name)) {
+    const decision = policy.decide({
+      user: 'sentinel',
+      profile: name,
+      time: new Date(),
+      mode: 'server',
+      sessionStore: 'dynamodb',
     });
+    if (decision.errorCode === 'PolicyUnavailable') {
+      throw new SentinelError('PolicyUnavailable', decision.reason, { hint: vendorPolicyHint(name) });
+    }
   }
-  return found;
+  throw new SentinelError('ProfileUnknown', `the vendor has no profile "${name}"`, {
+    hint: 'The vendor serves the profiles of its policy’s `profiles:` section; list them with GET /v1/profiles.',
+  });
 }
 
 /** Every profile the vendor serves, sorted by name. */
-export function listProfiles(policy: ProfileSource): ProfileEntry[] {
+export function listProfiles(policy: Pick<ProfileSource, 'policyFor' | 'documents'>): ProfileEntry[] {
   const out = new Map<string, ProfileEntry>();
   for (const doc of policy.documents?.() ?? []) {
     for (const p of doc.profiles ?? []) {

@@ -19,6 +19,7 @@ import type { NotificationEvent } from '../core/notify/types.js';
 import type { Policy } from '../core/policy/schema.js';
 import { waitAtMost } from './bounded.js';
 import type { VendorParts } from './parts.js';
+import { vendorPolicyHint } from './profiles.js';
 
 export interface VendorRequests {
   create(
@@ -56,8 +57,7 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
     const policy = parts.policy.policyFor?.(profile);
     if (!policy)
       throw new SentinelError('PolicyUnavailable', `no valid policy is loaded for ${profile}`, {
-        // The catalogue's hint is a daemon's (a file, `daemon reload`); this policy is the vendor's, from SSM.
-        hint: `The vendor's log says why; once the policy parameter for ${profile} is published valid and signed (\`sentinel policy push\`), the vendor loads it at its next refresh.`,
+        hint: vendorPolicyHint(profile),
       });
     return policy;
   };

@@ -132,7 +132,11 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {
     method: 'DELETE',
     pattern: /^\/v1\/sessions\/([^/]+)$/,
-    handle: async (ctx, principal, _req, id) => ok(await ctx.sessions.end(principal, sessionId(id))),
+    async handle(ctx, principal, req, id) {
+      const checked = sessionId(id);
+      parse(emptyQuery, req.query, 'query');
+      return ok(await ctx.sessions.end(principal, checked));
+    },
   },
   {
     method: 'POST',
@@ -153,7 +157,11 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {
     method: 'GET',
     pattern: /^\/v1\/requests\/([^/]+)$/,
-    handle: async (ctx, principal, _req, id) => ok(await ctx.requests.show(principal, requestId(id))),
+    async handle(ctx, principal, req, id) {
+      const checked = requestId(id);
+      parse(emptyQuery, req.query, 'query');
+      return ok(await ctx.requests.show(principal, checked));
+    },
   },
   {
     method: 'POST',
@@ -203,7 +211,11 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {
     method: 'GET',
     pattern: /^\/v1\/breakglass\/([^/]+)$/,
-    handle: async (ctx, principal, _req, id) => ok(await ctx.breakglass.show(principal, eventId(id))),
+    async handle(ctx, principal, req, id) {
+      const checked = eventId(id);
+      parse(emptyQuery, req.query, 'query');
+      return ok(await ctx.breakglass.show(principal, checked));
+    },
   },
   {
     method: 'POST',
@@ -217,7 +229,8 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {
     method: 'GET',
     pattern: /^\/v1\/profiles$/,
-    async handle(ctx) {
+    async handle(ctx, _principal, req) {
+      parse(emptyQuery, req.query, 'query');
       return ok({
         profiles: listProfiles(ctx.parts.policy).map((p) => ({
           name: p.name,
@@ -232,7 +245,8 @@ const routes: Array<{ method: string; pattern: RegExp; handle: Handler }> = [
   {
     method: 'GET',
     pattern: /^\/v1\/status$/,
-    async handle(ctx, principal) {
+    async handle(ctx, principal, req) {
+      parse(emptyQuery, req.query, 'query');
       const { parts } = ctx;
       return ok({
         version: VERSION,

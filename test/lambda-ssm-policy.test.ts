@@ -1,6 +1,6 @@
 // The vendor on the template's policy source (DESIGN §13, §17): policies in SSM under the root, each signed with the
 // KMS key, verified with its public key. A signed profile is served; an unsigned one is refused (the vendor has no
-// policy for it, so it has no such profile either), and another profile's document cannot define it.
+// policy for it: PolicyUnavailable, saying why), and another profile's document cannot define it.
 import { KMSClient } from '@aws-sdk/client-kms';
 import t from 'tap';
 import { signPolicy } from '../core/policy/signature.js';
@@ -8,7 +8,7 @@ import { restEvent } from './support/api-gateway-events.js';
 import { withEnv } from './support/aws-env.js';
 import { startKms } from './support/kms-emulator.js';
 import { startSsm } from './support/ssm-emulator.js';
-import { DEV_ROLE, REQUESTS_TABLE, SESSIONS_TABLE, BREAKGLASS_TABLE_NAME, startVendor } from './support/vendor.js';
+import { DEV_ROLE, ssmVendorConfig, startVendor } from './support/vendor.js';
 
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 
@@ -40,15 +40,7 @@ t.test('signed SSM policies: served; an unsigned one is refused and cannot be bo
   ssm.put('/sentinel/policies/dev', DEV);
   ssm.put('/sentinel/signatures/dev', (await signPolicy(signer, key.arn, Buffer.from(DEV), 'dev', 1)).text);
   ssm.put('/sentinel/policies/prod', PROD); // no signature
-  const config = [
-    'region: us-east-1',
-    `policy: { source: ssm, ssm_root: /sentinel/policies, signing_key: "${key.arn}" }`,
-    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
-    `requests: { table: ${REQUESTS_TABLE} }`,
-    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
-    '',
-  ].join('\n');
-  const v = await startVendor(t, { config });
+  const v = await startVendor(t, { config: ssmVendorConfig(key.arn) });
   withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url, AWS_ENDPOINT_URL_KMS: kms.url });
   const get = async (path: string) => {
     const r = await v.handler(restEvent({ method: 'GET', path, callerArn: ALICE }) as never);
@@ -59,8 +51,10 @@ t.test('signed SSM policies: served; an unsigned one is refused and cannot be bo
   t.equal(v.sts.assumeRoleRequests.at(-1)!.RoleArn, DEV_ROLE);
   t.match(v.decisions.at(-1)!.policy_source, /^ssm:\/sentinel\/policies\/dev$/);
   const prod = await get('/v1/credentials?profile=prod');
-  t.equal(prod.status, 404);
-  t.equal(prod.body.code, 'ProfileUnknown', "dev's document cannot define prod, and prod's is refused");
+  // dev's document cannot define prod, and prod's own is refused: the vendor cannot load prod's policy, and says so.
+  t.equal(prod.status, 503);
+  t.equal(prod.body.code, 'PolicyUnavailable', "dev's document cannot define prod, and prod's is refused");
+  t.match(prod.body.message, /signature/);
   t.equal(v.sts.assumeRoleRequests.length, 1, 'no AssumeRole for prod');
   const profiles = await get('/v1/profiles');
   t.same(
@@ -78,25 +72,20 @@ t.test(
     const ssm = await startSsm();
     t.teardown(() => ssm.close());
     ssm.put('/sentinel/policies/dev', 'version: "1"\nrules: [ { name: x, effect: allow, conditions: { bad: 1 } } ]\n');
-    const config = [
-      'region: us-east-1',
-      'policy: { source: ssm, ssm_root: /sentinel/policies }',
-      `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
-      `requests: { table: ${REQUESTS_TABLE} }`,
-      `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
-      '',
-    ].join('\n');
     withEnv(t, { AWS_ENDPOINT_URL_SSM: ssm.url });
-    const v = await startVendor(t, { config });
+    const v = await startVendor(t, { config: ssmVendorConfig() });
     const call = async (method: string, path: string, body?: unknown) => {
       const r = await v.handler(
         restEvent({ method, path, callerArn: ALICE, ...(body ? { body: JSON.stringify(body) } : {}) }) as never,
       );
       return { status: r.statusCode, body: JSON.parse(r.body) };
     };
-    // A profile no loaded policy defines is one the vendor does not have (as above).
+    // A profile whose policy the vendor cannot load is PolicyUnavailable on every route, as for a request below.
     const credentials = await call('GET', '/v1/credentials?profile=dev');
-    t.equal(credentials.body.code, 'ProfileUnknown');
+    t.equal(credentials.body.code, 'PolicyUnavailable');
+    t.match(credentials.body.hint, /vendor's log says why/);
+    const unknown = await call('GET', '/v1/credentials?profile=staging');
+    t.equal(unknown.body.code, 'ProfileUnknown', 'a profile no parameter exists for is unknown');
     const request = await call('POST', '/v1/requests', {
       profile: 'dev',
       justification: 'a justification long enough',

@@ -41,6 +41,18 @@ profiles:
   - { name: prod, role_arn: "${PROD_ROLE}", region: eu-west-1, external_id: sentinel-prod }
 `;
 
+/** The vendor's config.yaml on the template's policy source: SSM under /sentinel/policies, optionally signed. */
+export function ssmVendorConfig(signingKey?: string): string {
+  return [
+    'region: us-east-1',
+    `policy: { source: ssm, ssm_root: /sentinel/policies${signingKey ? `, signing_key: "${signingKey}"` : ''} }`,
+    `sessions: { store: dynamodb, table: ${SESSIONS_TABLE} }`,
+    `requests: { table: ${REQUESTS_TABLE} }`,
+    `breakglass: { table: ${BREAKGLASS_TABLE_NAME} }`,
+    '',
+  ].join('\n');
+}
+
 export interface VendorHarness {
   handler: VendorHandler;
   sts: StsEmulator;
