@@ -2,14 +2,14 @@
 // for JavaScript parses them (so the profiles Sentinel lists are the ones `fromIni` will resolve). Read only: nothing
 // is ever written to ~/.aws. Profile settings can hold secrets (static keys); they stay inside this module and the
 // base-credential resolver and are never logged or returned to callers.
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import { expandHome, type Env } from '../../core/paths.js';
-import { assertTrusted, assertTrustedDirectory, currentUid } from '../../core/path-trust.js';
+import { assertTrustedFile } from '../../core/path-trust.js';
 import { closeMatches } from '../../core/text/close-matches.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
 import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
@@ -148,23 +148,15 @@ export function toAwsProfile(name: string, settings: Section): AwsProfile {
 }
 
 /**
- * Throws UnsafePath unless nobody but the user and root can change what `path` names, as for a policy file (DESIGN
- * §5.4): the files decide which commands the daemon runs (credential_process) and whose keys it signs with, so
- * another user who can rewrite one, or replace it through a directory above it, runs her commands as this user.
- * Symlinks are followed (a ~/.aws kept with the dotfiles), each one checked where it lies.
+ * Throws BaseCredentialsUnavailable unless nobody but the user and root can change the AWS config or credentials file
+ * `path` (assertTrustedFile, the rule a policy file is held to, DESIGN §5.4): the files decide which commands the daemon
+ * runs (credential_process) and whose keys it signs with, so another user who can rewrite one, or replace it through a
+ * directory above it, would run her commands as this user. A missing file, or /dev/null, reads as empty.
  */
-function assertOwnFile(path: string, uid: number, links = 0): void {
-  assertTrustedDirectory(dirname(path), uid);
-  const st = lstatSync(path);
-  if (st.isSymbolicLink() && links < 8) return assertOwnFile(realpathSync(path), uid, links + 1);
-  assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: 'file' }, uid);
-}
-
-/** assertOwnFile for a file that is there (a missing file or /dev/null reads as empty), as BaseCredentialsUnavailable. */
 function checkOwnership(path: string): void {
   try {
     const st = statSync(path);
-    if (st.isFile()) assertOwnFile(path, currentUid());
+    if (st.isFile()) assertTrustedFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return;
