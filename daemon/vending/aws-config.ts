@@ -12,7 +12,7 @@ import { expandHome, type Env } from '../../core/paths.js';
 import { assertTrustedFile } from '../../core/path-trust.js';
 import { closeMatches } from '../../core/text/close-matches.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
-import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
+import { MAX_PROFILE_NAME, PROFILE_NAME_RULE, isReservedName, isValidProfileName } from '../../core/profile-name.js';
 
 /** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */
 export const MAX_AWS_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -43,7 +43,7 @@ export function checkProfileName(name: unknown): string {
   if (!isValidProfileName(name)) {
     throw new SentinelError(
       'BadRequest',
-      `invalid profile name: use letters, digits and _ . @ + - (parts may be separated by /), at most ${MAX_PROFILE_NAME} characters`,
+      `invalid profile name: use ${PROFILE_NAME_RULE}, at most ${MAX_PROFILE_NAME} characters`,
     );
   }
   return name;
@@ -105,6 +105,39 @@ export function mergeProfiles(configText: string, credentialsText: string): Map<
   }
   for (const [name, section] of parseIni(credentialsText)) merge(name, section);
   return profiles;
+}
+
+/**
+ * What the AWS SDK for JavaScript makes of a section, by its name as parseIni gives it. The SDK (@smithy/core's
+ * parseIni) keeps sections in plain objects keyed by name, so a name plain objects already have is not just a name:
+ * - `misread`: `__proto__`, under any prefix. `[profile __proto__]` (and `[__proto__]`) make the SDK throw, and it
+ *   reads the whole file as empty; `[profile "__proto__"]` replaces the prototype of its profile map instead.
+ * - `pollutes`: a built-in name without a prefix, `[constructor]`, `[toString]`, `[hasOwnProperty]`, ...: the SDK
+ *   looks the section up on a plain object, finds the built-in Object (or Object.prototype.toString, ...) there, and
+ *   writes the section's keys onto it, in whatever process reads the file: any SDK client does, for its settings.
+ * `[profile constructor]` and the like are read as any other section; none of them is a profile Sentinel serves
+ * (isValidProfileName).
+ */
+export type SdkHazard = 'misread' | 'pollutes';
+
+export function sdkHazard(section: string): SdkHazard | undefined {
+  const space = section.indexOf(' ');
+  const name = space < 0 ? section : section.slice(space + 1);
+  if (name === '__proto__') return 'misread';
+  // `prototype` is the one reserved name a plain object does not have.
+  if (space < 0 && name !== 'prototype' && isReservedName(name)) return 'pollutes';
+  return undefined;
+}
+
+/** The section of `text` with the worst sdkHazard, or undefined when the SDK reads it as written. */
+export function sdkHazardOf(text: string): { section: string; hazard: SdkHazard } | undefined {
+  let found: { section: string; hazard: SdkHazard } | undefined;
+  for (const section of parseIni(text).keys()) {
+    const hazard = sdkHazard(section);
+    if (hazard === 'pollutes') return { section, hazard };
+    if (hazard && !found) found = { section, hazard };
+  }
+  return found;
 }
 
 const REGION = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -228,6 +261,8 @@ export interface AwsConfig {
   profile(name: string): Promise<AwsProfile>;
   /** Forget what was read; the next call reads the files again. */
   reload(): void;
+  /** As of the last lookup: why the files must not be handed to the SDK's fromIni (sdkHazard), or undefined. */
+  sdkRefusal(): SentinelError | undefined;
 }
 
 /**
@@ -235,7 +270,7 @@ export interface AwsConfig {
  * reload). Lookups happen only on credential cache misses and session opens, never on a cache hit.
  */
 export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig {
-  let loaded: { stamp: string; profiles: Map<string, AwsProfile> } | undefined;
+  let loaded: { stamp: string; profiles: Map<string, AwsProfile>; hazard?: Hazard } | undefined;
   let loading: Promise<Map<string, AwsProfile>> | undefined;
 
   async function load(): Promise<Map<string, AwsProfile>> {
@@ -255,7 +290,16 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
       else skipped++;
     }
     if (skipped > 0) log.debug({ skipped }, 'AWS config profiles with names Sentinel does not accept were skipped');
-    loaded = { stamp, profiles };
+    let hazard: Hazard | undefined;
+    for (const [path, text] of [
+      [files.configFile, configText],
+      [files.credentialsFile, credentialsText],
+    ] as const) {
+      const found = sdkHazardOf(text);
+      if (found && !hazard?.pollutes) hazard = hazardOf(path, found.section, found.hazard);
+    }
+    if (hazard) log.warn({ section: hazard.section }, hazard.refusal.message);
+    loaded = { stamp, profiles, ...(hazard ? { hazard } : {}) };
     return profiles;
   }
 
@@ -276,6 +320,8 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     async profile(name) {
       checkProfileName(name);
       const all = await current();
+      // Any SDK client Sentinel makes for this profile (STS, SSO) reads the files: none is made.
+      if (loaded?.hazard?.pollutes) throw loaded.hazard.refusal;
       const found = all.get(name);
       if (found) return found;
       const near = closeMatches(name, all.keys());
@@ -288,5 +334,32 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     reload() {
       loaded = undefined;
     },
+    sdkRefusal: () => loaded?.hazard?.refusal,
   };
+}
+
+interface Hazard {
+  section: string;
+  pollutes: boolean;
+  refusal: SentinelError;
+}
+
+function hazardOf(path: string, section: string, hazard: SdkHazard): Hazard {
+  const rename = `Rename or remove [${section}] (no profile may have that name).`;
+  const refusal =
+    hazard === 'pollutes'
+      ? new SentinelError(
+          'BaseCredentialsUnavailable',
+          `the AWS config file ${path} has a section [${section}], which the AWS SDK for JavaScript writes onto JavaScript's built-in objects when it reads the file; Sentinel serves no credentials while it is there`,
+          { hint: rename, details: { section } },
+        )
+      : new SentinelError(
+          'BaseCredentialsUnavailable',
+          `the AWS config file ${path} has a section [${section}], which makes the AWS SDK for JavaScript misread the file (it reads [profile __proto__] as an empty file)`,
+          {
+            hint: `${rename} Until then profiles whose base credentials come from SSO or web identity, which the SDK resolves, are refused; keys, credential_process and credential_source, which Sentinel reads and runs itself, still work.`,
+            details: { section },
+          },
+        );
+  return { section, pollutes: hazard === 'pollutes', refusal };
 }
