@@ -10,6 +10,7 @@ import { SentinelError } from '../core/errors.js';
 import { replaceFile } from '../core/replace-file.js';
 import { ensurePrivateDir } from '../daemon/runtime/runtime-dir.js';
 import {
+  assertTrustedAwsFile,
   awsConfigFiles,
   MAX_AWS_CONFIG_BYTES,
   parseIni,
@@ -84,7 +85,12 @@ export function filterAwsConfig(text: string): string {
   return filterSections(text).copy;
 }
 
+// The copy keeps where the session's AWS calls go and which CA they trust, with the daemon's credentials in hand.
+const REFUSED_WHY =
+  'Until then `use` and `exec` open no session: the session gets a copy of its endpoint_url, services and ca_bundle settings, which whoever can change the file could point at her own endpoint.';
+
 function readOriginal(file: string): string {
+  assertTrustedAwsFile(file, 'UnsafePath', REFUSED_WHY);
   let size: number;
   try {
     const st = statSync(file);
@@ -110,7 +116,8 @@ export interface SessionAwsConfig {
 
 /**
  * Writes (or keeps, when unchanged) the session's copy of the config that `env` names. A copy of a copy is the same
- * content, so a shell that already points at one gets the same file back.
+ * content, so a shell that already points at one gets the same file back. Throws UnsafePath, and writes nothing, when
+ * another user could change the original (assertTrustedAwsFile): the session is refused rather than given her settings.
  */
 export function sessionAwsConfig(runtimeDir: string, env: NodeJS.ProcessEnv): SessionAwsConfig {
   ensurePrivateDir(runtimeDir);

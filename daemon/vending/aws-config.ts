@@ -181,21 +181,27 @@ export function toAwsProfile(name: string, settings: Section): AwsProfile {
 }
 
 /**
- * Throws BaseCredentialsUnavailable unless nobody but the user and root can change the AWS config or credentials file
- * `path` (assertTrustedFile, the rule a policy file is held to, DESIGN §5.4): the files decide which commands the daemon
- * runs (credential_process) and whose keys it signs with, so another user who can rewrite one, or replace it through a
- * directory above it, would run her commands as this user. A missing file, or /dev/null, reads as empty.
+ * Throws `code` unless nobody but the user and root can change the AWS config or credentials file `path`
+ * (assertTrustedFile, as for a policy file, DESIGN §5.4): the files decide which commands the daemon runs
+ * (credential_process) and whose keys it signs with, and a session's copy keeps where AWS calls go (endpoint_url,
+ * services, ca_bundle), so another user who can rewrite one, or replace it through a directory above it, would run her
+ * commands as this user or receive her AWS calls. A missing file, or /dev/null, reads as empty and is not checked.
+ * `why` is added to the hint.
  */
-function checkOwnership(path: string): void {
+export function assertTrustedAwsFile(
+  path: string,
+  code: 'BaseCredentialsUnavailable' | 'UnsafePath' = 'BaseCredentialsUnavailable',
+  why?: string,
+): void {
   try {
     const st = statSync(path);
     if (st.isFile()) assertTrustedFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
     if (!(e instanceof SentinelError)) throw unreadable(path, e);
-    throw new SentinelError('BaseCredentialsUnavailable', `the AWS config file ${path} is refused: ${e.message}`, {
-      hint: e.hint,
+    throw new SentinelError(code, `the AWS config file ${path} is refused: ${e.message}`, {
+      hint: why ? `${e.hint.replace(/\.?$/, '.')} ${why}` : e.hint,
     });
   }
 }
@@ -275,8 +281,8 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
 
   async function load(): Promise<Map<string, AwsProfile>> {
     // On every lookup, not only when a file changed: a directory above it can be opened to others without touching it.
-    checkOwnership(files.configFile);
-    checkOwnership(files.credentialsFile);
+    assertTrustedAwsFile(files.configFile);
+    assertTrustedAwsFile(files.credentialsFile);
     const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
     if (loaded && loaded.stamp === stamp) return loaded.profiles;
     const [configText, credentialsText] = await Promise.all([
