@@ -192,7 +192,8 @@ async function exec(
   }
   const ttl = checkTtl(options.ttl);
   refuseNesting(process.env, options.nest, 'exec');
-  const configFile = sessionAwsConfig(await resolveRuntimeDir(globals), process.env);
+  const { file: configFile, warning } = sessionAwsConfig(await resolveRuntimeDir(globals), process.env);
+  if (warning) process.stderr.write(`sentinel: ${warning}\n`);
   const client = await connect(globals);
   // The session belongs to this process: if exec is killed outright, the daemon ends the session when its pid is gone.
   const session = await openSession(client, {

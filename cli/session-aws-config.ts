@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
 import { replaceFile } from '../core/replace-file.js';
 import { ensurePrivateDir } from '../daemon/runtime/runtime-dir.js';
-import { awsConfigFiles, MAX_AWS_CONFIG_BYTES, parseIni, type Section } from '../daemon/vending/aws-config.js';
+import {
+  assertTrustedAwsFile,
+  awsConfigFiles,
+  MAX_AWS_CONFIG_BYTES,
+  parseIni,
+  sdkHazard,
+  type Section,
+} from '../daemon/vending/aws-config.js';
 import { hasControlCharacters } from '../core/text/printable.js';
 
 const PLAIN_KEYS = new Set([
@@ -60,17 +67,30 @@ function render(name: string, section: Section, keep: (key: string) => boolean):
 }
 
 /** The allowlisted part of an AWS config file's text. Every profile section stays (so `aws configure list-profiles`
- * still lists them), holding only allowlisted keys. */
-export function filterAwsConfig(text: string): string {
+ * still lists them), holding only allowlisted keys, except one that would make the AWS SDK for JavaScript in the
+ * session misread the copy (`[profile __proto__]`: sdkHazard), which is named in `left`. */
+function filterSections(text: string): { copy: string; left?: string } {
   const out: string[] = ['# Written by Sentinel for its sessions; edit your AWS config, not this copy.\n'];
+  let left: string | undefined;
   for (const [name, section] of parseIni(text)) {
-    if (PROFILE_SECTION.test(name)) out.push(render(name, section, keepProfileKey));
-    else if (SERVICES_SECTION.test(name)) out.push(render(name, section, keepServicesKey));
+    const keep = PROFILE_SECTION.test(name) ? keepProfileKey : SERVICES_SECTION.test(name) ? keepServicesKey : null;
+    if (!keep) continue;
+    if (sdkHazard(name)) left ??= name;
+    else out.push(render(name, section, keep));
   }
-  return out.join('\n');
+  return { copy: out.join('\n'), ...(left !== undefined ? { left } : {}) };
 }
 
+export function filterAwsConfig(text: string): string {
+  return filterSections(text).copy;
+}
+
+// The copy keeps where the session's AWS calls go and which CA they trust, with the daemon's credentials in hand.
+const REFUSED_WHY =
+  'Until then `use` and `exec` open no session: the session gets a copy of its endpoint_url, services and ca_bundle settings, which whoever can change the file could point at her own endpoint.';
+
 function readOriginal(file: string): string {
+  assertTrustedAwsFile(file, 'UnsafePath', REFUSED_WHY);
   let size: number;
   try {
     const st = statSync(file);
@@ -87,21 +107,34 @@ function readOriginal(file: string): string {
   return readFileSync(file, 'utf8');
 }
 
+export interface SessionAwsConfig {
+  /** The copy. */
+  file: string;
+  /** What the user should know: a section of the original left out of the copy. */
+  warning?: string;
+}
+
 /**
- * Writes (or keeps, when unchanged) the session's copy of the config that `env` names and returns its path. A copy of a
- * copy is the same content, so a shell that already points at one gets the same file back.
+ * Writes (or keeps, when unchanged) the session's copy of the config that `env` names. A copy of a copy is the same
+ * content, so a shell that already points at one gets the same file back. Throws UnsafePath, and writes nothing, when
+ * another user could change the original (assertTrustedAwsFile): the session is refused rather than given her settings.
  */
-export function sessionAwsConfig(runtimeDir: string, env: NodeJS.ProcessEnv): string {
+export function sessionAwsConfig(runtimeDir: string, env: NodeJS.ProcessEnv): SessionAwsConfig {
   ensurePrivateDir(runtimeDir);
   const original = awsConfigFiles(env).configFile;
-  const wanted = filterAwsConfig(readOriginal(original));
+  const { copy: wanted, left } = filterSections(readOriginal(original));
+  const warning =
+    left === undefined
+      ? undefined
+      : `[${left}] in ${original} is left out of the session's AWS config: the AWS SDK for JavaScript misreads a file with it (rename or remove it)`;
+  const result = (file: string) => ({ file, ...(warning ? { warning } : {}) });
   const id = createHash('sha256').update(original).digest('hex').slice(0, 16);
   const target = join(runtimeDir, `aws-config-${id}`);
   try {
-    if (readFileSync(target, 'utf8') === wanted && (statSync(target).mode & 0o777) === 0o600) return target;
+    if (readFileSync(target, 'utf8') === wanted && (statSync(target).mode & 0o777) === 0o600) return result(target);
   } catch {
     // absent or unreadable: written below
   }
   replaceFile(target, wanted, { sync: true });
-  return target;
+  return result(target);
 }

@@ -91,7 +91,8 @@ async function use(profile: string | undefined, options: UseOptions, globals: Gl
     throw new SentinelError('UsageError', '--shell-pid is required with --shell', { hint: INIT_HINT });
   const pid = parseCount(options.shellPid, '--shell-pid', 1, 2 ** 31 - 1);
 
-  const configFile = sessionAwsConfig(await resolveRuntimeDir(globals), env);
+  const { file: configFile, warning } = sessionAwsConfig(await resolveRuntimeDir(globals), env);
+  if (warning) note(warning);
   const client = await connect(globals);
   // DESIGN §8: nesting is refused only for a session that is still active; a dead one is replaced, and that is said.
   const current = env.SENTINEL_SESSION;

@@ -207,24 +207,48 @@ function walkTrusted(path: string, uid: number, links: number): void {
       current = next;
       continue;
     }
-    if (!rule.owners.includes(st.uid)) {
-      throw new SentinelError('UnsafePath', `${next} is a symlink owned by uid ${st.uid}, not by uid ${uid}`, {
-        hint: `Whoever owns the link can point it elsewhere at any time. Remove it (its target stays) and point Sentinel at a directory of your own.`,
-      });
-    }
-    if (links >= 8) throw new SentinelError('UnsafePath', `${path} goes through too many symlinks`);
-    let target: string;
-    try {
-      target = realpathSync(next);
-    } catch (e) {
-      throw new SentinelError(
-        'UnsafePath',
-        `${next} cannot be resolved (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
+    const target = followLink(next, st, path, uid, links);
     walkTrusted(target, uid, links + 1);
     current = target;
   }
+}
+
+/** Where the symlink `link` (lstat `st`) leads, once it is known to be the user's or root's: whoever owns a link can
+ * point it elsewhere at any time. `path` is what is being checked, for the message about a loop. */
+function followLink(link: string, st: Stats, path: string, uid: number, links: number): string {
+  if (st.uid !== uid && st.uid !== 0) {
+    throw new SentinelError('UnsafePath', `${link} is a symlink owned by uid ${st.uid}, not by uid ${uid}`, {
+      hint: `Whoever owns the link can point it elsewhere at any time. Remove it (its target stays) and point Sentinel at a directory of your own.`,
+    });
+  }
+  if (links >= 8) throw new SentinelError('UnsafePath', `${path} goes through too many symlinks`);
+  try {
+    return realpathSync(link);
+  } catch (e) {
+    throw new SentinelError(
+      'UnsafePath',
+      `${link} cannot be resolved (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+/**
+ * Throws UnsafePath unless nobody but the user and root can change what the file `path` holds: a regular file of the
+ * user's or root's that others cannot write, in a directory that assertTrustedDirectory accepts (every directory above
+ * it checked, a root-owned sticky one such as /tmp excepted). A symlink in its place (a dotfile manager's) must be the
+ * user's or root's and is followed, its target checked the same way where it lies. The one rule for the files that
+ * decide what Sentinel does: the policy and its signature, the AWS config and credentials files, whether the daemon
+ * reads them or a session's copy of the config is made from them.
+ */
+export function assertTrustedFile(path: string, uid: number = currentUid()): void {
+  checkFile(isAbsolute(path) ? path : join(process.cwd(), path), uid, 0);
+}
+
+function checkFile(path: string, uid: number, links: number): void {
+  assertTrustedDirectory(dirname(path), uid);
+  const st = statOf(path);
+  if (!st.isSymbolicLink()) return assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: 'file' }, uid);
+  checkFile(followLink(path, st, path, uid, links), uid, links + 1);
 }
 
 /**

@@ -6,13 +6,12 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { resolveConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { newRequestId } from '../core/identity/source-identity.js';
 import { createAwsConfig } from '../daemon/vending/aws-config.js';
 import { createVendor } from '../daemon/vending/vendor.js';
-import { NEEDS_ROOT, isRoot, runAsUser } from './support/as-user.js';
+import { NEEDS_ROOT, accountIds, isRoot, runScriptAs } from './support/as-user.js';
 import { awsEnv, withEnv } from './support/aws-env.js';
 import { startSts } from './support/sts-emulator.js';
 import { tempDir } from './support/temp-dir.js';
@@ -20,21 +19,11 @@ import { tempDir } from './support/temp-dir.js';
 const KEY = 'AKIAEXAMPLEVICTIM001';
 const SECRET = 'victimSecretDoNotLeak00000000000000000001';
 const ROLE = 'arn:aws:iam::111122223333:role/prod';
-const uidOf = (name: string) => Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-const gidOf = (name: string) => Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
 
 /** What walker2 writes: a source profile whose credential_process leaves a mark when it runs. */
 const hostileConfig = (mark: string) =>
   `[profile base]\ncredential_process = /bin/sh -c 'touch ${mark}; exit 1'\n\n` +
   `[profile prod]\nrole_arn = ${ROLE}\nsource_profile = base\n`;
-
-async function asWalker2(t: Test, script: string): Promise<void> {
-  const child = runAsUser(uidOf('walker2'), gidOf('walker2'), script);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  t.equal(code, 0, `walker2's script ran: ${stderr}`);
-}
 
 async function vendProd(t: Test, configFile: string, credentialsFile: string) {
   const sts = await startSts({ identities: { [KEY]: 'arn:aws:iam::111122223333:user/alice' } });
@@ -78,8 +67,9 @@ t.test('a config in a directory another user can write to: her credential_proces
   );
   const mark = join(shared, 'ran-as-victim');
   // She cannot write the victim's file, but she can replace the directory entry that names it.
-  await asWalker2(
+  await runScriptAs(
     t,
+    'walker2',
     `import { writeFileSync, renameSync } from 'node:fs';
      writeFileSync(${JSON.stringify(configFile + '.new')}, ${JSON.stringify(hostileConfig(mark))});
      renameSync(${JSON.stringify(configFile + '.new')}, ${JSON.stringify(configFile)});`,
@@ -99,8 +89,9 @@ t.test('a config file another user can write: refused; the profile list is refus
   writeFileSync(configFile, `[profile prod]\nrole_arn = ${ROLE}\nsource_profile = base\n`);
   chmodSync(configFile, 0o666);
   const mark = join(dir, 'ran-as-victim');
-  await asWalker2(
+  await runScriptAs(
     t,
+    'walker2',
     `import { writeFileSync } from 'node:fs';
      writeFileSync(${JSON.stringify(configFile)}, ${JSON.stringify(hostileConfig(mark))});`,
   );
@@ -112,7 +103,7 @@ t.test('a config file another user can write: refused; the profile list is refus
 
   const owned = join(dir, 'credentials');
   writeFileSync(owned, `[base]\naws_access_key_id = ${KEY}\naws_secret_access_key = ${SECRET}\n`, { mode: 0o600 });
-  chownSync(owned, uidOf('walker2'), gidOf('walker2'));
+  chownSync(owned, accountIds('walker2').uid, accountIds('walker2').gid);
   const listed = await createAwsConfig(
     { configFile: '/dev/null', credentialsFile: owned },
     createLogger({ level: 'silent' }),
@@ -176,8 +167,9 @@ t.test('an SSO token cache others can write to: her token never reaches the SSO 
     region: 'us-east-1',
     startUrl: 'https://corp.awsapps.com/start',
   };
-  await asWalker2(
+  await runScriptAs(
     t,
+    'walker2',
     `import { writeFileSync } from 'node:fs';
      writeFileSync(${JSON.stringify(tokenFile)}, ${JSON.stringify(JSON.stringify(planted))});`,
   );

@@ -11,7 +11,7 @@ import {
 import { JUSTIFICATION_MAX, JUSTIFICATION_MIN } from '../approvals/service.js';
 import { parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
-import { MAX_PROFILE_NAME, isValidProfileName } from '../profile-name.js';
+import { MAX_PROFILE_NAME, isValidProfileName, PROFILE_NAME_RULE } from '../profile-name.js';
 import { MAX_REASON } from '../sessions/record.js';
 import { UNITS_PER_CHARACTER } from '../text/one-line.js';
 
@@ -19,7 +19,7 @@ import { UNITS_PER_CHARACTER } from '../text/one-line.js';
 export const profileName = z
   .string()
   .max(MAX_PROFILE_NAME)
-  .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)');
+  .refine(isValidProfileName, `expected a profile name (${PROFILE_NAME_RULE})`);
 
 /** `ttl`: a duration (`1h`, `30m`) or seconds. */
 export const ttl = z.union([

@@ -3,7 +3,7 @@
 // profiles come from the user's AWS config). Role ARNs are checked here, so a typo refuses the policy rather than
 // failing at the first AssumeRole.
 import { z } from 'zod';
-import { isValidProfileName, MAX_PROFILE_NAME } from '../profile-name.js';
+import { isValidProfileName, MAX_PROFILE_NAME, PROFILE_NAME_RULE } from '../profile-name.js';
 import { checkUniqueNames } from './schema-common.js';
 
 export const PROFILE_KEYS = {
@@ -21,7 +21,7 @@ const entry = z.strictObject({
   name: z
     .string()
     .max(MAX_PROFILE_NAME, `a profile name is at most ${MAX_PROFILE_NAME} characters`)
-    .refine(isValidProfileName, 'expected a profile name (letters, digits and _ . @ + -, parts separated by /)'),
+    .refine(isValidProfileName, `expected a profile name (${PROFILE_NAME_RULE})`),
   role_arn: z
     .string()
     .max(2048, 'role_arn is longer than 2048 characters')

@@ -5,7 +5,7 @@ import { parseDuration } from '../duration.js';
 import { HOUR_PATTERN, WEEKDAYS, isValidTimeZone } from './time-window.js';
 import { hasControlCharacters } from '../text/printable.js';
 import { isPolicyUserName, policyNameHint, POLICY_NAME_MAX } from '../identity/arn.js';
-import { isValidProfileName } from '../profile-name.js';
+import { isValidProfileName, PROFILE_NAME_RULE } from '../profile-name.js';
 
 export const MAX_RULE_NAME = 128;
 
@@ -37,7 +37,7 @@ export const profileEntry = (what: string) =>
     if (!isValidProfileName(v)) {
       ctx.addIssue({
         code: 'custom',
-        message: `${JSON.stringify(v)} is not a profile name (letters, digits and _ . @ + -, parts separated by /; names match exactly, with no patterns)`,
+        message: `${JSON.stringify(v)} is not a profile name (${PROFILE_NAME_RULE}; names match exactly, with no patterns)`,
         params: { hint: 'Write the profile name exactly as in ~/.aws/config, with nothing around it.' },
       });
     }

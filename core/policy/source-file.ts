@@ -6,7 +6,7 @@ import { statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { OpLogger } from '../log.js';
-import { assertTrusted, currentUid } from '../path-trust.js';
+import { assertTrustedFile } from '../path-trust.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
 import { defaultDeny } from './evaluate.js';
 import { fileVersion, readPolicyFile } from './load.js';
@@ -120,7 +120,7 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
   }
 
   async function loadOnce(): Promise<PolicyStatus> {
-    const unsafe = untrustedPolicyPath([dirname(file), file, ...(options.signingKey ? [`${file}.sig`] : [])]);
+    const unsafe = untrustedPolicyPath([file, ...(options.signingKey ? [`${file}.sig`] : [])]);
     if (unsafe) {
       refuse(unsafe, { reason: 'unsafe' });
       return status();
@@ -249,21 +249,21 @@ export function createFilePolicySource(options: FileSourceOptions): PolicyProvid
 }
 
 /**
- * DESIGN §5.4, as ssh checks its keys: the policy, its signature and the directory holding them belong to the user or
- * root and nobody else can write them — otherwise another local user could grant herself prod. Symlinks are followed
- * (dotfile managers link policies in); what they point to is checked. A path that is not there is left to the read.
+ * DESIGN §5.4, as ssh checks its keys: the policy and its signature belong to the user or root and nobody else can write
+ * them, nor any directory above them — otherwise another local user could grant herself prod, by rewriting the file or
+ * by renaming a directory on the way and putting her own in its place. assertTrustedFile, the rule the AWS config files
+ * are held to: symlinks are followed (dotfile managers link policies in), each checked where it lies. A path that is
+ * not there is left to the read.
  */
 function untrustedPolicyPath(paths: string[]): string | null {
-  const uid = currentUid();
-  for (const [i, path] of paths.entries()) {
-    let st;
+  for (const path of paths) {
     try {
-      st = statSync(path);
+      statSync(path);
     } catch {
       continue;
     }
     try {
-      assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: i === 0 ? 'directory' : 'file' }, uid);
+      assertTrustedFile(path);
     } catch (e) {
       const err = e as { message: string; hint?: string };
       return `refused: ${err.message}. ${err.hint ?? ''}`.trim();

@@ -2,17 +2,17 @@
 // for JavaScript parses them (so the profiles Sentinel lists are the ones `fromIni` will resolve). Read only: nothing
 // is ever written to ~/.aws. Profile settings can hold secrets (static keys); they stay inside this module and the
 // base-credential resolver and are never logged or returned to callers.
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
 import { expandHome, type Env } from '../../core/paths.js';
-import { assertTrusted, assertTrustedDirectory, currentUid } from '../../core/path-trust.js';
+import { assertTrustedFile } from '../../core/path-trust.js';
 import { closeMatches } from '../../core/text/close-matches.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
-import { MAX_PROFILE_NAME, isValidProfileName } from '../../core/profile-name.js';
+import { MAX_PROFILE_NAME, PROFILE_NAME_RULE, isReservedName, isValidProfileName } from '../../core/profile-name.js';
 
 /** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */
 export const MAX_AWS_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -43,7 +43,7 @@ export function checkProfileName(name: unknown): string {
   if (!isValidProfileName(name)) {
     throw new SentinelError(
       'BadRequest',
-      `invalid profile name: use letters, digits and _ . @ + - (parts may be separated by /), at most ${MAX_PROFILE_NAME} characters`,
+      `invalid profile name: use ${PROFILE_NAME_RULE}, at most ${MAX_PROFILE_NAME} characters`,
     );
   }
   return name;
@@ -107,6 +107,39 @@ export function mergeProfiles(configText: string, credentialsText: string): Map<
   return profiles;
 }
 
+/**
+ * What the AWS SDK for JavaScript makes of a section, by its name as parseIni gives it. The SDK (@smithy/core's
+ * parseIni) keeps sections in plain objects keyed by name, so a name plain objects already have is not just a name:
+ * - `misread`: `__proto__`, under any prefix. `[profile __proto__]` (and `[__proto__]`) make the SDK throw, and it
+ *   reads the whole file as empty; `[profile "__proto__"]` replaces the prototype of its profile map instead.
+ * - `pollutes`: a built-in name without a prefix, `[constructor]`, `[toString]`, `[hasOwnProperty]`, ...: the SDK
+ *   looks the section up on a plain object, finds the built-in Object (or Object.prototype.toString, ...) there, and
+ *   writes the section's keys onto it, in whatever process reads the file: any SDK client does, for its settings.
+ * `[profile constructor]` and the like are read as any other section; none of them is a profile Sentinel serves
+ * (isValidProfileName).
+ */
+export type SdkHazard = 'misread' | 'pollutes';
+
+export function sdkHazard(section: string): SdkHazard | undefined {
+  const space = section.indexOf(' ');
+  const name = space < 0 ? section : section.slice(space + 1);
+  if (name === '__proto__') return 'misread';
+  // `prototype` is the one reserved name a plain object does not have.
+  if (space < 0 && name !== 'prototype' && isReservedName(name)) return 'pollutes';
+  return undefined;
+}
+
+/** The section of `text` with the worst sdkHazard, or undefined when the SDK reads it as written. */
+export function sdkHazardOf(text: string): { section: string; hazard: SdkHazard } | undefined {
+  let found: { section: string; hazard: SdkHazard } | undefined;
+  for (const section of parseIni(text).keys()) {
+    const hazard = sdkHazard(section);
+    if (hazard === 'pollutes') return { section, hazard };
+    if (hazard && !found) found = { section, hazard };
+  }
+  return found;
+}
+
 const REGION = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** A profile with everything the vendor needs. `settings` may hold secrets: never log it or send it anywhere. */
@@ -148,29 +181,27 @@ export function toAwsProfile(name: string, settings: Section): AwsProfile {
 }
 
 /**
- * Throws UnsafePath unless nobody but the user and root can change what `path` names, as for a policy file (DESIGN
- * §5.4): the files decide which commands the daemon runs (credential_process) and whose keys it signs with, so
- * another user who can rewrite one, or replace it through a directory above it, runs her commands as this user.
- * Symlinks are followed (a ~/.aws kept with the dotfiles), each one checked where it lies.
+ * Throws `code` unless nobody but the user and root can change the AWS config or credentials file `path`
+ * (assertTrustedFile, as for a policy file, DESIGN §5.4): the files decide which commands the daemon runs
+ * (credential_process) and whose keys it signs with, and a session's copy keeps where AWS calls go (endpoint_url,
+ * services, ca_bundle), so another user who can rewrite one, or replace it through a directory above it, would run her
+ * commands as this user or receive her AWS calls. A missing file, or /dev/null, reads as empty and is not checked.
+ * `why` is added to the hint.
  */
-function assertOwnFile(path: string, uid: number, links = 0): void {
-  assertTrustedDirectory(dirname(path), uid);
-  const st = lstatSync(path);
-  if (st.isSymbolicLink() && links < 8) return assertOwnFile(realpathSync(path), uid, links + 1);
-  assertTrusted(path, st, { owners: [uid, 0], forbidden: 0o022, what: 'file' }, uid);
-}
-
-/** assertOwnFile for a file that is there (a missing file or /dev/null reads as empty), as BaseCredentialsUnavailable. */
-function checkOwnership(path: string): void {
+export function assertTrustedAwsFile(
+  path: string,
+  code: 'BaseCredentialsUnavailable' | 'UnsafePath' = 'BaseCredentialsUnavailable',
+  why?: string,
+): void {
   try {
     const st = statSync(path);
-    if (st.isFile()) assertOwnFile(path, currentUid());
+    if (st.isFile()) assertTrustedFile(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
     if (!(e instanceof SentinelError)) throw unreadable(path, e);
-    throw new SentinelError('BaseCredentialsUnavailable', `the AWS config file ${path} is refused: ${e.message}`, {
-      hint: e.hint,
+    throw new SentinelError(code, `the AWS config file ${path} is refused: ${e.message}`, {
+      hint: why ? `${e.hint.replace(/\.?$/, '.')} ${why}` : e.hint,
     });
   }
 }
@@ -236,6 +267,8 @@ export interface AwsConfig {
   profile(name: string): Promise<AwsProfile>;
   /** Forget what was read; the next call reads the files again. */
   reload(): void;
+  /** As of the last lookup: why the files must not be handed to the SDK's fromIni (sdkHazard), or undefined. */
+  sdkRefusal(): SentinelError | undefined;
 }
 
 /**
@@ -243,13 +276,13 @@ export interface AwsConfig {
  * reload). Lookups happen only on credential cache misses and session opens, never on a cache hit.
  */
 export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig {
-  let loaded: { stamp: string; profiles: Map<string, AwsProfile> } | undefined;
+  let loaded: { stamp: string; profiles: Map<string, AwsProfile>; hazard?: Hazard } | undefined;
   let loading: Promise<Map<string, AwsProfile>> | undefined;
 
   async function load(): Promise<Map<string, AwsProfile>> {
     // On every lookup, not only when a file changed: a directory above it can be opened to others without touching it.
-    checkOwnership(files.configFile);
-    checkOwnership(files.credentialsFile);
+    assertTrustedAwsFile(files.configFile);
+    assertTrustedAwsFile(files.credentialsFile);
     const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
     if (loaded && loaded.stamp === stamp) return loaded.profiles;
     const [configText, credentialsText] = await Promise.all([
@@ -263,7 +296,16 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
       else skipped++;
     }
     if (skipped > 0) log.debug({ skipped }, 'AWS config profiles with names Sentinel does not accept were skipped');
-    loaded = { stamp, profiles };
+    let hazard: Hazard | undefined;
+    for (const [path, text] of [
+      [files.configFile, configText],
+      [files.credentialsFile, credentialsText],
+    ] as const) {
+      const found = sdkHazardOf(text);
+      if (found && !hazard?.pollutes) hazard = hazardOf(path, found.section, found.hazard);
+    }
+    if (hazard) log.warn({ section: hazard.section }, hazard.refusal.message);
+    loaded = { stamp, profiles, ...(hazard ? { hazard } : {}) };
     return profiles;
   }
 
@@ -284,6 +326,8 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     async profile(name) {
       checkProfileName(name);
       const all = await current();
+      // Any SDK client Sentinel makes for this profile (STS, SSO) reads the files: none is made.
+      if (loaded?.hazard?.pollutes) throw loaded.hazard.refusal;
       const found = all.get(name);
       if (found) return found;
       const near = closeMatches(name, all.keys());
@@ -296,5 +340,32 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     reload() {
       loaded = undefined;
     },
+    sdkRefusal: () => loaded?.hazard?.refusal,
   };
+}
+
+interface Hazard {
+  section: string;
+  pollutes: boolean;
+  refusal: SentinelError;
+}
+
+function hazardOf(path: string, section: string, hazard: SdkHazard): Hazard {
+  const rename = `Rename or remove [${section}] (no profile may have that name).`;
+  const refusal =
+    hazard === 'pollutes'
+      ? new SentinelError(
+          'BaseCredentialsUnavailable',
+          `the AWS config file ${path} has a section [${section}], which the AWS SDK for JavaScript writes onto JavaScript's built-in objects when it reads the file; Sentinel serves no credentials while it is there`,
+          { hint: rename, details: { section } },
+        )
+      : new SentinelError(
+          'BaseCredentialsUnavailable',
+          `the AWS config file ${path} has a section [${section}], which makes the AWS SDK for JavaScript misread the file (it reads [profile __proto__] as an empty file)`,
+          {
+            hint: `${rename} Until then profiles whose base credentials come from SSO or web identity, which the SDK resolves, are refused; keys, credential_process and credential_source, which Sentinel reads and runs itself, still work.`,
+            details: { section },
+          },
+        );
+  return { section, pollutes: hazard === 'pollutes', refusal };
 }

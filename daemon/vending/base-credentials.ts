@@ -434,7 +434,10 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
           default:
             throw new Error('unsupported credential_source');
         }
-      case 'sdk':
+      case 'sdk': {
+        // A file the SDK misreads (sdkHazard) is not handed to it; the refusal names the section in the way.
+        const refusal = deps.awsConfig.sdkRefusal();
+        if (refusal) throw refusal;
         return (await loadCredentialProviders()).fromIni({
           profile: q.info.name,
           filepath: deps.awsConfig.files.credentialsFile,
@@ -449,6 +452,7 @@ export function createBaseCredentialResolver(deps: BaseCredentialDeps): BaseCred
             requestHandler: boundedRequestHandler({ timeoutMs: deps.attemptMs ?? STS_BUDGET_MS }),
           },
         })();
+      }
       case 'role':
         throw new Error('a role does not start a chain');
     }

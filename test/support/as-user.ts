@@ -1,10 +1,11 @@
 // Runs a Node script as another uid/gid (root only), so peer-identification tests face a real second user rather
 // than a mocked one. The script goes into its own temp dir (0755, file 0644) because the target uid must be able to
 // read it; the dir is removed when the child exits.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 
 export const SETPRIV = '/usr/bin/setpriv';
 export const NOBODY = 65534;
@@ -42,4 +43,20 @@ export function runAsUser(
   child.once('exit', cleanup);
   child.once('error', cleanup);
   return child;
+}
+
+/** The uid and gid of a local account, e.g. walker2: the second user the attack tests act as. */
+export function accountIds(name: string): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** Runs `scriptText` as the account `name` to its end, asserting that it exited 0 (its stderr in the message). */
+export async function runScriptAs(t: Test, name: string, scriptText: string): Promise<void> {
+  const { uid, gid } = accountIds(name);
+  const child = runAsUser(uid, gid, scriptText);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.equal(code, 0, `${name}'s script ran: ${stderr}`);
 }
