@@ -298,3 +298,99 @@ t.test('generate prints only the document: JSON with a 2-space indent', async (t
     t.ok(r.stderr.length < 600, 'a bounded message');
   }
 });
+
+t.test(
+  'generate vendor-scp through the CLI: the document, --compact, and usage errors for hostile flags',
+  async (t) => {
+    const env = { ...process.env };
+    const R = 'eu-west-1';
+    const fn = `arn:aws:lambda:${R}:${ACCOUNT}:function:sentinel-vendor`;
+    const base = [
+      '--function-arn',
+      fn,
+      '--role-arn',
+      VENDOR,
+      ...['sessions', 'requests', 'breakglass'].flatMap((n) => [
+        '--table',
+        `arn:aws:dynamodb:${R}:${ACCOUNT}:table/sentinel-${n}`,
+      ]),
+      '--pipeline-role',
+      `arn:aws:iam::${ACCOUNT}:role/sentinel-deploy`,
+    ];
+    const vendorScp = (...args: string[]) => sentinelInProcess(['enforce', 'generate', 'vendor-scp', ...args], { env });
+
+    const out = await vendorScp(...base, '--api-arn', `arn:aws:apigateway:${R}::/restapis/a1b2c3d4e5`);
+    t.equal(out.code, 0);
+    t.equal(out.stderr, '');
+    const doc = JSON.parse(out.stdout);
+    t.equal(out.stdout, JSON.stringify(doc, null, 2) + '\n', 'JSON with a 2-space indent, nothing else');
+    t.same(
+      doc.Statement.map((s: { Sid: string }) => s.Sid),
+      [
+        'SentinelVendorFunction',
+        'SentinelVendorRole',
+        'SentinelVendorTables',
+        'SentinelVendorLogs',
+        'SentinelVendorPolicy',
+        'SentinelVendorApi',
+      ],
+    );
+    t.same(
+      doc.Statement[3].Resource,
+      [
+        `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor`,
+        `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor:*`,
+      ],
+      'the log group Lambda writes to, by default',
+    );
+    t.ok(
+      doc.Statement[4].Resource.includes(`arn:aws:ssm:${R}:${ACCOUNT}:parameter/sentinel/policies/*`),
+      'the template policy root by default',
+    );
+    const compact = await vendorScp(...base, '--compact', '--policy-root', '/org/sentinel');
+    t.equal(compact.code, 0);
+    t.equal(compact.stdout, JSON.stringify(JSON.parse(compact.stdout)) + '\n', 'one line');
+    t.match(compact.stdout, `parameter/org/sentinel/*`);
+
+    const help = await vendorScp('--help');
+    t.match(
+      help.stdout,
+      '--table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-breakglass',
+      'help shows the template names',
+    );
+    t.match(help.stdout, /service\s+principal/);
+
+    const without = (flag: string) => {
+      const i = base.indexOf(flag);
+      return [...base.slice(0, i), ...base.slice(i + 2)];
+    };
+    for (const args of [
+      [],
+      without('--function-arn'),
+      without('--role-arn'),
+      without('--pipeline-role'),
+      base.filter((a) => !a.includes('dynamodb') && a !== '--table'),
+      [...base, '--table', ''],
+      [...base, '--function-arn', ''],
+      [...base, '--function-arn', `${fn}\u0007`],
+      [...base, '--table', `arn:aws:dynamodb:${R}:${ACCOUNT}:table/x\n{"Effect":"Allow"}`],
+      [...base, '--pipeline-role', 'arn:aws:iam::*:role/*'],
+      [...base, '--pipeline-role', '*'],
+      [...base, '--role-arn', 'x'.repeat(100_000)],
+      [...base, '--api-arn', `arn:aws:execute-api:${R}:${ACCOUNT}:a1b2c3d4e5/v1/*/*`],
+      [...base, '--log-group-arn', `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor`],
+      [...base, '--policy-root', '/sentinel/\u202epolicies'],
+      [
+        ...base,
+        ...Array.from({ length: 60 }, (_, i) => ['--pipeline-role', `arn:aws:iam::${ACCOUNT}:role/deploy-${i}`]).flat(),
+      ],
+    ]) {
+      const r = await vendorScp(...args);
+      t.equal(r.code, 2, `usage error: ${args.slice(-2).join(' ').slice(0, 80)}`);
+      t.equal(r.stdout, '', 'nothing on stdout');
+      t.match(r.stderr, /^Error: .*\n(Hint: .*\n)?/);
+      t.ok(r.stderr.length < 600, 'a bounded message');
+      t.notMatch(r.stderr, /[\u0007\u202e]|\n\{/, 'control characters shown, not sent');
+    }
+  },
+);

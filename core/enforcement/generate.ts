@@ -61,9 +61,14 @@ export function checkRolePattern(value: string, flag = '--role-pattern'): string
   return value;
 }
 
-/** Text from the command line, safe to echo in a message: bounded and with control characters made visible. */
+/**
+ * Text from the command line, safe to echo in a message: bounded, and everything but printable ASCII (what ARNs and
+ * names are made of) as an escape, so neither a control character nor a bidi override reaches the terminal.
+ */
 export function shown(value: string): string {
-  return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  return JSON.stringify(value.length > 80 ? value.slice(0, 80) : value)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/"$/, value.length > 80 ? '…"' : '"');
 }
 
 /** `sentinel-*`, or one `sentinel-<user>-*` per user. */
