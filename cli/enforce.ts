@@ -184,14 +184,17 @@ principal's, which no SCP binds. SCPs bind principals in member accounts, never 
 AWS allows an SCP 5,120 characters; the console drops the indentation, the API and CLI count it: send
 --compact output with them. An input that would not fit even compact is refused.
 
-Example, for lambda/template.yaml's defaults in eu-west-1 (VendorRoleArn and ApiUrl are the stack's outputs):
-  $ sentinel enforce generate vendor-scp \
-      --function-arn arn:aws:lambda:eu-west-1:123456789012:function:sentinel-vendor \
-      --role-arn arn:aws:iam::123456789012:role/sentinel-vendor-VendorRole-1A2B3C4D5E6F \
-      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-sessions \
-      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-requests \
-      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-breakglass \
-      --api-arn arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5 \
+The example is for lambda/template.yaml's default names in eu-west-1: --role-arn is the stack's VendorRoleArn
+output, the API id is the first label of its ApiUrl output.
+
+Examples:
+  $ sentinel enforce generate vendor-scp \\
+      --function-arn arn:aws:lambda:eu-west-1:123456789012:function:sentinel-vendor \\
+      --role-arn arn:aws:iam::123456789012:role/sentinel-vendor-VendorRole-1A2B3C4D5E6F \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-sessions \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-requests \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-breakglass \\
+      --api-arn arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5 \\
       --pipeline-role arn:aws:iam::123456789012:role/sentinel-deploy --compact > vendor-scp.json
 
 Exit codes: 0 printed; 2 usage (a malformed ARN or pattern, one outside the function's account or region, a

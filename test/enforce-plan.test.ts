@@ -353,12 +353,15 @@ t.test(
     t.match(compact.stdout, `parameter/org/sentinel/*`);
 
     const help = await vendorScp('--help');
-    t.match(
-      help.stdout,
-      '--table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-breakglass',
-      'help shows the template names',
-    );
     t.match(help.stdout, /service\s+principal/);
+    // The example in --help, run as written: the template's names pass every check.
+    const example = /\n {2}\$ sentinel (enforce generate vendor-scp (?:.*\\\n)+.*) > vendor-scp\.json\n/.exec(
+      help.stdout,
+    );
+    t.ok(example, 'an example, one flag a line');
+    const ran = await sentinelInProcess(example![1]!.replace(/\\\n/g, ' ').split(/\s+/), { env });
+    t.equal(ran.code, 0, 'the example runs');
+    t.match(ran.stdout, 'table/sentinel-breakglass');
 
     const without = (flag: string) => {
       const i = base.indexOf(flag);
