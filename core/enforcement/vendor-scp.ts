@@ -14,16 +14,17 @@ export const SCP_MAX_CHARS = 5_120;
 /** What `lambda/template.yaml` names by default. */
 export const TEMPLATE_POLICY_ROOT = '/sentinel/policies';
 
-const PARTITION = '(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc)';
-const REGION = '([a-z]{2}(?:-[a-z]+)+-\\d{1,2})';
+const PARTITION = '(?<partition>aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc)';
+const REGION = '(?<region>[a-z]{2}(?:-[a-z]+)+-\\d{1,2})';
+const ACCOUNT = '(?<account>\\d{12})';
 // Unqualified: the SCP covers the function and every version and alias of it (`<arn>:*`).
-const FUNCTION_ARN = new RegExp(`^arn:${PARTITION}:lambda:${REGION}:(\\d{12}):function:([A-Za-z0-9_-]{1,64})$`);
-const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::(\\d{12}):role/(?:[\\x21-\\x7e]{1,510}/)?[\\w+=,.@-]{1,64}$`);
-const TABLE_ARN = new RegExp(`^arn:${PARTITION}:dynamodb:${REGION}:(\\d{12}):table/[A-Za-z0-9_.-]{3,255}$`);
+const FUNCTION_ARN = new RegExp(`^arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:(?<name>[A-Za-z0-9_-]{1,64})$`);
+const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::${ACCOUNT}:role/(?:[\\x21-\\x7e]{1,510}/)?[\\w+=,.@-]{1,64}$`);
+const TABLE_ARN = new RegExp(`^arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/[A-Za-z0-9_.-]{3,255}$`);
 // As `Fn::GetAtt [LogGroup, Arn]` gives it, `:*` and all; the suffix is dropped (the streams are added back below).
-const LOG_GROUP_ARN = new RegExp(`^arn:${PARTITION}:logs:${REGION}:(\\d{12}):log-group:([\\w./#-]{1,512})(?::\\*)?$`);
+const LOG_GROUP_ARN = new RegExp(`^arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w./#-]{1,512}(?::\\*)?$`);
 // API Gateway's management ARN (not the execute-api one users invoke): a REST API (v1) or an HTTP API (v2).
-const API_ARN = new RegExp(`^arn:${PARTITION}:apigateway:${REGION}::/(restapis|apis)/([a-z0-9]{1,32})$`);
+const API_ARN = new RegExp(`^arn:${PARTITION}:apigateway:${REGION}::/(?:restapis|apis)/[a-z0-9]{1,32}$`);
 // lambda/template.yaml's AllowedPattern for PolicyRoot.
 const POLICY_ROOT = /^\/[A-Za-z0-9_.\-/]{0,1000}[A-Za-z0-9_.-]$/;
 
@@ -121,22 +122,29 @@ function usage(message: string, hint: string): SentinelError {
   return new SentinelError('UsageError', message, { hint });
 }
 
-function match(pattern: RegExp, value: string, flag: string, what: string, example: string): RegExpExecArray {
-  const m = value.length <= 2048 ? pattern.exec(value) : null;
-  if (!m) throw usage(`${flag}: ${shown(value)} is not ${what}`, `For example: ${example}.`);
-  return m;
-}
-
-/** Tables, log group and API are the function's own: its partition, region and account (the template's `AWS::*`). */
-function samePlace(place: Place, found: Partial<Place>, flag: string, value: string): void {
+/**
+ * `value` checked against `pattern`, and with `place` in the function's own partition, region and account (the
+ * template's `AWS::*`) as far as the ARN names them: the pattern's named groups.
+ */
+function arnOf(
+  pattern: RegExp,
+  value: string,
+  flag: string,
+  what: string,
+  example: string,
+  place?: Place,
+): Record<string, string> {
+  const groups = (value.length <= 2048 ? pattern.exec(value) : null)?.groups;
+  if (!groups) throw usage(`${flag}: ${shown(value)} is not ${what}`, `For example: ${example}.`);
   for (const key of ['partition', 'region', 'account'] as const) {
-    if (found[key] !== undefined && found[key] !== place[key]) {
+    if (place && groups[key] !== undefined && groups[key] !== place[key]) {
       throw usage(
-        `${flag}: ${shown(value)} is in ${key} ${found[key]}, the function in ${place[key]}`,
+        `${flag}: ${shown(value)} is in ${key} ${groups[key]}, the function in ${place[key]}`,
         "The vendor's role, tables, log group and API are in the function's own account and region (lambda/template.yaml).",
       );
     }
   }
+  return groups;
 }
 
 /** A pipeline or policy-writer pattern: a role ARN pattern that names an account and some of a role name. */
@@ -163,52 +171,49 @@ function deny(sid: string, actions: string[], resources: string[], exempt: strin
 }
 
 export function vendorServiceControlPolicy(options: VendorScpOptions): PolicyDocument {
-  const fn = match(
+  const fn = arnOf(
     FUNCTION_ARN,
     options.functionArn,
     '--function-arn',
     'an unqualified Lambda function ARN',
     'arn:aws:lambda:eu-west-1:123456789012:function:sentinel-vendor',
   );
-  const place: Place = { partition: fn[1]!, region: fn[2]!, account: fn[3]! };
-  const functionName = fn[4]!;
-  const prefix = (service: string, region = place.region) =>
-    `arn:${place.partition}:${service}:${region}:${place.account}:`;
+  const place: Place = { partition: fn.partition!, region: fn.region!, account: fn.account! };
+  const prefix = (service: string) => `arn:${place.partition}:${service}:${place.region}:${place.account}:`;
 
-  const role = match(
+  arnOf(
     ROLE_ARN,
     options.roleArn,
     '--role-arn',
     'an IAM role ARN',
     "arn:aws:iam::123456789012:role/sentinel-vendor-VendorRole-1A2B3C4D5E6F (the stack's VendorRoleArn output)",
+    place,
   );
-  samePlace(place, { partition: role[1]!, account: role[2]! }, '--role-arn', options.roleArn);
 
   if (options.tables.length === 0) {
     throw usage('at least one --table is needed', "Name the vendor's tables: --table <sessions table ARN> ….");
   }
-  const tables = options.tables.map((table) => {
-    const m = match(
+  for (const table of options.tables) {
+    arnOf(
       TABLE_ARN,
       table,
       '--table',
       'a DynamoDB table ARN',
       'arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-sessions',
+      place,
     );
-    samePlace(place, { partition: m[1]!, region: m[2]!, account: m[3]! }, '--table', table);
-    return table;
-  });
+  }
 
-  let logGroup = `${prefix('logs')}log-group:/aws/lambda/${functionName}`;
+  let logGroup = `${prefix('logs')}log-group:/aws/lambda/${fn.name!}`;
   if (options.logGroupArn !== undefined) {
-    const m = match(
+    arnOf(
       LOG_GROUP_ARN,
       options.logGroupArn,
       '--log-group-arn',
       'a CloudWatch Logs log group ARN',
       'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/sentinel-vendor',
+      place,
     );
-    samePlace(place, { partition: m[1]!, region: m[2]!, account: m[3]! }, '--log-group-arn', options.logGroupArn);
     logGroup = options.logGroupArn.replace(/:\*$/, '');
   }
 
@@ -236,7 +241,7 @@ export function vendorServiceControlPolicy(options: VendorScpOptions): PolicyDoc
   const statements: PolicyStatement[] = [
     deny('SentinelVendorFunction', FUNCTION_ACTIONS, [functionArn, `${functionArn}:*`], pipeline),
     deny('SentinelVendorRole', ROLE_ACTIONS, [options.roleArn], pipeline),
-    deny('SentinelVendorTables', TABLE_ACTIONS, tables, pipelineAndVendor),
+    deny('SentinelVendorTables', TABLE_ACTIONS, options.tables, pipelineAndVendor),
     deny('SentinelVendorLogs', LOG_ACTIONS, [logGroup, `${logGroup}:*`], pipelineAndVendor),
     deny(
       'SentinelVendorPolicy',
@@ -246,14 +251,14 @@ export function vendorServiceControlPolicy(options: VendorScpOptions): PolicyDoc
     ),
   ];
   if (options.apiArn !== undefined) {
-    const m = match(
+    arnOf(
       API_ARN,
       options.apiArn,
       '--api-arn',
       "an API Gateway API's ARN",
       'arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5 (the id is the first label of the ApiUrl output)',
+      place,
     );
-    samePlace(place, { partition: m[1]!, region: m[2]! }, '--api-arn', options.apiArn);
     statements.push(deny('SentinelVendorApi', API_ACTIONS, [options.apiArn, `${options.apiArn}/*`], pipeline));
   }
 
