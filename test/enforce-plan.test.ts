@@ -2,10 +2,13 @@
 import t from 'tap';
 import { startSts } from './support/sts-emulator.js';
 import { startIam, type IamEmulator } from './support/iam-emulator.js';
-import { sentinelInProcess } from './support/cli.js';
+import { ROOT, sentinelInProcess } from './support/cli.js';
 import { adminEnv, ADMIN_ARN } from './support/team-sessions.js';
 import { trustPolicy } from '../core/enforcement/generate.js';
 import type { HasTeardown } from './support/aws-env.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEMPLATE_POLICY_ROOT } from '../core/enforcement/vendor-scp.js';
 
 const ACCOUNT = '111122223333';
 const VENDOR = `arn:aws:iam::${ACCOUNT}:role/sentinel-vendor`;
@@ -362,6 +365,20 @@ t.test(
     const ran = await sentinelInProcess(example![1]!.replace(/\\\n/g, ' ').split(/\s+/), { env });
     t.equal(ran.code, 0, 'the example runs');
     t.match(ran.stdout, 'table/sentinel-breakglass');
+    // …and they are lambda/template.yaml's: its defaults, and the log group it names after the function.
+    const template = readFileSync(join(ROOT, 'lambda', 'template.yaml'), 'utf8');
+    const defaultOf = (name: string) =>
+      new RegExp(`\\n  ${name}:\\n(?: {4}.*\\n)*? {4}Default: (\\S+)\\n`).exec(template)?.[1];
+    t.match(help.stdout, `:function:${defaultOf('FunctionName')} `);
+    for (const table of ['SessionsTableName', 'RequestsTableName', 'BreakglassTableName']) {
+      t.match(help.stdout, `:table/${defaultOf(table)} `, `${table}'s default`);
+    }
+    t.equal(defaultOf('PolicyRoot'), TEMPLATE_POLICY_ROOT);
+    t.match(
+      template,
+      'LogGroupName:\n        Fn::Sub: /aws/lambda/${FunctionName}\n',
+      'the log group the default names',
+    );
 
     const without = (flag: string) => {
       const i = base.indexOf(flag);
