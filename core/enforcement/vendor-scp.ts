@@ -175,7 +175,7 @@ export function vendorServiceControlPolicy(options: VendorScpOptions): PolicyDoc
     FUNCTION_ARN,
     options.functionArn,
     '--function-arn',
-    'an unqualified Lambda function ARN',
+    'an unqualified Lambda function ARN (no :version or :alias; the SCP covers them all)',
     'arn:aws:lambda:eu-west-1:123456789012:function:sentinel-vendor',
   );
   const place: Place = { partition: fn.partition!, region: fn.region!, account: fn.account! };
