@@ -1,4 +1,4 @@
-// `sentinel enforce generate trust-policy|scp|rcp`, `enforce plan`, `enforce prune` (DESIGN §15): the policies that
+// `sentinel enforce generate trust-policy|scp|rcp|vendor-scp`, `enforce plan`, `enforce prune` (DESIGN §15): the policies that
 // make AWS refuse what did not go through Sentinel, how far each role is from them, and the clean-up of AWS-side
 // revocations whose credentials have lapsed. Flags are parsed here; core/enforcement does the work.
 import type { Command } from 'commander';
@@ -62,7 +62,8 @@ What each policy stops and what it does not: docs/enforcement.md.`,
 Examples:
   $ sentinel enforce generate trust-policy --principal arn:aws:iam::123456789012:root
   $ sentinel enforce generate scp --role-pattern 'arn:aws:iam::*:role/prod-*'
-  $ sentinel enforce generate rcp`,
+  $ sentinel enforce generate rcp
+  $ sentinel enforce generate vendor-scp --function-arn <arn> --role-arn <arn> --table <arn>... --pipeline-role <arn>`,
     );
 
   generate
@@ -141,6 +142,91 @@ Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
         );
       });
   }
+
+  generate
+    .command('vendor-scp')
+    .description(
+      'a service control policy that keeps the server-side vendor the vendor: only the pipeline may invoke or change it',
+    )
+    .requiredOption('--function-arn <arn>', 'the vendor function, unqualified (its versions and aliases are covered)')
+    .requiredOption('--role-arn <arn>', "the function's execution role (the stack's VendorRoleArn output)")
+    .requiredOption('--table <arn>', 'a table of the vendor (repeatable: sessions, requests, break-glass)', collect)
+    .requiredOption(
+      '--pipeline-role <arn pattern>',
+      'who deploys the vendor, exempt from every Deny (repeatable)',
+      collect,
+    )
+    .option(
+      '--policy-writer <arn pattern>',
+      'who publishes policies, exempt from the policy-parameter Deny only (repeatable)',
+      collect,
+    )
+    .option(
+      '--log-group-arn <arn>',
+      "the function's log group (default: /aws/lambda/<function name>, where Lambda writes)",
+    )
+    .option('--policy-root <path>', 'SSM path of the policies, as config policy.ssm_root', '/sentinel/policies')
+    .option(
+      '--api-arn <arn>',
+      "API Gateway's ARN of the vendor's API, to deny changes to it: arn:aws:apigateway:<region>::/restapis/<id>",
+    )
+    .option('--compact', 'print the document on one line (what AWS counts when it is sent through the API or CLI)')
+    .addHelpText(
+      'after',
+      `
+Prints only the policy document (JSON, 2-space indent) on stdout. Outside the roles --pipeline-role names, nobody in
+the account may invoke the function (a hand-made event could name any user), change its code, configuration,
+permissions or URL, pass or change its role, write its tables or its log group, or write the policy parameters
+(under --policy-root and /sentinel/signatures), or change the API (--api-arn). The vendor's own role stays
+allowed its table and log writes. API Gateway's invocation of the function is not denied: it is a service
+principal's, which no SCP binds. SCPs bind principals in member accounts, never the management account.
+
+AWS allows an SCP 5,120 characters; the console drops the indentation, the API and CLI count it: send
+--compact output with them. An input that would not fit even compact is refused.
+
+The example is for lambda/template.yaml's default names in eu-west-1: --role-arn is the stack's VendorRoleArn
+output, the API id is the first label of its ApiUrl output.
+
+Examples:
+  $ sentinel enforce generate vendor-scp \\
+      --function-arn arn:aws:lambda:eu-west-1:123456789012:function:sentinel-vendor \\
+      --role-arn arn:aws:iam::123456789012:role/sentinel-vendor-VendorRole-1A2B3C4D5E6F \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-sessions \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-requests \\
+      --table arn:aws:dynamodb:eu-west-1:123456789012:table/sentinel-breakglass \\
+      --api-arn arn:aws:apigateway:eu-west-1::/restapis/a1b2c3d4e5 \\
+      --pipeline-role arn:aws:iam::123456789012:role/sentinel-deploy --compact > vendor-scp.json
+
+Exit codes: 0 printed; 2 usage (a malformed ARN or pattern, one outside the function's account or region, a
+pattern that would exempt every role, a document over the size limit).`,
+    )
+    .action(
+      async (flags: {
+        functionArn: string;
+        roleArn: string;
+        table: string[];
+        pipelineRole: string[];
+        policyWriter?: string[];
+        logGroupArn?: string;
+        policyRoot: string;
+        apiArn?: string;
+        compact?: boolean;
+      }) => {
+        const { vendorServiceControlPolicy } = await import('../core/enforcement/vendor-scp.js');
+        const doc = vendorServiceControlPolicy({
+          functionArn: flags.functionArn,
+          roleArn: flags.roleArn,
+          tables: flags.table,
+          pipelineRoles: flags.pipelineRole,
+          policyWriters: flags.policyWriter ?? [],
+          policyRoot: flags.policyRoot,
+          ...(flags.logGroupArn !== undefined ? { logGroupArn: flags.logGroupArn } : {}),
+          ...(flags.apiArn !== undefined ? { apiArn: flags.apiArn } : {}),
+        });
+        if (flags.compact) process.stdout.write(JSON.stringify(doc) + '\n');
+        else printJson(doc);
+      },
+    );
 
   addAwsOptions(
     enforce

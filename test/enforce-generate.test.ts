@@ -10,6 +10,7 @@ import {
   trustPolicy,
 } from '../core/enforcement/generate.js';
 import type { PolicyDocument } from '../core/enforcement/policy-document.js';
+import { SCP_MAX_CHARS, vendorServiceControlPolicy, type VendorScpOptions } from '../core/enforcement/vendor-scp.js';
 import { isSentinelError } from '../core/errors.js';
 
 const ACCOUNT = '123456789012';
@@ -203,4 +204,190 @@ t.test('bad input is a usage error, never a policy', async (t) => {
   usage(() => resourceControlPolicy('arn:aws:iam::*:role/a b'), /not a role ARN pattern/);
   usage(() => revocationPolicy('ABC'), /not a session id/);
   usage(() => trustPolicy({ principals: ['x'.repeat(5000)] }), /…"/);
+});
+
+// The vendor's resources as lambda/template.yaml names them, in ACCOUNT (decide() evaluates in ACCOUNT).
+const R = 'eu-west-1';
+const FUNCTION = `arn:aws:lambda:${R}:${ACCOUNT}:function:sentinel-vendor`;
+const VENDOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/sentinel-vendor-VendorRole-1A2B3C4D5E6F7`;
+const TABLES = ['sentinel-sessions', 'sentinel-requests', 'sentinel-breakglass'].map(
+  (name) => `arn:aws:dynamodb:${R}:${ACCOUNT}:table/${name}`,
+);
+const API = `arn:aws:apigateway:${R}::/restapis/a1b2c3d4e5`;
+const PIPELINE = `arn:aws:iam::${ACCOUNT}:role/sentinel-deploy`;
+const WRITER = `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_PolicyAdmin_*`;
+const vendorScp = (extra: Partial<VendorScpOptions> = {}) =>
+  vendorServiceControlPolicy({
+    functionArn: FUNCTION,
+    roleArn: VENDOR_ROLE,
+    tables: TABLES,
+    pipelineRoles: [PIPELINE, `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${R}`],
+    policyWriters: [WRITER],
+    apiArn: API,
+    ...extra,
+  });
+// PowerUserAccess as AWS writes it (everything but IAM, Organizations and Account), plus the iam:PassRole on `*` that
+// developer roles commonly add so they can deploy their own functions.
+const POWER_USER = [
+  {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', NotAction: ['iam:*', 'organizations:*', 'account:*'], Resource: '*' },
+      { Effect: 'Allow', Action: ['iam:PassRole', 'iam:CreateServiceLinkedRole', 'iam:ListRoles'], Resource: '*' },
+    ],
+  },
+];
+
+/** A call by a session of `role`: IAM sets aws:PrincipalArn to the role's ARN, not the session's. */
+const asRole = (role: string, action: string, resource: string, scp: PolicyDocument) =>
+  decide({
+    action,
+    resource,
+    principal: role.replace(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:aws:sts::$1:assumed-role/$2/s1'),
+    context: { 'aws:PrincipalArn': role },
+    identity: POWER_USER,
+    scp,
+  });
+
+// Each vendor resource, and one like it that is not the vendor's.
+const CALLS: [action: string, vendor: string, other: string][] = [
+  ['lambda:InvokeFunction', FUNCTION, `arn:aws:lambda:${R}:${ACCOUNT}:function:orders`],
+  ['lambda:InvokeFunction', `${FUNCTION}:live`, `arn:aws:lambda:${R}:${ACCOUNT}:function:sentinel-vendorx`],
+  ['lambda:UpdateFunctionCode', FUNCTION, `arn:aws:lambda:${R}:${ACCOUNT}:function:orders`],
+  ['lambda:AddPermission', FUNCTION, `arn:aws:lambda:${R}:${ACCOUNT}:function:orders`],
+  ['dynamodb:PutItem', TABLES[0]!, `arn:aws:dynamodb:${R}:${ACCOUNT}:table/orders`],
+  ['dynamodb:UpdateItem', TABLES[1]!, `arn:aws:dynamodb:${R}:${ACCOUNT}:table/orders`],
+  ['dynamodb:PartiQLDelete', TABLES[2]!, `arn:aws:dynamodb:${R}:${ACCOUNT}:table/orders`],
+  ['iam:PassRole', VENDOR_ROLE, `arn:aws:iam::${ACCOUNT}:role/orders-function`],
+  [
+    'ssm:PutParameter',
+    `arn:aws:ssm:${R}:${ACCOUNT}:parameter/sentinel/policies/prod`,
+    `arn:aws:ssm:${R}:${ACCOUNT}:parameter/orders/db`,
+  ],
+  [
+    'ssm:DeleteParameter',
+    `arn:aws:ssm:${R}:${ACCOUNT}:parameter/sentinel/signatures/prod`,
+    `arn:aws:ssm:${R}:${ACCOUNT}:parameter/sentinel/other`,
+  ],
+  [
+    'logs:PutLogEvents',
+    `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor:log-stream:2026/12/07/[$LATEST]abc`,
+    `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/orders:log-stream:s`,
+  ],
+  [
+    'logs:DeleteLogGroup',
+    `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor`,
+    `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/orders`,
+  ],
+  [
+    'apigateway:PATCH',
+    `${API}/resources/abc123/methods/ANY`,
+    `arn:aws:apigateway:${R}::/restapis/zzzzzzzzzz/resources/abc123/methods/ANY`,
+  ],
+];
+
+t.test("the vendor SCP: its shape, and within the size AWS allows with the template's names", async (t) => {
+  const scp = vendorScp();
+  t.equal(scp.Statement.length, 6);
+  for (const s of scp.Statement) {
+    t.equal(s.Effect, 'Deny', `${s.Sid} denies`);
+    t.ok(s.Action && s.Resource && !s.NotAction && !s.Principal, `${s.Sid} names actions and resources`);
+    const exempt = [s.Condition?.ArnNotLike?.['aws:PrincipalArn'] ?? []].flat();
+    t.ok(exempt.includes(PIPELINE), `${s.Sid} exempts the pipeline`);
+    t.same(Object.keys(s.Condition!), ['ArnNotLike'], `${s.Sid}: no other condition`);
+  }
+  const bySid = Object.fromEntries(scp.Statement.map((s) => [s.Sid, s]));
+  t.same(bySid.SentinelVendorFunction!.Resource, [FUNCTION, `${FUNCTION}:*`], 'the function and its versions/aliases');
+  t.ok(
+    [bySid.SentinelVendorTables!.Condition!.ArnNotLike!['aws:PrincipalArn']].flat().includes(VENDOR_ROLE),
+    'the vendor writes its tables',
+  );
+  t.notOk(
+    [bySid.SentinelVendorFunction!.Condition!.ArnNotLike!['aws:PrincipalArn']].flat().includes(VENDOR_ROLE),
+    'but does not invoke itself',
+  );
+  t.ok(JSON.stringify(scp).length <= SCP_MAX_CHARS, `${JSON.stringify(scp).length} characters compact`);
+  t.notOk(JSON.stringify(scp).includes('execute-api'), "users' execute-api:Invoke is not touched");
+  t.equal(vendorScp({ apiArn: undefined }).Statement.length, 5, 'no --api-arn, no API statement');
+  t.same(
+    vendorScp({ logGroupArn: `arn:aws:logs:${R}:${ACCOUNT}:log-group:/custom/vendor:*` }).Statement[3]!.Resource,
+    [
+      `arn:aws:logs:${R}:${ACCOUNT}:log-group:/custom/vendor`,
+      `arn:aws:logs:${R}:${ACCOUNT}:log-group:/custom/vendor:*`,
+    ],
+    "GetAtt's `:*` form is accepted",
+  );
+});
+
+t.test('the vendor SCP denies a PowerUser developer on the vendor and nowhere else', async (t) => {
+  const scp = vendorScp();
+  const dev = `arn:aws:iam::${ACCOUNT}:role/developer`;
+  for (const [action, vendor, other] of CALLS) {
+    t.equal(await asRole(dev, action, vendor, scp), 'ExplicitlyDenied', `${action} on ${vendor}: denied`);
+    t.equal(await asRole(dev, action, other, scp), 'Allowed', `${action} on ${other}: allowed`);
+  }
+});
+
+t.test('the vendor SCP exempts the pipeline, the vendor its own writes, policy writers their parameters', async (t) => {
+  const scp = vendorScp();
+  for (const [action, vendor] of CALLS) {
+    t.equal(await asRole(PIPELINE, action, vendor, scp), 'Allowed', `the pipeline: ${action} on ${vendor}`);
+  }
+  const vendorCalls = (prefix: string) => CALLS.filter(([a]) => a.startsWith(prefix));
+  for (const [action, resource] of [...vendorCalls('dynamodb:'), ...vendorCalls('logs:PutLogEvents')]) {
+    t.equal(await asRole(VENDOR_ROLE, action, resource, scp), 'Allowed', `the vendor: ${action}`);
+  }
+  for (const [action, resource] of [...vendorCalls('lambda:'), ...vendorCalls('ssm:'), ...vendorCalls('iam:')]) {
+    t.equal(await asRole(VENDOR_ROLE, action, resource, scp), 'ExplicitlyDenied', `the vendor: ${action}`);
+  }
+  const writer = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PolicyAdmin_0123abcd`;
+  const writerScp = vendorScp({
+    policyWriters: [`arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PolicyAdmin_*`],
+  });
+  for (const [action, resource] of vendorCalls('ssm:')) {
+    t.equal(await asRole(writer, action, resource, writerScp), 'Allowed', `a policy writer: ${action}`);
+  }
+  t.equal(await asRole(writer, 'lambda:InvokeFunction', FUNCTION, writerScp), 'ExplicitlyDenied', 'but nothing else');
+  t.equal(
+    await decide({ action: 'lambda:InvokeFunction', resource: FUNCTION, identity: POWER_USER, scp }),
+    'ExplicitlyDenied',
+    'no aws:PrincipalArn at all (an IAM user is known by it too): denied',
+  );
+});
+
+t.test('vendor SCP input is checked: a usage error, never a policy', async (t) => {
+  const usage = (extra: Partial<VendorScpOptions>, pattern: RegExp) => {
+    try {
+      vendorScp(extra);
+      t.fail(`expected a usage error for ${JSON.stringify(extra).slice(0, 80)}`);
+    } catch (e) {
+      t.ok(isSentinelError(e) && e.code === 'UsageError' && e.exit === 2 && e.hint, 'a usage error with a hint');
+      t.match((e as Error).message, pattern);
+      t.ok((e as Error).message.length < 400, 'a bounded message');
+    }
+  };
+  usage({ functionArn: '' }, /--function-arn: "" is not an unqualified Lambda function ARN/);
+  usage({ functionArn: `${FUNCTION}:live` }, /--function-arn/);
+  usage({ functionArn: `${FUNCTION}\n` }, /--function-arn: ".*\\n"/);
+  usage({ functionArn: 'x'.repeat(100_000) }, /…"/);
+  usage({ roleArn: `arn:aws:iam::${ACCOUNT}:user/alice` }, /--role-arn/);
+  usage({ roleArn: 'arn:aws:iam::210987654321:role/vendor' }, /--role-arn: .* is in account 210987654321/);
+  usage({ tables: [] }, /at least one --table/);
+  usage({ tables: [`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/sentinel-sessions`] }, /in region us-east-1/);
+  usage({ tables: [`${TABLES[0]}/index/gsi-user`] }, /--table/);
+  usage({ tables: ['sentinel-sessions'] }, /not a DynamoDB table ARN/);
+  usage({ logGroupArn: '/aws/lambda/sentinel-vendor' }, /--log-group-arn/);
+  usage({ policyRoot: 'sentinel/policies' }, /--policy-root/);
+  usage({ policyRoot: '/sentinel/policies/' }, /--policy-root/);
+  usage({ policyRoot: '/sentinel/\u001b[2J' }, /--policy-root/);
+  usage({ apiArn: `arn:aws:execute-api:${R}:${ACCOUNT}:a1b2c3d4e5/v1/*/*` }, /--api-arn/);
+  usage({ apiArn: 'arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5' }, /in region us-east-1/);
+  usage({ pipelineRoles: [] }, /at least one --pipeline-role/);
+  usage({ pipelineRoles: [''] }, /--pipeline-role: "" is not a role ARN pattern/);
+  usage({ pipelineRoles: [`arn:aws:iam::${ACCOUNT}:role/*`] }, /would exempt every role$/);
+  usage({ pipelineRoles: ['arn:aws:iam::*:role/deploy'] }, /would exempt every role of every account/);
+  usage({ pipelineRoles: [`arn:aws:iam::${ACCOUNT}:role/de ploy`] }, /--pipeline-role/);
+  usage({ policyWriters: [`arn:aws:iam::${ACCOUNT}:role/**`] }, /--policy-writer: .* would exempt every role/);
+  const many = Array.from({ length: 40 }, (_, i) => `arn:aws:dynamodb:${R}:${ACCOUNT}:table/sentinel-sessions-${i}`);
+  usage({ tables: many }, /the SCP would be \d+ characters, over the 5120/);
 });

@@ -2,10 +2,13 @@
 import t from 'tap';
 import { startSts } from './support/sts-emulator.js';
 import { startIam, type IamEmulator } from './support/iam-emulator.js';
-import { sentinelInProcess } from './support/cli.js';
+import { ROOT, sentinelInProcess } from './support/cli.js';
 import { adminEnv, ADMIN_ARN } from './support/team-sessions.js';
 import { trustPolicy } from '../core/enforcement/generate.js';
 import type { HasTeardown } from './support/aws-env.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEMPLATE_POLICY_ROOT } from '../core/enforcement/vendor-scp.js';
 
 const ACCOUNT = '111122223333';
 const VENDOR = `arn:aws:iam::${ACCOUNT}:role/sentinel-vendor`;
@@ -298,3 +301,116 @@ t.test('generate prints only the document: JSON with a 2-space indent', async (t
     t.ok(r.stderr.length < 600, 'a bounded message');
   }
 });
+
+t.test(
+  'generate vendor-scp through the CLI: the document, --compact, and usage errors for hostile flags',
+  async (t) => {
+    const env = { ...process.env };
+    const R = 'eu-west-1';
+    const fn = `arn:aws:lambda:${R}:${ACCOUNT}:function:sentinel-vendor`;
+    const base = [
+      '--function-arn',
+      fn,
+      '--role-arn',
+      VENDOR,
+      ...['sessions', 'requests', 'breakglass'].flatMap((n) => [
+        '--table',
+        `arn:aws:dynamodb:${R}:${ACCOUNT}:table/sentinel-${n}`,
+      ]),
+      '--pipeline-role',
+      `arn:aws:iam::${ACCOUNT}:role/sentinel-deploy`,
+    ];
+    const vendorScp = (...args: string[]) => sentinelInProcess(['enforce', 'generate', 'vendor-scp', ...args], { env });
+
+    const out = await vendorScp(...base, '--api-arn', `arn:aws:apigateway:${R}::/restapis/a1b2c3d4e5`);
+    t.equal(out.code, 0);
+    t.equal(out.stderr, '');
+    const doc = JSON.parse(out.stdout);
+    t.equal(out.stdout, JSON.stringify(doc, null, 2) + '\n', 'JSON with a 2-space indent, nothing else');
+    t.same(
+      doc.Statement.map((s: { Sid: string }) => s.Sid),
+      [
+        'SentinelVendorFunction',
+        'SentinelVendorRole',
+        'SentinelVendorTables',
+        'SentinelVendorLogs',
+        'SentinelVendorPolicy',
+        'SentinelVendorApi',
+      ],
+    );
+    t.same(
+      doc.Statement[3].Resource,
+      [
+        `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor`,
+        `arn:aws:logs:${R}:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor:*`,
+      ],
+      'the log group Lambda writes to, by default',
+    );
+    t.ok(
+      doc.Statement[4].Resource.includes(`arn:aws:ssm:${R}:${ACCOUNT}:parameter/sentinel/policies/*`),
+      'the template policy root by default',
+    );
+    const compact = await vendorScp(...base, '--compact', '--policy-root', '/org/sentinel');
+    t.equal(compact.code, 0);
+    t.equal(compact.stdout, JSON.stringify(JSON.parse(compact.stdout)) + '\n', 'one line');
+    t.match(compact.stdout, `parameter/org/sentinel/*`);
+
+    const help = await vendorScp('--help');
+    t.match(help.stdout, /service\s+principal/);
+    // The example in --help, run as written: the template's names pass every check.
+    const example = /\n {2}\$ sentinel (enforce generate vendor-scp (?:.*\\\n)+.*) > vendor-scp\.json\n/.exec(
+      help.stdout,
+    );
+    t.ok(example, 'an example, one flag a line');
+    const ran = await sentinelInProcess(example![1]!.replace(/\\\n/g, ' ').split(/\s+/), { env });
+    t.equal(ran.code, 0, 'the example runs');
+    t.match(ran.stdout, 'table/sentinel-breakglass');
+    // …and they are lambda/template.yaml's: its defaults, and the log group it names after the function.
+    const template = readFileSync(join(ROOT, 'lambda', 'template.yaml'), 'utf8');
+    const defaultOf = (name: string) =>
+      new RegExp(`\\n  ${name}:\\n(?: {4}.*\\n)*? {4}Default: (\\S+)\\n`).exec(template)?.[1];
+    t.match(help.stdout, `:function:${defaultOf('FunctionName')} `);
+    for (const table of ['SessionsTableName', 'RequestsTableName', 'BreakglassTableName']) {
+      t.match(help.stdout, `:table/${defaultOf(table)} `, `${table}'s default`);
+    }
+    t.equal(defaultOf('PolicyRoot'), TEMPLATE_POLICY_ROOT);
+    t.match(
+      template,
+      'LogGroupName:\n        Fn::Sub: /aws/lambda/${FunctionName}\n',
+      'the log group the default names',
+    );
+
+    const without = (flag: string) => {
+      const i = base.indexOf(flag);
+      return [...base.slice(0, i), ...base.slice(i + 2)];
+    };
+    for (const args of [
+      [],
+      without('--function-arn'),
+      without('--role-arn'),
+      without('--pipeline-role'),
+      base.filter((a) => !a.includes('dynamodb') && a !== '--table'),
+      [...base, '--table', ''],
+      [...base, '--function-arn', ''],
+      [...base, '--function-arn', `${fn}\u0007`],
+      [...base, '--table', `arn:aws:dynamodb:${R}:${ACCOUNT}:table/x\n{"Effect":"Allow"}`],
+      [...base, '--pipeline-role', 'arn:aws:iam::*:role/*'],
+      [...base, '--pipeline-role', '*'],
+      [...base, '--role-arn', 'x'.repeat(100_000)],
+      [...base, '--api-arn', `arn:aws:execute-api:${R}:${ACCOUNT}:a1b2c3d4e5/v1/*/*`],
+      [...base, '--log-group-arn', `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/sentinel-vendor`],
+      [...base, '--policy-root', '/sentinel/\u202epolicies'],
+      [
+        ...base,
+        ...Array.from({ length: 60 }, (_, i) => ['--pipeline-role', `arn:aws:iam::${ACCOUNT}:role/deploy-${i}`]).flat(),
+      ],
+    ]) {
+      const r = await vendorScp(...args);
+      t.equal(r.code, 2, `usage error: ${args.slice(-2).join(' ').slice(0, 80)}`);
+      t.equal(r.stdout, '', 'nothing on stdout');
+      t.match(r.stderr, /^Error: .*\n(Hint: .*\n)?/);
+      t.ok(r.stderr.length < 600, 'a bounded message');
+      t.notMatch(r.stderr, /[\u0007\u202e]|\n\{/, 'control characters shown, not sent');
+    }
+  },
+);

@@ -9,7 +9,7 @@ import { isPolicyUserName } from '../identity/arn.js';
 /** Every Sentinel SourceIdentity starts with this (core/identity/source-identity.ts builds them). */
 export const SENTINEL_PREFIX = 'sentinel-';
 export const SENTINEL_PATTERN = `${SENTINEL_PREFIX}*`;
-const VERSION = '2012-10-17' as const;
+export const VERSION = '2012-10-17' as const;
 
 // Principals IAM accepts in a trust policy's `AWS` element that Sentinel users would name: an account, its root, an IAM
 // user or role (paths allowed), an assumed-role session is not a principal IAM accepts.
@@ -52,18 +52,23 @@ export function checkPolicyUser(value: string): string {
   return value;
 }
 
-export function checkRolePattern(value: string): string {
+export function checkRolePattern(value: string, flag = '--role-pattern'): string {
   if (!ROLE_PATTERN.test(value)) {
-    throw new SentinelError('UsageError', `--role-pattern: ${shown(value)} is not a role ARN pattern`, {
+    throw new SentinelError('UsageError', `${flag}: ${shown(value)} is not a role ARN pattern`, {
       hint: `Use an IAM role ARN, wildcards allowed: ${DEFAULT_ROLE_PATTERN} or arn:aws:iam::123456789012:role/prod-*.`,
     });
   }
   return value;
 }
 
-/** Text from the command line, safe to echo in a message: bounded and with control characters made visible. */
-function shown(value: string): string {
-  return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+/**
+ * Text from the command line, safe to echo in a message: bounded, and everything but printable ASCII (what ARNs and
+ * names are made of) as an escape, so neither a control character nor a bidi override reaches the terminal.
+ */
+export function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? value.slice(0, 80) : value)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/"$/, value.length > 80 ? '…"' : '"');
 }
 
 /** `sentinel-*`, or one `sentinel-<user>-*` per user. */
@@ -72,7 +77,7 @@ export function sourceIdentityPatterns(users?: string[]): string[] {
   return [...new Set(users.map(checkPolicyUser))].map((u) => `${SENTINEL_PREFIX}${u}-*`);
 }
 
-const one = (values: string[]): string | string[] => (values.length === 1 ? values[0]! : values);
+export const one = (values: string[]): string | string[] => (values.length === 1 ? values[0]! : values);
 
 export function trustPolicy(options: TrustPolicyOptions): PolicyDocument {
   if (options.principals.length === 0) {
