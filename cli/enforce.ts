@@ -170,6 +170,10 @@ Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
       '--api-arn <arn>',
       "API Gateway's ARN of the vendor's API, to deny changes to it: arn:aws:apigateway:<region>::/restapis/<id>",
     )
+    .option(
+      '--signing-key-arn <arn>',
+      "the KMS key that signs the policies (the template's SigningKeyArn): only the pipeline and policy writers sign",
+    )
     .option('--compact', 'print the document on one line (what AWS counts when it is sent through the API or CLI)')
     .addHelpText(
       'after',
@@ -177,8 +181,9 @@ Exit codes: 0 printed; 2 usage (a pattern that is not a role ARN pattern).`,
 Prints only the policy document (JSON, 2-space indent) on stdout. Outside the roles --pipeline-role names, nobody in
 the account may invoke the function (a hand-made event could name any user), change its code, configuration,
 permissions or URL, pass or change its role, write its tables or its log group, or write the policy parameters
-(under --policy-root and /sentinel/signatures), or change the API (--api-arn). The vendor's own role stays
-allowed its table and log writes. API Gateway's invocation of the function is not denied: it is a service
+(under --policy-root and /sentinel/signatures), or change the API (--api-arn). With --signing-key-arn, only the
+pipeline and --policy-writer roles may sign with the policy-signing key or give themselves its use. The vendor's own
+role stays allowed its table and log writes. API Gateway's invocation of the function is not denied: it is a service
 principal's, which no SCP binds. SCPs bind principals in member accounts, never the management account.
 
 AWS allows an SCP 5,120 characters; the console drops the indentation, the API and CLI count it: send
@@ -210,6 +215,7 @@ pattern that would exempt every role, a document over the size limit).`,
         logGroupArn?: string;
         policyRoot: string;
         apiArn?: string;
+        signingKeyArn?: string;
         compact?: boolean;
       }) => {
         const { vendorServiceControlPolicy } = await import('../core/enforcement/vendor-scp.js');
@@ -222,6 +228,7 @@ pattern that would exempt every role, a document over the size limit).`,
           policyRoot: flags.policyRoot,
           ...(flags.logGroupArn !== undefined ? { logGroupArn: flags.logGroupArn } : {}),
           ...(flags.apiArn !== undefined ? { apiArn: flags.apiArn } : {}),
+          ...(flags.signingKeyArn !== undefined ? { signingKeyArn: flags.signingKeyArn } : {}),
         });
         if (flags.compact) process.stdout.write(JSON.stringify(doc) + '\n');
         else printJson(doc);

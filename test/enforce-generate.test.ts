@@ -12,6 +12,7 @@ import {
 import type { PolicyDocument } from '../core/enforcement/policy-document.js';
 import { SCP_MAX_CHARS, vendorServiceControlPolicy, type VendorScpOptions } from '../core/enforcement/vendor-scp.js';
 import { isSentinelError } from '../core/errors.js';
+import { defaultKeyPolicy } from './support/iam-simulate.js';
 
 const ACCOUNT = '123456789012';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/sentinel/prod-admin`;
@@ -215,6 +216,7 @@ const TABLES = ['sentinel-sessions', 'sentinel-requests', 'sentinel-breakglass']
 );
 const API = `arn:aws:apigateway:${R}::/restapis/a1b2c3d4e5`;
 const PIPELINE = `arn:aws:iam::${ACCOUNT}:role/sentinel-deploy`;
+const SIGNING_KEY = `arn:aws:kms:${R}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const WRITER = `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_PolicyAdmin_*`;
 const vendorScp = (extra: Partial<VendorScpOptions> = {}) =>
   vendorServiceControlPolicy({
@@ -247,6 +249,8 @@ const asRole = (role: string, action: string, resource: string, scp: PolicyDocum
     context: { 'aws:PrincipalArn': role },
     identity: POWER_USER,
     scp,
+    // KMS allows nothing without a key policy: the default one leaves the decision to IAM and the SCP.
+    ...(action.startsWith('kms:') ? { trust: defaultKeyPolicy(ACCOUNT) as PolicyDocument } : {}),
   });
 
 // Each vendor resource, and one like it that is not the vendor's.
@@ -355,6 +359,26 @@ t.test('the vendor SCP exempts the pipeline, the vendor its own writes, policy w
   );
 });
 
+t.test('with --signing-key-arn only the pipeline and policy writers sign with the policy key', async (t) => {
+  const writer = `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_PolicyAdmin_0123abcd`;
+  const scp = vendorScp({ signingKeyArn: SIGNING_KEY });
+  t.equal(scp.Statement.length, 7);
+  t.ok(JSON.stringify(scp).length <= SCP_MAX_CHARS, `${JSON.stringify(scp).length} characters compact`);
+  t.notOk(JSON.stringify(vendorScp()).includes(':kms:'), 'no key named, no key statement');
+  const other = `arn:aws:kms:${R}:${ACCOUNT}:key/99999999-12ab-34cd-56ef-1234567890ab`;
+  const dev = `arn:aws:iam::${ACCOUNT}:role/developer`;
+  for (const action of ['kms:Sign', 'kms:CreateGrant', 'kms:PutKeyPolicy']) {
+    t.equal(await asRole(dev, action, SIGNING_KEY, scp), 'ExplicitlyDenied', `a developer: ${action} on the key`);
+    t.equal(await asRole(dev, action, other, scp), 'Allowed', `a developer: ${action} on another key`);
+    t.equal(await asRole(writer, action, SIGNING_KEY, scp), 'Allowed', `a policy writer: ${action}`);
+    t.equal(await asRole(PIPELINE, action, SIGNING_KEY, scp), 'Allowed', `the pipeline: ${action}`);
+  }
+  t.equal(await asRole(VENDOR_ROLE, 'kms:Sign', SIGNING_KEY, scp), 'ExplicitlyDenied', 'the vendor only verifies');
+  for (const action of ['kms:Verify', 'kms:GetPublicKey']) {
+    t.equal(await asRole(VENDOR_ROLE, action, SIGNING_KEY, scp), 'Allowed', `the vendor: ${action}`);
+  }
+});
+
 t.test('vendor SCP input is checked: a usage error, never a policy', async (t) => {
   const usage = (extra: Partial<VendorScpOptions>, pattern: RegExp) => {
     try {
@@ -382,6 +406,15 @@ t.test('vendor SCP input is checked: a usage error, never a policy', async (t) =
   usage({ policyRoot: '/sentinel/\u001b[2J' }, /--policy-root/);
   usage({ apiArn: `arn:aws:execute-api:${R}:${ACCOUNT}:a1b2c3d4e5/v1/*/*` }, /--api-arn/);
   usage({ apiArn: 'arn:aws:apigateway:us-east-1::/restapis/a1b2c3d4e5' }, /in region us-east-1/);
+  usage(
+    { signingKeyArn: `arn:aws:kms:${R}:${ACCOUNT}:alias/sentinel-policy` },
+    /--signing-key-arn: .* not a KMS key ARN/,
+  );
+  usage(
+    { signingKeyArn: SIGNING_KEY.replace(ACCOUNT, '210987654321') },
+    /--signing-key-arn: .* in account 210987654321/,
+  );
+  usage({ signingKeyArn: `${SIGNING_KEY}\u202e` }, /--signing-key-arn/);
   usage({ pipelineRoles: [] }, /at least one --pipeline-role/);
   usage({ pipelineRoles: [''] }, /--pipeline-role: "" is not a role ARN pattern/);
   usage({ pipelineRoles: [`arn:aws:iam::${ACCOUNT}:role/*`] }, /would exempt every role$/);

@@ -1,8 +1,8 @@
 // `enforce generate vendor-scp`: the SCP that keeps the server-side vendor the vendor (docs/vendor.md, "Keep the
 // vendor the vendor"). Outside the deployment pipeline nobody in the account may invoke or change the function,
-// pass or change its role, write its tables, its log group or its policy parameters, or change its API. Every
-// statement is a Deny with an `ArnNotLike aws:PrincipalArn` exemption; test/enforce-vendor-scp.test.ts proves the
-// document with an independent IAM evaluator.
+// pass or change its role, write its tables, its log group or its policy parameters, change its API, or (with
+// --signing-key-arn) sign with its policy key. Every statement is a Deny with an `ArnNotLike aws:PrincipalArn`
+// exemption; test/enforce-generate.test.ts proves the document with an independent IAM evaluator.
 import { SentinelError } from '../errors.js';
 import { SIGNATURE_ROOT } from '../policy/signature.js';
 import { VERSION, checkRolePattern, one, shown } from './generate.js';
@@ -25,6 +25,11 @@ const TABLE_ARN = new RegExp(`^arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:ta
 const LOG_GROUP_ARN = new RegExp(`^arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w./#-]{1,512}(?::\\*)?$`);
 // API Gateway's management ARN (not the execute-api one users invoke): a REST API (v1) or an HTTP API (v2).
 const API_ARN = new RegExp(`^arn:${PARTITION}:apigateway:${REGION}::/(?:restapis|apis)/[a-z0-9]{1,32}$`);
+// The policy-signing key (the template's SigningKeyArn): a key ARN, not an alias. Its region is not checked against
+// the function's: a multi-Region key may be used from its replica.
+const KEY_ARN = new RegExp(
+  `^arn:${PARTITION}:kms:[a-z]{2}(?:-[a-z]+)+-\\d{1,2}:${ACCOUNT}:key/(?:mrk-)?[0-9a-f-]{32,36}$`,
+);
 // lambda/template.yaml's AllowedPattern for PolicyRoot.
 const POLICY_ROOT = /^\/[A-Za-z0-9_.\-/]{0,1000}[A-Za-z0-9_.-]$/;
 
@@ -85,6 +90,9 @@ const LOG_ACTIONS = [
   'logs:DeleteSubscriptionFilter',
 ];
 const PARAMETER_ACTIONS = ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters'];
+// Whoever can sign with the key, or give themselves the right to, can sign a policy the vendor accepts. Disabling or
+// deleting the key is left alone: the vendor then refuses every signed policy (it fails closed, forging nothing).
+const KEY_ACTIONS = ['kms:Sign', 'kms:CreateGrant', 'kms:PutKeyPolicy', 'kms:ReplicateKey', 'kms:ImportKeyMaterial'];
 const API_ACTIONS = [
   'apigateway:PUT',
   'apigateway:POST',
@@ -110,6 +118,8 @@ export interface VendorScpOptions {
   policyRoot?: string;
   /** API Gateway's ARN of the vendor's API: arn:aws:apigateway:<region>::/restapis/<id>. */
   apiArn?: string;
+  /** The KMS key that signs the policies (the template's SigningKeyArn): only the pipeline and policy writers sign. */
+  signingKeyArn?: string;
 }
 
 interface Place {
@@ -260,6 +270,18 @@ export function vendorServiceControlPolicy(options: VendorScpOptions): PolicyDoc
       place,
     );
     statements.push(deny('SentinelVendorApi', API_ACTIONS, [options.apiArn, `${options.apiArn}/*`], pipeline));
+  }
+
+  if (options.signingKeyArn !== undefined) {
+    arnOf(
+      KEY_ARN,
+      options.signingKeyArn,
+      '--signing-key-arn',
+      'a KMS key ARN (not an alias)',
+      "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (the template's SigningKeyArn)",
+      place,
+    );
+    statements.push(deny('SentinelVendorSigningKey', KEY_ACTIONS, [options.signingKeyArn], [...pipeline, ...writers]));
   }
 
   const doc: PolicyDocument = { Version: VERSION, Statement: statements };

@@ -70,7 +70,8 @@ export async function simulatePrincipalPolicy(
   return node('EvaluationResults', results.join('')) + el('IsTruncated', 'false');
 }
 
-function defaultKeyPolicy(account: string): object {
+/** The key policy AWS gives a new KMS key: the account's IAM policies decide (KMS needs a key policy to allow). */
+export function defaultKeyPolicy(account: string): object {
   return {
     Version: '2012-10-17',
     Statement: [
