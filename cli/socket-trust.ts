@@ -3,7 +3,7 @@
 // `${TMPDIR:-/tmp}/sentinel-$UID`, a name another local user can create first and listen in; the kernel lets her, so
 // only ownership and mode tell the two apart.
 import { dirname } from 'node:path';
-import { assertTrusted, currentUid, statIfPresent } from '../core/path-trust.js';
+import { assertTrusted, assertTrustedDirectory, currentUid, statIfPresent } from '../core/path-trust.js';
 
 const INTERCEPT_HINT = (dir: string, uid: number) =>
   `Another user may have created ${dir} to intercept Sentinel's requests: do not use it. ` +
@@ -40,5 +40,7 @@ function ownDirPresent(dir: string, forbidden: number, uid: number): boolean {
   const st = statIfPresent(dir);
   if (!st) return false;
   assertTrusted(dir, st, { owners: [uid], forbidden, what: 'directory', ownerHint: INTERCEPT_HINT(dir, uid) }, uid);
+  // Whoever can write above it can swap it for her own between this check and the connect.
+  assertTrustedDirectory(dirname(dir), uid);
   return true;
 }
