@@ -10,6 +10,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   realpathSync,
   type Stats,
 } from 'node:fs';
@@ -303,4 +304,33 @@ export function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a named pipe';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   return 'something else';
+}
+
+/**
+ * The text of a small file only the user can have put there, or undefined when there is none: opened never through a
+ * symlink and never waiting (a FIFO in its place would block the thread in open()), read only if it is a regular file
+ * of the user's, and at most `maxBytes` (a link to /dev/zero would run the reader out of memory). Anything else throws
+ * an Error saying what is there ("it is a symlink", "it is owned by uid 1001", ...).
+ */
+export function readOwnSmallFile(file: string, maxBytes: number, uid: number = currentUid()): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(code === 'ELOOP' ? 'it is a symlink' : `it cannot be opened (${code})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('it is not a regular file');
+    if (st.uid !== uid) throw new Error(`it is owned by uid ${st.uid}`);
+    if (st.size > maxBytes) throw new Error(`it is ${st.size} bytes long`);
+    const buf = Buffer.alloc(maxBytes + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > maxBytes) throw new Error('it is too long');
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
 }

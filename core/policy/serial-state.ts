@@ -1,9 +1,13 @@
 // The highest signature serial this user's daemon has accepted, per policy (an SSM parameter, or a policy file), so
 // an older signed policy cannot be put back (DESIGN §5.4). Kept in the state directory, one small JSON file written
 // atomically (temp file + rename, mode 0600). A file that cannot be read or parsed refuses every signed policy
-// rather than forgetting what was accepted: forgetting would re-open replay.
-import { mkdirSync, readFileSync } from 'node:fs';
+// rather than forgetting what was accepted: forgetting would re-open replay. It is read and written only where nobody
+// else can have put it (the state directory and every directory above it the user's or root's, closed to others'
+// writes; the file a regular one of the user's, never through a symlink, never waiting on a FIFO): another user who
+// could write it would lower a serial and let an older signed policy back in, or hang the policy load.
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { assertTrustedDirectory, readOwnSmallFile, statIfPresent } from '../path-trust.js';
 import { replaceFile } from '../replace-file.js';
 
 const MAX_STATE_BYTES = 1024 * 1024;
@@ -22,15 +26,16 @@ export interface SerialState {
 
 export function createSerialState(file: string): SerialState {
   const read = (): Record<string, Accepted> | string => {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(file, 'utf8');
+      if (statIfPresent(dirname(file)) === undefined) return {};
+      assertTrustedDirectory(dirname(file));
+      text = readOwnSmallFile(file, MAX_STATE_BYTES);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      return `the signature serial state ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+      return `the signature serial state ${file} cannot be read (${(e as Error).message})`;
     }
+    if (text === undefined) return {};
     try {
-      if (text.length > MAX_STATE_BYTES) throw new Error('too large');
       const raw = JSON.parse(text) as unknown;
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not an object');
       for (const v of Object.values(raw)) {
@@ -64,6 +69,7 @@ export function createSerialState(file: string): SerialState {
       if (seen && seen.serial >= serial) return;
       state[key] = { serial, policy_hash: policyHash };
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      assertTrustedDirectory(dirname(file));
       replaceFile(file, JSON.stringify(state, null, 2) + '\n');
     },
   };
