@@ -24,12 +24,17 @@ export interface SerialState {
   accept(key: string, serial: number, policyHash: string): void;
 }
 
-export function createSerialState(file: string): SerialState {
+/** `trustDirectory: false` leaves out the check of the directories (the vendor's Lambda: one user in its sandbox, whose
+ * /tmp need not look like a shared /tmp); the file itself is still read only as a regular file of the user's. */
+export function createSerialState(file: string, options: { trustDirectory?: boolean } = {}): SerialState {
+  const checkDirectory = () => {
+    if (options.trustDirectory !== false) assertTrustedDirectory(dirname(file));
+  };
   const read = (): Record<string, Accepted> | string => {
     let text: string | undefined;
     try {
       if (statIfPresent(dirname(file)) === undefined) return {};
-      assertTrustedDirectory(dirname(file));
+      checkDirectory();
       text = readOwnSmallFile(file, MAX_STATE_BYTES);
     } catch (e) {
       return `the signature serial state ${file} cannot be read (${(e as Error).message})`;
@@ -69,7 +74,7 @@ export function createSerialState(file: string): SerialState {
       if (seen && seen.serial >= serial) return;
       state[key] = { serial, policy_hash: policyHash };
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      assertTrustedDirectory(dirname(file));
+      checkDirectory();
       replaceFile(file, JSON.stringify(state, null, 2) + '\n');
     },
   };
