@@ -5,11 +5,10 @@
 // start time anyone can read in /proc. Now the lock (and daemon.json) are read only in a runtime dir of the user's.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '../daemon/runtime/pid.js';
-import { NEEDS_ROOT, accountIds, isRoot, runScriptAs } from './support/as-user.js';
+import { NEEDS_ROOT, accountIds, isRoot, runScriptAs, sharedTmp } from './support/as-user.js';
 import { CLI_MAIN, prepareHome, runProcess } from './support/daemon.js';
 
 t.test(
@@ -18,13 +17,7 @@ t.test(
     if (!isRoot()) return t.fail(NEEDS_ROOT);
     const walker2 = accountIds('walker2');
     const uid = process.getuid!();
-    // A stand-in for /tmp that walker2 can reach: root's, sticky, world-writable.
-    const outer = mkdtempSync(join(tmpdir(), 'sentinel-squat-'));
-    t.teardown(() => rmSync(outer, { recursive: true, force: true }));
-    chmodSync(outer, 0o755);
-    const shared = join(outer, 'tmp');
-    mkdirSync(shared);
-    chmodSync(shared, 0o1777);
+    const shared = sharedTmp(t, 'sentinel-squat-'); // a stand-in for /tmp that walker2 can reach
     const hers = join(shared, `sentinel-${uid}`);
 
     const home = prepareHome({}, 'http://127.0.0.1:9');

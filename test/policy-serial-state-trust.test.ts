@@ -10,19 +10,14 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSerialState } from '../core/policy/serial-state.js';
-import { NEEDS_ROOT, accountIds, isRoot, runScriptAs } from './support/as-user.js';
+import { NEEDS_ROOT, accountIds, isRoot, runScriptAs, sharedTmp } from './support/as-user.js';
 
 const HASH = 'a'.repeat(64);
 
 t.test("walker2's serial state is not believed: an older serial stays refused", async (t) => {
   if (!isRoot()) return t.fail(NEEDS_ROOT);
   const walker2 = accountIds('walker2');
-  const outer = mkdtempSync(join(tmpdir(), 'sentinel-serials-'));
-  t.teardown(() => rmSync(outer, { recursive: true, force: true }));
-  chmodSync(outer, 0o755);
-  const shared = join(outer, 'tmp'); // a stand-in for /tmp: root's, sticky, world-writable
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const shared = sharedTmp(t, 'sentinel-serials-'); // a stand-in for /tmp: root's, sticky, world-writable
   const hers = join(shared, 'sentinel'); // XDG_STATE_HOME=shared: she created sentinel/ first
   const file = join(hers, 'policy-serials.json');
   await runScriptAs(
@@ -46,7 +41,7 @@ t.test('a FIFO or a symlink in its place is refused without waiting', async (t) 
   const fifo = join(dir, 'fifo', 'policy-serials.json');
   mkdirSync(join(dir, 'fifo'), { mode: 0o700 });
   execFileSync('mkfifo', [fifo]);
-  t.match(createSerialState(fifo).problem('k', 1, HASH), /cannot be read \(it is not a regular file\)/);
+  t.match(createSerialState(fifo).problem('k', 1, HASH), /cannot be read \(it is not a regular file of uid \d+\)/);
   const link = join(dir, 'link', 'policy-serials.json');
   mkdirSync(join(dir, 'link'), { mode: 0o700 });
   execFileSync('ln', ['-s', '/etc/hostname', link]);

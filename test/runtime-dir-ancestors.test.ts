@@ -6,23 +6,17 @@
 // also require every directory above to be the user's or root's and closed to others' writes (root's sticky /tmp is
 // fine), as for the policy and AWS config files.
 import t from 'tap';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SentinelError } from '../core/errors.js';
 import { assertOwnSocket } from '../cli/socket-trust.js';
 import { ensurePrivateDir, ensureSocketDir } from '../daemon/runtime/runtime-dir.js';
-import { NEEDS_ROOT, accountIds, isRoot, runScriptAs } from './support/as-user.js';
+import { NEEDS_ROOT, accountIds, isRoot, runScriptAs, sharedTmp } from './support/as-user.js';
 
 t.test("a runtime dir in walker2's directory is refused, by the daemon and by clients", async (t) => {
   if (!isRoot()) return t.fail(NEEDS_ROOT);
   const walker2 = accountIds('walker2');
-  const outer = mkdtempSync(join(tmpdir(), 'sentinel-ancestors-'));
-  t.teardown(() => rmSync(outer, { recursive: true, force: true }));
-  chmodSync(outer, 0o755);
-  const shared = join(outer, 'tmp'); // a stand-in for /tmp: root's, sticky, world-writable
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const shared = sharedTmp(t, 'sentinel-ancestors-'); // a stand-in for /tmp: root's, sticky, world-writable
   const hers = join(shared, 'build');
   await runScriptAs(
     t,

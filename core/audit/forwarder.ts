@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SentinelError } from '../errors.js';
-import { assertTrustedDirectory, currentUid, readOwnSmallFile } from '../path-trust.js';
+import { assertTrustedDirectory, currentUid, openOwnRegularFile, readOwnSmallFile } from '../path-trust.js';
 import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
 import { loadLogs, putLogEventsCommand } from './cloudwatch-client.js';
@@ -200,25 +200,11 @@ const transient = (e: unknown): boolean => {
  */
 function openLogForReading(file: string): number | undefined {
   assertTrustedDirectory(dirname(file));
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return openOwnRegularFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new SentinelError(
-      'UnsafePath',
-      code === 'ELOOP'
-        ? `the decision log ${file} is a symlink`
-        : `the decision log ${file} cannot be opened (${code})`,
-    );
+    throw new SentinelError('UnsafePath', `the decision log ${file} ${(e as Error).message}`);
   }
-  const st = fstatSync(fd);
-  if (!st.isFile() || st.uid !== currentUid()) {
-    closeSync(fd);
-    throw new SentinelError('UnsafePath', `the decision log ${file} is not a regular file of uid ${currentUid()}`);
-  }
-  return fd;
 }
 
 /**
