@@ -132,15 +132,23 @@ async function presence(globals: GlobalOptions): Promise<Presence> {
     if ((await import('./client.js')).transportFailure(e) !== 'ETIMEDOUT') throw e;
   }
   if (answers) return { answers, pid: answers.pid };
-  const [{ resolveRuntimeDir, resolveSocket }, { lockHolderPid }, { readDaemonState }, { resolve }] = await Promise.all(
-    [
-      import('./client.js'),
-      import('../daemon/runtime/lock.js'),
-      import('../daemon/runtime/daemon-state.js'),
-      import('node:path'),
-    ],
-  );
+  const [
+    { resolveRuntimeDir, resolveSocket },
+    { lockHolderPid },
+    { readDaemonState },
+    { resolve },
+    { ownRuntimeDirPresent },
+  ] = await Promise.all([
+    import('./client.js'),
+    import('../daemon/runtime/lock.js'),
+    import('../daemon/runtime/daemon-state.js'),
+    import('node:path'),
+    import('./socket-trust.js'),
+  ]);
   const runtimeDir = await resolveRuntimeDir(globals);
+  // The lock is believed only in a runtime dir of ours: in one another user created first (the /tmp fallback, with the
+  // socket named elsewhere), her lock would name whichever of our processes she wants `daemon stop` to SIGTERM.
+  if (!ownRuntimeDirPresent(runtimeDir)) return undefined;
   const pid = lockHolderPid(runtimeDir);
   if (pid === undefined) return undefined;
   const state = readDaemonState(runtimeDir);

@@ -10,6 +10,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   realpathSync,
   type Stats,
 } from 'node:fs';
@@ -303,4 +304,51 @@ export function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a named pipe';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   return 'something else';
+}
+
+/**
+ * Opens `file` for reading only as a regular file of the user's: never through a symlink and never waiting (a FIFO in
+ * its place would block the thread in open()). undefined when nothing is there; anything else throws an Error whose
+ * message says what it is, to follow the path ("is a symlink", "is not a regular file of uid 0", ...).
+ */
+export function openOwnRegularFile(file: string, uid: number = currentUid()): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(code === 'ELOOP' ? 'is a symlink' : `cannot be opened (${code})`);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.uid !== uid) {
+    closeSync(fd);
+    throw new Error(`is not a regular file of uid ${uid}`);
+  }
+  return fd;
+}
+
+/**
+ * The text of a small file only the user can have put there (openOwnRegularFile), or undefined when there is none; at
+ * most `maxBytes`, so a link to /dev/zero cannot run the reader out of memory. Anything else throws an Error saying
+ * what is there ("it is a symlink", "it is not a regular file of uid 0", "it is 100000 bytes long").
+ */
+export function readOwnSmallFile(file: string, maxBytes: number, uid: number = currentUid()): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openOwnRegularFile(file, uid);
+  } catch (e) {
+    throw new Error(`it ${(e as Error).message}`);
+  }
+  if (fd === undefined) return undefined;
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new Error(`it is ${size} bytes long`);
+    const buf = Buffer.alloc(maxBytes + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > maxBytes) throw new Error('it is too long');
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SentinelError } from '../errors.js';
-import { assertTrustedDirectory, currentUid } from '../path-trust.js';
+import { assertTrustedDirectory, currentUid, openOwnRegularFile, readOwnSmallFile } from '../path-trust.js';
 import { describeCause } from './redact.js';
 import type { OpLogger } from '../log.js';
 import { loadLogs, putLogEventsCommand } from './cloudwatch-client.js';
@@ -200,54 +200,19 @@ const transient = (e: unknown): boolean => {
  */
 function openLogForReading(file: string): number | undefined {
   assertTrustedDirectory(dirname(file));
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return openOwnRegularFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new SentinelError(
-      'UnsafePath',
-      code === 'ELOOP'
-        ? `the decision log ${file} is a symlink`
-        : `the decision log ${file} cannot be opened (${code})`,
-    );
+    throw new SentinelError('UnsafePath', `the decision log ${file} ${(e as Error).message}`);
   }
-  const st = fstatSync(fd);
-  if (!st.isFile() || st.uid !== currentUid()) {
-    closeSync(fd);
-    throw new SentinelError('UnsafePath', `the decision log ${file} is not a regular file of uid ${currentUid()}`);
-  }
-  return fd;
 }
 
 /**
  * The cursor's text: undefined when there is none. Read only as a regular file of the user's, never through a symlink
- * and never waiting: a FIFO in its place had blocked the worker in open() (and the daemon's stop with it), and a link to
- * /dev/zero ran it out of memory. Whatever else is there is damaged (thrown as the reason).
+ * and never waiting (readOwnSmallFile): a FIFO in its place had blocked the worker in open() (and the daemon's stop with
+ * it), and a link to /dev/zero ran it out of memory. Whatever else is there is damaged (thrown as the reason).
  */
-function readCursorText(cursorFile: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(cursorFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new Error(code === 'ELOOP' ? 'it is a symlink' : `it cannot be opened (${code})`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error('it is not a regular file');
-    if (st.uid !== currentUid()) throw new Error(`it is owned by uid ${st.uid}`);
-    if (st.size > MAX_CURSOR_BYTES) throw new Error(`it is ${st.size} bytes long`);
-    const buf = Buffer.alloc(MAX_CURSOR_BYTES + 1);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_CURSOR_BYTES) throw new Error('it is too long');
-    return buf.toString('utf8', 0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
+const readCursorText = (cursorFile: string) => readOwnSmallFile(cursorFile, MAX_CURSOR_BYTES);
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 // Device and inode numbers are only compared; large ones lose precision as a number but stay equal to themselves.

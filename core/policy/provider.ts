@@ -17,7 +17,8 @@ export interface PolicyProviderDeps {
   log: OpLogger;
   ssm?: () => SSMClient;
   kms?: () => KMSClient;
-  /** Where the accepted signature serials are kept (default: the state directory). */
+  /** Where the accepted signature serials are kept (default: the state directory, checked as a trusted directory; one
+   * given here is not: the vendor's Lambda sandbox). */
   stateDir?: string;
   /** Per SSM or KMS attempt (default POLICY_FETCH_ATTEMPT_MS). */
   awsAttemptMs?: number;
@@ -54,7 +55,11 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 
 export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): PolicyProvider {
   const log = deps.log.child({ component: 'policy' });
-  const serials = createSerialState(join(deps.stateDir ?? stateDir(), SERIAL_STATE_FILE));
+  // The user's state directory is checked like every place Sentinel keeps what decides (another user could lower a
+  // serial); a directory given explicitly is the vendor's Lambda sandbox, which no other user shares.
+  const serials = createSerialState(join(deps.stateDir ?? stateDir(), SERIAL_STATE_FILE), {
+    trustDirectory: deps.stateDir === undefined,
+  });
   const owned: Array<{ destroy(): void }> = [];
   const attemptMs = deps.awsAttemptMs ?? POLICY_FETCH_ATTEMPT_MS;
   const ssm = deps.ssm

@@ -1,8 +1,11 @@
-// The runtime directory holds the socket, the lock and daemon.json (DESIGN §2): it must be ours and private. The
-// daemon refuses to start rather than repair a directory someone else owns or can read.
+// The runtime directory holds the socket, the lock and daemon.json (DESIGN §2): it must be ours and private, and so
+// must be what names it: whoever can write to a directory above it can rename it away, put her own in its place, and
+// answer on its socket (assertTrustedDirectory; /tmp, root's and sticky, is fine). The daemon refuses to start rather
+// than repair a directory someone else owns or can read.
 import { lstatSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SentinelError } from '../../core/errors.js';
-import { assertTrusted, currentUid } from '../../core/path-trust.js';
+import { assertTrusted, assertTrustedDirectory, currentUid } from '../../core/path-trust.js';
 
 export { currentUid };
 
@@ -21,6 +24,7 @@ function makeDir(dir: string): void {
 export function ensurePrivateDir(dir: string, uid: number = currentUid()): void {
   makeDir(dir);
   assertTrusted(dir, lstatSync(dir), { owners: [uid], forbidden: 0o077, what: 'directory' }, uid);
+  assertTrustedDirectory(dirname(dir), uid);
 }
 
 /** A socket placed outside the runtime dir (SENTINEL_SOCKET) lives in a directory that is ours and that nobody else can
@@ -28,4 +32,5 @@ export function ensurePrivateDir(dir: string, uid: number = currentUid()): void 
 export function ensureSocketDir(dir: string, uid: number = currentUid()): void {
   makeDir(dir);
   assertTrusted(dir, lstatSync(dir), { owners: [uid], forbidden: 0o022, what: 'directory' }, uid);
+  assertTrustedDirectory(dirname(dir), uid);
 }

@@ -2,7 +2,7 @@
 // than a mocked one. The script goes into its own temp dir (0755, file 0644) because the target uid must be able to
 // read it; the dir is removed when the child exits.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -59,4 +59,18 @@ export async function runScriptAs(t: Test, name: string, scriptText: string): Pr
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.equal(code, 0, `${name}'s script ran: ${stderr}`);
+}
+
+/**
+ * A stand-in for /tmp that the second user can reach: a directory of root's (the suite runs as root), sticky and
+ * world-writable, inside a 0755 one; removed when `t` ends. What she creates in it first is what the tests attack with.
+ */
+export function sharedTmp(t: Test, prefix: string): string {
+  const outer = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(outer, { recursive: true, force: true }));
+  chmodSync(outer, 0o755);
+  const shared = join(outer, 'tmp');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  return shared;
 }
