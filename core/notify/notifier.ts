@@ -116,6 +116,15 @@ export async function within<T>(work: Promise<T>, ms: number, deadline: AbortCon
   }
 }
 
+/** How long a stopping daemon gives deliveries still going before it cuts them off. */
+export const STOP_WAIT_MS = 5_000;
+
+/** A daemon's stop: deliveries get STOP_WAIT_MS, then `deadline` cuts them off and their outcome (`cut off`) is
+ * recorded; a receiver that never answers cannot hold the stop for its 4 attempts of 10 s. */
+export async function drain(idle: Promise<void> | undefined, deadline: AbortController): Promise<void> {
+  await within(idle ?? Promise.resolve(), STOP_WAIT_MS, deadline);
+}
+
 /** What a record keeps when a command's deliveries had no outcome by its bound: each target failed, and why. */
 export function unsettledStatus(targetNames: readonly string[], ms: number): string {
   return `failed: ${targetNames.map((t) => `${t}: no outcome within ${ms / 1000}s`).join('; ')}`.slice(0, 1024);
