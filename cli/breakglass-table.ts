@@ -13,7 +13,11 @@ import {
   type BreakglassStores,
   type EventView,
 } from '../core/breakglass/record.js';
-import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
+import {
+  breakglassNotifyTargets,
+  createBreakglassService,
+  type BreakglassService,
+} from '../core/breakglass/service.js';
 import { loadConfig } from '../core/config.js';
 import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
@@ -77,8 +81,7 @@ export async function withBreakglassTable<T>(
       log: createLogger({ level: 'silent' }),
       trustedSessionRoles: config.identity.trustedSessionRoles,
     });
-    const notifyTargets = (e: { profile: string; rule: string }) =>
-      provider.policyFor?.(e.profile)?.breakglass?.find((b) => b.name === e.rule)?.notify ?? [];
+    const notifyTargets = (e: { profile: string; rule: string }) => breakglassNotifyTargets(provider, e);
     const assertKind = () => assertTableKind(client, BREAKGLASS_TABLE, table);
     return await explainNotFound(client, BREAKGLASS_TABLE, table, () =>
       work({ service, stores, deadline, notifyTargets, assertKind }),

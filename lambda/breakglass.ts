@@ -5,6 +5,7 @@
 import type { Principal } from '../core/authorize/types.js';
 import type { BreakglassStores, EventView } from '../core/breakglass/record.js';
 import {
+  breakglassNotifyTargets,
   createBreakglassService,
   type BreakglassService,
   type InvokeInput,
@@ -53,8 +54,8 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
   async function delivered(service: BreakglassService, event: EventView): Promise<EventView> {
     if (await waitAtMost(service.idle())) return event;
     // The service records the outcome when delivery ends, after this (a receiver that never answers takes 10 s).
-    const targets = deps.policy.policyFor?.(event.profile)?.breakglass?.find((e) => e.name === event.rule)?.notify;
-    if (!targets?.length) return event;
+    const targets = breakglassNotifyTargets(deps.policy, event);
+    if (!targets.length) return event;
     const status = unsettledAtBound(targets);
     await deps.stores.events
       .update(event.id, () => ({ notification_status: status }))
