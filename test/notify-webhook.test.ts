@@ -201,3 +201,24 @@ t.test("the sender's deadline ends an attempt in flight and a backoff at once, a
   t.same([cut.ok, cut.attempts, cut.error], [false, 1, CUT_OFF], 'no retry after the deadline');
   t.equal(notificationStatus([cut]), `failed: ops: ${CUT_OFF}`);
 });
+
+t.test('a target named twice in notify is told once', async (t) => {
+  const r = await receiver(t);
+  const notifier = createNotifier({
+    secret: async () => SECRET,
+    publish: async () => {
+      throw new Error('not used');
+    },
+    webhook: noSleep,
+  });
+  const results = await notifier.notify(['ops', 'ops'], [{ name: 'ops', webhook: { url: r.url } }], {
+    type: 'breakglass.invoked',
+    actor: 'arn:aws:iam::111111111111:user/alice',
+    breakglass: { id: '0123456789abcdef', profile: 'prod' },
+  });
+  t.equal(r.received.length, 1, 'one delivery');
+  t.same(
+    results.map((x) => [x.target, x.ok]),
+    [['ops', true]],
+  );
+});

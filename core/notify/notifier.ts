@@ -82,7 +82,8 @@ export function createNotifier(ports: NotifierPorts): Notifier {
 
   return {
     async notify(targetNames, declared, event) {
-      const targets = targetNames
+      // A name listed twice (`notify: [ops, ops]` validates) is one target: told once.
+      const targets = [...new Set(targetNames)]
         .map((n) => declared.find((t) => t.name === n))
         .filter((t): t is NotificationTarget => t !== undefined);
       if (targets.length === 0) return [];
