@@ -9,7 +9,7 @@ import type { Policy } from '../core/policy/schema.js';
 import { REQUEST_INDEXES, REQUEST_KIND, REQUEST_TABLE, type ApprovalRequest } from '../core/approvals/record.js';
 import { decideRequest, revokeRequest, view, type Outcome } from '../core/approvals/service.js';
 import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
-import { createNotifier, within } from '../core/notify/notifier.js';
+import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { notificationStatus, type NotificationEvent } from '../core/notify/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
@@ -57,7 +57,9 @@ export async function approverContext(
   const provider = createPolicyProvider(config, { log: createLogger({ level: 'silent' }) });
   let started: Promise<void> | undefined;
   const ports = awsNotifierPorts(target);
-  const notifier = createNotifier(ports);
+  // The bound cuts webhook deliveries short, so what they came to is recorded before the command exits.
+  const deadline = new AbortController();
+  const notifier = createNotifier({ ...ports, webhook: { signal: deadline.signal } });
   const policyFor = async (profile: string): Promise<Policy> => {
     await (started ??= provider.start());
     const policy = provider.policyFor?.(profile) ?? null;
@@ -75,14 +77,20 @@ export async function approverContext(
     policyFor,
     async notify(event, outcome) {
       const policy = await policyFor(outcome.request.profile);
-      if (!(outcome.entry.notify ?? []).length) return null;
+      const targets = outcome.entry.notify ?? [];
+      if (!targets.length) return null;
       const results = await within(
         notifyRequest(notifier, policy, outcome.entry, event, me.arn, outcome.request, new Date()),
         CLI_NOTIFY_BOUND_MS,
+        deadline,
       );
-      if (results === null) return `notifications were not delivered within ${CLI_NOTIFY_BOUND_MS / 1000}s`;
-      await recordNotificationStatus(store, outcome.request.id, results).catch(() => {});
-      const status = notificationStatus(results);
+      // Never leave the status of the event before this one on the record: it would say `delivered` for this one.
+      const status = results ? notificationStatus(results) : unsettledStatus(targets, CLI_NOTIFY_BOUND_MS);
+      await (
+        results
+          ? recordNotificationStatus(store, outcome.request.id, results)
+          : store.update(outcome.request.id, () => ({ notification_status: status }))
+      ).catch(() => {});
       return status.startsWith('failed') ? `notification ${status}` : null;
     },
     async close() {

@@ -13,9 +13,13 @@ import {
   type BreakglassStores,
   type EventView,
 } from '../core/breakglass/record.js';
-import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
+import {
+  breakglassNotifyTargets,
+  createBreakglassService,
+  type BreakglassService,
+} from '../core/breakglass/service.js';
 import { loadConfig } from '../core/config.js';
-import { createNotifier } from '../core/notify/notifier.js';
+import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
 import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
@@ -27,6 +31,10 @@ import type { GlobalOptions } from './program.js';
 
 export interface BreakglassTable {
   service: BreakglassService;
+  /** Aborted at the command's bound: the notifier's webhook deliveries end then, and say so. */
+  deadline: AbortController;
+  /** The targets the event's entry notifies under the policy in force. */
+  notifyTargets(event: { profile: string; rule: string }): readonly string[];
   stores: BreakglassStores;
   /** Refuses when the table is another kind of Sentinel table (a listing would answer "nothing matches"). */
   assertKind(): Promise<void>;
@@ -58,6 +66,7 @@ export async function withBreakglassTable<T>(
       const id = await whoami({ profile: target.profile, region: target.region }, globals);
       return { arn: id.arn, user: id.policyName };
     }));
+  const deadline = new AbortController();
   try {
     if (options.policy) await provider.start();
     const service = createBreakglassService({
@@ -68,12 +77,15 @@ export async function withBreakglassTable<T>(
       // The caller is one identity whatever the profile: the credentials this command runs with.
       identify: () => identify(),
       profiles: async () => [''],
-      notifier: createNotifier(ports),
+      notifier: createNotifier({ ...ports, webhook: { signal: deadline.signal } }),
       log: createLogger({ level: 'silent' }),
       trustedSessionRoles: config.identity.trustedSessionRoles,
     });
+    const notifyTargets = (e: { profile: string; rule: string }) => breakglassNotifyTargets(provider, e);
     const assertKind = () => assertTableKind(client, BREAKGLASS_TABLE, table);
-    return await explainNotFound(client, BREAKGLASS_TABLE, table, () => work({ service, stores, assertKind }));
+    return await explainNotFound(client, BREAKGLASS_TABLE, table, () =>
+      work({ service, stores, deadline, notifyTargets, assertKind }),
+    );
   } finally {
     ports.destroy();
     await provider.close();
@@ -88,13 +100,18 @@ export async function close(
   reason: string,
 ): Promise<{ event: EventView; warning: string | null }> {
   const event = await table.service.close(id, reason);
-  let timer: NodeJS.Timeout | undefined;
-  const finished = await Promise.race([
+  const finished = await within(
     table.service.idle().then(() => true),
-    new Promise<false>((r) => (timer = setTimeout(() => r(false), CLI_NOTIFY_BOUND_MS))),
-  ]);
-  clearTimeout(timer);
-  if (!finished) return { event, warning: `notifications were not delivered within ${CLI_NOTIFY_BOUND_MS / 1000}s` };
+    CLI_NOTIFY_BOUND_MS,
+    table.deadline,
+  );
+  if (!finished) {
+    // Never leave the invocation's status on the event: it would say `delivered` for this close.
+    const status = unsettledStatus(table.notifyTargets(event), CLI_NOTIFY_BOUND_MS);
+    await table.stores.events.update(event.id, () => ({ notification_status: status })).catch(() => {});
+    event.notification_status = status;
+    return { event, warning: `notification ${status}` };
+  }
   const recorded = await table.stores.events.get(event.id).catch(() => undefined);
   const status = recorded?.notification_status;
   if (status) event.notification_status = status;

@@ -10,7 +10,7 @@ import { noOverrides } from '../core/authorize/overrides.js';
 import { createRequesterApi, type RequesterApi } from '../core/approvals/requester.js';
 import { REQUEST_KIND, type ApprovalRequest } from '../core/approvals/record.js';
 import { createApprovalLookup } from '../core/approvals/override.js';
-import { createNotifier } from '../core/notify/notifier.js';
+import { createNotifier, drain } from '../core/notify/notifier.js';
 import type { RecordStore } from '../core/records/store.js';
 import type { SessionStore } from '../core/sessions/types.js';
 
@@ -56,6 +56,7 @@ export async function createDaemonApprovals(
   const { awsNotifierPorts } = await import('../core/notify/aws-ports.js');
   const ports = awsNotifierPorts(aws);
   let api: RequesterApi | undefined;
+  const deadline = new AbortController();
   return {
     store,
     overrides,
@@ -65,14 +66,14 @@ export async function createDaemonApprovals(
         policy,
         identify: (profile) => identities.identify(profile),
         profiles: async () => (await identities.profiles()).map((p) => p.name),
-        notifier: createNotifier(ports),
+        notifier: createNotifier({ ...ports, webhook: { signal: deadline.signal } }),
         log: log.child({ component: 'approvals' }),
         trustedSessionRoles: config.identity.trustedSessionRoles,
       });
       return api;
     },
     async close() {
-      await api?.idle();
+      await drain(api?.idle(), deadline);
       ports.destroy();
       await store?.close();
     },

@@ -10,10 +10,8 @@ import type { MfaSessions } from '../core/breakglass/mfa.js';
 import { createBreakglassLookup } from '../core/breakglass/override.js';
 import { EVENT_KIND, LOCK_KIND, SLOT_KIND, type BreakglassStores } from '../core/breakglass/record.js';
 import { createBreakglassService, type BreakglassService } from '../core/breakglass/service.js';
-import { createNotifier } from '../core/notify/notifier.js';
+import { createNotifier, drain } from '../core/notify/notifier.js';
 import type { SessionStore } from '../core/sessions/types.js';
-
-const CLOSE_WAIT_MS = 5000;
 
 export interface DaemonBreakglass {
   stores: BreakglassStores | null;
@@ -66,6 +64,7 @@ export async function createDaemonBreakglass(
   const { awsNotifierPorts } = await import('../core/notify/aws-ports.js');
   const ports = awsNotifierPorts(aws);
   let api: BreakglassService | undefined;
+  const deadline = new AbortController();
   return {
     stores,
     overrides,
@@ -77,17 +76,14 @@ export async function createDaemonBreakglass(
         identify: (profile) => identities.identify(profile),
         profiles: async () => (await identities.profiles()).map((p) => p.name),
         ...(mfa ? { mfa } : {}),
-        notifier: createNotifier(ports),
+        notifier: createNotifier({ ...ports, webhook: { signal: deadline.signal } }),
         log: log.child({ component: 'breakglass' }),
         trustedSessionRoles: config.identity.trustedSessionRoles,
       });
       return api;
     },
     async close() {
-      // Deliveries still running get a moment; a receiver that never answers must not hold the stop.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([api?.idle(), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS).unref()))]);
-      clearTimeout(timer);
+      await drain(api?.idle(), deadline);
       ports.destroy();
       await Promise.all([stores?.events.close(), stores?.locks.close(), stores?.slots.close()]);
     },

@@ -1,3 +1,5 @@
+import { unsettledStatus } from '../core/notify/notifier.js';
+
 // A Lambda container may be frozen as soon as the handler answers, so work that must happen (notifications and the
 // record of their outcome) is awaited before answering — but never for longer than a bound, so a receiver that does
 // not answer cannot hold the caller. What is not done by then stays in flight and runs if the container thaws.
@@ -7,8 +9,21 @@
  * came later than that budget would report an invocation or a decision that took effect as VendorUnavailable. */
 export const NOTIFY_WAIT_MS = 2000;
 
-export async function waitAtMost(work: Promise<unknown>, ms: number = NOTIFY_WAIT_MS): Promise<void> {
+/** True when `work` settled within `ms`; false when the bound came first (the work goes on). */
+export async function waitAtMost(work: Promise<unknown>, ms: number = NOTIFY_WAIT_MS): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
   clearTimeout(timer);
+  return settled;
 }
+
+/** What a record says when its notifications had no outcome by the bound: never the status of the event before this
+ * one (`delivered` for request.created, say, while request.approved is still unanswered). Written before the answer;
+ * the real outcome replaces it if the container runs on. */
+export const unsettledAtBound = (targets: readonly string[]) => unsettledStatus(targets, NOTIFY_WAIT_MS);

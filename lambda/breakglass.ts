@@ -5,6 +5,7 @@
 import type { Principal } from '../core/authorize/types.js';
 import type { BreakglassStores, EventView } from '../core/breakglass/record.js';
 import {
+  breakglassNotifyTargets,
   createBreakglassService,
   type BreakglassService,
   type InvokeInput,
@@ -14,7 +15,7 @@ import {
 import type { Notifier } from '../core/notify/notifier.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
-import { waitAtMost } from './bounded.js';
+import { unsettledAtBound, waitAtMost } from './bounded.js';
 import { listProfiles, requireProfile } from './profiles.js';
 
 export interface VendorBreakglassDeps {
@@ -50,9 +51,19 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
       now: deps.now,
     });
 
-  async function delivered<T>(service: BreakglassService, result: T): Promise<T> {
-    await waitAtMost(service.idle());
-    return result;
+  async function delivered(service: BreakglassService, event: EventView): Promise<EventView> {
+    if (await waitAtMost(service.idle())) return event;
+    // The service records the outcome when delivery ends, after this (a receiver that never answers takes 10 s).
+    const targets = breakglassNotifyTargets(deps.policy, event);
+    if (!targets.length) return event;
+    const status = unsettledAtBound(targets);
+    await deps.stores.events
+      .update(event.id, () => ({ notification_status: status }))
+      .then(() => (event.notification_status = status))
+      .catch((e: unknown) =>
+        deps.log.warn({ err: (e as Error)?.message, id: event.id }, 'break-glass notification status not recorded'),
+      );
+    return event;
   }
 
   return {

@@ -17,7 +17,7 @@ import type { Principal } from '../core/authorize/types.js';
 import { SentinelError } from '../core/errors.js';
 import type { NotificationEvent } from '../core/notify/types.js';
 import type { Policy } from '../core/policy/schema.js';
-import { waitAtMost } from './bounded.js';
+import { unsettledAtBound, waitAtMost } from './bounded.js';
 import type { VendorParts } from './parts.js';
 import { vendorPolicyHint } from './profiles.js';
 
@@ -43,14 +43,18 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
     const policy = parts.policy.policyFor?.(request.profile);
     const entry = policy ? approvalEntryFor(policy, request.profile) : null;
     if (!policy || !entry || !(entry.notify ?? []).length) return;
-    await waitAtMost(
-      (async () => {
-        const results = await notifyRequest(parts.notifier(), policy, entry, event, actor, request, now());
-        await recordNotificationStatus(store, request.id, results);
-      })().catch((e: unknown) =>
-        parts.log.warn({ err: (e as Error)?.message, id: request.id }, 'approval notification status not recorded'),
-      ),
-    );
+    const warn = (e: unknown) =>
+      parts.log.warn({ err: (e as Error)?.message, id: request.id }, 'approval notification status not recorded');
+    let interim: Promise<unknown> = Promise.resolve();
+    const work = (async () => {
+      const results = await notifyRequest(parts.notifier(), policy, entry, event, actor, request, now());
+      await interim; // the outcome comes after the interim status, never before it
+      await recordNotificationStatus(store, request.id, results);
+    })().catch(warn);
+    if (await waitAtMost(work)) return;
+    const status = unsettledAtBound(entry.notify ?? []);
+    interim = store.update(request.id, () => ({ notification_status: status })).catch(warn);
+    await interim;
   };
 
   const policyFor = async (profile: string): Promise<Policy> => {

@@ -82,3 +82,34 @@ t.test('a receiver that never answers delays the answer by at most the bound', a
   t.equal(filed.status, 201, 'the action stands');
   t.ok(took >= NOTIFY_WAIT_MS - 100 && took < NOTIFY_WAIT_MS + 3000, `answered after ${took} ms`);
 });
+
+t.test(
+  'a decision or close whose receiver never answers is recorded as such, not as the event before it',
+  async (t) => {
+    const hook = await startWebhookReceiver();
+    t.teardown(() => hook.close());
+    const v = await startVendor(t, { policy: policy(`${hook.url}/sentinel`) });
+    const filed = await call(v, 'POST', '/v1/requests', ALICE, { profile: 'prod', justification: 'incident 4711' });
+    const invoked = await call(v, 'POST', '/v1/breakglass', BOB, {
+      profile: 'prod',
+      reason_code: 'incident',
+      justification: 'database down, paging says prod is burning',
+    });
+    t.equal((await call(v, 'GET', `/v1/requests/${filed.body.id}`, ALICE)).body.notification_status, 'delivered');
+    t.equal((await call(v, 'GET', `/v1/breakglass/${invoked.body.id}`, BOB)).body.notification_status, 'delivered');
+
+    hook.script([], 'hang');
+    const approved = await call(v, 'POST', `/v1/requests/${filed.body.id}/approve`, CAROL, {});
+    t.equal(approved.status, 200, 'the decision stands');
+    const request = (await call(v, 'GET', `/v1/requests/${filed.body.id}`, ALICE)).body;
+    t.equal(request.status, 'approved');
+    t.equal(request.notification_status, `failed: ops: no outcome within ${NOTIFY_WAIT_MS / 1000}s`);
+
+    const closed = await call(v, 'POST', `/v1/breakglass/${invoked.body.id}/close`, BOB, { reason: 'over' });
+    t.equal(closed.status, 200, 'the close stands');
+    t.equal(closed.body.notification_status, `failed: ops: no outcome within ${NOTIFY_WAIT_MS / 1000}s`);
+    const event = (await call(v, 'GET', `/v1/breakglass/${invoked.body.id}`, BOB)).body;
+    t.equal(event.status, 'closed');
+    t.equal(event.notification_status, `failed: ops: no outcome within ${NOTIFY_WAIT_MS / 1000}s`);
+  },
+);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { deliverWebhook, signature, WEBHOOK_BACKOFF_MS } from '../core/notify/webhook.js';
+import { CUT_OFF, deliverWebhook, signature, WEBHOOK_BACKOFF_MS } from '../core/notify/webhook.js';
 import { createNotifier } from '../core/notify/notifier.js';
 import { notificationStatus } from '../core/notify/types.js';
 import { startWebhookReceiver, type ReceivedDelivery } from './support/webhook-receiver.js';
@@ -176,4 +176,49 @@ t.test('the notifier: payload shape, unknown target names skipped, an unreadable
   await notifier.notify(['ops', 'broken'], declared, { type: 'request.approved', actor: 'x' });
   t.equal(secretReads, 3, 'a good secret is cached; a failed read is not');
   t.equal(notificationStatus([]), 'none');
+});
+
+t.test("the sender's deadline ends an attempt in flight and a backoff at once, and the result says so", async (t) => {
+  const r = await receiver(t);
+  r.script([], 'hang');
+  const hung = new AbortController();
+  setTimeout(() => hung.abort(), 200);
+  const started = Date.now();
+  const inFlight = await deliverWebhook({ name: 'ops', url: r.url }, 'request.approved', '{}', null, {
+    signal: hung.signal,
+  });
+  t.ok(Date.now() - started < 2000, 'not the 10 s attempt timeout');
+  t.same([inFlight.ok, inFlight.attempts, inFlight.error], [false, 1, CUT_OFF]);
+
+  r.script([], 503);
+  const backingOff = new AbortController();
+  const waiting = deliverWebhook({ name: 'ops', url: r.url }, 'request.approved', '{}', null, {
+    signal: backingOff.signal,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms * 100)),
+  });
+  setTimeout(() => backingOff.abort(), 300);
+  const cut = await waiting;
+  t.same([cut.ok, cut.attempts, cut.error], [false, 1, CUT_OFF], 'no retry after the deadline');
+  t.equal(notificationStatus([cut]), `failed: ops: ${CUT_OFF}`);
+});
+
+t.test('a target named twice in notify is told once', async (t) => {
+  const r = await receiver(t);
+  const notifier = createNotifier({
+    secret: async () => SECRET,
+    publish: async () => {
+      throw new Error('not used');
+    },
+    webhook: noSleep,
+  });
+  const results = await notifier.notify(['ops', 'ops'], [{ name: 'ops', webhook: { url: r.url } }], {
+    type: 'breakglass.invoked',
+    actor: 'arn:aws:iam::111111111111:user/alice',
+    breakglass: { id: '0123456789abcdef', profile: 'prod' },
+  });
+  t.equal(r.received.length, 1, 'one delivery');
+  t.same(
+    results.map((x) => [x.target, x.ok]),
+    [['ops', true]],
+  );
 });

@@ -155,6 +155,14 @@ function reasonCode(value: unknown): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The targets an event's entry notifies under `provider`'s policy for its profile (none when either is gone). */
+export function breakglassNotifyTargets(
+  provider: Pick<PolicyProvider, 'policyFor'>,
+  event: { profile: string; rule: string },
+): readonly string[] {
+  return provider.policyFor?.(event.profile)?.breakglass?.find((e) => e.name === event.rule)?.notify ?? [];
+}
+
 export function createBreakglassService(deps: BreakglassDeps): BreakglassService {
   const now = deps.now ?? (() => new Date());
   const inFlight = new Set<Promise<void>>();

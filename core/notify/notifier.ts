@@ -82,7 +82,8 @@ export function createNotifier(ports: NotifierPorts): Notifier {
 
   return {
     async notify(targetNames, declared, event) {
-      const targets = targetNames
+      // A name listed twice (`notify: [ops, ops]` validates) is one target: told once.
+      const targets = [...new Set(targetNames)]
         .map((n) => declared.find((t) => t.name === n))
         .filter((t): t is NotificationTarget => t !== undefined);
       if (targets.length === 0) return [];
@@ -97,15 +98,35 @@ export function createNotifier(ports: NotifierPorts): Notifier {
   };
 }
 
-/** Waits for deliveries at most `ms` (the CLI's 20 s bound); what has not finished by then counts as failed. */
-export async function within(deliveries: Promise<DeliveryResult[]>, ms: number): Promise<DeliveryResult[] | null> {
-  let timer: NodeJS.Timeout | undefined;
+/** How long past its bound a command waits for deliveries its deadline cut off to settle and be recorded. */
+export const CUT_OFF_GRACE_MS = 2_000;
+
+/** Waits for `work` (deliveries, or the recording of their outcome) at most `ms` (the CLI's 20 s bound). At `ms` it
+ * aborts `deadline`, the signal the notifier's webhooks run under, so deliveries still going end at once and their
+ * results say they were cut off; null when even that has not settled CUT_OFF_GRACE_MS later (a hung SNS or SSM call). */
+export async function within<T>(work: Promise<T>, ms: number, deadline: AbortController): Promise<T | null> {
+  const timers: NodeJS.Timeout[] = [];
   const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
+    timers.push(setTimeout(() => deadline.abort(), ms));
+    timers.push(setTimeout(() => resolve(null), ms + CUT_OFF_GRACE_MS));
   });
   try {
-    return await Promise.race([deliveries, timeout]);
+    return await Promise.race([work, timeout]);
   } finally {
-    clearTimeout(timer);
+    for (const timer of timers) clearTimeout(timer);
   }
+}
+
+/** How long a stopping daemon gives deliveries still going before it cuts them off. */
+export const STOP_WAIT_MS = 5_000;
+
+/** A daemon's stop: deliveries get STOP_WAIT_MS, then `deadline` cuts them off and their outcome (`cut off`) is
+ * recorded; a receiver that never answers cannot hold the stop for its 4 attempts of 10 s. */
+export async function drain(idle: Promise<void> | undefined, deadline: AbortController): Promise<void> {
+  await within(idle ?? Promise.resolve(), STOP_WAIT_MS, deadline);
+}
+
+/** What a record keeps when a command's deliveries had no outcome by its bound: each target failed, and why. */
+export function unsettledStatus(targetNames: readonly string[], ms: number): string {
+  return `failed: ${targetNames.map((t) => `${t}: no outcome within ${ms / 1000}s`).join('; ')}`.slice(0, 1024);
 }

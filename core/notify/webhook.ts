@@ -17,7 +17,13 @@ export interface WebhookOptions {
   backoffMs?: readonly number[];
   timeoutMs?: number;
   now?: () => Date;
+  /** The sender's deadline (a command's bound): aborting it ends the attempt in flight and every retry at once, and
+   * the result says the delivery was cut off. */
+  signal?: AbortSignal;
 }
+
+/** The error of a delivery its sender's deadline cut off. */
+export const CUT_OFF = "cut off at the sender's deadline";
 
 export function signature(secret: string, timestamp: string, body: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
@@ -25,14 +31,27 @@ export function signature(secret: string, timestamp: string, body: string): stri
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** `wait`, or less when `signal` aborts first. */
+function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return wait;
+  if (signal.aborted) return Promise.resolve();
+  let on: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    on = resolve;
+    signal.addEventListener('abort', on, { once: true });
+  });
+  return Promise.race([wait, aborted]).finally(() => signal.removeEventListener('abort', on));
+}
+
 type Attempt = { ok: true } | { ok: false; retry: boolean; error: string };
 
 async function attempt(
   url: string,
   headers: Record<string, string>,
   body: string,
-  opts: Required<Pick<WebhookOptions, 'fetch' | 'timeoutMs'>>,
+  opts: Required<Pick<WebhookOptions, 'fetch' | 'timeoutMs'>> & Pick<WebhookOptions, 'signal'>,
 ): Promise<Attempt> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
   try {
     const res = await opts.fetch(url, {
       method: 'POST',
@@ -40,12 +59,13 @@ async function attempt(
       body,
       // A redirect could lead anywhere, plain http included; the target is what the policy names, nothing else.
       redirect: 'manual',
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout,
     });
     await res.body?.cancel().catch(() => {});
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, retry: res.status >= 500, error: `HTTP ${res.status}` };
   } catch (e) {
+    if (opts.signal?.aborted) return { ok: false, retry: false, error: CUT_OFF };
     const name = (e as Error)?.name;
     const error = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'network error';
     return { ok: false, retry: true, error };
@@ -66,13 +86,15 @@ export async function deliverWebhook(
   const opts = {
     fetch: options.fetch ?? fetch,
     timeoutMs: options.timeoutMs ?? WEBHOOK_TIMEOUT_MS,
+    signal: options.signal,
   };
   const sleep = options.sleep ?? realSleep;
   const backoff = options.backoffMs ?? WEBHOOK_BACKOFF_MS;
   const now = options.now ?? (() => new Date());
   let last: Attempt = { ok: false, retry: true, error: 'not sent' };
   for (let i = 0; i <= backoff.length; i++) {
-    if (i > 0) await sleep(backoff[i - 1]!);
+    if (i > 0) await abortable(sleep(backoff[i - 1]!), opts.signal);
+    if (opts.signal?.aborted) return { ...base, ok: false, attempts: i, error: CUT_OFF };
     const timestamp = String(Math.floor(now().getTime() / 1000));
     const headers: Record<string, string> = {
       'content-type': 'application/json',

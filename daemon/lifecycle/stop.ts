@@ -52,7 +52,11 @@ export function createStop(live: LiveDaemon, deps: StopDeps): (reason: string) =
     ['policy', () => live.local?.policy.close()],
     ['vendor', () => live.local?.vendor.close()],
     ['session store', () => live.local?.store.close()],
-    ['break-glass', () => live.local?.breakglass.close()],
+    // Together: each gives the notifications it is still delivering the same few seconds, then cuts them off.
+    [
+      'approvals and break-glass',
+      async () => void (await Promise.all([live.local?.approvals.close(), live.local?.breakglass.close()])),
+    ],
     [
       'socket',
       () => {
