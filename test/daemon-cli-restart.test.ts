@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { CLI_MAIN, cliHome } from './support/daemon.js';
+import { CLI_MAIN, cliHome, daemonState } from './support/daemon.js';
 import { cleanEnv, errorBody, run, startStubDaemon, tempDir } from './support/cli.js';
 
 t.test(
@@ -16,7 +16,7 @@ t.test(
     const none = await sentinel('daemon', 'restart');
     t.equal(none.code, 0, none.stderr);
     t.match(none.stdout, /^sentinel daemon is not running\nsentinel daemon started \(pid \d+\)/);
-    const state = () => JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+    const state = () => daemonState(home.runtimeDir);
     const before = state();
 
     // Inside a session it is refused before anything is stopped: the start that follows would be refused.
@@ -44,7 +44,7 @@ t.test(
 t.test('restart whose old port another process took meanwhile: it says so, not only in the daemon log', async (t) => {
   const { home, sentinel } = await cliHome(t);
   t.equal((await sentinel('daemon', 'start')).code, 0);
-  const state = () => JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+  const state = () => daemonState(home.runtimeDir);
   const before = state();
   const stopped = await sentinel('daemon', 'stop');
   t.equal(stopped.code, 0, stopped.stderr);
@@ -98,7 +98,7 @@ t.test(
 t.test('--timeout that is no number of seconds is a usage error, before restart stops anything', async (t) => {
   const { home, sentinel } = await cliHome(t);
   t.equal((await sentinel('daemon', 'start')).code, 0);
-  const pid = () => (JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson).pid;
+  const pid = () => daemonState(home.runtimeDir).pid;
   const before = pid();
   for (const command of ['restart', 'stop', 'start'])
     for (const value of ['abc', '0', '-5', '']) {
@@ -116,7 +116,7 @@ t.test(
   async (t) => {
     const { home, sentinel } = await cliHome(t);
     t.equal((await sentinel('daemon', 'start')).code, 0);
-    const { pid } = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')) as DaemonJson;
+    const { pid } = daemonState(home.runtimeDir);
     process.kill(pid, 'SIGSTOP');
     t.teardown(() => {
       try {
@@ -144,11 +144,6 @@ t.test(
     t.equal(stopped.code, 0, stopped.stderr);
   },
 );
-
-interface DaemonJson {
-  pid: number;
-  port: number;
-}
 
 /** A /v1/status body of a daemon that `manager` started, as pid `pid`. */
 function managedStatus(pid: number, manager: string | null, port = 1) {

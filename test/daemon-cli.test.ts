@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseDaemonRun } from '../cli/daemon.js';
-import { CLI_MAIN, cliHome, prepareHome, runProcess } from './support/daemon.js';
+import { CLI_MAIN, cliHome, daemonState, prepareHome, runProcess } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 
 t.test('start, status, reload, stop', async (t) => {
@@ -37,7 +37,7 @@ t.test('start, status, reload, stop', async (t) => {
     /^policy: 3 rules loaded from file:.*policy\.yaml \(version [0-9a-f]+\)$/m,
     'start: policy state',
   );
-  const pid = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
+  const pid = daemonState(home.runtimeDir).pid;
   const again = await sentinel('daemon', 'start');
   t.equal(again.code, 0, 'start is idempotent');
   t.match(again.stdout, new RegExp(`already running \\(pid ${pid}\\)`));

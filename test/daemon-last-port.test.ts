@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { fetchWithClient, startDaemon } from './support/daemon.js';
+import { daemonState, fetchWithClient, startDaemon } from './support/daemon.js';
 import { requireBuild } from './support/cli.js';
 
 const lastPortFile = (runtimeDir: string) => join(runtimeDir, 'last-port');
@@ -51,7 +51,7 @@ t.test(
 
     const second = await startDaemon(t, { mode: 'subprocess', home: first.home, sts: first.sts });
     t.equal(second.port, port, 'the new daemon listens on the same port');
-    const daemonJson = JSON.parse(readFileSync(join(second.runtimeDir, 'daemon.json'), 'utf8')) as { port: number };
+    const daemonJson = daemonState(second.runtimeDir);
     t.equal(daemonJson.port, port, 'and daemon.json says so');
     // The shell's old variables, unchanged: the real AWS CLI reaches the new daemon and prints its refusal.
     const after = await fetchWithClient('aws-cli', first.url, opened.token);

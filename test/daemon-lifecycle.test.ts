@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNotifyReceiver } from './support/notify-receiver.js';
-import { CLI_MAIN, fetchFrom, prepareHome, startDaemon, waitForSocket } from './support/daemon.js';
+import { CLI_MAIN, daemonState, fetchFrom, prepareHome, startDaemon, waitForSocket } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { BASE_ACCESS_KEY, BASE_ARN } from './support/daemon.js';
 
@@ -159,7 +159,7 @@ os.execv(sys.argv[2], sys.argv[2:])
     { transport: 'unix', method: 'POST', path: '/v1/sessions', body: { profile: 'dev' } },
   );
   t.equal(opened.status, 201, 'the control API works on the activated socket (peer credentials included)');
-  const port = JSON.parse(readFileSync(join(home.runtimeDir, 'daemon.json'), 'utf8')).port as number;
+  const port = daemonState(home.runtimeDir).port;
   t.equal((await fetchFrom({ port }, { transport: 'tcp', token: opened.json.token })).status, 200);
   child.kill('SIGTERM');
   t.equal(await exited, 0);

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { fdDestination } from '../core/log.js';
 import { processStartTime, pidAlive } from '../daemon/runtime/pid.js';
 import { DaemonClient } from '../cli/client.js';
-import { BASE_ACCESS_KEY, BASE_ARN, CLI_MAIN, prepareHome, runProcess, waitForSocket } from './support/daemon.js';
+import {
+  BASE_ACCESS_KEY,
+  BASE_ARN,
+  CLI_MAIN,
+  daemonState,
+  prepareHome,
+  runProcess,
+  waitForSocket,
+} from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import type { HasTeardown } from './support/aws-env.js';
 
@@ -61,7 +69,7 @@ t.test('closing the terminal of a foreground daemon stops it; status, start and 
   const up = await waitForSocket(h.socketPath, 30_000);
   if (!up) t.comment(screen);
   t.ok(up, 'the daemon came up in the terminal');
-  daemonPid = JSON.parse(readFileSync(join(h.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
+  daemonPid = daemonState(h.runtimeDir).pid;
   const client = new DaemonClient({ socketPath: h.socketPath });
   const session = await client.post<{ id: string }>('/v1/sessions', { profile: 'dev', mode: 'server' });
   t.ok(await until(() => /sentinel daemon ready/.test(screen), 5000), 'the log reached the terminal');
@@ -90,7 +98,7 @@ t.test('closing the terminal of a foreground daemon stops it; status, start and 
   t.match(stop.stdout, /not running/, 'stop: not running');
   const started = await h.sentinel('daemon', 'start');
   t.equal(started.code, 0, `start starts a new one: ${started.stderr}`);
-  daemonPid = JSON.parse(readFileSync(join(h.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
+  daemonPid = daemonState(h.runtimeDir).pid;
   t.not(daemonPid, pid);
   const stopped = await h.sentinel('daemon', 'stop');
   t.equal(stopped.code, 0, stopped.stderr);
@@ -100,7 +108,7 @@ t.test('a daemon started in the background still reloads on SIGHUP', async (t) =
   const h = await home(t);
   const started = await h.sentinel('daemon', 'start');
   t.equal(started.code, 0, started.stderr);
-  const pid = JSON.parse(readFileSync(join(h.runtimeDir, 'daemon.json'), 'utf8')).pid as number;
+  const pid = daemonState(h.runtimeDir).pid;
   t.teardown(() => killQuietly(pid));
   const client = new DaemonClient({ socketPath: h.socketPath });
   process.kill(pid, 'SIGHUP');

@@ -21,6 +21,7 @@ import { DaemonClient } from '../../cli/client.js';
 import type { OpenedSession } from '../../cli/session-env.js';
 import { createLogger } from '../../core/log.js';
 import type { DaemonParts, RunningDaemon } from '../../daemon/run.js';
+import { readDaemonState, type DaemonState } from '../../daemon/runtime/daemon-state.js';
 import type { Limits } from '../../daemon/server/context.js';
 import { awsEnv, writeAwsConfig, type HasTeardown } from './aws-env.js';
 import { startSts, type StsEmulator } from './sts-emulator.js';
@@ -589,4 +590,11 @@ export async function cliHome(t: HasTeardown) {
   const inEnv = (env: Record<string, string>, ...args: string[]) =>
     runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
   return { home, inEnv, sentinel: (...args: string[]) => inEnv(home.env, ...args) };
+}
+
+/** The daemon.json of a running daemon in `runtimeDir`, read by the daemon's own reader; none there fails the test. */
+export function daemonState(runtimeDir: string): DaemonState {
+  const state = readDaemonState(runtimeDir);
+  if (!state) throw new Error(`no daemon.json of a running daemon in ${runtimeDir}`);
+  return state;
 }
