@@ -99,11 +99,18 @@ export class DaemonClient {
           res.on('error', reject);
         },
       );
+      // The timeout outlasts every bound the daemon keeps on its own upstreams, so reaching it means the daemon took
+      // the connection and then went quiet (stopped, stuck, swapping) — a state of the daemon, not a bug in this call.
       req.on('timeout', () =>
         req.destroy(
-          new SentinelError('InternalError', `the daemon did not answer within ${timeoutMs / 1000}s`, {
-            cause: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }),
-          }),
+          new SentinelError(
+            'DaemonNotRunning',
+            `the Sentinel daemon took the connection on ${this.options.socketPath} but did not answer within ${timeoutMs / 1000}s`,
+            {
+              hint: 'It may be stopped (SIGSTOP, a suspended terminal job) or stuck: `sentinel daemon status` says which process holds the socket; `sentinel daemon restart` replaces it.',
+              cause: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }),
+            },
+          ),
         ),
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
@@ -196,7 +203,7 @@ export async function connect(
 
 /** The socket-level reason a request to the daemon failed (`ETIMEDOUT` when it did not answer in time), if any. */
 export function transportFailure(e: unknown): string | undefined {
-  if (!(e instanceof SentinelError) || e.code !== 'InternalError') return undefined;
+  if (!(e instanceof SentinelError)) return undefined;
   const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
 }

@@ -173,6 +173,14 @@ async function silentDaemon(
         hint: `Leave out --socket and SENTINEL_SOCKET to reach it, or pass --socket ${listensOn}; \`sentinel daemon stop\` does not signal a daemon on another socket.`,
       },
     );
+  if ((await import('../daemon/runtime/pid.js')).processStopped(pid))
+    return new SentinelError(
+      code,
+      `a Sentinel daemon (pid ${pid}) holds the runtime directory but is stopped (SIGSTOP, or a job suspended in its terminal), so nothing answers on ${asked}`,
+      {
+        hint: `\`kill -CONT ${pid}\` (or \`fg\` in its terminal) resumes it; \`sentinel daemon stop\` ends it.`,
+      },
+    );
   return new SentinelError(
     code,
     `a Sentinel daemon (pid ${pid}) holds the runtime directory but does not answer on ${asked}`,
@@ -483,6 +491,9 @@ async function stop(globals: GlobalOptions, options: { timeout: string }): Promi
     if (running.listensOn !== null) throw await silentDaemon(globals, running, 'DaemonNotRunning');
     // The lock names it by pid and start time, so this is the daemon and not a process that reused its pid.
     process.kill(running.pid, 'SIGTERM');
+    // A stopped process keeps a SIGTERM pending until it runs again: resumed, it acts on it (as a shell's `kill` does
+    // for a stopped job). To a running daemon SIGCONT is nothing.
+    process.kill(running.pid, 'SIGCONT');
   }
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {

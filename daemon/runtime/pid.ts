@@ -23,3 +23,13 @@ export function processStartTime(pid: number): string | null {
     return null;
   }
 }
+
+/** Linux: whether a process is stopped (state T: SIGSTOP, or a job suspended from its terminal); false elsewhere. */
+export function processStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
+  }
+}

@@ -589,7 +589,7 @@ export async function cliHome(t: HasTeardown) {
   t.teardown(() => removeHome(home));
   const inEnv = (env: Record<string, string>, ...args: string[]) =>
     runProcess(process.execPath, [CLI_MAIN, ...args], { env, timeoutMs: 60_000 });
-  return { home, inEnv, sentinel: (...args: string[]) => inEnv(home.env, ...args) };
+  return { home, sts, inEnv, sentinel: (...args: string[]) => inEnv(home.env, ...args) };
 }
 
 /** The daemon.json of a running daemon in `runtimeDir`, read by the daemon's own reader; none there fails the test. */
