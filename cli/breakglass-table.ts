@@ -21,6 +21,7 @@ import {
 import { loadConfig } from '../core/config.js';
 import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { writeStatusIf } from '../core/notify/record-status.js';
 import { createTableClient } from '../core/records/client.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { CLI_NOTIFY_BOUND_MS } from './approvals-table.js';
@@ -106,11 +107,18 @@ export async function close(
     table.deadline,
   );
   if (!finished) {
-    // Never leave the invocation's status on the event: it would say `delivered` for this close.
-    const status = unsettledStatus(table.notifyTargets(event), CLI_NOTIFY_BOUND_MS);
-    await table.stores.events.update(event.id, () => ({ notification_status: status })).catch(() => {});
+    // Never leave the invocation's status on the event: it would say `delivered` for this close. Only onto the version
+    // the close wrote, though: an outcome the service recorded meanwhile (a delivery ending just now) stands.
+    const unsettled = unsettledStatus(table.notifyTargets(event), CLI_NOTIFY_BOUND_MS);
+    const mark = await writeStatusIf(
+      table.stores.events,
+      event.id,
+      unsettled,
+      (c) => c.updated_at === event.updated_at,
+    ).catch(() => null);
+    const status = (mark && !mark.written && mark.record.notification_status) || unsettled;
     event.notification_status = status;
-    return { event, warning: `notification ${status}` };
+    return { event, warning: status.startsWith('failed') ? `notification ${status}` : null };
   }
   const recorded = await table.stores.events.get(event.id).catch(() => undefined);
   const status = recorded?.notification_status;

@@ -1,4 +1,7 @@
 import { unsettledStatus } from '../core/notify/notifier.js';
+import { writeStatusIf, type StatusWrite } from '../core/notify/record-status.js';
+import type { StoredRecord } from '../core/records/kind.js';
+import type { RecordStore } from '../core/records/store.js';
 
 // A Lambda container may be frozen as soon as the handler answers, so work that must happen (notifications and the
 // record of their outcome) is awaited before answering — but never for longer than a bound, so a receiver that does
@@ -27,3 +30,16 @@ export async function waitAtMost(work: Promise<unknown>, ms: number = NOTIFY_WAI
  * one (`delivered` for request.created, say, while request.approved is still unanswered). Written before the answer;
  * the real outcome replaces it if the container runs on. */
 export const unsettledAtBound = (targets: readonly string[]) => unsettledStatus(targets, NOTIFY_WAIT_MS);
+
+/** Writes `unsettledAtBound(targets)` on the record at the bound, but only while `ours(current)`: the sender's real
+ * outcome may land first (delivery ending just after the bound, while this write is on its way or before it reads),
+ * and a later event (a close, a decision) may have written the record since; either stands, and this write is skipped
+ * (`written: false`, not a failure). Other failures reject. */
+export function markUnsettled<R extends StoredRecord & { notification_status?: string }>(
+  store: Pick<RecordStore<R>, 'update'>,
+  id: string,
+  targets: readonly string[],
+  ours: (current: R) => boolean,
+): Promise<StatusWrite<R>> {
+  return writeStatusIf(store, id, unsettledAtBound(targets), ours);
+}

@@ -3,7 +3,7 @@
 // the record bind. A Lambda container may be frozen as soon as it answers, so the notifications an invocation or a
 // close sends are awaited (bounded) before the answer instead of running in the background.
 import type { Principal } from '../core/authorize/types.js';
-import type { BreakglassStores, EventView } from '../core/breakglass/record.js';
+import type { BreakglassEvent, BreakglassStores, EventStatus, EventView } from '../core/breakglass/record.js';
 import {
   breakglassNotifyTargets,
   createBreakglassService,
@@ -15,7 +15,7 @@ import {
 import type { Notifier } from '../core/notify/notifier.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
-import { unsettledAtBound, waitAtMost } from './bounded.js';
+import { markUnsettled, unsettledAtBound, waitAtMost } from './bounded.js';
 import { listProfiles, requireProfile } from './profiles.js';
 
 export interface VendorBreakglassDeps {
@@ -51,15 +51,23 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
       now: deps.now,
     });
 
-  async function delivered(service: BreakglassService, event: EventView): Promise<EventView> {
+  /** The answer to an invoke or a close, after its notifications (bounded). `left` is the status the action stored. */
+  async function delivered(service: BreakglassService, event: EventView, left: EventStatus): Promise<EventView> {
     if (await waitAtMost(service.idle())) return event;
-    // The service records the outcome when delivery ends, after this (a receiver that never answers takes 10 s).
+    // The service records the outcome when delivery ends: usually after this (a receiver that never answers takes
+    // 10 s), but possibly first — delivery ending just after the bound, while this write is on its way. So the interim
+    // goes only onto the version of the record this action wrote; once the record has moved on, what is there (this
+    // event's outcome, or a close's after an invocation) stands.
     const targets = breakglassNotifyTargets(deps.policy, event);
     if (!targets.length) return event;
-    const status = unsettledAtBound(targets);
-    await deps.stores.events
-      .update(event.id, () => ({ notification_status: status }))
-      .then(() => (event.notification_status = status))
+    const ours = (current: BreakglassEvent) => current.updated_at === event.updated_at;
+    await markUnsettled(deps.stores.events, event.id, targets, ours)
+      .then(({ written, record }) => {
+        // Declined with the status this action left: the record now holds this event's own outcome. Otherwise a
+        // later event wrote it, and this answer says what was true of this event at the bound.
+        const own = !written && record.status === left;
+        event.notification_status = own ? record.notification_status : unsettledAtBound(targets);
+      })
       .catch((e: unknown) =>
         deps.log.warn({ err: (e as Error)?.message, id: event.id }, 'break-glass notification status not recorded'),
       );
@@ -70,13 +78,13 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
     preview: (principal, input) => serviceFor(principal).preview(input),
     async invoke(principal, input) {
       const service = serviceFor(principal);
-      return delivered(service, await service.invoke(input));
+      return delivered(service, await service.invoke(input), 'active');
     },
     list: (principal, filter) => serviceFor(principal).list(filter),
     show: (principal, id) => serviceFor(principal).show(id),
     async close(principal, id, reason) {
       const service = serviceFor(principal);
-      return delivered(service, await service.close(id, reason));
+      return delivered(service, await service.close(id, reason), 'closed');
     },
   };
 }

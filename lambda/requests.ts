@@ -17,7 +17,7 @@ import type { Principal } from '../core/authorize/types.js';
 import { SentinelError } from '../core/errors.js';
 import type { NotificationEvent } from '../core/notify/types.js';
 import type { Policy } from '../core/policy/schema.js';
-import { unsettledAtBound, waitAtMost } from './bounded.js';
+import { markUnsettled, waitAtMost } from './bounded.js';
 import type { VendorParts } from './parts.js';
 import { vendorPolicyHint } from './profiles.js';
 
@@ -46,14 +46,18 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
     const warn = (e: unknown) =>
       parts.log.warn({ err: (e as Error)?.message, id: request.id }, 'approval notification status not recorded');
     let interim: Promise<unknown> = Promise.resolve();
+    let recording = false;
     const work = (async () => {
       const results = await notifyRequest(parts.notifier(), policy, entry, event, actor, request, now());
       await interim; // the outcome comes after the interim status, never before it
+      recording = true;
       await recordNotificationStatus(store, request.id, results);
     })().catch(warn);
     if (await waitAtMost(work)) return;
-    const status = unsettledAtBound(entry.notify ?? []);
-    interim = store.update(request.id, () => ({ notification_status: status })).catch(warn);
+    // Not once the outcome is being written (delivery ended just before the bound, its write still on its way), nor
+    // once a later event (a decision, a revoke) has changed the request: what they write stands.
+    const ours = (current: ApprovalRequest) => !recording && current.status === request.status;
+    interim = markUnsettled(store, request.id, entry.notify ?? [], ours).catch(warn);
     await interim;
   };
 

@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
+import { writeStatusIf } from '../notify/record-status.js';
 import { notificationStatus } from '../notify/types.js';
 import { approvalEntryFor, isApprover } from '../approvals/entry.js';
 import type { Actor } from '../approvals/service.js';
@@ -250,7 +251,9 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
         breakglass: eventView(event, now()),
       });
       if (results.length === 0) return;
-      await stores().events.update(event.id, () => ({ notification_status: notificationStatus(results) }));
+      // Only while the event is as this announcement left it: an invocation's delivery that ends after the close (a
+      // slow receiver, retries) must not replace the close's outcome with its own.
+      await writeStatusIf(stores().events, event.id, notificationStatus(results), (c) => c.status === event.status);
     });
   };
 
