@@ -13,7 +13,7 @@ import t, { type Test } from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { createAwsConfig } from '../daemon/vending/aws-config.js';
+import { createAwsConfig, RACY_COARSE_MS, RACY_MS } from '../daemon/vending/aws-config.js';
 import { silentLogger } from '../core/log.js';
 import {
   DEFAULT_AWS_CONFIG,
@@ -223,6 +223,13 @@ t.test('a profile gone, a file others can write, unreadable or misread: refused 
   t.match(record, { status: 'active', role_arn: ROLE_ARNS.dev }, 'a refusal ends nothing');
 });
 
+/** Waits until a file is older than the window in which its stamp is not trusted (longer where times are whole seconds). */
+function settled(path: string): Promise<void> {
+  const st = statSync(path);
+  const coarse = st.mtimeMs % 1000 === 0 && st.ctimeMs % 1000 === 0;
+  return new Promise((r) => setTimeout(r, (coarse ? RACY_COARSE_MS : RACY_MS) + 50));
+}
+
 t.test('unchanged(): a stat of each file; the profile as last read until one of them changes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-unchanged-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -235,7 +242,7 @@ t.test('unchanged(): a stat of each file; the profile as last read until one of 
   // Just written: the stamp is not trusted until the file is older than the file system's time granularity.
   t.equal(cfg.unchanged('dev'), undefined, 'a file changed just before it was read is read again');
   t.not(await cfg.profile('dev'), first, 'read again');
-  await new Promise((r) => setTimeout(r, 150));
+  await settled(configFile);
   const read = await cfg.profile('dev');
   t.equal(await cfg.profile('dev'), read, 'then the same files: nothing new is parsed');
   t.equal(cfg.unchanged('dev'), read, 'unchanged: the profile as read, without reading');
@@ -249,7 +256,7 @@ t.test('unchanged(): a stat of each file; the profile as last read until one of 
   writeFileSync(credentialsFile, '[x]\n', { mode: 0o600 });
   t.equal(cfg.unchanged('dev'), undefined, 'a credentials file that appears');
   await cfg.profile('dev');
-  await new Promise((r) => setTimeout(r, 150));
+  await settled(credentialsFile);
   await cfg.profile('dev');
   t.equal(cfg.unchanged('dev')?.info.roleArn, OPS);
   chmodSync(credentialsFile, 0o640);
