@@ -82,6 +82,9 @@ export function sessionDetail(s: Session, now: number = Date.now()): string {
     ['PID', s.pid === undefined ? undefined : String(s.pid)],
     ['Server', s.server_instance_id],
     ['Source identity', s.source_identity],
+    // The role of the latest credentials issued: it follows the profile's role_arn (docs/sessions.md).
+    ['Role', s.role_arn],
+    ['Credentials to', s.credentials_valid_until === undefined ? undefined : when(s.credentials_valid_until)],
     ['Updated', when(s.updated_at)],
   ];
   return rows

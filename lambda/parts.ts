@@ -142,7 +142,7 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
     ownsClient: false,
   });
   const sts = createStsClients({ log, maxAttempts: 1, requestTimeoutMs: VENDOR_STS_ATTEMPT_MS, ...options.sts });
-  const cached = createCredentialIssuer({
+  const issuer = createCredentialIssuer({
     sts,
     log,
     now: () => now().getTime(),
@@ -158,20 +158,11 @@ export async function createVendorParts(options: VendorOptions = {}): Promise<Ve
         rejected: () => undefined,
       };
     },
+    // Cached credentials are for the role the profile named when they were issued. A policy that re-points the profile
+    // (or drops it) takes effect at the next request: the old role's credentials are not served on from the cache
+    // until they near expiry (up to 50 minutes with a 1 h credential duration), in every warm container.
+    roleInForce: (name) => requireProfile(policy, name).role_arn,
   });
-  // Cached credentials are for the role the profile named when they were issued. A policy that re-points the profile
-  // (or drops it) takes effect at the next request: the old role's credentials are not served on from the cache
-  // until they near expiry (up to 50 minutes with a 1 h credential duration), in every warm container.
-  const issuer: CredentialIssuer = {
-    ...cached,
-    async issue(request) {
-      const current = requireProfile(policy, request.profile);
-      const vended = await cached.issue(request);
-      if (!vended.fromCache || vended.roleArn === current.role_arn) return vended;
-      cached.forget(request.sessionId);
-      return cached.issue(request);
-    },
-  };
   const table = config.breakglass.table;
   const breakglass: BreakglassStores = {
     events: new DynamoRecordStore(EVENT_KIND, { client, table, now, ownsClient: false }),

@@ -182,7 +182,21 @@ t.test('output: table, detail and CSV', async (t) => {
     'a newline in a stored reason is shown escaped',
   );
   t.match(detail, /\nExpires {10}2030-06-01T22:00:00.000Z \(in 10h\)\n/);
-  t.notMatch(detail, /Source identity/, 'absent fields are left out');
+  t.notMatch(detail, /Source identity|Role|Credentials to/, 'absent fields are left out');
+  const issued = sessionDetail(
+    {
+      ...sample,
+      source_identity: 'sentinel-carol-direct-0123456789abcdef',
+      role_arn: 'arn:aws:iam::123456789012:role/prod-readonly',
+      credentials_valid_until: '2030-06-01T12:10:00.000Z',
+    },
+    now,
+  );
+  t.match(
+    issued,
+    /\nSource identity  sentinel-carol-direct-0123456789abcdef\nRole {13}arn:aws:iam::123456789012:role\/prod-readonly\nCredentials to {3}2030-06-01T12:10:00.000Z \(in 10m\)\n/,
+    'the role of the latest credentials, and until when credentials issued for the session may be in use',
+  );
   const csv = toCsv([sample]).split('\n');
   t.equal(csv[0]!.split(',').length, 20);
   t.equal(

@@ -65,17 +65,24 @@ export class CredentialCache {
   }
 
   /** Credentials for a session: cached when they fit `params`, else from `issue` (one call per session at a time).
-   * A hit is the hot path of every credential request: no async frame, no allocation. The returned object is shared
-   * by every hit on that entry and must not be changed. */
-  get(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
-    const entry = this.usable(sessionKey, params);
+   * `role`, when given, is the role the profile names now (null: served unstamped): credentials cached for another
+   * role are never served, not even when a refresh fails. A hit is the hot path of every credential request: no async
+   * frame, no allocation. The returned object is shared by every hit on that entry and must not be changed. */
+  get(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>, role?: string | null): Promise<Vended> {
+    const entry = this.usable(sessionKey, params, role);
     if (entry && this.options.now() < entry.refreshAt) return Promise.resolve(entry.hit);
-    return this.refresh(sessionKey, params, issue);
+    return this.refresh(sessionKey, params, issue, role);
   }
 
-  private async refresh(sessionKey: string, params: CacheParams, issue: () => Promise<Issued>): Promise<Vended> {
-    // A change of marker, user or duration is a different grant: it gets its own call, not a share of another's.
-    const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}\u0000${params.mfa}`;
+  private async refresh(
+    sessionKey: string,
+    params: CacheParams,
+    issue: () => Promise<Issued>,
+    role: string | null | undefined,
+  ): Promise<Vended> {
+    // A change of marker, user, duration or role is a different grant: it gets its own call, not a share of another's
+    // (a call started for the old role before the profile changed is not joined by a request for the new one).
+    const flightKey = `${sessionKey}\u0000${params.profile}\u0000${params.user}\u0000${params.marker}\u0000${params.durationSeconds}\u0000${params.mfa}\u0000${role}`;
     const epoch = this.epoch;
     try {
       const deadlineMs = this.options.issueDeadlineMs ?? ISSUE_DEADLINE_MS;
@@ -100,7 +107,7 @@ export class CredentialCache {
       );
       return { ...issued, fromCache: false };
     } catch (e) {
-      const stale = this.usable(sessionKey, params);
+      const stale = this.usable(sessionKey, params, role);
       if (stale && stale.expiresAt - this.options.now() >= STALE_FLOOR_MS) {
         this.options.log.warn(
           {
@@ -131,9 +138,11 @@ export class CredentialCache {
     return this.entries.size;
   }
 
-  private usable(sessionKey: string, params: CacheParams): Entry | undefined {
+  private usable(sessionKey: string, params: CacheParams, role: string | null | undefined): Entry | undefined {
     const entry = this.entries.get(sessionKey);
     if (!entry || !sameParams(entry.params, params)) return undefined;
+    // Issued for the role the profile named then; the profile now names another (or none).
+    if (role !== undefined && entry.issued.roleArn !== role) return undefined;
     const now = this.options.now();
     if (entry.expiresAt <= now) return undefined;
     // Credentials issued under a longer cap than the caller now allows (a break-glass window closing) are not reused.

@@ -44,6 +44,14 @@ export interface CredentialIssuer {
 
 export interface CredentialIssuerDeps {
   target(profile: string): Promise<IssueTarget>;
+  /**
+   * The role the profile names now (null: its own credentials are served unstamped), asked on every request before the
+   * cache, so it must be cheap when nothing changed; a promise when the front end has to look the profile up again.
+   * Credentials cached for another role are never served, not even when a refresh fails: the next ones come from
+   * `target`. Throws (or rejects) when the profile cannot be served now (ProfileUnknown, NotStampable, a config that
+   * cannot be trusted or read): the request is refused, whatever is cached. Absent: the cache alone decides.
+   */
+  roleInForce?(profile: string): string | null | Promise<string | null>;
   sts: StsClients;
   log: OpLogger;
   now: () => number;
@@ -170,12 +178,16 @@ export function createCredentialIssuer(deps: CredentialIssuerDeps): CredentialIs
     // Not async: a cache hit is handed straight through (an async wrapper returning a promise costs extra ticks).
     issue(request) {
       let params: CacheParams;
+      let role: string | null | Promise<string | null> | undefined;
       try {
         params = cacheParams(request);
+        role = deps.roleInForce?.(params.profile);
       } catch (e) {
         return Promise.reject(e);
       }
-      return cache.get(request.sessionId, params, () => issueNow(params, request));
+      const issue = () => issueNow(params, request);
+      if (role instanceof Promise) return role.then((r) => cache.get(request.sessionId, params, issue, r));
+      return cache.get(request.sessionId, params, issue, role);
     },
     forget(sessionId) {
       cache.forget(sessionId);

@@ -250,12 +250,38 @@ function unreadable(path: string, e: unknown): SentinelError {
   );
 }
 
-async function fingerprint(path: string): Promise<string> {
+/** A file as a stat sees it: device, inode, size, mtime, ctime; or why there is none. A rewrite in place, a replace by
+ * rename, a chmod or chown each change it. Synchronous: it is what a warm credential request pays (AwsConfig.unchanged). */
+function fingerprint(path: string): string {
   try {
-    const st = await stat(path);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return 'missing:ENOENT';
+    // /dev/null reads as empty whatever its times say.
+    if (st.isCharacterDevice()) return `chr:${st.rdev}`;
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch (e) {
     return `missing:${(e as NodeJS.ErrnoException).code ?? ''}`;
+  }
+}
+
+/**
+ * A file changed this recently before it was read may change again without its stamp moving: a rewrite of the same
+ * size, in place, within the file system's timestamp granularity. Until it is older than this, a lookup reads the
+ * files again instead of trusting the stamp (git's "racy clean" rule). Linux stamps files from a clock that ticks
+ * every 1–10 ms (RACY_MS covers it); a file system that keeps whole seconds (HFS+, ext3; FAT two) needs
+ * RACY_COARSE_MS, and is recognised by times without a fraction of a second.
+ */
+export const RACY_MS = 100;
+export const RACY_COARSE_MS = 2500;
+
+function racy(path: string, readAt: number): boolean {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile()) return false;
+    const coarse = st.mtimeMs % 1000 === 0 && st.ctimeMs % 1000 === 0;
+    return readAt - Math.max(st.mtimeMs, st.ctimeMs) < (coarse ? RACY_COARSE_MS : RACY_MS);
+  } catch {
+    return false;
   }
 }
 
@@ -265,6 +291,15 @@ export interface AwsConfig {
   profiles(): Promise<ProfileInfo[]>;
   /** Throws BadRequest for an invalid name, ProfileUnknown (with close matches) for an absent one. */
   profile(name: string): Promise<AwsProfile>;
+  /**
+   * The profile as `profile()` last read it, when neither file has changed since: one stat of each file, nothing read,
+   * no trust check. Undefined when one has changed (or was replaced, or its mode or owner changed), when nothing was
+   * read yet, or when the last read is too recent to trust the stamp (RACY_MS): then `profile()` reads them. Throws
+   * what `profile()` would throw for those same files (BadRequest, ProfileUnknown, the SDK-hazard refusal). This is
+   * what a warm credential request costs (DESIGN §3.4): it learns of an edit of ~/.aws/config at once, without a
+   * watcher and without reading the file.
+   */
+  unchanged(name: string): AwsProfile | undefined;
   /** Forget what was read; the next call reads the files again. */
   reload(): void;
   /** As of the last lookup: why the files must not be handed to the SDK's fromIni (sdkHazard), or undefined. */
@@ -273,18 +308,20 @@ export interface AwsConfig {
 
 /**
  * The files are re-read when they change (stat on each lookup: a profile added with `aws configure` is seen without a
- * reload). Lookups happen only on credential cache misses and session opens, never on a cache hit.
+ * reload). A lookup (`profile()`: session opens, credential_process requests, credential cache misses) also checks that
+ * the files can be trusted; a warm credential request only stats them (`unchanged()`), and looks up when they changed.
  */
 export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig {
-  let loaded: { stamp: string; profiles: Map<string, AwsProfile>; hazard?: Hazard } | undefined;
+  let loaded: { stamp: string; profiles: Map<string, AwsProfile>; hazard?: Hazard; racy: boolean } | undefined;
   let loading: Promise<Map<string, AwsProfile>> | undefined;
 
   async function load(): Promise<Map<string, AwsProfile>> {
     // On every lookup, not only when a file changed: a directory above it can be opened to others without touching it.
     assertTrustedAwsFile(files.configFile);
     assertTrustedAwsFile(files.credentialsFile);
-    const stamp = (await Promise.all([fingerprint(files.configFile), fingerprint(files.credentialsFile)])).join('|');
-    if (loaded && loaded.stamp === stamp) return loaded.profiles;
+    const readAt = Date.now();
+    const stamp = stampNow();
+    if (loaded && loaded.stamp === stamp && !loaded.racy) return loaded.profiles;
     const [configText, credentialsText] = await Promise.all([
       readConfigFile(files.configFile),
       readConfigFile(files.credentialsFile),
@@ -305,8 +342,27 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
       if (found && !hazard?.pollutes) hazard = hazardOf(path, found.section, found.hazard);
     }
     if (hazard) log.warn({ section: hazard.section }, hazard.refusal.message);
-    loaded = { stamp, profiles, ...(hazard ? { hazard } : {}) };
+    const recent = racy(files.configFile, readAt) || racy(files.credentialsFile, readAt);
+    loaded = { stamp, profiles, ...(hazard ? { hazard } : {}), racy: recent };
     return profiles;
+  }
+
+  function stampNow(): string {
+    return `${fingerprint(files.configFile)}|${fingerprint(files.credentialsFile)}`;
+  }
+
+  /** The profile `name` of `profiles`, or the refusal profile() gives. */
+  function find(profiles: Map<string, AwsProfile>, name: string, hazard: Hazard | undefined): AwsProfile {
+    // Any SDK client Sentinel makes for this profile (STS, SSO) reads the files: none is made.
+    if (hazard?.pollutes) throw hazard.refusal;
+    const found = profiles.get(name);
+    if (found) return found;
+    const near = closeMatches(name, profiles.keys());
+    throw new SentinelError(
+      'ProfileUnknown',
+      `no profile "${name}" in the AWS config${near.length > 0 ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}`,
+      { details: { profile: name, ...(near.length > 0 ? { close_matches: near } : {}) } },
+    );
   }
 
   function current(): Promise<Map<string, AwsProfile>> {
@@ -326,16 +382,20 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     async profile(name) {
       checkProfileName(name);
       const all = await current();
-      // Any SDK client Sentinel makes for this profile (STS, SSO) reads the files: none is made.
-      if (loaded?.hazard?.pollutes) throw loaded.hazard.refusal;
-      const found = all.get(name);
-      if (found) return found;
-      const near = closeMatches(name, all.keys());
-      throw new SentinelError(
-        'ProfileUnknown',
-        `no profile "${name}" in the AWS config${near.length > 0 ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}`,
-        { details: { profile: name, ...(near.length > 0 ? { close_matches: near } : {}) } },
-      );
+      return find(all, name, loaded?.hazard);
+    },
+    unchanged(name) {
+      // A read in progress may be about to replace `loaded`, or fail: wait for it.
+      if (!loaded || loaded.racy || loading) return undefined;
+      const last = loaded;
+      if (stampNow() !== last.stamp) return undefined;
+      // The map holds only valid names: a hit needs no name check.
+      if (!last.hazard?.pollutes) {
+        const found = last.profiles.get(name);
+        if (found) return found;
+      }
+      checkProfileName(name);
+      return find(last.profiles, name, last.hazard);
     },
     reload() {
       loaded = undefined;

@@ -100,15 +100,21 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     now,
   });
 
+  /** The role a profile's credentials are for: its role_arn, or null when (allow_unstamped) its own are served. */
+  function roleOf(p: AwsProfile): string | null {
+    if (!p.info.stampable && (!config.credentials.allowUnstamped || p.roleWithoutSource)) throw notStampable(p);
+    return p.info.stampable ? p.info.roleArn! : null;
+  }
+
   /** What a profile of the AWS config means to the issuer: a role to stamp, or (allow_unstamped) its own keys. */
   async function target(name: string): Promise<IssueTarget> {
     const p = await awsConfig.profile(name);
-    if (!p.info.stampable && (!config.credentials.allowUnstamped || p.roleWithoutSource)) throw notStampable(p);
+    const roleArn = roleOf(p);
     const source = baseSourceOf(p);
     return {
       profile: p.info.name,
       region: regionOf(p),
-      roleArn: p.info.stampable ? p.info.roleArn! : null,
+      roleArn,
       ...(p.info.stampable && p.info.externalId !== undefined ? { externalId: p.info.externalId } : {}),
       base: async () => (await baseOf(p)).credentials,
       rejected: () => bases.forget(source.key),
@@ -117,7 +123,17 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     };
   }
 
-  const issuer = createCredentialIssuer({ target, sts, log, now, random: deps.random ?? Math.random });
+  /** The role a profile names as the AWS config reads at this request (DESIGN §3.4 step 4). A warm request stats the
+   * two files and reads nothing (awsConfig.unchanged); when either changed, the profile is looked up again (read,
+   * trust-checked) before the cache is consulted. So an edited role_arn is assumed at the next request instead of the
+   * old role's cached credentials being served until their refresh; a profile gone from the files, a file others can
+   * now write or one that cannot be read refuses the request with its own code, whatever is cached. */
+  function roleInForce(name: string): string | null | Promise<string | null> {
+    const p = awsConfig.unchanged(name);
+    return p !== undefined ? roleOf(p) : awsConfig.profile(name).then(roleOf);
+  }
+
+  const issuer = createCredentialIssuer({ target, roleInForce, sts, log, now, random: deps.random ?? Math.random });
 
   return {
     profiles: () => awsConfig.profiles(),
