@@ -13,7 +13,8 @@ import t, { type Test } from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { createAwsConfig, RACY_COARSE_MS, RACY_MS } from '../daemon/vending/aws-config.js';
+import { AWS_CONFIG_CHECK_MS, createAwsConfig, RACY_COARSE_MS, RACY_MS } from '../daemon/vending/aws-config.js';
+import { createVendor } from '../daemon/vending/vendor.js';
 import { silentLogger } from '../core/log.js';
 import {
   DEFAULT_AWS_CONFIG,
@@ -41,7 +42,11 @@ interface Harness {
 }
 
 async function setup(t: Test): Promise<Harness> {
-  const d = await startDaemon(t, { touchFlushMs: 10 });
+  // Every request looks at the files (the daemon's default, AWS_CONFIG_CHECK_MS, is once a second: see the last test).
+  const d = await startDaemon(t, {
+    touchFlushMs: 10,
+    parts: { vendor: (config, log, env) => createVendor(config, { log, env, awsConfigCheckMs: 0 }) },
+  });
   const opened = await d.openSession('dev');
   return {
     d,
@@ -236,7 +241,7 @@ t.test('unchanged(): a stat of each file; the profile as last read until one of 
   const configFile = join(dir, 'config');
   const credentialsFile = join(dir, 'credentials');
   writeFileSync(configFile, pointDev(ROLE_ARNS.dev), { mode: 0o600 });
-  const cfg = createAwsConfig({ configFile, credentialsFile }, silentLogger());
+  const cfg = createAwsConfig({ configFile, credentialsFile }, silentLogger(), { checkEveryMs: 0 });
   t.equal(cfg.unchanged('dev'), undefined, 'nothing read yet');
   const first = await cfg.profile('dev');
   // Just written: the stamp is not trusted until the file is older than the file system's time granularity.
@@ -263,4 +268,31 @@ t.test('unchanged(): a stat of each file; the profile as last read until one of 
   t.equal(cfg.unchanged('dev'), undefined, 'a change of mode');
   cfg.reload();
   t.equal(cfg.unchanged('dev'), undefined, 'after reload(): read again');
+});
+
+t.test('unchanged() stats the files at most once per interval: an edit is seen within it, not later', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-unchanged-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'config');
+  writeFileSync(configFile, pointDev(ROLE_ARNS.dev), { mode: 0o600 });
+  let clock = 1_000_000;
+  const cfg = createAwsConfig({ configFile, credentialsFile: join(dir, 'none') }, silentLogger(), {
+    checkEveryMs: AWS_CONFIG_CHECK_MS,
+    now: () => clock,
+  });
+  await settled(configFile);
+  const read = await cfg.profile('dev');
+  t.equal(cfg.unchanged('dev'), read);
+  writeFileSync(configFile, pointDev(OPS));
+  clock += AWS_CONFIG_CHECK_MS - 1;
+  t.equal(cfg.unchanged('dev'), read, 'within the interval the last stat stands: no system call per request');
+  clock += 1;
+  t.equal(cfg.unchanged('dev'), undefined, 'at the interval the files are looked at, and the edit is seen');
+  t.equal((await cfg.profile('dev')).info.roleArn, OPS);
+  await settled(configFile);
+  const again = await cfg.profile('dev');
+  clock -= 10_000;
+  writeFileSync(configFile, pointDev(READONLY));
+  t.equal(cfg.unchanged('dev'), undefined, 'a clock that went back looks at once');
+  t.not(again.info.roleArn, READONLY);
 });

@@ -292,12 +292,12 @@ export interface AwsConfig {
   /** Throws BadRequest for an invalid name, ProfileUnknown (with close matches) for an absent one. */
   profile(name: string): Promise<AwsProfile>;
   /**
-   * The profile as `profile()` last read it, when neither file has changed since: one stat of each file, nothing read,
-   * no trust check. Undefined when one has changed (or was replaced, or its mode or owner changed), when nothing was
-   * read yet, or when the last read is too recent to trust the stamp (RACY_MS): then `profile()` reads them. Throws
-   * what `profile()` would throw for those same files (BadRequest, ProfileUnknown, the SDK-hazard refusal). This is
-   * what a warm credential request costs (DESIGN §3.4): it learns of an edit of ~/.aws/config at once, without a
-   * watcher and without reading the file.
+   * The profile as `profile()` last read it, when neither file has changed since: one stat of each file at most once
+   * per `checkEveryMs` (AWS_CONFIG_CHECK_MS), nothing read, no trust check. Undefined when one has changed (or was
+   * replaced, or its mode or owner changed), when nothing was read yet, or when the last read is too recent to trust
+   * the stamp (RACY_MS): then `profile()` reads them. Throws what `profile()` would throw for those same files
+   * (BadRequest, ProfileUnknown, the SDK-hazard refusal). This is what a warm credential request costs (DESIGN §3.4):
+   * it learns of an edit of ~/.aws/config within a second, without a watcher and without reading the file.
    */
   unchanged(name: string): AwsProfile | undefined;
   /** Forget what was read; the next call reads the files again. */
@@ -311,7 +311,23 @@ export interface AwsConfig {
  * reload). A lookup (`profile()`: session opens, credential_process requests, credential cache misses) also checks that
  * the files can be trusted; a warm credential request only stats them (`unchanged()`), and looks up when they changed.
  */
-export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig {
+/** How often a warm credential request stats the AWS files (unchanged()): at most once in this many ms. A stat is a
+ * system call, 2.5–10 µs where system calls are intercepted (gVisor, this project's build machines) — two of them on
+ * every warm request tripled the decision path's CPU — while an edit of ~/.aws/config a second late costs nothing. */
+export const AWS_CONFIG_CHECK_MS = 1_000;
+
+export interface AwsConfigOptions {
+  /** unchanged() stats the files at most once in this many ms (default AWS_CONFIG_CHECK_MS; 0: on every call). */
+  checkEveryMs?: number;
+  /** The clock the interval is measured on (tests). */
+  now?: () => number;
+}
+
+export function createAwsConfig(files: AwsConfigFiles, log: OpLogger, options: AwsConfigOptions = {}): AwsConfig {
+  const checkEveryMs = options.checkEveryMs ?? AWS_CONFIG_CHECK_MS;
+  const clock = options.now ?? Date.now;
+  /** When the stamp of `loaded` was last confirmed by a stat (at its read, or by unchanged()). */
+  let confirmedAt = -Infinity;
   let loaded: { stamp: string; profiles: Map<string, AwsProfile>; hazard?: Hazard; racy: boolean } | undefined;
   let loading: Promise<Map<string, AwsProfile>> | undefined;
 
@@ -344,6 +360,7 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
     if (hazard) log.warn({ section: hazard.section }, hazard.refusal.message);
     const recent = racy(files.configFile, readAt) || racy(files.credentialsFile, readAt);
     loaded = { stamp, profiles, ...(hazard ? { hazard } : {}), racy: recent };
+    confirmedAt = clock();
     return profiles;
   }
 
@@ -388,7 +405,12 @@ export function createAwsConfig(files: AwsConfigFiles, log: OpLogger): AwsConfig
       // A read in progress may be about to replace `loaded`, or fail: wait for it.
       if (!loaded || loaded.racy || loading) return undefined;
       const last = loaded;
-      if (stampNow() !== last.stamp) return undefined;
+      const at = clock();
+      // Within the interval the last stat stands (a clock that went back checks at once).
+      if (at - confirmedAt >= checkEveryMs || at < confirmedAt) {
+        if (stampNow() !== last.stamp) return undefined;
+        confirmedAt = at;
+      }
       // The map holds only valid names: a hit needs no name check.
       if (!last.hazard?.pollutes) {
         const found = last.profiles.get(name);

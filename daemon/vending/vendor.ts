@@ -29,6 +29,8 @@ export interface VendorDeps {
   sts?: StsClientOptions;
   /** Import the AWS SDK in the background after SDK_PRELOAD_DELAY_MS (default true). */
   preloadSdk?: boolean;
+  /** How often a warm request looks at the AWS files (default AWS_CONFIG_CHECK_MS; tests: 0, every request). */
+  awsConfigCheckMs?: number;
 }
 
 function notStampable(p: AwsProfile): SentinelError {
@@ -67,7 +69,9 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
   const { log } = deps;
   const env = deps.env ?? process.env;
   const now = deps.now ?? Date.now;
-  const awsConfig = createAwsConfig(awsConfigFiles(env), log);
+  const awsConfig = createAwsConfig(awsConfigFiles(env), log, {
+    ...(deps.awsConfigCheckMs !== undefined ? { checkEveryMs: deps.awsConfigCheckMs } : {}),
+  });
   const sts = createStsClients({ log, ...deps.sts });
   const bases = createBaseCredentialResolver({
     awsConfig,
@@ -123,11 +127,11 @@ export function createVendor(config: Config, deps: VendorDeps): Vendor {
     };
   }
 
-  /** The role a profile names as the AWS config reads at this request (DESIGN §3.4 step 4). A warm request stats the
-   * two files and reads nothing (awsConfig.unchanged); when either changed, the profile is looked up again (read,
-   * trust-checked) before the cache is consulted. So an edited role_arn is assumed at the next request instead of the
-   * old role's cached credentials being served until their refresh; a profile gone from the files, a file others can
-   * now write or one that cannot be read refuses the request with its own code, whatever is cached. */
+  /** The role a profile names as the AWS config reads now (DESIGN §3.4 step 4). A warm request reads nothing and stats
+   * the two files at most once a second (awsConfig.unchanged); when either changed, the profile is looked up again
+   * (read, trust-checked) before the cache is consulted. So an edited role_arn is assumed within a second instead of
+   * the old role's cached credentials being served until their refresh; a profile gone from the files, a file others
+   * can now write or one that cannot be read refuses requests with its own code, whatever is cached. */
   function roleInForce(name: string): string | null | Promise<string | null> {
     const p = awsConfig.unchanged(name);
     return p !== undefined ? roleOf(p) : awsConfig.profile(name).then(roleOf);
