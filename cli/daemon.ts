@@ -204,7 +204,7 @@ function summary(s: StatusBody): string {
       `policy:   ${policy}`,
       ...auditLines(s.audit),
       `sessions: ${s.sessions.active} active (${s.store} store${tableText(s)}), ${c.sessions_opened} opened since start`,
-      `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
+      `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; decisions (session opens too): ${c.allowed} allowed, ${c.denied} refused`,
     ].join('\n') + '\n'
   );
 }
