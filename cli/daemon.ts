@@ -195,7 +195,13 @@ function summary(s: StatusBody): string {
     : s.policy.lastError
       ? partlyLoaded(s.policy)
         ? `${s.policy.source}:${s.policy.location} (version ${s.policy.version}, ${rulesText(s.policy.rules)}); not loaded: ${visible(s.policy.lastError)}`
-        : `${s.policy.source}:${s.policy.location} — NOT LOADED: ${visible(s.policy.lastError)}`
+        : // Say what is in force meanwhile: "NOT LOADED" alone reads as "everything is denied" while a last good
+          // policy is still served.
+          `${s.policy.source}:${s.policy.location} — NOT LOADED: ${visible(s.policy.lastError).replace(/\.$/, '')}${
+            s.policy.version
+              ? `; the last good policy (version ${s.policy.version}, ${rulesText(s.policy.rules)}) is kept`
+              : '; every request is denied'
+          }`
       : `${s.policy.source}:${s.policy.location} (version ${s.policy.version ?? '-'}, ${rulesText(s.policy.rules)})`;
   const c = s.counters;
   return (
@@ -212,7 +218,7 @@ function summary(s: StatusBody): string {
       `policy:   ${policy}`,
       ...auditLines(s.audit),
       `sessions: ${s.sessions.active} active (${s.store} store${tableText(s)}), ${c.sessions_opened} opened since start`,
-      `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; ${c.allowed} allowed, ${c.denied} refused`,
+      `requests: ${c.credential_requests} credential, ${c.credential_process_requests} credential_process; decisions (session opens too): ${c.allowed} allowed, ${c.denied} refused`,
     ].join('\n') + '\n'
   );
 }

@@ -184,12 +184,14 @@ async function exec(
   globals: GlobalOptions,
 ): Promise<number> {
   checkProfileName(profile);
-  if (commandLine.length === 0) {
-    // As aws-vault does: a shell in the session, which ends when the shell exits.
-    const shell = process.env.SHELL && process.env.SHELL.startsWith('/') ? process.env.SHELL : '/bin/sh';
-    process.stderr.write(`sentinel: starting ${shell} with profile ${profile}; \`exit\` ends the session\n`);
-    commandLine = [shell];
-  }
+  // As aws-vault does: without a command, a shell in the session, which ends when the shell exits.
+  const shell =
+    commandLine.length === 0
+      ? process.env.SHELL && process.env.SHELL.startsWith('/')
+        ? process.env.SHELL
+        : '/bin/sh'
+      : undefined;
+  if (shell) commandLine = [shell];
   const ttl = checkTtl(options.ttl);
   refuseNesting(process.env, options.nest, 'exec');
   const { file: configFile, warning } = sessionAwsConfig(await resolveRuntimeDir(globals), process.env);
@@ -202,6 +204,8 @@ async function exec(
     pid: process.pid,
     ...(ttl ? { ttl } : {}),
   });
+  // Only once the session is open: a refusal (policy, no daemon, nesting) must not be preceded by "starting".
+  if (shell) process.stderr.write(`sentinel: starting ${shell} with profile ${profile}; \`exit\` ends the session\n`);
   let status: number;
   try {
     const raw = options.env ? await fetchRawCredentials(client, session) : undefined;

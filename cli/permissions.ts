@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { EXIT, SentinelError } from '../core/errors.js';
 import { resolveAwsTarget } from './aws-target.js';
 import { adminClient } from './aws-clients.js';
+import { NO_CREDENTIALS_HINT, noCredentialsFound } from '../core/aws-http.js';
 import { printJson, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 
@@ -115,7 +116,15 @@ async function check(flags: CheckFlags, globals: GlobalOptions): Promise<number>
     try {
       callerArn = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? '';
     } catch (e) {
-      throw new SentinelError('AwsCallFailed', `STS GetCallerIdentity failed (${awsCode(e)})`);
+      if (noCredentialsFound(e)) {
+        throw new SentinelError('AwsCallFailed', 'STS GetCallerIdentity: no AWS credentials could be found', {
+          hint: NO_CREDENTIALS_HINT,
+        });
+      }
+      // The catalogue's hint for AwsCallFailed suggests `sentinel permissions check`, the command that failed.
+      throw new SentinelError('AwsCallFailed', `STS GetCallerIdentity failed (${awsCode(e)})`, {
+        hint: 'Check --profile/--region and network access to AWS, then try again.',
+      });
     }
     const principal = p.simulationPrincipal(callerArn);
     if (!principal) {

@@ -347,7 +347,7 @@ Exit codes: 0 valid; 1 not valid (or warnings with --strict); 2 usage.
       '--session-table <table>',
       'DynamoDB session table, with --session-store dynamodb (default: sessions.table of config.yaml)',
     )
-    .option('--json', 'print JSON: {request, decision, trace, approval, breakglass, warnings}')
+    .option('--json', 'print JSON: {request, decision, trace, near_misses, approval, breakglass, warnings}')
     .addHelpText(
       'after',
       `

@@ -388,7 +388,7 @@ refused with Conflict.
 
 Examples:
   $ sentinel ${verb} 3f9a0c1d2e4b5a69
-  $ sentinel ${verb} 3f9a0c1d2e4b5a69 --comment "ok for INC-1234" --profile approver
+  $ sentinel ${verb} 3f9a0c1d2e4b5a69 --comment "${decision === 'approve' ? 'ok for INC-1234' : 'use staging'}" --profile approver
 
 Exit codes: 0 ${decision === 'approve' ? 'approved' : 'denied'}; 1 not pending (Conflict), the vendor did not answer
 (VendorUnavailable) or error; 2 usage; 3 not an approver (NotApprover).`,

@@ -96,7 +96,10 @@ export function register(program: Command): void {
       '--profile <profile>',
       'AWS profile (default: $AWS_PROFILE, else aws_profile in config.yaml, else the default chain)',
     )
-    .option('--region <region>', 'STS region (default: $AWS_REGION, else region in config.yaml, else us-east-1)')
+    .option(
+      '--region <region>',
+      'STS region (default: $AWS_REGION, else region in config.yaml, else the profile region in ~/.aws/config, else us-east-1)',
+    )
     .option('--json', 'print JSON: {arn, account, type, rawName, policyName, profile}')
     .addHelpText(
       'after',

@@ -43,6 +43,18 @@ try {
     `#!/bin/sh\nexec ${quote('bash', process.execPath)} ${quote('bash', CLI_MAIN)} "$@"\n`,
     { mode: 0o700 },
   );
+  // Older AWS CLIs (Debian 12's 2.9 among them) ignore AWS_ENDPOINT_URL_STS: an `aws` first on the PATH names the
+  // emulator on every `aws sts …` call, typed in the demo shell or run by `sentinel exec dev -- aws sts …` alike (a
+  // shell function would not reach exec's child, which then asked the real STS and could not connect).
+  const outerPath = process.env.PATH ?? '/usr/bin:/bin';
+  writeFileSync(
+    join(bin, 'aws'),
+    `#!/bin/sh
+PATH=${quote('bash', outerPath)}
+if [ "\${1-}" = sts ]; then exec aws "$@" --endpoint-url "$AWS_ENDPOINT_URL_STS"; else exec aws "$@"; fi
+`,
+    { mode: 0o700 },
+  );
   const env: Record<string, string> = {
     ...home.env,
     PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
@@ -57,21 +69,19 @@ try {
     rc,
     `eval "$(sentinel shell init bash)"
 PS1='$(sentinel_prompt)(sentinel demo) \\w \\$ '
-# Older AWS CLIs (Debian 12's 2.9 among them) ignore AWS_ENDPOINT_URL_STS: STS calls typed here name
-# the emulator themselves, so the demo works with whichever AWS CLI is installed.
-aws() { if [ "\${1-}" = sts ]; then command aws "$@" --endpoint-url "$AWS_ENDPOINT_URL_STS"; else command aws "$@"; fi; }
 ${
   script === undefined
     ? `cat <<'EOF'
 
 Sentinel demo: a throwaway HOME (${home.home}) with an AWS config (~/.aws/config: profiles base,
 dev, prod, blocked), a policy (~/.config/sentinel/policy.yaml) and a local STS emulator standing in for AWS
-(${sts.url}; \`aws sts …\` typed here is sent there). The daemon is running. Try:
+(${sts.url}; \`aws sts …\` run here is sent there). The daemon is running. Try:
 
   sentinel use dev && aws sts get-caller-identity     # the AWS CLI gets credentials through the daemon
   sentinel server sessions                            # the session, its user and its SourceIdentity
   sentinel server revoke "$SENTINEL_SESSION" --reason demo && aws sts get-caller-identity   # refused now
   sentinel use --off
+  sentinel exec dev -- aws sts get-caller-identity       # one command in a session of its own
   sentinel exec blocked -- aws sts get-caller-identity   # the policy says no, and why
   sentinel exec --env prod -- true                       # prod only through a session, never as raw keys
   tail -n 3 ~/.local/state/sentinel/decisions.log        # every decision, allowed or not

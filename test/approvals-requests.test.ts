@@ -211,6 +211,11 @@ for (const [backend, make] of backends) {
       await codeOf(decide(DAVE, 'deny')),
       /^Conflict: request [0-9a-f]{16} is approved by carol, so it cannot be denied/,
     );
+    const late = await decide(DAVE, 'deny').then(
+      () => undefined,
+      (e: { hint?: string }) => e.hint,
+    );
+    t.equal(late, `Show it with \`sentinel requests show ${r.id}\`.`, 'the hint names the request, to run as written');
 
     // The override lookup: alice, prod, require_approval → approved until window_end.
     const lookup = createApprovalLookup({ store, policy: () => policy.current });

@@ -247,6 +247,26 @@ t.test(
       ],
       'a stretch written without the key, then a new chain',
     );
+
+    // Signing switched on for a log that never had a key: every older line is unsigned, the last one too (it is no
+    // more "inserted" than the others: there is no chain before it), and the first chain starts cleanly after them.
+    writeLines(f.file, []);
+    const before = createDecisionLog(
+      resolveConfig({ audit: { file: f.file } }, 'test-config.yaml', { HOME: '/nonexistent' }),
+      { log: silentLogger() },
+    );
+    before.write(entry(0));
+    before.write(entry(1));
+    await before.close();
+    await writeSigned(f.file, f.key, 2, 2);
+    t.same(
+      kinds(await verifyLogFile(f.file, keys)),
+      [
+        [1, 'unsigned'],
+        [2, 'unsigned'],
+      ],
+      'an unsigned log, then signing switched on',
+    );
   },
 );
 

@@ -167,6 +167,7 @@ t.test('breakglass through the CLI', async (t) => {
     const again = await cli(['breakglass', 'close', e.id, '--reason', 'again']);
     t.equal(again.code, 1);
     t.match(again.stderr, /is closed, so it cannot be closed/);
+    t.match(again.stderr, `Hint: Show it with \`sentinel breakglass show ${e.id}\`.`, 'the hint runs as written');
   });
 
   await t.test('a profile literally named list', async (t) => {

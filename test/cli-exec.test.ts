@@ -84,6 +84,12 @@ t.test('exec options after the profile are refused, not applied; `exec <profile>
   t.equal(shellRun.stdout, 'shell in dev, args: 0', '$SHELL ran in the session, with no arguments');
   t.match(shellRun.stderr, new RegExp(`starting ${shell} with profile dev`));
   t.equal(daemon.requests.at(-1)!.method, 'DELETE', 'the session ended with the shell');
+
+  // A shell that never starts is not announced: the refusal is the only thing said.
+  const refused = await sentinel(t, ['exec', 'dev'], { env: { ...env, SENTINEL_SOCKET: `${daemon.socket}.nope` } });
+  t.equal(refused.code, 4);
+  t.notMatch(refused.stderr, /starting/, 'no "starting <shell>" before the refusal');
+  t.match(refused.stderr, /^Error: /);
 });
 
 t.test(

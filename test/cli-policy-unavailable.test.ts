@@ -1,6 +1,7 @@
 // Every "no policy" error names the policy file and its first problem with line:column (issue 9 item 10): `use`,
 // `exec`, `credentials` and the daemon's credential answer; `daemon start` says the policy is not loaded and why.
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
 import {
   BASE_ACCESS_KEY,
   BASE_ARN,
@@ -12,6 +13,7 @@ import {
 } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { requireBuild, sentinel, userEnv } from './support/cli.js';
+import { until } from './support/wait.js';
 
 // Line 4, column 13: the effect.
 const BROKEN = 'version: "1"\nrules:\n  - name: broken\n    effect: sometimes\n    conditions: { profiles: [dev] }\n';
@@ -72,4 +74,30 @@ t.test('daemon start with a missing policy says so, and that every request is de
   t.equal(refused.stderr.split('sentinel daemon reload').length, 2, 'what to do is said once, not again in the hint');
   t.match(refused.stderr, /^Hint: The daemon keeps running and refuses every request until a policy loads/m);
   t.equal((await run('daemon', 'stop')).code, 0);
+});
+
+t.test('daemon status after a broken edit says the last good policy is still in force', async (t) => {
+  requireBuild();
+  const d = await startDaemon(t);
+  const env = userEnv(d);
+  const before = await sentinel(t, ['daemon', 'status', '--json'], { env });
+  const good = JSON.parse(before.stdout).policy as { version: string; rules: number };
+  writeFileSync(d.policyFile, BROKEN);
+  const status = await until(
+    () => sentinel(t, ['daemon', 'status'], { env }),
+    (r) => /NOT LOADED/.test(r.stdout),
+    20_000,
+    200,
+  );
+  t.equal(status.code, 0);
+  t.match(
+    status.stdout,
+    new RegExp(
+      `^policy: .* — NOT LOADED: .*; the last good policy \\(version ${good.version}, ${good.rules} rules\\) is kept$`,
+      'm',
+    ),
+    'names the policy still served',
+  );
+  const served = await sentinel(t, ['credentials', '--profile', 'dev'], { env });
+  t.equal(served.code, 0, 'and it is served');
 });

@@ -50,6 +50,11 @@ t.test('start, status, reload, stop', async (t) => {
   t.match(status.stdout, new RegExp(`running \\(pid ${pid}`));
   t.match(status.stdout, /endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/credentials/);
   t.match(status.stdout, /policy: +file:.*policy\.yaml \(version [0-9a-f]+, 3 rules\)/);
+  // allowed/refused count every decision, session opens included, so they are not read as a split of the requests.
+  t.match(
+    status.stdout,
+    /^requests: \d+ credential, \d+ credential_process; decisions \(session opens too\): \d+ allowed, \d+ refused$/m,
+  );
   const statusJson = JSON.parse(statusJsonRun.stdout);
   t.match(statusJson, { pid, store: 'memory', policy: { rules: 3 } });
 

@@ -18,9 +18,10 @@ t.test('npm run demo: the AWS CLI through the daemon, the policy, and nothing le
   const bin = tempDir(t);
   symlinkSync(AWS, join(bin, 'aws'));
   const script = [
-    'echo "AWS=$(type -P aws) $(command aws --version 2>&1)"',
+    'echo "AWS=$(PATH=${PATH#*:} type -P aws) $(aws --version 2>&1)"',
     'sentinel use dev && aws sts get-caller-identity --output json; echo "USE=$?"',
     'sentinel use --off',
+    'sentinel exec dev -- aws sts get-caller-identity --output json; echo "EXEC=$?"',
     'sentinel exec blocked -- true; echo "BLOCKED=$?"',
     'sentinel exec --env prod -- true; echo "PROD_ENV=$?"',
     'echo "DEMO_HOME=$HOME DAEMON=$(sentinel daemon status --json | tr -d "\\n" | sed "s/.*\\"pid\\": *\\([0-9]*\\).*/\\1/")"',
@@ -36,13 +37,16 @@ t.test('npm run demo: the AWS CLI through the daemon, the policy, and nothing le
     },
   );
   t.equal(r.code, 0, r.stderr);
-  const identity = /\{[^}]*"Arn"[^}]*\}/.exec(r.stdout)?.[0];
-  t.ok(identity, `the AWS CLI printed an identity: ${r.stdout}`);
-  const arn = (JSON.parse(identity ?? '{}') as { Arn?: string }).Arn ?? '';
+  const identities = [...r.stdout.matchAll(/\{[^}]*"Arn"[^}]*\}/g)].map((m) => m[0]);
+  t.equal(identities.length, 2, `the AWS CLI printed an identity in the shell and under exec: ${r.stdout}`);
   const role = ROLE_ARNS.dev.split(':')[4];
-  t.match(arn, new RegExp(`^arn:aws:sts::${role}:assumed-role/dev/sentinel-alice-`), 'the role the daemon assumed');
+  for (const identity of identities) {
+    const arn = (JSON.parse(identity) as { Arn?: string }).Arn ?? '';
+    t.match(arn, new RegExp(`^arn:aws:sts::${role}:assumed-role/dev/sentinel-alice-`), 'the role the daemon assumed');
+  }
   t.match(r.stdout, new RegExp(`^AWS=${join(bin, 'aws')} aws-cli/`, 'm'), 'the AWS CLI the PATH names first');
   t.match(r.stdout, /^USE=0$/m);
+  t.match(r.stdout, /^EXEC=0$/m, 'exec: the command reached the emulator too');
   t.match(r.stdout, /^BLOCKED=3$/m, 'blocked: refused by the policy');
   t.match(r.stderr, /blocked is frozen during the audit/, 'with the reason the policy gives');
   t.match(r.stdout, /^PROD_ENV=3$/m, 'prod as raw keys: refused (require_server)');

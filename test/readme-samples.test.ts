@@ -4,11 +4,11 @@
 // with the README's message. Only the session id, the policy path and user@host differ between runs, and only those
 // are substituted.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startDaemon } from './support/daemon.js';
-import { requireBuild, sentinel, userEnv } from './support/cli.js';
+import { cleanEnv, requireBuild, sentinel, sentinelInProcess, tempDir, userEnv } from './support/cli.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const README_POLICY_PATH = '/home/alice/.config/sentinel/policy.yaml';
@@ -69,3 +69,18 @@ t.test('README samples match real output', async (t) => {
     t.equal(normalize(next.json.Message, session.id), message);
   });
 });
+
+t.test(
+  'the policy version `daemon start` prints in the README is that of the README policy, saved as shown',
+  async (t) => {
+    // The whole block, its first line (the file name as a comment) included: that is what a reader copies.
+    const policy = block(/# ~\/\.config\/sentinel\/policy\.yaml\n/).join('\n');
+    const file = join(tempDir(t, 'sentinel-readme-'), 'policy.yaml');
+    writeFileSync(file, policy);
+    const r = await sentinelInProcess(['policy', 'validate', '--json', file], { env: cleanEnv() });
+    t.equal(r.code, 0, r.stderr);
+    const printed = /^policy: 2 rules loaded from file:\S+ \(version ([0-9a-f]{12})\)$/m.exec(README)?.[1];
+    t.ok(printed, 'the README shows the line `daemon start` prints');
+    t.equal(printed, JSON.parse(r.stdout).files[0].version);
+  },
+);

@@ -130,7 +130,7 @@ export const REQUEST_KIND: RecordKind<ApprovalRequest> = {
     }),
   illegalTransition: (id, from, to) =>
     new SentinelError('Conflict', `approval request ${id} is ${from}, so it cannot become ${to}`, {
-      hint: 'Show it with `sentinel requests show <id>`; only a pending request can be decided or cancelled, only an approved one revoked.',
+      hint: `Show it with \`sentinel requests show ${id}\`; only a pending request can be decided or cancelled, only an approved one revoked.`,
       details: { id, status: from },
     }),
 };

@@ -169,7 +169,7 @@ function refuseUnlessStatus(r: ApprovalRequest, wanted: RequestStatus, now: Date
   const by = r.approver ? ` by ${r.approver}` : r.auto_approved ? ' automatically' : '';
   const detail = status === 'approved' || status === 'denied' || status === 'revoked' ? `${status}${by}` : status;
   throw new SentinelError('Conflict', `request ${r.id} is ${detail}, so it cannot be ${action}`, {
-    hint: 'Show it with `sentinel requests show <id>`.',
+    hint: `Show it with \`sentinel requests show ${r.id}\`.`,
     details: { id: r.id, status },
   });
 }

@@ -237,7 +237,10 @@ export class ChainVerifier {
     const expected = this.expected;
     const nextChainsToExpected = next !== undefined && !next.problem && next.prev === expected;
     if (s.problem) {
-      if (nextChainsToExpected && s.problem.kind !== 'unknown_key') {
+      // Before any chain there is no "line before it" to be inserted after: lines written before signing was switched
+      // on (the daemon starts its first chain after them) are what they are, unsigned, like the ones before them.
+      const chainBefore = this.accepted > 0 || expected !== GENESIS;
+      if (nextChainsToExpected && chainBefore && s.problem.kind !== 'unknown_key') {
         // A fragment a crash left behind is not JSON either; it stays "malformed" rather than "inserted".
         if (s.problem.kind === 'malformed') this.add(s.n, 'malformed', s.problem.message);
         else this.add(s.n, 'inserted', `${s.problem.message}; the next line chains to the one before it: inserted`);

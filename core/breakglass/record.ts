@@ -126,7 +126,7 @@ export const EVENT_KIND: RecordKind<BreakglassEvent> = {
     }),
   illegalTransition: (id, from) =>
     new SentinelError('Conflict', `break-glass event ${id} is already ${from}`, {
-      hint: 'Show it with `sentinel breakglass show <id>`.',
+      hint: `Show it with \`sentinel breakglass show ${id}\`.`,
       details: { id, status: from },
     }),
 };

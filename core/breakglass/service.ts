@@ -409,7 +409,7 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
         const status = effectiveEventStatus(current, now());
         if (status !== 'active') {
           throw new SentinelError('Conflict', `break-glass event ${current.id} is ${status}, so it cannot be closed`, {
-            hint: 'Show it with `sentinel breakglass show <id>`.',
+            hint: `Show it with \`sentinel breakglass show ${current.id}\`.`,
             details: { id: current.id, status },
           });
         }

@@ -2,7 +2,7 @@
 // API's 2 requests per second per region (the SDK's own retries absorb a ThrottlingException that slips through),
 // and each record's `CloudTrailEvent` JSON parsed without trusting it: a record that is not JSON is reported, not
 // thrown.
-import { boundedClientConfig } from '../aws-http.js';
+import { NO_CREDENTIALS_HINT, boundedClientConfig, noCredentialsFound } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 /** LookupEvents allows 2 requests per second per account and region. */
@@ -91,6 +91,16 @@ export async function* lookupEvents(query: LookupQuery, options: LookupOptions =
 
 function cloudTrailError(err: unknown, region: string): SentinelError {
   const name = (err as { name?: string } | null)?.name ?? '';
+  if (noCredentialsFound(err)) {
+    return new SentinelError(
+      'CloudTrailUnavailable',
+      `CloudTrail LookupEvents in ${region}: no AWS credentials could be found`,
+      {
+        cause: err,
+        hint: NO_CREDENTIALS_HINT,
+      },
+    );
+  }
   if (/AccessDenied|UnauthorizedOperation/.test(name)) {
     return new SentinelError('AwsAccessDenied', `not allowed to call cloudtrail:LookupEvents in ${region}`, {
       cause: err,

@@ -2,7 +2,7 @@
 // reading a role's trust policy, and a role's inline policies. AWS errors become catalogue errors here, once: a
 // missing role is RoleUnknown, a missing permission AwsAccessDenied (naming the action), anything else
 // IamUnavailable. Raw AWS messages are not shown to users; the action and the role are.
-import { boundedClientConfig } from '../aws-http.js';
+import { NO_CREDENTIALS_HINT, boundedClientConfig, noCredentialsFound } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
 
 export interface RoleTrust {
@@ -69,6 +69,16 @@ export function iamError(err: unknown, what: { action: string; role: string; pol
   }
   if (name === 'LimitExceededException' || name === 'LimitExceeded') {
     return new SentinelError('InlinePolicyBudgetExceeded', undefined, { cause: err });
+  }
+  if (noCredentialsFound(err)) {
+    return new SentinelError(
+      'IamUnavailable',
+      `IAM ${what.action} on role ${what.role}: no AWS credentials could be found`,
+      {
+        cause: err,
+        hint: NO_CREDENTIALS_HINT,
+      },
+    );
   }
   return new SentinelError(
     'IamUnavailable',
