@@ -36,7 +36,6 @@ export interface BoundedHandlerOptions {
   httpsAgent?: unknown;
 }
 
-/** Whose credentials and which region a client uses; absent or null: the SDK's own resolution. */
 /**
  * The SDK found no credentials at all, so nothing was sent to AWS: the fix is a profile or a sign-in, not the network,
  * the region or a permission, which is what "failed (CredentialsProviderError)" and the callers' generic hints said.
@@ -48,6 +47,7 @@ export function noCredentialsFound(err: unknown): boolean {
 export const NO_CREDENTIALS_HINT =
   'Name a profile that has credentials (--profile, AWS_PROFILE or aws_profile in config.yaml), or sign in (`aws sso login --profile <name>`).';
 
+/** Whose credentials and which region a client uses; absent or null: the SDK's own resolution. */
 export interface ClientTarget {
   region?: string | null;
   profile?: string | null;
