@@ -249,6 +249,15 @@ export const STATEMENTS: readonly PermissionStatement[] = [
   {
     feature: 'audit',
     role: 'audit',
+    sid: 'SentinelAuditRegions',
+    actions: ['ssm:GetParametersByPath'],
+    // AWS's own public parameters: no account in their ARN, and the same in every region.
+    resources: () => ['arn:aws:ssm:*::parameter/aws/service/global-infrastructure/*'],
+    why: 'audit verify, untracked-sessions, calls --all-regions: the list of regions, from AWS',
+  },
+  {
+    feature: 'audit',
+    role: 'audit',
     sid: 'SentinelAuditRecords',
     actions: ['dynamodb:GetItem', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
     resources: (c) => [...table(c, c.tables.sessions), ...logGroup(c)],
