@@ -256,7 +256,17 @@ function trailOptions(command: Command, since: 'required' | 'optional'): Command
       "read every region AWS lists (SSM's public region list); regions the account has not enabled are skipped and listed",
     )
     .option('--profile <profile>', 'AWS profile (default: AWS_PROFILE, then config aws_profile)')
-    .option('--json', 'print {ok, findings, error?} (with --all-regions also regions[] and incomplete)');
+    .option('--json', 'print {ok, findings, error?} (with --all-regions also regions[] and incomplete)')
+    .addHelpText(
+      'after',
+      `
+CloudTrail's event history is per region: only the --region values given (else the default region) are read.
+--all-regions (not with --region) reads AWS's list of regions (SSM public parameters under
+/aws/service/global-infrastructure/regions; needs ssm:GetParametersByPath) and every region in it, 8 at a time, each
+at 2 requests/s. Per region: events scanned and findings, "not enabled (skipped)" for a region the account has not
+enabled (it refuses the credentials: UnrecognizedClientException), or FAILED with why; a failed region makes the
+audit incomplete, never clean (exit 2, or 1 with findings). Event history holds 90 days of management events only.`,
+    );
   return command;
 }
 
@@ -277,8 +287,9 @@ AssumeRoles chained from a Sentinel session into another role: AWS carries the s
 Examples:
   $ sentinel audit verify --since 24h
   $ sentinel audit verify --since 2026-12-01T00:00:00Z --until 2026-12-02T00:00:00Z --region eu-west-1 --region us-east-1 --json
+  $ sentinel audit verify --since 7d --all-regions
 
-Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check.`,
+Exit codes: 0 every AssumeRole was stamped; 1 some were not; 2 could not check (with --all-regions: a region failed).`,
     )
     .action(async (flags: TrailFlags, command: Command) =>
       runAudit(flags, async () => {
@@ -325,8 +336,9 @@ the user's real session; its role and time are the chain's, not the session's.
 Examples:
   $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d
   $ sentinel audit untracked-sessions --table sentinel-sessions --since 24h --region eu-west-1 --json
+  $ sentinel audit untracked-sessions --table sentinel-sessions --since 7d --all-regions --json
 
-Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could not check.`,
+Exit codes: 0 every stamp matched a session; 1 untracked stamps found; 2 could not check (with --all-regions: a region failed).`,
     )
     .action(async (flags: TrailFlags & { table: string }, command: Command) =>
       runAudit(flags, async () => {
@@ -370,8 +382,9 @@ to the session's lifetime.
 Examples:
   $ sentinel audit calls --session 3f9a0c1d2e4b5a69 --since 2h
   $ sentinel audit calls --session 3f9a0c1d2e4b5a69 --since 2026-12-01T09:00:00Z --region eu-west-1 --json
+  $ sentinel audit calls --session 3f9a0c1d2e4b5a69 --since 2h --all-regions
 
-Exit codes: 0 listed (none found is not an error); 2 could not check.`,
+Exit codes: 0 listed (none found is not an error); 2 could not check (with --all-regions: a region failed).`,
     )
     .action(async (flags: TrailFlags & { session: string }, command: Command) =>
       runAudit(flags, async () => {
