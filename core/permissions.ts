@@ -249,6 +249,15 @@ export const STATEMENTS: readonly PermissionStatement[] = [
   {
     feature: 'audit',
     role: 'audit',
+    sid: 'SentinelAuditRegions',
+    actions: ['ssm:GetParametersByPath'],
+    // AWS's own public parameters: no account in their ARN, and the same in every region.
+    resources: () => ['arn:aws:ssm:*::parameter/aws/service/global-infrastructure/*'],
+    why: 'audit verify, untracked-sessions, calls --all-regions: the list of regions, from AWS',
+  },
+  {
+    feature: 'audit',
+    role: 'audit',
     sid: 'SentinelAuditRecords',
     actions: ['dynamodb:GetItem', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
     resources: (c) => [...table(c, c.tables.sessions), ...logGroup(c)],
@@ -420,6 +429,9 @@ export function simulationChecks(
 ): Array<{ actions: string[]; resource: string }> {
   const out: Array<{ actions: string[]; resource: string }> = [];
   for (const pattern of new Set(s.resources(c))) {
+    // A resource of no account (AWS's public SSM parameters, for --all-regions) has no sample in the caller's account,
+    // and the policy evaluator behind the tests refuses it as a resource of no type: it is printed, not simulated.
+    if (pattern.startsWith('arn:') && pattern.split(':')[4] === '') continue;
     const service = pattern === '*' ? '*' : pattern.split(':')[2];
     const type = resourceType(pattern);
     const actions = s.actions.filter((a) => {

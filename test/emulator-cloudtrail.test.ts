@@ -2,6 +2,7 @@ import t from 'tap';
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail';
 import {
   assumeRoleRecord,
+  notEnabledRegion,
   roleSessionCallRecord,
   startCloudTrail,
   type CloudTrailEmulator,
@@ -148,6 +149,26 @@ t.test('regions have their own history, taken from the request signature', async
   const eu = new CloudTrailClient({ endpoint: emulator.url, region: 'eu-west-1', credentials: creds, maxAttempts: 1 });
   t.teardown(() => eu.destroy());
   t.equal((await eu.send(new LookupEventsCommand({}))).Events?.length, 1);
+});
+
+t.test('a region can refuse every call: not enabled (the credentials unknown there) or failing', async (t) => {
+  const { emulator, client } = await setup(t);
+  emulator.addEvent(assumeRoleRecord({ callerArn: ALICE, roleArn: ROLE, time: new Date(T0), region: 'ap-east-1' }));
+  const hk = new CloudTrailClient({ endpoint: emulator.url, region: 'ap-east-1', credentials: creds, maxAttempts: 1 });
+  t.teardown(() => hk.destroy());
+  emulator.setRegionFailure('ap-east-1', notEnabledRegion);
+  const refused = await rejection(hk.send(new LookupEventsCommand({})));
+  t.equal(refused.name, 'UnrecognizedClientException', 'the SDK names the exception by its code');
+  t.equal(refused.status, 400);
+  t.match(refused.message, /security token included in the request is invalid/);
+  t.same((await client.send(new LookupEventsCommand({}))).Events, [], 'us-east-1 still answers');
+  emulator.setRegionFailure('ap-east-1', { code: 'InternalServerError' });
+  const down = await rejection(hk.send(new LookupEventsCommand({})));
+  t.equal(down.name, 'InternalServerError');
+  t.equal(down.status, 500);
+  emulator.setRegionFailure('ap-east-1', null);
+  t.equal((await hk.send(new LookupEventsCommand({}))).Events?.length, 1);
+  t.same(emulator.callsByRegion, { 'ap-east-1': 3, 'us-east-1': 1 });
 });
 
 t.test('more than 2 requests in a second are throttled', async (t) => {

@@ -104,6 +104,32 @@ t.test('a real SSM client runs every operation, with versions, decryption and me
   t.equal(ssm.calls.GetParameter, 6);
 });
 
+t.test(
+  "AWS's public parameters (putPublic) are read by path as AWS publishes them; callers cannot write there",
+  async (t) => {
+    const { emulator: ssm, client } = await setup(t);
+    const path = '/aws/service/global-infrastructure/regions';
+    for (const r of ['us-east-1', 'eu-west-1']) {
+      ssm.putPublic(`${path}/${r}`, r);
+      ssm.putPublic(`${path}/${r}/longName`, `Region ${r}`);
+    }
+    const out = await client.send(new GetParametersByPathCommand({ Path: path }));
+    t.same(
+      out.Parameters?.map((p) => [p.Name, p.Value]),
+      [
+        [`${path}/eu-west-1`, 'eu-west-1'],
+        [`${path}/us-east-1`, 'us-east-1'],
+      ],
+      'the children only, not their sub-paths, without Recursive',
+    );
+    const write = await rejection(
+      client.send(new PutParameterCommand({ Name: `${path}/x`, Value: 'x', Type: 'String' })),
+    );
+    t.equal(write.name, 'ValidationException');
+    t.throws(() => ssm.putPublic('/team/x', 'x'), /not under \/aws\/service/);
+  },
+);
+
 t.test('GetParametersByPath paginates over more than ten parameters and honours Recursive', async (t) => {
   const { emulator: ssm, client } = await setup(t);
   for (let i = 0; i < 23; i++) ssm.put(`/policy/rules/r${String(i).padStart(2, '0')}`, `rule-${i}`);

@@ -249,3 +249,33 @@ t.test('formats and bad input', async (t) => {
     t.match(r.stderr, why);
   }
 });
+
+t.test(
+  "--all-regions' region list: ssm:GetParametersByPath on AWS's public region parameters, printed for audit",
+  async (t) => {
+    const audit = policyDocuments(STATEMENTS, context).audit as unknown as {
+      Statement: Array<{ Sid: string; Action: string[] | string; Resource: string[] | string }>;
+    };
+    const regions = audit.Statement.find((s) => s.Sid === 'SentinelAuditRegions');
+    t.match(regions, {
+      Action: ['ssm:GetParametersByPath'],
+      Resource: ['arn:aws:ssm:*::parameter/aws/service/global-infrastructure/*'],
+    });
+    // Only AWS's own (account-less) parameters: not the account's, where Sentinel keeps its policies.
+    const r = await runSimulation(
+      {
+        identityPolicies: [{ name: 'audit', policy: audit as never }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action: 'ssm:GetParametersByPath',
+          principal: `arn:aws:iam::${ACCOUNT}:user/auditor`,
+          resource: { accountId: ACCOUNT, resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/sentinel/policies/x` },
+          contextVariables: {},
+        },
+      },
+      {},
+    );
+    t.equal(r.resultType !== 'error' && r.overallResult, 'ImplicitlyDenied', "not the account's own parameters");
+  },
+);

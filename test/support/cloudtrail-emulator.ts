@@ -63,11 +63,32 @@ export interface CloudTrailEmulator {
   setStuckNextToken(token: string | null): void;
   failNext(action: string, spec: FailureSpec, times?: number): void;
   setFailure(action: string, spec: FailureSpec | null): void;
+  /**
+   * Every LookupEvents signed for `region` answers this (null: none), before the rate limit: a region the account has
+   * not enabled refuses the credentials themselves (`notEnabledRegion`), a region in trouble answers 5xx.
+   */
+  setRegionFailure(region: string, spec: FailureSpec | null): void;
+  /** LookupEvents calls per region of the request's signature, refused ones included. */
+  callsByRegion: Record<string, number>;
   setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
-const STATUS_BY_CODE: Record<string, number> = { ThrottlingException: 400, InternalServerError: 500 };
+/**
+ * What CloudTrail (AWS JSON 1.1) answers in a region the account has not enabled (an opt-in region such as
+ * ap-east-1): the credentials are unknown there, as for a key that does not exist.
+ */
+export const notEnabledRegion: FailureSpec = {
+  code: 'UnrecognizedClientException',
+  status: 400,
+  message: 'The security token included in the request is invalid.',
+};
+
+const STATUS_BY_CODE: Record<string, number> = {
+  ThrottlingException: 400,
+  InternalServerError: 500,
+  UnrecognizedClientException: 400,
+};
 
 export async function startCloudTrail(options: { throttle?: boolean } = {}): Promise<CloudTrailEmulator> {
   const events: SeededEvent[] = [];
@@ -78,6 +99,8 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
   let delayMs = 0;
   let throttled = 0;
   let stuckToken: string | null = null;
+  const regionFailures = new Map<string, FailureSpec>();
+  const callsByRegion: Record<string, number> = {};
 
   const rateLimit = (region: string) => {
     if (!throttle) return;
@@ -93,6 +116,15 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
   };
 
   const lookupEvents = (input: JsonObject, ctx: JsonCallContext): JsonObject => {
+    callsByRegion[ctx.region] = (callsByRegion[ctx.region] ?? 0) + 1;
+    const failure = regionFailures.get(ctx.region);
+    if (failure) {
+      throw new AwsServiceError(
+        failure.code,
+        failure.message ?? `Injected ${failure.code} by the test emulator`,
+        failure.status ?? STATUS_BY_CODE[failure.code] ?? 400,
+      );
+    }
     rateLimit(ctx.region);
     const attributes = input.LookupAttributes;
     let filter: { key: (typeof ATTRIBUTE_KEYS)[number]; value: string } | undefined;
@@ -206,6 +238,11 @@ export async function startCloudTrail(options: { throttle?: boolean } = {}): Pro
     },
     failNext: (action, spec, times) => faults.failNext(action, spec, times),
     setFailure: (action, spec) => faults.setFailure(action, spec),
+    setRegionFailure(region, spec) {
+      if (spec) regionFailures.set(region, { ...spec });
+      else regionFailures.delete(region);
+    },
+    callsByRegion,
     setDelay(ms) {
       delayMs = ms;
     },

@@ -29,6 +29,11 @@ export interface SsmEmulator {
   get(
     name: string,
   ): { value: string; type: SsmParameterType; version: number; tier: 'Standard' | 'Advanced' } | undefined;
+  /**
+   * Publishes an AWS-owned public parameter (/aws/service/…), which PutParameter refuses to callers: as AWS publishes
+   * it, with no check of its value, so a test can also seed one AWS would never publish.
+   */
+  putPublic(name: string, value: string): void;
   failNext(action: string, spec: FailureSpec, times?: number): void;
   setFailure(action: string, spec: FailureSpec | null): void;
   setDelay(ms: number): void;
@@ -391,6 +396,12 @@ export async function startSsm(): Promise<SsmEmulator> {
         overwrite: opts.overwrite ?? false,
         ...(opts.tier ? { tier: opts.tier } : {}),
       }).version;
+    },
+    putPublic(name, value) {
+      if (!name.startsWith('/aws/service/')) throw new Error(`putPublic: ${name} is not under /aws/service/`);
+      store.set(name, [
+        { version: 1, value, type: 'String', tier: 'Standard', lastModified: Date.now() / 1000, dataType: 'text' },
+      ]);
     },
     get(name) {
       const history = store.get(name);
