@@ -11,6 +11,7 @@ import { decideRequest, revokeRequest, view, type Outcome } from '../core/approv
 import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
 import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { writeStatusIf } from '../core/notify/record-status.js';
 import { notificationStatus, type NotificationEvent } from '../core/notify/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
@@ -84,12 +85,14 @@ export async function approverContext(
         CLI_NOTIFY_BOUND_MS,
         deadline,
       );
-      // Never leave the status of the event before this one on the record: it would say `delivered` for this one.
+      // Never leave the status of the event before this one on the record: it would say `delivered` for this one. The
+      // outcome goes on while the request still names this event; the interim only onto the version the decision
+      // wrote (an outcome recorded since stands).
       const status = results ? notificationStatus(results) : unsettledStatus(targets, CLI_NOTIFY_BOUND_MS);
       await (
         results
-          ? recordNotificationStatus(store, outcome.request.id, results)
-          : store.update(outcome.request.id, () => ({ notification_status: status }))
+          ? recordNotificationStatus(store, event, outcome.request, results)
+          : writeStatusIf(store, outcome.request.id, status, (c) => c.updated_at === outcome.request.updated_at)
       ).catch(() => {});
       return status.startsWith('failed') ? `notification ${status}` : null;
     },
