@@ -56,7 +56,12 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
   /** The answer to an invoke or a close, after its notifications (bounded), with what they came to: `event` is the
    * record as the action wrote it, naming the event the action announced (and no status yet). */
   async function delivered(service: BreakglassService, event: EventView): Promise<EventView> {
-    const about = { event: event.notification_event as NotificationEvent, status: event.status as EventStatus };
+    // The stored status the announcing action left (the answer's may read `expired` for an invocation already over).
+    const announced = event.notification_event as NotificationEvent;
+    const about = {
+      event: announced,
+      status: (announced === 'breakglass.closed' ? 'closed' : 'active') as EventStatus,
+    };
     const warn = (e: unknown) =>
       deps.log.warn({ err: (e as Error)?.message, id: event.id }, 'break-glass notification status not recorded');
     if (await waitAtMost(service.idle())) {
