@@ -11,6 +11,7 @@ import { decideRequest, revokeRequest, view, type Outcome } from '../core/approv
 import { notifyRequest, recordNotificationStatus } from '../core/approvals/notify.js';
 import { createNotifier, unsettledStatus, within } from '../core/notify/notifier.js';
 import { awsNotifierPorts } from '../core/notify/aws-ports.js';
+import { writeStatusIf } from '../core/notify/record-status.js';
 import { notificationStatus, type NotificationEvent } from '../core/notify/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { createTableClient } from '../core/records/client.js';
@@ -28,8 +29,9 @@ export interface ApproverContext {
   me: { arn: string; user: string };
   policyFor(profile: string): Promise<Policy>;
   close(): Promise<void>;
-  /** Notifies the entry's targets and records the outcome; returns a warning line, or null. */
-  notify(event: NotificationEvent, outcome: Outcome): Promise<string | null>;
+  /** Notifies the entry's targets and records the outcome; returns it (null when nothing was sent) and a warning line
+   * (null unless it failed). */
+  notify(event: NotificationEvent, outcome: Outcome): Promise<{ status: string | null; warning: string | null }>;
 }
 
 export async function approverContext(
@@ -78,20 +80,22 @@ export async function approverContext(
     async notify(event, outcome) {
       const policy = await policyFor(outcome.request.profile);
       const targets = outcome.entry.notify ?? [];
-      if (!targets.length) return null;
+      if (!targets.length) return { status: null, warning: null };
       const results = await within(
         notifyRequest(notifier, policy, outcome.entry, event, me.arn, outcome.request, new Date()),
         CLI_NOTIFY_BOUND_MS,
         deadline,
       );
-      // Never leave the status of the event before this one on the record: it would say `delivered` for this one.
+      // Never leave the status of the event before this one on the record: it would say `delivered` for this one. The
+      // outcome goes on while the request still names this event; the interim only onto the version the decision
+      // wrote (an outcome recorded since stands).
       const status = results ? notificationStatus(results) : unsettledStatus(targets, CLI_NOTIFY_BOUND_MS);
       await (
         results
-          ? recordNotificationStatus(store, outcome.request.id, results)
-          : store.update(outcome.request.id, () => ({ notification_status: status }))
+          ? recordNotificationStatus(store, event, outcome.request, results)
+          : writeStatusIf(store, outcome.request.id, status, (c) => c.updated_at === outcome.request.updated_at)
       ).catch(() => {});
-      return status.startsWith('failed') ? `notification ${status}` : null;
+      return { status, warning: status.startsWith('failed') ? `notification ${status}` : null };
     },
     async close() {
       ports.destroy();
@@ -99,6 +103,12 @@ export async function approverContext(
       await store.close();
     },
   };
+}
+
+/** The request as the command left it, with what its own event's notification came to (the record names the event). */
+function answer(outcome: Outcome, status: string | null): ReturnType<typeof view> {
+  const v = view(outcome.request, new Date());
+  return status === null ? v : { ...v, notification_status: status };
 }
 
 export async function decide(
@@ -113,8 +123,8 @@ export async function decide(
     { approver: ctx.me, id, decision, ...(comment !== undefined ? { comment } : {}) },
     () => new Date(),
   );
-  const warning = await ctx.notify(decision === 'approve' ? 'request.approved' : 'request.denied', outcome);
-  return { request: view(outcome.request, new Date()), warning };
+  const { status, warning } = await ctx.notify(decision === 'approve' ? 'request.approved' : 'request.denied', outcome);
+  return { request: answer(outcome, status), warning };
 }
 
 export async function revoke(
@@ -123,8 +133,8 @@ export async function revoke(
   reason: string,
 ): Promise<{ request: ReturnType<typeof view>; warning: string | null }> {
   const outcome = await revokeRequest(ctx.store, ctx.policyFor, { approver: ctx.me, id, reason }, () => new Date());
-  const warning = await ctx.notify('request.revoked', outcome);
-  return { request: view(outcome.request, new Date()), warning };
+  const { status, warning } = await ctx.notify('request.revoked', outcome);
+  return { request: answer(outcome, status), warning };
 }
 
 export interface ListFilter {

@@ -31,6 +31,8 @@ interface EventView {
   closed_by?: string;
   closed_reason?: string;
   notification_status?: string;
+  /** The event notification_status is about (absent on records from before it was kept). */
+  notification_event?: string;
 }
 
 const STATUSES = ['active', 'closed', 'expired'];
@@ -83,7 +85,12 @@ function detail(e: EventView): string {
     ['mfa verified', e.mfa_verified ? 'yes' : 'no'],
     ['escalated', e.escalated ? 'yes' : 'no'],
     ['invoked', `${e.created_at} (${relativeTime(e.created_at)})`],
-    ['notifications', e.notification_status],
+    // Which event it is about: after a decision or a close the status is that event's, not the filing's.
+    [
+      'notifications',
+      e.notification_status &&
+        (e.notification_event ? `${e.notification_status} (${e.notification_event})` : e.notification_status),
+    ],
   ];
   return rows
     .filter(([, v]) => v !== undefined)

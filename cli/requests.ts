@@ -29,6 +29,8 @@ interface RequestView {
   window_end?: string;
   auto_approved: boolean;
   notification_status?: string;
+  /** The event notification_status is about (absent on records from before it was kept). */
+  notification_event?: string;
   /** From the requester's daemon only: why an approved request grants nothing under the policy in force. */
   not_honoured?: string;
 }
@@ -91,7 +93,12 @@ function detail(r: RequestView): string {
     ['filed', `${r.created_at} (${relativeTime(r.created_at)})`],
     ['comment', r.approver_comment],
     ['window', r.window_start && r.window_end ? `${r.window_start} → ${r.window_end}` : undefined],
-    ['notifications', r.notification_status],
+    // Which event it is about: after a decision or a close the status is that event's, not the filing's.
+    [
+      'notifications',
+      r.notification_status &&
+        (r.notification_event ? `${r.notification_status} (${r.notification_event})` : r.notification_status),
+    ],
   ];
   return rows
     .filter(([, v]) => v !== undefined)

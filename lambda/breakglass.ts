@@ -15,6 +15,8 @@ import {
 import type { Notifier } from '../core/notify/notifier.js';
 import type { OpLogger } from '../core/log.js';
 import type { PolicyProvider } from '../core/policy/types.js';
+import { stillAbout } from '../core/notify/record-status.js';
+import type { NotificationEvent } from '../core/notify/types.js';
 import { markUnsettled, unsettledAtBound, waitAtMost } from './bounded.js';
 import { listProfiles, requireProfile } from './profiles.js';
 
@@ -51,9 +53,26 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
       now: deps.now,
     });
 
-  /** The answer to an invoke or a close, after its notifications (bounded). `left` is the status the action stored. */
-  async function delivered(service: BreakglassService, event: EventView, left: EventStatus): Promise<EventView> {
-    if (await waitAtMost(service.idle())) return event;
+  /** The answer to an invoke or a close, after its notifications (bounded), with what they came to: `event` is the
+   * record as the action wrote it, naming the event the action announced (and no status yet). */
+  async function delivered(service: BreakglassService, event: EventView): Promise<EventView> {
+    // The stored status the announcing action left (the answer's may read `expired` for an invocation already over).
+    const announced = event.notification_event as NotificationEvent;
+    const about = {
+      event: announced,
+      status: (announced === 'breakglass.closed' ? 'closed' : 'active') as EventStatus,
+    };
+    const warn = (e: unknown) =>
+      deps.log.warn({ err: (e as Error)?.message, id: event.id }, 'break-glass notification status not recorded');
+    if (await waitAtMost(service.idle())) {
+      // The service recorded the outcome on the record, not on this copy of it: read it back while it still names
+      // this event (nothing later can have been announced on a closed event; an invocation may be closed already).
+      const stored = await deps.stores.events.get(event.id).catch((e: unknown) => void warn(e));
+      if (stored && stillAbout(stored, about) && stored.notification_status) {
+        event.notification_status = stored.notification_status;
+      }
+      return event;
+    }
     // The service records the outcome when delivery ends: usually after this (a receiver that never answers takes
     // 10 s), but possibly first — delivery ending just after the bound, while this write is on its way. So the interim
     // goes only onto the version of the record this action wrote; once the record has moved on, what is there (this
@@ -63,14 +82,12 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
     const ours = (current: BreakglassEvent) => current.updated_at === event.updated_at;
     await markUnsettled(deps.stores.events, event.id, targets, ours)
       .then(({ written, record }) => {
-        // Declined with the status this action left: the record now holds this event's own outcome. Otherwise a
-        // later event wrote it, and this answer says what was true of this event at the bound.
-        const own = !written && record.status === left;
-        event.notification_status = own ? record.notification_status : unsettledAtBound(targets);
+        // Declined while the record still names this event: it now holds this event's own outcome. Otherwise a later
+        // event wrote it, and this answer says what was true of this event at the bound.
+        const own = !written && stillAbout(record, about) && record.notification_status;
+        event.notification_status = own || unsettledAtBound(targets);
       })
-      .catch((e: unknown) =>
-        deps.log.warn({ err: (e as Error)?.message, id: event.id }, 'break-glass notification status not recorded'),
-      );
+      .catch(warn);
     return event;
   }
 
@@ -78,13 +95,13 @@ export function createVendorBreakglass(deps: VendorBreakglassDeps): VendorBreakg
     preview: (principal, input) => serviceFor(principal).preview(input),
     async invoke(principal, input) {
       const service = serviceFor(principal);
-      return delivered(service, await service.invoke(input), 'active');
+      return delivered(service, await service.invoke(input));
     },
     list: (principal, filter) => serviceFor(principal).list(filter),
     show: (principal, id) => serviceFor(principal).show(id),
     async close(principal, id, reason) {
       const service = serviceFor(principal);
-      return delivered(service, await service.close(id, reason), 'closed');
+      return delivered(service, await service.close(id, reason));
     },
   };
 }

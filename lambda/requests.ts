@@ -15,9 +15,10 @@ import {
 } from '../core/approvals/service.js';
 import type { Principal } from '../core/authorize/types.js';
 import { SentinelError } from '../core/errors.js';
-import type { NotificationEvent } from '../core/notify/types.js';
+import { stillAbout } from '../core/notify/record-status.js';
+import { notificationStatus, type NotificationEvent } from '../core/notify/types.js';
 import type { Policy } from '../core/policy/schema.js';
-import { markUnsettled, waitAtMost } from './bounded.js';
+import { markUnsettled, unsettledAtBound, waitAtMost } from './bounded.js';
 import type { VendorParts } from './parts.js';
 import { vendorPolicyHint } from './profiles.js';
 
@@ -38,27 +39,51 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
   const trusted = config.identity.trustedSessionRoles;
   const actor = (p: Principal) => ({ arn: p.arn, user: p.user, trustedSessionRoles: trusted });
 
-  /** Tells the entry's notify targets and records the outcome on the request, before the answer (bounded). */
-  const announce = async (event: NotificationEvent, request: ApprovalRequest, actor: string): Promise<void> => {
+  /** Tells the entry's notify targets and records the outcome on the request, before the answer (bounded). Returns what
+   * the record says of this event for the answer: its outcome, the interim at the bound, or undefined when nothing was
+   * sent. `request` is the record as the transition that announces `event` wrote it. */
+  const announce = async (
+    event: NotificationEvent,
+    request: ApprovalRequest,
+    actor: string,
+  ): Promise<string | undefined> => {
     const policy = parts.policy.policyFor?.(request.profile);
     const entry = policy ? approvalEntryFor(policy, request.profile) : null;
-    if (!policy || !entry || !(entry.notify ?? []).length) return;
+    const targets = entry?.notify ?? [];
+    if (!policy || !entry || !targets.length) return undefined;
     const warn = (e: unknown) =>
       parts.log.warn({ err: (e as Error)?.message, id: request.id }, 'approval notification status not recorded');
+    const about = { event, status: request.status };
     let interim: Promise<unknown> = Promise.resolve();
     let recording = false;
+    let outcome: string | undefined;
     const work = (async () => {
       const results = await notifyRequest(parts.notifier(), policy, entry, event, actor, request, now());
       await interim; // the outcome comes after the interim status, never before it
       recording = true;
-      await recordNotificationStatus(store, request.id, results);
+      if (results.length) outcome = notificationStatus(results);
+      await recordNotificationStatus(store, event, request, results);
     })().catch(warn);
-    if (await waitAtMost(work)) return;
-    // Not once the outcome is being written (delivery ended just before the bound, its write still on its way), nor
-    // once a later event (a decision, a revoke) has changed the request: what they write stands.
-    const ours = (current: ApprovalRequest) => !recording && current.status === request.status;
-    interim = markUnsettled(store, request.id, entry.notify ?? [], ours).catch(warn);
+    if (await waitAtMost(work)) return outcome;
+    // Only onto the version the transition wrote, while it still names this event (request.created of an
+    // auto-approved request names request.approved from the start), and not once the outcome is being written
+    // (delivery ended just before the bound, its write still on its way): what they write stands.
+    const ours = (current: ApprovalRequest) =>
+      !recording && current.updated_at === request.updated_at && stillAbout(current, about);
+    let shown = unsettledAtBound(targets);
+    interim = markUnsettled(store, request.id, targets, ours)
+      .then(({ written, record }) => {
+        if (!written && stillAbout(record, about) && record.notification_status) shown = record.notification_status;
+      })
+      .catch(warn);
     await interim;
+    return shown;
+  };
+
+  /** The answer: the request with what its notification came to, when this call announced its latest event. */
+  const answer = (request: ApprovalRequest, status: string | undefined): RequestView => {
+    const v = view(request, now());
+    return status === undefined ? v : { ...v, notification_status: status };
   };
 
   const policyFor = async (profile: string): Promise<Policy> => {
@@ -82,9 +107,9 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
         { ...input, requester: { arn: principal.arn, user: principal.user } },
         now(),
       );
-      await announce('request.created', request, principal.arn);
-      if (request.auto_approved) await announce('request.approved', request, 'sentinel');
-      return view(request, now());
+      const created = await announce('request.created', request, principal.arn);
+      if (!request.auto_approved) return answer(request, created);
+      return answer(request, await announce('request.approved', request, 'sentinel'));
     },
     async mine(principal) {
       const found = await store.queryAll(REQUEST_INDEXES.requester, principal.user);
@@ -104,8 +129,7 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
     },
     async cancel(principal, id) {
       const cancelled = await cancelRequest(store, actor(principal), id, now);
-      await announce('request.cancelled', cancelled, principal.arn);
-      return view(cancelled, now());
+      return answer(cancelled, await announce('request.cancelled', cancelled, principal.arn));
     },
     async decide(principal, id, decision, comment) {
       const { request } = await decideRequest(
@@ -114,13 +138,12 @@ export function createVendorRequests(parts: VendorParts): VendorRequests {
         { approver: actor(principal), id, decision, comment },
         now,
       );
-      await announce(decision === 'approve' ? 'request.approved' : 'request.denied', request, principal.arn);
-      return view(request, now());
+      const event = decision === 'approve' ? 'request.approved' : 'request.denied';
+      return answer(request, await announce(event, request, principal.arn));
     },
     async revoke(principal, id, reason) {
       const { request } = await revokeRequest(store, policyFor, { approver: actor(principal), id, reason }, now);
-      await announce('request.revoked', request, principal.arn);
-      return view(request, now());
+      return answer(request, await announce('request.revoked', request, principal.arn));
     },
   };
 }

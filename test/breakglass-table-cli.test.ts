@@ -143,6 +143,9 @@ t.test('close, list and show with --table: invoker, approver, stranger, Conflict
     t.equal(stored?.closed_by_arn, PEOPLE.carol.arn);
     t.equal(stored?.closed_reason, 'incident resolved');
     t.match(stored?.notification_status, /^delivered/, 'the outcome is recorded on the event');
+    const shown = await sentinel(t, ['breakglass', 'show', prod.id, '--table', TABLE], { env: carol });
+    t.equal(shown.code, 0, shown.stderr);
+    t.match(shown.stdout, /^notifications +delivered \(breakglass\.closed\)$/m, 'show says which event it is about');
     const sent = closedHooks();
     t.equal(sent.length, before + 1, 'breakglass.closed was delivered before the command exited');
     t.equal(sent.at(-1).actor, PEOPLE.carol.arn);

@@ -4,6 +4,7 @@ import type { Notifier } from '../notify/notifier.js';
 import { notificationStatus, type DeliveryResult, type NotificationEvent } from '../notify/types.js';
 import type { ApprovalEntry, Policy } from '../policy/schema.js';
 import type { RecordStore } from '../records/store.js';
+import { writeOutcome } from '../notify/record-status.js';
 import type { ApprovalRequest } from './record.js';
 import { view } from './service.js';
 
@@ -23,12 +24,16 @@ export function notifyRequest(
   });
 }
 
-/** Records the outcome on the request; a failure to record it is only logged by the caller (never fails the action). */
+/** Records `event`'s outcome on the request, while the request still names that event (`request` is the record as the
+ * announcing transition left it); a later event's status stands (`false`). A failure to record it is only logged by
+ * the caller (never fails the action). */
 export async function recordNotificationStatus(
   store: RecordStore<ApprovalRequest>,
-  id: string,
+  event: NotificationEvent,
+  request: ApprovalRequest,
   results: readonly DeliveryResult[],
-): Promise<void> {
-  if (results.length === 0) return;
-  await store.update(id, () => ({ notification_status: notificationStatus(results) }));
+): Promise<boolean> {
+  if (results.length === 0) return false;
+  const about = { event, status: request.status };
+  return (await writeOutcome(store, request.id, notificationStatus(results), about)).written;
 }

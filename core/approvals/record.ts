@@ -38,6 +38,9 @@ export interface ApprovalRequest {
   window_end?: string;
   auto_approved: boolean;
   notification_status?: string;
+  /** The event `notification_status` is about: the latest this record announced (absent on records from before it
+   * was kept). */
+  notification_event?: string;
   ttl: number;
 }
 
@@ -97,6 +100,7 @@ export const REQUEST_KIND: RecordKind<ApprovalRequest> = {
     window_end: 'string',
     auto_approved: 'boolean',
     notification_status: 'string',
+    notification_event: 'string',
     ttl: 'number',
   },
   required: [

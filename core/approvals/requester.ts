@@ -80,7 +80,7 @@ export function createRequesterApi(deps: RequesterDeps): RequesterApi {
     if (!policy || !entry || !(entry.notify ?? []).length) return;
     background(async () => {
       const results = await notifyRequest(deps.notifier, policy, entry, event, actor, request, now());
-      await recordNotificationStatus(store(), request.id, results);
+      await recordNotificationStatus(store(), event, request, results);
     });
   };
 

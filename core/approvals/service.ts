@@ -11,6 +11,7 @@ import type { Decision } from '../policy/types.js';
 import { matchBreakglass } from '../policy/breakglass-section.js';
 import type { ApprovalEntry, Policy } from '../policy/schema.js';
 import { isHex16 } from '../text/hex-id.js';
+import { announcing } from '../notify/record-status.js';
 import {
   approvalEntryFor,
   approverRefusal,
@@ -138,6 +139,7 @@ export async function createRequest(
     updated_at: iso(at),
     expires_at: iso(at + PENDING_LIFETIME_MS),
     auto_approved: false,
+    notification_event: 'request.created',
     ttl: ttlFor(at + PENDING_LIFETIME_MS),
   };
   const request: ApprovalRequest = auto.applies
@@ -145,6 +147,8 @@ export async function createRequest(
         ...base,
         status: 'approved',
         auto_approved: true,
+        // Both events are announced; the record's status is about the later one.
+        notification_event: 'request.approved',
         decided_at: iso(at),
         window_start: iso(at),
         window_end: iso(at + seconds * 1000),
@@ -208,10 +212,11 @@ export async function decideRequest(
       decided_at: iso(t),
       ...(comment !== undefined ? { approver_comment: comment } : {}),
     };
-    if (input.decision === 'deny') return { ...decided, status: 'denied' as const };
+    if (input.decision === 'deny') return { ...decided, ...announcing('request.denied'), status: 'denied' as const };
     const end = t + Math.min(current.duration * 1000, entryMaxDurationMs(entry));
     return {
       ...decided,
+      ...announcing('request.approved'),
       status: 'approved' as const,
       window_start: iso(t),
       window_end: iso(end),
@@ -231,7 +236,7 @@ export async function cancelRequest(
   return store.update(checked, (current) => {
     if (current.requester_arn !== requester.arn) throw store.kind.unknown(checked);
     refuseUnlessStatus(current, 'pending', now(), 'cancelled');
-    return { status: 'cancelled' };
+    return { ...announcing('request.cancelled'), status: 'cancelled' };
   });
 }
 
@@ -253,7 +258,11 @@ export async function revokeRequest(
     refuseUnlessStatus(current, 'approved', now(), 'revoked');
     // approver/approver_arn keep who approved; who revoked, and why, is the comment.
     const by = principalName(input.approver.arn, input.approver.trustedSessionRoles) ?? input.approver.user;
-    return { status: 'revoked' as const, approver_comment: `revoked by ${by}: ${reason}` };
+    return {
+      ...announcing('request.revoked'),
+      status: 'revoked' as const,
+      approver_comment: `revoked by ${by}: ${reason}`,
+    };
   });
   return { request, entry };
 }

@@ -38,6 +38,9 @@ export interface BreakglassEvent {
   closed_reason?: string;
   closed_at?: string;
   notification_status?: string;
+  /** The event `notification_status` is about: the latest this record announced (absent on records from before it
+   * was kept). */
+  notification_event?: string;
   ttl: number;
 }
 
@@ -95,6 +98,7 @@ export const EVENT_KIND: RecordKind<BreakglassEvent> = {
     closed_reason: 'string',
     closed_at: 'string',
     notification_status: 'string',
+    notification_event: 'string',
     ttl: 'number',
   },
   required: [

@@ -8,7 +8,7 @@ import { formatDuration, parseDuration } from '../duration.js';
 import { SentinelError } from '../errors.js';
 import type { OpLogger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
-import { writeStatusIf } from '../notify/record-status.js';
+import { announcing, writeOutcome } from '../notify/record-status.js';
 import { notificationStatus } from '../notify/types.js';
 import { approvalEntryFor, isApprover } from '../approvals/entry.js';
 import type { Actor } from '../approvals/service.js';
@@ -251,9 +251,9 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
         breakglass: eventView(event, now()),
       });
       if (results.length === 0) return;
-      // Only while the event is as this announcement left it: an invocation's delivery that ends after the close (a
-      // slow receiver, retries) must not replace the close's outcome with its own.
-      await writeStatusIf(stores().events, event.id, notificationStatus(results), (c) => c.status === event.status);
+      // Only while the record still names this event: an invocation's delivery that ends after the close (a slow
+      // receiver, retries) must not replace the close's outcome with its own.
+      await writeOutcome(stores().events, event.id, notificationStatus(results), { event: type, status: event.status });
     });
   };
 
@@ -328,6 +328,7 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
           rule: entry.name,
           mfa_verified: mfaVerified,
           escalated: await escalated(s, policy, invoker.user, input.profile, at),
+          notification_event: 'breakglass.invoked',
           created_at: iso(at),
           updated_at: iso(at),
           expires_at: iso(expiresAt),
@@ -414,6 +415,7 @@ export function createBreakglassService(deps: BreakglassDeps): BreakglassService
           });
         }
         return {
+          ...announcing('breakglass.closed'),
           status: 'closed' as const,
           closed_by: actor.user,
           closed_by_arn: actor.arn,
