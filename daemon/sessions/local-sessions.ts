@@ -47,7 +47,14 @@ import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import { sessionRefusal, unknownSession } from '../../core/sessions/refusals.js';
 import { SessionTouches } from './touches.js';
-import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
+import {
+  EXPIRY_SWEEP_MS,
+  type DaemonSessions,
+  type OpenRequest,
+  type OpenedSession,
+  type Peer,
+  type SessionsStatus,
+} from './types.js';
 
 export type { OpenRequest, OpenedSession, Peer } from './types.js';
 
@@ -75,14 +82,6 @@ export interface LocalSessionsParts {
   /** How often sessions past their expiry are released (default EXPIRY_SWEEP_MS). */
   expirySweepMs?: number;
 }
-
-/**
- * How often the sessions this daemon holds are checked for expiry. A session is otherwise released only when it is
- * asked for again, ended or its owner process exits; one that nobody asks for after it expired (an API client that
- * never ends its sessions, an implicit session of a profile no longer used) would keep its token, its opener and its
- * cached credentials for the daemon's whole life — weeks for a user service — and count as active in `daemon status`.
- */
-export const EXPIRY_SWEEP_MS = 60_000;
 
 interface Opener {
   principal: Principal;
