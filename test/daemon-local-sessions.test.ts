@@ -19,7 +19,11 @@ import type { VendRequest, Vendor } from '../core/issuer/types.js';
 const peer: Peer = { transport: 'unix', pid: 1234, uid: 1000 };
 
 function setup(
-  options: { configText?: Record<string, unknown>; decide?: (r: DecisionRequest) => Partial<Decision> } = {},
+  options: {
+    configText?: Record<string, unknown>;
+    decide?: (r: DecisionRequest) => Partial<Decision>;
+    expirySweepMs?: number;
+  } = {},
 ) {
   const clock = { now: Date.parse('2026-06-01T10:00:00Z') };
   const now = () => new Date(clock.now);
@@ -65,6 +69,8 @@ function setup(
     close: async () => undefined,
   };
   const vends: VendRequest[] = [];
+  /** Sessions whose cached credentials the manager dropped (Vendor.forget). */
+  const forgotten: string[] = [];
   let serial = 0;
   const vendor: Vendor = {
     profiles: async () => [],
@@ -97,7 +103,7 @@ function setup(
         fromCache: false,
       };
     },
-    forget: () => undefined,
+    forget: (id) => void forgotten.push(id),
     reload: () => undefined,
     close: () => undefined,
   };
@@ -119,8 +125,9 @@ function setup(
     newRequestId,
     now,
     touchFlushMs: 10,
+    ...(options.expirySweepMs !== undefined ? { expirySweepMs: options.expirySweepMs } : {}),
   });
-  return { manager, clock, calls, store, touches, vends, lines };
+  return { manager, clock, calls, store, touches, vends, lines, forgotten };
 }
 
 t.test('one credential request runs store read, policy, vendor in that order and logs one line', async (t) => {
@@ -164,6 +171,41 @@ t.test('an expired session is refused, and recorded as expired', async (t) => {
   t.equal(lines.at(-1)!.error_code, 'SessionExpired');
   await new Promise((r) => setImmediate(r));
   t.equal((await store.get(opened.session.id))!.status, 'expired');
+  await manager.stop();
+});
+
+t.test('sessions nobody asks for after they expired are released: token, opener and cached credentials', async (t) => {
+  // A daemon runs for weeks: an API client that never ends its sessions, or the implicit session of a profile no
+  // longer used, must not hold the daemon's memory (and count as active in `daemon status`) until it stops.
+  const { manager, clock, store, forgotten } = setup({ configText: { sessions: { ttl: '1h' } }, expirySweepMs: 5 });
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i += 1) {
+    const opened = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
+    await manager.credentials({ sessionId: opened.session.id, retired: false }, peer);
+    ids.push(opened.session.id);
+  }
+  await manager.credentialProcess('dev', peer);
+  t.equal(manager.activeTokens, 50, 'fifty live tokens while the sessions are active');
+  clock.now += 3600_000;
+  const fresh = await manager.openSession({ profile: 'dev', mode: 'server' }, peer);
+  await until(
+    () => manager.activeTokens,
+    (n) => n === 1,
+    2000,
+    5,
+  ).catch((e) => t.fail(`expired sessions are still held: ${(e as Error).message}`));
+  t.equal(manager.activeTokens, 1, 'only the session opened since holds a token');
+  t.equal(ids.filter((id) => forgotten.includes(id)).length, 50, 'the cached credentials of each were dropped');
+  t.notOk(forgotten.includes(fresh.session.id), 'the live session keeps its credentials');
+  const statuses = await until(
+    async () => Promise.all(ids.map(async (id) => (await store.get(id))!.status)),
+    (all) => all.every((s) => s === 'expired'),
+    2000,
+    5,
+  ).catch((e) => (t.fail(`records not marked expired: ${(e as Error).message}`), []));
+  t.equal(statuses.filter((s) => s === 'expired').length, 50, 'each record says expired, as a request for it would');
+  const again = await manager.credentialProcess('dev', peer);
+  t.match(again, { AccessKeyId: /^ASIA/ }, 'credential_process opens a new implicit session once the old one is swept');
   await manager.stop();
 });
 

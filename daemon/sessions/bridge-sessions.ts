@@ -29,7 +29,14 @@ import { pidAlive } from '../runtime/pid.js';
 import { formatExpiration, type CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
-import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
+import {
+  EXPIRY_SWEEP_MS,
+  type DaemonSessions,
+  type OpenRequest,
+  type OpenedSession,
+  type Peer,
+  type SessionsStatus,
+} from './types.js';
 import { isHex16 } from '../../core/text/hex-id.js';
 
 export interface BridgeSessionsParts {
@@ -44,6 +51,8 @@ export interface BridgeSessionsParts {
   pidPollMs?: number;
   /** How long a stop waits for the vendor to end this daemon's sessions. */
   stopSessionsMs?: number;
+  /** How often sessions past their expiry are released (default EXPIRY_SWEEP_MS). */
+  expirySweepMs?: number;
 }
 
 /** The refusals that mean a session can serve no more: its token is retired here too. */
@@ -58,8 +67,10 @@ export class BridgeSessions implements DaemonSessions {
   private readonly owners: OwnerWatch;
   private readonly now: () => Date;
   private readonly isAlive: (pid: number) => boolean;
-  /** Vendor sessions this daemon opened and has not seen end. */
-  private readonly opened = new Set<string>();
+  /** Vendor sessions this daemon opened and has not seen end → their expires_at in epoch ms. Past it, the sweep
+   * releases one nobody asked for again (its token, and its place in every listing and at stop). */
+  private readonly opened = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly parts: BridgeSessionsParts) {
@@ -147,7 +158,8 @@ export class BridgeSessions implements DaemonSessions {
       };
     });
     const { id } = opened.session;
-    this.opened.add(id);
+    this.opened.set(id, Date.parse(opened.session.expires_at));
+    this.sweepTimer ??= setInterval(() => this.sweepExpired(), this.parts.expirySweepMs ?? EXPIRY_SWEEP_MS).unref();
     if (request.pid !== undefined) this.owners.watch(id, request.pid);
     this.counters.sessions_opened += 1;
     return { ...opened, token: this.parts.tokens.mint(id) };
@@ -194,7 +206,7 @@ export class BridgeSessions implements DaemonSessions {
   /** The vendor lists no sessions to callers (its tables are for administrators): these are this daemon's, as the
    * vendor has them now. */
   async listSessions(query: SessionQuery): Promise<SessionPage> {
-    const sessions = await Promise.all([...this.opened].map((id) => this.getSession(id)));
+    const sessions = await Promise.all([...this.opened.keys()].map((id) => this.getSession(id)));
     const items = sessions
       .filter((s) => (query.status === undefined || s.status === query.status) && matches(s, query))
       .slice(0, query.limit ?? 1000);
@@ -228,8 +240,10 @@ export class BridgeSessions implements DaemonSessions {
     if (this.stopped) return;
     this.stopped = true;
     this.owners.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     const work = Promise.all(
-      [...this.opened].map((id) =>
+      [...this.opened.keys()].map((id) =>
         this.end(id).then(
           () => true,
           () => false,
@@ -301,6 +315,16 @@ export class BridgeSessions implements DaemonSessions {
         { event: 'session_end_failed', session_id: id, code: errorCodeOf(e) },
         'could not end a session whose process exited',
       );
+    }
+  }
+
+  /** The vendor records the expiry itself; here only what this daemon holds for the session is let go. */
+  private sweepExpired(): void {
+    const now = this.now().getTime();
+    for (const [id, expiresAtMs] of this.opened) if (expiresAtMs <= now) this.release(id);
+    if (this.opened.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
     }
   }
 
