@@ -14,6 +14,7 @@ import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
 import { DEFAULT_AWS_CONFIG, DEFAULT_AWS_CREDENTIALS, startDaemon } from './support/daemon.js';
 import { startSts } from './support/sts-emulator.js';
 import { startTeamTable, teamConfig } from './support/team-sessions.js';
+import { until } from './support/wait.js';
 
 const HAZARD = '[constructor]\nregion = x\nfoo = bar\n';
 
@@ -120,24 +121,32 @@ t.test('an admin command on a table (requests --table): refused, no DynamoDB cal
 
 t.test('a daemon with a DynamoDB session store does not start', async (t) => {
   const team = await startTeamTable(t, { proxy: true });
-  const start = (files: { awsConfig?: string; awsCredentials?: string }) =>
-    startDaemon(t, { config: teamConfig(team.table), env: { AWS_ENDPOINT_URL_DYNAMODB: team.url }, ...files });
+  const start = (on: { url: string; table: string }, files: { awsConfig?: string; awsCredentials?: string }) =>
+    startDaemon(t, { config: teamConfig(on.table), env: { AWS_ENDPOINT_URL_DYNAMODB: on.url }, ...files });
 
   await t.rejects(
-    start({ awsConfig: `${DEFAULT_AWS_CONFIG}\n${HAZARD}` }),
+    start(team, { awsConfig: `${DEFAULT_AWS_CONFIG}\n${HAZARD}` }),
     { code: 'BaseCredentialsUnavailable', message: /\/config has a section \[constructor\]/ },
     'a [constructor] section in the config file',
   );
-  notPolluted(t);
   await t.rejects(
-    start({ awsCredentials: `${DEFAULT_AWS_CREDENTIALS}\n${HAZARD}` }),
+    start(team, { awsCredentials: `${DEFAULT_AWS_CREDENTIALS}\n${HAZARD}` }),
     { code: 'BaseCredentialsUnavailable', message: /\/credentials has a section \[constructor\]/ },
     'a [constructor] section in the credentials file',
   );
-  notPolluted(t);
-  t.equal(team.proxy!.operations.length, 0, 'no call reached DynamoDB');
 
-  const d = await start({});
-  const status = await d.client.get<{ session_table: string }>('/v1/status');
-  t.equal(status.session_table, team.table, 'clean files: the daemon starts on its table');
+  // A daemon on clean files, on a table of its own, started after them: once its start-up check of the table is done,
+  // a daemon that had started on the files above would have checked its table (and read the files) too.
+  const other = await startTeamTable(t, { proxy: true, table: 'other-sessions' });
+  const d = await start(other, {});
+  const status = await until(
+    () => d.client.get<{ session_table: string; session_table_check: { code: string | null } | null }>('/v1/status'),
+    (s) => s.session_table_check !== null,
+    10_000,
+  );
+  t.equal(status.session_table, 'other-sessions');
+  t.equal(status.session_table_check!.code, null, 'clean files: the daemon starts and reaches its table');
+  t.ok(other.proxy!.operations.length > 0, 'the clean daemon called DynamoDB');
+  t.equal(team.proxy!.operations.length, 0, 'no call reached the table of the refused daemons');
+  notPolluted(t);
 });
