@@ -6,12 +6,14 @@
 // file and section named, nothing is written onto Object, and no call reaches the emulators. Clean files still work.
 // Everything runs in this process (the CLI in process, the daemon in process), so a polluted Object would show here.
 import t, { type Test } from 'tap';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUEST_TABLE } from '../core/approvals/record.js';
 import { ensureTable } from '../core/records/table.js';
 import { writeAwsConfig } from './support/aws-env.js';
 import { cleanEnv, sentinelInProcess, tempDir } from './support/cli.js';
 import { DEFAULT_AWS_CONFIG, DEFAULT_AWS_CREDENTIALS, startDaemon } from './support/daemon.js';
+import { startSsm } from './support/ssm-emulator.js';
 import { startSts } from './support/sts-emulator.js';
 import { startTeamTable, teamConfig } from './support/team-sessions.js';
 import { until } from './support/wait.js';
@@ -149,4 +151,32 @@ t.test('a daemon with a DynamoDB session store does not start', async (t) => {
   t.ok(other.proxy!.operations.length > 0, 'the clean daemon called DynamoDB');
   t.equal(team.proxy!.operations.length, 0, 'no call reached the table of the refused daemons');
   notPolluted(t);
+});
+
+t.test('a daemon with an SSM policy source loads no policy; renaming the section is enough', async (t) => {
+  const ssm = await startSsm();
+  t.teardown(() => ssm.close());
+  const d = await startDaemon(t, {
+    policy: null,
+    config: 'aws_profile: base\npolicy: { source: ssm, refresh: 1h }\n',
+    awsConfig: `${DEFAULT_AWS_CONFIG}\n${HAZARD}`,
+    env: { AWS_ENDPOINT_URL_SSM: ssm.url },
+  });
+  const reload = async () =>
+    (await d.client.post<{ policy: { lastError: string | null; version: string | null } }>('/v1/policy/reload', {}))
+      .policy;
+  const refused = await reload();
+  t.match(refused.lastError, /has a section \[constructor\], which the AWS SDK for JavaScript writes onto/);
+  t.equal(refused.version, null, 'no policy is loaded: every request is denied');
+  t.equal(
+    Object.values(ssm.calls).reduce((a, b) => a + b, 0),
+    0,
+    'no call reached SSM',
+  );
+  notPolluted(t);
+
+  writeFileSync(d.awsConfigFile, DEFAULT_AWS_CONFIG);
+  const fixed = await reload();
+  t.equal(fixed.lastError === null || !/constructor/.test(fixed.lastError), true, 'the refusal is gone');
+  t.ok(Object.values(ssm.calls).reduce((a, b) => a + b, 0) > 0, 'the next fetch asks SSM');
 });
