@@ -114,6 +114,12 @@ t.test('an admin command on a table (requests --table): refused, no DynamoDB cal
     `the AWS config file ${inCredentials.files.credentialsFile} has a section [constructor]`,
   );
   notPolluted(t);
+  const misread = await run('[profile __proto__]\nregion = us-east-1\n', '');
+  t.not(misread.code, 0, misread.stderr);
+  t.match(
+    misread.stderr,
+    `the AWS config file ${misread.files.configFile} has a section [profile __proto__], which makes the AWS SDK for JavaScript read the whole file as empty`,
+  );
   t.equal(team.proxy!.operations.length, 0, 'no call reached DynamoDB');
 
   const clean = await run('[default]\nregion = us-east-1\n', '');
@@ -179,4 +185,13 @@ t.test('a daemon with an SSM policy source loads no policy; renaming the section
   const fixed = await reload();
   t.equal(fixed.lastError === null || !/constructor/.test(fixed.lastError), true, 'the refusal is gone');
   t.ok(Object.values(ssm.calls).reduce((a, b) => a + b, 0) > 0, 'the next fetch asks SSM');
+});
+
+t.test('a daemon that makes no AWS client of its own (memory store, policy file) still starts', async (t) => {
+  // It serves no profile from the files while the section is there (docs/credentials.md), but it runs and says why.
+  const d = await startDaemon(t, { awsConfig: `${DEFAULT_AWS_CONFIG}\n${HAZARD}` });
+  const status = await d.client.get<{ session_table: string | null }>('/v1/status');
+  t.equal(status.session_table, null);
+  await t.rejects(d.openSession('base'), { code: 'BaseCredentialsUnavailable' }, 'no profile is served');
+  notPolluted(t);
 });
