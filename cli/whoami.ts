@@ -6,6 +6,7 @@ import type { CallerIdentity } from '../core/issuer/types.js';
 import { printJson } from './output.js';
 import { resolveAwsTarget } from './aws-target.js';
 import { adminClient } from './aws-clients.js';
+import { assertSdkCanReadAwsFiles } from '../core/aws-shared-files.js';
 import type { GlobalOptions } from './program.js';
 
 interface WhoamiOptions {
@@ -47,6 +48,8 @@ export async function whoami(
     await createAwsConfig(awsConfigFiles(env), silentLogger()).profile(profile);
   }
   const which = profile ? `profile ${profile}` : 'the default credential chain';
+  // The chain reads the AWS files through the SDK: refused first if that would pollute this process.
+  assertSdkCanReadAwsFiles(env);
   const credentials = fromNodeProviderChain(profile ? { profile } : {});
   try {
     await credentials();

@@ -4,6 +4,7 @@
 // attempt fails with a TimeoutError at the budget and its socket is destroyed. The handler's own warnings (socket
 // pool exhaustion) would go to console.warn as plain text; they go to the operational log instead, or nowhere.
 import type { OpLogger } from './log.js';
+import { assertSdkCanReadAwsFiles } from './aws-shared-files.js';
 
 export const STS_BUDGET_MS = 5_000;
 export const DYNAMODB_ATTEMPT_BUDGET_MS = 2_000;
@@ -56,12 +57,16 @@ export interface ClientTarget {
 /**
  * The options every AWS SDK client Sentinel builds starts from: the target's profile and region when given, the
  * attempts (the SDK's default of 3 when not given) and a budget for each of them. One place, so that no client is
- * built with the SDK's `requestTimeout` alone, which only warns.
+ * built with the SDK's `requestTimeout` alone, which only warns, nor from AWS files the SDK would misread (throws
+ * BaseCredentialsUnavailable: assertSdkCanReadAwsFiles).
  */
 export function boundedClientConfig(
   target: ClientTarget,
   budget: { timeoutMs: number; maxAttempts?: number; log?: OpLogger },
 ) {
+  // The client will read ~/.aws/config and ~/.aws/credentials for its settings and credentials: refused here, before
+  // it exists, when that reading would write onto JavaScript's built-in objects in this process (sdkHazard).
+  assertSdkCanReadAwsFiles();
   return {
     ...(target.region ? { region: target.region } : {}),
     ...(target.profile ? { profile: target.profile } : {}),

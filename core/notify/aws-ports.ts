@@ -13,17 +13,28 @@ export interface AwsClientConfig extends ClientTarget {
 export const NOTIFY_ATTEMPT_MS = 5_000;
 
 export function awsNotifierPorts(options: AwsClientConfig): NotifierPorts & { destroy(): void } {
-  const config = boundedClientConfig(options, { timeoutMs: options.timeoutMs ?? NOTIFY_ATTEMPT_MS });
+  // Built with the first client, not here: every daemon makes these ports at start, most never use them, and a daemon
+  // must not be refused for AWS files only a notification would have read (boundedClientConfig checks them).
+  const config = () => boundedClientConfig(options, { timeoutMs: options.timeoutMs ?? NOTIFY_ATTEMPT_MS });
+  /** A refused client is not kept: the next notification tries again. */
+  const retryable = <T>(p: Promise<T>, forget: () => void) =>
+    p.catch((e: unknown) => {
+      forget();
+      throw e;
+    });
   const owned: Array<{ destroy(): void }> = [];
   let ssm: Promise<import('@aws-sdk/client-ssm').SSMClient> | undefined;
   let sns: Promise<import('@aws-sdk/client-sns').SNSClient> | undefined;
   return {
     async secret(parameter) {
-      ssm ??= import('@aws-sdk/client-ssm').then(({ SSMClient }) => {
-        const c = new SSMClient(config);
-        owned.push(c);
-        return c;
-      });
+      ssm ??= retryable(
+        import('@aws-sdk/client-ssm').then(({ SSMClient }) => {
+          const c = new SSMClient(config());
+          owned.push(c);
+          return c;
+        }),
+        () => (ssm = undefined),
+      );
       const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
       const out = await (await ssm).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
       const value = out.Parameter?.Value;
@@ -32,11 +43,14 @@ export function awsNotifierPorts(options: AwsClientConfig): NotifierPorts & { de
       return value;
     },
     async publish(input) {
-      sns ??= import('@aws-sdk/client-sns').then(({ SNSClient }) => {
-        const c = new SNSClient(config);
-        owned.push(c);
-        return c;
-      });
+      sns ??= retryable(
+        import('@aws-sdk/client-sns').then(({ SNSClient }) => {
+          const c = new SNSClient(config());
+          owned.push(c);
+          return c;
+        }),
+        () => (sns = undefined),
+      );
       const { PublishCommand } = await import('@aws-sdk/client-sns');
       const out = await (
         await sns

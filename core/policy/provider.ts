@@ -47,10 +47,15 @@ function clientConfig(config: Config, attemptMs: number) {
   return boundedClientConfig({ region: config.region, profile: config.awsProfile }, { timeoutMs: attemptMs });
 }
 
-/** Creates the client once, on first use. */
+/** Creates the client once, on first use. A refusal (AWS files the SDK would misread: boundedClientConfig) is not
+ * kept: the next fetch tries again, so renaming the section is enough, without a restart. */
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;
-  return () => (made ??= make());
+  return () =>
+    (made ??= make().catch((e: unknown) => {
+      made = undefined;
+      throw e;
+    }));
 }
 
 export function createPolicyProvider(config: Config, deps: PolicyProviderDeps): PolicyProvider {

@@ -7,6 +7,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SessionStoreKind } from '../types.js';
 import type { Parameter, SSMClient } from '@aws-sdk/client-ssm';
 import type { OpLogger } from '../log.js';
+import { SentinelError } from '../errors.js';
 import { CompiledPolicyCache, summarize, type ReadyPolicy } from './compiled-cache.js';
 import { defaultDeny } from './evaluate.js';
 import type { SerialState } from './serial-state.js';
@@ -45,6 +46,12 @@ interface Entry {
 const MAX_PAGES = 1000;
 
 /** The AWS error name (a code such as ThrottlingException), never the message, which may quote request data. */
+/** Why a call failed, for lastError: Sentinel's own refusal to make the client (AWS files the SDK would misread, named
+ * in its message) as it is; an AWS error by its code. */
+function callFailed(call: string, e: unknown): string {
+  return e instanceof SentinelError ? `${call} was not made: ${e.message}` : `${call} failed (${awsCode(e)})`;
+}
+
 function awsCode(e: unknown): string {
   const name = (e as { name?: unknown })?.name;
   return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(name) ? name : 'error';
@@ -125,7 +132,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
       waitingOn = `SSM has not answered GetParametersByPath on ${root}`;
       params = await listAll(root);
     } catch (e) {
-      failRefresh(`SSM GetParametersByPath on ${root} failed (${awsCode(e)})`, { code: awsCode(e) });
+      failRefresh(callFailed(`SSM GetParametersByPath on ${root}`, e), { code: awsCode(e) });
       return status();
     }
     let signatures: Map<string, string> | null = null;
@@ -135,7 +142,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
         waitingOn = `KMS has not answered GetPublicKey for the signing key ${options.signingKey}`;
         verificationKey ??= await fetchVerificationKey(await options.kms(), options.signingKey, stop.signal);
       } catch (e) {
-        failRefresh(`KMS GetPublicKey for the signing key failed (${awsCode(e)})`, { code: awsCode(e) });
+        failRefresh(callFailed('KMS GetPublicKey for the signing key', e), { code: awsCode(e) });
         return status();
       }
       try {
@@ -145,7 +152,7 @@ export function createSsmPolicySource(options: SsmSourceOptions): PolicyProvider
           if (p.Name && p.Value !== undefined) signatures.set(p.Name.slice(SIGNATURE_ROOT.length + 1), p.Value);
         }
       } catch (e) {
-        failRefresh(`SSM GetParametersByPath on ${SIGNATURE_ROOT} failed (${awsCode(e)})`, { code: awsCode(e) });
+        failRefresh(callFailed(`SSM GetParametersByPath on ${SIGNATURE_ROOT}`, e), { code: awsCode(e) });
         return status();
       }
     }

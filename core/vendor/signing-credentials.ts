@@ -3,6 +3,7 @@
 // reused until shortly before they expire, and resolved once however many requests wait.
 import { STS_BUDGET_MS, boundedRequestHandler } from '../aws-http.js';
 import { SentinelError } from '../errors.js';
+import { assertSdkCanReadAwsFiles } from '../aws-shared-files.js';
 import { loadCredentialProviders } from '../issuer/sdk.js';
 import { SingleFlight } from '../issuer/single-flight.js';
 import type { SigningCredentials } from './client.js';
@@ -24,6 +25,8 @@ export function signingCredentials(
   const flight = new SingleFlight<SigningCredentials>();
   const resolve = async (): Promise<SigningCredentials> => {
     const { fromNodeProviderChain } = await loadCredentialProviders();
+    // The chain reads the AWS files (a cache miss: at most every few minutes, never per request).
+    assertSdkCanReadAwsFiles();
     let c;
     try {
       // A named profile wins over AWS_ACCESS_KEY_ID in the environment; the SDK would say so on the console.

@@ -4,39 +4,33 @@
 // base-credential resolver and are never logged or returned to callers.
 import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { homedir } from 'node:os';
 import { SentinelError } from '../../core/errors.js';
 import type { OpLogger } from '../../core/log.js';
-import { expandHome, type Env } from '../../core/paths.js';
 import { assertTrustedFile } from '../../core/path-trust.js';
 import { closeMatches } from '../../core/text/close-matches.js';
 import type { ProfileInfo } from '../../core/issuer/types.js';
-import { MAX_PROFILE_NAME, PROFILE_NAME_RULE, isReservedName, isValidProfileName } from '../../core/profile-name.js';
+import { MAX_PROFILE_NAME, PROFILE_NAME_RULE, isValidProfileName } from '../../core/profile-name.js';
+import {
+  MAX_AWS_CONFIG_BYTES,
+  parseIni,
+  sdkHazardOf,
+  type AwsConfigFiles,
+  type SdkHazard,
+  type Section,
+} from '../../core/aws-shared-files.js';
 
-/** Larger files are refused unread (an AWS config with thousands of SSO profiles is still far below this). */
-export const MAX_AWS_CONFIG_BYTES = 4 * 1024 * 1024;
-
-export interface AwsConfigFiles {
-  configFile: string;
-  credentialsFile: string;
-}
-
-/** The home directory the AWS SDK resolves `~/.aws` in. */
-export function awsHome(env: Env = process.env): string {
-  return env.HOME || env.USERPROFILE || homedir();
-}
-
-/** AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials (`~/` expanded). */
-export function awsConfigFiles(env: Env = process.env): AwsConfigFiles {
-  const home = awsHome(env);
-  const pick = (value: string | undefined, fallback: string) =>
-    value && value.length > 0 ? expandHome(value, { ...env, HOME: home }) : join(home, '.aws', fallback);
-  return {
-    configFile: pick(env.AWS_CONFIG_FILE, 'config'),
-    credentialsFile: pick(env.AWS_SHARED_CREDENTIALS_FILE, 'credentials'),
-  };
-}
+// Moved to core/ (Sentinel's own AWS clients check the files with them too); exported here for existing callers.
+export {
+  MAX_AWS_CONFIG_BYTES,
+  awsConfigFiles,
+  awsHome,
+  parseIni,
+  sdkHazard,
+  sdkHazardOf,
+  type AwsConfigFiles,
+  type SdkHazard,
+  type Section,
+} from '../../core/aws-shared-files.js';
 
 /** Throws BadRequest for a name Sentinel would never look up (without echoing it: it may be hostile). */
 export function checkProfileName(name: unknown): string {
@@ -47,44 +41,6 @@ export function checkProfileName(name: unknown): string {
     );
   }
   return name;
-}
-
-export type Section = Map<string, string>;
-
-// The SDK's reading of an INI line (@smithy shared-ini-file-loader parseIni): `#` or `;` at the start of a line or
-// after whitespace starts a comment; `[profile name]` sections; `key =` with an empty value opens a sub-section whose
-// indented keys are stored as `key.sub`.
-const PREFIXED_SECTION = /^([\w-]+)\s(["'])?([\w\-@+.%:/]+)\2$/;
-
-/** Sections by their raw name (for the config file: `default`, `profile x`, `sso-session y`, ...). */
-export function parseIni(text: string): Map<string, Section> {
-  const sections = new Map<string, Section>();
-  let current: Section | undefined;
-  let sub: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const trimmed = line.split(/(?:^|\s)[;#]/)[0]!.trim();
-    if (trimmed.startsWith('[') && trimmed.endsWith(']')) {
-      let name = trimmed.slice(1, -1);
-      const prefixed = PREFIXED_SECTION.exec(name);
-      if (prefixed) name = `${prefixed[1]} ${prefixed[3]}`;
-      current = sections.get(name) ?? new Map();
-      sections.set(name, current);
-      sub = undefined;
-      continue;
-    }
-    if (!current) continue;
-    const eq = trimmed.indexOf('=');
-    if (eq <= 0) continue;
-    const key = trimmed.slice(0, eq).trim();
-    const value = trimmed.slice(eq + 1).trim();
-    if (value === '') {
-      sub = key;
-      continue;
-    }
-    if (sub && line.trimStart() === line) sub = undefined;
-    current.set(sub ? `${sub}.${key}` : key, value);
-  }
-  return sections;
 }
 
 /** Profiles by name: the config file's `[default]` (or `[profile default]`, which replaces it) and `[profile x]`
@@ -105,39 +61,6 @@ export function mergeProfiles(configText: string, credentialsText: string): Map<
   }
   for (const [name, section] of parseIni(credentialsText)) merge(name, section);
   return profiles;
-}
-
-/**
- * What the AWS SDK for JavaScript makes of a section, by its name as parseIni gives it. The SDK (@smithy/core's
- * parseIni) keeps sections in plain objects keyed by name, so a name plain objects already have is not just a name:
- * - `misread`: `__proto__`, under any prefix. `[profile __proto__]` (and `[__proto__]`) make the SDK throw, and it
- *   reads the whole file as empty; `[profile "__proto__"]` replaces the prototype of its profile map instead.
- * - `pollutes`: a built-in name without a prefix, `[constructor]`, `[toString]`, `[hasOwnProperty]`, ...: the SDK
- *   looks the section up on a plain object, finds the built-in Object (or Object.prototype.toString, ...) there, and
- *   writes the section's keys onto it, in whatever process reads the file: any SDK client does, for its settings.
- * `[profile constructor]` and the like are read as any other section; none of them is a profile Sentinel serves
- * (isValidProfileName).
- */
-export type SdkHazard = 'misread' | 'pollutes';
-
-export function sdkHazard(section: string): SdkHazard | undefined {
-  const space = section.indexOf(' ');
-  const name = space < 0 ? section : section.slice(space + 1);
-  if (name === '__proto__') return 'misread';
-  // `prototype` is the one reserved name a plain object does not have.
-  if (space < 0 && name !== 'prototype' && isReservedName(name)) return 'pollutes';
-  return undefined;
-}
-
-/** The section of `text` with the worst sdkHazard, or undefined when the SDK reads it as written. */
-export function sdkHazardOf(text: string): { section: string; hazard: SdkHazard } | undefined {
-  let found: { section: string; hazard: SdkHazard } | undefined;
-  for (const section of parseIni(text).keys()) {
-    const hazard = sdkHazard(section);
-    if (hazard === 'pollutes') return { section, hazard };
-    if (hazard && !found) found = { section, hazard };
-  }
-  return found;
 }
 
 const REGION = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
