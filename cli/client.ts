@@ -1,8 +1,9 @@
 // A small client for the daemon's control API over its Unix socket (DESIGN §3.3). node:http with a fresh connection
 // per request (no keep-alive pool to go stale across daemon restarts). Light: no AWS SDK, no fastify.
 import { request as httpRequest } from 'node:http';
+import { connect as connectUnix, type Socket } from 'node:net';
 import { SentinelError, fromBody } from '../core/errors.js';
-import { assertOwnSocket } from './socket-trust.js';
+import { assertOwnDaemon, assertOwnSocket } from './socket-trust.js';
 import { startWaitingIndicator, waitingPhrase } from './waiting-indicator.js';
 
 export interface ClientOptions {
@@ -53,14 +54,28 @@ export class DaemonClient {
 
   private send<T>(method: string, path: string, payload: Buffer | undefined, headers: Record<string, string>) {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // The timeout outlasts every bound the daemon keeps on its own upstreams, so reaching it means the daemon took
+    // the connection and then went quiet (stopped, stuck, swapping) — a state of the daemon, not a bug in this call.
+    const timedOut = () =>
+      new SentinelError(
+        'DaemonNotRunning',
+        `the Sentinel daemon on ${this.options.socketPath} did not answer within ${timeoutMs / 1000}s`,
+        {
+          hint: 'It may be stopped (SIGSTOP, a suspended terminal job) or stuck: `sentinel daemon status` says which process holds the socket; `sentinel daemon restart` replaces it.',
+          cause: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }),
+        },
+      );
     return new Promise<T>((resolve, reject) => {
       const req = httpRequest(
         {
-          socketPath: this.options.socketPath,
+          // No agent and no socketPath: the request gets a socket only from ownDaemonConnection, once the kernel has
+          // said who listens (an agent — `agent: false` included — would ignore createConnection and connect itself).
+          createConnection: (_options, oncreate) =>
+            ownDaemonConnection(this.options.socketPath, timeoutMs, timedOut, oncreate),
           path,
           method,
-          agent: false,
           headers: {
+            host: 'localhost',
             accept: 'application/json',
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
             ...headers,
@@ -99,20 +114,7 @@ export class DaemonClient {
           res.on('error', reject);
         },
       );
-      // The timeout outlasts every bound the daemon keeps on its own upstreams, so reaching it means the daemon took
-      // the connection and then went quiet (stopped, stuck, swapping) — a state of the daemon, not a bug in this call.
-      req.on('timeout', () =>
-        req.destroy(
-          new SentinelError(
-            'DaemonNotRunning',
-            `the Sentinel daemon took the connection on ${this.options.socketPath} but did not answer within ${timeoutMs / 1000}s`,
-            {
-              hint: 'It may be stopped (SIGSTOP, a suspended terminal job) or stuck: `sentinel daemon status` says which process holds the socket; `sentinel daemon restart` replaces it.',
-              cause: Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' }),
-            },
-          ),
-        ),
-      );
+      req.on('timeout', () => req.destroy(timedOut()));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof SentinelError) return reject(err);
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
@@ -150,6 +152,42 @@ export class DaemonClient {
   delete<T = unknown>(path: string): Promise<T> {
     return this.call<T>('DELETE', path);
   }
+}
+
+/**
+ * Connects to the daemon's socket and hands the connection to node:http (`oncreate`) only once assertOwnDaemon has
+ * passed: until then the request's bytes — headers, session token, body — sit in the ClientRequest, so a listener of
+ * another user receives none of them. The socket's idle timeout is `timeoutMs` from the start (node:http applies its
+ * `timeout` only to connections it makes itself; it relays this socket's 'timeout' to the request once it has it).
+ * Returns undefined: the socket, or an error, comes through `oncreate`.
+ */
+function ownDaemonConnection(
+  socketPath: string,
+  timeoutMs: number,
+  timedOut: () => Error,
+  oncreate: (err: Error | null, socket: Socket) => void,
+): undefined {
+  const socket = connectUnix({ path: socketPath, timeout: timeoutMs });
+  const refuse = (err: Error) => {
+    socket.destroy();
+    oncreate(err, socket);
+  };
+  const failed = (err: Error) => oncreate(err, socket);
+  const slow = () => refuse(timedOut());
+  socket.once('error', failed);
+  socket.once('timeout', slow);
+  socket.once('connect', () => {
+    socket.off('error', failed);
+    socket.off('timeout', slow);
+    try {
+      assertOwnDaemon(socket, socketPath);
+    } catch (e) {
+      refuse(e as Error);
+      return;
+    }
+    oncreate(null, socket);
+  });
+  return undefined;
 }
 
 /**

@@ -236,6 +236,14 @@ const catalogue = {
     message: 'a runtime path is owned by another user or is accessible to others',
     hint: 'Fix its owner and mode (0700 for directories, 0600 for the socket), or move it away if nothing needs it, then start again.',
   },
+  NativeAddonMissing: {
+    status: 500,
+    exit: EXIT.error,
+    message: "Sentinel's native addon is not built or does not load",
+    hint:
+      'Build it as the message says (`npm rebuild` in the package directory; node-gyp needs make, a C++ compiler and Python 3). ' +
+      'Without it the daemon does not start and commands send nothing to its socket: only the addon can tell whose process listens there.',
+  },
   Unsupported: {
     status: 501,
     exit: EXIT.error,

@@ -8,10 +8,23 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NEEDS_ROOT, NOBODY, SETPRIV, isRoot } from './support/as-user.js';
+import { NEEDS_ROOT, NOBODY, SETPRIV, isRoot, listenAs } from './support/as-user.js';
+import { until } from './support/wait.js';
 import { ENTRY, cleanEnv, requireBuild, run, sentinel, startStubDaemon, tempDir, type Run } from './support/cli.js';
 
 const ATTACKER_KEY = 'AKIAATTACKERKEY00000';
+
+/** What a listener there answers every request with: credentials, the other user's keys in the attacks. */
+function trapAnswer() {
+  return {
+    Version: 1,
+    AccessKeyId: ATTACKER_KEY,
+    SecretAccessKey: 'attacker-secret',
+    SessionToken: 'attacker-token',
+    Token: 'attacker-token',
+    Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+}
 
 interface Trap {
   base: string;
@@ -35,16 +48,7 @@ async function setTrap(t: Test): Promise<Trap> {
     requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        Version: 1,
-        AccessKeyId: ATTACKER_KEY,
-        SecretAccessKey: 'attacker-secret',
-        SessionToken: 'attacker-token',
-        Token: 'attacker-token',
-        Expiration: new Date(Date.now() + 3_600_000).toISOString(),
-      }),
-    );
+    res.end(JSON.stringify(trapAnswer()));
   });
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   chmodSync(socket, 0o666);
@@ -111,17 +115,35 @@ t.test('a runtime dir of the user that others can enter, or a socket of another 
   refused(t, foreignSocket, trap, /sentinel\.sock is owned by uid 0, not by uid 65534/, 'socket of uid 0');
 });
 
-t.test("the user's own private runtime dir and socket are used", async (t) => {
-  if (!isRoot()) throw new Error(NEEDS_ROOT);
-  const trap = await setTrap(t);
-  chownSync(trap.dir, NOBODY, NOBODY);
-  chmodSync(trap.dir, 0o700);
-  chownSync(trap.socket, NOBODY, NOBODY);
-  const r = await asVictim(t, trap.base, ['credentials', '--profile', 'dev']);
-  t.equal(r.code, 0, `served (${r.stderr.trim()})`);
-  t.equal(JSON.parse(r.stdout).AccessKeyId, ATTACKER_KEY, 'the answer of the socket it trusted');
-  t.equal(trap.requests.length, 1, 'one request');
-});
+t.test(
+  "the user's own private runtime dir and socket are used when the kernel says the user listens there",
+  async (t) => {
+    if (!isRoot()) throw new Error(NEEDS_ROOT);
+    const trap = await setTrap(t);
+    chownSync(trap.dir, NOBODY, NOBODY);
+    chmodSync(trap.dir, 0o700);
+    chownSync(trap.socket, NOBODY, NOBODY);
+    // Every path the checks look at is the victim's now, but the process listening is still the other user's: the
+    // check after the connect (cli-socket-peer.test.ts) is what refuses it.
+    const handedOver = await asVictim(t, trap.base, ['credentials', '--profile', 'dev']);
+    refused(
+      t,
+      handedOver,
+      trap,
+      new RegExp(`sentinel\\.sock is served by a process of uid 0 \\(pid ${process.pid}\\), not by your uid ${NOBODY}`),
+      'a socket handed over, listened on by uid 0',
+    );
+
+    await new Promise<void>((resolve) => trap.server.close(() => resolve()));
+    rmSync(trap.socket, { force: true });
+    const own = await listenAs(t, { uid: NOBODY, gid: NOBODY }, trap.socket, { answer: trapAnswer() });
+    const r = await asVictim(t, trap.base, ['credentials', '--profile', 'dev']);
+    t.equal(r.code, 0, `served (${r.stderr.trim()})`);
+    t.equal(JSON.parse(r.stdout).AccessKeyId, ATTACKER_KEY, "the answer of the user's own listener");
+    await until(own.bytes, (n) => n > 0);
+    t.equal(own.connections(), 1, 'one connection');
+  },
+);
 
 t.test('daemon status against something that is not a daemon: an error, never a crash', async (t) => {
   for (const body of [{}, { version: '1.0.0' }, [], 'text', null, { version: '1', pid: 1, policy: null }]) {

@@ -9,8 +9,6 @@ import { join } from 'node:path';
 import { CLI_MAIN, cliHome, daemonState } from './support/daemon.js';
 import { cleanEnv, errorBody, run, startStubDaemon, tempDir } from './support/cli.js';
 import { until } from './support/wait.js';
-import { pidAlive } from '../daemon/runtime/pid.js';
-import { DaemonClient } from '../cli/client.js';
 
 t.test(
   'restart: a daemon started by hand is stopped and started again on its port; none running, one is started',
@@ -112,74 +110,6 @@ t.test('--timeout that is no number of seconds is a usage error, before restart 
     }
   t.equal(pid(), before, 'the daemon still runs');
   t.equal((await sentinel('daemon', 'stop')).code, 0);
-});
-
-t.test('a stopped daemon (SIGSTOP): status says so and how to resume it; restart replaces it', async (t) => {
-  const { home, sentinel } = await cliHome(t);
-  t.equal((await sentinel('daemon', 'start')).code, 0);
-  const { pid } = daemonState(home.runtimeDir);
-  process.kill(pid, 'SIGSTOP');
-  t.teardown(() => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  const status = await sentinel('daemon', 'status');
-  t.equal(status.code, 4, status.stderr);
-  t.match(status.stderr, new RegExp(`a Sentinel daemon \\(pid ${pid}\\) holds the runtime directory but is stopped`));
-  t.match(status.stderr, `kill -CONT ${pid}`, 'and says how to resume it');
-  // stop sends SIGCONT after SIGTERM, so the stopped daemon acts on the SIGTERM at once rather than at the bound.
-  const restarted = await sentinel('daemon', 'restart', '--timeout', '20');
-  t.equal(restarted.code, 0, restarted.stderr);
-  t.notMatch(restarted.stderr, /This is a bug/);
-  t.notOk(pidAlive(pid), 'the stopped daemon is gone');
-  t.not(daemonState(home.runtimeDir).pid, pid, 'a new daemon holds the runtime directory');
-  t.equal((await sentinel('daemon', 'stop')).code, 0);
-});
-
-t.test('a daemon slow to drain: --timeout bounds the stop, and the error says how to end it now', async (t) => {
-  const { home, sts, sentinel } = await cliHome(t);
-  t.equal((await sentinel('daemon', 'start')).code, 0);
-  const { pid } = daemonState(home.runtimeDir);
-  t.teardown(() => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  // A session being opened waits on a silent STS, and a stopping daemon lets it finish (up to its drain bound).
-  sts.setDelay(30_000);
-  const opening = sentinel('exec', 'dev', '--', 'true');
-  const client = new DaemonClient({ socketPath: home.socketPath, timeoutMs: 5_000 });
-  t.ok(
-    await until(
-      () => client.get<{ waiting?: unknown[] }>('/v1/status'),
-      (s) => (s.waiting?.length ?? 0) > 0,
-      15_000,
-    ),
-    'the daemon is waiting on STS',
-  );
-  const stopped = await sentinel('daemon', 'stop', '--timeout', '1');
-  t.equal(stopped.code, 1, stopped.stderr);
-  t.match(
-    stopped.stderr,
-    new RegExp(`did not stop within 1s\\nHint: .*kill -KILL ${pid}`),
-    '--timeout bounds the stop',
-  );
-  t.notMatch(stopped.stderr, /This is a bug/);
-  sts.setDelay(0);
-  await opening;
-  t.ok(
-    await until(
-      () => !pidAlive(pid),
-      (gone) => gone,
-      30_000,
-    ),
-    'it stops once the request in flight ends',
-  );
 });
 
 /** A /v1/status body of a daemon that `manager` started, as pid `pid`. */

@@ -74,3 +74,82 @@ export function sharedTmp(t: Test, prefix: string): string {
   chmodSync(shared, 0o1777);
   return shared;
 }
+
+/** A Unix socket listener run as another uid (listenAs): what it saw, from its own reports. */
+export interface ForeignListener {
+  /** Connections it accepted. */
+  connections(): number;
+  /** Bytes it received, over all connections. */
+  bytes(): number;
+  /** Its pid (the setpriv child execs node, so the listening process has this pid). */
+  pid: number;
+}
+
+/**
+ * Listens on `socket` as uid/gid (root only) and reports every connection and every byte it receives. With `answer`,
+ * it answers each complete HTTP request with `200` and that JSON, as a daemon would; without, it answers nothing.
+ * The socket is made mode `mode` (default 0600). Stopped when `t` ends.
+ */
+export async function listenAs(
+  t: Test,
+  account: { uid: number; gid: number },
+  socket: string,
+  options: { answer?: unknown; mode?: number } = {},
+): Promise<ForeignListener> {
+  const child = runAsUser(
+    account.uid,
+    account.gid,
+    `import { createServer } from 'node:net';
+import { chmodSync } from 'node:fs';
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const answer = process.env.ANSWER;
+const server = createServer((conn) => {
+  say({ event: 'connection' });
+  let text = '';
+  conn.on('error', () => undefined);
+  conn.on('data', (d) => {
+    say({ event: 'bytes', n: d.length });
+    if (answer === undefined) return;
+    text += d.toString('latin1');
+    const head = text.indexOf('\\r\\n\\r\\n');
+    if (head < 0) return;
+    const length = Number(/content-length: *(\\d+)/i.exec(text.slice(0, head))?.[1] ?? 0);
+    if (text.length - head - 4 < length) return;
+    conn.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + Buffer.byteLength(answer) +
+      '\\r\\nconnection: close\\r\\n\\r\\n' + answer);
+  });
+});
+server.listen(process.env.SOCKET, () => {
+  chmodSync(process.env.SOCKET, Number(process.env.MODE));
+  say({ event: 'listening' });
+});`,
+    {
+      SOCKET: socket,
+      MODE: String(options.mode ?? 0o600),
+      ...(options.answer === undefined ? {} : { ANSWER: JSON.stringify(options.answer) }),
+    },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let connections = 0;
+  let bytes = 0;
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const report = JSON.parse(buffered.slice(0, nl)) as { event: string; n?: number };
+        buffered = buffered.slice(nl + 1);
+        if (report.event === 'listening') resolve();
+        else if (report.event === 'connection') connections++;
+        else if (report.event === 'bytes') bytes += report.n ?? 0;
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the listener as uid ${account.uid} exited (${code}): ${stderr}`)));
+  });
+  return { connections: () => connections, bytes: () => bytes, pid: child.pid! };
+}
