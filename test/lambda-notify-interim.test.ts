@@ -8,7 +8,6 @@
 // stores (DynamoDB, on dynalite) hold a chosen write until the test releases it. Only the bound itself is real time.
 import t from 'tap';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Principal } from '../core/authorize/types.js';
 import { REQUEST_KIND, REQUEST_TABLE, type ApprovalRequest } from '../core/approvals/record.js';
 import {
   BREAKGLASS_TABLE,
@@ -19,8 +18,6 @@ import {
   type BreakglassStores,
 } from '../core/breakglass/record.js';
 import { createLogger } from '../core/log.js';
-import { parsePolicy } from '../core/policy/load.js';
-import type { PolicyProvider } from '../core/policy/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { ensureTable } from '../core/records/table.js';
 import { NOTIFY_WAIT_MS } from '../lambda/bounded.js';
@@ -28,6 +25,7 @@ import { createVendorBreakglass } from '../lambda/breakglass.js';
 import type { VendorParts } from '../lambda/parts.js';
 import { createVendorRequests } from '../lambda/requests.js';
 import { startDynalite } from './support/dynalite.js';
+import { requireApprovalProvider, userPrincipal } from './support/vendor-fixtures.js';
 import { heldNotifier, instrument } from './support/held-writes.js';
 import type { DeliveryResult } from '../core/notify/types.js';
 
@@ -46,24 +44,10 @@ notifications:
 profiles:
   - { name: prod, role_arn: "arn:aws:iam::111122223333:role/prod-admin", region: eu-west-1 }
 `;
-const parsed = parsePolicy(POLICY);
-if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-const policy = parsed.policy;
-const provider = {
-  policyFor: () => policy,
-  documents: () => [policy],
-  decide: () => ({ effect: 'require_approval', allowed: false, reason: 'prod needs an approval' }),
-} as unknown as PolicyProvider;
+const { policy, provider } = requireApprovalProvider(POLICY);
 
-const principal = (user: string): Principal => ({
-  arn: `arn:aws:iam::111122223333:user/${user}`,
-  account: '111122223333',
-  type: 'user',
-  rawName: user,
-  user,
-});
-const ALICE = principal('alice');
-const BOB = principal('bob');
+const ALICE = userPrincipal('alice');
+const BOB = userPrincipal('bob');
 const INVOKE = {
   profile: 'prod',
   reason_code: 'incident',

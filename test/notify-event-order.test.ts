@@ -23,14 +23,13 @@ import {
 import { createBreakglassService } from '../core/breakglass/service.js';
 import { createLogger } from '../core/log.js';
 import type { DeliveryResult } from '../core/notify/types.js';
-import { parsePolicy } from '../core/policy/load.js';
-import type { PolicyProvider } from '../core/policy/types.js';
 import { DynamoRecordStore } from '../core/records/dynamodb.js';
 import { ensureTable } from '../core/records/table.js';
 import { createVendorBreakglass } from '../lambda/breakglass.js';
 import type { VendorParts } from '../lambda/parts.js';
 import { createVendorRequests } from '../lambda/requests.js';
 import { startDynalite } from './support/dynalite.js';
+import { requireApprovalProvider, userPrincipal } from './support/vendor-fixtures.js';
 import { heldNotifier, instrument } from './support/held-writes.js';
 
 const FAILED = 'failed: ops: HTTP 410';
@@ -48,26 +47,12 @@ notifications:
 profiles:
   - { name: prod, role_arn: "arn:aws:iam::111122223333:role/prod-admin", region: eu-west-1 }
 `;
-const parsed = parsePolicy(POLICY);
-if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-const policy = parsed.policy;
-const provider = {
-  policyFor: () => policy,
-  documents: () => [policy],
-  decide: () => ({ effect: 'require_approval', allowed: false, reason: 'prod needs an approval' }),
-} as unknown as PolicyProvider;
+const { policy, provider } = requireApprovalProvider(POLICY);
 
-const principal = (user: string): Principal => ({
-  arn: `arn:aws:iam::111122223333:user/${user}`,
-  account: '111122223333',
-  type: 'user',
-  rawName: user,
-  user,
-});
-const ALICE = principal('alice');
-const BOB = principal('bob');
-const CAROL = principal('carol');
-const DAVE = principal('dave');
+const ALICE = userPrincipal('alice');
+const BOB = userPrincipal('bob');
+const CAROL = userPrincipal('carol');
+const DAVE = userPrincipal('dave');
 const FILE = { profile: 'prod', justification: 'incident 4711 needs prod now' };
 const INVOKE = {
   profile: 'prod',
