@@ -172,7 +172,7 @@ t.test('approver and admin commands through the vendor', async (t) => {
     t.same(errorOf(again), {
       code: 'Conflict',
       message: `request ${r1.id} is approved by carol, so it cannot be denied`,
-      hint: 'Show it with `sentinel requests show <id>`.',
+      hint: `Show it with \`sentinel requests show ${r1.id}\`.`,
     });
 
     const r2 = await file('schema migration, ticket DB-88');
