@@ -29,14 +29,8 @@ import { pidAlive } from '../runtime/pid.js';
 import { formatExpiration, type CredentialsBody } from '../../core/issuer/credentials-body.js';
 import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
-import {
-  EXPIRY_SWEEP_MS,
-  type DaemonSessions,
-  type OpenRequest,
-  type OpenedSession,
-  type Peer,
-  type SessionsStatus,
-} from './types.js';
+import { EXPIRY_SWEEP_MS, ExpiryWatch } from './expiries.js';
+import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
 import { isHex16 } from '../../core/text/hex-id.js';
 
 export interface BridgeSessionsParts {
@@ -67,10 +61,9 @@ export class BridgeSessions implements DaemonSessions {
   private readonly owners: OwnerWatch;
   private readonly now: () => Date;
   private readonly isAlive: (pid: number) => boolean;
-  /** Vendor sessions this daemon opened and has not seen end → their expires_at in epoch ms. Past it, the sweep
-   * releases one nobody asked for again (its token, and its place in every listing and at stop). */
-  private readonly opened = new Map<string, number>();
-  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Vendor sessions this daemon opened and has not seen end. */
+  private readonly opened = new Set<string>();
+  private readonly expiries: ExpiryWatch;
   private stopped = false;
 
   constructor(private readonly parts: BridgeSessionsParts) {
@@ -79,6 +72,12 @@ export class BridgeSessions implements DaemonSessions {
     this.startedAt = this.now();
     this.sink = countingSink(this.counters, () => parts.decisions);
     this.owners = new OwnerWatch(this.isAlive, parts.pidPollMs ?? 2000, (id, pid) => this.ownerGone(id, pid));
+    // The vendor records the expiry itself; here only what this daemon holds for the session is let go.
+    this.expiries = new ExpiryWatch(
+      () => this.now().getTime(),
+      parts.expirySweepMs ?? EXPIRY_SWEEP_MS,
+      (ids) => ids.forEach((id) => this.release(id)),
+    );
   }
 
   get activeTokens(): number {
@@ -158,8 +157,8 @@ export class BridgeSessions implements DaemonSessions {
       };
     });
     const { id } = opened.session;
-    this.opened.set(id, Date.parse(opened.session.expires_at));
-    this.sweepTimer ??= setInterval(() => this.sweepExpired(), this.parts.expirySweepMs ?? EXPIRY_SWEEP_MS).unref();
+    this.opened.add(id);
+    this.expiries.watch(id, opened.session.expires_at);
     if (request.pid !== undefined) this.owners.watch(id, request.pid);
     this.counters.sessions_opened += 1;
     return { ...opened, token: this.parts.tokens.mint(id) };
@@ -206,7 +205,7 @@ export class BridgeSessions implements DaemonSessions {
   /** The vendor lists no sessions to callers (its tables are for administrators): these are this daemon's, as the
    * vendor has them now. */
   async listSessions(query: SessionQuery): Promise<SessionPage> {
-    const sessions = await Promise.all([...this.opened.keys()].map((id) => this.getSession(id)));
+    const sessions = await Promise.all([...this.opened].map((id) => this.getSession(id)));
     const items = sessions
       .filter((s) => (query.status === undefined || s.status === query.status) && matches(s, query))
       .slice(0, query.limit ?? 1000);
@@ -240,10 +239,9 @@ export class BridgeSessions implements DaemonSessions {
     if (this.stopped) return;
     this.stopped = true;
     this.owners.stop();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.expiries.stop();
     const work = Promise.all(
-      [...this.opened.keys()].map((id) =>
+      [...this.opened].map((id) =>
         this.end(id).then(
           () => true,
           () => false,
@@ -318,20 +316,11 @@ export class BridgeSessions implements DaemonSessions {
     }
   }
 
-  /** The vendor records the expiry itself; here only what this daemon holds for the session is let go. */
-  private sweepExpired(): void {
-    const now = this.now().getTime();
-    for (const [id, expiresAtMs] of this.opened) if (expiresAtMs <= now) this.release(id);
-    if (this.opened.size === 0 && this.sweepTimer) {
-      clearInterval(this.sweepTimer);
-      this.sweepTimer = undefined;
-    }
-  }
-
   private release(id: string): void {
     this.opened.delete(id);
     this.parts.tokens.revoke(id);
     this.owners.forget(id);
+    this.expiries.forget(id);
   }
 }
 

@@ -47,14 +47,8 @@ import type { TokenMatch, TokenRegistry } from '../tokens.js';
 import { OwnerWatch } from './owners.js';
 import { sessionRefusal, unknownSession } from '../../core/sessions/refusals.js';
 import { SessionTouches } from './touches.js';
-import {
-  EXPIRY_SWEEP_MS,
-  type DaemonSessions,
-  type OpenRequest,
-  type OpenedSession,
-  type Peer,
-  type SessionsStatus,
-} from './types.js';
+import { EXPIRY_SWEEP_MS, ExpiryWatch } from './expiries.js';
+import type { DaemonSessions, OpenRequest, OpenedSession, Peer, SessionsStatus } from './types.js';
 
 export type { OpenRequest, OpenedSession, Peer } from './types.js';
 
@@ -86,8 +80,6 @@ export interface LocalSessionsParts {
 interface Opener {
   principal: Principal;
   profile: string;
-  /** The session's expires_at, in epoch ms: past it, the sweep releases the session. */
-  expiresAtMs: number;
 }
 
 function newSessionId(): string {
@@ -134,8 +126,7 @@ export class LocalSessions implements DaemonSessions {
   private readonly implicit = new Map<string, string>();
   /** (user, profile) → the id an implicit session will have, and its record while it is being written. */
   private readonly implicitPending = new Map<string, { id: string; created?: Promise<Session> }>();
-  private readonly expirySweepMs: number;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly expiries: ExpiryWatch;
   private stopped = false;
 
   constructor(parts: LocalSessionsParts) {
@@ -154,7 +145,7 @@ export class LocalSessions implements DaemonSessions {
     this.nowMs = injected ? () => injected().getTime() : Date.now;
     this.isAlive = parts.isAlive ?? pidAlive;
     this.stopSessionsMs = parts.stopSessionsMs ?? 10_000;
-    this.expirySweepMs = parts.expirySweepMs ?? EXPIRY_SWEEP_MS;
+    this.expiries = new ExpiryWatch(this.nowMs, parts.expirySweepMs ?? EXPIRY_SWEEP_MS, (ids) => this.expired(ids));
     this.startedAt = this.now();
     this.touches = new SessionTouches(parts.store, parts.log, this.now, parts.touchFlushMs);
     this.owners = new OwnerWatch(this.isAlive, parts.pidPollMs ?? 2000, (id, pid) => this.ownerGone(id, pid));
@@ -249,7 +240,7 @@ export class LocalSessions implements DaemonSessions {
       throw e;
     }
     this.opened.add(id);
-    this.remember(id, { principal, profile: request.profile, expiresAtMs: Date.parse(session.expires_at) });
+    this.remember(id, { principal, profile: request.profile }, session.expires_at);
     if (request.pid !== undefined) this.owners.watch(id, request.pid);
     const token = this.tokens.mint(id);
     this.counters.sessions_opened += 1;
@@ -393,8 +384,7 @@ export class LocalSessions implements DaemonSessions {
     if (this.stopped) return;
     this.stopped = true;
     this.owners.stop();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.expiries.stop();
     const work = (async () => {
       await this.touches.flushAll();
       const results = await Promise.all([...this.opened].map((id) => this.endAtStop(id)));
@@ -474,7 +464,7 @@ export class LocalSessions implements DaemonSessions {
     if (principal.user !== session.user) {
       throw new SentinelError('SessionUnknown', `session ${session.id} belongs to another user`);
     }
-    this.remember(session.id, { principal, profile: session.profile, expiresAtMs: Date.parse(session.expires_at) });
+    this.remember(session.id, { principal, profile: session.profile }, session.expires_at);
     return principal;
   }
 
@@ -590,7 +580,7 @@ export class LocalSessions implements DaemonSessions {
           this.implicit.set(key, id);
           this.implicitPending.delete(key);
           this.opened.add(id);
-          this.remember(id, { principal, profile, expiresAtMs: Date.parse(session.expires_at) });
+          this.remember(id, { principal, profile }, session.expires_at);
           this.counters.sessions_opened += 1;
           return session;
         },
@@ -642,32 +632,24 @@ export class LocalSessions implements DaemonSessions {
     }
   }
 
-  /** Holds a session's opener; the expiry sweep runs while any is held. */
-  private remember(id: string, opener: Opener): void {
+  /** Holds a session's opener, and watches its expiry. */
+  private remember(id: string, opener: Opener, expiresAt: string): void {
     this.openers.set(id, opener);
-    if (!this.stopped) this.sweepTimer ??= setInterval(() => this.sweepExpired(), this.expirySweepMs).unref();
+    if (!this.stopped) this.expiries.watch(id, expiresAt);
   }
 
-  /** Releases every held session past its expiry, and records it as expired (after its pending touch), as a request
+  /** Releases held sessions past their expiry, and records each as expired (after its pending touch), as a request
    * for it would. */
-  private sweepExpired(): void {
-    const now = this.nowMs();
-    let swept = 0;
-    for (const [id, opener] of this.openers) {
-      if (opener.expiresAtMs > now) continue;
+  private expired(ids: string[]): void {
+    for (const id of ids) {
       this.release(id);
-      swept += 1;
       // Already ended, revoked or expired in the record (an admin, another request): nothing to change.
       void this.touches
         .flush(id)
         .then(() => this.store.expire(id))
         .catch(() => undefined);
     }
-    if (swept > 0) this.log.debug({ event: 'sessions_expired', count: swept }, 'released sessions past their expiry');
-    if (this.openers.size === 0 && this.sweepTimer) {
-      clearInterval(this.sweepTimer);
-      this.sweepTimer = undefined;
-    }
+    this.log.debug({ event: 'sessions_expired', count: ids.length }, 'released sessions past their expiry');
   }
 
   private release(id: string): void {
@@ -676,5 +658,6 @@ export class LocalSessions implements DaemonSessions {
     this.tokens.revoke(id);
     this.vendor.forget(id);
     this.owners.forget(id);
+    this.expiries.forget(id);
   }
 }

@@ -65,11 +65,3 @@ export interface DaemonSessions {
   end(id: string): Promise<Session>;
   stop(): Promise<void>;
 }
-
-/**
- * How often the sessions this daemon holds are checked for expiry. A session is otherwise released only when it is
- * asked for again, ended or its owner process exits; one that nobody asks for after it expired (an API client that
- * never ends its sessions, an implicit session of a profile no longer used) would keep its token, its opener and its
- * cached credentials for the daemon's whole life — weeks for a user service — and count as active in `daemon status`.
- */
-export const EXPIRY_SWEEP_MS = 60_000;
