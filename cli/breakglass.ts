@@ -9,7 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import type { InvokePreview } from '../core/breakglass/service.js';
 import { MAX_BREAKGLASS_DURATION_MS, REASON_CODES } from '../core/policy/breakglass-limits.js';
 import { isHex16 } from '../core/text/hex-id.js';
-import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
+import { checkOneLine, notificationText, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { checkTableFlags, type TableFlags } from './table-flags.js';
 import { visible } from '../core/text/printable.js';
@@ -85,12 +85,7 @@ function detail(e: EventView): string {
     ['mfa verified', e.mfa_verified ? 'yes' : 'no'],
     ['escalated', e.escalated ? 'yes' : 'no'],
     ['invoked', `${e.created_at} (${relativeTime(e.created_at)})`],
-    // Which event it is about: after a decision or a close the status is that event's, not the filing's.
-    [
-      'notifications',
-      e.notification_status &&
-        (e.notification_event ? `${e.notification_status} (${e.notification_event})` : e.notification_status),
-    ],
+    ['notifications', notificationText(e)],
   ];
   return rows
     .filter(([, v]) => v !== undefined)

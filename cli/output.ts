@@ -98,6 +98,15 @@ export function relativeTime(iso: string | undefined, now: number = Date.now()):
   return delta < 0 ? `${text} ago` : `in ${text}`;
 }
 
+/** A record's notification outcome for `show`, with the event it is about (after a decision or a close the status is
+ * that event's, not the filing's); undefined when there is none. */
+export function notificationText(r: { notification_status?: string; notification_event?: string }): string | undefined {
+  return (
+    r.notification_status &&
+    (r.notification_event ? `${r.notification_status} (${r.notification_event})` : r.notification_status)
+  );
+}
+
 export { EXIT };
 
 /** Asks on stderr; true only for an explicit yes. */

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isHex16 } from '../core/text/hex-id.js';
 import { pageOf, parseCursor } from './list-page.js';
-import { checkOneLine, printJson, relativeTime, table, usageError } from './output.js';
+import { checkOneLine, notificationText, printJson, relativeTime, table, usageError } from './output.js';
 import type { GlobalOptions } from './program.js';
 import { checkTableName, type TableFlags } from './table-flags.js';
 import { vendorAdmin } from './vendor-admin.js';
@@ -93,12 +93,7 @@ function detail(r: RequestView): string {
     ['filed', `${r.created_at} (${relativeTime(r.created_at)})`],
     ['comment', r.approver_comment],
     ['window', r.window_start && r.window_end ? `${r.window_start} → ${r.window_end}` : undefined],
-    // Which event it is about: after a decision or a close the status is that event's, not the filing's.
-    [
-      'notifications',
-      r.notification_status &&
-        (r.notification_event ? `${r.notification_status} (${r.notification_event})` : r.notification_status),
-    ],
+    ['notifications', notificationText(r)],
   ];
   return rows
     .filter(([, v]) => v !== undefined)
